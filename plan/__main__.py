@@ -1,0 +1,40 @@
+"""`python -m plan --stack dev`: render a stack's plan offline (no cloud, no Pulumi CLI)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from stack_config import ConfigError
+
+from .render import print_plan, remove_plan, write_plan
+from .run import PROJECT_DIR, run_program
+from .stackfile import read_stack_file
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m plan", description=__doc__)
+    parser.add_argument("--stack", default="dev", help="stack name: stacks/Pulumi.<stack>.yaml (default: dev)")
+    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build", help="output folder (default: build/)")
+    parser.add_argument("--quiet", action="store_true", help="write the plan without printing the tree")
+    args = parser.parse_args(argv)
+    console = Console(stderr=False)
+    try:
+        config, secret_keys = read_stack_file(PROJECT_DIR, args.stack)
+        run = run_program(args.stack, config, secret_keys)
+    except ConfigError as exc:
+        remove_plan(args.out, args.stack)
+        Console(stderr=True).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False)
+        return 2
+    target = write_plan(run, args.out)
+    if not args.quiet:
+        print_plan(run, target, console)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

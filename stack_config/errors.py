@@ -1,0 +1,106 @@
+"""Config errors that name the stack file and the exact key, and read like a sentence."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pulumi
+from pydantic import BaseModel, ValidationError
+
+# Keys whose values are never echoed back in an error.
+SENSITIVE_KEYS = {"externalId", "kubeconfig"}
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack config. A `pulumi.RunError`, so `pulumi up` prints the message, not a traceback."""
+
+    def __init__(self, lines: Sequence[str]):
+        self.lines = list(lines)
+        super().__init__("\n".join(self.lines))
+
+
+def key_path(namespace: str, loc: Iterable[str | int]) -> str:
+    """`("ecsAgents", 0, "secretArns", 1)` -> `agent-iam:ecsAgents[0].secretArns[1]`."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return f"{namespace}:{text}"
+
+
+def _model_in(annotation: Any) -> Any:
+    """Strip Optional/Annotated so a walk can step into lists, dicts and models."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _model_in(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _model_in(members[0]) if len(members) == 1 else annotation
+    return annotation
+
+
+def allowed_keys(root: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """The keys the model at `loc` accepts (for 'did you mean' hints)."""
+    current: Any = root
+    for part in loc:
+        current = _model_in(current)
+        origin = typing.get_origin(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            fields = {f.alias or n: f for n, f in current.model_fields.items()}
+            if part not in fields:
+                return []
+            current = fields[part].annotation
+        elif origin in (list, tuple):
+            current = typing.get_args(current)[0]
+        elif origin is dict:
+            current = typing.get_args(current)[1]
+        else:
+            return []
+    current = _model_in(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def describe(error: dict[str, Any], root: type[BaseModel]) -> tuple[tuple[str | int, ...], str]:
+    """One pydantic error as (location, plain message)."""
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    original = ctx.get("error")
+    if original is not None and hasattr(original, "key"):
+        loc = loc + tuple(original.key)
+    if kind == "extra_forbidden":
+        *parent, key = loc
+        allowed = allowed_keys(root, parent)
+        hint = difflib.get_close_matches(str(key), allowed, n=1)
+        message = "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else "")
+        if allowed:
+            message += f" (allowed: {', '.join(allowed)})"
+        return loc, message
+    if kind == "missing":
+        return loc, "required, but not set"
+    message = str(original) if original is not None else error["msg"]
+    if original is None and not any(str(p) in SENSITIVE_KEYS for p in loc):
+        value = error.get("input")
+        if isinstance(value, (str, int, float, bool)) and len(repr(value)) <= 120:
+            message += f" (got {value!r})"
+    return loc, message
+
+
+def from_validation_error(
+    exc: ValidationError, *, source: str, namespace: str, root: type[BaseModel], prefix: Sequence[str | int] = ()
+) -> ConfigError:
+    lines: list[str] = []
+    for error in exc.errors():
+        loc, message = describe(error, root)
+        line = f"{source}: {key_path(namespace, (*prefix, *loc))}: {message}"
+        if line not in lines:
+            lines.append(line)
+    return ConfigError(lines)

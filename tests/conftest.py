@@ -1,0 +1,51 @@
+"""Shared fixtures: run the real program under Pulumi's mocks with a stack config."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from plan.run import PlanRun, run_program  # noqa: E402
+
+ACCOUNT = "111111111111"
+REGION = "eu-west-1"
+
+BASE_CONFIG: dict[str, Any] = {
+    "aws:region": REGION,
+    "agent-iam:accountId": ACCOUNT,
+}
+
+
+def config_with(**keys: Any) -> dict[str, Any]:
+    """The base stack config plus `agent-iam:<key>` values (camelCase keys)."""
+    config = copy.deepcopy(BASE_CONFIG)
+    for key, value in keys.items():
+        config[key if ":" in key else f"agent-iam:{key}"] = value
+    return config
+
+
+def trust_of(run: PlanRun, role_logical_name: str) -> dict[str, Any]:
+    return json.loads(run.named("aws:iam/role:Role", role_logical_name).inputs["assumeRolePolicy"])
+
+
+def inline_policy_of(run: PlanRun, policy_logical_name: str) -> dict[str, Any]:
+    return json.loads(run.named("aws:iam/rolePolicy:RolePolicy", policy_logical_name).inputs["policy"])
+
+
+@pytest.fixture
+def plan_stack() -> Callable[..., PlanRun]:
+    """`plan_stack(config, stack="test", secret_keys=None)` -> the registered resources and outputs."""
+
+    def run(config: dict[str, Any], stack: str = "test", secret_keys: list[str] | None = None) -> PlanRun:
+        return run_program(stack, config, secret_keys)
+
+    return run
