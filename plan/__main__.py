@@ -20,15 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m plan", description=__doc__)
     parser.add_argument("--stack", default="dev", help="stack name: stacks/Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build", help="output folder (default: build/)")
+    parser.add_argument("--stacks-dir", type=Path, default=PROJECT_DIR / "stacks", help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="write the plan without printing the tree")
     args = parser.parse_args(argv)
     console = Console(stderr=False)
     try:
-        config, secret_keys = read_stack_file(PROJECT_DIR, args.stack)
+        config, secret_keys = read_stack_file(args.stacks_dir, args.stack)
         run = run_program(args.stack, config, secret_keys)
     except ConfigError as exc:
         remove_plan(args.out, args.stack)
-        Console(stderr=True).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False)
+        Console(stderr=True).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     target = write_plan(run, args.out)
     if not args.quiet:

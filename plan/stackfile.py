@@ -26,10 +26,10 @@ def _redact(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-def read_stack_file(project_dir: Path, stack: str) -> tuple[dict[str, Any], list[str]]:
+def read_stack_file(stacks_dir: Path, stack: str) -> tuple[dict[str, Any], list[str]]:
     """The stack's config (full `namespace:key` keys) and the keys that hold secrets."""
     relative = stack_file(stack)
-    path = project_dir / relative
+    path = stacks_dir / Path(relative).name
     if not path.is_file():
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
         raise ConfigError([f"{relative}: no such stack file (stacks: {', '.join(known) or 'none'})"])

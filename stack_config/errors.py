@@ -86,6 +86,10 @@ def describe(error: dict[str, Any], root: type[BaseModel]) -> tuple[tuple[str | 
         return loc, message
     if kind == "missing":
         return loc, "required, but not set"
+    if kind in ("model_type", "dict_type"):
+        return loc, f"must be a mapping of keys to values (got {type(error.get('input')).__name__})"
+    if kind == "list_type":
+        return loc, f"must be a list (got {type(error.get('input')).__name__})"
     message = str(original) if original is not None else error["msg"]
     if original is None and not any(str(p) in SENSITIVE_KEYS for p in loc):
         value = error.get("input")
