@@ -66,18 +66,11 @@ for unit in settings.ecs_agents:
 
 ec2_agents = {}
 for unit in settings.ec2_agents:
-    ec2_agent = Ec2AgentInstanceProfile(unit.name, unit.args, opts=component_opts(unit))
-    ec2_agents[unit.name] = {
-        "roleArn": ec2_agent.role_arn,
-        "roleName": ec2_agent.role_name,
-        "instanceProfileArn": ec2_agent.instance_profile_arn,
-        "instanceProfileName": ec2_agent.instance_profile_name,
-    }
+    ec2_agents[unit.name] = Ec2AgentInstanceProfile(unit.name, unit.args, opts=component_opts(unit)).outputs()
 
 saas_roles = {}
 for unit in settings.saas_roles:
-    saas = SaasAccessRole(unit.name, unit.args, opts=component_opts(unit))
-    saas_roles[unit.name] = saas.outputs()
+    saas_roles[unit.name] = SaasAccessRole(unit.name, unit.args, opts=component_opts(unit)).outputs()
 
 caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_providers[None]))
 pulumi.export("accountId", caller.account_id)

@@ -76,11 +76,13 @@ class Ec2AgentInstanceProfile(pulumi.ComponentResource):
         self.role_name = role.name
         self.instance_profile_arn = profile.arn
         self.instance_profile_name = profile.name
-        self.register_outputs(
-            {
-                "roleArn": self.role_arn,
-                "roleName": self.role_name,
-                "instanceProfileArn": self.instance_profile_arn,
-                "instanceProfileName": self.instance_profile_name,
-            }
-        )
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, pulumi.Output[str]]:
+        """The stack output of this agent: what an EC2 launch template or an operator needs."""
+        return {
+            "roleArn": self.role_arn,
+            "roleName": self.role_name,
+            "instanceProfileArn": self.instance_profile_arn,
+            "instanceProfileName": self.instance_profile_name,
+        }

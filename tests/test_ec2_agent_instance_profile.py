@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-import stack_config
-from conftest import ACCOUNT, REGION, config_with, inline_policy_of, trust_of
-from stack_config import ConfigError
+from conftest import (
+    ACCOUNT,
+    REGION,
+    assert_config_error,
+    config_with,
+    inline_policy_of,
+    plan_stack_file,
+    trust_of,
+)
 
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:superblocks/agent-key-Q1w2E3"
 KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/5f0c9a4e-2b1d-4c7e-9a8f-3d6e1b2c4a90"
 SSM = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-FILE = "stacks/Pulumi.prod.yaml"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 PROFILE = "aws:iam/instanceProfile:InstanceProfile"
 
@@ -178,18 +183,11 @@ ERRORS = {
 
 @pytest.mark.parametrize("values, expected", ERRORS.values(), ids=ERRORS.keys())
 def test_bad_config_names_file_and_key(values, expected):
-    with pytest.raises(ConfigError) as caught:
-        stack_config.load_settings({"accountId": ACCOUNT, **values}, stack="prod", region=REGION)
-    assert f"{FILE}: {expected}" in str(caught.value), str(caught.value)
+    assert_config_error(values, expected)
 
 
 def test_dev_superblocks_agent_on_ec2_renders_role_profile_and_ssm():
-    from conftest import ROOT
-    from plan.run import run_program
-    from plan.stackfile import read_stack_file
-
-    config, secret_keys = read_stack_file(ROOT / "stacks", "dev")
-    run = run_program("dev", config, secret_keys)
+    run = plan_stack_file("dev")
     profile = run.named(PROFILE, "superblocks-agent-ec2-instance-profile")
     assert profile.inputs["role"] == "superblocks-agent-ec2"
     assert run.named(ATTACHMENT, "superblocks-agent-ec2-role-AmazonSSMManagedInstanceCore").inputs["policyArn"] == SSM

@@ -9,10 +9,17 @@ import pytest
 
 import stack_config
 from components import policies
-from conftest import ACCOUNT, REGION, config_with, inline_policy_of, trust_of
+from conftest import (
+    ACCOUNT,
+    REGION,
+    assert_config_error,
+    config_with,
+    inline_policy_of,
+    plan_stack_file,
+    trust_of,
+)
 from stack_config import ConfigError
 
-FILE = "stacks/Pulumi.prod.yaml"
 QWAK = "377488441568"
 QWAK_PATTERNS = [
     f"arn:aws:iam::{QWAK}:role/eksctl-Qwak-EKS-Cluster-nodegroup-*",
@@ -404,9 +411,7 @@ ERRORS = {
 
 @pytest.mark.parametrize("values, expected", ERRORS.values(), ids=ERRORS.keys())
 def test_bad_config_names_file_and_key(values, expected):
-    with pytest.raises(ConfigError) as caught:
-        stack_config.load_settings({"accountId": ACCOUNT, **values}, stack="prod", region=REGION)
-    assert f"{FILE}: {expected}" in str(caught.value), str(caught.value)
+    assert_config_error(values, expected)
 
 
 def test_a_bad_external_id_is_never_echoed():
@@ -425,13 +430,9 @@ def test_a_bad_external_id_is_never_echoed():
 
 
 def _stack_documents(stack):
-    from conftest import ROOT
     from plan.render import iam_document_files
-    from plan.run import run_program
-    from plan.stackfile import read_stack_file
 
-    config, secret_keys = read_stack_file(ROOT / "stacks", stack)
-    run = run_program(stack, config, secret_keys)
+    run = plan_stack_file(stack)
     return run, iam_document_files(run)
 
 
