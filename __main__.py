@@ -10,7 +10,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.ec2_agent_instance_profile import Ec2AgentInstanceProfile
 from components.ecs_agent_roles import EcsAgentRoles
+from components.saas_access_role import SaasAccessRole
 from stack_config import StackSettings, Unit, load_from_pulumi
 
 settings: StackSettings = load_from_pulumi()
@@ -62,6 +64,16 @@ for unit in settings.ecs_agents:
         "agentEnvironment": agent.agent_environment,
     }
 
+ec2_agents = {}
+for unit in settings.ec2_agents:
+    ec2_agents[unit.name] = Ec2AgentInstanceProfile(unit.name, unit.args, opts=component_opts(unit)).outputs()
+
+saas_roles = {}
+for unit in settings.saas_roles:
+    saas_roles[unit.name] = SaasAccessRole(unit.name, unit.args, opts=component_opts(unit)).outputs()
+
 caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_providers[None]))
 pulumi.export("accountId", caller.account_id)
 pulumi.export("ecsAgents", ecs_agents)
+pulumi.export("ec2Agents", ec2_agents)
+pulumi.export("saasRoles", saas_roles)

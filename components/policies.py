@@ -7,6 +7,7 @@ offline plan, the limit checks and the tests all see exactly what `pulumi up` se
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -117,6 +118,52 @@ def ec2_trust_statement(account_id: str, *, confused_deputy: bool = True) -> Sta
     )
 
 
+def ec2_trust(account_id: str, *, confused_deputy: bool = True) -> Document:
+    """Instance role trust: EC2 in this account (`aws:SourceAccount` unless turned off)."""
+    return document([ec2_trust_statement(account_id, confused_deputy=confused_deputy)])
+
+
+def account_root_arn(partition: str, account_id: str) -> str:
+    return f"arn:{partition}:iam::{account_id}:root"
+
+
+def vendor_trust(
+    principal_arn: str,
+    *,
+    external_id: str | None = None,
+    principal_arn_patterns: Sequence[str] = (),
+) -> Document:
+    """A vendor's principal may assume the role, with `sts:ExternalId` when given.
+
+    With `principal_arn_patterns` (the Qwak guide's shape) there is one statement per
+    pattern, each trusting the vendor account root only for callers whose
+    `aws:PrincipalArn` is `ArnLike` that pattern.
+    """
+    equals = {"sts:ExternalId": external_id} if external_id else None
+
+    def statement(sid: str, arn_like: str | None) -> Statement:
+        condition = _conditions(
+            StringEquals=equals,
+            ArnLike={"aws:PrincipalArn": arn_like} if arn_like else None,
+        )
+        result: Statement = {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": {"AWS": principal_arn},
+            "Action": "sts:AssumeRole",
+        }
+        if condition:
+            result["Condition"] = condition
+        return result
+
+    if not principal_arn_patterns:
+        return document([statement("VendorAssumeRole", None)])
+    return document(
+        statement(f"VendorAssumeRolePattern{index}", pattern)
+        for index, pattern in enumerate(principal_arn_patterns, start=1)
+    )
+
+
 # --- permission statements ---------------------------------------------------------
 
 
@@ -136,18 +183,92 @@ def secrets_read_statements(
             }
         )
     if kms_key_arns:
-        regions = sorted({arn.split(":")[3] for arn in kms_key_arns})
-        via = [f"secretsmanager.{r}.amazonaws.com" for r in regions]
+        statements.append(kms_via_service_statement("DecryptAgentSecrets", ["kms:Decrypt"], kms_key_arns, "secretsmanager"))
+    return statements
+
+
+def kms_via_service_statement(sid: str, actions: Sequence[str], key_arns: Sequence[str], service: str) -> Statement:
+    """KMS actions on these keys, only when `service` calls KMS on the caller's behalf
+    (`kms:ViaService` = `<service>.<region>.amazonaws.com` for each key's region)."""
+    regions = sorted({arn.split(":")[3] for arn in key_arns})
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": _one_or_many(actions),
+        "Resource": _one_or_many(sorted(key_arns)),
+        "Condition": {"StringEquals": {"kms:ViaService": _one_or_many([f"{service}.{r}.amazonaws.com" for r in regions])}},
+    }
+
+
+def s3_statements(
+    partition: str,
+    read: Sequence[tuple[str, str | None]],
+    write: Sequence[tuple[str, str | None]] = (),
+    kms_key_arns: Sequence[str] = (),
+) -> list[Statement]:
+    """S3 access to `(bucket, prefix or None)` locations; `write` locations are readable too.
+
+    Read is `s3:GetObject` on the objects and `s3:ListBucket` on the bucket, narrowed with
+    `s3:prefix` (`<prefix>/*`) when a prefix is given; write adds `s3:PutObject`,
+    `s3:DeleteObject`, `s3:AbortMultipartUpload`. `kms_key_arns` (SSE-KMS buckets) get
+    `kms:Decrypt` (and `kms:GenerateDataKey` for writes) through S3 only.
+    """
+    readable = list(dict.fromkeys([*read, *write]))
+    if not readable:
+        return []
+    whole = sorted({b for b, p in readable if p is None})
+    readable = [(b, p) for b, p in readable if p is None or b not in whole]  # a whole bucket covers its prefixes
+
+    def objects(locations: Sequence[tuple[str, str | None]]) -> str | list[str]:
+        return _one_or_many([f"arn:{partition}:s3:::{b}/{p + '/' if p else ''}*" for b, p in locations])
+
+    statements: list[Statement] = []
+    if whole:
         statements.append(
             {
-                "Sid": "DecryptAgentSecrets",
+                "Sid": "ListBuckets",
                 "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": _one_or_many(sorted(kms_key_arns)),
-                "Condition": {"StringEquals": {"kms:ViaService": _one_or_many(via)}},
+                "Action": "s3:ListBucket",
+                "Resource": _one_or_many([f"arn:{partition}:s3:::{b}" for b in whole]),
             }
         )
+    prefixes: dict[str, list[str]] = {}
+    for bucket, prefix in readable:
+        if prefix is not None:
+            prefixes.setdefault(bucket, []).append(f"{prefix}/*")
+    sids: set[str] = set()
+    for index, bucket in enumerate(sorted(prefixes)):
+        sid = f"ListPrefixesOf{sid_part(bucket)}"
+        sid = sid if sid not in sids else f"{sid}{index}"  # `a-b` and `a.b` read alike
+        sids.add(sid)
+        statements.append(
+            {
+                "Sid": sid,
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:{partition}:s3:::{bucket}",
+                "Condition": {"StringLike": {"s3:prefix": _one_or_many(prefixes[bucket])}},
+            }
+        )
+    statements.append({"Sid": "ReadObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": objects(readable)})
+    if write:
+        statements.append(
+            {
+                "Sid": "WriteObjects",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                "Resource": objects(list(dict.fromkeys(write))),
+            }
+        )
+    if kms_key_arns:
+        actions = ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"]
+        statements.append(kms_via_service_statement("UseBucketKeysThroughS3", actions, kms_key_arns, "s3"))
     return statements
+
+
+def sid_part(name: str) -> str:
+    """`acme-dev.data_lake` -> `AcmeDevDataLake`: a name as the letters and digits a Sid allows."""
+    return "".join(word[:1].upper() + word[1:] for word in re.split(r"[^A-Za-z0-9]+", name) if word)
 
 
 def with_statements(base: Mapping[str, Any] | None, extra: Sequence[Statement]) -> Document | None:

@@ -2,7 +2,8 @@
 and the one helper that registers a role with its inline policy and attachments.
 
 Not a component of its own: each role adds exactly the AWS resources it needs
-(role, at most one inline `RolePolicy`, one `RolePolicyAttachment` per managed policy).
+(role, at most one inline `RolePolicy`, at most one customer managed `Policy`, one
+`RolePolicyAttachment` per managed policy).
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ class RoleDocuments:
     inline_policy_name: str | None = None
     inline_policy: Document | None = None
     managed_policy_arns: tuple[str, ...] = ()
+    # A customer managed policy created for this role and attached to it (the Upsolver flow),
+    # instead of or besides the inline one; its name is unique in the account.
+    customer_policy_name: str | None = None
+    customer_policy: Document | None = None
 
     def limit_problems(self, limits: IamLimits) -> list[str]:
         """IAM quota breaches, as sentences; empty when the role fits."""
@@ -73,7 +78,14 @@ class RoleDocuments:
                     f"inline policy is {size} characters, over the {limits.role_policies_size} IAM allows "
                     "per role (defaults.limits.rolePoliciesSize)"
                 )
-        count = len(self.managed_policy_arns)
+        if self.customer_policy is not None:
+            size = minified_size(self.customer_policy)
+            if size > MANAGED_POLICY_SIZE:
+                problems.append(
+                    f"customer managed policy is {size} characters, over the {MANAGED_POLICY_SIZE} IAM allows "
+                    "for a managed policy (split it, or move part of it to policyArns)"
+                )
+        count = len(self.managed_policy_arns) + (self.customer_policy is not None)
         if count > limits.managed_policies_per_role:
             problems.append(
                 f"{count} managed policies attached, over the {limits.managed_policies_per_role} IAM allows "
@@ -126,6 +138,22 @@ def create_role(
             role=role.name,
             name=docs.inline_policy_name,
             policy=policy_json(docs.inline_policy),
+            opts=child,
+        )
+    if docs.customer_policy is not None and docs.customer_policy_name:
+        policy = aws.iam.Policy(
+            f"{logical_name}-{docs.customer_policy_name}",
+            name=docs.customer_policy_name,
+            path=spec.path,
+            description=f"Permissions of role {spec.name} (agent-iam)",
+            policy=policy_json(docs.customer_policy),
+            tags=dict(spec.tags),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{logical_name}-{docs.customer_policy_name}",
+            role=role.name,
+            policy_arn=policy.arn,
             opts=child,
         )
     for arn in docs.managed_policy_arns:

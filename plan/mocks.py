@@ -13,6 +13,7 @@ from typing import Any
 
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 
 from components.policies import partition_for_region
 
@@ -35,6 +36,23 @@ def _maybe_json(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def unwrap_secrets(inputs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Inputs with secret markers removed, and the names of the inputs that were secret.
+
+    The plan only ever holds redacted secure values (`[secret]` in place), so the
+    readable value is what a reviewer should see; the names say which were secret.
+    """
+    plain: dict[str, Any] = {}
+    secret: list[str] = []
+    for key, value in inputs.items():
+        if isinstance(value, dict) and value.get(_special_sig_key) == _special_secret_sig:
+            plain[key] = value.get("value")
+            secret.append(key)
+        else:
+            plain[key] = value
+    return plain, secret
 
 
 @dataclass
@@ -127,6 +145,7 @@ class Registration:
     protect: bool
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    secret_inputs: list[str] = field(default_factory=list)
 
 
 class RecordingMonitor(MockMonitor):
@@ -141,6 +160,7 @@ class RecordingMonitor(MockMonitor):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             inputs = self.plan_mocks.inputs_by_resource.pop((request.type, request.name), {})
+            inputs, secret_inputs = unwrap_secrets(inputs)
             state = self.resources[response.urn].state if response.urn in self.resources else inputs
             self.registrations.append(
                 Registration(
@@ -153,6 +173,7 @@ class RecordingMonitor(MockMonitor):
                     protect=bool(request.protect),
                     inputs=inputs,
                     outputs=state,
+                    secret_inputs=secret_inputs,
                 )
             )
         return response

@@ -67,6 +67,7 @@ def plan_document(run: PlanRun) -> dict[str, Any]:
                 "provider": r.provider,
                 "protect": r.protect,
                 "inputs": r.inputs,
+                **({"secretInputs": r.secret_inputs} if r.secret_inputs else {}),
             }
             for r in run.resources
         ],

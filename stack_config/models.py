@@ -24,14 +24,19 @@ from .policy_document import PolicyDocument
 from .types import (
     AccountId,
     EntryName,
+    ExternalId,
     IamPath,
     KmsKeyArn,
     PolicyArn,
+    PrincipalArn,
+    PrincipalArnPattern,
     Region,
     RoleArn,
     RoleName,
+    S3Location,
     SecretArn,
     account_of_arn,
+    s3_location,
 )
 
 MIN_SESSION, MAX_SESSION = 3600, 43200
@@ -108,22 +113,15 @@ class Entry(RoleOptions):
     former_names: list[EntryName] = []
 
 
-class EcsAgent(Entry):
-    """`agent-iam:ecsAgents[]`: one agent running as an ECS task."""
+class AgentSecrets(ConfigModel):
+    """`secretArns` / `kmsKeyArns`: the secrets an agent reads, for ECS and EC2 alike."""
 
-    task_role_name: RoleName | None = None
-    execution_role_name: RoleName | None = None
-    trust_ec2: bool = False
-    confused_deputy_conditions: bool = True
-    task_role_policy_arns: list[PolicyArn] = []
-    policy: PolicyDocument | None = None
-    allow_wildcard_resources: bool = False
     secret_arns: list[SecretArn] = []
     allow_all_secrets: bool = False
     kms_key_arns: list[KmsKeyArn] = []
 
     @model_validator(mode="after")
-    def _check(self) -> EcsAgent:
+    def _check_secrets(self) -> AgentSecrets:
         if "*" in self.secret_arns:
             if not self.allow_all_secrets:
                 raise KeyedError(
@@ -135,15 +133,150 @@ class EcsAgent(Entry):
                 raise KeyedError("secretArns", "'*' already covers every secret; list it alone")
         elif self.allow_all_secrets:
             raise KeyedError("allowAllSecrets", "is true but secretArns does not contain '*'")
+        unique_or_raise(self.secret_arns, "secretArns")
+        unique_or_raise(self.kms_key_arns, "kmsKeyArns")
+        return self
+
+
+class InlinePolicy(ConfigModel):
+    """`policy`: an identity policy for anything the generated statements do not cover."""
+
+    policy: PolicyDocument | None = None
+    allow_wildcard_resources: bool = False
+
+    @model_validator(mode="after")
+    def _check_policy(self) -> InlinePolicy:
         if self.policy is not None and self.policy.wildcard_resource and not self.allow_wildcard_resources:
             raise KeyedError(
                 "policy",
                 'an Allow statement has Resource "*"; scope it to ARNs, or set allowWildcardResources: true',
             )
-        unique_or_raise(self.task_role_policy_arns, "taskRolePolicyArns")
-        unique_or_raise(self.secret_arns, "secretArns")
-        unique_or_raise(self.kms_key_arns, "kmsKeyArns")
         return self
+
+
+class EcsAgent(Entry, InlinePolicy, AgentSecrets):
+    """`agent-iam:ecsAgents[]`: one agent running as an ECS task."""
+
+    task_role_name: RoleName | None = None
+    execution_role_name: RoleName | None = None
+    trust_ec2: bool = False
+    confused_deputy_conditions: bool = True
+    task_role_policy_arns: list[PolicyArn] = []
+
+    @model_validator(mode="after")
+    def _check(self) -> EcsAgent:
+        unique_or_raise(self.task_role_policy_arns, "taskRolePolicyArns")
+        return self
+
+
+class Ec2Agent(Entry, InlinePolicy, AgentSecrets):
+    """`agent-iam:ec2Agents[]`: one agent on EC2 instances, with an instance profile."""
+
+    role_name: RoleName | None = None
+    confused_deputy_conditions: bool = True
+    policy_arns: list[PolicyArn] = []
+    ssm: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> Ec2Agent:
+        unique_or_raise(self.policy_arns, "policyArns")
+        for index, arn in enumerate(self.policy_arns):
+            if self.ssm and arn.endswith(":iam::aws:policy/AmazonSSMManagedInstanceCore"):
+                raise KeyedError(("policyArns", index), "ssm: true already attaches AmazonSSMManagedInstanceCore")
+        return self
+
+
+class Vendor(ConfigModel):
+    """`vendor`: who assumes a SaaS role: one of the vendor's roles, or its whole account."""
+
+    principal_arn: PrincipalArn | None = None
+    account_id: AccountId | None = None
+    principal_arn_patterns: list[PrincipalArnPattern] = []
+
+    @model_validator(mode="after")
+    def _check(self) -> Vendor:
+        if (self.principal_arn is None) == (self.account_id is None):
+            raise ValueError("set exactly one of principalArn (the vendor's role or account root) or accountId")
+        if self.principal_arn and not self.whole_account and self.principal_arn_patterns:
+            raise KeyedError(
+                "principalArnPatterns",
+                "narrow a trust in the vendor's whole account; with principalArn naming one role they add nothing "
+                "(set accountId instead)",
+            )
+        account = self.account
+        for index, pattern in enumerate(self.principal_arn_patterns):
+            if account_of_arn(pattern) != account:
+                raise KeyedError(
+                    ("principalArnPatterns", index),
+                    f"is in account {account_of_arn(pattern)}, not the vendor's account {account}",
+                )
+        unique_or_raise(self.principal_arn_patterns, "principalArnPatterns")
+        return self
+
+    @property
+    def account(self) -> str:
+        return self.account_id or account_of_arn(self.principal_arn or "")
+
+    @property
+    def whole_account(self) -> bool:
+        return self.account_id is not None or (self.principal_arn or "").endswith(":root")
+
+    @property
+    def key(self) -> str:
+        return "accountId" if self.account_id is not None else "principalArn"
+
+
+class SaasRole(Entry, InlinePolicy):
+    """`agent-iam:saasRoles[]`: one vendor's cross-account access."""
+
+    vendor: Vendor
+    external_id: ExternalId | None = None
+    allow_unconditioned_account_trust: bool = False
+    role_name: RoleName | None = None
+    s3_read: list[S3Location] = []
+    s3_write: list[S3Location] = []
+    kms_key_arns: list[KmsKeyArn] = []
+    policy_arns: list[PolicyArn] = []
+    customer_managed_policy: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> SaasRole:
+        conditioned = bool(self.external_id or self.vendor.principal_arn_patterns)
+        if self.vendor.whole_account and not conditioned and not self.allow_unconditioned_account_trust:
+            raise KeyedError(
+                ("vendor", self.vendor.key),
+                f"trusts every principal in account {self.vendor.account} with no condition; set externalId "
+                "or vendor.principalArnPatterns, or set allowUnconditionedAccountTrust: true to accept that",
+            )
+        if self.allow_unconditioned_account_trust and (conditioned or not self.vendor.whole_account):
+            raise KeyedError(
+                "allowUnconditionedAccountTrust",
+                "is true but the trust is not an unconditioned whole-account trust; remove it",
+            )
+        self._check_locations()
+        if self.kms_key_arns and not (self.s3_read or self.s3_write):
+            raise KeyedError("kmsKeyArns", "are for SSE-KMS buckets (used through S3 only); list s3Read or s3Write")
+        if self.customer_managed_policy and not (self.s3_read or self.s3_write or self.policy):
+            raise KeyedError("customerManagedPolicy", "is true but there are no permissions (s3Read, s3Write, policy)")
+        unique_or_raise(self.kms_key_arns, "kmsKeyArns")
+        unique_or_raise(self.policy_arns, "policyArns")
+        return self
+
+    def _check_locations(self) -> None:
+        """Each location once: a bucket (or prefix) listed whole covers its prefixes, write covers read."""
+        listed = [("s3Write", i, s3_location(v)) for i, v in enumerate(self.s3_write)]
+        listed += [("s3Read", i, s3_location(v)) for i, v in enumerate(self.s3_read)]
+        for n, (key, index, (bucket, prefix)) in enumerate(listed):
+            for other_key, other_index, (other_bucket, other_prefix) in listed[:n]:
+                covered = other_prefix is None or (prefix or "") == other_prefix or (prefix or "").startswith(
+                    other_prefix + "/"
+                )
+                if bucket == other_bucket and covered:
+                    where = f"{other_key}[{other_index}]"
+                    raise KeyedError((key, index), f"already covered by {where} ({self._location(other_key, other_index)!r})")
+
+    def _location(self, key: str, index: int) -> str:
+        return (self.s3_write if key == "s3Write" else self.s3_read)[index]
 
 
 def unique_or_raise(values: list[Any], key: str) -> None:
@@ -161,10 +294,12 @@ class StackConfig(ConfigModel):
     defaults: Defaults = Defaults()
     accounts: dict[EntryName, Account] = {}
     ecs_agents: list[EcsAgent] = []
+    ec2_agents: list[Ec2Agent] = []
+    saas_roles: list[SaasRole] = []
 
     @model_validator(mode="after")
     def _check_references(self) -> StackConfig:
-        for family in ("ecs_agents",):
+        for family in ("ecs_agents", "ec2_agents", "saas_roles"):
             entries = getattr(self, family)
             key = to_camel(family)
             seen: set[str] = set()

@@ -10,11 +10,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from components import policies
+from components.ec2_agent_instance_profile import Ec2AgentInstanceProfileArgs
 from components.ecs_agent_roles import EcsAgentRolesArgs
 from components.role import RoleDocuments, RoleSpec
+from components.saas_access_role import SaasAccessRoleArgs
 
 from .errors import ConfigError, key_path
-from .models import Account, Defaults, EcsAgent, Entry, StackConfig
+from .models import Account, AgentSecrets, Defaults, Ec2Agent, EcsAgent, Entry, InlinePolicy, SaasRole, StackConfig
+from .types import REDACTED, s3_location
 
 NAMESPACE = "agent-iam"
 MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
@@ -52,11 +56,13 @@ class StackSettings:
     region: str
     accounts: Mapping[str, Account]
     ecs_agents: Sequence[Unit] = ()
+    ec2_agents: Sequence[Unit] = ()
+    saas_roles: Sequence[Unit] = ()
     advisories: Sequence[str] = field(default_factory=tuple)
     secret_keys: frozenset[str] = frozenset()
 
     def units(self) -> list[Unit]:
-        return [*self.ecs_agents]
+        return [*self.ecs_agents, *self.ec2_agents, *self.saas_roles]
 
 
 class _Builder:
@@ -88,9 +94,10 @@ class _Builder:
         )
 
     def derived_name(self, key: str, entry: Entry, explicit: str | None, suffix: str, explicit_key: str) -> str:
+        """The explicit name, or `<name>-<suffix>` (`<name>` when the suffix is empty)."""
         if explicit:
             return explicit
-        name = f"{entry.name}-{suffix}"
+        name = f"{entry.name}-{suffix}" if suffix else entry.name
         if len(name) > 64:
             raise ConfigError(
                 [
@@ -105,16 +112,8 @@ class _Builder:
         target = self.target(entry)
         task_name = self.derived_name(key, entry, entry.task_role_name, "task", "taskRoleName")
         execution_name = self.derived_name(key, entry, entry.execution_role_name, "execution", "executionRoleName")
-        if "*" in entry.secret_arns:
-            self.advisories.append(
-                f"{key} ({entry.name}): the execution role {execution_name!r} may read EVERY secret in account "
-                f"{target.account_id} (secretArns: '*', allowAllSecrets: true)"
-            )
-        if entry.policy is not None and entry.policy.wildcard_resource:
-            self.advisories.append(
-                f"{key} ({entry.name}): the task role {task_name!r} policy allows actions on Resource '*' "
-                "(allowWildcardResources: true)"
-            )
+        self.secrets_advisory(key, entry, f"the execution role {execution_name!r}", target)
+        self.policy_advisory(key, entry, f"the task role {task_name!r}")
         args = EcsAgentRolesArgs(
             account_id=target.account_id,
             region=target.region,
@@ -131,6 +130,74 @@ class _Builder:
         )
         return Unit(key, entry.name, target, args, tuple(entry.former_names))
 
+    def secrets_advisory(self, key: str, entry: AgentSecrets, who: str, target: Target) -> None:
+        if "*" in entry.secret_arns:
+            self.advisories.append(
+                f"{key} ({entry.name}): {who} may read EVERY secret in account "
+                f"{target.account_id} (secretArns: '*', allowAllSecrets: true)"
+            )
+
+    def policy_advisory(self, key: str, entry: InlinePolicy, who: str) -> None:
+        if entry.policy is not None and entry.policy.wildcard_resource:
+            self.advisories.append(
+                f"{key} ({entry.name}): {who} policy allows actions on Resource '*' (allowWildcardResources: true)"
+            )
+
+    def ec2_agent(self, index: int, entry: Ec2Agent) -> Unit:
+        key = key_path(NAMESPACE, ("ec2Agents", index))
+        target = self.target(entry)
+        name = self.derived_name(key, entry, entry.role_name, "", "roleName")
+        self.secrets_advisory(key, entry, f"the instance role {name!r}", target)
+        self.policy_advisory(key, entry, f"the instance role {name!r}")
+        args = Ec2AgentInstanceProfileArgs(
+            account_id=target.account_id,
+            region=target.region,
+            role=self.role_spec(entry, name, f"EC2 instance role of agent {entry.name} (agent-iam)"),
+            policy_arns=tuple(entry.policy_arns),
+            ssm=entry.ssm,
+            secret_arns=tuple(entry.secret_arns),
+            kms_key_arns=tuple(entry.kms_key_arns),
+            policy=entry.policy.to_dict() if entry.policy else None,
+            confused_deputy_conditions=entry.confused_deputy_conditions,
+        )
+        return Unit(key, entry.name, target, args, tuple(entry.former_names))
+
+    def saas_role(self, index: int, entry: SaasRole, secret_keys: frozenset[str]) -> Unit:
+        key = key_path(NAMESPACE, ("saasRoles", index))
+        target = self.target(entry)
+        name = self.derived_name(key, entry, entry.role_name, "", "roleName")
+        vendor = entry.vendor
+        principal = vendor.principal_arn or policies.account_root_arn(
+            policies.partition_for_region(target.region), vendor.account
+        )
+        if entry.allow_unconditioned_account_trust:
+            self.advisories.append(
+                f"{key} ({entry.name}): the role {name!r} may be assumed by ANY principal in account "
+                f"{vendor.account}, with no external ID or principal pattern (allowUnconditionedAccountTrust: true)"
+            )
+        elif not vendor.whole_account and not entry.external_id:
+            self.advisories.append(
+                f"{key} ({entry.name}): the role {name!r} trusts the vendor role {principal} without an external ID; "
+                "if the vendor serves other customers from that role, ask it for one (confused deputy)"
+            )
+        self.policy_advisory(key, entry, f"the role {name!r}")
+        args = SaasAccessRoleArgs(
+            region=target.region,
+            role=self.role_spec(entry, name, f"Cross-account access for SaaS {entry.name} (agent-iam)"),
+            principal_arn=principal,
+            external_id=entry.external_id,
+            external_id_secret=entry.external_id is not None
+            and ("saasRoles" in secret_keys or entry.external_id == REDACTED),
+            principal_arn_patterns=tuple(vendor.principal_arn_patterns),
+            s3_read=tuple(s3_location(v) for v in entry.s3_read),
+            s3_write=tuple(s3_location(v) for v in entry.s3_write),
+            kms_key_arns=tuple(entry.kms_key_arns),
+            policy_arns=tuple(entry.policy_arns),
+            policy=entry.policy.to_dict() if entry.policy else None,
+            customer_managed_policy=entry.customer_managed_policy,
+        )
+        return Unit(key, entry.name, target, args, tuple(entry.former_names))
+
     def check_limits_and_names(self, units: Sequence[Unit]) -> None:
         limits = self.defaults.limits.to_iam_limits()
         problems: list[str] = []
@@ -139,6 +206,11 @@ class _Builder:
             for label, (spec, docs) in unit.roles().items():
                 for problem in docs.limit_problems(limits):
                     problems.append(f"{self.source}: {unit.key}: {label} {spec.name!r}: {problem}")
+                for sid in duplicate_sids(docs.inline_policy) + duplicate_sids(docs.customer_policy):
+                    problems.append(
+                        f"{self.source}: {unit.key}.policy: Sid {sid!r} is used twice in the {label}'s permissions "
+                        "(agent-iam merges its own statements into the same document); rename it"
+                    )
                 owner = owners.setdefault((unit.target.account_id, spec.name), unit.key)
                 if owner != unit.key:
                     problems.append(
@@ -150,7 +222,9 @@ class _Builder:
 
     def build(self, secret_keys: frozenset[str]) -> StackSettings:
         ecs = [self.ecs_agent(i, e) for i, e in enumerate(self.config.ecs_agents)]
-        self.check_limits_and_names(ecs)
+        ec2 = [self.ec2_agent(i, e) for i, e in enumerate(self.config.ec2_agents)]
+        saas = [self.saas_role(i, e, secret_keys) for i, e in enumerate(self.config.saas_roles)]
+        self.check_limits_and_names([*ecs, *ec2, *saas])
         return StackSettings(
             stack=self.stack,
             source=self.source,
@@ -158,9 +232,17 @@ class _Builder:
             region=self.region,
             accounts=dict(self.config.accounts),
             ecs_agents=tuple(ecs),
+            ec2_agents=tuple(ec2),
+            saas_roles=tuple(saas),
             advisories=tuple(self.advisories),
             secret_keys=secret_keys,
         )
+
+
+def duplicate_sids(doc: policies.Document | None) -> list[str]:
+    """Sids used by more than one statement: IAM refuses such a document."""
+    sids = [s["Sid"] for s in policies.statements_of(doc) if s.get("Sid")]
+    return sorted({sid for sid in sids if sids.count(sid) > 1})
 
 
 def build_settings(

@@ -32,6 +32,16 @@ POLICY_ARN_RE = re.compile(rf"^arn:{_PARTITION}:iam::(?:aws|\d{{12}}):policy/(?:
 ROLE_ARN_RE = re.compile(rf"^arn:{_PARTITION}:iam::\d{{12}}:role/(?:[\x21-\x7E]*/)?[\w+=,.@-]+$")
 ROOT_ARN_RE = re.compile(rf"^arn:{_PARTITION}:iam::\d{{12}}:root$")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+# aws:PrincipalArn patterns: a role or user of one account, wildcards only in the name part.
+PRINCIPAL_PATTERN_RE = re.compile(
+    rf"^arn:{_PARTITION}:iam::(?P<account>\d{{12}}):(?P<kind>role|user)/(?P<name>[\x21-\x7E]+)$"
+)
+# S3 general purpose bucket names (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html)
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+IP_ADDRESS_RE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+S3_PREFIX_MAX = 1024
 
 ROLE_NAME_MAX = 64
 INSTANCE_PROFILE_NAME_MAX = 128
@@ -118,6 +128,69 @@ def check_external_id(value: str) -> str:
     return value
 
 
+def check_principal_arn(value: str) -> str:
+    """A vendor principal: one role, or one account's root; never a wildcard."""
+    if "*" in value or "?" in value:
+        raise ValueError(
+            f"a wildcard principal lets any AWS principal assume the role; name the vendor's role or account: {_quoted(value)}"
+        )
+    if not (ROLE_ARN_RE.match(value) or ROOT_ARN_RE.match(value)):
+        raise ValueError(f"not an IAM role ARN or account root ARN (arn:aws:iam::<account>:root): {_quoted(value)}")
+    return value
+
+
+def check_principal_pattern(value: str) -> str:
+    """An `aws:PrincipalArn` ArnLike pattern; the account is checked against the vendor's by the entry."""
+    match = PRINCIPAL_PATTERN_RE.match(value)
+    if not match:
+        raise ValueError(
+            "not a principal ARN pattern in one account (arn:aws:iam::<account>:role/<name, * allowed>): "
+            f"{_quoted(value)}"
+        )
+    if not match.group("name").replace("/", "").strip("*?"):
+        raise ValueError(f"a pattern must name the vendor's roles, not match every {match.group('kind')}: {_quoted(value)}")
+    return value
+
+
+def check_bucket_name(bucket: str) -> str:
+    problem = None
+    if not 3 <= len(bucket) <= 63:
+        problem = "is 3 to 63 characters"
+    elif not BUCKET_RE.match(bucket):
+        problem = "holds lowercase letters, digits, dots and hyphens, and begins and ends with a letter or digit"
+    elif ".." in bucket:
+        problem = "has no two adjacent dots"
+    elif IP_ADDRESS_RE.match(bucket):
+        problem = "is not formatted like an IP address"
+    elif bucket.startswith(BUCKET_RESERVED_PREFIXES) or bucket.endswith(BUCKET_RESERVED_SUFFIXES):
+        problem = "does not use a prefix or suffix S3 reserves"
+    if problem:
+        raise ValueError(f"not a valid S3 bucket name (a bucket name {problem}): {_quoted(bucket)}")
+    return bucket
+
+
+def check_s3_location(value: str) -> str:
+    """`bucket` or `bucket/prefix`: a bucket name, not an ARN or URL; no wildcards in the prefix."""
+    if value.startswith(("arn:", "s3://")):
+        raise ValueError(f"give the bucket name (or bucket/prefix), not an ARN or URL: {_quoted(value)}")
+    bucket, _, prefix = value.partition("/")
+    check_bucket_name(bucket)
+    if "/" in value:
+        if not prefix.strip("/"):
+            raise ValueError(f"an empty prefix; give the bucket name alone for the whole bucket: {_quoted(value)}")
+        if "*" in prefix or "?" in prefix or "//" in prefix.strip("/") or prefix.startswith("/"):
+            raise ValueError(f"a prefix is a plain key prefix (no wildcards, no empty segments): {_quoted(value)}")
+        if len(prefix) > S3_PREFIX_MAX:
+            raise ValueError(f"S3 keys are at most {S3_PREFIX_MAX} bytes; this prefix has {len(prefix)}")
+    return value
+
+
+def s3_location(value: str) -> tuple[str, str | None]:
+    """`bucket/prefix/` -> (`bucket`, `prefix`); `bucket` -> (`bucket`, None)."""
+    bucket, _, prefix = value.partition("/")
+    return bucket, (prefix.strip("/") or None)
+
+
 AccountId = Annotated[str, AfterValidator(check_account_id)]
 Region = Annotated[str, AfterValidator(check_region)]
 RoleName = Annotated[str, AfterValidator(check_role_name)]
@@ -128,6 +201,9 @@ KmsKeyArn = Annotated[str, AfterValidator(check_kms_key_arn)]
 PolicyArn = Annotated[str, AfterValidator(check_policy_arn)]
 RoleArn = Annotated[str, AfterValidator(check_role_arn)]
 ExternalId = Annotated[str, AfterValidator(check_external_id)]
+PrincipalArn = Annotated[str, AfterValidator(check_principal_arn)]
+PrincipalArnPattern = Annotated[str, AfterValidator(check_principal_pattern)]
+S3Location = Annotated[str, AfterValidator(check_s3_location)]
 
 
 def account_of_arn(arn: str) -> str:

@@ -41,6 +41,23 @@ def inline_policy_of(run: PlanRun, policy_logical_name: str) -> dict[str, Any]:
     return json.loads(run.named("aws:iam/rolePolicy:RolePolicy", policy_logical_name).inputs["policy"])
 
 
+def plan_stack_file(stack: str) -> PlanRun:
+    """Plan `stacks/Pulumi.<stack>.yaml` as `make plan` does (secure values redacted in place)."""
+    from plan.stackfile import read_stack_file
+
+    config, secret_keys = read_stack_file(ROOT / "stacks", stack)
+    return run_program(stack, config, secret_keys)
+
+
+def assert_config_error(values: dict[str, Any], expected: str, stack: str = "prod") -> None:
+    """Loading `agent-iam:*` values fails with a line `stacks/Pulumi.<stack>.yaml: <expected>...`."""
+    import stack_config
+
+    with pytest.raises(stack_config.ConfigError) as caught:
+        stack_config.load_settings({"accountId": ACCOUNT, **values}, stack=stack, region=REGION)
+    assert f"stacks/Pulumi.{stack}.yaml: {expected}" in str(caught.value), str(caught.value)
+
+
 @pytest.fixture
 def plan_stack() -> Callable[..., PlanRun]:
     """`plan_stack(config, stack="test", secret_keys=None)` -> the registered resources and outputs."""

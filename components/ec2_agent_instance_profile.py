@@ -1,0 +1,88 @@
+"""EC2 agent instance profile: the role an agent on an EC2 instance runs as, read through IMDS.
+
+The role alone does not make the credentials reachable: the instance needs IMDSv2
+(`http_tokens = "required"`) and, when the agent runs in a container, a hop limit of 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from . import policies
+from .role import RoleDocuments, RoleSpec, create_role
+
+POLICY_NAME = "agent-permissions"
+SSM_POLICY_NAME = "AmazonSSMManagedInstanceCore"
+
+
+@dataclass(frozen=True)
+class Ec2AgentInstanceProfileArgs:
+    """One agent on EC2: its role (and the instance profile of the same name) and what it reads."""
+
+    account_id: str
+    region: str
+    role: RoleSpec
+    policy_arns: tuple[str, ...] = ()
+    ssm: bool = False
+    secret_arns: tuple[str, ...] = ()
+    kms_key_arns: tuple[str, ...] = ()
+    policy: dict | None = None
+    confused_deputy_conditions: bool = True
+
+    def roles(self) -> dict[str, tuple[RoleSpec, RoleDocuments]]:
+        return {"instance role": (self.role, self.role_documents())}
+
+    def managed_policy_arns(self) -> tuple[str, ...]:
+        if not self.ssm:
+            return self.policy_arns
+        partition = policies.partition_for_region(self.region)
+        return (*self.policy_arns, f"arn:{partition}:iam::aws:policy/{SSM_POLICY_NAME}")
+
+    def role_documents(self) -> RoleDocuments:
+        return RoleDocuments(
+            trust=policies.ec2_trust(self.account_id, confused_deputy=self.confused_deputy_conditions),
+            inline_policy_name=POLICY_NAME,
+            inline_policy=policies.with_statements(
+                self.policy, policies.secrets_read_statements(self.secret_arns, self.kms_key_arns)
+            ),
+            managed_policy_arns=self.managed_policy_arns(),
+        )
+
+
+class Ec2AgentInstanceProfile(pulumi.ComponentResource):
+    """An instance role trusted by EC2 and the instance profile that hands it to an instance."""
+
+    role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+    instance_profile_arn: pulumi.Output[str]
+    instance_profile_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: Ec2AgentInstanceProfileArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("agent-iam:ec2:Ec2AgentInstanceProfile", name, None, opts)
+        role = create_role(self, f"{name}-role", args.role, args.role_documents())
+        # Protected with the role: deleting the profile takes the credentials away from running hosts.
+        profile = aws.iam.InstanceProfile(
+            f"{name}-instance-profile",
+            name=args.role.name,
+            path=args.role.path,
+            role=role.name,
+            tags=dict(args.role.tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.role.protect),
+        )
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.instance_profile_arn = profile.arn
+        self.instance_profile_name = profile.name
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, pulumi.Output[str]]:
+        """The stack output of this agent: what an EC2 launch template or an operator needs."""
+        return {
+            "roleArn": self.role_arn,
+            "roleName": self.role_name,
+            "instanceProfileArn": self.instance_profile_arn,
+            "instanceProfileName": self.instance_profile_name,
+        }
