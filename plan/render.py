@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.tree import Tree
 
+from .access import access_model, render_access_report
 from .mocks import Registration
 from .run import PlanRun
 
@@ -84,6 +85,7 @@ def write_plan(run: PlanRun, out_dir: Path) -> Path:
     _json_file(target / "plan.json", plan_document(run))
     for file_name, doc in iam_document_files(run).items():
         _json_file(target / "iam" / file_name, doc)
+    (target / "access.md").write_text(render_access_report(run.stack, access_model(run.resources)))
     return target
 
 
@@ -123,4 +125,4 @@ def print_plan(run: PlanRun, target: Path, console: Console | None = None) -> No
     console.print(tree)
     for warning in run.warnings:
         console.print(Panel(warning, title="advisory", border_style="red"))
-    console.print(f"Plan written to [bold]{target}[/bold] (plan.json, iam/)")
+    console.print(f"Plan written to [bold]{target}[/bold] (plan.json, iam/, access.md)")
