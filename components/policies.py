@@ -266,6 +266,17 @@ def s3_statements(
     return statements
 
 
+def permissions_document(
+    partition: str,
+    policy: Mapping[str, Any] | None,
+    s3_read: Sequence[tuple[str, str | None]] = (),
+    s3_write: Sequence[tuple[str, str | None]] = (),
+    kms_key_arns: Sequence[str] = (),
+) -> Document | None:
+    """A role's one permissions document: the user's `policy` statements first, then the S3/KMS ones."""
+    return with_statements(policy, s3_statements(partition, s3_read, s3_write, kms_key_arns))
+
+
 def sid_part(name: str) -> str:
     """`acme-dev.data_lake` -> `AcmeDevDataLake`: a name as the letters and digits a Sid allows."""
     return "".join(word[:1].upper() + word[1:] for word in re.split(r"[^A-Za-z0-9]+", name) if word)

@@ -226,38 +226,20 @@ class Vendor(ConfigModel):
         return "accountId" if self.account_id is not None else "principalArn"
 
 
-class SaasRole(Entry, InlinePolicy):
-    """`agent-iam:saasRoles[]`: one vendor's cross-account access."""
+class VendorPermissions(InlinePolicy):
+    """`s3Read`, `s3Write`, `kmsKeyArns`, `policyArns`, `policy`: what a role may do, for SaaS roles
+    and service-account roles alike (one inline document, built by `policies.permissions_document`)."""
 
-    vendor: Vendor
-    external_id: ExternalId | None = None
-    allow_unconditioned_account_trust: bool = False
-    role_name: RoleName | None = None
     s3_read: list[S3Location] = []
     s3_write: list[S3Location] = []
     kms_key_arns: list[KmsKeyArn] = []
     policy_arns: list[PolicyArn] = []
-    customer_managed_policy: bool = False
 
     @model_validator(mode="after")
-    def _check(self) -> SaasRole:
-        conditioned = bool(self.external_id or self.vendor.principal_arn_patterns)
-        if self.vendor.whole_account and not conditioned and not self.allow_unconditioned_account_trust:
-            raise KeyedError(
-                ("vendor", self.vendor.key),
-                f"trusts every principal in account {self.vendor.account} with no condition; set externalId "
-                "or vendor.principalArnPatterns, or set allowUnconditionedAccountTrust: true to accept that",
-            )
-        if self.allow_unconditioned_account_trust and (conditioned or not self.vendor.whole_account):
-            raise KeyedError(
-                "allowUnconditionedAccountTrust",
-                "is true but the trust is not an unconditioned whole-account trust; remove it",
-            )
+    def _check_permissions(self) -> VendorPermissions:
         self._check_locations()
         if self.kms_key_arns and not (self.s3_read or self.s3_write):
             raise KeyedError("kmsKeyArns", "are for SSE-KMS buckets (used through S3 only); list s3Read or s3Write")
-        if self.customer_managed_policy and not (self.s3_read or self.s3_write or self.policy):
-            raise KeyedError("customerManagedPolicy", "is true but there are no permissions (s3Read, s3Write, policy)")
         unique_or_raise(self.kms_key_arns, "kmsKeyArns")
         unique_or_raise(self.policy_arns, "policyArns")
         return self
@@ -277,6 +259,34 @@ class SaasRole(Entry, InlinePolicy):
 
     def _location(self, key: str, index: int) -> str:
         return (self.s3_write if key == "s3Write" else self.s3_read)[index]
+
+
+class SaasRole(Entry, VendorPermissions):
+    """`agent-iam:saasRoles[]`: one vendor's cross-account access."""
+
+    vendor: Vendor
+    external_id: ExternalId | None = None
+    allow_unconditioned_account_trust: bool = False
+    role_name: RoleName | None = None
+    customer_managed_policy: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> SaasRole:
+        conditioned = bool(self.external_id or self.vendor.principal_arn_patterns)
+        if self.vendor.whole_account and not conditioned and not self.allow_unconditioned_account_trust:
+            raise KeyedError(
+                ("vendor", self.vendor.key),
+                f"trusts every principal in account {self.vendor.account} with no condition; set externalId "
+                "or vendor.principalArnPatterns, or set allowUnconditionedAccountTrust: true to accept that",
+            )
+        if self.allow_unconditioned_account_trust and (conditioned or not self.vendor.whole_account):
+            raise KeyedError(
+                "allowUnconditionedAccountTrust",
+                "is true but the trust is not an unconditioned whole-account trust; remove it",
+            )
+        if self.customer_managed_policy and not (self.s3_read or self.s3_write or self.policy):
+            raise KeyedError("customerManagedPolicy", "is true but there are no permissions (s3Read, s3Write, policy)")
+        return self
 
 
 def unique_or_raise(values: list[Any], key: str) -> None:

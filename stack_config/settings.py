@@ -17,7 +17,18 @@ from components.role import RoleDocuments, RoleSpec
 from components.saas_access_role import SaasAccessRoleArgs
 
 from .errors import ConfigError, key_path
-from .models import Account, AgentSecrets, Defaults, Ec2Agent, EcsAgent, Entry, InlinePolicy, SaasRole, StackConfig
+from .models import (
+    Account,
+    AgentSecrets,
+    Defaults,
+    Ec2Agent,
+    EcsAgent,
+    Entry,
+    InlinePolicy,
+    SaasRole,
+    StackConfig,
+    VendorPermissions,
+)
 from .types import REDACTED, s3_location
 
 NAMESPACE = "agent-iam"
@@ -189,11 +200,7 @@ class _Builder:
             external_id_secret=entry.external_id is not None
             and ("saasRoles" in secret_keys or entry.external_id == REDACTED),
             principal_arn_patterns=tuple(vendor.principal_arn_patterns),
-            s3_read=tuple(s3_location(v) for v in entry.s3_read),
-            s3_write=tuple(s3_location(v) for v in entry.s3_write),
-            kms_key_arns=tuple(entry.kms_key_arns),
-            policy_arns=tuple(entry.policy_arns),
-            policy=entry.policy.to_dict() if entry.policy else None,
+            **permission_args(entry),
             customer_managed_policy=entry.customer_managed_policy,
         )
         return Unit(key, entry.name, target, args, tuple(entry.former_names))
@@ -237,6 +244,17 @@ class _Builder:
             advisories=tuple(self.advisories),
             secret_keys=secret_keys,
         )
+
+
+def permission_args(entry: VendorPermissions) -> dict[str, Any]:
+    """The permission fields shared by SaaS and service-account roles, as component arguments."""
+    return {
+        "s3_read": tuple(s3_location(v) for v in entry.s3_read),
+        "s3_write": tuple(s3_location(v) for v in entry.s3_write),
+        "kms_key_arns": tuple(entry.kms_key_arns),
+        "policy_arns": tuple(entry.policy_arns),
+        "policy": entry.policy.to_dict() if entry.policy else None,
+    }
 
 
 def duplicate_sids(doc: policies.Document | None) -> list[str]:
