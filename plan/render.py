@@ -68,6 +68,9 @@ def kubernetes_manifest(resource: Registration) -> dict[str, Any]:
     metadata = manifest.get("metadata") or {}
     ordered = {key: metadata[key] for key in METADATA_KEYS if metadata.get(key)}
     manifest["metadata"] = {**ordered, **{k: v for k, v in metadata.items() if k not in ordered and v}}
+    for key in ("data", "stringData"):
+        if isinstance(manifest.get(key), dict):
+            manifest[key] = dict(sorted(manifest[key].items()))  # the engine does not keep map order
     return manifest
 
 
