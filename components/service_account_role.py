@@ -126,7 +126,9 @@ class ServiceAccountRoleArgs:
             [(c.cluster, arn, c.issuer, c.subjects, c.wildcard) for c, arn in zip(self.irsa, arns, strict=True)]
         )
 
-    def trust(self, source_role_arn: str | None = None, external_id: str = EXTERNAL_ID_PLACEHOLDER) -> policies.Document:
+    def trust(
+        self, source_role_arn: str | None = None, external_id: str = EXTERNAL_ID_PLACEHOLDER
+    ) -> policies.Document:
         """The role's trust; for a cross-account target role, from the association's role and external ID."""
         if self.pod_identity is None:
             return self.irsa_trust()
@@ -135,7 +137,9 @@ class ServiceAccountRoleArgs:
         return policies.pod_identity_target_trust(source_role_arn or self.source_role_arn or "", external_id)
 
     def permissions(self) -> policies.Document | None:
-        return policies.permissions_document(self.partition, self.policy, self.s3_read, self.s3_write, self.kms_key_arns)
+        return policies.permissions_document(
+            self.partition, self.policy, self.s3_read, self.s3_write, self.kms_key_arns
+        )
 
     def role_documents(self) -> RoleDocuments:
         return RoleDocuments(
@@ -272,7 +276,9 @@ class ServiceAccountRole(pulumi.ComponentResource):
             secret = args.secret
             k8s.core.v1.Secret(
                 f"{name}-secret",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=secret.name, namespace=secret.namespace, labels=MANAGED_BY_LABEL),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=secret.name, namespace=secret.namespace, labels=MANAGED_BY_LABEL
+                ),
                 type="Opaque",
                 string_data={"AWS_REGION": args.region, "AWS_ROLE_ARN": self.role_arn},
                 opts=pulumi.ResourceOptions(

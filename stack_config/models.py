@@ -329,7 +329,8 @@ class Cluster(ConfigModel):
         if self.register_oidc_provider:
             if self.oidc_provider_arn:
                 raise KeyedError(
-                    "registerOidcProvider", "oidcProviderArn already names the provider in the cluster's account; keep one"
+                    "registerOidcProvider",
+                    "oidcProviderArn already names the provider in the cluster's account; keep one",
                 )
             if not self.oidc_issuer_url:
                 raise KeyedError("registerOidcProvider", "needs oidcIssuerUrl, the URL to register")

@@ -283,11 +283,11 @@ class _Builder:
     ) -> PodIdentity:
         """The association's settings; across accounts, the chained role in the cluster's account."""
         if spec.path != "/":
-            where = "this entry's path" if entry.path else f"defaults.path ({spec.path!r})"
+            where = "this entry's path" if entry.path else "defaults.path"
             raise ConfigError(
                 [
-                    f"{self.source}: {key}.path: EKS Pod Identity needs roles at path '/', but {where} is {spec.path!r}; "
-                    "set path: / on this entry"
+                    f"{self.source}: {key}.path: EKS Pod Identity needs roles at path '/', but {where} is "
+                    f"{spec.path!r}; set path: / on this entry"
                 ]
             )
         cluster = self.config.clusters[entry.cluster]
@@ -306,7 +306,7 @@ class _Builder:
             source = RoleSpec(
                 name=source_name,
                 path="/",
-                description=f"EKS Pod Identity role of {entry.name}, chaining to {spec.name} in {target.account_id} (agent-iam)",
+                description=f"EKS Pod Identity role of {entry.name}, chaining to {spec.name} (agent-iam)",
                 permissions_boundary_arn=d.permissions_boundary_arn,
                 max_session_duration=spec.max_session_duration,
                 tags=spec.tags,
@@ -366,7 +366,8 @@ class _Builder:
             for account, arn in cluster.oidc_provider_arns.items():
                 if self.config.accounts[account].account_id == target.account_id:
                     return arn
-        arn = policies.oidc_provider_arn(policies.partition_for_region(target.region), target.account_id, cluster.issuer)
+        partition = policies.partition_for_region(target.region)
+        arn = policies.oidc_provider_arn(partition, target.account_id, cluster.issuer)
         if own and not cluster.register_oidc_provider:
             return arn  # EKS (eksctl, the console) registered it with the cluster
         d = self.defaults
@@ -379,7 +380,12 @@ class _Builder:
                 target=target,
                 args=OidcProviderRegistrationArgs(
                     url=cluster.oidc_issuer_url or f"https://{cluster.issuer}",
-                    tags={**(d.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack, "eks-cluster": cluster.name or cluster_key},
+                    tags={
+                        **(d.tags or {}),
+                        **MANAGED_BY_TAGS,
+                        "stack": self.stack,
+                        "eks-cluster": cluster.name or cluster_key,
+                    },
                     protect=bool(d.protect),
                 ),
             ),
@@ -392,7 +398,8 @@ class _Builder:
         objects = []
         for prefix, cluster, namespace, name in entry.all_subjects():
             obj = KubernetesObject(cluster, namespace, name, dict(entry.service_account_annotations))
-            self.claim_object(key_path(NAMESPACE, ("serviceAccounts", index, *prefix, "serviceAccount")), "ServiceAccount", obj)
+            where = key_path(NAMESPACE, ("serviceAccounts", index, *prefix, "serviceAccount"))
+            self.claim_object(where, "ServiceAccount", obj)
             objects.append(obj)
         return tuple(objects)
 

@@ -192,13 +192,17 @@ DNS_LABEL_RE = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$")
 DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$")
 K8S_PATTERN_RE = re.compile(r"^[a-z0-9.*?-]+$")
 ANNOTATION_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-OIDC_PROVIDER_ARN_RE = re.compile(rf"^arn:{_PARTITION}:iam::\d{{12}}:oidc-provider/(?P<issuer>[A-Za-z0-9.-]+(?:/[\x21-\x7E]+)?)$")
+OIDC_PROVIDER_ARN_RE = re.compile(
+    rf"^arn:{_PARTITION}:iam::\d{{12}}:oidc-provider/(?P<issuer>[A-Za-z0-9.-]+(?:/[\x21-\x7E]+)?)$"
+)
 WILDCARDS = ("*", "?")
 
 
 def check_eks_cluster_name(value: str) -> str:
     if not EKS_CLUSTER_NAME_RE.match(value):
-        raise ValueError(f"not an EKS cluster name (1 to 100 letters, digits, - and _, starting alphanumeric): {_quoted(value)}")
+        raise ValueError(
+            f"not an EKS cluster name (1 to 100 letters, digits, - and _, starting alphanumeric): {_quoted(value)}"
+        )
     return value
 
 
@@ -220,7 +224,9 @@ def check_oidc_issuer_url(value: str) -> str:
 
 def check_oidc_provider_arn(value: str) -> str:
     if not OIDC_PROVIDER_ARN_RE.match(value):
-        raise ValueError(f"not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>): {_quoted(value)}")
+        raise ValueError(
+            f"not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>): {_quoted(value)}"
+        )
     return value.rstrip("/")
 
 
@@ -235,7 +241,9 @@ def has_wildcard(value: str) -> bool:
 def _check_k8s_name(value: str, *, label: bool, what: str) -> str:
     if has_wildcard(value):
         if not K8S_PATTERN_RE.match(value):
-            raise ValueError(f"not a {what} pattern (lowercase letters, digits, . - and the wildcards * ?): {_quoted(value)}")
+            raise ValueError(
+                f"not a {what} pattern (lowercase letters, digits, . - and the wildcards * ?): {_quoted(value)}"
+            )
         return value  # accepted only with allowWildcardSubject: checked by the entry
     limit, regex = (63, DNS_LABEL_RE) if label else (253, DNS_SUBDOMAIN_RE)
     chars = "'-'" if label else "'-' or '.'"

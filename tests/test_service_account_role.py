@@ -414,7 +414,7 @@ ERRORS = {
     ),
     "pod identity with a non-default defaults.path": (
         {"defaults": {"path": "/agents/"}, "clusters": CLUSTERS, "serviceAccounts": [pod_identity()]},
-        "agent-iam:serviceAccounts[0].path: EKS Pod Identity needs roles at path '/', but defaults.path ('/agents/') "
+        "agent-iam:serviceAccounts[0].path: EKS Pod Identity needs roles at path '/', but defaults.path "
         "is '/agents/'; set path: / on this entry",
     ),
     "pod identity with a non-default entry path": (
