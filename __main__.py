@@ -7,12 +7,17 @@ then each config entry becomes one component.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from components.ec2_agent_instance_profile import Ec2AgentInstanceProfile
 from components.ecs_agent_roles import EcsAgentRoles
+from components.oidc_provider_registration import OidcProviderRegistration
 from components.saas_access_role import SaasAccessRole
+from components.service_account_role import ServiceAccountRole
 from stack_config import StackSettings, Unit, load_from_pulumi
 
 settings: StackSettings = load_from_pulumi()
@@ -45,6 +50,35 @@ def build_aws_providers(settings: StackSettings) -> dict[str | None, aws.Provide
 aws_providers = build_aws_providers(settings)
 
 
+def build_kubernetes_providers(settings: StackSettings) -> dict[str, k8s.Provider]:
+    """One Kubernetes provider per cluster agent-iam creates objects in, named `k8s-<cluster>`.
+
+    `kubeconfig` (a secure value) or `kubeContext` select the cluster; with neither, the
+    provider uses the ambient kubeconfig (`KUBECONFIG`, else ~/.kube/config) and its current context.
+    """
+    providers = {}
+    for key in settings.kubernetes_clusters:
+        cluster = settings.clusters[key]
+        providers[key] = k8s.Provider(
+            f"k8s-{key}",
+            kubeconfig=pulumi.Output.secret(cluster.kubeconfig) if cluster.kubeconfig else None,
+            context=cluster.kube_context,
+        )
+    return providers
+
+
+kubernetes_providers = build_kubernetes_providers(settings)
+
+# Each cluster's OIDC provider registered once per account that needs it, before the roles trusting it.
+oidc_provider_arns: dict[tuple[str, str], pulumi.Output[str]] = {}
+for registration in settings.oidc_providers:
+    oidc_provider_arns[(registration.cluster, registration.target.account_id)] = OidcProviderRegistration(
+        registration.name,
+        registration.args,
+        opts=pulumi.ResourceOptions(providers=[aws_providers[registration.target.account_key]]),
+    ).arn
+
+
 def component_opts(unit: Unit) -> pulumi.ResourceOptions:
     """The unit's account provider, and aliases so a renamed entry keeps its state."""
     return pulumi.ResourceOptions(
@@ -72,8 +106,27 @@ saas_roles = {}
 for unit in settings.saas_roles:
     saas_roles[unit.name] = SaasAccessRole(unit.name, unit.args, opts=component_opts(unit)).outputs()
 
+service_accounts = {}
+for unit in settings.service_accounts:
+    args = dataclasses.replace(
+        unit.args,
+        oidc_provider_arns={
+            c.cluster: oidc_provider_arns[(c.cluster, unit.target.account_id)]
+            for c in unit.args.irsa
+            if (c.cluster, unit.target.account_id) in oidc_provider_arns
+        },
+    )
+    service_accounts[unit.name] = ServiceAccountRole(
+        unit.name,
+        args,
+        kubernetes=kubernetes_providers,
+        cluster_provider=aws_providers[settings.clusters[unit.cluster].account],
+        opts=component_opts(unit),
+    ).outputs()
+
 caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_providers[None]))
 pulumi.export("accountId", caller.account_id)
 pulumi.export("ecsAgents", ecs_agents)
 pulumi.export("ec2Agents", ec2_agents)
 pulumi.export("saasRoles", saas_roles)
+pulumi.export("serviceAccounts", service_accounts)

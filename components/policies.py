@@ -164,6 +164,130 @@ def vendor_trust(
     )
 
 
+# --- EKS: IAM roles for service accounts (IRSA) and EKS Pod Identity ---------------
+
+STS_AUDIENCE = "sts.amazonaws.com"
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
+
+
+def oidc_issuer(url: str) -> str:
+    """`https://oidc.eks.<region>.amazonaws.com/id/X/` -> `oidc.eks.<region>.amazonaws.com/id/X`:
+    the form used in provider ARNs and in the `:sub` / `:aud` condition keys."""
+    return url.removeprefix("https://").rstrip("/")
+
+
+def oidc_provider_arn(partition: str, account_id: str, issuer: str) -> str:
+    return f"arn:{partition}:iam::{account_id}:oidc-provider/{oidc_issuer(issuer)}"
+
+
+def role_arn(partition: str, account_id: str, path: str, name: str) -> str:
+    """A role's ARN, known before the role exists (names and paths are deterministic)."""
+    return f"arn:{partition}:iam::{account_id}:role{path}{name}"
+
+
+def service_account_subject(namespace: str, service_account: str) -> str:
+    """The `sub` claim of a service account token: `system:serviceaccount:<namespace>:<name>`."""
+    return f"system:serviceaccount:{namespace}:{service_account}"
+
+
+def irsa_trust_statement(
+    sid: str, provider_arn: str, issuer: str, subjects: Sequence[str], *, wildcard: bool = False
+) -> Statement:
+    """Tokens of one cluster's OIDC provider, for these service accounts, with audience STS.
+
+    `:sub` is `StringEquals` (a list when several service accounts share the role), or
+    `StringLike` when the subjects hold wildcards; `:aud` is always `StringEquals`.
+    """
+    issuer = oidc_issuer(issuer)
+    subs = _one_or_many(list(dict.fromkeys(subjects)))
+    aud = {f"{issuer}:aud": STS_AUDIENCE}
+    condition = (
+        {"StringEquals": aud, "StringLike": {f"{issuer}:sub": subs}}
+        if wildcard
+        else {"StringEquals": {f"{issuer}:sub": subs, **aud}}
+    )
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": condition,
+    }
+
+
+def irsa_trust(clusters: Sequence[tuple[str, str, str, Sequence[str], bool]]) -> Document:
+    """One statement per cluster: `(cluster, provider ARN, issuer, subjects, wildcard)` each,
+    Sid `Irsa<Cluster>`."""
+    statements: list[Statement] = []
+    sids: set[str] = set()
+    for index, (cluster, provider_arn, issuer, subjects, wildcard) in enumerate(clusters):
+        sid = f"Irsa{sid_part(cluster)}"
+        sid = sid if sid not in sids else f"{sid}{index}"
+        sids.add(sid)
+        statements.append(irsa_trust_statement(sid, provider_arn, issuer, subjects, wildcard=wildcard))
+    return document(statements)
+
+
+def pod_identity_trust(
+    cluster_account_id: str,
+    *,
+    cluster_name: str | None = None,
+    namespace: str | None = None,
+    service_account: str | None = None,
+) -> Document:
+    """EKS Pod Identity (`pods.eks.amazonaws.com`, `sts:AssumeRole` + `sts:TagSession`) from the
+    cluster's account, narrowed to one cluster, namespace and service account through the session
+    tags Pod Identity sets (`aws:RequestTag/eks-cluster-name`, `.../kubernetes-namespace`,
+    `.../kubernetes-service-account`) when they are given."""
+    tags = {
+        "aws:RequestTag/eks-cluster-name": cluster_name,
+        "aws:RequestTag/kubernetes-namespace": namespace,
+        "aws:RequestTag/kubernetes-service-account": service_account,
+    }
+    return document(
+        [
+            service_trust_statement(
+                POD_IDENTITY_SERVICE,
+                sid="AllowEksAuthToAssumeRoleForPodIdentity",
+                actions=POD_IDENTITY_ACTIONS,
+                source_account=cluster_account_id,
+                string_equals={k: v for k, v in tags.items() if v},
+            )
+        ]
+    )
+
+
+def pod_identity_target_trust(source_role_arn: str, external_id: str) -> Document:
+    """The target role of a cross-account Pod Identity association: the association's own role
+    may assume it (and tag the session), only with the association's `sts:ExternalId`."""
+    return document(
+        [
+            {
+                "Sid": "PodIdentityRoleChaining",
+                "Effect": "Allow",
+                "Principal": {"AWS": source_role_arn},
+                "Action": list(POD_IDENTITY_ACTIONS),
+                "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+            }
+        ]
+    )
+
+
+def assume_target_role_policy(target_role_arn: str) -> Document:
+    """The Pod Identity role's only permission in cross-account mode: chain to its target role."""
+    return document(
+        [
+            {
+                "Sid": "AssumeTargetRole",
+                "Effect": "Allow",
+                "Action": list(POD_IDENTITY_ACTIONS),
+                "Resource": target_role_arn,
+            }
+        ]
+    )
+
+
 # --- permission statements ---------------------------------------------------------
 
 
@@ -264,6 +388,17 @@ def s3_statements(
         actions = ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"]
         statements.append(kms_via_service_statement("UseBucketKeysThroughS3", actions, kms_key_arns, "s3"))
     return statements
+
+
+def permissions_document(
+    partition: str,
+    policy: Mapping[str, Any] | None,
+    s3_read: Sequence[tuple[str, str | None]] = (),
+    s3_write: Sequence[tuple[str, str | None]] = (),
+    kms_key_arns: Sequence[str] = (),
+) -> Document | None:
+    """A role's one permissions document: the user's `policy` statements first, then the S3/KMS ones."""
+    return with_statements(policy, s3_statements(partition, s3_read, s3_write, kms_key_arns))
 
 
 def sid_part(name: str) -> str:

@@ -111,13 +111,18 @@ def create_role(
     docs: RoleDocuments,
     *,
     secret_trust: bool = False,
+    trust_json: pulumi.Input[str] | None = None,
+    provider: pulumi.ProviderResource | None = None,
 ) -> aws.iam.Role:
     """Register a role, its inline policy and its managed-policy attachments under `parent`.
 
     Children are named `<logical_name>`, `<logical_name>-<policy>`, so renaming the parent
-    with an alias carries them along.
+    with an alias carries them along. `trust_json` replaces `docs.trust` when the trust
+    needs another resource's output (an OIDC provider's ARN, an association's external ID);
+    `provider` creates the role in another account than the parent's.
     """
-    trust_json: pulumi.Input[str] = policy_json(docs.trust)
+    if trust_json is None:
+        trust_json = policy_json(docs.trust)
     if secret_trust:
         trust_json = pulumi.Output.secret(trust_json)
     role = aws.iam.Role(
@@ -129,9 +134,9 @@ def create_role(
         permissions_boundary=spec.permissions_boundary_arn,
         max_session_duration=spec.max_session_duration,
         tags=dict(spec.tags),
-        opts=pulumi.ResourceOptions(parent=parent, protect=spec.protect),
+        opts=pulumi.ResourceOptions(parent=parent, protect=spec.protect, provider=provider),
     )
-    child = pulumi.ResourceOptions(parent=parent)
+    child = pulumi.ResourceOptions(parent=parent, provider=provider)
     if docs.inline_policy is not None and docs.inline_policy_name:
         aws.iam.RolePolicy(
             f"{logical_name}-{docs.inline_policy_name}",

@@ -41,9 +41,8 @@ class SaasAccessRoleArgs:
         return {"role": (self.role, self.role_documents())}
 
     def permissions(self) -> policies.Document | None:
-        partition = policies.partition_for_region(self.region)
-        return policies.with_statements(
-            self.policy, policies.s3_statements(partition, self.s3_read, self.s3_write, self.kms_key_arns)
+        return policies.permissions_document(
+            policies.partition_for_region(self.region), self.policy, self.s3_read, self.s3_write, self.kms_key_arns
         )
 
     def role_documents(self) -> RoleDocuments:

@@ -8,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 from rich.panel import Panel
 from rich.tree import Tree
@@ -56,6 +57,40 @@ def iam_document_files(run: PlanRun) -> dict[str, Any]:
     return files
 
 
+KUBERNETES_MANIFEST_KEYS = ("apiVersion", "kind", "metadata", "type", "data", "stringData")
+METADATA_KEYS = ("name", "namespace", "labels", "annotations")
+
+
+def kubernetes_manifest(resource: Registration) -> dict[str, Any]:
+    """A Kubernetes object as the program registered it, in manifest key order. Values are shown
+    as registered: a value from a `secure:` config key is already `[secret]`; others (a Secret's
+    AWS_REGION and AWS_ROLE_ARN) stay readable, though Pulumi stores the Secret's data as secret."""
+    manifest = {key: resource.inputs[key] for key in KUBERNETES_MANIFEST_KEYS if resource.inputs.get(key) is not None}
+    metadata = manifest.get("metadata") or {}
+    ordered = {key: metadata[key] for key in METADATA_KEYS if metadata.get(key)}
+    manifest["metadata"] = {**ordered, **{k: v for k, v in metadata.items() if k not in ordered and v}}
+    for key in ("data", "stringData"):
+        if isinstance(manifest.get(key), dict):
+            manifest[key] = dict(sorted(manifest[key].items()))  # the engine does not keep map order
+    return manifest
+
+
+def kubernetes_manifest_files(run: PlanRun) -> dict[str, dict[str, Any]]:
+    """Every Kubernetes object, keyed by `<namespace>.<kind>.<name>.yaml` under `k8s/` (prefixed
+    with `<cluster>.` when the same object exists in two clusters)."""
+    files: dict[str, dict[str, Any]] = {}
+    for resource in run.resources:
+        if not resource.type.startswith("kubernetes:") or not resource.custom:
+            continue
+        manifest = kubernetes_manifest(resource)
+        metadata = manifest["metadata"]
+        stem = f"{metadata.get('namespace', 'cluster')}.{manifest.get('kind')}.{metadata.get('name')}"
+        if f"{stem}.yaml" in files:
+            stem = f"{(resource.provider or '').rsplit('::', 1)[-1].removeprefix('k8s-')}.{stem}"
+        files[f"{stem}.yaml"] = manifest
+    return files
+
+
 def plan_document(run: PlanRun) -> dict[str, Any]:
     return {
         "stack": run.stack,
@@ -78,13 +113,17 @@ def plan_document(run: PlanRun) -> dict[str, Any]:
 
 
 def write_plan(run: PlanRun, out_dir: Path) -> Path:
-    """Replace `out_dir/<stack>/` with this plan: plan.json and one file per IAM document."""
+    """Replace `out_dir/<stack>/` with this plan: plan.json, one file per IAM document and per Kubernetes object."""
     target = out_dir / run.stack
     if target.exists():
         shutil.rmtree(target)
     _json_file(target / "plan.json", plan_document(run))
     for file_name, doc in iam_document_files(run).items():
         _json_file(target / "iam" / file_name, doc)
+    for file_name, manifest in kubernetes_manifest_files(run).items():
+        path = target / "k8s" / file_name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     (target / "access.md").write_text(render_access_report(run.stack, access_model(run.resources)))
     return target
 
@@ -125,4 +164,4 @@ def print_plan(run: PlanRun, target: Path, console: Console | None = None) -> No
     console.print(tree)
     for warning in run.warnings:
         console.print(Panel(warning, title="advisory", border_style="red"))
-    console.print(f"Plan written to [bold]{target}[/bold] (plan.json, iam/, access.md)")
+    console.print(f"Plan written to [bold]{target}[/bold] (plan.json, iam/, k8s/, access.md)")

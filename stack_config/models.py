@@ -6,11 +6,12 @@ naming the key, never a silently ignored setting.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from components.policies import oidc_issuer
 from components.role import (
     DEFAULT_MANAGED_POLICIES_PER_ROLE,
     DEFAULT_ROLE_POLICIES_SIZE,
@@ -23,6 +24,13 @@ from components.role import (
 from .policy_document import PolicyDocument
 from .types import (
     AccountId,
+    Annotations,
+    EksClusterName,
+    K8sObjectName,
+    Namespace,
+    OidcIssuerUrl,
+    OidcProviderArn,
+    ServiceAccountName,
     EntryName,
     ExternalId,
     IamPath,
@@ -36,6 +44,8 @@ from .types import (
     S3Location,
     SecretArn,
     account_of_arn,
+    has_wildcard,
+    issuer_of_provider_arn,
     s3_location,
 )
 
@@ -226,38 +236,20 @@ class Vendor(ConfigModel):
         return "accountId" if self.account_id is not None else "principalArn"
 
 
-class SaasRole(Entry, InlinePolicy):
-    """`agent-iam:saasRoles[]`: one vendor's cross-account access."""
+class VendorPermissions(InlinePolicy):
+    """`s3Read`, `s3Write`, `kmsKeyArns`, `policyArns`, `policy`: what a role may do, for SaaS roles
+    and service-account roles alike (one inline document, built by `policies.permissions_document`)."""
 
-    vendor: Vendor
-    external_id: ExternalId | None = None
-    allow_unconditioned_account_trust: bool = False
-    role_name: RoleName | None = None
     s3_read: list[S3Location] = []
     s3_write: list[S3Location] = []
     kms_key_arns: list[KmsKeyArn] = []
     policy_arns: list[PolicyArn] = []
-    customer_managed_policy: bool = False
 
     @model_validator(mode="after")
-    def _check(self) -> SaasRole:
-        conditioned = bool(self.external_id or self.vendor.principal_arn_patterns)
-        if self.vendor.whole_account and not conditioned and not self.allow_unconditioned_account_trust:
-            raise KeyedError(
-                ("vendor", self.vendor.key),
-                f"trusts every principal in account {self.vendor.account} with no condition; set externalId "
-                "or vendor.principalArnPatterns, or set allowUnconditionedAccountTrust: true to accept that",
-            )
-        if self.allow_unconditioned_account_trust and (conditioned or not self.vendor.whole_account):
-            raise KeyedError(
-                "allowUnconditionedAccountTrust",
-                "is true but the trust is not an unconditioned whole-account trust; remove it",
-            )
+    def _check_permissions(self) -> VendorPermissions:
         self._check_locations()
         if self.kms_key_arns and not (self.s3_read or self.s3_write):
             raise KeyedError("kmsKeyArns", "are for SSE-KMS buckets (used through S3 only); list s3Read or s3Write")
-        if self.customer_managed_policy and not (self.s3_read or self.s3_write or self.policy):
-            raise KeyedError("customerManagedPolicy", "is true but there are no permissions (s3Read, s3Write, policy)")
         unique_or_raise(self.kms_key_arns, "kmsKeyArns")
         unique_or_raise(self.policy_arns, "policyArns")
         return self
@@ -279,6 +271,194 @@ class SaasRole(Entry, InlinePolicy):
         return (self.s3_write if key == "s3Write" else self.s3_read)[index]
 
 
+class SaasRole(Entry, VendorPermissions):
+    """`agent-iam:saasRoles[]`: one vendor's cross-account access."""
+
+    vendor: Vendor
+    external_id: ExternalId | None = None
+    allow_unconditioned_account_trust: bool = False
+    role_name: RoleName | None = None
+    customer_managed_policy: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> SaasRole:
+        conditioned = bool(self.external_id or self.vendor.principal_arn_patterns)
+        if self.vendor.whole_account and not conditioned and not self.allow_unconditioned_account_trust:
+            raise KeyedError(
+                ("vendor", self.vendor.key),
+                f"trusts every principal in account {self.vendor.account} with no condition; set externalId "
+                "or vendor.principalArnPatterns, or set allowUnconditionedAccountTrust: true to accept that",
+            )
+        if self.allow_unconditioned_account_trust and (conditioned or not self.vendor.whole_account):
+            raise KeyedError(
+                "allowUnconditionedAccountTrust",
+                "is true but the trust is not an unconditioned whole-account trust; remove it",
+            )
+        if self.customer_managed_policy and not (self.s3_read or self.s3_write or self.policy):
+            raise KeyedError("customerManagedPolicy", "is true but there are no permissions (s3Read, s3Write, policy)")
+        return self
+
+
+class Cluster(ConfigModel):
+    """`agent-iam:clusters.<key>`: an EKS cluster whose service accounts get roles.
+
+    IRSA needs the cluster's OIDC issuer (`oidcIssuerUrl`, or an existing provider's ARN);
+    Pod Identity needs only the cluster's `name` and account.
+    """
+
+    name: EksClusterName | None = None  # the EKS cluster name; default: the key
+    account: str | None = None  # the account the cluster runs in; default: the stack's
+    oidc_issuer_url: OidcIssuerUrl | None = None
+    oidc_provider_arn: OidcProviderArn | None = None  # an existing provider in the cluster's account
+    oidc_provider_arns: dict[str, OidcProviderArn] = {}  # existing providers in other accounts, by account name
+    register_oidc_provider: bool = False  # create the provider in the cluster's own account too
+    kubeconfig: str | None = None  # kubeconfig contents (a secure value) for the Kubernetes provider
+    kube_context: str | None = None  # a context of the kubeconfig (ambient when no kubeconfig)
+
+    @model_validator(mode="after")
+    def _check(self) -> Cluster:
+        issuer = oidc_issuer(self.oidc_issuer_url) if self.oidc_issuer_url else None
+        arns = [("oidcProviderArn", self.oidc_provider_arn)] if self.oidc_provider_arn else []
+        arns += [(("oidcProviderArns", key), arn) for key, arn in self.oidc_provider_arns.items()]
+        for key, arn in arns:
+            named = issuer_of_provider_arn(arn)
+            if issuer is None:
+                issuer = named
+            elif named != issuer:
+                raise KeyedError(key, f"is the provider of issuer {named!r}, not of this cluster's {issuer!r}")
+        if self.register_oidc_provider:
+            if self.oidc_provider_arn:
+                raise KeyedError(
+                    "registerOidcProvider",
+                    "oidcProviderArn already names the provider in the cluster's account; keep one",
+                )
+            if not self.oidc_issuer_url:
+                raise KeyedError("registerOidcProvider", "needs oidcIssuerUrl, the URL to register")
+        return self
+
+    @property
+    def issuer(self) -> str | None:
+        """The issuer without `https://` (as in provider ARNs and condition keys), if known."""
+        if self.oidc_issuer_url:
+            return oidc_issuer(self.oidc_issuer_url)
+        for arn in [self.oidc_provider_arn, *self.oidc_provider_arns.values()]:
+            if arn:
+                return issuer_of_provider_arn(arn)
+        return None
+
+
+class ServiceAccountSubject(ConfigModel):
+    """One more service account an IRSA role trusts (`subjects[]`)."""
+
+    cluster: str
+    namespace: Namespace
+    service_account: ServiceAccountName
+
+
+class SecretRef(ConfigModel):
+    """`secret`: a Kubernetes Secret with `AWS_REGION` and `AWS_ROLE_ARN` (the Causely guide's `aws-secret`)."""
+
+    name: K8sObjectName
+    namespace: Namespace | None = None  # default: the entry's namespace
+
+    @field_validator("namespace")
+    @classmethod
+    def _exact(cls, value: str | None) -> str | None:
+        if value is not None and has_wildcard(value):
+            raise ValueError(f"a Secret lives in one namespace, not a pattern: {value!r}")
+        return value
+
+
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+class ServiceAccount(Entry, VendorPermissions):
+    """`agent-iam:serviceAccounts[]`: a role for a Kubernetes service account on EKS (IRSA or Pod Identity)."""
+
+    mode: Literal["irsa", "pod-identity"]
+    cluster: str
+    namespace: Namespace
+    service_account: ServiceAccountName
+    subjects: list[ServiceAccountSubject] = []
+    allow_wildcard_subject: bool = False
+    session_tag_conditions: bool | None = None
+    role_name: RoleName | None = None
+    source_role_name: RoleName | None = None
+    create_service_account: bool = True
+    role_arn_annotation: bool | None = None
+    service_account_annotations: Annotations = {}
+    secret: SecretRef | None = None
+
+    def all_subjects(self) -> list[tuple[tuple[str | int, ...], str, str, str]]:
+        """`(key prefix, cluster, namespace, service account)` of the entry and its `subjects`."""
+        return [((), self.cluster, self.namespace, self.service_account)] + [
+            (("subjects", i), s.cluster, s.namespace, s.service_account) for i, s in enumerate(self.subjects)
+        ]
+
+    @property
+    def wildcard(self) -> bool:
+        return any(has_wildcard(ns) or has_wildcard(sa) for _, _, ns, sa in self.all_subjects())
+
+    @model_validator(mode="after")
+    def _check(self) -> ServiceAccount:
+        if self.mode == "pod-identity":
+            self._check_pod_identity()
+        else:
+            for key in ("session_tag_conditions", "source_role_name"):
+                if getattr(self, key) is not None:
+                    raise KeyedError(to_camel(key), "applies to mode: pod-identity only")
+        for prefix, _, namespace, name in self.all_subjects():
+            for key, value in (("namespace", namespace), ("serviceAccount", name)):
+                if has_wildcard(value) and not self.allow_wildcard_subject:
+                    raise KeyedError(
+                        (*prefix, key),
+                        f"{value!r} is a wildcard: the role would trust every matching service account; name one, "
+                        "or set allowWildcardSubject: true to accept that",
+                    )
+        if self.allow_wildcard_subject and not self.wildcard:
+            raise KeyedError("allowWildcardSubject", "is true but no namespace or serviceAccount holds a wildcard")
+        if self.create_service_account and self.wildcard:
+            raise KeyedError(
+                "createServiceAccount",
+                "a wildcard subject names no one service account to create; set createServiceAccount: false",
+            )
+        if self.service_account_annotations and not self.create_service_account:
+            raise KeyedError(
+                "serviceAccountAnnotations", "annotate a service account agent-iam creates (createServiceAccount: true)"
+            )
+        if ROLE_ARN_ANNOTATION in self.service_account_annotations:
+            raise KeyedError(
+                ("serviceAccountAnnotations", ROLE_ARN_ANNOTATION), "is set from the role; use roleArnAnnotation"
+            )
+        seen: set[tuple[str, str, str]] = set()
+        for prefix, cluster, namespace, name in self.all_subjects():
+            if (cluster, namespace, name) in seen:
+                raise KeyedError(prefix or "subjects", f"lists {cluster}/{namespace}/{name} twice")
+            seen.add((cluster, namespace, name))
+        return self
+
+    def _check_pod_identity(self) -> None:
+        if self.subjects:
+            raise KeyedError(
+                "subjects", "a Pod Identity association is for one service account; add an entry per service account"
+            )
+        for key, value in (("namespace", self.namespace), ("serviceAccount", self.service_account)):
+            if has_wildcard(value):
+                raise KeyedError(key, f"Pod Identity associates one exact service account, not a pattern: {value!r}")
+        if self.role_arn_annotation is not None:
+            raise KeyedError(
+                "roleArnAnnotation",
+                "Pod Identity service accounts carry no role annotation (EKS injects credentials through the "
+                "association); remove it",
+            )
+        if self.service_account_annotations:
+            raise KeyedError(
+                "serviceAccountAnnotations",
+                "Pod Identity needs no service account annotations (the association names the service account); "
+                "remove them",
+            )
+
+
 def unique_or_raise(values: list[Any], key: str) -> None:
     seen: set[Any] = set()
     for index, value in enumerate(values):
@@ -296,10 +476,13 @@ class StackConfig(ConfigModel):
     ecs_agents: list[EcsAgent] = []
     ec2_agents: list[Ec2Agent] = []
     saas_roles: list[SaasRole] = []
+    clusters: dict[EntryName, Cluster] = {}
+    service_accounts: list[ServiceAccount] = []
 
     @model_validator(mode="after")
     def _check_references(self) -> StackConfig:
-        for family in ("ecs_agents", "ec2_agents", "saas_roles"):
+        self._check_clusters()
+        for family in ("ecs_agents", "ec2_agents", "saas_roles", "service_accounts"):
             entries = getattr(self, family)
             key = to_camel(family)
             seen: set[str] = set()
@@ -312,4 +495,43 @@ class StackConfig(ConfigModel):
                     raise KeyedError(
                         (key, index, "account"), f"unknown account {entry.account!r} (known: {known})"
                     )
+        for index, entry in enumerate(self.service_accounts):
+            for prefix, cluster, _, _ in entry.all_subjects():
+                if cluster not in self.clusters:
+                    known = ", ".join(sorted(self.clusters)) or "none are defined in agent-iam:clusters"
+                    raise KeyedError(
+                        ("serviceAccounts", index, *prefix, "cluster"), f"unknown cluster {cluster!r} (known: {known})"
+                    )
         return self
+
+    def account_id_of(self, account: str | None) -> str:
+        """The ID of an `accounts` entry, or of the stack's own account (None)."""
+        return self.account_id if account is None else self.accounts[account].account_id
+
+    def _check_clusters(self) -> None:
+        known = ", ".join(sorted(self.accounts)) or "none are defined in agent-iam:accounts"
+        issuers: dict[str, str] = {}
+        for key, cluster in self.clusters.items():
+            if cluster.issuer and issuers.setdefault(cluster.issuer, key) != key:
+                raise KeyedError(
+                    ("clusters", key), f"has the same OIDC issuer as cluster {issuers[cluster.issuer]!r}; list it once"
+                )
+            if cluster.account is not None and cluster.account not in self.accounts:
+                raise KeyedError(("clusters", key, "account"), f"unknown account {cluster.account!r} (known: {known})")
+            own = self.account_id_of(cluster.account)
+            if cluster.oidc_provider_arn and account_of_arn(cluster.oidc_provider_arn) != own:
+                raise KeyedError(
+                    ("clusters", key, "oidcProviderArn"),
+                    f"is in account {account_of_arn(cluster.oidc_provider_arn)}, not the cluster's account {own} "
+                    "(providers in other accounts go in oidcProviderArns)",
+                )
+            for account, arn in cluster.oidc_provider_arns.items():
+                if account not in self.accounts:
+                    raise KeyedError(
+                        ("clusters", key, "oidcProviderArns", account), f"unknown account {account!r} (known: {known})"
+                    )
+                if account_of_arn(arn) != self.accounts[account].account_id:
+                    raise KeyedError(
+                        ("clusters", key, "oidcProviderArns", account),
+                        f"is in account {account_of_arn(arn)}, not {account}'s {self.accounts[account].account_id}",
+                    )

@@ -13,12 +13,27 @@ from typing import Any
 from components import policies
 from components.ec2_agent_instance_profile import Ec2AgentInstanceProfileArgs
 from components.ecs_agent_roles import EcsAgentRolesArgs
+from components.oidc_provider_registration import OidcProviderRegistrationArgs
 from components.role import RoleDocuments, RoleSpec
 from components.saas_access_role import SaasAccessRoleArgs
+from components.service_account_role import IrsaCluster, KubernetesObject, PodIdentity, ServiceAccountRoleArgs
 
 from .errors import ConfigError, key_path
-from .models import Account, AgentSecrets, Defaults, Ec2Agent, EcsAgent, Entry, InlinePolicy, SaasRole, StackConfig
-from .types import REDACTED, s3_location
+from .models import (
+    Account,
+    AgentSecrets,
+    Cluster,
+    Defaults,
+    Ec2Agent,
+    EcsAgent,
+    Entry,
+    InlinePolicy,
+    SaasRole,
+    ServiceAccount,
+    StackConfig,
+    VendorPermissions,
+)
+from .types import REDACTED, has_wildcard, s3_location
 
 NAMESPACE = "agent-iam"
 MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
@@ -42,10 +57,27 @@ class Unit:
     target: Target
     args: Any
     former_names: tuple[str, ...] = ()
+    cluster: str | None = None  # serviceAccounts: the entry's cluster (Pod Identity association, Secret)
 
     def roles(self) -> Mapping[str, tuple[RoleSpec, RoleDocuments]]:
         """Every role this unit creates, by a label used in messages."""
         return self.args.roles() if hasattr(self.args, "roles") else {}
+
+    def role_account(self, label: str) -> str:
+        """The account a role of `roles()` is created in (the target's, unless the args say otherwise)."""
+        accounts = self.args.role_accounts() if hasattr(self.args, "role_accounts") else {}
+        return accounts.get(label, self.target.account_id)
+
+
+@dataclass(frozen=True)
+class OidcRegistration:
+    """One cluster's OIDC provider to register in one account (shared by every role there)."""
+
+    key: str  # the first config entry that needs it
+    cluster: str
+    name: str  # <cluster>-oidc-<account id>
+    target: Target
+    args: OidcProviderRegistrationArgs
 
 
 @dataclass(frozen=True)
@@ -58,11 +90,15 @@ class StackSettings:
     ecs_agents: Sequence[Unit] = ()
     ec2_agents: Sequence[Unit] = ()
     saas_roles: Sequence[Unit] = ()
+    service_accounts: Sequence[Unit] = ()
+    clusters: Mapping[str, Cluster] = field(default_factory=dict)
+    oidc_providers: Sequence[OidcRegistration] = ()
+    kubernetes_clusters: Sequence[str] = ()  # clusters agent-iam creates Kubernetes objects in
     advisories: Sequence[str] = field(default_factory=tuple)
     secret_keys: frozenset[str] = frozenset()
 
     def units(self) -> list[Unit]:
-        return [*self.ecs_agents, *self.ec2_agents, *self.saas_roles]
+        return [*self.ecs_agents, *self.ec2_agents, *self.saas_roles, *self.service_accounts]
 
 
 class _Builder:
@@ -73,12 +109,18 @@ class _Builder:
         self.region = region
         self.defaults: Defaults = config.defaults
         self.advisories: list[str] = []
+        self.registrations: dict[tuple[str, str], OidcRegistration] = {}
+        self.kubernetes_objects: dict[tuple[str, str, str, str], str] = {}  # (kind, cluster, ns, name) -> key
+        self.associations: dict[tuple[str, str, str], str] = {}
 
     def target(self, entry: Entry) -> Target:
-        if entry.account is None:
+        return self.account_target(entry.account)
+
+    def account_target(self, account_key: str | None) -> Target:
+        if account_key is None:
             return Target(None, self.config.account_id, self.region)
-        account = self.config.accounts[entry.account]
-        return Target(entry.account, account.account_id, account.region)
+        account = self.config.accounts[account_key]
+        return Target(account_key, account.account_id, account.region)
 
     def role_spec(self, entry: Entry, name: str, description: str) -> RoleSpec:
         d = self.defaults
@@ -189,14 +231,189 @@ class _Builder:
             external_id_secret=entry.external_id is not None
             and ("saasRoles" in secret_keys or entry.external_id == REDACTED),
             principal_arn_patterns=tuple(vendor.principal_arn_patterns),
-            s3_read=tuple(s3_location(v) for v in entry.s3_read),
-            s3_write=tuple(s3_location(v) for v in entry.s3_write),
-            kms_key_arns=tuple(entry.kms_key_arns),
-            policy_arns=tuple(entry.policy_arns),
-            policy=entry.policy.to_dict() if entry.policy else None,
+            **permission_args(entry),
             customer_managed_policy=entry.customer_managed_policy,
         )
         return Unit(key, entry.name, target, args, tuple(entry.former_names))
+
+    def service_account(self, index: int, entry: ServiceAccount) -> Unit:
+        key = key_path(NAMESPACE, ("serviceAccounts", index))
+        target = self.target(entry)
+        cluster = self.config.clusters[entry.cluster]
+        cluster_target = self.account_target(cluster.account)
+        name = self.derived_name(key, entry, entry.role_name, "", "roleName")
+        spec = self.role_spec(entry, name, f"Role of Kubernetes service account {entry.name} (agent-iam)")
+        self.policy_advisory(key, entry, f"the role {name!r}")
+        irsa: tuple[IrsaCluster, ...] = ()
+        pod_identity = None
+        if entry.mode == "pod-identity":
+            pod_identity = self.pod_identity(key, entry, spec, target, cluster_target)
+        else:
+            irsa = self.irsa_clusters(index, entry, target)
+            if entry.wildcard:
+                patterns = ", ".join(f"{c}/{ns}/{sa}" for _, c, ns, sa in entry.all_subjects() if has_wildcard(ns + sa))
+                self.advisories.append(
+                    f"{key} ({entry.name}): the role {name!r} trusts EVERY service account matching {patterns} "
+                    "(allowWildcardSubject: true)"
+                )
+        service_accounts = self.service_account_objects(index, entry)
+        secret = None
+        if entry.secret is not None:
+            secret = KubernetesObject(entry.cluster, entry.secret.namespace or entry.namespace, entry.secret.name)
+            self.claim_object(f"{key}.secret.name", "Secret", secret)
+        args = ServiceAccountRoleArgs(
+            mode=entry.mode,
+            account_id=target.account_id,
+            region=target.region,
+            role=spec,
+            namespace=entry.namespace,
+            service_account=entry.service_account,
+            irsa=irsa,
+            pod_identity=pod_identity,
+            create_service_account=entry.create_service_account,
+            role_arn_annotation=entry.role_arn_annotation is not False,
+            service_accounts=service_accounts,
+            secret=secret,
+            **permission_args(entry),
+        )
+        return Unit(key, entry.name, target, args, tuple(entry.former_names), cluster=entry.cluster)
+
+    def pod_identity(
+        self, key: str, entry: ServiceAccount, spec: RoleSpec, target: Target, cluster_target: Target
+    ) -> PodIdentity:
+        """The association's settings; across accounts, the chained role in the cluster's account."""
+        if spec.path != "/":
+            where = "this entry's path" if entry.path else "defaults.path"
+            raise ConfigError(
+                [
+                    f"{self.source}: {key}.path: EKS Pod Identity needs roles at path '/', but {where} is "
+                    f"{spec.path!r}; set path: / on this entry"
+                ]
+            )
+        cluster = self.config.clusters[entry.cluster]
+        owner = self.associations.setdefault((entry.cluster, entry.namespace, entry.service_account), key)
+        if owner != key:
+            raise ConfigError(
+                [
+                    f"{self.source}: {key}.serviceAccount: {entry.cluster}/{entry.namespace}/{entry.service_account} "
+                    f"already has a Pod Identity association ({owner}); EKS allows one per service account"
+                ]
+            )
+        source = None
+        if target.account_id != cluster_target.account_id:
+            source_name = self.derived_name(key, entry, entry.source_role_name, "pod-identity", "sourceRoleName")
+            d = self.defaults
+            source = RoleSpec(
+                name=source_name,
+                path="/",
+                description=f"EKS Pod Identity role of {entry.name}, chaining to {spec.name} (agent-iam)",
+                permissions_boundary_arn=d.permissions_boundary_arn,
+                max_session_duration=spec.max_session_duration,
+                tags=spec.tags,
+                protect=spec.protect,
+            )
+        elif entry.source_role_name:
+            raise ConfigError(
+                [
+                    f"{self.source}: {key}.sourceRoleName: only for cross-account Pod Identity (an account other than "
+                    f"the cluster's {cluster_target.account_id}); remove it"
+                ]
+            )
+        return PodIdentity(
+            cluster_name=cluster.name or entry.cluster,
+            cluster_account_id=cluster_target.account_id,
+            namespace=entry.namespace,
+            service_account=entry.service_account,
+            session_tag_conditions=entry.session_tag_conditions is not False,
+            source_role=source,
+        )
+
+    def irsa_clusters(self, index: int, entry: ServiceAccount, target: Target) -> tuple[IrsaCluster, ...]:
+        """One trust per cluster, each with the OIDC provider in the role's account."""
+        key = key_path(NAMESPACE, ("serviceAccounts", index))
+        by_cluster: dict[str, list[tuple[str, str, str]]] = {}
+        for prefix, cluster, namespace, name in entry.all_subjects():
+            where = key_path(NAMESPACE, ("serviceAccounts", index, *prefix, "cluster"))
+            by_cluster.setdefault(cluster, []).append((where, namespace, name))
+        result = []
+        for cluster_key, subjects in by_cluster.items():
+            cluster = self.config.clusters[cluster_key]
+            if cluster.issuer is None:
+                raise ConfigError(
+                    [
+                        f"{self.source}: {subjects[0][0]}: IRSA trusts the OIDC provider of cluster {cluster_key!r}, "
+                        f"which has no oidcIssuerUrl (or oidcProviderArn); add it from `aws eks describe-cluster`"
+                    ]
+                )
+            result.append(
+                IrsaCluster(
+                    cluster=cluster_key,
+                    issuer=cluster.issuer,
+                    provider_arn=self.oidc_provider_arn(key, cluster_key, cluster, target),
+                    subjects=tuple(policies.service_account_subject(ns, sa) for _, ns, sa in subjects),
+                    wildcard=any(has_wildcard(ns + sa) for _, ns, sa in subjects),
+                )
+            )
+        return tuple(result)
+
+    def oidc_provider_arn(self, key: str, cluster_key: str, cluster: Cluster, target: Target) -> str:
+        """The cluster's provider in the target account: existing, derived, or registered once."""
+        assert cluster.issuer is not None
+        own = self.config.account_id_of(cluster.account) == target.account_id
+        if own and cluster.oidc_provider_arn:
+            return cluster.oidc_provider_arn
+        if not own:
+            for account, arn in cluster.oidc_provider_arns.items():
+                if self.config.accounts[account].account_id == target.account_id:
+                    return arn
+        partition = policies.partition_for_region(target.region)
+        arn = policies.oidc_provider_arn(partition, target.account_id, cluster.issuer)
+        if own and not cluster.register_oidc_provider:
+            return arn  # EKS (eksctl, the console) registered it with the cluster
+        d = self.defaults
+        self.registrations.setdefault(
+            (cluster_key, target.account_id),
+            OidcRegistration(
+                key=key,
+                cluster=cluster_key,
+                name=f"{cluster_key}-oidc-{target.account_id}",
+                target=target,
+                args=OidcProviderRegistrationArgs(
+                    url=cluster.oidc_issuer_url or f"https://{cluster.issuer}",
+                    tags={
+                        **(d.tags or {}),
+                        **MANAGED_BY_TAGS,
+                        "stack": self.stack,
+                        "eks-cluster": cluster.name or cluster_key,
+                    },
+                    protect=bool(d.protect),
+                ),
+            ),
+        )
+        return arn
+
+    def service_account_objects(self, index: int, entry: ServiceAccount) -> tuple[KubernetesObject, ...]:
+        if not entry.create_service_account:
+            return ()
+        objects = []
+        for prefix, cluster, namespace, name in entry.all_subjects():
+            obj = KubernetesObject(cluster, namespace, name, dict(entry.service_account_annotations))
+            where = key_path(NAMESPACE, ("serviceAccounts", index, *prefix, "serviceAccount"))
+            self.claim_object(where, "ServiceAccount", obj)
+            objects.append(obj)
+        return tuple(objects)
+
+    def claim_object(self, where: str, kind: str, obj: KubernetesObject) -> None:
+        """Each Kubernetes object is created by one entry only."""
+        owner = self.kubernetes_objects.setdefault((kind, obj.cluster, obj.namespace, obj.name), where)
+        if owner != where:
+            raise ConfigError(
+                [
+                    f"{self.source}: {where}: {kind} {obj.namespace}/{obj.name} in cluster {obj.cluster!r} is already "
+                    f"created by {owner}; let one entry create it"
+                    + (" (createServiceAccount: false on the others)" if kind == "ServiceAccount" else "")
+                ]
+            )
 
     def check_limits_and_names(self, units: Sequence[Unit]) -> None:
         limits = self.defaults.limits.to_iam_limits()
@@ -211,11 +428,19 @@ class _Builder:
                         f"{self.source}: {unit.key}.policy: Sid {sid!r} is used twice in the {label}'s permissions "
                         "(agent-iam merges its own statements into the same document); rename it"
                     )
-                owner = owners.setdefault((unit.target.account_id, spec.name), unit.key)
+                account = unit.role_account(label)
+                owner = owners.setdefault((account, spec.name), unit.key)
                 if owner != unit.key:
                     problems.append(
                         f"{self.source}: {unit.key}: role name {spec.name!r} is already used by {owner} "
-                        f"in account {unit.target.account_id}"
+                        f"in account {account}"
+                    )
+                boundary = spec.permissions_boundary_arn
+                if boundary and boundary.split(":")[4] not in ("aws", account):
+                    problems.append(
+                        f"{self.source}: {unit.key}: {label} {spec.name!r} is created in account {account}, but its "
+                        f"permissions boundary {boundary} is in account {boundary.split(':')[4]}; set "
+                        "permissionsBoundaryArn on the entry to a policy of that account"
                     )
         if problems:
             raise ConfigError(problems)
@@ -224,7 +449,8 @@ class _Builder:
         ecs = [self.ecs_agent(i, e) for i, e in enumerate(self.config.ecs_agents)]
         ec2 = [self.ec2_agent(i, e) for i, e in enumerate(self.config.ec2_agents)]
         saas = [self.saas_role(i, e, secret_keys) for i, e in enumerate(self.config.saas_roles)]
-        self.check_limits_and_names([*ecs, *ec2, *saas])
+        service_accounts = [self.service_account(i, e) for i, e in enumerate(self.config.service_accounts)]
+        self.check_limits_and_names([*ecs, *ec2, *saas, *service_accounts])
         return StackSettings(
             stack=self.stack,
             source=self.source,
@@ -234,9 +460,24 @@ class _Builder:
             ecs_agents=tuple(ecs),
             ec2_agents=tuple(ec2),
             saas_roles=tuple(saas),
+            service_accounts=tuple(service_accounts),
+            clusters=dict(self.config.clusters),
+            oidc_providers=tuple(self.registrations.values()),
+            kubernetes_clusters=tuple(sorted({cluster for _, cluster, _, _ in self.kubernetes_objects})),
             advisories=tuple(self.advisories),
             secret_keys=secret_keys,
         )
+
+
+def permission_args(entry: VendorPermissions) -> dict[str, Any]:
+    """The permission fields shared by SaaS and service-account roles, as component arguments."""
+    return {
+        "s3_read": tuple(s3_location(v) for v in entry.s3_read),
+        "s3_write": tuple(s3_location(v) for v in entry.s3_write),
+        "kms_key_arns": tuple(entry.kms_key_arns),
+        "policy_arns": tuple(entry.policy_arns),
+        "policy": entry.policy.to_dict() if entry.policy else None,
+    }
 
 
 def duplicate_sids(doc: policies.Document | None) -> list[str]:

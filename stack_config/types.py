@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
 
@@ -185,6 +186,100 @@ def check_s3_location(value: str) -> str:
     return value
 
 
+# EKS and Kubernetes names (https://kubernetes.io/docs/concepts/overview/working-with-objects/names/).
+EKS_CLUSTER_NAME_RE = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+DNS_LABEL_RE = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$")
+DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$")
+K8S_PATTERN_RE = re.compile(r"^[a-z0-9.*?-]+$")
+ANNOTATION_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+OIDC_PROVIDER_ARN_RE = re.compile(
+    rf"^arn:{_PARTITION}:iam::\d{{12}}:oidc-provider/(?P<issuer>[A-Za-z0-9.-]+(?:/[\x21-\x7E]+)?)$"
+)
+WILDCARDS = ("*", "?")
+
+
+def check_eks_cluster_name(value: str) -> str:
+    if not EKS_CLUSTER_NAME_RE.match(value):
+        raise ValueError(
+            f"not an EKS cluster name (1 to 100 letters, digits, - and _, starting alphanumeric): {_quoted(value)}"
+        )
+    return value
+
+
+def check_oidc_issuer_url(value: str) -> str:
+    """An OIDC issuer URL as EKS shows it (`https://oidc.eks.<region>.amazonaws.com/id/<ID>`).
+
+    A trailing slash is dropped: the `:sub`/`:aud` condition keys and the provider ARN use the
+    issuer without one, and IAM compares them as strings.
+    """
+    parts = urlsplit(value)
+    if parts.scheme == "http":
+        raise ValueError(f"IAM accepts only https:// OIDC issuers: {_quoted(value)}")
+    if parts.scheme != "https" or not parts.hostname or "." not in parts.hostname:
+        raise ValueError(f"not an https URL (e.g. https://oidc.eks.us-east-1.amazonaws.com/id/<ID>): {_quoted(value)}")
+    if parts.query or parts.fragment or parts.port or parts.username or " " in value:
+        raise ValueError(f"an issuer URL has no port, user, query or fragment: {_quoted(value)}")
+    return value.rstrip("/")
+
+
+def check_oidc_provider_arn(value: str) -> str:
+    if not OIDC_PROVIDER_ARN_RE.match(value):
+        raise ValueError(
+            f"not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>): {_quoted(value)}"
+        )
+    return value.rstrip("/")
+
+
+def issuer_of_provider_arn(arn: str) -> str:
+    return arn.split(":oidc-provider/", 1)[1]
+
+
+def has_wildcard(value: str) -> bool:
+    return any(w in value for w in WILDCARDS)
+
+
+def _check_k8s_name(value: str, *, label: bool, what: str) -> str:
+    if has_wildcard(value):
+        if not K8S_PATTERN_RE.match(value):
+            raise ValueError(
+                f"not a {what} pattern (lowercase letters, digits, . - and the wildcards * ?): {_quoted(value)}"
+            )
+        return value  # accepted only with allowWildcardSubject: checked by the entry
+    limit, regex = (63, DNS_LABEL_RE) if label else (253, DNS_SUBDOMAIN_RE)
+    chars = "'-'" if label else "'-' or '.'"
+    if len(value) > limit or not regex.match(value):
+        raise ValueError(
+            f"not a Kubernetes {what} (at most {limit} lowercase letters, digits and {chars}, "
+            f"starting and ending alphanumeric): {_quoted(value)}"
+        )
+    return value
+
+
+def check_namespace(value: str) -> str:
+    return _check_k8s_name(value, label=True, what="namespace")
+
+
+def check_k8s_object_name(value: str) -> str:
+    if has_wildcard(value):
+        raise ValueError(f"an object name takes no wildcards: {_quoted(value)}")
+    return _check_k8s_name(value, label=False, what="object name")
+
+
+def check_service_account_name(value: str) -> str:
+    return _check_k8s_name(value, label=False, what="service account name")
+
+
+def check_annotations(annotations: dict[str, str]) -> dict[str, str]:
+    """Kubernetes annotation keys: `[prefix/]name`, prefix a DNS subdomain, name at most 63 characters."""
+    for key in annotations:
+        prefix, _, name = key.rpartition("/")
+        if (prefix and (len(prefix) > 253 or not DNS_SUBDOMAIN_RE.match(prefix))) or not (
+            len(name) <= 63 and ANNOTATION_NAME_RE.match(name)
+        ):
+            raise ValueError(f"not a Kubernetes annotation key ([prefix/]name): {_quoted(key)}")
+    return annotations
+
+
 def s3_location(value: str) -> tuple[str, str | None]:
     """`bucket/prefix/` -> (`bucket`, `prefix`); `bucket` -> (`bucket`, None)."""
     bucket, _, prefix = value.partition("/")
@@ -213,3 +308,10 @@ def account_of_arn(arn: str) -> str:
 
 def partition_of_arn(arn: str) -> str:
     return arn.split(":")[1]
+EksClusterName = Annotated[str, AfterValidator(check_eks_cluster_name)]
+OidcIssuerUrl = Annotated[str, AfterValidator(check_oidc_issuer_url)]
+OidcProviderArn = Annotated[str, AfterValidator(check_oidc_provider_arn)]
+Namespace = Annotated[str, AfterValidator(check_namespace)]
+ServiceAccountName = Annotated[str, AfterValidator(check_service_account_name)]
+K8sObjectName = Annotated[str, AfterValidator(check_k8s_object_name)]
+Annotations = Annotated[dict[str, str], AfterValidator(check_annotations)]

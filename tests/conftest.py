@@ -41,6 +41,18 @@ def inline_policy_of(run: PlanRun, policy_logical_name: str) -> dict[str, Any]:
     return json.loads(run.named("aws:iam/rolePolicy:RolePolicy", policy_logical_name).inputs["policy"])
 
 
+def provider_name(resource: Any) -> str | None:
+    """The name of the explicit provider a resource was registered through (`aws`, `aws-<account>`, `k8s-<cluster>`)."""
+    return resource.provider.rsplit("::", 1)[-1] if resource.provider else None
+
+
+def kubernetes_manifests(run: PlanRun) -> dict[str, dict[str, Any]]:
+    """The Kubernetes objects of a plan as `make plan` writes them under `k8s/`."""
+    from plan.render import kubernetes_manifest_files
+
+    return kubernetes_manifest_files(run)
+
+
 def plan_stack_file(stack: str) -> PlanRun:
     """Plan `stacks/Pulumi.<stack>.yaml` as `make plan` does (secure values redacted in place)."""
     from plan.stackfile import read_stack_file

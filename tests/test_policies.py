@@ -92,3 +92,90 @@ def test_no_secrets_means_no_statements():
 def test_minified_size_ignores_whitespace():
     doc = {"Version": "2012-10-17", "Statement": []}
     assert policies.minified_size(doc) == len('{"Version":"2012-10-17","Statement":[]}')
+
+
+# --- EKS ---------------------------------------------------------------------------
+
+ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+PROVIDER = f"arn:aws:iam::111111111111:oidc-provider/{ISSUER}"
+
+
+def test_oidc_issuer_and_provider_arn_drop_scheme_and_trailing_slash():
+    assert policies.oidc_issuer(f"https://{ISSUER}/") == ISSUER
+    assert policies.oidc_provider_arn("aws-cn", "111111111111", f"https://{ISSUER}") == (
+        f"arn:aws-cn:iam::111111111111:oidc-provider/{ISSUER}"
+    )
+
+
+def test_irsa_trust_statement_is_the_eks_documented_shape():
+    statement = policies.irsa_trust_statement("Irsa", PROVIDER, f"https://{ISSUER}", ["system:serviceaccount:a:b"])
+    assert statement == {
+        "Sid": "Irsa",
+        "Effect": "Allow",
+        "Principal": {"Federated": PROVIDER},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{ISSUER}:sub": "system:serviceaccount:a:b", f"{ISSUER}:aud": "sts.amazonaws.com"}},
+    }
+
+
+def test_irsa_wildcard_moves_only_sub_to_string_like_and_dedupes_subjects():
+    statement = policies.irsa_trust_statement(
+        "Irsa", PROVIDER, ISSUER, ["system:serviceaccount:a:*", "system:serviceaccount:a:*", "system:serviceaccount:b:c"],
+        wildcard=True,
+    )
+    assert statement["Condition"] == {
+        "StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com"},
+        "StringLike": {f"{ISSUER}:sub": ["system:serviceaccount:a:*", "system:serviceaccount:b:c"]},
+    }
+
+
+def test_irsa_trust_has_one_statement_per_cluster_with_distinct_sids():
+    doc = policies.irsa_trust([("a-b", PROVIDER, ISSUER, ["s1"], False), ("a.b", PROVIDER, ISSUER, ["s2"], False)])
+    assert [s["Sid"] for s in doc["Statement"]] == ["IrsaAB", "IrsaAB1"]
+
+
+def test_pod_identity_trust_with_and_without_session_tags():
+    bare = policies.pod_identity_trust("111111111111")
+    assert bare["Statement"] == [
+        {
+            "Sid": "AllowEksAuthToAssumeRoleForPodIdentity",
+            "Effect": "Allow",
+            "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"aws:SourceAccount": "111111111111"}},
+        }
+    ]
+    tagged = policies.pod_identity_trust("111111111111", cluster_name="c", namespace="n", service_account="s")
+    assert tagged["Statement"][0]["Condition"] == {
+        "StringEquals": {
+            "aws:SourceAccount": "111111111111",
+            "aws:RequestTag/eks-cluster-name": "c",
+            "aws:RequestTag/kubernetes-namespace": "n",
+            "aws:RequestTag/kubernetes-service-account": "s",
+        }
+    }
+
+
+def test_cross_account_pod_identity_documents():
+    source = "arn:aws:iam::111111111111:role/agent-pod-identity"
+    target = "arn:aws:iam::222222222222:role/agent"
+    assert policies.pod_identity_target_trust(source, "ext-1")["Statement"] == [
+        {
+            "Sid": "PodIdentityRoleChaining",
+            "Effect": "Allow",
+            "Principal": {"AWS": source},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"sts:ExternalId": "ext-1"}},
+        }
+    ]
+    assert policies.assume_target_role_policy(target)["Statement"] == [
+        {"Sid": "AssumeTargetRole", "Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"], "Resource": target}
+    ]
+    assert policies.role_arn("aws", "222222222222", "/", "agent") == target
+
+
+def test_permissions_document_puts_the_users_statements_first():
+    own = {"Sid": "Own", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:eu-west-1:1:q"}
+    doc = policies.permissions_document("aws", {"Version": "2012-10-17", "Statement": [own]}, [("b", None)])
+    assert [s["Sid"] for s in doc["Statement"]] == ["Own", "ListBuckets", "ReadObjects"]
+    assert policies.permissions_document("aws", None) is None

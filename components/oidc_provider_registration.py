@@ -1,0 +1,48 @@
+"""OIDC provider registration: an EKS cluster's OIDC issuer registered as an IAM identity
+provider in one account, so roles there can trust the cluster's service account tokens (IRSA).
+
+One registration per (cluster, account), however many roles in that account trust it: IAM
+allows one provider per issuer URL per account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from . import policies
+
+
+@dataclass(frozen=True)
+class OidcProviderRegistrationArgs:
+    """The issuer URL to register and the tags of the provider."""
+
+    url: str  # https://oidc.eks.<region>.amazonaws.com/id/<ID>
+    tags: Mapping[str, str] = field(default_factory=dict)
+    protect: bool = False
+
+    @property
+    def client_ids(self) -> list[str]:
+        return [policies.STS_AUDIENCE]
+
+
+class OidcProviderRegistration(pulumi.ComponentResource):
+    """An `aws.iam.OpenIdConnectProvider` for a cluster's issuer, in the account of the parent's provider."""
+
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: OidcProviderRegistrationArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("agent-iam:eks:OidcProviderRegistration", name, None, opts)
+        # No thumbprint_lists: IAM validates EKS issuers against its own trusted CAs.
+        provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-provider",
+            url=args.url,
+            client_id_lists=args.client_ids,
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        self.arn = provider.arn
+        self.register_outputs({"arn": self.arn})
