@@ -132,7 +132,8 @@ def trust_sentence(role_arn: str, statement: dict[str, Any], own_account: str) -
     actions = ", ".join(_code(a) for a in _as_list(statement.get("Action")))
     subjects = _subjects(statement.get("Condition"))
     if subjects:
-        who += ", for the Kubernetes service account " + " or ".join(_code(s) for s in subjects)
+        accounts = " or ".join(_code(s) for s in subjects)
+        who = f"pods running as the Kubernetes service account {accounts}, with {who},"
     conditions = condition_phrases(statement.get("Condition"))
     when = " when " + " and ".join(conditions) if conditions else " with NO condition"
     verb = "can" if statement.get("Effect", "Allow") == "Allow" else "is DENIED to"

@@ -102,6 +102,7 @@ def test_condition_and_oidc_phrasing():
     }
     sentence = trust_sentence("arn:aws:iam::111111111111:role/r", statement, "111111111111")
     assert sentence.startswith(
-        "tokens from the identity provider `arn:aws:iam::111111111111:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/AB`"
-        ", for the Kubernetes service account `causely/causely-mediator` can call `sts:AssumeRoleWithWebIdentity` when"
+        "pods running as the Kubernetes service account `causely/causely-mediator`, with tokens from the identity "
+        "provider `arn:aws:iam::111111111111:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/AB`, "
+        "can call `sts:AssumeRoleWithWebIdentity` when"
     )
