@@ -11,13 +11,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components import policies
+from components.role import IamLimits
+from guardrails import rules as guardrail_rules
 from components.ec2_agent_instance_profile import Ec2AgentInstanceProfileArgs
 from components.ecs_agent_roles import EcsAgentRolesArgs
 from components.role import RoleDocuments, RoleSpec
 from components.saas_access_role import SaasAccessRoleArgs
 
 from .errors import ConfigError, key_path
-from .models import Account, AgentSecrets, Defaults, Ec2Agent, EcsAgent, Entry, InlinePolicy, SaasRole, StackConfig
+from .models import (
+    Account,
+    AgentSecrets,
+    Defaults,
+    Ec2Agent,
+    EcsAgent,
+    Entry,
+    Guardrails,
+    InlinePolicy,
+    SaasRole,
+    StackConfig,
+)
 from .types import REDACTED, s3_location
 
 NAMESPACE = "agent-iam"
@@ -60,9 +73,27 @@ class StackSettings:
     saas_roles: Sequence[Unit] = ()
     advisories: Sequence[str] = field(default_factory=tuple)
     secret_keys: frozenset[str] = frozenset()
+    guardrails: Guardrails = Guardrails()
+    limits: IamLimits = IamLimits()
+    # The stack's permissions boundary and any an entry sets instead; empty: the stack sets none.
+    boundary_arns: tuple[str, ...] = ()
 
     def units(self) -> list[Unit]:
         return [*self.ecs_agents, *self.ec2_agents, *self.saas_roles]
+
+    def guardrail_context(self) -> guardrail_rules.Context:
+        """What the guardrail rules need to judge this stack's resources, at its enforcement levels."""
+        return guardrail_rules.Context(
+            account_id=self.account_id,
+            boundary_arns=self.boundary_arns,
+            limits=guardrail_rules.Limits(
+                trust_policy_size=self.limits.trust_policy_size,
+                role_policies_size=self.limits.role_policies_size,
+                managed_policies_per_role=self.limits.managed_policies_per_role,
+            ),
+            enforcement=self.guardrails.enforcement,
+            rules=dict(self.guardrails.rules),
+        )
 
 
 class _Builder:
@@ -225,6 +256,11 @@ class _Builder:
         ec2 = [self.ec2_agent(i, e) for i, e in enumerate(self.config.ec2_agents)]
         saas = [self.saas_role(i, e, secret_keys) for i, e in enumerate(self.config.saas_roles)]
         self.check_limits_and_names([*ecs, *ec2, *saas])
+        boundaries: tuple[str, ...] = ()
+        if self.defaults.permissions_boundary_arn:
+            entries = [*self.config.ecs_agents, *self.config.ec2_agents, *self.config.saas_roles]
+            overrides = {e.permissions_boundary_arn for e in entries if e.permissions_boundary_arn}
+            boundaries = (self.defaults.permissions_boundary_arn, *sorted(overrides - {self.defaults.permissions_boundary_arn}))
         return StackSettings(
             stack=self.stack,
             source=self.source,
@@ -236,6 +272,9 @@ class _Builder:
             saas_roles=tuple(saas),
             advisories=tuple(self.advisories),
             secret_keys=secret_keys,
+            guardrails=self.config.guardrails,
+            limits=self.defaults.limits.to_iam_limits(),
+            boundary_arns=boundaries,
         )
 
 
