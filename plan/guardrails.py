@@ -111,13 +111,28 @@ def trust_exemptions(views: Sequence[ResourceView]) -> dict[str, str]:
     }
 
 
+def covered_by_trust_exemption(finding: Any) -> bool:
+    """The validator's findings a reviewed trust exemption covers: a trust statement with no
+    narrowing condition (`sensitive_action` on sts:AssumeRole; a service principal without
+    `aws:SourceAccount`/`aws:SourceArn`). Never an error, never a principal/action mismatch."""
+    if finding.kind != "trust" or finding.severity == "error":
+        return False
+    if finding.check == "sensitive_action":
+        return finding.action == "sts:AssumeRole"
+    return (
+        finding.check == "trust_policy_validation"
+        and finding.action is None
+        and finding.message.startswith("Statement allows service principal")
+        and "aws:SourceAccount" in finding.message
+    )
+
+
 def exempt(findings: Sequence[Any], exemptions: Mapping[str, str]) -> list[Any]:
-    """A reviewed trust exemption also covers the validator's `sensitive_action` on sts:AssumeRole
-    in that role's trust (the same finding as rule cross-account-trust-condition); nothing else."""
+    """Mark the findings on an exempted role's trust that the exemption covers (they stop blocking)."""
     out = []
     for finding in findings:
         reason = exemptions.get(finding.label)
-        if reason and finding.kind == "trust" and finding.check == "sensitive_action" and finding.action == "sts:AssumeRole":
+        if reason and covered_by_trust_exemption(finding):
             finding = dataclasses.replace(finding, exemption=f"{rules.TRUST_EXEMPTION_TAG}: {reason}")
         out.append(finding)
     return out

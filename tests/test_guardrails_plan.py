@@ -188,3 +188,37 @@ def test_entry_boundaries_are_accepted_besides_the_stack_default():
         "agent-iam:ecsAgents": [{"name": "a"}, {"name": "b", "permissionsBoundaryArn": special}],
     }
     assert stack_settings("prod", config).guardrail_context().boundary_arns == (default, special)
+
+
+def test_confused_deputy_conditions_off_blocks_unless_the_trust_is_exempted(tmp_path, capsys, iam_services):
+    agent = {"name": "legacy", "confusedDeputyConditions": False}
+    code, written, _, err = plan(tmp_path, "prod", capsys, ecsAgents=[agent])
+    assert code == 3 and "blocking IAM finding(s)" in err and "guardrail" not in err
+    blocking = {(f["document"], f["check"]) for f in written["iamFindings"] if f["severity"] in ("critical", "high")}
+    assert blocking == {
+        ("role 'legacy-task' trust policy", "sensitive_action"),
+        ("role 'legacy-task' trust policy", "trust_policy_validation"),
+        ("role 'legacy-execution' trust policy", "sensitive_action"),
+        ("role 'legacy-execution' trust policy", "trust_policy_validation"),
+    }
+    tags = {"agent-iam:trust-exemption": "account without SourceAccount support, SEC-7"}
+    code, written, _, err = plan(tmp_path, "prod", capsys, ecsAgents=[{**agent, "tags": tags}])
+    assert code == 0, err
+    assert all(f.get("exemption") for f in written["iamFindings"] if f["severity"] in ("critical", "high"))
+
+
+def test_the_trust_exemption_never_covers_a_principal_mismatch():
+    from guardrails.iam_validation import Finding
+    from plan.guardrails import covered_by_trust_exemption
+
+    def finding(check: str, severity: str, action: str | None, message: str, kind: str = "trust") -> Finding:
+        return Finding("role 'r' trust policy", kind, severity, check, message, 0, "T", action)
+
+    missing = "Statement allows service principal `ec2.amazonaws.com` without an `aws:SourceArn`, `aws:SourceAccount`, ..."
+    assert covered_by_trust_exemption(finding("trust_policy_validation", "high", None, missing))
+    assert covered_by_trust_exemption(finding("sensitive_action", "critical", "sts:AssumeRole", "Sensitive action"))
+    mismatch = "Action `sts:AssumeRole` should not use `Principal` type `Federated`. Expected principal types: `AWS`"
+    assert not covered_by_trust_exemption(finding("trust_policy_validation", "high", "sts:AssumeRole", mismatch))
+    assert not covered_by_trust_exemption(finding("sensitive_action", "critical", "sts:AssumeRoleWithWebIdentity", "x"))
+    assert not covered_by_trust_exemption(finding("action_validation", "error", "sts:AssumeRol", "not found"))
+    assert not covered_by_trust_exemption(finding("sensitive_action", "critical", "sts:AssumeRole", "x", kind="identity"))
