@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from conftest import ACCOUNT, REGION
-from guardrails.rules import ADVISORY, MANDATORY, ROLE, ROLE_POLICY
+from guardrails.rules import ADVISORY, MANDATORY, ROLE, ROLE_POLICY, evaluate
 from plan.__main__ import main
 from plan.guardrails import props_of, resource_views, stack_settings
 from plan.run import run_program
@@ -134,7 +133,7 @@ def test_trust_exemption_tag_covers_the_rule_and_the_same_validator_finding(tmp_
     assert "(exempted by agent-iam:trust-exemption: vendor X has no external ID;" in flat(out)
 
 
-def test_a_role_in_another_account_trusting_the_stack_account_is_cross_account(plan_stack, iam_services):
+def test_a_role_in_another_account_trusting_the_stack_account_is_cross_account():
     config = {
         "aws:region": REGION,
         "agent-iam:accountId": ACCOUNT,
@@ -147,8 +146,6 @@ def test_a_role_in_another_account_trusting_the_stack_account_is_cross_account(p
     settings = stack_settings("prod", config)
     views = {v.name: v for v in resource_views(run, settings.account_id)}
     assert views["from-main-role"].account == OTHER
-    from guardrails.rules import evaluate
-
     [violation] = evaluate(list(views.values()), settings.guardrail_context())
     assert violation.rule == "cross-account-trust-condition"
     assert f"lets arn:aws:iam::{ACCOUNT}:role/etl (an account that is not the role's own)" in violation.message
