@@ -1,13 +1,19 @@
 # agent-iam: two commands set everything up on a fresh machine.
 #   make plan [STACK=prod]   offline plan of a stack (creates .venv and installs pinned deps when missing)
 #   make test                the test suite (same set-up)
+#   make policy-check        the guardrails policy pack against the real pulumi-policy SDK (policy/venv)
+#   make policy-bundle       build/policy-pack/: the pack with guardrails/ inside, for `pulumi policy publish`
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STACK  ?= dev
 STAMP  := $(VENV)/.installed-dev
+# The policy pack has its own venv (pulumi-policy pins protobuf<6); Pulumi uses the same folder.
+POLICY_VENV  := policy/venv
+POLICY_STAMP := $(POLICY_VENV)/.installed
+BUNDLE       := build/policy-pack
 
-.PHONY: plan test clean
+.PHONY: plan test clean policy-check policy-bundle
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +25,20 @@ plan: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+$(POLICY_STAMP): policy/requirements.txt
+	@test -x $(POLICY_VENV)/bin/python || $(PYTHON) -m venv $(POLICY_VENV)
+	$(POLICY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt
+	@touch $(POLICY_STAMP)
+
+policy-bundle:
+	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/guardrails
+	cp policy/PulumiPolicy.yaml policy/requirements.txt policy/__main__.py $(BUNDLE)/
+	cp guardrails/__init__.py guardrails/rules.py guardrails/pulumi_policy_adapter.py $(BUNDLE)/guardrails/
+
+policy-check: $(POLICY_STAMP) policy-bundle
+	$(POLICY_VENV)/bin/python tests/policy_pack_smoke.py
+	$(POLICY_VENV)/bin/python tests/policy_pack_smoke.py $(BUNDLE)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

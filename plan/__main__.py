@@ -1,4 +1,8 @@
-"""`python -m plan --stack dev`: render a stack's plan offline (no cloud, no Pulumi CLI)."""
+"""`python -m plan --stack dev`: render a stack's plan offline (no cloud, no Pulumi CLI).
+
+Exit codes: 0 the plan is written; 2 config error (nothing written); 3 the plan is written but
+a mandatory guardrail rule or the IAM validator (error, critical, high) blocks it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from rich.markup import escape
 
 from stack_config import ConfigError
 
+from .guardrails import blocked_summary, judge, judgement_document, print_judgement, stack_settings
 from .render import print_plan, remove_plan, write_plan
 from .run import PROJECT_DIR, run_program
 from .stackfile import read_stack_file
@@ -31,9 +36,20 @@ def main(argv: list[str] | None = None) -> int:
         remove_plan(args.out, args.stack)
         Console(stderr=True).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
-    target = write_plan(run, args.out)
+    judgement = judge(run, stack_settings(args.stack, config, secret_keys))
+    target = write_plan(run, args.out, judgement_document(judgement))
+    # Hook: Kubernetes manifests under target / "k8s" are validated here once they exist.
     if not args.quiet:
         print_plan(run, target, console)
+        print_judgement(judgement, console)
+    if judgement.blocked:
+        Console(stderr=True).print(
+            f"[bold red]plan blocked[/bold red]: {escape(blocked_summary(judgement))} "
+            f"(listed in {escape(str(target / 'plan.json'))})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 3
     return 0
 
 

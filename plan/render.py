@@ -91,7 +91,8 @@ def kubernetes_manifest_files(run: PlanRun) -> dict[str, dict[str, Any]]:
     return files
 
 
-def plan_document(run: PlanRun) -> dict[str, Any]:
+def plan_document(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """plan.json; `extra` adds keys (the guardrail violations and IAM findings)."""
     return {
         "stack": run.stack,
         "resources": [
@@ -109,15 +110,16 @@ def plan_document(run: PlanRun) -> dict[str, Any]:
         ],
         "outputs": run.outputs,
         "advisories": run.warnings,
+        **(extra or {}),
     }
 
 
-def write_plan(run: PlanRun, out_dir: Path) -> Path:
+def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None) -> Path:
     """Replace `out_dir/<stack>/` with this plan: plan.json, one file per IAM document and per Kubernetes object."""
     target = out_dir / run.stack
     if target.exists():
         shutil.rmtree(target)
-    _json_file(target / "plan.json", plan_document(run))
+    _json_file(target / "plan.json", plan_document(run, extra))
     for file_name, doc in iam_document_files(run).items():
         _json_file(target / "iam" / file_name, doc)
     for file_name, manifest in kubernetes_manifest_files(run).items():

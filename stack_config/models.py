@@ -6,6 +6,7 @@ naming the key, never a silently ignored setting.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -20,6 +21,7 @@ from components.role import (
     MAX_TRUST_POLICY_SIZE,
     IamLimits,
 )
+from guardrails.rules import RULE_NAMES
 
 from .policy_document import PolicyDocument
 from .types import (
@@ -102,6 +104,24 @@ class Defaults(RoleOptions):
     """`agent-iam:defaults`: stack-wide settings."""
 
     limits: Limits = Limits()
+
+
+class Guardrails(ConfigModel):
+    """`agent-iam:guardrails`: how strictly the plan enforces the guardrail rules (docs/guardrails.md)."""
+
+    enforcement: Literal["advisory", "mandatory"] = "mandatory"
+    rules: dict[str, Literal["advisory", "mandatory", "disabled"]] = {}
+
+    @model_validator(mode="after")
+    def _known_rules(self) -> Guardrails:
+        for name in self.rules:
+            if name not in RULE_NAMES:
+                hint = difflib.get_close_matches(name, RULE_NAMES, n=1)
+                raise KeyedError(
+                    ("rules", name),
+                    "unknown rule" + (f"; did you mean {hint[0]!r}?" if hint else "") + f" (rules: {', '.join(RULE_NAMES)})",
+                )
+        return self
 
 
 class Account(ConfigModel):
@@ -472,6 +492,7 @@ class StackConfig(ConfigModel):
 
     account_id: AccountId
     defaults: Defaults = Defaults()
+    guardrails: Guardrails = Guardrails()
     accounts: dict[EntryName, Account] = {}
     ecs_agents: list[EcsAgent] = []
     ec2_agents: list[Ec2Agent] = []

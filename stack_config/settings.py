@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components import policies
+from components.role import IamLimits
+from guardrails import rules as guardrail_rules
 from components.ec2_agent_instance_profile import Ec2AgentInstanceProfileArgs
 from components.ecs_agent_roles import EcsAgentRolesArgs
 from components.oidc_provider_registration import OidcProviderRegistrationArgs
@@ -27,6 +29,8 @@ from .models import (
     Ec2Agent,
     EcsAgent,
     Entry,
+    Cluster,
+    Guardrails,
     InlinePolicy,
     SaasRole,
     ServiceAccount,
@@ -96,9 +100,27 @@ class StackSettings:
     kubernetes_clusters: Sequence[str] = ()  # clusters agent-iam creates Kubernetes objects in
     advisories: Sequence[str] = field(default_factory=tuple)
     secret_keys: frozenset[str] = frozenset()
+    guardrails: Guardrails = Guardrails()
+    limits: IamLimits = IamLimits()
+    # The stack's permissions boundary and any an entry sets instead; empty: the stack sets none.
+    boundary_arns: tuple[str, ...] = ()
 
     def units(self) -> list[Unit]:
         return [*self.ecs_agents, *self.ec2_agents, *self.saas_roles, *self.service_accounts]
+
+    def guardrail_context(self) -> guardrail_rules.Context:
+        """What the guardrail rules need to judge this stack's resources, at its enforcement levels."""
+        return guardrail_rules.Context(
+            account_id=self.account_id,
+            boundary_arns=self.boundary_arns,
+            limits=guardrail_rules.Limits(
+                trust_policy_size=self.limits.trust_policy_size,
+                role_policies_size=self.limits.role_policies_size,
+                managed_policies_per_role=self.limits.managed_policies_per_role,
+            ),
+            enforcement=self.guardrails.enforcement,
+            rules=dict(self.guardrails.rules),
+        )
 
 
 class _Builder:
@@ -451,6 +473,11 @@ class _Builder:
         saas = [self.saas_role(i, e, secret_keys) for i, e in enumerate(self.config.saas_roles)]
         service_accounts = [self.service_account(i, e) for i, e in enumerate(self.config.service_accounts)]
         self.check_limits_and_names([*ecs, *ec2, *saas, *service_accounts])
+        boundaries: tuple[str, ...] = ()
+        if self.defaults.permissions_boundary_arn:
+            entries = [*self.config.ecs_agents, *self.config.ec2_agents, *self.config.saas_roles, *self.config.service_accounts]
+            overrides = {e.permissions_boundary_arn for e in entries if e.permissions_boundary_arn}
+            boundaries = (self.defaults.permissions_boundary_arn, *sorted(overrides - {self.defaults.permissions_boundary_arn}))
         return StackSettings(
             stack=self.stack,
             source=self.source,
@@ -466,6 +493,9 @@ class _Builder:
             kubernetes_clusters=tuple(sorted({cluster for _, cluster, _, _ in self.kubernetes_objects})),
             advisories=tuple(self.advisories),
             secret_keys=secret_keys,
+            guardrails=self.config.guardrails,
+            limits=self.defaults.limits.to_iam_limits(),
+            boundary_arns=boundaries,
         )
 
 

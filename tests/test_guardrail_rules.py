@@ -1,0 +1,508 @@
+"""Every guardrail rule, passing and failing, on plain data (no Pulumi)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from guardrails import rules
+from guardrails.rules import (
+    ADVISORY,
+    DISABLED,
+    MANDATORY,
+    POLICY,
+    ROLE,
+    ROLE_POLICY,
+    ROLE_POLICY_ATTACHMENT,
+    UNKNOWN,
+    Context,
+    Limits,
+    ResourceView,
+    evaluate,
+    evaluate_resource,
+    evaluate_stack,
+)
+
+OWN = "111111111111"
+VENDOR = "222222222222"
+CTX = Context(account_id=OWN)
+ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789"
+OIDC_ARN = f"arn:aws:iam::{OWN}:oidc-provider/{ISSUER}"
+
+
+def doc(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def role(name: str = "agent", trust: Any = None, **props: Any) -> ResourceView:
+    trust = trust if trust is not None else doc(service_trust())
+    return ResourceView(ROLE, f"{name}-logical", {"name": name, "path": "/", "assumeRolePolicy": trust, **props})
+
+
+def service_trust(service: str = "ecs-tasks.amazonaws.com", **extra: Any) -> dict[str, Any]:
+    return {"Sid": "Svc", "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole", **extra}
+
+
+def aws_trust(principal: Any, condition: dict | None = None, sid: str = "Vendor") -> dict[str, Any]:
+    statement = {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def oidc_trust(condition: dict | None, sid: str = "Irsa") -> dict[str, Any]:
+    statement = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Federated": OIDC_ARN},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+    }
+    if condition is not None:
+        statement["Condition"] = condition
+    return statement
+
+
+def inline(policy: str, role_name: str = "agent", name: str = "access") -> ResourceView:
+    return ResourceView(ROLE_POLICY, f"{role_name}-{name}", {"role": role_name, "name": name, "policy": policy})
+
+
+def allow(action: Any, resource: Any = "arn:aws:s3:::bucket/*", sid: str = "S1", **extra: Any) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def messages(rule_name: str, resource: ResourceView, context: Context = CTX) -> list[str]:
+    return [v.message for v in evaluate_resource(rule_name, resource, context)]
+
+
+# --- no-wildcard-principal -----------------------------------------------------------
+
+
+def test_wildcard_principal_passes_named_principals():
+    trust = doc(service_trust(), aws_trust(f"arn:aws:iam::{VENDOR}:role/vendor", {"StringEquals": {"sts:ExternalId": "x1"}}))
+    assert messages("no-wildcard-principal", role(trust=trust)) == []
+
+
+@pytest.mark.parametrize(
+    "principal, shown",
+    [
+        ("*", "(*)"),
+        ({"AWS": "*"}, "(AWS: *)"),
+        ({"AWS": ["arn:aws:iam::222222222222:root", "*"]}, "(AWS: *)"),
+        ({"AWS": "arn:aws:iam::222222222222:role/*"}, "(AWS: arn:aws:iam::222222222222:role/*)"),
+        ({"AWS": "arn:aws:iam::*:root"}, "(AWS: arn:aws:iam::*:root)"),
+        ({"Federated": "arn:aws:iam::111111111111:oidc-provider/*"}, "(Federated: "),
+    ],
+)
+def test_wildcard_principal_fails(principal, shown):
+    trust = doc({"Sid": "Open", "Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"})
+    [message] = messages("no-wildcard-principal", role("open-role", trust=trust))
+    assert message.startswith("role 'open-role': trust statement 'Open' trusts a wildcard principal ")
+    assert shown in message
+
+
+def test_not_principal_with_allow_fails_and_deny_statements_are_ignored():
+    trust = doc(
+        {"Sid": "AllBut", "Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{VENDOR}:root"}, "Action": "sts:AssumeRole"},
+        {"Sid": "DenyAll", "Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole"},
+    )
+    [message] = messages("no-wildcard-principal", role(trust=trust))
+    assert "statement 'AllBut' uses NotPrincipal with Allow" in message
+
+
+# --- cross-account-trust-condition ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringEquals": {"sts:ExternalId": "acme-4f8b"}},
+        {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{VENDOR}:role/qwak-*"}},
+        {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}},
+        {"StringEquals": {"STS:EXTERNALID": "acme-4f8b"}},  # keys are case-insensitive in IAM
+    ],
+)
+def test_cross_account_trust_passes_with_a_pinning_condition(condition):
+    trust = doc(aws_trust(f"arn:aws:iam::{VENDOR}:root", condition))
+    assert messages("cross-account-trust-condition", role(trust=trust)) == []
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        None,
+        {"StringEquals": {"aws:SourceAccount": VENDOR}},  # not one of the pinning keys
+        {"StringEqualsIfExists": {"sts:ExternalId": "x1"}},  # absent key passes
+        {"StringNotEquals": {"sts:ExternalId": "x1"}},
+        {"ForAllValues:StringEquals": {"aws:PrincipalOrgID": "o-abc123"}},
+    ],
+)
+def test_cross_account_trust_fails_without_a_pinning_condition(condition):
+    trust = doc(aws_trust(f"arn:aws:iam::{VENDOR}:role/vendor", condition))
+    [message] = messages("cross-account-trust-condition", role("vendor-role", trust=trust))
+    assert message.startswith(
+        f"role 'vendor-role': trust statement 'Vendor' lets arn:aws:iam::{VENDOR}:role/vendor (an account that is not "
+        "the role's own) assume the role with no sts:ExternalId, aws:PrincipalArn, aws:PrincipalOrgID condition"
+    )
+    assert "tag the role agent-iam:trust-exemption=<reason>" in message
+
+
+def test_same_account_trust_needs_no_condition():
+    trust = doc(aws_trust([f"arn:aws:iam::{OWN}:root", OWN]))
+    assert messages("cross-account-trust-condition", role(trust=trust)) == []
+
+
+def test_the_role_account_comes_from_its_arn_or_provider_before_the_stack():
+    trust = doc(aws_trust(f"arn:aws:iam::{VENDOR}:root"))
+    in_vendor_account = role(trust=trust, arn=f"arn:aws:iam::{VENDOR}:role/agent")
+    assert messages("cross-account-trust-condition", in_vendor_account) == []
+    via_provider = ResourceView(ROLE, "r", {"name": "r", "assumeRolePolicy": trust}, account=VENDOR)
+    assert messages("cross-account-trust-condition", via_provider) == []
+
+
+def test_unknown_role_account_counts_as_cross_account():
+    trust = doc(aws_trust(f"arn:aws:iam::{OWN}:root"))
+    [message] = messages("cross-account-trust-condition", role(trust=trust), Context(account_id=None))
+    assert "(an account that cannot be told to be the role's own)" in message
+    unique_id = doc(aws_trust("AROAEXAMPLEUNIQUEID"))
+    assert len(messages("cross-account-trust-condition", role(trust=unique_id))) == 1
+
+
+def test_exemption_tag_with_a_reason_exempts_the_role():
+    trust = doc(aws_trust(f"arn:aws:iam::{VENDOR}:root"))
+    exempt = role(trust=trust, tags={"agent-iam:trust-exemption": "vendor X offers no external ID (SEC-123)"})
+    assert messages("cross-account-trust-condition", exempt) == []
+    empty_reason = role(trust=trust, tags={"agent-iam:trust-exemption": "  "})
+    assert len(messages("cross-account-trust-condition", empty_reason)) == 1
+
+
+# --- oidc-trust-conditions -----------------------------------------------------------
+
+SUB = "system:serviceaccount:agents:superblocks"
+
+
+def test_oidc_trust_passes_with_exact_sub_and_aud():
+    trust = doc(oidc_trust({"StringEquals": {f"{ISSUER}:sub": SUB, f"{ISSUER}:aud": "sts.amazonaws.com"}}))
+    assert messages("oidc-trust-conditions", role(trust=trust)) == []
+
+
+def test_oidc_stringlike_without_wildcards_is_exact():
+    trust = doc(oidc_trust({"StringLike": {f"{ISSUER}:sub": SUB}, "StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com"}}))
+    assert messages("oidc-trust-conditions", role(trust=trust)) == []
+
+
+def test_oidc_trust_without_conditions_fails_on_both_keys():
+    assert messages("oidc-trust-conditions", role("irsa", trust=doc(oidc_trust(None)))) == [
+        f"role 'irsa': OIDC trust statement 'Irsa' does not pin {ISSUER}:aud with StringEquals (e.g. sts.amazonaws.com)",
+        f"role 'irsa': OIDC trust statement 'Irsa' does not pin {ISSUER}:sub with StringEquals "
+        "(the exact subject, e.g. the service account)",
+    ]
+
+
+def test_oidc_aud_must_be_string_equals():
+    trust = doc(oidc_trust({"StringEquals": {f"{ISSUER}:sub": SUB}, "StringLike": {f"{ISSUER}:aud": "sts.*"}}))
+    [message] = messages("oidc-trust-conditions", role(trust=trust))
+    assert f"does not pin {ISSUER}:aud with StringEquals" in message
+
+
+def test_oidc_sub_wildcard_needs_the_opt_in_tag():
+    condition = {
+        "StringLike": {f"{ISSUER}:sub": "system:serviceaccount:agents:*"},
+        "StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com"},
+    }
+    [message] = messages("oidc-trust-conditions", role("irsa", trust=doc(oidc_trust(condition))))
+    assert message.startswith(
+        f"role 'irsa': OIDC trust statement 'Irsa' matches {ISSUER}:sub with StringLike wildcards "
+        "(system:serviceaccount:agents:*)"
+    )
+    opted_in = role("irsa", trust=doc(oidc_trust(condition)), tags={"agent-iam:oidc-sub-wildcard": "one SA per pod"})
+    assert messages("oidc-trust-conditions", opted_in) == []
+
+
+def test_oidc_trust_of_a_bare_issuer_and_without_federated_principal():
+    github = "token.actions.githubusercontent.com"
+    statement = oidc_trust({"StringEquals": {f"{github}:aud": "sts.amazonaws.com", f"{github}:sub": "repo:o/r:ref:refs/heads/main"}})
+    statement["Principal"] = {"Federated": f"arn:aws:iam::{OWN}:oidc-provider/{github}"}
+    assert messages("oidc-trust-conditions", role(trust=doc(statement))) == []
+    statement["Principal"] = {"Service": "ecs-tasks.amazonaws.com"}
+    [message] = messages("oidc-trust-conditions", role(trust=doc(statement)))
+    assert "without a Federated principal" in message
+
+
+def test_service_and_pod_identity_trusts_are_not_oidc():
+    pods = service_trust("pods.eks.amazonaws.com", Action=["sts:AssumeRole", "sts:TagSession"])
+    assert messages("oidc-trust-conditions", role(trust=doc(pods))) == []
+
+
+# --- sensitive-actions-scoped --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "action, resource",
+    [
+        ("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-west-1:111111111111:secret:agent-Ab12Cd"),
+        (["s3:PutObject", "s3:DeleteObject"], "arn:aws:s3:::bucket/prefix/*"),
+        ("kms:Decrypt", "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+        ("iam:PassRole", "arn:aws:iam::111111111111:role/agent-task"),
+        (["s3:GetObject", "s3:ListBucket"], "*"),  # reads on * are not in this rule
+        ("logs:PutLogEvents", "*"),
+    ],
+)
+def test_sensitive_actions_pass_when_scoped(action, resource):
+    assert messages("sensitive-actions-scoped", inline(doc(allow(action, resource)))) == []
+
+
+@pytest.mark.parametrize(
+    "action, resource, named",
+    [
+        ("secretsmanager:GetSecretValue", "*", "secretsmanager:GetSecretValue"),
+        ("secretsmanager:*", "*", "secretsmanager:GetSecretValue"),
+        ("kms:*", "*", "kms:Decrypt"),
+        ("kms:Decrypt", "arn:aws:kms:eu-west-1:111111111111:key/*", "kms:Decrypt"),
+        ("iam:PassRole", "arn:aws:iam::111111111111:role/*", "iam:PassRole"),
+        ("iam:Pass*", "*", "iam:PassRole"),
+        ("s3:PutObject", "*", "S3 writes (s3:PutObject)"),
+        ("s3:Put*", "*", "S3 writes (s3:PutObject, s3:PutObjectAcl, s3:PutObjectTagging, ...)"),
+        ("s3:Delete*", "arn:aws:s3:::*", "S3 writes (s3:DeleteObject,"),
+        ("s3:AbortMultipartUpload", "arn:aws:s3:::*/*", "S3 writes (s3:AbortMultipartUpload)"),
+        ("s3:*", "*", "S3 writes"),
+        ("*", "*", "secretsmanager:GetSecretValue, kms:Decrypt, iam:PassRole, S3 writes"),
+    ],
+)
+def test_sensitive_actions_fail_on_every_resource(action, resource, named):
+    [message] = messages("sensitive-actions-scoped", inline(doc(allow(action, resource, sid="Wide"))))
+    assert message.startswith("inline policy 'access': statement 'Wide' allows ")
+    assert named in message
+    assert f"on Resource {resource!r}; scope it to ARNs" in message
+
+
+def test_sensitive_actions_through_not_action_and_not_resource():
+    not_action = {"Sid": "AllButIam", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}
+    [message] = messages("sensitive-actions-scoped", inline(doc(not_action)))
+    assert "allows secretsmanager:GetSecretValue, kms:Decrypt, S3 writes" in message
+    assert "iam:PassRole" not in message
+    not_resource = {"Sid": "NotThat", "Effect": "Allow", "Action": "kms:Decrypt", "NotResource": "arn:aws:kms:*:*:key/x"}
+    [message] = messages("sensitive-actions-scoped", inline(doc(not_resource)))
+    assert "allows kms:Decrypt on NotResource (every other resource)" in message
+
+
+def test_sensitive_actions_ignore_deny_and_look_into_managed_and_role_inline_policies():
+    deny = {"Sid": "DenyAll", "Effect": "Deny", "Action": "*", "Resource": "*"}
+    assert messages("sensitive-actions-scoped", inline(doc(deny))) == []
+    managed = ResourceView(POLICY, "p", {"name": "agent-extra", "policy": doc(allow("kms:Decrypt", "*"))})
+    assert messages("sensitive-actions-scoped", managed)[0].startswith("managed policy 'agent-extra': statement 'S1'")
+    with_inline = role(inlinePolicies=[{"name": "extra", "policy": doc(allow("iam:PassRole", "*"))}])
+    assert messages("sensitive-actions-scoped", with_inline)[0].startswith(
+        "role 'agent' inline policy 'extra': statement 'S1' allows iam:PassRole"
+    )
+
+
+# --- no-wildcard-action --------------------------------------------------------------
+
+
+def test_wildcard_action_passes_service_scoped_actions():
+    assert messages("no-wildcard-action", inline(doc(allow(["s3:Get*", "logs:*"], "*")))) == []
+
+
+@pytest.mark.parametrize("action", ["*", "*:*", ["s3:GetObject", "*"], "*:Get*"])
+def test_wildcard_action_fails(action):
+    [message] = messages("no-wildcard-action", inline(doc(allow(action, sid="Admin"))))
+    assert message.startswith("inline policy 'access': statement 'Admin' allows '*")
+    assert message.endswith("every action of every service")
+
+
+def test_not_action_with_allow_fails_wildcard_action():
+    statement = {"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::bucket/*"}
+    [message] = messages("no-wildcard-action", inline(doc(statement)))
+    assert message == "inline policy 'access': statement #1 uses NotAction with Allow, which grants every other action"
+
+
+# --- permissions-boundary ------------------------------------------------------------
+
+BOUNDARY = f"arn:aws:iam::{OWN}:policy/AgentPermissionsBoundary"
+
+
+def test_boundary_not_required_when_the_stack_sets_none():
+    assert messages("permissions-boundary", role()) == []
+
+
+def test_boundary_required_when_the_stack_sets_one():
+    context = Context(account_id=OWN, boundary_arns=(BOUNDARY,))
+    assert messages("permissions-boundary", role(permissionsBoundary=BOUNDARY), context) == []
+    assert messages("permissions-boundary", role("bare"), context) == [
+        f"role 'bare' has no permissions boundary; the stack requires {BOUNDARY}"
+    ]
+    other = f"arn:aws:iam::{OWN}:policy/Other"
+    assert messages("permissions-boundary", role("odd", permissionsBoundary=other), context) == [
+        f"role 'odd' has permissions boundary {other}, not the stack's {BOUNDARY}"
+    ]
+
+
+def test_unknown_boundary_is_not_judged():
+    context = Context(account_id=OWN, boundary_arns=(BOUNDARY,))
+    assert messages("permissions-boundary", role(permissionsBoundary=UNKNOWN), context) == []
+
+
+# --- iam-limits ----------------------------------------------------------------------
+
+
+def test_limits_pass_at_the_edges():
+    name = "r" * 64
+    path = "/" + "p" * 510 + "/"
+    assert len(path) == 512
+    assert messages("iam-limits", role(name, path=path)) == []
+
+
+def test_role_name_and_path_limits():
+    assert messages("iam-limits", role("r" * 65)) == [f"role '{'r' * 65}': the name is 65 characters, over IAM's 64"]
+    assert messages("iam-limits", role("bad name")) == ["role 'bad name': the name may hold only letters, digits and +=,.@_-"]
+    for path in ("agents/", "/agents", "/a b/", "//x"):
+        [message] = messages("iam-limits", role(path=path))
+        assert message == f"role 'agent': path {path!r} must be '/' or start and end with '/' (printable ASCII, no spaces)"
+    long_path = "/" + "p" * 511 + "/"
+    assert messages("iam-limits", role(path=long_path)) == ["role 'agent': path is 513 characters, over IAM's 512"]
+
+
+def padded_trust(size: int) -> str:
+    """A trust policy of exactly `size` characters minified."""
+    statement = service_trust(Sid="S")
+    base = rules.minified_size({"Version": "2012-10-17", "Statement": [statement]})
+    statement["Sid"] = "S" * (size - base + 1)
+    text = doc(statement)
+    assert rules.minified_size(json.loads(text)) == size
+    return text
+
+
+def test_trust_policy_size_limit_comes_from_the_context():
+    assert messages("iam-limits", role(trust=padded_trust(2048))) == []
+    assert messages("iam-limits", role(trust=padded_trust(2049))) == [
+        "role 'agent': trust policy is 2049 characters minified, over the 2048 the account allows"
+    ]
+    raised = Context(account_id=OWN, limits=Limits(trust_policy_size=4096))
+    assert messages("iam-limits", role(trust=padded_trust(2049)), raised) == []
+
+
+def test_customer_managed_policy_size_limit():
+    statement = allow("s3:GetObject", [f"arn:aws:s3:::bucket/{i:04d}-{'x' * 40}/*" for i in range(120)])
+    policy = ResourceView(POLICY, "p", {"name": "big", "path": "/", "policy": doc(statement)})
+    [message] = messages("iam-limits", policy)
+    assert message.startswith("managed policy 'big' is ") and message.endswith("over IAM's 6144 for a managed policy")
+    small = ResourceView(POLICY, "p", {"name": "small", "path": "/", "policy": doc(allow("s3:GetObject"))})
+    assert messages("iam-limits", small) == []
+
+
+# --- iam-role-limits (aggregated per role) -------------------------------------------
+
+
+def attachment(role_name: str, arn: Any, account: str | None = None) -> ResourceView:
+    name = f"{role_name}-{str(arn).rsplit('/', 1)[-1]}"
+    return ResourceView(ROLE_POLICY_ATTACHMENT, name, {"role": role_name, "policyArn": arn}, account)
+
+
+def stack_messages(resources: list[ResourceView], context: Context = CTX) -> list[tuple[str, str, str]]:
+    return [(v.resource_type, v.resource_name, v.message) for v in evaluate_stack("iam-role-limits", resources, context)]
+
+
+def big_inline(role_name: str, name: str, size_hint: int) -> ResourceView:
+    resources = [f"arn:aws:s3:::bucket/{i:05d}/*" for i in range(size_hint // 32)]
+    return inline(doc(allow("s3:GetObject", resources)), role_name, name)
+
+
+def test_inline_policies_are_added_up_per_role():
+    parts = [big_inline("agent", "a", 5000), big_inline("agent", "b", 5000)]
+    sizes = [rules.minified_size(json.loads(p.props["policy"])) for p in parts]
+    assert sum(sizes) <= 10240
+    assert stack_messages([role(), *parts]) == []
+    third = big_inline("agent", "c", 1000)
+    [(rtype, rname, message)] = stack_messages([role(), *parts, third])
+    assert (rtype, rname) == (ROLE, "agent-logical")
+    assert message.startswith("role 'agent': inline policies total ")
+    assert f"(a {sizes[0]}, b {sizes[1]}, c " in message and message.endswith("over the 10240 IAM allows per role")
+    assert stack_messages([role("other"), *parts, third])[0][1] == "agent"  # a role the stack does not create
+
+
+def test_managed_policies_are_counted_per_role_with_role_props_and_customer_policies():
+    arns = [f"arn:aws:iam::aws:policy/P{i}" for i in range(9)]
+    resources = [role(managedPolicyArns=[arns[0]]), *(attachment("agent", a) for a in arns[1:])]
+    resources.append(attachment("agent", UNKNOWN))  # a customer policy whose ARN is not known yet
+    assert stack_messages(resources) == []
+    resources.append(attachment("agent", "arn:aws:iam::111111111111:policy/extra"))
+    assert stack_messages(resources) == [
+        (ROLE, "agent-logical", "role 'agent': 11 managed policies attached, over the 10 the account allows per role")
+    ]
+    raised = Context(account_id=OWN, limits=Limits(managed_policies_per_role=20))
+    assert stack_messages(resources, raised) == []
+
+
+def test_roles_of_the_same_name_in_two_accounts_are_two_roles():
+    arns = [f"arn:aws:iam::aws:policy/P{i}" for i in range(6)]
+    here = ResourceView(ROLE, "here", {"name": "agent", "assumeRolePolicy": doc(service_trust())}, OWN)
+    there = ResourceView(ROLE, "there", {"name": "agent", "assumeRolePolicy": doc(service_trust())}, VENDOR)
+    resources = [here, there, *(attachment("agent", a, OWN) for a in arns), *(attachment("agent", a, VENDOR) for a in arns)]
+    assert stack_messages(resources) == []
+    roles = {(r.account, r.name): len(r.managed) for r in rules.roles_with_permissions(resources, CTX)}
+    assert roles == {(OWN, "agent"): 6, (VENDOR, "agent"): 6}
+
+
+def test_role_policy_role_given_as_an_arn_is_matched_by_name():
+    [entry] = rules.roles_with_permissions([role(), inline(doc(allow("s3:GetObject")), f"arn:aws:iam::{OWN}:role/x/agent")], CTX)
+    assert entry.role is not None and [name for name, _ in entry.inline] == ["access"]
+
+
+# --- evaluation and levels -----------------------------------------------------------
+
+
+def wide_open_stack() -> list[ResourceView]:
+    return [
+        role("open", trust=doc({"Sid": "Any", "Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"})),
+        inline(doc(allow("*", "*", sid="Admin")), "open"),
+    ]
+
+
+def test_evaluate_reports_each_rule_at_its_level():
+    context = Context(account_id=OWN, enforcement=ADVISORY, rules={"no-wildcard-action": MANDATORY})
+    found = {(v.rule, v.level, v.resource_name) for v in evaluate(wide_open_stack(), context)}
+    assert found == {
+        ("no-wildcard-principal", ADVISORY, "open-logical"),
+        ("sensitive-actions-scoped", ADVISORY, "open-access"),
+        ("no-wildcard-action", MANDATORY, "open-access"),
+    }
+    assert [v.rule for v in rules.blocking(evaluate(wide_open_stack(), context))] == ["no-wildcard-action"]
+
+
+def test_disabled_rules_do_not_run():
+    context = Context(account_id=OWN, rules={"no-wildcard-action": DISABLED, "sensitive-actions-scoped": DISABLED})
+    assert [v.rule for v in evaluate(wide_open_stack(), context)] == ["no-wildcard-principal"]
+
+
+def test_violation_as_plan_json():
+    [violation] = evaluate_resource("no-wildcard-action", wide_open_stack()[1], CTX)
+    assert violation.to_dict() == {
+        "rule": "no-wildcard-action",
+        "level": "mandatory",
+        "resourceType": ROLE_POLICY,
+        "resourceName": "open-access",
+        "message": "inline policy 'access': statement 'Admin' allows '*', every action of every service",
+    }
+
+
+def test_unknown_documents_are_skipped_not_guessed():
+    unknown = ResourceView(ROLE, "r", {"name": "r", "assumeRolePolicy": UNKNOWN, "permissionsBoundary": None})
+    sentinel = ResourceView(ROLE_POLICY, "p", {"role": "r", "policy": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"})
+    assert evaluate([unknown, sentinel], CTX) == []
+
+
+def test_every_rule_has_a_description_and_a_known_scope():
+    assert set(rules.RULE_NAMES) == {
+        "no-wildcard-principal",
+        "cross-account-trust-condition",
+        "oidc-trust-conditions",
+        "sensitive-actions-scoped",
+        "no-wildcard-action",
+        "permissions-boundary",
+        "iam-limits",
+        "iam-role-limits",
+    }
+    for entry in rules.RULES.values():
+        assert entry.description.endswith(".") and entry.scope in ("resource", "stack")

