@@ -1,7 +1,8 @@
 # agent-iam: two commands set everything up on a fresh machine.
 #   make plan [STACK=prod]   offline plan of a stack (creates .venv and installs pinned deps when missing)
-#   make test                the test suite (same set-up)
-#   make policy-check        the guardrails policy pack against the real pulumi-policy SDK (policy/venv)
+#   make test                the test suite, and the policy pack served by the real pulumi-policy SDK
+#                            (same set-up; the pack gets its own policy/venv)
+#   make policy-check        only the policy pack check
 #   make policy-bundle       build/policy-pack/: the pack with guardrails/ inside, for `pulumi policy publish`
 PYTHON ?= python3
 VENV   := .venv
@@ -23,7 +24,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 plan: $(STAMP)
 	$(PY) -m plan --stack $(STACK)
 
-test: $(STAMP)
+test: $(STAMP) policy-check
 	$(PY) -m pytest
 
 $(POLICY_STAMP): policy/requirements.txt

@@ -1,7 +1,8 @@
 """`python -m plan --stack dev`: render a stack's plan offline (no cloud, no Pulumi CLI).
 
 Exit codes: 0 the plan is written; 2 config error (nothing written); 3 the plan is written but
-a mandatory guardrail rule or the IAM validator (error, critical, high) blocks it.
+a mandatory guardrail rule, the IAM validator (error, critical, high) or the Kubernetes schema
+validation of a manifest blocks it.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     judgement = judge(run, stack_settings(args.stack, config, secret_keys))
     target = write_plan(run, args.out, judgement_document(judgement))
-    # Hook: Kubernetes manifests under target / "k8s" are validated here once they exist.
     if not args.quiet:
         print_plan(run, target, console)
         print_judgement(judgement, console)

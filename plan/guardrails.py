@@ -30,6 +30,7 @@ class Judgement:
 
     violations: list[Violation] = field(default_factory=list)
     findings: list[Any] = field(default_factory=list)  # guardrails.iam_validation.Finding
+    manifest_problems: list[str] = field(default_factory=list)  # Kubernetes schema, strict
 
     @property
     def blocking_violations(self) -> list[Violation]:
@@ -41,7 +42,7 @@ class Judgement:
 
     @property
     def blocked(self) -> bool:
-        return bool(self.blocking_violations or self.blocking_findings)
+        return bool(self.blocking_violations or self.blocking_findings or self.manifest_problems)
 
 
 def _plain(value: Any) -> Any:
@@ -139,13 +140,18 @@ def exempt(findings: Sequence[Any], exemptions: Mapping[str, str]) -> list[Any]:
 
 
 def judge(run: PlanRun, settings: StackSettings, services_dir: Path | None = None) -> Judgement:
-    """Guardrail violations at the stack's levels, and IAM findings on every document."""
+    """Guardrail violations at the stack's levels, IAM findings on every document, and
+    Kubernetes schema problems in every manifest."""
     from guardrails.iam_validation import validate_documents  # the validator loads AWS data: only when judging
+    from guardrails.k8s_validation import validate_manifests
+
+    from .render import kubernetes_manifest_files
 
     views = resource_views(run, settings.account_id)
     violations = rules.evaluate(views, settings.guardrail_context())
     findings = exempt(validate_documents(iam_documents(views), services_dir), trust_exemptions(views))
-    return Judgement(violations, findings)
+    manifests = kubernetes_manifest_files(run)
+    return Judgement(violations, findings, validate_manifests(manifests) if manifests else [])
 
 
 def stack_settings(stack: str, config: Mapping[str, Any], secret_keys: Sequence[str] = ()) -> StackSettings:
@@ -164,6 +170,7 @@ def judgement_document(judgement: Judgement) -> dict[str, Any]:
     return {
         "violations": [v.to_dict() for v in judgement.violations],
         "iamFindings": [f.to_dict() for f in judgement.findings],
+        "manifestProblems": judgement.manifest_problems,
     }
 
 
@@ -188,6 +195,7 @@ def print_judgement(judgement: Judgement, console: Any) -> None:
     panel([f"[{v.rule}] {v.message}" for v in advisory], "guardrail violations (advisory)", "yellow")
     blocking = judgement.blocking_findings
     panel([_finding_line(f) for f in blocking], "IAM validation: errors and critical/high findings (the plan fails)", "red")
+    panel(judgement.manifest_problems, "Kubernetes manifests: schema problems (the plan fails)", "red")
     panel(
         [_finding_line(f) for f in judgement.findings if f not in blocking],
         "IAM validation: advisories (warning/medium, exempted)",
@@ -201,4 +209,6 @@ def blocked_summary(judgement: Judgement) -> str:
         parts.append(f"{len(judgement.blocking_violations)} mandatory guardrail violation(s)")
     if judgement.blocking_findings:
         parts.append(f"{len(judgement.blocking_findings)} blocking IAM finding(s)")
+    if judgement.manifest_problems:
+        parts.append(f"{len(judgement.manifest_problems)} invalid Kubernetes manifest(s)")
     return " and ".join(parts)

@@ -223,3 +223,30 @@ def test_the_trust_exemption_never_covers_a_principal_mismatch():
     assert not covered_by_trust_exemption(finding("sensitive_action", "critical", "sts:AssumeRoleWithWebIdentity", "x"))
     assert not covered_by_trust_exemption(finding("action_validation", "error", "sts:AssumeRol", "not found"))
     assert not covered_by_trust_exemption(finding("sensitive_action", "critical", "sts:AssumeRole", "x", kind="identity"))
+
+
+def test_manifest_schema_problems_are_named_and_block_the_plan(tmp_path, capsys, iam_services, monkeypatch):
+    """Manifests are valid by construction; the strict schema check is the net under that claim."""
+    from guardrails.k8s_validation import validate_manifests
+
+    good = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "agent", "namespace": "agents"}}
+    bad = {**good, "metadata": {"name": "agent", "namespace": "agents", "annotation": {"a": "b"}}}
+    assert validate_manifests({"agents.ServiceAccount.agent.yaml": good}) == []
+    problems = validate_manifests({"agents.ServiceAccount.agent.yaml": bad})
+    assert len(problems) == 1 and problems[0].startswith("k8s/agents.ServiceAccount.agent.yaml: metadata: ")
+    assert "annotation" in problems[0]
+
+    import plan.render as render
+
+    monkeypatch.setattr(render, "kubernetes_manifest_files", lambda run: {"agents.ServiceAccount.agent.yaml": bad})
+    code, written, out, err = plan(tmp_path, "dev", capsys, guardrails={"enforcement": "advisory"})
+    assert code == 3
+    assert written["manifestProblems"] == problems
+    assert "plan blocked: 1 invalid Kubernetes manifest(s)" in flat(err)
+
+
+def test_stack_plans_check_their_manifests_and_record_no_problem(tmp_path, iam_services):
+    assert main(["--stack", "prod", "--quiet", "--out", str(tmp_path)]) == 0
+    written = json.loads((tmp_path / "prod" / "plan.json").read_text())
+    assert written["manifestProblems"] == []
+    assert [p.name for p in (tmp_path / "prod" / "k8s").iterdir()] == ["causely.Secret.aws-secret.yaml"]
