@@ -309,10 +309,11 @@ class SaasRole(Entry, VendorPermissions):
                 f"trusts every principal in account {self.vendor.account} with no condition; set externalId "
                 "or vendor.principalArnPatterns, or set allowUnconditionedAccountTrust: true to accept that",
             )
-        if self.allow_unconditioned_account_trust and (conditioned or not self.vendor.whole_account):
+        # A vendor role with no external ID is refused in settings, which know the role's account.
+        if self.allow_unconditioned_account_trust and conditioned:
             raise KeyedError(
                 "allowUnconditionedAccountTrust",
-                "is true but the trust is not an unconditioned whole-account trust; remove it",
+                "is true but the trust has a condition (externalId or principal patterns); remove it",
             )
         if self.customer_managed_policy and not (self.s3_read or self.s3_write or self.policy):
             raise KeyedError("customerManagedPolicy", "is true but there are no permissions (s3Read, s3Write, policy)")

@@ -234,15 +234,21 @@ class _Builder:
         principal = vendor.principal_arn or policies.account_root_arn(
             policies.partition_for_region(target.region), vendor.account
         )
-        if entry.allow_unconditioned_account_trust:
-            self.advisories.append(
-                f"{key} ({entry.name}): the role {name!r} may be assumed by ANY principal in account "
-                f"{vendor.account}, with no external ID or principal pattern (allowUnconditionedAccountTrust: true)"
+        cross_account = vendor.account != target.account_id
+        if cross_account and not vendor.whole_account and not entry.external_id and not entry.allow_unconditioned_account_trust:
+            raise ConfigError(
+                [
+                    f"{self.source}: {key}.externalId: required: the vendor role {principal} is in another account "
+                    f"than the role ({target.account_id}), and without an external ID any of the vendor's customers "
+                    "could have it assume this role (confused deputy); set the external ID the vendor gives you, "
+                    "or allowUnconditionedAccountTrust: true to accept that"
+                ]
             )
-        elif not vendor.whole_account and not entry.external_id:
+        if entry.allow_unconditioned_account_trust:
+            who = f"ANY principal in account {vendor.account}" if vendor.whole_account else f"the vendor role {principal}"
             self.advisories.append(
-                f"{key} ({entry.name}): the role {name!r} trusts the vendor role {principal} without an external ID; "
-                "if the vendor serves other customers from that role, ask it for one (confused deputy)"
+                f"{key} ({entry.name}): the role {name!r} may be assumed by {who} with no external ID or "
+                "principal pattern (allowUnconditionedAccountTrust: true)"
             )
         self.policy_advisory(key, entry, f"the role {name!r}")
         args = SaasAccessRoleArgs(

@@ -139,7 +139,12 @@ def test_a_role_in_another_account_trusting_the_stack_account_is_cross_account()
         "agent-iam:accountId": ACCOUNT,
         "agent-iam:accounts": {"data": {"roleArn": f"arn:aws:iam::{OTHER}:role/deployer", "region": REGION}},
         "agent-iam:saasRoles": [
-            {"name": "from-main", "account": "data", "vendor": {"principalArn": f"arn:aws:iam::{ACCOUNT}:role/etl"}}
+            {
+                "name": "from-main",
+                "account": "data",
+                "vendor": {"principalArn": f"arn:aws:iam::{ACCOUNT}:role/etl"},
+                "allowUnconditionedAccountTrust": True,
+            }
         ],
     }
     run = run_program("prod", config)

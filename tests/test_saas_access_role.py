@@ -92,10 +92,21 @@ def test_unconditioned_account_trust_only_with_opt_in_and_flagged(plan_stack):
     assert any("ANY principal in account 222222222222" in w for w in run.warnings), run.warnings
 
 
-def test_vendor_role_without_external_id_is_flagged(plan_stack):
-    run = plan_stack(config_with(saasRoles=[{"name": "v", "vendor": {"principalArn": UPSOLVER_ROLE}}]))
+def test_vendor_role_without_external_id_is_refused_unless_accepted(plan_stack):
+    assert_config_error(
+        {"saasRoles": [{"name": "v", "vendor": {"principalArn": UPSOLVER_ROLE}}]},
+        f"agent-iam:saasRoles[0].externalId: required: the vendor role {UPSOLVER_ROLE} is in another account",
+    )
+    accepted = {"name": "v", "vendor": {"principalArn": UPSOLVER_ROLE}, "allowUnconditionedAccountTrust": True}
+    run = plan_stack(config_with(saasRoles=[accepted]))
     assert "Condition" not in trust_of(run, "v-role")["Statement"][0]
-    assert any("without an external ID" in w and "'v'" in w for w in run.warnings), run.warnings
+    assert any(f"may be assumed by the vendor role {UPSOLVER_ROLE} with no external ID" in w for w in run.warnings)
+
+
+def test_a_role_trusting_a_role_of_its_own_account_needs_no_external_id(plan_stack):
+    own = f"arn:aws:iam::{ACCOUNT}:role/etl"
+    run = plan_stack(config_with(saasRoles=[{"name": "v", "vendor": {"principalArn": own}}]))
+    assert trust_of(run, "v-role")["Statement"][0]["Principal"] == {"AWS": own}
 
 
 # --- the external ID: secret in the output always, redacted in place when secure ---
@@ -291,7 +302,7 @@ ERRORS = {
     ),
     "opt-in on a conditioned trust": (
         {"saasRoles": [qwak(allowUnconditionedAccountTrust=True)]},
-        "agent-iam:saasRoles[0].allowUnconditionedAccountTrust: is true but the trust is not an unconditioned",
+        "agent-iam:saasRoles[0].allowUnconditionedAccountTrust: is true but the trust has a condition",
     ),
     "wildcard principal": (
         {"saasRoles": [{"name": "v", "vendor": {"principalArn": "*"}, "externalId": EXTERNAL_ID}]},
