@@ -194,7 +194,22 @@ def run_floor(replay: Mapping[str, Any], stack: str, monitor: Any = None) -> Non
     _sync_await(run_pulumi_func(lambda: register(replay["resources"])))
 
 
+def record(stacks_dir: Path, stack: str, out: Path) -> None:
+    """Plan `stack` in this process and write its replay file (untimed: the benchmark's warm-up)."""
+    from plan.run import run_program
+    from plan.stackfile import read_stack_file
+
+    config, secret_keys = read_stack_file(stacks_dir, stack)
+    run = run_program(stack, config, secret_keys)
+    account = AccountInfo(str(config["agent-iam:accountId"]), str(config["aws:region"]))
+    write_replay(out, run.resources, account)
+
+
 def main(argv: list[str]) -> int:
+    """`python -m bench.floor REPLAY.json` runs the floor; `... record STACKS_DIR STACK OUT.json` writes a replay."""
+    if argv[:1] == ["record"]:
+        record(Path(argv[1]), argv[2], Path(argv[3]))
+        return 0
     path = Path(argv[0])
     run_floor(json.loads(path.read_text()), stack=path.stem)
     return 0
