@@ -24,6 +24,7 @@ import pulumi_aws as aws
 from pulumi._types import input_type_py_to_pulumi_names
 
 from plan.mocks import AccountInfo, PlanMocks, Registration
+from plan.runtime import plan_runtime
 
 # type token -> (resource class, its Args class for exact camelCase -> snake_case names)
 RESOURCE_CLASSES: dict[str, tuple[Callable[..., pulumi.CustomResource], type]] = {
@@ -180,7 +181,11 @@ def register(rows: list[Mapping[str, Any]]) -> dict[tuple[str, str], pulumi.Cust
 
 
 def run_floor(replay: Mapping[str, Any], stack: str, monitor: Any = None) -> None:
-    """Register the replay under `PlanMocks` and wait for every registration, as the plan does."""
+    """Register the replay under `PlanMocks` and wait for every registration, as the plan does.
+
+    Under the plan's process settings (`plan_runtime`, with the same toggles), so plan/floor
+    compares what agent-iam's own code costs.
+    """
     from pulumi.runtime.settings import set_root_resource
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
@@ -191,7 +196,8 @@ def run_floor(replay: Mapping[str, Any], stack: str, monitor: Any = None) -> Non
         monitor = monitor(mocks)
     set_root_resource(None)
     pulumi.runtime.set_mocks(mocks, project="agent-iam", stack=stack, preview=False, monitor=monitor)
-    _sync_await(run_pulumi_func(lambda: register(replay["resources"])))
+    with plan_runtime():
+        _sync_await(run_pulumi_func(lambda: register(replay["resources"])))
 
 
 def record(stacks_dir: Path, stack: str, out: Path) -> None:

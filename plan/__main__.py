@@ -13,6 +13,7 @@ from stack_config import ConfigError
 
 from .render import print_plan, remove_plan, write_plan
 from .run import PROJECT_DIR, run_program
+from .runtime import plan_runtime
 from .stackfile import read_stack_file
 
 
@@ -23,7 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stacks-dir", type=Path, default=PROJECT_DIR / "stacks", help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="write the plan without printing the tree")
     args = parser.parse_args(argv)
-    console = Console(stderr=False)
+    with plan_runtime():  # the whole command: reading, the program, writing
+        return plan(args)
+
+
+def plan(args: argparse.Namespace) -> int:
+    """Read the stack file, run the program, write the plan: each step one call."""
     try:
         config, secret_keys = read_stack_file(args.stacks_dir, args.stack)
         run = run_program(args.stack, config, secret_keys)
@@ -33,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     target = write_plan(run, args.out)
     if not args.quiet:
-        print_plan(run, target, console)
+        print_plan(run, target, Console(stderr=False))
     return 0
 
 
