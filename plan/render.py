@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,18 @@ IAM_DOCUMENT_INPUTS = {
 }
 
 
-def _json_file(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+def _pretty(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=False) + "\n").encode()
+
+
+def _write_if_changed(path: Path, data: bytes, existed: bool) -> None:
+    """Write `data` unless the file already holds exactly that (no rewrite, no new mtime)."""
+    if existed:
+        with open(path, "rb") as old:
+            if old.read() == data:
+                return
+    with open(path, "wb") as new:
+        new.write(data)
 
 
 def _account_of(resource: Registration) -> str:
@@ -77,14 +88,42 @@ def plan_document(run: PlanRun) -> dict[str, Any]:
 
 
 def write_plan(run: PlanRun, out_dir: Path) -> Path:
-    """Replace `out_dir/<stack>/` with this plan: plan.json and one file per IAM document."""
+    """Make `out_dir/<stack>/` hold exactly this plan: plan.json and one file per IAM document.
+
+    Whatever an earlier plan left that this one does not have is removed; files whose content
+    is unchanged are not rewritten (creating thousands of files costs, comparing does not).
+    """
     target = out_dir / run.stack
-    if target.exists():
-        shutil.rmtree(target)
-    _json_file(target / "plan.json", plan_document(run))
-    for file_name, doc in iam_document_files(run).items():
-        _json_file(target / "iam" / file_name, doc)
+    files = {"plan.json": _pretty(plan_document(run))}
+    files.update((f"iam/{name}", _pretty(doc)) for name, doc in iam_document_files(run).items())
+    existing = _clear_all_but(target, files.keys())
+    (target / "iam").mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        _write_if_changed(target / name, data, name in existing)
     return target
+
+
+def _clear_all_but(target: Path, keep: Iterable[str]) -> set[str]:
+    """Remove every entry of `target` (and of `target/iam/`) not in `keep`; the kept files that exist."""
+    keep = set(keep)
+    if not target.is_dir():
+        if target.exists() or target.is_symlink():
+            target.unlink()
+        return set()
+    existing = set()
+    for entry in os.scandir(target):
+        if entry.name == "iam" and entry.is_dir(follow_symlinks=False):
+            entries = [(f"iam/{f.name}", f) for f in os.scandir(entry.path)]
+        else:
+            entries = [(entry.name, entry)]
+        for name, item in entries:
+            if name in keep and item.is_file(follow_symlinks=False):
+                existing.add(name)
+            elif item.is_dir(follow_symlinks=False):
+                shutil.rmtree(item.path)
+            else:
+                os.unlink(item.path)
+    return existing
 
 
 def remove_plan(out_dir: Path, stack: str) -> None:
