@@ -24,7 +24,7 @@ import pulumi_aws as aws
 from pulumi._types import input_type_py_to_pulumi_names
 
 from plan.mocks import AccountInfo, PlanMocks, Registration
-from plan.runtime import plan_runtime
+from plan.runtime import exit_process, plan_runtime
 
 # type token -> (resource class, its Args class for exact camelCase -> snake_case names)
 RESOURCE_CLASSES: dict[str, tuple[Callable[..., pulumi.CustomResource], type]] = {
@@ -222,4 +222,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    exit_process(main(sys.argv[1:]))  # the plan's exit too, so plan/floor stays like for like

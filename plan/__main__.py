@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -13,7 +12,7 @@ from stack_config import ConfigError
 
 from .render import print_plan, remove_plan, write_plan
 from .run import PROJECT_DIR, run_program
-from .runtime import plan_runtime
+from .runtime import exit_process, plan_runtime
 from .stackfile import read_stack_file
 
 
@@ -44,4 +43,4 @@ def plan(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

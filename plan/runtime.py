@@ -5,10 +5,13 @@ Kept free of agent-iam imports, so the floor can use it without paying for them.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime.proto import source_pb2
@@ -16,6 +19,7 @@ from pulumi.runtime.proto import source_pb2
 # Toggles that keep the SDK's own behaviour (for measuring, or for an SDK error's source position).
 KEEP_STACK_TRACES = "AGENT_IAM_PLAN_STACK_TRACES"
 KEEP_FULL_GC = "AGENT_IAM_PLAN_FULL_GC"
+KEEP_FULL_EXIT = "AGENT_IAM_PLAN_FULL_EXIT"
 # Young-generation collections as usual; no full collections while the plan runs (see plan_runtime).
 PLAN_GC_THRESHOLD = (700, 10, 1_000_000_000)
 
@@ -45,3 +49,22 @@ def plan_runtime() -> Iterator[None]:
     finally:
         sdk_resource._get_stack_trace = saved_trace
         gc.set_threshold(*saved_threshold)
+
+
+def exit_process(code: int) -> NoReturn:
+    """End a finished plan process without tearing its heap down object by object.
+
+    Interpreter shutdown frees every object of a plan one at a time (about a second and a
+    half at 1,000 units) for nothing: the files are written and closed. Exit handlers still
+    run (logging, thread pools) and the standard streams are flushed first.
+    `AGENT_IAM_PLAN_FULL_EXIT=1` keeps the normal shutdown.
+    """
+    if os.environ.get(KEEP_FULL_EXIT) == "1":
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
