@@ -33,16 +33,18 @@ BUILD = PROJECT_DIR / "build"
 STACKS = BUILD / "bench"
 PY = sys.executable
 
-# name -> (program, extra environment); "plan"/"floor" use the plan runner's defaults.
+# Every saving of plan/runtime.py off: what a plain SDK program under mocks does.
+SDK_DEFAULTS = {"AGENT_IAM_PLAN_STACK_TRACES": "1", "AGENT_IAM_PLAN_FULL_GC": "1", "AGENT_IAM_PLAN_FULL_EXIT": "1"}
+# name -> (program, extra environment); "plan"/"floor" use the plan runner's settings (plan/runtime.py).
 VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "plan": ("plan", {}),
     "plan+traces": ("plan", {"AGENT_IAM_PLAN_STACK_TRACES": "1"}),
     "plan+fullgc": ("plan", {"AGENT_IAM_PLAN_FULL_GC": "1"}),
-    "plan+sdk": ("plan", {"AGENT_IAM_PLAN_STACK_TRACES": "1", "AGENT_IAM_PLAN_FULL_GC": "1"}),
+    "plan+sdk": ("plan", SDK_DEFAULTS),
     "floor": ("floor", {}),
     "floor+traces": ("floor", {"AGENT_IAM_PLAN_STACK_TRACES": "1"}),
     "floor+fullgc": ("floor", {"AGENT_IAM_PLAN_FULL_GC": "1"}),
-    "floor+sdk": ("floor", {"AGENT_IAM_PLAN_STACK_TRACES": "1", "AGENT_IAM_PLAN_FULL_GC": "1"}),
+    "floor+sdk": ("floor", SDK_DEFAULTS),
 }
 DEFAULT_VARIANTS = "plan,plan+traces,floor,floor+traces"
 
@@ -81,6 +83,12 @@ def prepare(n: int) -> None:
     write_stack(STACKS, stack, n)
     replay = STACKS / "replay" / f"{stack}.json"
     subprocess.run([PY, "-m", "bench.floor", "record", str(STACKS), stack, str(replay)], cwd=PROJECT_DIR, check=True)
+
+
+def breakdown(n: int) -> dict[str, float]:
+    """One in-process run of the plan's steps (bench/phases.py), seconds per step."""
+    cmd = [PY, "-m", "bench.phases", str(STACKS), f"bench{n}", str(STACKS / "phases")]
+    return json.loads(subprocess.run(cmd, cwd=PROJECT_DIR, check=True, capture_output=True, text=True).stdout)
 
 
 def resources_per_unit(n: int) -> tuple[int, dict[str, Counter]]:
@@ -152,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         row["plan_ms_per_resource"] = round(1000 * row["plan_s"] / resources, 3)
         row["floor_ms_per_resource"] = round(1000 * row["floor_s"] / resources, 3)
         row["resources_per_unit"] = {c: dict(t) for c, t in per_unit.items()}
+        row["plan_breakdown_s"] = breakdown(n)
         rows.append(row)
     for previous, row in zip(rows, rows[1:]):
         # marginal cost of the added resources: flat when time is linear in N
@@ -189,6 +198,14 @@ def report(console: Console, rows: list[dict], variants: list[str]) -> None:
     for component, types in rows[-1]["resources_per_unit"].items():
         units.add_row(component, ", ".join(f"{k:g} {t.split(':')[-1]}" for t, k in sorted(types.items())))
     console.print(units)
+    steps = Table(title="where a plan's time goes (one in-process run; validation also runs inside the program)")
+    steps.add_column("N", justify="right")
+    names = list(rows[-1]["plan_breakdown_s"])
+    for name in names:
+        steps.add_column(name, justify="right")
+    for row in rows:
+        steps.add_row(str(row["n"]), *(f"{row['plan_breakdown_s'][k]:.3f}" for k in names))
+    console.print(steps)
 
 
 if __name__ == "__main__":
