@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
-
 from stack_config import ConfigError
 
 from .render import print_plan, remove_plan, write_plan
@@ -33,12 +30,15 @@ def plan(args: argparse.Namespace) -> int:
         config, secret_keys = read_stack_file(args.stacks_dir, args.stack)
         run = run_program(args.stack, config, secret_keys)
     except ConfigError as exc:
+        from rich.console import Console
+        from rich.markup import escape
+
         remove_plan(args.out, args.stack)
         Console(stderr=True).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     target = write_plan(run, args.out)
     if not args.quiet:
-        print_plan(run, target, Console(stderr=False))
+        print_plan(run, target)
     return 0
 
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.panel import Panel
-from rich.tree import Tree
+import orjson
 
 from .mocks import Registration
 from .run import PlanRun
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 IAM_DOCUMENT_INPUTS = {
     "aws:iam/role:Role": ("assumeRolePolicy", "trust"),
@@ -24,7 +26,21 @@ IAM_DOCUMENT_INPUTS = {
 }
 
 
+_SMALL_EXPONENT = re.compile(rb"[0-9]e-[0-9]")
+
+
 def _pretty(data: Any) -> bytes:
+    """`json.dumps(data, indent=2)` plus a newline, byte for byte; orjson does it ~20x faster.
+
+    orjson writes non-ASCII characters as UTF-8 where json escapes them and `1e-7` where json
+    writes `1e-07`, so such a document (or anything orjson refuses) goes through json.
+    """
+    try:
+        fast = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        if fast.isascii() and not _SMALL_EXPONENT.search(fast):
+            return fast
+    except TypeError:  # orjson.JSONEncodeError included: e.g. an int beyond 64 bits
+        pass
     return (json.dumps(data, indent=2, sort_keys=False) + "\n").encode()
 
 
@@ -62,7 +78,7 @@ def iam_document_files(run: PlanRun) -> dict[str, Any]:
             stem = f"policy.{name}"
         if f"{stem}.json" in files:
             stem = f"{_account_of(resource)}.{stem}"
-        files[f"{stem}.json"] = json.loads(raw)
+        files[f"{stem}.json"] = orjson.loads(raw)
     return files
 
 
@@ -145,6 +161,10 @@ def _label(resource: Registration) -> str:
 
 
 def print_plan(run: PlanRun, target: Path, console: Console | None = None) -> None:
+    from rich.console import Console  # only when printing: `--quiet` plans skip importing rich
+    from rich.panel import Panel
+    from rich.tree import Tree
+
     console = console or Console()
     children: dict[str | None, list[Registration]] = defaultdict(list)
     urns = {r.urn for r in run.resources}

@@ -52,3 +52,19 @@ def test_a_file_where_the_plan_folder_should_be_is_replaced(plan_stack, tmp_path
     (tmp_path / "test").write_text("not a folder")
     target = write_plan(plan_stack(_agents("a")), tmp_path)
     assert (target / "plan.json").is_file()
+
+
+def _stdlib(data) -> bytes:
+    return (json.dumps(data, indent=2) + "\n").encode()
+
+
+def test_documents_are_written_exactly_as_json_dumps_would():
+    from conftest import plan_stack_file
+    from plan.render import _pretty, iam_document_files, plan_document
+
+    for stack in ("dev", "staging", "prod"):
+        run = plan_stack_file(stack)
+        for doc in [plan_document(run), *iam_document_files(run).values()]:
+            assert _pretty(doc) == _stdlib(doc)
+    for odd in [{"tag": "café"}, {"x": 1.5e-07, "y": 3600.0}, {"n": 2**64}, {"s": "1e-5 is text"}]:
+        assert _pretty(odd) == _stdlib(odd), odd
