@@ -12,6 +12,7 @@ graph is the one a hand-written program would have.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -120,15 +121,22 @@ def write_replay(path: Path, resources: list[Registration], account: AccountInfo
     path.write_text(json.dumps(data))
 
 
+@functools.cache
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+@functools.cache
+def _python_names(args_cls: type) -> dict[str, str]:
+    """Pulumi (camelCase) input name -> Python argument name, once per class (the floor's own cost stays nil)."""
+    return {pulumi_name: py for py, pulumi_name in input_type_py_to_pulumi_names(args_cls).items()}
 
 
 def _nested(value: Any, cls: type) -> Any:
     """A nested input object (or a list of them) as an instance of its Args class."""
     if isinstance(value, list):
         return [_nested(v, cls) for v in value]
-    names = {pulumi_name: py for py, pulumi_name in input_type_py_to_pulumi_names(cls).items()}
+    names = _python_names(cls)
     return cls(**{names.get(k, _snake(k)): v for k, v in value.items()})
 
 
@@ -142,7 +150,7 @@ def _provider_value(value: Any) -> Any:
 def resource_args(row: Mapping[str, Any], created: Mapping[tuple[str, str], pulumi.CustomResource]) -> dict[str, Any]:
     """The row's inputs as keyword arguments of its class; references become the referent's output."""
     cls, args_cls = RESOURCE_CLASSES[row["type"]]
-    names = {pulumi_name: py for py, pulumi_name in input_type_py_to_pulumi_names(args_cls).items()}
+    names = _python_names(args_cls)
     provider = row["type"].startswith("pulumi:providers:")
     kwargs: dict[str, Any] = {}
     for key, value in row["inputs"].items():
