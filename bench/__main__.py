@@ -4,8 +4,12 @@ Every timed process is started and reaped here with `os.wait4`, so its peak RSS 
 own (RUSAGE_CHILDREN would be the largest of all children so far). Rounds are interleaved
 (every size and variant once per round, the variant order rotating) and medians reported.
 
+Variants: plan and floor under the plan's process settings (plan/runtime.py), +traces keeps
+the SDK's per-registration stack traces, +sdk turns every setting off, floor+components is
+the floor under the plan's component layout (bench/floor.py).
+
 Environment: BENCH_QUICK=1 (smoke test: N = 2, 10, one round), BENCH_SIZES=10,100,1000,
-BENCH_ROUNDS=5,5,3 (rounds per size), BENCH_VARIANTS=plan,plan+traces,floor,floor+traces.
+BENCH_ROUNDS=5,5,3 (rounds per size), BENCH_VARIANTS (default: see DEFAULT_VARIANTS).
 """
 
 from __future__ import annotations
@@ -45,8 +49,9 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "floor+traces": ("floor", {"AGENT_IAM_PLAN_STACK_TRACES": "1"}),
     "floor+fullgc": ("floor", {"AGENT_IAM_PLAN_FULL_GC": "1"}),
     "floor+sdk": ("floor", SDK_DEFAULTS),
+    "floor+components": ("floor-components", {}),
 }
-DEFAULT_VARIANTS = "plan,plan+traces,floor,floor+traces"
+DEFAULT_VARIANTS = "plan,plan+traces,floor,floor+traces,floor+components"
 
 
 @dataclass
@@ -74,7 +79,8 @@ def command(program: str, n: int) -> list[str]:
     if program == "plan":
         out = STACKS / "out"
         return [PY, "-m", "plan", "--stack", stack, "--stacks-dir", str(STACKS), "--quiet", "--out", str(out)]
-    return [PY, "-m", "bench.floor", str(STACKS / "replay" / f"{stack}.json")]
+    flags = ["--components"] if program == "floor-components" else []
+    return [PY, "-m", "bench.floor", *flags, str(STACKS / "replay" / f"{stack}.json")]
 
 
 def prepare(n: int) -> None:
@@ -127,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(x) for x in args.sizes.split(",")]
     rounds = rounds_for(sizes, args.rounds)
     variants = args.variants.split(",")
-    console = Console(width=max(Console().width, 160))
+    console = Console(width=max(Console().width, 200))
     console.print(f"families per unit: {', '.join(accepted_families())}; sizes {sizes}; rounds {rounds}; cpus {os.cpu_count()}")
 
     for n in sizes:
@@ -156,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         row["ratio"] = round(row["plan_s"] / row["floor_s"], 3)
         if "plan_traces_s" in row and "floor_traces_s" in row:
             row["ratio_traces"] = round(row["plan_traces_s"] / row["floor_traces_s"], 3)
+        if "floor_components_s" in row:  # what the component layout alone costs over the floor
+            row["ratio_components"] = round(row["plan_s"] / row["floor_components_s"], 3)
+            row["components_over_floor"] = round(row["floor_components_s"] / row["floor_s"], 3)
         row["rss_ratio"] = round(row["plan_rss_mb"] / row["floor_rss_mb"], 3)
         row["plan_ms_per_resource"] = round(1000 * row["plan_s"] / resources, 3)
         row["floor_ms_per_resource"] = round(1000 * row["floor_s"] / resources, 3)
@@ -178,14 +187,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(console: Console, rows: list[dict], variants: list[str]) -> None:
     table = Table(title="plan vs floor (median wall s, whole processes; peak RSS MB)")
-    for column in ["N", "resources", *variants, "ratio", "ratio (traces)", "plan RSS", "floor RSS", "RSS ratio",
-                   "plan ms/res", "marginal ms/res", "growth"]:
+    for column in ["N", "resources", *variants, "ratio", "ratio (traces)", "vs floor+comp", "plan RSS", "floor RSS",
+                   "RSS ratio", "plan ms/res", "marginal ms/res", "growth"]:
         table.add_column(column, justify="right")
     for row in rows:
         times = [f"{row[v.replace('+', '_') + '_s']:.2f}" for v in variants]
         table.add_row(
             str(row["n"]), str(row["resources"]), *times, f"{row['ratio']:.2f}",
             f"{row['ratio_traces']:.2f}" if "ratio_traces" in row else "-",
+            f"{row['ratio_components']:.2f}" if "ratio_components" in row else "-",
             f"{row['plan_rss_mb']:.0f}", f"{row['floor_rss_mb']:.0f}", f"{row['rss_ratio']:.2f}",
             f"{row['plan_ms_per_resource']:.2f}",
             f"{row['plan_marginal_ms_per_resource']:.2f}" if "plan_marginal_ms_per_resource" in row else "-",

@@ -8,6 +8,10 @@ name, a policy's ARN) are passed as that resource's output here too, so the depe
 graph is the one a hand-written program would have.
 
     python -m bench.floor build/bench/replay/bench100.json
+    python -m bench.floor --components build/bench/replay/bench100.json
+
+`--components` puts each resource under a bare component standing for the plan's
+component it belonged to: what a program with this component layout costs at least.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ def replay_of(resources: list[Registration]) -> list[dict[str, Any]]:
         for _, typ, key in REFERENCES:
             if r.type == typ and key in r.outputs:
                 referents[(r.provider, typ, key, r.outputs[key])] = index
+    components = {r.urn: r for r in resources if not r.custom and r.type != "pulumi:pulumi:Stack"}
     rows = []
     for r in custom:
         refs = {}
@@ -106,6 +111,8 @@ def replay_of(resources: list[Registration]) -> list[dict[str, Any]]:
                 "inputs": r.inputs,
                 "secretInputs": r.secret_inputs,
                 "refs": refs,
+                # only used by the `--components` variant: the component this resource belongs to
+                "component": [components[r.parent].type, components[r.parent].name] if r.parent in components else None,
             }
         )
     rank = {"provider": 0, "plain": 1, "refs": 2}
@@ -168,15 +175,29 @@ def resource_args(row: Mapping[str, Any], created: Mapping[tuple[str, str], pulu
     return kwargs
 
 
-def register(rows: list[Mapping[str, Any]]) -> dict[tuple[str, str], pulumi.CustomResource]:
-    """Instantiate every resource of the replay; returns them by (type, logical name)."""
+def register(rows: list[Mapping[str, Any]], components: bool = False) -> dict[tuple[str, str], pulumi.CustomResource]:
+    """Instantiate every resource of the replay; returns them by (type, logical name).
+
+    With `components`, each resource is created under a bare `ComponentResource` standing for
+    the plan's component it belonged to (registered, outputs registered empty): the floor of a
+    program built from components, which the plan's component design cannot go below.
+    """
     if any(row["type"].startswith(("kubernetes:", "pulumi:providers:kubernetes")) for row in rows):
         _kubernetes_classes()
     created: dict[tuple[str, str], pulumi.CustomResource] = {}
     providers: dict[str, pulumi.ProviderResource] = {}
+    parents: dict[tuple[str, str], pulumi.ComponentResource] = {}
     for row in rows:
         cls, _ = RESOURCE_CLASSES[row["type"]]
+        parent = None
+        if components and row.get("component"):
+            key = tuple(row["component"])
+            if key not in parents:
+                provider = [providers[row["provider"]]] if row["provider"] else None
+                parents[key] = pulumi.ComponentResource(key[0], key[1], None, pulumi.ResourceOptions(providers=provider))
+            parent = parents[key]
         opts = pulumi.ResourceOptions(
+            parent=parent,
             provider=providers[row["provider"]] if row["provider"] else None,
             protect=row["protect"] or None,
         )
@@ -185,10 +206,12 @@ def register(rows: list[Mapping[str, Any]]) -> dict[tuple[str, str], pulumi.Cust
             providers[row["name"]] = resource
         else:
             created[(row["type"], row["name"])] = resource
+    for component in parents.values():
+        component.register_outputs({})
     return created
 
 
-def run_floor(replay: Mapping[str, Any], stack: str, monitor: Any = None) -> None:
+def run_floor(replay: Mapping[str, Any], stack: str, monitor: Any = None, components: bool = False) -> None:
     """Register the replay under `PlanMocks` and wait for every registration, as the plan does.
 
     Under the plan's process settings (`plan_runtime`, with the same toggles), so plan/floor
@@ -205,7 +228,7 @@ def run_floor(replay: Mapping[str, Any], stack: str, monitor: Any = None) -> Non
     set_root_resource(None)
     pulumi.runtime.set_mocks(mocks, project="agent-iam", stack=stack, preview=False, monitor=monitor)
     with plan_runtime():
-        _sync_await(run_pulumi_func(lambda: register(replay["resources"])))
+        _sync_await(run_pulumi_func(lambda: register(replay["resources"], components)))
 
 
 def record(stacks_dir: Path, stack: str, out: Path) -> None:
@@ -220,12 +243,14 @@ def record(stacks_dir: Path, stack: str, out: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m bench.floor REPLAY.json` runs the floor; `... record STACKS_DIR STACK OUT.json` writes a replay."""
+    """`python -m bench.floor [--components] REPLAY.json` runs the floor;
+    `... record STACKS_DIR STACK OUT.json` writes a replay."""
     if argv[:1] == ["record"]:
         record(Path(argv[1]), argv[2], Path(argv[3]))
         return 0
-    path = Path(argv[0])
-    run_floor(json.loads(path.read_text()), stack=path.stem)
+    components = "--components" in argv
+    path = Path([a for a in argv if a != "--components"][0])
+    run_floor(json.loads(path.read_text()), stack=path.stem, components=components)
     return 0
 
 

@@ -14,7 +14,7 @@ from plan.mocks import RecordingMonitor
 from plan.run import PlanRun, run_program
 
 
-def floor_registrations(run: PlanRun) -> list[Any]:
+def floor_registrations(run: PlanRun, components: bool = False) -> list[Any]:
     """Run the floor in this process with a recording monitor (the timed floor records nothing)."""
     monitors: list[RecordingMonitor] = []
 
@@ -23,7 +23,7 @@ def floor_registrations(run: PlanRun) -> list[Any]:
         return monitors[0]
 
     replay = {"account": [ACCOUNT, REGION], "resources": replay_of(run.resources)}
-    run_floor(replay, stack=run.stack, monitor=recording)
+    run_floor(replay, stack=run.stack, monitor=recording, components=components)
     return monitors[0].registrations
 
 
@@ -64,3 +64,16 @@ def test_floor_matches_the_environment_plans(stack):
     """Instance profiles, customer managed policies, protected roles and secret external IDs replay too."""
     run = plan_stack_file(stack)
     assert signature(floor_registrations(run)) == signature(run.resources)
+
+
+def test_floor_with_components_adds_only_the_plans_components():
+    run = run_program("bench2", stack_config(2))
+    registered = floor_registrations(run, components=True)
+    assert signature(registered) == signature(run.resources)
+    components = Counter((r.type, r.name) for r in registered if not r.custom)
+    assert components == Counter((r.type, r.name) for r in run.resources if not r.custom)
+
+    def parents(registrations):
+        return {(r.type, r.name): (r.parent or "").rsplit("::", 1)[-1] for r in registrations if r.custom}
+
+    assert parents(registered) == parents(run.resources)
