@@ -101,7 +101,9 @@ def resources_per_unit(n: int) -> tuple[int, dict[str, Counter]]:
     """AWS resources in the replay, and per component type the resources one unit registers."""
     replay = json.loads((STACKS / "replay" / f"bench{n}.json").read_text())
     plan = json.loads((STACKS / "out" / f"bench{n}" / "plan.json").read_text())
-    components = Counter(r["type"] for r in plan["resources"] if r["provider"] is None and not r["type"].startswith("pulumi:"))
+    components = Counter(
+        r["type"] for r in plan["resources"] if r["provider"] is None and not r["type"].startswith("pulumi:")
+    )
     by_component: dict[str, Counter] = defaultdict(Counter)
     parents = {r["urn"]: r["type"] for r in plan["resources"]}
     for r in plan["resources"]:
@@ -134,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     rounds = rounds_for(sizes, args.rounds)
     variants = args.variants.split(",")
     console = Console(width=max(Console().width, 200))
-    console.print(f"families per unit: {', '.join(accepted_families())}; sizes {sizes}; rounds {rounds}; cpus {os.cpu_count()}")
+    families = ", ".join(accepted_families())
+    console.print(f"families per unit: {families}; sizes {sizes}; rounds {rounds}; cpus {os.cpu_count()}")
 
     for n in sizes:
         prepare(n)

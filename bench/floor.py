@@ -115,11 +115,10 @@ def replay_of(resources: list[Registration]) -> list[dict[str, Any]]:
                 "component": [components[r.parent].type, components[r.parent].name] if r.parent in components else None,
             }
         )
-    rank = {"provider": 0, "plain": 1, "refs": 2}
-    return sorted(
-        rows,
-        key=lambda row: rank["provider" if row["type"].startswith("pulumi:providers:") else "refs" if row["refs"] else "plain"],
-    )
+    def rank(row: dict[str, Any]) -> int:  # providers, then referents, then what refers to them
+        return 0 if row["type"].startswith("pulumi:providers:") else 2 if row["refs"] else 1
+
+    return sorted(rows, key=rank)
 
 
 def write_replay(path: Path, resources: list[Registration], account: AccountInfo) -> None:
@@ -194,7 +193,8 @@ def register(rows: list[Mapping[str, Any]], components: bool = False) -> dict[tu
             key = tuple(row["component"])
             if key not in parents:
                 provider = [providers[row["provider"]]] if row["provider"] else None
-                parents[key] = pulumi.ComponentResource(key[0], key[1], None, pulumi.ResourceOptions(providers=provider))
+                opts = pulumi.ResourceOptions(providers=provider)
+                parents[key] = pulumi.ComponentResource(key[0], key[1], None, opts)
             parent = parents[key]
         opts = pulumi.ResourceOptions(
             parent=parent,

@@ -41,7 +41,11 @@ def stacks_in(stacks_dir: Path) -> list[str]:
     return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in stacks_dir.glob("Pulumi.*.yaml"))
 
 
-SHORT_NAMES = {"RolePolicyAttachment": "Attachment", "OpenIdConnectProvider": "OIDC", "PodIdentityAssociation": "PodIdentity"}
+SHORT_NAMES = {
+    "RolePolicyAttachment": "Attachment",
+    "OpenIdConnectProvider": "OIDC",
+    "PodIdentityAssociation": "PodIdentity",
+}
 
 
 def short_type(typ: str) -> str:
@@ -56,7 +60,8 @@ def short_type(typ: str) -> str:
 
 def plan_one(stack: str, stacks_dir: Path, out: Path) -> StackResult:
     """Plan one stack in its own process; its time, exit status and plan.json summary."""
-    cmd = [sys.executable, "-m", "plan", "--stack", stack, "--stacks-dir", str(stacks_dir), "--out", str(out), "--quiet"]
+    cmd = [sys.executable, "-m", "plan", "--stack", stack, "--stacks-dir", str(stacks_dir), "--out", str(out)]
+    cmd.append("--quiet")
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=PROJECT_DIR, capture_output=True, text=True)
     result = StackResult(stack, done.returncode, time.perf_counter() - start, done.stderr.strip())
@@ -111,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     console.print(summary(results))
     for r in results:
         if r.status != 0:
-            console.print(f"[bold red]{r.stack}[/bold red] failed:\n{escape(r.stderr)}", highlight=False, soft_wrap=True)
+            message = f"[bold red]{r.stack}[/bold red] failed:\n{escape(r.stderr)}"
+            console.print(message, highlight=False, soft_wrap=True)
     console.print(f"{len(stacks)} stacks in {wall:.2f} s wall, {args.jobs} at a time")
     if args.compare:
         sequential, sequential_wall = plan_all(stacks, args.stacks_dir, args.out, 1)

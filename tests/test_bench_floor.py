@@ -41,7 +41,8 @@ def signature(registrations) -> Counter:
 def with_second_account(config: dict[str, Any]) -> dict[str, Any]:
     """Move the first SaaS role into another account, so a provider with assumeRoles is replayed too."""
     config = dict(config)
-    config["agent-iam:accounts"] = {"data": {"roleArn": "arn:aws:iam::222222222222:role/deployer", "region": "eu-west-1"}}
+    deployer = "arn:aws:iam::222222222222:role/deployer"
+    config["agent-iam:accounts"] = {"data": {"roleArn": deployer, "region": "eu-west-1"}}
     saas = [dict(e) for e in config["agent-iam:saasRoles"]]
     saas[0]["account"] = "data"
     config["agent-iam:saasRoles"] = saas

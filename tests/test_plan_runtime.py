@@ -44,7 +44,9 @@ class GenericMonitor(RecordingMonitor):
 
 
 def _records(run):
-    return [(r.urn, r.type, r.name, r.parent, r.provider, r.custom, r.protect, r.inputs, r.outputs) for r in run.resources]
+    return [
+        (r.urn, r.type, r.name, r.parent, r.provider, r.custom, r.protect, r.inputs, r.outputs) for r in run.resources
+    ]
 
 
 @pytest.mark.parametrize("keep", [False, True], ids=["plan-settings", "sdk-defaults"])
