@@ -82,6 +82,17 @@ def iam_document_files(run: PlanRun) -> dict[str, Any]:
     return files
 
 
+def _sorted_keys(value: Any) -> Any:
+    """Mappings with their keys sorted, all the way down. Inputs come back from the SDK's
+    protobuf Struct in an order that changes from process to process; sorted, plan.json is
+    the same file for the same plan (diffable, and not rewritten)."""
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(v) for v in value]
+    return value
+
+
 def plan_document(run: PlanRun) -> dict[str, Any]:
     return {
         "stack": run.stack,
@@ -93,7 +104,7 @@ def plan_document(run: PlanRun) -> dict[str, Any]:
                 "parent": r.parent,
                 "provider": r.provider,
                 "protect": r.protect,
-                "inputs": r.inputs,
+                "inputs": _sorted_keys(r.inputs),
                 **({"secretInputs": r.secret_inputs} if r.secret_inputs else {}),
             }
             for r in run.resources

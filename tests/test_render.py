@@ -68,3 +68,15 @@ def test_documents_are_written_exactly_as_json_dumps_would():
             assert _pretty(doc) == _stdlib(doc)
     for odd in [{"tag": "café"}, {"x": 1.5e-07, "y": 3600.0}, {"n": 2**64}, {"s": "1e-5 is text"}]:
         assert _pretty(odd) == _stdlib(odd), odd
+
+
+def test_plan_json_lists_inputs_in_a_stable_order(plan_stack):
+    """The SDK hands inputs back in a per-process order; plan.json sorts them, nested maps too."""
+    from plan.render import plan_document
+
+    run = plan_stack(config_with(defaults={"tags": {"zeta": "1", "alpha": "2"}}, ecsAgents=[{"name": "a"}]))
+    role = run.named("aws:iam/role:Role", "a-task")
+    role.inputs = dict(reversed(list(role.inputs.items())))
+    inputs = next(r["inputs"] for r in plan_document(run)["resources"] if r["name"] == "a-task")
+    assert list(inputs) == sorted(inputs)
+    assert list(inputs["tags"]) == sorted(inputs["tags"])
