@@ -4,6 +4,8 @@
 #                            (same set-up; the pack gets its own policy/venv)
 #   make policy-check        only the policy pack check
 #   make policy-bundle       build/policy-pack/: the pack with guardrails/ inside, for `pulumi policy publish`
+#   make plan-all            plan every stack in stacks/ in parallel (one process per core) and summarize
+#   make bench               plan vs floor benchmark at N = 10, 100, 1000 units (BENCH_QUICK=1: smoke test)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -14,7 +16,7 @@ POLICY_VENV  := policy/venv
 POLICY_STAMP := $(POLICY_VENV)/.installed
 BUNDLE       := build/policy-pack
 
-.PHONY: plan test clean policy-check policy-bundle
+.PHONY: plan plan-all bench test clean policy-check policy-bundle
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +25,12 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 
 plan: $(STAMP)
 	$(PY) -m plan --stack $(STACK)
+
+plan-all: $(STAMP)
+	$(PY) -m plan.all --compare
+
+bench: $(STAMP)
+	$(PY) -m bench
 
 test: $(STAMP) policy-check
 	$(PY) -m pytest

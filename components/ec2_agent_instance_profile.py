@@ -55,11 +55,6 @@ class Ec2AgentInstanceProfileArgs:
 class Ec2AgentInstanceProfile(pulumi.ComponentResource):
     """An instance role trusted by EC2 and the instance profile that hands it to an instance."""
 
-    role_arn: pulumi.Output[str]
-    role_name: pulumi.Output[str]
-    instance_profile_arn: pulumi.Output[str]
-    instance_profile_name: pulumi.Output[str]
-
     def __init__(self, name: str, args: Ec2AgentInstanceProfileArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-iam:ec2:Ec2AgentInstanceProfile", name, None, opts)
         role = create_role(self, f"{name}-role", args.role, args.role_documents())
@@ -72,10 +67,11 @@ class Ec2AgentInstanceProfile(pulumi.ComponentResource):
             tags=dict(args.role.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.role.protect),
         )
-        self.role_arn = role.arn
-        self.role_name = role.name
-        self.instance_profile_arn = profile.arn
-        self.instance_profile_name = profile.name
+        # Attributes, not class annotations (see EcsAgentRoles).
+        self.role_arn: pulumi.Output[str] = role.arn
+        self.role_name: pulumi.Output[str] = role.name
+        self.instance_profile_arn: pulumi.Output[str] = profile.arn
+        self.instance_profile_name: pulumi.Output[str] = profile.name
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output[str]]:

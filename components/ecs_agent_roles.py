@@ -69,21 +69,17 @@ class EcsAgentRolesArgs:
 class EcsAgentRoles(pulumi.ComponentResource):
     """Task role and task execution role for one agent on ECS (Fargate or EC2 launch type)."""
 
-    task_role_arn: pulumi.Output[str]
-    task_role_name: pulumi.Output[str]
-    execution_role_arn: pulumi.Output[str]
-    execution_role_name: pulumi.Output[str]
-    agent_environment: dict[str, str]
-
     def __init__(self, name: str, args: EcsAgentRolesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-iam:ecs:EcsAgentRoles", name, None, opts)
         task = create_role(self, f"{name}-task", args.task_role, args.task_role_documents())
         execution = create_role(self, f"{name}-execution", args.execution_role, args.execution_role_documents())
-        self.task_role_arn = task.arn
-        self.task_role_name = task.name
-        self.execution_role_arn = execution.arn
-        self.execution_role_name = execution.name
-        self.agent_environment = dict(args.agent_environment)
+        # Attributes, not class annotations: the SDK resolves a component class's annotations
+        # with get_type_hints on every registration (tests/test_resource_economy.py).
+        self.task_role_arn: pulumi.Output[str] = task.arn
+        self.task_role_name: pulumi.Output[str] = task.name
+        self.execution_role_arn: pulumi.Output[str] = execution.arn
+        self.execution_role_name: pulumi.Output[str] = execution.name
+        self.agent_environment: dict[str, str] = dict(args.agent_environment)
         self.register_outputs(
             {
                 "taskRoleArn": self.task_role_arn,

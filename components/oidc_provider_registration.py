@@ -32,8 +32,6 @@ class OidcProviderRegistrationArgs:
 class OidcProviderRegistration(pulumi.ComponentResource):
     """An `aws.iam.OpenIdConnectProvider` for a cluster's issuer, in the account of the parent's provider."""
 
-    arn: pulumi.Output[str]
-
     def __init__(self, name: str, args: OidcProviderRegistrationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-iam:eks:OidcProviderRegistration", name, None, opts)
         # No thumbprint_lists: IAM validates EKS issuers against its own trusted CAs.
@@ -44,5 +42,5 @@ class OidcProviderRegistration(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        self.arn = provider.arn
+        self.arn: pulumi.Output[str] = provider.arn
         self.register_outputs({"arn": self.arn})

@@ -68,22 +68,20 @@ class SaasAccessRoleArgs:
 class SaasAccessRole(pulumi.ComponentResource):
     """A cross-account role for one SaaS vendor, and the hand-off its console asks for."""
 
-    role_arn: pulumi.Output[str]
-    role_name: pulumi.Output[str]
-    external_id: pulumi.Output[str] | None
-    handoff: dict[str, pulumi.Output[str]]
-
     def __init__(self, name: str, args: SaasAccessRoleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-iam:saas:SaasAccessRole", name, None, opts)
         role = create_role(
             self, f"{name}-role", args.role, args.role_documents(), secret_trust=args.external_id_secret
         )
-        self.role_arn = role.arn
-        self.role_name = role.name
+        # Attributes, not class annotations (see EcsAgentRoles).
+        self.role_arn: pulumi.Output[str] = role.arn
+        self.role_name: pulumi.Output[str] = role.name
         # A secret output either way: a stack output is easy to paste where it should not go.
-        self.external_id = pulumi.Output.secret(args.external_id) if args.external_id else None
+        self.external_id: pulumi.Output[str] | None = (
+            pulumi.Output.secret(args.external_id) if args.external_id else None
+        )
         # Exactly what the vendor's console asks for: the role ARN, and the external ID when there is one.
-        self.handoff = {"roleArn": self.role_arn}
+        self.handoff: dict[str, pulumi.Output[str]] = {"roleArn": self.role_arn}
         if self.external_id is not None:
             self.handoff["externalId"] = self.external_id
         self.register_outputs(self.outputs())

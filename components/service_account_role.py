@@ -184,10 +184,6 @@ class ServiceAccountRole(pulumi.ComponentResource):
     the role itself is created through the component's own AWS provider (the role's account).
     """
 
-    role_arn: pulumi.Output[str]
-    role_name: pulumi.Output[str]
-    helm_values: dict[str, Any] | None
-
     def __init__(
         self,
         name: str,
@@ -206,10 +202,10 @@ class ServiceAccountRole(pulumi.ComponentResource):
             self._association(name, args, role.arn, cluster_provider)
         else:
             role = self._chained_roles(name, args, cluster_provider)
-        self.role_arn = role.arn
-        self.role_name = role.name
+        self.role_arn: pulumi.Output[str] = role.arn
+        self.role_name: pulumi.Output[str] = role.name
         self._kubernetes_objects(name, args, kubernetes or {})
-        self.helm_values = self._helm_values(args)
+        self.helm_values: dict[str, Any] | None = self._helm_values(args)
         self.register_outputs(self.outputs())
 
     def _irsa_role(self, name: str, args: ServiceAccountRoleArgs) -> aws.iam.Role:

@@ -8,17 +8,14 @@ validation of a manifest blocks it.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-
-from rich.console import Console
-from rich.markup import escape
 
 from stack_config import ConfigError
 
 from .guardrails import blocked_summary, judge, judgement_document, print_judgement, stack_settings
 from .render import print_plan, remove_plan, write_plan
 from .run import PROJECT_DIR, run_program
+from .runtime import exit_process, plan_runtime
 from .stackfile import read_stack_file
 
 
@@ -29,11 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stacks-dir", type=Path, default=PROJECT_DIR / "stacks", help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="write the plan without printing the tree")
     args = parser.parse_args(argv)
-    console = Console(stderr=False)
+    with plan_runtime():  # the whole command: reading, the program, writing
+        return plan(args)
+
+
+def plan(args: argparse.Namespace) -> int:
+    """Read the stack file, run the program, write the plan: each step one call."""
     try:
         config, secret_keys = read_stack_file(args.stacks_dir, args.stack)
         run = run_program(args.stack, config, secret_keys)
     except ConfigError as exc:
+        from rich.console import Console
+        from rich.markup import escape
+
         remove_plan(args.out, args.stack)
         Console(stderr=True).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
@@ -43,9 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     judgement = judge(run, stack_settings(args.stack, config, secret_keys), cache_file=cache_file)
     target = write_plan(run, args.out, judgement_document(judgement))
     if not args.quiet:
+        from rich.console import Console  # only when printing: `--quiet` plans skip importing rich
+
+        console = Console()
         print_plan(run, target, console)
         print_judgement(judgement, console)
     if judgement.blocked:
+        from rich.console import Console
+        from rich.markup import escape
+
         Console(stderr=True).print(
             f"[bold red]plan blocked[/bold red]: {escape(blocked_summary(judgement))} "
             f"(listed in {escape(str(target / 'plan.json'))})",
@@ -57,4 +68,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -22,6 +22,7 @@ from pulumi.runtime.sync_await import _sync_await
 from stack_config import NAMESPACE, REDACTED
 
 from .mocks import AccountInfo, PlanMocks, RecordingMonitor, Registration
+from .runtime import plan_runtime
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROGRAM = PROJECT_DIR / "__main__.py"
@@ -64,16 +65,16 @@ def config_strings(config: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _resolve(value: Any) -> Any:
+async def _resolve(value: Any) -> Any:
     """Resolve outputs for the plan; secret values show as `[secret]`."""
     if isinstance(value, pulumi.Output):
-        if _sync_await(value.is_secret()):
+        if await value.is_secret():
             return REDACTED
-        return _resolve(_sync_await(value.future()))
+        return await _resolve(await value.future())
     if isinstance(value, Mapping):
-        return {k: _resolve(v) for k, v in value.items()}
+        return {k: await _resolve(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_resolve(v) for v in value]
+        return [await _resolve(v) for v in value]
     return value
 
 
@@ -106,11 +107,12 @@ def run_program(
     def main() -> None:
         runpy.run_path(str(program), run_name="__main__")
 
-    try:
-        _sync_await(run_pulumi_func(main))
-    except Exception as exc:
-        exc.registered_resources = list(monitor.registrations)  # type: ignore[attr-defined]
-        raise
-    outputs = {name: _resolve(value) for name, value in getattr(root, "outputs", {}).items()}
+    with plan_runtime():
+        try:
+            _sync_await(run_pulumi_func(main))
+        except Exception as exc:
+            exc.registered_resources = list(monitor.registrations)  # type: ignore[attr-defined]
+            raise
+        outputs = _sync_await(_resolve(dict(getattr(root, "outputs", {}))))  # one pass of the event loop
     resources = sorted(monitor.registrations, key=lambda r: r.urn)  # registration order varies by thread
     return PlanRun(stack=stack, resources=resources, outputs=outputs, warnings=handler.messages)

@@ -13,6 +13,9 @@ import yaml
 
 from stack_config import NAMESPACE, REDACTED, ConfigError, stack_file
 
+# libyaml's safe loader when PyYAML was built with it (its wheels are): same documents, ~10x faster.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def _redact(value: Any) -> tuple[Any, bool]:
     if isinstance(value, dict):
@@ -34,7 +37,7 @@ def read_stack_file(stacks_dir: Path, stack: str) -> tuple[dict[str, Any], list[
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
         raise ConfigError([f"{relative}: no such stack file (stacks: {', '.join(known) or 'none'})"])
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         raise ConfigError([f"{relative}: not valid YAML: {exc}"]) from None
     raw = data.get("config") or {}

@@ -101,10 +101,8 @@ def describe(error: dict[str, Any], root: type[BaseModel]) -> tuple[tuple[str | 
 def from_validation_error(
     exc: ValidationError, *, source: str, namespace: str, root: type[BaseModel], prefix: Sequence[str | int] = ()
 ) -> ConfigError:
-    lines: list[str] = []
+    lines: dict[str, None] = {}  # in order, each line once
     for error in exc.errors():
         loc, message = describe(error, root)
-        line = f"{source}: {key_path(namespace, (*prefix, *loc))}: {message}"
-        if line not in lines:
-            lines.append(line)
-    return ConfigError(lines)
+        lines[f"{source}: {key_path(namespace, (*prefix, *loc))}: {message}"] = None
+    return ConfigError(list(lines))

@@ -278,14 +278,16 @@ class VendorPermissions(InlinePolicy):
         """Each location once: a bucket (or prefix) listed whole covers its prefixes, write covers read."""
         listed = [("s3Write", i, s3_location(v)) for i, v in enumerate(self.s3_write)]
         listed += [("s3Read", i, s3_location(v)) for i, v in enumerate(self.s3_read)]
-        for n, (key, index, (bucket, prefix)) in enumerate(listed):
-            for other_key, other_index, (other_bucket, other_prefix) in listed[:n]:
+        earlier: dict[str, list[tuple[str, int, str | None]]] = {}  # by bucket: only the same bucket can cover
+        for key, index, (bucket, prefix) in listed:
+            for other_key, other_index, other_prefix in earlier.get(bucket, ()):
                 covered = other_prefix is None or (prefix or "") == other_prefix or (prefix or "").startswith(
                     other_prefix + "/"
                 )
-                if bucket == other_bucket and covered:
+                if covered:
                     where = f"{other_key}[{other_index}]"
                     raise KeyedError((key, index), f"already covered by {where} ({self._location(other_key, other_index)!r})")
+            earlier.setdefault(bucket, []).append((key, index, prefix))
 
     def _location(self, key: str, index: int) -> str:
         return (self.s3_write if key == "s3Write" else self.s3_read)[index]

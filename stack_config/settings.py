@@ -6,6 +6,7 @@ and for each entry the component to register, its target account and its argumen
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -518,8 +519,8 @@ def permission_args(entry: VendorPermissions) -> dict[str, Any]:
 
 def duplicate_sids(doc: policies.Document | None) -> list[str]:
     """Sids used by more than one statement: IAM refuses such a document."""
-    sids = [s["Sid"] for s in policies.statements_of(doc) if s.get("Sid")]
-    return sorted({sid for sid in sids if sids.count(sid) > 1})
+    counts = Counter(s["Sid"] for s in policies.statements_of(doc) if s.get("Sid"))
+    return sorted(sid for sid, n in counts.items() if n > 1)
 
 
 def build_settings(

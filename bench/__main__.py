@@ -1,0 +1,227 @@
+"""`python -m bench`: time the plan against the floor as whole processes, N = 10, 100, 1000 units.
+
+Every timed process is started and reaped here with `os.wait4`, so its peak RSS is its
+own (RUSAGE_CHILDREN would be the largest of all children so far). Rounds are interleaved
+(every size and variant once per round, the variant order rotating) and medians reported.
+
+Variants: plan and floor under the plan's process settings (plan/runtime.py), +traces keeps
+the SDK's per-registration stack traces, +sdk turns every setting off, floor+components is
+the floor under the plan's component layout (bench/floor.py).
+
+Environment: BENCH_QUICK=1 (smoke test: N = 2, 10, one round), BENCH_SIZES=10,100,1000,
+BENCH_ROUNDS=5,5,3 (rounds per size), BENCH_VARIANTS (default: see DEFAULT_VARIANTS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from plan.run import PROJECT_DIR
+
+from .generate import accepted_families, write_stack
+
+BUILD = PROJECT_DIR / "build"
+STACKS = BUILD / "bench"
+PY = sys.executable
+
+# Every saving of plan/runtime.py off: what a plain SDK program under mocks does.
+SDK_DEFAULTS = {"AGENT_IAM_PLAN_STACK_TRACES": "1", "AGENT_IAM_PLAN_FULL_GC": "1", "AGENT_IAM_PLAN_FULL_EXIT": "1"}
+# name -> (program, extra environment); "plan"/"floor" use the plan runner's settings (plan/runtime.py).
+VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
+    "plan": ("plan", {}),
+    "plan+traces": ("plan", {"AGENT_IAM_PLAN_STACK_TRACES": "1"}),
+    "plan+fullgc": ("plan", {"AGENT_IAM_PLAN_FULL_GC": "1"}),
+    "plan+sdk": ("plan", SDK_DEFAULTS),
+    "floor": ("floor", {}),
+    "floor+traces": ("floor", {"AGENT_IAM_PLAN_STACK_TRACES": "1"}),
+    "floor+fullgc": ("floor", {"AGENT_IAM_PLAN_FULL_GC": "1"}),
+    "floor+sdk": ("floor", SDK_DEFAULTS),
+    "floor+components": ("floor-components", {}),
+}
+DEFAULT_VARIANTS = "plan,plan+traces,floor,floor+traces,floor+components"
+
+
+@dataclass
+class Sample:
+    wall_s: float
+    rss_mb: float
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> Sample:
+    """Run `cmd` to completion; its wall time and its own peak RSS (os.wait4 on its pid)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{err.read().decode()[-4000:]}")
+    return Sample(wall, usage.ru_maxrss / 1024)  # Linux reports KiB
+
+
+def command(program: str, n: int) -> list[str]:
+    stack = f"bench{n}"
+    if program == "plan":
+        out = STACKS / "out"
+        return [PY, "-m", "plan", "--stack", stack, "--stacks-dir", str(STACKS), "--quiet", "--out", str(out)]
+    flags = ["--components"] if program == "floor-components" else []
+    return [PY, "-m", "bench.floor", *flags, str(STACKS / "replay" / f"{stack}.json")]
+
+
+def prepare(n: int) -> None:
+    """Write the stack file, its replay and its plan files, untimed (also warms caches): every
+    timed plan is then a re-plan of an unchanged stack, as in a review loop."""
+    stack = f"bench{n}"
+    write_stack(STACKS, stack, n)
+    replay = STACKS / "replay" / f"{stack}.json"
+    subprocess.run([PY, "-m", "bench.floor", "record", str(STACKS), stack, str(replay)], cwd=PROJECT_DIR, check=True)
+    subprocess.run(command("plan", n), cwd=PROJECT_DIR, check=True, stdout=subprocess.DEVNULL)
+
+
+def breakdown(n: int) -> dict[str, float]:
+    """One in-process run of the plan's steps (bench/phases.py), seconds per step."""
+    cmd = [PY, "-m", "bench.phases", str(STACKS), f"bench{n}", str(STACKS / "phases")]
+    return json.loads(subprocess.run(cmd, cwd=PROJECT_DIR, check=True, capture_output=True, text=True).stdout)
+
+
+def resources_per_unit(n: int) -> tuple[int, dict[str, Counter]]:
+    """AWS resources in the replay, and per component type the resources one unit registers."""
+    replay = json.loads((STACKS / "replay" / f"bench{n}.json").read_text())
+    plan = json.loads((STACKS / "out" / f"bench{n}" / "plan.json").read_text())
+    components = Counter(
+        r["type"] for r in plan["resources"] if r["provider"] is None and not r["type"].startswith("pulumi:")
+    )
+    by_component: dict[str, Counter] = defaultdict(Counter)
+    parents = {r["urn"]: r["type"] for r in plan["resources"]}
+    for r in plan["resources"]:
+        parent = parents.get(r["parent"] or "")
+        if parent in components:
+            by_component[parent][r["type"]] += 1
+    per_unit = {c: Counter({t: k / components[c] for t, k in types.items()}) for c, types in by_component.items()}
+    return len(replay["resources"]), per_unit
+
+
+def rounds_for(sizes: list[int], spec: str) -> dict[int, int]:
+    counts = [int(x) for x in spec.split(",")]
+    counts += [counts[-1]] * (len(sizes) - len(counts))
+    return dict(zip(sizes, counts))
+
+
+def median(samples: list[Sample], attr: str) -> float:
+    return statistics.median(getattr(s, attr) for s in samples)
+
+
+def main(argv: list[str] | None = None) -> int:
+    quick = os.environ.get("BENCH_QUICK") == "1"
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "2,10" if quick else "10,100,1000"))
+    parser.add_argument("--rounds", default=os.environ.get("BENCH_ROUNDS", "1" if quick else "5,5,3"))
+    parser.add_argument("--variants", default=os.environ.get("BENCH_VARIANTS", DEFAULT_VARIANTS))
+    parser.add_argument("--json", type=Path, default=BUILD / "bench.json")
+    args = parser.parse_args(argv)
+    sizes = [int(x) for x in args.sizes.split(",")]
+    rounds = rounds_for(sizes, args.rounds)
+    variants = args.variants.split(",")
+    console = Console(width=max(Console().width, 200))
+    families = ", ".join(accepted_families())
+    console.print(f"families per unit: {families}; sizes {sizes}; rounds {rounds}; cpus {os.cpu_count()}")
+
+    for n in sizes:
+        prepare(n)
+    samples: dict[tuple[int, str], list[Sample]] = defaultdict(list)
+    for r in range(max(rounds.values())):
+        order = variants[r % len(variants):] + variants[: r % len(variants)]
+        for n in sizes:
+            if r >= rounds[n]:
+                continue
+            for variant in order:
+                program, env = VARIANTS[variant]
+                samples[(n, variant)].append(timed(command(program, n), env))
+        console.print(f"round {r + 1} done", style="dim")
+
+    rows = []
+    for n in sizes:
+        resources, per_unit = resources_per_unit(n)
+        row: dict = {"n": n, "resources": resources, "rounds": rounds[n]}
+        for variant in variants:
+            key = variant.replace("+", "_")
+            row[f"{key}_s"] = round(median(samples[(n, variant)], "wall_s"), 3)
+            row[f"{key}_min_s"] = round(min(s.wall_s for s in samples[(n, variant)]), 3)
+            row[f"{key}_max_s"] = round(max(s.wall_s for s in samples[(n, variant)]), 3)
+            row[f"{key}_rss_mb"] = round(median(samples[(n, variant)], "rss_mb"), 1)
+        row["ratio"] = round(row["plan_s"] / row["floor_s"], 3)
+        if "plan_traces_s" in row and "floor_traces_s" in row:
+            row["ratio_traces"] = round(row["plan_traces_s"] / row["floor_traces_s"], 3)
+        if "floor_components_s" in row:  # what the component layout alone costs over the floor
+            row["ratio_components"] = round(row["plan_s"] / row["floor_components_s"], 3)
+            row["components_over_floor"] = round(row["floor_components_s"] / row["floor_s"], 3)
+        row["rss_ratio"] = round(row["plan_rss_mb"] / row["floor_rss_mb"], 3)
+        row["plan_ms_per_resource"] = round(1000 * row["plan_s"] / resources, 3)
+        row["floor_ms_per_resource"] = round(1000 * row["floor_s"] / resources, 3)
+        row["resources_per_unit"] = {c: dict(t) for c, t in per_unit.items()}
+        row["plan_breakdown_s"] = breakdown(n)
+        rows.append(row)
+    for previous, row in zip(rows, rows[1:]):
+        # marginal cost of the added resources: flat when time is linear in N
+        extra = row["resources"] - previous["resources"]
+        row["plan_marginal_ms_per_resource"] = round(1000 * (row["plan_s"] - previous["plan_s"]) / extra, 3)
+        row["floor_marginal_ms_per_resource"] = round(1000 * (row["floor_s"] - previous["floor_s"]) / extra, 3)
+        row["plan_growth"] = round(row["plan_s"] / previous["plan_s"], 2)
+        row["floor_growth"] = round(row["floor_s"] / previous["floor_s"], 2)
+    report(console, rows, variants)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    console.print(f"written to {args.json}")
+    return 0
+
+
+def report(console: Console, rows: list[dict], variants: list[str]) -> None:
+    table = Table(title="plan vs floor (median wall s, whole processes; peak RSS MB)")
+    for column in ["N", "resources", *variants, "ratio", "ratio (traces)", "vs floor+comp", "plan RSS", "floor RSS",
+                   "RSS ratio", "plan ms/res", "marginal ms/res", "growth"]:
+        table.add_column(column, justify="right")
+    for row in rows:
+        times = [f"{row[v.replace('+', '_') + '_s']:.2f}" for v in variants]
+        table.add_row(
+            str(row["n"]), str(row["resources"]), *times, f"{row['ratio']:.2f}",
+            f"{row['ratio_traces']:.2f}" if "ratio_traces" in row else "-",
+            f"{row['ratio_components']:.2f}" if "ratio_components" in row else "-",
+            f"{row['plan_rss_mb']:.0f}", f"{row['floor_rss_mb']:.0f}", f"{row['rss_ratio']:.2f}",
+            f"{row['plan_ms_per_resource']:.2f}",
+            f"{row['plan_marginal_ms_per_resource']:.2f}" if "plan_marginal_ms_per_resource" in row else "-",
+            f"{row['plan_growth']:.1f}x" if "plan_growth" in row else "-",
+        )
+    console.print(table)
+    units = Table(title="AWS resources per unit, by component")
+    units.add_column("component")
+    units.add_column("resources per unit")
+    for component, types in rows[-1]["resources_per_unit"].items():
+        units.add_row(component, ", ".join(f"{k:g} {t.split(':')[-1]}" for t, k in sorted(types.items())))
+    console.print(units)
+    steps = Table(title="where a plan's time goes (one in-process run; validation also runs inside the program)")
+    steps.add_column("N", justify="right")
+    names = list(rows[-1]["plan_breakdown_s"])
+    for name in names:
+        steps.add_column(name, justify="right")
+    for row in rows:
+        steps.add_row(str(row["n"]), *(f"{row['plan_breakdown_s'][k]:.3f}" for k in names))
+    console.print(steps)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
