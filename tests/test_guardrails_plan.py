@@ -240,6 +240,19 @@ def test_manifest_schema_problems_are_named_and_block_the_plan(tmp_path, capsys,
     problems = validate_manifests({"agents.ServiceAccount.agent.yaml": bad})
     assert len(problems) == 1 and problems[0].startswith("k8s/agents.ServiceAccount.agent.yaml: metadata: ")
     assert "annotation" in problems[0]
+    # validators are built once per kind and reused: a good manifest after a bad one is still good,
+    # and a kind with no schema is named rather than skipped
+    many = {f"agents.ServiceAccount.a{i}.yaml": {**good, "metadata": {"name": f"a{i}", "namespace": "agents"}}
+            for i in range(3)}
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "n"}, "type": "Opaque"}
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    assert validate_manifests({**many, "agents.ServiceAccount.zz.yaml": bad, "n.Secret.s.yaml": secret,
+                               "w.Widget.w.yaml": widget}) == [
+        "k8s/agents.ServiceAccount.zz.yaml: metadata: " + problems[0].split(": metadata: ", 1)[1],
+        "k8s/w.Widget.w.yaml: no Kubernetes 1.31 schema for this object: kind 'Widget' with apiVersion 'example.com/v1'",
+    ]
+    assert validate_manifests({"n.Secret.s.yaml": {**secret, "stringdata": {"k": "v"}}}) == [
+        "k8s/n.Secret.s.yaml: (manifest): Additional properties are not allowed ('stringdata' was unexpected)"]
 
     import plan.render as render
 
