@@ -45,7 +45,8 @@ def plan(args: argparse.Namespace) -> int:
     # Findings are kept by document content beside the plans, so the next plan of this stack
     # validates only the documents that changed.
     cache_file = args.out / ".cache" / f"iam-findings.{args.stack}.json"
-    judgement = judge(run, stack_settings(args.stack, config, secret_keys), cache_file=cache_file)
+    settings = run.settings if run.settings is not None else stack_settings(args.stack, config, secret_keys)
+    judgement = judge(run, settings, cache_file=cache_file)
     target = write_plan(run, args.out, judgement_document(judgement))
     if not args.quiet:
         from rich.console import Console  # only when printing: `--quiet` plans skip importing rich

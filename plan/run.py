@@ -36,6 +36,9 @@ class PlanRun:
     resources: list[Registration]
     outputs: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    # The StackSettings the program validated and composed from (its module-level `settings`),
+    # so the guardrails judge the same settings without validating the config a second time.
+    settings: Any = None
 
     def of_type(self, typ: str) -> list[Registration]:
         return [r for r in self.resources if r.type == typ]
@@ -104,8 +107,10 @@ def run_program(
     pulumi.runtime.set_mocks(mocks, project="agent-iam", stack=stack, preview=False, monitor=monitor, logger=logger)
     root = pulumi.runtime.settings.get_root_resource()
 
+    program_globals: dict[str, Any] = {}
+
     def main() -> None:
-        runpy.run_path(str(program), run_name="__main__")
+        program_globals.update(runpy.run_path(str(program), run_name="__main__"))
 
     with plan_runtime():
         try:
@@ -115,4 +120,10 @@ def run_program(
             raise
         outputs = _sync_await(_resolve(dict(getattr(root, "outputs", {}))))  # one pass of the event loop
     resources = sorted(monitor.registrations, key=lambda r: r.urn)  # registration order varies by thread
-    return PlanRun(stack=stack, resources=resources, outputs=outputs, warnings=handler.messages)
+    return PlanRun(
+        stack=stack,
+        resources=resources,
+        outputs=outputs,
+        warnings=handler.messages,
+        settings=program_globals.get("settings"),
+    )

@@ -156,6 +156,17 @@ def test_a_role_in_another_account_trusting_the_stack_account_is_cross_account()
     assert f"lets arn:aws:iam::{ACCOUNT}:role/etl (an account that is not the role's own)" in violation.message
 
 
+def test_the_judge_gets_the_settings_the_program_composed_from():
+    """The plan judges the program's own validated settings rather than validating the config twice."""
+    from plan.stackfile import read_stack_file
+    from stack_config import StackSettings
+
+    config, secret_keys = read_stack_file(Path(__file__).resolve().parent.parent / "stacks", "prod")
+    run = run_program("prod", config, secret_keys)
+    assert isinstance(run.settings, StackSettings)
+    assert run.settings == stack_settings("prod", config, secret_keys)
+
+
 def test_props_prefer_known_inputs_and_fall_back_to_unwrapped_outputs():
     secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": '{"Statement": []}'}
     unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
