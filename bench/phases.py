@@ -3,8 +3,10 @@
     python -m bench.phases STACKS_DIR STACK OUT_DIR   -> one JSON object of seconds on stdout
 
 Config validation runs inside the program; it is also timed alone (`validate`), so
-`program - validate` is what registering the resources costs. `write_fresh` writes into
-an empty folder (a first plan, CI), `write_again` over the same plan (a re-plan).
+`program - validate` is what registering the resources costs. `judge_cold` runs the guardrails,
+the IAM validator with an empty findings cache and the manifest schema check; `judge_cached`
+the same with the cache the cold run left (a re-plan). `write_fresh` writes into an empty
+folder (a first plan, CI), `write_again` over the same plan (a re-plan).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 T0 = time.perf_counter()
 
+from plan.guardrails import judge, judgement_document  # noqa: E402
 from plan.render import write_plan  # noqa: E402
 from plan.run import run_program  # noqa: E402
 from plan.runtime import plan_runtime  # noqa: E402
@@ -40,9 +43,14 @@ def phases(stacks_dir: Path, stack: str, out: Path) -> dict[str, float]:
         step("validate", stack_config.load_settings, values, stack=stack, region=config.get("aws:region"),
              secret_keys=frozenset(k.split(":", 1)[1] for k in secret_keys))
         run = step("program", run_program, stack, config, secret_keys)
+        settings = run.settings  # as the CLI does: the program's own validated settings
+        cache_file = out / ".cache" / f"iam-findings.{stack}.phases.json"
+        cache_file.unlink(missing_ok=True)
+        step("judge_cold", judge, run, settings, cache_file=cache_file)
+        judgement = step("judge_cached", judge, run, settings, cache_file=cache_file)
         shutil.rmtree(out / stack, ignore_errors=True)
-        step("write_fresh", write_plan, run, out)
-        step("write_again", write_plan, run, out)
+        step("write_fresh", write_plan, run, out, judgement_document(judgement))
+        step("write_again", write_plan, run, out, judgement_document(judgement))
     timings["imports"] = round(timings["imports"], 3)
     return timings
 
