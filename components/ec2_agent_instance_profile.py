@@ -35,7 +35,7 @@ class Ec2AgentInstanceProfileArgs:
     def roles(self) -> dict[str, tuple[RoleSpec, RoleDocuments]]:
         return {"instance role": (self.role, self.role_documents())}
 
-    def managed_policy_arns(self) -> tuple[str, ...]:
+    def attached_policy_arns(self) -> tuple[str, ...]:
         if not self.ssm:
             return self.policy_arns
         partition = policies.partition_for_region(self.region)
@@ -48,7 +48,7 @@ class Ec2AgentInstanceProfileArgs:
             inline_policy=policies.with_statements(
                 self.policy, policies.secrets_read_statements(self.secret_arns, self.kms_key_arns)
             ),
-            managed_policy_arns=self.managed_policy_arns(),
+            attached_policy_arns=self.attached_policy_arns(),
         )
 
 

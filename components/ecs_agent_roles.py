@@ -51,7 +51,7 @@ class EcsAgentRolesArgs:
             ),
             inline_policy_name=TASK_POLICY_NAME,
             inline_policy=policies.with_statements(self.task_policy, []),
-            managed_policy_arns=self.task_role_policy_arns,
+            attached_policy_arns=self.task_role_policy_arns,
         )
 
     def execution_role_documents(self) -> RoleDocuments:
@@ -62,7 +62,7 @@ class EcsAgentRolesArgs:
             inline_policy=policies.with_statements(
                 None, policies.secrets_read_statements(self.secret_arns, self.kms_key_arns)
             ),
-            managed_policy_arns=(f"arn:{partition}:iam::aws:policy/service-role/{EXECUTION_POLICY_NAME}",),
+            attached_policy_arns=(f"arn:{partition}:iam::aws:policy/service-role/{EXECUTION_POLICY_NAME}",),
         )
 
 

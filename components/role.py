@@ -56,7 +56,9 @@ class RoleDocuments:
     trust: Document
     inline_policy_name: str | None = None
     inline_policy: Document | None = None
-    managed_policy_arns: tuple[str, ...] = ()
+    # managed policies attached with one RolePolicyAttachment each (not the deprecated
+    # `aws.iam.Role(managed_policy_arns=...)` input, which would fight the attachments)
+    attached_policy_arns: tuple[str, ...] = ()
     # A customer managed policy created for this role and attached to it (the Upsolver flow),
     # instead of or besides the inline one; its name is unique in the account.
     customer_policy_name: str | None = None
@@ -85,7 +87,7 @@ class RoleDocuments:
                     f"customer managed policy is {size} characters, over the {MANAGED_POLICY_SIZE} IAM allows "
                     "for a managed policy (split it, or move part of it to policyArns)"
                 )
-        count = len(self.managed_policy_arns) + (self.customer_policy is not None)
+        count = len(self.attached_policy_arns) + (self.customer_policy is not None)
         if count > limits.managed_policies_per_role:
             problems.append(
                 f"{count} managed policies attached, over the {limits.managed_policies_per_role} IAM allows "
@@ -161,7 +163,7 @@ def create_role(
             policy_arn=policy.arn,
             opts=child,
         )
-    for arn in docs.managed_policy_arns:
+    for arn in docs.attached_policy_arns:
         aws.iam.RolePolicyAttachment(
             f"{logical_name}-{managed_policy_key(arn)}",
             role=role.name,

@@ -55,13 +55,13 @@ class SaasAccessRoleArgs:
                 trust=trust,
                 customer_policy_name=f"{self.role.name}-{POLICY_NAME}",
                 customer_policy=permissions,
-                managed_policy_arns=self.policy_arns,
+                attached_policy_arns=self.policy_arns,
             )
         return RoleDocuments(
             trust=trust,
             inline_policy_name=POLICY_NAME,
             inline_policy=permissions,
-            managed_policy_arns=self.policy_arns,
+            attached_policy_arns=self.policy_arns,
         )
 
 

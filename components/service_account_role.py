@@ -146,7 +146,7 @@ class ServiceAccountRoleArgs:
             trust=self.trust(),
             inline_policy_name=POLICY_NAME,
             inline_policy=self.permissions(),
-            managed_policy_arns=self.policy_arns,
+            attached_policy_arns=self.policy_arns,
         )
 
     def source_role_documents(self) -> RoleDocuments:
