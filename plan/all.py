@@ -84,18 +84,25 @@ def plan_all(stacks: list[str], stacks_dir: Path, out: Path, jobs: int) -> tuple
 
 
 def summary(results: list[StackResult]) -> Table:
-    """One row per stack: AWS resources by type (then components and providers), findings, time, status."""
-    found = {t for r in results for t in r.types}
-    types = sorted(found - {"components", "providers"}) + [t for t in ("components", "providers") if t in found]
-    table = Table(title="agent-iam plans")
-    table.add_column("stack")
-    for column in [*types, "advisories", "violations", "time s"]:
-        table.add_column(column, justify="right")
-    table.add_column("status")
+    """One row per stack: resources by type (most first), components, providers, findings, time, status.
+
+    The resource types share one wrapping column, so the table stays readable at 80 columns
+    however many types the stacks use.
+    """
+    table = Table(title="agent-iam plans", caption="comp.: components, prov.: providers, adv.: advisories, viol.: violations")
+    table.add_column("stack", no_wrap=True)
+    table.add_column("resources by type", ratio=1)
+    for column in ["comp.", "prov.", "adv.", "viol.", "time s"]:
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
     for r in results:
-        status = "[green]ok[/green]" if r.status == 0 else f"[bold red]exit {r.status}[/bold red]"
-        counts = [str(r.types.get(t, 0)) if r.status == 0 else "-" for t in types]
-        table.add_row(r.stack, *counts, str(r.advisories), f"[red]{r.violations}[/red]" if r.violations else "0",
+        ok = r.status == 0
+        status = "[green]ok[/green]" if ok else f"[bold red]exit {r.status}[/bold red]"
+        by_type = sorted(((n, t) for t, n in r.types.items() if t not in ("components", "providers")),
+                         key=lambda item: (-item[0], item[1]))
+        resources = ", ".join(f"{n} {t}" for n, t in by_type) if ok else "-"
+        table.add_row(r.stack, resources, *(str(r.types.get(k, 0)) if ok else "-" for k in ("components", "providers")),
+                      str(r.advisories), f"[red]{r.violations}[/red]" if r.violations else "0",
                       f"{r.seconds:.2f}", status)
     return table
 
@@ -107,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes at a time (default: cores)")
     parser.add_argument("--compare", action="store_true", help="also plan one stack at a time and compare wall times")
     args = parser.parse_args(argv)
-    console = Console(width=max(Console().width, 140))
+    console = Console()
     stacks = stacks_in(args.stacks_dir)
     if not stacks:
         console.print(f"[bold red]no stack files[/bold red] (Pulumi.*.yaml) in {args.stacks_dir}")

@@ -29,10 +29,14 @@ def test_every_stack_is_planned_and_summarized(tmp_path):
     assert dev.status == 0 and (tmp_path / "build" / "dev" / "plan.json").is_file()
     assert (dev.types["Role"], dev.types["components"], dev.types["providers"], dev.types["ServiceAccount"]) == (6, 5, 2, 1)
     assert dev.violations == 0 and dev.seconds > 0 and wall > 0
-    console = Console(width=200, record=True)
-    console.print(summary(results))
-    text = console.export_text()
-    assert "dev" in text and "exit 2" in text and "Role" in text
+    wide = Console(width=200, record=True)
+    wide.print(summary(results))
+    assert "6 Role, 4 Attachment, 4 RolePolicy, 1 InstanceProfile" in wide.export_text()  # most first
+    narrow = Console(width=80, record=True)  # a plain terminal: the type list wraps, no column is cut
+    narrow.print(summary(results))
+    lines = narrow.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert any("status" in line for line in lines) and any("exit 2" in line for line in lines)
 
 
 def test_a_failed_stack_fails_the_command(tmp_path):
