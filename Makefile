@@ -5,6 +5,7 @@
 #   make policy-check        only the policy pack check
 #   make policy-bundle       build/policy-pack/: the pack with guardrails/ inside, for `pulumi policy publish`
 #   make plan-all            plan every stack in stacks/ in parallel (one process per core) and summarize
+#   make lint                ruff over the project (part of make test)
 #   make bench               plan vs floor benchmark at N = 10, 100, 1000 units (BENCH_QUICK=1: smoke test)
 PYTHON ?= python3
 VENV   := .venv
@@ -16,7 +17,7 @@ POLICY_VENV  := policy/venv
 POLICY_STAMP := $(POLICY_VENV)/.installed
 BUNDLE       := build/policy-pack
 
-.PHONY: plan plan-all bench test clean policy-check policy-bundle
+.PHONY: plan plan-all bench lint test clean policy-check policy-bundle
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,7 +33,10 @@ plan-all: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
-test: $(STAMP) policy-check
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: $(STAMP) lint policy-check
 	$(PY) -m pytest
 
 $(POLICY_STAMP): policy/requirements.txt

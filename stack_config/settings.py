@@ -25,7 +25,6 @@ from .errors import ConfigError, key_path
 from .models import (
     Account,
     AgentSecrets,
-    Cluster,
     Defaults,
     Ec2Agent,
     EcsAgent,

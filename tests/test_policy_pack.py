@@ -243,10 +243,10 @@ def test_pack_config_matches_the_stack_file(stack):
 
 
 def test_pack_requirements_are_pinned_and_kept_apart_from_the_program():
-    lines = [l for l in (ROOT / "policy" / "requirements.txt").read_text().splitlines() if l and not l.startswith("#")]
+    lines = [s for s in (ROOT / "policy" / "requirements.txt").read_text().splitlines() if s and not s.startswith("#")]
     assert "pulumi-policy==1.21.0" in lines
     assert all("==" in line for line in lines)
-    protobuf = [l for l in lines if l.startswith("protobuf==")]
+    protobuf = [line for line in lines if line.startswith("protobuf==")]
     assert protobuf and int(protobuf[0].split("==")[1].split(".")[0]) < 6
     assert "pulumi-policy" not in (ROOT / "requirements.txt").read_text()
     assert "pulumi-policy" not in (ROOT / "requirements-dev.txt").read_text()

@@ -4,7 +4,6 @@ objects and their manifests, and every config error."""
 
 from __future__ import annotations
 
-import json
 
 import kubernetes_validate as kv
 import pytest
