@@ -1,6 +1,6 @@
 # agent-iam: two commands set everything up on a fresh machine.
 #   make plan [STACK=prod]   offline plan of a stack (creates .venv and installs pinned deps when missing)
-#   make test                the test suite, and the policy pack served by the real pulumi-policy SDK
+#   make test                ruff, the policy pack served by the real pulumi-policy SDK, and the test suite
 #                            (same set-up; the pack gets its own policy/venv)
 #   make policy-check        only the policy pack check
 #   make policy-bundle       build/policy-pack/: the pack with guardrails/ inside, for `pulumi policy publish`
