@@ -56,8 +56,8 @@ class RoleDocuments:
     trust: Document
     inline_policy_name: str | None = None
     inline_policy: Document | None = None
-    # managed policies attached with one RolePolicyAttachment each (not the deprecated
-    # `aws.iam.Role(managed_policy_arns=...)` input, which would fight the attachments)
+    # managed policies, attached with one RolePolicyAttachment each (never through the Role's
+    # own deprecated managed-policy input, which would fight the attachments)
     attached_policy_arns: tuple[str, ...] = ()
     # A customer managed policy created for this role and attached to it (the Upsolver flow),
     # instead of or besides the inline one; its name is unique in the account.
