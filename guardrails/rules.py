@@ -181,6 +181,11 @@ def allows(statement: Mapping[str, Any]) -> bool:
     return statement.get("Effect") == "Allow"
 
 
+def allow_statements(doc: Mapping[str, Any] | None) -> list[tuple[int, dict[str, Any]]]:
+    """(index in the document, statement) for every Allow statement: what the rules inspect."""
+    return [(index, statement) for index, statement in enumerate(statements(doc)) if allows(statement)]
+
+
 def label(statement: Mapping[str, Any], index: int) -> str:
     sid = statement.get("Sid")
     return f"statement {sid!r}" if sid else f"statement #{index + 1}"
@@ -314,9 +319,7 @@ def rule(name: str, description: str, scope: str = "resource") -> Callable[[Call
 
 @rule("no-wildcard-principal", "No trust statement lets a wildcard or the whole world assume a role.")
 def no_wildcard_principal(resource: ResourceView, context: Context) -> Iterator[str]:
-    for index, statement in enumerate(statements(trust_document(resource))):
-        if not allows(statement):
-            continue
+    for index, statement in allow_statements(trust_document(resource)):
         where = f"{resource.describe()}: trust {label(statement, index)}"
         if "NotPrincipal" in statement:
             yield f"{where} uses NotPrincipal with Allow, which lets every other principal assume the role"
@@ -339,9 +342,7 @@ def cross_account_trust_condition(resource: ResourceView, context: Context) -> I
     if doc is None or resource.tag(TRUST_EXEMPTION_TAG):
         return
     own = role_account(resource, context)
-    for index, statement in enumerate(statements(doc)):
-        if not allows(statement):
-            continue
+    for index, statement in allow_statements(doc):
         others = []
         for value in principal_values(statement).get("AWS", []):
             if value == "*":
@@ -375,8 +376,8 @@ def issuer_of(federated: str) -> str:
 )
 def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[str]:
     wildcard_ok = bool(resource.tag(OIDC_SUB_WILDCARD_TAG))
-    for index, statement in enumerate(statements(trust_document(resource))):
-        if not allows(statement) or not covers(actions_of(statement), WEB_IDENTITY):
+    for index, statement in allow_statements(trust_document(resource)):
+        if not covers(actions_of(statement), WEB_IDENTITY):
             continue
         where = f"{resource.describe()}: OIDC trust {label(statement, index)}"
         federated = principal_values(statement).get("Federated", [])
@@ -449,9 +450,7 @@ def unscoped(resource_value: str) -> bool:
 )
 def sensitive_actions_scoped(resource: ResourceView, context: Context) -> Iterator[str]:
     for what, doc in identity_documents(resource):
-        for index, statement in enumerate(statements(doc)):
-            if not allows(statement):
-                continue
+        for index, statement in allow_statements(doc):
             if "NotResource" in statement:
                 wide = "NotResource (every other resource)"
             else:
@@ -472,9 +471,7 @@ def sensitive_actions_scoped(resource: ResourceView, context: Context) -> Iterat
 @rule("no-wildcard-action", 'No identity policy allows Action "*" (every action of every service).')
 def no_wildcard_action(resource: ResourceView, context: Context) -> Iterator[str]:
     for what, doc in identity_documents(resource):
-        for index, statement in enumerate(statements(doc)):
-            if not allows(statement):
-                continue
+        for index, statement in allow_statements(doc):
             if "NotAction" in statement:
                 yield f"{what}: {label(statement, index)} uses NotAction with Allow, which grants every other action"
                 continue
