@@ -19,16 +19,16 @@ BUNDLE       := build/policy-pack
 
 .PHONY: plan plan-all bench lint test clean policy-check policy-bundle
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@touch $(STAMP)
 
 plan: $(STAMP)
-	$(PY) -m plan --stack $(STACK)
+	$(PY) -m agent_iam.plan --stack $(STACK)
 
 plan-all: $(STAMP)
-	$(PY) -m plan.all --compare
+	$(PY) -m agent_iam.plan.all --compare
 
 bench: $(STAMP)
 	$(PY) -m bench
@@ -45,9 +45,11 @@ $(POLICY_STAMP): policy/requirements.txt
 	@touch $(POLICY_STAMP)
 
 policy-bundle:
-	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/guardrails
+	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/agent_iam/guardrails
 	cp policy/PulumiPolicy.yaml policy/requirements.txt policy/__main__.py $(BUNDLE)/
-	cp guardrails/__init__.py guardrails/rules.py guardrails/pulumi_policy_adapter.py $(BUNDLE)/guardrails/
+	cp agent_iam/__init__.py $(BUNDLE)/agent_iam/
+	cp agent_iam/guardrails/__init__.py agent_iam/guardrails/rules.py agent_iam/guardrails/pulumi_policy_adapter.py \
+	  $(BUNDLE)/agent_iam/guardrails/
 
 policy-check: $(POLICY_STAMP) policy-bundle
 	$(POLICY_VENV)/bin/python tests/policy_pack_smoke.py

@@ -13,12 +13,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.ec2_agent_instance_profile import Ec2AgentInstanceProfile
-from components.ecs_agent_roles import EcsAgentRoles
-from components.oidc_provider_registration import OidcProviderRegistration
-from components.saas_access_role import SaasAccessRole
-from components.service_account_role import ServiceAccountRole
-from stack_config import StackSettings, Unit, load_from_pulumi
+from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfile
+from agent_iam.components.ecs_agent_roles import EcsAgentRoles
+from agent_iam.components.oidc_provider_registration import OidcProviderRegistration
+from agent_iam.components.saas_access_role import SaasAccessRole
+from agent_iam.components.service_account_role import ServiceAccountRole
+from agent_iam.stack_config import StackSettings, Unit, load_from_pulumi
 
 settings: StackSettings = load_from_pulumi()
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from plan.run import PROJECT_DIR
+from agent_iam.plan.run import PROJECT_DIR
 
 from .generate import accepted_families, write_stack
 
@@ -78,7 +78,7 @@ def command(program: str, n: int) -> list[str]:
     stack = f"bench{n}"
     if program == "plan":
         out = STACKS / "out"
-        return [PY, "-m", "plan", "--stack", stack, "--stacks-dir", str(STACKS), "--quiet", "--out", str(out)]
+        return [PY, "-m", "agent_iam.plan", "--stack", stack, "--stacks-dir", str(STACKS), "--quiet", "--out", str(out)]
     flags = ["--components"] if program == "floor-components" else []
     return [PY, "-m", "bench.floor", *flags, str(STACKS / "replay" / f"{stack}.json")]
 

@@ -28,8 +28,8 @@ import pulumi
 import pulumi_aws as aws
 from pulumi._types import input_type_py_to_pulumi_names
 
-from plan.mocks import AccountInfo, PlanMocks, Registration
-from plan.runtime import exit_process, plan_runtime
+from agent_iam.plan.mocks import AccountInfo, PlanMocks, Registration
+from agent_iam.plan.runtime import exit_process, plan_runtime
 
 # type token -> (resource class, its Args class for exact camelCase -> snake_case names)
 RESOURCE_CLASSES: dict[str, tuple[Callable[..., pulumi.CustomResource], type]] = {
@@ -238,8 +238,8 @@ def run_floor(replay: Mapping[str, Any], stack: str, monitor: Any = None, compon
 
 def record(stacks_dir: Path, stack: str, out: Path) -> None:
     """Plan `stack` in this process and write its replay file (untimed: the benchmark's warm-up)."""
-    from plan.run import run_program
-    from plan.stackfile import read_stack_file
+    from agent_iam.plan.run import run_program
+    from agent_iam.plan.stackfile import read_stack_file
 
     config, secret_keys = read_stack_file(stacks_dir, stack)
     run = run_program(stack, config, secret_keys)

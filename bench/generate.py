@@ -67,7 +67,7 @@ FAMILIES: dict[str, Callable[[int], dict[str, Any]]] = {
 
 def accepted_families() -> dict[str, Callable[[int], dict[str, Any]]]:
     """The families the stack config model knows (camelCase keys, as in stack files)."""
-    from stack_config.models import StackConfig
+    from agent_iam.stack_config.models import StackConfig
 
     keys = {field.alias or name for name, field in StackConfig.model_fields.items()}
     return {key: make for key, make in FAMILIES.items() if key in keys}

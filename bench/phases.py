@@ -19,15 +19,15 @@ from pathlib import Path
 
 T0 = time.perf_counter()
 
-from plan.guardrails import judge, judgement_document  # noqa: E402
-from plan.render import write_plan  # noqa: E402
-from plan.run import run_program  # noqa: E402
-from plan.runtime import plan_runtime  # noqa: E402
-from plan.stackfile import read_stack_file  # noqa: E402
+from agent_iam.plan.guardrails import judge, judgement_document  # noqa: E402
+from agent_iam.plan.render import write_plan  # noqa: E402
+from agent_iam.plan.run import run_program  # noqa: E402
+from agent_iam.plan.runtime import plan_runtime  # noqa: E402
+from agent_iam.plan.stackfile import read_stack_file  # noqa: E402
 
 
 def phases(stacks_dir: Path, stack: str, out: Path) -> dict[str, float]:
-    import stack_config
+    from agent_iam import stack_config
 
     timings = {"imports": time.perf_counter() - T0}
 

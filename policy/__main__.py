@@ -10,16 +10,16 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# The bundled copy first (`make policy-bundle` puts guardrails/ next to this file for
+# The bundled copy first (`make policy-bundle` puts agent_iam/guardrails/ next to this file for
 # `pulumi policy publish`), then the repository the pack lives in.
 for folder in (HERE, HERE.parent):
-    if (folder / "guardrails" / "rules.py").is_file():
+    if (folder / "agent_iam" / "guardrails" / "rules.py").is_file():
         sys.path.insert(0, str(folder))
         break
 
 import pulumi_policy  # noqa: E402
 
-from guardrails.pulumi_policy_adapter import PACK_NAME, build_policies  # noqa: E402
+from agent_iam.guardrails.pulumi_policy_adapter import PACK_NAME, build_policies  # noqa: E402
 
 pulumi_policy.PolicyPack(
     PACK_NAME,

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from plan.run import PlanRun, run_program  # noqa: E402
+from agent_iam.plan.run import PlanRun, run_program  # noqa: E402
 
 ACCOUNT = "111111111111"
 REGION = "eu-west-1"
@@ -48,14 +48,14 @@ def provider_name(resource: Any) -> str | None:
 
 def kubernetes_manifests(run: PlanRun) -> dict[str, dict[str, Any]]:
     """The Kubernetes objects of a plan as `make plan` writes them under `k8s/`."""
-    from plan.render import kubernetes_manifest_files
+    from agent_iam.plan.render import kubernetes_manifest_files
 
     return kubernetes_manifest_files(run)
 
 
 def plan_stack_file(stack: str) -> PlanRun:
     """Plan `stacks/Pulumi.<stack>.yaml` as `make plan` does (secure values redacted in place)."""
-    from plan.stackfile import read_stack_file
+    from agent_iam.plan.stackfile import read_stack_file
 
     config, secret_keys = read_stack_file(ROOT / "stacks", stack)
     return run_program(stack, config, secret_keys)
@@ -63,7 +63,7 @@ def plan_stack_file(stack: str) -> PlanRun:
 
 def assert_config_error(values: dict[str, Any], expected: str, stack: str = "prod") -> None:
     """Loading `agent-iam:*` values fails with a line `stacks/Pulumi.<stack>.yaml: <expected>...`."""
-    import stack_config
+    from agent_iam import stack_config
 
     with pytest.raises(stack_config.ConfigError) as caught:
         stack_config.load_settings({"accountId": ACCOUNT, **values}, stack=stack, region=REGION)
@@ -83,6 +83,6 @@ def plan_stack() -> Callable[..., PlanRun]:
 @pytest.fixture(scope="session")
 def iam_services() -> Path:
     """AWS's service data as the IAM validator reads it, built once (cached under build/ by version)."""
-    from guardrails.iam_validation import build_services_dir
+    from agent_iam.guardrails.iam_validation import build_services_dir
 
     return build_services_dir()

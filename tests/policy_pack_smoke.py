@@ -26,7 +26,7 @@ from pulumi_policy import (  # noqa: E402
 from pulumi_policy.deserialize import deserialize_properties  # noqa: E402
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy  # noqa: E402
 
-from guardrails.pulumi_policy_adapter import build_policies  # noqa: E402
+from agent_iam.guardrails.pulumi_policy_adapter import build_policies  # noqa: E402
 
 # The pack folder to serve: policy/ (default), or the bundle `make policy-bundle` builds for publishing.
 PACK = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else ROOT / "policy"
@@ -108,7 +108,7 @@ def main() -> int:
 def pack_config(stack: str) -> dict[str, dict]:
     """policy/<stack>.json as the Pulumi CLI hands it to the analyzer: "all" spread over every policy."""
     raw = json.loads((ROOT / "policy" / f"{stack}.json").read_text())
-    from guardrails.rules import RULE_NAMES
+    from agent_iam.guardrails.rules import RULE_NAMES
 
     config = {}
     for name in RULE_NAMES:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import config_with, plan_stack_file
-from plan.access import access_model, condition_phrases, render_access_report, trust_sentence
+from agent_iam.plan.access import access_model, condition_phrases, render_access_report, trust_sentence
 from test_stacks import STACKS
 
 

@@ -10,8 +10,8 @@ import pytest
 from bench.floor import replay_of, run_floor
 from bench.generate import ACCOUNT, REGION, stack_config
 from conftest import plan_stack_file
-from plan.mocks import RecordingMonitor
-from plan.run import PlanRun, run_program
+from agent_iam.plan.mocks import RecordingMonitor
+from agent_iam.plan.run import PlanRun, run_program
 
 
 def floor_registrations(run: PlanRun, components: bool = False) -> list[Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import stack_config
+from agent_iam import stack_config
 from conftest import ACCOUNT, REGION, config_with
-from plan.run import run_program
-from stack_config import ConfigError
+from agent_iam.plan.run import run_program
+from agent_iam.stack_config import ConfigError
 
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:agent-AbCdEf"
 FILE = "stacks/Pulumi.prod.yaml"

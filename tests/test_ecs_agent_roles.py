@@ -149,8 +149,8 @@ def test_outputs_give_arns_names_and_agent_environment(plan_stack):
 
 
 def test_former_names_become_aliases(plan_stack):
-    from plan.run import run_program  # noqa: F401  (the alias itself is checked on the registered options)
-    import stack_config
+    from agent_iam.plan.run import run_program  # noqa: F401  (the alias itself is checked on the registered options)
+    from agent_iam import stack_config
 
     settings = stack_config.load_settings(
         {"accountId": ACCOUNT, "ecsAgents": [{"name": "new", "formerNames": ["old"]}]}, stack="t", region=REGION

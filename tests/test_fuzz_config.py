@@ -19,12 +19,12 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-import stack_config
-from components.role import IamLimits, RoleDocuments
+from agent_iam import stack_config
+from agent_iam.components.role import IamLimits, RoleDocuments
 from conftest import ACCOUNT, REGION, config_with
-from guardrails import rules as guardrail_rules
-from plan.guardrails import resource_views, stack_settings
-from plan.run import run_program
+from agent_iam.guardrails import rules as guardrail_rules
+from agent_iam.plan.guardrails import resource_views, stack_settings
+from agent_iam.plan.run import run_program
 
 STACK = "fuzz"
 # Examples per run; a soak run raises them: FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_fuzz_config.py

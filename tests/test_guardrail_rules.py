@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from guardrails import rules
-from guardrails.rules import (
+from agent_iam.guardrails import rules
+from agent_iam.guardrails.rules import (
     ADVISORY,
     DISABLED,
     MANDATORY,

@@ -9,10 +9,10 @@ from typing import Any
 import yaml
 
 from conftest import ACCOUNT, REGION
-from guardrails.rules import ADVISORY, MANDATORY, ROLE, ROLE_POLICY, evaluate
-from plan.__main__ import main
-from plan.guardrails import props_of, resource_views, stack_settings
-from plan.run import run_program
+from agent_iam.guardrails.rules import ADVISORY, MANDATORY, ROLE, ROLE_POLICY, evaluate
+from agent_iam.plan.__main__ import main
+from agent_iam.plan.guardrails import props_of, resource_views, stack_settings
+from agent_iam.plan.run import run_program
 
 VENDOR = "222222222222"
 OTHER = "333333333333"
@@ -158,8 +158,8 @@ def test_a_role_in_another_account_trusting_the_stack_account_is_cross_account()
 
 def test_the_judge_gets_the_settings_the_program_composed_from():
     """The plan judges the program's own validated settings rather than validating the config twice."""
-    from plan.stackfile import read_stack_file
-    from stack_config import StackSettings
+    from agent_iam.plan.stackfile import read_stack_file
+    from agent_iam.stack_config import StackSettings
 
     config, secret_keys = read_stack_file(Path(__file__).resolve().parent.parent / "stacks", "prod")
     run = run_program("prod", config, secret_keys)
@@ -178,7 +178,7 @@ def test_props_prefer_known_inputs_and_fall_back_to_unwrapped_outputs():
 
 
 def test_guardrail_context_of_a_stack_file():
-    from plan.stackfile import read_stack_file
+    from agent_iam.plan.stackfile import read_stack_file
     from conftest import ROOT
 
     config, secret_keys = read_stack_file(ROOT / "stacks", "prod")
@@ -225,8 +225,8 @@ def test_confused_deputy_conditions_off_blocks_unless_the_trust_is_exempted(tmp_
 
 
 def test_the_trust_exemption_never_covers_a_principal_mismatch():
-    from guardrails.iam_validation import Finding
-    from plan.guardrails import covered_by_trust_exemption
+    from agent_iam.guardrails.iam_validation import Finding
+    from agent_iam.plan.guardrails import covered_by_trust_exemption
 
     def finding(check: str, severity: str, action: str | None, message: str, kind: str = "trust") -> Finding:
         return Finding("role 'r' trust policy", kind, severity, check, message, 0, "T", action)
@@ -243,7 +243,7 @@ def test_the_trust_exemption_never_covers_a_principal_mismatch():
 
 def test_manifest_schema_problems_are_named_and_block_the_plan(tmp_path, capsys, iam_services, monkeypatch):
     """Manifests are valid by construction; the strict schema check is the net under that claim."""
-    from guardrails.k8s_validation import validate_manifests
+    from agent_iam.guardrails.k8s_validation import validate_manifests
 
     good = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "agent", "namespace": "agents"}}
     bad = {**good, "metadata": {"name": "agent", "namespace": "agents", "annotation": {"a": "b"}}}
@@ -265,7 +265,7 @@ def test_manifest_schema_problems_are_named_and_block_the_plan(tmp_path, capsys,
     assert validate_manifests({"n.Secret.s.yaml": {**secret, "stringdata": {"k": "v"}}}) == [
         "k8s/n.Secret.s.yaml: (manifest): Additional properties are not allowed ('stringdata' was unexpected)"]
 
-    import plan.render as render
+    import agent_iam.plan.render as render
 
     monkeypatch.setattr(render, "kubernetes_manifest_files", lambda run: {"agents.ServiceAccount.agent.yaml": bad})
     code, written, out, err = plan(tmp_path, "dev", capsys, guardrails={"enforcement": "advisory"})
@@ -275,8 +275,8 @@ def test_manifest_schema_problems_are_named_and_block_the_plan(tmp_path, capsys,
 
 
 def test_manifest_results_are_cached_by_content(tmp_path, monkeypatch):
-    from guardrails import k8s_validation
-    from guardrails.k8s_validation import validate_manifests
+    from agent_iam.guardrails import k8s_validation
+    from agent_iam.guardrails.k8s_validation import validate_manifests
 
     cache = tmp_path / "k8s-problems.test.json"
     good = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a", "namespace": "n"}}
@@ -305,7 +305,7 @@ def test_manifest_results_are_cached_by_content(tmp_path, monkeypatch):
 
 
 def test_content_cache_trusts_only_its_own_version_and_replaces_atomically(tmp_path):
-    from guardrails import content_cache
+    from agent_iam.guardrails import content_cache
 
     cache = tmp_path / "sub" / "checker.stack.json"
     assert content_cache.read(cache, "v1") == {}

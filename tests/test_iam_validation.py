@@ -14,12 +14,12 @@ import pytest
 import yaml
 
 from conftest import ACCOUNT, REGION, ROOT
-from guardrails import iam_validation
-from guardrails.iam_validation import validate_documents
-from plan.__main__ import main
-from plan.guardrails import iam_documents, judge, resource_views, stack_settings
-from plan.run import run_program
-from plan.stackfile import read_stack_file
+from agent_iam.guardrails import iam_validation
+from agent_iam.guardrails.iam_validation import validate_documents
+from agent_iam.plan.__main__ import main
+from agent_iam.plan.guardrails import iam_documents, judge, resource_views, stack_settings
+from agent_iam.plan.run import run_program
+from agent_iam.plan.stackfile import read_stack_file
 
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 OIDC = "oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789"
@@ -98,7 +98,7 @@ def vendor_stack(folder: Path, statement: dict[str, Any]) -> Path:
 def test_a_typo_in_an_action_fails_python_m_plan_naming_the_action_and_the_role(tmp_path, iam_services):
     stacks = vendor_stack(tmp_path, allow("s3:GetObjekt", "arn:aws:s3:::acme-reports/*", sid="ReadReports"))
     result = subprocess.run(
-        [sys.executable, "-m", "plan", "--stack", "neg", "--stacks-dir", str(stacks), "--out", str(tmp_path / "build")],
+        [sys.executable, "-m", "agent_iam.plan", "--stack", "neg", "--stacks-dir", str(stacks), "--out", str(tmp_path / "build")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -285,7 +285,7 @@ def test_a_re_plan_with_unchanged_documents_never_imports_the_validators(tmp_pat
     result cached (dev has a ServiceAccount) a re-plan does without both."""
     script = (
         "import sys\n"
-        "from plan.__main__ import main\n"
+        "from agent_iam.plan.__main__ import main\n"
         f"code = main(['--stack', 'dev', '--quiet', '--out', {str(tmp_path)!r}])\n"
         "print(code, 'iam_validator' in sys.modules, 'jsonschema' in sys.modules)\n"
     )

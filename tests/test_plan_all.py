@@ -1,4 +1,4 @@
-"""`python -m plan.all`: every stack planned in its own process, summarized, failures make it fail."""
+"""`python -m agent_iam.plan.all`: every stack planned in its own process, summarized, failures make it fail."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import shutil
 from rich.console import Console
 
 from conftest import ROOT
-from plan.all import main, plan_all, stacks_in, summary
+from agent_iam.plan.all import main, plan_all, stacks_in, summary
 
 BROKEN = (
     "config:\n  aws:region: eu-west-1\n  agent-iam:accountId: '111111111111'\n"

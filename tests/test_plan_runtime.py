@@ -7,11 +7,11 @@ import gc
 import pytest
 from pulumi.runtime import resource as sdk_resource
 
-import plan.run
+import agent_iam.plan.run
 from bench.generate import stack_config
-from plan.mocks import RecordingMonitor
-from plan.runtime import KEEP_FULL_GC, KEEP_STACK_TRACES, PLAN_GC_THRESHOLD, plan_runtime
-from plan.run import run_program
+from agent_iam.plan.mocks import RecordingMonitor
+from agent_iam.plan.runtime import KEEP_FULL_GC, KEEP_STACK_TRACES, PLAN_GC_THRESHOLD, plan_runtime
+from agent_iam.plan.run import run_program
 
 
 def test_plan_runtime_sets_and_restores_the_process_settings(monkeypatch):
@@ -53,7 +53,7 @@ def _records(run):
 def test_settings_and_component_shortcut_record_the_same_plan(monkeypatch, keep):
     config = stack_config(3)
     expected = _records(run_program("bench3", config))
-    monkeypatch.setattr(plan.run, "RecordingMonitor", GenericMonitor)
+    monkeypatch.setattr(agent_iam.plan.run, "RecordingMonitor", GenericMonitor)
     if keep:
         monkeypatch.setenv(KEEP_STACK_TRACES, "1")
         monkeypatch.setenv(KEEP_FULL_GC, "1")

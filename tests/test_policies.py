@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components import policies
+from agent_iam.components import policies
 
 
 def test_ecs_task_trust_pins_source_account_and_source_arn():

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from conftest import ROOT
-from guardrails import pulumi_policy_adapter as adapter
-from guardrails import rules
-from guardrails.rules import UNKNOWN
-from plan.guardrails import stack_settings
-from plan.stackfile import read_stack_file
+from agent_iam.guardrails import pulumi_policy_adapter as adapter
+from agent_iam.guardrails import rules
+from agent_iam.guardrails.rules import UNKNOWN
+from agent_iam.plan.guardrails import stack_settings
+from agent_iam.plan.stackfile import read_stack_file
 
 OWN = "111111111111"
 VENDOR = "222222222222"
@@ -218,7 +218,7 @@ def test_policy_main_constructs_the_pack_only_there(monkeypatch):
 
 
 def test_adapter_does_not_import_pulumi_policy():
-    source = (ROOT / "guardrails" / "pulumi_policy_adapter.py").read_text()
+    source = (ROOT / "agent_iam" / "guardrails" / "pulumi_policy_adapter.py").read_text()
     assert "import pulumi_policy" not in source and "from pulumi_policy" not in source
     assert "PolicyPack(" not in source
 

@@ -6,7 +6,7 @@ import json
 import os
 
 from conftest import config_with
-from plan.render import write_plan
+from agent_iam.plan.render import write_plan
 
 
 def _agents(*names: str) -> dict:
@@ -60,7 +60,7 @@ def _stdlib(data) -> bytes:
 
 def test_documents_are_written_exactly_as_json_dumps_would():
     from conftest import plan_stack_file
-    from plan.render import _pretty, iam_document_files, plan_document
+    from agent_iam.plan.render import _pretty, iam_document_files, plan_document
 
     for stack in ("dev", "staging", "prod"):
         run = plan_stack_file(stack)
@@ -72,7 +72,7 @@ def test_documents_are_written_exactly_as_json_dumps_would():
 
 def test_plan_json_lists_inputs_in_a_stable_order(plan_stack):
     """The SDK hands inputs back in a per-process order; plan.json sorts them, nested maps too."""
-    from plan.render import plan_document
+    from agent_iam.plan.render import plan_document
 
     run = plan_stack(config_with(defaults={"tags": {"zeta": "1", "alpha": "2"}}, ecsAgents=[{"name": "a"}]))
     role = run.named("aws:iam/role:Role", "a-task")

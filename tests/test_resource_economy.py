@@ -11,10 +11,10 @@ from collections import Counter
 import pulumi
 import pytest
 
-import components
+from agent_iam import components
 from bench.generate import stack_config
 from conftest import plan_stack_file
-from plan.run import run_program
+from agent_iam.plan.run import run_program
 
 ROLE = "aws:iam/role:Role"
 INLINE = "aws:iam/rolePolicy:RolePolicy"
@@ -53,7 +53,7 @@ def test_bench_units_register_exactly_their_resources():
 
 def component_classes():
     for module in pkgutil.iter_modules(components.__path__):
-        loaded = importlib.import_module(f"components.{module.name}")
+        loaded = importlib.import_module(f"agent_iam.components.{module.name}")
         for _, cls in inspect.getmembers(loaded, inspect.isclass):
             if issubclass(cls, pulumi.ComponentResource) and cls.__module__ == loaded.__name__:
                 yield cls

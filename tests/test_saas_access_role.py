@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-import stack_config
-from components import policies
+from agent_iam import stack_config
+from agent_iam.components import policies
 from conftest import (
     ACCOUNT,
     REGION,
@@ -18,7 +18,7 @@ from conftest import (
     plan_stack_file,
     trust_of,
 )
-from stack_config import ConfigError
+from agent_iam.stack_config import ConfigError
 
 QWAK = "377488441568"
 QWAK_PATTERNS = [
@@ -441,7 +441,7 @@ def test_a_bad_external_id_is_never_echoed():
 
 
 def _stack_documents(stack):
-    from plan.render import iam_document_files
+    from agent_iam.plan.render import iam_document_files
 
     run = plan_stack_file(stack)
     return run, iam_document_files(run)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import kubernetes_validate as kv
 import pytest
 
-import stack_config
+from agent_iam import stack_config
 from conftest import (
     ACCOUNT,
     REGION,
@@ -20,8 +20,8 @@ from conftest import (
     provider_name,
     trust_of,
 )
-from plan.run import run_program
-from stack_config import ConfigError
+from agent_iam.plan.run import run_program
+from agent_iam.stack_config import ConfigError
 
 OBSERVABILITY = "222222222222"
 ISSUER_HOST = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"

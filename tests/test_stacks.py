@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from plan.render import iam_document_files, write_plan
-from plan.run import run_program
-from plan.stackfile import read_stack_file
+from agent_iam.plan.render import iam_document_files, write_plan
+from agent_iam.plan.run import run_program
+from agent_iam.plan.stackfile import read_stack_file
 
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 
@@ -89,7 +89,7 @@ def test_secure_values_are_redacted_in_place(tmp_path):
 
 def _plan_cli(*args: str, out: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "plan", "--quiet", "--out", str(out), *args],
+        [sys.executable, "-m", "agent_iam.plan", "--quiet", "--out", str(out), *args],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 
-from guardrails import rules
-from guardrails.rules import ResourceView, Violation
-from stack_config import StackSettings
+from agent_iam.guardrails import rules
+from agent_iam.guardrails.rules import ResourceView, Violation
+from agent_iam.stack_config import StackSettings
 
 from .run import PlanRun
 
@@ -148,8 +148,8 @@ def judge(
     With `cache_dir`, IAM findings and manifest results are kept there by content, per stack,
     so the next plan of the stack checks only the documents and manifests that changed.
     """
-    from guardrails.iam_validation import validate_documents
-    from guardrails.k8s_validation import validate_manifests
+    from agent_iam.guardrails.iam_validation import validate_documents
+    from agent_iam.guardrails.k8s_validation import validate_manifests
 
     from .render import kubernetes_manifest_files
 
@@ -167,7 +167,7 @@ def judge(
 
 def stack_settings(stack: str, config: Mapping[str, Any], secret_keys: Sequence[str] = ()) -> StackSettings:
     """The stack's validated settings from stack-file config (full `namespace:key` keys)."""
-    from stack_config import NAMESPACE, load_settings
+    from agent_iam.stack_config import NAMESPACE, load_settings
 
     prefix = f"{NAMESPACE}:"
     values = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}

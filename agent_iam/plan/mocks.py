@@ -16,7 +16,7 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 
-from components.policies import partition_for_region
+from agent_iam.components.policies import partition_for_region
 
 
 @dataclass(frozen=True)

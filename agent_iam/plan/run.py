@@ -19,12 +19,23 @@ from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from stack_config import NAMESPACE, REDACTED
+from agent_iam.stack_config import NAMESPACE, REDACTED
 
 from .mocks import AccountInfo, PlanMocks, RecordingMonitor, Registration
 from .runtime import plan_runtime
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def find_project_dir(start: Path | None = None) -> Path:
+    """The Pulumi project the plan runs: the nearest folder holding Pulumi.yaml, from the working directory up."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "Pulumi.yaml").is_file():
+            return folder
+    return here
+
+
+PROJECT_DIR = find_project_dir()
 PROGRAM = PROJECT_DIR / "__main__.py"
 
 

@@ -11,15 +11,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import policies
-from components.role import IamLimits
-from guardrails import rules as guardrail_rules
-from components.ec2_agent_instance_profile import Ec2AgentInstanceProfileArgs
-from components.ecs_agent_roles import EcsAgentRolesArgs
-from components.oidc_provider_registration import OidcProviderRegistrationArgs
-from components.role import RoleDocuments, RoleSpec
-from components.saas_access_role import SaasAccessRoleArgs
-from components.service_account_role import IrsaCluster, KubernetesObject, PodIdentity, ServiceAccountRoleArgs
+from agent_iam.components import policies
+from agent_iam.components.role import IamLimits
+from agent_iam.guardrails import rules as guardrail_rules
+from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfileArgs
+from agent_iam.components.ecs_agent_roles import EcsAgentRolesArgs
+from agent_iam.components.oidc_provider_registration import OidcProviderRegistrationArgs
+from agent_iam.components.role import RoleDocuments, RoleSpec
+from agent_iam.components.saas_access_role import SaasAccessRoleArgs
+from agent_iam.components.service_account_role import IrsaCluster, KubernetesObject, PodIdentity, ServiceAccountRoleArgs
 
 from .errors import ConfigError, key_path
 from .models import (

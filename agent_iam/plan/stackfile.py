@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from stack_config import NAMESPACE, REDACTED, ConfigError, stack_file
+from agent_iam.stack_config import NAMESPACE, REDACTED, ConfigError, stack_file
 
 # libyaml's safe loader when PyYAML was built with it (its wheels are): same documents, ~10x faster.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -1,6 +1,6 @@
-"""`python -m plan.all`: plan every stack in `stacks/` at once, one process per core, and summarize.
+"""`python -m agent_iam.plan.all`: plan every stack in `stacks/` at once, one process per core, and summarize.
 
-Each stack is planned by its own `python -m plan --quiet` process (the Pulumi runtime is
+Each stack is planned by its own `python -m agent_iam.plan --quiet` process (the Pulumi runtime is
 per process), at most `os.cpu_count()` at a time; the summary is read from each stack's
 plan.json. `--compare` also plans them one after another and prints both wall times.
 Exits non-zero when any stack failed.
@@ -60,7 +60,7 @@ def short_type(typ: str) -> str:
 
 def plan_one(stack: str, stacks_dir: Path, out: Path) -> StackResult:
     """Plan one stack in its own process; its time, exit status and plan.json summary."""
-    cmd = [sys.executable, "-m", "plan", "--stack", stack, "--stacks-dir", str(stacks_dir), "--out", str(out)]
+    cmd = [sys.executable, "-m", "agent_iam.plan", "--stack", stack, "--stacks-dir", str(stacks_dir), "--out", str(out)]
     cmd.append("--quiet")
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=PROJECT_DIR, capture_output=True, text=True)
@@ -108,7 +108,7 @@ def summary(results: list[StackResult]) -> Table:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m plan.all", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m agent_iam.plan.all", description=__doc__.splitlines()[0])
     parser.add_argument("--stacks-dir", type=Path, default=PROJECT_DIR / "stacks")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build", help="output folder (default: build/)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes at a time (default: cores)")
