@@ -113,7 +113,7 @@ def test_plan_command_with_config_error_exits_non_zero_and_writes_nothing(tmp_pa
     result = _plan_cli("--stack", "broken", "--stacks-dir", str(stacks), out=out)
     assert result.returncode == 2
     assert (
-        "stacks/Pulumi.broken.yaml: agent-iam:ecsAgents[0].secretArns[0]: not a Secrets Manager ARN: 'not-an-arn'"
+        "stacks/Pulumi.broken.yaml:6: agent-iam:ecsAgents[0].secretArns[0]: not a Secrets Manager ARN: 'not-an-arn'"
         in result.stderr
     )
     assert "Traceback" not in result.stderr
