@@ -241,9 +241,9 @@ def test_identical_documents_are_validated_once_and_each_keeps_its_findings(iam_
     batches = []
     real = iam_validation._validate
 
-    async def counting(docs, folder):
+    async def counting(docs, folder, *rest):
         batches.append(len(docs))
-        return await real(docs, folder)
+        return await real(docs, folder, *rest)
 
     monkeypatch.setattr(iam_validation, "_validate", counting)
     findings = validate_documents([("a", "identity", TYPO), ("b", "identity", TYPO), ("c", "identity", CLEAN)], iam_services)
@@ -265,7 +265,7 @@ def test_the_cache_answers_unchanged_documents_and_revalidates_changed_ones(iam_
 
     seen = []
 
-    async def record(docs, folder):
+    async def record(docs, folder, *rest):
         seen.extend(doc for _, _, doc in docs)
         return []
 

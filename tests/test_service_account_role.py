@@ -499,7 +499,7 @@ ERRORS = {
         {"accounts": ACCOUNTS, "clusters": CLUSTERS, "defaults": {
             "permissionsBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/Boundary"},
          "serviceAccounts": [irsa(account="observability")]},
-        f"agent-iam:serviceAccounts[0]: role 'causely-mediation' is created in account {OBSERVABILITY}, but its "
+        f"agent-iam:serviceAccounts[0].permissionsBoundaryArn: role 'causely-mediation' is created in account {OBSERVABILITY}, but its "
         f"permissions boundary arn:aws:iam::{ACCOUNT}:policy/Boundary is in account {ACCOUNT}",
     ),
     "role name used twice in one account": (

@@ -11,19 +11,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from agent_iam.iam.partitions import partition_for_region, service_endpoint
+
+__all__ = ["partition_for_region"]  # re-exported: the one home is agent_iam.iam.partitions
+
 VERSION = "2012-10-17"
 
 Document = dict[str, Any]
 Statement = dict[str, Any]
-
-
-def partition_for_region(region: str) -> str:
-    """The ARN partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def document(statements: Iterable[Statement]) -> Document:
@@ -313,14 +308,15 @@ def secrets_read_statements(
 
 def kms_via_service_statement(sid: str, actions: Sequence[str], key_arns: Sequence[str], service: str) -> Statement:
     """KMS actions on these keys, only when `service` calls KMS on the caller's behalf
-    (`kms:ViaService` = `<service>.<region>.amazonaws.com` for each key's region)."""
+    (`kms:ViaService` = `<service>.<region>.<DNS suffix>` for each key's region: `amazonaws.com`,
+    `amazonaws.com.cn` in China, the partition's own suffix elsewhere)."""
     regions = sorted({arn.split(":")[3] for arn in key_arns})
     return {
         "Sid": sid,
         "Effect": "Allow",
         "Action": _one_or_many(actions),
         "Resource": _one_or_many(sorted(key_arns)),
-        "Condition": {"StringEquals": {"kms:ViaService": _one_or_many([f"{service}.{r}.amazonaws.com" for r in regions])}},
+        "Condition": {"StringEquals": {"kms:ViaService": _one_or_many([service_endpoint(service, r) for r in regions])}},
     }
 
 

@@ -18,22 +18,17 @@ import pulumi_aws as aws
 
 from .policies import Document, minified_size
 
-# IAM's default quotas (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
-DEFAULT_TRUST_POLICY_SIZE = 2048
-MAX_TRUST_POLICY_SIZE = 8192
-DEFAULT_ROLE_POLICIES_SIZE = 10240
-DEFAULT_MANAGED_POLICIES_PER_ROLE = 10
-MAX_MANAGED_POLICIES_PER_ROLE = 20
-MANAGED_POLICY_SIZE = 6144
-
-
-@dataclass(frozen=True)
-class IamLimits:
-    """The IAM quotas a stack's account has (raise them in `defaults.limits`)."""
-
-    trust_policy_size: int = DEFAULT_TRUST_POLICY_SIZE
-    role_policies_size: int = DEFAULT_ROLE_POLICIES_SIZE
-    managed_policies_per_role: int = DEFAULT_MANAGED_POLICIES_PER_ROLE
+# IAM's quotas and field limits live in agent_iam.iam.limits (one home); re-exported here for
+# code that imported them from this module.
+from agent_iam.iam.limits import (  # noqa: E402,F401
+    DEFAULT_MANAGED_POLICIES_PER_ROLE,
+    DEFAULT_ROLE_POLICIES_SIZE,
+    DEFAULT_TRUST_POLICY_SIZE,
+    MANAGED_POLICY_SIZE,
+    MAX_MANAGED_POLICIES_PER_ROLE,
+    MAX_TRUST_POLICY_SIZE,
+    IamLimits,
+)
 
 
 @dataclass(frozen=True)

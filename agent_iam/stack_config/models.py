@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from agent_iam.components.policies import oidc_issuer
-from agent_iam.components.role import (
+from agent_iam.iam import limits as iam_limits
+from agent_iam.iam.limits import (
     DEFAULT_MANAGED_POLICIES_PER_ROLE,
     DEFAULT_ROLE_POLICIES_SIZE,
     DEFAULT_TRUST_POLICY_SIZE,
@@ -51,8 +52,9 @@ from .types import (
     s3_location,
 )
 
-MIN_SESSION, MAX_SESSION = 3600, 43200
-MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 50, 128, 256
+MIN_SESSION, MAX_SESSION = iam_limits.MIN_SESSION_DURATION, iam_limits.MAX_SESSION_DURATION
+# agent-iam adds `managed-by` and `stack` to every role's tags; they count against IAM's 50.
+AGENT_IAM_TAGS = 2
 
 
 class KeyedError(ValueError):
@@ -90,13 +92,10 @@ class RoleOptions(ConfigModel):
     @field_validator("tags")
     @classmethod
     def _tags(cls, tags: dict[str, str] | None) -> dict[str, str] | None:
-        for key, value in (tags or {}).items():
-            if not 1 <= len(key) <= MAX_TAG_KEY or key.lower().startswith("aws:"):
-                raise ValueError(f"tag keys are 1 to {MAX_TAG_KEY} characters and may not start with 'aws:': {key!r}")
-            if len(value) > MAX_TAG_VALUE:
-                raise ValueError(f"tag {key!r}: values are at most {MAX_TAG_VALUE} characters")
-        if tags and len(tags) > MAX_TAGS - 2:
-            raise ValueError(f"at most {MAX_TAGS - 2} tags (IAM allows {MAX_TAGS}; agent-iam adds two)")
+        """Each map on its own; the merged tags of every role are checked again in the settings."""
+        problems = iam_limits.check_tags(tags or {}, reserved=AGENT_IAM_TAGS)
+        if problems:
+            raise ValueError("; ".join(problems))
         return tags
 
 
@@ -407,6 +406,8 @@ class ServiceAccount(Entry, VendorPermissions):
     session_tag_conditions: bool | None = None
     role_name: RoleName | None = None
     source_role_name: RoleName | None = None
+    # Cross-account Pod Identity: the boundary of the role created in the cluster's account.
+    source_role_permissions_boundary_arn: PolicyArn | None = None
     create_service_account: bool = True
     role_arn_annotation: bool | None = None
     service_account_annotations: Annotations = {}
@@ -427,7 +428,7 @@ class ServiceAccount(Entry, VendorPermissions):
         if self.mode == "pod-identity":
             self._check_pod_identity()
         else:
-            for key in ("session_tag_conditions", "source_role_name"):
+            for key in ("session_tag_conditions", "source_role_name", "source_role_permissions_boundary_arn"):
                 if getattr(self, key) is not None:
                     raise KeyedError(to_camel(key), "applies to mode: pod-identity only")
         for prefix, _, namespace, name in self.all_subjects():

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent_iam.components import policies
-from agent_iam.components.role import IamLimits
+from agent_iam.iam import limits as iam_limits
+from agent_iam.iam.limits import IamLimits
 from agent_iam.guardrails import rules as guardrail_rules
 from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfileArgs
 from agent_iam.components.ecs_agent_roles import EcsAgentRolesArgs
@@ -38,6 +39,10 @@ from .models import (
     VendorPermissions,
 )
 from .types import REDACTED, has_wildcard, s3_location
+
+
+def to_snake(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
 
 NAMESPACE = "agent-iam"
 MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
@@ -330,23 +335,24 @@ class _Builder:
         source = None
         if target.account_id != cluster_target.account_id:
             source_name = self.derived_name(key, entry, entry.source_role_name, "pod-identity", "sourceRoleName")
-            d = self.defaults
             source = RoleSpec(
                 name=source_name,
                 path="/",
                 description=f"EKS Pod Identity role of {entry.name}, chaining to {spec.name} (agent-iam)",
-                permissions_boundary_arn=d.permissions_boundary_arn,
+                permissions_boundary_arn=self.source_role_boundary(key, entry, cluster_target),
                 max_session_duration=spec.max_session_duration,
                 tags=spec.tags,
                 protect=spec.protect,
             )
-        elif entry.source_role_name:
-            raise ConfigError(
-                [
-                    f"{self.source}: {key}.sourceRoleName: only for cross-account Pod Identity (an account other than "
-                    f"the cluster's {cluster_target.account_id}); remove it"
-                ]
-            )
+        else:
+            for camel in ("sourceRoleName", "sourceRolePermissionsBoundaryArn"):
+                if getattr(entry, to_snake(camel)):
+                    raise ConfigError(
+                        [
+                            f"{self.source}: {key}.{camel}: only for cross-account Pod Identity (an account other than "
+                            f"the cluster's {cluster_target.account_id}); remove it"
+                        ]
+                    )
         return PodIdentity(
             cluster_name=cluster.name or entry.cluster,
             cluster_account_id=cluster_target.account_id,
@@ -354,6 +360,25 @@ class _Builder:
             service_account=entry.service_account,
             session_tag_conditions=entry.session_tag_conditions is not False,
             source_role=source,
+        )
+
+    def source_role_boundary(self, key: str, entry: ServiceAccount, cluster_target: Target) -> str | None:
+        """The boundary of a cross-account Pod Identity role, created in the cluster's account: the entry's
+        `sourceRolePermissionsBoundaryArn`, else the stack's boundary when it can apply there (an AWS managed
+        policy, or a policy of the cluster's account); a stack boundary of another account must be restated."""
+        if entry.source_role_permissions_boundary_arn:
+            return entry.source_role_permissions_boundary_arn
+        boundary = self.defaults.permissions_boundary_arn
+        if boundary is None or boundary.split(":")[4] in ("aws", cluster_target.account_id):
+            return boundary
+        raise ConfigError(
+            [
+                f"{self.source}: {key}.sourceRolePermissionsBoundaryArn: required: the Pod Identity role is created in "
+                f"the cluster's account {cluster_target.account_id}, and defaults.permissionsBoundaryArn ({boundary}) "
+                f"is a policy of account {boundary.split(':')[4]}; name the boundary policy of account "
+                f"{cluster_target.account_id} (e.g. arn:{policies.partition_for_region(cluster_target.region)}:iam::"
+                f"{cluster_target.account_id}:policy/{boundary.rsplit('/', 1)[-1]})"
+            ]
         )
 
     def irsa_clusters(self, index: int, entry: ServiceAccount, target: Target) -> tuple[IrsaCluster, ...]:
@@ -449,6 +474,7 @@ class _Builder:
         owners: dict[tuple[str, str], str] = {}
         for unit in units:
             for label, (spec, docs) in unit.roles().items():
+                problems += self.field_problems(unit.key, label, spec, docs)
                 for problem in docs.limit_problems(limits):
                     problems.append(f"{self.source}: {unit.key}: {label} {spec.name!r}: {problem}")
                 for sid in duplicate_sids(docs.inline_policy) + duplicate_sids(docs.customer_policy):
@@ -465,13 +491,36 @@ class _Builder:
                     )
                 boundary = spec.permissions_boundary_arn
                 if boundary and boundary.split(":")[4] not in ("aws", account):
+                    where = "sourceRolePermissionsBoundaryArn" if label == "Pod Identity role" else "permissionsBoundaryArn"
                     problems.append(
-                        f"{self.source}: {unit.key}: {label} {spec.name!r} is created in account {account}, but its "
-                        f"permissions boundary {boundary} is in account {boundary.split(':')[4]}; set "
-                        "permissionsBoundaryArn on the entry to a policy of that account"
+                        f"{self.source}: {unit.key}.{where}: {label} {spec.name!r} is created in account {account}, but "
+                        f"its permissions boundary {boundary} is in account {boundary.split(':')[4]}; set {where} "
+                        "on the entry to a policy of that account"
                     )
+        for registration in self.registrations.values():
+            for problem in iam_limits.check_tags(registration.args.tags):
+                problems.append(f"{self.source}: {registration.key}: the OIDC provider of cluster {registration.cluster!r}: {problem}")
         if problems:
             raise ConfigError(problems)
+
+    def field_problems(self, key: str, label: str, spec: RoleSpec, docs: RoleDocuments) -> list[str]:
+        """IAM's field limits on what is sent for one role, after defaults and the entry are merged."""
+        where = f"{self.source}: {key}"
+        problems = [f"{where}.name: {label}: {p}" for p in iam_limits.check_name(spec.name, what="role name")]
+        problems += [f"{where}.path: {label} {spec.name!r}: {p}" for p in iam_limits.check_path(spec.path)]
+        problems += [f"{where}.name: {label} {spec.name!r}: {p}" for p in iam_limits.check_description(spec.description)]
+        problems += [f"{where}.tags: {label} {spec.name!r}: {p}" for p in iam_limits.check_tags(spec.tags)]
+        problems += [
+            f"{where}.maxSessionDuration: {label} {spec.name!r}: {p}"
+            for p in iam_limits.check_session_duration(spec.max_session_duration)
+        ]
+        for policy_name in (docs.inline_policy_name, docs.customer_policy_name):
+            if policy_name:
+                problems += [
+                    f"{where}.name: {label} {spec.name!r}: {p}"
+                    for p in iam_limits.check_name(policy_name, what="policy name", maximum=iam_limits.POLICY_NAME_MAX)
+                ]
+        return problems
 
     def build(self, secret_keys: frozenset[str]) -> StackSettings:
         ecs = [self.ecs_agent(i, e) for i, e in enumerate(self.config.ecs_agents)]
@@ -483,6 +532,11 @@ class _Builder:
         if self.defaults.permissions_boundary_arn:
             entries = [*self.config.ecs_agents, *self.config.ec2_agents, *self.config.saas_roles, *self.config.service_accounts]
             overrides = {e.permissions_boundary_arn for e in entries if e.permissions_boundary_arn}
+            overrides |= {
+                e.source_role_permissions_boundary_arn
+                for e in self.config.service_accounts
+                if e.source_role_permissions_boundary_arn
+            }
             boundaries = (self.defaults.permissions_boundary_arn, *sorted(overrides - {self.defaults.permissions_boundary_arn}))
         return StackSettings(
             stack=self.stack,
