@@ -44,7 +44,7 @@ def plan(args: argparse.Namespace) -> int:
         from rich.markup import escape
 
         remove_plan(args.out, args.stack)
-        Console(stderr=True).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
+        Console(stderr=True, emoji=False).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     # IAM findings and manifest results are kept by content beside the plans, so the next plan
     # of this stack checks only the documents and manifests that changed.
@@ -55,14 +55,14 @@ def plan(args: argparse.Namespace) -> int:
     if not args.quiet:
         from rich.console import Console  # only when printing: `--quiet` plans skip importing rich
 
-        console = Console()
+        console = Console(emoji=False)  # ARNs hold `:secret:`, which rich would draw as an emoji
         print_plan(run, target, console)
         print_judgement(judgement, console)
     if judgement.blocked:
         from rich.console import Console
         from rich.markup import escape
 
-        Console(stderr=True).print(
+        Console(stderr=True, emoji=False).print(
             f"[bold red]plan blocked[/bold red]: {escape(blocked_summary(judgement))} "
             f"(listed in {escape(str(target / 'plan.json'))})",
             highlight=False,

@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from .errors import ConfigError, from_validation_error
 from .models import StackConfig
 from .settings import NAMESPACE, StackSettings, Target, Unit, build_settings
-from .types import REDACTED, check_region
+from .errors import key_path
+from .types import REDACTED, check_region, partition_problems
 
 __all__ = [
     "NAMESPACE",
@@ -53,6 +54,9 @@ def load_settings(
             check_region(region)
         except ValueError as exc:
             problems.append(f"{source}: aws:region: {exc}")
+        else:
+            for loc, message in partition_problems(values, region):
+                problems.append(f"{source}: {key_path(NAMESPACE, loc)}: {message}")
     try:
         config = StackConfig.model_validate(dict(values))
     except ValidationError as exc:
