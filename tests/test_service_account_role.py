@@ -64,9 +64,9 @@ def irsa_statement(sid, provider, sub, *, issuer=ISSUER_HOST, like=False):
 
 
 def pod_identity_statement(condition):
-    return {"Sid": "AllowEksAuthToAssumeRoleForPodIdentity", "Effect": "Allow",
-            "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"],
-            "Condition": {"StringEquals": condition}}
+    statement = {"Sid": "AllowEksAuthToAssumeRoleForPodIdentity", "Effect": "Allow",
+                 "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
+    return {**statement, "Condition": {"StringEquals": condition}} if condition else statement
 
 
 # --- IRSA trust --------------------------------------------------------------------
@@ -174,7 +174,6 @@ def test_pod_identity_trust_with_session_tags_and_the_association(plan_stack):
     run = plan_stack(config(pod_identity()))
     assert trust_of(run, "agent-role")["Statement"] == [
         pod_identity_statement({
-            "aws:SourceAccount": ACCOUNT,
             "aws:RequestTag/eks-cluster-name": "acme-main",
             "aws:RequestTag/kubernetes-namespace": "agents",
             "aws:RequestTag/kubernetes-service-account": "agent",
@@ -192,9 +191,17 @@ def test_pod_identity_trust_with_session_tags_and_the_association(plan_stack):
     assert outputs["helmValues"] == {"serviceAccount": {"create": False, "name": "agent"}}
 
 
-def test_pod_identity_without_session_tag_conditions_keeps_source_account(plan_stack):
+def test_pod_identity_without_session_tag_conditions_is_the_documented_trust(plan_stack):
     run = plan_stack(config(pod_identity(sessionTagConditions=False)))
-    assert trust_of(run, "agent-role")["Statement"] == [pod_identity_statement({"aws:SourceAccount": ACCOUNT})]
+    assert trust_of(run, "agent-role")["Statement"] == [pod_identity_statement({})]
+
+
+def test_pod_identity_source_account_condition_is_an_opt_in(plan_stack):
+    run = plan_stack(config(pod_identity(sourceAccountCondition=True)))
+    assert trust_of(run, "agent-role")["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT
+    run = plan_stack(config(pod_identity(account="observability", sourceAccountCondition=True)))
+    source = trust_of(run, "agent-pod-identity-role")["Statement"][0]
+    assert source["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT  # the cluster's account
 
 
 def test_pod_identity_cluster_name_defaults_to_the_key(plan_stack):
@@ -217,8 +224,7 @@ def test_cross_account_pod_identity_chains_a_source_role_to_the_target_with_the_
         {"Sid": "PodIdentityRoleChaining", "Effect": "Allow", "Principal": {"AWS": source_arn},
          "Action": ["sts:AssumeRole", "sts:TagSession"], "Condition": {"StringEquals": {"sts:ExternalId": external_id}}}
     ]
-    assert trust_of(run, "agent-pod-identity-role")["Statement"][0]["Condition"]["StringEquals"][
-        "aws:SourceAccount"] == ACCOUNT
+    assert "aws:SourceAccount" not in trust_of(run, "agent-pod-identity-role")["Statement"][0]["Condition"]["StringEquals"]
     assert inline_policy_of(run, "agent-pod-identity-role-assume-target-role")["Statement"] == [
         {"Sid": "AssumeTargetRole", "Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
          "Resource": target_arn}

@@ -30,7 +30,8 @@ class Ec2AgentInstanceProfileArgs:
     secret_arns: tuple[str, ...] = ()
     kms_key_arns: tuple[str, ...] = ()
     policy: dict | None = None
-    confused_deputy_conditions: bool = True
+    # aws:SourceAccount on the EC2 trust, which AWS documents without it (opt-in)
+    source_account_condition: bool = False
 
     def roles(self) -> dict[str, tuple[RoleSpec, RoleDocuments]]:
         return {"instance role": (self.role, self.role_documents())}
@@ -43,7 +44,7 @@ class Ec2AgentInstanceProfileArgs:
 
     def role_documents(self) -> RoleDocuments:
         return RoleDocuments(
-            trust=policies.ec2_trust(self.account_id, confused_deputy=self.confused_deputy_conditions),
+            trust=policies.ec2_trust(self.account_id, source_account=self.source_account_condition),
             inline_policy_name=POLICY_NAME,
             inline_policy=policies.with_statements(
                 self.policy, policies.secrets_read_statements(self.secret_arns, self.kms_key_arns)

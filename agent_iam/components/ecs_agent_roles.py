@@ -31,7 +31,9 @@ class EcsAgentRolesArgs:
     task_role_policy_arns: tuple[str, ...] = ()
     task_policy: dict | None = None
     trust_ec2: bool = False
-    confused_deputy_conditions: bool = True
+    confused_deputy_conditions: bool = True  # the task role's aws:SourceAccount + aws:SourceArn (AWS documents them)
+    # aws:SourceAccount on the trusts AWS documents without it (execution role, the task role's EC2 statement)
+    source_account_condition: bool = False
     agent_environment: dict[str, str] = field(default_factory=lambda: dict(AGENT_ENVIRONMENT))
 
     def roles(self) -> dict[str, tuple[RoleSpec, RoleDocuments]]:
@@ -48,6 +50,7 @@ class EcsAgentRolesArgs:
                 self.region,
                 confused_deputy=self.confused_deputy_conditions,
                 trust_ec2=self.trust_ec2,
+                ec2_source_account=self.source_account_condition,
             ),
             inline_policy_name=TASK_POLICY_NAME,
             inline_policy=policies.with_statements(self.task_policy, []),
@@ -57,7 +60,7 @@ class EcsAgentRolesArgs:
     def execution_role_documents(self) -> RoleDocuments:
         partition = policies.partition_for_region(self.region)
         return RoleDocuments(
-            trust=policies.ecs_execution_trust(self.account_id, confused_deputy=self.confused_deputy_conditions),
+            trust=policies.ecs_execution_trust(self.account_id, source_account=self.source_account_condition),
             inline_policy_name=SECRETS_POLICY_NAME,
             inline_policy=policies.with_statements(
                 None, policies.secrets_read_statements(self.secret_arns, self.kms_key_arns)

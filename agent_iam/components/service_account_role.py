@@ -54,15 +54,18 @@ class PodIdentity:
     service_account: str
     session_tag_conditions: bool = True
     source_role: RoleSpec | None = None  # cross-account: the association's role, in the cluster's account
+    # aws:SourceAccount (the cluster's account) on the trust, which AWS documents without it (opt-in)
+    source_account_condition: bool = False
 
     def trust(self) -> policies.Document:
         if not self.session_tag_conditions:
-            return policies.pod_identity_trust(self.cluster_account_id)
+            return policies.pod_identity_trust(self.cluster_account_id, source_account=self.source_account_condition)
         return policies.pod_identity_trust(
             self.cluster_account_id,
             cluster_name=self.cluster_name,
             namespace=self.namespace,
             service_account=self.service_account,
+            source_account=self.source_account_condition,
         )
 
 

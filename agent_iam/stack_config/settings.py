@@ -196,6 +196,7 @@ class _Builder:
             task_policy=entry.policy.to_dict() if entry.policy else None,
             trust_ec2=entry.trust_ec2,
             confused_deputy_conditions=entry.confused_deputy_conditions,
+            source_account_condition=entry.source_account_condition,
         )
         return Unit(key, entry.name, target, args, tuple(entry.former_names))
 
@@ -227,7 +228,7 @@ class _Builder:
             secret_arns=tuple(entry.secret_arns),
             kms_key_arns=tuple(entry.kms_key_arns),
             policy=entry.policy.to_dict() if entry.policy else None,
-            confused_deputy_conditions=entry.confused_deputy_conditions,
+            source_account_condition=entry.source_account_condition,
         )
         return Unit(key, entry.name, target, args, tuple(entry.former_names))
 
@@ -360,6 +361,7 @@ class _Builder:
             service_account=entry.service_account,
             session_tag_conditions=entry.session_tag_conditions is not False,
             source_role=source,
+            source_account_condition=bool(entry.source_account_condition),
         )
 
     def source_role_boundary(self, key: str, entry: ServiceAccount, cluster_target: Target) -> str | None:
