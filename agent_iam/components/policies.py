@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from agent_iam.iam import arns
 from agent_iam.iam.partitions import partition_for_region, service_endpoint
 
 __all__ = ["partition_for_region"]  # re-exported: the one home is agent_iam.iam.partitions
@@ -345,7 +346,7 @@ def kms_via_service_statement(sid: str, actions: Sequence[str], key_arns: Sequen
     """KMS actions on these keys, only when `service` calls KMS on the caller's behalf
     (`kms:ViaService` = `<service>.<region>.<DNS suffix>` for each key's region: `amazonaws.com`,
     `amazonaws.com.cn` in China, the partition's own suffix elsewhere)."""
-    regions = sorted({arn.split(":")[3] for arn in key_arns})
+    regions = sorted({arns.parse(arn).region for arn in key_arns})
     return {
         "Sid": sid,
         "Effect": "Allow",

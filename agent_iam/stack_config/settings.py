@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent_iam.components import policies
+from agent_iam.iam import arns
 from agent_iam.iam import limits as iam_limits
 from agent_iam.iam.limits import IamLimits
 from agent_iam.guardrails import rules as guardrail_rules
@@ -371,13 +372,14 @@ class _Builder:
         if entry.source_role_permissions_boundary_arn:
             return entry.source_role_permissions_boundary_arn
         boundary = self.defaults.permissions_boundary_arn
-        if boundary is None or boundary.split(":")[4] in ("aws", cluster_target.account_id):
+        owner = arns.account_of(boundary)
+        if boundary is None or owner in ("aws", cluster_target.account_id):
             return boundary
         raise ConfigError(
             [
                 f"{self.source}: {key}.sourceRolePermissionsBoundaryArn: required: the Pod Identity role is created in "
                 f"the cluster's account {cluster_target.account_id}, and defaults.permissionsBoundaryArn ({boundary}) "
-                f"is a policy of account {boundary.split(':')[4]}; name the boundary policy of account "
+                f"is a policy of account {owner}; name the boundary policy of account "
                 f"{cluster_target.account_id} (e.g. arn:{policies.partition_for_region(cluster_target.region)}:iam::"
                 f"{cluster_target.account_id}:policy/{boundary.rsplit('/', 1)[-1]})"
             ]
@@ -492,11 +494,11 @@ class _Builder:
                         f"in account {account}"
                     )
                 boundary = spec.permissions_boundary_arn
-                if boundary and boundary.split(":")[4] not in ("aws", account):
+                if boundary and arns.account_of(boundary) not in ("aws", account):
                     where = "sourceRolePermissionsBoundaryArn" if label == "Pod Identity role" else "permissionsBoundaryArn"
                     problems.append(
                         f"{self.source}: {unit.key}.{where}: {label} {spec.name!r} is created in account {account}, but "
-                        f"its permissions boundary {boundary} is in account {boundary.split(':')[4]}; set {where} "
+                        f"its permissions boundary {boundary} is in account {arns.account_of(boundary)}; set {where} "
                         "on the entry to a policy of that account"
                     )
         for registration in self.registrations.values():

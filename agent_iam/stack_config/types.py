@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
 
-from agent_iam.iam import limits, partitions
+from agent_iam.iam import arns, limits, partitions
 from agent_iam.stack_config.errors import QUOTE_HINT
 
 # The value the offline plan puts in place of a `secure:` config value it cannot decrypt.
@@ -335,8 +335,7 @@ def partition_problems(values: Mapping[str, object], region: str) -> list[tuple[
                     (loc, f"region {value} is in partition {other!r}, but the stack's region {region} is in {expected!r}; "
                      "one stack deploys into one partition")
                 )
-        elif value.startswith("arn:") and value.count(":") >= 5:
-            partition = value.split(":", 2)[1]
+        elif (partition := arns.partition_of(value)) is not None:
             if partition != expected:
                 problems.append(
                     (loc, f"{value!r} is an ARN of partition {partition!r}, but the stack's region {region} is in "
@@ -346,12 +345,12 @@ def partition_problems(values: Mapping[str, object], region: str) -> list[tuple[
 
 
 def account_of_arn(arn: str) -> str:
-    """The account ID field of an ARN (`arn:partition:service:region:account:...`)."""
-    return arn.split(":")[4]
+    """The account ID field of an ARN (`arn:partition:service:region:account:...`); "" when it has none."""
+    return arns.account_of(arn) or ""
 
 
 def partition_of_arn(arn: str) -> str:
-    return arn.split(":")[1]
+    return arns.partition_of(arn) or ""
 EksClusterName = Annotated[str, AfterValidator(check_eks_cluster_name)]
 OidcIssuerUrl = Annotated[str, AfterValidator(check_oidc_issuer_url)]
 OidcProviderArn = Annotated[str, AfterValidator(check_oidc_provider_arn)]
