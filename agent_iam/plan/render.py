@@ -177,6 +177,7 @@ def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None)
     for name in files:
         _check_plan_file_name(name)
     existing = _clear_all_but(target, files.keys())
+    target.mkdir(parents=True, exist_ok=True)
     for folder in {name.split("/", 1)[0] for name in files if "/" in name}:
         (target / folder).mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
