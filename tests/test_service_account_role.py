@@ -588,3 +588,40 @@ def test_staging_superblocks_uses_the_charts_service_account():
 def test_stack_manifests_pass_kubernetes_validate_strict(stack):
     for manifest in kubernetes_manifests(plan_stack_file(stack)).values():
         kv.validate(manifest, "1.31", strict=True)
+
+
+def test_cross_account_pod_identity_with_a_stack_boundary_has_a_working_config(plan_stack):
+    """The Pod Identity role lives in the cluster's account: the stack's boundary (another account's
+    policy) must be restated there, with the key the error names; the target role keeps the entry's."""
+    boundary = {"permissionsBoundaryArn": f"arn:aws:iam::{OBSERVABILITY}:policy/Boundary"}
+    defaults = {"permissionsBoundaryArn": f"arn:aws:iam::{OBSERVABILITY}:policy/Boundary"}
+    cluster_in_stack_account = pod_identity(account="observability", **boundary)
+    # the cluster is in the stack's account (111...), the target role in observability (222...)
+    from conftest import assert_config_error
+
+    assert_config_error(
+        {"accounts": ACCOUNTS, "clusters": CLUSTERS, "defaults": defaults, "serviceAccounts": [cluster_in_stack_account]},
+        "agent-iam:serviceAccounts[0].sourceRolePermissionsBoundaryArn: required: the Pod Identity role is created in "
+        f"the cluster's account {ACCOUNT}, and defaults.permissionsBoundaryArn (arn:aws:iam::{OBSERVABILITY}:policy/"
+        f"Boundary) is a policy of account {OBSERVABILITY}; name the boundary policy of account {ACCOUNT} "
+        f"(e.g. arn:aws:iam::{ACCOUNT}:policy/Boundary)",
+    )
+    source_boundary = f"arn:aws:iam::{ACCOUNT}:policy/Boundary"
+    entry = {**cluster_in_stack_account, "sourceRolePermissionsBoundaryArn": source_boundary}
+    run = plan_stack(config(entry, defaults=defaults))
+    assert run.named(ROLE, "agent-pod-identity-role").inputs["permissionsBoundary"] == source_boundary
+    assert run.named(ROLE, "agent-role").inputs["permissionsBoundary"] == boundary["permissionsBoundaryArn"]
+    # a stack boundary of the cluster's own account applies to the Pod Identity role unchanged
+    own = {"permissionsBoundaryArn": source_boundary}
+    run = plan_stack(config(pod_identity(account="observability", **boundary), defaults=own))
+    assert run.named(ROLE, "agent-pod-identity-role").inputs["permissionsBoundary"] == source_boundary
+
+
+def test_source_role_boundary_is_only_for_cross_account_pod_identity():
+    from conftest import assert_config_error
+
+    assert_config_error(
+        {"accounts": ACCOUNTS, "clusters": CLUSTERS,
+         "serviceAccounts": [pod_identity(sourceRolePermissionsBoundaryArn=f"arn:aws:iam::{ACCOUNT}:policy/B")]},
+        "agent-iam:serviceAccounts[0].sourceRolePermissionsBoundaryArn: only for cross-account Pod Identity",
+    )
