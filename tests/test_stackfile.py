@@ -147,6 +147,7 @@ def test_unquoted_numeric_ids_say_quote_it_everywhere(tmp_path):
         (HEAD + "  agent-iam:ecsAgents: [a\n", f"{FILE}:5: not valid YAML:"),
         (HEAD + "  agent-iam:x: \"\\x01\"\n\x07", f"{FILE}: not valid YAML:"),
         (HEAD + "  agent-iam:ecsAgents: {secretArns: [a]}\n", f"{FILE}:4: agent-iam:ecsAgents: must be a list (got a mapping)"),
+        (HEAD + '  agent-iam:ecsAgents: [{"\\ud800": 1}]\n', f"{FILE}:4: agent-iam:ecsAgents[0]: holds \\ud800, an escape that is no Unicode"),
         (HEAD + "  agent-iam:ecsAgents: [[a]]\n", f"{FILE}:4: agent-iam:ecsAgents[0]: must be a mapping of keys to values (got a list)"),
         (HEAD + "  agent-iam:ecsAgents: [{name: a, trustEc2: 2024-01-01}]\n", f"{FILE}:4: agent-iam:ecsAgents[0].trustEc2:"),
     ],

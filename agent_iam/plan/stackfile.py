@@ -131,6 +131,10 @@ class _Builder:
         tag, text = _tag(node), node.value
         key = self.where(top, loc)
         short = tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
+        surrogates = sorted({c for c in text if "\ud800" <= c <= "\udfff"})
+        if surrogates:
+            escapes = " ".join(f"\\u{ord(c):04x}" for c in surrogates[:4])
+            raise _Problem(line, key, f"holds {escapes}, an escape that is no Unicode character (half of a UTF-16 pair)")
         if short in ("binary",):
             raise _Problem(line, key, f"a !!binary value; {_UNSUPPORTED_TAG}")
         if short not in ("str", "int", "float", "bool", "null", "timestamp", "value", "merge"):
@@ -273,7 +277,10 @@ def _compose(text: str, source: str) -> Any:
         problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
         raise ConfigError([f"{source}{line}: not valid YAML: {problem}"]) from None
     except (YAMLError, ValueError, TypeError, RecursionError) as exc:  # the reader refuses control characters, etc.
-        raise ConfigError([f"{source}: not valid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"]) from None
+        position = getattr(exc, "position", None)
+        line = f":{text.count(chr(10), 0, position) + 1}" if isinstance(position, int) else ""
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError([f"{source}{line}: not valid YAML: {first}"]) from None
     documents = [d for d in documents if d is not None]
     if len(documents) > 1:
         line = documents[1].start_mark.line + 1
