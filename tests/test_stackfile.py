@@ -145,7 +145,7 @@ def test_unquoted_numeric_ids_say_quote_it_everywhere(tmp_path):
         ("%YAML 1.1\n---\n" + HEAD, f"{FILE}:1: %YAML 1.1: Pulumi reads stack files as YAML 1.2"),
         (HEAD + "confg: {}\n", f"{FILE}:4: confg: not a stack file key; did you mean 'config'?"),
         (HEAD + "  agent-iam:ecsAgents: [a\n", f"{FILE}:5: not valid YAML:"),
-        (HEAD + "  agent-iam:x: \"\\x01\"\n\x07", f"{FILE}: not valid YAML:"),
+        (HEAD + "  agent-iam:x: \"\\x01\"\n\x07", f"{FILE}:5: not valid YAML: unacceptable character #x0007"),
         (HEAD + "  agent-iam:ecsAgents: {secretArns: [a]}\n", f"{FILE}:4: agent-iam:ecsAgents: must be a list (got a mapping)"),
         (HEAD + '  agent-iam:ecsAgents: [{"\\ud800": 1}]\n', f"{FILE}:4: agent-iam:ecsAgents[0]: holds \\ud800, an escape that is no Unicode"),
         (HEAD + "  agent-iam:ecsAgents: [[a]]\n", f"{FILE}:4: agent-iam:ecsAgents[0]: must be a mapping of keys to values (got a list)"),
