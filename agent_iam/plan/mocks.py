@@ -149,6 +149,10 @@ class Registration:
     secret_inputs: list[str] = field(default_factory=list)
 
 
+class DuplicateUrnError(Exception):
+    """Two resources registered with the same URN (type, name and parent chain)."""
+
+
 class RecordingMonitor(MockMonitor):
     """The SDK's mock monitor, also keeping each resource's parent, provider and options."""
 
@@ -158,6 +162,10 @@ class RecordingMonitor(MockMonitor):
         self.registrations: list[Registration] = []
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if urn in self.resources:
+            # The real engine refuses a second resource with the same URN; so does the plan.
+            raise DuplicateUrnError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
         if request.custom or request.remote or request.type == "pulumi:pulumi:Stack" or request.object.fields:
             response = super().RegisterResource(request)
         else:
