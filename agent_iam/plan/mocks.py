@@ -105,6 +105,12 @@ class PlanMocks(Mocks):
             return f"{inputs.get('role')}:{physical}", {"name": physical}
         if typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
             return f"{inputs.get('role')}/{inputs.get('policyArn')}", {}
+        if typ == "aws:secretsmanager/secret:Secret":  # Secrets Manager appends six random characters
+            arn = (
+                f"arn:{account.partition}:secretsmanager:{account.region}:{account.account_id}:secret:"
+                f"{physical}-{_unique('', name)[:6]}"
+            )
+            return arn, {"arn": arn}
         if typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
             association = "a-" + _unique("", name).lower()[:17]
             arn = (
