@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Optional, TypedDict, Union
 import pulumi
 import pulumi_aws as aws
 
-from agent_iam.iam import checks
+from agent_iam.iam import arns, checks
 from agent_iam.iam.policy_document import PolicyDocument
 
 from ._contract import Problem, check_list, check_value, is_known
@@ -138,7 +138,7 @@ def managed_policy_key(arn: str) -> str:
     an AWS managed policy by its name (`ViewOnlyAccess`), a customer managed one by account and
     name (`123456789012-ViewOnlyAccess`); IAM names are unique within an account."""
     name = arn.rsplit("/", 1)[-1]
-    account = arn.split(":")[4] if arn.count(":") >= 5 else "aws"
+    account = arns.account_of(arn) or "aws"
     return name if account == "aws" else f"{account}-{name}"
 
 
@@ -310,8 +310,8 @@ def role_problems(
                 )
             )
     boundary = spec.permissions_boundary_arn
-    if boundary and is_known(account_id) and account_id and boundary.count(":") >= 5:
-        boundary_account = boundary.split(":")[4]
+    boundary_account = arns.account_of(boundary)
+    if boundary_account and is_known(account_id) and account_id:
         if boundary_account not in ("aws", account_id):
             problems.append(
                 Problem(

@@ -11,7 +11,7 @@ from typing import Any, Optional, Required, TypedDict
 
 import pulumi
 
-from agent_iam.iam import checks
+from agent_iam.iam import arns, checks
 
 from . import policies
 from ._contract import (
@@ -133,7 +133,7 @@ def _trust_problems(args: Mapping[str, Any]) -> list[Problem]:
     if problems or not principal or not is_known(principal) or not is_known(args.get("external_id")):
         return problems
     whole = _whole_account(principal)
-    vendor_account = checks.account_of_arn(principal)
+    vendor_account = arns.account_of(principal)
     if patterns and not whole:
         problems.append(
             Problem(
@@ -143,11 +143,11 @@ def _trust_problems(args: Mapping[str, Any]) -> list[Problem]:
             )
         )
     for index, pattern in enumerate(patterns):
-        if checks.account_of_arn(pattern) != vendor_account:
+        if arns.account_of(pattern) != vendor_account:
             problems.append(
                 Problem(
                     f"principal_arn_patterns[{index}]",
-                    f"is in account {checks.account_of_arn(pattern)}, not the vendor's account {vendor_account}",
+                    f"is in account {arns.account_of(pattern)}, not the vendor's account {vendor_account}",
                 )
             )
     conditioned = bool(args.get("external_id") or patterns)

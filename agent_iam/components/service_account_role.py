@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from agent_iam.iam import checks
+from agent_iam.iam import arns, checks
 
 from . import policies
 from ._contract import Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
@@ -396,7 +396,7 @@ class _Plan:
 
     def _account_from_provider(self) -> Optional[str]:
         arn = self.args.get("oidc_provider_arn")
-        return checks.account_of_arn(arn) if isinstance(arn, str) else None
+        return arns.account_of(arn) if isinstance(arn, str) else None
 
     # --- documents ------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from agent_iam.iam.arns import has_wildcard
+
 
 # The value the offline plan puts in place of a `secure:` config value it cannot decrypt.
 REDACTED = "[secret]"
@@ -194,7 +196,6 @@ ANNOTATION_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 OIDC_PROVIDER_ARN_RE = re.compile(
     rf"^arn:{_PARTITION}:iam::\d{{12}}:oidc-provider/(?P<issuer>[A-Za-z0-9.-]+(?:/[\x21-\x7E]+)?)$"
 )
-WILDCARDS = ("*", "?")
 
 
 def check_eks_cluster_name(value: str) -> str:
@@ -231,10 +232,6 @@ def check_oidc_provider_arn(value: str) -> str:
 
 def issuer_of_provider_arn(arn: str) -> str:
     return arn.split(":oidc-provider/", 1)[1]
-
-
-def has_wildcard(value: str) -> bool:
-    return any(w in value for w in WILDCARDS)
 
 
 def _check_k8s_name(value: str, *, label: bool, what: str) -> str:
@@ -283,15 +280,6 @@ def s3_location(value: str) -> tuple[str, str | None]:
     """`bucket/prefix/` -> (`bucket`, `prefix`); `bucket` -> (`bucket`, None)."""
     bucket, _, prefix = value.partition("/")
     return bucket, (prefix.strip("/") or None)
-
-
-def account_of_arn(arn: str) -> str:
-    """The account ID field of an ARN (`arn:partition:service:region:account:...`)."""
-    return arn.split(":")[4]
-
-
-def partition_of_arn(arn: str) -> str:
-    return arn.split(":")[1]
 
 
 MIN_SESSION, MAX_SESSION = 3600, 43200

@@ -46,7 +46,8 @@ from .types import (
     S3Location,
     SecretArn,
 )
-from agent_iam.iam.checks import MAX_SESSION, MIN_SESSION, check_tags, account_of_arn, has_wildcard, issuer_of_provider_arn
+from agent_iam.iam.arns import account_of
+from agent_iam.iam.checks import MAX_SESSION, MIN_SESSION, check_tags, has_wildcard, issuer_of_provider_arn
 
 
 class KeyedError(ValueError):
@@ -119,7 +120,7 @@ class Account(ConfigModel):
 
     @property
     def account_id(self) -> str:
-        return account_of_arn(self.role_arn)
+        return account_of(self.role_arn)
 
 
 class Entry(RoleOptions):
@@ -179,7 +180,7 @@ class Vendor(ConfigModel):
 
     @property
     def account(self) -> str:
-        return self.account_id or account_of_arn(self.principal_arn or "")
+        return self.account_id or account_of(self.principal_arn or "")
 
     @property
     def whole_account(self) -> bool:
@@ -362,10 +363,10 @@ class StackConfig(ConfigModel):
             if cluster.account is not None and cluster.account not in self.accounts:
                 raise KeyedError(("clusters", key, "account"), f"unknown account {cluster.account!r} (known: {known})")
             own = self.account_id_of(cluster.account)
-            if cluster.oidc_provider_arn and account_of_arn(cluster.oidc_provider_arn) != own:
+            if cluster.oidc_provider_arn and account_of(cluster.oidc_provider_arn) != own:
                 raise KeyedError(
                     ("clusters", key, "oidcProviderArn"),
-                    f"is in account {account_of_arn(cluster.oidc_provider_arn)}, not the cluster's account {own} "
+                    f"is in account {account_of(cluster.oidc_provider_arn)}, not the cluster's account {own} "
                     "(providers in other accounts go in oidcProviderArns)",
                 )
             for account, arn in cluster.oidc_provider_arns.items():
@@ -373,8 +374,8 @@ class StackConfig(ConfigModel):
                     raise KeyedError(
                         ("clusters", key, "oidcProviderArns", account), f"unknown account {account!r} (known: {known})"
                     )
-                if account_of_arn(arn) != self.accounts[account].account_id:
+                if account_of(arn) != self.accounts[account].account_id:
                     raise KeyedError(
                         ("clusters", key, "oidcProviderArns", account),
-                        f"is in account {account_of_arn(arn)}, not {account}'s {self.accounts[account].account_id}",
+                        f"is in account {account_of(arn)}, not {account}'s {self.accounts[account].account_id}",
                     )

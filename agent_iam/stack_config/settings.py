@@ -25,7 +25,8 @@ from agent_iam.components.role import IamLimits, PlannedRole
 from agent_iam.components.saas_access_role import SaasAccessRole, SaasAccessRoleArgs
 from agent_iam.components.service_account_role import ServiceAccountRole
 from agent_iam.guardrails import rules as guardrail_rules
-from agent_iam.iam.checks import REDACTED, has_wildcard
+from agent_iam.iam.arns import has_wildcard
+from agent_iam.iam.checks import REDACTED
 
 from .errors import ConfigError, key_path
 from .models import (
