@@ -18,7 +18,7 @@ def test_tag_count_is_checked_across_defaults_entry_and_agent_iam_tags():
     """30 default tags and 30 entry tags each pass alone; merged with agent-iam's two they are 62."""
     assert_config_error(
         {"defaults": {"tags": tags("d", 30)}, "ecsAgents": [{"name": "a", "tags": tags("e", 30)}]},
-        "agent-iam:ecsAgents[0].tags: task role 'a-task': 62 tags, over the 50 IAM allows on a resource",
+        "agent-iam:ecsAgents[0].tags: 62 tags, over the 50 IAM allows on a resource",
     )
 
 
@@ -31,7 +31,7 @@ def test_an_entry_overriding_a_default_tag_does_not_count_it_twice():
         region="eu-west-1",
     )
     (unit,) = settings.ecs_agents
-    assert len(unit.args.task_role.tags) == 50
+    assert [len(role.spec.tags) for role in unit.roles] == [50, 50]
 
 
 @pytest.mark.parametrize(
@@ -90,21 +90,27 @@ def test_an_entry_name_long_enough_to_overflow_the_description_is_refused():
     )
 
 
-def test_merged_field_checks_name_the_role_and_the_key():
-    from agent_iam.components.role import RoleSpec, RoleDocuments
-    from agent_iam.stack_config.models import StackConfig
-    from agent_iam.stack_config.settings import _Builder
+def test_merged_field_checks_name_the_role_and_the_field():
+    from agent_iam.components.role import RoleDocuments, RoleSpec, role_problems
 
-    builder = _Builder(StackConfig.model_validate({"accountId": ACCOUNT}), stack="prod", source=FILE, region="eu-west-1")
-    spec = RoleSpec(name="r", path="/x/", description="d" * 1001, tags={"k": "v;"}, max_session_duration=60)
-    problems = builder.field_problems("agent-iam:ecsAgents[0]", "task role", spec, RoleDocuments(trust={}))
+    spec = RoleSpec(name="r", path="/x/", description="d" * 1001, tags={"k": "v;", **tags("t", 50)})
+    docs = RoleDocuments(trust={}, inline_policy_name="p" * 129, inline_policy={"Statement": []})
+    problems = [(p.field, p.message) for p in role_problems("task role", spec, docs, limits.IamLimits(), ACCOUNT,
+                                                             policy_field="policy")]
     assert problems == [
-        f"{FILE}: agent-iam:ecsAgents[0].name: task role 'r': the description is 1001 characters, over the 1000 IAM allows",
-        f"{FILE}: agent-iam:ecsAgents[0].tags: task role 'r': tag 'k': the value holds ';'; IAM allows letters, "
-        "numbers, spaces and _.:/=+-@",
-        f"{FILE}: agent-iam:ecsAgents[0].maxSessionDuration: task role 'r': maxSessionDuration is 60; IAM allows "
-        "3600 to 43200 seconds (1 to 12 hours)",
+        ("description", "task role 'r': the description is 1001 characters, over the 1000 IAM allows"),
+        ("tags", "task role 'r': tag 'k': the value holds ';'; IAM allows letters, numbers, spaces and _.:/=+-@"),
+        ("tags", "task role 'r': 51 tags, over the 50 IAM allows on a resource"),
+        ("name", "task role 'r': IAM policy names are at most 128 characters; " + repr("p" * 129) + " has 129"),
     ]
+
+
+def test_an_over_long_description_in_component_args_is_refused():
+    from agent_iam.components._contract import ArgsError
+    from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfile
+
+    with pytest.raises(ArgsError, match="args.description: instance role 'a': the description is 1039 characters"):
+        Ec2AgentInstanceProfile.check("a", {"account_id": ACCOUNT, "region": "eu-west-1", "description": "d" * 1039})
 
 
 def test_quotas_have_one_home_and_are_re_exported():

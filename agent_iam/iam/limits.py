@@ -148,10 +148,7 @@ def check_session_duration(value: int | None) -> list[str]:
     if value is None:
         return []
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_SESSION_DURATION <= value <= MAX_SESSION_DURATION:
-        return [
-            f"maxSessionDuration is {value!r}; IAM allows {MIN_SESSION_DURATION} to {MAX_SESSION_DURATION} seconds "
-            "(1 to 12 hours)"
-        ]
+        return [f"a role's maximum session is {MIN_SESSION_DURATION} to {MAX_SESSION_DURATION} seconds: {value!r}"]
     return []
 
 

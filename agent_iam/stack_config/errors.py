@@ -11,10 +11,10 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel, ValidationError
 
+from agent_iam.iam.checks import QUOTE_HINT  # the one spelling of the hint
+
 # Keys whose values are never echoed back in an error.
 SENSITIVE_KEYS = {"externalId", "kubeconfig"}
-# The one hint for a number, date or true/false where text is expected: YAML typed it.
-QUOTE_HINT = "quote it in YAML"
 
 
 def _kind_of(value: Any) -> str:
