@@ -625,3 +625,12 @@ def test_source_role_boundary_is_only_for_cross_account_pod_identity():
          "serviceAccounts": [pod_identity(sourceRolePermissionsBoundaryArn=f"arn:aws:iam::{ACCOUNT}:policy/B")]},
         "agent-iam:serviceAccounts[0].sourceRolePermissionsBoundaryArn: only for cross-account Pod Identity",
     )
+
+
+def test_source_account_condition_is_for_pod_identity_only():
+    from conftest import assert_config_error
+
+    assert_config_error(
+        {"accounts": ACCOUNTS, "clusters": CLUSTERS, "serviceAccounts": [irsa(sourceAccountCondition=True)]},
+        "agent-iam:serviceAccounts[0].sourceAccountCondition: applies to mode: pod-identity only",
+    )
