@@ -107,7 +107,8 @@ def test_not_principal_with_allow_fails_and_deny_statements_are_ignored():
         {"Sid": "AllBut", "Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{VENDOR}:root"}, "Action": "sts:AssumeRole"},
         {"Sid": "DenyAll", "Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole"},
     )
-    [message] = messages("no-wildcard-principal", role(trust=trust))
+    assert messages("no-wildcard-principal", role(trust=trust)) == []
+    [message] = messages("trust-statement-shape", role(trust=trust))
     assert "statement 'AllBut' uses NotPrincipal with Allow" in message
 
 
@@ -245,8 +246,10 @@ def test_service_and_pod_identity_trusts_are_not_oidc():
         (["s3:PutObject", "s3:DeleteObject"], "arn:aws:s3:::bucket/prefix/*"),
         ("kms:Decrypt", "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
         ("iam:PassRole", "arn:aws:iam::111111111111:role/agent-task"),
+        ("iam:PassRole", "arn:aws:iam::111111111111:role/agents/*"),  # a path of roles, not every role
         (["s3:GetObject", "s3:ListBucket"], "*"),  # reads on * are not in this rule
-        ("logs:PutLogEvents", "*"),
+        ("ecr:GetAuthorizationToken", "*"),  # supports no resource ARN: "*" is the only way to grant it
+        ("s3:PutObject", "arn:aws:s3:::my-bucket/*"),  # every object of one bucket
     ],
 )
 def test_sensitive_actions_pass_when_scoped(action, resource):
@@ -258,33 +261,55 @@ def test_sensitive_actions_pass_when_scoped(action, resource):
     [
         ("secretsmanager:GetSecretValue", "*", "secretsmanager:GetSecretValue"),
         ("secretsmanager:*", "*", "secretsmanager:GetSecretValue"),
-        ("kms:*", "*", "kms:Decrypt"),
+        ("kms:*", "*", "kms:CreateGrant"),
         ("kms:Decrypt", "arn:aws:kms:eu-west-1:111111111111:key/*", "kms:Decrypt"),
         ("iam:PassRole", "arn:aws:iam::111111111111:role/*", "iam:PassRole"),
         ("iam:Pass*", "*", "iam:PassRole"),
-        ("s3:PutObject", "*", "S3 writes (s3:PutObject)"),
-        ("s3:Put*", "*", "S3 writes (s3:PutObject, s3:PutObjectAcl, s3:PutObjectTagging, ...)"),
-        ("s3:Delete*", "arn:aws:s3:::*", "S3 writes (s3:DeleteObject,"),
-        ("s3:AbortMultipartUpload", "arn:aws:s3:::*/*", "S3 writes (s3:AbortMultipartUpload)"),
-        ("s3:*", "*", "S3 writes"),
-        ("*", "*", "secretsmanager:GetSecretValue, kms:Decrypt, iam:PassRole, S3 writes"),
+        ("s3:PutObject", "*", "s3:PutObject"),
+        ("s3:Put*", "*", "s3:PutAccessPointPolicy"),
+        ("s3:Delete*", "arn:aws:s3:::*", "s3:DeleteAccessGrant"),
+        ("s3:AbortMultipartUpload", "arn:aws:s3:::*/*", "s3:AbortMultipartUpload"),
+        ("logs:PutLogEvents", "*", "logs:PutLogEvents"),  # Write on every log stream
+        # the bypasses: spellings the old fixed patterns did not know
+        ("iam:PassRole", "arn:aws:iam::*:role*", "iam:PassRole"),
+        ("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:*:*:secret*", "secretsmanager:GetSecretValue"),
+        ("kms:Decrypt", "arn:aws:kms:*:*:*/*", "kms:Decrypt"),
+        ("s3:PutBucketNotification", "arn:aws:s3:::*", "s3:PutBucketNotification"),
+        ("s3:PutEncryptionConfiguration", "arn:aws:s3:::*", "s3:PutEncryptionConfiguration"),
+        ("s3:PutBucketVersioning", "arn:aws:s3:::*", "s3:PutBucketVersioning"),
+        ("s3:DeleteObjectTagging", "arn:aws:s3:::*/*", "s3:DeleteObjectTagging"),
+        ("s3:DeleteObject", "arn:aws:s3:::*-*/*", "s3:DeleteObject"),
+        ("ssm:GetParameter*", "arn:aws:ssm:eu-west-1:111111111111:parameter/*", "ssm:GetParameter"),
+        ("iam:PassRole", "arn:aws:iam::*:role/deploy", "iam:PassRole"),  # a role name in every account
     ],
 )
 def test_sensitive_actions_fail_on_every_resource(action, resource, named):
     [message] = messages("sensitive-actions-scoped", inline(doc(allow(action, resource, sid="Wide"))))
     assert message.startswith("inline policy 'access': statement 'Wide' allows ")
     assert named in message
-    assert f"on Resource {resource!r}; scope it to ARNs" in message
+    assert f"on {resource!r}, every resource of its kind; scope it to ARNs" in message
+    assert "acceptedFindings: [{check: sensitive-actions-scoped, sid: Wide, reason: <why>}]" in message
+
+
+def test_sensitive_actions_name_the_access_levels():
+    [message] = messages("sensitive-actions-scoped", inline(doc(allow(["s3:PutBucketPolicy", "s3:PutObjectTagging",
+                                                                    "secretsmanager:GetSecretValue"], "*"))))
+    assert "1 Permissions management" in message and "1 Tagging" in message and "1 credential read" in message
 
 
 def test_sensitive_actions_through_not_action_and_not_resource():
     not_action = {"Sid": "AllButIam", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}
     [message] = messages("sensitive-actions-scoped", inline(doc(not_action)))
-    assert "allows secretsmanager:GetSecretValue, kms:Decrypt, S3 writes" in message
-    assert "iam:PassRole" not in message
+    assert "iam:PassRole" not in message and "more (" in message
     not_resource = {"Sid": "NotThat", "Effect": "Allow", "Action": "kms:Decrypt", "NotResource": "arn:aws:kms:*:*:key/x"}
     [message] = messages("sensitive-actions-scoped", inline(doc(not_resource)))
-    assert "allows kms:Decrypt on NotResource (every other resource)" in message
+    assert "allows kms:Decrypt (1 Write) on 'NotResource (every resource it does not list)'" in message
+
+
+def test_sensitive_actions_statement_without_sid_cannot_be_named():
+    statement = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}
+    [violation] = evaluate_resource("sensitive-actions-scoped", inline(doc(statement)), CTX)
+    assert violation.sid is None and "give the statement a Sid" in violation.message
 
 
 def test_sensitive_actions_ignore_deny_and_look_into_managed_and_role_inline_policies():
@@ -328,14 +353,15 @@ def test_boundary_not_required_when_the_stack_sets_none():
 
 
 def test_boundary_required_when_the_stack_sets_one():
-    context = Context(account_id=OWN, boundary_arns=(BOUNDARY,))
+    context = Context(account_id=OWN, boundary_arns=(BOUNDARY,), boundary_required=True)
     assert messages("permissions-boundary", role(permissionsBoundary=BOUNDARY), context) == []
     assert messages("permissions-boundary", role("bare"), context) == [
         f"role 'bare' has no permissions boundary; the stack requires {BOUNDARY}"
     ]
     other = f"arn:aws:iam::{OWN}:policy/Other"
     assert messages("permissions-boundary", role("odd", permissionsBoundary=other), context) == [
-        f"role 'odd' has permissions boundary {other}, not the stack's {BOUNDARY}"
+        f"role 'odd' has permissions boundary {other}, which the stack allows {BOUNDARY}; list it in "
+        "agent-iam:guardrails.permissionsBoundaries to allow it"
     ]
 
 
@@ -484,6 +510,8 @@ def test_violation_as_plan_json():
         "resourceType": ROLE_POLICY,
         "resourceName": "open-access",
         "message": "inline policy 'access': statement 'Admin' allows '*', every action of every service",
+        "sid": "Admin",
+        "role": "open",
     }
 
 
@@ -503,6 +531,9 @@ def test_every_rule_has_a_description_and_a_known_scope():
         "permissions-boundary",
         "iam-limits",
         "iam-role-limits",
+        "trust-statement-shape",
+        "principal-pattern-specific",
+        "managed-policy-privileges",
     }
     for entry in rules.RULES.values():
         assert entry.description.endswith(".") and entry.scope in ("resource", "stack")

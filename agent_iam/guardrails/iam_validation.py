@@ -20,8 +20,9 @@ import json
 import logging
 import os
 import shutil
+import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -48,18 +49,49 @@ SEVERITY_ORDER = ("error", "critical", "high", "warning", "medium")
 KINDS = {"trust": "TRUST_POLICY", "identity": "IDENTITY_POLICY"}
 
 
+_OBJECTS = re.compile(r"^arn:(aws[a-z-]*):s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?:([^*?]+)/)?\*$")
+
+
+def is_own_write_statement(statement: Mapping[str, Any]) -> bool:
+    """Whether a statement is exactly what agent-iam generates for `s3Write` locations: the same
+    actions on the same `bucket/prefix/*` objects as `policies.s3_statements` builds for them, no
+    more, whatever its Sid. A statement naming every bucket (`*-*/*`) or adding actions is not."""
+    from agent_iam.components import policies
+
+    if statement.get("Effect") != "Allow" or set(statement) - {"Sid", "Effect", "Action", "Resource"}:
+        return False
+    resources = policies.as_list(statement.get("Resource"))
+    matches = [_OBJECTS.match(r) for r in resources if isinstance(r, str)]
+    if not resources or not all(matches) or len(matches) != len(resources):
+        return False
+    partitions = {m.group(1) for m in matches if m}
+    if len(partitions) != 1:
+        return False
+    locations = [(m.group(2), m.group(3)) for m in matches if m]
+    generated = [s for s in policies.s3_statements(partitions.pop(), (), locations) if s.get("Sid") == "WriteObjects"]
+    return len(generated) == 1 and (
+        sorted(policies.as_list(generated[0]["Action"])) == sorted(policies.as_list(statement.get("Action")))
+        and sorted(policies.as_list(generated[0]["Resource"])) == sorted(resources)
+    )
+
+
 @dataclass(frozen=True)
 class ReviewedException:
-    """A finding that is accepted after review: one document kind, one check, one Sid, one action."""
+    """A finding accepted after review, matched by the statement's content: one document kind, one
+    check, one action, and a test of the statement the finding is on."""
 
     kind: str
     check: str
-    sid: str
     action: str
+    statement: Callable[[Mapping[str, Any]], bool]
     reason: str
 
-    def covers(self, finding: Finding) -> bool:
-        return (finding.kind, finding.check, finding.sid, finding.action) == (self.kind, self.check, self.sid, self.action)
+    def covers(self, finding: Finding, statement: Mapping[str, Any] | None) -> bool:
+        return (
+            (finding.kind, finding.check, finding.action) == (self.kind, self.check, self.action)
+            and statement is not None
+            and self.statement(statement)
+        )
 
 
 # Matched here, on the findings, not with the validator's `ignore_patterns`: for `sensitive_action`
@@ -68,8 +100,8 @@ EXCEPTIONS: tuple[ReviewedException, ...] = (
     ReviewedException(
         "identity",
         "sensitive_action",
-        "WriteObjects",
         "s3:DeleteObject",
+        is_own_write_statement,
         "agent-iam's S3 write statement: DeleteObject only on the s3Write prefixes the stack lists (docs/guardrails.md)",
     ),
 )
@@ -248,10 +280,24 @@ async def _validate(docs: Sequence[tuple[str, str, dict[str, Any]]], services_di
     return findings
 
 
-def reviewed(finding: Finding) -> Finding:
-    """The finding, marked exempted when a reviewed exception covers it."""
+def statement_of(doc: Mapping[str, Any], finding: Finding) -> Mapping[str, Any] | None:
+    """The statement a finding is about: by its index, else by its Sid."""
+    items = doc.get("Statement", [])
+    items = [items] if isinstance(items, Mapping) else list(items) if isinstance(items, list) else []
+    index = finding.statement_index
+    if index is not None and 0 <= index < len(items) and isinstance(items[index], Mapping):
+        return items[index]
+    if finding.sid:
+        named = [s for s in items if isinstance(s, Mapping) and s.get("Sid") == finding.sid]
+        return named[0] if len(named) == 1 else None
+    return None
+
+
+def reviewed(finding: Finding, doc: Mapping[str, Any] | None = None) -> Finding:
+    """The finding, marked exempted when a reviewed exception covers the statement it is on."""
+    statement = statement_of(doc, finding) if doc is not None else None
     for exception in EXCEPTIONS:
-        if exception.covers(finding):
+        if exception.covers(finding, statement):
             return dataclasses.replace(finding, exemption=f"reviewed exception: {exception.reason}")
     return finding
 
@@ -305,7 +351,7 @@ def validate_documents(
             fresh[finding.label].append({k: v for k, v in dataclasses.asdict(finding).items() if k != "label"})
     known = {**cached, **fresh}
     content_cache.update(cache_file, version, cached, {key: known[key] for key, *_ in keyed})
-    findings = [reviewed(Finding(label=label, **found)) for key, label, _, _ in keyed for found in known[key]]
+    findings = [reviewed(Finding(label=label, **found), doc) for key, label, _, doc in keyed for found in known[key]]
     order = {label: n for n, (_, label, _, _) in enumerate(keyed)}
     return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), order.get(f.label, 0)))
 

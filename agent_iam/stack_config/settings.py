@@ -6,6 +6,7 @@ and for each entry the component to register, its target account and its argumen
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from agent_iam.components.service_account_role import IrsaCluster, KubernetesObj
 
 from .errors import ConfigError, key_path
 from .models import (
+    AcceptedFinding,
     Account,
     AgentSecrets,
     Defaults,
@@ -62,6 +64,8 @@ class Unit:
     args: Any
     former_names: tuple[str, ...] = ()
     cluster: str | None = None  # serviceAccounts: the entry's cluster (Pod Identity association, Secret)
+    # The entry's reviewed exceptions (`acceptedFindings`), matched against the plan's findings.
+    accepted_findings: tuple[AcceptedFinding, ...] = ()
 
     def roles(self) -> Mapping[str, tuple[RoleSpec, RoleDocuments]]:
         """Every role this unit creates, by a label used in messages."""
@@ -102,8 +106,9 @@ class StackSettings:
     secret_keys: frozenset[str] = frozenset()
     guardrails: Guardrails = Guardrails()
     limits: IamLimits = IamLimits()
-    # The stack's permissions boundary and any an entry sets instead; empty: the stack sets none.
+    # The stack's permissions boundary and those guardrails.permissionsBoundaries allow instead.
     boundary_arns: tuple[str, ...] = ()
+    boundary_required: bool = False  # the stack sets defaults.permissionsBoundaryArn
 
     def units(self) -> list[Unit]:
         return [*self.ecs_agents, *self.ec2_agents, *self.saas_roles, *self.service_accounts]
@@ -113,6 +118,7 @@ class StackSettings:
         return guardrail_rules.Context(
             account_id=self.account_id,
             boundary_arns=self.boundary_arns,
+            boundary_required=self.boundary_required,
             limits=guardrail_rules.Limits(
                 trust_policy_size=self.limits.trust_policy_size,
                 role_policies_size=self.limits.role_policies_size,
@@ -202,9 +208,11 @@ class _Builder:
             )
 
     def policy_advisory(self, key: str, entry: InlinePolicy, who: str) -> None:
-        if entry.policy is not None and entry.policy.wildcard_resource:
+        wide = entry.policy.first_wildcard() if entry.policy is not None else None
+        if wide is not None:
             self.advisories.append(
-                f"{key} ({entry.name}): {who} policy allows actions on Resource '*' (allowWildcardResources: true)"
+                f"{key} ({entry.name}): {who} policy allows actions on {wide[1]!r}, every resource of its kind "
+                "(allowWildcardResources: true)"
             )
 
     def ec2_agent(self, index: int, entry: Ec2Agent) -> Unit:
@@ -347,6 +355,12 @@ class _Builder:
                     f"the cluster's {cluster_target.account_id}); remove it"
                 ]
             )
+        if entry.session_tag_conditions is False:
+            self.advisories.append(
+                f"{key} ({entry.name}): the role {spec.name!r} trusts EVERY Pod Identity association in account "
+                f"{cluster_target.account_id}, not only {entry.namespace}/{entry.service_account} on cluster "
+                f"{cluster.name or entry.cluster} (sessionTagConditions: false)"
+            )
         return PodIdentity(
             cluster_name=cluster.name or entry.cluster,
             cluster_account_id=cluster_target.account_id,
@@ -479,11 +493,18 @@ class _Builder:
         saas = [self.saas_role(i, e, secret_keys) for i, e in enumerate(self.config.saas_roles)]
         service_accounts = [self.service_account(i, e) for i, e in enumerate(self.config.service_accounts)]
         self.check_limits_and_names([*ecs, *ec2, *saas, *service_accounts])
-        boundaries: tuple[str, ...] = ()
-        if self.defaults.permissions_boundary_arn:
-            entries = [*self.config.ecs_agents, *self.config.ec2_agents, *self.config.saas_roles, *self.config.service_accounts]
-            overrides = {e.permissions_boundary_arn for e in entries if e.permissions_boundary_arn}
-            boundaries = (self.defaults.permissions_boundary_arn, *sorted(overrides - {self.defaults.permissions_boundary_arn}))
+        default = self.defaults.permissions_boundary_arn
+        listed = [b for b in self.config.guardrails.permissions_boundaries if b != default]
+        boundaries = tuple(dict.fromkeys([*([default] if default else []), *listed]))
+        ecs, ec2, saas, service_accounts = (
+            [dataclasses.replace(u, accepted_findings=tuple(e.accepted_findings)) for u, e in zip(units, family)]
+            for units, family in (
+                (ecs, self.config.ecs_agents),
+                (ec2, self.config.ec2_agents),
+                (saas, self.config.saas_roles),
+                (service_accounts, self.config.service_accounts),
+            )
+        )
         return StackSettings(
             stack=self.stack,
             source=self.source,
@@ -502,6 +523,7 @@ class _Builder:
             guardrails=self.config.guardrails,
             limits=self.defaults.limits.to_iam_limits(),
             boundary_arns=boundaries,
+            boundary_required=bool(default),
         )
 
 
