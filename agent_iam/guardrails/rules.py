@@ -575,7 +575,7 @@ def wide_resources(statement: Mapping[str, Any]) -> list[str]:
     return [r for r in strings(statement.get("Resource")) if arns.covers_every_resource(r)]
 
 
-def _severity(action: str) -> int:
+def severity_rank(action: str) -> int:
     """Order of mention: PassRole, credential reads, permission changes, writes, tagging."""
     if action == iam_actions.PASS_ROLE:
         return 0
@@ -590,21 +590,40 @@ def _summary(found: Sequence[str], limit: int = 4) -> str:
     return f"{shown} and {len(found) - limit} more" if len(found) > limit else shown
 
 
+_TAG_KEY = re.compile(r"^[a-z0-9-]+:(?:resourcetag|requesttag)/.+$")
+
+
+def tag_scoped(statement: Mapping[str, Any]) -> bool:
+    """Whether a statement is limited to tagged resources (attribute-based access control): a
+    required `aws:ResourceTag/<key>` or `aws:RequestTag/<key>` (or a service's own ResourceTag key)
+    pinned to values, not to a pattern every value matches (a tag anyone may set to `*` scopes nothing)."""
+    for key, by_operator in condition_keys(statement).items():
+        if not _TAG_KEY.match(key):
+            continue
+        for op, values in by_operator.items():
+            if op.lower() in POSITIVE_OPERATORS and values and not any(
+                arns.has_wildcard(v) and not any(c.isalnum() for c in v) for v in values
+            ):
+                return True
+    return False
+
+
 @rule(
     "sensitive-actions-scoped",
     "No identity policy grants a sensitive action (AWS access level Write, Permissions management or Tagging, "
-    "iam:PassRole, or a read that returns secrets or credentials) on every resource of a kind.",
+    "iam:PassRole, or a read that returns secrets or credentials) on every resource of a kind, unless a tag "
+    "condition limits it to tagged resources.",
 )
 def sensitive_actions_scoped(resource: ResourceView, context: Context) -> Iterator[Hit]:
     for what, doc in identity_documents(resource):
         for index, statement in allow_statements(doc):
             wide = wide_resources(statement)
-            if not wide:
+            if not wide or tag_scoped(statement):
                 continue
             hit = [a for a in granted_actions(statement) if iam_actions.is_sensitive(a) and iam_actions.scopable(a)]
             if not hit:
                 continue
-            hit.sort(key=lambda a: (_severity(a), a))
+            hit.sort(key=lambda a: (severity_rank(a), a))
             levels: dict[str, int] = {}
             for action in hit:
                 level = "credential read" if iam_actions.is_credential_read(action) else iam_actions.access_level(action)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,7 +279,8 @@ def apply_acceptances(
             continue
         roles = {spec.name for spec, _ in unit.roles().values()}
         checks_here = sorted(
-            {v.rule for v in violations if v.role in roles} | {f.check for f in findings if _roles_of(f, by_label) & roles}
+            {v.rule for v in violations if v.role in roles and not v.accepted}
+            | {f.check for f in findings if _roles_of(f, by_label) & roles and f.severity in ("error", "critical", "high")}
         )
         for index, acceptance in enumerate(unit.accepted_findings):
             where = key_path("agent-iam", (*_key_parts(unit.key), "acceptedFindings", index))
@@ -288,14 +290,24 @@ def apply_acceptances(
             hit_findings = [
                 i
                 for i, f in enumerate(findings)
-                if f.check == acceptance.check and f.sid == acceptance.sid and _roles_of(f, by_label) & roles
+                if f.check == acceptance.check and _sid_of(f, by_label) == acceptance.sid and _roles_of(f, by_label) & roles
             ]
             places = {("v", violations[i].resource_type, violations[i].resource_name) for i in hit_violations}
             places |= {("f", findings[i].label) for i in hit_findings}
             if not places:
                 hint = ""
                 close = difflib.get_close_matches(acceptance.check, checks_here, n=1)
-                if close:
+                sids = sorted(
+                    {str(v.sid) for v in violations if v.rule == acceptance.check and v.role in roles and v.sid}
+                    | {
+                        str(_sid_of(f, by_label))
+                        for f in findings
+                        if f.check == acceptance.check and _roles_of(f, by_label) & roles and _sid_of(f, by_label)
+                    }
+                )
+                if sids:
+                    hint = f" ({acceptance.check} findings of this entry are on statements {', '.join(sids)})"
+                elif close:
                     hint = f"; did you mean check {close[0]!r}?"
                 elif checks_here:
                     hint = f" (checks with findings on this entry: {', '.join(checks_here)})"
@@ -336,6 +348,26 @@ def apply_acceptances(
     if problems:
         raise ConfigError(problems)
     return violations, findings, rows
+
+
+_ACTION_IN_MESSAGE = re.compile(r"`+([a-z0-9-]+:[A-Za-z0-9*?]+)`")
+
+
+def _sid_of(finding: Any, by_label: Mapping[str, PlanDocument]) -> str | None:
+    """The Sid a finding is on. A finding about the whole document (the validator's "across
+    statements" combinations) is on the statement that grants the most sensitive action it names
+    (iam:PassRole before credential reads before changes: the same whatever order it lists them)."""
+    if finding.sid:
+        return finding.sid
+    doc = by_label.get(finding.label)
+    named = sorted(set(_ACTION_IN_MESSAGE.findall(finding.message or "")), key=lambda a: (rules.severity_rank(a), a))
+    if doc is None or not named:
+        return None
+    for _, statement in rules.allow_statements(doc.document):
+        if named[0].lower() in {a.lower() for a in rules.granted_actions(statement)}:
+            sid = statement.get("Sid")
+            return sid if isinstance(sid, str) and sid else None
+    return None
 
 
 def _roles_of(finding: Any, by_label: Mapping[str, PlanDocument]) -> set[str]:
