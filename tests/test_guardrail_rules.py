@@ -537,3 +537,152 @@ def test_every_rule_has_a_description_and_a_known_scope():
     }
     for entry in rules.RULES.values():
         assert entry.description.endswith(".") and entry.scope in ("resource", "stack")
+
+
+# --- trust conditions by meaning --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringLike": {"aws:PrincipalArn": "*"}},
+        {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:*"}},
+        {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{VENDOR}:role/*"}},
+        {"StringLike": {"sts:ExternalId": "*"}},
+        {"StringLike": {"sts:ExternalId": ["acme-4f8b", "?*"]}},  # one value that matches anything unpins the key
+        {"StringLike": {"aws:PrincipalOrgID": "o-*"}},
+    ],
+)
+def test_conditions_any_value_satisfies_are_no_pin(condition):
+    trust = doc(aws_trust(f"arn:aws:iam::{VENDOR}:root", condition))
+    [message] = messages("cross-account-trust-condition", role("vendor-x", trust=trust))
+    assert "with no sts:ExternalId, aws:PrincipalArn, aws:PrincipalOrgID condition that pins it" in message
+    assert "matches any value" in message
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringLike": {"sts:ExternalId": "acme-*"}},
+        {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{VENDOR}:role/qwak-eks-base*"}},
+        {"StringEquals": {"sts:ExternalId": "*"}},  # StringEquals: the literal value "*"
+        {"StringLike": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
+    ],
+)
+def test_conditions_that_pin_a_value_pass(condition):
+    trust = doc(aws_trust(f"arn:aws:iam::{VENDOR}:root", condition))
+    assert messages("cross-account-trust-condition", role("vendor-x", trust=trust)) == []
+
+
+def test_not_action_in_a_federated_trust_is_a_violation_and_still_needs_pins():
+    statement = {"Sid": "Ci", "Effect": "Allow", "Principal": {"Federated": OIDC_ARN}, "NotAction": "sts:TagSession"}
+    trust = doc(statement)
+    [shape] = messages("trust-statement-shape", role("ci", trust=trust))
+    assert shape.startswith("role 'ci': trust statement 'Ci' uses NotAction with Allow")
+    found = messages("oidc-trust-conditions", role("ci", trust=trust))
+    assert any(f"does not pin {ISSUER}:aud" in m for m in found)
+    assert messages("trust-statement-shape", role(trust=doc(service_trust()))) == []
+
+
+def test_a_sub_pattern_that_matches_every_subject_is_refused_even_with_the_tag():
+    condition = {"StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com"},
+                 "StringLike": {f"{ISSUER}:sub": "system:serviceaccount:*"}}
+    tagged = role("irsa", trust=doc(oidc_trust(condition)), tags={rules.OIDC_SUB_WILDCARD_TAG: "namespace wide, SEC-3"})
+    [message] = messages("oidc-trust-conditions", tagged)
+    assert "which every identity of the issuer satisfies" in message
+
+
+@pytest.mark.parametrize(
+    "pattern, problem",
+    [
+        (f"arn:aws:iam::{VENDOR}:role/*-*", "fixes 0 letter(s) or digit(s)"),
+        (f"arn:aws:iam::{VENDOR}:user/*a", "fixes 1 letter(s) or digit(s)"),
+        (f"arn:aws:iam::{VENDOR}:role/ab?*", "fixes 2 letter(s) or digit(s)"),
+        ("arn:aws:iam::*:role/vendor-*", "leaves the account open"),
+    ],
+)
+def test_principal_patterns_must_fix_enough_of_the_name(pattern, problem):
+    condition = {"ArnLike": {"aws:PrincipalArn": pattern}}
+    [violation] = evaluate_resource("principal-pattern-specific", role("v", trust=doc(aws_trust(VENDOR, condition))), CTX)
+    assert problem in violation.message and violation.sid == "Vendor"
+    assert "acceptedFindings: [{check: principal-pattern-specific, sid: Vendor" in violation.message
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [f"arn:aws:iam::{VENDOR}:role/qwak-eks-base*", f"arn:aws:iam::{VENDOR}:role/eksctl-Qwak-EKS-Cluster-nodegroup-*",
+     f"arn:aws:iam::{VENDOR}:role/deploy"],
+)
+def test_specific_principal_patterns_pass(pattern):
+    condition = {"ArnLike": {"aws:PrincipalArn": pattern}}
+    assert messages("principal-pattern-specific", role("v", trust=doc(aws_trust(VENDOR, condition)))) == []
+
+
+# --- managed policies and boundaries by content -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, grants",
+    [
+        ("AdministratorAccess", "full administrator access"),
+        ("PowerUserAccess", "IAM write on every resource"),
+        ("IAMFullAccess", "IAM write on every resource"),
+    ],
+)
+def test_dangerous_aws_managed_policies_are_violations(name, grants):
+    arn = f"arn:aws:iam::aws:policy/{name}"
+    [violation] = evaluate_resource("managed-policy-privileges", attachment("agent", arn), CTX)
+    assert violation.message.startswith(f"role 'agent' attaches AWS managed policy {name}, which grants ")
+    assert grants in violation.message and violation.sid == name and violation.role == "agent"
+    on_role = role(managedPolicyArns=[arn])
+    assert len(evaluate_resource("managed-policy-privileges", on_role, CTX)) == 1
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess",
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+        "arn:aws:iam::111111111111:policy/custom",  # customer managed: its own document is judged where it is made
+    ],
+)
+def test_ordinary_managed_policies_pass(arn):
+    assert messages("managed-policy-privileges", attachment("agent", arn)) == []
+
+
+def test_a_managed_policy_that_does_not_exist_is_named_with_a_suggestion():
+    [message] = messages("managed-policy-privileges", attachment("agent", "arn:aws:iam::aws:policy/ViewOnlyAccess"))
+    assert message == (
+        "role 'agent' attaches arn:aws:iam::aws:policy/ViewOnlyAccess, which is not an AWS managed policy; "
+        "did you mean arn:aws:iam::aws:policy/job-function/ViewOnlyAccess?"
+    )
+
+
+def test_an_admin_boundary_is_a_violation_even_when_allowed():
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    context = Context(account_id=OWN, boundary_arns=(admin,), boundary_required=True)
+    [message] = messages("permissions-boundary", role(permissionsBoundary=admin), context)
+    assert "an administrator policy: a boundary that allows everything bounds nothing" in message
+    # with nothing configured (the pack's default) any boundary but an admin policy passes
+    assert messages("permissions-boundary", role(permissionsBoundary=BOUNDARY), Context(account_id=OWN)) == []
+
+
+def test_tag_conditions_scope_sensitive_actions_but_a_wildcard_tag_value_does_not():
+    scoped = allow("iam:DeleteInstanceProfile", "*", sid="Scoped",
+                   Condition={"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/acme": "owned"}})
+    assert messages("sensitive-actions-scoped", inline(doc(scoped))) == []
+    any_tag = allow("ec2:TerminateInstances", "*", sid="AnyTag",
+                    Condition={"StringLike": {"ec2:ResourceTag/karpenter.sh/nodepool": "*"}})
+    assert len(messages("sensitive-actions-scoped", inline(doc(any_tag)))) == 1
+    if_exists = allow("ec2:TerminateInstances", "*", sid="IfExists",
+                      Condition={"StringEqualsIfExists": {"aws:ResourceTag/team": "data"}})
+    assert len(messages("sensitive-actions-scoped", inline(doc(if_exists)))) == 1
+
+
+def test_acceptances_mark_violations_of_their_statement_and_role_only():
+    found = evaluate_resource("sensitive-actions-scoped", inline(doc(allow("iam:PassRole", "*", sid="Pass"))), CTX)
+    accepted = rules.accept(found, [rules.Acceptance("sensitive-actions-scoped", "Pass", "reviewed, SEC-1", "agent")])
+    assert [v.accepted for v in accepted] == ["reviewed, SEC-1"] and rules.blocking(accepted) == []
+    elsewhere = rules.accept(found, [rules.Acceptance("sensitive-actions-scoped", "Pass", "reviewed, SEC-1", "other")])
+    assert rules.blocking(elsewhere) == found

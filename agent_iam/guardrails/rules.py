@@ -394,9 +394,14 @@ def matches_any_value(key: str, operator: str, value: str) -> bool:
     key = key.lower()
     if key in ("aws:principalarn", "aws:sourcearn", "aws:sourceidentity"):
         parsed = arns.parse(value)
-        if parsed is not None and arns.has_wildcard(parsed.account):
+        if parsed is None:
+            return not any(c.isalnum() for c in value)
+        if arns.has_wildcard(parsed.account):
             value = str(dataclasses.replace(parsed, account=_ANY_ACCOUNT))
-        return arns.covers_every_resource(value)
+        name = parsed.resource.split("/", 1)[-1]
+        # `role/*`, `*`: any principal. A pattern with some fixed text (`role/*-*`) is a weak pin,
+        # judged by principal-pattern-specific.
+        return arns.covers_every_resource(value) and not name.strip("*?/")
     rest = re.sub(r"^[a-z]{1,3}-", "", value)  # `o-`, `ou-`, `r-`: the fixed prefix of an ID
     return not any(c.isalnum() for c in rest)
 
