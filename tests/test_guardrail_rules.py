@@ -686,3 +686,21 @@ def test_acceptances_mark_violations_of_their_statement_and_role_only():
     assert [v.accepted for v in accepted] == ["reviewed, SEC-1"] and rules.blocking(accepted) == []
     elsewhere = rules.accept(found, [rules.Acceptance("sensitive-actions-scoped", "Pass", "reviewed, SEC-1", "other")])
     assert rules.blocking(elsewhere) == found
+
+
+# --- the fuzz run: no spelling that covers every secret, role or key passes the rule --------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from test_iam_arns import reference_covers, spellings  # noqa: E402
+
+SENSITIVE_OF_KIND = {"secret": "secretsmanager:GetSecretValue", "role": "iam:PassRole", "key": "kms:Decrypt",
+                     "parameter": "ssm:GetParameter", "object": "s3:DeleteObject", "bucket": "s3:PutBucketPolicy"}
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spellings())
+def test_no_generated_spelling_that_covers_a_whole_kind_passes_sensitive_actions_scoped(resource):
+    for kind in reference_covers(resource):
+        statement = allow(SENSITIVE_OF_KIND[kind], resource, sid="Fuzz")
+        assert messages("sensitive-actions-scoped", inline(doc(statement))), (kind, resource)
