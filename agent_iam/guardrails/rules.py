@@ -661,9 +661,12 @@ def managed_policy_privileges(document: Mapping[str, Any]) -> list[str]:
     for _, statement in allow_statements(document):
         if not wide_resources(statement):
             continue
-        granted_here = granted_actions(statement)
         if "NotAction" in statement or any(a.split(":", 1)[0] == "*" for a in actions_of(statement)):
             admin = True
+            continue
+        # only IAM's own actions matter here: expand just the patterns that can name one
+        iam_patterns = [a for a in actions_of(statement) if ":" in a and fnmatchcase("iam", a.split(":", 1)[0].lower())]
+        granted_here = {x for a in iam_patterns for x in iam_actions.expand("iam:" + a.split(":", 1)[1])}
         for action in granted_here:
             if action.startswith("iam:") and iam_actions.access_level(action) in (iam_actions.WRITE, iam_actions.PERMISSIONS):
                 iam_write.add(action)
@@ -672,6 +675,7 @@ def managed_policy_privileges(document: Mapping[str, Any]) -> list[str]:
     out = []
     if admin:
         out.append("full administrator access (every action on every resource)")
+        return out
     if iam_write:
         out.append(f"IAM write on every resource ({_summary(sorted(iam_write), 3)}: {len(iam_write)} actions)")
     if pass_role and not admin and not iam_write:

@@ -6,6 +6,8 @@ so it is exact by construction; written as `build/<stack>/access.md` for pull-re
 
 from __future__ import annotations
 
+import functools
+
 import json
 import re
 from collections import defaultdict
@@ -232,6 +234,7 @@ def mermaid(model: list[RoleAccess]) -> str:
     return "\n".join(lines)
 
 
+@functools.cache
 def _managed_summary(policy_arn: str) -> str:
     """What an AWS managed policy's current document grants on every resource (credential reads,
     PassRole, changes), from the managed-policy dataset; "" when nothing or unknown."""
