@@ -658,15 +658,20 @@ def managed_policy_privileges(document: Mapping[str, Any]) -> list[str]:
     """What makes a policy document dangerous to attach: full admin, IAM write or iam:PassRole on
     every role, each described with the actions that grant it."""
     admin, iam_write, pass_role = False, set(), False
+    all_but: list[str] = []
     for _, statement in allow_statements(document):
         if not wide_resources(statement):
             continue
-        if "NotAction" in statement or any(a.split(":", 1)[0] == "*" for a in actions_of(statement)):
+        if any(a.split(":", 1)[0] == "*" for a in actions_of(statement)):
             admin = True
             continue
-        # only IAM's own actions matter here: expand just the patterns that can name one
-        iam_patterns = [a for a in actions_of(statement) if ":" in a and fnmatchcase("iam", a.split(":", 1)[0].lower())]
-        granted_here = {x for a in iam_patterns for x in iam_actions.expand("iam:" + a.split(":", 1)[1])}
+        if "NotAction" in statement:
+            excluded = strings(statement.get("NotAction"))
+            all_but.extend(excluded)
+            granted_here = {a for a in iam_actions.expand("iam:*") if not covers(excluded, a)}
+        else:  # only IAM's own actions matter here: expand just the patterns that can name one
+            iam_patterns = [a for a in actions_of(statement) if ":" in a and fnmatchcase("iam", a.split(":", 1)[0].lower())]
+            granted_here = {x for a in iam_patterns for x in iam_actions.expand("iam:" + a.split(":", 1)[1])}
         for action in granted_here:
             if action.startswith("iam:") and iam_actions.access_level(action) in (iam_actions.WRITE, iam_actions.PERMISSIONS):
                 iam_write.add(action)
@@ -676,6 +681,8 @@ def managed_policy_privileges(document: Mapping[str, Any]) -> list[str]:
     if admin:
         out.append("full administrator access (every action on every resource)")
         return out
+    if all_but:
+        out.append(f"every action but {', '.join(all_but)} on every resource")
     if iam_write:
         out.append(f"IAM write on every resource ({_summary(sorted(iam_write), 3)}: {len(iam_write)} actions)")
     if pass_role and not admin and not iam_write:
