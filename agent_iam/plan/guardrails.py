@@ -263,9 +263,10 @@ def apply_acceptances(
     """Mark what each entry's `acceptedFindings` cover. Each acceptance must match findings of its
     check on exactly one statement (one document, one Sid) of the entry's own roles; one that
     matches nothing, or statements of several documents, is a ConfigError naming it."""
-    from agent_iam.stack_config import ConfigError
+    from agent_iam.stack_config import ConfigError, stack_file
     from agent_iam.stack_config.errors import key_path
 
+    source = stack_file(settings.stack)
     problems: list[str] = []
     rows: list[AcceptedRow] = []
     by_view = {(v.type, v.name): v for v in views}
@@ -277,7 +278,7 @@ def apply_acceptances(
     for unit in settings.units():
         if not unit.accepted_findings:
             continue
-        roles = {spec.name for spec, _ in unit.roles().values()}
+        roles = {planned.spec.name for planned in unit.roles}
         checks_here = sorted(
             {v.rule for v in violations if v.role in roles and not v.accepted}
             | {f.check for f in findings if _roles_of(f, by_label) & roles and f.severity in ("error", "critical", "high")}
@@ -314,14 +315,14 @@ def apply_acceptances(
                 else:
                     hint = " (this entry's policies have no findings left to accept: remove it)"
                 problems.append(
-                    f"{settings.source}: {where}: accepts {acceptance.check} on statement {acceptance.sid!r}, but "
+                    f"{source}: {where}: accepts {acceptance.check} on statement {acceptance.sid!r}, but "
                     f"no such finding is on a statement of this entry's roles{hint}"
                 )
                 continue
             if len(places) > 1 and len({p[-1] for p in places if p[0] == "f"} | {p[2] for p in places if p[0] == "v"}) > 1:
                 documents_hit = sorted({p[-1] for p in places})
                 problems.append(
-                    f"{settings.source}: {where}: {acceptance.check} on statement {acceptance.sid!r} matches findings "
+                    f"{source}: {where}: {acceptance.check} on statement {acceptance.sid!r} matches findings "
                     f"in {len(documents_hit)} documents ({', '.join(documents_hit)}); give the statements distinct Sids"
                 )
                 continue
