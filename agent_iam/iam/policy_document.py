@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from agent_iam.iam.arns import covers_every_resource
 
-ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
-CONDITION_OPERATOR_RE = re.compile(r"^(?:ForAllValues:|ForAnyValue:)?[A-Za-z]+$")
-RESOURCE_RE = re.compile(r"^(?:\*|arn:[^:]+:[^:]*:[^:]*:[^:]*:.+)$")
+# Matched whole and ASCII (fullmatch): no trailing newline, no full-width letters.
+ACTION_RE = re.compile(r"[a-z0-9-]+:[A-Za-z0-9*?]+", re.ASCII)
+CONDITION_OPERATOR_RE = re.compile(r"(?:ForAllValues:|ForAnyValue:)?[A-Za-z]+", re.ASCII)
+RESOURCE_RE = re.compile(r"\*|arn:[^:\s]+:[^:\s]*:[^:\s]*:[^:\s]*:\S+", re.ASCII)
 
 StrOrList = str | list[str]
 
@@ -48,7 +49,7 @@ class PolicyStatement(BaseModel):
     @field_validator("Sid")
     @classmethod
     def _sid(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9]*", value):
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9]*", value, re.ASCII):
             raise ValueError(f"a Sid holds letters and digits only: {value!r}")
         return value
 
@@ -58,7 +59,7 @@ class PolicyStatement(BaseModel):
         for action in _strings(value):
             if action in ("*", "*:*"):
                 raise ValueError('Action "*" grants every AWS action; name the actions the agent needs')
-            if not ACTION_RE.match(action):
+            if not ACTION_RE.fullmatch(action):
                 raise ValueError(f"not an IAM action (service:Action): {action!r}")
         if value is not None and not _strings(value):
             raise ValueError("an empty action list")
@@ -68,7 +69,7 @@ class PolicyStatement(BaseModel):
     @classmethod
     def _resources(cls, value: StrOrList | None) -> StrOrList | None:
         for resource in _strings(value):
-            if not RESOURCE_RE.match(resource):
+            if not RESOURCE_RE.fullmatch(resource):
                 raise ValueError(f"not an ARN or '*': {resource!r}")
         if value is not None and not _strings(value):
             raise ValueError("an empty resource list")
@@ -78,7 +79,7 @@ class PolicyStatement(BaseModel):
     @classmethod
     def _condition(cls, value: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]] | None:
         for operator, keys in (value or {}).items():
-            if not CONDITION_OPERATOR_RE.match(operator):
+            if not CONDITION_OPERATOR_RE.fullmatch(operator):
                 raise ValueError(f"not a condition operator: {operator!r}")
             if not keys:
                 raise ValueError(f"condition {operator!r} names no keys")

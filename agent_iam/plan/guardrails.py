@@ -227,7 +227,8 @@ def judge(
     violations = rules.evaluate(views, settings.guardrail_context())
     documents = plan_documents(views)
     own = [(d.label, d.kind, d.document) for d in documents if d.managed_policy is None]
-    findings = exempt(validate_documents(own, services_dir, cache("iam-findings")), trust_exemptions(views))
+    findings = validate_documents(own, services_dir, cache("iam-findings"), trust_policy_size=settings.limits.trust_policy_size)
+    findings = exempt(findings, trust_exemptions(views))
     peer = [Document(d.label, d.document, d.managed_policy) for d in documents if d.kind == "identity"]
     findings += scan_documents(peer, cache("peer-findings"))
     violations, findings, accepted = apply_acceptances(settings, documents, views, violations, findings)
