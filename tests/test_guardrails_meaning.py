@@ -277,3 +277,31 @@ def test_vendor_policies_plan_once_their_exceptions_are_written_and_not_before(t
     assert blocked["acceptedFindings"] == []
     if stack == "databricks":  # the launch-template rewrite the issue names, found by the peer scanner
         assert any("ModifyExistingEC2LaunchTemplate" in f["message"] for f in blocked["iamFindings"])
+
+
+def test_the_pack_config_carries_the_stack_files_acceptances_and_gives_the_plans_verdict():
+    from agent_iam.guardrails import pulumi_policy_adapter as adapter
+    from agent_iam.guardrails import rules
+    from agent_iam.plan.guardrails import pack_acceptances, resource_views, stack_settings
+    from agent_iam.plan.run import run_program
+
+    accepted = [
+        {"check": "sensitive-actions-scoped", "sid": "PassAny", "reason": "legacy deployer, SEC-12 reviewed"},
+        {"check": "sensitive_action", "sid": "PassAny", "reason": "validator checks stay the plan's own"},
+    ]
+    config = {"aws:region": "eu-west-1", "agent-iam:accountId": "111111111111",
+              "agent-iam:ecsAgents": [agent(WIDE, acceptedFindings=accepted)]}
+    settings = stack_settings("prod", config)
+    pack = pack_acceptances(settings)
+    assert pack == {"sensitive-actions-scoped": [
+        {"sid": "PassAny", "role": "a-task", "reason": "legacy deployer, SEC-12 reviewed"},
+        {"sid": "PassAny", "role": "a-execution", "reason": "legacy deployer, SEC-12 reviewed"},
+    ]}
+    views = resource_views(run_program("prod", config), settings.account_id)
+    context = adapter.context_of({})
+    found = [v for view in views for v in rules.evaluate_resource("sensitive-actions-scoped", view, context)]
+    assert found and all(
+        v.accepted
+        for v in rules.accept(found, adapter.acceptances_of("sensitive-actions-scoped",
+                                                            {"acceptedFindings": pack["sensitive-actions-scoped"]}))
+    )

@@ -7,9 +7,10 @@ identity policies in one batch: unknown actions (`s3:GetObjekt`), bad condition 
 trusts a service can be confused into, PassRole without `iam:PassedToService`.
 
 Error, critical and high findings block a plan; warning and medium are advisories;
-low and info are dropped. Reviewed false positives are `EXCEPTIONS` below, each narrow
-(one check, one Sid, one action) and explained in docs/guardrails.md: the finding stays
-listed, marked exempted, and no longer blocks.
+low and info are dropped. agent-iam's own reviewed exceptions are `EXCEPTIONS` below, each
+narrow (one check, one action, and a test of the statement's content, never its Sid alone) and
+explained in docs/guardrails.md: the finding stays listed, marked exempted, and no longer blocks.
+A user's exceptions come from the stack file (`acceptedFindings`, applied by the plan's judge).
 """
 
 from __future__ import annotations

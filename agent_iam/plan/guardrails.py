@@ -372,6 +372,21 @@ def _sid_of(finding: Any, by_label: Mapping[str, PlanDocument]) -> str | None:
     return None
 
 
+def pack_acceptances(settings: StackSettings) -> dict[str, list[dict[str, str]]]:
+    """The stack file's acceptances of guardrail rules as the policy pack's config takes them,
+    `{rule: [{sid, role, reason}]}` (one item per role of the entry), so `pulumi preview` with the
+    pack gives the plan's verdict. Validator and peer-scanner checks are the plan's own."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for unit in settings.units():
+        for acceptance in unit.accepted_findings:
+            if acceptance.check not in rules.RULES:
+                continue
+            for planned in unit.roles:
+                item = {"sid": acceptance.sid, "role": planned.spec.name, "reason": acceptance.reason}
+                out.setdefault(acceptance.check, []).append(item)
+    return out
+
+
 def _roles_of(finding: Any, by_label: Mapping[str, PlanDocument]) -> set[str]:
     doc = by_label.get(finding.label)
     return set(doc.roles) if doc else set()
