@@ -7,6 +7,8 @@
 #   make plan-all            plan every stack in stacks/ in parallel (one process per core) and summarize
 #   make lint                ruff over the project (part of make test)
 #   make bench               plan vs floor benchmark at N = 10, 100, 1000 units (BENCH_QUICK=1: smoke test)
+#   make schema              build/schema.json: the component provider's package schema (pulumi package add)
+#   make docs                docs/reference.md: every component's Args and outputs, generated from the code
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -17,7 +19,7 @@ POLICY_VENV  := policy/venv
 POLICY_STAMP := $(POLICY_VENV)/.installed
 BUNDLE       := build/policy-pack
 
-.PHONY: plan plan-all bench lint test clean policy-check policy-bundle
+.PHONY: plan plan-all bench lint test clean policy-check policy-bundle schema docs
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +34,12 @@ plan-all: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+schema: $(STAMP)
+	$(PY) -m agent_iam.provider.schema --out build/schema.json
+
+docs: $(STAMP)
+	$(PY) -m agent_iam.provider.reference --out docs/reference.md
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

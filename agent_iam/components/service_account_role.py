@@ -172,9 +172,10 @@ class IrsaCluster:
     subjects: tuple[str, ...]  # system:serviceaccount:<namespace>:<name>
     wildcard: bool = False
 
-    def statement_args(self, provider_arn: str) -> tuple[str, str, str, tuple[str, ...], bool]:
+    def trust(self, provider_arn: str) -> policies.IrsaTrust:
+        """This cluster's part of the trust, once its provider's ARN is known."""
         issuer = self.issuer or checks.issuer_of_provider_arn(provider_arn)
-        return (self.cluster, provider_arn, issuer, self.subjects, self.wildcard)
+        return policies.IrsaTrust(self.cluster, provider_arn, issuer, self.subjects, self.wildcard)
 
 
 def _region(args: Mapping[str, Any]) -> str:
@@ -454,7 +455,7 @@ class _Plan:
 
     def irsa_trust(self, provider_arns: list[str]) -> policies.Document:
         return policies.irsa_trust(
-            [c.statement_args(arn) for c, arn in zip(self.irsa, provider_arns, strict=True)]
+            [c.trust(arn) for c, arn in zip(self.irsa, provider_arns, strict=True)]
         )
 
     def trust(self, source_role_arn: Optional[str] = None, external_id: str = EXTERNAL_ID_PLACEHOLDER) -> policies.Document:
