@@ -67,9 +67,13 @@ def load_settings(
     return build_settings(config, stack=stack, source=source, region=region, secret_keys=secret_keys)
 
 def _parse(value: Any) -> Any:
-    """Pulumi hands structured config over as JSON text; scalars stay strings."""
+    """Pulumi hands structured config over as JSON text; scalars stay strings, also text that only
+    starts like JSON (`[secret]`, the plan's stand-in for a secure value, or `"[abc"`)."""
     if isinstance(value, str) and value[:1] in ("{", "["):
-        return json.loads(value)
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
     return value
 
 def load_from_pulumi() -> StackSettings:
