@@ -1,7 +1,8 @@
-"""OIDC provider registration: an EKS cluster's OIDC issuer registered as an IAM identity
-provider in one account, so roles there can trust the cluster's service account tokens (IRSA).
+"""OIDC provider registration: an OIDC issuer (an EKS cluster's, GitHub Actions', GitLab's,
+HCP Terraform's...) registered as an IAM identity provider in one account, so roles there can
+trust its tokens (IRSA, `OidcRole`).
 
-One registration per (cluster, account), however many roles in that account trust it: IAM
+One registration per (issuer, account), however many roles in that account trust it: IAM
 allows one provider per issuer URL per account.
 """
 
@@ -18,15 +19,13 @@ from . import policies
 
 @dataclass(frozen=True)
 class OidcProviderRegistrationArgs:
-    """The issuer URL to register and the tags of the provider."""
+    """The issuer URL to register, the audiences it accepts, and the tags of the provider."""
 
-    url: str  # https://oidc.eks.<region>.amazonaws.com/id/<ID>
+    url: str  # https://oidc.eks.<region>.amazonaws.com/id/<ID>, https://token.actions.githubusercontent.com, ...
     tags: Mapping[str, str] = field(default_factory=dict)
     protect: bool = False
-
-    @property
-    def client_ids(self) -> list[str]:
-        return [policies.STS_AUDIENCE]
+    # The audiences (client IDs) IAM accepts in tokens of this issuer: every role's `:aud`.
+    client_ids: tuple[str, ...] = (policies.STS_AUDIENCE,)
 
 
 class OidcProviderRegistration(pulumi.ComponentResource):
@@ -34,11 +33,12 @@ class OidcProviderRegistration(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: OidcProviderRegistrationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("agent-iam:eks:OidcProviderRegistration", name, None, opts)
-        # No thumbprint_lists: IAM validates EKS issuers against its own trusted CAs.
+        # No thumbprint_lists: IAM validates EKS, GitHub and other issuers with public certificates
+        # against its own library of trusted root CAs, and fetches a thumbprint itself otherwise.
         provider = aws.iam.OpenIdConnectProvider(
             f"{name}-provider",
             url=args.url,
-            client_id_lists=args.client_ids,
+            client_id_lists=list(args.client_ids),
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
