@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfile
 from agent_iam.components.ecs_agent_roles import EcsAgentRoles
 from agent_iam.components.oidc_provider_registration import OidcProviderRegistration
+from agent_iam.components.oidc_role import OidcRole
 from agent_iam.components.saas_access_role import SaasAccessRole
 from agent_iam.components.service_account_role import ServiceAccountRole
 from agent_iam.stack_config import StackSettings, Unit, load_from_pulumi
@@ -71,12 +72,17 @@ kubernetes_providers = build_kubernetes_providers(settings)
 
 # Each cluster's OIDC provider registered once per account that needs it, before the roles trusting it.
 oidc_provider_arns: dict[tuple[str, str], pulumi.Output[str]] = {}
+issuer_registrations: dict[tuple[str, str], OidcProviderRegistration] = {}  # oidcRoles: by (issuer, account)
 for registration in settings.oidc_providers:
-    oidc_provider_arns[(registration.cluster, registration.target.account_id)] = OidcProviderRegistration(
+    provider = OidcProviderRegistration(
         registration.name,
         registration.args,
         opts=pulumi.ResourceOptions(providers=[aws_providers[registration.target.account_key]]),
-    ).arn
+    )
+    if registration.cluster is not None:
+        oidc_provider_arns[(registration.cluster, registration.target.account_id)] = provider.arn
+    else:
+        issuer_registrations[(registration.issuer, registration.target.account_id)] = provider
 
 
 def component_opts(unit: Unit) -> pulumi.ResourceOptions:
@@ -124,9 +130,19 @@ for unit in settings.service_accounts:
         opts=component_opts(unit),
     ).outputs()
 
+oidc_roles = {}
+for unit in settings.oidc_roles:
+    # The role names the provider in its trust: register it first when this stack creates it.
+    registered = issuer_registrations.get((unit.args.issuer_key, unit.target.account_id))
+    opts = component_opts(unit)
+    if registered is not None:
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[registered]))
+    oidc_roles[unit.name] = OidcRole(unit.name, unit.args, opts=opts).outputs()
+
 caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_providers[None]))
 pulumi.export("accountId", caller.account_id)
 pulumi.export("ecsAgents", ecs_agents)
 pulumi.export("ec2Agents", ec2_agents)
 pulumi.export("saasRoles", saas_roles)
 pulumi.export("serviceAccounts", service_accounts)
+pulumi.export("oidcRoles", oidc_roles)

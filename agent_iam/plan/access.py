@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from agent_iam.components.oidc_providers import describe_subject
+
 from .mocks import Registration
 
 ROLE = "aws:iam/role:Role"
@@ -94,13 +96,22 @@ def condition_phrases(condition: dict[str, Any] | None) -> list[str]:
 
 
 def _subjects(condition: dict[str, Any] | None) -> list[str]:
-    """Kubernetes service accounts (`ns/name`) named by an OIDC `:sub` condition."""
+    """The `sub` values an OIDC trust pins (Kubernetes service accounts, CI runs, ...)."""
     found = []
     for pairs in (condition or {}).values():
         for key, value in pairs.items():
             if key.endswith(":sub"):
-                found += [v.removeprefix(SUBJECT_PREFIX).replace(":", "/", 1) for v in _as_list(value)]
+                found += [str(v) for v in _as_list(value)]
     return found
+
+
+def subject_words(subjects: list[str]) -> str:
+    """Who presents the tokens: "pods running as the Kubernetes service account `ns/name`", or
+    each CI subject in words ("GitHub Actions runs of `acme/app` on branch `main`")."""
+    if all(s.startswith(SUBJECT_PREFIX) for s in subjects):
+        accounts = " or ".join(_code(s.removeprefix(SUBJECT_PREFIX).replace(":", "/", 1)) for s in subjects)
+        return f"pods running as the Kubernetes service account {accounts}"
+    return " or ".join(describe_subject(s) for s in subjects)
 
 
 def principal_phrases(principal: Any, own_account: str) -> list[str]:
@@ -132,8 +143,7 @@ def trust_sentence(role_arn: str, statement: dict[str, Any], own_account: str) -
     actions = ", ".join(_code(a) for a in _as_list(statement.get("Action")))
     subjects = _subjects(statement.get("Condition"))
     if subjects:
-        accounts = " or ".join(_code(s) for s in subjects)
-        who = f"pods running as the Kubernetes service account {accounts}, with {who},"
+        who = f"{subject_words(subjects)}, with {who},"
     conditions = condition_phrases(statement.get("Condition"))
     when = " when " + " and ".join(conditions) if conditions else " with NO condition"
     verb = "can" if statement.get("Effect", "Allow") == "Allow" else "is DENIED to"

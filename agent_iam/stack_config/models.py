@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from agent_iam.components.oidc_providers import is_eks_issuer
 from agent_iam.components.policies import oidc_issuer
 from agent_iam.components.role import (
     DEFAULT_MANAGED_POLICIES_PER_ROLE,
@@ -340,6 +341,14 @@ class Cluster(ConfigModel):
 
     @model_validator(mode="after")
     def _check(self) -> Cluster:
+        if self.issuer and not is_eks_issuer(self.issuer):
+            key = "oidcIssuerUrl" if self.oidc_issuer_url else "oidcProviderArn" if self.oidc_provider_arn else "oidcProviderArns"
+            raise KeyedError(
+                key,
+                f"{self.issuer!r} is not an EKS cluster's OIDC issuer (oidc.eks.<region>.amazonaws.com/id/<ID>, from "
+                "`aws eks describe-cluster`); roles for CI and deploy pipelines (GitHub Actions, GitLab CI, HCP "
+                "Terraform, any other issuer) are agent-iam:oidcRoles entries (docs/oidc-roles.md)",
+            )
         issuer = oidc_issuer(self.oidc_issuer_url) if self.oidc_issuer_url else None
         arns = [("oidcProviderArn", self.oidc_provider_arn)] if self.oidc_provider_arn else []
         arns += [(("oidcProviderArns", key), arn) for key, arn in self.oidc_provider_arns.items()]
@@ -482,6 +491,34 @@ class ServiceAccount(Entry, VendorPermissions):
             )
 
 
+class OidcRole(Entry, VendorPermissions):
+    """`agent-iam:oidcRoles[]`: a role CI/deploy pipelines assume with OIDC tokens (docs/oidc-roles.md).
+
+    Keys translate one to one into `OidcRoleArgs`; the component's own checks (`check_args`)
+    judge them, so a program and a stack file get the same rules and messages.
+    """
+
+    provider: Literal["github", "gitlab", "terraform-cloud", "generic"]
+    issuer_url: str | None = None
+    audience: str | None = None
+    subjects: list[str] = []
+    allow_wildcard_subject: bool = False
+    repository: str | None = None
+    branches: list[str] = []
+    tags: list[str] = []
+    environments: list[str] = []
+    pull_requests: bool = False
+    repository_id: str | int | None = None
+    workflow_refs: list[str] = []
+    project_path: str | None = None
+    organization: str | None = None
+    project: str = "Default Project"
+    workspaces: list[str] = []
+    run_phases: list[str] = ["plan", "apply"]
+    oidc_provider_arn: OidcProviderArn | None = None
+    role_name: RoleName | None = None
+
+
 def unique_or_raise(values: list[Any], key: str) -> None:
     seen: set[Any] = set()
     for index, value in enumerate(values):
@@ -502,11 +539,12 @@ class StackConfig(ConfigModel):
     saas_roles: list[SaasRole] = []
     clusters: dict[EntryName, Cluster] = {}
     service_accounts: list[ServiceAccount] = []
+    oidc_roles: list[OidcRole] = []
 
     @model_validator(mode="after")
     def _check_references(self) -> StackConfig:
         self._check_clusters()
-        for family in ("ecs_agents", "ec2_agents", "saas_roles", "service_accounts"):
+        for family in ("ecs_agents", "ec2_agents", "saas_roles", "service_accounts", "oidc_roles"):
             entries = getattr(self, family)
             key = to_camel(family)
             seen: set[str] = set()

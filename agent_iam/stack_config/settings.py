@@ -17,9 +17,13 @@ from agent_iam.guardrails import rules as guardrail_rules
 from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfileArgs
 from agent_iam.components.ecs_agent_roles import EcsAgentRolesArgs
 from agent_iam.components.oidc_provider_registration import OidcProviderRegistrationArgs
+from agent_iam.components import oidc_providers as oidc_known
+from agent_iam.components.oidc_role import OidcRoleArgs, check_args as check_oidc_role_args
 from agent_iam.components.role import RoleDocuments, RoleSpec
 from agent_iam.components.saas_access_role import SaasAccessRoleArgs
 from agent_iam.components.service_account_role import IrsaCluster, KubernetesObject, PodIdentity, ServiceAccountRoleArgs
+
+from pydantic.alias_generators import to_camel
 
 from .errors import ConfigError, key_path
 from .models import (
@@ -32,12 +36,13 @@ from .models import (
     Cluster,
     Guardrails,
     InlinePolicy,
+    OidcRole,
     SaasRole,
     ServiceAccount,
     StackConfig,
     VendorPermissions,
 )
-from .types import REDACTED, has_wildcard, s3_location
+from .types import REDACTED, account_of_arn, has_wildcard, issuer_of_provider_arn, s3_location
 
 NAMESPACE = "agent-iam"
 MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
@@ -75,13 +80,14 @@ class Unit:
 
 @dataclass(frozen=True)
 class OidcRegistration:
-    """One cluster's OIDC provider to register in one account (shared by every role there)."""
+    """One OIDC issuer's provider to register in one account (shared by every role there)."""
 
     key: str  # the first config entry that needs it
-    cluster: str
-    name: str  # <cluster>-oidc-<account id>
+    cluster: str | None  # the EKS cluster key (IRSA); None for oidcRoles issuers
+    name: str  # <cluster>-oidc-<account id>, or oidc-<issuer>-<account id>
     target: Target
     args: OidcProviderRegistrationArgs
+    issuer: str = ""  # host/path, as in provider ARNs
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class StackSettings:
     ec2_agents: Sequence[Unit] = ()
     saas_roles: Sequence[Unit] = ()
     service_accounts: Sequence[Unit] = ()
+    oidc_roles: Sequence[Unit] = ()
     clusters: Mapping[str, Cluster] = field(default_factory=dict)
     oidc_providers: Sequence[OidcRegistration] = ()
     kubernetes_clusters: Sequence[str] = ()  # clusters agent-iam creates Kubernetes objects in
@@ -106,7 +113,7 @@ class StackSettings:
     boundary_arns: tuple[str, ...] = ()
 
     def units(self) -> list[Unit]:
-        return [*self.ecs_agents, *self.ec2_agents, *self.saas_roles, *self.service_accounts]
+        return [*self.ecs_agents, *self.ec2_agents, *self.saas_roles, *self.service_accounts, *self.oidc_roles]
 
     def guardrail_context(self) -> guardrail_rules.Context:
         """What the guardrail rules need to judge this stack's resources, at its enforcement levels."""
@@ -420,6 +427,84 @@ class _Builder:
         )
         return arn
 
+    def oidc_role(self, index: int, entry: OidcRole) -> Unit:
+        """One `oidcRoles` entry, key for key, into `OidcRoleArgs`; the component's checks judge it."""
+        key = key_path(NAMESPACE, ("oidcRoles", index))
+        target = self.target(entry)
+        name = self.derived_name(key, entry, entry.role_name, "", "roleName")
+        self.policy_advisory(key, entry, f"the role {name!r}")
+        args = OidcRoleArgs(
+            role=self.role_spec(entry, name, f"Role for {entry.provider} OIDC workloads {entry.name} (agent-iam)"),
+            account_id=target.account_id,
+            region=target.region,
+            provider=entry.provider,
+            issuer_url=entry.issuer_url,
+            audience=entry.audience,
+            subjects=tuple(entry.subjects),
+            allow_wildcard_subject=entry.allow_wildcard_subject,
+            repository=entry.repository,
+            branches=tuple(entry.branches),
+            tags=tuple(entry.tags),
+            environments=tuple(entry.environments),
+            pull_requests=entry.pull_requests,
+            repository_id=None if entry.repository_id is None else str(entry.repository_id),
+            workflow_refs=tuple(entry.workflow_refs),
+            project_path=entry.project_path,
+            organization=entry.organization,
+            project=entry.project,
+            workspaces=tuple(entry.workspaces),
+            run_phases=tuple(entry.run_phases),
+            oidc_provider_arn=entry.oidc_provider_arn or self.existing_oidc_provider(entry, target),
+            **permission_args(entry),
+        )
+        problems = check_oidc_role_args(args)
+        if problems:
+            raise ConfigError([f"{self.source}: {key}.{args_key(field)}: {message}" for field, message in problems])
+        if args.wildcard:
+            self.advisories.append(
+                f"{key} ({entry.name}): the role {name!r} trusts EVERY token whose subject matches "
+                f"{', '.join(s for s in args.all_subjects() if has_wildcard(s))} (allowWildcardSubject: true)"
+            )
+        return Unit(key, entry.name, target, args, tuple(entry.former_names))
+
+    def existing_oidc_provider(self, entry: OidcRole, target: Target) -> str | None:
+        """The provider another entry names for this entry's issuer and account: IAM allows one per
+        issuer per account, so every role of that issuer and account uses it."""
+        issuer = oidc_known.issuer_host_path(entry.issuer_url or oidc_known.default_issuer(entry.provider) or "")
+        for other in self.config.oidc_roles:
+            arn = other.oidc_provider_arn
+            if arn and issuer_of_provider_arn(arn).rstrip("/") == issuer and account_of_arn(arn) == target.account_id:
+                return arn
+        return None
+
+    def oidc_role_registrations(self, units: Sequence[Unit]) -> None:
+        """Each issuer's provider once per account, accepting every audience its roles pin; none
+        where an entry names the existing provider (IAM allows one per issuer per account)."""
+        by_issuer: dict[tuple[str, str], list[Unit]] = {}
+        for unit in units:
+            by_issuer.setdefault((unit.args.issuer_key, unit.target.account_id), []).append(unit)
+        d = self.defaults
+        for (issuer, account), group in by_issuer.items():
+            if any(u.args.oidc_provider_arn for u in group):
+                continue  # an entry names the existing provider; all of the group use it (existing_oidc_provider)
+            first = group[0]
+            self.registrations.setdefault(
+                (f"issuer:{issuer}", account),
+                OidcRegistration(
+                    key=first.key,
+                    cluster=None,
+                    name=f"oidc-{issuer.replace('/', '-')}-{account}",
+                    target=first.target,
+                    issuer=issuer,
+                    args=OidcProviderRegistrationArgs(
+                        url=first.args.issuer,
+                        client_ids=tuple(dict.fromkeys(u.args.token_audience for u in group)),
+                        tags={**(d.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack, "oidc-issuer": issuer[:256]},
+                        protect=bool(d.protect),
+                    ),
+                ),
+            )
+
     def service_account_objects(self, index: int, entry: ServiceAccount) -> tuple[KubernetesObject, ...]:
         if not entry.create_service_account:
             return ()
@@ -478,10 +563,18 @@ class _Builder:
         ec2 = [self.ec2_agent(i, e) for i, e in enumerate(self.config.ec2_agents)]
         saas = [self.saas_role(i, e, secret_keys) for i, e in enumerate(self.config.saas_roles)]
         service_accounts = [self.service_account(i, e) for i, e in enumerate(self.config.service_accounts)]
-        self.check_limits_and_names([*ecs, *ec2, *saas, *service_accounts])
+        oidc_roles = [self.oidc_role(i, e) for i, e in enumerate(self.config.oidc_roles)]
+        self.oidc_role_registrations(oidc_roles)
+        self.check_limits_and_names([*ecs, *ec2, *saas, *service_accounts, *oidc_roles])
         boundaries: tuple[str, ...] = ()
         if self.defaults.permissions_boundary_arn:
-            entries = [*self.config.ecs_agents, *self.config.ec2_agents, *self.config.saas_roles, *self.config.service_accounts]
+            entries = [
+                *self.config.ecs_agents,
+                *self.config.ec2_agents,
+                *self.config.saas_roles,
+                *self.config.service_accounts,
+                *self.config.oidc_roles,
+            ]
             overrides = {e.permissions_boundary_arn for e in entries if e.permissions_boundary_arn}
             boundaries = (self.defaults.permissions_boundary_arn, *sorted(overrides - {self.defaults.permissions_boundary_arn}))
         return StackSettings(
@@ -494,6 +587,7 @@ class _Builder:
             ec2_agents=tuple(ec2),
             saas_roles=tuple(saas),
             service_accounts=tuple(service_accounts),
+            oidc_roles=tuple(oidc_roles),
             clusters=dict(self.config.clusters),
             oidc_providers=tuple(self.registrations.values()),
             kubernetes_clusters=tuple(sorted({cluster for _, cluster, _, _ in self.kubernetes_objects})),
@@ -514,6 +608,12 @@ def permission_args(entry: VendorPermissions) -> dict[str, Any]:
         "policy_arns": tuple(entry.policy_arns),
         "policy": entry.policy.to_dict() if entry.policy else None,
     }
+
+
+def args_key(field_name: str) -> str:
+    """An Args field as its stack-config key: `run_phases[1]` -> `runPhases[1]`."""
+    name, bracket, rest = field_name.partition("[")
+    return to_camel(name) + bracket + rest
 
 
 def duplicate_sids(doc: policies.Document | None) -> list[str]:
