@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from agent_iam import presets
 from agent_iam.components.oidc_providers import is_eks_issuer
 from agent_iam.components.policies import oidc_issuer
 from agent_iam.components.role import (
@@ -231,7 +232,7 @@ class Vendor(ConfigModel):
         if self.principal_arn and not self.whole_account and self.principal_arn_patterns:
             raise KeyedError(
                 "principalArnPatterns",
-                "narrow a trust in the vendor's whole account; with principalArn naming one role they add nothing "
+                "narrow a trust in the vendor's whole account; with principalArn naming one role or user they add nothing "
                 "(set accountId instead)",
             )
         account = self.account
@@ -302,9 +303,77 @@ class SaasRole(Entry, VendorPermissions):
     allow_unconditioned_account_trust: bool = False
     role_name: RoleName | None = None
     customer_managed_policy: bool = False
+    # A vendor preset (docs/presets.md): the vendor's documented principal and statements.
+    preset: str | None = None
+    preset_version: str | None = None  # pin: the plan fails when the shipped preset is another version
+    without_actions: list[str] = []  # narrow the preset: drop these of its actions
+    without_statements: list[str] = []  # narrow the preset: drop these of its statements (by Sid)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_fills_vendor(cls, data: Any) -> Any:
+        """A preset naming the vendor's account fills `vendor` in; one naming a role or user needs it."""
+        if not isinstance(data, dict) or not isinstance(data.get("preset"), str):
+            return data
+        try:
+            preset = presets.load(data["preset"])
+        except KeyError as exc:
+            raise KeyedError("preset", str(exc.args[0])) from None
+        trust = preset.trust
+        if trust.principal != "account":
+            if "vendor" not in data:
+                raise KeyedError(
+                    "vendor", f"preset {preset.name} trusts the {trust.principal} you name: set vendor.principalArn ({trust.principal_hint})"
+                )
+            return data
+        vendor: dict[str, Any] = {"accountId": trust.account_id}
+        if trust.principal_arn_patterns:
+            vendor["principalArnPatterns"] = list(trust.principal_arn_patterns)
+        if "vendor" in data:
+            raise KeyedError(
+                "vendor", f"is set by preset {preset.name} ({preset.title}: account {trust.account_id}); remove it"
+            )
+        data = {**data, "vendor": vendor}
+        if preset.customer_managed_policy and "customerManagedPolicy" not in data:
+            data["customerManagedPolicy"] = True
+        return data
+
+    def _check_preset(self) -> None:
+        if self.preset is None:
+            for key in ("preset_version", "without_actions", "without_statements"):
+                if getattr(self, key):
+                    raise KeyedError(to_camel(key), "applies to an entry with a preset only")
+            return
+        preset = presets.load(self.preset)
+        trust = preset.trust
+        if self.preset_version is not None and self.preset_version != preset.version:
+            raise KeyedError(
+                "presetVersion",
+                f"preset {preset.name} is now version {preset.version}, not {self.preset_version}: review its "
+                "documents in docs/presets.md, then update presetVersion",
+            )
+        principal = self.vendor.principal_arn or ""
+        if trust.principal != "account":
+            if f":{trust.principal}/" not in principal:
+                raise KeyedError(
+                    ("vendor", "principalArn"),
+                    f"preset {preset.name} trusts an IAM {trust.principal}: {trust.principal_hint}",
+                )
+            if trust.account_id and account_of_arn(principal) != trust.account_id:
+                raise KeyedError(
+                    ("vendor", "principalArn"), f"preset {preset.name}'s {trust.principal} is in account {trust.account_id}"
+                )
+        if trust.external_id and not self.external_id:
+            raise KeyedError("externalId", f"required by preset {preset.name}: {trust.external_id_hint or 'the vendor generates it'}")
+        if preset.s3 is not None and preset.s3.required and not (self.s3_read or self.s3_write):
+            raise KeyedError("s3Read", f"preset {preset.name} reads the locations you list: set s3Read or s3Write")
+        problems = presets.narrowing_problems(preset, self.without_actions, self.without_statements)
+        if problems:
+            raise KeyedError(*problems[0])
 
     @model_validator(mode="after")
     def _check(self) -> SaasRole:
+        self._check_preset()
         conditioned = bool(self.external_id or self.vendor.principal_arn_patterns)
         if self.vendor.whole_account and not conditioned and not self.allow_unconditioned_account_trust:
             raise KeyedError(

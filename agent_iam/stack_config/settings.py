@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent_iam import presets
 from agent_iam.components import policies
 from agent_iam.components.role import IamLimits
 from agent_iam.guardrails import rules as guardrail_rules
@@ -151,9 +152,11 @@ class _Builder:
         account = self.config.accounts[account_key]
         return Target(account_key, account.account_id, account.region)
 
-    def role_spec(self, entry: Entry, name: str, description: str) -> RoleSpec:
+    def role_spec(
+        self, entry: Entry, name: str, description: str, extra_tags: Mapping[str, str] | None = None
+    ) -> RoleSpec:
         d = self.defaults
-        tags = {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack}
+        tags = {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack, **(extra_tags or {})}
         return RoleSpec(
             name=name,
             path=entry.path or d.path or "/",
@@ -245,31 +248,74 @@ class _Builder:
         if cross_account and not vendor.whole_account and not entry.external_id and not entry.allow_unconditioned_account_trust:
             raise ConfigError(
                 [
-                    f"{self.source}: {key}.externalId: required: the vendor role {principal} is in another account "
+                    f"{self.source}: {key}.externalId: required: the vendor {principal_kind(principal)} {principal} is in another account "
                     f"than the role ({target.account_id}), and without an external ID any of the vendor's customers "
                     "could have it assume this role (confused deputy); set the external ID the vendor gives you, "
                     "or allowUnconditionedAccountTrust: true to accept that"
                 ]
             )
         if entry.allow_unconditioned_account_trust:
-            who = f"ANY principal in account {vendor.account}" if vendor.whole_account else f"the vendor role {principal}"
+            who = f"ANY principal in account {vendor.account}" if vendor.whole_account else f"the vendor {principal_kind(principal)} {principal}"
             self.advisories.append(
                 f"{key} ({entry.name}): the role {name!r} may be assumed by {who} with no external ID or "
                 "principal pattern (allowUnconditionedAccountTrust: true)"
             )
         self.policy_advisory(key, entry, f"the role {name!r}")
+        permissions = permission_args(entry)
+        spec = self.role_spec(entry, name, f"Cross-account access for SaaS {entry.name} (agent-iam)")
+        if entry.preset:
+            preset = presets.load(entry.preset)
+            permissions.update(self.preset_permissions(key, entry, preset, name, target, permissions))
+            spec = self.role_spec(
+                entry,
+                name,
+                f"Cross-account access for SaaS {entry.name} (agent-iam preset {preset.label})",
+                extra_tags={presets.PRESET_TAG: preset.label},
+            )
         args = SaasAccessRoleArgs(
             region=target.region,
-            role=self.role_spec(entry, name, f"Cross-account access for SaaS {entry.name} (agent-iam)"),
+            role=spec,
             principal_arn=principal,
             external_id=entry.external_id,
             external_id_secret=entry.external_id is not None
             and ("saasRoles" in secret_keys or entry.external_id == REDACTED),
             principal_arn_patterns=tuple(vendor.principal_arn_patterns),
-            **permission_args(entry),
+            **permissions,
             customer_managed_policy=entry.customer_managed_policy,
         )
         return Unit(key, entry.name, target, args, tuple(entry.former_names))
+
+    def preset_permissions(
+        self, key: str, entry: SaasRole, preset: presets.Preset, name: str, target: Target, permissions: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The preset's statements (narrowed by the entry), then the entry's own `policy`; the
+        preset's managed policies, then the entry's. Its Resource "*" statements are announced."""
+        partition = policies.partition_for_region(target.region)
+        statements = presets.statements(
+            preset,
+            partition=partition,
+            account_id=target.account_id,
+            without_actions=entry.without_actions,
+            without_statements=entry.without_statements,
+        )
+        statements += presets.s3_statements(
+            preset,
+            partition=partition,
+            read=permissions["s3_read"],
+            write=permissions["s3_write"],
+            without_actions=entry.without_actions,
+        )
+        wide = [s["Sid"] for s in statements if "*" in presets.as_list(s.get("Resource"))]
+        if wide:
+            self.advisories.append(
+                f"{key} ({entry.name}): the role {name!r} may call the actions of {', '.join(wide)} on Resource '*', "
+                f"as preset {preset.label} ({preset.title}) documents: {preset.wildcard_reason}"
+            )
+        own = permissions["policy"]["Statement"] if permissions["policy"] else []
+        return {
+            "policy": policies.document([*statements, *own]) if statements or own else None,
+            "policy_arns": tuple(dict.fromkeys([*preset.policy_arns, *permissions["policy_arns"]])),
+        }
 
     def service_account(self, index: int, entry: ServiceAccount) -> Unit:
         key = key_path(NAMESPACE, ("serviceAccounts", index))
@@ -608,6 +654,11 @@ def permission_args(entry: VendorPermissions) -> dict[str, Any]:
         "policy_arns": tuple(entry.policy_arns),
         "policy": entry.policy.to_dict() if entry.policy else None,
     }
+
+
+def principal_kind(arn: str) -> str:
+    """`role` or `user`, from an IAM principal ARN (`arn:aws:iam::1:user/x` -> `user`)."""
+    return arn.split(":", 5)[5].split("/", 1)[0]
 
 
 def args_key(field_name: str) -> str:
