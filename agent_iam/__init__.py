@@ -23,6 +23,8 @@ _EXPORTS: dict[str, str] = {
     "ServiceAccountRoleArgs": "service_account_role",
     "OidcProviderRegistration": "oidc_provider_registration",
     "OidcProviderRegistrationArgs": "oidc_provider_registration",
+    "OidcRole": "oidc_role",
+    "OidcRoleArgs": "oidc_role",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,380 @@
+"""OidcRole: web identity trust for GitHub Actions, GitLab CI, HCP Terraform and any OIDC
+issuer, built from Args under mocks and from `agent-iam:oidcRoles` stack config; the misuse
+and the subject-less trust the issue names are refused before anything registers."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from agent_iam.components import oidc_providers as known
+from agent_iam.components.oidc_role import OidcRoleArgs, OidcRoleArgsError, check_args
+from agent_iam.components.role import RoleSpec
+from agent_iam.plan.access import access_model, render_access_report
+from agent_iam.plan.run import run_program
+from conftest import ACCOUNT, REGION, assert_config_error, config_with, inline_policy_of, trust_of
+
+GH = "token.actions.githubusercontent.com"
+GH_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GH}"
+ROLE = "aws:iam/role:Role"
+PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+
+
+def args(**fields) -> OidcRoleArgs:
+    return OidcRoleArgs(role=RoleSpec(name="deploy"), account_id=ACCOUNT, region=REGION, **fields)
+
+
+def github_deploy(**extra):
+    return {"name": "app-deploy", "provider": "github", "repository": "acme/app", "branches": ["main"], **extra}
+
+
+# --- documents from Args (pure) -----------------------------------------------------
+
+
+def test_github_deploy_role_pins_aud_sub_repository_id_and_workflow():
+    role = args(
+        provider="github",
+        repository="acme/app",
+        branches=["main"],
+        environments=["prod"],
+        repository_id="123456789",
+        workflow_refs=["acme/app/.github/workflows/deploy.yml@refs/heads/main"],
+    )
+    assert check_args(role) == []
+    assert role.trust()["Statement"] == [
+        {
+            "Sid": "GitHubActions",
+            "Effect": "Allow",
+            "Principal": {"Federated": GH_PROVIDER},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    f"{GH}:aud": "sts.amazonaws.com",
+                    f"{GH}:sub": ["repo:acme/app:ref:refs/heads/main", "repo:acme/app:environment:prod"],
+                    f"{GH}:repository_id": "123456789",
+                    f"{GH}:job_workflow_ref": "acme/app/.github/workflows/deploy.yml@refs/heads/main",
+                }
+            },
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "issuer", "audience", "subjects"),
+    [
+        (
+            {"provider": "gitlab", "project_path": "acme/platform/infra", "branches": ["main"], "tags": ["v1.0"]},
+            "gitlab.com",
+            "https://gitlab.com",
+            [
+                "project_path:acme/platform/infra:ref_type:branch:ref:main",
+                "project_path:acme/platform/infra:ref_type:tag:ref:v1.0",
+            ],
+        ),
+        (
+            {"provider": "gitlab", "issuer_url": "https://gitlab.acme.example/", "project_path": "ops/deploy", "branches": ["main"]},
+            "gitlab.acme.example",
+            "https://gitlab.acme.example",
+            ["project_path:ops/deploy:ref_type:branch:ref:main"],
+        ),
+        (
+            {"provider": "terraform-cloud", "organization": "acme", "project": "Networking", "workspaces": ["prod-vpc"]},
+            "app.terraform.io",
+            "aws.workload.identity",
+            [
+                "organization:acme:project:Networking:workspace:prod-vpc:run_phase:plan",
+                "organization:acme:project:Networking:workspace:prod-vpc:run_phase:apply",
+            ],
+        ),
+        (
+            {"provider": "generic", "issuer_url": "https://oidc.circleci.com/org/0f1e", "audience": "0f1e", "subjects": ["org/0f1e/project/9a8b/user/*"], "allow_wildcard_subject": True},
+            "oidc.circleci.com/org/0f1e",
+            "0f1e",
+            ["org/0f1e/project/9a8b/user/*"],
+        ),
+    ],
+)
+def test_each_provider_has_its_issuer_audience_and_subject_format(fields, issuer, audience, subjects):
+    role = args(**fields)
+    assert check_args(role) == []
+    statement = role.trust()["Statement"][0]
+    assert statement["Principal"] == {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}"}
+    condition = statement["Condition"]
+    assert condition["StringEquals"][f"{issuer}:aud"] == audience
+    sub = condition.get("StringLike" if role.wildcard else "StringEquals")[f"{issuer}:sub"]
+    assert (sub if isinstance(sub, list) else [sub]) == subjects
+    if role.wildcard:  # a pattern is matched with StringLike, never StringEquals
+        assert f"{issuer}:sub" not in condition["StringEquals"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"provider": "github"}, "subjects", "no subject: a trust without a `token.actions.githubusercontent.com:sub` pin"),
+        ({"provider": "generic", "issuer_url": "https://idp.example.com", "audience": "x"}, "subjects", "no subject"),
+        ({"provider": "github", "repository": "acme/app"}, "repository", "names no branches, tags, environments or pullRequests"),
+        ({"provider": "github", "subjects": ["system:serviceaccount:github:deploy"]}, "subjects[0]", "does not have the shape of a GitHub Actions subject"),
+        ({"provider": "github", "subjects": ["repo:acme/*"]}, "subjects[0]", "holds a wildcard"),
+        ({"provider": "github", "subjects": ["repo:*"], "allow_wildcard_subject": True}, "subjects[0]", "keeps the owner fixed"),
+        ({"provider": "github", "subjects": ["repo:*/app:ref:refs/heads/main"], "allow_wildcard_subject": True}, "subjects[0]", "keeps the owner fixed"),
+        ({"provider": "terraform-cloud", "subjects": ["organization:*"], "allow_wildcard_subject": True}, "subjects[0]", "keeps the owner fixed"),
+        ({"provider": "generic", "issuer_url": "https://idp.example.com", "audience": "x", "subjects": ["*"], "allow_wildcard_subject": True}, "subjects[0]", "at least 3 fixed characters"),
+        ({"provider": "github", "repository": "acme/app", "branches": ["main"], "allow_wildcard_subject": True}, "allow_wildcard_subject", "no subject holds a wildcard"),
+        ({"provider": "github", "issuer_url": "https://gitlab.com", "repository": "acme/app", "branches": ["main"]}, "issuer_url", "is not a GitHub Actions issuer"),
+        ({"provider": "generic", "issuer_url": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789", "audience": "sts.amazonaws.com", "subjects": ["system:serviceaccount:a:b"]}, "issuer_url", "is an EKS cluster's issuer"),
+        ({"provider": "generic", "issuer_url": "http://idp.example.com", "audience": "x", "subjects": ["abc"]}, "issuer_url", "not an https:// URL"),
+        ({"provider": "generic", "issuer_url": "https://idp.example.com", "subjects": ["abc"]}, "audience", "required with provider: generic"),
+        ({"provider": "gitlab", "repository": "acme/app", "project_path": "acme/app", "branches": ["main"]}, "repository", "applies to provider: github only"),
+        ({"provider": "github", "repository": "acme/app", "branches": ["main"], "repository_id": "acme"}, "repository_id", "numeric ID"),
+        ({"provider": "github", "repository": "acme/app", "branches": ["main"], "workflow_refs": ["deploy.yml"]}, "workflow_refs[0]", "not a job_workflow_ref"),
+        ({"provider": "terraform-cloud", "organization": "acme", "workspaces": ["w"], "run_phases": ["destroy"]}, "run_phases[0]", "is plan or apply"),
+        ({"provider": "github", "repository": "acme/app", "branches": ["main"], "oidc_provider_arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/gitlab.com"}, "oidc_provider_arn", "is the provider of issuer 'gitlab.com'"),
+        ({"provider": "github", "repository": "acme/app", "branches": ["main"], "oidc_provider_arn": f"arn:aws:iam::222222222222:oidc-provider/{GH}"}, "oidc_provider_arn", "is in account 222222222222"),
+        ({"provider": "bitbucket"}, "provider", "unknown provider 'bitbucket'"),
+    ],
+)
+def test_bad_args_are_named_by_field(fields, field, message):
+    problems = dict(check_args(args(**fields)))
+    assert field in problems, problems
+    assert message in problems[field], problems[field]
+
+
+# --- the component under mocks --------------------------------------------------------
+
+PROGRAM = """
+import json
+import pulumi
+import pulumi_aws as aws
+from agent_iam import OidcRole, OidcRoleArgs, OidcProviderRegistration, OidcProviderRegistrationArgs
+from agent_iam.components.role import RoleSpec
+
+{body}
+"""
+
+
+def run_component(tmp_path: Path, body: str):
+    program = tmp_path / "__main__.py"
+    program.write_text(PROGRAM.format(body=textwrap.dedent(body)))
+    return run_program("test", config_with(), None, program=program)
+
+
+def test_component_takes_the_provider_arn_from_another_resource(tmp_path):
+    run = run_component(
+        tmp_path,
+        """
+        gh = OidcProviderRegistration("gh", OidcProviderRegistrationArgs(url="https://token.actions.githubusercontent.com"))
+        role = OidcRole("deploy", OidcRoleArgs(
+            role=RoleSpec(name="deploy"), account_id="111111111111", region="eu-west-1",
+            provider="github", repository="acme/app", branches=["main"], oidc_provider_arn=gh.arn))
+        pulumi.export("deploy", role.outputs())
+        """,
+    )
+    provider = run.named(PROVIDER, "gh-provider")
+    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    trust = json.loads(run.named(ROLE, "deploy-role").inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Federated": provider.outputs["arn"]}
+    assert run.outputs["deploy"]["subjects"] == ["repo:acme/app:ref:refs/heads/main"]
+    assert run.named("agent-iam:oidc:OidcRole", "deploy").type == "agent-iam:oidc:OidcRole"
+
+
+def test_component_with_bad_args_raises_naming_it_and_registers_nothing(tmp_path):
+    with pytest.raises(OidcRoleArgsError) as caught:
+        run_component(
+            tmp_path,
+            """
+            OidcRole("deploy", OidcRoleArgs(role=RoleSpec(name="deploy"), account_id="111111111111",
+                                            region="eu-west-1", provider="github"))
+            """,
+        )
+    assert "OidcRole 'deploy': subjects: no subject" in str(caught.value)
+    assert not [r for r in caught.value.registered_resources if r.type != "pulumi:providers:aws"]
+
+
+# --- stack config -------------------------------------------------------------------------
+
+
+def test_github_deploy_role_plans_from_a_few_lines(plan_stack):
+    run = plan_stack(config_with(oidcRoles=[github_deploy(repositoryId=123456789, s3Write=["acme-artifacts/releases"])]))
+    statement = trust_of(run, "app-deploy-role")["Statement"][0]
+    assert statement["Principal"] == {"Federated": GH_PROVIDER}
+    assert statement["Condition"] == {
+        "StringEquals": {
+            f"{GH}:aud": "sts.amazonaws.com",
+            f"{GH}:sub": "repo:acme/app:ref:refs/heads/main",
+            f"{GH}:repository_id": "123456789",
+        }
+    }
+    provider = run.named(PROVIDER, f"oidc-{GH}-{ACCOUNT}-provider")
+    assert provider.inputs["url"] == f"https://{GH}"
+    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    assert [s["Sid"] for s in inline_policy_of(run, "app-deploy-role-workload-access")["Statement"]] == [
+        "ListPrefixesOfAcmeArtifacts",
+        "ReadObjects",
+        "WriteObjects",
+    ]
+    assert run.outputs["oidcRoles"]["app-deploy"]["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/app-deploy"
+
+
+def test_gitlab_and_terraform_cloud_roles_plan_from_a_few_lines(plan_stack):
+    run = plan_stack(
+        config_with(
+            oidcRoles=[
+                {"name": "gl", "provider": "gitlab", "projectPath": "acme/infra", "branches": ["main"]},
+                {"name": "tfc", "provider": "terraform-cloud", "organization": "acme", "workspaces": ["prod"], "runPhases": ["apply"]},
+            ]
+        )
+    )
+    assert trust_of(run, "gl-role")["Statement"][0]["Condition"] == {
+        "StringEquals": {"gitlab.com:aud": "https://gitlab.com", "gitlab.com:sub": "project_path:acme/infra:ref_type:branch:ref:main"}
+    }
+    assert trust_of(run, "tfc-role")["Statement"][0]["Condition"] == {
+        "StringEquals": {
+            "app.terraform.io:aud": "aws.workload.identity",
+            "app.terraform.io:sub": "organization:acme:project:Default Project:workspace:prod:run_phase:apply",
+        }
+    }
+    urls = sorted(p.inputs["url"] for p in run.of_type(PROVIDER))
+    assert urls == ["https://app.terraform.io", "https://gitlab.com"]
+
+
+def test_one_provider_per_issuer_and_account_accepting_every_audience(plan_stack):
+    run = plan_stack(
+        config_with(
+            oidcRoles=[
+                github_deploy(),
+                github_deploy(name="app-plan", branches=[], pullRequests=True),
+                github_deploy(name="custom-aud", audience="acme-deploy"),
+            ]
+        )
+    )
+    providers = run.of_type(PROVIDER)
+    assert len(providers) == 1
+    assert providers[0].inputs["clientIdLists"] == ["sts.amazonaws.com", "acme-deploy"]
+
+
+def test_an_existing_provider_is_used_by_every_role_of_its_issuer_and_nothing_is_registered(plan_stack):
+    run = plan_stack(config_with(oidcRoles=[github_deploy(oidcProviderArn=GH_PROVIDER), github_deploy(name="other")]))
+    assert run.of_type(PROVIDER) == []
+    assert trust_of(run, "other-role")["Statement"][0]["Principal"] == {"Federated": GH_PROVIDER}
+
+
+def test_wildcard_subject_needs_the_opt_in_and_is_announced(plan_stack):
+    assert_config_error(
+        {"oidcRoles": [{"name": "any-branch", "provider": "github", "subjects": ["repo:acme/app:*"]}]},
+        "agent-iam:oidcRoles[0].subjects[0]: 'repo:acme/app:*' holds a wildcard",
+    )
+    run = plan_stack(
+        config_with(oidcRoles=[{"name": "any-branch", "provider": "github", "subjects": ["repo:acme/app:*"], "allowWildcardSubject": True}])
+    )
+    condition = trust_of(run, "any-branch-role")["Statement"][0]["Condition"]
+    assert condition == {"StringEquals": {f"{GH}:aud": "sts.amazonaws.com"}, "StringLike": {f"{GH}:sub": "repo:acme/app:*"}}
+    assert any("trusts EVERY token whose subject matches repo:acme/app:*" in w for w in run.warnings)
+
+
+def test_the_misuse_of_clusters_for_github_is_refused_and_points_to_oidc_roles():
+    """The issue's misuse: GitHub's issuer as an EKS cluster planned a role GitHub can never assume."""
+    assert_config_error(
+        {
+            "clusters": {"github": {"oidcIssuerUrl": "https://token.actions.githubusercontent.com"}},
+            "serviceAccounts": [
+                {"name": "deploy", "mode": "irsa", "cluster": "github", "namespace": "github", "serviceAccount": "deploy"}
+            ],
+        },
+        "agent-iam:clusters.github.oidcIssuerUrl: 'token.actions.githubusercontent.com' is not an EKS cluster's OIDC "
+        "issuer",
+    )
+    assert_config_error(
+        {"clusters": {"github": {"oidcProviderArn": GH_PROVIDER}}},
+        "agent-iam:clusters.github.oidcProviderArn: 'token.actions.githubusercontent.com' is not an EKS cluster's",
+    )
+
+
+def test_a_subject_less_oidc_trust_is_refused_with_file_and_key():
+    assert_config_error(
+        {"oidcRoles": [{"name": "deploy", "provider": "github"}]},
+        "agent-iam:oidcRoles[0].subjects: no subject: a trust without a `token.actions.githubusercontent.com:sub` pin",
+    )
+    assert_config_error(
+        {"oidcRoles": [{"name": "deploy", "provider": "generic", "issuerUrl": "https://idp.example.com", "audience": "a"}]},
+        "agent-iam:oidcRoles[0].subjects: no subject",
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ({"provider": "github", "repository": "acme/app", "branches": ["main"], "runPhases": ["apply"]}, "oidcRoles[0].runPhases: applies to provider: terraform-cloud only"),
+        ({"provider": "github", "repository": "acme", "branches": ["main"]}, "oidcRoles[0].repository: not a GitHub repository (owner/repo): 'acme'"),
+        ({"provider": "github", "subjects": ["repo:acme/app:ref:refs/heads/main", "repo:acme/app:ref:refs/heads/main"]}, "oidcRoles[0].subjects[1]: listed twice"),
+        ({"provider": "gitlab", "projectPath": "acme/app", "branches": ["main"], "workflowRefs": ["acme/app/.github/workflows/x.yml@main"]}, "oidcRoles[0].workflowRefs: applies to provider: github only"),
+        ({"provider": "githib", "repository": "acme/app"}, "oidcRoles[0].provider:"),
+        ({"provider": "github", "repository": "acme/app", "branch": ["main"]}, "oidcRoles[0].branch: unknown key; did you mean 'branches'?"),
+        ({"provider": "generic", "issuerUrl": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789", "audience": "sts.amazonaws.com", "subjects": ["system:serviceaccount:a:b"]}, "oidcRoles[0].issuerUrl: 'https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789' is an EKS cluster's issuer"),
+    ],
+)
+def test_config_errors_name_the_stack_file_and_key(entry, expected):
+    assert_config_error({"oidcRoles": [{"name": "r", **entry}]}, f"agent-iam:{expected}")
+
+
+def test_names_are_unique_across_the_family():
+    assert_config_error(
+        {"oidcRoles": [github_deploy(), github_deploy()]},
+        "agent-iam:oidcRoles[1].name: another entry is already named 'app-deploy'",
+    )
+
+
+# --- the access report -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("subject", "words"),
+    [
+        ("repo:acme/app:ref:refs/heads/main", "GitHub Actions runs of `acme/app` on branch `main`"),
+        ("repo:acme/app:ref:refs/tags/v1.2", "GitHub Actions runs of `acme/app` on tag `v1.2`"),
+        ("repo:acme/app:environment:prod", "GitHub Actions runs of `acme/app` in environment `prod`"),
+        ("repo:acme/app:pull_request", "GitHub Actions runs of `acme/app` for pull requests"),
+        ("repo:acme/*", "GitHub Actions runs matching `repo:acme/*`"),
+        ("project_path:acme/infra:ref_type:branch:ref:main", "GitLab CI jobs of `acme/infra` on branch `main`"),
+        (
+            "organization:acme:project:Default Project:workspace:prod:run_phase:apply",
+            "HCP Terraform apply runs of workspace `prod` (project `Default Project`, organization `acme`)",
+        ),
+        ("org/0f1e/project/9a8b", "tokens with subject `org/0f1e/project/9a8b`"),
+    ],
+)
+def test_subjects_read_as_words(subject, words):
+    assert known.describe_subject(subject) == words
+
+
+def test_access_report_says_which_runs_may_assume_the_role(plan_stack):
+    run = plan_stack(config_with(oidcRoles=[github_deploy()]))
+    report = render_access_report("test", access_model(run.resources))
+    assert (
+        "- GitHub Actions runs of `acme/app` on branch `main`, with tokens from the identity provider "
+        f"`{GH_PROVIDER}`, can call `sts:AssumeRoleWithWebIdentity` when" in report
+    )
+    assert "Kubernetes service account `repo" not in report
+
+
+def test_oidc_roles_pass_the_guardrails_in_mandatory_mode(tmp_path, iam_services):
+    import yaml
+
+    from agent_iam.plan.__main__ import main
+
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    config = config_with(
+        oidcRoles=[
+            github_deploy(s3Write=["acme-artifacts/releases"]),
+            {"name": "gl", "provider": "gitlab", "projectPath": "acme/infra", "branches": ["main"]},
+            {"name": "tfc", "provider": "terraform-cloud", "organization": "acme", "workspaces": ["prod"]},
+        ]
+    )
+    (stacks / "Pulumi.ci.yaml").write_text(yaml.safe_dump({"config": config}))
+    code = main(["--stack", "ci", "--stacks-dir", str(stacks), "--out", str(tmp_path / "build"), "--quiet"])
+    written = json.loads((tmp_path / "build" / "ci" / "plan.json").read_text())
+    assert code == 0, written["violations"]
+    assert written["violations"] == []
