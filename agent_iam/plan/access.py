@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from agent_iam.components.oidc_providers import describe_subject
+from agent_iam.presets import PRESET_TAG
 
 from .mocks import Registration
 
@@ -57,6 +58,7 @@ class RoleAccess:
     aws_managed: list[str] = field(default_factory=list)
     boundary: str | None = None
     protected: bool = False
+    preset: str | None = None  # `<vendor>@<version>` of a vendor preset (the role's agent-iam:preset tag)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -184,7 +186,11 @@ def access_model(resources: Iterable[Registration]) -> list[RoleAccess]:
         account = arn.split(":")[4] if arn.count(":") >= 5 else ""
         name = str(resource.inputs.get("name") or resource.name)
         access = RoleAccess(
-            arn=arn, name=name, boundary=resource.inputs.get("permissionsBoundary"), protected=resource.protect
+            arn=arn,
+            name=name,
+            boundary=resource.inputs.get("permissionsBoundary"),
+            protected=resource.protect,
+            preset=(resource.inputs.get("tags") or {}).get(PRESET_TAG),
         )
         for statement in _as_list(_document(resource.inputs.get("assumeRolePolicy")).get("Statement")):
             access.trust.append(trust_sentence(arn, statement, account))
@@ -253,6 +259,8 @@ def render_access_report(stack: str, model: list[RoleAccess]) -> str:
             facts.append(f"Permissions boundary {_code(role.boundary)} caps everything below.")
         if role.protected:
             facts.append("Protected: Pulumi will not delete or replace it.")
+        if role.preset:
+            facts.append(f"Vendor preset {_code(role.preset)} (docs/presets.md).")
         out += [f"## `{role.name}`", "", " ".join(facts), "", "**Who can assume it**", ""]
         out += [f"- {sentence}" for sentence in role.trust] or ["- nobody (empty trust policy)"]
         out += ["", "**What it can do**", ""]
