@@ -20,6 +20,8 @@ from typing import Any
 
 import pulumi
 
+from agent_iam.iam import arns
+
 from . import oidc_providers as known
 from . import policies
 from .role import RoleDocuments, RoleSpec, create_role, policy_json
@@ -27,7 +29,7 @@ from .role import RoleDocuments, RoleSpec, create_role, policy_json
 TYPE = "agent-iam:oidc:OidcRole"
 POLICY_NAME = "workload-access"
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
-OIDC_PROVIDER_ARN_RE = re.compile(r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):oidc-provider/(?P<issuer>\S+)$")
+OIDC_PROVIDER_PREFIX = "oidc-provider/"
 
 # Keys that build subjects or pin claims, by the provider they belong to (field -> providers).
 PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
@@ -299,15 +301,20 @@ def check_args(args: OidcRoleArgs) -> list[tuple[str, str]]:
     # the provider ARN, when known
     arn = args.oidc_provider_arn
     if isinstance(arn, str) and args.issuer:
-        match = OIDC_PROVIDER_ARN_RE.match(arn)
-        if not match:
+        parsed = arns.parse(arn)
+        if (
+            parsed is None
+            or parsed.service != "iam"
+            or not parsed.resource.startswith(OIDC_PROVIDER_PREFIX)
+            or not re.fullmatch(r"\d{12}", parsed.account)
+        ):
             bad("oidc_provider_arn", f"not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>): {arn!r}")
-        elif match["issuer"].rstrip("/") != args.issuer_key:
-            bad("oidc_provider_arn", f"is the provider of issuer {match['issuer']!r}, not of {args.issuer_key!r}: {arn!r}")
-        elif match["account"] != args.account_id:
+        elif (issuer := parsed.resource.removeprefix(OIDC_PROVIDER_PREFIX).rstrip("/")) != args.issuer_key:
+            bad("oidc_provider_arn", f"is the provider of issuer {issuer!r}, not of {args.issuer_key!r}: {arn!r}")
+        elif parsed.account != args.account_id:
             bad(
                 "oidc_provider_arn",
-                f"is in account {match['account']}, but the role is created in {args.account_id} "
+                f"is in account {parsed.account}, but the role is created in {args.account_id} "
                 f"(a role trusts a provider of its own account): {arn!r}",
             )
     return problems

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from agent_iam import presets
+from agent_iam.iam import arns
 from agent_iam.components.oidc_providers import is_eks_issuer
 from agent_iam.components.policies import oidc_issuer
 from agent_iam.components.role import (
@@ -359,7 +360,7 @@ class SaasRole(Entry, VendorPermissions):
                     ("vendor", "principalArn"),
                     f"preset {preset.name} trusts an IAM {trust.principal}: {trust.principal_hint}",
                 )
-            if trust.account_id and account_of_arn(principal) != trust.account_id:
+            if trust.account_id and arns.account_of(principal) != trust.account_id:
                 raise KeyedError(
                     ("vendor", "principalArn"), f"preset {preset.name}'s {trust.principal} is in account {trust.account_id}"
                 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent_iam import presets
+from agent_iam.iam import arns
 from agent_iam.components import policies
 from agent_iam.components.role import IamLimits
 from agent_iam.guardrails import rules as guardrail_rules
@@ -43,7 +44,7 @@ from .models import (
     StackConfig,
     VendorPermissions,
 )
-from .types import REDACTED, account_of_arn, has_wildcard, issuer_of_provider_arn, s3_location
+from .types import REDACTED, has_wildcard, issuer_of_provider_arn, s3_location
 
 NAMESPACE = "agent-iam"
 MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
@@ -519,7 +520,7 @@ class _Builder:
         issuer = oidc_known.issuer_host_path(entry.issuer_url or oidc_known.default_issuer(entry.provider) or "")
         for other in self.config.oidc_roles:
             arn = other.oidc_provider_arn
-            if arn and issuer_of_provider_arn(arn).rstrip("/") == issuer and account_of_arn(arn) == target.account_id:
+            if arn and issuer_of_provider_arn(arn).rstrip("/") == issuer and arns.account_of(arn) == target.account_id:
                 return arn
         return None
 
@@ -658,7 +659,8 @@ def permission_args(entry: VendorPermissions) -> dict[str, Any]:
 
 def principal_kind(arn: str) -> str:
     """`role` or `user`, from an IAM principal ARN (`arn:aws:iam::1:user/x` -> `user`)."""
-    return arn.split(":", 5)[5].split("/", 1)[0]
+    parsed = arns.parse(arn)
+    return parsed.resource_type if parsed else "principal"
 
 
 def args_key(field_name: str) -> str:
