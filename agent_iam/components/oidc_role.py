@@ -116,17 +116,35 @@ class OidcRoleArgs:
             return self.audience
         return known.default_audience(self.provider, self.issuer) if self.provider != known.GENERIC else ""
 
+    def subject_sources(self) -> list[tuple[str, str]]:
+        """`(field, subject)` for every subject: the friendly keys' first, then `subjects`."""
+        built: list[tuple[str, str]] = []
+        if self.provider == known.GITHUB and self.repository:
+            for name, values in (("branches", self.branches), ("environments", self.environments), ("tags", self.tags)):
+                for index, value in enumerate(values):
+                    subject = {
+                        "branches": known.github_subjects(self.repository, branches=[value]),
+                        "environments": known.github_subjects(self.repository, environments=[value]),
+                        "tags": [f"repo:{self.repository}:ref:refs/tags/{value}"],
+                    }[name][0]
+                    built.append((f"{name}[{index}]", subject))
+            if self.pull_requests:
+                built.append(("pull_requests", known.github_subjects(self.repository, pull_requests=True)[0]))
+        elif self.provider == known.GITLAB and self.project_path:
+            for index, branch in enumerate(self.branches):
+                built.append((f"branches[{index}]", known.gitlab_subjects(self.project_path, branches=[branch])[0]))
+            for index, tag in enumerate(self.tags):
+                built.append((f"tags[{index}]", known.gitlab_subjects(self.project_path, tags=[tag])[0]))
+        elif self.provider == known.TERRAFORM_CLOUD and self.organization:
+            for index, workspace in enumerate(self.workspaces):
+                for subject in known.terraform_cloud_subjects(self.organization, self.project, [workspace], self.run_phases):
+                    built.append((f"workspaces[{index}]", subject))
+        built += [(f"subjects[{index}]", subject) for index, subject in enumerate(self.subjects)]
+        return built
+
     def all_subjects(self) -> list[str]:
         """The friendly keys' subjects, then `subjects`, each once."""
-        built: list[str] = []
-        if self.provider == known.GITHUB and self.repository:
-            built = known.github_subjects(self.repository, self.branches, self.environments, self.pull_requests)
-            built += [f"repo:{self.repository}:ref:refs/tags/{t}" for t in self.tags]
-        elif self.provider == known.GITLAB and self.project_path:
-            built = known.gitlab_subjects(self.project_path, self.branches, self.tags)
-        elif self.provider == known.TERRAFORM_CLOUD and self.organization:
-            built = known.terraform_cloud_subjects(self.organization, self.project, self.workspaces, self.run_phases)
-        return list(dict.fromkeys([*built, *self.subjects]))
+        return list(dict.fromkeys(subject for _, subject in self.subject_sources()))
 
     @property
     def wildcard(self) -> bool:
@@ -255,6 +273,10 @@ def check_args(args: OidcRoleArgs) -> list[tuple[str, str]]:
         )
     elif args.provider == known.GITHUB and (problem := known.github_issuer_problem(args.issuer)):
         bad("issuer_url", f"{args.issuer!r} {problem}")
+    for name in ("issuer_url", "audience"):
+        value = getattr(args, name)
+        if value is not None and not value.strip():
+            bad(name, "is empty; leave it out for the provider's default")
     if not args.token_audience:
         bad("audience", "required with provider: generic (the `aud` your issuer puts in the token)")
     elif known.has_wildcard(args.token_audience) or args.token_audience != args.token_audience.strip():
@@ -287,9 +309,9 @@ def check_args(args: OidcRoleArgs) -> list[tuple[str, str]]:
             f"no subject: a trust without a `{args.issuer_key}:sub` pin lets every token this issuer signs "
             f"({spec.runs} of anyone, anywhere) assume the role; name them ({spec.subject_format})",
         )
-    for subject in subjects:
+    for source, subject in args.subject_sources():
         if problem := known.subject_problem(args.provider, subject, allow_wildcard=args.allow_wildcard_subject):
-            bad(_subject_field(args, subject), f"{subject!r} {problem}")
+            bad(source, f"{subject!r} {problem}")
     if args.allow_wildcard_subject and subjects and not args.wildcard:
         bad("allow_wildcard_subject", "is true but no subject holds a wildcard")
     seen: set[str] = set()
@@ -350,19 +372,6 @@ def _check_github(args: OidcRoleArgs, bad: Any) -> None:
                 "not a job_workflow_ref (<owner>/<repo>/.github/workflows/<file>.yml@<ref>, matched exactly): "
                 f"{ref!r}",
             )
-
-
-def _subject_field(args: OidcRoleArgs, subject: str) -> str:
-    """The field a subject came from (its index in `subjects`, or the key that built it)."""
-    if subject in args.subjects:
-        return f"subjects[{list(args.subjects).index(subject)}]"
-    for name in ("branches", "tags", "environments", "workspaces"):
-        for index, value in enumerate(getattr(args, name)):
-            if subject.endswith(f":{value}") or f":workspace:{value}:" in subject:
-                return f"{name}[{index}]"
-    return {known.GITHUB: "repository", known.GITLAB: "project_path", known.TERRAFORM_CLOUD: "organization"}.get(
-        args.provider, "subjects"
-    )
 
 
 class OidcRole(pulumi.ComponentResource):

@@ -588,6 +588,13 @@ class OidcRole(Entry, VendorPermissions):
     oidc_provider_arn: OidcProviderArn | None = None
     role_name: RoleName | None = None
 
+    @field_validator("repository_id", mode="before")
+    @classmethod
+    def _numeric_id(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"is the repository's numeric ID, not {value!r}")
+        return value
+
 
 def unique_or_raise(values: list[Any], key: str) -> None:
     seen: set[Any] = set()
