@@ -39,11 +39,26 @@ ENTRIES = {
         "s3Write": ["acme-lake/upsolver"],
     },
     "qwak": {"preset": "qwak", "s3Read": ["acme-ml-training"]},
+    "matillion": {
+        "preset": "matillion",
+        "secretArns": [f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:matillion/agent-key-Hk3Lm9"],
+    },
+    "causely": {"preset": "causely", "mode": "pod-identity", "cluster": "platform"},
 }
+CLUSTERS = {"platform": {"name": "acme-platform", "kubeContext": "platform"}}
 
 
 def entry(preset: str, **extra):
     return {"name": f"{preset}-role", **ENTRIES[preset], **extra}
+
+
+def preset_config(name: str, **extra):
+    """A stack config with the preset's example entry in its family."""
+    family = presets.load(name).family
+    keys = {family: [entry(name, **extra)]}
+    if family == "serviceAccounts":
+        keys["clusters"] = CLUSTERS
+    return config_with(**keys)
 
 
 def test_every_shipped_preset_has_an_example_here():
@@ -240,7 +255,7 @@ def test_every_preset_passes_the_guardrails_and_the_iam_validator(name, tmp_path
     does not carry a reviewed acceptance for (check and statement), with its reason."""
     stacks = tmp_path / "stacks"
     stacks.mkdir()
-    config = config_with(saasRoles=[entry(name)])
+    config = preset_config(name)
     (stacks / "Pulumi.vendor.yaml").write_text(yaml.safe_dump({"config": config}))
     code = main(["--stack", "vendor", "--stacks-dir", str(stacks), "--out", str(tmp_path / "build"), "--quiet"])
     written = json.loads((tmp_path / "build" / "vendor" / "plan.json").read_text())
@@ -263,6 +278,33 @@ def test_docs_show_every_presets_documents():
     from agent_iam.presets.__main__ import render
 
     assert (ROOT / "docs" / "presets.md").read_text() == render()
+
+
+def test_matillion_preset_trusts_ecs_tasks_and_ec2_and_needs_the_secrets(plan_stack):
+    run = plan_stack(preset_config("matillion"))
+    principals = [s["Principal"] for s in trust_of(run, "matillion-role-task")["Statement"]]
+    assert principals == [{"Service": "ecs-tasks.amazonaws.com"}, {"Service": "ec2.amazonaws.com"}]
+    assert run.named(ROLE, "matillion-role-execution").inputs["tags"]["agent-iam:preset"].startswith("matillion@")
+    assert_config_error(
+        {"ecsAgents": [{"name": "m", "preset": "matillion"}]},
+        "agent-iam:ecsAgents[0].secretArns: required by preset matillion",
+    )
+    overridden = plan_stack(preset_config("matillion", trustEc2=False))
+    assert len(trust_of(overridden, "matillion-role-task")["Statement"]) == 1
+
+
+def test_causely_preset_names_the_guides_service_account(plan_stack):
+    run = plan_stack(preset_config("causely"))
+    association = run.named("aws:eks/podIdentityAssociation:PodIdentityAssociation", "causely-role-association")
+    assert (association.inputs["namespace"], association.inputs["serviceAccount"]) == ("causely", "causely-mediator")
+    assert_config_error(
+        {"clusters": CLUSTERS, "serviceAccounts": [{"name": "c", "preset": "causely", "cluster": "platform"}]},
+        "agent-iam:serviceAccounts[0].mode: required by preset causely",
+    )
+    assert_config_error(
+        {"serviceAccounts": [{"name": "c", "preset": "datadog", "mode": "irsa", "cluster": "platform"}]},
+        "agent-iam:serviceAccounts[0].preset: preset datadog is for agent-iam:saasRoles entries, not serviceAccounts",
+    )
 
 
 def test_presets_ship_as_package_data():

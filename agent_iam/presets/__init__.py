@@ -77,16 +77,23 @@ class AcceptedFinding(_Model):
     reason: str = Field(min_length=10)
 
 
+FAMILIES = ("saasRoles", "ecsAgents", "serviceAccounts")
+
+
 class Preset(_Model):
-    """One vendor's documented access, as agent-iam fills it into a `saasRoles` entry."""
+    """One vendor's documented access, as agent-iam fills it into an entry of its family:
+    a `saasRoles` entry gets the vendor's trust and statements; an agent's entry (`ecsAgents`,
+    `serviceAccounts`) gets the vendor's documented settings as defaults (`defaults`)."""
 
     name: str
     version: str = Field(pattern=DATE_RE)  # the date the vendor's page was last checked
     title: str
-    family: Literal["saasRoles"] = "saasRoles"
+    family: Literal["saasRoles", "ecsAgents", "serviceAccounts"] = "saasRoles"
     sources: list[str] = Field(min_length=1)  # the vendor pages this preset was copied from
     summary: str
-    trust: Trust
+    trust: Trust | None = None  # saasRoles: who the vendor is
+    defaults: dict[str, Any] = {}  # agents: stack-config keys the entry gets unless it sets them
+    required: list[str] = []  # agents: keys the entry must set (what only the customer knows)
     statements: list[Statement] = []
     wildcard_reason: str | None = None  # why the vendor's statements use Resource "*" (required then)
     policy_arns: list[str] = []
@@ -97,6 +104,10 @@ class Preset(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Preset:
+        if (self.family == "saasRoles") != (self.trust is not None):
+            raise ValueError("a saasRoles preset has a trust table, an agent preset none")
+        if self.family != "saasRoles" and (self.statements or self.s3 or self.policy_arns or self.accepted_findings):
+            raise ValueError("an agent preset sets defaults only (its vendor documents no permissions of its own)")
         sids = [s.get("Sid") for s in self.statements]
         if None in sids or len(set(sids)) != len(sids):
             raise ValueError("every preset statement has a unique Sid")
@@ -156,6 +167,11 @@ def _fill(value: Any, partition: str, account_id: str) -> Any:
     if isinstance(value, dict):
         return {k: _fill(v, partition, account_id) for k, v in value.items()}
     return value
+
+
+def apply_defaults(preset: Preset, data: Mapping[str, Any]) -> dict[str, Any]:
+    """An agent entry's keys over the preset's `defaults` (the entry always wins)."""
+    return {**preset.defaults, **data}
 
 
 def narrowing_problems(

@@ -17,7 +17,9 @@ INTRO = """# Vendor presets: `preset: <vendor>` on a SaaS role
 
 A preset fills a [`saasRoles`](saas-roles.md) entry with the vendor's documented trust principal
 and permissions, so the entry supplies only what is yours: the external ID the vendor generated,
-your buckets, the IAM user or role the vendor created for you. Each preset is a small data file
+your buckets, the IAM user or role the vendor created for you. For an agent that runs in your
+account (Matillion on [ECS](ecs-agents.md), Causely on [EKS](eks-service-accounts.md)), a preset
+fills in the settings the vendor's guide prescribes, as defaults the entry may override. Each preset is a small data file
 in `agent_iam/presets/<vendor>.toml` (shipped with the package), citing the vendor page it was
 copied from; the date it was checked is its **version**. The plan says which preset and version
 each role uses: the role is tagged `agent-iam:preset: <vendor>@<version>` and described as
@@ -58,6 +60,7 @@ def _json(doc: object) -> str:
 
 def trust_example(preset: Preset) -> dict:
     trust = preset.trust
+    assert trust is not None
     principal = (
         policies.account_root_arn("aws", trust.account_id or "")
         if trust.principal == "account"
@@ -70,12 +73,23 @@ def trust_example(preset: Preset) -> dict:
     )
 
 
+def agent_section(preset: Preset) -> list[str]:
+    out = [f"A preset for `agent-iam:{preset.family}` entries: the vendor's documented settings, as defaults the entry may override."]
+    out += ["", f"The entry gives: {', '.join(f'`{key}`' for key in preset.required) or 'nothing more'}.", ""]
+    out += ["**Defaults**", "", "```yaml", *(f"{key}: {json.dumps(value)}" for key, value in preset.defaults.items()), "```"]
+    if preset.notes:
+        out += ["", "**Notes**", ""] + [f"- {note}" for note in preset.notes]
+    return out
+
+
 def section(preset: Preset) -> str:
-    trust = preset.trust
     out = [f"## `{preset.name}`: {preset.title}", ""]
     out.append(f"Version **{preset.version}** (the date the vendor's page was checked). Sources:")
     out += [f"- {source}" for source in preset.sources]
     out += ["", preset.summary, ""]
+    trust = preset.trust
+    if trust is None:
+        return "\n".join(out + agent_section(preset))
     needs = []
     if trust.principal != "account":
         needs.append(f"`vendor.principalArn`: the vendor's IAM {trust.principal} ({trust.principal_hint})")
@@ -115,7 +129,8 @@ def section(preset: Preset) -> str:
 
 
 def render() -> str:
-    parts = [INTRO, "Presets: " + ", ".join(f"[`{n}`](#{n})" for n in names()) + "."]
+    listed = ", ".join(f"[`{n}`](#{n})" for n in names())
+    parts = [INTRO, f"Presets: {listed}. The Superblocks agent has none: its AWS access is whatever your integrations and code steps use, so there is nothing vendor-defined to fill in."]
     parts += [section(load(name)) for name in names()]
     return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
 

@@ -187,8 +187,40 @@ class InlinePolicy(ConfigModel):
         return self
 
 
+def load_preset(data: Any, family: str) -> tuple[Any, presets.Preset | None]:
+    """The preset an entry names (`preset: <vendor>`), checked to be of the entry's family."""
+    if not isinstance(data, dict) or not isinstance(data.get("preset"), str):
+        return data, None
+    try:
+        preset = presets.load(data["preset"])
+    except KeyError as exc:
+        raise KeyedError("preset", str(exc.args[0])) from None
+    if preset.family != family:
+        raise KeyedError("preset", f"preset {preset.name} is for agent-iam:{preset.family} entries, not {family}")
+    return data, preset
+
+
+def agent_preset_defaults(data: Any, family: str) -> Any:
+    """An agent entry's keys over its preset's documented defaults; the keys only the customer
+    knows (`required`) must be set."""
+    data, preset = load_preset(data, family)
+    if preset is None:
+        return data
+    for key in preset.required:
+        if key not in data:
+            raise KeyedError(key, f"required by preset {preset.name} ({preset.title})")
+    return presets.apply_defaults(preset, data)
+
+
 class EcsAgent(Entry, InlinePolicy, AgentSecrets):
     """`agent-iam:ecsAgents[]`: one agent running as an ECS task."""
+
+    preset: str | None = None  # docs/presets.md: the vendor's documented settings as defaults
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        return agent_preset_defaults(data, "ecsAgents")
 
     task_role_name: RoleName | None = None
     execution_role_name: RoleName | None = None
@@ -314,12 +346,9 @@ class SaasRole(Entry, VendorPermissions):
     @classmethod
     def _preset_fills_vendor(cls, data: Any) -> Any:
         """A preset naming the vendor's account fills `vendor` in; one naming a role or user needs it."""
-        if not isinstance(data, dict) or not isinstance(data.get("preset"), str):
+        data, preset = load_preset(data, "saasRoles")
+        if preset is None or preset.trust is None:
             return data
-        try:
-            preset = presets.load(data["preset"])
-        except KeyError as exc:
-            raise KeyedError("preset", str(exc.args[0])) from None
         trust = preset.trust
         if trust.principal != "account":
             if "vendor" not in data:
@@ -347,6 +376,7 @@ class SaasRole(Entry, VendorPermissions):
             return
         preset = presets.load(self.preset)
         trust = preset.trust
+        assert trust is not None  # a saasRoles preset (load_preset)
         if self.preset_version is not None and self.preset_version != preset.version:
             raise KeyedError(
                 "presetVersion",
@@ -476,6 +506,13 @@ ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 class ServiceAccount(Entry, VendorPermissions):
     """`agent-iam:serviceAccounts[]`: a role for a Kubernetes service account on EKS (IRSA or Pod Identity)."""
+
+    preset: str | None = None  # docs/presets.md: the vendor's documented settings as defaults
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        return agent_preset_defaults(data, "serviceAccounts")
 
     mode: Literal["irsa", "pod-identity"]
     cluster: str

@@ -153,11 +153,14 @@ class _Builder:
         account = self.config.accounts[account_key]
         return Target(account_key, account.account_id, account.region)
 
-    def role_spec(
-        self, entry: Entry, name: str, description: str, extra_tags: Mapping[str, str] | None = None
-    ) -> RoleSpec:
+    def role_spec(self, entry: Entry, name: str, description: str) -> RoleSpec:
         d = self.defaults
-        tags = {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack, **(extra_tags or {})}
+        tags = {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack}
+        preset = getattr(entry, "preset", None)
+        if preset:  # the plan says which preset and version the entry used
+            label = presets.load(preset).label
+            tags[presets.PRESET_TAG] = label
+            description = f"{description.removesuffix(' (agent-iam)')} (agent-iam preset {label})"
         return RoleSpec(
             name=name,
             path=entry.path or d.path or "/",
@@ -267,12 +270,6 @@ class _Builder:
         if entry.preset:
             preset = presets.load(entry.preset)
             permissions.update(self.preset_permissions(key, entry, preset, name, target, permissions))
-            spec = self.role_spec(
-                entry,
-                name,
-                f"Cross-account access for SaaS {entry.name} (agent-iam preset {preset.label})",
-                extra_tags={presets.PRESET_TAG: preset.label},
-            )
         args = SaasAccessRoleArgs(
             region=target.region,
             role=spec,
