@@ -66,7 +66,7 @@ def test_github_deploy_role_pins_aud_sub_repository_id_and_workflow():
     ("fields", "issuer", "audience", "subjects"),
     [
         (
-            {"provider": "gitlab", "project_path": "acme/platform/infra", "branches": ["main"], "tags": ["v1.0"]},
+            {"provider": "gitlab", "project_path": "acme/platform/infra", "branches": ["main"], "git_tags": ["v1.0"]},
             "gitlab.com",
             "https://gitlab.com",
             [
@@ -115,7 +115,7 @@ def test_each_provider_has_its_issuer_audience_and_subject_format(fields, issuer
     [
         ({"provider": "github"}, "subjects", "no subject: a trust without a `token.actions.githubusercontent.com:sub` pin"),
         ({"provider": "generic", "issuer_url": "https://idp.example.com", "audience": "x"}, "subjects", "no subject"),
-        ({"provider": "github", "repository": "acme/app"}, "repository", "names no branches, tags, environments or pullRequests"),
+        ({"provider": "github", "repository": "acme/app"}, "repository", "names no branches, gitTags, environments or pullRequests"),
         ({"provider": "github", "subjects": ["system:serviceaccount:github:deploy"]}, "subjects[0]", "does not have the shape of a GitHub Actions subject"),
         ({"provider": "github", "subjects": ["repo:acme/*"]}, "subjects[0]", "holds a wildcard"),
         ({"provider": "github", "subjects": ["repo:*"], "allow_wildcard_subject": True}, "subjects[0]", "keeps the owner fixed"),
@@ -383,3 +383,34 @@ def test_oidc_roles_pass_the_guardrails_in_mandatory_mode(tmp_path, iam_services
     written = json.loads((tmp_path / "build" / "ci" / "plan.json").read_text())
     assert code == 0, written["violations"]
     assert written["violations"] == []
+
+
+def test_a_wildcard_subject_is_blocked_by_the_guardrail_until_the_role_carries_the_reviewed_tag(tmp_path, iam_services):
+    """Two acceptances, as for IRSA: allowWildcardSubject in config, the oidc-sub-wildcard tag for the rule."""
+    import yaml
+
+    from agent_iam.plan.__main__ import main
+
+    def plan(tags):
+        stacks = tmp_path / "stacks"
+        stacks.mkdir(exist_ok=True)
+        role = {"name": "any-branch", "provider": "github", "subjects": ["repo:acme/app:*"], "allowWildcardSubject": True}
+        config = config_with(oidcRoles=[{**role, **({"tags": tags} if tags else {})}])
+        (stacks / "Pulumi.ci.yaml").write_text(yaml.safe_dump({"config": config}))
+        code = main(["--stack", "ci", "--stacks-dir", str(stacks), "--out", str(tmp_path / "build"), "--quiet"])
+        return code, json.loads((tmp_path / "build" / "ci" / "plan.json").read_text())["violations"]
+
+    code, violations = plan(None)
+    assert code == 3
+    assert [v["rule"] for v in violations] == ["oidc-trust-conditions"]
+    assert "matches token.actions.githubusercontent.com:sub with StringLike wildcards" in violations[0]["message"]
+    code, violations = plan({"agent-iam:oidc-sub-wildcard": "every branch of acme/app deploys to dev (SEC-12)"})
+    assert (code, violations) == (0, [])
+
+
+def test_git_tags_build_subjects_and_tags_stay_the_roles_resource_tags(plan_stack):
+    run = plan_stack(config_with(oidcRoles=[github_deploy(branches=[], gitTags=["v1.2.0"], tags={"team": "release"})]))
+    assert trust_of(run, "app-deploy-role")["Statement"][0]["Condition"]["StringEquals"][f"{GH}:sub"] == (
+        "repo:acme/app:ref:refs/tags/v1.2.0"
+    )
+    assert run.named(ROLE, "app-deploy-role").inputs["tags"]["team"] == "release"

@@ -39,7 +39,7 @@ PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
     "repository_id": (known.GITHUB,),
     "workflow_refs": (known.GITHUB,),
     "branches": (known.GITHUB, known.GITLAB),
-    "tags": (known.GITHUB, known.GITLAB),
+    "git_tags": (known.GITHUB, known.GITLAB),
     "project_path": (known.GITLAB,),
     "organization": (known.TERRAFORM_CLOUD,),
     "workspaces": (known.TERRAFORM_CLOUD,),
@@ -68,15 +68,15 @@ class OidcRoleArgs:
     audience: str | None = None  # default: sts.amazonaws.com (github), the issuer URL (gitlab), aws.workload.identity (terraform-cloud); generic: required
     subjects: Sequence[str] = ()  # exact `sub` claims, with any provider
     allow_wildcard_subject: bool = False  # accept `*`/`?` in subjects (then `:sub` is StringLike)
-    # github: runs of `repository` (owner/repo) on `branches`/`tags`, in `environments`, for pull requests
+    # github: runs of `repository` (owner/repo) on `branches`/`git_tags`, in `environments`, for pull requests
     repository: str | None = None
     branches: Sequence[str] = ()  # github and gitlab
-    tags: Sequence[str] = ()  # github and gitlab
+    git_tags: Sequence[str] = ()  # github and gitlab: git tags (not the role's resource tags)
     environments: Sequence[str] = ()
     pull_requests: bool = False
     repository_id: str | None = None  # github: pins `:repository_id`, the repository's immutable ID
     workflow_refs: Sequence[str] = ()  # github: pins `:job_workflow_ref` (owner/repo/.github/workflows/x.yml@ref)
-    # gitlab: jobs of `project_path` (group[/subgroup]/project) on `branches` and `tags`
+    # gitlab: jobs of `project_path` (group[/subgroup]/project) on `branches` and `git_tags`
     project_path: str | None = None
     # terraform-cloud: runs of `workspaces` in `project` of `organization`, in `run_phases`
     organization: str | None = None
@@ -120,12 +120,12 @@ class OidcRoleArgs:
         """`(field, subject)` for every subject: the friendly keys' first, then `subjects`."""
         built: list[tuple[str, str]] = []
         if self.provider == known.GITHUB and self.repository:
-            for name, values in (("branches", self.branches), ("environments", self.environments), ("tags", self.tags)):
+            for name, values in (("branches", self.branches), ("environments", self.environments), ("git_tags", self.git_tags)):
                 for index, value in enumerate(values):
                     subject = {
                         "branches": known.github_subjects(self.repository, branches=[value]),
                         "environments": known.github_subjects(self.repository, environments=[value]),
-                        "tags": [f"repo:{self.repository}:ref:refs/tags/{value}"],
+                        "git_tags": [f"repo:{self.repository}:ref:refs/tags/{value}"],
                     }[name][0]
                     built.append((f"{name}[{index}]", subject))
             if self.pull_requests:
@@ -133,8 +133,8 @@ class OidcRoleArgs:
         elif self.provider == known.GITLAB and self.project_path:
             for index, branch in enumerate(self.branches):
                 built.append((f"branches[{index}]", known.gitlab_subjects(self.project_path, branches=[branch])[0]))
-            for index, tag in enumerate(self.tags):
-                built.append((f"tags[{index}]", known.gitlab_subjects(self.project_path, tags=[tag])[0]))
+            for index, tag in enumerate(self.git_tags):
+                built.append((f"git_tags[{index}]", known.gitlab_subjects(self.project_path, tags=[tag])[0]))
         elif self.provider == known.TERRAFORM_CLOUD and self.organization:
             for index, workspace in enumerate(self.workspaces):
                 for subject in known.terraform_cloud_subjects(self.organization, self.project, [workspace], self.run_phases):
@@ -288,7 +288,7 @@ def check_args(args: OidcRoleArgs) -> list[tuple[str, str]]:
     elif args.provider == known.GITLAB:
         if args.project_path is not None and not known.GITLAB_PROJECT_PATH_RE.match(args.project_path):
             bad("project_path", f"not a GitLab project path (group[/subgroup]/project): {args.project_path!r}")
-        _needs_base(args, bad, "project_path", ("branches", "tags"))
+        _needs_base(args, bad, "project_path", ("branches", "git_tags"))
     elif args.provider == known.TERRAFORM_CLOUD:
         if args.organization is not None and not known.TFC_NAME_RE.match(args.organization):
             bad("organization", f"not an HCP Terraform organization name: {args.organization!r}")
@@ -354,13 +354,13 @@ def _needs_base(args: OidcRoleArgs, bad: Any, base: str, lists: Sequence[str]) -
 def _check_github(args: OidcRoleArgs, bad: Any) -> None:
     if args.repository is not None and not known.GITHUB_REPOSITORY_RE.match(args.repository):
         bad("repository", f"not a GitHub repository (owner/repo): {args.repository!r}")
-    given = [n for n in ("branches", "tags", "environments", "pull_requests") if getattr(args, n)]
+    given = [n for n in ("branches", "git_tags", "environments", "pull_requests") if getattr(args, n)]
     if given and not args.repository:
         bad(given[0], "builds subjects of one repository; set repository")
     if args.repository and not given:
         bad(
             "repository",
-            "names no branches, tags, environments or pullRequests: say which runs may assume the role "
+            "names no branches, gitTags, environments or pullRequests: say which runs may assume the role "
             "(every run of a repository is `subjects: [repo:<owner>/<repo>:*]` with allowWildcardSubject: true)",
         )
     if args.repository_id is not None and not known.GITHUB_REPOSITORY_ID_RE.match(args.repository_id):

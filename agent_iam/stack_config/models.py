@@ -612,7 +612,7 @@ class OidcRole(Entry, VendorPermissions):
     allow_wildcard_subject: bool = False
     repository: str | None = None
     branches: list[str] = []
-    tags: list[str] = []
+    git_tags: list[str] = []  # `tags` are the role's resource tags, as on every entry
     environments: list[str] = []
     pull_requests: bool = False
     repository_id: str | int | None = None

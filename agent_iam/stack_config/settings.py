@@ -488,7 +488,7 @@ class _Builder:
             allow_wildcard_subject=entry.allow_wildcard_subject,
             repository=entry.repository,
             branches=tuple(entry.branches),
-            tags=tuple(entry.tags),
+            git_tags=tuple(entry.git_tags),
             environments=tuple(entry.environments),
             pull_requests=entry.pull_requests,
             repository_id=None if entry.repository_id is None else str(entry.repository_id),
