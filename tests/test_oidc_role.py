@@ -414,3 +414,15 @@ def test_git_tags_build_subjects_and_tags_stay_the_roles_resource_tags(plan_stac
         "repo:acme/app:ref:refs/tags/v1.2.0"
     )
     assert run.named(ROLE, "app-deploy-role").inputs["tags"]["team"] == "release"
+
+
+def test_each_account_gets_its_own_provider_through_its_own_aws_provider(plan_stack):
+    from conftest import provider_name
+
+    accounts = {"tools": {"roleArn": "arn:aws:iam::222222222222:role/deployer", "region": "us-east-1"}}
+    run = plan_stack(config_with(accounts=accounts, oidcRoles=[github_deploy(), github_deploy(name="tools-deploy", account="tools")]))
+    providers = {provider_name(p): p.inputs["url"] for p in run.of_type(PROVIDER)}
+    assert providers == {"aws": f"https://{GH}", "aws-tools": f"https://{GH}"}
+    assert trust_of(run, "tools-deploy-role")["Statement"][0]["Principal"] == {
+        "Federated": f"arn:aws:iam::222222222222:oidc-provider/{GH}"
+    }
