@@ -23,8 +23,11 @@ _EXPORTS: dict[str, str] = {
     "ServiceAccountRoleArgs": "service_account_role",
     "OidcProviderRegistration": "oidc_provider_registration",
     "OidcProviderRegistrationArgs": "oidc_provider_registration",
+    "ServiceAccountSubjectArgs": "service_account_role",
     "OidcRole": "oidc_role",
     "OidcRoleArgs": "oidc_role",
+    "IamLimitsArgs": "role",
+    "ArgsError": "_contract",
 }
 
 __all__ = sorted(_EXPORTS)

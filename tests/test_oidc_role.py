@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from agent_iam import ArgsError
 from agent_iam.components import oidc_providers as known
-from agent_iam.components.oidc_role import OidcRoleArgs, OidcRoleArgsError, check_args
-from agent_iam.components.role import RoleSpec
+from agent_iam.components import oidc_role
 from agent_iam.plan.access import access_model, render_access_report
 from agent_iam.plan.run import run_program
 from conftest import ACCOUNT, REGION, assert_config_error, config_with, inline_policy_of, trust_of
@@ -23,8 +23,17 @@ ROLE = "aws:iam/role:Role"
 PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 
 
-def args(**fields) -> OidcRoleArgs:
-    return OidcRoleArgs(role=RoleSpec(name="deploy"), account_id=ACCOUNT, region=REGION, **fields)
+def args(**fields) -> dict:
+    return {"account_id": ACCOUNT, "region": REGION, **fields}
+
+
+def trust(**fields) -> dict:
+    """The trust the component would register for these Args (checked as the constructor does)."""
+    return oidc_role._Plan("deploy", args(**fields)).documents.trust
+
+
+def problems(**fields) -> dict[str, str]:
+    return {p.field: p.render() for p in oidc_role.oidc_problems(args(**fields))}
 
 
 def github_deploy(**extra):
@@ -35,7 +44,7 @@ def github_deploy(**extra):
 
 
 def test_github_deploy_role_pins_aud_sub_repository_id_and_workflow():
-    role = args(
+    fields = dict(
         provider="github",
         repository="acme/app",
         branches=["main"],
@@ -43,8 +52,8 @@ def test_github_deploy_role_pins_aud_sub_repository_id_and_workflow():
         repository_id="123456789",
         workflow_refs=["acme/app/.github/workflows/deploy.yml@refs/heads/main"],
     )
-    assert check_args(role) == []
-    assert role.trust()["Statement"] == [
+    assert problems(**fields) == {}
+    assert trust(**fields)["Statement"] == [
         {
             "Sid": "GitHubActions",
             "Effect": "Allow",
@@ -98,15 +107,15 @@ def test_github_deploy_role_pins_aud_sub_repository_id_and_workflow():
     ],
 )
 def test_each_provider_has_its_issuer_audience_and_subject_format(fields, issuer, audience, subjects):
-    role = args(**fields)
-    assert check_args(role) == []
-    statement = role.trust()["Statement"][0]
+    assert problems(**fields) == {}
+    statement = trust(**fields)["Statement"][0]
     assert statement["Principal"] == {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}"}
     condition = statement["Condition"]
     assert condition["StringEquals"][f"{issuer}:aud"] == audience
-    sub = condition.get("StringLike" if role.wildcard else "StringEquals")[f"{issuer}:sub"]
+    wildcard = any(known.has_wildcard(s) for s in subjects)
+    sub = condition.get("StringLike" if wildcard else "StringEquals")[f"{issuer}:sub"]
     assert (sub if isinstance(sub, list) else [sub]) == subjects
-    if role.wildcard:  # a pattern is matched with StringLike, never StringEquals
+    if wildcard:  # a pattern is matched with StringLike, never StringEquals
         assert f"{issuer}:sub" not in condition["StringEquals"]
 
 
@@ -115,7 +124,7 @@ def test_each_provider_has_its_issuer_audience_and_subject_format(fields, issuer
     [
         ({"provider": "github"}, "subjects", "no subject: a trust without a `token.actions.githubusercontent.com:sub` pin"),
         ({"provider": "generic", "issuer_url": "https://idp.example.com", "audience": "x"}, "subjects", "no subject"),
-        ({"provider": "github", "repository": "acme/app"}, "repository", "names no branches, gitTags, environments or pullRequests"),
+        ({"provider": "github", "repository": "acme/app"}, "repository", "names no branches, git_tags, environments or pull_requests"),
         ({"provider": "github", "subjects": ["system:serviceaccount:github:deploy"]}, "subjects[0]", "does not have the shape of a GitHub Actions subject"),
         ({"provider": "github", "subjects": ["repo:acme/*"]}, "subjects[0]", "holds a wildcard"),
         ({"provider": "github", "subjects": ["repo:*"], "allow_wildcard_subject": True}, "subjects[0]", "keeps the owner fixed"),
@@ -125,7 +134,7 @@ def test_each_provider_has_its_issuer_audience_and_subject_format(fields, issuer
         ({"provider": "github", "repository": "acme/app", "branches": ["main"], "allow_wildcard_subject": True}, "allow_wildcard_subject", "no subject holds a wildcard"),
         ({"provider": "github", "issuer_url": "https://gitlab.com", "repository": "acme/app", "branches": ["main"]}, "issuer_url", "is not a GitHub Actions issuer"),
         ({"provider": "generic", "issuer_url": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789", "audience": "sts.amazonaws.com", "subjects": ["system:serviceaccount:a:b"]}, "issuer_url", "is an EKS cluster's issuer"),
-        ({"provider": "generic", "issuer_url": "http://idp.example.com", "audience": "x", "subjects": ["abc"]}, "issuer_url", "not an https:// URL"),
+        ({"provider": "generic", "issuer_url": "http://idp.example.com", "audience": "x", "subjects": ["abc"]}, "issuer_url", "IAM accepts only https:// OIDC issuers"),
         ({"provider": "generic", "issuer_url": "https://idp.example.com", "subjects": ["abc"]}, "audience", "required with provider: generic"),
         ({"provider": "gitlab", "repository": "acme/app", "project_path": "acme/app", "branches": ["main"]}, "repository", "applies to provider: github only"),
         ({"provider": "github", "repository": "acme/app", "branches": ["main"], "repository_id": "acme"}, "repository_id", "numeric ID"),
@@ -137,9 +146,9 @@ def test_each_provider_has_its_issuer_audience_and_subject_format(fields, issuer
     ],
 )
 def test_bad_args_are_named_by_field(fields, field, message):
-    problems = dict(check_args(args(**fields)))
-    assert field in problems, problems
-    assert message in problems[field], problems[field]
+    found = problems(**fields)
+    assert field in found, found
+    assert message in found[field], found[field]
 
 
 # --- the component under mocks --------------------------------------------------------
@@ -149,7 +158,6 @@ import json
 import pulumi
 import pulumi_aws as aws
 from agent_iam import OidcRole, OidcRoleArgs, OidcProviderRegistration, OidcProviderRegistrationArgs
-from agent_iam.components.role import RoleSpec
 
 {body}
 """
@@ -167,7 +175,6 @@ def test_component_takes_the_provider_arn_from_another_resource(tmp_path):
         """
         gh = OidcProviderRegistration("gh", OidcProviderRegistrationArgs(url="https://token.actions.githubusercontent.com"))
         role = OidcRole("deploy", OidcRoleArgs(
-            role=RoleSpec(name="deploy"), account_id="111111111111", region="eu-west-1",
             provider="github", repository="acme/app", branches=["main"], oidc_provider_arn=gh.arn))
         pulumi.export("deploy", role.outputs())
         """,
@@ -181,15 +188,14 @@ def test_component_takes_the_provider_arn_from_another_resource(tmp_path):
 
 
 def test_component_with_bad_args_raises_naming_it_and_registers_nothing(tmp_path):
-    with pytest.raises(OidcRoleArgsError) as caught:
+    with pytest.raises(ArgsError) as caught:
         run_component(
             tmp_path,
             """
-            OidcRole("deploy", OidcRoleArgs(role=RoleSpec(name="deploy"), account_id="111111111111",
-                                            region="eu-west-1", provider="github"))
+            OidcRole("deploy", OidcRoleArgs(account_id="111111111111", provider="github"))
             """,
         )
-    assert "OidcRole 'deploy': subjects: no subject" in str(caught.value)
+    assert "OidcRole 'deploy': args.subjects: no subject" in str(caught.value)
     assert not [r for r in caught.value.registered_resources if r.type != "pulumi:providers:aws"]
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 GITHUB, GITLAB, TERRAFORM_CLOUD, GENERIC = "github", "gitlab", "terraform-cloud", "generic"
 PROVIDERS = (GITHUB, GITLAB, TERRAFORM_CLOUD, GENERIC)
@@ -129,16 +128,6 @@ def is_eks_issuer(url: str) -> bool:
 
 def has_wildcard(value: str) -> bool:
     return any(w in value for w in WILDCARDS)
-
-
-def issuer_problem(url: str) -> str | None:
-    """Why `url` cannot be an IAM OIDC provider's issuer (None when it can)."""
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname or "." not in parts.hostname:
-        return "is not an https:// URL with a host name (IAM accepts only https issuers)"
-    if parts.query or parts.fragment or parts.port or parts.username or " " in url:
-        return "has a port, user, query or fragment (an issuer URL has none)"
-    return None
 
 
 def default_issuer(provider: str) -> str | None:

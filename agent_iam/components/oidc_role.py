@@ -1,5 +1,5 @@
-"""OIDC role: a role that CI and deploy pipelines (GitHub Actions, GitLab CI, HCP Terraform, any
-OIDC issuer) assume with `sts:AssumeRoleWithWebIdentity`, without long-term keys.
+"""OIDC role: a role that CI and deploy pipelines (GitHub Actions, GitLab CI, HCP Terraform, any OIDC
+issuer) assume with `sts:AssumeRoleWithWebIdentity`, without long-term keys.
 
 The trust names the issuer's IAM OIDC provider and pins `<issuer>:aud` (StringEquals) and
 `<issuer>:sub` (StringEquals; StringLike only with `allow_wildcard_subject`). A trust without a
@@ -11,25 +11,46 @@ The provider itself is registered once per account and issuer (`OidcProviderRegi
 or already exists; this component only references its ARN.
 """
 
-from __future__ import annotations
-
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+# No `from __future__ import annotations`: Pulumi's schema analyzer reads these annotations as types.
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional, Required, TypedDict
 
 import pulumi
 
-from agent_iam.iam import arns
+from agent_iam.iam import arns, checks
 
 from . import oidc_providers as known
 from . import policies
-from .role import RoleDocuments, RoleSpec, create_role, policy_json
+from ._contract import (
+    Problem,
+    check_fields,
+    check_list,
+    check_value,
+    is_known,
+    raise_problems,
+    type_token,
+    when_known,
+)
+from .role import (
+    IamLimits,
+    IamLimitsArgs,
+    PlannedRole,
+    RoleDocuments,
+    create_role,
+    iam_limits,
+    policy_problems,
+    role_name,
+    role_option_problems,
+    role_problems,
+    role_spec,
+)
+from .saas_access_role import permissions, s3_problems
 
-TYPE = "agent-iam:oidc:OidcRole"
+COMPONENT = "OidcRole"
 POLICY_NAME = "workload-access"
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 OIDC_PROVIDER_PREFIX = "oidc-provider/"
+DEFAULT_PROJECT = "Default Project"
 
 # Keys that build subjects or pin claims, by the provider they belong to (field -> providers).
 PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
@@ -42,148 +63,164 @@ PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
     "git_tags": (known.GITHUB, known.GITLAB),
     "project_path": (known.GITLAB,),
     "organization": (known.TERRAFORM_CLOUD,),
+    "project": (known.TERRAFORM_CLOUD,),
     "workspaces": (known.TERRAFORM_CLOUD,),
+    "run_phases": (known.TERRAFORM_CLOUD,),
 }
 
 
-class OidcRoleArgsError(ValueError):
-    """Bad `OidcRoleArgs`: every problem, each naming the component, the field and the value."""
+class OidcRoleArgs(TypedDict, total=False):
+    """A role for workloads that present an OIDC token: the issuer, who may assume it (subjects, built
+    from the provider's keys or listed), and what it may do."""
 
-    def __init__(self, component: str, problems: Sequence[tuple[str, str]]):
-        self.problems = list(problems)
-        lines = [f"OidcRole {component!r}: {name}: {message}" for name, message in self.problems]
-        super().__init__("\n".join(lines))
+    provider: Required[str]
+    """The issuer family: `github`, `gitlab`, `terraform-cloud` or `generic`. It sets the default issuer,
+    audience and the subject shape that is accepted. Required."""
+    issuer_url: str
+    """The issuer, as in the tokens' `iss`. Default: `https://token.actions.githubusercontent.com` (github),
+    `https://gitlab.com` (gitlab), `https://app.terraform.io` (terraform-cloud); required for generic."""
+    audience: str
+    """The `aud` the pipeline requests, pinned with StringEquals. Default: `sts.amazonaws.com` (github), the
+    issuer URL (gitlab), `aws.workload.identity` (terraform-cloud); required for generic."""
+    subjects: list[str]
+    """Exact `sub` claims that may assume the role, with any provider, on top of what the provider's keys
+    build. Default: none (but at least one subject is required)."""
+    allow_wildcard_subject: bool
+    """Accept `*`/`?` in subjects (then `:sub` is StringLike; the owner part stays fixed). Default: false."""
+    repository: str
+    """github: the repository (`owner/repo`) whose runs may assume the role. Default: none."""
+    branches: list[str]
+    """github, gitlab: branches whose runs may assume the role. Default: none."""
+    git_tags: list[str]
+    """github, gitlab: git tags whose runs may assume the role. Default: none."""
+    environments: list[str]
+    """github: deployment environments whose jobs may assume the role. Default: none."""
+    pull_requests: bool
+    """github: runs triggered by pull requests (`repo:<owner>/<repo>:pull_request`). Default: false."""
+    repository_id: str
+    """github: the repository's numeric ID, pinned as `:repository_id` so a renamed or re-created repository
+    cannot inherit the role. Default: none."""
+    workflow_refs: list[str]
+    """github: `owner/repo/.github/workflows/<file>.yml@<ref>`, pinned as `:job_workflow_ref`. Default: none."""
+    project_path: str
+    """gitlab: the project (`group[/subgroup]/project`) whose jobs may assume the role. Default: none."""
+    organization: str
+    """terraform-cloud: the organization. Default: none."""
+    project: str
+    """terraform-cloud: the project of the workspaces. Default: `Default Project`."""
+    workspaces: list[str]
+    """terraform-cloud: the workspaces whose runs may assume the role. Default: none."""
+    run_phases: list[str]
+    """terraform-cloud: `plan` and/or `apply`. Default: both."""
+    oidc_provider_arn: pulumi.Input[str]
+    """The issuer's IAM OIDC provider in the role's account (an `OidcProviderRegistration`'s `arn`, or an
+    existing provider). Default: derived from `account_id` and the issuer."""
+    account_id: pulumi.Input[str]
+    """The 12-digit account the role is created in. Default: none (then `oidc_provider_arn` is required)."""
+    region: str
+    """The region of the role's account; sets the partition. Default: the program's `aws:region`, else `us-east-1`."""
+    s3_read: list[pulumi.Input[str]]
+    """S3 locations the role may read, each `bucket` or `bucket/prefix`. Default: none."""
+    s3_write: list[pulumi.Input[str]]
+    """S3 locations the role may write and read. Default: none."""
+    kms_key_arns: list[pulumi.Input[str]]
+    """KMS keys of SSE-KMS buckets among the S3 locations, usable through S3 only. Default: none."""
+    policy_arns: list[str]
+    """Managed policies attached to the role. Default: none."""
+    policy: dict[str, Any]
+    """An IAM identity policy document for anything else, merged into the role's permissions. Default: none."""
+    allow_wildcard_resources: bool
+    """Accept `Resource: "*"` in an Allow statement of `policy`. Default: false."""
+    role_name: str
+    """The role's name (pipelines name it in their configuration). Default: the component's name."""
+    path: str
+    """The role's IAM path. Default: `/`."""
+    description: str
+    """The role's description. Default: `Role for <provider> OIDC workloads <name> (agent-iam)`."""
+    permissions_boundary_arn: str
+    """A managed policy set as the role's permissions boundary. Default: none."""
+    max_session_duration: int
+    """The role's maximum session, 3600 to 43200 seconds. Default: IAM's (3600)."""
+    tags: dict[str, str]
+    """Tags of the role (agent-iam adds `managed-by: agent-iam`). Default: none."""
+    protect: bool
+    """Protect the role from deletion. Default: false."""
+    iam_limits: IamLimitsArgs
+    """The account's IAM quotas, when raised. Default: IAM's default quotas."""
 
 
-@dataclass(frozen=True)
-class OidcRoleArgs:
-    """A role for workloads that present an OIDC token. Every field but `role`, `account_id` and
-    `region` has a default; the provider's keys build the subjects, `subjects` adds exact ones."""
+class OidcRoleOutputs:
+    """What an OidcRole hands out (annotated here, not on the component class: see SaasAccessRoleOutputs)."""
 
-    role: RoleSpec  # physical name, path, boundary, tags, session length of the role
-    account_id: str  # the role's account: the provider's ARN is derived in it
-    region: str  # the role's region: its partition (aws, aws-cn, aws-us-gov)
-    provider: str = known.GENERIC  # github | gitlab | terraform-cloud | generic
-    issuer_url: str | None = None  # default: the provider's (github, gitlab.com, app.terraform.io); generic: required
-    audience: str | None = None  # default: sts.amazonaws.com (github), the issuer URL (gitlab), aws.workload.identity (terraform-cloud); generic: required
-    subjects: Sequence[str] = ()  # exact `sub` claims, with any provider
-    allow_wildcard_subject: bool = False  # accept `*`/`?` in subjects (then `:sub` is StringLike)
-    # github: runs of `repository` (owner/repo) on `branches`/`git_tags`, in `environments`, for pull requests
-    repository: str | None = None
-    branches: Sequence[str] = ()  # github and gitlab
-    git_tags: Sequence[str] = ()  # github and gitlab: git tags (not the role's resource tags)
-    environments: Sequence[str] = ()
-    pull_requests: bool = False
-    repository_id: str | None = None  # github: pins `:repository_id`, the repository's immutable ID
-    workflow_refs: Sequence[str] = ()  # github: pins `:job_workflow_ref` (owner/repo/.github/workflows/x.yml@ref)
-    # gitlab: jobs of `project_path` (group[/subgroup]/project) on `branches` and `git_tags`
-    project_path: str | None = None
-    # terraform-cloud: runs of `workspaces` in `project` of `organization`, in `run_phases`
-    organization: str | None = None
-    project: str = "Default Project"
-    workspaces: Sequence[str] = ()
-    run_phases: Sequence[str] = known.RUN_PHASES
-    # The IAM OIDC provider of the issuer in the role's account; default: its derived ARN
-    # (registered by an `OidcProviderRegistration`, or already there).
-    oidc_provider_arn: pulumi.Input[str] | None = None
-    # What the role may do: one inline policy `workload-access`, as for SaaS roles.
-    s3_read: tuple[tuple[str, str | None], ...] = ()
-    s3_write: tuple[tuple[str, str | None], ...] = ()
-    kms_key_arns: tuple[str, ...] = ()
-    policy_arns: tuple[str, ...] = ()
-    policy: dict | None = None
+    role_arn: pulumi.Output[str]
+    """The role's ARN: `role-to-assume` of the pipeline."""
+    role_name: pulumi.Output[str]
+    """The role's name."""
+    issuer: str
+    """The issuer URL the role trusts."""
+    audience: str
+    """The audience the pipeline must request."""
+    subjects: list[str]
+    """The subjects that may assume the role."""
 
-    # --- defaults --------------------------------------------------------------------
 
-    @property
-    def partition(self) -> str:
-        return policies.partition_for_region(self.region)
+# --- defaults, as pure functions of the Args ----------------------------------------------
 
-    @property
-    def issuer(self) -> str:
-        """The issuer URL, default applied (empty when a generic entry gives none)."""
-        url = self.issuer_url or known.default_issuer(self.provider) or ""
-        return url.rstrip("/")
 
-    @property
-    def issuer_key(self) -> str:
-        """The issuer as condition keys and provider ARNs spell it (no scheme)."""
-        return known.issuer_host_path(self.issuer)
+def issuer_url(args: Mapping[str, Any]) -> str:
+    """The issuer URL, default applied ("" when a generic role gives none)."""
+    return (args.get("issuer_url") or known.default_issuer(args.get("provider", "")) or "").rstrip("/")
 
-    @property
-    def token_audience(self) -> str:
-        if self.audience:
-            return self.audience
-        return known.default_audience(self.provider, self.issuer) if self.provider != known.GENERIC else ""
 
-    def subject_sources(self) -> list[tuple[str, str]]:
-        """`(field, subject)` for every subject: the friendly keys' first, then `subjects`."""
-        built: list[tuple[str, str]] = []
-        if self.provider == known.GITHUB and self.repository:
-            for name, values in (("branches", self.branches), ("environments", self.environments), ("git_tags", self.git_tags)):
-                for index, value in enumerate(values):
-                    subject = {
-                        "branches": known.github_subjects(self.repository, branches=[value]),
-                        "environments": known.github_subjects(self.repository, environments=[value]),
-                        "git_tags": [f"repo:{self.repository}:ref:refs/tags/{value}"],
-                    }[name][0]
-                    built.append((f"{name}[{index}]", subject))
-            if self.pull_requests:
-                built.append(("pull_requests", known.github_subjects(self.repository, pull_requests=True)[0]))
-        elif self.provider == known.GITLAB and self.project_path:
-            for index, branch in enumerate(self.branches):
-                built.append((f"branches[{index}]", known.gitlab_subjects(self.project_path, branches=[branch])[0]))
-            for index, tag in enumerate(self.git_tags):
-                built.append((f"git_tags[{index}]", known.gitlab_subjects(self.project_path, tags=[tag])[0]))
-        elif self.provider == known.TERRAFORM_CLOUD and self.organization:
-            for index, workspace in enumerate(self.workspaces):
-                for subject in known.terraform_cloud_subjects(self.organization, self.project, [workspace], self.run_phases):
-                    built.append((f"workspaces[{index}]", subject))
-        built += [(f"subjects[{index}]", subject) for index, subject in enumerate(self.subjects)]
-        return built
+def issuer_key(args: Mapping[str, Any]) -> str:
+    """The issuer as condition keys and provider ARNs spell it (no scheme)."""
+    return known.issuer_host_path(issuer_url(args))
 
-    def all_subjects(self) -> list[str]:
-        """The friendly keys' subjects, then `subjects`, each once."""
-        return list(dict.fromkeys(subject for _, subject in self.subject_sources()))
 
-    @property
-    def wildcard(self) -> bool:
-        return any(known.has_wildcard(s) for s in self.all_subjects())
+def audience(args: Mapping[str, Any]) -> str:
+    if args.get("audience"):
+        return args["audience"]
+    provider = args.get("provider")
+    return known.default_audience(provider, issuer_url(args)) if provider in known.SPECS and provider != known.GENERIC else ""
 
-    def derived_provider_arn(self) -> str:
-        return f"arn:{self.partition}:iam::{self.account_id}:oidc-provider/{self.issuer_key}"
 
-    def provider_arn(self) -> pulumi.Input[str]:
-        return self.oidc_provider_arn if self.oidc_provider_arn is not None else self.derived_provider_arn()
+def subject_sources(args: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """`(field, subject)` for every subject: the provider's keys' first, then `subjects`."""
+    provider = args.get("provider")
+    built: list[tuple[str, str]] = []
+    repository, project_path, organization = args.get("repository"), args.get("project_path"), args.get("organization")
+    if provider == known.GITHUB and repository:
+        for index, branch in enumerate(args.get("branches") or []):
+            built.append((f"branches[{index}]", known.github_subjects(repository, branches=[branch])[0]))
+        for index, environment in enumerate(args.get("environments") or []):
+            built.append((f"environments[{index}]", known.github_subjects(repository, environments=[environment])[0]))
+        for index, tag in enumerate(args.get("git_tags") or []):
+            built.append((f"git_tags[{index}]", f"repo:{repository}:ref:refs/tags/{tag}"))
+        if args.get("pull_requests"):
+            built.append(("pull_requests", known.github_subjects(repository, pull_requests=True)[0]))
+    elif provider == known.GITLAB and project_path:
+        for index, branch in enumerate(args.get("branches") or []):
+            built.append((f"branches[{index}]", known.gitlab_subjects(project_path, branches=[branch])[0]))
+        for index, tag in enumerate(args.get("git_tags") or []):
+            built.append((f"git_tags[{index}]", known.gitlab_subjects(project_path, tags=[tag])[0]))
+    elif provider == known.TERRAFORM_CLOUD and organization:
+        project = args.get("project") or DEFAULT_PROJECT
+        phases = args.get("run_phases") or list(known.RUN_PHASES)
+        for index, workspace in enumerate(args.get("workspaces") or []):
+            for subject in known.terraform_cloud_subjects(organization, project, [workspace], phases):
+                built.append((f"workspaces[{index}]", subject))
+    built += [(f"subjects[{index}]", subject) for index, subject in enumerate(args.get("subjects") or [])]
+    return built
 
-    # --- documents -------------------------------------------------------------------
 
-    def trust(self, provider_arn: str | None = None) -> policies.Document:
-        arn = provider_arn or (self.oidc_provider_arn if isinstance(self.oidc_provider_arn, str) else None)
-        return web_identity_trust(
-            sid=trust_sid(self.provider),
-            provider_arn=arn or self.derived_provider_arn(),
-            issuer=self.issuer_key,
-            audience=self.token_audience,
-            subjects=self.all_subjects(),
-            wildcard=self.wildcard,
-            repository_id=self.repository_id,
-            workflow_refs=self.workflow_refs,
-        )
+def all_subjects(args: Mapping[str, Any]) -> list[str]:
+    """The subjects that may assume the role, each once."""
+    return list(dict.fromkeys(subject for _, subject in subject_sources(args)))
 
-    def permissions(self) -> policies.Document | None:
-        return policies.permissions_document(self.partition, self.policy, self.s3_read, self.s3_write, self.kms_key_arns)
 
-    def role_documents(self) -> RoleDocuments:
-        return RoleDocuments(
-            trust=self.trust(),
-            inline_policy_name=POLICY_NAME,
-            inline_policy=self.permissions(),
-            attached_policy_arns=tuple(self.policy_arns),
-        )
-
-    def roles(self) -> dict[str, tuple[RoleSpec, RoleDocuments]]:
-        return {"role": (self.role, self.role_documents())}
+def derived_provider_arn(args: Mapping[str, Any], region: str) -> str:
+    partition = policies.partition_for_region(region)
+    return f"arn:{partition}:iam::{args.get('account_id')}:oidc-provider/{issuer_key(args)}"
 
 
 def trust_sid(provider: str) -> str:
@@ -202,7 +239,7 @@ def web_identity_trust(
     audience: str,
     subjects: Sequence[str],
     wildcard: bool = False,
-    repository_id: str | None = None,
+    repository_id: Optional[str] = None,
     workflow_refs: Sequence[str] = (),
 ) -> policies.Document:
     """Tokens of one IAM OIDC provider, for these subjects and this audience.
@@ -211,7 +248,7 @@ def web_identity_trust(
     StringLike when a subject is a pattern. GitHub's `:repository_id` and `:job_workflow_ref`
     (accepted by STS since February 2026) are StringEquals on top when given.
     """
-    subs: str | list[str] = subjects[0] if len(subjects) == 1 else list(subjects)
+    subs: Any = subjects[0] if len(subjects) == 1 else list(subjects)
     equals: dict[str, Any] = {f"{issuer}:aud": audience}
     like: dict[str, Any] = {}
     (like if wildcard else equals)[f"{issuer}:sub"] = subs
@@ -235,177 +272,253 @@ def web_identity_trust(
     )
 
 
-# --- validation --------------------------------------------------------------------
+# --- checks ------------------------------------------------------------------------------
 
 
-def check_args(args: OidcRoleArgs) -> list[tuple[str, str]]:
-    """Every problem of known values, as `(field, message)`; empty when the Args are sound.
+def oidc_problems(args: Mapping[str, Any]) -> list[Problem]:
+    """Every problem of the issuer, audience, subjects and provider ARN, naming the Args field.
 
-    The stack config calls this too and maps each field to its key, so both paths share
-    one set of rules and messages.
-    """
-    problems: list[tuple[str, str]] = []
+    The stack config gets the same problems through `OidcRole.check` and names its keys."""
+    problems: list[Problem] = []
 
     def bad(name: str, message: str) -> None:
-        problems.append((name, message))
+        problems.append(Problem(name, message))
 
-    if args.provider not in known.PROVIDERS:
-        bad("provider", f"unknown provider {args.provider!r} (known: {', '.join(known.PROVIDERS)})")
+    provider = args.get("provider")
+    if provider not in known.PROVIDERS:
+        bad("provider", f"unknown provider {provider!r} (known: {', '.join(known.PROVIDERS)})")
         return problems
-    spec = known.SPECS[args.provider]
+    spec = known.SPECS[provider]
     for name, providers in PROVIDER_FIELDS.items():
-        value = getattr(args, name)
-        if value and args.provider not in providers:
-            bad(name, f"applies to provider: {' or '.join(providers)} only (this role's provider is {args.provider})")
-    if args.provider != known.TERRAFORM_CLOUD and (args.project != "Default Project" or tuple(args.run_phases) != known.RUN_PHASES):
-        bad("project" if args.project != "Default Project" else "run_phases", "applies to provider: terraform-cloud only")
+        if args.get(name) and provider not in providers:
+            bad(name, f"applies to provider: {' or '.join(providers)} only (this role's provider is {provider})")
+    for name in ("issuer_url", "audience"):
+        value = args.get(name)
+        if value is not None and not str(value).strip():
+            bad(name, "is empty; leave it out for the provider's default")
 
     # issuer and audience
-    if not args.issuer:
+    url = issuer_url(args)
+    if not url:
         bad("issuer_url", "required with provider: generic (the issuer's https:// URL, as in the token's `iss`)")
-    elif problem := known.issuer_problem(args.issuer):
-        bad("issuer_url", f"{problem}: {args.issuer!r}")
-    elif known.is_eks_issuer(args.issuer):
+    elif issuer_checks := check_value("issuer_url", url, checks.check_oidc_issuer_url):
+        problems += issuer_checks
+    elif known.is_eks_issuer(url):
         bad(
             "issuer_url",
-            f"{args.issuer!r} is an EKS cluster's issuer: roles for Kubernetes service accounts are "
+            f"{url!r} is an EKS cluster's issuer: roles for Kubernetes service accounts are "
             "agent-iam:serviceAccounts (IRSA or Pod Identity), with the cluster in agent-iam:clusters",
         )
-    elif args.provider == known.GITHUB and (problem := known.github_issuer_problem(args.issuer)):
-        bad("issuer_url", f"{args.issuer!r} {problem}")
-    for name in ("issuer_url", "audience"):
-        value = getattr(args, name)
-        if value is not None and not value.strip():
-            bad(name, "is empty; leave it out for the provider's default")
-    if not args.token_audience:
+    elif provider == known.GITHUB and (problem := known.github_issuer_problem(url)):
+        bad("issuer_url", f"{url!r} {problem}")
+    token_audience = audience(args)
+    if not token_audience:
         bad("audience", "required with provider: generic (the `aud` your issuer puts in the token)")
-    elif known.has_wildcard(args.token_audience) or args.token_audience != args.token_audience.strip():
-        bad("audience", f"is matched exactly (StringEquals); no wildcards or spaces: {args.token_audience!r}")
+    elif known.has_wildcard(token_audience) or token_audience != token_audience.strip():
+        bad("audience", f"is matched exactly (StringEquals); no wildcards or spaces: {token_audience!r}")
 
     # the provider's keys
-    if args.provider == known.GITHUB:
-        _check_github(args, bad)
-    elif args.provider == known.GITLAB:
-        if args.project_path is not None and not known.GITLAB_PROJECT_PATH_RE.match(args.project_path):
-            bad("project_path", f"not a GitLab project path (group[/subgroup]/project): {args.project_path!r}")
+    if provider == known.GITHUB:
+        _github_problems(args, bad)
+    elif provider == known.GITLAB:
+        path = args.get("project_path")
+        if path is not None and not known.GITLAB_PROJECT_PATH_RE.match(path):
+            bad("project_path", f"not a GitLab project path (group[/subgroup]/project): {path!r}")
         _needs_base(args, bad, "project_path", ("branches", "git_tags"))
-    elif args.provider == known.TERRAFORM_CLOUD:
-        if args.organization is not None and not known.TFC_NAME_RE.match(args.organization):
-            bad("organization", f"not an HCP Terraform organization name: {args.organization!r}")
-        if not known.TFC_PROJECT_RE.match(args.project):
-            bad("project", f"not an HCP Terraform project name: {args.project!r}")
-        for index, phase in enumerate(args.run_phases):
+    elif provider == known.TERRAFORM_CLOUD:
+        organization = args.get("organization")
+        if organization is not None and not known.TFC_NAME_RE.match(organization):
+            bad("organization", f"not an HCP Terraform organization name: {organization!r}")
+        project = args.get("project") or DEFAULT_PROJECT
+        if not known.TFC_PROJECT_RE.match(project):
+            bad("project", f"not an HCP Terraform project name: {project!r}")
+        phases = args.get("run_phases")
+        if phases is not None and not phases:
+            bad("run_phases", "name at least one of plan, apply")
+        for index, phase in enumerate(phases or []):
             if phase not in known.RUN_PHASES:
                 bad(f"run_phases[{index}]", f"is plan or apply, not {phase!r}")
-        if not args.run_phases:
-            bad("run_phases", "name at least one of plan, apply")
         _needs_base(args, bad, "organization", ("workspaces",))
 
     # subjects: at least one, each of the provider's shape, patterns only when accepted
-    subjects = args.all_subjects()
-    if not subjects and not problems:
+    sources = subject_sources(args)
+    if not sources and not problems:
         bad(
             "subjects",
-            f"no subject: a trust without a `{args.issuer_key}:sub` pin lets every token this issuer signs "
+            f"no subject: a trust without a `{issuer_key(args)}:sub` pin lets every token this issuer signs "
             f"({spec.runs} of anyone, anywhere) assume the role; name them ({spec.subject_format})",
         )
-    for source, subject in args.subject_sources():
-        if problem := known.subject_problem(args.provider, subject, allow_wildcard=args.allow_wildcard_subject):
+    allow_wildcard = bool(args.get("allow_wildcard_subject"))
+    for source, subject in sources:
+        if problem := known.subject_problem(provider, subject, allow_wildcard=allow_wildcard):
             bad(source, f"{subject!r} {problem}")
-    if args.allow_wildcard_subject and subjects and not args.wildcard:
+    if allow_wildcard and sources and not any(known.has_wildcard(s) for _, s in sources):
         bad("allow_wildcard_subject", "is true but no subject holds a wildcard")
     seen: set[str] = set()
-    for index, subject in enumerate(args.subjects):
+    for index, subject in enumerate(args.get("subjects") or []):
         if subject in seen:
             bad(f"subjects[{index}]", f"listed twice: {subject!r}")
         seen.add(subject)
 
     # the provider ARN, when known
-    arn = args.oidc_provider_arn
-    if isinstance(arn, str) and args.issuer:
+    arn = args.get("oidc_provider_arn")
+    if arn is None and not args.get("account_id"):
+        bad("oidc_provider_arn", "required when {account_id} is not given (the provider's ARN is derived from it)")
+    elif isinstance(arn, str) and url:
         parsed = arns.parse(arn)
-        if (
-            parsed is None
-            or parsed.service != "iam"
-            or not parsed.resource.startswith(OIDC_PROVIDER_PREFIX)
-            or not re.fullmatch(r"\d{12}", parsed.account)
-        ):
+        if check_value("oidc_provider_arn", arn, checks.check_oidc_provider_arn) or parsed is None:
             bad("oidc_provider_arn", f"not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>): {arn!r}")
-        elif (issuer := parsed.resource.removeprefix(OIDC_PROVIDER_PREFIX).rstrip("/")) != args.issuer_key:
-            bad("oidc_provider_arn", f"is the provider of issuer {issuer!r}, not of {args.issuer_key!r}: {arn!r}")
-        elif parsed.account != args.account_id:
+        elif (issuer := parsed.resource.removeprefix(OIDC_PROVIDER_PREFIX).rstrip("/")) != issuer_key(args):
+            bad("oidc_provider_arn", f"is the provider of issuer {issuer!r}, not of {issuer_key(args)!r}: {arn!r}")
+        elif is_known(args.get("account_id")) and args.get("account_id") and parsed.account != args["account_id"]:
             bad(
                 "oidc_provider_arn",
-                f"is in account {parsed.account}, but the role is created in {args.account_id} "
+                f"is in account {parsed.account}, but the role is created in {args['account_id']} "
                 f"(a role trusts a provider of its own account): {arn!r}",
             )
     return problems
 
 
-def _needs_base(args: OidcRoleArgs, bad: Any, base: str, lists: Sequence[str]) -> None:
-    """Friendly lists need their base key, and a base key needs something to build."""
-    given = [name for name in lists if getattr(args, name)]
-    if given and not getattr(args, base):
-        bad(given[0], f"builds subjects of one {base}; set {base}")
-    if getattr(args, base) and not given:
-        bad(base, f"names no {' or '.join(lists)}: say which runs may assume the role")
+def _needs_base(args: Mapping[str, Any], bad: Any, base: str, lists: Sequence[str]) -> None:
+    """The provider's lists need their base key, and a base key needs something to build."""
+    given = [name for name in lists if args.get(name)]
+    if given and not args.get(base):
+        bad(given[0], f"builds subjects of one {base}; set {{{base}}}")
+    if args.get(base) and not given:
+        bad(base, "names no " + " or ".join(f"{{{name}}}" for name in lists) + ": say which runs may assume the role")
 
 
-def _check_github(args: OidcRoleArgs, bad: Any) -> None:
-    if args.repository is not None and not known.GITHUB_REPOSITORY_RE.match(args.repository):
-        bad("repository", f"not a GitHub repository (owner/repo): {args.repository!r}")
-    given = [n for n in ("branches", "git_tags", "environments", "pull_requests") if getattr(args, n)]
-    if given and not args.repository:
-        bad(given[0], "builds subjects of one repository; set repository")
-    if args.repository and not given:
+def _github_problems(args: Mapping[str, Any], bad: Any) -> None:
+    repository = args.get("repository")
+    if repository is not None and not known.GITHUB_REPOSITORY_RE.match(repository):
+        bad("repository", f"not a GitHub repository (owner/repo): {repository!r}")
+    given = [n for n in ("branches", "git_tags", "environments", "pull_requests") if args.get(n)]
+    if given and not repository:
+        bad(given[0], "builds subjects of one repository; set {repository}")
+    if repository and not given:
         bad(
             "repository",
-            "names no branches, gitTags, environments or pullRequests: say which runs may assume the role "
-            "(every run of a repository is `subjects: [repo:<owner>/<repo>:*]` with allowWildcardSubject: true)",
+            "names no {branches}, {git_tags}, {environments} or {pull_requests}: say which runs may assume the role "
+            "(every run of a repository is {subjects}: [repo:<owner>/<repo>:*] with {allow_wildcard_subject}: true)",
         )
-    if args.repository_id is not None and not known.GITHUB_REPOSITORY_ID_RE.match(args.repository_id):
-        bad("repository_id", f"is the repository's numeric ID (`gh api repos/<owner>/<repo> --jq .id`): {args.repository_id!r}")
-    for index, ref in enumerate(args.workflow_refs):
+    repository_id = args.get("repository_id")
+    if repository_id is not None and (
+        not isinstance(repository_id, str) or not known.GITHUB_REPOSITORY_ID_RE.match(repository_id)
+    ):
+        bad("repository_id", f"is the repository's numeric ID (`gh api repos/<owner>/<repo> --jq .id`): {repository_id!r}")
+    for index, ref in enumerate(args.get("workflow_refs") or []):
         if not known.GITHUB_WORKFLOW_REF_RE.match(ref):
             bad(
                 f"workflow_refs[{index}]",
-                "not a job_workflow_ref (<owner>/<repo>/.github/workflows/<file>.yml@<ref>, matched exactly): "
-                f"{ref!r}",
+                f"not a job_workflow_ref (<owner>/<repo>/.github/workflows/<file>.yml@<ref>, matched exactly): {ref!r}",
             )
 
 
-class OidcRole(pulumi.ComponentResource):
+def _region(args: Mapping[str, Any]) -> str:
+    return args.get("region") or pulumi.Config("aws").get("region") or "us-east-1"
+
+
+class _Plan:
+    """The checked Args with their defaults applied: the role, its documents and what IAM would refuse."""
+
+    def __init__(self, name: str, args: OidcRoleArgs):
+        raise_problems(COMPONENT, name, check_fields(OidcRoleArgs, args))
+        self.name = name
+        self.args = args
+        self.region = _region(args)
+        role, problems = role_name(name, args, "role_name", "")
+        problems += role_option_problems(args)
+        if args.get("account_id") is not None:
+            problems += check_value("account_id", args["account_id"], checks.check_account_id)
+        problems += oidc_problems(args)
+        problems += s3_problems(args)
+        problems += check_list("policy_arns", args.get("policy_arns") or [], checks.check_policy_arn)
+        problems += policy_problems("policy", args.get("policy"), bool(args.get("allow_wildcard_resources")))
+        raise_problems(COMPONENT, name, problems)
+        self.issuer = issuer_url(args)
+        self.audience = audience(args)
+        self.subjects = all_subjects(args)
+        self.role = role_spec(args, role, f"Role for {args['provider']} OIDC workloads {name} (agent-iam)")
+        self.limits: IamLimits = iam_limits(args)
+        self.provider_arn: pulumi.Input[str] = args.get("oidc_provider_arn") or derived_provider_arn(args, self.region)
+        self.permissions = permissions(args, self.region)
+        self.documents = when_known({"provider_arn": self.provider_arn}, self._build)
+        if not isinstance(self.documents, pulumi.Output):
+            raise_problems(COMPONENT, name, self._role_problems(self.documents))
+
+    def _role_problems(self, docs: RoleDocuments) -> list[Problem]:
+        return role_problems("role", self.role, docs, self.limits, self.args.get("account_id"), policy_field="policy")
+
+    def trust(self, provider_arn: str) -> policies.Document:
+        return web_identity_trust(
+            sid=trust_sid(self.args["provider"]),
+            provider_arn=provider_arn,
+            issuer=issuer_key(self.args),
+            audience=self.audience,
+            subjects=self.subjects,
+            wildcard=any(known.has_wildcard(s) for s in self.subjects),
+            repository_id=self.args.get("repository_id"),
+            workflow_refs=list(self.args.get("workflow_refs") or []),
+        )
+
+    def _build(self, values: dict[str, Any]) -> RoleDocuments:
+        docs = RoleDocuments(
+            trust=self.trust(values["provider_arn"]),
+            inline_policy_name=POLICY_NAME,
+            inline_policy=self.permissions,
+            attached_policy_arns=tuple(self.args.get("policy_arns") or ()),
+        )
+        if not is_known(self.provider_arn):
+            problems = oidc_problems({**self.args, "oidc_provider_arn": values["provider_arn"]})
+            raise_problems(COMPONENT, self.name, problems + self._role_problems(docs))
+        return docs
+
+    def role_documents(self) -> RoleDocuments:
+        """The documents to register: dicts when everything is known, else the trust as an output."""
+        docs = self.documents
+        if not isinstance(docs, pulumi.Output):
+            return docs
+        return RoleDocuments(
+            trust=docs.apply(lambda d: d.trust),
+            inline_policy_name=POLICY_NAME,
+            inline_policy=self.permissions,
+            attached_policy_arns=tuple(self.args.get("policy_arns") or ()),
+        )
+
+    def roles(self) -> list[PlannedRole]:
+        account = self.args.get("account_id")
+        docs = None if isinstance(self.documents, pulumi.Output) else self.documents
+        return [PlannedRole("role", self.role, account if is_known(account) else None, docs)]
+
+
+class OidcRole(pulumi.ComponentResource, OidcRoleOutputs):
     """A role assumed with web identity tokens of one OIDC issuer (`agent-iam:oidc:OidcRole`).
 
-    Validates its Args before registering anything. When `oidc_provider_arn` is another
-    resource's output, the trust waits for it; `depends_on` given in `opts` is passed to the
-    role too, so a provider registered in the same program exists before the role names it.
-    """
+    Bad Args raise an `ArgsError` naming the field before anything is registered. When
+    `oidc_provider_arn` is another resource's output, the trust waits for it; `depends_on` given in
+    `opts` is passed to the role too, so a provider registered in the same program exists first."""
 
-    def __init__(self, name: str, args: OidcRoleArgs, opts: pulumi.ResourceOptions | None = None):
-        problems = check_args(args)
-        if problems:
-            raise OidcRoleArgsError(name, problems)
-        super().__init__(TYPE, name, None, opts)
-        arn = args.provider_arn()
-        trust_json = None
-        if not isinstance(arn, str):
-            trust_json = pulumi.Output.from_input(arn).apply(lambda resolved: policy_json(args.trust(resolved)))
+    def __init__(self, name: str, args: OidcRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        plan = _Plan(name, args)
+        super().__init__(type_token("oidc", COMPONENT), name, None, opts)
         role = create_role(
             self,
             f"{name}-role",
-            args.role,
-            args.role_documents(),
-            trust_json=trust_json,
+            plan.role,
+            plan.role_documents(),
             depends_on=opts.depends_on if opts is not None else None,
         )
-        # Attributes, not class annotations (see EcsAgentRoles).
-        self.role_arn: pulumi.Output[str] = role.arn
-        self.role_name: pulumi.Output[str] = role.name
-        self.issuer: str = args.issuer
-        self.audience: str = args.token_audience
-        self.subjects: list[str] = args.all_subjects()
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.issuer = plan.issuer
+        self.audience = plan.audience
+        self.subjects = plan.subjects
         self.register_outputs(self.outputs())
+
+    @staticmethod
+    def check(name: str, args: OidcRoleArgs) -> list[PlannedRole]:
+        """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
+        return _Plan(name, args).roles()
 
     def outputs(self) -> dict[str, Any]:
         """Stack output: the role, and what the pipeline configures (issuer, audience, subjects)."""

@@ -216,8 +216,13 @@ def statements(
         if not actions:
             continue
         filled = _fill(dict(statement), partition, account_id)
-        filled["Action"] = actions[0] if len(actions) == 1 else actions
-        result.append({"Sid": filled.pop("Sid"), "Effect": filled.pop("Effect", "Allow"), **filled})
+        ordered = {"Sid": filled.pop("Sid"), "Effect": filled.pop("Effect", "Allow")}
+        ordered["Action"] = actions[0] if len(actions) == 1 else actions
+        filled.pop("Action", None)
+        for key in ("Resource", "Condition"):  # the order IAM's own examples (and the plan's files) use
+            if key in filled:
+                ordered[key] = filled.pop(key)
+        result.append({**ordered, **filled})
     return result
 
 
