@@ -5,16 +5,12 @@ and the subject-less trust the issue names are refused before anything registers
 from __future__ import annotations
 
 import json
-import textwrap
-from pathlib import Path
 
 import pytest
 
-from agent_iam import ArgsError
 from agent_iam.components import oidc_providers as known
 from agent_iam.components import oidc_role
 from agent_iam.plan.access import access_model, render_access_report
-from agent_iam.plan.run import run_program
 from conftest import ACCOUNT, REGION, assert_config_error, config_with, inline_policy_of, trust_of
 
 GH = "token.actions.githubusercontent.com"
@@ -149,54 +145,6 @@ def test_bad_args_are_named_by_field(fields, field, message):
     found = problems(**fields)
     assert field in found, found
     assert message in found[field], found[field]
-
-
-# --- the component under mocks --------------------------------------------------------
-
-PROGRAM = """
-import json
-import pulumi
-import pulumi_aws as aws
-from agent_iam import OidcRole, OidcRoleArgs, OidcProviderRegistration, OidcProviderRegistrationArgs
-
-{body}
-"""
-
-
-def run_component(tmp_path: Path, body: str):
-    program = tmp_path / "__main__.py"
-    program.write_text(PROGRAM.format(body=textwrap.dedent(body)))
-    return run_program("test", config_with(), None, program=program)
-
-
-def test_component_takes_the_provider_arn_from_another_resource(tmp_path):
-    run = run_component(
-        tmp_path,
-        """
-        gh = OidcProviderRegistration("gh", OidcProviderRegistrationArgs(url="https://token.actions.githubusercontent.com"))
-        role = OidcRole("deploy", OidcRoleArgs(
-            provider="github", repository="acme/app", branches=["main"], oidc_provider_arn=gh.arn))
-        pulumi.export("deploy", role.outputs())
-        """,
-    )
-    provider = run.named(PROVIDER, "gh-provider")
-    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
-    trust = json.loads(run.named(ROLE, "deploy-role").inputs["assumeRolePolicy"])
-    assert trust["Statement"][0]["Principal"] == {"Federated": provider.outputs["arn"]}
-    assert run.outputs["deploy"]["subjects"] == ["repo:acme/app:ref:refs/heads/main"]
-    assert run.named("agent-iam:oidc:OidcRole", "deploy").type == "agent-iam:oidc:OidcRole"
-
-
-def test_component_with_bad_args_raises_naming_it_and_registers_nothing(tmp_path):
-    with pytest.raises(ArgsError) as caught:
-        run_component(
-            tmp_path,
-            """
-            OidcRole("deploy", OidcRoleArgs(account_id="111111111111", provider="github"))
-            """,
-        )
-    assert "OidcRole 'deploy': args.subjects: no subject" in str(caught.value)
-    assert not [r for r in caught.value.registered_resources if r.type != "pulumi:providers:aws"]
 
 
 # --- stack config -------------------------------------------------------------------------
