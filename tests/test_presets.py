@@ -239,6 +239,14 @@ def test_presets_only_narrow_the_preset_never_other_statements():
     assert [a for s in full for a in presets.as_list(s["Action"])] == preset.actions()
 
 
+def test_the_vendors_extra_s3_actions_can_be_dropped_but_agent_iams_own_stay(plan_stack):
+    run = plan_stack(config_with(saasRoles=[entry("snowflake", withoutActions=["s3:DeleteObjectVersion"])]))
+    statements = inline_policy_of(run, "snowflake-role-role-vendor-access")["Statement"]
+    actions = [a for s in statements for a in presets.as_list(s["Action"])]
+    assert "s3:DeleteObjectVersion" not in actions
+    assert {"s3:GetObjectVersion", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject"} <= set(actions)
+
+
 def test_placeholders_are_filled_with_the_roles_own_partition_and_account():
     statements = presets.statements(presets.load("databricks"), partition="aws-us-gov", account_id=ACCOUNT)
     spot = next(s for s in statements if s["Sid"] == "DatabricksSpotServiceLinkedRole")

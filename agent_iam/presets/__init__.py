@@ -124,8 +124,11 @@ class Preset(_Model):
         return f"{self.name}@{self.version}"
 
     def actions(self) -> list[str]:
-        """Every action the preset's own statements list, in order."""
-        return list(dict.fromkeys(a for s in self.statements for a in as_list(s.get("Action"))))
+        """Every action the preset adds, in order: its statements', then its extra S3 actions."""
+        listed = [a for s in self.statements for a in as_list(s.get("Action"))]
+        if self.s3 is not None:
+            listed += [*self.s3.object_read_actions, *self.s3.object_write_actions, *self.s3.bucket_actions]
+        return list(dict.fromkeys(listed))
 
     def wildcard_statements(self) -> list[str]:
         return [s["Sid"] for s in self.statements if "*" in as_list(s.get("Resource"))]
