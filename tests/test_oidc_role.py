@@ -380,3 +380,31 @@ def test_each_account_gets_its_own_provider_through_its_own_aws_provider(plan_st
     assert trust_of(run, "tools-deploy-role")["Statement"][0]["Principal"] == {
         "Federated": f"arn:aws:iam::222222222222:oidc-provider/{GH}"
     }
+
+
+# --- patterns never reach another owner (property test) -------------------------------------
+
+from fnmatch import fnmatchcase  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECE = st.text(alphabet="abcXYZ019-_./:*?", min_size=0, max_size=12)
+OWNERS = {
+    known.GITHUB: ("repo:", "/app:ref:refs/heads/main", "acme", "evil-corp"),
+    known.GITLAB: ("project_path:", "/app:ref_type:branch:ref:main", "acme", "evil-corp"),
+    known.TERRAFORM_CLOUD: ("organization:", ":project:Default Project:workspace:w:run_phase:apply", "acme", "evilcorp"),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(provider=st.sampled_from(sorted(OWNERS)), head=_PIECE, tail=_PIECE)
+def test_an_accepted_pattern_never_matches_another_owners_tokens(provider, head, tail):
+    """Whatever the spelling, a subject pattern the checks accept with allowWildcardSubject keeps the
+    owner (GitHub owner, GitLab top-level group, Terraform organization) fixed: IAM's StringLike
+    match of it never accepts a token of another owner."""
+    prefix, suffix, owner, other = OWNERS[provider]
+    for pattern in (f"{prefix}{head}{tail}", f"{prefix}{owner}{head}*{tail}", f"{prefix}{head}*{owner}{tail}"):
+        if known.subject_problem(provider, pattern, allow_wildcard=True) is not None:
+            continue
+        assert not fnmatchcase(f"{prefix}{other}{suffix}", pattern.replace("[", "[[]")), pattern
