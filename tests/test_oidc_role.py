@@ -408,3 +408,21 @@ def test_an_accepted_pattern_never_matches_another_owners_tokens(provider, head,
         if known.subject_problem(provider, pattern, allow_wildcard=True) is not None:
             continue
         assert not fnmatchcase(f"{prefix}{other}{suffix}", pattern.replace("[", "[[]")), pattern
+
+
+@pytest.mark.parametrize(
+    ("fields", "operator", "refs"),
+    [
+        ({"branches": ["main"], "git_tags": ["v1"]}, "StringEquals",
+         ["acme/app/.github/workflows/deploy.yml@refs/heads/main", "acme/app/.github/workflows/deploy.yml@refs/tags/v1"]),
+        ({"environments": ["prod"]}, "StringLike", "acme/app/.github/workflows/deploy.yml@*"),
+    ],
+)
+def test_the_workflow_file_is_pinned_at_the_refs_sub_allows(fields, operator, refs):
+    statement = trust(provider="github", repository="acme/app", workflow_file=".github/workflows/deploy.yml", **fields)
+    condition = statement["Statement"][0]["Condition"]
+    assert condition[operator][f"{GH}:job_workflow_ref"] == refs
+    assert f"{GH}:sub" in condition["StringEquals"]  # :sub stays exact: the ref is pinned there
+    assert problems(provider="github", repository="acme/app", branches=["main"], workflow_file="deploy.yml") == {
+        "workflow_file": "not a workflow file of the repository (.github/workflows/<file>.yml): 'deploy.yml'"
+    }

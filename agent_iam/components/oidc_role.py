@@ -59,6 +59,7 @@ PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
     "pull_requests": (known.GITHUB,),
     "repository_id": (known.GITHUB,),
     "workflow_refs": (known.GITHUB,),
+    "workflow_file": (known.GITHUB,),
     "branches": (known.GITHUB, known.GITLAB),
     "git_tags": (known.GITHUB, known.GITLAB),
     "project_path": (known.GITLAB,),
@@ -102,6 +103,10 @@ class OidcRoleArgs(TypedDict, total=False):
     cannot inherit the role. Default: none."""
     workflow_refs: list[str]
     """github: `owner/repo/.github/workflows/<file>.yml@<ref>`, pinned as `:job_workflow_ref`. Default: none."""
+    workflow_file: str
+    """github: the workflow file (`.github/workflows/deploy.yml`) of `repository` that may assume the role, pinned
+    as `:job_workflow_ref` at each of `branches`/`git_tags` (StringEquals), or at any ref (`@*`, StringLike) when
+    environments or pull requests are named too (`:sub` pins those). Default: none."""
     project_path: str
     """gitlab: the project (`group[/subgroup]/project`) whose jobs may assume the role. Default: none."""
     organization: str
@@ -218,6 +223,20 @@ def all_subjects(args: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(subject for _, subject in subject_sources(args)))
 
 
+def workflow_refs(args: Mapping[str, Any]) -> list[str]:
+    """The `job_workflow_ref` values to pin: `workflow_refs`, then `workflow_file` of `repository`
+    at each branch and tag (or at any ref when environments or pull requests may run it)."""
+    refs = list(args.get("workflow_refs") or [])
+    file, repository = args.get("workflow_file"), args.get("repository")
+    if file and repository:
+        exact = [f"refs/heads/{b}" for b in args.get("branches") or []] + [
+            f"refs/tags/{t}" for t in args.get("git_tags") or []
+        ]
+        any_ref = bool(args.get("environments") or args.get("pull_requests") or not exact)
+        refs += [f"{repository}/{file}@*"] if any_ref else [f"{repository}/{file}@{ref}" for ref in exact]
+    return list(dict.fromkeys(refs))
+
+
 def derived_provider_arn(args: Mapping[str, Any], region: str) -> str:
     partition = policies.partition_for_region(region)
     return f"arn:{partition}:iam::{args.get('account_id')}:oidc-provider/{issuer_key(args)}"
@@ -246,7 +265,8 @@ def web_identity_trust(
 
     `:aud` is always StringEquals; `:sub` StringEquals (a list for several subjects), or
     StringLike when a subject is a pattern. GitHub's `:repository_id` and `:job_workflow_ref`
-    (accepted by STS since February 2026) are StringEquals on top when given.
+    (accepted by STS since February 2026) are pinned on top when given (StringLike for a
+    workflow ref at any ref, `...@*`).
     """
     subs: Any = subjects[0] if len(subjects) == 1 else list(subjects)
     equals: dict[str, Any] = {f"{issuer}:aud": audience}
@@ -255,7 +275,8 @@ def web_identity_trust(
     if repository_id:
         equals[f"{issuer}:repository_id"] = repository_id
     if workflow_refs:
-        equals[f"{issuer}:job_workflow_ref"] = workflow_refs[0] if len(workflow_refs) == 1 else list(workflow_refs)
+        refs: Any = workflow_refs[0] if len(workflow_refs) == 1 else list(workflow_refs)
+        (like if any(known.has_wildcard(r) for r in workflow_refs) else equals)[f"{issuer}:job_workflow_ref"] = refs
     condition: dict[str, Any] = {"StringEquals": equals}
     if like:
         condition["StringLike"] = like
@@ -406,6 +427,11 @@ def _github_problems(args: Mapping[str, Any], bad: Any) -> None:
         not isinstance(repository_id, str) or not known.GITHUB_REPOSITORY_ID_RE.match(repository_id)
     ):
         bad("repository_id", f"is the repository's numeric ID (`gh api repos/<owner>/<repo> --jq .id`): {repository_id!r}")
+    file = args.get("workflow_file")
+    if file is not None and not known.GITHUB_WORKFLOW_FILE_RE.match(file):
+        bad("workflow_file", f"not a workflow file of the repository (.github/workflows/<file>.yml): {file!r}")
+    elif file is not None and not repository:
+        bad("workflow_file", "is a file of {repository}; set it")
     for index, ref in enumerate(args.get("workflow_refs") or []):
         if not known.GITHUB_WORKFLOW_REF_RE.match(ref):
             bad(
@@ -458,7 +484,7 @@ class _Plan:
             subjects=self.subjects,
             wildcard=any(known.has_wildcard(s) for s in self.subjects),
             repository_id=self.args.get("repository_id"),
-            workflow_refs=list(self.args.get("workflow_refs") or []),
+            workflow_refs=workflow_refs(self.args),
         )
 
     def _build(self, values: dict[str, Any]) -> RoleDocuments:

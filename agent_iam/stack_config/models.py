@@ -442,6 +442,7 @@ class OidcRole(Entry, VendorPermissions):
     pull_requests: bool = False
     repository_id: str | int | None = None
     workflow_refs: list[str] = []
+    workflow_file: str | None = None
     project_path: str | None = None
     organization: str | None = None
     project: str = "Default Project"

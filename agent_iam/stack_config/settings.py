@@ -502,6 +502,7 @@ class _Builder:
             "pull_requests": entry.pull_requests or None,
             "repository_id": None if entry.repository_id is None else str(entry.repository_id),
             "workflow_refs": list(entry.workflow_refs),
+            "workflow_file": entry.workflow_file,
             "project_path": entry.project_path,
             "organization": entry.organization,
             "project": entry.project if entry.project != oidc_role.DEFAULT_PROJECT else None,
