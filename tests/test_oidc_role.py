@@ -358,7 +358,7 @@ def test_a_wildcard_subject_is_blocked_by_the_guardrail_until_the_role_carries_t
     assert code == 3
     assert [v["rule"] for v in violations] == ["oidc-trust-conditions"]
     assert "matches token.actions.githubusercontent.com:sub with StringLike wildcards" in violations[0]["message"]
-    code, violations = plan({"agent-iam:oidc-sub-wildcard": "every branch of acme/app deploys to dev (SEC-12)"})
+    code, violations = plan({"agent-iam:oidc-sub-wildcard": "every branch of acme/app deploys to dev: SEC-12"})
     assert (code, violations) == (0, [])
 
 

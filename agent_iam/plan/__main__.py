@@ -16,7 +16,7 @@ from .guardrails import blocked_summary, judge, judgement_document, print_judgem
 from .render import print_plan, remove_plan, write_plan
 from .run import PROJECT_DIR, run_program
 from .runtime import exit_process, plan_runtime
-from .stackfile import read_stack_file
+from .stackfile import load_stack_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,31 +33,36 @@ def main(argv: list[str] | None = None) -> int:
 def plan(args: argparse.Namespace) -> int:
     """Read the stack file, run the program, write the plan: each step one call."""
     try:
-        config, secret_keys = read_stack_file(args.stacks_dir, args.stack)
-        run = run_program(args.stack, config, secret_keys)
+        loaded = load_stack_file(args.stacks_dir, args.stack)
+        config, secret_keys = loaded.config, loaded.secret_keys
+        try:
+            run = run_program(args.stack, config, secret_keys)
+        except ConfigError as exc:
+            raise loaded.locate(exc) from None
     except ConfigError as exc:
         from rich.console import Console
         from rich.markup import escape
 
         remove_plan(args.out, args.stack)
-        Console(stderr=True).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
+        Console(stderr=True, emoji=False).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     # IAM findings and manifest results are kept by content beside the plans, so the next plan
     # of this stack checks only the documents and manifests that changed.
+    run.warnings[:0] = loaded.advisories  # what the plan cannot see (ESC environments) comes first
     settings = run.settings if run.settings is not None else stack_settings(args.stack, config, secret_keys)
     judgement = judge(run, settings, cache_dir=args.out / ".cache")
     target = write_plan(run, args.out, judgement_document(judgement))
     if not args.quiet:
         from rich.console import Console  # only when printing: `--quiet` plans skip importing rich
 
-        console = Console()
+        console = Console(emoji=False)  # ARNs hold `:secret:`, which rich would draw as an emoji
         print_plan(run, target, console)
         print_judgement(judgement, console)
     if judgement.blocked:
         from rich.console import Console
         from rich.markup import escape
 
-        Console(stderr=True).print(
+        Console(stderr=True, emoji=False).print(
             f"[bold red]plan blocked[/bold red]: {escape(blocked_summary(judgement))} "
             f"(listed in {escape(str(target / 'plan.json'))})",
             highlight=False,
