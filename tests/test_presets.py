@@ -333,3 +333,17 @@ def test_presets_ship_as_package_data():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"agent_iam.presets" = ["*.toml"]' in pyproject
     assert all((Path(presets.__file__).parent / f"{n}.toml").is_file() for n in presets.names())
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_policy_pack_config_carries_the_stacks_acceptances(stack):
+    """`pulumi preview --policy-pack-config policy/<stack>.json` gives the plan's verdict: the pack
+    config lists the acceptances the stack's entries and their presets carry, rule by rule."""
+    from agent_iam.plan.guardrails import pack_acceptances, stack_settings
+    from agent_iam.plan.stackfile import read_stack_file
+
+    config, secret_keys = read_stack_file(ROOT / "stacks", stack)
+    expected = pack_acceptances(stack_settings(stack, config, secret_keys))
+    pack = json.loads((ROOT / "policy" / f"{stack}.json").read_text())
+    written = {rule: value["acceptedFindings"] for rule, value in pack.items() if isinstance(value, dict) and "acceptedFindings" in value}
+    assert written == expected
