@@ -527,14 +527,6 @@ class OidcRole(Entry, VendorPermissions):
         return value
 
 
-def unique_or_raise(values: list[Any], key: str) -> None:
-    seen: set[Any] = set()
-    for index, value in enumerate(values):
-        if value in seen:
-            raise KeyedError((key, index), f"listed twice: {value!r}")
-        seen.add(value)
-
-
 class StackConfig(ConfigModel):
     """Every `agent-iam:*` key of a stack file."""
 
