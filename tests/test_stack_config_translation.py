@@ -64,8 +64,8 @@ def test_a_vendor_account_becomes_its_root_principal():
         (
             {"ecsAgents": [{"name": "a", "policy": {"Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}}]},
-            'agent-iam:ecsAgents[0].policy: an Allow statement has Resource "*"; scope it to ARNs, or set '
-            "allowWildcardResources: true",
+            "agent-iam:ecsAgents[0].policy.Statement[0].Resource: '*' covers every resource of its kind; scope it "
+            "to ARNs, or set allowWildcardResources: true",
         ),
     ],
 )

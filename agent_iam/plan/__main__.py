@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agent_iam.stack_config import ConfigError
 
-from .guardrails import blocked_summary, judge, judgement_document, print_judgement, stack_settings
+from .guardrails import accepted_section, blocked_summary, judge, judgement_document, print_judgement, stack_settings
 from .render import print_plan, remove_plan, write_plan
 from .run import PROJECT_DIR, run_program
 from .runtime import exit_process, plan_runtime
@@ -37,6 +37,11 @@ def plan(args: argparse.Namespace) -> int:
         config, secret_keys = loaded.config, loaded.secret_keys
         try:
             run = run_program(args.stack, config, secret_keys)
+            # IAM findings and manifest results are kept by content beside the plans, so the next plan
+            # of this stack checks only the documents and manifests that changed. Judging applies the
+            # stack file's acceptances: one that matches no finding is a config error too.
+            settings = run.settings if run.settings is not None else stack_settings(args.stack, config, secret_keys)
+            judgement = judge(run, settings, cache_dir=args.out / ".cache")
         except ConfigError as exc:
             raise loaded.locate(exc) from None
     except ConfigError as exc:
@@ -46,12 +51,8 @@ def plan(args: argparse.Namespace) -> int:
         remove_plan(args.out, args.stack)
         Console(stderr=True, emoji=False).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
-    # IAM findings and manifest results are kept by content beside the plans, so the next plan
-    # of this stack checks only the documents and manifests that changed.
     run.warnings[:0] = loaded.advisories  # what the plan cannot see (ESC environments) comes first
-    settings = run.settings if run.settings is not None else stack_settings(args.stack, config, secret_keys)
-    judgement = judge(run, settings, cache_dir=args.out / ".cache")
-    target = write_plan(run, args.out, judgement_document(judgement))
+    target = write_plan(run, args.out, judgement_document(judgement), accepted_section(judgement))
     if not args.quiet:
         from rich.console import Console  # only when printing: `--quiet` plans skip importing rich
 

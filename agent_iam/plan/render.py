@@ -159,7 +159,7 @@ def plan_document(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str
 _YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None) -> Path:
+def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None, access_appendix: str = "") -> Path:
     """Make `out_dir/<stack>/` hold exactly this plan: plan.json, one file per IAM document and
     per Kubernetes object, and the access report.
 
@@ -173,7 +173,8 @@ def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None)
         (f"k8s/{name}", yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False).encode())
         for name, manifest in kubernetes_manifest_files(run).items()
     )
-    files["access.md"] = render_access_report(run.stack, access_model(run.resources)).encode()
+    report = render_access_report(run.stack, access_model(run.resources))
+    files["access.md"] = (report + ("\n" + access_appendix if access_appendix else "")).encode()
     for name in files:
         _check_plan_file_name(name)
     existing = _clear_all_but(target, files.keys())
