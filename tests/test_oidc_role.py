@@ -426,3 +426,20 @@ def test_the_workflow_file_is_pinned_at_the_refs_sub_allows(fields, operator, re
     assert problems(provider="github", repository="acme/app", branches=["main"], workflow_file="deploy.yml") == {
         "workflow_file": "not a workflow file of the repository (.github/workflows/<file>.yml): 'deploy.yml'"
     }
+
+
+@pytest.mark.parametrize(
+    ("stack", "role", "page"),
+    [
+        ("prod", "acme-app-deploy", "docs/oidc-roles.md"),
+        ("staging", "snowflake-staging-lake", "docs/saas-roles.md"),
+    ],
+)
+def test_the_worked_examples_in_the_docs_are_what_the_stacks_plan(stack, role, page):
+    import re
+
+    from conftest import ROOT, plan_stack_file
+
+    shown = re.search(rf"{role}\.trust\.json`:\n\n```json\n(.*?)\n```", (ROOT / page).read_text(), re.S)
+    assert shown, f"{page} shows no trust of {role}"
+    assert json.loads(shown.group(1)) == trust_of(plan_stack_file(stack), f"{role}-role")
