@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 PLAN_FOLDERS = ("iam", "k8s")
+PACK_CONFIG_FILE = "policy-pack-config.json"  # `pulumi preview --policy-pack policy --policy-pack-config <this>`
 IAM_DOCUMENT_INPUTS = {
     "aws:iam/role:Role": ("assumeRolePolicy", "trust"),
     "aws:iam/rolePolicy:RolePolicy": ("policy", None),
@@ -158,9 +159,12 @@ def plan_document(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str
 _YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None) -> Path:
+def write_plan(
+    run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None, pack_config: dict[str, Any] | None = None
+) -> Path:
     """Make `out_dir/<stack>/` hold exactly this plan: plan.json, one file per IAM document and
-    per Kubernetes object, and the access report.
+    per Kubernetes object, the access report, and (given `pack_config`) the policy pack's config
+    for this stack.
 
     Whatever an earlier plan left that this one does not have is removed; files whose content
     is unchanged are not rewritten (creating thousands of files costs, comparing does not).
@@ -173,12 +177,20 @@ def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None)
         for name, manifest in kubernetes_manifest_files(run).items()
     )
     files["access.md"] = render_access_report(run.stack, access_model(run.resources)).encode()
+    if pack_config is not None:
+        files[PACK_CONFIG_FILE] = _pretty(pack_config)
     existing = _clear_all_but(target, files.keys())
     for folder in {name.split("/", 1)[0] for name in files if "/" in name}:
         (target / folder).mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         _write_if_changed(target / name, data, name in existing)
     return target
+
+
+def written_entries(target: Path) -> list[str]:
+    """What a plan folder holds, for the "written" line: files, then folders (with `/`), by name."""
+    entries = sorted(os.scandir(target), key=lambda e: (e.is_dir(), e.name)) if target.is_dir() else []
+    return [f"{e.name}/" if e.is_dir() else e.name for e in entries if not e.name.startswith(".")]
 
 
 def _clear_all_but(target: Path, keep: Iterable[str]) -> set[str]:
@@ -222,8 +234,13 @@ def _label(resource: Registration) -> str:
     return label
 
 
-def print_plan(run: PlanRun, target: Path, console: Console | None = None) -> None:
+def print_plan(run: PlanRun, console: Console | None = None, quiet: bool = False) -> None:
+    """The tree of what `pulumi up` would create, then the advisories in red.
+
+    `quiet` leaves out the tree only: the advisories (what the config explicitly widened) always print.
+    """
     from rich.console import Console  # only when printing: `--quiet` plans skip importing rich
+    from rich.markup import escape
     from rich.panel import Panel
     from rich.tree import Tree
 
@@ -240,8 +257,16 @@ def print_plan(run: PlanRun, target: Path, console: Console | None = None) -> No
         for resource in children.get(parent, []):
             add(node.add(_label(resource)), resource.urn)
 
-    add(tree, None)
-    console.print(tree)
+    if not quiet:
+        add(tree, None)
+        console.print(tree)
     for warning in run.warnings:
-        console.print(Panel(warning, title="advisory", border_style="red"))
-    console.print(f"Plan written to [bold]{target}[/bold] (plan.json, iam/, k8s/, access.md)")
+        console.print(Panel(escape(warning), title="advisory", border_style="red"))
+
+
+def print_written(target: Path, console: Console) -> None:
+    """The last line of a plan: where it went and what the folder holds."""
+    from rich.markup import escape
+
+    written = ", ".join(written_entries(target))
+    console.print(f"Plan written to [bold]{escape(str(target))}[/bold] ({escape(written)})", highlight=False, soft_wrap=True)
