@@ -446,9 +446,12 @@ def _unpaired(statement: Mapping[str, Any], others: list[dict[str, Any]], where:
             return changes
         what = f"statement {'added' if added else 'removed'}, within what {_label(closest, others.index(closest))} grants"
         return [Change(NEUTRAL, what, "", where)]
-    changes = []
     if not allow:
-        changes.append(Change(kind, f"Deny statement {'added' if added else 'removed'}", "", where))
+        actions = sorted(_as_set(statement.get("Action")) | {f"all but {a}" for a in _as_set(statement.get("NotAction"))})
+        resources = sorted(_as_set(statement.get("Resource")) | {f"all but {r}" for r in _as_set(statement.get("NotResource"))})
+        value = f"{', '.join(actions)} on {', '.join(resources)}"
+        return [Change(kind, f"Deny statement {'added' if added else 'removed'}", value, where)]
+    changes = []
     for p in sorted(_principals(statement)):
         changes.append(Change(kind, "new principal" if added else "principal removed", _principal_words(p), where))
     for v in sorted(_as_set(statement.get("Action"))):

@@ -148,7 +148,7 @@ def plan_document(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str
             }
             for r in run.resources
         ],
-        "outputs": run.outputs,
+        "outputs": _sorted_keys(run.outputs),
         "advisories": run.warnings,
         **(extra or {}),
     }
