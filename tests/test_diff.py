@@ -297,3 +297,25 @@ def test_a_broken_working_tree_exits_2_and_the_repository_is_untouched(repo, tmp
         dev.write_text(original)
     assert subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout == ""
     assert subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout == status_before
+
+
+def test_a_huge_diff_still_fits_one_comment():
+    def plan(count: int) -> dict[str, Any]:
+        resources = []
+        for i in range(count):
+            resources.append(_role(f"agent-{i:03}"))
+            statement = {**READ, "Action": [f"s3:Action{j}" for j in range(40)]}
+            resources.append(_res("aws:iam/rolePolicy:RolePolicy", f"p{i}", role=f"agent-{i:03}", name="perms",
+                                  policy=json.dumps(_doc(statement))))
+        return _plan(*resources)
+
+    diff = compare("main", "working tree", {"t": _plan()}, {"t": plan(60)})
+    md = render_markdown(diff, limit=20_000)
+    assert len(md) <= 20_000 and md.splitlines()[0] == headline(diff) and "60 roles widened" in md.splitlines()[0]
+    assert "Cut here to fit one comment" in md
+    three = compare("main", "working tree", {"t": _plan()}, {"t": plan(3)})
+    full = render_markdown(three, limit=10**9)
+    assert "```diff" in full
+    limit = len(full) - 100  # too long with the statements, fits without them
+    small = render_markdown(three, limit=limit)
+    assert len(small) <= limit and "Statements left out to fit one comment" in small and "```diff" not in small

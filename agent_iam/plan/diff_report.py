@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 HEADLINE_ITEMS = 3  # widening details named on the first line of diff.md
+# GitHub refuses a comment body over 65,536 characters: past this, diff.md drops the statement
+# blocks (diff.json keeps them), then cuts whole lines, and says so.
+COMMENT_LIMIT = 60_000
 FILES = ("diff.md", "diff.json")
 
 
@@ -84,7 +87,7 @@ def _statement_block(doc: DocumentDiff) -> list[str]:
     return [*lines, "```"]
 
 
-def _role_section(role: RoleDiff) -> list[str]:
+def _role_section(role: RoleDiff, statements: bool = True) -> list[str]:
     tag = {"widening": "<b>WIDENED</b>", "narrowing": "narrowed", "neutral": "changed"}[role.verdict]
     where = f" in account {role.account}" if role.account else ""
     summary = f"{tag}: role <code>{role.name}</code>{where} ({role.change})"
@@ -98,12 +101,12 @@ def _role_section(role: RoleDiff) -> list[str]:
     for doc in role.documents:
         counts = f"{len(doc.statements_added)} statement(s) added, {len(doc.statements_removed)} removed"
         out += [f"{doc.label} ({doc.change}): {counts}", ""]
-        if doc.statements_added or doc.statements_removed:
+        if statements and (doc.statements_added or doc.statements_removed):
             out += [*_statement_block(doc), ""]
     return [*out, "</details>", ""]
 
 
-def _stack_section(stack: StackDiff) -> list[str]:
+def _stack_section(stack: StackDiff, statements: bool = True) -> list[str]:
     out = [f"#### Stack `{stack.stack}`", ""]
     if stack.base != stack.head:
         out += [f"Base: {stack.base}; this change: {stack.head}.", ""]
@@ -115,7 +118,7 @@ def _stack_section(stack: StackDiff) -> list[str]:
     if stack.stack_changes:
         out.append("")
     for role in stack.roles:
-        out += _role_section(role)
+        out += _role_section(role, statements)
     if stack.resources:
         out += ["| other resource | type | change |", "| --- | --- | --- |"]
         for r in stack.resources:
@@ -130,8 +133,21 @@ def _stack_section(stack: StackDiff) -> list[str]:
     return out
 
 
-def render_markdown(diff: Diff) -> str:
-    """diff.md: the verdict line, a table of stacks, then per stack its roles (widened first)."""
+def render_markdown(diff: Diff, limit: int = COMMENT_LIMIT) -> str:
+    """diff.md: the verdict line, a table of stacks, then per stack its roles (widened first),
+    kept under `limit` characters so it can be posted as one comment."""
+    text = _markdown(diff, statements=True)
+    if len(text) <= limit:
+        return text
+    text = _markdown(diff, statements=False)
+    note = "\n_Statements left out to fit one comment: see diff.json and the plans in base/ and head/._\n"
+    if len(text) + len(note) <= limit:
+        return text + note
+    cut = text[: limit - 200].rsplit("\n", 1)[0]
+    return cut + "\n\n_Cut here to fit one comment (GitHub's limit): the full diff is diff.json and diff.md in the job's artifacts._\n"
+
+
+def _markdown(diff: Diff, statements: bool) -> str:
     out = [headline(diff), ""]
     out.append(f"Base: {diff.base}. Compared with: {diff.head}. Stacks: {', '.join(diff.compared) or 'none'}.")
     out.append("")
@@ -149,7 +165,7 @@ def render_markdown(diff: Diff) -> str:
     out.append("")
     ordered = sorted(diff.stacks, key=lambda s: (not s.widening, s.stack))
     for stack in ordered:
-        out += _stack_section(stack)
+        out += _stack_section(stack, statements)
     out += ["<sub>agent-iam diff: statements are compared by meaning (order, Sid and list order aside); "
             "a Deny statement's widening counts as narrowing.</sub>", ""]
     return "\n".join(out)
