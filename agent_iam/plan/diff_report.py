@@ -30,7 +30,8 @@ def _code(value: str) -> str:
 
 
 def _what(change: Change) -> str:
-    return f"{change.what} {_code(change.value)}" if change.value else change.what
+    text = f"{change.what} {_code(change.value)}" if change.value else change.what
+    return f"{text} ({change.note})" if change.note else text
 
 
 def _headline_details(diff: Diff) -> list[str]:
@@ -206,7 +207,8 @@ def print_diff(diff: Diff, console: Console, written: list[Path]) -> None:
             node = tree.add(f"[{style[role.verdict]}]role {escape(role.name)}[/] ({role.change}, {role.verdict})")
             for change in role.changes:
                 where = f" [dim]({plain(change.where)})[/dim]" if change.where else ""
-                node.add(f"[{style[change.kind]}]{change.kind}[/]: {plain(change.what)} {plain(change.value)}{where}")
+                note = f" ({plain(change.note)})" if change.note else ""
+                node.add(f"[{style[change.kind]}]{change.kind}[/]: {plain(change.what)} {plain(change.value)}{note}{where}")
         for r in stack.resources:
             tree.add(f"[yellow]{r.change}[/yellow] {escape(r.type)} {escape(r.name)}" + (f" ({', '.join(r.fields)})" if r.fields else ""))
         if stack.findings_added or stack.findings_removed:
