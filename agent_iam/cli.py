@@ -49,25 +49,32 @@ def _config_error(message: str) -> int:
 
 def print_stack_plan(result: StackPlan, quiet: bool) -> None:
     """The tree (unless quiet), the advisories in red, guardrail violations and blocking findings,
-    and the written line; quiet plans count the advisory IAM findings in one line instead of listing them."""
+    the advisory IAM findings with identical ones grouped (quiet: one line counting them), and the
+    written line."""
     import dataclasses
 
     from rich.console import Console
+    from rich.markup import escape
+    from rich.panel import Panel
 
+    from agent_iam.plan.access import finding_group_line, group_findings
     from agent_iam.plan.guardrails import print_judgement
     from agent_iam.plan.render import print_plan, print_written
 
     console = Console(highlight=False)
     judgement = result.judgement
     print_plan(result.run, console, quiet=quiet)
-    if quiet:
-        blocking = judgement.blocking_findings
-        rest = len(judgement.findings) - len(blocking)
-        print_judgement(dataclasses.replace(judgement, findings=blocking), console)
-        if rest:
-            console.print(f"{rest} advisory IAM finding(s) (warning/medium or exempted): iamFindings in plan.json")
-    else:
-        print_judgement(judgement, console)
+    blocking = judgement.blocking_findings
+    print_judgement(dataclasses.replace(judgement, findings=blocking), console)
+    groups = group_findings(f for f in judgement.findings if f not in blocking)
+    if groups and quiet:
+        count = sum(g.count for g in groups)
+        console.print(f"{count} advisory IAM finding(s) of {len(groups)} kind(s) (warning/medium or exempted): "
+                      "access.md, iamFindings in plan.json")
+    elif groups:
+        lines = "\n".join(escape(f"• {finding_group_line(g)}") for g in groups)
+        console.print(Panel(lines, title="IAM validation: advisories (warning/medium, exempted; identical ones grouped)",
+                            border_style="yellow"))
     print_written(result.target, console)
 
 

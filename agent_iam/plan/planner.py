@@ -43,12 +43,12 @@ def plan_stack(stacks_dir: Path, stack: str, out: Path) -> StackPlan:
     try:
         config, secret_keys = read_stack_file(stacks_dir, stack)
         run = run_program(stack, config, secret_keys)
+        # IAM findings and manifest results are kept by content beside the plans, so the next plan
+        # of this stack checks only the documents and manifests that changed.
+        settings = run.settings if run.settings is not None else stack_settings(stack, config, secret_keys)
+        judgement = judge(run, settings, cache_dir=out / ".cache")
     except ConfigError:
         remove_plan(out, stack)
         raise
-    # IAM findings and manifest results are kept by content beside the plans, so the next plan
-    # of this stack checks only the documents and manifests that changed.
-    settings = run.settings if run.settings is not None else stack_settings(stack, config, secret_keys)
-    judgement = judge(run, settings, cache_dir=out / ".cache")
-    target = write_plan(run, out, judgement_document(judgement), pack_config(settings.guardrail_context()))
+    target = write_plan(run, out, judgement_document(judgement), pack_config=pack_config(settings.guardrail_context()))
     return StackPlan(stack, target, run, judgement, written_entries(target))

@@ -160,7 +160,7 @@ _YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def write_plan(
-    run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None, pack_config: dict[str, Any] | None = None
+    run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None, *, pack_config: dict[str, Any] | None = None
 ) -> Path:
     """Make `out_dir/<stack>/` hold exactly this plan: plan.json, one file per IAM document and
     per Kubernetes object, the access report, and (given `pack_config`) the policy pack's config
@@ -176,7 +176,10 @@ def write_plan(
         (f"k8s/{name}", yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False).encode())
         for name, manifest in kubernetes_manifest_files(run).items()
     )
-    files["access.md"] = render_access_report(run.stack, access_model(run.resources)).encode()
+    judged = extra or {}
+    files["access.md"] = render_access_report(
+        run.stack, access_model(run.resources), judged.get("violations"), judged.get("iamFindings")
+    ).encode()
     if pack_config is not None:
         files[PACK_CONFIG_FILE] = _pretty(pack_config)
     existing = _clear_all_but(target, files.keys())
