@@ -322,3 +322,17 @@ def test_a_huge_diff_still_fits_one_comment():
     limit = len(full) - 100  # too long with the statements, fits without them
     small = render_markdown(three, limit=limit)
     assert len(small) <= limit and "Statements left out to fit one comment" in small and "```diff" not in small
+
+
+def test_a_stack_added_or_removed_is_all_widening_or_all_narrowing():
+    plan = _plan(_role(), _res("aws:iam/instanceProfile:InstanceProfile", "agent-profile", role="agent", name="agent"))
+    added = compare("main", "working tree", {"t": None}, {"t": plan})
+    (stack,) = added.stacks
+    assert (stack.base, stack.head, stack.widening) == ("absent", "planned", True)
+    assert [(r.name, r.change, r.verdict) for r in stack.roles] == [("agent", "added", WIDENING)]
+    assert [(r.type, r.change) for r in stack.resources] == [
+        ("aws:iam/instanceProfile:InstanceProfile", "added"), ("pulumi:providers:aws", "added")
+    ]
+    removed = compare("main", "working tree", {"t": plan}, {"t": None})
+    assert not removed.widening and [(r.change, r.verdict) for r in removed.stacks[0].roles] == [("removed", NARROWING)]
+    assert "1 role narrowed" in headline(removed)

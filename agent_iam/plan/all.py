@@ -74,10 +74,18 @@ def short_type(typ: str) -> str:
     return SHORT_NAMES.get(name, name)
 
 
+def plan_module(project: Path) -> str:
+    """The module that plans one stack in `project`: `agent_iam.plan`, or `plan` in a commit from
+    before the code moved into the package (same flags, same plan.json)."""
+    if (project / "agent_iam" / "plan" / "__main__.py").is_file() or not (project / "plan" / "__main__.py").is_file():
+        return "agent_iam.plan"
+    return "plan"
+
+
 def plan_one(stack: str, stacks_dir: Path, out: Path, project: Path = PROJECT_DIR) -> StackResult:
     """Plan one stack in its own process, with the program and package of `project`; its time,
     exit status and plan.json summary (blocked plans are written too, so they are summarized)."""
-    cmd = [sys.executable, "-m", "agent_iam.plan", "--stack", stack, "--stacks-dir", str(stacks_dir), "--out", str(out)]
+    cmd = [sys.executable, "-m", plan_module(project), "--stack", stack, "--stacks-dir", str(stacks_dir), "--out", str(out)]
     cmd.append("--quiet")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(project), os.environ.get("PYTHONPATH")]))}
     start = time.perf_counter()
