@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import tarfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,10 +80,14 @@ def extract_ref(project: Path, ref: str, dest: Path) -> tuple[Path, str]:
     return tree, sha
 
 
-def plan_tree(project: Path, stacks: Iterable[str], out: Path, label: str, jobs: int) -> Side:
+def plan_tree(project: Path, stacks: list[str], out: Path, label: str, jobs: int) -> Side:
     """Plan `stacks` of the project at `project` (its own program and package) into `out`."""
     side = Side(label)
     stacks_dir = project / "stacks"
+    if out.is_dir():  # plans of stacks this diff does not compare are not left to pass for part of it
+        for entry in out.iterdir():
+            if entry.is_dir() and not entry.name.startswith(".") and entry.name not in stacks:
+                shutil.rmtree(entry)
     present = set(stacks_in(stacks_dir))
     wanted = [s for s in stacks if s in present]
     for stack in stacks:
