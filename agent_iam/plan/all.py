@@ -25,8 +25,8 @@ from agent_iam.exit_codes import BLOCKED as EXIT_BLOCKED
 from agent_iam.exit_codes import CONFIG_ERROR as EXIT_CONFIG
 from agent_iam.exit_codes import FAILED as EXIT_FAILED
 from agent_iam.exit_codes import OK as EXIT_OK
-from agent_iam.guardrails.iam_validation import BLOCKING as BLOCKING_SEVERITIES
 
+from .diff import blocking_in
 from .run import PROJECT_DIR
 
 if TYPE_CHECKING:
@@ -98,11 +98,8 @@ def plan_one(stack: str, stacks_dir: Path, out: Path, project: Path = PROJECT_DI
         result.advisories = len(plan.get("advisories", []))
         violations = plan.get("violations", [])
         result.violations = violations if isinstance(violations, int) else len(violations)
-        findings = plan.get("iamFindings", [])
-        result.findings = len(findings)
-        result.blocking_findings = sum(
-            1 for f in findings if f.get("severity") in BLOCKING_SEVERITIES and not f.get("exemption")
-        )
+        result.findings = len(plan.get("iamFindings", []))
+        result.blocking_findings = blocking_in(plan)[1]
     return result
 
 

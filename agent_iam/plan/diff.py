@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent_iam.guardrails import rules
-from agent_iam.guardrails.iam_validation import BLOCKING
 from agent_iam.iam import actions, arns
+
+from .guardrails import PROVIDER_PREFIX
+from .guardrails import _allowed_account  # the one reading of a provider's allowedAccountIds
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -24,7 +26,6 @@ ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 MANAGED_POLICY = "aws:iam/policy:Policy"
 POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 IAM_TYPES = (ROLE, ROLE_POLICY, ATTACHMENT, MANAGED_POLICY)
-AWS_PROVIDER = "pulumi:providers:aws"
 
 WIDENING, NARROWING, NEUTRAL = "widening", "narrowing", "neutral"
 KIND_ORDER = {WIDENING: 0, NARROWING: 1, NEUTRAL: 2}
@@ -206,6 +207,17 @@ class Diff:
 # --- reading a plan ------------------------------------------------------------------
 
 
+def blocking_in(plan: Mapping[str, Any]) -> tuple[int, int, int]:
+    """What blocks a written plan, from its plan.json: (mandatory guardrail violations, blocking
+    IAM findings: error/critical/high and not exempted, invalid Kubernetes manifests)."""
+    from agent_iam.guardrails.iam_validation import BLOCKING
+    from agent_iam.guardrails.rules import MANDATORY
+
+    violations = sum(1 for v in plan.get("violations", []) or [] if v.get("level") == MANDATORY)
+    findings = sum(1 for f in plan.get("iamFindings", []) or [] if f.get("severity") in BLOCKING and not f.get("exemption"))
+    return violations, findings, len(plan.get("manifestProblems", []) or [])
+
+
 @dataclass
 class RoleState:
     """A role as the plan would create it: its settings and every document that grants it access."""
@@ -222,26 +234,17 @@ ROLE_SETTINGS = ("permissionsBoundary", "maxSessionDuration", "path", "descripti
 
 
 def _provider_accounts(resources: list[dict[str, Any]]) -> dict[str, str]:
-    accounts = {}
-    for r in resources:
-        if r["type"].startswith(AWS_PROVIDER):
-            allowed = r.get("inputs", {}).get("allowedAccountIds")
-            if isinstance(allowed, str):
-                try:
-                    allowed = json.loads(allowed)
-                except ValueError:
-                    allowed = [allowed]
-            if isinstance(allowed, list) and len(allowed) == 1:
-                accounts[r["urn"]] = str(allowed[0])
-    return accounts
+    """Provider URN -> the one account it allows, as the judge reads it."""
+    accounts = {r["urn"]: _allowed_account(r.get("inputs", {})) for r in resources if r["type"].startswith(PROVIDER_PREFIX)}
+    return {urn: account for urn, account in accounts.items() if account}
 
 
 def _arn_parts(arn: Any) -> tuple[str, str]:
     """(account, last path segment) of an IAM ARN such as `arn:aws:iam::1:policy/path/name`."""
-    if not isinstance(arn, str) or arn.count(":") < 5:
+    parsed = arns.parse(arn)
+    if parsed is None:
         return "", str(arn)
-    parts = arn.split(":", 5)
-    return parts[4], parts[5].rsplit("/", 1)[-1]
+    return parsed.account, parsed.resource.rsplit("/", 1)[-1]
 
 
 def role_states(plan: Mapping[str, Any]) -> dict[tuple[str, str], RoleState]:
@@ -599,10 +602,7 @@ def status_of(plan: Mapping[str, Any] | None, error: str = "") -> str:
         return "config error"
     if plan is None:
         return "absent"
-    blocking = any(v.get("level") == "mandatory" for v in plan.get("violations", []) or [])
-    blocking |= any(f.get("severity") in BLOCKING and not f.get("exemption")
-                    for f in plan.get("iamFindings", []) or [])
-    return "blocked" if blocking or plan.get("manifestProblems") else "planned"
+    return "blocked" if any(blocking_in(plan)) else "planned"
 
 
 def compare_stack(stack: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None,
