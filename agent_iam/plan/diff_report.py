@@ -17,7 +17,8 @@ from .diff import NARROWING, WIDENING, Change, Diff, DocumentDiff, RoleDiff, Sta
 if TYPE_CHECKING:
     from rich.console import Console
 
-HEADLINE_ITEMS = 3  # widening details named on the first line of diff.md
+HEADLINE_ITEMS = 3  # widened roles named on the first line of diff.md
+HEADLINE_CHANGES = 2  # widening changes named per role there
 # GitHub refuses a comment body over 65,536 characters: past this, diff.md drops the statement
 # blocks (diff.json keeps them), then cuts whole lines, and says so.
 COMMENT_LIMIT = 60_000
@@ -34,13 +35,19 @@ def _what(change: Change) -> str:
     return f"{text} ({change.note})" if change.note else text
 
 
+def _rank(change: Change) -> int:
+    """What the first line names first: new actions (the most concrete), then principals and resources."""
+    return 0 if change.what == "new action" else 1 if change.what in ("new principal", "new resource") else 2
+
+
 def _headline_details(diff: Diff) -> list[str]:
-    """What the first line names: new actions first (the most concrete), then every other widening."""
+    """Per widened role its most concrete widening (two at most), roles with new actions first."""
     items: list[tuple[int, str]] = []
     for stack, role in diff.widened_roles():
-        for change in role.widening:
-            rank = 0 if change.what == "new action" else 1 if change.what in ("new principal", "new resource") else 2
-            items.append((rank, f"{_code(role.name)} ({stack}): {_what(change)}"))
+        changes = sorted(role.widening, key=_rank)
+        shown = ", ".join(dict.fromkeys(_what(c) for c in changes[:HEADLINE_CHANGES]))
+        more = f" and {len(changes) - HEADLINE_CHANGES} more" if len(changes) > HEADLINE_CHANGES else ""
+        items.append((_rank(changes[0]), f"{_code(role.name)} ({stack}): {shown}{more}"))
     for stack in diff.stacks:
         for change in stack.stack_changes:
             if change.kind == WIDENING:
