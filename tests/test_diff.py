@@ -93,6 +93,10 @@ def test_trust_widening_new_principal_condition_removed_or_loosened():
     assert _changes(_doc(TRUST), _doc(like)) == [(WIDENING, "condition loosened", "sts:ExternalId: StringEquals -> StringLike")]
     if_exists = {**TRUST, "Condition": {"StringEqualsIfExists": {"sts:ExternalId": "abc"}}}
     assert _changes(_doc(TRUST), _doc(if_exists))[0][:2] == (WIDENING, "condition loosened")
+    # A value a StringLike pattern already matched, or a key in another case, loosens nothing.
+    patterned = {**TRUST, "Condition": {"StringLike": {"sts:ExternalId": "ab*"}}}
+    within = {**TRUST, "Condition": {"StringLike": {"STS:externalid": ["ab*", "abc"]}}}
+    assert _changes(_doc(patterned), _doc(within)) == []
     anyone = {**TRUST, "Principal": "*"}
     assert (WIDENING, "new principal", "every principal (`*`)") in _changes(_doc(TRUST), _doc(anyone))
 

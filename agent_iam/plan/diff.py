@@ -325,14 +325,15 @@ def _principals(statement: Mapping[str, Any]) -> set[str]:
     return {"*" if kind == "*" else f"{kind}:{v}" for kind, values in rules.principal_values(statement).items() for v in values}
 
 
-def _conditions(statement: Mapping[str, Any]) -> dict[tuple[str, str], set[str]]:
+def _conditions(statement: Mapping[str, Any]) -> dict[tuple[str, str], tuple[str, set[str]]]:
+    """{(operator, lower-case key): (the key as written, values)}: condition keys are case-insensitive."""
     condition = statement.get("Condition")
-    out: dict[tuple[str, str], set[str]] = {}
+    out: dict[tuple[str, str], tuple[str, set[str]]] = {}
     if isinstance(condition, Mapping):
         for operator, block in condition.items():
             if isinstance(block, Mapping):
                 for key, values in block.items():
-                    out[(str(operator), str(key))] = _as_set(values)
+                    out[(str(operator), str(key).lower())] = (str(key), _as_set(values))
     return out
 
 
@@ -397,36 +398,38 @@ def compare_statements(old: Mapping[str, Any], new: Mapping[str, Any], where: st
             add(NARROWING, f"{noun} excluded (Not{field_name})", v)
 
     old_c, new_c = _conditions(old), _conditions(new)
-    new_by_key: dict[str, list[str]] = {}
+    new_ops_by_key: dict[str, list[str]] = {}
     for operator, key in new_c:
-        new_by_key.setdefault(key.lower(), []).append(operator)
-    for (operator, key), values in sorted(old_c.items()):
+        new_ops_by_key.setdefault(key, []).append(operator)
+    old_keys = {key for _, key in old_c}
+    for (operator, key), (shown, values) in sorted(old_c.items()):
         if (operator, key) in new_c:
-            new_values = new_c[(operator, key)]
-            added, removed = sorted(new_values - values), sorted(values - new_values)
+            new_values = new_c[(operator, key)][1]
+            like = "Like" in operator
+            added = sorted(v for v in new_values - values if not (like and any(arns.matches(o, v) for o in values)))
+            removed = sorted(v for v in values - new_values if not (like and any(arns.matches(n, v) for n in new_values)))
             if _base_operator(operator) in ("Bool", "Null") and (added or removed):
-                add(WIDENING, "condition changed", f"{operator} {key}: {', '.join(sorted(values))} -> {', '.join(sorted(new_values))}")
+                add(WIDENING, "condition changed", f"{operator} {shown}: {', '.join(sorted(values))} -> {', '.join(sorted(new_values))}")
             elif _negated(operator):
                 for v in removed:
-                    add(WIDENING, "condition loosened", f"{operator} {key} no longer excludes {v}")
+                    add(WIDENING, "condition loosened", f"{operator} {shown} no longer excludes {v}")
                 for v in added:
-                    add(NARROWING, "condition tightened", f"{operator} {key} also excludes {v}")
+                    add(NARROWING, "condition tightened", f"{operator} {shown} also excludes {v}")
             else:
                 for v in added:
-                    add(WIDENING, "condition loosened", f"{operator} {key} also allows {v}")
+                    add(WIDENING, "condition loosened", f"{operator} {shown} also allows {v}")
                 for v in removed:
-                    add(NARROWING, "condition tightened", f"{operator} {key} no longer allows {v}")
+                    add(NARROWING, "condition tightened", f"{operator} {shown} no longer allows {v}")
             continue
-        others = [op for op in new_by_key.get(key.lower(), []) if (op, key) not in old_c]
+        others = [op for op in new_ops_by_key.get(key, []) if (op, key) not in old_c]
         if others:
             add(WIDENING, "condition loosened" if _looser_operator(operator, others[0]) else "condition changed",
-                f"{key}: {operator} -> {others[0]}")
+                f"{shown}: {operator} -> {others[0]}")
         else:
-            add(WIDENING, "condition removed", f"{operator} {key}")
-    old_keys = {key.lower() for _, key in old_c}
-    for (operator, key), _values in sorted(new_c.items()):
-        if (operator, key) not in old_c and key.lower() not in old_keys:
-            add(NARROWING, "condition added", f"{operator} {key}")
+            add(WIDENING, "condition removed", f"{operator} {shown}")
+    for (operator, key), (shown, _values) in sorted(new_c.items()):
+        if (operator, key) not in old_c and key not in old_keys:
+            add(NARROWING, "condition added", f"{operator} {shown}")
     if new.get("Effect", "Allow") == "Deny":
         changes = [Change(_flip(c.kind), c.what, c.value, c.where) for c in changes]
     return changes
