@@ -104,7 +104,7 @@ def _role_section(role: RoleDiff, statements: bool = True) -> list[str]:
         changes = [c for c in role.changes if c.kind == kind]
         if changes:
             out += [f"**{title}**", ""]
-            out += [f"- {_what(c)}" + (f" ({c.where})" if c.where else "") for c in changes]
+            out += [f"- {c.where + ': ' if c.where else ''}{_what(c)}" for c in changes]
             out.append("")
     for doc in role.documents:
         counts = f"{len(doc.statements_added)} statement(s) added, {len(doc.statements_removed)} removed"
@@ -213,9 +213,8 @@ def print_diff(diff: Diff, console: Console, written: list[Path]) -> None:
         for role in stack.roles:
             node = tree.add(f"[{style[role.verdict]}]role {escape(role.name)}[/] ({role.change}, {role.verdict})")
             for change in role.changes:
-                where = f" [dim]({plain(change.where)})[/dim]" if change.where else ""
-                note = f" ({plain(change.note)})" if change.note else ""
-                node.add(f"[{style[change.kind]}]{change.kind}[/]: {plain(change.what)} {plain(change.value)}{note}{where}")
+                where = f"[dim]{plain(change.where)}:[/dim] " if change.where else ""
+                node.add(f"[{style[change.kind]}]{change.kind}[/]: {where}{plain(_what(change))}")
         for r in stack.resources:
             tree.add(f"[yellow]{r.change}[/yellow] {escape(r.type)} {escape(r.name)}" + (f" ({', '.join(r.fields)})" if r.fields else ""))
         if stack.findings_added or stack.findings_removed:
