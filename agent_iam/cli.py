@@ -136,74 +136,31 @@ def cmd_plan_all(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    import tempfile
-    from concurrent.futures import ThreadPoolExecutor
-
     from rich.console import Console
+    from rich.markup import escape
 
-    from agent_iam.plan.all import stacks_in
-    from agent_iam.plan.diff import compare
+    from agent_iam.plan.diff import compare, status_of
     from agent_iam.plan.diff_report import print_diff, write_diff
-    from agent_iam.plan.diff_sources import extract_ref, plan_tree, read_plan_folder
+    from agent_iam.plan.diff_sources import both_sides
     from agent_iam.stack_config import ConfigError
 
-    project = _project_dir()
-    out: Path = args.out
-    jobs = max(1, (os.cpu_count() or 2) // 2)
     try:
-        with tempfile.TemporaryDirectory(prefix="agent-iam-diff-") as tmp:
-            head_saved = read_plan_folder(args.head, f"plans in {args.head}") if args.head else None
-            base_saved = read_plan_folder(Path(args.base), f"plans in {args.base}") if Path(args.base).is_dir() else None
-            base_tree, base_label = None, str(args.base)
-            if base_saved is None:
-                base_tree, commit = extract_ref(project, args.base, Path(tmp))
-                base_label = f"{args.base} ({commit[:12]})"
-            stacks = sorted(
-                set(stacks_in(project / "stacks") if head_saved is None else head_saved.plans)
-                | set(stacks_in(base_tree / "stacks") if base_tree is not None else base_saved.plans)
-            )
-            if args.stack:
-                unknown = sorted(set(args.stack) - set(stacks))
-                if unknown:
-                    raise ConfigError([f"--stack {', '.join(unknown)}: no such stack on either side (stacks: {', '.join(stacks)})"])
-                stacks = sorted(set(args.stack))
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                base_job = (
-                    pool.submit(plan_tree, base_tree, stacks, out / "base", base_label, jobs)
-                    if base_tree is not None else None
-                )
-                head_job = (
-                    pool.submit(plan_tree, project, stacks, out / "head", "working tree", jobs)
-                    if head_saved is None else None
-                )
-                base = base_job.result() if base_job else base_saved
-                head = head_job.result() if head_job else head_saved
+        base, head, stacks = both_sides(_project_dir(), args.base, args.head, args.stack, args.out,
+                                        jobs=max(1, (os.cpu_count() or 2) // 2))
     except ConfigError as exc:
         return _config_error(str(exc))
     except RuntimeError as exc:  # a side that exists could not be planned for another reason than its config
-        from rich.markup import escape
-
         _stderr().print(f"[bold red]diff failed[/bold red]: {escape(str(exc))}")
         return exit_codes.FAILED
-    base_plans = {s: base.plans.get(s) for s in stacks}
-    head_plans = {s: head.plans.get(s) for s in stacks}
     errors = {("base", s): e for s, e in base.errors.items()} | {("head", s): e for s, e in head.errors.items()}
-    diff = compare(base.label, head.label, base_plans, head_plans, errors)
-    written = write_diff(diff, out)
+    diff = compare(base.label, head.label, base.plans, head.plans, errors)
+    written = write_diff(diff, args.out)
     print_diff(diff, Console(highlight=False), written)
-    if any(("head", s) in errors for s in stacks):
+    if head.errors:
         return exit_codes.CONFIG_ERROR
-    if any(s.head == "blocked" for s in diff.stacks) or any(
-        head_plans[s] and _blocked(head_plans[s]) for s in stacks
-    ):
+    if any(status_of(head.plans.get(s)) == "blocked" for s in stacks):
         return exit_codes.BLOCKED
     return exit_codes.WIDENED if diff.widening else exit_codes.OK
-
-
-def _blocked(plan: dict) -> bool:
-    from agent_iam.plan.diff import status_of
-
-    return status_of(plan) == "blocked"
 
 
 # --- pack-config -----------------------------------------------------------------------

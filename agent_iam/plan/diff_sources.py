@@ -12,6 +12,8 @@ import json
 import shutil
 import subprocess
 import tarfile
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,3 +105,34 @@ def plan_tree(project: Path, stacks: list[str], out: Path, label: str, jobs: int
             if result.status != CONFIG_ERROR:
                 raise RuntimeError(f"{label}: planning stack {result.stack} failed (exit {result.status}):\n{result.stderr}")
     return side
+
+
+def both_sides(project: Path, base: str, head: Path | None, only: list[str] | None, out: Path, jobs: int) -> tuple[Side, Side, list[str]]:
+    """The base (a plan folder, else a git ref of `project` planned from its own files into
+    `out/base/`) and the head (a plan folder, else the working tree planned into `out/head/`),
+    both planned at once, for the stacks either side has (or `only` those); and the stacks."""
+    with tempfile.TemporaryDirectory(prefix="agent-iam-diff-") as tmp:
+        head_saved = read_plan_folder(head, f"plans in {head}") if head else None
+        base_saved = read_plan_folder(Path(base), f"plans in {base}") if Path(base).is_dir() else None
+        base_tree, base_label = None, base
+        if base_saved is None:
+            base_tree, commit = extract_ref(project, base, Path(tmp))
+            base_label = f"{base} ({commit[:12]})"
+        stacks = sorted(
+            set(stacks_in(project / "stacks") if head_saved is None else head_saved.plans)
+            | set(stacks_in(base_tree / "stacks") if base_tree is not None else base_saved.plans if base_saved else [])
+        )
+        if only:
+            unknown = sorted(set(only) - set(stacks))
+            if unknown:
+                raise ConfigError([f"--stack {', '.join(unknown)}: no such stack on either side (stacks: {', '.join(stacks)})"])
+            stacks = sorted(set(only))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            base_job = pool.submit(plan_tree, base_tree, stacks, out / "base", base_label, jobs) if base_tree else None
+            head_job = pool.submit(plan_tree, project, stacks, out / "head", "working tree", jobs) if not head_saved else None
+            base_side = base_job.result() if base_job else base_saved
+            head_side = head_job.result() if head_job else head_saved
+    assert base_side is not None and head_side is not None
+    for side in (base_side, head_side):
+        side.plans = {s: side.plans.get(s) for s in stacks}
+    return base_side, head_side, stacks
