@@ -164,3 +164,14 @@ def test_a_new_stack_gets_its_pack_config_with_levels_and_raised_limits(tmp_path
     assert json.loads((tmp_path / "build" / "eu-prod" / "policy-pack-config.json").read_text()) == config
     bad = _run("pack-config", "--stack", "missing", "--stacks-dir", str(stacks))
     assert bad.returncode == 2 and "no such stack file" in bad.stderr and bad.stdout == ""
+
+
+def test_without_the_plan_extra_the_command_says_what_to_install(monkeypatch, capsys):
+    from agent_iam import cli
+
+    def missing(args):
+        raise ModuleNotFoundError("No module named 'rich'", name="rich")
+
+    monkeypatch.setattr(cli, "cmd_plan", missing)
+    assert cli.main(["plan"]) == 2
+    assert "pip install 'agent-iam[plan]'" in capsys.readouterr().err
