@@ -34,7 +34,7 @@ def _project_dir() -> Path:
 def _stderr() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def _config_error(message: str) -> int:
@@ -61,7 +61,7 @@ def print_stack_plan(result: StackPlan, quiet: bool) -> None:
     from agent_iam.plan.guardrails import print_judgement
     from agent_iam.plan.render import print_plan, print_written
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, emoji=False)  # ARNs hold `:secret:`, which rich would draw as an emoji
     judgement = result.judgement
     print_plan(result.run, console, quiet=quiet)
     blocking = judgement.blocking_findings
@@ -110,7 +110,7 @@ def cmd_plan_all(args: argparse.Namespace) -> int:
 
     from agent_iam.plan.all import exit_code, plan_all, stacks_in, summary
 
-    console = Console()
+    console = Console(emoji=False)
     stacks = stacks_in(args.stacks_dir)
     if not stacks:
         return _config_error(f"no stack files (Pulumi.*.yaml) in {args.stacks_dir}")
@@ -155,7 +155,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     errors = {("base", s): e for s, e in base.errors.items()} | {("head", s): e for s, e in head.errors.items()}
     diff = compare(base.label, head.label, base.plans, head.plans, errors)
     written = write_diff(diff, args.out)
-    print_diff(diff, Console(highlight=False), written)
+    print_diff(diff, Console(highlight=False, emoji=False), written)
     if head.errors:
         return exit_codes.CONFIG_ERROR
     if any(status_of(head.plans.get(s)) == "blocked" for s in stacks):
@@ -171,14 +171,15 @@ def cmd_pack_config(args: argparse.Namespace) -> int:
 
     from agent_iam.guardrails.pulumi_policy_adapter import pack_config
     from agent_iam.plan.guardrails import stack_settings
-    from agent_iam.plan.stackfile import read_stack_file
+    from agent_iam.plan.stackfile import load_stack_file, located
     from agent_iam.stack_config import ConfigError
 
+    loaded = None
     try:
-        config, secret_keys = read_stack_file(args.stacks_dir, args.stack)
-        settings = stack_settings(args.stack, config, secret_keys)
+        loaded = load_stack_file(args.stacks_dir, args.stack)
+        settings = stack_settings(args.stack, loaded.config, loaded.secret_keys)
     except ConfigError as exc:
-        return _config_error(str(exc))
+        return _config_error(str(located(loaded, exc)))
     text = json.dumps(pack_config(settings.guardrail_context()), indent=2) + "\n"
     if args.out is None:
         sys.stdout.write(text)

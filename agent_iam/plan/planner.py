@@ -14,7 +14,7 @@ from agent_iam.guardrails.pulumi_policy_adapter import pack_config
 from .guardrails import Judgement, judge, judgement_document, stack_settings
 from .render import remove_plan, write_plan, written_entries
 from .run import PlanRun, run_program
-from .stackfile import read_stack_file
+from .stackfile import load_stack_file, located
 
 
 @dataclass
@@ -35,20 +35,23 @@ class StackPlan:
 def plan_stack(stacks_dir: Path, stack: str, out: Path) -> StackPlan:
     """Plan `stacks_dir/Pulumi.<stack>.yaml` into `out/<stack>/`.
 
-    Raises ConfigError for bad config, after removing any earlier plan of the stack, so nothing
-    left behind can pass for a current plan.
+    Raises ConfigError for bad config (with the stack file's line numbers), after removing any
+    earlier plan of the stack, so nothing left behind can pass for a current plan.
     """
     from agent_iam.stack_config import ConfigError
 
+    loaded = None
     try:
-        config, secret_keys = read_stack_file(stacks_dir, stack)
+        loaded = load_stack_file(stacks_dir, stack)
+        config, secret_keys = loaded.config, loaded.secret_keys
         run = run_program(stack, config, secret_keys)
+        run.warnings[:0] = loaded.advisories  # what the plan cannot see (ESC environments) comes first
         # IAM findings and manifest results are kept by content beside the plans, so the next plan
         # of this stack checks only the documents and manifests that changed.
         settings = run.settings if run.settings is not None else stack_settings(stack, config, secret_keys)
         judgement = judge(run, settings, cache_dir=out / ".cache")
-    except ConfigError:
+    except ConfigError as exc:
         remove_plan(out, stack)
-        raise
+        raise located(loaded, exc) from None
     target = write_plan(run, out, judgement_document(judgement), pack_config=pack_config(settings.guardrail_context()))
     return StackPlan(stack, target, run, judgement, written_entries(target))

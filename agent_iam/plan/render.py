@@ -16,6 +16,7 @@ import yaml
 
 from .access import access_model, render_access_report
 from .mocks import Registration
+from .paths import UnsafePath, inside, plan_folder
 from .run import PlanRun
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ def write_plan(
     Whatever an earlier plan left that this one does not have is removed; files whose content
     is unchanged are not rewritten (creating thousands of files costs, comparing does not).
     """
-    target = out_dir / run.stack
+    target = plan_folder(out_dir, run.stack)
     files = {"plan.json": _pretty(plan_document(run, extra))}
     files.update((f"iam/{name}", _pretty(doc)) for name, doc in iam_document_files(run).items())
     files.update(
@@ -182,7 +183,10 @@ def write_plan(
     ).encode()
     if pack_config is not None:
         files[PACK_CONFIG_FILE] = _pretty(pack_config)
+    for name in files:
+        _check_plan_file_name(name)
     existing = _clear_all_but(target, files.keys())
+    target.mkdir(parents=True, exist_ok=True)
     for folder in {name.split("/", 1)[0] for name in files if "/" in name}:
         (target / folder).mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
@@ -196,9 +200,23 @@ def written_entries(target: Path) -> list[str]:
     return [f"{e.name}/" if e.is_dir() else e.name for e in entries if not e.name.startswith(".")]
 
 
+def _check_plan_file_name(name: str) -> None:
+    """A plan file is `<file>` or `<folder>/<file>` with a plan folder: never a path out of the plan."""
+    parts = name.split("/")
+    if (
+        len(parts) > 2
+        or (len(parts) == 2 and parts[0] not in PLAN_FOLDERS)
+        or any(part in ("", ".", "..") or "\\" in part or "\0" in part for part in parts)
+    ):
+        raise UnsafePath(f"refusing to write plan file {name!r}: not a file name inside the plan folder")
+
+
 def _clear_all_but(target: Path, keep: Iterable[str]) -> set[str]:
     """Remove every entry of `target` (and of its `iam/` and `k8s/` folders) not in `keep`; the kept files that exist."""
     keep = set(keep)
+    if target.is_symlink():  # never follow a link planted where the plan folder belongs
+        target.unlink()
+        return set()
     if not target.is_dir():
         if target.exists() or target.is_symlink():
             target.unlink()
@@ -221,8 +239,13 @@ def _clear_all_but(target: Path, keep: Iterable[str]) -> set[str]:
 
 def remove_plan(out_dir: Path, stack: str) -> None:
     """A failed plan leaves nothing behind that could pass for a current one."""
-    target = out_dir / stack
-    if target.exists():
+    try:
+        target = plan_folder(out_dir, stack)
+    except UnsafePath:
+        return  # no such plan could have been written
+    if target.is_symlink() or target.is_file():
+        inside(out_dir, target).unlink()
+    elif target.exists():
         shutil.rmtree(target)
 
 
