@@ -8,6 +8,7 @@ widened roles first and open, with the statements added and removed as a `diff` 
 from __future__ import annotations
 
 import difflib
+import html
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,7 +99,7 @@ def _statement_block(doc: DocumentDiff) -> list[str]:
 def _role_section(role: RoleDiff, statements: bool = True) -> list[str]:
     tag = {"widening": "<b>WIDENED</b>", "narrowing": "narrowed", "neutral": "changed"}[role.verdict]
     where = f" in account {role.account}" if role.account else ""
-    summary = f"{tag}: role <code>{role.name}</code>{where} ({role.change})"
+    summary = f"{tag}: role <code>{html.escape(role.name)}</code>{html.escape(where)} ({role.change})"
     out = [f"<details{' open' if role.verdict == WIDENING else ''}><summary>{summary}</summary>", ""]
     for kind, title in ((WIDENING, "Widening"), (NARROWING, "Narrowing"), ("neutral", "Other changes")):
         changes = [c for c in role.changes if c.kind == kind]
