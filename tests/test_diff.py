@@ -134,6 +134,34 @@ def test_deny_and_not_action_turn_the_direction_around():
     ]
 
 
+def test_switching_to_not_action_or_not_resource_is_widening():
+    everything_but = {**READ, "NotAction": ["iam:*"]}
+    del everything_but["Action"]
+    assert _changes(_doc(READ), _doc(everything_but)) == [(WIDENING, "now every action except", "iam:*")]
+    assert _changes(_doc(everything_but), _doc(READ))[0][:2] == (NARROWING, "no longer every action except; only")
+    # Next to an existing statement, an added NotAction statement is still new access.
+    other = {"Sid": "Other", "Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::b/*"}
+    assert (WIDENING, "now every action except", "iam:*") in _changes(_doc(READ), _doc(READ, other))
+    not_resource = {**READ, "NotResource": "arn:aws:s3:::secret/*"}
+    del not_resource["Resource"]
+    assert _changes(_doc(READ), _doc(not_resource)) == [(WIDENING, "now every resource except", "arn:aws:s3:::secret/*")]
+
+
+def test_a_statement_moved_to_another_policy_of_the_role_is_no_new_access():
+    def plan(policies: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        docs = [_res("aws:iam/rolePolicy:RolePolicy", f"agent-{name}", role="agent", name=name,
+                     policy=json.dumps(_doc(*statements))) for name, statements in policies.items()]
+        return _plan(_role(), *docs)
+
+    write = {"Sid": "Write", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/*"}
+    renamed = compare_stack("t", plan({"perms": [READ, write]}), plan({"permissions": [READ, write]}))
+    assert renamed.roles[0].verdict == NEUTRAL and not renamed.widening
+    moved = compare_stack("t", plan({"a": [READ, write]}), plan({"a": [READ], "b": [write]}))
+    assert moved.roles[0].verdict == NEUTRAL, moved.roles[0].changes
+    grown = compare_stack("t", plan({"a": [READ, write]}), plan({"a": [READ], "b": [{**write, "Resource": "*"}]}))
+    assert [(c.what, c.value, c.note) for c in grown.roles[0].widening] == [("new resource", "*", "every resource")]
+
+
 def _plan(*resources: dict[str, Any], advisories: list[str] | None = None) -> dict[str, Any]:
     provider = {"urn": PROVIDER, "type": "pulumi:providers:aws", "name": "aws", "provider": None,
                 "inputs": {"allowedAccountIds": json.dumps([ACCOUNT])}}

@@ -28,6 +28,7 @@ POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 IAM_TYPES = (ROLE, ROLE_POLICY, ATTACHMENT, MANAGED_POLICY)
 
 WIDENING, NARROWING, NEUTRAL = "widening", "narrowing", "neutral"
+TRUST = "trust policy"  # the document label of a role's trust policy
 KIND_ORDER = {WIDENING: 0, NARROWING: 1, NEUTRAL: 2}
 # Statement fields whose values are sets (a string means a one-element set).
 LIST_FIELDS = ("Action", "NotAction", "Resource", "NotResource")
@@ -262,7 +263,7 @@ def role_states(plan: Mapping[str, Any]) -> dict[tuple[str, str], RoleState]:
             state = RoleState(account(r), str(inputs.get("name") or r["name"]))
             state.settings = {k: inputs[k] for k in ROLE_SETTINGS if inputs.get(k) is not None}
             state.settings["protect"] = bool(r.get("protect"))
-            state.documents["trust policy"] = rules.parse_document(inputs.get("assumeRolePolicy")) or {}
+            state.documents[TRUST] = rules.parse_document(inputs.get("assumeRolePolicy")) or {}
             roles[(state.account, state.name)] = state
     managed = {
         (account(r), str(r.get("inputs", {}).get("name"))): r for r in resources if r["type"] == MANAGED_POLICY
@@ -384,6 +385,13 @@ def compare_statements(old: Mapping[str, Any], new: Mapping[str, Any], where: st
         add(NARROWING, "principal removed", _principal_words(p))
 
     for field_name, covered, noun in (("Action", _action_covered, "action"), ("Resource", _resource_covered, "resource")):
+        negated = f"Not{field_name}"
+        if (negated in new) != (negated in old):  # Action <-> NotAction: "these" became "all but these", or back
+            kind = WIDENING if negated in new else NARROWING
+            values = sorted(_as_set(new.get(negated) if negated in new else new.get(field_name)))
+            what = f"now every {noun} except" if negated in new else f"no longer every {noun} except; only"
+            add(kind, what, ", ".join(values))
+            continue
         old_v, new_v = _as_set(old.get(field_name)), _as_set(new.get(field_name))
         for v in sorted(new_v - old_v):
             if not covered(v, old_v):
@@ -472,45 +480,62 @@ def _pair(removed: list[tuple[int, dict]], added: list[tuple[int, dict]]) -> tup
     return pairs, left, right
 
 
-def _unpaired(statement: Mapping[str, Any], others: list[dict[str, Any]], where: str, added: bool) -> list[Change]:
+def _unpaired(statement: Mapping[str, Any], others: list[tuple[str, dict[str, Any]]], where: str, added: bool) -> list[Change]:
     """A statement added (or removed) with no counterpart, judged against the closest statement the
-    document keeps (or had): only what it adds (or takes away) beyond that one counts."""
+    role had (or keeps), in this document or another of its policies: only what it adds (or takes
+    away) beyond that one counts. `others` are (label, statement)."""
     allow = statement.get("Effect", "Allow") == "Allow"
-    same = [s for s in others if s.get("Effect", "Allow") == statement.get("Effect", "Allow")]
+    same = [(label, s) for label, s in others if s.get("Effect", "Allow") == statement.get("Effect", "Allow")]
     grants = added == allow  # an added Allow or a removed Deny grants more
     kind = WIDENING if grants else NARROWING
-    scored = sorted(((_similarity(s, statement), i) for i, s in enumerate(same)), key=lambda t: (-t[0], t[1]))
+    scored = sorted(((_similarity(s, statement), i) for i, (_, s) in enumerate(same)), key=lambda t: (-t[0], t[1]))
     if scored and scored[0][0] > 0:
-        closest = same[scored[0][1]]
+        closest_label, closest = same[scored[0][1]]
         old, new = (closest, statement) if added else (statement, closest)
         changes = [c for c in compare_statements(old, new, where) if c.kind == kind]
         if changes:
             return changes
-        what = f"statement {'added' if added else 'removed'}, within what {_label(closest, others.index(closest))} grants"
-        return [Change(NEUTRAL, what, "", where)]
+        verb = "added, within what" if added else "removed; what it granted remains in"
+        return [Change(NEUTRAL, f"statement {verb} {closest_label} grants" if added else f"statement {verb} {closest_label}", "", where)]
     if not allow:
-        actions = sorted(_as_set(statement.get("Action")) | {f"all but {a}" for a in _as_set(statement.get("NotAction"))})
+        actions_ = sorted(_as_set(statement.get("Action")) | {f"all but {a}" for a in _as_set(statement.get("NotAction"))})
         resources = sorted(_as_set(statement.get("Resource")) | {f"all but {r}" for r in _as_set(statement.get("NotResource"))})
-        value = f"{', '.join(actions)} on {', '.join(resources)}"
+        value = f"{', '.join(actions_)} on {', '.join(resources)}"
         return [Change(kind, f"Deny statement {'added' if added else 'removed'}", value, where)]
+    every = [s for _, s in same]
     changes = []
     for p in sorted(_principals(statement)):
         changes.append(Change(kind, "new principal" if added else "principal removed", _principal_words(p), where))
     for v in sorted(_as_set(statement.get("Action"))):
-        if not any(_action_covered(v, _as_set(s.get("Action"))) for s in same):
+        if not any(_action_covered(v, _as_set(s.get("Action"))) for s in every):
             changes.append(Change(kind, "new action" if added else "action removed", v, where))
     for v in sorted(_as_set(statement.get("NotAction"))):
         changes.append(Change(kind, f"{'new' if added else 'removed'} statement allows every action except", v, where))
     for v in sorted(_as_set(statement.get("Resource"))):
-        if not any(_resource_covered(v, _as_set(s.get("Resource"))) for s in same):
+        if not any(_resource_covered(v, _as_set(s.get("Resource"))) for s in every):
             changes.append(Change(kind, "new resource" if added else "resource removed", v, where))
+    for v in sorted(_as_set(statement.get("NotResource"))):
+        changes.append(Change(kind, f"{'new' if added else 'removed'} statement on every resource except", v, where))
     if not changes:
         changes.append(Change(kind, f"statement {'added' if added else 'removed'}", "", where))
     return changes
 
 
-def compare_documents(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, label: str) -> tuple[DocumentDiff | None, list[Change]]:
-    """The statements added and removed between two documents, and what each change means."""
+Labelled = list[tuple[str, dict[str, Any]]]  # (where a statement is, the statement)
+
+
+def _labelled(document: Mapping[str, Any] | None, label: str) -> Labelled:
+    return [(f"{label}, {_label(st, i)}", st) for i, st in enumerate(rules.statements(document))]
+
+
+def compare_documents(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, label: str,
+    old_context: Labelled | None = None, new_context: Labelled | None = None,
+) -> tuple[DocumentDiff | None, list[Change]]:
+    """The statements added and removed between two documents, and what each change means.
+
+    `old_context` / `new_context`: the statements of the role's other policies before / after, so a
+    statement moved between policies (or a policy renamed) is not taken for new access."""
     old_st, new_st = rules.statements(old), rules.statements(new)
     change = "added" if old is None else "removed" if new is None else "changed"
     old_keys = [canonical(s) for s in old_st]
@@ -525,9 +550,9 @@ def compare_documents(old: Mapping[str, Any] | None, new: Mapping[str, Any] | No
     for (_, o), (index, n) in sorted(pairs, key=lambda p: p[1][0]):
         changes += compare_statements(o, n, f"{label}, {_label(n, index)}")
     for index, s in fresh:
-        changes += _unpaired(s, old_st, f"{label}, {_label(s, index)}", added=True)
+        changes += _unpaired(s, [*_labelled(old, label), *(old_context or [])], f"{label}, {_label(s, index)}", added=True)
     for index, s in gone:
-        changes += _unpaired(s, new_st, f"{label}, {_label(s, index)}", added=False)
+        changes += _unpaired(s, [*_labelled(new, label), *(new_context or [])], f"{label}, {_label(s, index)}", added=False)
     return doc, [_with_note(c) for c in changes]
 
 
@@ -542,8 +567,16 @@ def compare_roles(old: RoleState | None, new: RoleState | None) -> RoleDiff | No
         diff.changes.append(Change(NARROWING, "role removed", ref.name))
     old_docs = old.documents if old else {}
     new_docs = new.documents if new else {}
+    def context(docs: Mapping[str, dict[str, Any]], label: str) -> Labelled:
+        """The role's other permissions policies (a trust policy is compared only with itself)."""
+        if label == TRUST:
+            return []
+        return [item for other in sorted(docs) if other not in (label, TRUST) for item in _labelled(docs[other], other)]
+
     for label in sorted(set(old_docs) | set(new_docs)):
-        doc, changes = compare_documents(old_docs.get(label), new_docs.get(label), label)
+        doc, changes = compare_documents(
+            old_docs.get(label), new_docs.get(label), label, context(old_docs, label), context(new_docs, label)
+        )
         if doc is not None:
             diff.documents.append(doc)
             diff.changes += changes
