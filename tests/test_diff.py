@@ -368,3 +368,17 @@ def test_a_stack_added_or_removed_is_all_widening_or_all_narrowing():
     removed = compare("main", "working tree", {"t": plan}, {"t": None})
     assert not removed.widening and [(r.change, r.verdict) for r in removed.stacks[0].roles] == [("removed", NARROWING)]
     assert "1 role narrowed" in headline(removed)
+
+
+def test_what_blocks_a_written_plan_leaves_accepted_and_advisory_findings_out():
+    from agent_iam.plan.diff import blocking_in, status_of
+
+    plan = _plan()
+    plan["violations"] = [{"level": "mandatory", "rule": "r", "message": "m", "accepted": "reviewed: SEC-1"},
+                          {"level": "advisory", "rule": "r", "message": "m"}]
+    plan["iamFindings"] = [{"severity": "high", "check": "c", "message": "m", "exemption": "accepted in x: why"},
+                           {"severity": "medium", "check": "c", "message": "m"}]
+    assert blocking_in(plan) == (0, 0, 0) and status_of(plan) == "planned"
+    plan["violations"].append({"level": "mandatory", "rule": "r", "message": "m"})
+    plan["manifestProblems"] = ["bad"]
+    assert blocking_in(plan) == (1, 0, 1) and status_of(plan) == "blocked"

@@ -60,7 +60,8 @@ def test_every_stack_is_planned_and_summarized(tmp_path):
     assert "6 Role, 4 Attachment, 4 RolePolicy, 1 InstanceProfile" in text  # most first
     blocked_row = next(line for line in text.splitlines() if line.startswith("│ blocked"))
     assert "1 Role, 1 RolePolicy" in blocked_row and "blocked" in blocked_row.split("│")[-2]
-    assert f"{blocked.blocking_findings}/{blocked.findings}" in blocked_row
+    assert f"{blocked.blocking_findings}/{blocked.findings}" in blocked_row and "2/2" in blocked_row
+    assert dev.blocking_violations == 0 and blocked.blocking_violations == 2
     broken_row = next(line for line in text.splitlines() if line.startswith("│ broken"))
     assert "config" in broken_row.split("│")[-2]
     narrow = Console(width=80, record=True)  # a plain terminal: the type list wraps, no column is cut

@@ -43,6 +43,7 @@ class StackResult:
     types: Counter = field(default_factory=Counter)
     advisories: int = 0
     violations: int = 0
+    blocking_violations: int = 0  # mandatory and not accepted
     findings: int = 0  # IAM validator findings
     blocking_findings: int = 0  # of which block the plan (error, critical, high; not exempted)
 
@@ -99,7 +100,7 @@ def plan_one(stack: str, stacks_dir: Path, out: Path, project: Path = PROJECT_DI
         violations = plan.get("violations", [])
         result.violations = violations if isinstance(violations, int) else len(violations)
         result.findings = len(plan.get("iamFindings", []))
-        result.blocking_findings = blocking_in(plan)[1]
+        result.blocking_violations, result.blocking_findings, _ = blocking_in(plan)
     return result
 
 
@@ -114,6 +115,10 @@ def plan_all(stacks: list[str], stacks_dir: Path, out: Path, jobs: int) -> tuple
     start = time.perf_counter()
     results = plan_many(stacks, stacks_dir, out, jobs)
     return results, time.perf_counter() - start
+
+
+def _ratio(blocking: int, total: int) -> str:
+    return f"[red]{blocking}[/red]/{total}" if blocking else f"0/{total}"
 
 
 def status_text(status: int) -> str:
@@ -138,7 +143,8 @@ def summary(results: list[StackResult]) -> Table:
 
     table = Table(
         title="agent-iam plans",
-        caption="adv.: advisories (opt-ins), viol.: guardrail violations, IAM: IAM validator findings, blocking/all",
+        caption="adv.: advisories (opt-ins); viol.: guardrail violations, IAM: IAM validator findings, both "
+        "blocking/all (accepted and advisory ones do not block)",
     )
     table.add_column("stack", no_wrap=True)
     table.add_column("resources by type", ratio=1)
@@ -153,11 +159,10 @@ def summary(results: list[StackResult]) -> Table:
                          key=lambda item: (-item[0], item[1]))
         resources = ", ".join(f"{n} {t}" for n, t in by_type)
         resources += f"; {r.types.get('components', 0)} components, {r.types.get('providers', 0)} providers"
-        findings = f"[red]{r.blocking_findings}[/red]/{r.findings}" if r.blocking_findings else f"0/{r.findings}"
         table.add_row(r.stack, resources,
                       f"[red]{r.advisories}[/red]" if r.advisories else "0",
-                      f"[red]{r.violations}[/red]" if r.violations else "0",
-                      findings, f"{r.seconds:.2f}", status_text(r.status))
+                      _ratio(r.blocking_violations, r.violations),
+                      _ratio(r.blocking_findings, r.findings), f"{r.seconds:.2f}", status_text(r.status))
     return table
 
 

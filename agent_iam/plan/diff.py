@@ -214,7 +214,8 @@ def blocking_in(plan: Mapping[str, Any]) -> tuple[int, int, int]:
     from agent_iam.guardrails.iam_validation import BLOCKING
     from agent_iam.guardrails.rules import MANDATORY
 
-    violations = sum(1 for v in plan.get("violations", []) or [] if v.get("level") == MANDATORY)
+    # As rules.Violation.blocking and iam_validation.Finding.blocking read them: an accepted one never blocks.
+    violations = sum(1 for v in plan.get("violations", []) or [] if v.get("level") == MANDATORY and not v.get("accepted"))
     findings = sum(1 for f in plan.get("iamFindings", []) or [] if f.get("severity") in BLOCKING and not f.get("exemption"))
     return violations, findings, len(plan.get("manifestProblems", []) or [])
 
