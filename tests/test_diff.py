@@ -189,6 +189,11 @@ def test_roles_attachments_boundaries_and_opt_ins():
     assert roles["new-agent"].change == "added" and roles["new-agent"].verdict == WIDENING
     agent = [(c.kind, c.what, c.value) for c in roles["agent"].changes]
     assert (WIDENING, "new managed policy", "arn:aws:iam::aws:policy/ReadOnlyAccess") in agent
+    admin = compare_stack("t", _plan(_role()), _plan(_role(), _res(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "agent-admin", role="agent",
+        policyArn="arn:aws:iam::aws:policy/AdministratorAccess")))
+    (change,) = admin.roles[0].changes
+    assert change.what == "new managed policy" and change.note.startswith("Permissions management on every resource")
     assert (WIDENING, "permissions boundary removed", f"arn:aws:iam::{ACCOUNT}:policy/Boundary") in agent
     assert [(c.kind, c.what) for c in diff.stack_changes] == [(WIDENING, "opt-in newly set")]
     back = compare_stack("t", head, base)

@@ -394,14 +394,18 @@ def _resources_cell(grant: Grant) -> str:
 
 
 @functools.cache
-def _managed_summary(policy_arn: str) -> str:
+def managed_policy_summary(policy_arn: str) -> str:
     """What an AWS managed policy's current document grants on every resource (credential reads,
     PassRole, changes), from the managed-policy dataset; "" when nothing or unknown."""
     from agent_iam.guardrails.rules import describe_wide_grants
     from agent_iam.iam import managed_policies
 
     document = managed_policies.document(policy_arn)
-    summary = describe_wide_grants(document) if document else ""
+    return describe_wide_grants(document) if document else ""
+
+
+def _managed_summary(policy_arn: str) -> str:
+    summary = managed_policy_summary(policy_arn)
     return f": **{summary}**" if summary else ""
 
 

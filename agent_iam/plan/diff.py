@@ -60,6 +60,17 @@ def action_note(action: str) -> str:
     return f"{len(matched)} actions: {', '.join(levels)}"
 
 
+MANAGED_NOTE_LIMIT = 300  # characters of an AWS managed policy's summary shown in the diff
+
+
+def managed_note(policy_arn: str) -> str:
+    """What an AWS managed policy grants on every resource, from the managed-policy dataset, shortened."""
+    from .access import managed_policy_summary
+
+    summary = managed_policy_summary(policy_arn)
+    return summary if len(summary) <= MANAGED_NOTE_LIMIT else summary[: MANAGED_NOTE_LIMIT - 1].rstrip() + "…"
+
+
 def resource_note(resource: str) -> str:
     return "every resource" if resource == "*" or arns.covers_every_resource(resource) else ""
 
@@ -583,7 +594,7 @@ def compare_roles(old: RoleState | None, new: RoleState | None) -> RoleDiff | No
             diff.changes += changes
     old_managed, new_managed = (old.aws_managed if old else set()), (new.aws_managed if new else set())
     for arn in sorted(new_managed - old_managed):
-        diff.changes.append(Change(WIDENING, "new managed policy", arn, "attachments"))
+        diff.changes.append(Change(WIDENING, "new managed policy", arn, "attachments", managed_note(arn)))
     for arn in sorted(old_managed - new_managed):
         diff.changes.append(Change(NARROWING, "managed policy removed", arn, "attachments"))
     old_pods, new_pods = (old.pod_identity if old else set()), (new.pod_identity if new else set())

@@ -31,9 +31,14 @@ def _code(value: str) -> str:
     return f"{tick}{value}{tick}"
 
 
-def _what(change: Change) -> str:
+HEADLINE_NOTE = 40  # longer notes (a managed policy's summary) stay out of the first line
+
+
+def _what(change: Change, note_limit: int | None = None) -> str:
     text = f"{change.what} {_code(change.value)}" if change.value else change.what
-    return f"{text} ({change.note})" if change.note else text
+    if change.note and (note_limit is None or len(change.note) <= note_limit):
+        return f"{text} ({change.note})"
+    return text
 
 
 def _rank(change: Change) -> int:
@@ -46,7 +51,7 @@ def _headline_details(diff: Diff) -> list[str]:
     items: list[tuple[int, str]] = []
     for stack, role in diff.widened_roles():
         changes = sorted(role.widening, key=_rank)
-        shown = ", ".join(dict.fromkeys(_what(c) for c in changes[:HEADLINE_CHANGES]))
+        shown = ", ".join(dict.fromkeys(_what(c, HEADLINE_NOTE) for c in changes[:HEADLINE_CHANGES]))
         more = f" and {len(changes) - HEADLINE_CHANGES} more" if len(changes) > HEADLINE_CHANGES else ""
         items.append((_rank(changes[0]), f"{_code(role.name)} ({stack}): {shown}{more}"))
     for stack in diff.stacks:
