@@ -335,15 +335,16 @@ def test_presets_ship_as_package_data():
     assert all((Path(presets.__file__).parent / f"{n}.toml").is_file() for n in presets.names())
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_the_policy_pack_config_carries_the_stacks_acceptances(stack):
-    """`pulumi preview --policy-pack-config policy/<stack>.json` gives the plan's verdict: the pack
-    config lists the acceptances the stack's entries and their presets carry, rule by rule."""
+def test_the_policy_pack_config_carries_a_presets_acceptances():
+    """`agent-iam pack-config` (and every plan's policy-pack-config.json) gives the pack the plan's
+    verdict: prod's Datadog role carries its preset's acceptance there too."""
+    from agent_iam.guardrails.pulumi_policy_adapter import pack_config
     from agent_iam.plan.guardrails import pack_acceptances, stack_settings
     from agent_iam.plan.stackfile import read_stack_file
 
-    config, secret_keys = read_stack_file(ROOT / "stacks", stack)
-    expected = pack_acceptances(stack_settings(stack, config, secret_keys))
-    pack = json.loads((ROOT / "policy" / f"{stack}.json").read_text())
-    written = {rule: value["acceptedFindings"] for rule, value in pack.items() if isinstance(value, dict) and "acceptedFindings" in value}
-    assert written == expected
+    config, secret_keys = read_stack_file(ROOT / "stacks", "prod")
+    settings = stack_settings("prod", config, secret_keys)
+    pack = pack_config(settings.guardrail_context(), pack_acceptances(settings))
+    accepted = pack["sensitive-actions-scoped"]["acceptedFindings"]
+    assert [(a["sid"], a["role"]) for a in accepted] == [("DatadogIntegrationWrites", "datadog-integration")]
+    assert accepted[0]["reason"].startswith(f"preset datadog@{presets.load('datadog').version}: ")

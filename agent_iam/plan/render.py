@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 PLAN_FOLDERS = ("iam", "k8s")
+PACK_CONFIG_FILE = "policy-pack-config.json"  # `pulumi preview --policy-pack policy --policy-pack-config <this>`
 IAM_DOCUMENT_INPUTS = {
     "aws:iam/role:Role": ("assumeRolePolicy", "trust"),
     "aws:iam/rolePolicy:RolePolicy": ("policy", None),
@@ -148,7 +149,7 @@ def plan_document(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str
             }
             for r in run.resources
         ],
-        "outputs": run.outputs,
+        "outputs": _sorted_keys(run.outputs),
         "advisories": run.warnings,
         **(extra or {}),
     }
@@ -159,9 +160,17 @@ def plan_document(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str
 _YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None, access_appendix: str = "") -> Path:
+def write_plan(
+    run: PlanRun,
+    out_dir: Path,
+    extra: dict[str, Any] | None = None,
+    access_appendix: str = "",
+    *,
+    pack_config: dict[str, Any] | None = None,
+) -> Path:
     """Make `out_dir/<stack>/` hold exactly this plan: plan.json, one file per IAM document and
-    per Kubernetes object, and the access report.
+    per Kubernetes object, the access report, and (given `pack_config`) the policy pack's config
+    for this stack.
 
     Whatever an earlier plan left that this one does not have is removed; files whose content
     is unchanged are not rewritten (creating thousands of files costs, comparing does not).
@@ -173,8 +182,11 @@ def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None,
         (f"k8s/{name}", yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False).encode())
         for name, manifest in kubernetes_manifest_files(run).items()
     )
-    report = render_access_report(run.stack, access_model(run.resources))
+    judged = extra or {}
+    report = render_access_report(run.stack, access_model(run.resources), judged.get("violations"), judged.get("iamFindings"))
     files["access.md"] = (report + ("\n" + access_appendix if access_appendix else "")).encode()
+    if pack_config is not None:
+        files[PACK_CONFIG_FILE] = _pretty(pack_config)
     for name in files:
         _check_plan_file_name(name)
     existing = _clear_all_but(target, files.keys())
@@ -184,6 +196,12 @@ def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None,
     for name, data in files.items():
         _write_if_changed(target / name, data, name in existing)
     return target
+
+
+def written_entries(target: Path) -> list[str]:
+    """What a plan folder holds, for the "written" line: files, then folders (with `/`), by name."""
+    entries = sorted(os.scandir(target), key=lambda e: (e.is_dir(), e.name)) if target.is_dir() else []
+    return [f"{e.name}/" if e.is_dir() else e.name for e in entries if not e.name.startswith(".")]
 
 
 def _check_plan_file_name(name: str) -> None:
@@ -246,8 +264,13 @@ def _label(resource: Registration) -> str:
     return label
 
 
-def print_plan(run: PlanRun, target: Path, console: Console | None = None) -> None:
+def print_plan(run: PlanRun, console: Console | None = None, quiet: bool = False) -> None:
+    """The tree of what `pulumi up` would create, then the advisories in red.
+
+    `quiet` leaves out the tree only: the advisories (what the config explicitly widened) always print.
+    """
     from rich.console import Console  # only when printing: `--quiet` plans skip importing rich
+    from rich.markup import escape
     from rich.panel import Panel
     from rich.tree import Tree
 
@@ -264,8 +287,16 @@ def print_plan(run: PlanRun, target: Path, console: Console | None = None) -> No
         for resource in children.get(parent, []):
             add(node.add(_label(resource)), resource.urn)
 
-    add(tree, None)
-    console.print(tree)
+    if not quiet:
+        add(tree, None)
+        console.print(tree)
     for warning in run.warnings:
-        console.print(Panel(warning, title="advisory", border_style="red"))
-    console.print(f"Plan written to [bold]{target}[/bold] (plan.json, iam/, k8s/, access.md)")
+        console.print(Panel(escape(warning), title="advisory", border_style="red"))
+
+
+def print_written(target: Path, console: Console) -> None:
+    """The last line of a plan: where it went and what the folder holds."""
+    from rich.markup import escape
+
+    written = ", ".join(written_entries(target))
+    console.print(f"Plan written to [bold]{escape(str(target))}[/bold] ({escape(written)})", highlight=False, soft_wrap=True)
