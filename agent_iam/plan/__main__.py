@@ -3,20 +3,22 @@
 Exit codes: 0 the plan is written; 2 config error (nothing written); 3 the plan is written but
 a mandatory guardrail rule, the IAM validator (error, critical, high) or the Kubernetes schema
 validation of a manifest blocks it.
+
+An unchanged stack (same stack file config, code and installed dependencies) is restored from
+the plan cache under the output folder instead of planned again; `--no-cache` plans it anyway.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from agent_iam.stack_config import ConfigError
+from .cache import PlanCache, Recorder, replay, stack_file_path
+from .project import PROJECT_DIR
+from .runtime import exit_process
 
-from .guardrails import blocked_summary, judge, judgement_document, print_judgement, stack_settings
-from .render import print_plan, remove_plan, write_plan
-from .run import PROJECT_DIR, run_program
-from .runtime import exit_process, plan_runtime
-from .stackfile import read_stack_file
+RESTORED = "[dim]plan restored from the plan cache: config, code and dependencies unchanged (--no-cache plans again)[/dim]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,18 +27,67 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build", help="output folder (default: build/)")
     parser.add_argument("--stacks-dir", type=Path, default=PROJECT_DIR / "stacks", help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="write the plan without printing the tree")
+    parser.add_argument("--tree", action="store_true", help="print every resource, however large the plan")
+    parser.add_argument("--no-cache", action="store_true", help="plan even when the plan cache holds this plan")
     args = parser.parse_args(argv)
+    cache = PlanCache(args.out)
+    mode = "quiet" if args.quiet else "tree" if args.tree else "default"
+    if not args.no_cache:
+        code = restore_unchanged(args.stack, args.stacks_dir, cache, mode)
+        if code is not None:
+            return code
+    from .runtime import plan_runtime
+
     with plan_runtime():  # the whole command: reading, the program, writing
-        return plan(args)
+        return plan(args, cache, mode)
 
 
-def plan(args: argparse.Namespace) -> int:
+def restore_unchanged(stack: str, stacks_dir: Path, cache: PlanCache, mode: str, key: str | None = None) -> int | None:
+    """Restore the cached plan of an unchanged stack file (no parsing, no Pulumi); None on a miss."""
+    if key is None:
+        quick = cache.quick_key(stack, stack_file_path(stacks_dir, stack))
+        key = cache.key_for_quick(stack, quick) if quick else None
+    entry = cache.load(stack, key, mode) if key else None
+    if entry is None:
+        return None
+    from rich.console import Console
+
+    cache.restore(stack, key, entry)
+    console = Console()
+    console.print(RESTORED, highlight=False, soft_wrap=True)
+    replay(entry, mode, console, Console(stderr=True))
+    return entry.exit_code
+
+
+def plan(args: argparse.Namespace, cache: PlanCache | None = None, mode: str | None = None) -> int:
     """Read the stack file, run the program, write the plan: each step one call."""
+    from rich.console import Console
+
+    from agent_iam.stack_config import ConfigError
+
+    from .guardrails import blocked_summary, judge, judgement_document, print_judgement, stack_settings
+    from .render import TREE_LIMIT, plan_files, print_plan, remove_plan, write_files
+    from .run import run_program
+    from .stackfile import read_stack_file
+
+    mode = mode or ("quiet" if args.quiet else "tree" if getattr(args, "tree", False) else "default")
+    stack_file = stack_file_path(args.stacks_dir, args.stack)
+    quick = cache.quick_key(args.stack, stack_file) if cache else None
     try:
-        config, secret_keys = read_stack_file(args.stacks_dir, args.stack)
+        read = read_stack_file(args.stacks_dir, args.stack)
+        key = cache.config_key(args.stack, read) if cache else None
+        if cache and quick and cache.quick_key(args.stack, stack_file) != quick:
+            quick = None  # the file changed while it was read: remember nothing for it
+        if cache and key and not getattr(args, "no_cache", False):
+            # the stack file changed but not its config (a comment, the order of keys)
+            code = restore_unchanged(args.stack, args.stacks_dir, cache, mode, key=key)
+            if code is not None:
+                if quick:
+                    cache.remember_quick(args.stack, quick, key)
+                return code
+        config, secret_keys = read
         run = run_program(args.stack, config, secret_keys)
     except ConfigError as exc:
-        from rich.console import Console
         from rich.markup import escape
 
         remove_plan(args.out, args.stack)
@@ -46,25 +97,40 @@ def plan(args: argparse.Namespace) -> int:
     # of this stack checks only the documents and manifests that changed.
     settings = run.settings if run.settings is not None else stack_settings(args.stack, config, secret_keys)
     judgement = judge(run, settings, cache_dir=args.out / ".cache")
-    target = write_plan(run, args.out, judgement_document(judgement))
-    if not args.quiet:
-        from rich.console import Console  # only when printing: `--quiet` plans skip importing rich
+    files = plan_files(run, judgement_document(judgement))
+    target = args.out / run.stack
+    write_files(target, files)
 
-        console = Console()
-        print_plan(run, target, console)
-        print_judgement(judgement, console)
+    # What the terminal shows is recorded as it is printed, so a cached re-plan shows it again.
+    large = len(run.resources) > TREE_LIMIT
+    limit = 5 if large else None
+    shown = Recorder(None if mode == "quiet" else Console())
+    print_plan(run, target, shown, tree=mode == "tree" or not large)
+    print_judgement(judgement, shown, limit=None if mode == "tree" else limit)
+    printouts: dict[str, list[Any]] = {"tree" if mode == "tree" else "default": shown.records}
+    if not large:
+        printouts["tree"] = printouts["default"] = shown.records
+    elif mode == "tree":  # the summary too; the full tree of a large plan is built only when asked for
+        summary = Recorder()
+        print_plan(run, target, summary, tree=False)
+        print_judgement(judgement, summary, limit=limit)
+        printouts["default"] = summary.records
+    errors = Recorder(Console(stderr=True))
     if judgement.blocked:
-        from rich.console import Console
         from rich.markup import escape
 
-        Console(stderr=True).print(
+        errors.print(
             f"[bold red]plan blocked[/bold red]: {escape(blocked_summary(judgement))} "
             f"(listed in {escape(str(target / 'plan.json'))})",
             highlight=False,
             soft_wrap=True,
         )
-        return 3
-    return 0
+    code = 3 if judgement.blocked else 0
+    if cache is not None and key is not None:
+        from .cache import Entry
+
+        cache.store(args.stack, key, files, Entry(args.stack, code, printouts, errors.records), quick)
+    return code
 
 
 if __name__ == "__main__":
