@@ -18,6 +18,8 @@ from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 
 from agent_iam.components.policies import partition_for_region
 
+from .shortcuts import ShortcutMonitor
+
 
 @dataclass(frozen=True)
 class AccountInfo:
@@ -149,8 +151,8 @@ class Registration:
     secret_inputs: list[str] = field(default_factory=list)
 
 
-class RecordingMonitor(MockMonitor):
-    """The SDK's mock monitor, also keeping each resource's parent, provider and options."""
+class RecordingMonitor(ShortcutMonitor):
+    """The SDK's mock monitor (with its state shortcut), also keeping each resource's parent, provider and options."""
 
     def __init__(self, mocks: PlanMocks):
         super().__init__(mocks)
