@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="write the plan without printing the tree")
     parser.add_argument("--tree", action="store_true", help="print every resource, however large the plan")
     parser.add_argument("--no-cache", action="store_true", help="plan even when the plan cache holds this plan")
+    parser.add_argument(
+        "--shards", type=int, default=None,
+        help="processes registering a share of the entries each (default: the cores, for a large stack; 1: one process)",
+    )
     args = parser.parse_args(argv)
     cache = PlanCache(args.out)
     mode = "quiet" if args.quiet else "tree" if args.tree else "default"
@@ -67,7 +71,7 @@ def plan(args: argparse.Namespace, cache: PlanCache | None = None, mode: str | N
 
     from .guardrails import blocked_summary, judge, judgement_document, print_judgement, stack_settings
     from .render import TREE_LIMIT, plan_files, print_plan, remove_plan, write_files
-    from .run import run_program
+    from .shard import run_plan
     from .stackfile import read_stack_file
 
     mode = mode or ("quiet" if args.quiet else "tree" if getattr(args, "tree", False) else "default")
@@ -86,7 +90,7 @@ def plan(args: argparse.Namespace, cache: PlanCache | None = None, mode: str | N
                     cache.remember_quick(args.stack, quick, key)
                 return code
         config, secret_keys = read
-        run = run_program(args.stack, config, secret_keys)
+        run = run_plan(args.stack, config, secret_keys, shards=getattr(args, "shards", None))
     except ConfigError as exc:
         from rich.markup import escape
 
