@@ -7,17 +7,11 @@ then each config entry becomes one component.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfile
-from agent_iam.components.ecs_agent_roles import EcsAgentRoles
-from agent_iam.components.oidc_provider_registration import OidcProviderRegistration
-from agent_iam.components.saas_access_role import SaasAccessRole
-from agent_iam.components.service_account_role import ServiceAccountRole
+from agent_iam import OidcProviderRegistration, ServiceAccountRole
 from agent_iam.stack_config import StackSettings, Unit, load_from_pulumi
 
 settings: StackSettings = load_from_pulumi()
@@ -69,60 +63,49 @@ def build_kubernetes_providers(settings: StackSettings) -> dict[str, k8s.Provide
 
 kubernetes_providers = build_kubernetes_providers(settings)
 
-# Each cluster's OIDC provider registered once per account that needs it, before the roles trusting it.
-oidc_provider_arns: dict[tuple[str, str], pulumi.Output[str]] = {}
-for registration in settings.oidc_providers:
-    oidc_provider_arns[(registration.cluster, registration.target.account_id)] = OidcProviderRegistration(
+# Each cluster's OIDC provider registered once per account that needs it; the roles trusting it depend on it.
+oidc_registrations = {
+    registration.name: OidcProviderRegistration(
         registration.name,
         registration.args,
         opts=pulumi.ResourceOptions(providers=[aws_providers[registration.target.account_key]]),
-    ).arn
+    )
+    for registration in settings.oidc_providers
+}
 
 
 def component_opts(unit: Unit) -> pulumi.ResourceOptions:
-    """The unit's account provider, and aliases so a renamed entry keeps its state."""
+    """The unit's account provider, aliases so a renamed entry keeps its state, and the OIDC
+    provider registrations its trust names."""
     return pulumi.ResourceOptions(
         providers=[aws_providers[unit.target.account_key]],
         aliases=[pulumi.Alias(name=former) for former in unit.former_names],
+        depends_on=[oidc_registrations[name] for name in unit.depends_on] or None,
     )
 
 
-ecs_agents = {}
-for unit in settings.ecs_agents:
-    agent = EcsAgentRoles(unit.name, unit.args, opts=component_opts(unit))
-    ecs_agents[unit.name] = {
-        "taskRoleArn": agent.task_role_arn,
-        "taskRoleName": agent.task_role_name,
-        "executionRoleArn": agent.execution_role_arn,
-        "executionRoleName": agent.execution_role_name,
-        "agentEnvironment": agent.agent_environment,
-    }
+def outputs(units: list[Unit]) -> dict[str, dict]:
+    """Each unit's component, registered, by name: its stack output."""
+    result = {}
+    for unit in units:
+        if unit.component is ServiceAccountRole:
+            component = ServiceAccountRole(
+                unit.name,
+                unit.args,
+                opts=component_opts(unit),
+                kubernetes=kubernetes_providers,
+                cluster_provider=aws_providers[unit.cluster_account],
+            )
+        else:
+            component = unit.component(unit.name, unit.args, opts=component_opts(unit))
+        result[unit.name] = component.outputs()
+    return result
 
-ec2_agents = {}
-for unit in settings.ec2_agents:
-    ec2_agents[unit.name] = Ec2AgentInstanceProfile(unit.name, unit.args, opts=component_opts(unit)).outputs()
 
-saas_roles = {}
-for unit in settings.saas_roles:
-    saas_roles[unit.name] = SaasAccessRole(unit.name, unit.args, opts=component_opts(unit)).outputs()
-
-service_accounts = {}
-for unit in settings.service_accounts:
-    args = dataclasses.replace(
-        unit.args,
-        oidc_provider_arns={
-            c.cluster: oidc_provider_arns[(c.cluster, unit.target.account_id)]
-            for c in unit.args.irsa
-            if (c.cluster, unit.target.account_id) in oidc_provider_arns
-        },
-    )
-    service_accounts[unit.name] = ServiceAccountRole(
-        unit.name,
-        args,
-        kubernetes=kubernetes_providers,
-        cluster_provider=aws_providers[settings.clusters[unit.cluster].account],
-        opts=component_opts(unit),
-    ).outputs()
+ecs_agents = outputs(settings.ecs_agents)
+ec2_agents = outputs(settings.ec2_agents)
+saas_roles = outputs(settings.saas_roles)
+service_accounts = outputs(settings.service_accounts)
 
 caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_providers[None]))
 pulumi.export("accountId", caller.account_id)

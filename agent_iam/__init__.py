@@ -23,6 +23,9 @@ _EXPORTS: dict[str, str] = {
     "ServiceAccountRoleArgs": "service_account_role",
     "OidcProviderRegistration": "oidc_provider_registration",
     "OidcProviderRegistrationArgs": "oidc_provider_registration",
+    "ServiceAccountSubjectArgs": "service_account_role",
+    "IamLimitsArgs": "role",
+    "ArgsError": "_contract",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -86,3 +86,49 @@ def iam_services() -> Path:
     from agent_iam.guardrails.iam_validation import build_services_dir
 
     return build_services_dir()
+
+
+def run_components(build: Callable[[], Any], config: dict[str, Any] | None = None, stack: str = "unit") -> tuple[PlanRun, Any]:
+    """Run `build()` as a Pulumi program under the plan's mocks (Pulumi's unit-testing approach):
+    what it registered, and what it returned with its outputs resolved.
+
+    Raises what `build` raises, with `registered_resources` set on the exception."""
+    import pulumi
+    from pulumi.runtime.settings import set_root_resource
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from agent_iam.plan.mocks import AccountInfo, PlanMocks, RecordingMonitor
+    from agent_iam.plan.run import _resolve, config_strings
+
+    mocks = PlanMocks(default=AccountInfo(ACCOUNT, REGION))
+    monitor = RecordingMonitor(mocks)
+    set_root_resource(None)
+    pulumi.runtime.set_all_config(config_strings({**BASE_CONFIG, **(config or {})}), [])
+    pulumi.runtime.set_mocks(mocks, project="agent-iam", stack=stack, preview=False, monitor=monitor)
+    result: dict[str, Any] = {}
+
+    def main() -> None:
+        result["value"] = build()
+
+    try:
+        _sync_await(run_pulumi_func(main))
+    except Exception as exc:
+        exc.registered_resources = list(monitor.registrations)  # type: ignore[attr-defined]
+        _cancel_leftover_tasks()  # registrations still waiting on the failed output must not fail the next run
+        raise
+    value = _sync_await(_resolve(result.get("value")))
+    return PlanRun(stack=stack, resources=sorted(monitor.registrations, key=lambda r: r.urn), outputs={}), value
+
+
+def _cancel_leftover_tasks() -> None:
+    """The SDK's mock settings keep the failed run's pending outputs (`SETTINGS.outputs` is not reset by
+    `set_mocks`); the next run would await them and raise this run's error again."""
+    from pulumi.runtime import settings
+
+    settings.SETTINGS.outputs.clear()
+    # Finalize the failed futures now: their "exception was never retrieved" handlers would otherwise
+    # run inside whatever collects them next (an `ast.parse` raises SystemError on CPython 3.11).
+    import gc
+
+    gc.collect()

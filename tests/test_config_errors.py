@@ -181,4 +181,4 @@ def test_raised_limits_are_honoured():
         stack="prod",
         region=REGION,
     )
-    assert len(settings.ecs_agents[0].args.task_role_policy_arns) == 11
+    assert len(settings.ecs_agents[0].args["task_role_policy_arns"]) == 11

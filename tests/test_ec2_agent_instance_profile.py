@@ -79,7 +79,7 @@ def test_ssm_and_policy_arns_are_attached(plan_stack):
     run = plan_stack(config_with(ec2Agents=[superblocks(ssm=True, policyArns=[extra])]))
     attached = {r.name: r.inputs for r in run.of_type(ATTACHMENT)}
     assert attached == {
-        "sb-role-agent-extra": {"role": "sb", "policyArn": extra},
+        "sb-role-111111111111-agent-extra": {"role": "sb", "policyArn": extra},  # customer managed: keyed by account
         "sb-role-AmazonSSMManagedInstanceCore": {"role": "sb", "policyArn": SSM},
     }
 

@@ -84,7 +84,7 @@ def test_task_role_managed_and_inline_policies(plan_stack):
     managed = f"arn:aws:iam::{ACCOUNT}:policy/agent-extra"
     run = plan_stack(config_with(ecsAgents=[{"name": "sb", "taskRolePolicyArns": [managed], "policy": policy}]))
     assert inline_policy_of(run, "sb-task-agent-permissions") == policy
-    attachment = run.named("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "sb-task-agent-extra")
+    attachment = run.named("aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"sb-task-{ACCOUNT}-agent-extra")  # customer managed: keyed by account
     assert attachment.inputs["policyArn"] == managed
 
 

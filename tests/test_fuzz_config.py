@@ -246,7 +246,8 @@ def _check_trust(trust: dict[str, Any], entry: dict[str, Any]) -> None:
 
 def _check_unit(unit, entry: dict[str, Any]) -> None:
     asked = _asked_resources(entry)
-    for _label, (_spec, docs) in unit.roles().items():
+    for role in unit.roles:
+        docs = role.documents
         assert docs.limit_problems(IamLimits()) == []
         _check_trust(docs.trust, entry)
         for document in _documents(docs):

@@ -413,12 +413,12 @@ ERRORS = {
     ),
     "pod identity with a non-default defaults.path": (
         {"defaults": {"path": "/agents/"}, "clusters": CLUSTERS, "serviceAccounts": [pod_identity()]},
-        "agent-iam:serviceAccounts[0].path: EKS Pod Identity needs roles at path '/', but defaults.path "
-        "is '/agents/'; set path: / on this entry",
+        "agent-iam:serviceAccounts[0].path: EKS Pod Identity needs roles at path '/', got '/agents/'; "
+        "set path to '/'",
     ),
     "pod identity with a non-default entry path": (
         {"clusters": CLUSTERS, "serviceAccounts": [pod_identity(path="/eks/")]},
-        "agent-iam:serviceAccounts[0].path: EKS Pod Identity needs roles at path '/', but this entry's path",
+        "agent-iam:serviceAccounts[0].path: EKS Pod Identity needs roles at path '/', got '/eks/'",
     ),
     "pod identity with roleArnAnnotation": (
         {"clusters": CLUSTERS, "serviceAccounts": [pod_identity(roleArnAnnotation=True)]},

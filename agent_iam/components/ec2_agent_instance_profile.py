@@ -4,75 +4,205 @@ The role alone does not make the credentials reachable: the instance needs IMDSv
 (`http_tokens = "required"`) and, when the agent runs in a container, a hop limit of 2.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+# No `from __future__ import annotations`: Pulumi's schema analyzer reads these annotations as types.
+from collections.abc import Mapping
+from typing import Any, Optional, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
+from agent_iam.iam import checks
+
 from . import policies
-from .role import RoleDocuments, RoleSpec, create_role
+from ._contract import Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
+from .role import (
+    IamLimitsArgs,
+    PlannedRole,
+    RoleDocuments,
+    create_role,
+    iam_limits,
+    policy_document,
+    policy_problems,
+    role_name,
+    role_option_problems,
+    role_problems,
+    role_spec,
+    secret_problems,
+)
 
 POLICY_NAME = "agent-permissions"
 SSM_POLICY_NAME = "AmazonSSMManagedInstanceCore"
+COMPONENT = "Ec2AgentInstanceProfile"
 
 
-@dataclass(frozen=True)
-class Ec2AgentInstanceProfileArgs:
+class Ec2AgentInstanceProfileArgs(TypedDict, total=False):
     """One agent on EC2: its role (and the instance profile of the same name) and what it reads."""
 
-    account_id: str
+    account_id: pulumi.Input[str]
+    """The 12-digit account the role is created in (pins `aws:SourceAccount`). Default: the account of the
+    component's AWS provider (`aws.get_caller_identity`)."""
     region: str
-    role: RoleSpec
-    policy_arns: tuple[str, ...] = ()
-    ssm: bool = False
-    secret_arns: tuple[str, ...] = ()
-    kms_key_arns: tuple[str, ...] = ()
-    policy: dict | None = None
-    confused_deputy_conditions: bool = True
+    """The region of that account; sets the partition of AWS managed policy ARNs. Default: the program's
+    `aws:region`, else `us-east-1`."""
+    secret_arns: list[pulumi.Input[str]]
+    """Secrets Manager secrets the agent may read (`secretsmanager:GetSecretValue` on exactly these).
+    `*` alone only with `allowAllSecrets`. Default: none."""
+    allow_all_secrets: bool
+    """Accept `secretArns: ["*"]`: every secret in the account (the plan says so loudly). Default: false."""
+    kms_key_arns: list[pulumi.Input[str]]
+    """Customer managed KMS keys of those secrets (`kms:Decrypt` through Secrets Manager only). Default: none."""
+    policy_arns: list[str]
+    """Managed policies attached to the role. Default: none."""
+    ssm: bool
+    """Attach `AmazonSSMManagedInstanceCore` (Session Manager instead of SSH). Default: false."""
+    policy: dict[str, Any]
+    """An IAM identity policy document for what the agent may do, merged into the role's inline policy.
+    Default: none."""
+    allow_wildcard_resources: bool
+    """Accept `Resource: "*"` in an Allow statement of `policy`. Default: false."""
+    confused_deputy_conditions: bool
+    """Pin `aws:SourceAccount` in the trust, as AWS recommends. Default: true."""
+    role_name: str
+    """The role's name, also the instance profile's. Default: the component's name."""
+    path: str
+    """The role's and instance profile's IAM path. Default: `/`."""
+    description: str
+    """The role's description. Default: `EC2 instance role of agent <name> (agent-iam)`."""
+    permissions_boundary_arn: str
+    """A managed policy set as the role's permissions boundary. Default: none."""
+    max_session_duration: int
+    """The role's maximum session, 3600 to 43200 seconds. Default: IAM's (3600)."""
+    tags: dict[str, str]
+    """Tags of the role and instance profile (agent-iam adds `managed-by: agent-iam`). Default: none."""
+    protect: bool
+    """Protect the role and instance profile from deletion. Default: false."""
+    iam_limits: IamLimitsArgs
+    """The account's IAM quotas, when raised. Default: IAM's default quotas."""
 
-    def roles(self) -> dict[str, tuple[RoleSpec, RoleDocuments]]:
-        return {"instance role": (self.role, self.role_documents())}
+
+class Ec2AgentInstanceProfileOutputs:
+    """What an Ec2AgentInstanceProfile hands out (annotated here, not on the component: the SDK resolves a
+    component class's own annotations on every registration; the schema analyzer reads them through the MRO)."""
+
+    role_arn: pulumi.Output[str]
+    """The instance role's ARN."""
+    role_name: pulumi.Output[str]
+    """The instance role's name."""
+    instance_profile_arn: pulumi.Output[str]
+    """The instance profile's ARN (a launch template's `iamInstanceProfile.arn`)."""
+    instance_profile_name: pulumi.Output[str]
+    """The instance profile's name."""
+
+
+def _region(args: Mapping[str, Any]) -> str:
+    return args.get("region") or pulumi.Config("aws").get("region") or "us-east-1"
+
+
+class _Plan:
+    """The checked Args with their defaults applied: the role and its documents."""
+
+    def __init__(self, name: str, args: Ec2AgentInstanceProfileArgs):
+        raise_problems(COMPONENT, name, check_fields(Ec2AgentInstanceProfileArgs, args))
+        self.name, self.args = name, args
+        role, problems = role_name(name, args, "role_name", "")
+        problems += role_option_problems(args) + secret_problems(args)
+        if args.get("account_id") is not None:
+            problems += check_value("account_id", args["account_id"], checks.check_account_id)
+        if args.get("region") is not None:
+            problems += check_value("region", args["region"], checks.check_region)
+        policy_arns = args.get("policy_arns") or []
+        problems += check_list("policy_arns", policy_arns, checks.check_policy_arn)
+        for index, arn in enumerate(policy_arns):
+            if args.get("ssm") and isinstance(arn, str) and arn.endswith(f":iam::aws:policy/{SSM_POLICY_NAME}"):
+                problems.append(Problem(f"policy_arns[{index}]", f"{{ssm}}: true already attaches {SSM_POLICY_NAME}"))
+        problems += policy_problems("policy", args.get("policy"), bool(args.get("allow_wildcard_resources")))
+        raise_problems(COMPONENT, name, problems)
+        self.region = _region(args)
+        self.role = role_spec(args, role, f"EC2 instance role of agent {name} (agent-iam)")
+        self.limits = iam_limits(args)
+        if is_known(args) and args.get("account_id"):
+            raise_problems(COMPONENT, name, self._role_problems(self._build(dict(args))))
 
     def attached_policy_arns(self) -> tuple[str, ...]:
-        if not self.ssm:
-            return self.policy_arns
-        partition = policies.partition_for_region(self.region)
-        return (*self.policy_arns, f"arn:{partition}:iam::aws:policy/{SSM_POLICY_NAME}")
+        arns = tuple(self.args.get("policy_arns") or ())
+        if not self.args.get("ssm"):
+            return arns
+        return (*arns, f"arn:{policies.partition_for_region(self.region)}:iam::aws:policy/{SSM_POLICY_NAME}")
 
-    def role_documents(self) -> RoleDocuments:
+    def _role_problems(self, docs: RoleDocuments) -> list[Problem]:
+        return role_problems("instance role", self.role, docs, self.limits, self.args.get("account_id"), policy_field="policy")
+
+    def _build(self, values: dict[str, Any]) -> RoleDocuments:
         return RoleDocuments(
-            trust=policies.ec2_trust(self.account_id, confused_deputy=self.confused_deputy_conditions),
+            trust=policies.ec2_trust(values["account_id"], confused_deputy=values.get("confused_deputy_conditions", True)),
             inline_policy_name=POLICY_NAME,
             inline_policy=policies.with_statements(
-                self.policy, policies.secrets_read_statements(self.secret_arns, self.kms_key_arns)
+                policy_document(values.get("policy")),
+                policies.secrets_read_statements(values.get("secret_arns") or [], values.get("kms_key_arns") or []),
             ),
             attached_policy_arns=self.attached_policy_arns(),
         )
 
+    def _checked_build(self, values: dict[str, Any]) -> RoleDocuments:
+        """Resolved values that were unknown are checked here, when they resolve."""
+        problems = secret_problems(values) + check_value("account_id", values["account_id"], checks.check_account_id)
+        raise_problems(COMPONENT, self.name, problems)
+        docs = self._build(values)
+        raise_problems(COMPONENT, self.name, self._role_problems(docs))
+        return docs
 
-class Ec2AgentInstanceProfile(pulumi.ComponentResource):
-    """An instance role trusted by EC2 and the instance profile that hands it to an instance."""
+    def documents(self, account_id: pulumi.Input[str]) -> RoleDocuments:
+        """The role's documents: dicts when everything is known, else outputs of one apply."""
+        values = {**self.args, "account_id": account_id}
+        if is_known(values):
+            return self._build(values)
+        built = when_known(values, self._checked_build)
+        assert isinstance(built, pulumi.Output)
+        has_inline = bool(self.args.get("policy") or self.args.get("secret_arns") or self.args.get("kms_key_arns"))
+        return RoleDocuments(
+            trust=built.apply(lambda d: d.trust),
+            inline_policy_name=POLICY_NAME,
+            inline_policy=built.apply(lambda d: d.inline_policy) if has_inline else None,
+            attached_policy_arns=self.attached_policy_arns(),
+        )
 
-    def __init__(self, name: str, args: Ec2AgentInstanceProfileArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("agent-iam:ec2:Ec2AgentInstanceProfile", name, None, opts)
-        role = create_role(self, f"{name}-role", args.role, args.role_documents())
+    def roles(self) -> list[PlannedRole]:
+        account = self.args.get("account_id")
+        known = is_known(self.args) and bool(account)
+        return [PlannedRole("instance role", self.role, account if known else None, self._build(dict(self.args)) if known else None)]
+
+
+class Ec2AgentInstanceProfile(pulumi.ComponentResource, Ec2AgentInstanceProfileOutputs):
+    """An instance role trusted by EC2 and the instance profile that hands it to an instance.
+
+    Bad Args raise an `ArgsError` naming the field before anything is registered."""
+
+    def __init__(self, name: str, args: Ec2AgentInstanceProfileArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        plan = _Plan(name, args)
+        super().__init__(type_token("ec2", COMPONENT), name, None, opts)
+        account_id = args.get("account_id")
+        if account_id is None:
+            account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        role = create_role(self, f"{name}-role", plan.role, plan.documents(account_id))
         # Protected with the role: deleting the profile takes the credentials away from running hosts.
         profile = aws.iam.InstanceProfile(
             f"{name}-instance-profile",
-            name=args.role.name,
-            path=args.role.path,
+            name=plan.role.name,
+            path=plan.role.path,
             role=role.name,
-            tags=dict(args.role.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.role.protect),
+            tags=dict(plan.role.tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=plan.role.protect),
         )
-        # Attributes, not class annotations (see EcsAgentRoles).
-        self.role_arn: pulumi.Output[str] = role.arn
-        self.role_name: pulumi.Output[str] = role.name
-        self.instance_profile_arn: pulumi.Output[str] = profile.arn
-        self.instance_profile_name: pulumi.Output[str] = profile.name
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.instance_profile_arn = profile.arn
+        self.instance_profile_name = profile.name
         self.register_outputs(self.outputs())
+
+    @staticmethod
+    def check(name: str, args: Ec2AgentInstanceProfileArgs) -> list[PlannedRole]:
+        """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
+        return _Plan(name, args).roles()
 
     def outputs(self) -> dict[str, pulumi.Output[str]]:
         """The stack output of this agent: what an EC2 launch template or an operator needs."""

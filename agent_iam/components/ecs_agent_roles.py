@@ -1,91 +1,239 @@
 """ECS agent roles: the task role the agent runs as, and the execution role ECS uses to
 start it (pull the image, write logs, read the agent's secrets)."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
+# No `from __future__ import annotations`: Pulumi's schema analyzer reads these annotations as types.
+from collections.abc import Mapping
+from typing import Any, Optional, TypedDict
 
 import pulumi
+import pulumi_aws as aws
+
+from agent_iam.iam import checks
 
 from . import policies
-from .role import RoleDocuments, RoleSpec, create_role
+from ._contract import Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
+from .role import (
+    IamLimitsArgs,
+    PlannedRole,
+    RoleDocuments,
+    create_role,
+    iam_limits,
+    policy_document,
+    policy_problems,
+    role_name,
+    role_option_problems,
+    role_problems,
+    role_spec,
+    secret_problems,
+)
 
 EXECUTION_POLICY_NAME = "AmazonECSTaskExecutionRolePolicy"
 SECRETS_POLICY_NAME = "agent-secrets"
 TASK_POLICY_NAME = "agent-permissions"
+COMPONENT = "EcsAgentRoles"
 
 # Superblocks: code steps see the task role only when this variable lists the credentials URI.
 AGENT_ENVIRONMENT = {"SB_EXECUTION_ENV_INCLUSION_LIST": "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"}
 
 
-@dataclass(frozen=True)
-class EcsAgentRolesArgs:
+class EcsAgentRolesArgs(TypedDict, total=False):
     """One ECS agent: where it runs, what it reads, and how its two roles are named."""
 
-    account_id: str
+    account_id: pulumi.Input[str]
+    """The 12-digit account the roles are created in (pins `aws:SourceAccount`). Default: the account of the
+    component's AWS provider (`aws.get_caller_identity`)."""
     region: str
-    task_role: RoleSpec
-    execution_role: RoleSpec
-    secret_arns: tuple[str, ...] = ()
-    kms_key_arns: tuple[str, ...] = ()
-    task_role_policy_arns: tuple[str, ...] = ()
-    task_policy: dict | None = None
-    trust_ec2: bool = False
-    confused_deputy_conditions: bool = True
-    agent_environment: dict[str, str] = field(default_factory=lambda: dict(AGENT_ENVIRONMENT))
+    """The region the agent's tasks run in (pins `aws:SourceArn` to its ECS tasks). Default: the program's
+    `aws:region`, else `us-east-1`."""
+    secret_arns: list[pulumi.Input[str]]
+    """Secrets Manager secrets the execution role may read (`secretsmanager:GetSecretValue` on exactly these),
+    for the task definition's `secrets`. `*` alone only with `allowAllSecrets`. Default: none."""
+    allow_all_secrets: bool
+    """Accept `secretArns: ["*"]`: every secret in the account (the plan says so loudly). Default: false."""
+    kms_key_arns: list[pulumi.Input[str]]
+    """Customer managed KMS keys of those secrets (`kms:Decrypt` through Secrets Manager only). Default: none."""
+    task_role_policy_arns: list[str]
+    """Managed policies attached to the task role. Default: none."""
+    task_policy: dict[str, Any]
+    """An IAM identity policy document for what the agent itself may do (the task role's inline policy).
+    Default: none."""
+    allow_wildcard_resources: bool
+    """Accept `Resource: "*"` in an Allow statement of `taskPolicy`. Default: false."""
+    trust_ec2: bool
+    """Let EC2 assume the task role too (agents that also run on instances). Default: false."""
+    confused_deputy_conditions: bool
+    """Pin `aws:SourceAccount` (and `aws:SourceArn` for ECS tasks) in the trusts, as AWS recommends.
+    Default: true."""
+    agent_environment: dict[str, str]
+    """Environment variables the agent's container needs, returned as the `agentEnvironment` output.
+    Default: `SB_EXECUTION_ENV_INCLUSION_LIST=AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (Superblocks)."""
+    task_role_name: str
+    """The task role's name. Default: `<name>-task`."""
+    execution_role_name: str
+    """The execution role's name. Default: `<name>-execution`."""
+    path: str
+    """The roles' IAM path. Default: `/`."""
+    permissions_boundary_arn: str
+    """A managed policy set as both roles' permissions boundary. Default: none."""
+    max_session_duration: int
+    """The roles' maximum session, 3600 to 43200 seconds. Default: IAM's (3600)."""
+    tags: dict[str, str]
+    """Tags of both roles (agent-iam adds `managed-by: agent-iam`). Default: none."""
+    protect: bool
+    """Protect both roles from deletion. Default: false."""
+    iam_limits: IamLimitsArgs
+    """The account's IAM quotas, when raised. Default: IAM's default quotas."""
 
-    def roles(self) -> dict[str, tuple[RoleSpec, RoleDocuments]]:
-        """Both roles with their documents, as the limit checks and the plan see them."""
-        return {
-            "task role": (self.task_role, self.task_role_documents()),
-            "execution role": (self.execution_role, self.execution_role_documents()),
-        }
 
-    def task_role_documents(self) -> RoleDocuments:
-        return RoleDocuments(
+class EcsAgentRolesOutputs:
+    """What EcsAgentRoles hands out (annotated here, not on the component: the SDK resolves a component
+    class's own annotations on every registration; the schema analyzer reads them through the MRO)."""
+
+    task_role_arn: pulumi.Output[str]
+    """The task role's ARN (the task definition's `taskRoleArn`)."""
+    task_role_name: pulumi.Output[str]
+    """The task role's name."""
+    execution_role_arn: pulumi.Output[str]
+    """The execution role's ARN (the task definition's `executionRoleArn`)."""
+    execution_role_name: pulumi.Output[str]
+    """The execution role's name."""
+    agent_environment: pulumi.Output[dict[str, str]]
+    """Environment variables the agent's container needs."""
+
+
+def _region(args: Mapping[str, Any]) -> str:
+    return args.get("region") or pulumi.Config("aws").get("region") or "us-east-1"
+
+
+class _Plan:
+    """The checked Args with their defaults applied: both roles and their documents."""
+
+    def __init__(self, name: str, args: EcsAgentRolesArgs):
+        raise_problems(COMPONENT, name, check_fields(EcsAgentRolesArgs, args))
+        self.name, self.args = name, args
+        task, problems = role_name(name, args, "task_role_name", "task")
+        execution, more = role_name(name, args, "execution_role_name", "execution")
+        problems += more + role_option_problems(args) + secret_problems(args)
+        if args.get("account_id") is not None:
+            problems += check_value("account_id", args["account_id"], checks.check_account_id)
+        if args.get("region") is not None:
+            problems += check_value("region", args["region"], checks.check_region)
+        problems += check_list("task_role_policy_arns", args.get("task_role_policy_arns") or [], checks.check_policy_arn)
+        problems += policy_problems("task_policy", args.get("task_policy"), bool(args.get("allow_wildcard_resources")))
+        raise_problems(COMPONENT, name, problems)
+        self.region = _region(args)
+        self.task_role = role_spec(args, task, f"ECS task role of agent {name} (agent-iam)")
+        self.execution_role = role_spec(args, execution, f"ECS task execution role of agent {name} (agent-iam)")
+        self.limits = iam_limits(args)
+        self.known = is_known(args)
+        if self.known and args.get("account_id"):
+            raise_problems(COMPONENT, name, self._role_problems(self._build(dict(args))))
+
+    def _role_problems(self, docs: tuple[RoleDocuments, RoleDocuments]) -> list[Problem]:
+        account = self.args.get("account_id")
+        return role_problems(
+            "task role", self.task_role, docs[0], self.limits, account, policy_field="task_policy"
+        ) + role_problems("execution role", self.execution_role, docs[1], self.limits, account, policy_field="secret_arns")
+
+    def _build(self, values: dict[str, Any]) -> tuple[RoleDocuments, RoleDocuments]:
+        account_id, region = values["account_id"], self.region
+        confused_deputy = values.get("confused_deputy_conditions", True)
+        task = RoleDocuments(
             trust=policies.ecs_task_trust(
-                self.account_id,
-                self.region,
-                confused_deputy=self.confused_deputy_conditions,
-                trust_ec2=self.trust_ec2,
+                account_id, region, confused_deputy=confused_deputy, trust_ec2=bool(values.get("trust_ec2"))
             ),
             inline_policy_name=TASK_POLICY_NAME,
-            inline_policy=policies.with_statements(self.task_policy, []),
-            attached_policy_arns=self.task_role_policy_arns,
+            inline_policy=policies.with_statements(policy_document(values.get("task_policy")), []),
+            attached_policy_arns=tuple(values.get("task_role_policy_arns") or ()),
         )
-
-    def execution_role_documents(self) -> RoleDocuments:
-        partition = policies.partition_for_region(self.region)
-        return RoleDocuments(
-            trust=policies.ecs_execution_trust(self.account_id, confused_deputy=self.confused_deputy_conditions),
+        partition = policies.partition_for_region(region)
+        execution = RoleDocuments(
+            trust=policies.ecs_execution_trust(account_id, confused_deputy=confused_deputy),
             inline_policy_name=SECRETS_POLICY_NAME,
             inline_policy=policies.with_statements(
-                None, policies.secrets_read_statements(self.secret_arns, self.kms_key_arns)
+                None, policies.secrets_read_statements(values.get("secret_arns") or [], values.get("kms_key_arns") or [])
             ),
             attached_policy_arns=(f"arn:{partition}:iam::aws:policy/service-role/{EXECUTION_POLICY_NAME}",),
         )
+        return task, execution
 
+    def _checked_build(self, values: dict[str, Any]) -> tuple[RoleDocuments, RoleDocuments]:
+        """Resolved values that were unknown are checked here, when they resolve."""
+        problems = secret_problems(values) + check_value("account_id", values["account_id"], checks.check_account_id)
+        raise_problems(COMPONENT, self.name, problems)
+        docs = self._build(values)
+        raise_problems(COMPONENT, self.name, self._role_problems(docs))
+        return docs
 
-class EcsAgentRoles(pulumi.ComponentResource):
-    """Task role and task execution role for one agent on ECS (Fargate or EC2 launch type)."""
+    def documents(self, account_id: pulumi.Input[str]) -> tuple[RoleDocuments, RoleDocuments]:
+        """Both roles' documents: dicts when everything is known, else outputs of one apply."""
+        values = {**self.args, "account_id": account_id}
+        if is_known(values):
+            return self._build(values)
+        built = when_known(values, self._checked_build)
+        assert isinstance(built, pulumi.Output)
+        has_secrets = bool(self.args.get("secret_arns") or self.args.get("kms_key_arns"))
+        has_task_policy = bool(self.args.get("task_policy"))
 
-    def __init__(self, name: str, args: EcsAgentRolesArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("agent-iam:ecs:EcsAgentRoles", name, None, opts)
-        task = create_role(self, f"{name}-task", args.task_role, args.task_role_documents())
-        execution = create_role(self, f"{name}-execution", args.execution_role, args.execution_role_documents())
-        # Attributes, not class annotations: the SDK resolves a component class's annotations
-        # with get_type_hints on every registration (tests/test_resource_economy.py).
-        self.task_role_arn: pulumi.Output[str] = task.arn
-        self.task_role_name: pulumi.Output[str] = task.name
-        self.execution_role_arn: pulumi.Output[str] = execution.arn
-        self.execution_role_name: pulumi.Output[str] = execution.name
-        self.agent_environment: dict[str, str] = dict(args.agent_environment)
-        self.register_outputs(
-            {
-                "taskRoleArn": self.task_role_arn,
-                "taskRoleName": self.task_role_name,
-                "executionRoleArn": self.execution_role_arn,
-                "executionRoleName": self.execution_role_name,
-                "agentEnvironment": self.agent_environment,
-            }
+        def split(index: int, has_inline: bool, attached: tuple[str, ...]) -> RoleDocuments:
+            return RoleDocuments(
+                trust=built.apply(lambda d: d[index].trust),
+                inline_policy_name=(TASK_POLICY_NAME, SECRETS_POLICY_NAME)[index],
+                inline_policy=built.apply(lambda d: d[index].inline_policy) if has_inline else None,
+                attached_policy_arns=attached,
+            )
+
+        partition = policies.partition_for_region(self.region)
+        return (
+            split(0, has_task_policy, tuple(self.args.get("task_role_policy_arns") or ())),
+            split(1, has_secrets, (f"arn:{partition}:iam::aws:policy/service-role/{EXECUTION_POLICY_NAME}",)),
         )
+
+    def roles(self) -> list[PlannedRole]:
+        account = self.args.get("account_id")
+        account = account if is_known(account) else None
+        task, execution = self._build(dict(self.args)) if self.known and account else (None, None)
+        return [
+            PlannedRole("task role", self.task_role, account, task),
+            PlannedRole("execution role", self.execution_role, account, execution),
+        ]
+
+
+class EcsAgentRoles(pulumi.ComponentResource, EcsAgentRolesOutputs):
+    """Task role and task execution role for one agent on ECS (Fargate or EC2 launch type).
+
+    The task role is trusted by ECS tasks of this account and region only; the execution role carries
+    `AmazonECSTaskExecutionRolePolicy` and reads exactly the agent's secrets. Bad Args raise an
+    `ArgsError` naming the field before anything is registered."""
+
+    def __init__(self, name: str, args: EcsAgentRolesArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        plan = _Plan(name, args)
+        super().__init__(type_token("ecs", COMPONENT), name, None, opts)
+        account_id = args.get("account_id")
+        if account_id is None:
+            account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        task_docs, execution_docs = plan.documents(account_id)
+        task = create_role(self, f"{name}-task", plan.task_role, task_docs)
+        execution = create_role(self, f"{name}-execution", plan.execution_role, execution_docs)
+        self.task_role_arn = task.arn
+        self.task_role_name = task.name
+        self.execution_role_arn = execution.arn
+        self.execution_role_name = execution.name
+        environment = args.get("agent_environment")
+        self.agent_environment = dict(AGENT_ENVIRONMENT if environment is None else environment)
+        self.register_outputs(self.outputs())
+
+    @staticmethod
+    def check(name: str, args: EcsAgentRolesArgs) -> list[PlannedRole]:
+        """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
+        return _Plan(name, args).roles()
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack output of this agent: both roles for the task definition, and the agent's environment."""
+        return {
+            "taskRoleArn": self.task_role_arn,
+            "taskRoleName": self.task_role_name,
+            "executionRoleArn": self.execution_role_arn,
+            "executionRoleName": self.execution_role_name,
+            "agentEnvironment": self.agent_environment,
+        }

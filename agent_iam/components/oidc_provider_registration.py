@@ -5,42 +5,63 @@ One registration per (cluster, account), however many roles in that account trus
 allows one provider per issuer URL per account.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+# No `from __future__ import annotations`: Pulumi's schema analyzer reads these annotations as types.
+from typing import Optional, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
+from agent_iam.iam import checks
+
 from . import policies
+from ._contract import check_fields, check_value, raise_problems, type_token
+
+COMPONENT = "OidcProviderRegistration"
 
 
-@dataclass(frozen=True)
-class OidcProviderRegistrationArgs:
+class OidcProviderRegistrationArgs(TypedDict, total=False):
     """The issuer URL to register and the tags of the provider."""
 
-    url: str  # https://oidc.eks.<region>.amazonaws.com/id/<ID>
-    tags: Mapping[str, str] = field(default_factory=dict)
-    protect: bool = False
+    url: Required[str]
+    """The cluster's OIDC issuer URL, as `aws eks describe-cluster` shows it
+    (`https://oidc.eks.<region>.amazonaws.com/id/<ID>`). Required."""
+    tags: dict[str, str]
+    """Tags of the provider. Default: none."""
+    protect: bool
+    """Protect the provider from deletion (every IRSA role of the cluster in this account trusts it).
+    Default: false."""
 
-    @property
-    def client_ids(self) -> list[str]:
-        return [policies.STS_AUDIENCE]
+
+class OidcProviderRegistrationOutputs:
+    """What an OidcProviderRegistration hands out (annotated here, not on the component: the SDK resolves a
+    component class's own annotations on every registration; the schema analyzer reads them through the MRO)."""
+
+    arn: pulumi.Output[str]
+    """The provider's ARN, which IRSA trust policies name as their `Federated` principal."""
 
 
-class OidcProviderRegistration(pulumi.ComponentResource):
-    """An `aws.iam.OpenIdConnectProvider` for a cluster's issuer, in the account of the parent's provider."""
+class OidcProviderRegistration(pulumi.ComponentResource, OidcProviderRegistrationOutputs):
+    """An `aws.iam.OpenIdConnectProvider` for a cluster's issuer, in the account of the parent's provider,
+    with audience `sts.amazonaws.com` and no thumbprints (IAM validates EKS issuers against its own CAs)."""
 
-    def __init__(self, name: str, args: OidcProviderRegistrationArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("agent-iam:eks:OidcProviderRegistration", name, None, opts)
-        # No thumbprint_lists: IAM validates EKS issuers against its own trusted CAs.
+    def __init__(self, name: str, args: OidcProviderRegistrationArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        problems = check_fields(OidcProviderRegistrationArgs, args)
+        if not problems:
+            problems = check_value("url", args["url"], checks.check_oidc_issuer_url)
+            if args.get("tags") is not None:
+                problems += check_value("tags", args["tags"], checks.check_tags)
+        raise_problems(COMPONENT, name, problems)
+        super().__init__(type_token("eks", COMPONENT), name, None, opts)
         provider = aws.iam.OpenIdConnectProvider(
             f"{name}-provider",
-            url=args.url,
-            client_id_lists=args.client_ids,
-            tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            url=args["url"],
+            client_id_lists=[policies.STS_AUDIENCE],
+            tags=dict(args.get("tags") or {}),
+            opts=pulumi.ResourceOptions(parent=self, protect=bool(args.get("protect", False))),
         )
-        self.arn: pulumi.Output[str] = provider.arn
-        self.register_outputs({"arn": self.arn})
+        self.arn = provider.arn
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, pulumi.Output[str]]:
+        """The provider's ARN."""
+        return {"arn": self.arn}

@@ -107,6 +107,12 @@ class PlanMocks(Mocks):
             return f"{inputs.get('role')}:{physical}", {"name": physical}
         if typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
             return f"{inputs.get('role')}/{inputs.get('policyArn')}", {}
+        if typ == "aws:secretsmanager/secret:Secret":  # Secrets Manager appends six random characters
+            arn = (
+                f"arn:{account.partition}:secretsmanager:{account.region}:{account.account_id}:secret:"
+                f"{physical}-{_unique('', name)[:6]}"
+            )
+            return arn, {"arn": arn}
         if typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
             association = "a-" + _unique("", name).lower()[:17]
             arn = (
@@ -151,6 +157,10 @@ class Registration:
     secret_inputs: list[str] = field(default_factory=list)
 
 
+class DuplicateUrnError(Exception):
+    """Two resources registered with the same URN (type, name and parent chain)."""
+
+
 class RecordingMonitor(ShortcutMonitor):
     """The SDK's mock monitor (with its state shortcut), also keeping each resource's parent, provider and options."""
 
@@ -160,6 +170,10 @@ class RecordingMonitor(ShortcutMonitor):
         self.registrations: list[Registration] = []
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if urn in self.resources:
+            # The real engine refuses a second resource with the same URN; so does the plan.
+            raise DuplicateUrnError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
         if request.custom or request.remote or request.type == "pulumi:pulumi:Stack" or request.object.fields:
             response = super().RegisterResource(request)
         else:

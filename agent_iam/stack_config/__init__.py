@@ -1,7 +1,7 @@
 """Read and validate a stack's `agent-iam:*` config into typed settings, before any resource exists.
 
-Config flows one way: this package turns config into component arguments; `__main__.py`
-builds providers and composes components from them; components never read config.
+Config flows one way: this package translates config into component Args (each component checks
+its own); `__main__.py` builds providers and composes components from them; components never read config.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from .errors import ConfigError, from_validation_error
 from .models import StackConfig
 from .settings import NAMESPACE, StackSettings, Target, Unit, build_settings
-from .types import REDACTED, check_region
+from agent_iam.iam.checks import REDACTED, check_region
 
 __all__ = [
     "NAMESPACE",

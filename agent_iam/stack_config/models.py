@@ -23,7 +23,7 @@ from agent_iam.components.role import (
 )
 from agent_iam.guardrails.rules import RULE_NAMES
 
-from .policy_document import PolicyDocument
+from agent_iam.iam.policy_document import PolicyDocument
 from .types import (
     AccountId,
     Annotations,
@@ -45,14 +45,9 @@ from .types import (
     RoleName,
     S3Location,
     SecretArn,
-    account_of_arn,
-    has_wildcard,
-    issuer_of_provider_arn,
-    s3_location,
 )
-
-MIN_SESSION, MAX_SESSION = 3600, 43200
-MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 50, 128, 256
+from agent_iam.iam.arns import account_of
+from agent_iam.iam.checks import MAX_SESSION, MIN_SESSION, check_tags, has_wildcard, issuer_of_provider_arn
 
 
 class KeyedError(ValueError):
@@ -90,14 +85,7 @@ class RoleOptions(ConfigModel):
     @field_validator("tags")
     @classmethod
     def _tags(cls, tags: dict[str, str] | None) -> dict[str, str] | None:
-        for key, value in (tags or {}).items():
-            if not 1 <= len(key) <= MAX_TAG_KEY or key.lower().startswith("aws:"):
-                raise ValueError(f"tag keys are 1 to {MAX_TAG_KEY} characters and may not start with 'aws:': {key!r}")
-            if len(value) > MAX_TAG_VALUE:
-                raise ValueError(f"tag {key!r}: values are at most {MAX_TAG_VALUE} characters")
-        if tags and len(tags) > MAX_TAGS - 2:
-            raise ValueError(f"at most {MAX_TAGS - 2} tags (IAM allows {MAX_TAGS}; agent-iam adds two)")
-        return tags
+        return None if tags is None else check_tags(tags)
 
 
 class Defaults(RoleOptions):
@@ -132,7 +120,7 @@ class Account(ConfigModel):
 
     @property
     def account_id(self) -> str:
-        return account_of_arn(self.role_arn)
+        return account_of(self.role_arn)
 
 
 class Entry(RoleOptions):
@@ -150,38 +138,12 @@ class AgentSecrets(ConfigModel):
     allow_all_secrets: bool = False
     kms_key_arns: list[KmsKeyArn] = []
 
-    @model_validator(mode="after")
-    def _check_secrets(self) -> AgentSecrets:
-        if "*" in self.secret_arns:
-            if not self.allow_all_secrets:
-                raise KeyedError(
-                    ("secretArns", self.secret_arns.index("*")),
-                    "'*' lets the agent read every secret in the account; list the agent's secret ARNs, "
-                    "or set allowAllSecrets: true to accept that",
-                )
-            if len(self.secret_arns) > 1:
-                raise KeyedError("secretArns", "'*' already covers every secret; list it alone")
-        elif self.allow_all_secrets:
-            raise KeyedError("allowAllSecrets", "is true but secretArns does not contain '*'")
-        unique_or_raise(self.secret_arns, "secretArns")
-        unique_or_raise(self.kms_key_arns, "kmsKeyArns")
-        return self
-
 
 class InlinePolicy(ConfigModel):
     """`policy`: an identity policy for anything the generated statements do not cover."""
 
     policy: PolicyDocument | None = None
     allow_wildcard_resources: bool = False
-
-    @model_validator(mode="after")
-    def _check_policy(self) -> InlinePolicy:
-        if self.policy is not None and self.policy.wildcard_resource and not self.allow_wildcard_resources:
-            raise KeyedError(
-                "policy",
-                'an Allow statement has Resource "*"; scope it to ARNs, or set allowWildcardResources: true',
-            )
-        return self
 
 
 class EcsAgent(Entry, InlinePolicy, AgentSecrets):
@@ -193,11 +155,6 @@ class EcsAgent(Entry, InlinePolicy, AgentSecrets):
     confused_deputy_conditions: bool = True
     task_role_policy_arns: list[PolicyArn] = []
 
-    @model_validator(mode="after")
-    def _check(self) -> EcsAgent:
-        unique_or_raise(self.task_role_policy_arns, "taskRolePolicyArns")
-        return self
-
 
 class Ec2Agent(Entry, InlinePolicy, AgentSecrets):
     """`agent-iam:ec2Agents[]`: one agent on EC2 instances, with an instance profile."""
@@ -206,14 +163,6 @@ class Ec2Agent(Entry, InlinePolicy, AgentSecrets):
     confused_deputy_conditions: bool = True
     policy_arns: list[PolicyArn] = []
     ssm: bool = False
-
-    @model_validator(mode="after")
-    def _check(self) -> Ec2Agent:
-        unique_or_raise(self.policy_arns, "policyArns")
-        for index, arn in enumerate(self.policy_arns):
-            if self.ssm and arn.endswith(":iam::aws:policy/AmazonSSMManagedInstanceCore"):
-                raise KeyedError(("policyArns", index), "ssm: true already attaches AmazonSSMManagedInstanceCore")
-        return self
 
 
 class Vendor(ConfigModel):
@@ -227,25 +176,11 @@ class Vendor(ConfigModel):
     def _check(self) -> Vendor:
         if (self.principal_arn is None) == (self.account_id is None):
             raise ValueError("set exactly one of principalArn (the vendor's role or account root) or accountId")
-        if self.principal_arn and not self.whole_account and self.principal_arn_patterns:
-            raise KeyedError(
-                "principalArnPatterns",
-                "narrow a trust in the vendor's whole account; with principalArn naming one role they add nothing "
-                "(set accountId instead)",
-            )
-        account = self.account
-        for index, pattern in enumerate(self.principal_arn_patterns):
-            if account_of_arn(pattern) != account:
-                raise KeyedError(
-                    ("principalArnPatterns", index),
-                    f"is in account {account_of_arn(pattern)}, not the vendor's account {account}",
-                )
-        unique_or_raise(self.principal_arn_patterns, "principalArnPatterns")
         return self
 
     @property
     def account(self) -> str:
-        return self.account_id or account_of_arn(self.principal_arn or "")
+        return self.account_id or account_of(self.principal_arn or "")
 
     @property
     def whole_account(self) -> bool:
@@ -265,33 +200,6 @@ class VendorPermissions(InlinePolicy):
     kms_key_arns: list[KmsKeyArn] = []
     policy_arns: list[PolicyArn] = []
 
-    @model_validator(mode="after")
-    def _check_permissions(self) -> VendorPermissions:
-        self._check_locations()
-        if self.kms_key_arns and not (self.s3_read or self.s3_write):
-            raise KeyedError("kmsKeyArns", "are for SSE-KMS buckets (used through S3 only); list s3Read or s3Write")
-        unique_or_raise(self.kms_key_arns, "kmsKeyArns")
-        unique_or_raise(self.policy_arns, "policyArns")
-        return self
-
-    def _check_locations(self) -> None:
-        """Each location once: a bucket (or prefix) listed whole covers its prefixes, write covers read."""
-        listed = [("s3Write", i, s3_location(v)) for i, v in enumerate(self.s3_write)]
-        listed += [("s3Read", i, s3_location(v)) for i, v in enumerate(self.s3_read)]
-        earlier: dict[str, list[tuple[str, int, str | None]]] = {}  # by bucket: only the same bucket can cover
-        for key, index, (bucket, prefix) in listed:
-            for other_key, other_index, other_prefix in earlier.get(bucket, ()):
-                covered = other_prefix is None or (prefix or "") == other_prefix or (prefix or "").startswith(
-                    other_prefix + "/"
-                )
-                if covered:
-                    where = f"{other_key}[{other_index}]"
-                    raise KeyedError((key, index), f"already covered by {where} ({self._location(other_key, other_index)!r})")
-            earlier.setdefault(bucket, []).append((key, index, prefix))
-
-    def _location(self, key: str, index: int) -> str:
-        return (self.s3_write if key == "s3Write" else self.s3_read)[index]
-
 
 class SaasRole(Entry, VendorPermissions):
     """`agent-iam:saasRoles[]`: one vendor's cross-account access."""
@@ -301,25 +209,6 @@ class SaasRole(Entry, VendorPermissions):
     allow_unconditioned_account_trust: bool = False
     role_name: RoleName | None = None
     customer_managed_policy: bool = False
-
-    @model_validator(mode="after")
-    def _check(self) -> SaasRole:
-        conditioned = bool(self.external_id or self.vendor.principal_arn_patterns)
-        if self.vendor.whole_account and not conditioned and not self.allow_unconditioned_account_trust:
-            raise KeyedError(
-                ("vendor", self.vendor.key),
-                f"trusts every principal in account {self.vendor.account} with no condition; set externalId "
-                "or vendor.principalArnPatterns, or set allowUnconditionedAccountTrust: true to accept that",
-            )
-        # A vendor role with no external ID is refused in settings, which know the role's account.
-        if self.allow_unconditioned_account_trust and conditioned:
-            raise KeyedError(
-                "allowUnconditionedAccountTrust",
-                "is true but the trust has a condition (externalId or principal patterns); remove it",
-            )
-        if self.customer_managed_policy and not (self.s3_read or self.s3_write or self.policy):
-            raise KeyedError("customerManagedPolicy", "is true but there are no permissions (s3Read, s3Write, policy)")
-        return self
 
 
 class Cluster(ConfigModel):
@@ -384,16 +273,6 @@ class SecretRef(ConfigModel):
     name: K8sObjectName
     namespace: Namespace | None = None  # default: the entry's namespace
 
-    @field_validator("namespace")
-    @classmethod
-    def _exact(cls, value: str | None) -> str | None:
-        if value is not None and has_wildcard(value):
-            raise ValueError(f"a Secret lives in one namespace, not a pattern: {value!r}")
-        return value
-
-
-ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
-
 
 class ServiceAccount(Entry, VendorPermissions):
     """`agent-iam:serviceAccounts[]`: a role for a Kubernetes service account on EKS (IRSA or Pod Identity)."""
@@ -421,65 +300,6 @@ class ServiceAccount(Entry, VendorPermissions):
     @property
     def wildcard(self) -> bool:
         return any(has_wildcard(ns) or has_wildcard(sa) for _, _, ns, sa in self.all_subjects())
-
-    @model_validator(mode="after")
-    def _check(self) -> ServiceAccount:
-        if self.mode == "pod-identity":
-            self._check_pod_identity()
-        else:
-            for key in ("session_tag_conditions", "source_role_name"):
-                if getattr(self, key) is not None:
-                    raise KeyedError(to_camel(key), "applies to mode: pod-identity only")
-        for prefix, _, namespace, name in self.all_subjects():
-            for key, value in (("namespace", namespace), ("serviceAccount", name)):
-                if has_wildcard(value) and not self.allow_wildcard_subject:
-                    raise KeyedError(
-                        (*prefix, key),
-                        f"{value!r} is a wildcard: the role would trust every matching service account; name one, "
-                        "or set allowWildcardSubject: true to accept that",
-                    )
-        if self.allow_wildcard_subject and not self.wildcard:
-            raise KeyedError("allowWildcardSubject", "is true but no namespace or serviceAccount holds a wildcard")
-        if self.create_service_account and self.wildcard:
-            raise KeyedError(
-                "createServiceAccount",
-                "a wildcard subject names no one service account to create; set createServiceAccount: false",
-            )
-        if self.service_account_annotations and not self.create_service_account:
-            raise KeyedError(
-                "serviceAccountAnnotations", "annotate a service account agent-iam creates (createServiceAccount: true)"
-            )
-        if ROLE_ARN_ANNOTATION in self.service_account_annotations:
-            raise KeyedError(
-                ("serviceAccountAnnotations", ROLE_ARN_ANNOTATION), "is set from the role; use roleArnAnnotation"
-            )
-        seen: set[tuple[str, str, str]] = set()
-        for prefix, cluster, namespace, name in self.all_subjects():
-            if (cluster, namespace, name) in seen:
-                raise KeyedError(prefix or "subjects", f"lists {cluster}/{namespace}/{name} twice")
-            seen.add((cluster, namespace, name))
-        return self
-
-    def _check_pod_identity(self) -> None:
-        if self.subjects:
-            raise KeyedError(
-                "subjects", "a Pod Identity association is for one service account; add an entry per service account"
-            )
-        for key, value in (("namespace", self.namespace), ("serviceAccount", self.service_account)):
-            if has_wildcard(value):
-                raise KeyedError(key, f"Pod Identity associates one exact service account, not a pattern: {value!r}")
-        if self.role_arn_annotation is not None:
-            raise KeyedError(
-                "roleArnAnnotation",
-                "Pod Identity service accounts carry no role annotation (EKS injects credentials through the "
-                "association); remove it",
-            )
-        if self.service_account_annotations:
-            raise KeyedError(
-                "serviceAccountAnnotations",
-                "Pod Identity needs no service account annotations (the association names the service account); "
-                "remove them",
-            )
 
 
 def unique_or_raise(values: list[Any], key: str) -> None:
@@ -543,10 +363,10 @@ class StackConfig(ConfigModel):
             if cluster.account is not None and cluster.account not in self.accounts:
                 raise KeyedError(("clusters", key, "account"), f"unknown account {cluster.account!r} (known: {known})")
             own = self.account_id_of(cluster.account)
-            if cluster.oidc_provider_arn and account_of_arn(cluster.oidc_provider_arn) != own:
+            if cluster.oidc_provider_arn and account_of(cluster.oidc_provider_arn) != own:
                 raise KeyedError(
                     ("clusters", key, "oidcProviderArn"),
-                    f"is in account {account_of_arn(cluster.oidc_provider_arn)}, not the cluster's account {own} "
+                    f"is in account {account_of(cluster.oidc_provider_arn)}, not the cluster's account {own} "
                     "(providers in other accounts go in oidcProviderArns)",
                 )
             for account, arn in cluster.oidc_provider_arns.items():
@@ -554,8 +374,8 @@ class StackConfig(ConfigModel):
                     raise KeyedError(
                         ("clusters", key, "oidcProviderArns", account), f"unknown account {account!r} (known: {known})"
                     )
-                if account_of_arn(arn) != self.accounts[account].account_id:
+                if account_of(arn) != self.accounts[account].account_id:
                     raise KeyedError(
                         ("clusters", key, "oidcProviderArns", account),
-                        f"is in account {account_of_arn(arn)}, not {account}'s {self.accounts[account].account_id}",
+                        f"is in account {account_of(arn)}, not {account}'s {self.accounts[account].account_id}",
                     )

@@ -1,35 +1,42 @@
-"""Turn a validated stack config into typed component arguments, and check IAM limits.
+"""Translate a validated stack config into component Args, one entry to one component.
 
-The result is everything `__main__.py` needs: which accounts to build providers for,
-and for each entry the component to register, its target account and its arguments.
+The components own their rules: each entry's Args are checked by the component's own `check`
+(the constructor's checks, registering nothing), and its problems are reported here with the
+stack file and the config key in place of the Args field. What only the stack config knows
+(names across entries, Kubernetes objects claimed twice, clusters and accounts) is checked here.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pulumi
+from pydantic.alias_generators import to_camel
+
 from agent_iam.components import policies
-from agent_iam.components.role import IamLimits
-from agent_iam.guardrails import rules as guardrail_rules
-from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfileArgs
-from agent_iam.components.ecs_agent_roles import EcsAgentRolesArgs
+from agent_iam.components._contract import ArgsError
+from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfile, Ec2AgentInstanceProfileArgs
+from agent_iam.components.ecs_agent_roles import EcsAgentRoles, EcsAgentRolesArgs
 from agent_iam.components.oidc_provider_registration import OidcProviderRegistrationArgs
-from agent_iam.components.role import RoleDocuments, RoleSpec
-from agent_iam.components.saas_access_role import SaasAccessRoleArgs
-from agent_iam.components.service_account_role import IrsaCluster, KubernetesObject, PodIdentity, ServiceAccountRoleArgs
+from agent_iam.components.role import IamLimits, PlannedRole
+from agent_iam.components.saas_access_role import SaasAccessRole, SaasAccessRoleArgs
+from agent_iam.components.service_account_role import ServiceAccountRole
+from agent_iam.guardrails import rules as guardrail_rules
+from agent_iam.iam.arns import has_wildcard
+from agent_iam.iam.checks import REDACTED
 
 from .errors import ConfigError, key_path
 from .models import (
     Account,
     AgentSecrets,
+    Cluster,
     Defaults,
     Ec2Agent,
     EcsAgent,
     Entry,
-    Cluster,
     Guardrails,
     InlinePolicy,
     SaasRole,
@@ -37,7 +44,6 @@ from .models import (
     StackConfig,
     VendorPermissions,
 )
-from .types import REDACTED, has_wildcard, s3_location
 
 NAMESPACE = "agent-iam"
 MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
@@ -54,23 +60,18 @@ class Target:
 
 @dataclass(frozen=True)
 class Unit:
-    """One component to register: its config key, logical name, target and arguments."""
+    """One component to register: its config key, logical name, target, component and Args."""
 
     key: str  # e.g. "agent-iam:ecsAgents[0]"
     name: str
     target: Target
-    args: Any
+    component: type[pulumi.ComponentResource]
+    args: Mapping[str, Any]
+    roles: tuple[PlannedRole, ...] = ()
     former_names: tuple[str, ...] = ()
-    cluster: str | None = None  # serviceAccounts: the entry's cluster (Pod Identity association, Secret)
-
-    def roles(self) -> Mapping[str, tuple[RoleSpec, RoleDocuments]]:
-        """Every role this unit creates, by a label used in messages."""
-        return self.args.roles() if hasattr(self.args, "roles") else {}
-
-    def role_account(self, label: str) -> str:
-        """The account a role of `roles()` is created in (the target's, unless the args say otherwise)."""
-        accounts = self.args.role_accounts() if hasattr(self.args, "role_accounts") else {}
-        return accounts.get(label, self.target.account_id)
+    cluster: str | None = None  # serviceAccounts: the entry's cluster (Kubernetes provider, Pod Identity association)
+    cluster_account: str | None = None  # serviceAccounts: the account key of the cluster (its AWS provider)
+    depends_on: tuple[str, ...] = ()  # names of the OIDC provider registrations its trust names
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,6 @@ class OidcRegistration:
 @dataclass(frozen=True)
 class StackSettings:
     stack: str
-    source: str
     account_id: str
     region: str
     accounts: Mapping[str, Account]
@@ -99,7 +99,6 @@ class StackSettings:
     oidc_providers: Sequence[OidcRegistration] = ()
     kubernetes_clusters: Sequence[str] = ()  # clusters agent-iam creates Kubernetes objects in
     advisories: Sequence[str] = field(default_factory=tuple)
-    secret_keys: frozenset[str] = frozenset()
     guardrails: Guardrails = Guardrails()
     limits: IamLimits = IamLimits()
     # The stack's permissions boundary and any an entry sets instead; empty: the stack sets none.
@@ -123,14 +122,80 @@ class StackSettings:
         )
 
 
+# Args fields whose config key is not their camelCase name: relative to the entry, or
+# absolute (a stack-wide key) when it starts with `:`.
+_SHARED_KEYS = {
+    "iam_limits": ":defaults.limits",
+    "name": "name",
+}
+FIELD_KEYS: dict[str, dict[str, str]] = {
+    "ecsAgents": {"task_policy": "policy"},
+    "ec2Agents": {},
+    "saasRoles": {"principal_arn_patterns": "vendor.principalArnPatterns"},
+    "serviceAccounts": {
+        "secret_name": "secret.name",
+        "secret_namespace": "secret.namespace",
+        "oidc_provider_arn": "cluster",
+        "oidc_issuer": "cluster",
+        "eks_cluster_name": "cluster",
+        "cluster_account_id": "cluster",
+        "source_role_permissions_boundary_arn": ":defaults.permissionsBoundaryArn",
+    },
+}
+_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def config_key(family: str, field_name: str, overrides: Mapping[str, str] = {}) -> str:
+    """The config key of an Args field: `subjects[0].service_account` -> `subjects[0].serviceAccount`,
+    `iam_limits.trust_policy_size` -> `:defaults.limits.trustPolicySize` (absolute)."""
+    keys = {**_SHARED_KEYS, **FIELD_KEYS.get(family, {}), **overrides}
+    head, _, rest = field_name.partition(".")
+    head_name = head.split("[", 1)[0]
+    if head_name in keys:
+        mapped = keys[head_name] + head[len(head_name):]
+    else:
+        mapped = _PART.sub(lambda m: to_camel(m.group(1)), head)
+    if rest and not rest.startswith(ROLE_ARN_ANNOTATION_PREFIX):
+        rest = _PART.sub(lambda m: to_camel(m.group(1)), rest)
+    return f"{mapped}.{rest}" if rest else mapped
+
+
+ROLE_ARN_ANNOTATION_PREFIX = "eks.amazonaws.com"
+
+
+def problem_lines(source: str, unit_key: str, family: str, error: ArgsError, overrides: Mapping[str, str] = {}) -> list[str]:
+    """A component's problems as config errors: the stack file, the key, the same sentence."""
+
+    def spell(field_name: str) -> str:
+        return config_key(family, field_name, overrides).lstrip(":")
+
+    lines = []
+    for problem in error.problems:
+        message = problem.render(spell)
+        if not problem.field:
+            lines.append(f"{source}: {unit_key}: {message}")
+            continue
+        key = config_key(family, problem.field, overrides)
+        where = f"{NAMESPACE}:{key[1:]}" if key.startswith(":") else f"{unit_key}.{key}"
+        lines.append(f"{source}: {where}: {message}")
+    return lines
+
+
+def _present(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Args with the fields the entry does not set left out (the component applies its defaults)."""
+    return {k: v for k, v in values.items() if v is not None and v != [] and v != {}}
+
+
 class _Builder:
-    def __init__(self, config: StackConfig, *, stack: str, source: str, region: str):
+    def __init__(self, config: StackConfig, *, stack: str, source: str, region: str, secret_keys: frozenset[str]):
         self.config = config
         self.stack = stack
         self.source = source
         self.region = region
+        self.secret_keys = secret_keys
         self.defaults: Defaults = config.defaults
         self.advisories: list[str] = []
+        self.problems: list[str] = []
         self.registrations: dict[tuple[str, str], OidcRegistration] = {}
         self.kubernetes_objects: dict[tuple[str, str, str, str], str] = {}  # (kind, cluster, ns, name) -> key
         self.associations: dict[tuple[str, str, str], str] = {}
@@ -144,55 +209,69 @@ class _Builder:
         account = self.config.accounts[account_key]
         return Target(account_key, account.account_id, account.region)
 
-    def role_spec(self, entry: Entry, name: str, description: str) -> RoleSpec:
+    def role_options(self, entry: Entry) -> dict[str, Any]:
+        """The role fields every component shares, with the stack's defaults and tags applied."""
         d = self.defaults
-        tags = {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack}
-        return RoleSpec(
-            name=name,
-            path=entry.path or d.path or "/",
-            description=description,
-            permissions_boundary_arn=entry.permissions_boundary_arn or d.permissions_boundary_arn,
-            max_session_duration=entry.max_session_duration or d.max_session_duration,
-            tags=tags,
-            protect=bool(entry.protect if entry.protect is not None else d.protect),
-        )
+        limits = d.limits
+        return {
+            "path": entry.path or d.path,
+            "permissions_boundary_arn": entry.permissions_boundary_arn or d.permissions_boundary_arn,
+            "max_session_duration": entry.max_session_duration or d.max_session_duration,
+            "tags": {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack},
+            "protect": bool(entry.protect if entry.protect is not None else d.protect),
+            "iam_limits": {
+                "trust_policy_size": limits.trust_policy_size,
+                "role_policies_size": limits.role_policies_size,
+                "managed_policies_per_role": limits.managed_policies_per_role,
+            },
+        }
 
-    def derived_name(self, key: str, entry: Entry, explicit: str | None, suffix: str, explicit_key: str) -> str:
-        """The explicit name, or `<name>-<suffix>` (`<name>` when the suffix is empty)."""
-        if explicit:
-            return explicit
-        name = f"{entry.name}-{suffix}" if suffix else entry.name
-        if len(name) > 64:
-            raise ConfigError(
-                [
-                    f"{self.source}: {key}.name: the derived role name {name!r} is {len(name)} characters, "
-                    f"over IAM's 64; shorten the name or set {explicit_key}"
-                ]
-            )
-        return name
+    def unit(
+        self,
+        family: str,
+        index: int,
+        entry: Entry,
+        component: Any,
+        args: Mapping[str, Any],
+        target: Target,
+        overrides: Mapping[str, str] = {},
+        **extra: Any,
+    ) -> Unit | None:
+        """The entry's component with its Args, checked by the component itself (problems collected)."""
+        key = key_path(NAMESPACE, (family, index))
+        try:
+            roles = tuple(component.check(entry.name, args))
+        except ArgsError as error:
+            self.problems.extend(problem_lines(self.source, key, family, error, overrides))
+            return None
+        return Unit(key, entry.name, target, component, args, roles, tuple(entry.former_names), **extra)
 
-    def ecs_agent(self, index: int, entry: EcsAgent) -> Unit:
+    def ecs_agent(self, index: int, entry: EcsAgent) -> Unit | None:
         key = key_path(NAMESPACE, ("ecsAgents", index))
         target = self.target(entry)
-        task_name = self.derived_name(key, entry, entry.task_role_name, "task", "taskRoleName")
-        execution_name = self.derived_name(key, entry, entry.execution_role_name, "execution", "executionRoleName")
-        self.secrets_advisory(key, entry, f"the execution role {execution_name!r}", target)
-        self.policy_advisory(key, entry, f"the task role {task_name!r}")
-        args = EcsAgentRolesArgs(
-            account_id=target.account_id,
-            region=target.region,
-            task_role=self.role_spec(entry, task_name, f"ECS task role of agent {entry.name} (agent-iam)"),
-            execution_role=self.role_spec(
-                entry, execution_name, f"ECS task execution role of agent {entry.name} (agent-iam)"
-            ),
-            secret_arns=tuple(entry.secret_arns),
-            kms_key_arns=tuple(entry.kms_key_arns),
-            task_role_policy_arns=tuple(entry.task_role_policy_arns),
-            task_policy=entry.policy.to_dict() if entry.policy else None,
-            trust_ec2=entry.trust_ec2,
-            confused_deputy_conditions=entry.confused_deputy_conditions,
+        args: EcsAgentRolesArgs = _present(  # type: ignore[assignment]
+            {
+                "account_id": target.account_id,
+                "region": target.region,
+                "task_role_name": entry.task_role_name,
+                "execution_role_name": entry.execution_role_name,
+                **self.role_options(entry),
+                "secret_arns": list(entry.secret_arns),
+                "allow_all_secrets": entry.allow_all_secrets or None,
+                "kms_key_arns": list(entry.kms_key_arns),
+                "task_role_policy_arns": list(entry.task_role_policy_arns),
+                "task_policy": entry.policy.to_dict() if entry.policy else None,
+                "allow_wildcard_resources": entry.allow_wildcard_resources or None,
+                "trust_ec2": entry.trust_ec2,
+                "confused_deputy_conditions": entry.confused_deputy_conditions,
+            }
         )
-        return Unit(key, entry.name, target, args, tuple(entry.former_names))
+        unit = self.unit("ecsAgents", index, entry, EcsAgentRoles, args, target)
+        if unit is not None:
+            task, execution = (r.spec.name for r in unit.roles)
+            self.secrets_advisory(key, entry, f"the execution role {execution!r}", target)
+            self.policy_advisory(key, entry, f"the task role {task!r}")
+        return unit
 
     def secrets_advisory(self, key: str, entry: AgentSecrets, who: str, target: Target) -> None:
         if "*" in entry.secret_arns:
@@ -207,278 +286,256 @@ class _Builder:
                 f"{key} ({entry.name}): {who} policy allows actions on Resource '*' (allowWildcardResources: true)"
             )
 
-    def ec2_agent(self, index: int, entry: Ec2Agent) -> Unit:
+    def ec2_agent(self, index: int, entry: Ec2Agent) -> Unit | None:
         key = key_path(NAMESPACE, ("ec2Agents", index))
         target = self.target(entry)
-        name = self.derived_name(key, entry, entry.role_name, "", "roleName")
-        self.secrets_advisory(key, entry, f"the instance role {name!r}", target)
-        self.policy_advisory(key, entry, f"the instance role {name!r}")
-        args = Ec2AgentInstanceProfileArgs(
-            account_id=target.account_id,
-            region=target.region,
-            role=self.role_spec(entry, name, f"EC2 instance role of agent {entry.name} (agent-iam)"),
-            policy_arns=tuple(entry.policy_arns),
-            ssm=entry.ssm,
-            secret_arns=tuple(entry.secret_arns),
-            kms_key_arns=tuple(entry.kms_key_arns),
-            policy=entry.policy.to_dict() if entry.policy else None,
-            confused_deputy_conditions=entry.confused_deputy_conditions,
+        args: Ec2AgentInstanceProfileArgs = _present(  # type: ignore[assignment]
+            {
+                "account_id": target.account_id,
+                "region": target.region,
+                "role_name": entry.role_name,
+                **self.role_options(entry),
+                "policy_arns": list(entry.policy_arns),
+                "ssm": entry.ssm,
+                "secret_arns": list(entry.secret_arns),
+                "allow_all_secrets": entry.allow_all_secrets or None,
+                "kms_key_arns": list(entry.kms_key_arns),
+                "policy": entry.policy.to_dict() if entry.policy else None,
+                "allow_wildcard_resources": entry.allow_wildcard_resources or None,
+                "confused_deputy_conditions": entry.confused_deputy_conditions,
+            }
         )
-        return Unit(key, entry.name, target, args, tuple(entry.former_names))
+        unit = self.unit("ec2Agents", index, entry, Ec2AgentInstanceProfile, args, target)
+        if unit is not None:
+            name = unit.roles[0].spec.name
+            self.secrets_advisory(key, entry, f"the instance role {name!r}", target)
+            self.policy_advisory(key, entry, f"the instance role {name!r}")
+        return unit
 
-    def saas_role(self, index: int, entry: SaasRole, secret_keys: frozenset[str]) -> Unit:
+    def saas_role(self, index: int, entry: SaasRole) -> Unit | None:
         key = key_path(NAMESPACE, ("saasRoles", index))
         target = self.target(entry)
-        name = self.derived_name(key, entry, entry.role_name, "", "roleName")
         vendor = entry.vendor
         principal = vendor.principal_arn or policies.account_root_arn(
             policies.partition_for_region(target.region), vendor.account
         )
-        cross_account = vendor.account != target.account_id
-        if cross_account and not vendor.whole_account and not entry.external_id and not entry.allow_unconditioned_account_trust:
-            raise ConfigError(
-                [
-                    f"{self.source}: {key}.externalId: required: the vendor role {principal} is in another account "
-                    f"than the role ({target.account_id}), and without an external ID any of the vendor's customers "
-                    "could have it assume this role (confused deputy); set the external ID the vendor gives you, "
-                    "or allowUnconditionedAccountTrust: true to accept that"
-                ]
-            )
-        if entry.allow_unconditioned_account_trust:
-            who = f"ANY principal in account {vendor.account}" if vendor.whole_account else f"the vendor role {principal}"
-            self.advisories.append(
-                f"{key} ({entry.name}): the role {name!r} may be assumed by {who} with no external ID or "
-                "principal pattern (allowUnconditionedAccountTrust: true)"
-            )
-        self.policy_advisory(key, entry, f"the role {name!r}")
-        args = SaasAccessRoleArgs(
-            region=target.region,
-            role=self.role_spec(entry, name, f"Cross-account access for SaaS {entry.name} (agent-iam)"),
-            principal_arn=principal,
-            external_id=entry.external_id,
-            external_id_secret=entry.external_id is not None
-            and ("saasRoles" in secret_keys or entry.external_id == REDACTED),
-            principal_arn_patterns=tuple(vendor.principal_arn_patterns),
-            **permission_args(entry),
-            customer_managed_policy=entry.customer_managed_policy,
+        args: SaasAccessRoleArgs = _present(  # type: ignore[assignment]
+            {
+                "principal_arn": principal,
+                "external_id": entry.external_id,
+                "external_id_secret": (
+                    entry.external_id is not None
+                    and ("saasRoles" in self.secret_keys or entry.external_id == REDACTED)
+                )
+                or None,
+                "principal_arn_patterns": list(vendor.principal_arn_patterns),
+                "allow_unconditioned_account_trust": entry.allow_unconditioned_account_trust or None,
+                "account_id": target.account_id,
+                "region": target.region,
+                "role_name": entry.role_name,
+                **self.role_options(entry),
+                **permission_args(entry),
+                "customer_managed_policy": entry.customer_managed_policy or None,
+            }
         )
-        return Unit(key, entry.name, target, args, tuple(entry.former_names))
+        overrides = {"principal_arn": f"vendor.{vendor.key}"}
+        unit = self.unit("saasRoles", index, entry, SaasAccessRole, args, target, overrides)
+        if unit is not None:
+            name = unit.roles[0].spec.name
+            if entry.allow_unconditioned_account_trust:
+                who = f"ANY principal in account {vendor.account}" if vendor.whole_account else f"the vendor role {principal}"
+                self.advisories.append(
+                    f"{key} ({entry.name}): the role {name!r} may be assumed by {who} with no external ID or "
+                    "principal pattern (allowUnconditionedAccountTrust: true)"
+                )
+            self.policy_advisory(key, entry, f"the role {name!r}")
+        return unit
 
-    def service_account(self, index: int, entry: ServiceAccount) -> Unit:
+    def service_account(self, index: int, entry: ServiceAccount) -> Unit | None:
         key = key_path(NAMESPACE, ("serviceAccounts", index))
         target = self.target(entry)
         cluster = self.config.clusters[entry.cluster]
         cluster_target = self.account_target(cluster.account)
-        name = self.derived_name(key, entry, entry.role_name, "", "roleName")
-        spec = self.role_spec(entry, name, f"Role of Kubernetes service account {entry.name} (agent-iam)")
-        self.policy_advisory(key, entry, f"the role {name!r}")
-        irsa: tuple[IrsaCluster, ...] = ()
-        pod_identity = None
+        values: dict[str, Any] = {
+            "mode": entry.mode,
+            "namespace": entry.namespace,
+            "service_account": entry.service_account,
+            "cluster": entry.cluster,
+            "account_id": target.account_id,
+            "region": target.region,
+            "role_name": entry.role_name,
+            **self.role_options(entry),
+            "create_service_account": entry.create_service_account,
+            "role_arn_annotation": entry.role_arn_annotation,
+            "service_account_annotations": dict(entry.service_account_annotations),
+            "secret_name": entry.secret.name if entry.secret else None,
+            "secret_namespace": entry.secret.namespace if entry.secret else None,
+            "session_tag_conditions": entry.session_tag_conditions,
+            "source_role_name": entry.source_role_name,
+            "subjects": [
+                {"cluster": s.cluster, "namespace": s.namespace, "service_account": s.service_account}
+                for s in entry.subjects
+            ],
+            **permission_args(entry),
+        }
+        depends_on: tuple[str, ...] = ()
         if entry.mode == "pod-identity":
-            pod_identity = self.pod_identity(key, entry, spec, target, cluster_target)
+            self.claim_association(key, entry)
+            values |= {
+                "eks_cluster_name": cluster.name if cluster.name and cluster.name != entry.cluster else None,
+                "cluster_account_id": cluster_target.account_id,
+                "source_role_permissions_boundary_arn": self.defaults.permissions_boundary_arn,
+            }
         else:
-            irsa = self.irsa_clusters(index, entry, target)
+            values["allow_wildcard_subject"] = entry.allow_wildcard_subject or None
+            subjects, depends_on = self.irsa_subjects(index, entry, target)
+            if subjects is None:
+                return None
+            own, *others = subjects
+            values |= {"oidc_provider_arn": own["oidc_provider_arn"], "oidc_issuer": own["oidc_issuer"]}
+            values["subjects"] = [
+                {k: v for k, v in s.items() if not (s["cluster"] == entry.cluster and k.startswith("oidc"))}
+                for s in others
+            ]
+        if entry.create_service_account:
+            for prefix, cluster_key, namespace, name in entry.all_subjects():
+                where = key_path(NAMESPACE, ("serviceAccounts", index, *prefix, "serviceAccount"))
+                self.claim_object(where, "ServiceAccount", cluster_key, namespace, name)
+        if entry.secret is not None:
+            namespace = entry.secret.namespace or entry.namespace
+            self.claim_object(f"{key}.secret.name", "Secret", entry.cluster, namespace, entry.secret.name)
+        unit = self.unit(
+            "serviceAccounts",
+            index,
+            entry,
+            ServiceAccountRole,
+            _present(values),
+            target,
+            cluster=entry.cluster,
+            cluster_account=cluster.account,
+            depends_on=depends_on,
+        )
+        if unit is not None:
+            name = unit.roles[0].spec.name
+            self.policy_advisory(key, entry, f"the role {name!r}")
             if entry.wildcard:
                 patterns = ", ".join(f"{c}/{ns}/{sa}" for _, c, ns, sa in entry.all_subjects() if has_wildcard(ns + sa))
                 self.advisories.append(
                     f"{key} ({entry.name}): the role {name!r} trusts EVERY service account matching {patterns} "
                     "(allowWildcardSubject: true)"
                 )
-        service_accounts = self.service_account_objects(index, entry)
-        secret = None
-        if entry.secret is not None:
-            secret = KubernetesObject(entry.cluster, entry.secret.namespace or entry.namespace, entry.secret.name)
-            self.claim_object(f"{key}.secret.name", "Secret", secret)
-        args = ServiceAccountRoleArgs(
-            mode=entry.mode,
-            account_id=target.account_id,
-            region=target.region,
-            role=spec,
-            namespace=entry.namespace,
-            service_account=entry.service_account,
-            irsa=irsa,
-            pod_identity=pod_identity,
-            create_service_account=entry.create_service_account,
-            role_arn_annotation=entry.role_arn_annotation is not False,
-            service_accounts=service_accounts,
-            secret=secret,
-            **permission_args(entry),
-        )
-        return Unit(key, entry.name, target, args, tuple(entry.former_names), cluster=entry.cluster)
+        return unit
 
-    def pod_identity(
-        self, key: str, entry: ServiceAccount, spec: RoleSpec, target: Target, cluster_target: Target
-    ) -> PodIdentity:
-        """The association's settings; across accounts, the chained role in the cluster's account."""
-        if spec.path != "/":
-            where = "this entry's path" if entry.path else "defaults.path"
-            raise ConfigError(
-                [
-                    f"{self.source}: {key}.path: EKS Pod Identity needs roles at path '/', but {where} is "
-                    f"{spec.path!r}; set path: / on this entry"
-                ]
-            )
-        cluster = self.config.clusters[entry.cluster]
+    def claim_association(self, key: str, entry: ServiceAccount) -> None:
+        """EKS allows one Pod Identity association per service account."""
         owner = self.associations.setdefault((entry.cluster, entry.namespace, entry.service_account), key)
         if owner != key:
-            raise ConfigError(
-                [
-                    f"{self.source}: {key}.serviceAccount: {entry.cluster}/{entry.namespace}/{entry.service_account} "
-                    f"already has a Pod Identity association ({owner}); EKS allows one per service account"
-                ]
+            self.problems.append(
+                f"{self.source}: {key}.serviceAccount: {entry.cluster}/{entry.namespace}/{entry.service_account} "
+                f"already has a Pod Identity association ({owner}); EKS allows one per service account"
             )
-        source = None
-        if target.account_id != cluster_target.account_id:
-            source_name = self.derived_name(key, entry, entry.source_role_name, "pod-identity", "sourceRoleName")
-            d = self.defaults
-            source = RoleSpec(
-                name=source_name,
-                path="/",
-                description=f"EKS Pod Identity role of {entry.name}, chaining to {spec.name} (agent-iam)",
-                permissions_boundary_arn=d.permissions_boundary_arn,
-                max_session_duration=spec.max_session_duration,
-                tags=spec.tags,
-                protect=spec.protect,
-            )
-        elif entry.source_role_name:
-            raise ConfigError(
-                [
-                    f"{self.source}: {key}.sourceRoleName: only for cross-account Pod Identity (an account other than "
-                    f"the cluster's {cluster_target.account_id}); remove it"
-                ]
-            )
-        return PodIdentity(
-            cluster_name=cluster.name or entry.cluster,
-            cluster_account_id=cluster_target.account_id,
-            namespace=entry.namespace,
-            service_account=entry.service_account,
-            session_tag_conditions=entry.session_tag_conditions is not False,
-            source_role=source,
-        )
 
-    def irsa_clusters(self, index: int, entry: ServiceAccount, target: Target) -> tuple[IrsaCluster, ...]:
-        """One trust per cluster, each with the OIDC provider in the role's account."""
+    def irsa_subjects(
+        self, index: int, entry: ServiceAccount, target: Target
+    ) -> tuple[list[dict[str, Any]] | None, tuple[str, ...]]:
+        """Each subject with its cluster's OIDC provider in the role's account, and the registrations it needs."""
         key = key_path(NAMESPACE, ("serviceAccounts", index))
-        by_cluster: dict[str, list[tuple[str, str, str]]] = {}
-        for prefix, cluster, namespace, name in entry.all_subjects():
-            where = key_path(NAMESPACE, ("serviceAccounts", index, *prefix, "cluster"))
-            by_cluster.setdefault(cluster, []).append((where, namespace, name))
-        result = []
-        for cluster_key, subjects in by_cluster.items():
+        subjects = []
+        registrations: list[str] = []
+        for prefix, cluster_key, namespace, name in entry.all_subjects():
             cluster = self.config.clusters[cluster_key]
             if cluster.issuer is None:
-                raise ConfigError(
-                    [
-                        f"{self.source}: {subjects[0][0]}: IRSA trusts the OIDC provider of cluster {cluster_key!r}, "
-                        f"which has no oidcIssuerUrl (or oidcProviderArn); add it from `aws eks describe-cluster`"
-                    ]
+                where = key_path(NAMESPACE, ("serviceAccounts", index, *prefix, "cluster"))
+                self.problems.append(
+                    f"{self.source}: {where}: IRSA trusts the OIDC provider of cluster {cluster_key!r}, "
+                    f"which has no oidcIssuerUrl (or oidcProviderArn); add it from `aws eks describe-cluster`"
                 )
-            result.append(
-                IrsaCluster(
-                    cluster=cluster_key,
-                    issuer=cluster.issuer,
-                    provider_arn=self.oidc_provider_arn(key, cluster_key, cluster, target),
-                    subjects=tuple(policies.service_account_subject(ns, sa) for _, ns, sa in subjects),
-                    wildcard=any(has_wildcard(ns + sa) for _, ns, sa in subjects),
-                )
+                return None, ()
+            arn, registration = self.oidc_provider_arn(key, cluster_key, cluster, target)
+            if registration and registration not in registrations:
+                registrations.append(registration)
+            subjects.append(
+                {
+                    "cluster": cluster_key,
+                    "namespace": namespace,
+                    "service_account": name,
+                    "oidc_provider_arn": arn,
+                    "oidc_issuer": cluster.issuer,
+                }
             )
-        return tuple(result)
+        return subjects, tuple(registrations)
 
-    def oidc_provider_arn(self, key: str, cluster_key: str, cluster: Cluster, target: Target) -> str:
-        """The cluster's provider in the target account: existing, derived, or registered once."""
+    def oidc_provider_arn(self, key: str, cluster_key: str, cluster: Cluster, target: Target) -> tuple[str, str | None]:
+        """The cluster's provider in the target account (existing, derived, or registered once), and the
+        registration that creates it, if agent-iam does."""
         assert cluster.issuer is not None
         own = self.config.account_id_of(cluster.account) == target.account_id
         if own and cluster.oidc_provider_arn:
-            return cluster.oidc_provider_arn
+            return cluster.oidc_provider_arn, None
         if not own:
             for account, arn in cluster.oidc_provider_arns.items():
                 if self.config.accounts[account].account_id == target.account_id:
-                    return arn
+                    return arn, None
         partition = policies.partition_for_region(target.region)
         arn = policies.oidc_provider_arn(partition, target.account_id, cluster.issuer)
         if own and not cluster.register_oidc_provider:
-            return arn  # EKS (eksctl, the console) registered it with the cluster
+            return arn, None  # EKS (eksctl, the console) registered it with the cluster
         d = self.defaults
-        self.registrations.setdefault(
+        registration = self.registrations.setdefault(
             (cluster_key, target.account_id),
             OidcRegistration(
                 key=key,
                 cluster=cluster_key,
                 name=f"{cluster_key}-oidc-{target.account_id}",
                 target=target,
-                args=OidcProviderRegistrationArgs(
-                    url=cluster.oidc_issuer_url or f"https://{cluster.issuer}",
-                    tags={
+                args={
+                    "url": cluster.oidc_issuer_url or f"https://{cluster.issuer}",
+                    "tags": {
                         **(d.tags or {}),
                         **MANAGED_BY_TAGS,
                         "stack": self.stack,
                         "eks-cluster": cluster.name or cluster_key,
                     },
-                    protect=bool(d.protect),
-                ),
+                    "protect": bool(d.protect),
+                },
             ),
         )
-        return arn
+        return arn, registration.name
 
-    def service_account_objects(self, index: int, entry: ServiceAccount) -> tuple[KubernetesObject, ...]:
-        if not entry.create_service_account:
-            return ()
-        objects = []
-        for prefix, cluster, namespace, name in entry.all_subjects():
-            obj = KubernetesObject(cluster, namespace, name, dict(entry.service_account_annotations))
-            where = key_path(NAMESPACE, ("serviceAccounts", index, *prefix, "serviceAccount"))
-            self.claim_object(where, "ServiceAccount", obj)
-            objects.append(obj)
-        return tuple(objects)
-
-    def claim_object(self, where: str, kind: str, obj: KubernetesObject) -> None:
+    def claim_object(self, where: str, kind: str, cluster: str, namespace: str, name: str) -> None:
         """Each Kubernetes object is created by one entry only."""
-        owner = self.kubernetes_objects.setdefault((kind, obj.cluster, obj.namespace, obj.name), where)
+        owner = self.kubernetes_objects.setdefault((kind, cluster, namespace, name), where)
         if owner != where:
-            raise ConfigError(
-                [
-                    f"{self.source}: {where}: {kind} {obj.namespace}/{obj.name} in cluster {obj.cluster!r} is already "
-                    f"created by {owner}; let one entry create it"
-                    + (" (createServiceAccount: false on the others)" if kind == "ServiceAccount" else "")
-                ]
+            self.problems.append(
+                f"{self.source}: {where}: {kind} {namespace}/{name} in cluster {cluster!r} is already "
+                f"created by {owner}; let one entry create it"
+                + (" (createServiceAccount: false on the others)" if kind == "ServiceAccount" else "")
             )
 
-    def check_limits_and_names(self, units: Sequence[Unit]) -> None:
-        limits = self.defaults.limits.to_iam_limits()
-        problems: list[str] = []
+    def check_names(self, units: Sequence[Unit]) -> None:
+        """A role name once per account, across every entry."""
         owners: dict[tuple[str, str], str] = {}
         for unit in units:
-            for label, (spec, docs) in unit.roles().items():
-                for problem in docs.limit_problems(limits):
-                    problems.append(f"{self.source}: {unit.key}: {label} {spec.name!r}: {problem}")
-                for sid in duplicate_sids(docs.inline_policy) + duplicate_sids(docs.customer_policy):
-                    problems.append(
-                        f"{self.source}: {unit.key}.policy: Sid {sid!r} is used twice in the {label}'s permissions "
-                        "(agent-iam merges its own statements into the same document); rename it"
-                    )
-                account = unit.role_account(label)
-                owner = owners.setdefault((account, spec.name), unit.key)
+            for role in unit.roles:
+                account = role.account_id or unit.target.account_id
+                owner = owners.setdefault((account, role.spec.name), unit.key)
                 if owner != unit.key:
-                    problems.append(
-                        f"{self.source}: {unit.key}: role name {spec.name!r} is already used by {owner} "
+                    self.problems.append(
+                        f"{self.source}: {unit.key}: role name {role.spec.name!r} is already used by {owner} "
                         f"in account {account}"
                     )
-                boundary = spec.permissions_boundary_arn
-                if boundary and boundary.split(":")[4] not in ("aws", account):
-                    problems.append(
-                        f"{self.source}: {unit.key}: {label} {spec.name!r} is created in account {account}, but its "
-                        f"permissions boundary {boundary} is in account {boundary.split(':')[4]}; set "
-                        "permissionsBoundaryArn on the entry to a policy of that account"
-                    )
-        if problems:
-            raise ConfigError(problems)
 
-    def build(self, secret_keys: frozenset[str]) -> StackSettings:
-        ecs = [self.ecs_agent(i, e) for i, e in enumerate(self.config.ecs_agents)]
-        ec2 = [self.ec2_agent(i, e) for i, e in enumerate(self.config.ec2_agents)]
-        saas = [self.saas_role(i, e, secret_keys) for i, e in enumerate(self.config.saas_roles)]
-        service_accounts = [self.service_account(i, e) for i, e in enumerate(self.config.service_accounts)]
-        self.check_limits_and_names([*ecs, *ec2, *saas, *service_accounts])
+    def build(self) -> StackSettings:
+        def family(build: Callable[[int, Any], Unit | None], entries: Sequence[Any]) -> tuple[Unit, ...]:
+            return tuple(u for u in (build(i, e) for i, e in enumerate(entries)) if u is not None)
+
+        ecs = family(self.ecs_agent, self.config.ecs_agents)
+        ec2 = family(self.ec2_agent, self.config.ec2_agents)
+        saas = family(self.saas_role, self.config.saas_roles)
+        service_accounts = family(self.service_account, self.config.service_accounts)
+        self.check_names([*ecs, *ec2, *saas, *service_accounts])
+        if self.problems:
+            raise ConfigError(self.problems)
         boundaries: tuple[str, ...] = ()
         if self.defaults.permissions_boundary_arn:
             entries = [*self.config.ecs_agents, *self.config.ec2_agents, *self.config.saas_roles, *self.config.service_accounts]
@@ -486,19 +543,17 @@ class _Builder:
             boundaries = (self.defaults.permissions_boundary_arn, *sorted(overrides - {self.defaults.permissions_boundary_arn}))
         return StackSettings(
             stack=self.stack,
-            source=self.source,
             account_id=self.config.account_id,
             region=self.region,
             accounts=dict(self.config.accounts),
-            ecs_agents=tuple(ecs),
-            ec2_agents=tuple(ec2),
-            saas_roles=tuple(saas),
-            service_accounts=tuple(service_accounts),
+            ecs_agents=ecs,
+            ec2_agents=ec2,
+            saas_roles=saas,
+            service_accounts=service_accounts,
             clusters=dict(self.config.clusters),
             oidc_providers=tuple(self.registrations.values()),
             kubernetes_clusters=tuple(sorted({cluster for _, cluster, _, _ in self.kubernetes_objects})),
             advisories=tuple(self.advisories),
-            secret_keys=secret_keys,
             guardrails=self.config.guardrails,
             limits=self.defaults.limits.to_iam_limits(),
             boundary_arns=boundaries,
@@ -506,23 +561,18 @@ class _Builder:
 
 
 def permission_args(entry: VendorPermissions) -> dict[str, Any]:
-    """The permission fields shared by SaaS and service-account roles, as component arguments."""
+    """The permission fields shared by SaaS and service-account roles, as component Args."""
     return {
-        "s3_read": tuple(s3_location(v) for v in entry.s3_read),
-        "s3_write": tuple(s3_location(v) for v in entry.s3_write),
-        "kms_key_arns": tuple(entry.kms_key_arns),
-        "policy_arns": tuple(entry.policy_arns),
+        "s3_read": list(entry.s3_read),
+        "s3_write": list(entry.s3_write),
+        "kms_key_arns": list(entry.kms_key_arns),
+        "policy_arns": list(entry.policy_arns),
         "policy": entry.policy.to_dict() if entry.policy else None,
+        "allow_wildcard_resources": entry.allow_wildcard_resources or None,
     }
-
-
-def duplicate_sids(doc: policies.Document | None) -> list[str]:
-    """Sids used by more than one statement: IAM refuses such a document."""
-    counts = Counter(s["Sid"] for s in policies.statements_of(doc) if s.get("Sid"))
-    return sorted(sid for sid, n in counts.items() if n > 1)
 
 
 def build_settings(
     config: StackConfig, *, stack: str, source: str, region: str, secret_keys: frozenset[str] = frozenset()
 ) -> StackSettings:
-    return _Builder(config, stack=stack, source=source, region=region).build(secret_keys)
+    return _Builder(config, stack=stack, source=source, region=region, secret_keys=secret_keys).build()

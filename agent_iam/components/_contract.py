@@ -1,0 +1,147 @@
+"""What every component's contract shares: the Args error, the field checks, and building
+documents from `pulumi.Input`s only when something is unknown.
+
+A component checks its Args before it registers anything (not even itself): unknown or missing
+fields, each known value (with the checks of `agent_iam.iam.checks`), and the rules between
+fields. A value that is not known yet (another resource's output) is checked when it resolves,
+inside the same `apply` that builds the document it goes into.
+
+Problems name the Args field they belong to, and refer to other fields as `{field}`, so the
+stack config reports the same rule in the same words with its own key names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pulumi
+
+T = TypeVar("T")
+
+_FIELD_REF = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: the Args field it is about ("" for the component as a whole) and a sentence.
+
+    The sentence refers to fields as `{field}`; `render` spells them for the reader."""
+
+    field: str
+    message: str
+
+    def render(self, spell: Callable[[str], str] = lambda field: field) -> str:
+        return _FIELD_REF.sub(lambda m: spell(m.group(1)), self.message)
+
+
+class ArgsError(pulumi.RunError, ValueError):
+    """Bad Args for a component, found before it registered anything.
+
+    A `pulumi.RunError`, so `pulumi up` prints the message, not a traceback. The message names
+    the component, its name, each Args field and the value received."""
+
+    def __init__(self, component: str, name: str, problems: Iterable[Problem]):
+        self.component = component
+        self.name = name
+        self.problems = list(problems)
+        super().__init__(
+            "\n".join(
+                f"{component} {name!r}: " + (f"args.{p.field}: " if p.field else "") + p.render()
+                for p in self.problems
+            )
+        )
+
+
+def raise_problems(component: str, name: str, problems: list[Problem]) -> None:
+    if problems:
+        raise ArgsError(component, name, problems)
+
+
+@functools.cache
+def fields_of(args_type: type) -> tuple[frozenset[str], frozenset[str]]:
+    """All fields and the required ones of a TypedDict Args type."""
+    return frozenset(args_type.__annotations__), frozenset(args_type.__required_keys__)  # type: ignore[attr-defined]
+
+
+def check_fields(args_type: type, args: Any) -> list[Problem]:
+    """Args is a mapping (the TypedDict) with only known fields, and every required one set."""
+    if not isinstance(args, Mapping):
+        return [Problem("", f"args must be a {args_type.__name__} (a mapping of fields), got {type(args).__name__}")]
+    known, required = fields_of(args_type)
+    problems = []
+    for key in args:
+        if key not in known:
+            hint = difflib.get_close_matches(str(key), sorted(known), n=1)
+            problems.append(
+                Problem(
+                    str(key),
+                    "unknown field" + (f"; did you mean {hint[0]!r}?" if hint else "") + f" (fields: {', '.join(sorted(known))})",
+                )
+            )
+    for key in sorted(required):
+        if args.get(key) is None:
+            problems.append(Problem(key, "required, but not set"))
+    return problems
+
+
+def is_known(value: Any) -> bool:
+    """True when the value holds no `pulumi.Output` (or awaitable) anywhere: it can be checked and used now."""
+    if isinstance(value, pulumi.Output) or hasattr(value, "__await__"):
+        return False
+    if isinstance(value, Mapping):
+        return all(is_known(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(is_known(v) for v in value)
+    return True
+
+
+def check_value(field: str, value: Any, check: Callable[[Any], Any]) -> list[Problem]:
+    """A single-value check (one of `agent_iam.iam.checks`) as problems; unknown values pass for now."""
+    if not is_known(value):
+        return []
+    try:
+        check(value)
+    except ValueError as exc:
+        return [Problem(field, str(exc))]
+    return []
+
+
+def check_list(field: str, values: Any, check: Callable[[Any], Any]) -> list[Problem]:
+    """Each known item of a list field, named `field[index]`."""
+    if values is None or isinstance(values, pulumi.Output):
+        return []
+    if not isinstance(values, (list, tuple)):
+        return [Problem(field, f"must be a list, got {type(values).__name__}: {values!r}")]
+    problems: list[Problem] = []
+    seen: set[Any] = set()
+    for index, value in enumerate(values):
+        problems += check_value(f"{field}[{index}]", value, check)
+        if is_known(value) and isinstance(value, str):
+            if value in seen:
+                problems.append(Problem(f"{field}[{index}]", f"listed twice: {value!r}"))
+            seen.add(value)
+    return problems
+
+
+def when_known(values: Mapping[str, Any], build: Callable[[dict[str, Any]], T]) -> T | pulumi.Output[T]:
+    """`build(values)` now when every value is known (a plan of known values pays nothing for
+    Inputs); otherwise one `Output.all(...).apply(build)` over the resolved values."""
+    if is_known(values):
+        return build(dict(values))
+    return pulumi.Output.all(**{k: pulumi.Output.from_input(v) for k, v in values.items()}).apply(build)
+
+
+def type_token(module: str, name: str) -> str:
+    """`agent-iam:<module>:<Name>`; hosted as a component provider, the package's `agent-iam:index:<Name>`
+    (a provider's components live in its `index` module; a program's state keeps the first form)."""
+    import sys
+
+    host = sys.modules.get("pulumi.provider.experimental.host")
+    if host is not None and getattr(host, "is_hosting", False):
+        return f"agent-iam:index:{name}"
+    return f"agent-iam:{module}:{name}"

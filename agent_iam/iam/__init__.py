@@ -1,0 +1,2 @@
+"""IAM facts and rules with one home each: value checks (`checks`), policy document shape
+(`policy_document`), ARNs (`arns`), actions and their access levels (`actions`)."""

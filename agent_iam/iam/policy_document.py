@@ -1,0 +1,123 @@
+"""A user-supplied IAM identity policy (`policy:` in an entry), checked before it reaches IAM.
+
+This catches the shape errors (unknown keys, a Principal in an identity policy, an
+Allow with NotAction, `Action: "*"`) at load time. Action names, resource types and
+condition keys are checked against AWS's service data by the IAM validator.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
+CONDITION_OPERATOR_RE = re.compile(r"^(?:ForAllValues:|ForAnyValue:)?[A-Za-z]+$")
+RESOURCE_RE = re.compile(r"^(?:\*|arn:[^:]+:[^:]*:[^:]*:[^:]*:.+)$")
+
+StrOrList = str | list[str]
+
+
+def _strings(value: StrOrList | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+class PolicyStatement(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    Sid: str | None = None
+    Effect: Literal["Allow", "Deny"]
+    Action: StrOrList | None = None
+    NotAction: StrOrList | None = None
+    Resource: StrOrList | None = None
+    NotResource: StrOrList | None = None
+    Condition: dict[str, dict[str, Any]] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_principal(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("Principal" in data or "NotPrincipal" in data):
+            raise ValueError("an identity policy takes no Principal (who may assume the role is set by the entry)")
+        return data
+
+    @field_validator("Sid")
+    @classmethod
+    def _sid(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9]*", value):
+            raise ValueError(f"a Sid holds letters and digits only: {value!r}")
+        return value
+
+    @field_validator("Action", "NotAction")
+    @classmethod
+    def _actions(cls, value: StrOrList | None) -> StrOrList | None:
+        for action in _strings(value):
+            if action in ("*", "*:*"):
+                raise ValueError('Action "*" grants every AWS action; name the actions the agent needs')
+            if not ACTION_RE.match(action):
+                raise ValueError(f"not an IAM action (service:Action): {action!r}")
+        if value is not None and not _strings(value):
+            raise ValueError("an empty action list")
+        return value
+
+    @field_validator("Resource", "NotResource")
+    @classmethod
+    def _resources(cls, value: StrOrList | None) -> StrOrList | None:
+        for resource in _strings(value):
+            if not RESOURCE_RE.match(resource):
+                raise ValueError(f"not an ARN or '*': {resource!r}")
+        if value is not None and not _strings(value):
+            raise ValueError("an empty resource list")
+        return value
+
+    @field_validator("Condition")
+    @classmethod
+    def _condition(cls, value: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]] | None:
+        for operator, keys in (value or {}).items():
+            if not CONDITION_OPERATOR_RE.match(operator):
+                raise ValueError(f"not a condition operator: {operator!r}")
+            if not keys:
+                raise ValueError(f"condition {operator!r} names no keys")
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> PolicyStatement:
+        if (self.Action is None) == (self.NotAction is None):
+            raise ValueError("a statement needs exactly one of Action or NotAction")
+        if (self.Resource is None) == (self.NotResource is None):
+            raise ValueError("a statement needs exactly one of Resource or NotResource")
+        if self.Effect == "Allow" and (self.NotAction is not None or self.NotResource is not None):
+            raise ValueError("Allow with NotAction or NotResource grants everything not listed; use Action and Resource")
+        return self
+
+    @property
+    def wildcard_resource(self) -> bool:
+        return self.Effect == "Allow" and "*" in _strings(self.Resource)
+
+
+class PolicyDocument(BaseModel):
+    """`{"Version": "2012-10-17", "Statement": [...]}`, as IAM takes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    Version: Literal["2012-10-17"]
+    Id: str | None = None
+    Statement: list[PolicyStatement]
+
+    @field_validator("Statement", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return [value]
+        if isinstance(value, list) and not value:
+            raise ValueError("a policy needs at least one statement")
+        return value
+
+    @property
+    def wildcard_resource(self) -> bool:
+        return any(s.wildcard_resource for s in self.Statement)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
