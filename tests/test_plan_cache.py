@@ -127,6 +127,12 @@ def test_a_one_character_change_in_a_dependency_version_changes_the_key(tmp_path
     os.rename(site / "pulumi_aws-7.51.1.dist-info", site / "pulumi_aws-7.51.2.dist-info")
     assert environment_digest(installed_distributions([str(site)])) != before
     assert any("pulumi-" in d for d in installed_distributions()), "the real sys.path holds the SDK's dist-info"
+    dists = installed_distributions([str(site)])
+    config = {"PULUMI_CONFIG": '{"agent-iam:accountId": "111111111111"}', "HOME": "/root"}
+    keyed = environment_digest(dists, config)
+    assert environment_digest(dists, {**config, "HOME": "/other"}) == keyed, "only the SDK's variables count"
+    assert environment_digest(dists, {**config, "PULUMI_CONFIG": config["PULUMI_CONFIG"].replace("1}", "2}")}) != keyed
+    assert environment_digest(dists, {**config, "PULUMI_CONFIG_SECRET_KEYS": "[]"}) != keyed
 
 
 def test_a_one_character_change_in_the_stack_file_changes_the_quick_key():

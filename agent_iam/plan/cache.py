@@ -6,7 +6,8 @@ A plan is a function of three things, and the cache key is their content:
 - the project's code: the program (`__main__.py`), `Pulumi.yaml` and every file of the
   `agent_iam` package (sources and data),
 - the interpreter and the installed distributions (every `*.dist-info` on `sys.path`, whose
-  names carry the versions).
+  names carry the versions), and the `PULUMI_*` environment variables (the SDK reads config
+  from `PULUMI_CONFIG`).
 
 An entry holds what the plan produced: its files (plan.json, iam/, k8s/, access.md), what the
 terminal showed (rich renderables, replayed so they fit the terminal of the re-plan) and the exit
@@ -126,10 +127,22 @@ def installed_distributions(paths: Iterable[str] | None = None) -> list[str]:
     return found
 
 
-def environment_digest(distributions: Iterable[str] | None = None) -> str:
-    """The interpreter and the installed distributions' versions."""
+def pulumi_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """`PULUMI_*` environment variables: the SDK reads config from some (`PULUMI_CONFIG`)."""
+    environ = os.environ if environ is None else environ
+    return [f"{k}={environ[k]}" for k in sorted(environ) if k.startswith("PULUMI_")]
+
+
+def environment_digest(distributions: Iterable[str] | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The interpreter, the installed distributions' versions and the SDK's environment variables."""
     dists = installed_distributions() if distributions is None else list(distributions)
-    return _digest(sys.version.encode(), sys.implementation.cache_tag.encode(), *(d.encode() for d in dists))
+    return _digest(
+        sys.version.encode(),
+        sys.implementation.cache_tag.encode(),
+        *(d.encode() for d in dists),
+        b"environment",
+        *(v.encode() for v in pulumi_variables(environ)),
+    )
 
 
 @dataclass(frozen=True)
