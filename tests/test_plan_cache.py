@@ -131,7 +131,7 @@ def test_a_one_character_change_in_a_dependency_version_changes_the_key(tmp_path
     config = {"PULUMI_CONFIG": '{"agent-iam:accountId": "111111111111"}', "HOME": "/root"}
     keyed = environment_digest(dists, config)
     assert environment_digest(dists, {**config, "HOME": "/other"}) == keyed, "only the SDK's variables count"
-    assert environment_digest(dists, {**config, "PULUMI_CONFIG": config["PULUMI_CONFIG"].replace("1}", "2}")}) != keyed
+    assert environment_digest(dists, {**config, "PULUMI_CONFIG": config["PULUMI_CONFIG"].replace("1\"}", "2\"}")}) != keyed
     assert environment_digest(dists, {**config, "PULUMI_CONFIG_SECRET_KEYS": "[]"}) != keyed
 
 
