@@ -133,4 +133,9 @@ def compare(spec: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
 
 
 def template_of(outdir: Path, spec: dict[str, Any]) -> dict[str, Any]:
-    return json.loads((outdir / f"{spec['stack']}.template.json").read_text())
+    """Every stack's resources of CDK's cloud assembly, as one template (app.js splits at 450 roles)."""
+    resources: dict[str, Any] = {}
+    for path in sorted(outdir.glob(f"{spec['stack']}*.template.json")):
+        for logical, resource in json.loads(path.read_text()).get("Resources", {}).items():
+            resources[f"{path.name}/{logical}"] = resource
+    return {"Resources": resources}

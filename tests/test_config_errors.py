@@ -117,7 +117,7 @@ CASES = {
     ),
     "entry that is not a mapping": (
         {"ecsAgents": ["matillion"]},
-        "agent-iam:ecsAgents[0]: must be a mapping of keys to values (got str)",
+        "agent-iam:ecsAgents[0]: must be a mapping of keys to values (got text)",
     ),
     "account ID that is not 12 digits": (
         {"accountId": "1234"},

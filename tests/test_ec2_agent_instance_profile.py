@@ -25,7 +25,8 @@ def superblocks(**extra):
     return {"name": "sb", "secretArns": [SECRET], **extra}
 
 
-def test_role_trusts_ec2_of_this_account_only(plan_stack):
+def test_role_trusts_ec2_as_aws_documents_it(plan_stack):
+    """AWS documents the EC2 trust with no condition: a key EC2 does not send would fail closed."""
     run = plan_stack(config_with(ec2Agents=[superblocks()]))
     assert trust_of(run, "sb-role") == {
         "Version": "2012-10-17",
@@ -35,17 +36,25 @@ def test_role_trusts_ec2_of_this_account_only(plan_stack):
                 "Effect": "Allow",
                 "Principal": {"Service": "ec2.amazonaws.com"},
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
             }
         ],
     }
 
 
-def test_confused_deputy_condition_can_be_turned_off(plan_stack):
-    run = plan_stack(config_with(ec2Agents=[superblocks(confusedDeputyConditions=False)]))
+def test_source_account_condition_is_an_explicit_opt_in(plan_stack):
+    run = plan_stack(config_with(ec2Agents=[superblocks(sourceAccountCondition=True)]))
     (statement,) = trust_of(run, "sb-role")["Statement"]
-    assert "Condition" not in statement
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
     assert statement["Principal"] == {"Service": "ec2.amazonaws.com"}
+
+
+def test_the_former_confused_deputy_key_explains_the_change():
+    from conftest import assert_config_error
+
+    assert_config_error(
+        {"ec2Agents": [superblocks(confusedDeputyConditions=False)]},
+        "agent-iam:ec2Agents[0].confusedDeputyConditions: AWS documents the EC2 trust without aws:SourceAccount",
+    )
 
 
 def test_secrets_and_policy_merge_into_one_inline_policy(plan_stack):
@@ -191,6 +200,5 @@ def test_dev_superblocks_agent_on_ec2_renders_role_profile_and_ssm():
     profile = run.named(PROFILE, "superblocks-agent-ec2-instance-profile")
     assert profile.inputs["role"] == "superblocks-agent-ec2"
     assert run.named(ATTACHMENT, "superblocks-agent-ec2-role-AmazonSSMManagedInstanceCore").inputs["policyArn"] == SSM
-    assert trust_of(run, "superblocks-agent-ec2-role")["Statement"][0]["Condition"] == {
-        "StringEquals": {"aws:SourceAccount": "210987654321"}
-    }
+    (statement,) = trust_of(run, "superblocks-agent-ec2-role")["Statement"]
+    assert statement["Principal"] == {"Service": "ec2.amazonaws.com"} and "Condition" not in statement

@@ -14,7 +14,7 @@ def matillion(**extra):
     return {"name": "matillion", "trustEc2": True, "secretArns": [SECRET_1, SECRET_2], **extra}
 
 
-def test_task_role_trusts_ecs_tasks_and_ec2_with_confused_deputy_conditions(plan_stack):
+def test_task_role_trusts_ecs_tasks_with_its_documented_conditions_and_ec2_as_documented(plan_stack):
     run = plan_stack(config_with(ecsAgents=[matillion()]))
     statements = trust_of(run, "matillion-task")["Statement"]
     assert statements == [
@@ -33,9 +33,16 @@ def test_task_role_trusts_ecs_tasks_and_ec2_with_confused_deputy_conditions(plan
             "Effect": "Allow",
             "Principal": {"Service": "ec2.amazonaws.com"},
             "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
         },
     ]
+
+
+def test_source_account_condition_pins_the_execution_role_and_the_ec2_statement(plan_stack):
+    run = plan_stack(config_with(ecsAgents=[matillion(sourceAccountCondition=True)]))
+    pinned = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    assert trust_of(run, "matillion-task")["Statement"][1]["Condition"] == pinned
+    assert trust_of(run, "matillion-execution")["Statement"][0]["Condition"] == pinned
+    assert "ArnLike" in trust_of(run, "matillion-task")["Statement"][0]["Condition"]  # unchanged
 
 
 def test_execution_role_reads_exactly_the_agent_secrets(plan_stack):
@@ -53,8 +60,13 @@ def test_execution_role_reads_exactly_the_agent_secrets(plan_stack):
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "matillion-execution-AmazonECSTaskExecutionRolePolicy"
     )
     assert attachment.inputs == {"role": "matillion-execution", "policyArn": EXECUTION_POLICY}
-    execution_trust = trust_of(run, "matillion-execution")["Statement"]
-    assert execution_trust[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    (execution_trust,) = trust_of(run, "matillion-execution")["Statement"]
+    assert execution_trust == {
+        "Sid": "EcsTaskExecutionAssumeRole",
+        "Effect": "Allow",
+        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
 
 
 def test_kms_keys_add_decrypt_through_secrets_manager(plan_stack):

@@ -81,7 +81,8 @@ def test_advisory_violation_is_printed_and_written_and_the_plan_passes(tmp_path,
     assert violations(written) == [WIDE_VIOLATION]
     assert written["violations"][0]["level"] == ADVISORY
     assert "guardrail violations (advisory)" in out and "DecryptAnything" in out
-    assert not [f for f in written["iamFindings"] if f["severity"] in ("error", "critical", "high")]
+    blocking = [f for f in written["iamFindings"] if f["severity"] in ("error", "critical", "high") and not f.get("exemption")]
+    assert not blocking
     assert "plan blocked" not in err
 
 
@@ -123,14 +124,14 @@ def test_unconditioned_cross_account_trust_is_blocked_by_the_rule_and_the_valida
 
 
 def test_trust_exemption_tag_covers_the_rule_and_the_same_validator_finding(tmp_path, capsys, iam_services):
-    tags = {"agent-iam:trust-exemption": "vendor X has no external ID; reviewed in SEC-42"}
+    tags = {"agent-iam:trust-exemption": "vendor X has no external ID - reviewed in SEC-42"}
     code, written, out, err = plan(tmp_path, "prod", capsys, saasRoles=[unconditioned_vendor(tags=tags)])
     assert code == 0, err
     assert written["violations"] == []
     [finding] = [f for f in written["iamFindings"] if f["check"] == "sensitive_action"]
     assert finding["severity"] == "critical"
-    assert finding["exemption"] == "agent-iam:trust-exemption: vendor X has no external ID; reviewed in SEC-42"
-    assert "(exempted by agent-iam:trust-exemption: vendor X has no external ID;" in flat(out)
+    assert finding["exemption"] == "agent-iam:trust-exemption: vendor X has no external ID - reviewed in SEC-42"
+    assert "(exempted by agent-iam:trust-exemption: vendor X has no external ID -" in flat(out)
 
 
 def test_a_role_in_another_account_trusting_the_stack_account_is_cross_account():
@@ -218,7 +219,7 @@ def test_confused_deputy_conditions_off_blocks_unless_the_trust_is_exempted(tmp_
         ("role 'legacy-execution' trust policy", "sensitive_action"),
         ("role 'legacy-execution' trust policy", "trust_policy_validation"),
     }
-    tags = {"agent-iam:trust-exemption": "account without SourceAccount support, SEC-7"}
+    tags = {"agent-iam:trust-exemption": "account without SourceAccount support - SEC-7"}
     code, written, _, err = plan(tmp_path, "prod", capsys, ecsAgents=[{**agent, "tags": tags}])
     assert code == 0, err
     assert all(f.get("exemption") for f in written["iamFindings"] if f["severity"] in ("critical", "high"))

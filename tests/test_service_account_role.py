@@ -64,9 +64,9 @@ def irsa_statement(sid, provider, sub, *, issuer=ISSUER_HOST, like=False):
 
 
 def pod_identity_statement(condition):
-    return {"Sid": "AllowEksAuthToAssumeRoleForPodIdentity", "Effect": "Allow",
-            "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"],
-            "Condition": {"StringEquals": condition}}
+    statement = {"Sid": "AllowEksAuthToAssumeRoleForPodIdentity", "Effect": "Allow",
+                 "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
+    return {**statement, "Condition": {"StringEquals": condition}} if condition else statement
 
 
 # --- IRSA trust --------------------------------------------------------------------
@@ -174,7 +174,6 @@ def test_pod_identity_trust_with_session_tags_and_the_association(plan_stack):
     run = plan_stack(config(pod_identity()))
     assert trust_of(run, "agent-role")["Statement"] == [
         pod_identity_statement({
-            "aws:SourceAccount": ACCOUNT,
             "aws:RequestTag/eks-cluster-name": "acme-main",
             "aws:RequestTag/kubernetes-namespace": "agents",
             "aws:RequestTag/kubernetes-service-account": "agent",
@@ -192,9 +191,17 @@ def test_pod_identity_trust_with_session_tags_and_the_association(plan_stack):
     assert outputs["helmValues"] == {"serviceAccount": {"create": False, "name": "agent"}}
 
 
-def test_pod_identity_without_session_tag_conditions_keeps_source_account(plan_stack):
+def test_pod_identity_without_session_tag_conditions_is_the_documented_trust(plan_stack):
     run = plan_stack(config(pod_identity(sessionTagConditions=False)))
-    assert trust_of(run, "agent-role")["Statement"] == [pod_identity_statement({"aws:SourceAccount": ACCOUNT})]
+    assert trust_of(run, "agent-role")["Statement"] == [pod_identity_statement({})]
+
+
+def test_pod_identity_source_account_condition_is_an_opt_in(plan_stack):
+    run = plan_stack(config(pod_identity(sourceAccountCondition=True)))
+    assert trust_of(run, "agent-role")["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT
+    run = plan_stack(config(pod_identity(account="observability", sourceAccountCondition=True)))
+    source = trust_of(run, "agent-pod-identity-role")["Statement"][0]
+    assert source["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT  # the cluster's account
 
 
 def test_pod_identity_cluster_name_defaults_to_the_key(plan_stack):
@@ -217,8 +224,7 @@ def test_cross_account_pod_identity_chains_a_source_role_to_the_target_with_the_
         {"Sid": "PodIdentityRoleChaining", "Effect": "Allow", "Principal": {"AWS": source_arn},
          "Action": ["sts:AssumeRole", "sts:TagSession"], "Condition": {"StringEquals": {"sts:ExternalId": external_id}}}
     ]
-    assert trust_of(run, "agent-pod-identity-role")["Statement"][0]["Condition"]["StringEquals"][
-        "aws:SourceAccount"] == ACCOUNT
+    assert "aws:SourceAccount" not in trust_of(run, "agent-pod-identity-role")["Statement"][0]["Condition"]["StringEquals"]
     assert inline_policy_of(run, "agent-pod-identity-role-assume-target-role")["Statement"] == [
         {"Sid": "AssumeTargetRole", "Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
          "Resource": target_arn}
@@ -499,7 +505,7 @@ ERRORS = {
         {"accounts": ACCOUNTS, "clusters": CLUSTERS, "defaults": {
             "permissionsBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/Boundary"},
          "serviceAccounts": [irsa(account="observability")]},
-        f"agent-iam:serviceAccounts[0]: role 'causely-mediation' is created in account {OBSERVABILITY}, but its "
+        f"agent-iam:serviceAccounts[0].permissionsBoundaryArn: role 'causely-mediation' is created in account {OBSERVABILITY}, but its "
         f"permissions boundary arn:aws:iam::{ACCOUNT}:policy/Boundary is in account {ACCOUNT}",
     ),
     "role name used twice in one account": (
@@ -582,3 +588,49 @@ def test_staging_superblocks_uses_the_charts_service_account():
 def test_stack_manifests_pass_kubernetes_validate_strict(stack):
     for manifest in kubernetes_manifests(plan_stack_file(stack)).values():
         kv.validate(manifest, "1.31", strict=True)
+
+
+def test_cross_account_pod_identity_with_a_stack_boundary_has_a_working_config(plan_stack):
+    """The Pod Identity role lives in the cluster's account: the stack's boundary (another account's
+    policy) must be restated there, with the key the error names; the target role keeps the entry's."""
+    boundary = {"permissionsBoundaryArn": f"arn:aws:iam::{OBSERVABILITY}:policy/Boundary"}
+    defaults = {"permissionsBoundaryArn": f"arn:aws:iam::{OBSERVABILITY}:policy/Boundary"}
+    cluster_in_stack_account = pod_identity(account="observability", **boundary)
+    # the cluster is in the stack's account (111...), the target role in observability (222...)
+    from conftest import assert_config_error
+
+    assert_config_error(
+        {"accounts": ACCOUNTS, "clusters": CLUSTERS, "defaults": defaults, "serviceAccounts": [cluster_in_stack_account]},
+        "agent-iam:serviceAccounts[0].sourceRolePermissionsBoundaryArn: required: the Pod Identity role is created in "
+        f"the cluster's account {ACCOUNT}, and defaults.permissionsBoundaryArn (arn:aws:iam::{OBSERVABILITY}:policy/"
+        f"Boundary) is a policy of account {OBSERVABILITY}; name the boundary policy of account {ACCOUNT} "
+        f"(e.g. arn:aws:iam::{ACCOUNT}:policy/Boundary)",
+    )
+    source_boundary = f"arn:aws:iam::{ACCOUNT}:policy/Boundary"
+    entry = {**cluster_in_stack_account, "sourceRolePermissionsBoundaryArn": source_boundary}
+    run = plan_stack(config(entry, defaults=defaults))
+    assert run.named(ROLE, "agent-pod-identity-role").inputs["permissionsBoundary"] == source_boundary
+    assert run.named(ROLE, "agent-role").inputs["permissionsBoundary"] == boundary["permissionsBoundaryArn"]
+    # a stack boundary of the cluster's own account applies to the Pod Identity role unchanged
+    own = {"permissionsBoundaryArn": source_boundary}
+    run = plan_stack(config(pod_identity(account="observability", **boundary), defaults=own))
+    assert run.named(ROLE, "agent-pod-identity-role").inputs["permissionsBoundary"] == source_boundary
+
+
+def test_source_role_boundary_is_only_for_cross_account_pod_identity():
+    from conftest import assert_config_error
+
+    assert_config_error(
+        {"accounts": ACCOUNTS, "clusters": CLUSTERS,
+         "serviceAccounts": [pod_identity(sourceRolePermissionsBoundaryArn=f"arn:aws:iam::{ACCOUNT}:policy/B")]},
+        "agent-iam:serviceAccounts[0].sourceRolePermissionsBoundaryArn: only for cross-account Pod Identity",
+    )
+
+
+def test_source_account_condition_is_for_pod_identity_only():
+    from conftest import assert_config_error
+
+    assert_config_error(
+        {"accounts": ACCOUNTS, "clusters": CLUSTERS, "serviceAccounts": [irsa(sourceAccountCondition=True)]},
+        "agent-iam:serviceAccounts[0].sourceAccountCondition: applies to mode: pod-identity only",
+    )

@@ -39,7 +39,7 @@ class Ec2AgentInstanceProfileArgs(TypedDict, total=False):
     """One agent on EC2: its role (and the instance profile of the same name) and what it reads."""
 
     account_id: pulumi.Input[str]
-    """The 12-digit account the role is created in (pins `aws:SourceAccount`). Default: the account of the
+    """The 12-digit account the role is created in. Default: the account of the
     component's AWS provider (`aws.get_caller_identity`)."""
     region: str
     """The region of that account; sets the partition of AWS managed policy ARNs. Default: the program's
@@ -60,8 +60,9 @@ class Ec2AgentInstanceProfileArgs(TypedDict, total=False):
     Default: none."""
     allow_wildcard_resources: bool
     """Accept `Resource: "*"` in an Allow statement of `policy`. Default: false."""
-    confused_deputy_conditions: bool
-    """Pin `aws:SourceAccount` in the trust, as AWS recommends. Default: true."""
+    source_account_condition: bool
+    """Pin `aws:SourceAccount` in the EC2 trust, which AWS documents without a condition: an opt-in, since a
+    condition on a key EC2 does not send keeps the instance from ever getting credentials. Default: false."""
     role_name: str
     """The role's name, also the instance profile's. Default: the component's name."""
     path: str
@@ -134,7 +135,7 @@ class _Plan:
 
     def _build(self, values: dict[str, Any]) -> RoleDocuments:
         return RoleDocuments(
-            trust=policies.ec2_trust(values["account_id"], confused_deputy=values.get("confused_deputy_conditions", True)),
+            trust=policies.ec2_trust(values["account_id"], source_account=bool(values.get("source_account_condition"))),
             inline_policy_name=POLICY_NAME,
             inline_policy=policies.with_statements(
                 policy_document(values.get("policy")),

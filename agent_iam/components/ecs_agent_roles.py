@@ -62,8 +62,12 @@ class EcsAgentRolesArgs(TypedDict, total=False):
     trust_ec2: bool
     """Let EC2 assume the task role too (agents that also run on instances). Default: false."""
     confused_deputy_conditions: bool
-    """Pin `aws:SourceAccount` (and `aws:SourceArn` for ECS tasks) in the trusts, as AWS recommends.
-    Default: true."""
+    """Pin the task role's trust with `aws:SourceAccount` and `aws:SourceArn`, the conditions AWS documents
+    for ECS task roles. Default: true."""
+    source_account_condition: bool
+    """Also pin `aws:SourceAccount` on the trusts AWS documents without a condition (the execution role, and
+    the task role's EC2 statement with `trust_ec2`): an opt-in, since a condition on a key the service does
+    not send keeps the task from ever getting credentials. Default: false."""
     agent_environment: dict[str, str]
     """Environment variables the agent's container needs, returned as the `agentEnvironment` output.
     Default: `SB_EXECUTION_ENV_INCLUSION_LIST=AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (Superblocks)."""
@@ -138,9 +142,14 @@ class _Plan:
     def _build(self, values: dict[str, Any]) -> tuple[RoleDocuments, RoleDocuments]:
         account_id, region = values["account_id"], self.region
         confused_deputy = values.get("confused_deputy_conditions", True)
+        source_account = bool(values.get("source_account_condition", False))
         task = RoleDocuments(
             trust=policies.ecs_task_trust(
-                account_id, region, confused_deputy=confused_deputy, trust_ec2=bool(values.get("trust_ec2"))
+                account_id,
+                region,
+                confused_deputy=confused_deputy,
+                trust_ec2=bool(values.get("trust_ec2")),
+                ec2_source_account=source_account,
             ),
             inline_policy_name=TASK_POLICY_NAME,
             inline_policy=policies.with_statements(policy_document(values.get("task_policy")), []),
@@ -148,7 +157,7 @@ class _Plan:
         )
         partition = policies.partition_for_region(region)
         execution = RoleDocuments(
-            trust=policies.ecs_execution_trust(account_id, confused_deputy=confused_deputy),
+            trust=policies.ecs_execution_trust(account_id, source_account=source_account),
             inline_policy_name=SECRETS_POLICY_NAME,
             inline_policy=policies.with_statements(
                 None, policies.secrets_read_statements(values.get("secret_arns") or [], values.get("kms_key_arns") or [])

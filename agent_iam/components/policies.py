@@ -11,19 +11,15 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from agent_iam.iam import arns
+from agent_iam.iam.partitions import partition_for_region, service_endpoint
+
+__all__ = ["partition_for_region"]  # re-exported: the one home is agent_iam.iam.partitions
+
 VERSION = "2012-10-17"
 
 Document = dict[str, Any]
 Statement = dict[str, Any]
-
-
-def partition_for_region(region: str) -> str:
-    """The ARN partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def document(statements: Iterable[Statement]) -> Document:
@@ -74,11 +70,30 @@ def service_trust_statement(
     return statement
 
 
-def ecs_task_trust(account_id: str, region: str, *, confused_deputy: bool = True, trust_ec2: bool = False) -> Document:
+# Service trusts. A condition on a key the service does not send fails closed: the instance, task
+# or pod would never get credentials, after a green plan. AWS keeps no list of the services that
+# send `aws:SourceAccount`/`aws:SourceArn` when they assume a role, so each trust below carries a
+# condition only where an AWS page documents it for that service (cited next to the code); the
+# others use the trust AWS documents, and `aws:SourceAccount` is an explicit opt-in
+# (`source_account=True`, `sourceAccountCondition: true` in stack config). For roles passed to
+# EC2 and ECS, the control AWS documents is `iam:PassRole` on who may launch with the role.
+
+
+def ecs_task_trust(
+    account_id: str,
+    region: str,
+    *,
+    confused_deputy: bool = True,
+    trust_ec2: bool = False,
+    ec2_source_account: bool = False,
+) -> Document:
     """Task role trust: ECS tasks of this account and region (and EC2, the Matillion pattern).
 
-    The `aws:SourceAccount` / `aws:SourceArn` pair is the one the ECS task-role guide
-    recommends; EC2 gets its own statement with only `aws:SourceAccount`, the key it sends.
+    The `aws:SourceAccount` + `aws:SourceArn` (`arn:<partition>:ecs:<region>:<account>:*`) pair is
+    the one AWS documents for task roles:
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+    ("Task IAM role": the trust policy with the confused-deputy conditions). The EC2 statement
+    follows `ec2_trust_statement`.
     """
     partition = partition_for_region(region)
     statements = [
@@ -90,37 +105,46 @@ def ecs_task_trust(account_id: str, region: str, *, confused_deputy: bool = True
         )
     ]
     if trust_ec2:
-        statements.append(ec2_trust_statement(account_id, confused_deputy=confused_deputy))
+        statements.append(ec2_trust_statement(account_id, source_account=ec2_source_account))
     return document(statements)
 
 
-def ecs_execution_trust(account_id: str, *, confused_deputy: bool = True) -> Document:
-    """Execution role trust: ECS (the container and Fargate agents) in this account.
+def ecs_execution_trust(account_id: str, *, source_account: bool = False) -> Document:
+    """Execution role trust: ECS (the container and Fargate agents).
 
-    AWS documents no `aws:SourceArn` for execution roles, so only `aws:SourceAccount` is pinned.
+    AWS documents this trust with no condition:
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+    ("Creating the task execution role"); `source_account` adds `aws:SourceAccount` (opt-in).
     """
     return document(
         [
             service_trust_statement(
                 "ecs-tasks.amazonaws.com",
                 sid="EcsTaskExecutionAssumeRole",
-                source_account=account_id if confused_deputy else None,
+                source_account=account_id if source_account else None,
             )
         ]
     )
 
 
-def ec2_trust_statement(account_id: str, *, confused_deputy: bool = True) -> Statement:
+def ec2_trust_statement(account_id: str, *, source_account: bool = False) -> Statement:
+    """EC2 may assume the role for instances launched with its instance profile.
+
+    AWS documents this trust with no condition:
+    https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/iam-roles-for-amazon-ec2.html
+    (the instance profile's role trusts `ec2.amazonaws.com`; `iam:PassRole` controls who may launch
+    instances with it); `source_account` adds `aws:SourceAccount` (opt-in).
+    """
     return service_trust_statement(
         "ec2.amazonaws.com",
         sid="Ec2AssumeRole",
-        source_account=account_id if confused_deputy else None,
+        source_account=account_id if source_account else None,
     )
 
 
-def ec2_trust(account_id: str, *, confused_deputy: bool = True) -> Document:
-    """Instance role trust: EC2 in this account (`aws:SourceAccount` unless turned off)."""
-    return document([ec2_trust_statement(account_id, confused_deputy=confused_deputy)])
+def ec2_trust(account_id: str, *, source_account: bool = False) -> Document:
+    """Instance role trust: EC2 (`aws:SourceAccount` only when opted in)."""
+    return document([ec2_trust_statement(account_id, source_account=source_account)])
 
 
 def account_root_arn(partition: str, account_id: str) -> str:
@@ -235,11 +259,18 @@ def pod_identity_trust(
     cluster_name: str | None = None,
     namespace: str | None = None,
     service_account: str | None = None,
+    source_account: bool = False,
 ) -> Document:
-    """EKS Pod Identity (`pods.eks.amazonaws.com`, `sts:AssumeRole` + `sts:TagSession`) from the
-    cluster's account, narrowed to one cluster, namespace and service account through the session
-    tags Pod Identity sets (`aws:RequestTag/eks-cluster-name`, `.../kubernetes-namespace`,
-    `.../kubernetes-service-account`) when they are given."""
+    """EKS Pod Identity (`pods.eks.amazonaws.com`, `sts:AssumeRole` + `sts:TagSession`), narrowed to
+    one cluster, namespace and service account through the session tags Pod Identity sets
+    (`aws:RequestTag/eks-cluster-name`, `.../kubernetes-namespace`, `.../kubernetes-service-account`)
+    when they are given.
+
+    This is the trust AWS documents, with exactly these request-tag conditions as its narrowing:
+    https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html ("Setting Conditions"), and
+    the session tags in https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html. The page
+    shows no `aws:SourceAccount`; `source_account` adds it for the cluster's account (opt-in).
+    """
     tags = {
         "aws:RequestTag/eks-cluster-name": cluster_name,
         "aws:RequestTag/kubernetes-namespace": namespace,
@@ -251,7 +282,7 @@ def pod_identity_trust(
                 POD_IDENTITY_SERVICE,
                 sid="AllowEksAuthToAssumeRoleForPodIdentity",
                 actions=POD_IDENTITY_ACTIONS,
-                source_account=cluster_account_id,
+                source_account=cluster_account_id if source_account else None,
                 string_equals={k: v for k, v in tags.items() if v},
             )
         ]
@@ -313,14 +344,15 @@ def secrets_read_statements(
 
 def kms_via_service_statement(sid: str, actions: Sequence[str], key_arns: Sequence[str], service: str) -> Statement:
     """KMS actions on these keys, only when `service` calls KMS on the caller's behalf
-    (`kms:ViaService` = `<service>.<region>.amazonaws.com` for each key's region)."""
-    regions = sorted({arn.split(":")[3] for arn in key_arns})
+    (`kms:ViaService` = `<service>.<region>.<DNS suffix>` for each key's region: `amazonaws.com`,
+    `amazonaws.com.cn` in China, the partition's own suffix elsewhere)."""
+    regions = sorted({arns.parse(arn).region for arn in key_arns})
     return {
         "Sid": sid,
         "Effect": "Allow",
         "Action": _one_or_many(actions),
         "Resource": _one_or_many(sorted(key_arns)),
-        "Condition": {"StringEquals": {"kms:ViaService": _one_or_many([f"{service}.{r}.amazonaws.com" for r in regions])}},
+        "Condition": {"StringEquals": {"kms:ViaService": _one_or_many([service_endpoint(service, r) for r in regions])}},
     }
 
 

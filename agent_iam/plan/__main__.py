@@ -57,9 +57,9 @@ def restore_unchanged(stack: str, stacks_dir: Path, cache: PlanCache, mode: str,
     from rich.console import Console
 
     cache.restore(stack, key, entry)
-    console = Console()
+    console = Console(emoji=False)  # as the plan printed it: ARNs hold `:secret:`, no emoji
     console.print(RESTORED, highlight=False, soft_wrap=True)
-    replay(entry, mode, console, Console(stderr=True))
+    replay(entry, mode, console, Console(stderr=True, emoji=False))
     return entry.exit_code
 
 
@@ -70,16 +70,17 @@ def plan(args: argparse.Namespace, cache: PlanCache | None = None, mode: str | N
     from agent_iam.stack_config import ConfigError
 
     from .guardrails import blocked_summary, judge, judgement_document, print_judgement, stack_settings
+    from .paths import plan_folder
     from .render import TREE_LIMIT, plan_files, print_plan, remove_plan, write_files
     from .shard import run_plan
-    from .stackfile import read_stack_file
+    from .stackfile import load_stack_file
 
     mode = mode or ("quiet" if args.quiet else "tree" if getattr(args, "tree", False) else "default")
     stack_file = stack_file_path(args.stacks_dir, args.stack)
     quick = cache.quick_key(args.stack, stack_file) if cache else None
     try:
-        read = read_stack_file(args.stacks_dir, args.stack)
-        key = cache.config_key(args.stack, read) if cache else None
+        loaded = load_stack_file(args.stacks_dir, args.stack)
+        key = cache.config_key(args.stack, loaded) if cache else None
         if cache and quick and cache.quick_key(args.stack, stack_file) != quick:
             quick = None  # the file changed while it was read: remember nothing for it
         if cache and key and not getattr(args, "no_cache", False):
@@ -89,26 +90,30 @@ def plan(args: argparse.Namespace, cache: PlanCache | None = None, mode: str | N
                 if quick:
                     cache.remember_quick(args.stack, quick, key)
                 return code
-        config, secret_keys = read
-        run = run_plan(args.stack, config, secret_keys, shards=getattr(args, "shards", None))
+        config, secret_keys = loaded.config, loaded.secret_keys
+        try:
+            run = run_plan(args.stack, config, secret_keys, shards=getattr(args, "shards", None))
+        except ConfigError as exc:
+            raise loaded.locate(exc) from None
     except ConfigError as exc:
         from rich.markup import escape
 
         remove_plan(args.out, args.stack)
-        Console(stderr=True).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
+        Console(stderr=True, emoji=False).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     # IAM findings and manifest results are kept by content beside the plans, so the next plan
     # of this stack checks only the documents and manifests that changed.
+    run.warnings[:0] = loaded.advisories  # what the plan cannot see (ESC environments) comes first
     settings = run.settings if run.settings is not None else stack_settings(args.stack, config, secret_keys)
     judgement = judge(run, settings, cache_dir=args.out / ".cache")
     files = plan_files(run, judgement_document(judgement))
-    target = args.out / run.stack
+    target = plan_folder(args.out, run.stack)
     write_files(target, files)
 
     # What the terminal shows is recorded as it is printed, so a cached re-plan shows it again.
     large = len(run.resources) > TREE_LIMIT
     limit = 5 if large else None
-    shown = Recorder(None if mode == "quiet" else Console())
+    shown = Recorder(None if mode == "quiet" else Console(emoji=False))  # ARNs hold `:secret:`, no emoji
     print_plan(run, target, shown, tree=mode == "tree" or not large)
     print_judgement(judgement, shown, limit=None if mode == "tree" else limit)
     printouts: dict[str, list[Any]] = {"tree" if mode == "tree" else "default": shown.records}
@@ -119,7 +124,7 @@ def plan(args: argparse.Namespace, cache: PlanCache | None = None, mode: str | N
         print_plan(run, target, summary, tree=False)
         print_judgement(judgement, summary, limit=limit)
         printouts["default"] = summary.records
-    errors = Recorder(Console(stderr=True))
+    errors = Recorder(Console(stderr=True, emoji=False))
     if judgement.blocked:
         from rich.markup import escape
 

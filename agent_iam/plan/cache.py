@@ -1,8 +1,8 @@
 """The plan cache: an unchanged stack's plan is restored, not run again.
 
 A plan is a function of three things, and the cache key is their content:
-- the stack file as the plan reads it (the stack name and `read_stack_file`'s result: the parsed
-  config and its secret keys),
+- the stack file as the plan reads it (the stack name and `load_stack_file`'s result: the parsed
+  config, its secret keys and its advisories, not the lines kept for error messages),
 - the project's code: the program (`__main__.py`), `Pulumi.yaml` and every file of the
   `agent_iam` package (sources and data),
 - the interpreter and the installed distributions (every `*.dist-info` on `sys.path`, whose
@@ -82,7 +82,7 @@ def canonical(value: Any) -> Any:
 
 
 def stack_file_path(stacks_dir: Path, stack: str) -> Path:
-    """The file `read_stack_file` reads for `stack` (a test holds the two to the same file)."""
+    """The file `load_stack_file` reads for `stack` (a test holds the two to the same file)."""
     return stacks_dir / f"Pulumi.{stack}.yaml"
 
 
@@ -157,14 +157,29 @@ class Fingerprint:
         return cls(code_digest(code_files()), environment_digest())
 
 
+# What a loaded stack file keeps only to place an error message (errors are never cached): a
+# comment that shifts lines leaves the plan as it was.
+ERROR_LOCATION_FIELDS = frozenset({"lines", "config_line"})
+
+
+def stack_file_material(loaded: Any) -> Any:
+    """What of a loaded stack file the plan depends on: every field but the error locations, and its advisories."""
+    if not dataclasses.is_dataclass(loaded) or isinstance(loaded, type):
+        return loaded
+    material = {f.name: getattr(loaded, f.name) for f in dataclasses.fields(loaded) if f.name not in ERROR_LOCATION_FIELDS}
+    if hasattr(loaded, "advisories"):
+        material["advisories"] = loaded.advisories
+    return ["stack file", type(loaded).__qualname__, material]
+
+
 def quick_key(fingerprint: Fingerprint, stack: str, stack_file_bytes: bytes) -> str:
     return _digest(b"quick", str(FORMAT).encode(), fingerprint.code.encode(), fingerprint.environment.encode(),
                    stack.encode(), stack_file_bytes)
 
 
 def config_key(fingerprint: Fingerprint, stack: str, stack_file_read: Any) -> str:
-    """The key of a plan: the code, the environment, the stack and what `read_stack_file` returned."""
-    material = json.dumps(canonical(stack_file_read), sort_keys=True, separators=(",", ":")).encode()
+    """The key of a plan: the code, the environment, the stack and the loaded stack file (`load_stack_file`)."""
+    material = json.dumps(canonical(stack_file_material(stack_file_read)), sort_keys=True, separators=(",", ":")).encode()
     return _digest(b"config", str(FORMAT).encode(), fingerprint.code.encode(), fingerprint.environment.encode(),
                    stack.encode(), material)
 
@@ -237,9 +252,13 @@ class PlanCache:
 
     # -- keys ---------------------------------------------------------------------------------
     def quick_key(self, stack: str, stack_file: Path) -> str | None:
+        """None for a name that is not a stack's (the plan then reports it) or a file that cannot be read."""
+        from .paths import UnsafePath, check_stack_name
+
         try:
+            check_stack_name(stack)
             return quick_key(self.fingerprint, stack, stack_file.read_bytes())
-        except OSError:
+        except (OSError, UnsafePath):
             return None
 
     def config_key(self, stack: str, stack_file_read: Any) -> str:
@@ -268,7 +287,9 @@ class PlanCache:
 
     def restore(self, stack: str, key: str, entry: Entry) -> Path:
         """Make `<out>/<stack>/` hold the entry's files; rewrite only when they differ from what was written."""
-        target = self.out_dir / stack
+        from .paths import plan_folder
+
+        target = plan_folder(self.out_dir, stack)
         if _stat_files(target) != entry.stats:
             from .render import write_files
 

@@ -159,7 +159,10 @@ def judge(
     views = resource_views(run, settings.account_id)
     violations = rules.evaluate(views, settings.guardrail_context())
     documents = iam_documents(views)
-    findings = exempt(validate_documents(documents, services_dir, cache("iam-findings")), trust_exemptions(views))
+    findings = validate_documents(
+        documents, services_dir, cache("iam-findings"), trust_policy_size=settings.limits.trust_policy_size
+    )
+    findings = exempt(findings, trust_exemptions(views))
     manifests = kubernetes_manifest_files(run)
     problems = validate_manifests(manifests, cache_file=cache("k8s-problems")) if manifests else []
     return Judgement(violations, findings, problems)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import yaml
 
+from .paths import UnsafePath, inside, plan_folder
+
 if TYPE_CHECKING:  # the cache restores files through this module without importing Pulumi
     from rich.console import Console
 
@@ -174,27 +176,44 @@ def plan_files(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str, b
 
 def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None) -> Path:
     """Make `out_dir/<stack>/` hold exactly this plan (see `plan_files`)."""
-    target = out_dir / run.stack
+    target = plan_folder(out_dir, run.stack)
     write_files(target, plan_files(run, extra))
     return target
 
 
 def write_files(target: Path, files: dict[str, bytes]) -> None:
-    """Make `target` hold exactly `files`.
+    """Make `target` (a checked plan folder) hold exactly `files`.
 
     Whatever an earlier plan left that this one does not have is removed; files whose content
     is unchanged are not rewritten (creating thousands of files costs, comparing does not).
     """
+    for name in files:
+        _check_plan_file_name(name)
     existing = _clear_all_but(target, files.keys())
+    target.mkdir(parents=True, exist_ok=True)
     for folder in {name.split("/", 1)[0] for name in files if "/" in name}:
         (target / folder).mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         _write_if_changed(target / name, data, name in existing)
 
 
+def _check_plan_file_name(name: str) -> None:
+    """A plan file is `<file>` or `<folder>/<file>` with a plan folder: never a path out of the plan."""
+    parts = name.split("/")
+    if (
+        len(parts) > 2
+        or (len(parts) == 2 and parts[0] not in PLAN_FOLDERS)
+        or any(part in ("", ".", "..") or "\\" in part or "\0" in part for part in parts)
+    ):
+        raise UnsafePath(f"refusing to write plan file {name!r}: not a file name inside the plan folder")
+
+
 def _clear_all_but(target: Path, keep: Iterable[str]) -> set[str]:
     """Remove every entry of `target` (and of its `iam/` and `k8s/` folders) not in `keep`; the kept files that exist."""
     keep = set(keep)
+    if target.is_symlink():  # never follow a link planted where the plan folder belongs
+        target.unlink()
+        return set()
     if not target.is_dir():
         if target.exists() or target.is_symlink():
             target.unlink()
@@ -217,8 +236,13 @@ def _clear_all_but(target: Path, keep: Iterable[str]) -> set[str]:
 
 def remove_plan(out_dir: Path, stack: str) -> None:
     """A failed plan leaves nothing behind that could pass for a current one."""
-    target = out_dir / stack
-    if target.exists():
+    try:
+        target = plan_folder(out_dir, stack)
+    except UnsafePath:
+        return  # no such plan could have been written
+    if target.is_symlink() or target.is_file():
+        inside(out_dir, target).unlink()
+    elif target.exists():
         shutil.rmtree(target)
 
 

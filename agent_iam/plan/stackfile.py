@@ -1,26 +1,256 @@
-"""Read `stacks/Pulumi.<stack>.yaml` as the Pulumi CLI would hand it to the program.
+"""Read `stacks/Pulumi.<stack>.yaml` as the Pulumi CLI would hand it to the program, with line numbers.
 
-`secure:` values cannot be decrypted offline: each becomes `[secret]` in place and its
-top-level key is marked secret, just as the CLI marks it for a real deploy.
+The file is parsed as YAML 1.2 (ruamel.yaml composes the node graph; the values are built here),
+as Pulumi reads it: `no` is text, `0x1F` and `0o17` are numbers, a date is its text. Whatever a
+YAML file can hold ends as a value the program understands or as a ConfigError naming the file,
+the line and the key: a duplicate key (both lines), a binary or custom-tagged value, a number too
+odd for JSON, a key that is a list, a recursive or exploding alias, a root that is not a mapping.
+
+Top-level config values that are scalars reach the program as their text, as the Pulumi CLI
+passes them; lists and mappings as typed values (JSON for the program). `secure:` values cannot
+be decrypted offline: each becomes `[secret]` in place and its top-level key is marked secret, just
+as the CLI marks it for a real deploy. Every key's line is kept, so a config error raised later
+(by the models, the settings, the program) is located in the file too (`StackFile.locate`).
 """
 
 from __future__ import annotations
 
+import difflib
+import io
+import math
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from agent_iam.stack_config import NAMESPACE, REDACTED, ConfigError, stack_file
+from agent_iam.stack_config.errors import key_path
 
-# libyaml's safe loader when PyYAML was built with it (its wheels are): same documents, ~10x faster.
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from .paths import UnsafePath, check_stack_name
+
+# Keys a Pulumi stack file holds at its root (https://www.pulumi.com/docs/iac/concepts/projects/stack-settings-file/).
+STACK_FILE_KEYS = ("config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt")
+# An alias may be used many times; more values than this is an alias bomb, not a stack file.
+MAX_VALUES = 200_000
+MAX_DEPTH = 100
+
+_TAG = "tag:yaml.org,2002:"
+_UNSUPPORTED_TAG = (
+    "agent-iam config takes text, numbers, true/false, null, lists and mappings; remove the tag or quote the value"
+)
+
+
+class _Problem(Exception):
+    """One problem in the file, at a node."""
+
+    def __init__(self, line: int, key: str, message: str):
+        super().__init__(message)
+        self.line, self.key, self.message = line, key, message
+
+
+@dataclass
+class StackFile:
+    """A stack file's config (full `namespace:key` keys), where each key is, and what the plan cannot see."""
+
+    source: str  # stacks/Pulumi.<stack>.yaml, as errors name it
+    config: dict[str, Any] = field(default_factory=dict)
+    secret_keys: list[str] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)  # rendered key path -> 1-based line
+    config_line: int = 1
+    environments: tuple[str, ...] = ()
+    environment_line: int = 0
+
+    @property
+    def advisories(self) -> list[str]:
+        """What the offline plan cannot show: config that comes from Pulumi ESC environments."""
+        if not self.environments:
+            return []
+        return [
+            f"{self.source}:{self.environment_line}: environment: this stack imports the Pulumi ESC environment(s) "
+            f"{', '.join(self.environments)}; the offline plan cannot open them, so it shows only the values in the "
+            "stack file itself: any config those environments supply (pulumiConfig) is missing from this plan"
+        ]
+
+    def locate(self, error: ConfigError) -> ConfigError:
+        """The same error with `file:line:` for each line that names this file (the key's line, else the
+        nearest enclosing key's, else the `config:` line), and a note when ESC environments may hold the value."""
+        located = [self._locate_line(line) for line in error.lines]
+        if self.environments:
+            located.append(
+                f"{self.source}:{self.environment_line}: environment: note: this stack imports the Pulumi ESC "
+                f"environment(s) {', '.join(self.environments)}, which the offline plan cannot open; a value they "
+                "supply is not seen here (set it in the stack file to plan offline)"
+            )
+        result = ConfigError(located)
+        result.__cause__ = error.__cause__
+        return result
+
+    def _locate_line(self, line: str) -> str:
+        prefix = f"{self.source}: "
+        if not line.startswith(prefix):
+            return line
+        rest = line[len(prefix):]
+        best, best_line = "", self.config_line
+        for key, number in self.lines.items():
+            if len(key) > len(best) and rest.startswith(key) and rest[len(key):len(key) + 1] in (":", ".", "["):
+                best, best_line = key, number
+        return f"{self.source}:{best_line}: {rest}"
+
+
+def _tag(node: Any) -> str:
+    return str(getattr(node.tag, "value", node.tag) or "")
+
+
+def _int(text: str) -> int:
+    """A YAML 1.2 integer as ruamel resolves it (decimal, 0x, 0o, 0b; `_` separators)."""
+    digits = text.replace("_", "")
+    sign = -1 if digits.startswith("-") else 1
+    digits = digits.lstrip("+-")
+    for prefix, base in (("0x", 16), ("0o", 8), ("0b", 2)):
+        if digits.lower().startswith(prefix):
+            return sign * int(digits[2:], base)
+    return sign * int(digits, 10)
+
+
+class _Builder:
+    """Values from the composed node graph, with every key's line recorded."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.lines: dict[str, int] = {}
+        self.count = 0
+
+    def where(self, top: str, loc: tuple[str | int, ...]) -> str:
+        if not top:
+            return "config"
+        namespace, _, name = top.partition(":")
+        return key_path(namespace, (name, *loc)) if name else key_path(NAMESPACE, (top, *loc))
+
+    def scalar(self, node: Any, top: str, loc: tuple[str | int, ...], *, as_text: bool) -> Any:
+        line = node.start_mark.line + 1
+        tag, text = _tag(node), node.value
+        key = self.where(top, loc)
+        short = tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
+        surrogates = sorted({c for c in text if "\ud800" <= c <= "\udfff"})
+        if surrogates:
+            escapes = " ".join(f"\\u{ord(c):04x}" for c in surrogates[:4])
+            raise _Problem(line, key, f"holds {escapes}, an escape that is no Unicode character (half of a UTF-16 pair)")
+        if short in ("binary",):
+            raise _Problem(line, key, f"a !!binary value; {_UNSUPPORTED_TAG}")
+        if short not in ("str", "int", "float", "bool", "null", "timestamp", "value", "merge"):
+            raise _Problem(line, key, f"the YAML tag {tag!r} is not supported; {_UNSUPPORTED_TAG}")
+        if short == "null":
+            if text not in ("", "~", "null", "Null", "NULL"):
+                raise _Problem(line, key, f"!!null with a value ({text!r})")
+            return "" if as_text else None
+        if as_text or short in ("str", "timestamp", "value", "merge"):
+            return text  # as the CLI passes top-level values; a date stays the text it was written as
+        if short == "bool":
+            if text.lower() not in ("true", "false"):
+                raise _Problem(line, key, f"not a YAML 1.2 boolean (true or false): {text!r}")
+            return text.lower() == "true"
+        if short == "int":
+            try:
+                return _int(text)
+            except ValueError:
+                raise _Problem(line, key, f"not an integer: {text!r}") from None
+        try:
+            number = float(text.replace("_", "").lower().replace(".inf", "inf").replace(".nan", "nan"))
+        except ValueError:
+            raise _Problem(line, key, f"not a number: {text!r}") from None
+        if not math.isfinite(number):
+            raise _Problem(line, key, f"not a finite number ({text!r}); quote it in YAML if it is meant as text")
+        return number
+
+    def key_text(self, node: Any, top: str, loc: tuple[str | int, ...]) -> str:
+        """A mapping key as text (`1:` is the key "1"); a null or a list is no key."""
+        from ruamel.yaml.nodes import ScalarNode
+
+        line = node.start_mark.line + 1
+        if not isinstance(node, ScalarNode):
+            raise _Problem(line, self.where(top, loc), "a key must be text, not a list or a mapping")
+        if _tag(node).removeprefix(_TAG) == "null":
+            raise _Problem(line, self.where(top, loc), "a key must be text, not null (an empty key)")
+        self.scalar(node, top, loc, as_text=False)  # refuses binary and custom tags on keys too
+        return node.value
+
+    def value(self, node: Any, top: str, loc: tuple[str | int, ...], stack: tuple[int, ...] = ()) -> Any:
+        """The value of `node`, at key path `loc` under top-level key `top`."""
+        from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+        self.count += 1
+        line = node.start_mark.line + 1
+        if self.count > MAX_VALUES:
+            raise _Problem(line, self.where(top, loc), f"the file expands to more than {MAX_VALUES:,} values (aliases)")
+        if id(node) in stack:
+            raise _Problem(line, self.where(top, loc), "an alias refers to a value that contains it (a cycle)")
+        if len(stack) > MAX_DEPTH:
+            raise _Problem(line, self.where(top, loc), f"nested more than {MAX_DEPTH} levels deep")
+        inner = (*stack, id(node))
+        tag = _tag(node).removeprefix(_TAG)
+        if isinstance(node, SequenceNode):
+            if tag != "seq":
+                raise _Problem(line, self.where(top, loc), f"the YAML tag {_tag(node)!r} is not supported; {_UNSUPPORTED_TAG}")
+            items = []
+            for index, item in enumerate(node.value):
+                self.lines.setdefault(self.where(top, (*loc, index)), item.start_mark.line + 1)
+                items.append(self.value(item, top, (*loc, index), inner))
+            return items
+        if isinstance(node, MappingNode):
+            if tag != "map":
+                raise _Problem(line, self.where(top, loc), f"the YAML tag {_tag(node)!r} is not supported; {_UNSUPPORTED_TAG}")
+            return self.mapping(node, top, loc, inner)
+        return self.scalar(node, top, loc, as_text=False)
+
+    def mapping(self, node: Any, top: str, loc: tuple[str | int, ...], stack: tuple[int, ...]) -> Any:
+        result: dict[str, Any] = {}
+        first: dict[str, int] = {}
+        merged: list[Any] = []
+        for key_node, value_node in node.value:
+            if _tag(key_node).removeprefix(_TAG) == "merge":
+                merged.extend(self.merge_sources(value_node, top, loc))
+                continue
+            key = self.key_text(key_node, top, loc)
+            line = key_node.start_mark.line + 1
+            if key in first:
+                raise _Problem(
+                    line,
+                    self.where(top, (*loc, key)),
+                    f"duplicate key: also set at line {first[key]} (YAML keeps only one of them; remove one)",
+                )
+            first[key] = line
+            self.lines.setdefault(self.where(top, (*loc, key)), line)
+            result[key] = self.value(value_node, top, (*loc, key), stack)
+        for source in merged:  # `<<: *defaults`: keys set here win over merged ones
+            for key_node, value_node in source.value:
+                key = self.key_text(key_node, top, loc)
+                if key not in result:
+                    self.lines.setdefault(self.where(top, (*loc, key)), key_node.start_mark.line + 1)
+                    result[key] = self.value(value_node, top, (*loc, key), stack)
+        if set(result) == {"secure"}:
+            return _Secure(result["secure"])
+        return result
+
+    def merge_sources(self, node: Any, top: str, loc: tuple[str | int, ...]) -> list[Any]:
+        from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                raise _Problem(
+                    source.start_mark.line + 1, self.where(top, (*loc, "<<")), "a merge key (<<) takes a mapping or a list of mappings"
+                )
+        return list(sources)
+
+
+class _Secure(str):
+    """A `secure:` value: redacted in the config, its top-level key marked secret."""
 
 
 def _redact(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, _Secure):
+        return REDACTED, True
     if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            return REDACTED, True
         items = [(k, *_redact(v)) for k, v in value.items()]
         return {k: v for k, v, _ in items}, any(s for _, _, s in items)
     if isinstance(value, list):
@@ -29,25 +259,163 @@ def _redact(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
+def _compose(text: str, source: str) -> Any:
+    """The one document of the file as a node graph (None when empty)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    directive = re.search(r"(?m)^%YAML[ \t]+(\S+)", text)
+    if directive and directive.group(1) != "1.2":
+        line = text.count("\n", 0, directive.start()) + 1
+        raise ConfigError([f"{source}:{line}: %YAML {directive.group(1)}: Pulumi reads stack files as YAML 1.2; remove the directive"])
+    loader = YAML(typ="safe", pure=True)
+    try:
+        documents = list(loader.compose_all(io.StringIO(text)))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise ConfigError([f"{source}{line}: not valid YAML: {problem}"]) from None
+    except (YAMLError, ValueError, TypeError, RecursionError) as exc:  # the reader refuses control characters, etc.
+        position = getattr(exc, "position", None)
+        line = f":{text.count(chr(10), 0, position) + 1}" if isinstance(position, int) else ""
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError([f"{source}{line}: not valid YAML: {first}"]) from None
+    documents = [d for d in documents if d is not None]
+    if len(documents) > 1:
+        line = documents[1].start_mark.line + 1
+        raise ConfigError([f"{source}:{line}: a stack file is one YAML document; this is a second one (---)"])
+    return documents[0] if documents else None
+
+
+def load_stack_file(stacks_dir: Path, stack: str) -> StackFile:
+    """The stack's config, secret keys, key lines and ESC environments; ConfigError for any problem."""
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    try:
+        check_stack_name(stack)
+    except UnsafePath as exc:
+        raise ConfigError([f"--stack: {exc}"]) from None
+    source = stack_file(stack)
+    path = Path(stacks_dir) / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in Path(stacks_dir).glob("Pulumi.*.yaml"))
+        raise ConfigError([f"{source}: no such stack file (stacks: {', '.join(known) or 'none'})"])
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{source}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"]) from None
+    root = _compose(text, source)
+    result = StackFile(source)
+    if root is None:
+        return result
+    if not isinstance(root, MappingNode) or _tag(root).removeprefix(_TAG) != "map":
+        kind = "a list" if isinstance(root, SequenceNode) else "a single value"
+        raise ConfigError(
+            [f"{source}:{root.start_mark.line + 1}: a stack file is a mapping with a config: key; this one is {kind}"]
+        )
+    builder = _Builder(source)
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    sections: dict[str, Any] = {}
+    for key_node, value_node in root.value:
+        line = key_node.start_mark.line + 1
+        try:
+            name = builder.key_text(key_node, "", ())
+        except _Problem as problem:
+            problems.append(f"{source}:{problem.line}: {problem.message}")
+            continue
+        if name in seen:
+            problems.append(f"{source}:{line}: {name}: duplicate key: also at line {seen[name]} (YAML keeps only one; remove one)")
+            continue
+        seen[name] = line
+        if name not in STACK_FILE_KEYS:
+            hint = difflib.get_close_matches(name, STACK_FILE_KEYS, n=1)
+            problems.append(
+                f"{source}:{line}: {name}: not a stack file key"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + f" (a stack file holds: {', '.join(STACK_FILE_KEYS)})"
+            )
+            continue
+        sections[name] = (line, value_node)
+    if "config" in sections:
+        result.config_line, node = sections["config"]
+        problems += _read_config(builder, node, result)
+    if "environment" in sections:
+        result.environment_line, node = sections["environment"]
+        problems += _read_environment(node, result)
+    result.lines = builder.lines
+    if problems:
+        raise ConfigError(problems)
+    return result
+
+
+def _read_config(builder: _Builder, node: Any, result: StackFile) -> list[str]:
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+    source = result.source
+    if isinstance(node, ScalarNode) and _tag(node).removeprefix(_TAG) == "null":
+        return []
+    if not isinstance(node, MappingNode):
+        return [f"{source}:{node.start_mark.line + 1}: config: must be a mapping of keys to values"]
+    problems = []
+    first: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
+        try:
+            key = builder.key_text(key_node, "", ())
+            full = key if ":" in key else f"{NAMESPACE}:{key}"
+            if full in first:
+                raise _Problem(line, full, f"duplicate key: also set at line {first[full]} (YAML keeps only one; remove one)")
+            first[full] = line
+            builder.lines[builder.where(full, ())] = line
+            if isinstance(value_node, ScalarNode):
+                value = builder.scalar(value_node, full, (), as_text=True)
+            else:
+                value = builder.value(value_node, full, ())
+        except _Problem as problem:
+            problems.append(f"{source}:{problem.line}: {problem.key}: {problem.message}")
+            continue
+        result.config[full], secret = _redact(value)
+        if secret:
+            result.secret_keys.append(full)
+    return problems
+
+
+def _read_environment(node: Any, result: StackFile) -> list[str]:
+    """`environment: [env, ...]` or `environment: {imports: [env, ...]}`: the ESC environments imported."""
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    source, line = result.source, node.start_mark.line + 1
+    imports = node
+    if isinstance(node, MappingNode):
+        keys = {str(k.value): v for k, v in node.value if isinstance(k, ScalarNode)}
+        imports = keys.get("imports")
+        if imports is None or set(keys) - {"imports"}:
+            return [f"{source}:{line}: environment: expected a list of Pulumi ESC environment names (or imports: [...])"]
+    if isinstance(imports, ScalarNode) and _tag(imports).removeprefix(_TAG) == "null":
+        return []
+    if not isinstance(imports, SequenceNode):
+        return [f"{source}:{line}: environment: expected a list of Pulumi ESC environment names"]
+    names = []
+    for index, item in enumerate(imports.value):
+        if not isinstance(item, ScalarNode) or not str(item.value).strip():
+            return [f"{source}:{item.start_mark.line + 1}: environment[{index}]: expected an environment name"]
+        names.append(str(item.value))
+    result.environments = tuple(names)
+    return []
+
+
 def read_stack_file(stacks_dir: Path, stack: str) -> tuple[dict[str, Any], list[str]]:
     """The stack's config (full `namespace:key` keys) and the keys that hold secrets."""
-    relative = stack_file(stack)
-    path = stacks_dir / Path(relative).name
-    if not path.is_file():
-        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
-        raise ConfigError([f"{relative}: no such stack file (stacks: {', '.join(known) or 'none'})"])
-    try:
-        data = yaml.load(path.read_text(), Loader=SAFE_LOADER) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{relative}: not valid YAML: {exc}"]) from None
-    raw = data.get("config") or {}
-    if not isinstance(raw, dict):
-        raise ConfigError([f"{relative}: config: must be a mapping of keys to values"])
-    config: dict[str, Any] = {}
-    secret_keys: list[str] = []
-    for key, value in raw.items():
-        full = key if ":" in key else f"{NAMESPACE}:{key}"
-        config[full], secret = _redact(value)
-        if secret:
-            secret_keys.append(full)
-    return config, secret_keys
+    loaded = load_stack_file(stacks_dir, stack)
+    return loaded.config, loaded.secret_keys
+
+
+def located(loaded: StackFile | None, error: ConfigError) -> ConfigError:
+    """`error` with line numbers from `loaded` (unchanged when the file was never read)."""
+    return loaded.locate(error) if loaded is not None else error
+
+
+__all__ = ["STACK_FILE_KEYS", "StackFile", "load_stack_file", "located", "read_stack_file"]
+

@@ -12,10 +12,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import ConfigError, from_validation_error
+from agent_iam.iam.checks import REDACTED, check_region
+
+from .errors import ConfigError, from_validation_error, key_path
 from .models import StackConfig
 from .settings import NAMESPACE, StackSettings, Target, Unit, build_settings
-from agent_iam.iam.checks import REDACTED, check_region
+from .types import partition_problems
 
 __all__ = [
     "NAMESPACE",
@@ -53,6 +55,9 @@ def load_settings(
             check_region(region)
         except ValueError as exc:
             problems.append(f"{source}: aws:region: {exc}")
+        else:
+            for loc, message in partition_problems(values, region):
+                problems.append(f"{source}: {key_path(NAMESPACE, loc)}: {message}")
     try:
         config = StackConfig.model_validate(dict(values))
     except ValidationError as exc:

@@ -11,8 +11,25 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel, ValidationError
 
+from agent_iam.iam.checks import QUOTE_HINT  # the one spelling of the hint
+
 # Keys whose values are never echoed back in an error.
 SENSITIVE_KEYS = {"externalId", "kubeconfig"}
+
+
+def _kind_of(value: Any) -> str:
+    """A value's kind in YAML words (a number, true/false, a list, text, ...)."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
 
 
 class ConfigError(pulumi.RunError):
@@ -86,13 +103,18 @@ def describe(error: dict[str, Any], root: type[BaseModel]) -> tuple[tuple[str | 
         return loc, message
     if kind == "missing":
         return loc, "required, but not set"
-    if kind in ("model_type", "dict_type"):
-        return loc, f"must be a mapping of keys to values (got {type(error.get('input')).__name__})"
-    if kind == "list_type":
-        return loc, f"must be a list (got {type(error.get('input')).__name__})"
+    value = error.get("input")
+    if kind in ("model_type", "dict_type", "list_type"):
+        shape = "a list" if kind == "list_type" else "a mapping of keys to values"
+        if value is None or value == "":
+            return loc, f"is empty (null); give {shape}, or remove the key"
+        return loc, f"must be {shape} (got {_kind_of(value)})"
+    sensitive = any(str(p) in SENSITIVE_KEYS for p in loc)
+    if kind == "string_type" and isinstance(value, (bool, int, float)):
+        got = "" if sensitive else f" (got {value!r})"
+        return loc, f"must be text, not {_kind_of(value)}: {QUOTE_HINT}{got}"
     message = str(original) if original is not None else error["msg"]
-    if original is None and not any(str(p) in SENSITIVE_KEYS for p in loc):
-        value = error.get("input")
+    if original is None and not sensitive:
         if isinstance(value, (str, int, float, bool)) and len(repr(value)) <= 120:
             message += f" (got {value!r})"
     return loc, message

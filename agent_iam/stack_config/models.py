@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from agent_iam.components.policies import oidc_issuer
-from agent_iam.components.role import (
+from agent_iam.iam.limits import (
     DEFAULT_MANAGED_POLICIES_PER_ROLE,
     DEFAULT_ROLE_POLICIES_SIZE,
     DEFAULT_TRUST_POLICY_SIZE,
@@ -85,7 +85,9 @@ class RoleOptions(ConfigModel):
     @field_validator("tags")
     @classmethod
     def _tags(cls, tags: dict[str, str] | None) -> dict[str, str] | None:
-        return None if tags is None else check_tags(tags)
+        """Each map on its own, leaving room for `managed-by` and `stack`; the merged tags of every role
+        are checked again where the role is built."""
+        return None if tags is None else check_tags(tags, reserved=2)
 
 
 class Defaults(RoleOptions):
@@ -153,6 +155,7 @@ class EcsAgent(Entry, InlinePolicy, AgentSecrets):
     execution_role_name: RoleName | None = None
     trust_ec2: bool = False
     confused_deputy_conditions: bool = True
+    source_account_condition: bool = False
     task_role_policy_arns: list[PolicyArn] = []
 
 
@@ -160,9 +163,21 @@ class Ec2Agent(Entry, InlinePolicy, AgentSecrets):
     """`agent-iam:ec2Agents[]`: one agent on EC2 instances, with an instance profile."""
 
     role_name: RoleName | None = None
-    confused_deputy_conditions: bool = True
+    confused_deputy_conditions: bool | None = None  # replaced by sourceAccountCondition (see _check)
+    source_account_condition: bool = False
     policy_arns: list[PolicyArn] = []
     ssm: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> Ec2Agent:
+        if self.confused_deputy_conditions is not None:
+            raise KeyedError(
+                "confusedDeputyConditions",
+                "AWS documents the EC2 trust without aws:SourceAccount/aws:SourceArn, and agent-iam no longer adds "
+                "them by default (a condition EC2 does not send would keep the instance from getting credentials); "
+                "remove this key, or set sourceAccountCondition: true to pin aws:SourceAccount anyway",
+            )
+        return self
 
 
 class Vendor(ConfigModel):
@@ -284,8 +299,11 @@ class ServiceAccount(Entry, VendorPermissions):
     subjects: list[ServiceAccountSubject] = []
     allow_wildcard_subject: bool = False
     session_tag_conditions: bool | None = None
+    source_account_condition: bool | None = None
     role_name: RoleName | None = None
     source_role_name: RoleName | None = None
+    # Cross-account Pod Identity: the boundary of the role created in the cluster's account.
+    source_role_permissions_boundary_arn: PolicyArn | None = None
     create_service_account: bool = True
     role_arn_annotation: bool | None = None
     service_account_annotations: Annotations = {}

@@ -25,7 +25,8 @@ from agent_iam.components.role import IamLimits, PlannedRole
 from agent_iam.components.saas_access_role import SaasAccessRole, SaasAccessRoleArgs
 from agent_iam.components.service_account_role import ServiceAccountRole
 from agent_iam.guardrails import rules as guardrail_rules
-from agent_iam.iam.arns import has_wildcard
+from agent_iam.iam import limits as iam_limits
+from agent_iam.iam.arns import account_of, has_wildcard
 from agent_iam.iam.checks import REDACTED
 
 from .errors import ConfigError, key_path
@@ -127,6 +128,7 @@ class StackSettings:
 _SHARED_KEYS = {
     "iam_limits": ":defaults.limits",
     "name": "name",
+    "description": "name",  # derived from the entry's name
 }
 FIELD_KEYS: dict[str, dict[str, str]] = {
     "ecsAgents": {"task_policy": "policy"},
@@ -139,7 +141,6 @@ FIELD_KEYS: dict[str, dict[str, str]] = {
         "oidc_issuer": "cluster",
         "eks_cluster_name": "cluster",
         "cluster_account_id": "cluster",
-        "source_role_permissions_boundary_arn": ":defaults.permissionsBoundaryArn",
     },
 }
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)")
@@ -264,6 +265,7 @@ class _Builder:
                 "allow_wildcard_resources": entry.allow_wildcard_resources or None,
                 "trust_ec2": entry.trust_ec2,
                 "confused_deputy_conditions": entry.confused_deputy_conditions,
+                "source_account_condition": entry.source_account_condition,
             }
         )
         unit = self.unit("ecsAgents", index, entry, EcsAgentRoles, args, target)
@@ -302,7 +304,7 @@ class _Builder:
                 "kms_key_arns": list(entry.kms_key_arns),
                 "policy": entry.policy.to_dict() if entry.policy else None,
                 "allow_wildcard_resources": entry.allow_wildcard_resources or None,
-                "confused_deputy_conditions": entry.confused_deputy_conditions,
+                "source_account_condition": entry.source_account_condition,
             }
         )
         unit = self.unit("ec2Agents", index, entry, Ec2AgentInstanceProfile, args, target)
@@ -371,7 +373,9 @@ class _Builder:
             "secret_name": entry.secret.name if entry.secret else None,
             "secret_namespace": entry.secret.namespace if entry.secret else None,
             "session_tag_conditions": entry.session_tag_conditions,
+            "source_account_condition": entry.source_account_condition,
             "source_role_name": entry.source_role_name,
+            "source_role_permissions_boundary_arn": entry.source_role_permissions_boundary_arn,
             "subjects": [
                 {"cluster": s.cluster, "namespace": s.namespace, "service_account": s.service_account}
                 for s in entry.subjects
@@ -384,8 +388,9 @@ class _Builder:
             values |= {
                 "eks_cluster_name": cluster.name if cluster.name and cluster.name != entry.cluster else None,
                 "cluster_account_id": cluster_target.account_id,
-                "source_role_permissions_boundary_arn": self.defaults.permissions_boundary_arn,
             }
+            if cluster_target.account_id != target.account_id and not entry.source_role_permissions_boundary_arn:
+                values["source_role_permissions_boundary_arn"] = self.source_role_boundary(key, cluster_target)
         else:
             values["allow_wildcard_subject"] = entry.allow_wildcard_subject or None
             subjects, depends_on = self.irsa_subjects(index, entry, target)
@@ -425,6 +430,23 @@ class _Builder:
                     "(allowWildcardSubject: true)"
                 )
         return unit
+
+    def source_role_boundary(self, key: str, cluster_target: Target) -> str | None:
+        """The stack's boundary for a cross-account Pod Identity role (created in the cluster's account) when
+        it can apply there: an AWS managed policy, or a policy of the cluster's account. A boundary of another
+        account must be restated for the cluster's account, with the key this error names."""
+        boundary = self.defaults.permissions_boundary_arn
+        owner = account_of(boundary)
+        if boundary is None or owner in ("aws", cluster_target.account_id):
+            return boundary
+        partition = policies.partition_for_region(cluster_target.region)
+        self.problems.append(
+            f"{self.source}: {key}.sourceRolePermissionsBoundaryArn: required: the Pod Identity role is created in "
+            f"the cluster's account {cluster_target.account_id}, and defaults.permissionsBoundaryArn ({boundary}) "
+            f"is a policy of account {owner}; name the boundary policy of account {cluster_target.account_id} "
+            f"(e.g. arn:{partition}:iam::{cluster_target.account_id}:policy/{boundary.rsplit('/', 1)[-1]})"
+        )
+        return None
 
     def claim_association(self, key: str, entry: ServiceAccount) -> None:
         """EKS allows one Pod Identity association per service account."""
@@ -534,12 +556,22 @@ class _Builder:
         saas = family(self.saas_role, self.config.saas_roles)
         service_accounts = family(self.service_account, self.config.service_accounts)
         self.check_names([*ecs, *ec2, *saas, *service_accounts])
+        for registration in self.registrations.values():
+            for problem in iam_limits.check_tags(registration.args.get("tags") or {}):
+                self.problems.append(
+                    f"{self.source}: {registration.key}: the OIDC provider of cluster {registration.cluster!r}: {problem}"
+                )
         if self.problems:
             raise ConfigError(self.problems)
         boundaries: tuple[str, ...] = ()
         if self.defaults.permissions_boundary_arn:
             entries = [*self.config.ecs_agents, *self.config.ec2_agents, *self.config.saas_roles, *self.config.service_accounts]
             overrides = {e.permissions_boundary_arn for e in entries if e.permissions_boundary_arn}
+            overrides |= {
+                arn
+                for unit in service_accounts
+                if (arn := unit.args.get("source_role_permissions_boundary_arn"))
+            }
             boundaries = (self.defaults.permissions_boundary_arn, *sorted(overrides - {self.defaults.permissions_boundary_arn}))
         return StackSettings(
             stack=self.stack,

@@ -7,9 +7,12 @@ parses the stack file, and the error quotes the value it received.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Annotated
 
 from pydantic import AfterValidator
+
+from agent_iam.iam import arns, partitions
 
 from agent_iam.iam.checks import (
     check_account_id,
@@ -33,6 +36,7 @@ from agent_iam.iam.checks import (
     check_secret_arn,
     check_service_account_name,
 )
+from agent_iam.iam.checks import REGION_RE
 
 AccountId = Annotated[str, AfterValidator(check_account_id)]
 Region = Annotated[str, AfterValidator(check_region)]
@@ -54,3 +58,42 @@ Namespace = Annotated[str, AfterValidator(check_namespace)]
 ServiceAccountName = Annotated[str, AfterValidator(check_service_account_name)]
 K8sObjectName = Annotated[str, AfterValidator(check_k8s_object_name)]
 Annotations = Annotated[dict[str, str], AfterValidator(check_annotations)]
+
+
+# Keys whose values may look like ARNs but are not sent to AWS (a kubeconfig context name).
+NOT_ARNS = frozenset({"kubeContext", "kubeconfig"})
+
+
+def _strings_in(value: object, loc: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in NOT_ARNS:
+                yield from _strings_in(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings_in(item, (*loc, index))
+
+
+def partition_problems(values: Mapping[str, object], region: str) -> list[tuple[tuple[str | int, ...], str]]:
+    """`(key path, message)` for every ARN, and every account region, outside the partition of the stack's
+    region: IAM refuses a principal, resource or boundary of another partition, and no role can be
+    assumed across partitions."""
+    expected = partitions.partition_for_region(region)
+    problems = []
+    for loc, value in _strings_in(dict(values)):
+        if len(loc) == 3 and loc[0] == "accounts" and loc[2] == "region":
+            other = partitions.partition_for_region(value) if REGION_RE.fullmatch(value) else expected
+            if other != expected:
+                problems.append(
+                    (loc, f"region {value} is in partition {other!r}, but the stack's region {region} is in {expected!r}; "
+                     "one stack deploys into one partition")
+                )
+        elif (partition := arns.partition_of(value)) is not None:
+            if partition != expected:
+                problems.append(
+                    (loc, f"{value!r} is an ARN of partition {partition!r}, but the stack's region {region} is in "
+                     f"{expected!r}: write arn:{expected}:... (IAM refuses ARNs of another partition)")
+                )
+    return problems

@@ -6,7 +6,9 @@
 // its trust policy, its inline policies and its managed policy ARNs. Each becomes an idiomatic
 // `iam.Role`: the trust as `assumedBy` (a service, ARN or federated principal, with its
 // conditions), inline policies as `inlinePolicies` (PolicyDocument.fromJson), managed policies as
-// `ManagedPolicy.fromManagedPolicyArn`. One stack, like one agent-iam stack.
+// `ManagedPolicy.fromManagedPolicyArn`. CloudFormation takes at most 500 resources per stack (CDK's
+// synth refuses more), so the roles go into as many stacks of STACK_ROLES roles as they need: what a
+// CDK user has to do, where one agent-iam (Pulumi) stack holds them all.
 "use strict";
 
 const fs = require("fs");
@@ -32,12 +34,16 @@ function principalOf(statement) {
   return Object.keys(conditions).length ? p.withConditions(conditions) : p;
 }
 
+const STACK_ROLES = 450;
 const app = new cdk.App({ outdir });
-const stack = new cdk.Stack(app, spec.stack, {
-  env: { account: spec.account, region: spec.region },
-});
+let stack;
 
-for (const role of spec.roles) {
+spec.roles.forEach((role, index) => {
+  if (index % STACK_ROLES === 0) {
+    stack = new cdk.Stack(app, `${spec.stack}${index / STACK_ROLES}`, {
+      env: { account: spec.account, region: spec.region },
+    });
+  }
   const [first, ...more] = role.trust.Statement;
   const inlinePolicies = {};
   for (const [name, doc] of Object.entries(role.inline)) {
@@ -55,6 +61,6 @@ for (const role of spec.roles) {
       new iam.PolicyStatement({ actions: [].concat(statement.Action), principals: [principalOf(statement)] }),
     );
   }
-}
+});
 
 app.synth();

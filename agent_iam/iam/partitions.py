@@ -1,0 +1,117 @@
+"""AWS partitions, their regions and DNS suffixes: the one home, read from botocore's partition data.
+
+botocore ships `data/partitions.json` (the file the AWS SDKs share): each partition's id (`aws`,
+`aws-cn`, `aws-us-gov`, `aws-iso`, `aws-iso-b`, `aws-iso-e`, `aws-iso-f`, `aws-eusc`, ...), its
+regions, the pattern its region names follow, and its DNS suffix (`amazonaws.com`,
+`amazonaws.com.cn`, `c2s.ic.gov`, ...). A region AWS adds later follows its partition's pattern,
+so a name that matches a pattern is placed in that partition even before botocore lists it;
+`check_region` still asks for a region botocore knows, with a "did you mean".
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Partition:
+    id: str
+    dns_suffix: str
+    region_regex: re.Pattern[str]
+    regions: tuple[str, ...]
+
+
+def _partitions_file() -> Path:
+    spec = find_spec("botocore")  # its data only: importing botocore itself is not needed
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("botocore is not installed; agent-iam reads AWS's partition data from it")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "partitions.json"
+
+
+@lru_cache(maxsize=1)
+def partitions() -> tuple[Partition, ...]:
+    """Every partition botocore knows, in its order (`aws` first)."""
+    data = json.loads(_partitions_file().read_text(encoding="utf-8"))
+    result = []
+    for entry in data["partitions"]:
+        regions = tuple(
+            sorted(name for name in entry.get("regions", {}) if entry["regionRegex"] and re.fullmatch(
+                entry["regionRegex"].strip("^$"), name, re.ASCII))
+        )
+        result.append(
+            Partition(
+                id=entry["id"],
+                dns_suffix=entry["outputs"]["dnsSuffix"],
+                region_regex=re.compile(entry["regionRegex"].strip("^$"), re.ASCII),
+                regions=regions,
+            )
+        )
+    return tuple(result)
+
+
+def partition_ids() -> tuple[str, ...]:
+    return tuple(p.id for p in partitions())
+
+
+def known_regions() -> tuple[str, ...]:
+    """Every region botocore lists (the `*-global` pseudo-regions left out)."""
+    return tuple(sorted(r for p in partitions() for r in p.regions))
+
+
+def _partition_of(region: str) -> Partition | None:
+    for partition in partitions():
+        if region in partition.regions:
+            return partition
+    for partition in partitions():
+        if partition.region_regex.fullmatch(region):
+            return partition
+    return None
+
+
+def partition_for_region(region: str) -> str:
+    """The ARN partition of a region (`cn-north-1` -> `aws-cn`, `us-isob-east-1` -> `aws-iso-b`).
+
+    A region no partition's pattern matches raises ValueError: it never silently gets `aws`.
+    """
+    partition = _partition_of(region)
+    if partition is None:
+        raise ValueError(f"not an AWS region name: {region!r}")
+    return partition.id
+
+
+def dns_suffix(region: str) -> str:
+    """The DNS suffix of a region's service endpoints (`amazonaws.com`, `amazonaws.com.cn`, ...)."""
+    partition = _partition_of(region)
+    if partition is None:
+        raise ValueError(f"not an AWS region name: {region!r}")
+    return partition.dns_suffix
+
+
+def service_endpoint(service: str, region: str) -> str:
+    """`<service>.<region>.<dns suffix>`: the name `kms:ViaService` compares with."""
+    return f"{service}.{region}.{dns_suffix(region)}"
+
+
+def check_region(region: str) -> str:
+    """`region` if botocore knows it; otherwise ValueError with the closest names."""
+    if not isinstance(region, str) or not re.fullmatch(r"[a-z0-9-]+", region, re.ASCII) or region not in known_regions():
+        hints = difflib.get_close_matches(str(region).lower().strip(), known_regions(), n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
+        raise ValueError(f"not an AWS region botocore knows: {region!r}{hint}")
+    return region
+
+
+def check_partition(partition: str, region: str, *, what: str = "this ARN") -> None:
+    """ValueError unless an ARN's `partition` is the one `region` belongs to."""
+    expected = partition_for_region(region)
+    if partition != expected:
+        raise ValueError(
+            f"{what} is in partition {partition!r}, but region {region} is in {expected!r}: "
+            f"use arn:{expected}:... (IAM refuses principals and resources of another partition)"
+        )
