@@ -33,9 +33,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from agent_iam.plan.run import PROJECT_DIR
+from agent_iam.plan.project import PROJECT_DIR  # not .run: this process stays small (see timed)
 
-from .generate import ACCOUNT, REGION, accepted_families, write_stack
+from .generate import ACCOUNT, REGION
 
 BUILD = PROJECT_DIR / "build"
 STACKS = BUILD / "bench"
@@ -75,7 +75,10 @@ class Sample:
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> Sample:
-    """Run `cmd` to completion; its wall time and its own peak RSS (os.wait4 on its pid)."""
+    """Run `cmd` to completion; its wall time and its own peak RSS (os.wait4 on its pid).
+
+    Linux starts a child's peak RSS at its parent's (the high-water mark survives fork and exec), so
+    this process never loads a plan, a template or Pulumi itself: its own peak stays below any child's."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=err)
@@ -107,21 +110,23 @@ def prepare(n: int, variants: list[str]) -> dict:
     """Write the stack file, its replay, its plan files and CDK's roles, untimed (also warms the
     judge's content caches and the plan cache). Returns CDK's document check, if CDK runs."""
     stack = f"bench{n}"
-    write_stack(STACKS, stack, n)
+    subprocess.run([PY, "-m", "bench.generate", str(STACKS), stack, str(n)], cwd=PROJECT_DIR, check=True,
+                   stdout=subprocess.DEVNULL)
     replay = STACKS / "replay" / f"{stack}.json"
     subprocess.run([PY, "-m", "bench.floor", "record", str(STACKS), stack, str(replay)], cwd=PROJECT_DIR, check=True)
     subprocess.run(command("plan", n), cwd=PROJECT_DIR, check=True, stdout=subprocess.DEVNULL)
     subprocess.run(command("plan-cli", n), cwd=PROJECT_DIR, check=True, stdout=subprocess.DEVNULL)
     if "cdk" not in variants:
         return {}
-    from . import cdk
-
-    plan = json.loads((STACKS / "out" / stack / "plan.json").read_text())
-    spec = cdk.roles_spec(plan, ACCOUNT, REGION)
-    (STACKS / "cdk").mkdir(parents=True, exist_ok=True)
-    (STACKS / "cdk" / f"{stack}.json").write_text(json.dumps(spec))
+    # In child processes: a process inherits its parent's peak RSS, so this one never loads a large plan.
+    spec = STACKS / "cdk" / f"{stack}.json"
+    run_json = [PY, "-m", "bench.cdk"]
+    subprocess.run([*run_json, "spec", str(STACKS / "out" / stack / "plan.json"), ACCOUNT, REGION, str(spec)],
+                   cwd=PROJECT_DIR, check=True)
     subprocess.run(command("cdk", n), cwd=PROJECT_DIR, check=True)
-    return cdk.compare(spec, cdk.template_of(STACKS / "cdk" / stack, spec))
+    checked = subprocess.run([*run_json, "compare", str(spec), str(STACKS / "cdk" / stack)], cwd=PROJECT_DIR,
+                             check=True, capture_output=True, text=True)
+    return json.loads(checked.stdout)
 
 
 def breakdown(n: int) -> dict[str, float]:
@@ -169,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     rounds = rounds_for(sizes, args.rounds)
     variants = args.variants.split(",")
     console = Console(width=max(Console().width, 200))
-    families = ", ".join(accepted_families())
+    families = subprocess.run([PY, "-m", "bench.generate", str(STACKS), "bench1", "1"], cwd=PROJECT_DIR, check=True,
+                              capture_output=True, text=True).stdout.strip()
     console.print(f"families per unit: {families}; sizes {sizes}; rounds {rounds}; cpus {os.cpu_count()}")
 
     if "cdk" in variants:
@@ -241,12 +247,11 @@ def _node_version() -> str:
 def machine() -> dict:
     """What the numbers were measured on."""
     import platform
-
-    from pulumi._version import _VERSION
+    from importlib.metadata import version
 
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "pulumi": _VERSION,
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "pulumi": version("pulumi"),
             "node": _node_version() if shutil.which("node") else ""}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,24 @@ def template_of(outdir: Path, spec: dict[str, Any]) -> dict[str, Any]:
         for logical, resource in json.loads(path.read_text()).get("Resources", {}).items():
             resources[f"{path.name}/{logical}"] = resource
     return {"Resources": resources}
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bench.cdk spec PLAN.json ACCOUNT REGION SPEC.json` writes CDK's roles;
+    `python -m bench.cdk compare SPEC.json CDK_OUTDIR` prints the document check as JSON."""
+    if argv[:1] == ["spec"]:
+        plan_file, account, region, out = argv[1:5]
+        spec = roles_spec(json.loads(Path(plan_file).read_text()), account, region)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(spec))
+        return 0
+    if argv[:1] == ["compare"]:
+        spec = json.loads(Path(argv[1]).read_text())
+        print(json.dumps(compare(spec, template_of(Path(argv[2]), spec))))
+        return 0
+    print(main.__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
