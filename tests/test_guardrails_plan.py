@@ -62,7 +62,9 @@ WIDE_VIOLATION = (
     "sensitive-actions-scoped",
     ROLE_POLICY,
     "wide-task-agent-permissions",
-    "inline policy 'agent-permissions': statement 'DecryptAnything' allows kms:Decrypt on Resource '*'; scope it to ARNs",
+    "inline policy 'agent-permissions': statement 'DecryptAnything' allows kms:Decrypt (1 Write) on '*', every resource "
+    "of its kind; scope it to ARNs, or accept it in the entry with acceptedFindings: [{check: sensitive-actions-scoped, "
+    "sid: DecryptAnything, reason: <why>}]",
 )
 
 
@@ -196,7 +198,7 @@ def test_guardrail_context_of_a_stack_file():
     assert (dev.enforcement, dev.boundary_arns) == (ADVISORY, ())
 
 
-def test_entry_boundaries_are_accepted_besides_the_stack_default():
+def test_entry_boundaries_are_allowed_only_when_the_guardrails_list_them(tmp_path, capsys, iam_services):
     default = f"arn:aws:iam::{ACCOUNT}:policy/Boundary"
     special = f"arn:aws:iam::{ACCOUNT}:policy/SpecialBoundary"
     config = {
@@ -205,19 +207,44 @@ def test_entry_boundaries_are_accepted_besides_the_stack_default():
         "agent-iam:defaults": {"permissionsBoundaryArn": default},
         "agent-iam:ecsAgents": [{"name": "a"}, {"name": "b", "permissionsBoundaryArn": special}],
     }
-    assert stack_settings("prod", config).guardrail_context().boundary_arns == (default, special)
+    context = stack_settings("prod", config).guardrail_context()
+    assert (context.boundary_arns, context.boundary_required) == ((default,), True)
+    listed = {**config, "agent-iam:guardrails": {"permissionsBoundaries": [special]}}
+    assert stack_settings("prod", listed).guardrail_context().boundary_arns == (default, special)
+    agents = config["agent-iam:ecsAgents"]
+    code, written, _, err = plan(tmp_path, "prod", capsys, defaults={"permissionsBoundaryArn": default}, ecsAgents=agents)
+    assert code == 3
+    assert {v["resourceName"] for v in written["violations"] if v["rule"] == "permissions-boundary"} == {
+        "b-task", "b-execution"
+    }
+    assert "list it in agent-iam:guardrails.permissionsBoundaries" in written["violations"][0]["message"]
+    code, written, _, err = plan(tmp_path, "prod", capsys, defaults={"permissionsBoundaryArn": default}, ecsAgents=agents,
+                                 guardrails={"permissionsBoundaries": [special]})
+    assert code == 0, err
+
+
+def test_an_admin_policy_as_a_boundary_is_a_violation_even_when_listed(tmp_path, capsys, iam_services):
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    agents = [{"name": "a", "permissionsBoundaryArn": admin}]
+    code, written, _, err = plan(tmp_path, "prod", capsys, ecsAgents=agents, guardrails={"permissionsBoundaries": [admin]})
+    assert code == 3
+    messages = [v["message"] for v in written["violations"] if v["rule"] == "permissions-boundary"]
+    assert messages and all("an administrator policy: a boundary that allows everything bounds nothing" in m
+                            for m in messages)
 
 
 def test_confused_deputy_conditions_off_blocks_unless_the_trust_is_exempted(tmp_path, capsys, iam_services):
     agent = {"name": "legacy", "confusedDeputyConditions": False}
     code, written, _, err = plan(tmp_path, "prod", capsys, ecsAgents=[agent])
     assert code == 3 and "blocking IAM finding(s)" in err and "guardrail" not in err
-    blocking = {(f["document"], f["check"]) for f in written["iamFindings"] if f["severity"] in ("critical", "high")}
-    assert blocking == {
+    blocking = {
+        (f["document"], f["check"])
+        for f in written["iamFindings"]
+        if f["severity"] in ("critical", "high") and not f.get("exemption")
+    }
+    assert blocking == {  # the execution role's documented trust is agent-iam's own reviewed exception
         ("role 'legacy-task' trust policy", "sensitive_action"),
         ("role 'legacy-task' trust policy", "trust_policy_validation"),
-        ("role 'legacy-execution' trust policy", "sensitive_action"),
-        ("role 'legacy-execution' trust policy", "trust_policy_validation"),
     }
     tags = {"agent-iam:trust-exemption": "account without SourceAccount support - SEC-7"}
     code, written, _, err = plan(tmp_path, "prod", capsys, ecsAgents=[{**agent, "tags": tags}])

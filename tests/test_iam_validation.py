@@ -64,11 +64,14 @@ def test_every_document_of_every_stack_passes(stack, iam_services):
     assert {f.severity for f in judgement.findings if not f.exemption} <= {"medium", "warning"}
     exempted = {(f.check, f.sid, f.action) for f in judgement.findings if f.exemption}
     documented_trusts = {"Ec2AssumeRole", "EcsTaskExecutionAssumeRole", "AllowEksAuthToAssumeRoleForPodIdentity"}
-    assert exempted <= {("sensitive_action", "WriteObjects", "s3:DeleteObject")} | {
+    assert exempted <= {
+        ("sensitive_action", "WriteObjects", "s3:DeleteObject"),
+        ("credentials-exposure", "AmazonECSTaskExecutionRolePolicy", "ecr:GetAuthorizationToken"),
+    } | {
         (check, sid, action)
         for sid in documented_trusts
         for check, action in (("sensitive_action", "sts:AssumeRole"), ("trust_policy_validation", None))
-    }  # the reviewed exceptions: agent-iam's S3 write statement, and the service trusts AWS documents
+    }  # the reviewed exceptions: agent-iam's own statements, and the service trusts AWS documents
     assert judgement.violations == []
 
 
@@ -195,16 +198,21 @@ def test_a_malformed_document_is_an_error_not_a_crash(iam_services):
         validate_documents([("x", "resource", doc(allow("s3:GetObject", "*")))], iam_services)
 
 
-def test_the_delete_object_exception_is_narrow(iam_services):
+def test_the_delete_object_exception_matches_generated_content_not_the_sid(iam_services):
     write = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
-    ours = doc(allow(write, "arn:aws:s3:::b/upsolver/*", sid="WriteObjects"))
-    theirs = doc(allow(write, "arn:aws:s3:::b/upsolver/*", sid="UserWrites"))
-    findings = validate_documents([("ours", "identity", ours), ("theirs", "identity", theirs)], iam_services)
-    [(_, mine), (_, other)] = [(f.label, f) for f in findings if f.check == "sensitive_action"]
-    assert (mine.label, mine.severity, mine.action, mine.blocking) == ("ours", "high", "s3:DeleteObject", False)
-    assert mine.exemption.startswith("reviewed exception: agent-iam's S3 write statement")
-    assert (other.label, other.severity, other.action, other.blocking) == ("theirs", "high", "s3:DeleteObject", True)
-    assert other.exemption is None
+    ours = doc(allow(write, "arn:aws:s3:::acme-data/upsolver/*", sid="WriteObjects"))
+    same_content = doc(allow(write, ["arn:aws:s3:::acme-data/upsolver/*"], sid="UserWrites"))
+    # the bypass: agent-iam's Sid on a statement that deletes in every bucket with a hyphen
+    borrowed_sid = doc(allow("s3:DeleteObject", "arn:aws:s3:::*-*/*", sid="WriteObjects"))
+    more_actions = doc(allow([*write, "s3:DeleteObjectVersion"], "arn:aws:s3:::acme-data/upsolver/*", sid="WriteObjects"))
+    docs = [("ours", ours), ("same", same_content), ("borrowed", borrowed_sid), ("more", more_actions)]
+    findings = validate_documents([(label, "identity", d) for label, d in docs], iam_services)
+    delete = {f.label: f for f in findings if f.check == "sensitive_action" and f.action == "s3:DeleteObject"}
+    assert set(delete) == {"ours", "same", "borrowed", "more"}
+    assert not delete["ours"].blocking and delete["ours"].exemption.startswith("reviewed exception: agent-iam's S3 write")
+    assert not delete["same"].blocking  # the same content is the same risk, whatever its Sid
+    assert delete["borrowed"].blocking and delete["borrowed"].exemption is None
+    assert delete["more"].blocking and delete["more"].exemption is None
 
 
 def test_validation_needs_no_network(iam_services, monkeypatch):

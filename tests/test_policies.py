@@ -139,7 +139,9 @@ def test_irsa_wildcard_moves_only_sub_to_string_like_and_dedupes_subjects():
 
 
 def test_irsa_trust_has_one_statement_per_cluster_with_distinct_sids():
-    doc = policies.irsa_trust([("a-b", PROVIDER, ISSUER, ["s1"], False), ("a.b", PROVIDER, ISSUER, ["s2"], False)])
+    doc = policies.irsa_trust(
+        [policies.IrsaTrust("a-b", PROVIDER, ISSUER, ["s1"]), policies.IrsaTrust("a.b", PROVIDER, ISSUER, ["s2"])]
+    )
     assert [s["Sid"] for s in doc["Statement"]] == ["IrsaAB", "IrsaAB1"]
 
 

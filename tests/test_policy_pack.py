@@ -136,7 +136,8 @@ def test_one_policy_per_rule_with_the_rules_description():
         assert type(policy).__name__ == kind
     assert type(policies["iam-role-limits"]).__name__ == "StackValidationPolicy"
     assert policies["permissions-boundary"].kwargs["config_schema"].kwargs["properties"]["boundaryArns"]["type"] == "array"
-    assert "config_schema" not in policies["no-wildcard-action"].kwargs
+    for policy in policies.values():  # every policy takes the stack file's acceptances for its rule
+        assert policy.kwargs["config_schema"].kwargs["properties"]["acceptedFindings"] == adapter.ACCEPTED_SCHEMA
 
 
 def test_resource_policy_reports_the_rules_message():
@@ -238,7 +239,7 @@ def test_pack_config_matches_the_stack_file(stack):
     assert tuple(boundaries) == settings.boundary_arns
     for name, value in pack_config.items():
         if isinstance(value, dict):
-            allowed = set(adapter.CONFIG_SCHEMAS.get(name, {})) | {"enforcementLevel"}
+            allowed = set(adapter.CONFIG_SCHEMAS.get(name, {})) | {"enforcementLevel", "acceptedFindings"}
             assert set(value) <= allowed, name
 
 
@@ -250,3 +251,38 @@ def test_pack_requirements_are_pinned_and_kept_apart_from_the_program():
     assert protobuf and int(protobuf[0].split("==")[1].split(".")[0]) < 6
     assert "pulumi-policy" not in (ROOT / "requirements.txt").read_text()
     assert "pulumi-policy" not in (ROOT / "requirements-dev.txt").read_text()
+
+
+# The issue's bypasses, through the pack: the pack runs the same rules on the same props.
+BYPASSES = [
+    ("sensitive-actions-scoped", "aws:iam/rolePolicy:RolePolicy",
+     {"role": "agent", "name": "p", "policy": trust({"Sid": "Pass", "Effect": "Allow", "Action": "iam:PassRole",
+                                                      "Resource": "arn:aws:iam::*:role*"})}),
+    ("sensitive-actions-scoped", "aws:iam/rolePolicy:RolePolicy",
+     {"role": "agent", "name": "p", "policy": trust({"Sid": "Notify", "Effect": "Allow",
+                                                      "Action": "s3:PutBucketNotification", "Resource": "arn:aws:s3:::*"})}),
+    ("managed-policy-privileges", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+     {"role": "agent", "policyArn": "arn:aws:iam::aws:policy/IAMFullAccess"}),
+    ("cross-account-trust-condition", "aws:iam/role:Role",
+     {"name": "vendor", "assumeRolePolicy": trust({"Sid": "V", "Effect": "Allow", "Principal": {"AWS": "222222222222"},
+                                                   "Action": "sts:AssumeRole",
+                                                   "Condition": {"StringLike": {"sts:ExternalId": "*"}}})}),
+    ("trust-statement-shape", "aws:iam/role:Role",
+     {"name": "ci", "assumeRolePolicy": trust({"Sid": "F", "Effect": "Allow",
+                                               "Principal": {"Federated": "arn:aws:iam::111111111111:oidc-provider/x"},
+                                               "NotAction": "sts:TagSession"})}),
+]
+
+
+@pytest.mark.parametrize("rule_name, rtype, props", BYPASSES, ids=[b[0] for b in BYPASSES])
+def test_the_pack_blocks_the_issues_bypasses_and_honours_acceptances(rule_name, rtype, props):
+    policy = policies_by_name()[rule_name]
+    args = FakeArgs(rtype, "r", props)
+    [(message,)] = run(policy, args)
+    [violation] = rules.evaluate_resource(rule_name, adapter.view_of(args), adapter.context_of({}))
+    assert violation.message == message  # the plan's text
+    if violation.sid:
+        args.config = {"acceptedFindings": [{"sid": violation.sid, "reason": "reviewed in SEC-1 for this test"}]}
+        assert run(policy, args) == []
+        args.config = {"acceptedFindings": [{"sid": violation.sid, "role": "someone-else", "reason": "reviewed SEC-1"}]}
+        assert len(run(policy, args)) == 1

@@ -407,7 +407,7 @@ ERRORS = {
     "Resource * without opt-in": (
         {"saasRoles": [qwak(policy={"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})]},
-        'agent-iam:saasRoles[0].policy: an Allow statement has Resource "*"',
+        "agent-iam:saasRoles[0].policy.Statement[0].Resource: '*' covers every resource of its kind",
     ),
     "unknown vendor key, with a hint": (
         {"saasRoles": [{"name": "v", "vendor": {"principalArns": [UPSOLVER_ROLE]}}]},

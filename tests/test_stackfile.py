@@ -55,6 +55,7 @@ def test_a_duplicate_key_names_both_lines(tmp_path):
     )
     message = error_of(tmp_path, text)
     assert f"{FILE}:8: agent-iam:saasRoles[0].vendor.principalArn: duplicate key: also set at line 7" in message
+    assert f"{FILE}:10: agent-iam:saasRoles[0].externalId: duplicate key: also set at line 9" in message  # every one
     assert "other-id" not in message and "abcdefgh" not in message
 
 

@@ -181,10 +181,11 @@ class Ec2AgentInstanceProfile(pulumi.ComponentResource, Ec2AgentInstanceProfileO
     def __init__(self, name: str, args: Ec2AgentInstanceProfileArgs, opts: Optional[pulumi.ResourceOptions] = None):
         plan = _Plan(name, args)
         super().__init__(type_token("ec2", COMPONENT), name, None, opts)
+        self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         account_id = args.get("account_id")
         if account_id is None:
             account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        role = create_role(self, f"{name}-role", plan.role, plan.documents(account_id))
+        role = create_role(self, f"{name}-role", plan.role, plan.documents(account_id), depends_on=self._waits_for)
         # Protected with the role: deleting the profile takes the credentials away from running hosts.
         profile = aws.iam.InstanceProfile(
             f"{name}-instance-profile",

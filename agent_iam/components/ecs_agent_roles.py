@@ -218,12 +218,15 @@ class EcsAgentRoles(pulumi.ComponentResource, EcsAgentRolesOutputs):
     def __init__(self, name: str, args: EcsAgentRolesArgs, opts: Optional[pulumi.ResourceOptions] = None):
         plan = _Plan(name, args)
         super().__init__(type_token("ecs", COMPONENT), name, None, opts)
+        self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         account_id = args.get("account_id")
         if account_id is None:
             account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         task_docs, execution_docs = plan.documents(account_id)
-        task = create_role(self, f"{name}-task", plan.task_role, task_docs)
-        execution = create_role(self, f"{name}-execution", plan.execution_role, execution_docs)
+        task = create_role(self, f"{name}-task", plan.task_role, task_docs, depends_on=self._waits_for)
+        execution = create_role(
+            self, f"{name}-execution", plan.execution_role, execution_docs, depends_on=self._waits_for
+        )
         self.task_role_arn = task.arn
         self.task_role_name = task.name
         self.execution_role_arn = execution.arn

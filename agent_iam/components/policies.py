@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from agent_iam.iam import arns
@@ -240,16 +241,27 @@ def irsa_trust_statement(
     }
 
 
-def irsa_trust(clusters: Sequence[tuple[str, str, str, Sequence[str], bool]]) -> Document:
-    """One statement per cluster: `(cluster, provider ARN, issuer, subjects, wildcard)` each,
-    Sid `Irsa<Cluster>`."""
+@dataclass(frozen=True)
+class IrsaTrust:
+    """One cluster's part of an IRSA trust: its OIDC provider in the role's account, its issuer
+    (host/path), and the service account subjects it vouches for."""
+
+    cluster: str
+    provider_arn: str
+    issuer: str
+    subjects: Sequence[str]
+    wildcard: bool = False
+
+
+def irsa_trust(clusters: Sequence[IrsaTrust]) -> Document:
+    """One statement per cluster, Sid `Irsa<Cluster>`."""
     statements: list[Statement] = []
     sids: set[str] = set()
-    for index, (cluster, provider_arn, issuer, subjects, wildcard) in enumerate(clusters):
-        sid = f"Irsa{sid_part(cluster)}"
+    for index, c in enumerate(clusters):
+        sid = f"Irsa{sid_part(c.cluster)}"
         sid = sid if sid not in sids else f"{sid}{index}"
         sids.add(sid)
-        statements.append(irsa_trust_statement(sid, provider_arn, issuer, subjects, wildcard=wildcard))
+        statements.append(irsa_trust_statement(sid, c.provider_arn, c.issuer, c.subjects, wildcard=c.wildcard))
     return document(statements)
 
 

@@ -147,13 +147,15 @@ def create_role(
     secret_trust: bool = False,
     trust_json: pulumi.Input[str] | None = None,
     provider: pulumi.ProviderResource | None = None,
+    depends_on: Any = None,
 ) -> aws.iam.Role:
     """Register a role, its inline policy and its managed-policy attachments under `parent`.
 
     Children are named `<logical_name>`, `<logical_name>-<policy>`, so renaming the parent
     with an alias carries them along. `trust_json` replaces `docs.trust` when the trust
     needs another resource's output (an OIDC provider's ARN, an association's external ID);
-    `provider` creates the role in another account than the parent's.
+    `provider` creates the role in another account than the parent's; `depends_on` is the
+    component's own (a role whose trust names a provider registered in the same program waits for it).
     """
     if trust_json is None:
         trust_json = _json_input(docs.trust)
@@ -168,7 +170,7 @@ def create_role(
         permissions_boundary=spec.permissions_boundary_arn,
         max_session_duration=spec.max_session_duration,
         tags=dict(spec.tags),
-        opts=pulumi.ResourceOptions(parent=parent, protect=spec.protect, provider=provider),
+        opts=pulumi.ResourceOptions(parent=parent, protect=spec.protect, provider=provider, depends_on=depends_on),
     )
     child = pulumi.ResourceOptions(parent=parent, provider=provider)
     if docs.inline_policy is not None and docs.inline_policy_name:
@@ -355,7 +357,8 @@ def duplicate_sids(doc: Document | None) -> list[str]:
 
 
 def policy_problems(field_name: str, policy: Any, allow_wildcard_resources: bool) -> list[Problem]:
-    """A user's identity policy: IAM's document shape, and no `Resource: "*"` unless allowed."""
+    """A user's identity policy: IAM's document shape, and no resource that covers every resource of
+    a kind (`*`, `arn:aws:s3:::*/*`, `arn:aws:iam::*:role*`, judged by `agent_iam.iam.arns`) unless allowed."""
     if policy is None or not is_known(policy):
         return []
     if not isinstance(policy, Mapping):
@@ -372,11 +375,14 @@ def policy_problems(field_name: str, policy: Any, allow_wildcard_resources: bool
             message = str(original) if original is not None else error["msg"]
             problems.append(Problem(f"{field_name}{where}", message))
         return problems
-    if document.wildcard_resource and not allow_wildcard_resources:
+    wide = document.first_wildcard()
+    if wide is not None and not allow_wildcard_resources:
+        index, resource = wide
         return [
             Problem(
-                field_name,
-                'an Allow statement has Resource "*"; scope it to ARNs, or set {allow_wildcard_resources}: true',
+                f"{field_name}.Statement[{index}].Resource",
+                f"{resource!r} covers every resource of its kind; scope it to ARNs, or set "
+                "{allow_wildcard_resources}: true",
             )
         ]
     return []

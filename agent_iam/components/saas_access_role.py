@@ -319,8 +319,14 @@ class SaasAccessRole(pulumi.ComponentResource, SaasAccessRoleOutputs):
     def __init__(self, name: str, args: SaasAccessRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
         plan = _Plan(name, args)
         super().__init__(type_token("saas", COMPONENT), name, None, opts)
+        self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         role = create_role(
-            self, f"{name}-role", plan.role, plan.role_documents(), secret_trust=bool(args.get("external_id_secret"))
+            self,
+            f"{name}-role",
+            plan.role,
+            plan.role_documents(),
+            secret_trust=bool(args.get("external_id_secret")),
+            depends_on=self._waits_for,
         )
         self.role_arn = role.arn
         self.role_name = role.name

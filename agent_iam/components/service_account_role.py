@@ -175,9 +175,10 @@ class IrsaCluster:
     subjects: tuple[str, ...]  # system:serviceaccount:<namespace>:<name>
     wildcard: bool = False
 
-    def statement_args(self, provider_arn: str) -> tuple[str, str, str, tuple[str, ...], bool]:
+    def trust(self, provider_arn: str) -> policies.IrsaTrust:
+        """This cluster's part of the trust, once its provider's ARN is known."""
         issuer = self.issuer or checks.issuer_of_provider_arn(provider_arn)
-        return (self.cluster, provider_arn, issuer, self.subjects, self.wildcard)
+        return policies.IrsaTrust(self.cluster, provider_arn, issuer, self.subjects, self.wildcard)
 
 
 def _region(args: Mapping[str, Any]) -> str:
@@ -476,7 +477,7 @@ class _Plan:
 
     def irsa_trust(self, provider_arns: list[str]) -> policies.Document:
         return policies.irsa_trust(
-            [c.statement_args(arn) for c, arn in zip(self.irsa, provider_arns, strict=True)]
+            [c.trust(arn) for c, arn in zip(self.irsa, provider_arns, strict=True)]
         )
 
     def trust(self, source_role_arn: Optional[str] = None, external_id: str = EXTERNAL_ID_PLACEHOLDER) -> policies.Document:
@@ -543,13 +544,15 @@ class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
     ):
         plan = _Plan(name, args)
         super().__init__(type_token("eks", COMPONENT), name, None, opts)
+        self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         self.mode = plan.mode
         self._extra: dict[str, Any] = {}
         permissions_doc = self._permissions(plan)
         if plan.mode == "irsa":
             role = self._irsa_role(name, plan, permissions_doc)
         elif not plan.cross_account:
-            role = create_role(self, f"{name}-role", plan.role, plan.role_documents(plan.pod_identity_trust(), permissions_doc))
+            docs = plan.role_documents(plan.pod_identity_trust(), permissions_doc)
+            role = create_role(self, f"{name}-role", plan.role, docs, depends_on=self._waits_for)
             self._association(name, plan, role.arn, cluster_provider)
         else:
             role = self._chained_roles(name, plan, permissions_doc, cluster_provider)
@@ -590,7 +593,7 @@ class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
                 return plan.irsa_trust(list(resolved))
 
             trust = pulumi.Output.all(*arns).apply(build)
-        return create_role(self, f"{name}-role", plan.role, plan.role_documents(trust, permissions_doc))
+        return create_role(self, f"{name}-role", plan.role, plan.role_documents(trust, permissions_doc), depends_on=self._waits_for)
 
     def _association(
         self,
@@ -621,14 +624,19 @@ class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
         target role, whose trust waits for the association's external ID. No cycle."""
         assert plan.source_role is not None
         source = create_role(
-            self, f"{name}-pod-identity-role", plan.source_role, plan.source_role_documents(), provider=cluster_provider
+            self,
+            f"{name}-pod-identity-role",
+            plan.source_role,
+            plan.source_role_documents(),
+            provider=cluster_provider,
+            depends_on=self._waits_for,
         )
         association = self._association(name, plan, source.arn, cluster_provider, target_role_arn=plan.role_arn())
         trust = pulumi.Output.all(source.arn, association.external_id).apply(
             lambda values: plan.trust(source_role_arn=values[0], external_id=values[1])
         )
         self._extra["sourceRoleArn"] = source.arn
-        return create_role(self, f"{name}-role", plan.role, plan.role_documents(trust, permissions_doc))
+        return create_role(self, f"{name}-role", plan.role, plan.role_documents(trust, permissions_doc), depends_on=self._waits_for)
 
     def _kubernetes_objects(
         self, name: str, plan: _Plan, kubernetes: Mapping[str, pulumi.ProviderResource]

@@ -7,9 +7,10 @@ identity policies in one batch: unknown actions (`s3:GetObjekt`), bad condition 
 trusts a service can be confused into, PassRole without `iam:PassedToService`.
 
 Error, critical and high findings block a plan; warning and medium are advisories;
-low and info are dropped. Reviewed false positives are `EXCEPTIONS` below, each narrow
-(one check, one Sid, one action) and explained in docs/guardrails.md: the finding stays
-listed, marked exempted, and no longer blocks.
+low and info are dropped. agent-iam's own reviewed exceptions are `EXCEPTIONS` below, each
+narrow (one check, one action, and a test of the statement's content, never its Sid alone) and
+explained in docs/guardrails.md: the finding stays listed, marked exempted, and no longer blocks.
+A user's exceptions come from the stack file (`acceptedFindings`, applied by the plan's judge).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import json
 import logging
 import os
 import shutil
+import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -48,18 +50,70 @@ SEVERITY_ORDER = ("error", "critical", "high", "warning", "medium")
 KINDS = {"trust": "TRUST_POLICY", "identity": "IDENTITY_POLICY"}
 
 
+_OBJECTS = re.compile(r"^arn:(aws[a-z-]*):s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?:([^*?]+)/)?\*$")
+
+
+def is_own_write_statement(statement: Mapping[str, Any]) -> bool:
+    """Whether a statement is exactly what agent-iam generates for `s3Write` locations: the same
+    actions on the same `bucket/prefix/*` objects as `policies.s3_statements` builds for them, no
+    more, whatever its Sid. A statement naming every bucket (`*-*/*`) or adding actions is not."""
+    from agent_iam.components import policies
+
+    if statement.get("Effect") != "Allow" or set(statement) - {"Sid", "Effect", "Action", "Resource"}:
+        return False
+    resources = policies.as_list(statement.get("Resource"))
+    matches = [_OBJECTS.match(r) for r in resources if isinstance(r, str)]
+    if not resources or not all(matches) or len(matches) != len(resources):
+        return False
+    partitions = {m.group(1) for m in matches if m}
+    if len(partitions) != 1:
+        return False
+    locations = [(m.group(2), m.group(3)) for m in matches if m]
+    generated = [s for s in policies.s3_statements(partitions.pop(), (), locations) if s.get("Sid") == "WriteObjects"]
+    return len(generated) == 1 and (
+        sorted(policies.as_list(generated[0]["Action"])) == sorted(policies.as_list(statement.get("Action")))
+        and sorted(policies.as_list(generated[0]["Resource"])) == sorted(resources)
+    )
+
+
+def documented_service_trust(sid: str, service: str, actions: Sequence[str]) -> Callable[[Mapping[str, Any]], bool]:
+    """A test for agent-iam's own service trust statement: its Sid, and exactly the documented content
+    (Allow, the one service principal, exactly these actions, no Not-elements); conditions only narrow."""
+
+    def matches(statement: Mapping[str, Any]) -> bool:
+        from agent_iam.components import policies
+
+        principal = statement.get("Principal")
+        return (
+            statement.get("Sid") == sid
+            and statement.get("Effect") == "Allow"
+            and isinstance(principal, Mapping)
+            and set(principal) == {"Service"}
+            and policies.as_list(principal.get("Service")) == [service]
+            and sorted(policies.as_list(statement.get("Action"))) == sorted(actions)
+            and not {"NotAction", "NotPrincipal", "NotResource"} & set(statement)
+        )
+
+    return matches
+
+
 @dataclass(frozen=True)
 class ReviewedException:
-    """A finding that is accepted after review: one document kind, one check, one Sid, one action."""
+    """A finding accepted after review, matched by the statement's content: one document kind, one
+    check, one action, and a test of the statement the finding is on."""
 
     kind: str
     check: str
-    sid: str
     action: str
+    statement: Callable[[Mapping[str, Any]], bool]
     reason: str
 
-    def covers(self, finding: Finding) -> bool:
-        return (finding.kind, finding.check, finding.sid, finding.action) == (self.kind, self.check, self.sid, self.action)
+    def covers(self, finding: Finding, statement: Mapping[str, Any] | None) -> bool:
+        return (
+            (finding.kind, finding.check, finding.action) == (self.kind, self.check, self.action)
+            and statement is not None
+            and self.statement(statement)
+        )
 
 
 # Matched here, on the findings, not with the validator's `ignore_patterns`: for `sensitive_action`
@@ -68,8 +122,8 @@ EXCEPTIONS: tuple[ReviewedException, ...] = (
     ReviewedException(
         "identity",
         "sensitive_action",
-        "WriteObjects",
         "s3:DeleteObject",
+        is_own_write_statement,
         "agent-iam's S3 write statement: DeleteObject only on the s3Write prefixes the stack lists (docs/guardrails.md)",
     ),
     # Service trusts AWS documents without aws:SourceAccount/aws:SourceArn (agent_iam/components/policies.py
@@ -77,15 +131,24 @@ EXCEPTIONS: tuple[ReviewedException, ...] = (
     # Pod Identity association (with its session tags) are the documented controls. sourceAccountCondition:
     # true adds the condition, and then no finding is raised at all.
     *(
-        ReviewedException("trust", check, sid, action, reason)
-        for sid, reason in (
-            ("Ec2AssumeRole", "the EC2 trust AWS documents (iam-roles-for-amazon-ec2.html); iam:PassRole gates its use"),
+        ReviewedException("trust", check, action, documented_service_trust(sid, service, actions), reason)
+        for sid, service, actions, reason in (
+            (
+                "Ec2AssumeRole",
+                "ec2.amazonaws.com",
+                ("sts:AssumeRole",),
+                "the EC2 trust AWS documents (iam-roles-for-amazon-ec2.html); iam:PassRole gates its use",
+            ),
             (
                 "EcsTaskExecutionAssumeRole",
+                "ecs-tasks.amazonaws.com",
+                ("sts:AssumeRole",),
                 "the ECS task execution trust AWS documents (task_execution_IAM_role.html); iam:PassRole gates its use",
             ),
             (
                 "AllowEksAuthToAssumeRoleForPodIdentity",
+                "pods.eks.amazonaws.com",
+                ("sts:AssumeRole", "sts:TagSession"),
                 "the EKS Pod Identity trust AWS documents (pod-id-role.html); the association and its session tags "
                 "pin the cluster, namespace and service account",
             ),
@@ -277,10 +340,24 @@ async def _validate(
     return findings
 
 
-def reviewed(finding: Finding) -> Finding:
-    """The finding, marked exempted when a reviewed exception covers it."""
+def statement_of(doc: Mapping[str, Any], finding: Finding) -> Mapping[str, Any] | None:
+    """The statement a finding is about: by its index, else by its Sid."""
+    items = doc.get("Statement", [])
+    items = [items] if isinstance(items, Mapping) else list(items) if isinstance(items, list) else []
+    index = finding.statement_index
+    if index is not None and 0 <= index < len(items) and isinstance(items[index], Mapping):
+        return items[index]
+    if finding.sid:
+        named = [s for s in items if isinstance(s, Mapping) and s.get("Sid") == finding.sid]
+        return named[0] if len(named) == 1 else None
+    return None
+
+
+def reviewed(finding: Finding, doc: Mapping[str, Any] | None = None) -> Finding:
+    """The finding, marked exempted when a reviewed exception covers the statement it is on."""
+    statement = statement_of(doc, finding) if doc is not None else None
     for exception in EXCEPTIONS:
-        if exception.covers(finding):
+        if exception.covers(finding, statement):
             return dataclasses.replace(finding, exemption=f"reviewed exception: {exception.reason}")
     return finding
 
@@ -335,7 +412,7 @@ def validate_documents(
             fresh[finding.label].append({k: v for k, v in dataclasses.asdict(finding).items() if k != "label"})
     known = {**cached, **fresh}
     content_cache.update(cache_file, version, cached, {key: known[key] for key, *_ in keyed})
-    findings = [reviewed(Finding(label=label, **found)) for key, label, _, _ in keyed for found in known[key]]
+    findings = [reviewed(Finding(label=label, **found), doc) for key, label, _, doc in keyed for found in known[key]]
     order = {label: n for n, (_, label, _, _) in enumerate(keyed)}
     return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), order.get(f.label, 0)))
 

@@ -30,11 +30,28 @@ CONFIG_SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
                       "role's account cannot be told from its ARN or provider"},
     },
     "permissions-boundary": {
-        "boundaryArns": {"type": "array", "items": {"type": "string"}, "description": "boundaries a role may carry; "
-                         "empty or absent: no boundary required"},
+        "boundaryArns": {"type": "array", "items": {"type": "string"}, "description": "boundaries a role may carry "
+                         "(the first is required); absent: any boundary that is not an admin policy"},
     },
     "iam-limits": {"trustPolicySize": {**_INT, "maximum": 8192}},
     "iam-role-limits": {"rolePoliciesSize": {**_INT, "maximum": 10240}, "managedPoliciesPerRole": {**_INT, "maximum": 20}},
+}
+
+
+# Every policy takes the stack file's acceptances for its rule: a violation on statement `sid` of
+# role `role` (any role when absent) is not reported. `agent-iam pack-config` writes them.
+ACCEPTED_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "sid": {"type": "string", "minLength": 1},
+            "role": {"type": "string"},
+            "reason": {"type": "string", "minLength": 10},
+        },
+        "required": ["sid", "reason"],
+    },
+    "description": "reviewed findings of this policy: the statement's Sid (an AWS managed policy's name), the role, why",
 }
 
 
@@ -99,31 +116,48 @@ def context_of(config: Mapping[str, Any] | None) -> Context:
     """A rule's context from its policy config; enforcement is Pulumi's (the pack config's levels)."""
     config = dict(config or {})
     limits = {field: int(config[key]) for key, field in _LIMIT_KEYS.items() if key in config}
+    boundaries = config.get("boundaryArns")
     return Context(
         account_id=config.get("accountId"),
-        boundary_arns=tuple(config.get("boundaryArns") or ()),
+        boundary_arns=tuple(boundaries) if boundaries else None,
+        boundary_required=bool(boundaries),
         limits=Limits(**limits),
         enforcement=rules.MANDATORY,
     )
 
 
+def acceptances_of(rule_name: str, config: Mapping[str, Any] | None) -> list[rules.Acceptance]:
+    """The policy config's `acceptedFindings` for its rule."""
+    return [
+        rules.Acceptance(rule_name, str(item["sid"]), str(item.get("reason", "")), item.get("role") or None)
+        for item in (config or {}).get("acceptedFindings") or []
+        if isinstance(item, Mapping) and item.get("sid")
+    ]
+
+
 def resource_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], None]:
     def validate(args: Any, report_violation: Callable[..., None]) -> None:
-        context = context_of(args.get_config())
+        config = args.get_config()
+        context = context_of(config)
         view = view_of(args, context.account_id)
-        for violation in rules.evaluate_resource(rule_name, view, context):
-            report_violation(violation.message)
+        found = rules.accept(rules.evaluate_resource(rule_name, view, context), acceptances_of(rule_name, config))
+        for violation in found:
+            if not violation.accepted:
+                report_violation(violation.message)
 
     return validate
 
 
 def stack_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], None]:
     def validate(args: Any, report_violation: Callable[..., None]) -> None:
-        context = context_of(args.get_config())
+        config = args.get_config()
+        context = context_of(config)
         views = [view_of(r, context.account_id) for r in args.resources]
         urns = {(v.type, v.name): v.urn for v in views}
-        for violation in rules.evaluate_stack(rule_name, views, context):
-            report_violation(violation.message, urns.get((violation.resource_type, violation.resource_name)))
+        found = rules.accept(rules.evaluate_stack(rule_name, views, context), acceptances_of(rule_name, config))
+        for violation in found:
+            if not violation.accepted:
+                report_violation(violation.message, urns.get((violation.resource_type, violation.resource_name)))
 
     return validate
 
@@ -133,10 +167,9 @@ def build_policies(pp: Any) -> list[Any]:
     aggregates across resources (`pp` is the `pulumi_policy` module)."""
     policies = []
     for rule in rules.RULES.values():
-        schema = CONFIG_SCHEMAS.get(rule.name)
+        schema = {**CONFIG_SCHEMAS.get(rule.name, {}), "acceptedFindings": ACCEPTED_SCHEMA}
         kwargs: dict[str, Any] = {"name": rule.name, "description": rule.description}
-        if schema:
-            kwargs["config_schema"] = pp.PolicyConfigSchema(properties=schema)
+        kwargs["config_schema"] = pp.PolicyConfigSchema(properties=schema)
         if rule.scope == "stack":
             policies.append(pp.StackValidationPolicy(validate=stack_validator(rule.name), **kwargs))
         else:

@@ -11,16 +11,25 @@ Two role tags are explicit, reviewed exemptions (their value is the reason, neve
   `aws:PrincipalArn` or `aws:PrincipalOrgID` (rule `cross-account-trust-condition`).
 * `agent-iam:oidc-sub-wildcard`: the role's OIDC trust may match `<issuer>:sub` with
   `StringLike` wildcards (rule `oidc-trust-conditions`).
+
+Everything else is accepted per statement, from the stack file (`acceptedFindings`): a rule
+reports the Sid of the statement it objects to, and `accept` marks the violations an acceptance
+covers. What a policy means is judged with `agent_iam.iam` (ARN formats, access levels, the
+documents of AWS managed policies), never by how it is spelled.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
+
+from agent_iam.iam import actions as iam_actions
+from agent_iam.iam import arns, managed_policies
 
 ADVISORY, MANDATORY, DISABLED = "advisory", "mandatory", "disabled"
 LEVELS = (ADVISORY, MANDATORY, DISABLED)
@@ -112,7 +121,9 @@ class Context:
     """What the rules know about the stack, and how strictly each rule is enforced."""
 
     account_id: str | None = None  # the stack's own account; None: unknown
-    boundary_arns: tuple[str, ...] = ()  # non-empty: every role carries one of these boundaries
+    # Boundaries a role may carry: None: any (not an admin policy); a tuple: only these.
+    boundary_arns: tuple[str, ...] | None = None
+    boundary_required: bool = False  # every role carries one of `boundary_arns`
     limits: Limits = Limits()
     enforcement: str = MANDATORY
     rules: Mapping[str, str] = field(default_factory=dict)  # per-rule level overrides
@@ -122,21 +133,44 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Hit:
+    """What a rule found, with the statement it is about (its Sid; for an attached AWS managed
+    policy, the policy's name), so a reviewed acceptance can name exactly that statement."""
+
+    message: str
+    sid: str | None = None
+
+
+@dataclass(frozen=True)
 class Violation:
     rule: str
     resource_type: str
     resource_name: str
     message: str
     level: str
+    sid: str | None = None  # the statement's Sid (an AWS managed policy's name)
+    role: str | None = None  # the IAM role the resource belongs to, when it can be told
+    accepted: str | None = None  # the reason of the stack file's acceptance that covers it
+
+    @property
+    def blocking(self) -> bool:
+        return self.level == MANDATORY and not self.accepted
 
     def to_dict(self) -> dict[str, str]:
-        return {
+        out = {
             "rule": self.rule,
             "level": self.level,
             "resourceType": self.resource_type,
             "resourceName": self.resource_name,
             "message": self.message,
         }
+        if self.sid:
+            out["sid"] = self.sid
+        if self.role:
+            out["role"] = self.role
+        if self.accepted:
+            out["accepted"] = self.accepted
+        return out
 
 
 # --- documents ---------------------------------------------------------------------
@@ -236,11 +270,9 @@ def account_of_principal(value: str) -> str | None:
 
 
 def account_of_arn(value: Any) -> str | None:
-    if isinstance(value, str) and not is_unknown(value):
-        parts = value.split(":")
-        if len(parts) >= 6 and parts[0] == "arn" and ACCOUNT_RE.match(parts[4]):
-            return parts[4]
-    return None
+    """The 12-digit account of an ARN; None when unknown, not an ARN, or not an account (`aws`)."""
+    account = None if is_unknown(value) else arns.account_of(value)
+    return account if account and ACCOUNT_RE.match(account) else None
 
 
 def role_account(resource: ResourceView, context: Context) -> str | None:
@@ -267,13 +299,6 @@ def condition_keys(statement: Mapping[str, Any]) -> dict[str, dict[str, list[str
         for key, values in block.items():
             keys.setdefault(str(key).lower(), {})[str(operator)] = strings(values)
     return keys
-
-
-def pinned_by(statement: Mapping[str, Any], key: str, operators: Iterable[str] = POSITIVE_OPERATORS) -> list[str]:
-    """The operators under which `key` is pinned to at least one value."""
-    allowed = {o.lower() for o in operators}
-    found = condition_keys(statement).get(key.lower(), {})
-    return [op for op, values in found.items() if op.lower() in allowed and values]
 
 
 def actions_of(statement: Mapping[str, Any]) -> list[str]:
@@ -317,27 +342,88 @@ def rule(name: str, description: str, scope: str = "resource") -> Callable[[Call
     return register
 
 
+def _sid(statement: Mapping[str, Any]) -> str | None:
+    sid = statement.get("Sid")
+    return sid if isinstance(sid, str) and sid else None
+
+
+def _accept_hint(rule_name: str, sid: str | None) -> str:
+    if sid:
+        return f"or accept it in the entry with acceptedFindings: [{{check: {rule_name}, sid: {sid}, reason: <why>}}]"
+    return "or give the statement a Sid and accept it in the entry's acceptedFindings"
+
+
 @rule("no-wildcard-principal", "No trust statement lets a wildcard or the whole world assume a role.")
-def no_wildcard_principal(resource: ResourceView, context: Context) -> Iterator[str]:
+def no_wildcard_principal(resource: ResourceView, context: Context) -> Iterator[Hit]:
+    for index, statement in allow_statements(trust_document(resource)):
+        where = f"{resource.describe()}: trust {label(statement, index)}"
+        for kind, values in principal_values(statement).items():
+            for value in values:
+                if "*" in value or "?" in value:
+                    shown = "*" if kind == "*" else f"{kind}: {value}"
+                    yield Hit(f"{where} trusts a wildcard principal ({shown}); name the exact principal", _sid(statement))
+
+
+@rule(
+    "trust-statement-shape",
+    "No trust statement uses NotAction or NotPrincipal with Allow (each grants everything it does not list).",
+)
+def trust_statement_shape(resource: ResourceView, context: Context) -> Iterator[Hit]:
     for index, statement in allow_statements(trust_document(resource)):
         where = f"{resource.describe()}: trust {label(statement, index)}"
         if "NotPrincipal" in statement:
-            yield f"{where} uses NotPrincipal with Allow, which lets every other principal assume the role"
-        for kind, values in principal_values(statement).items():
-            for value in values:
-                if "*" in value:
-                    shown = "*" if kind == "*" else f"{kind}: {value}"
-                    yield f"{where} trusts a wildcard principal ({shown}); name the exact principal"
+            yield Hit(f"{where} uses NotPrincipal with Allow, which lets every other principal assume the role", _sid(statement))
+        if "NotAction" in statement:
+            yield Hit(
+                f"{where} uses NotAction with Allow, which grants every other STS action (AssumeRole, "
+                f"AssumeRoleWithWebIdentity, ...); name the actions",
+                _sid(statement),
+            )
 
 
 CROSS_ACCOUNT_KEYS = ("sts:ExternalId", "aws:PrincipalArn", "aws:PrincipalOrgID")
+LIKE_OPERATORS = frozenset({"stringlike", "arnlike"})
+_ANY_ACCOUNT = "000000000000"
+
+
+def matches_any_value(key: str, operator: str, value: str) -> bool:
+    """Whether a condition value is satisfied by any request: a `*Like` pattern that names nothing
+    (`*`, `o-*`, `arn:aws:iam::*:*`, an ARN pattern covering every principal of an account)."""
+    if operator.lower() not in LIKE_OPERATORS or not arns.has_wildcard(value):
+        return False
+    key = key.lower()
+    if key in ("aws:principalarn", "aws:sourcearn", "aws:sourceidentity"):
+        parsed = arns.parse(value)
+        if parsed is None:
+            return not any(c.isalnum() for c in value)
+        if arns.has_wildcard(parsed.account):
+            value = str(dataclasses.replace(parsed, account=_ANY_ACCOUNT))
+        name = parsed.resource.split("/", 1)[-1]
+        # `role/*`, `*`: any principal. A pattern with some fixed text (`role/*-*`) is a weak pin,
+        # judged by principal-pattern-specific.
+        return arns.covers_every_resource(value) and not name.strip("*?/")
+    rest = re.sub(r"^[a-z]{1,3}-", "", value)  # `o-`, `ou-`, `r-`: the fixed prefix of an ID
+    return not any(c.isalnum() for c in rest)
+
+
+def pinned_by(statement: Mapping[str, Any], key: str, operators: Iterable[str] = POSITIVE_OPERATORS) -> list[str]:
+    """The operators under which `key` is pinned: required, and to values that not every request has
+    (a list of values is OR: one value that matches anything unpins the key)."""
+    allowed = {o.lower() for o in operators}
+    found = condition_keys(statement).get(key.lower(), {})
+    return [
+        op
+        for op, values in found.items()
+        if op.lower() in allowed and values and not any(matches_any_value(key, op, v) for v in values)
+    ]
 
 
 @rule(
     "cross-account-trust-condition",
-    "A trust to another AWS account is pinned with sts:ExternalId, aws:PrincipalArn or aws:PrincipalOrgID.",
+    "A trust to another AWS account is pinned with sts:ExternalId, aws:PrincipalArn or aws:PrincipalOrgID "
+    "(a pattern any value matches is no pin).",
 )
-def cross_account_trust_condition(resource: ResourceView, context: Context) -> Iterator[str]:
+def cross_account_trust_condition(resource: ResourceView, context: Context) -> Iterator[Hit]:
     doc = trust_document(resource)
     if doc is None or resource.tag(TRUST_EXEMPTION_TAG):
         return
@@ -354,14 +440,69 @@ def cross_account_trust_condition(resource: ResourceView, context: Context) -> I
             continue
         who = ", ".join(value for value, _ in others)
         whose = "an account that is not the role's own" if own else "an account that cannot be told to be the role's own"
-        yield (
+        unpinned = [
+            f"{key} {op} {v!r}"
+            for key in CROSS_ACCOUNT_KEYS
+            for op, values in condition_keys(statement).get(key.lower(), {}).items()
+            for v in values
+            if matches_any_value(key, op, v)
+        ]
+        any_value = f" ({', '.join(unpinned)} matches any value)" if unpinned else ""
+        yield Hit(
             f"{resource.describe()}: trust {label(statement, index)} lets {who} ({whose}) assume the role with no "
-            f"{', '.join(CROSS_ACCOUNT_KEYS)} condition (StringEquals/StringLike/ArnEquals/ArnLike, no IfExists); "
-            f"add one, or tag the role {TRUST_EXEMPTION_TAG}=<reason> after review"
+            f"{', '.join(CROSS_ACCOUNT_KEYS)} condition that pins it{any_value} (StringEquals/StringLike/ArnEquals/"
+            f"ArnLike, no IfExists); add one, or tag the role {TRUST_EXEMPTION_TAG}=<reason> after review",
+            _sid(statement),
         )
 
 
+# A principal pattern must fix at least this many letters or digits of the role or user name.
+MIN_PRINCIPAL_NAME_CHARACTERS = 4
+
+
+def principal_pattern_problem(pattern: str) -> str | None:
+    """Why an `aws:PrincipalArn` pattern matches nearly any principal; None when it is specific."""
+    parsed = arns.parse(pattern)
+    if parsed is None:
+        return "is not an ARN"
+    if arns.has_wildcard(parsed.account):
+        return "leaves the account open"
+    name = parsed.resource.split("/", 1)[1] if "/" in parsed.resource else parsed.resource
+    if not arns.has_wildcard(name):
+        return None
+    fixed = sum(c.isalnum() for c in name if c not in "*?")
+    if fixed < MIN_PRINCIPAL_NAME_CHARACTERS:
+        return (
+            f"fixes {fixed} letter(s) or digit(s) of the name (fewer than {MIN_PRINCIPAL_NAME_CHARACTERS}), "
+            "so nearly every principal of the account matches"
+        )
+    return None
+
+
+@rule(
+    "principal-pattern-specific",
+    f"An aws:PrincipalArn pattern in a trust fixes its account and at least {MIN_PRINCIPAL_NAME_CHARACTERS} "
+    "letters or digits of the role or user name.",
+)
+def principal_pattern_specific(resource: ResourceView, context: Context) -> Iterator[Hit]:
+    for index, statement in allow_statements(trust_document(resource)):
+        for op, values in condition_keys(statement).get("aws:principalarn", {}).items():
+            if op.lower() not in LIKE_OPERATORS:
+                continue
+            for value in values:
+                problem = principal_pattern_problem(value)
+                if problem and not matches_any_value("aws:PrincipalArn", op, value):
+                    sid = _sid(statement)
+                    yield Hit(
+                        f"{resource.describe()}: trust {label(statement, index)}: aws:PrincipalArn pattern {value!r} "
+                        f"{problem}; name the vendor's role prefix, {_accept_hint('principal-pattern-specific', sid)}",
+                        sid,
+                    )
+
+
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
+# Fixed prefixes of OIDC subjects: a `:sub` pattern that names nothing after them matches every subject.
+SUBJECT_PREFIXES = ("system:serviceaccount:", "repo:", "project_path:", "organization:")
 
 
 def issuer_of(federated: str) -> str:
@@ -369,127 +510,283 @@ def issuer_of(federated: str) -> str:
     return federated.split(":oidc-provider/", 1)[1] if ":oidc-provider/" in federated else federated
 
 
+def _any_subject(pattern: str) -> bool:
+    for prefix in SUBJECT_PREFIXES:
+        if pattern.startswith(prefix):
+            pattern = pattern[len(prefix):]
+            break
+    return arns.has_wildcard(pattern) and not any(c.isalnum() for c in pattern)
+
+
 @rule(
     "oidc-trust-conditions",
     "An OIDC (web identity) trust pins <issuer>:aud with StringEquals and <issuer>:sub with StringEquals "
-    "(StringLike wildcards only with an explicit opt-in).",
+    "(StringLike wildcards only with an explicit opt-in, and never one that matches every subject).",
 )
-def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[str]:
+def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[Hit]:
     wildcard_ok = bool(resource.tag(OIDC_SUB_WILDCARD_TAG))
     for index, statement in allow_statements(trust_document(resource)):
-        if not covers(actions_of(statement), WEB_IDENTITY):
+        if not granted(statement, WEB_IDENTITY):
             continue
         where = f"{resource.describe()}: OIDC trust {label(statement, index)}"
         federated = principal_values(statement).get("Federated", [])
         if not federated:
-            yield f"{where} allows {WEB_IDENTITY} without a Federated principal (the OIDC provider's ARN)"
+            yield Hit(f"{where} allows {WEB_IDENTITY} without a Federated principal (the OIDC provider's ARN)", _sid(statement))
             continue
         for issuer in map(issuer_of, federated):
             keys = condition_keys(statement)
             aud = keys.get(f"{issuer}:aud".lower(), {})
             if not any(op == "StringEquals" and values for op, values in aud.items()):
-                yield f"{where} does not pin {issuer}:aud with StringEquals (e.g. sts.amazonaws.com)"
+                yield Hit(f"{where} does not pin {issuer}:aud with StringEquals (e.g. sts.amazonaws.com)", _sid(statement))
             sub = keys.get(f"{issuer}:sub".lower(), {})
             exact = [op for op, values in sub.items() if op == "StringEquals" and values]
-            like = [values for op, values in sub.items() if op == "StringLike" and values]
-            if exact or (like and not any("*" in v or "?" in v for values in like for v in values)):
+            like = [v for op, values in sub.items() if op == "StringLike" for v in values]
+            every = [v for v in like if _any_subject(v)]
+            if every:
+                yield Hit(
+                    f"{where} matches {issuer}:sub with {', '.join(every)}, which every identity of the issuer "
+                    "satisfies; name the subject (no tag accepts this)",
+                    _sid(statement),
+                )
+                continue
+            if exact or (like and not any(arns.has_wildcard(v) for v in like)):
                 continue
             if like and wildcard_ok:
                 continue
             if like:
-                yield (
-                    f"{where} matches {issuer}:sub with StringLike wildcards "
-                    f"({', '.join(v for values in like for v in values)}): any matching identity may assume the role; "
-                    f"use StringEquals, or tag the role {OIDC_SUB_WILDCARD_TAG}=<reason> after review"
+                yield Hit(
+                    f"{where} matches {issuer}:sub with StringLike wildcards ({', '.join(like)}): any matching "
+                    f"identity may assume the role; use StringEquals, or tag the role {OIDC_SUB_WILDCARD_TAG}=<reason> "
+                    "after review",
+                    _sid(statement),
                 )
             else:
-                yield f"{where} does not pin {issuer}:sub with StringEquals (the exact subject, e.g. the service account)"
+                yield Hit(f"{where} does not pin {issuer}:sub with StringEquals (the exact subject, e.g. the service account)", _sid(statement))
 
 
-# Actions that must never be granted on every resource; s3 writes stand for the whole family.
-S3_WRITE_ACTIONS = (
-    "s3:PutObject",
-    "s3:PutObjectAcl",
-    "s3:PutObjectTagging",
-    "s3:PutBucketPolicy",
-    "s3:PutBucketAcl",
-    "s3:PutBucketPublicAccessBlock",
-    "s3:PutLifecycleConfiguration",
-    "s3:PutReplicationConfiguration",
-    "s3:DeleteObject",
-    "s3:DeleteObjectVersion",
-    "s3:DeleteBucket",
-    "s3:DeleteBucketPolicy",
-    "s3:AbortMultipartUpload",
-    "s3:ReplicateObject",
-    "s3:RestoreObject",
-)
-SENSITIVE_ACTIONS = ("secretsmanager:GetSecretValue", "kms:Decrypt", "iam:PassRole", *S3_WRITE_ACTIONS)
-
-# The resource part of an ARN that names every resource of its kind (`role/*`, `secret:*`, `*`).
-_ALL_OF_KIND = re.compile(r"^(?:[A-Za-z0-9-]+[/:])?[*?]+$")
-_ALL_S3 = re.compile(r"^[*?]+(?:/[*?]*)*$")
+def granted_actions(statement: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every known action an Allow statement grants: its Action patterns expanded against AWS's
+    service data, or with NotAction every action the data knows except those it lists."""
+    if "NotAction" in statement:
+        excluded = strings(statement.get("NotAction"))
+        return tuple(a for a in iam_actions.expand("*") if not covers(excluded, a))
+    return tuple(sorted({a for pattern in actions_of(statement) for a in iam_actions.expand(pattern)}))
 
 
-def unscoped(resource_value: str) -> bool:
-    """`*`, or an ARN whose resource part is only wildcards (every bucket, every secret, every role)."""
-    if resource_value == "*":
-        return True
-    parts = resource_value.split(":", 5)
-    if len(parts) < 6 or parts[0] != "arn":
-        return False
-    service, rest = parts[2], parts[5]
-    if service == "s3":
-        return bool(_ALL_S3.match(rest))
-    return bool(_ALL_OF_KIND.match(rest))
+def wide_resources(statement: Mapping[str, Any]) -> list[str]:
+    """The statement's resources that cover every resource of a kind (`NotResource` covers all but a few)."""
+    if "NotResource" in statement:
+        return ["NotResource (every resource it does not list)"]
+    return [r for r in strings(statement.get("Resource")) if arns.covers_every_resource(r)]
+
+
+def severity_rank(action: str) -> int:
+    """Order of mention: PassRole, credential reads, permission changes, writes, tagging."""
+    if action == iam_actions.PASS_ROLE:
+        return 0
+    if iam_actions.is_credential_read(action):
+        return 1
+    level = iam_actions.access_level(action)
+    return {iam_actions.PERMISSIONS: 2, iam_actions.WRITE: 3, iam_actions.TAGGING: 4}.get(str(level), 5)
+
+
+def _summary(found: Sequence[str], limit: int = 4) -> str:
+    shown = ", ".join(found[:limit])
+    return f"{shown} and {len(found) - limit} more" if len(found) > limit else shown
+
+
+_TAG_KEY = re.compile(r"^[a-z0-9-]+:(?:resourcetag|requesttag)/.+$")
+
+
+def tag_scoped(statement: Mapping[str, Any]) -> bool:
+    """Whether a statement is limited to tagged resources (attribute-based access control): a
+    required `aws:ResourceTag/<key>` or `aws:RequestTag/<key>` (or a service's own ResourceTag key)
+    pinned to values, not to a pattern every value matches (a tag anyone may set to `*` scopes nothing)."""
+    for key, by_operator in condition_keys(statement).items():
+        if not _TAG_KEY.match(key):
+            continue
+        for op, values in by_operator.items():
+            if op.lower() in POSITIVE_OPERATORS and values and not any(
+                arns.has_wildcard(v) and not any(c.isalnum() for c in v) for v in values
+            ):
+                return True
+    return False
 
 
 @rule(
     "sensitive-actions-scoped",
-    "secretsmanager:GetSecretValue, kms:Decrypt, iam:PassRole and S3 writes are never granted on Resource \"*\".",
+    "No identity policy grants a sensitive action (AWS access level Write, Permissions management or Tagging, "
+    "iam:PassRole, or a read that returns secrets or credentials) on every resource of a kind, unless a tag "
+    "condition limits it to tagged resources.",
 )
-def sensitive_actions_scoped(resource: ResourceView, context: Context) -> Iterator[str]:
+def sensitive_actions_scoped(resource: ResourceView, context: Context) -> Iterator[Hit]:
     for what, doc in identity_documents(resource):
         for index, statement in allow_statements(doc):
-            if "NotResource" in statement:
-                wide = "NotResource (every other resource)"
-            else:
-                wide_values = [r for r in strings(statement.get("Resource")) if unscoped(r)]
-                if not wide_values:
-                    continue
-                wide = f"Resource {wide_values[0]!r}"
-            hit = [a for a in SENSITIVE_ACTIONS if granted(statement, a)]
+            wide = wide_resources(statement)
+            if not wide or tag_scoped(statement):
+                continue
+            hit = [a for a in granted_actions(statement) if iam_actions.is_sensitive(a) and iam_actions.scopable(a)]
             if not hit:
                 continue
-            others = [a for a in hit if a not in S3_WRITE_ACTIONS]
-            if any(a in S3_WRITE_ACTIONS for a in hit):
-                writes = [a for a in hit if a in S3_WRITE_ACTIONS]
-                others.append(f"S3 writes ({', '.join(writes[:3])}{', ...' if len(writes) > 3 else ''})")
-            yield f"{what}: {label(statement, index)} allows {', '.join(others)} on {wide}; scope it to ARNs"
+            hit.sort(key=lambda a: (severity_rank(a), a))
+            levels: dict[str, int] = {}
+            for action in hit:
+                level = "credential read" if iam_actions.is_credential_read(action) else iam_actions.access_level(action)
+                levels[str(level)] = levels.get(str(level), 0) + 1
+            counts = ", ".join(f"{n} {level}" for level, n in sorted(levels.items()))
+            sid = _sid(statement)
+            yield Hit(
+                f"{what}: {label(statement, index)} allows {_summary(hit)} ({counts}) on {wide[0]!r}, every resource "
+                f"of its kind; scope it to ARNs, {_accept_hint('sensitive-actions-scoped', sid)}",
+                sid,
+            )
 
 
 @rule("no-wildcard-action", 'No identity policy allows Action "*" (every action of every service).')
-def no_wildcard_action(resource: ResourceView, context: Context) -> Iterator[str]:
+def no_wildcard_action(resource: ResourceView, context: Context) -> Iterator[Hit]:
     for what, doc in identity_documents(resource):
         for index, statement in allow_statements(doc):
             if "NotAction" in statement:
-                yield f"{what}: {label(statement, index)} uses NotAction with Allow, which grants every other action"
+                yield Hit(f"{what}: {label(statement, index)} uses NotAction with Allow, which grants every other action", _sid(statement))
                 continue
             wild = [a for a in actions_of(statement) if a.split(":", 1)[0] == "*"]
             if wild:
-                yield f"{what}: {label(statement, index)} allows {wild[0]!r}, every action of every service"
+                yield Hit(f"{what}: {label(statement, index)} allows {wild[0]!r}, every action of every service", _sid(statement))
 
 
-@rule("permissions-boundary", "Every role carries the stack's permissions boundary when the stack sets one.")
+def managed_policy_privileges(document: Mapping[str, Any]) -> list[str]:
+    """What makes a policy document dangerous to attach: full admin, IAM write or iam:PassRole on
+    every role, each described with the actions that grant it."""
+    admin, iam_write, pass_role = False, set(), False
+    all_but: list[str] = []
+    for _, statement in allow_statements(document):
+        if not wide_resources(statement):
+            continue
+        if any(a.split(":", 1)[0] == "*" for a in actions_of(statement)):
+            admin = True
+            continue
+        if "NotAction" in statement:
+            excluded = strings(statement.get("NotAction"))
+            all_but.extend(excluded)
+            granted_here = {a for a in iam_actions.expand("iam:*") if not covers(excluded, a)}
+        else:  # only IAM's own actions matter here: expand just the patterns that can name one
+            iam_patterns = [a for a in actions_of(statement) if ":" in a and fnmatchcase("iam", a.split(":", 1)[0].lower())]
+            granted_here = {x for a in iam_patterns for x in iam_actions.expand("iam:" + a.split(":", 1)[1])}
+        for action in granted_here:
+            if action.startswith("iam:") and iam_actions.access_level(action) in (iam_actions.WRITE, iam_actions.PERMISSIONS):
+                iam_write.add(action)
+            if action == iam_actions.PASS_ROLE:
+                pass_role = True
+    out = []
+    if admin:
+        out.append("full administrator access (every action on every resource)")
+        return out
+    if all_but:
+        out.append(f"every action but {', '.join(all_but)} on every resource")
+    if iam_write:
+        out.append(f"IAM write on every resource ({_summary(sorted(iam_write), 3)}: {len(iam_write)} actions)")
+    if pass_role and not admin and not iam_write:
+        out.append("iam:PassRole on every role")
+    return out
+
+
+def wide_grants(document: Mapping[str, Any]) -> dict[str, list[str]]:
+    """What a document grants on every resource of a kind, by kind of risk: `credential reads`,
+    `iam:PassRole` and the change levels (AWS's access levels), each with its actions."""
+    out: dict[str, set[str]] = {}
+    for _, statement in allow_statements(document):
+        if not wide_resources(statement):
+            continue
+        for action in granted_actions(statement):
+            if not iam_actions.scopable(action):
+                continue
+            if iam_actions.is_credential_read(action):
+                out.setdefault("credential reads", set()).add(action)
+            elif action == iam_actions.PASS_ROLE:
+                out.setdefault("iam:PassRole", set()).add(action)
+            elif iam_actions.access_level(action) in iam_actions.CHANGING_LEVELS:
+                out.setdefault(str(iam_actions.access_level(action)), set()).add(action)
+    return {kind: sorted(found) for kind, found in sorted(out.items())}
+
+
+def describe_wide_grants(document: Mapping[str, Any]) -> str:
+    """`credential reads on every resource: ssm:GetParameter, ssm:GetParameters; Write on every
+    resource: 12 actions (...)`, or "" when the document grants nothing sensitive that widely."""
+    parts = []
+    for kind, found in wide_grants(document).items():
+        parts.append(f"{kind} on every resource of a kind: {_summary(found, 5)}")
+    return "; ".join(parts)
+
+
+def attached_policy_arns(resource: ResourceView) -> list[str]:
+    """Managed policy ARNs a resource attaches: a RolePolicyAttachment's, a role's `managedPolicyArns`."""
+    if resource.type == ROLE_POLICY_ATTACHMENT:
+        return strings(resource.get("policyArn"))
+    if resource.type == ROLE:
+        return strings(resource.get("managedPolicyArns"))
+    return []
+
+
+@rule(
+    "managed-policy-privileges",
+    "No role attaches an AWS managed policy that grants full admin, IAM write or iam:PassRole on every role "
+    "(judged by the policy's current document), or one that does not exist.",
+)
+def managed_policy_privileges_rule(resource: ResourceView, context: Context) -> Iterator[Hit]:
+    who = f"role {role_of(resource)!r}" if role_of(resource) else resource.describe()
+    for arn in attached_policy_arns(resource):
+        if not managed_policies.is_aws_managed(arn):
+            continue
+        name = managed_policies.name_of(arn)
+        document = managed_policies.document(arn)
+        if document is None:
+            hint = managed_policies.suggestion(arn)
+            yield Hit(
+                f"{who} attaches {arn}, which is not an AWS managed policy"
+                + (f"; did you mean {hint}?" if hint else " (IAM refuses the attachment)"),
+                name,
+            )
+            continue
+        privileges = managed_policy_privileges(document)
+        if privileges:
+            yield Hit(
+                f"{who} attaches AWS managed policy {name}, which grants {'; '.join(privileges)}: the role could "
+                f"grant itself anything; attach a narrower policy, {_accept_hint('managed-policy-privileges', name)}",
+                name,
+            )
+
+
+def _boundary_is_admin(arn: str) -> bool:
+    document = managed_policies.document(arn)
+    return bool(document) and any("full administrator" in p for p in managed_policy_privileges(document))
+
+
+@rule(
+    "permissions-boundary",
+    "Every role carries the stack's permissions boundary when the stack sets one; a different boundary only "
+    "when the stack's guardrails list it; never an admin policy as a boundary.",
+)
 def permissions_boundary(resource: ResourceView, context: Context) -> Iterator[str]:
-    if resource.type != ROLE or not context.boundary_arns or is_unknown(resource.props.get("permissionsBoundary")):
+    if resource.type != ROLE or is_unknown(resource.props.get("permissionsBoundary")):
         return
     boundary = resource.get("permissionsBoundary")
-    expected = " or ".join(context.boundary_arns)
+    allowed = context.boundary_arns
+    expected = " or ".join(allowed or ())
     if not boundary:
-        yield f"{resource.describe()} has no permissions boundary; the stack requires {expected}"
-    elif boundary not in context.boundary_arns:
-        yield f"{resource.describe()} has permissions boundary {boundary}, not the stack's {expected}"
+        if context.boundary_required and allowed:
+            yield f"{resource.describe()} has no permissions boundary; the stack requires {expected}"
+        return
+    if _boundary_is_admin(boundary):
+        yield (
+            f"{resource.describe()} has permissions boundary {boundary}, an administrator policy: a boundary that "
+            "allows everything bounds nothing"
+        )
+    if allowed is not None and boundary not in allowed:
+        listed = f"the stack allows {expected}" if allowed else "the stack sets no boundary"
+        yield (
+            f"{resource.describe()} has permissions boundary {boundary}, which {listed}; list it in "
+            "agent-iam:guardrails.permissionsBoundaries to allow it"
+        )
 
 
 NAME_RE = re.compile(r"^[\w+=,.@-]+$")
@@ -547,6 +844,15 @@ def _role_name(value: Any) -> str | None:
     if not isinstance(value, str) or is_unknown(value) or not value:
         return None
     return value.rsplit("/", 1)[-1] if value.startswith("arn:") else value
+
+
+def role_of(resource: ResourceView) -> str | None:
+    """The IAM role a resource belongs to: a role itself, or the `role` of a policy or attachment."""
+    if resource.type == ROLE:
+        return resource.physical_name
+    if resource.type in (ROLE_POLICY, ROLE_POLICY_ATTACHMENT):
+        return _role_name(resource.props.get("role"))
+    return None
 
 
 def roles_with_permissions(resources: Sequence[ResourceView], context: Context) -> list[RolePermissions]:
@@ -621,13 +927,18 @@ def iam_role_limits(resources: Sequence[ResourceView], context: Context) -> Iter
 # --- evaluation --------------------------------------------------------------------
 
 
+def _violation(rule_name: str, resource: ResourceView, found: str | Hit, level: str) -> Violation:
+    hit = found if isinstance(found, Hit) else Hit(found)
+    return Violation(rule_name, resource.type, resource.name, hit.message, level, hit.sid, role_of(resource))
+
+
 def evaluate_resource(rule_name: str, resource: ResourceView, context: Context) -> list[Violation]:
     """One resource-scope rule on one resource (what a ResourceValidationPolicy runs)."""
     entry = RULES[rule_name]
     level = context.level(rule_name)
     if level == DISABLED or entry.scope != "resource":
         return []
-    return [Violation(rule_name, resource.type, resource.name, m, level) for m in entry.check(resource, context)]
+    return [_violation(rule_name, resource, found, level) for found in entry.check(resource, context)]
 
 
 def evaluate_stack(rule_name: str, resources: Sequence[ResourceView], context: Context) -> list[Violation]:
@@ -638,7 +949,7 @@ def evaluate_stack(rule_name: str, resources: Sequence[ResourceView], context: C
         return []
     if entry.scope == "resource":
         return [v for r in resources for v in evaluate_resource(rule_name, r, context)]
-    return [Violation(rule_name, t, n, m, level) for t, n, m in entry.check(resources, context)]
+    return [Violation(rule_name, t, n, m, level, role=n) for t, n, m in entry.check(resources, context)]
 
 
 def evaluate(resources: Sequence[ResourceView], context: Context) -> list[Violation]:
@@ -646,8 +957,33 @@ def evaluate(resources: Sequence[ResourceView], context: Context) -> list[Violat
     return [v for name in RULES for v in evaluate_stack(name, resources, context)]
 
 
+@dataclass(frozen=True)
+class Acceptance:
+    """A reviewed finding: rule (or check) `check` on the statement `sid` of `role`'s documents."""
+
+    check: str
+    sid: str
+    reason: str
+    role: str | None = None  # None: any role (the pack, which is configured per stack)
+
+    def covers(self, check: str, sid: str | None, role: str | None) -> bool:
+        return check == self.check and sid == self.sid and (self.role is None or role == self.role)
+
+
+def accept(violations: Iterable[Violation], acceptances: Sequence[Acceptance]) -> list[Violation]:
+    """The violations, each covered by an acceptance marked with its reason (it no longer blocks)."""
+    out = []
+    for violation in violations:
+        for acceptance in acceptances:
+            if acceptance.covers(violation.rule, violation.sid, violation.role):
+                violation = dataclasses.replace(violation, accepted=acceptance.reason)
+                break
+        out.append(violation)
+    return out
+
+
 def blocking(violations: Iterable[Violation]) -> list[Violation]:
-    return [v for v in violations if v.level == MANDATORY]
+    return [v for v in violations if v.blocking]
 
 
 RULE_NAMES = tuple(RULES)

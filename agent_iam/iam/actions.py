@@ -10,7 +10,8 @@ Access levels are AWS's: `Read`, `List`, `Write`, `Permissions management`, `Tag
 from __future__ import annotations
 
 import json
-from fnmatch import fnmatchcase
+import re
+from fnmatch import fnmatchcase, translate
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -132,11 +133,11 @@ def expand(pattern: str) -> tuple[str, ...]:
         candidates = [s for s in services() if fnmatchcase(s, service_pattern)]
     else:
         candidates = [service_pattern]
-    name_pattern = name_pattern.lower()
+    matcher = re.compile(translate(name_pattern.lower()))
     out = []
     for service in candidates:
         for key, record in _service_file(service).items():
-            if fnmatchcase(key, name_pattern):
+            if matcher.match(key):
                 out.append(f"{service}:{record['name']}")
     return tuple(sorted(out))
 

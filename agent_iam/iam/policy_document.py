@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from agent_iam.iam.arns import covers_every_resource
+
 # Matched whole and ASCII (fullmatch): no trailing newline, no full-width letters.
 ACTION_RE = re.compile(r"[a-z0-9-]+:[A-Za-z0-9*?]+", re.ASCII)
 CONDITION_OPERATOR_RE = re.compile(r"(?:ForAllValues:|ForAnyValue:)?[A-Za-z]+", re.ASCII)
@@ -94,8 +96,16 @@ class PolicyStatement(BaseModel):
         return self
 
     @property
+    def wildcard_resources(self) -> list[str]:
+        """The Allow statement's resources that cover every resource of a kind (`*`, `arn:aws:s3:::*/*`,
+        `arn:aws:iam::*:role*`), judged by `agent_iam.iam.arns`, not by spelling."""
+        if self.Effect != "Allow":
+            return []
+        return [r for r in _strings(self.Resource) if covers_every_resource(r)]
+
+    @property
     def wildcard_resource(self) -> bool:
-        return self.Effect == "Allow" and "*" in _strings(self.Resource)
+        return bool(self.wildcard_resources)
 
 
 class PolicyDocument(BaseModel):
@@ -119,6 +129,13 @@ class PolicyDocument(BaseModel):
     @property
     def wildcard_resource(self) -> bool:
         return any(s.wildcard_resource for s in self.Statement)
+
+    def first_wildcard(self) -> tuple[int, str] | None:
+        """(statement index, resource) of the first Allow resource that covers every resource of a kind."""
+        for index, statement in enumerate(self.Statement):
+            if statement.wildcard_resources:
+                return index, statement.wildcard_resources[0]
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)

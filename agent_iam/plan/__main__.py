@@ -69,7 +69,8 @@ def plan(args: argparse.Namespace, cache: PlanCache | None = None, mode: str | N
 
     from agent_iam.stack_config import ConfigError
 
-    from .guardrails import blocked_summary, judge, judgement_document, print_judgement, stack_settings
+    from .cache import Entry
+    from .guardrails import accepted_section, blocked_summary, judge, judgement_document, print_judgement, stack_settings
     from .paths import plan_folder
     from .render import TREE_LIMIT, plan_files, print_plan, remove_plan, write_files
     from .shard import run_plan
@@ -93,6 +94,11 @@ def plan(args: argparse.Namespace, cache: PlanCache | None = None, mode: str | N
         config, secret_keys = loaded.config, loaded.secret_keys
         try:
             run = run_plan(args.stack, config, secret_keys, shards=getattr(args, "shards", None))
+            # IAM findings and manifest results are kept by content beside the plans, so the next plan
+            # of this stack checks only the documents and manifests that changed. Judging applies the
+            # stack file's acceptances: one that matches no finding is a config error too.
+            settings = run.settings if run.settings is not None else stack_settings(args.stack, config, secret_keys)
+            judgement = judge(run, settings, cache_dir=args.out / ".cache")
         except ConfigError as exc:
             raise loaded.locate(exc) from None
     except ConfigError as exc:
@@ -101,12 +107,8 @@ def plan(args: argparse.Namespace, cache: PlanCache | None = None, mode: str | N
         remove_plan(args.out, args.stack)
         Console(stderr=True, emoji=False).print(f"[bold red]config error[/bold red]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
-    # IAM findings and manifest results are kept by content beside the plans, so the next plan
-    # of this stack checks only the documents and manifests that changed.
     run.warnings[:0] = loaded.advisories  # what the plan cannot see (ESC environments) comes first
-    settings = run.settings if run.settings is not None else stack_settings(args.stack, config, secret_keys)
-    judgement = judge(run, settings, cache_dir=args.out / ".cache")
-    files = plan_files(run, judgement_document(judgement))
+    files = plan_files(run, judgement_document(judgement), accepted_section(judgement))
     target = plan_folder(args.out, run.stack)
     write_files(target, files)
 
@@ -136,8 +138,6 @@ def plan(args: argparse.Namespace, cache: PlanCache | None = None, mode: str | N
         )
     code = 3 if judgement.blocked else 0
     if cache is not None and key is not None:
-        from .cache import Entry
-
         cache.store(args.stack, key, files, Entry(args.stack, code, printouts, errors.records), quick)
     return code
 

@@ -6,6 +6,8 @@ so it is exact by construction; written as `build/<stack>/access.md` for pull-re
 
 from __future__ import annotations
 
+import functools
+
 import json
 import re
 from collections import defaultdict
@@ -232,6 +234,18 @@ def mermaid(model: list[RoleAccess]) -> str:
     return "\n".join(lines)
 
 
+@functools.cache
+def _managed_summary(policy_arn: str) -> str:
+    """What an AWS managed policy's current document grants on every resource (credential reads,
+    PassRole, changes), from the managed-policy dataset; "" when nothing or unknown."""
+    from agent_iam.guardrails.rules import describe_wide_grants
+    from agent_iam.iam import managed_policies
+
+    document = managed_policies.document(policy_arn)
+    summary = describe_wide_grants(document) if document else ""
+    return f": **{summary}**" if summary else ""
+
+
 def render_access_report(stack: str, model: list[RoleAccess]) -> str:
     """Markdown for reviewers: trust in words, a grants table per role, and the diagram."""
     out = [f"# Access report: stack `{stack}`", ""]
@@ -258,7 +272,7 @@ def render_access_report(stack: str, model: list[RoleAccess]) -> str:
                 )
             out.append("")
         for policy_arn in role.aws_managed:
-            out.append(f"- AWS managed policy {_code(policy_arn)} (contents maintained by AWS)")
+            out.append(f"- AWS managed policy {_code(policy_arn)} (contents maintained by AWS){_managed_summary(policy_arn)}")
         if not role.grants and not role.aws_managed:
             out.append("- nothing: no policy attached")
         if out[-1]:

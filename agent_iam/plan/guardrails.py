@@ -7,7 +7,9 @@ inputs; an output where the input is missing or not known, e.g. a trust built in
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +26,41 @@ from .run import PlanRun
 PROVIDER_PREFIX = "pulumi:providers:aws"
 
 
+@dataclass(frozen=True)
+class AcceptedRow:
+    """One `acceptedFindings` entry and what it covers, for plan.json and access.md."""
+
+    key: str  # the entry's config key, e.g. agent-iam:saasRoles[2]
+    check: str
+    sid: str
+    reason: str
+    document: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    findings: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry": self.key,
+            "check": self.check,
+            "sid": self.sid,
+            "reason": self.reason,
+            "document": self.document,
+            "actions": list(self.actions),
+            "resources": list(self.resources),
+            "findings": self.findings,
+        }
+
+
 @dataclass
 class Judgement:
-    """What the plan found: guardrail violations and IAM validator findings."""
+    """What the plan found: guardrail violations, IAM findings (the validator's and the peer
+    scanner's), Kubernetes schema problems, and the reviewed acceptances that cover some of them."""
 
     violations: list[Violation] = field(default_factory=list)
     findings: list[Any] = field(default_factory=list)  # guardrails.iam_validation.Finding
     manifest_problems: list[str] = field(default_factory=list)  # Kubernetes schema, strict
+    accepted: list[AcceptedRow] = field(default_factory=list)
 
     @property
     def blocking_violations(self) -> list[Violation]:
@@ -89,18 +119,53 @@ def resource_views(run: PlanRun, default_account: str | None) -> list[ResourceVi
     return views
 
 
-def iam_documents(views: Sequence[ResourceView]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(label, kind, document) for every trust and identity policy in the plan."""
-    docs: list[tuple[str, str, dict[str, Any]]] = []
+@dataclass(frozen=True)
+class PlanDocument:
+    """One IAM document of the plan: its label, kind, content, the roles it applies to, and for an
+    attached AWS managed policy its name."""
+
+    label: str
+    kind: str  # "trust" or "identity"
+    document: dict[str, Any]
+    roles: tuple[str, ...]
+    managed_policy: str | None = None
+
+
+def plan_documents(views: Sequence[ResourceView]) -> list[PlanDocument]:
+    """Every trust and identity document of the plan, and the current content of every AWS managed
+    policy a role attaches, each with the role(s) it belongs to."""
+    from agent_iam.iam import managed_policies
+
+    attached: dict[str, list[str]] = {}  # policy ARN -> roles
     for view in views:
+        role = rules.role_of(view)
+        for arn in rules.attached_policy_arns(view):
+            if role:
+                attached.setdefault(arn, []).append(role)
+    docs: list[PlanDocument] = []
+    for view in views:
+        role = rules.role_of(view)
         trust = rules.trust_document(view)
         if trust is not None:
-            docs.append((f"{view.describe()} trust policy", "trust", trust))
+            docs.append(PlanDocument(f"{view.describe()} trust policy", "trust", trust, (role,) if role else ()))
         for what, doc in rules.identity_documents(view):
             if view.type == rules.ROLE_POLICY:
                 what = f"{what} of role {view.get('role')!r}"
-            docs.append((what, "identity", doc))
+            owners = (role,) if role else tuple(attached.get(str(view.get("arn")), ()))
+            docs.append(PlanDocument(what, "identity", doc, owners))
+    for arn, roles in attached.items():
+        document = managed_policies.document(arn)
+        if document is not None:
+            name = managed_policies.name_of(arn)
+            for role in dict.fromkeys(roles):
+                docs.append(PlanDocument(f"AWS managed policy {name!r} of role {role!r}", "identity", document, (role,), name))
     return docs
+
+
+def iam_documents(views: Sequence[ResourceView]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(label, kind, document) for every trust and identity policy the stack writes (what the IAM
+    validator checks; AWS's own managed policies are not the stack's to fix)."""
+    return [(d.label, d.kind, d.document) for d in plan_documents(views) if d.managed_policy is None]
 
 
 def trust_exemptions(views: Sequence[ResourceView]) -> dict[str, str]:
@@ -142,14 +207,16 @@ def exempt(findings: Sequence[Any], exemptions: Mapping[str, str]) -> list[Any]:
 def judge(
     run: PlanRun, settings: StackSettings, services_dir: Path | None = None, cache_dir: Path | None = None
 ) -> Judgement:
-    """Guardrail violations at the stack's levels, IAM findings on every document, and
-    Kubernetes schema problems in every manifest.
+    """Guardrail violations at the stack's levels, IAM findings on every document (the validator's
+    and the peer scanner's), Kubernetes schema problems in every manifest, and the stack file's
+    acceptances applied (an acceptance that matches nothing is a ConfigError).
 
     With `cache_dir`, IAM findings and manifest results are kept there by content, per stack,
     so the next plan of the stack checks only the documents and manifests that changed.
     """
     from agent_iam.guardrails.iam_validation import validate_documents
     from agent_iam.guardrails.k8s_validation import validate_manifests
+    from agent_iam.guardrails.peer_scan import Document, scan_documents
 
     from .render import kubernetes_manifest_files
 
@@ -158,14 +225,178 @@ def judge(
 
     views = resource_views(run, settings.account_id)
     violations = rules.evaluate(views, settings.guardrail_context())
-    documents = iam_documents(views)
-    findings = validate_documents(
-        documents, services_dir, cache("iam-findings"), trust_policy_size=settings.limits.trust_policy_size
-    )
+    documents = plan_documents(views)
+    own = [(d.label, d.kind, d.document) for d in documents if d.managed_policy is None]
+    findings = validate_documents(own, services_dir, cache("iam-findings"), trust_policy_size=settings.limits.trust_policy_size)
     findings = exempt(findings, trust_exemptions(views))
+    peer = [Document(d.label, d.document, d.managed_policy) for d in documents if d.kind == "identity"]
+    findings += scan_documents(peer, cache("peer-findings"))
+    violations, findings, accepted = apply_acceptances(settings, documents, views, violations, findings)
     manifests = kubernetes_manifest_files(run)
     problems = validate_manifests(manifests, cache_file=cache("k8s-problems")) if manifests else []
-    return Judgement(violations, findings, problems)
+    return Judgement(violations, findings, problems, accepted)
+
+
+def _statement(doc: PlanDocument, sid: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(actions, resources) of the statement `sid` of a document (an AWS managed policy: all of it)."""
+    if doc.managed_policy is not None and doc.managed_policy == sid:
+        return (f"every statement of AWS managed policy {sid}",), ("as the policy grants",)
+    for statement in rules.statements(doc.document):
+        if statement.get("Sid") == sid:
+            actions = rules.strings(statement.get("Action")) or [f"NotAction {a}" for a in rules.strings(statement.get("NotAction"))]
+            resources = rules.strings(statement.get("Resource")) or [
+                f"NotResource {r}" for r in rules.strings(statement.get("NotResource"))
+            ]
+            principal = statement.get("Principal")
+            if principal and not resources:
+                resources = [json.dumps(principal, sort_keys=True)]
+            return tuple(actions), tuple(resources)
+    return (), ()
+
+
+def apply_acceptances(
+    settings: StackSettings,
+    documents: Sequence[PlanDocument],
+    views: Sequence[ResourceView],
+    violations: list[Violation],
+    findings: list[Any],
+) -> tuple[list[Violation], list[Any], list[AcceptedRow]]:
+    """Mark what each entry's `acceptedFindings` cover. Each acceptance must match findings of its
+    check on exactly one statement (one document, one Sid) of the entry's own roles; one that
+    matches nothing, or statements of several documents, is a ConfigError naming it."""
+    from agent_iam.stack_config import ConfigError, stack_file
+    from agent_iam.stack_config.errors import key_path
+
+    source = stack_file(settings.stack)
+    problems: list[str] = []
+    rows: list[AcceptedRow] = []
+    by_view = {(v.type, v.name): v for v in views}
+    docs_of_view: dict[tuple[str, str], list[PlanDocument]] = {}
+    for view in views:
+        labels = {f"{view.describe()} trust policy"} | {w for w, _ in rules.identity_documents(view)}
+        docs_of_view[(view.type, view.name)] = [d for d in documents if d.label in labels or d.label.split(" of role ")[0] in labels]
+    by_label = {d.label: d for d in documents}
+    for unit in settings.units():
+        if not unit.accepted_findings:
+            continue
+        roles = {planned.spec.name for planned in unit.roles}
+        checks_here = sorted(
+            {v.rule for v in violations if v.role in roles and not v.accepted}
+            | {f.check for f in findings if _roles_of(f, by_label) & roles and f.severity in ("error", "critical", "high")}
+        )
+        for index, acceptance in enumerate(unit.accepted_findings):
+            where = key_path("agent-iam", (*_key_parts(unit.key), "acceptedFindings", index))
+            hit_violations = [
+                i for i, v in enumerate(violations) if v.rule == acceptance.check and v.sid == acceptance.sid and v.role in roles
+            ]
+            hit_findings = [
+                i
+                for i, f in enumerate(findings)
+                if f.check == acceptance.check and _sid_of(f, by_label) == acceptance.sid and _roles_of(f, by_label) & roles
+            ]
+            places = {("v", violations[i].resource_type, violations[i].resource_name) for i in hit_violations}
+            places |= {("f", findings[i].label) for i in hit_findings}
+            if not places:
+                hint = ""
+                close = difflib.get_close_matches(acceptance.check, checks_here, n=1)
+                sids = sorted(
+                    {str(v.sid) for v in violations if v.rule == acceptance.check and v.role in roles and v.sid}
+                    | {
+                        str(_sid_of(f, by_label))
+                        for f in findings
+                        if f.check == acceptance.check and _roles_of(f, by_label) & roles and _sid_of(f, by_label)
+                    }
+                )
+                if sids:
+                    hint = f" ({acceptance.check} findings of this entry are on statements {', '.join(sids)})"
+                elif close:
+                    hint = f"; did you mean check {close[0]!r}?"
+                elif checks_here:
+                    hint = f" (checks with findings on this entry: {', '.join(checks_here)})"
+                else:
+                    hint = " (this entry's policies have no findings left to accept: remove it)"
+                problems.append(
+                    f"{source}: {where}: accepts {acceptance.check} on statement {acceptance.sid!r}, but "
+                    f"no such finding is on a statement of this entry's roles{hint}"
+                )
+                continue
+            if len(places) > 1 and len({p[-1] for p in places if p[0] == "f"} | {p[2] for p in places if p[0] == "v"}) > 1:
+                documents_hit = sorted({p[-1] for p in places})
+                problems.append(
+                    f"{source}: {where}: {acceptance.check} on statement {acceptance.sid!r} matches findings "
+                    f"in {len(documents_hit)} documents ({', '.join(documents_hit)}); give the statements distinct Sids"
+                )
+                continue
+            reason = f"accepted in {unit.key}: {acceptance.reason}"
+            for i in hit_violations:
+                violations[i] = dataclasses.replace(violations[i], accepted=acceptance.reason)
+            for i in hit_findings:
+                findings[i] = dataclasses.replace(findings[i], exemption=reason)
+            doc = None
+            if hit_findings:
+                doc = by_label.get(findings[hit_findings[0]].label)
+            else:
+                view = by_view.get((violations[hit_violations[0]].resource_type, violations[hit_violations[0]].resource_name))
+                candidates = docs_of_view.get((view.type, view.name), []) if view else []
+                if not candidates and view is not None:  # an attachment: the managed policy's content
+                    candidates = [d for d in documents if d.managed_policy == acceptance.sid and set(d.roles) & roles]
+                doc = next((d for d in candidates if _statement(d, acceptance.sid) != ((), ())), None)
+            actions, resources = _statement(doc, acceptance.sid) if doc else ((), ())
+            label = doc.label if doc else (violations[hit_violations[0]].resource_name if hit_violations else "")
+            rows.append(
+                AcceptedRow(unit.key, acceptance.check, acceptance.sid, acceptance.reason, label, actions, resources,
+                            len(hit_violations) + len(hit_findings))
+            )
+    if problems:
+        raise ConfigError(problems)
+    return violations, findings, rows
+
+
+_ACTION_IN_MESSAGE = re.compile(r"`+([a-z0-9-]+:[A-Za-z0-9*?]+)`")
+
+
+def _sid_of(finding: Any, by_label: Mapping[str, PlanDocument]) -> str | None:
+    """The Sid a finding is on. A finding about the whole document (the validator's "across
+    statements" combinations) is on the statement that grants the most sensitive action it names
+    (iam:PassRole before credential reads before changes: the same whatever order it lists them)."""
+    if finding.sid:
+        return finding.sid
+    doc = by_label.get(finding.label)
+    named = sorted(set(_ACTION_IN_MESSAGE.findall(finding.message or "")), key=lambda a: (rules.severity_rank(a), a))
+    if doc is None or not named:
+        return None
+    for _, statement in rules.allow_statements(doc.document):
+        if named[0].lower() in {a.lower() for a in rules.granted_actions(statement)}:
+            sid = statement.get("Sid")
+            return sid if isinstance(sid, str) and sid else None
+    return None
+
+
+def pack_acceptances(settings: StackSettings) -> dict[str, list[dict[str, str]]]:
+    """The stack file's acceptances of guardrail rules as the policy pack's config takes them,
+    `{rule: [{sid, role, reason}]}` (one item per role of the entry), so `pulumi preview` with the
+    pack gives the plan's verdict. Validator and peer-scanner checks are the plan's own."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for unit in settings.units():
+        for acceptance in unit.accepted_findings:
+            if acceptance.check not in rules.RULES:
+                continue
+            for planned in unit.roles:
+                item = {"sid": acceptance.sid, "role": planned.spec.name, "reason": acceptance.reason}
+                out.setdefault(acceptance.check, []).append(item)
+    return out
+
+
+def _roles_of(finding: Any, by_label: Mapping[str, PlanDocument]) -> set[str]:
+    doc = by_label.get(finding.label)
+    return set(doc.roles) if doc else set()
+
+
+def _key_parts(key: str) -> tuple[str | int, ...]:
+    """`agent-iam:saasRoles[2]` -> ("saasRoles", 2)."""
+    name = key.split(":", 1)[1]
+    family, _, rest = name.partition("[")
+    return (family, int(rest.rstrip("]"))) if rest else (family,)
 
 
 def stack_settings(stack: str, config: Mapping[str, Any], secret_keys: Sequence[str] = ()) -> StackSettings:
@@ -180,12 +411,29 @@ def stack_settings(stack: str, config: Mapping[str, Any], secret_keys: Sequence[
 
 
 def judgement_document(judgement: Judgement) -> dict[str, Any]:
-    """The plan.json keys: every guardrail violation, and the IAM findings (worst first)."""
+    """The plan.json keys: every guardrail violation, the IAM findings (worst first), manifest
+    problems, and the stack file's accepted findings with the statements they cover."""
     return {
         "violations": [v.to_dict() for v in judgement.violations],
         "iamFindings": [f.to_dict() for f in judgement.findings],
         "manifestProblems": judgement.manifest_problems,
+        "acceptedFindings": [row.to_dict() for row in judgement.accepted],
     }
+
+
+def accepted_section(judgement: Judgement) -> str:
+    """access.md's section on reviewed exceptions: what each accepts, on which statement, and why."""
+    if not judgement.accepted:
+        return ""
+    out = ["## Accepted findings", "", "Reviewed exceptions from the stack file (`acceptedFindings`): these findings do "
+           "not block the plan.", "", "| entry | check | statement | actions | resources | reason |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for row in judgement.accepted:
+        out.append(
+            f"| `{row.key}` | `{row.check}` | `{row.sid}` in {row.document} | {', '.join(row.actions) or '-'} | "
+            f"{'<br>'.join(f'`{r}`' for r in row.resources) or '-'} | {row.reason} |"
+        )
+    return "\n".join(out) + "\n"
 
 
 def _finding_line(finding: Any) -> str:
@@ -208,9 +456,15 @@ def print_judgement(judgement: Judgement, console: Any, limit: int | None = None
             console.print(Panel("\n".join(escape(f"• {line}") for line in shown), title=title, border_style=style))
 
     mandatory = judgement.blocking_violations
-    advisory = [v for v in judgement.violations if v not in mandatory]
+    advisory = [v for v in judgement.violations if v not in mandatory and not v.accepted]
+    accepted = [v for v in judgement.violations if v.accepted]
     panel([(v.rule, f"[{v.rule}] {v.message}") for v in mandatory], "guardrail violations (mandatory: the plan fails)", "red")
     panel([(v.rule, f"[{v.rule}] {v.message}") for v in advisory], "guardrail violations (advisory)", "yellow")
+    panel(
+        [(v.rule, f"[{v.rule}] {v.message} (accepted: {v.accepted})") for v in accepted],
+        "guardrail violations (accepted)",
+        "yellow",
+    )
     blocking = judgement.blocking_findings
     panel(
         [(f.check, _finding_line(f)) for f in blocking],

@@ -7,6 +7,7 @@ created through it gets that account in its ARN, so the plan shows where things 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,6 +156,7 @@ class Registration:
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     secret_inputs: list[str] = field(default_factory=list)
+    dependencies: list[str] = field(default_factory=list)  # URNs it waits for (depends_on and inputs)
 
 
 class DuplicateUrnError(Exception):
@@ -168,12 +170,16 @@ class RecordingMonitor(ShortcutMonitor):
         super().__init__(mocks)
         self.plan_mocks = mocks
         self.registrations: list[Registration] = []
+        self._urns: set[str] = set()
+        self._urns_lock = threading.Lock()
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
-        if urn in self.resources:
-            # The real engine refuses a second resource with the same URN; so does the plan.
-            raise DuplicateUrnError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
+        with self._urns_lock:  # registrations arrive on several threads at once
+            if urn in self._urns:
+                # The real engine refuses a second resource with the same URN; so does the plan.
+                raise DuplicateUrnError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
+            self._urns.add(urn)
         if request.custom or request.remote or request.type == "pulumi:pulumi:Stack" or request.object.fields:
             response = super().RegisterResource(request)
         else:
@@ -194,6 +200,7 @@ class RecordingMonitor(ShortcutMonitor):
                     inputs=inputs,
                     outputs=state,
                     secret_inputs=secret_inputs,
+                    dependencies=list(request.dependencies),
                 )
             )
         return response

@@ -159,9 +159,9 @@ def plan_document(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str
 _YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def plan_files(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str, bytes]:
+def plan_files(run: PlanRun, extra: dict[str, Any] | None = None, access_appendix: str = "") -> dict[str, bytes]:
     """Every file of a plan, by its path under `build/<stack>/`: plan.json, one file per IAM
-    document and per Kubernetes object, and the access report."""
+    document and per Kubernetes object, and the access report (with `access_appendix` after it)."""
     from .access import access_model, render_access_report
 
     files = {"plan.json": _pretty(plan_document(run, extra))}
@@ -170,14 +170,15 @@ def plan_files(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str, b
         (f"k8s/{name}", yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False).encode())
         for name, manifest in kubernetes_manifest_files(run).items()
     )
-    files["access.md"] = render_access_report(run.stack, access_model(run.resources)).encode()
+    report = render_access_report(run.stack, access_model(run.resources))
+    files["access.md"] = (report + ("\n" + access_appendix if access_appendix else "")).encode()
     return files
 
 
-def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None) -> Path:
+def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None, access_appendix: str = "") -> Path:
     """Make `out_dir/<stack>/` hold exactly this plan (see `plan_files`)."""
     target = plan_folder(out_dir, run.stack)
-    write_files(target, plan_files(run, extra))
+    write_files(target, plan_files(run, extra, access_appendix))
     return target
 
 

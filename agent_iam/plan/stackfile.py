@@ -48,6 +48,10 @@ class _Problem(Exception):
         self.line, self.key, self.message = line, key, message
 
 
+class _Fatal(_Problem):
+    """A problem that stops reading the file (an alias bomb): nothing after it is worth reporting."""
+
+
 @dataclass
 class StackFile:
     """A stack file's config (full `namespace:key` keys), where each key is, and what the plan cannot see."""
@@ -119,6 +123,17 @@ class _Builder:
         self.source = source
         self.lines: dict[str, int] = {}
         self.count = 0
+        self.problems: list[_Problem] = []  # every problem below a top-level key, in file order
+
+    def child(self, node: Any, top: str, loc: tuple[str | int, ...], stack: tuple[int, ...]) -> Any:
+        """The value of a list item or mapping value; a problem in it is recorded and reading goes on."""
+        try:
+            return self.value(node, top, loc, stack)
+        except _Fatal:
+            raise
+        except _Problem as problem:
+            self.problems.append(problem)
+            return None
 
     def where(self, top: str, loc: tuple[str | int, ...]) -> str:
         if not top:
@@ -181,7 +196,7 @@ class _Builder:
         self.count += 1
         line = node.start_mark.line + 1
         if self.count > MAX_VALUES:
-            raise _Problem(line, self.where(top, loc), f"the file expands to more than {MAX_VALUES:,} values (aliases)")
+            raise _Fatal(line, self.where(top, loc), f"the file expands to more than {MAX_VALUES:,} values (aliases)")
         if id(node) in stack:
             raise _Problem(line, self.where(top, loc), "an alias refers to a value that contains it (a cycle)")
         if len(stack) > MAX_DEPTH:
@@ -194,7 +209,7 @@ class _Builder:
             items = []
             for index, item in enumerate(node.value):
                 self.lines.setdefault(self.where(top, (*loc, index)), item.start_mark.line + 1)
-                items.append(self.value(item, top, (*loc, index), inner))
+                items.append(self.child(item, top, (*loc, index), inner))
             return items
         if isinstance(node, MappingNode):
             if tag != "map":
@@ -210,23 +225,30 @@ class _Builder:
             if _tag(key_node).removeprefix(_TAG) == "merge":
                 merged.extend(self.merge_sources(value_node, top, loc))
                 continue
-            key = self.key_text(key_node, top, loc)
+            try:
+                key = self.key_text(key_node, top, loc)
+            except _Problem as problem:
+                self.problems.append(problem)
+                continue
             line = key_node.start_mark.line + 1
             if key in first:
-                raise _Problem(
-                    line,
-                    self.where(top, (*loc, key)),
-                    f"duplicate key: also set at line {first[key]} (YAML keeps only one of them; remove one)",
+                self.problems.append(
+                    _Problem(
+                        line,
+                        self.where(top, (*loc, key)),
+                        f"duplicate key: also set at line {first[key]} (YAML keeps only one of them; remove one)",
+                    )
                 )
+                continue
             first[key] = line
             self.lines.setdefault(self.where(top, (*loc, key)), line)
-            result[key] = self.value(value_node, top, (*loc, key), stack)
+            result[key] = self.child(value_node, top, (*loc, key), stack)
         for source in merged:  # `<<: *defaults`: keys set here win over merged ones
             for key_node, value_node in source.value:
                 key = self.key_text(key_node, top, loc)
                 if key not in result:
                     self.lines.setdefault(self.where(top, (*loc, key)), key_node.start_mark.line + 1)
-                    result[key] = self.value(value_node, top, (*loc, key), stack)
+                    result[key] = self.child(value_node, top, (*loc, key), stack)
         if set(result) == {"secure"}:
             return _Secure(result["secure"])
         return result
@@ -375,10 +397,14 @@ def _read_config(builder: _Builder, node: Any, result: StackFile) -> list[str]:
                 value = builder.value(value_node, full, ())
         except _Problem as problem:
             problems.append(f"{source}:{problem.line}: {problem.key}: {problem.message}")
+            if isinstance(problem, _Fatal):
+                break
             continue
         result.config[full], secret = _redact(value)
         if secret:
             result.secret_keys.append(full)
+    for problem in sorted(builder.problems, key=lambda p: p.line):
+        problems.append(f"{source}:{problem.line}: {problem.key}: {problem.message}")
     return problems
 
 

@@ -7,9 +7,9 @@ naming the key, never a silently ignored setting.
 from __future__ import annotations
 
 import difflib
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from agent_iam.components.policies import oidc_issuer
@@ -22,6 +22,7 @@ from agent_iam.iam.limits import (
     IamLimits,
 )
 from agent_iam.guardrails.rules import RULE_NAMES
+from agent_iam.iam import managed_policies
 
 from agent_iam.iam.policy_document import PolicyDocument
 from .types import (
@@ -48,6 +49,23 @@ from .types import (
 )
 from agent_iam.iam.arns import account_of
 from agent_iam.iam.checks import MAX_SESSION, MIN_SESSION, check_tags, has_wildcard, issuer_of_provider_arn
+
+
+def check_known_managed_policy(value: str) -> str:
+    """An AWS managed policy ARN must name a policy that exists (IAM refuses the attachment at
+    `pulumi up` otherwise); customer managed policies cannot be checked offline."""
+    if managed_policies.is_aws_managed(value) and not managed_policies.exists(value):
+        hint = managed_policies.suggestion(value)
+        raise ValueError(
+            f"{value!r} is not an AWS managed policy"
+            + (f"; did you mean {hint!r}?" if hint else f" (checked against {managed_policies.source()})")
+        )
+    return value
+
+
+# A managed policy ARN: well formed, and when it is AWS's, one that exists.
+ManagedPolicyArn = Annotated[PolicyArn, AfterValidator(check_known_managed_policy)]
+
 
 
 class KeyedError(ValueError):
@@ -77,7 +95,7 @@ class RoleOptions(ConfigModel):
     """Settings every entry may set, overriding `defaults`."""
 
     path: IamPath | None = None
-    permissions_boundary_arn: PolicyArn | None = None
+    permissions_boundary_arn: ManagedPolicyArn | None = None
     tags: dict[str, str] | None = None
     max_session_duration: int | None = Field(None, ge=MIN_SESSION, le=MAX_SESSION)
     protect: bool | None = None
@@ -101,6 +119,10 @@ class Guardrails(ConfigModel):
 
     enforcement: Literal["advisory", "mandatory"] = "mandatory"
     rules: dict[str, Literal["advisory", "mandatory", "disabled"]] = {}
+    # Boundaries an entry may set instead of defaults.permissionsBoundaryArn (each reviewed).
+    permissions_boundaries: list[ManagedPolicyArn] = []
+    # False: no entry may accept a finding (`acceptedFindings`); the stack takes no exceptions.
+    allow_accepted_findings: bool = True
 
     @model_validator(mode="after")
     def _known_rules(self) -> Guardrails:
@@ -125,12 +147,40 @@ class Account(ConfigModel):
         return account_of(self.role_arn)
 
 
+class AcceptedFinding(ConfigModel):
+    """`acceptedFindings[]`: one finding accepted after review, on one statement of the entry's own
+    policies: `check` is a guardrail rule or an IAM check (validator or peer scanner), `sid` the
+    statement's Sid (for an attached AWS managed policy, the policy's name)."""
+
+    check: str = Field(min_length=1)
+    sid: str = Field(min_length=1)
+    reason: str
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        if len(value.strip()) < 10:
+            raise ValueError("say why the finding is accepted (at least 10 characters): a reviewer reads it in the plan")
+        return value.strip()
+
+
 class Entry(RoleOptions):
     """Fields every component entry has."""
 
     name: EntryName
     account: str | None = None
     former_names: list[EntryName] = []
+    accepted_findings: list[AcceptedFinding] = []
+
+    @field_validator("accepted_findings")
+    @classmethod
+    def _one_acceptance_per_finding(cls, value: list[AcceptedFinding]) -> list[AcceptedFinding]:
+        seen: set[tuple[str, str]] = set()
+        for index, accepted in enumerate(value):
+            if (accepted.check, accepted.sid) in seen:
+                raise KeyedError((index,), f"accepts {accepted.check} on statement {accepted.sid!r} twice")
+            seen.add((accepted.check, accepted.sid))
+        return value
 
 
 class AgentSecrets(ConfigModel):
@@ -156,7 +206,7 @@ class EcsAgent(Entry, InlinePolicy, AgentSecrets):
     trust_ec2: bool = False
     confused_deputy_conditions: bool = True
     source_account_condition: bool = False
-    task_role_policy_arns: list[PolicyArn] = []
+    task_role_policy_arns: list[ManagedPolicyArn] = []
 
 
 class Ec2Agent(Entry, InlinePolicy, AgentSecrets):
@@ -165,7 +215,7 @@ class Ec2Agent(Entry, InlinePolicy, AgentSecrets):
     role_name: RoleName | None = None
     confused_deputy_conditions: bool | None = None  # replaced by sourceAccountCondition (see _check)
     source_account_condition: bool = False
-    policy_arns: list[PolicyArn] = []
+    policy_arns: list[ManagedPolicyArn] = []
     ssm: bool = False
 
     @model_validator(mode="after")
@@ -213,7 +263,7 @@ class VendorPermissions(InlinePolicy):
     s3_read: list[S3Location] = []
     s3_write: list[S3Location] = []
     kms_key_arns: list[KmsKeyArn] = []
-    policy_arns: list[PolicyArn] = []
+    policy_arns: list[ManagedPolicyArn] = []
 
 
 class SaasRole(Entry, VendorPermissions):
@@ -320,14 +370,6 @@ class ServiceAccount(Entry, VendorPermissions):
         return any(has_wildcard(ns) or has_wildcard(sa) for _, _, ns, sa in self.all_subjects())
 
 
-def unique_or_raise(values: list[Any], key: str) -> None:
-    seen: set[Any] = set()
-    for index, value in enumerate(values):
-        if value in seen:
-            raise KeyedError((key, index), f"listed twice: {value!r}")
-        seen.add(value)
-
-
 class StackConfig(ConfigModel):
     """Every `agent-iam:*` key of a stack file."""
 
@@ -344,6 +386,7 @@ class StackConfig(ConfigModel):
     @model_validator(mode="after")
     def _check_references(self) -> StackConfig:
         self._check_clusters()
+        self._check_acceptances()
         for family in ("ecs_agents", "ec2_agents", "saas_roles", "service_accounts"):
             entries = getattr(self, family)
             key = to_camel(family)
@@ -365,6 +408,18 @@ class StackConfig(ConfigModel):
                         ("serviceAccounts", index, *prefix, "cluster"), f"unknown cluster {cluster!r} (known: {known})"
                     )
         return self
+
+    def _check_acceptances(self) -> None:
+        if self.guardrails.allow_accepted_findings:
+            return
+        for family in ("ecs_agents", "ec2_agents", "saas_roles", "service_accounts"):
+            for index, entry in enumerate(getattr(self, family)):
+                if entry.accepted_findings:
+                    raise KeyedError(
+                        (to_camel(family), index, "acceptedFindings"),
+                        "this stack takes no exceptions (agent-iam:guardrails.allowAcceptedFindings: false); "
+                        "change the policy so the finding goes away",
+                    )
 
     def account_id_of(self, account: str | None) -> str:
         """The ID of an `accounts` entry, or of the stack's own account (None)."""

@@ -31,6 +31,7 @@ from agent_iam.iam.checks import REDACTED
 
 from .errors import ConfigError, key_path
 from .models import (
+    AcceptedFinding,
     Account,
     AgentSecrets,
     Cluster,
@@ -73,6 +74,8 @@ class Unit:
     cluster: str | None = None  # serviceAccounts: the entry's cluster (Kubernetes provider, Pod Identity association)
     cluster_account: str | None = None  # serviceAccounts: the account key of the cluster (its AWS provider)
     depends_on: tuple[str, ...] = ()  # names of the OIDC provider registrations its trust names
+    # The entry's reviewed exceptions (`acceptedFindings`), matched against the plan's findings.
+    accepted_findings: tuple[AcceptedFinding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,9 @@ class StackSettings:
     advisories: Sequence[str] = field(default_factory=tuple)
     guardrails: Guardrails = Guardrails()
     limits: IamLimits = IamLimits()
-    # The stack's permissions boundary and any an entry sets instead; empty: the stack sets none.
+    # The stack's permissions boundary and those guardrails.permissionsBoundaries allow instead.
     boundary_arns: tuple[str, ...] = ()
+    boundary_required: bool = False  # the stack sets defaults.permissionsBoundaryArn
 
     def units(self) -> list[Unit]:
         return [*self.ecs_agents, *self.ec2_agents, *self.saas_roles, *self.service_accounts]
@@ -113,6 +117,7 @@ class StackSettings:
         return guardrail_rules.Context(
             account_id=self.account_id,
             boundary_arns=self.boundary_arns,
+            boundary_required=self.boundary_required,
             limits=guardrail_rules.Limits(
                 trust_policy_size=self.limits.trust_policy_size,
                 role_policies_size=self.limits.role_policies_size,
@@ -150,14 +155,19 @@ def config_key(family: str, field_name: str, overrides: Mapping[str, str] = {}) 
     """The config key of an Args field: `subjects[0].service_account` -> `subjects[0].serviceAccount`,
     `iam_limits.trust_policy_size` -> `:defaults.limits.trustPolicySize` (absolute)."""
     keys = {**_SHARED_KEYS, **FIELD_KEYS.get(family, {}), **overrides}
+
+    def camel(match: re.Match[str]) -> str:  # IAM's own keys (`Statement`, `Resource`) keep their spelling
+        part = match.group(1)
+        return part if part[:1].isupper() else to_camel(part)
+
     head, _, rest = field_name.partition(".")
     head_name = head.split("[", 1)[0]
     if head_name in keys:
         mapped = keys[head_name] + head[len(head_name):]
     else:
-        mapped = _PART.sub(lambda m: to_camel(m.group(1)), head)
+        mapped = _PART.sub(camel, head)
     if rest and not rest.startswith(ROLE_ARN_ANNOTATION_PREFIX):
-        rest = _PART.sub(lambda m: to_camel(m.group(1)), rest)
+        rest = _PART.sub(camel, rest)
     return f"{mapped}.{rest}" if rest else mapped
 
 
@@ -245,7 +255,10 @@ class _Builder:
         except ArgsError as error:
             self.problems.extend(problem_lines(self.source, key, family, error, overrides))
             return None
-        return Unit(key, entry.name, target, component, args, roles, tuple(entry.former_names), **extra)
+        return Unit(
+            key, entry.name, target, component, args, roles, tuple(entry.former_names),
+            accepted_findings=tuple(entry.accepted_findings), **extra,
+        )
 
     def ecs_agent(self, index: int, entry: EcsAgent) -> Unit | None:
         key = key_path(NAMESPACE, ("ecsAgents", index))
@@ -283,9 +296,11 @@ class _Builder:
             )
 
     def policy_advisory(self, key: str, entry: InlinePolicy, who: str) -> None:
-        if entry.policy is not None and entry.policy.wildcard_resource:
+        wide = entry.policy.first_wildcard() if entry.policy is not None else None
+        if wide is not None:
             self.advisories.append(
-                f"{key} ({entry.name}): {who} policy allows actions on Resource '*' (allowWildcardResources: true)"
+                f"{key} ({entry.name}): {who} policy allows actions on {wide[1]!r}, every resource of its kind "
+                "(allowWildcardResources: true)"
             )
 
     def ec2_agent(self, index: int, entry: Ec2Agent) -> Unit | None:
@@ -429,6 +444,12 @@ class _Builder:
                     f"{key} ({entry.name}): the role {name!r} trusts EVERY service account matching {patterns} "
                     "(allowWildcardSubject: true)"
                 )
+            if entry.mode == "pod-identity" and entry.session_tag_conditions is False:
+                self.advisories.append(
+                    f"{key} ({entry.name}): the role {name!r} trusts EVERY Pod Identity association in account "
+                    f"{cluster_target.account_id}, not only {entry.namespace}/{entry.service_account} on cluster "
+                    f"{cluster.name or entry.cluster} (sessionTagConditions: false)"
+                )
         return unit
 
     def source_role_boundary(self, key: str, cluster_target: Target) -> str | None:
@@ -563,16 +584,10 @@ class _Builder:
                 )
         if self.problems:
             raise ConfigError(self.problems)
-        boundaries: tuple[str, ...] = ()
-        if self.defaults.permissions_boundary_arn:
-            entries = [*self.config.ecs_agents, *self.config.ec2_agents, *self.config.saas_roles, *self.config.service_accounts]
-            overrides = {e.permissions_boundary_arn for e in entries if e.permissions_boundary_arn}
-            overrides |= {
-                arn
-                for unit in service_accounts
-                if (arn := unit.args.get("source_role_permissions_boundary_arn"))
-            }
-            boundaries = (self.defaults.permissions_boundary_arn, *sorted(overrides - {self.defaults.permissions_boundary_arn}))
+        # An entry's own boundary is allowed only when the stack's guardrails list it (reviewed there).
+        default = self.defaults.permissions_boundary_arn
+        listed = [b for b in self.config.guardrails.permissions_boundaries if b != default]
+        boundaries = tuple(dict.fromkeys([*([default] if default else []), *listed]))
         return StackSettings(
             stack=self.stack,
             account_id=self.config.account_id,
@@ -589,6 +604,7 @@ class _Builder:
             guardrails=self.config.guardrails,
             limits=self.defaults.limits.to_iam_limits(),
             boundary_arns=boundaries,
+            boundary_required=bool(default),
         )
 
 

@@ -103,7 +103,7 @@ def registers_nothing(args: dict, match: str) -> None:
                 "external_id": "ext-1",
                 "policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]},
             },
-            r"args\.policy: an Allow statement has Resource \"\*\"; .* allow_wildcard_resources: true",
+            r"args\.policy\.Statement\[0\]\.Resource: '\*' covers every resource of its kind; .* allow_wildcard_resources: true",
         ),
         (
             {"principal_arn": VENDOR_ROLE, "external_id": "ext-1", "role_name": "r" * 65},

