@@ -272,3 +272,26 @@ def test_a_cached_replan_never_imports_pulumi(tmp_path):
     again = subprocess.run([sys.executable, "-c", script, *argv], cwd=ROOT, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert "plan restored" in again.stdout and "LOADED []" in again.stdout
+
+
+def test_plan_all_plans_only_the_stacks_that_changed(tmp_path):
+    from agent_iam.plan.all import plan_all
+
+    stacks, out = tmp_path / "stacks", tmp_path / "out"
+    stacks.mkdir()
+    for name, agent in (("a", "x"), ("b", "y")):
+        (stacks / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": {**AGENTS, "agent-iam:ecsAgents": [{"name": agent}]}}))
+    results, _ = plan_all(["a", "b"], stacks, out, jobs=2)
+    assert [r.status for r in results] == [0, 0], [r.stderr for r in results]
+    cache = PlanCache(out)
+
+    def entries(stack: str) -> dict[str, int]:
+        return {p.parent.name: p.stat().st_mtime_ns for p in cache._stack_dir(stack).glob("*/entry.pickle")}
+
+    before_a, before_b = entries("a"), entries("b")
+    (stacks / "Pulumi.b.yaml").write_text(yaml.safe_dump({"config": {**AGENTS, "agent-iam:ecsAgents": [{"name": "z"}]}}))
+    results, _ = plan_all(["a", "b"], stacks, out, jobs=2)
+    assert [r.status for r in results] == [0, 0]
+    assert entries("a") == before_a, "the unchanged stack was restored, not planned (its entry untouched)"
+    assert len(entries("b")) == len(before_b) + 1, "the changed stack was planned"
+    assert "z-task" in (out / "b" / "plan.json").read_text()
