@@ -19,6 +19,8 @@ without parsing it or importing Pulumi. When the bytes changed (a comment, a reo
 file is parsed and the *config key* looked up; only a changed config runs the program.
 On a hit, files are compared by size and modification time with what the cache last wrote and
 rewritten from the entry only when they differ. Failed plans (config errors) are never cached.
+Entries are pickles, so the output folder is trusted like the checkout it belongs to (CI builds
+it fresh or restores it from its own cache); delete `<out>/.cache/plans/` to drop them all.
 """
 
 from __future__ import annotations
