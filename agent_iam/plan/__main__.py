@@ -14,11 +14,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .cache import PlanCache, Recorder, replay, stack_file_path
+from .cache import PlanCache, Recorder, restore_unchanged, stack_file_path
 from .project import PROJECT_DIR
 from .runtime import exit_process
-
-RESTORED = "[dim]plan restored from the plan cache: config, code and dependencies unchanged (--no-cache plans again)[/dim]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,23 +42,6 @@ def main(argv: list[str] | None = None) -> int:
 
     with plan_runtime():  # the whole command: reading, the program, writing
         return plan(args, cache, mode)
-
-
-def restore_unchanged(stack: str, stacks_dir: Path, cache: PlanCache, mode: str, key: str | None = None) -> int | None:
-    """Restore the cached plan of an unchanged stack file (no parsing, no Pulumi); None on a miss."""
-    if key is None:
-        quick = cache.quick_key(stack, stack_file_path(stacks_dir, stack))
-        key = cache.key_for_quick(stack, quick) if quick else None
-    entry = cache.load(stack, key, mode) if key else None
-    if entry is None:
-        return None
-    from rich.console import Console
-
-    cache.restore(stack, key, entry)
-    console = Console(emoji=False)  # as the plan printed it: ARNs hold `:secret:`, no emoji
-    console.print(RESTORED, highlight=False, soft_wrap=True)
-    replay(entry, mode, console, Console(stderr=True, emoji=False))
-    return entry.exit_code
 
 
 def plan(args: argparse.Namespace, cache: PlanCache | None = None, mode: str | None = None) -> int:

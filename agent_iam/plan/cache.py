@@ -349,6 +349,28 @@ class PlanCache:
                     pass
 
 
+RESTORED = "[dim]plan restored from the plan cache: config, code and dependencies unchanged (--no-cache plans again)[/dim]"
+
+
+def restore_unchanged(stack: str, stacks_dir: Path, cache: PlanCache, mode: str, key: str | None = None) -> int | None:
+    """The hook a plan command calls first: restore and print the cached plan of an unchanged
+    stack file (no parsing, no Pulumi) and return its exit code; None on a miss. With `key` (the
+    config key of a stack file already loaded), the entry of that config."""
+    if key is None:
+        quick = cache.quick_key(stack, stack_file_path(stacks_dir, stack))
+        key = cache.key_for_quick(stack, quick) if quick else None
+    entry = cache.load(stack, key, mode) if key else None
+    if entry is None:
+        return None
+    from rich.console import Console
+
+    cache.restore(stack, key, entry)
+    console = Console(emoji=False)  # as the plan printed it: ARNs hold `:secret:`, no emoji
+    console.print(RESTORED, highlight=False, soft_wrap=True)
+    replay(entry, mode, console, Console(stderr=True, emoji=False))
+    return entry.exit_code
+
+
 def replay(entry: Entry, mode: str, console: Any, stderr: Any) -> None:
     """Print what the plan printed, through today's consoles (so it fits this terminal)."""
     if mode != "quiet":
