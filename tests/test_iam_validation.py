@@ -115,13 +115,14 @@ def test_a_typo_in_an_action_fails_python_m_plan_naming_the_action_and_the_role(
     )
     assert result.returncode == 3, result.stderr
     assert (
-        "[error action_validation] inline policy 'vendor-access' of role 'vendor-x', statement 'ReadReports': "
-        "s3:GetObjekt: Action `GetObjekt` not found in service `s3`." in result.stdout
+        "agent-iam:saasRoles[0]: [error action_validation] inline policy 'vendor-access' of role 'vendor-x', "
+        "statement 'ReadReports': s3:GetObjekt: Action `GetObjekt` not found in service `s3`." in result.stdout
     )
     assert "plan blocked: 1 blocking IAM finding(s)" in result.stderr
     written = json.loads((tmp_path / "build" / "neg" / "plan.json").read_text())
     [finding] = [f for f in written["iamFindings"] if f["severity"] == "error"]
     assert finding == {
+        "entry": "agent-iam:saasRoles[0]",
         "document": "inline policy 'vendor-access' of role 'vendor-x'",
         "kind": "identity",
         "severity": "error",

@@ -25,6 +25,7 @@ from ._contract import (
     when_known,
 )
 from .role import (
+    region_of,
     IamLimits,
     IamLimitsArgs,
     PlannedRole,
@@ -113,9 +114,6 @@ class SaasAccessRoleOutputs:
     handoff: pulumi.Output[dict[str, str]]
     """Exactly what the vendor's console asks for: `roleArn`, and `externalId` when there is one."""
 
-
-def _region(args: Mapping[str, Any]) -> str:
-    return args.get("region") or pulumi.Config("aws").get("region") or "us-east-1"
 
 
 def _whole_account(principal: str) -> bool:
@@ -230,13 +228,16 @@ class _Plan:
         problems = check_fields(SaasAccessRoleArgs, args)
         raise_problems(COMPONENT, name, problems)
         self.args = args
-        self.region = _region(args)
+        self.region, _ = region_of(args)
         role, problems = role_name(name, args, "role_name", "")
         problems += role_option_problems(args)
         problems += _trust_problems(args)
         problems += s3_problems(args)
         problems += check_list("policy_arns", args.get("policy_arns") or [], checks.check_policy_arn)
         problems += policy_problems("policy", args.get("policy"), bool(args.get("allow_wildcard_resources")))
+        for field_name, check in (("region", checks.check_region), ("account_id", checks.check_account_id)):
+            if args.get(field_name) is not None:
+                problems += check_value(field_name, args[field_name], check)
         has_permissions = bool(args.get("s3_read") or args.get("s3_write") or args.get("policy"))
         if args.get("customer_managed_policy") and not has_permissions:
             problems.append(
