@@ -305,7 +305,7 @@ def test_a_re_plan_with_unchanged_documents_never_imports_the_validators(tmp_pat
         "print(code, 'iam_validator' in sys.modules, 'jsonschema' in sys.modules)\n"
     )
     runs = [
-        subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+        subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()[-1].split()
         for _ in range(2)
     ]
     assert runs == [["0", "True", "True"], ["0", "False", "False"]], runs

@@ -247,9 +247,12 @@ def test_a_config_error_is_never_cached(tmp_path, capsys):
 
 def test_a_quiet_plan_serves_a_later_printed_one_and_the_cache_stays_small(tmp_path, capsys):
     _write(tmp_path / "stacks", AGENTS)
-    assert _plan(tmp_path, capsys, "--quiet")[1] == ""
+    quiet = _plan(tmp_path, capsys, "--quiet")[1]
+    assert "a-task" not in quiet and "Plan written to" in quiet
     code, out, _ = _plan(tmp_path, capsys)
-    assert out.startswith("plan restored") and "agent-iam" in out and "a-task" in out
+    assert out.startswith("plan restored") and "agent-iam" in out and "a-task" in out, "the tree, from a quiet plan"
+    code, again, _ = _plan(tmp_path, capsys, "--quiet")
+    assert again.split("\n", 1)[1] == quiet
     for i in range(plan_cache.ENTRIES_PER_STACK + 2):
         _write(tmp_path / "stacks", {**AGENTS, "agent-iam:ecsAgents": [{"name": f"n{i}"}]})
         _plan(tmp_path, capsys, "--quiet")

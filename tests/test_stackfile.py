@@ -145,6 +145,7 @@ def test_unquoted_numeric_ids_say_quote_it_everywhere(tmp_path):
         (HEAD + "---\nconfig: {}\n", f"{FILE}:5: a stack file is one YAML document; this is a second one"),
         ("%YAML 1.1\n---\n" + HEAD, f"{FILE}:1: %YAML 1.1: Pulumi reads stack files as YAML 1.2"),
         (HEAD + "confg: {}\n", f"{FILE}:4: confg: not a stack file key; did you mean 'config'?"),
+        (HEAD + "' ': {}\n", f"{FILE}:4: ' ': not a stack file key"),
         (HEAD + "  agent-iam:ecsAgents: [a\n", f"{FILE}:5: not valid YAML:"),
         (HEAD + "  agent-iam:x: \"\\x01\"\n\x07", f"{FILE}:5: not valid YAML: unacceptable character #x0007"),
         (HEAD + "  agent-iam:ecsAgents: {secretArns: [a]}\n", f"{FILE}:4: agent-iam:ecsAgents: must be a list (got a mapping)"),

@@ -205,7 +205,7 @@ class Entry:
 
     stack: str
     exit_code: int
-    printouts: dict[str, list]  # mode -> [(args, kwargs)] printed on stdout
+    printouts: dict[str, list]  # mode ("quiet", "default", "tree") -> [(args, kwargs)] printed on stdout
     stderr: list  # [(args, kwargs)] printed on stderr (the blocked message)
     stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # file -> (size, mtime_ns)
     created: float = field(default_factory=time.time)
@@ -283,7 +283,7 @@ class PlanCache:
             return None
         if not isinstance(entry, Entry) or entry.stack != stack or not (folder / "files.pickle").is_file():
             return None
-        if mode != "quiet" and mode not in entry.printouts:
+        if mode not in entry.printouts:
             return None
         return entry
 
@@ -365,16 +365,15 @@ def restore_unchanged(stack: str, stacks_dir: Path, cache: PlanCache, mode: str,
     from rich.console import Console
 
     cache.restore(stack, key, entry)
-    console = Console(emoji=False)  # as the plan printed it: ARNs hold `:secret:`, no emoji
-    console.print(RESTORED, highlight=False, soft_wrap=True)
-    replay(entry, mode, console, Console(stderr=True, emoji=False))
+    console = Console(highlight=False, emoji=False)  # the plan's consoles: ARNs hold `:secret:`, no emoji
+    console.print(RESTORED, soft_wrap=True)
+    replay(entry, mode, console, Console(stderr=True, highlight=False, soft_wrap=True, emoji=False))
     return entry.exit_code
 
 
 def replay(entry: Entry, mode: str, console: Any, stderr: Any) -> None:
     """Print what the plan printed, through today's consoles (so it fits this terminal)."""
-    if mode != "quiet":
-        for args, kwargs in entry.printouts[mode]:
-            console.print(*args, **kwargs)
+    for args, kwargs in entry.printouts[mode]:
+        console.print(*args, **kwargs)
     for args, kwargs in entry.stderr:
         stderr.print(*args, **kwargs)

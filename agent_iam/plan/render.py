@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the cache restores files through this module without import
     from .run import PlanRun
 
 PLAN_FOLDERS = ("iam", "k8s")
+PACK_CONFIG_FILE = "policy-pack-config.json"  # `pulumi preview --policy-pack policy --policy-pack-config <this>`
 IAM_DOCUMENT_INPUTS = {
     "aws:iam/role:Role": ("assumeRolePolicy", "trust"),
     "aws:iam/rolePolicy:RolePolicy": ("policy", None),
@@ -148,7 +149,7 @@ def plan_document(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str
             }
             for r in run.resources
         ],
-        "outputs": run.outputs,
+        "outputs": _sorted_keys(run.outputs),
         "advisories": run.warnings,
         **(extra or {}),
     }
@@ -159,9 +160,16 @@ def plan_document(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str
 _YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def plan_files(run: PlanRun, extra: dict[str, Any] | None = None, access_appendix: str = "") -> dict[str, bytes]:
+def plan_files(
+    run: PlanRun,
+    extra: dict[str, Any] | None = None,
+    access_appendix: str = "",
+    *,
+    pack_config: dict[str, Any] | None = None,
+) -> dict[str, bytes]:
     """Every file of a plan, by its path under `build/<stack>/`: plan.json, one file per IAM
-    document and per Kubernetes object, and the access report (with `access_appendix` after it)."""
+    document and per Kubernetes object, the access report (with `access_appendix` after it), and
+    (given `pack_config`) the policy pack's config for this stack."""
     from .access import access_model, render_access_report
 
     files = {"plan.json": _pretty(plan_document(run, extra))}
@@ -170,15 +178,25 @@ def plan_files(run: PlanRun, extra: dict[str, Any] | None = None, access_appendi
         (f"k8s/{name}", yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False).encode())
         for name, manifest in kubernetes_manifest_files(run).items()
     )
-    report = render_access_report(run.stack, access_model(run.resources))
+    judged = extra or {}
+    report = render_access_report(run.stack, access_model(run.resources), judged.get("violations"), judged.get("iamFindings"))
     files["access.md"] = (report + ("\n" + access_appendix if access_appendix else "")).encode()
+    if pack_config is not None:
+        files[PACK_CONFIG_FILE] = _pretty(pack_config)
     return files
 
 
-def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None, access_appendix: str = "") -> Path:
+def write_plan(
+    run: PlanRun,
+    out_dir: Path,
+    extra: dict[str, Any] | None = None,
+    access_appendix: str = "",
+    *,
+    pack_config: dict[str, Any] | None = None,
+) -> Path:
     """Make `out_dir/<stack>/` hold exactly this plan (see `plan_files`)."""
     target = plan_folder(out_dir, run.stack)
-    write_files(target, plan_files(run, extra, access_appendix))
+    write_files(target, plan_files(run, extra, access_appendix, pack_config=pack_config))
     return target
 
 
@@ -196,6 +214,12 @@ def write_files(target: Path, files: dict[str, bytes]) -> None:
         (target / folder).mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         _write_if_changed(target / name, data, name in existing)
+
+
+def written_entries(target: Path) -> list[str]:
+    """What a plan folder holds, for the "written" line: files, then folders (with `/`), by name."""
+    entries = sorted(os.scandir(target), key=lambda e: (e.is_dir(), e.name)) if target.is_dir() else []
+    return [f"{e.name}/" if e.is_dir() else e.name for e in entries if not e.name.startswith(".")]
 
 
 def _check_plan_file_name(name: str) -> None:
@@ -264,19 +288,23 @@ TREE_LIMIT = 200
 SUMMARY_EXAMPLES = 5
 
 
-def print_plan(run: PlanRun, target: Path, console: Console | None = None, tree: bool | None = None) -> None:
+def print_plan(run: PlanRun, console: Console | None = None, quiet: bool = False, tree: bool | None = None) -> None:
     """The plan as a tree of resources under their components, or (`tree=False`, the default above
-    TREE_LIMIT resources) a summary by family, account and type. Advisories follow either way."""
+    TREE_LIMIT resources) a summary by family, account and type; then the advisories in red.
+
+    `quiet` leaves out the tree or summary only: the advisories (what the config explicitly widened) always print.
+    """
     from rich.console import Console  # only when printing: `--quiet` plans skip importing rich
+    from rich.markup import escape
     from rich.panel import Panel
 
     console = console or Console()
     if tree is None:
         tree = len(run.resources) <= TREE_LIMIT
-    console.print(_resource_tree(run) if tree else _summary(run))
+    if not quiet:
+        console.print(_resource_tree(run) if tree else _summary(run))
     for warning in run.warnings:
-        console.print(Panel(warning, title="advisory", border_style="red"))
-    console.print(f"Plan written to [bold]{target}[/bold] (plan.json, iam/, k8s/, access.md)")
+        console.print(Panel(escape(warning), title="advisory", border_style="red"))
 
 
 def _resource_tree(run: PlanRun) -> Any:
@@ -394,3 +422,11 @@ def grouped(lines: list[tuple[str, str]], limit: int = SUMMARY_EXAMPLES) -> list
         if len(items) > limit:
             out.append(f"... and {len(items) - limit} more {group} (plan.json lists them all)")
     return out
+
+
+def print_written(target: Path, console: Console) -> None:
+    """The last line of a plan: where it went and what the folder holds."""
+    from rich.markup import escape
+
+    written = ", ".join(written_entries(target))
+    console.print(f"Plan written to [bold]{escape(str(target))}[/bold] ({escape(written)})", highlight=False, soft_wrap=True)

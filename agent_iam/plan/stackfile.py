@@ -347,14 +347,15 @@ def load_stack_file(stacks_dir: Path, stack: str) -> StackFile:
         except _Problem as problem:
             problems.append(f"{source}:{problem.line}: {problem.message}")
             continue
+        shown = name if re.fullmatch(r"[\w:.-]+", name) else repr(name)  # an empty or odd key stays visible
         if name in seen:
-            problems.append(f"{source}:{line}: {name}: duplicate key: also at line {seen[name]} (YAML keeps only one; remove one)")
+            problems.append(f"{source}:{line}: {shown}: duplicate key: also at line {seen[name]} (YAML keeps only one; remove one)")
             continue
         seen[name] = line
         if name not in STACK_FILE_KEYS:
             hint = difflib.get_close_matches(name, STACK_FILE_KEYS, n=1)
             problems.append(
-                f"{source}:{line}: {name}: not a stack file key"
+                f"{source}:{line}: {shown}: not a stack file key"
                 + (f"; did you mean {hint[0]!r}?" if hint else "")
                 + f" (a stack file holds: {', '.join(STACK_FILE_KEYS)})"
             )
