@@ -118,15 +118,15 @@ def code_digest(files: Iterable[Path], root: Path = PROJECT_DIR) -> str:
 
 
 def installed_distributions(paths: Iterable[str] | None = None) -> list[str]:
-    """`<name>-<version>.dist-info` (and `.egg-info`) entries of every folder on `sys.path`, in path order."""
-    found = []
+    """Every `<name>-<version>.dist-info` (and `.egg-info`) on `sys.path`, sorted: the same set from
+    `python -m`, `python -c` or the console script, whose `sys.path[0]` differ."""
+    found: set[str] = set()
     for entry in sys.path if paths is None else paths:
         try:
-            names = sorted(e.name for e in os.scandir(entry or ".") if e.name.endswith((".dist-info", ".egg-info")))
+            found.update(e.name for e in os.scandir(entry or ".") if e.name.endswith((".dist-info", ".egg-info")))
         except OSError:
             continue
-        found.append(f"{entry}: " + " ".join(names))
-    return found
+    return sorted(found)
 
 
 def pulumi_variables(environ: Mapping[str, str] | None = None) -> list[str]:
