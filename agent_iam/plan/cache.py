@@ -119,10 +119,13 @@ def code_digest(files: Iterable[Path], root: Path = PROJECT_DIR) -> str:
 
 def installed_distributions(paths: Iterable[str] | None = None) -> list[str]:
     """Every `<name>-<version>.dist-info` (and `.egg-info`) on `sys.path`, sorted: the same set from
-    `python -m`, `python -c` or the console script, whose `sys.path[0]` differ."""
+    `python -m`, `python -c` or the console script, whose `sys.path[0]` differ. The project folder
+    itself is left out (an editable install's egg-info there is the project's code, hashed already)."""
     found: set[str] = set()
     for entry in sys.path if paths is None else paths:
         try:
+            if Path(entry or ".").resolve() == PROJECT_DIR:
+                continue
             found.update(e.name for e in os.scandir(entry or ".") if e.name.endswith((".dist-info", ".egg-info")))
         except OSError:
             continue
