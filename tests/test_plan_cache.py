@@ -298,3 +298,33 @@ def test_plan_all_plans_only_the_stacks_that_changed(tmp_path):
     assert entries("a") == before_a, "the unchanged stack was restored, not planned (its entry untouched)"
     assert len(entries("b")) == len(before_b) + 1, "the changed stack was planned"
     assert "z-task" in (out / "b" / "plan.json").read_text()
+
+
+def test_diff_plans_both_sides_once_and_then_restores_them(tmp_path):
+    """`agent-iam diff` plans each side through the plan command, so a second diff of the same
+    commits restores both sides (their cache entries untouched) and writes the same diff."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py", "pyproject.toml"):
+        shutil.copy(ROOT / name, repo / name)
+    shutil.copytree(ROOT / "agent_iam", repo / "agent_iam", ignore=shutil.ignore_patterns("__pycache__"))
+    (repo / ".gitignore").write_text("__pycache__/\nbuild/\n")
+    _write(repo / "stacks", AGENTS)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], cwd=repo, check=True)
+    _write(repo / "stacks", {**AGENTS, "agent-iam:ecsAgents": [{"name": "a"}]})
+    out = tmp_path / "diff"
+    command = [str(Path(sys.executable).parent / "agent-iam"), "diff", "--base", "HEAD", "--out", str(out)]
+    first = subprocess.run(command, cwd=repo, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr + first.stdout
+    entries = {side: {p: p.stat().st_mtime_ns for p in (out / side / ".cache" / "plans").rglob("entry.pickle")}
+               for side in ("base", "head")}
+    assert all(entries.values()), entries
+    diff = (out / "diff.json").read_bytes()
+    again = subprocess.run(command, cwd=repo, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    for side in ("base", "head"):
+        assert {p: p.stat().st_mtime_ns for p in (out / side / ".cache" / "plans").rglob("entry.pickle")} == entries[side]
+    assert (out / "diff.json").read_bytes() == diff
