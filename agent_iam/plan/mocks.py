@@ -200,7 +200,7 @@ class RecordingMonitor(ShortcutMonitor):
                     inputs=inputs,
                     outputs=state,
                     secret_inputs=secret_inputs,
-                    dependencies=list(request.dependencies),
+                    dependencies=sorted(request.dependencies),  # a set to the engine; its order varies by process
                 )
             )
         return response
