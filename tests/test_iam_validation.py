@@ -300,11 +300,12 @@ def test_the_cache_answers_unchanged_documents_and_revalidates_changed_ones(iam_
 
 def test_a_re_plan_with_unchanged_documents_never_imports_the_validators(tmp_path, iam_services):
     """iam_validator costs ~0.35 s to import, the manifest schemas ~0.15 s to load; with every
-    result cached (dev has a ServiceAccount) a re-plan does without both."""
+    result cached (dev has a ServiceAccount) a re-plan does without both (`--no-cache`: the
+    program runs again, rather than the plan cache restoring the whole plan)."""
     script = (
         "import sys\n"
         "from agent_iam.plan.__main__ import main\n"
-        f"code = main(['--stack', 'dev', '--quiet', '--out', {str(tmp_path)!r}])\n"
+        f"code = main(['--stack', 'dev', '--quiet', '--no-cache', '--out', {str(tmp_path)!r}])\n"
         "print(code, 'iam_validator' in sys.modules, 'jsonschema' in sys.modules)\n"
     )
     runs = [

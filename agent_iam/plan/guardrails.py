@@ -457,14 +457,18 @@ def _finding_line(finding: Any) -> str:
     return f"{line} (exempted by {finding.exemption})" if finding.exemption else line
 
 
-def print_judgement(judgement: Judgement, console: Any) -> None:
-    """Panels: mandatory violations and blocking findings in red, advisories in yellow."""
+def print_judgement(judgement: Judgement, console: Any, limit: int | None = None) -> None:
+    """Panels: mandatory violations and blocking findings in red, advisories in yellow.
+    With `limit` (a large plan's summary), at most that many lines per rule or check."""
     from rich.markup import escape
     from rich.panel import Panel
 
-    def panel(lines: list[str], title: str, style: str) -> None:
-        if lines:
-            console.print(Panel("\n".join(escape(f"• {line}") for line in lines), title=title, border_style=style))
+    from .render import grouped
+
+    def panel(lines: list[tuple[str, str]], title: str, style: str) -> None:
+        shown = grouped(lines, limit) if limit is not None else [text for _, text in lines]
+        if shown:
+            console.print(Panel("\n".join(escape(f"• {line}") for line in shown), title=title, border_style=style))
 
     def line(v: Violation) -> str:
         entry = judgement.entry_of_violation(v)
@@ -477,14 +481,18 @@ def print_judgement(judgement: Judgement, console: Any) -> None:
     mandatory = judgement.blocking_violations
     advisory = [v for v in judgement.violations if v not in mandatory and not v.accepted]
     accepted = [v for v in judgement.violations if v.accepted]
-    panel([line(v) for v in mandatory], "guardrail violations (mandatory: the plan fails)", "red")
-    panel([line(v) for v in advisory], "guardrail violations (advisory)", "yellow")
-    panel([f"{line(v)} (accepted: {v.accepted})" for v in accepted], "guardrail violations (accepted)", "yellow")
+    panel([(v.rule, line(v)) for v in mandatory], "guardrail violations (mandatory: the plan fails)", "red")
+    panel([(v.rule, line(v)) for v in advisory], "guardrail violations (advisory)", "yellow")
+    panel([(v.rule, f"{line(v)} (accepted: {v.accepted})") for v in accepted], "guardrail violations (accepted)", "yellow")
     blocking = judgement.blocking_findings
-    panel([finding(f) for f in blocking], "IAM validation: errors and critical/high findings (the plan fails)", "red")
-    panel(judgement.manifest_problems, "Kubernetes manifests: schema problems (the plan fails)", "red")
     panel(
-        [finding(f) for f in judgement.findings if f not in blocking],
+        [(f.check, finding(f)) for f in blocking],
+        "IAM validation: errors and critical/high findings (the plan fails)",
+        "red",
+    )
+    panel([("problems", p) for p in judgement.manifest_problems], "Kubernetes manifests: schema problems (the plan fails)", "red")
+    panel(
+        [(f.check, finding(f)) for f in judgement.findings if f not in blocking],
         "IAM validation: advisories (warning/medium, exempted)",
         "yellow",
     )
