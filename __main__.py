@@ -63,7 +63,8 @@ def build_kubernetes_providers(settings: StackSettings) -> dict[str, k8s.Provide
 
 kubernetes_providers = build_kubernetes_providers(settings)
 
-# Each cluster's OIDC provider registered once per account that needs it; the roles trusting it depend on it.
+# Each OIDC issuer's provider (EKS clusters', CI issuers') registered once per account that needs it;
+# the roles trusting it depend on it.
 oidc_registrations = {
     registration.name: OidcProviderRegistration(
         registration.name,
@@ -106,6 +107,7 @@ ecs_agents = outputs(settings.ecs_agents)
 ec2_agents = outputs(settings.ec2_agents)
 saas_roles = outputs(settings.saas_roles)
 service_accounts = outputs(settings.service_accounts)
+oidc_roles = outputs(settings.oidc_roles)
 
 caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_providers[None]))
 pulumi.export("accountId", caller.account_id)
@@ -113,3 +115,4 @@ pulumi.export("ecsAgents", ecs_agents)
 pulumi.export("ec2Agents", ec2_agents)
 pulumi.export("saasRoles", saas_roles)
 pulumi.export("serviceAccounts", service_accounts)
+pulumi.export("oidcRoles", oidc_roles)

@@ -24,6 +24,8 @@ _EXPORTS: dict[str, str] = {
     "OidcProviderRegistration": "oidc_provider_registration",
     "OidcProviderRegistrationArgs": "oidc_provider_registration",
     "ServiceAccountSubjectArgs": "service_account_role",
+    "OidcRole": "oidc_role",
+    "OidcRoleArgs": "oidc_role",
     "IamLimitsArgs": "role",
     "ArgsError": "_contract",
 }

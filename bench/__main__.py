@@ -4,9 +4,12 @@ Every timed process is started and reaped here with `os.wait4`, so its peak RSS 
 own (RUSAGE_CHILDREN would be the largest of all children so far). Rounds are interleaved
 (every size and variant once per round, the variant order rotating) and medians reported.
 
-Variants: plan and floor under the plan's process settings (plan/runtime.py), +traces keeps
-the SDK's per-registration stack traces, +sdk turns every setting off, floor+components is
-the floor under the plan's component layout (bench/floor.py).
+Variants: plan (one process, --quiet, the plan cache off) and floor under the plan's process
+settings and SDK shortcuts (plan/runtime.py, plan/shortcuts.py), +traces keeps the SDK's
+per-registration stack traces, +sdk turns every setting off, floor+components is the floor under
+the plan's component layout (bench/floor.py). plan-cli is the plan as a user runs it after a change
+(default output, default shards, the cache off), replan the same command with nothing changed (the
+plan cache restores it), cdk is AWS CDK's default `app.synth()` of the same roles (bench/cdk.py).
 
 Environment: BENCH_QUICK=1 (smoke test: N = 2, 10, one round), BENCH_SIZES=10,100,1000,
 BENCH_ROUNDS=5,5,3 (rounds per size), BENCH_VARIANTS (default: see DEFAULT_VARIANTS).
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,29 +33,39 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from agent_iam.plan.run import PROJECT_DIR
+from agent_iam.plan.project import PROJECT_DIR  # not .run: this process stays small (see timed)
 
-from .generate import accepted_families, write_stack
+from .generate import ACCOUNT, REGION
 
 BUILD = PROJECT_DIR / "build"
 STACKS = BUILD / "bench"
 PY = sys.executable
 
 # Every saving of plan/runtime.py off: what a plain SDK program under mocks does.
-SDK_DEFAULTS = {"AGENT_IAM_PLAN_STACK_TRACES": "1", "AGENT_IAM_PLAN_FULL_GC": "1", "AGENT_IAM_PLAN_FULL_EXIT": "1"}
+SDK_DEFAULTS = {
+    "AGENT_IAM_PLAN_STACK_TRACES": "1",
+    "AGENT_IAM_PLAN_FULL_GC": "1",
+    "AGENT_IAM_PLAN_FULL_EXIT": "1",
+    "AGENT_IAM_PLAN_SDK_URN": "1",
+    "AGENT_IAM_PLAN_SDK_STATE": "1",
+}
+CDK_DIR = BUILD / "cdk-bench"
 # name -> (program, extra environment); "plan"/"floor" use the plan runner's settings (plan/runtime.py).
 VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "plan": ("plan", {}),
     "plan+traces": ("plan", {"AGENT_IAM_PLAN_STACK_TRACES": "1"}),
     "plan+fullgc": ("plan", {"AGENT_IAM_PLAN_FULL_GC": "1"}),
     "plan+sdk": ("plan", SDK_DEFAULTS),
+    "plan-cli": ("plan-cli", {}),
+    "replan": ("replan", {}),
+    "cdk": ("cdk", {}),
     "floor": ("floor", {}),
     "floor+traces": ("floor", {"AGENT_IAM_PLAN_STACK_TRACES": "1"}),
     "floor+fullgc": ("floor", {"AGENT_IAM_PLAN_FULL_GC": "1"}),
     "floor+sdk": ("floor", SDK_DEFAULTS),
     "floor+components": ("floor-components", {}),
 }
-DEFAULT_VARIANTS = "plan,plan+traces,floor,floor+traces,floor+components"
+DEFAULT_VARIANTS = "plan,plan-cli,replan,cdk,floor,floor+components"
 
 
 @dataclass
@@ -61,7 +75,10 @@ class Sample:
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> Sample:
-    """Run `cmd` to completion; its wall time and its own peak RSS (os.wait4 on its pid)."""
+    """Run `cmd` to completion; its wall time and its own peak RSS (os.wait4 on its pid).
+
+    Linux starts a child's peak RSS at its parent's (the high-water mark survives fork and exec), so
+    this process never loads a plan, a template or Pulumi itself: its own peak stays below any child's."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=err)
@@ -76,21 +93,40 @@ def timed(cmd: list[str], env: dict[str, str]) -> Sample:
 
 def command(program: str, n: int) -> list[str]:
     stack = f"bench{n}"
+    plan = [PY, "-m", "agent_iam.plan", "--stack", stack, "--stacks-dir", str(STACKS)]
     if program == "plan":
-        out = STACKS / "out"
-        return [PY, "-m", "agent_iam.plan", "--stack", stack, "--stacks-dir", str(STACKS), "--quiet", "--out", str(out)]
+        return [*plan, "--quiet", "--no-cache", "--shards", "1", "--out", str(STACKS / "out")]
+    if program == "plan-cli":
+        return [*plan, "--no-cache", "--out", str(STACKS / "cli")]
+    if program == "replan":
+        return [*plan, "--out", str(STACKS / "cli")]
+    if program == "cdk":
+        return ["node", str(CDK_DIR / "app.js"), str(STACKS / "cdk" / f"{stack}.json"), str(STACKS / "cdk" / stack)]
     flags = ["--components"] if program == "floor-components" else []
     return [PY, "-m", "bench.floor", *flags, str(STACKS / "replay" / f"{stack}.json")]
 
 
-def prepare(n: int) -> None:
-    """Write the stack file, its replay and its plan files, untimed (also warms caches): every
-    timed plan is then a re-plan of an unchanged stack, as in a review loop."""
+def prepare(n: int, variants: list[str]) -> dict:
+    """Write the stack file, its replay, its plan files and CDK's roles, untimed (also warms the
+    judge's content caches and the plan cache). Returns CDK's document check, if CDK runs."""
     stack = f"bench{n}"
-    write_stack(STACKS, stack, n)
+    subprocess.run([PY, "-m", "bench.generate", str(STACKS), stack, str(n)], cwd=PROJECT_DIR, check=True,
+                   stdout=subprocess.DEVNULL)
     replay = STACKS / "replay" / f"{stack}.json"
     subprocess.run([PY, "-m", "bench.floor", "record", str(STACKS), stack, str(replay)], cwd=PROJECT_DIR, check=True)
     subprocess.run(command("plan", n), cwd=PROJECT_DIR, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command("plan-cli", n), cwd=PROJECT_DIR, check=True, stdout=subprocess.DEVNULL)
+    if "cdk" not in variants:
+        return {}
+    # In child processes: a process inherits its parent's peak RSS, so this one never loads a large plan.
+    spec = STACKS / "cdk" / f"{stack}.json"
+    run_json = [PY, "-m", "bench.cdk"]
+    subprocess.run([*run_json, "spec", str(STACKS / "out" / stack / "plan.json"), ACCOUNT, REGION, str(spec)],
+                   cwd=PROJECT_DIR, check=True)
+    subprocess.run(command("cdk", n), cwd=PROJECT_DIR, check=True)
+    checked = subprocess.run([*run_json, "compare", str(spec), str(STACKS / "cdk" / stack)], cwd=PROJECT_DIR,
+                             check=True, capture_output=True, text=True)
+    return json.loads(checked.stdout)
 
 
 def breakdown(n: int) -> dict[str, float]:
@@ -138,11 +174,20 @@ def main(argv: list[str] | None = None) -> int:
     rounds = rounds_for(sizes, args.rounds)
     variants = args.variants.split(",")
     console = Console(width=max(Console().width, 200))
-    families = ", ".join(accepted_families())
+    families = subprocess.run([PY, "-m", "bench.generate", str(STACKS), "bench1", "1"], cwd=PROJECT_DIR, check=True,
+                              capture_output=True, text=True).stdout.strip()
     console.print(f"families per unit: {families}; sizes {sizes}; rounds {rounds}; cpus {os.cpu_count()}")
 
-    for n in sizes:
-        prepare(n)
+    if "cdk" in variants:
+        from . import cdk
+
+        if cdk.node() is None:
+            console.print("node is not installed: the CDK comparison is skipped", style="yellow")
+            variants.remove("cdk")
+        else:
+            cdk.install(CDK_DIR)
+            console.print(f"AWS CDK: aws-cdk-lib {cdk.version(CDK_DIR)} on node {_node_version()} ({CDK_DIR})")
+    checks = {n: prepare(n, variants) for n in sizes}
     samples: dict[tuple[int, str], list[Sample]] = defaultdict(list)
     for r in range(max(rounds.values())):
         order = variants[r % len(variants):] + variants[: r % len(variants)]
@@ -159,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         resources, per_unit = resources_per_unit(n)
         row: dict = {"n": n, "resources": resources, "rounds": rounds[n]}
         for variant in variants:
-            key = variant.replace("+", "_")
+            key = variant.replace("+", "_").replace("-", "_")
             row[f"{key}_s"] = round(median(samples[(n, variant)], "wall_s"), 3)
             row[f"{key}_min_s"] = round(min(s.wall_s for s in samples[(n, variant)]), 3)
             row[f"{key}_max_s"] = round(max(s.wall_s for s in samples[(n, variant)]), 3)
@@ -171,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
             row["ratio_components"] = round(row["plan_s"] / row["floor_components_s"], 3)
             row["components_over_floor"] = round(row["floor_components_s"] / row["floor_s"], 3)
         row["rss_ratio"] = round(row["plan_rss_mb"] / row["floor_rss_mb"], 3)
+        if "cdk_s" in row and "plan_cli_s" in row:  # the plan a user runs after a change, against CDK's synth
+            row["plan_vs_cdk"] = round(row["plan_cli_s"] / row["cdk_s"], 3)
+            row["cdk_documents"] = checks[n]
+        if "plan_cli_rss_mb" in row:
+            row["plan_cli_rss_ratio"] = round(row["plan_cli_rss_mb"] / row["floor_rss_mb"], 3)
         row["plan_ms_per_resource"] = round(1000 * row["plan_s"] / resources, 3)
         row["floor_ms_per_resource"] = round(1000 * row["floor_s"] / resources, 3)
         row["resources_per_unit"] = {c: dict(t) for c, t in per_unit.items()}
@@ -185,21 +235,36 @@ def main(argv: list[str] | None = None) -> int:
         row["floor_growth"] = round(row["floor_s"] / previous["floor_s"], 2)
     report(console, rows, variants)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    args.json.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2) + "\n")
     console.print(f"written to {args.json}")
     return 0
 
 
+def _node_version() -> str:
+    return subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    import platform
+    from importlib.metadata import version
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "pulumi": version("pulumi"),
+            "node": _node_version() if shutil.which("node") else ""}
+
+
 def report(console: Console, rows: list[dict], variants: list[str]) -> None:
-    table = Table(title="plan vs floor (median wall s, whole processes; peak RSS MB)")
-    for column in ["N", "resources", *variants, "ratio", "ratio (traces)", "vs floor+comp", "plan RSS", "floor RSS",
+    table = Table(title="plan vs floor and CDK (median wall s, whole processes; peak RSS MB of the largest process)")
+    for column in ["N", "resources", *variants, "ratio", "plan-cli / cdk", "vs floor+comp", "plan RSS", "floor RSS",
                    "RSS ratio", "plan ms/res", "marginal ms/res", "growth"]:
         table.add_column(column, justify="right")
     for row in rows:
-        times = [f"{row[v.replace('+', '_') + '_s']:.2f}" for v in variants]
+        times = [f"{row[v.replace('+', '_').replace('-', '_') + '_s']:.2f}" for v in variants]
         table.add_row(
             str(row["n"]), str(row["resources"]), *times, f"{row['ratio']:.2f}",
-            f"{row['ratio_traces']:.2f}" if "ratio_traces" in row else "-",
+            f"{row['plan_vs_cdk']:.2f}" if "plan_vs_cdk" in row else "-",
             f"{row['ratio_components']:.2f}" if "ratio_components" in row else "-",
             f"{row['plan_rss_mb']:.0f}", f"{row['floor_rss_mb']:.0f}", f"{row['rss_ratio']:.2f}",
             f"{row['plan_ms_per_resource']:.2f}",

@@ -30,6 +30,7 @@ from pulumi._types import input_type_py_to_pulumi_names
 
 from agent_iam.plan.mocks import AccountInfo, PlanMocks, Registration
 from agent_iam.plan.runtime import exit_process, plan_runtime
+from agent_iam.plan.shortcuts import ShortcutMonitor
 
 # type token -> (resource class, its Args class for exact camelCase -> snake_case names)
 RESOURCE_CLASSES: dict[str, tuple[Callable[..., pulumi.CustomResource], type]] = {
@@ -219,7 +220,8 @@ def register(rows: list[Mapping[str, Any]], components: bool = False) -> dict[tu
 def run_floor(replay: Mapping[str, Any], stack: str, monitor: Any = None, components: bool = False) -> None:
     """Register the replay under `PlanMocks` and wait for every registration, as the plan does.
 
-    Under the plan's process settings (`plan_runtime`, with the same toggles), so plan/floor
+    Under the plan's process settings and SDK shortcuts (`plan_runtime`, `ShortcutMonitor`, with the
+    same toggles), so plan/floor
     compares what agent-iam's own code costs.
     """
     from pulumi.runtime.settings import set_root_resource
@@ -228,8 +230,9 @@ def run_floor(replay: Mapping[str, Any], stack: str, monitor: Any = None, compon
 
     account_id, region = replay["account"]
     mocks = PlanMocks(default=AccountInfo(account_id, region))
-    if monitor is not None:  # tests only: the timed floor uses the SDK's own MockMonitor
-        monitor = monitor(mocks)
+    # The SDK's MockMonitor with the plan's state shortcut (no recording: that is the plan's cost);
+    # tests pass a recording monitor instead.
+    monitor = (monitor or ShortcutMonitor)(mocks)
     set_root_resource(None)
     pulumi.runtime.set_mocks(mocks, project="agent-iam", stack=stack, preview=False, monitor=monitor)
     with plan_runtime():

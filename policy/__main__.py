@@ -2,7 +2,8 @@
 
 Every policy is one rule of `guardrails/rules.py`, the module `make plan` runs, so a
 security team and a reviewer see the same rule names and messages. Enforcement levels come
-from the pack config (`--policy-pack-config policy/prod.json`); the pack's default is mandatory.
+from the pack config (`--policy-pack-config build/prod/policy-pack-config.json`, written by
+`agent-iam plan --stack prod` or `agent-iam pack-config --stack prod`); the pack's default is mandatory.
 Constructing PolicyPack starts the analyzer server and never returns: nothing imports this file.
 """
 

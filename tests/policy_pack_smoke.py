@@ -128,8 +128,9 @@ def main() -> int:
 
 
 def pack_config(stack: str) -> dict[str, dict]:
-    """policy/<stack>.json as the Pulumi CLI hands it to the analyzer: "all" spread over every policy."""
-    raw = json.loads((ROOT / "policy" / f"{stack}.json").read_text())
+    """The stack's pack config (`agent-iam pack-config --stack <stack>`, written by `make policy-check`
+    to build/policy-pack-config/) as the Pulumi CLI hands it to the analyzer: "all" spread over every policy."""
+    raw = json.loads((ROOT / "build" / "policy-pack-config" / f"{stack}.json").read_text())
     from agent_iam.guardrails.rules import RULE_NAMES
 
     config = {}

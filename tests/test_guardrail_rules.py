@@ -692,13 +692,13 @@ def test_acceptances_mark_violations_of_their_statement_and_role_only():
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from test_iam_arns import reference_covers, spellings  # noqa: E402
+from test_iam_arns import EXAMPLES, reference_covers, spellings  # noqa: E402
 
 SENSITIVE_OF_KIND = {"secret": "secretsmanager:GetSecretValue", "role": "iam:PassRole", "key": "kms:Decrypt",
                      "parameter": "ssm:GetParameter", "object": "s3:DeleteObject", "bucket": "s3:PutBucketPolicy"}
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spellings())
 def test_no_generated_spelling_that_covers_a_whole_kind_passes_sensitive_actions_scoped(resource):
     for kind in reference_covers(resource):

@@ -305,3 +305,13 @@ def test_the_pack_config_carries_the_stack_files_acceptances_and_gives_the_plans
         for v in rules.accept(found, adapter.acceptances_of("sensitive-actions-scoped",
                                                             {"acceptedFindings": pack["sensitive-actions-scoped"]}))
     )
+
+
+def test_violations_and_findings_name_the_entry_they_come_from(tmp_path, capsys, iam_services):
+    entry = {"name": "a", "taskRolePolicyArns": ["arn:aws:iam::aws:policy/IAMFullAccess"]}
+    code, written, out, _ = plan(tmp_path, "prod", capsys, ecsAgents=[{"name": "ok"}, entry])
+    assert code == 3
+    [violation] = [v for v in written["violations"] if v["rule"] == "managed-policy-privileges"]
+    assert violation["entry"] == "agent-iam:ecsAgents[1]"
+    assert {f["entry"] for f in written["iamFindings"] if f["check"] == "privilege-escalation"} == {"agent-iam:ecsAgents[1]"}
+    assert "[managed-policy-privileges] agent-iam:ecsAgents[1]: role 'a-task' attaches" in " ".join(out.replace("│", " ").split())

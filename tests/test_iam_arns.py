@@ -8,6 +8,7 @@ from type tokens, wildcards and punctuation and looks for one it misses.
 
 from __future__ import annotations
 
+import os
 from fnmatch import fnmatchcase
 
 import pytest
@@ -23,6 +24,9 @@ from agent_iam.iam.arns import (
     parse,
     partition_of,
 )
+
+# Examples per run; a soak run raises them with the project's knob: FUZZ_EXAMPLES=30000 pytest tests/test_iam_arns.py
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "500"))
 
 ACCOUNTS = ("111111111111", "222222222222")
 REGIONS = ("us-east-1", "eu-west-1")
@@ -177,7 +181,7 @@ def spellings(draw) -> str:
     return arn
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES * 3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spellings())
 def test_no_spelling_that_covers_a_whole_type_passes(pattern):
     covered = reference_covers(pattern)

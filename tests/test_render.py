@@ -80,3 +80,41 @@ def test_plan_json_lists_inputs_in_a_stable_order(plan_stack):
     inputs = next(r["inputs"] for r in plan_document(run)["resources"] if r["name"] == "a-task")
     assert list(inputs) == sorted(inputs)
     assert list(inputs["tags"]) == sorted(inputs["tags"])
+
+
+def test_a_large_plan_prints_a_summary_and_the_tree_on_request(tmp_path, capsys):
+    import yaml
+
+    from agent_iam.plan.__main__ import main
+    from agent_iam.plan.render import TREE_LIMIT
+
+    names = [f"agent-{i:03d}" for i in range(TREE_LIMIT // 4 + 1)]
+    (tmp_path / "Pulumi.big.yaml").write_text(yaml.safe_dump({"config": _agents(*names)}))
+    argv = ["--stack", "big", "--stacks-dir", str(tmp_path), "--out", str(tmp_path / "out"), "--no-cache"]
+    assert main(argv) == 0
+    summary = capsys.readouterr().out
+    plan = (tmp_path / "out" / "big" / "plan.json").read_bytes()
+    resources = json.loads(plan)["resources"]
+    assert len(resources) > TREE_LIMIT
+    assert f"stack big: {len(resources)} resources" in summary and "--tree" in summary
+    import re
+
+    assert re.search(rf"│ EcsAgentRoles +│ +{len(names)} │", summary), summary
+    assert "111111111111 (eu-west-1)" in summary
+    assert "agent-007-task" not in summary, "no resource listed one by one"
+
+    assert main([*argv, "--tree"]) == 0
+    tree = capsys.readouterr().out
+    assert all(f"{n}-task " in tree and f"{n}-execution " in tree for n in names)
+    assert (tmp_path / "out" / "big" / "plan.json").read_bytes() == plan, "printing never changes the files"
+
+
+def test_the_summary_counts_entries_and_resources_by_family_and_account(plan_stack):
+    from agent_iam.plan.render import plan_summary
+
+    run = plan_stack(_agents("a", "b"))
+    summary = plan_summary(run)
+    custom = [r for r in run.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+    assert summary["families"]["EcsAgentRoles"] == {"entries": 2, "resources": len(custom)}
+    assert summary["families"]["providers"]["entries"] == 1
+    assert sum(summary["accounts"]["111111111111 (eu-west-1)"].values()) == len(custom)

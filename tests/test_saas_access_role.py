@@ -314,7 +314,7 @@ ERRORS = {
     ),
     "malformed principal ARN": (
         {"saasRoles": [{"name": "v", "vendor": {"principalArn": "arn:aws:iam::2222:role/x"}, "externalId": "ab"}]},
-        "agent-iam:saasRoles[0].vendor.principalArn: not an IAM role ARN or account root ARN",
+        "agent-iam:saasRoles[0].vendor.principalArn: not an IAM role ARN, IAM user ARN",
     ),
     "malformed vendor account ID": (
         {"saasRoles": [{"name": "v", "vendor": {"accountId": "37748844156"}, "externalId": "ab"}]},

@@ -68,6 +68,14 @@ def fields_of(args_type: type) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(args_type.__annotations__), frozenset(args_type.__required_keys__)  # type: ignore[attr-defined]
 
 
+@functools.cache
+def plain_fields(args_type: type) -> frozenset[str]:
+    """The fields that must be known when the program runs: not `pulumi.Input` anywhere in their type."""
+    return frozenset(
+        name for name, annotation in args_type.__annotations__.items() if "Awaitable" not in repr(annotation)
+    )
+
+
 def check_fields(args_type: type, args: Any) -> list[Problem]:
     """Args is a mapping (the TypedDict) with only known fields, and every required one set."""
     if not isinstance(args, Mapping):
@@ -86,6 +94,13 @@ def check_fields(args_type: type, args: Any) -> list[Problem]:
     for key in sorted(required):
         if args.get(key) is None:
             problems.append(Problem(key, "required, but not set"))
+    for key in sorted(plain_fields(args_type) & set(args)):
+        value = args[key]
+        items = value.values() if isinstance(value, Mapping) else value if isinstance(value, (list, tuple)) else ()
+        if isinstance(value, pulumi.Output) or any(isinstance(item, pulumi.Output) for item in items):
+            problems.append(
+                Problem(key, "must be known when the program runs, not another resource's output (it names resources)")
+            )
     return problems
 
 

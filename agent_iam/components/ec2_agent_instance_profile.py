@@ -5,7 +5,6 @@ The role alone does not make the credentials reachable: the instance needs IMDSv
 """
 
 # No `from __future__ import annotations`: Pulumi's schema analyzer reads these annotations as types.
-from collections.abc import Mapping
 from typing import Any, Optional, TypedDict
 
 import pulumi
@@ -16,6 +15,7 @@ from agent_iam.iam import checks
 from . import policies
 from ._contract import Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
 from .role import (
+    region_of,
     IamLimitsArgs,
     PlannedRole,
     RoleDocuments,
@@ -95,9 +95,6 @@ class Ec2AgentInstanceProfileOutputs:
     """The instance profile's name."""
 
 
-def _region(args: Mapping[str, Any]) -> str:
-    return args.get("region") or pulumi.Config("aws").get("region") or "us-east-1"
-
 
 class _Plan:
     """The checked Args with their defaults applied: the role and its documents."""
@@ -118,7 +115,7 @@ class _Plan:
                 problems.append(Problem(f"policy_arns[{index}]", f"{{ssm}}: true already attaches {SSM_POLICY_NAME}"))
         problems += policy_problems("policy", args.get("policy"), bool(args.get("allow_wildcard_resources")))
         raise_problems(COMPONENT, name, problems)
-        self.region = _region(args)
+        self.region, _ = region_of(args)
         self.role = role_spec(args, role, f"EC2 instance role of agent {name} (agent-iam)")
         self.limits = iam_limits(args)
         if is_known(args) and args.get("account_id"):

@@ -2,7 +2,6 @@
 start it (pull the image, write logs, read the agent's secrets)."""
 
 # No `from __future__ import annotations`: Pulumi's schema analyzer reads these annotations as types.
-from collections.abc import Mapping
 from typing import Any, Optional, TypedDict
 
 import pulumi
@@ -13,6 +12,7 @@ from agent_iam.iam import checks
 from . import policies
 from ._contract import Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
 from .role import (
+    region_of,
     IamLimitsArgs,
     PlannedRole,
     RoleDocuments,
@@ -44,7 +44,7 @@ class EcsAgentRolesArgs(TypedDict, total=False):
     component's AWS provider (`aws.get_caller_identity`)."""
     region: str
     """The region the agent's tasks run in (pins `aws:SourceArn` to its ECS tasks). Default: the program's
-    `aws:region`, else `us-east-1`."""
+    `aws:region`; required when it has none."""
     secret_arns: list[pulumi.Input[str]]
     """Secrets Manager secrets the execution role may read (`secretsmanager:GetSecretValue` on exactly these),
     for the task definition's `secrets`. `*` alone only with `allowAllSecrets`. Default: none."""
@@ -105,9 +105,6 @@ class EcsAgentRolesOutputs:
     """Environment variables the agent's container needs."""
 
 
-def _region(args: Mapping[str, Any]) -> str:
-    return args.get("region") or pulumi.Config("aws").get("region") or "us-east-1"
-
 
 class _Plan:
     """The checked Args with their defaults applied: both roles and their documents."""
@@ -125,7 +122,10 @@ class _Plan:
         problems += check_list("task_role_policy_arns", args.get("task_role_policy_arns") or [], checks.check_policy_arn)
         problems += policy_problems("task_policy", args.get("task_policy"), bool(args.get("allow_wildcard_resources")))
         raise_problems(COMPONENT, name, problems)
-        self.region = _region(args)
+        self.region, problems = region_of(
+            args, needed_for="the task role's trust pins aws:SourceArn to the ECS tasks of this region"
+        )
+        raise_problems(COMPONENT, name, problems)
         self.task_role = role_spec(args, task, f"ECS task role of agent {name} (agent-iam)")
         self.execution_role = role_spec(args, execution, f"ECS task execution role of agent {name} (agent-iam)")
         self.limits = iam_limits(args)

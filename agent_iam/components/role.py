@@ -415,3 +415,15 @@ def secret_problems(args: Mapping[str, Any]) -> list[Problem]:
         elif args.get("allow_all_secrets") and is_known(secrets):
             problems.append(Problem("allow_all_secrets", "is true but {secret_arns} does not contain '*'"))
     return problems
+
+
+def region_of(args: Mapping[str, Any], *, needed_for: Optional[str] = None) -> tuple[str, list[Problem]]:
+    """`region` of the Args, else the program's `aws:region`. When neither is set: a problem if the
+    region is `needed_for` something only it can say (a trust pinned to a region's tasks, `AWS_REGION`),
+    else `us-east-1`, which only sets the ARN partition (`aws`)."""
+    region = args.get("region") or pulumi.Config("aws").get("region")
+    if region:
+        return region, []
+    if needed_for:
+        return "us-east-1", [Problem("region", f"required: {needed_for}, and the program sets no aws:region")]
+    return "us-east-1", []

@@ -25,6 +25,7 @@ from ._contract import (
     when_known,
 )
 from .role import (
+    region_of,
     IamLimits,
     IamLimitsArgs,
     PlannedRole,
@@ -47,8 +48,9 @@ class SaasAccessRoleArgs(TypedDict, total=False):
     """One vendor's access: who may assume the role, on what condition, and what it may do."""
 
     principal_arn: Required[pulumi.Input[str]]
-    """The vendor principal trusted to assume the role: one of its roles (`arn:aws:iam::<vendor>:role/<name>`)
-    or its account root (`arn:aws:iam::<vendor>:root`). Never a wildcard. Required."""
+    """The vendor principal trusted to assume the role: one of its roles (`arn:aws:iam::<vendor>:role/<name>`),
+    one IAM user (`arn:aws:iam::<vendor>:user/<name>`, Snowflake's storage integration) or its account root
+    (`arn:aws:iam::<vendor>:root`). Never a wildcard. Required."""
     external_id: pulumi.Input[str]
     """The `sts:ExternalId` the vendor gives you, required in the trust. Required when the principal is in
     another account than the role (confused deputy), unless `allowUnconditionedAccountTrust`. Default: none."""
@@ -114,12 +116,15 @@ class SaasAccessRoleOutputs:
     """Exactly what the vendor's console asks for: `roleArn`, and `externalId` when there is one."""
 
 
-def _region(args: Mapping[str, Any]) -> str:
-    return args.get("region") or pulumi.Config("aws").get("region") or "us-east-1"
-
 
 def _whole_account(principal: str) -> bool:
     return principal.endswith(":root")
+
+
+def _principal_kind(principal: str) -> str:
+    """`role` or `user` (an IAM user ARN: Snowflake's storage integration user)."""
+    parsed = arns.parse(principal)
+    return parsed.resource_type if parsed and parsed.resource_type else "principal"
 
 
 def _trust_problems(args: Mapping[str, Any]) -> list[Problem]:
@@ -138,7 +143,7 @@ def _trust_problems(args: Mapping[str, Any]) -> list[Problem]:
         problems.append(
             Problem(
                 "principal_arn_patterns",
-                "narrow a trust in the vendor's whole account; with {principal_arn} naming one role they add "
+                "narrow a trust in the vendor's whole account; with {principal_arn} naming one role or user they add "
                 "nothing (trust the vendor's account root instead)",
             )
         )
@@ -174,7 +179,8 @@ def _trust_problems(args: Mapping[str, Any]) -> list[Problem]:
         problems.append(
             Problem(
                 "external_id",
-                f"required: the vendor role {principal} is in another account than the role {role_account}, "
+                f"required: the vendor {_principal_kind(principal)} {principal} is in another account than the role "
+                f"{role_account}, "
                 "and without an external ID any of the vendor's customers could have it assume this role "
                 "(confused deputy); set the external ID the vendor gives you, or "
                 "{allow_unconditioned_account_trust}: true to accept that",
@@ -230,13 +236,16 @@ class _Plan:
         problems = check_fields(SaasAccessRoleArgs, args)
         raise_problems(COMPONENT, name, problems)
         self.args = args
-        self.region = _region(args)
+        self.region, _ = region_of(args)
         role, problems = role_name(name, args, "role_name", "")
         problems += role_option_problems(args)
         problems += _trust_problems(args)
         problems += s3_problems(args)
         problems += check_list("policy_arns", args.get("policy_arns") or [], checks.check_policy_arn)
         problems += policy_problems("policy", args.get("policy"), bool(args.get("allow_wildcard_resources")))
+        for field_name, check in (("region", checks.check_region), ("account_id", checks.check_account_id)):
+            if args.get(field_name) is not None:
+                problems += check_value(field_name, args[field_name], check)
         has_permissions = bool(args.get("s3_read") or args.get("s3_write") or args.get("policy"))
         if args.get("customer_managed_policy") and not has_permissions:
             problems.append(

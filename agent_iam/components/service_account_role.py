@@ -26,6 +26,7 @@ from agent_iam.iam import arns, checks
 from . import policies
 from ._contract import Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
 from .role import (
+    region_of,
     IamLimitsArgs,
     PlannedRole,
     RoleDocuments,
@@ -109,7 +110,7 @@ class ServiceAccountRoleArgs(TypedDict, total=False):
     not document: an opt-in, since a condition on a key the service does not send fails closed. Default: false."""
     region: str
     """The role's region: `AWS_REGION` in the Secret, and the ARN partition. Default: the program's
-    `aws:region`, else `us-east-1`."""
+    `aws:region`; required for `secretName` when it has none, else `us-east-1` (the partition only)."""
     create_service_account: bool
     """Create the ServiceAccount objects (through the Kubernetes provider); false when a chart creates them
     (the `helmValues` output says how). Default: true."""
@@ -181,9 +182,6 @@ class IrsaCluster:
         return policies.IrsaTrust(self.cluster, provider_arn, issuer, self.subjects, self.wildcard)
 
 
-def _region(args: Mapping[str, Any]) -> str:
-    return args.get("region") or pulumi.Config("aws").get("region") or "us-east-1"
-
 
 class _Plan:
     """The checked Args with their defaults applied: the role(s), trust and Kubernetes objects."""
@@ -192,7 +190,12 @@ class _Plan:
         raise_problems(COMPONENT, name, check_fields(ServiceAccountRoleArgs, args))
         self.name, self.args = name, args
         self.mode = args.get("mode") or "irsa"
-        self.region = _region(args)
+        self.region, problems = region_of(
+            args, needed_for="the Secret's AWS_REGION" if args.get("secret_name") else None
+        )
+        if args.get("region") is not None:
+            problems += check_value("region", args["region"], checks.check_region)
+        raise_problems(COMPONENT, name, problems)
         self.partition = policies.partition_for_region(self.region)
         self.cluster = args.get("cluster") or args.get("eks_cluster_name") or "cluster"
         role, problems = role_name(name, args, "role_name", "")
@@ -202,8 +205,6 @@ class _Plan:
         for field_name in ("account_id", "cluster_account_id"):
             if args.get(field_name) is not None:
                 problems += check_value(field_name, args[field_name], checks.check_account_id)
-        if args.get("region") is not None:
-            problems += check_value("region", args["region"], checks.check_region)
         if args.get("eks_cluster_name") is not None:
             problems += check_value("eks_cluster_name", args["eks_cluster_name"], checks.check_eks_cluster_name)
         for field_name in ("secret_name",):

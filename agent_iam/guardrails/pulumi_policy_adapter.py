@@ -175,3 +175,35 @@ def build_policies(pp: Any) -> list[Any]:
         else:
             policies.append(pp.ResourceValidationPolicy(validate=resource_validator(rule.name), **kwargs))
     return policies
+
+
+def pack_config(context: Context, acceptances: Mapping[str, list[dict[str, str]]] | None = None) -> dict[str, Any]:
+    """The pack config (`--policy-pack-config`) for a stack, from its guardrail context: the
+    inverse of `context_of`, plus the enforcement levels (`"all"` and per-rule overrides) and the
+    stack file's acceptances per rule (`acceptedFindings`, as `plan.guardrails.pack_acceptances` gives them).
+
+    Only settings that differ from the pack's defaults are written, so the file says what is
+    particular to the stack; `agent-iam pack-config --stack S` and every plan write it.
+    """
+    defaults = Limits()
+    settings: dict[str, dict[str, Any]] = {}
+    if context.account_id:
+        settings["cross-account-trust-condition"] = {"accountId": context.account_id}
+    if context.boundary_required and context.boundary_arns:  # the pack requires the boundaries it is given
+        settings["permissions-boundary"] = {"boundaryArns": list(context.boundary_arns)}
+    for key, field in _LIMIT_KEYS.items():
+        value = getattr(context.limits, field)
+        if value != getattr(defaults, field):
+            rule = next(name for name, schema in CONFIG_SCHEMAS.items() if key in schema)
+            settings.setdefault(rule, {})[key] = value
+    for rule, items in sorted((acceptances or {}).items()):
+        if items:
+            settings.setdefault(rule, {})["acceptedFindings"] = [dict(item) for item in items]
+    config: dict[str, Any] = {"all": context.enforcement}
+    for name in rules.RULE_NAMES:
+        level = context.rules.get(name)
+        if name in settings:
+            config[name] = {**({"enforcementLevel": level} if level else {}), **settings[name]}
+        elif level:
+            config[name] = level
+    return config

@@ -248,7 +248,6 @@ def identity_documents(resource: ResourceView) -> list[tuple[str, dict[str, Any]
 # --- principals and conditions -----------------------------------------------------
 
 ACCOUNT_RE = re.compile(r"^\d{12}$")
-PRINCIPAL_ACCOUNT_RE = re.compile(r"^arn:[a-z-]+:(?:iam|sts)::(\d{12}):")
 
 
 def principal_values(statement: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -265,8 +264,10 @@ def account_of_principal(value: str) -> str | None:
     """The account of an AWS principal (`123456789012`, an iam/sts ARN); None when it cannot be told."""
     if ACCOUNT_RE.match(value):
         return value
-    match = PRINCIPAL_ACCOUNT_RE.match(value)
-    return match.group(1) if match else None
+    parsed = arns.parse(value)
+    if parsed is None or parsed.service not in ("iam", "sts") or not ACCOUNT_RE.match(parsed.account):
+        return None
+    return parsed.account
 
 
 def account_of_arn(value: Any) -> str | None:

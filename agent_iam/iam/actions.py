@@ -156,9 +156,3 @@ def _credential_set() -> frozenset[str]:
 def is_credential_read(action: str) -> bool:
     """A read whose response is a secret or a credential (see `CREDENTIAL_READS`)."""
     return action.lower() in _credential_set()
-
-
-def sensitive_of(patterns: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """The sensitive actions a list of action patterns grants (each pattern expanded against the data)."""
-    found = {a for p in patterns for a in expand(p) if is_sensitive(a)}
-    return tuple(sorted(found))

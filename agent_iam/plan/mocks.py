@@ -19,6 +19,8 @@ from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 
 from agent_iam.components.policies import partition_for_region
 
+from .shortcuts import ShortcutMonitor
+
 
 @dataclass(frozen=True)
 class AccountInfo:
@@ -161,8 +163,8 @@ class DuplicateUrnError(Exception):
     """Two resources registered with the same URN (type, name and parent chain)."""
 
 
-class RecordingMonitor(MockMonitor):
-    """The SDK's mock monitor, also keeping each resource's parent, provider and options."""
+class RecordingMonitor(ShortcutMonitor):
+    """The SDK's mock monitor (with its state shortcut), also keeping each resource's parent, provider and options."""
 
     def __init__(self, mocks: PlanMocks):
         super().__init__(mocks)
@@ -198,7 +200,7 @@ class RecordingMonitor(MockMonitor):
                     inputs=inputs,
                     outputs=state,
                     secret_inputs=secret_inputs,
-                    dependencies=list(request.dependencies),
+                    dependencies=sorted(request.dependencies),  # a set to the engine; its order varies by process
                 )
             )
         return response

@@ -14,15 +14,16 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import yaml
 
-from .access import access_model, render_access_report
-from .mocks import Registration
 from .paths import UnsafePath, inside, plan_folder
-from .run import PlanRun
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the cache restores files through this module without importing Pulumi
     from rich.console import Console
 
+    from .mocks import Registration
+    from .run import PlanRun
+
 PLAN_FOLDERS = ("iam", "k8s")
+PACK_CONFIG_FILE = "policy-pack-config.json"  # `pulumi preview --policy-pack policy --policy-pack-config <this>`
 IAM_DOCUMENT_INPUTS = {
     "aws:iam/role:Role": ("assumeRolePolicy", "trust"),
     "aws:iam/rolePolicy:RolePolicy": ("policy", None),
@@ -148,7 +149,7 @@ def plan_document(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str
             }
             for r in run.resources
         ],
-        "outputs": run.outputs,
+        "outputs": _sorted_keys(run.outputs),
         "advisories": run.warnings,
         **(extra or {}),
     }
@@ -159,22 +160,52 @@ def plan_document(run: PlanRun, extra: dict[str, Any] | None = None) -> dict[str
 _YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None, access_appendix: str = "") -> Path:
-    """Make `out_dir/<stack>/` hold exactly this plan: plan.json, one file per IAM document and
-    per Kubernetes object, and the access report.
+def plan_files(
+    run: PlanRun,
+    extra: dict[str, Any] | None = None,
+    access_appendix: str = "",
+    *,
+    pack_config: dict[str, Any] | None = None,
+) -> dict[str, bytes]:
+    """Every file of a plan, by its path under `build/<stack>/`: plan.json, one file per IAM
+    document and per Kubernetes object, the access report (with `access_appendix` after it), and
+    (given `pack_config`) the policy pack's config for this stack."""
+    from .access import access_model, render_access_report
 
-    Whatever an earlier plan left that this one does not have is removed; files whose content
-    is unchanged are not rewritten (creating thousands of files costs, comparing does not).
-    """
-    target = plan_folder(out_dir, run.stack)
     files = {"plan.json": _pretty(plan_document(run, extra))}
     files.update((f"iam/{name}", _pretty(doc)) for name, doc in iam_document_files(run).items())
     files.update(
         (f"k8s/{name}", yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False).encode())
         for name, manifest in kubernetes_manifest_files(run).items()
     )
-    report = render_access_report(run.stack, access_model(run.resources))
+    judged = extra or {}
+    report = render_access_report(run.stack, access_model(run.resources), judged.get("violations"), judged.get("iamFindings"))
     files["access.md"] = (report + ("\n" + access_appendix if access_appendix else "")).encode()
+    if pack_config is not None:
+        files[PACK_CONFIG_FILE] = _pretty(pack_config)
+    return files
+
+
+def write_plan(
+    run: PlanRun,
+    out_dir: Path,
+    extra: dict[str, Any] | None = None,
+    access_appendix: str = "",
+    *,
+    pack_config: dict[str, Any] | None = None,
+) -> Path:
+    """Make `out_dir/<stack>/` hold exactly this plan (see `plan_files`)."""
+    target = plan_folder(out_dir, run.stack)
+    write_files(target, plan_files(run, extra, access_appendix, pack_config=pack_config))
+    return target
+
+
+def write_files(target: Path, files: dict[str, bytes]) -> None:
+    """Make `target` (a checked plan folder) hold exactly `files`.
+
+    Whatever an earlier plan left that this one does not have is removed; files whose content
+    is unchanged are not rewritten (creating thousands of files costs, comparing does not).
+    """
     for name in files:
         _check_plan_file_name(name)
     existing = _clear_all_but(target, files.keys())
@@ -183,7 +214,12 @@ def write_plan(run: PlanRun, out_dir: Path, extra: dict[str, Any] | None = None,
         (target / folder).mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         _write_if_changed(target / name, data, name in existing)
-    return target
+
+
+def written_entries(target: Path) -> list[str]:
+    """What a plan folder holds, for the "written" line: files, then folders (with `/`), by name."""
+    entries = sorted(os.scandir(target), key=lambda e: (e.is_dir(), e.name)) if target.is_dir() else []
+    return [f"{e.name}/" if e.is_dir() else e.name for e in entries if not e.name.startswith(".")]
 
 
 def _check_plan_file_name(name: str) -> None:
@@ -246,12 +282,34 @@ def _label(resource: Registration) -> str:
     return label
 
 
-def print_plan(run: PlanRun, target: Path, console: Console | None = None) -> None:
+# Above this many resources nobody reads a tree: the terminal shows a summary (`--tree` prints it all).
+TREE_LIMIT = 200
+# In the summary, at most this many lines per group of violations or findings (all are in plan.json).
+SUMMARY_EXAMPLES = 5
+
+
+def print_plan(run: PlanRun, console: Console | None = None, quiet: bool = False, tree: bool | None = None) -> None:
+    """The plan as a tree of resources under their components, or (`tree=False`, the default above
+    TREE_LIMIT resources) a summary by family, account and type; then the advisories in red.
+
+    `quiet` leaves out the tree or summary only: the advisories (what the config explicitly widened) always print.
+    """
     from rich.console import Console  # only when printing: `--quiet` plans skip importing rich
+    from rich.markup import escape
     from rich.panel import Panel
-    from rich.tree import Tree
 
     console = console or Console()
+    if tree is None:
+        tree = len(run.resources) <= TREE_LIMIT
+    if not quiet:
+        console.print(_resource_tree(run) if tree else _summary(run))
+    for warning in run.warnings:
+        console.print(Panel(escape(warning), title="advisory", border_style="red"))
+
+
+def _resource_tree(run: PlanRun) -> Any:
+    from rich.tree import Tree
+
     children: dict[str | None, list[Registration]] = defaultdict(list)
     urns = {r.urn for r in run.resources}
     for resource in run.resources:
@@ -265,7 +323,110 @@ def print_plan(run: PlanRun, target: Path, console: Console | None = None) -> No
             add(node.add(_label(resource)), resource.urn)
 
     add(tree, None)
-    console.print(tree)
-    for warning in run.warnings:
-        console.print(Panel(warning, title="advisory", border_style="red"))
-    console.print(f"Plan written to [bold]{target}[/bold] (plan.json, iam/, k8s/, access.md)")
+    return tree
+
+
+def _short(typ: str) -> str:
+    """`agent-iam:ecs_agent_roles:EcsAgentRoles` -> `EcsAgentRoles`; `aws:iam/role:Role` -> `iam Role`."""
+    module, _, name = typ.rpartition(":")
+    package, _, family = module.partition(":")
+    if package == "pulumi" and family == "providers":
+        return f"{name} provider"
+    if package in ("agent-iam", "pulumi"):
+        return name
+    return f"{package} {family.split('/', 1)[0]} {name}" if family else typ
+
+
+def plan_summary(run: PlanRun) -> dict[str, Any]:
+    """Counts a reviewer can take in at a glance: per family (top-level component type) its entries
+    and resources, and per account (AWS account or Kubernetes cluster) the resources by type."""
+    by_urn = {r.urn: r for r in run.resources}
+    targets: dict[str, str] = {}
+    for r in run.resources:
+        if r.type == "pulumi:providers:aws":
+            allowed = r.inputs.get("allowedAccountIds")
+            if isinstance(allowed, str):
+                try:
+                    allowed = json.loads(allowed)
+                except ValueError:
+                    allowed = [allowed]
+            accounts = [str(a) for a in allowed] if isinstance(allowed, list) else []
+            region = r.inputs.get("region")
+            targets[r.urn] = f"{' '.join(accounts) or 'any account'}" + (f" ({region})" if region else "")
+        elif r.type.startswith("pulumi:providers:"):
+            targets[r.urn] = f"{r.type.rsplit(':', 1)[-1]} {r.name}"
+
+    def top(r: Registration) -> Registration:
+        seen = set()
+        while r.parent in by_urn and r.parent not in seen and by_urn[r.parent].type != "pulumi:pulumi:Stack":
+            seen.add(r.parent)
+            r = by_urn[r.parent]
+        return r
+
+    families: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # family -> [entries, resources]
+    accounts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in run.resources:
+        if r.type == "pulumi:pulumi:Stack":
+            continue
+        root = top(r)
+        family = "providers" if root.type.startswith("pulumi:providers:") else _short(root.type)
+        if root is r and not r.custom:
+            families[family][0] += 1
+        elif root is r and r.type.startswith("pulumi:providers:"):
+            families[family][0] += 1
+        if r.custom:
+            families[family][1] += 1
+            if not r.type.startswith("pulumi:providers:"):
+                where = targets.get(r.provider or "", "default provider")
+                accounts[where][_short(r.type)] += 1
+    return {
+        "resources": len(run.resources),
+        "families": {k: {"entries": v[0], "resources": v[1]} for k, v in sorted(families.items())},
+        "accounts": {k: dict(sorted(v.items())) for k, v in sorted(accounts.items())},
+    }
+
+
+def _summary(run: PlanRun) -> Any:
+    from rich.console import Group
+    from rich.table import Table
+
+    summary = plan_summary(run)
+    families = Table(title="by family", title_justify="left")
+    families.add_column("family")
+    families.add_column("entries", justify="right")
+    families.add_column("resources", justify="right")
+    for family, counts in summary["families"].items():
+        families.add_row(family, str(counts["entries"]), str(counts["resources"]))
+    accounts = Table(title="by account and type", title_justify="left")
+    accounts.add_column("account or cluster")
+    accounts.add_column("type")
+    accounts.add_column("resources", justify="right")
+    for where, types in summary["accounts"].items():
+        for i, (typ, count) in enumerate(types.items()):
+            accounts.add_row(where if i == 0 else "", typ, str(count))
+    head = (
+        f"[bold]agent-iam[/bold] stack [bold]{run.stack}[/bold]: {summary['resources']} resources "
+        f"[dim](a summary above {TREE_LIMIT}; --tree lists every resource, plan.json holds them all)[/dim]"
+    )
+    return Group(head, families, accounts)
+
+
+def grouped(lines: list[tuple[str, str]], limit: int = SUMMARY_EXAMPLES) -> list[str]:
+    """(group, line) pairs as at most `limit` lines per group, then how many more there are."""
+    by_group: dict[str, list[str]] = defaultdict(list)
+    for group, line in lines:
+        by_group[group].append(line)
+    out = []
+    for group, items in by_group.items():
+        out += items[:limit]
+        if len(items) > limit:
+            out.append(f"... and {len(items) - limit} more {group} (plan.json lists them all)")
+    return out
+
+
+def print_written(target: Path, console: Console) -> None:
+    """The last line of a plan: where it went and what the folder holds."""
+    from rich.markup import escape
+
+    written = ", ".join(written_entries(target))
+    console.print(f"Plan written to [bold]{escape(str(target))}[/bold] ({escape(written)})", highlight=False, soft_wrap=True)

@@ -22,21 +22,8 @@ from pulumi.runtime.sync_await import _sync_await
 from agent_iam.stack_config import NAMESPACE, REDACTED
 
 from .mocks import AccountInfo, PlanMocks, RecordingMonitor, Registration
+from .project import PROGRAM, PROJECT_DIR, find_project_dir  # noqa: F401 (re-exported)
 from .runtime import plan_runtime
-
-
-
-def find_project_dir(start: Path | None = None) -> Path:
-    """The Pulumi project the plan runs: the nearest folder holding Pulumi.yaml, from the working directory up."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "Pulumi.yaml").is_file():
-            return folder
-    return here
-
-
-PROJECT_DIR = find_project_dir()
-PROGRAM = PROJECT_DIR / "__main__.py"
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Process-level settings for running a program offline under mocks (the plan, and the bench's floor).
 
-Kept free of agent-iam imports, so the floor can use it without paying for them.
+Kept free of agent-iam imports, so the floor can use it without paying for them, and of
+Pulumi imports at module level, so a cached re-plan (plan/cache.py) can exit through it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
-
-from pulumi.runtime import resource as sdk_resource
-from pulumi.runtime.proto import source_pb2
+from typing import Any, NoReturn
 
 # Toggles that keep the SDK's own behaviour (for measuring, or for an SDK error's source position).
 KEEP_STACK_TRACES = "AGENT_IAM_PLAN_STACK_TRACES"
@@ -24,30 +22,42 @@ KEEP_FULL_EXIT = "AGENT_IAM_PLAN_FULL_EXIT"
 PLAN_GC_THRESHOLD = (700, 10, 1_000_000_000)
 
 
-def _no_stack_trace() -> source_pb2.StackTrace:
+def _no_stack_trace() -> Any:
+    from pulumi.runtime.proto import source_pb2
+
     return source_pb2.StackTrace()
 
 
 @contextmanager
 def plan_runtime() -> Iterator[None]:
-    """Two process-level savings for an offline plan, undone on exit (nesting is fine).
+    """Process-level savings for an offline plan, undone on exit (nesting is fine).
 
     - The SDK captures a Python stack trace for every registration (`traceback.extract_stack`,
       about 20% of a plan under mocks); the engine only uses it for source positions in the
       CLI's error messages, which an offline plan never shows. `AGENT_IAM_PLAN_STACK_TRACES=1` keeps it.
+    - The SDK's `create_urn` shortcut for plain strings (plan/shortcuts.py), on the SDK versions
+      it was checked against; `AGENT_IAM_PLAN_SDK_URN=1` keeps the SDK's.
     - A plan only grows its heap, so CPython's full collections rescan every live object
       again and again (about half of a 1,000-unit plan) and find almost nothing to free;
       young generations are still collected. `AGENT_IAM_PLAN_FULL_GC=1` keeps the default.
     """
+    from pulumi.runtime import resource as sdk_resource  # imported here: a cached re-plan never loads Pulumi
+
+    from . import shortcuts
+
     saved_trace, saved_threshold = sdk_resource._get_stack_trace, gc.get_threshold()
+    saved_create_urn = sdk_resource.create_urn
     if os.environ.get(KEEP_STACK_TRACES) != "1":
         sdk_resource._get_stack_trace = _no_stack_trace
+    if shortcuts.urn_shortcut_on():
+        sdk_resource.create_urn = shortcuts.create_urn
     if os.environ.get(KEEP_FULL_GC) != "1":
         gc.set_threshold(*PLAN_GC_THRESHOLD)
     try:
         yield
     finally:
         sdk_resource._get_stack_trace = saved_trace
+        sdk_resource.create_urn = saved_create_urn
         gc.set_threshold(*saved_threshold)
 
 

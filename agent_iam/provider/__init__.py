@@ -21,11 +21,12 @@ def components() -> list[type[pulumi.ComponentResource]]:
         Ec2AgentInstanceProfile,
         EcsAgentRoles,
         OidcProviderRegistration,
+        OidcRole,
         SaasAccessRole,
         ServiceAccountRole,
     )
 
-    return [EcsAgentRoles, Ec2AgentInstanceProfile, SaasAccessRole, ServiceAccountRole, OidcProviderRegistration]
+    return [EcsAgentRoles, Ec2AgentInstanceProfile, SaasAccessRole, ServiceAccountRole, OidcProviderRegistration, OidcRole]
 
 
 def version() -> str:

@@ -7,11 +7,13 @@ naming the key, never a silently ignored setting.
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from agent_iam import presets
+from agent_iam.components.oidc_providers import is_eks_issuer
 from agent_iam.components.policies import oidc_issuer
 from agent_iam.iam.limits import (
     DEFAULT_MANAGED_POLICIES_PER_ROLE,
@@ -198,8 +200,41 @@ class InlinePolicy(ConfigModel):
     allow_wildcard_resources: bool = False
 
 
+def load_preset(data: Any, family: str) -> tuple[Any, presets.Preset | None]:
+    """The preset an entry names (`preset: <vendor>`), checked to be of the entry's family."""
+    if not isinstance(data, dict) or not isinstance(data.get("preset"), str):
+        return data, None
+    try:
+        preset = presets.load(data["preset"])
+    except KeyError as exc:
+        raise KeyedError("preset", str(exc.args[0])) from None
+    if preset.family != family:
+        raise KeyedError("preset", f"preset {preset.name} is for agent-iam:{preset.family} entries, not {family}")
+    return data, preset
+
+
+def agent_preset_defaults(data: Any, family: str) -> Any:
+    """An agent entry's keys over its preset's documented defaults; the keys only the customer
+    knows (`required`) must be set."""
+    data, preset = load_preset(data, family)
+    if preset is None:
+        return data
+    for key in preset.required:
+        if key not in data:
+            raise KeyedError(key, f"required by preset {preset.name} ({preset.title})")
+    return presets.apply_defaults(preset, data)
+
+
 class EcsAgent(Entry, InlinePolicy, AgentSecrets):
     """`agent-iam:ecsAgents[]`: one agent running as an ECS task."""
+
+    preset: str | None = None  # docs/presets.md: the vendor's documented settings as defaults
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        return agent_preset_defaults(data, "ecsAgents")
+
 
     task_role_name: RoleName | None = None
     execution_role_name: RoleName | None = None
@@ -274,6 +309,76 @@ class SaasRole(Entry, VendorPermissions):
     allow_unconditioned_account_trust: bool = False
     role_name: RoleName | None = None
     customer_managed_policy: bool = False
+    # A vendor preset (docs/presets.md): the vendor's documented principal and statements.
+    preset: str | None = None
+    preset_version: str | None = None  # pin: the plan fails when the shipped preset is another version
+    without_actions: list[str] = []  # narrow the preset: drop these of its actions
+    without_statements: list[str] = []  # narrow the preset: drop these of its statements (by Sid)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_fills_vendor(cls, data: Any) -> Any:
+        """A preset naming the vendor's account fills `vendor` in; one naming a role or user needs it."""
+        data, preset = load_preset(data, "saasRoles")
+        if preset is None or preset.trust is None:
+            return data
+        trust = preset.trust
+        if trust.principal != "account":
+            if "vendor" not in data:
+                raise KeyedError(
+                    "vendor", f"preset {preset.name} trusts the {trust.principal} you name: set vendor.principalArn ({trust.principal_hint})"
+                )
+            return data
+        vendor: dict[str, Any] = {"accountId": trust.account_id}
+        if trust.principal_arn_patterns:
+            vendor["principalArnPatterns"] = list(trust.principal_arn_patterns)
+        if "vendor" in data:
+            raise KeyedError(
+                "vendor", f"is set by preset {preset.name} ({preset.title}: account {trust.account_id}); remove it"
+            )
+        data = {**data, "vendor": vendor}
+        if preset.customer_managed_policy and "customerManagedPolicy" not in data:
+            data["customerManagedPolicy"] = True
+        return data
+
+    def _check_preset(self) -> None:
+        if self.preset is None:
+            for key in ("preset_version", "without_actions", "without_statements"):
+                if getattr(self, key):
+                    raise KeyedError(to_camel(key), "applies to an entry with a preset only")
+            return
+        preset = presets.load(self.preset)
+        trust = preset.trust
+        assert trust is not None  # a saasRoles preset (load_preset)
+        if self.preset_version is not None and self.preset_version != preset.version:
+            raise KeyedError(
+                "presetVersion",
+                f"preset {preset.name} is now version {preset.version}, not {self.preset_version}: review its "
+                "documents in docs/presets.md, then update presetVersion",
+            )
+        principal = self.vendor.principal_arn or ""
+        if trust.principal != "account":
+            if f":{trust.principal}/" not in principal:
+                raise KeyedError(
+                    ("vendor", "principalArn"),
+                    f"preset {preset.name} trusts an IAM {trust.principal}: {trust.principal_hint}",
+                )
+            if trust.account_id and account_of(principal) != trust.account_id:
+                raise KeyedError(
+                    ("vendor", "principalArn"), f"preset {preset.name}'s {trust.principal} is in account {trust.account_id}"
+                )
+        if trust.external_id and not self.external_id:
+            raise KeyedError("externalId", f"required by preset {preset.name}: {trust.external_id_hint or 'the vendor generates it'}")
+        if preset.s3 is not None and preset.s3.required and not (self.s3_read or self.s3_write):
+            raise KeyedError("s3Read", f"preset {preset.name} reads the locations you list: set s3Read or s3Write")
+        problems = presets.narrowing_problems(preset, self.without_actions, self.without_statements)
+        if problems:
+            raise KeyedError(*problems[0])
+
+    @model_validator(mode="after")
+    def _check(self) -> SaasRole:
+        self._check_preset()
+        return self
 
 
 class Cluster(ConfigModel):
@@ -294,6 +399,14 @@ class Cluster(ConfigModel):
 
     @model_validator(mode="after")
     def _check(self) -> Cluster:
+        if self.issuer and not is_eks_issuer(self.issuer):
+            key = "oidcIssuerUrl" if self.oidc_issuer_url else "oidcProviderArn" if self.oidc_provider_arn else "oidcProviderArns"
+            raise KeyedError(
+                key,
+                f"{self.issuer!r} is not an EKS cluster's OIDC issuer (oidc.eks.<region>.amazonaws.com/id/<ID>, from "
+                "`aws eks describe-cluster`); roles for CI and deploy pipelines (GitHub Actions, GitLab CI, HCP "
+                "Terraform, any other issuer) are agent-iam:oidcRoles entries (docs/oidc-roles.md)",
+            )
         issuer = oidc_issuer(self.oidc_issuer_url) if self.oidc_issuer_url else None
         arns = [("oidcProviderArn", self.oidc_provider_arn)] if self.oidc_provider_arn else []
         arns += [(("oidcProviderArns", key), arn) for key, arn in self.oidc_provider_arns.items()]
@@ -342,6 +455,14 @@ class SecretRef(ConfigModel):
 class ServiceAccount(Entry, VendorPermissions):
     """`agent-iam:serviceAccounts[]`: a role for a Kubernetes service account on EKS (IRSA or Pod Identity)."""
 
+    preset: str | None = None  # docs/presets.md: the vendor's documented settings as defaults
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        return agent_preset_defaults(data, "serviceAccounts")
+
+
     mode: Literal["irsa", "pod-identity"]
     cluster: str
     namespace: Namespace
@@ -370,6 +491,42 @@ class ServiceAccount(Entry, VendorPermissions):
         return any(has_wildcard(ns) or has_wildcard(sa) for _, _, ns, sa in self.all_subjects())
 
 
+class OidcRole(Entry, VendorPermissions):
+    """`agent-iam:oidcRoles[]`: a role CI/deploy pipelines assume with OIDC tokens (docs/oidc-roles.md).
+
+    Keys translate one to one into `OidcRoleArgs`; the component's own checks (`check_args`)
+    judge them, so a program and a stack file get the same rules and messages.
+    """
+
+    provider: Literal["github", "gitlab", "terraform-cloud", "generic"]
+    issuer_url: str | None = None
+    audience: str | None = None
+    subjects: list[str] = []
+    allow_wildcard_subject: bool = False
+    repository: str | None = None
+    branches: list[str] = []
+    git_tags: list[str] = []  # `tags` are the role's resource tags, as on every entry
+    environments: list[str] = []
+    pull_requests: bool = False
+    repository_id: str | int | None = None
+    workflow_refs: list[str] = []
+    workflow_file: str | None = None
+    project_path: str | None = None
+    organization: str | None = None
+    project: str = "Default Project"
+    workspaces: list[str] = []
+    run_phases: list[str] = ["plan", "apply"]
+    oidc_provider_arn: OidcProviderArn | None = None
+    role_name: RoleName | None = None
+
+    @field_validator("repository_id", mode="before")
+    @classmethod
+    def _numeric_id(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"is the repository's numeric ID, not {value!r}")
+        return value
+
+
 class StackConfig(ConfigModel):
     """Every `agent-iam:*` key of a stack file."""
 
@@ -382,12 +539,13 @@ class StackConfig(ConfigModel):
     saas_roles: list[SaasRole] = []
     clusters: dict[EntryName, Cluster] = {}
     service_accounts: list[ServiceAccount] = []
+    oidc_roles: list[OidcRole] = []
 
     @model_validator(mode="after")
     def _check_references(self) -> StackConfig:
         self._check_clusters()
         self._check_acceptances()
-        for family in ("ecs_agents", "ec2_agents", "saas_roles", "service_accounts"):
+        for family in ("ecs_agents", "ec2_agents", "saas_roles", "service_accounts", "oidc_roles"):
             entries = getattr(self, family)
             key = to_camel(family)
             seen: set[str] = set()
@@ -412,13 +570,21 @@ class StackConfig(ConfigModel):
     def _check_acceptances(self) -> None:
         if self.guardrails.allow_accepted_findings:
             return
-        for family in ("ecs_agents", "ec2_agents", "saas_roles", "service_accounts"):
+        for family in ("ecs_agents", "ec2_agents", "saas_roles", "service_accounts", "oidc_roles"):
             for index, entry in enumerate(getattr(self, family)):
                 if entry.accepted_findings:
                     raise KeyedError(
                         (to_camel(family), index, "acceptedFindings"),
                         "this stack takes no exceptions (agent-iam:guardrails.allowAcceptedFindings: false); "
                         "change the policy so the finding goes away",
+                    )
+                preset = getattr(entry, "preset", None)
+                if preset and presets.load(preset).accepted_findings:
+                    raise KeyedError(
+                        (to_camel(family), index, "preset"),
+                        f"preset {preset} carries reviewed acceptances of the vendor's documented policy, and this "
+                        "stack takes no exceptions (agent-iam:guardrails.allowAcceptedFindings: false); write the "
+                        "entry without the preset, narrower than the vendor documents",
                     )
 
     def account_id_of(self, account: str | None) -> str:

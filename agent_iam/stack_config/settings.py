@@ -16,6 +16,9 @@ from typing import Any
 import pulumi
 from pydantic.alias_generators import to_camel
 
+from agent_iam import presets
+from agent_iam.components import oidc_providers as oidc_known
+from agent_iam.components import oidc_role
 from agent_iam.components import policies
 from agent_iam.components._contract import ArgsError
 from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfile, Ec2AgentInstanceProfileArgs
@@ -25,11 +28,13 @@ from agent_iam.components.role import IamLimits, PlannedRole
 from agent_iam.components.saas_access_role import SaasAccessRole, SaasAccessRoleArgs
 from agent_iam.components.service_account_role import ServiceAccountRole
 from agent_iam.guardrails import rules as guardrail_rules
+from agent_iam.iam import arns
 from agent_iam.iam import limits as iam_limits
 from agent_iam.iam.arns import account_of, has_wildcard
 from agent_iam.iam.checks import REDACTED
 
 from .errors import ConfigError, key_path
+from agent_iam.iam.checks import issuer_of_provider_arn, s3_location
 from .models import (
     AcceptedFinding,
     Account,
@@ -41,11 +46,18 @@ from .models import (
     Entry,
     Guardrails,
     InlinePolicy,
+    OidcRole,
     SaasRole,
     ServiceAccount,
     StackConfig,
     VendorPermissions,
 )
+
+class PresetAcceptance(AcceptedFinding):
+    """A reviewed acceptance that comes with a vendor preset (docs/presets.md), not from the stack file."""
+
+    preset: str  # `<vendor>@<version>`
+
 
 NAMESPACE = "agent-iam"
 MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
@@ -80,11 +92,11 @@ class Unit:
 
 @dataclass(frozen=True)
 class OidcRegistration:
-    """One cluster's OIDC provider to register in one account (shared by every role there)."""
+    """One OIDC issuer's provider to register in one account (shared by every role there)."""
 
     key: str  # the first config entry that needs it
-    cluster: str
-    name: str  # <cluster>-oidc-<account id>
+    cluster: str | None  # the EKS cluster key (IRSA); None for an oidcRoles issuer
+    name: str  # <cluster>-oidc-<account id>, or oidc-<issuer>-<account id>
     target: Target
     args: OidcProviderRegistrationArgs
 
@@ -99,6 +111,7 @@ class StackSettings:
     ec2_agents: Sequence[Unit] = ()
     saas_roles: Sequence[Unit] = ()
     service_accounts: Sequence[Unit] = ()
+    oidc_roles: Sequence[Unit] = ()
     clusters: Mapping[str, Cluster] = field(default_factory=dict)
     oidc_providers: Sequence[OidcRegistration] = ()
     kubernetes_clusters: Sequence[str] = ()  # clusters agent-iam creates Kubernetes objects in
@@ -110,7 +123,7 @@ class StackSettings:
     boundary_required: bool = False  # the stack sets defaults.permissionsBoundaryArn
 
     def units(self) -> list[Unit]:
-        return [*self.ecs_agents, *self.ec2_agents, *self.saas_roles, *self.service_accounts]
+        return [*self.ecs_agents, *self.ec2_agents, *self.saas_roles, *self.service_accounts, *self.oidc_roles]
 
     def guardrail_context(self) -> guardrail_rules.Context:
         """What the guardrail rules need to judge this stack's resources, at its enforcement levels."""
@@ -139,6 +152,7 @@ FIELD_KEYS: dict[str, dict[str, str]] = {
     "ecsAgents": {"task_policy": "policy"},
     "ec2Agents": {},
     "saasRoles": {"principal_arn_patterns": "vendor.principalArnPatterns"},
+    "oidcRoles": {},
     "serviceAccounts": {
         "secret_name": "secret.name",
         "secret_namespace": "secret.namespace",
@@ -210,6 +224,8 @@ class _Builder:
         self.registrations: dict[tuple[str, str], OidcRegistration] = {}
         self.kubernetes_objects: dict[tuple[str, str, str, str], str] = {}  # (kind, cluster, ns, name) -> key
         self.associations: dict[tuple[str, str, str], str] = {}
+        # oidcRoles: (issuer, account) -> (first key, target, issuer URL, audiences) of the providers to register
+        self.issuer_audiences: dict[tuple[str, str], tuple[str, Target, str, list[str]]] = {}
 
     def target(self, entry: Entry) -> Target:
         return self.account_target(entry.account)
@@ -224,11 +240,13 @@ class _Builder:
         """The role fields every component shares, with the stack's defaults and tags applied."""
         d = self.defaults
         limits = d.limits
+        preset = getattr(entry, "preset", None)  # the plan says which preset and version the entry used
+        preset_tag = {presets.PRESET_TAG: presets.load(preset).label} if preset else {}
         return {
             "path": entry.path or d.path,
             "permissions_boundary_arn": entry.permissions_boundary_arn or d.permissions_boundary_arn,
             "max_session_duration": entry.max_session_duration or d.max_session_duration,
-            "tags": {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack},
+            "tags": {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack, **preset_tag},
             "protect": bool(entry.protect if entry.protect is not None else d.protect),
             "iam_limits": {
                 "trust_policy_size": limits.trust_policy_size,
@@ -257,7 +275,29 @@ class _Builder:
             return None
         return Unit(
             key, entry.name, target, component, args, roles, tuple(entry.former_names),
-            accepted_findings=tuple(entry.accepted_findings), **extra,
+            accepted_findings=(*self.preset_acceptances(entry), *entry.accepted_findings), **extra,
+        )
+
+    def preset_acceptances(self, entry: Entry) -> tuple[AcceptedFinding, ...]:
+        """The reviewed acceptances a vendor preset carries, for the statements the entry keeps (one it
+        restates in its own acceptedFindings is its own). Marked with the preset: one that matches
+        nothing (the entry narrowed the finding away) is not the entry's stale exception."""
+        name = getattr(entry, "preset", None)
+        if not name:
+            return ()
+        preset = presets.load(name)
+        kept = {s["Sid"] for s in presets.statements(
+            preset,
+            partition="aws",
+            account_id=self.config.account_id,
+            without_actions=getattr(entry, "without_actions", ()),
+            without_statements=getattr(entry, "without_statements", ()),
+        )}
+        own = {(a.check, a.sid) for a in entry.accepted_findings}
+        return tuple(
+            PresetAcceptance(check=f.check, sid=f.sid, reason=f"preset {preset.label}: {f.reason}", preset=preset.label)
+            for f in preset.accepted_findings
+            if f.sid in kept and (f.check, f.sid) not in own
         )
 
     def ecs_agent(self, index: int, entry: EcsAgent) -> Unit | None:
@@ -355,18 +395,65 @@ class _Builder:
                 "customer_managed_policy": entry.customer_managed_policy or None,
             }
         )
+        if entry.preset:
+            args.update(self.preset_permissions(key, entry, presets.load(entry.preset), target, args))  # type: ignore[typeddict-item]
         overrides = {"principal_arn": f"vendor.{vendor.key}"}
         unit = self.unit("saasRoles", index, entry, SaasAccessRole, args, target, overrides)
         if unit is not None:
             name = unit.roles[0].spec.name
             if entry.allow_unconditioned_account_trust:
-                who = f"ANY principal in account {vendor.account}" if vendor.whole_account else f"the vendor role {principal}"
+                parsed = arns.parse(principal)
+                kind = parsed.resource_type if parsed else "principal"  # role or user
+                who = f"ANY principal in account {vendor.account}" if vendor.whole_account else f"the vendor {kind} {principal}"
                 self.advisories.append(
                     f"{key} ({entry.name}): the role {name!r} may be assumed by {who} with no external ID or "
                     "principal pattern (allowUnconditionedAccountTrust: true)"
                 )
             self.policy_advisory(key, entry, f"the role {name!r}")
         return unit
+
+    def preset_permissions(
+        self, key: str, entry: SaasRole, preset: presets.Preset, target: Target, args: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The preset's statements (narrowed by the entry), then the entry's own `policy`; the preset's
+        managed policies, then the entry's. The preset's own `Resource: "*"` is its documented opt-in
+        (announced in every plan); the entry's own policy still needs allowWildcardResources."""
+        partition = policies.partition_for_region(target.region)
+        statements = presets.statements(
+            preset,
+            partition=partition,
+            account_id=target.account_id,
+            without_actions=entry.without_actions,
+            without_statements=entry.without_statements,
+        )
+        statements += presets.s3_statements(
+            preset,
+            partition=partition,
+            read=[s3_location(v) for v in entry.s3_read],
+            write=[s3_location(v) for v in entry.s3_write],
+            without_actions=entry.without_actions,
+        )
+        if entry.policy is not None and entry.policy.wildcard_resource and not entry.allow_wildcard_resources:
+            self.problems.append(
+                f"{self.source}: {key}.policy: an Allow statement has Resource \"*\"; scope it to ARNs, or set "
+                "allowWildcardResources: true (the preset's own statements do not opt your policy in)"
+            )
+        wide = [s["Sid"] for s in statements if "*" in presets.as_list(s.get("Resource"))]
+        if wide:
+            self.advisories.append(
+                f"{key} ({entry.name}): the role may call the actions of {', '.join(wide)} on Resource '*', "
+                f"as preset {preset.label} ({preset.title}) documents: {preset.wildcard_reason}"
+            )
+        own = entry.policy.to_dict()["Statement"] if entry.policy else []
+        result: dict[str, Any] = {
+            "policy_arns": list(dict.fromkeys([*preset.policy_arns, *(args.get("policy_arns") or [])])),
+            "description": f"Cross-account access for SaaS {entry.name} (agent-iam preset {preset.label})",
+        }
+        if statements or own:
+            result["policy"] = policies.document([*statements, *own])
+        if wide:
+            result["allow_wildcard_resources"] = True
+        return result
 
     def service_account(self, index: int, entry: ServiceAccount) -> Unit | None:
         key = key_path(NAMESPACE, ("serviceAccounts", index))
@@ -451,6 +538,84 @@ class _Builder:
                     f"{cluster.name or entry.cluster} (sessionTagConditions: false)"
                 )
         return unit
+
+    def oidc_role(self, index: int, entry: OidcRole) -> Unit | None:
+        """One `oidcRoles` entry, key for key, into `OidcRoleArgs`; the component's checks judge it."""
+        key = key_path(NAMESPACE, ("oidcRoles", index))
+        target = self.target(entry)
+        values: dict[str, Any] = {
+            "provider": entry.provider,
+            "issuer_url": entry.issuer_url,
+            "audience": entry.audience,
+            "subjects": list(entry.subjects),
+            "allow_wildcard_subject": entry.allow_wildcard_subject or None,
+            "repository": entry.repository,
+            "branches": list(entry.branches),
+            "git_tags": list(entry.git_tags),
+            "environments": list(entry.environments),
+            "pull_requests": entry.pull_requests or None,
+            "repository_id": None if entry.repository_id is None else str(entry.repository_id),
+            "workflow_refs": list(entry.workflow_refs),
+            "workflow_file": entry.workflow_file,
+            "project_path": entry.project_path,
+            "organization": entry.organization,
+            "project": entry.project if entry.project != oidc_role.DEFAULT_PROJECT else None,
+            "workspaces": list(entry.workspaces),
+            "run_phases": list(entry.run_phases) if list(entry.run_phases) != list(oidc_known.RUN_PHASES) else None,
+            "oidc_provider_arn": entry.oidc_provider_arn or self.existing_oidc_provider(entry, target),
+            "account_id": target.account_id,
+            "region": target.region,
+            "role_name": entry.role_name,
+            **self.role_options(entry),
+            **permission_args(entry),
+        }
+        args = _present(values)
+        registration = None
+        if not args.get("oidc_provider_arn"):  # agent-iam registers the issuer's provider in this account
+            issuer = oidc_role.issuer_key(args)
+            registration = f"oidc-{issuer.replace('/', '-')}-{target.account_id}"
+            self.issuer_audiences.setdefault((issuer, target.account_id), (key, target, oidc_role.issuer_url(args), []))[
+                3
+            ].append(oidc_role.audience(args))
+        unit = self.unit("oidcRoles", index, entry, oidc_role.OidcRole, args, target, depends_on=(registration,) if registration else ())
+        if unit is not None:
+            name = unit.roles[0].spec.name
+            self.policy_advisory(key, entry, f"the role {name!r}")
+            wildcards = [s for s in oidc_role.all_subjects(args) if has_wildcard(s)]
+            if wildcards:
+                self.advisories.append(
+                    f"{key} ({entry.name}): the role {name!r} trusts EVERY token whose subject matches "
+                    f"{', '.join(wildcards)} (allowWildcardSubject: true)"
+                )
+        return unit
+
+    def existing_oidc_provider(self, entry: OidcRole, target: Target) -> str | None:
+        """The provider another entry names for this entry's issuer and account: IAM allows one per
+        issuer per account, so every role of that issuer and account uses it."""
+        issuer = oidc_known.issuer_host_path(entry.issuer_url or oidc_known.default_issuer(entry.provider) or "")
+        for other in self.config.oidc_roles:
+            arn = other.oidc_provider_arn
+            if arn and issuer_of_provider_arn(arn).rstrip("/") == issuer and arns.account_of(arn) == target.account_id:
+                return arn
+        return None
+
+    def oidc_role_registrations(self) -> None:
+        """Each oidcRoles issuer's provider, once per account, accepting every audience its roles pin."""
+        d = self.defaults
+        for (issuer, account), (key, target, url, audiences) in self.issuer_audiences.items():
+            name = f"oidc-{issuer.replace('/', '-')}-{account}"
+            self.registrations[(f"issuer:{issuer}", account)] = OidcRegistration(
+                key=key,
+                cluster=None,
+                name=name,
+                target=target,
+                args={
+                    "url": url,
+                    "client_ids": list(dict.fromkeys(audiences)),
+                    "tags": {**(d.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack, "oidc-issuer": issuer[:256]},
+                    "protect": bool(d.protect),
+                },
+            )
 
     def source_role_boundary(self, key: str, cluster_target: Target) -> str | None:
         """The stack's boundary for a cross-account Pod Identity role (created in the cluster's account) when
@@ -576,12 +741,13 @@ class _Builder:
         ec2 = family(self.ec2_agent, self.config.ec2_agents)
         saas = family(self.saas_role, self.config.saas_roles)
         service_accounts = family(self.service_account, self.config.service_accounts)
-        self.check_names([*ecs, *ec2, *saas, *service_accounts])
+        oidc_roles = family(self.oidc_role, self.config.oidc_roles)
+        self.oidc_role_registrations()
+        self.check_names([*ecs, *ec2, *saas, *service_accounts, *oidc_roles])
         for registration in self.registrations.values():
+            whose = f"cluster {registration.cluster!r}" if registration.cluster else f"issuer {registration.args['url']}"
             for problem in iam_limits.check_tags(registration.args.get("tags") or {}):
-                self.problems.append(
-                    f"{self.source}: {registration.key}: the OIDC provider of cluster {registration.cluster!r}: {problem}"
-                )
+                self.problems.append(f"{self.source}: {registration.key}: the OIDC provider of {whose}: {problem}")
         if self.problems:
             raise ConfigError(self.problems)
         # An entry's own boundary is allowed only when the stack's guardrails list it (reviewed there).
@@ -597,6 +763,7 @@ class _Builder:
             ec2_agents=ec2,
             saas_roles=saas,
             service_accounts=service_accounts,
+            oidc_roles=oidc_roles,
             clusters=dict(self.config.clusters),
             oidc_providers=tuple(self.registrations.values()),
             kubernetes_clusters=tuple(sorted({cluster for _, cluster, _, _ in self.kubernetes_objects})),

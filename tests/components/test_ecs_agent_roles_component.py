@@ -67,3 +67,9 @@ def test_a_name_too_long_for_its_derived_role_names_the_field_to_set():
     name = "a" * 60
     with pytest.raises(ArgsError, match=rf"args\.name: the derived role name '{name}-task' is 65 characters, .* set task_role_name"):
         EcsAgentRoles.check(name, {"account_id": ACCOUNT})
+
+
+def test_without_a_region_anywhere_the_trust_cannot_be_pinned_and_says_so(monkeypatch):
+    """The task role's aws:SourceArn names a region: never guessed, never silently us-east-1."""
+    with pytest.raises(ArgsError, match=r"args\.region: required: the task role's trust pins aws:SourceArn"):
+        run_components(lambda: EcsAgentRoles("agent", {"account_id": ACCOUNT}), config={"aws:region": ""})

@@ -127,3 +127,14 @@ def test_region_sets_the_partition_of_s3_resources():
     run, _ = run_components(lambda: SaasAccessRole("v", args), config={"aws:region": REGION})
     policy = json.loads(run.named(INLINE, "v-role-vendor-access").inputs["policy"])
     assert policy["Statement"][0]["Resource"] == "arn:aws-cn:s3:::b-1"
+
+
+def test_a_field_that_names_resources_must_be_known():
+    """`role_name` becomes the role's and its policy's names: an output there is refused up front."""
+
+    def program():
+        other = aws.iam.Role("other", assume_role_policy="{}")
+        SaasAccessRole("v", SaasAccessRoleArgs(principal_arn=VENDOR_ROLE, external_id="ext-1", role_name=other.name))
+
+    with pytest.raises(ArgsError, match=r"args\.role_name: must be known when the program runs"):
+        run_components(program)

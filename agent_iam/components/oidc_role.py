@@ -1,0 +1,557 @@
+"""OIDC role: a role that CI and deploy pipelines (GitHub Actions, GitLab CI, HCP Terraform, any OIDC
+issuer) assume with `sts:AssumeRoleWithWebIdentity`, without long-term keys.
+
+The trust names the issuer's IAM OIDC provider and pins `<issuer>:aud` (StringEquals) and
+`<issuer>:sub` (StringEquals; StringLike only with `allow_wildcard_subject`). A trust without a
+`:sub` pin is refused: a role any GitHub workflow anywhere can assume is a well-documented real
+finding. For GitHub, the immutable `repository_id` and the workflow file (`job_workflow_ref`)
+can be pinned on top, so a renamed or re-created repository cannot inherit the role.
+
+The provider itself is registered once per account and issuer (`OidcProviderRegistration`),
+or already exists; this component only references its ARN.
+"""
+
+# No `from __future__ import annotations`: Pulumi's schema analyzer reads these annotations as types.
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional, Required, TypedDict
+
+import pulumi
+
+from agent_iam.iam import arns, checks
+
+from . import oidc_providers as known
+from . import policies
+from ._contract import (
+    Problem,
+    check_fields,
+    check_list,
+    check_value,
+    is_known,
+    raise_problems,
+    type_token,
+    when_known,
+)
+from .role import (
+    IamLimits,
+    IamLimitsArgs,
+    PlannedRole,
+    RoleDocuments,
+    create_role,
+    iam_limits,
+    policy_problems,
+    role_name,
+    role_option_problems,
+    role_problems,
+    role_spec,
+)
+from .saas_access_role import permissions, s3_problems
+
+COMPONENT = "OidcRole"
+POLICY_NAME = "workload-access"
+WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
+OIDC_PROVIDER_PREFIX = "oidc-provider/"
+DEFAULT_PROJECT = "Default Project"
+
+# Keys that build subjects or pin claims, by the provider they belong to (field -> providers).
+PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
+    "repository": (known.GITHUB,),
+    "environments": (known.GITHUB,),
+    "pull_requests": (known.GITHUB,),
+    "repository_id": (known.GITHUB,),
+    "workflow_refs": (known.GITHUB,),
+    "workflow_file": (known.GITHUB,),
+    "branches": (known.GITHUB, known.GITLAB),
+    "git_tags": (known.GITHUB, known.GITLAB),
+    "project_path": (known.GITLAB,),
+    "organization": (known.TERRAFORM_CLOUD,),
+    "project": (known.TERRAFORM_CLOUD,),
+    "workspaces": (known.TERRAFORM_CLOUD,),
+    "run_phases": (known.TERRAFORM_CLOUD,),
+}
+
+
+class OidcRoleArgs(TypedDict, total=False):
+    """A role for workloads that present an OIDC token: the issuer, who may assume it (subjects, built
+    from the provider's keys or listed), and what it may do."""
+
+    provider: Required[str]
+    """The issuer family: `github`, `gitlab`, `terraform-cloud` or `generic`. It sets the default issuer,
+    audience and the subject shape that is accepted. Required."""
+    issuer_url: str
+    """The issuer, as in the tokens' `iss`. Default: `https://token.actions.githubusercontent.com` (github),
+    `https://gitlab.com` (gitlab), `https://app.terraform.io` (terraform-cloud); required for generic."""
+    audience: str
+    """The `aud` the pipeline requests, pinned with StringEquals. Default: `sts.amazonaws.com` (github), the
+    issuer URL (gitlab), `aws.workload.identity` (terraform-cloud); required for generic."""
+    subjects: list[str]
+    """Exact `sub` claims that may assume the role, with any provider, on top of what the provider's keys
+    build. Default: none (but at least one subject is required)."""
+    allow_wildcard_subject: bool
+    """Accept `*`/`?` in subjects (then `:sub` is StringLike; the owner part stays fixed). Default: false."""
+    repository: str
+    """github: the repository (`owner/repo`) whose runs may assume the role. Default: none."""
+    branches: list[str]
+    """github, gitlab: branches whose runs may assume the role. Default: none."""
+    git_tags: list[str]
+    """github, gitlab: git tags whose runs may assume the role. Default: none."""
+    environments: list[str]
+    """github: deployment environments whose jobs may assume the role. Default: none."""
+    pull_requests: bool
+    """github: runs triggered by pull requests (`repo:<owner>/<repo>:pull_request`). Default: false."""
+    repository_id: str
+    """github: the repository's numeric ID, pinned as `:repository_id` so a renamed or re-created repository
+    cannot inherit the role. Default: none."""
+    workflow_refs: list[str]
+    """github: `owner/repo/.github/workflows/<file>.yml@<ref>`, pinned as `:job_workflow_ref`. Default: none."""
+    workflow_file: str
+    """github: the workflow file (`.github/workflows/deploy.yml`) of `repository` that may assume the role, pinned
+    as `:job_workflow_ref` at each of `branches`/`git_tags` (StringEquals), or at any ref (`@*`, StringLike) when
+    environments or pull requests are named too (`:sub` pins those). Default: none."""
+    project_path: str
+    """gitlab: the project (`group[/subgroup]/project`) whose jobs may assume the role. Default: none."""
+    organization: str
+    """terraform-cloud: the organization. Default: none."""
+    project: str
+    """terraform-cloud: the project of the workspaces. Default: `Default Project`."""
+    workspaces: list[str]
+    """terraform-cloud: the workspaces whose runs may assume the role. Default: none."""
+    run_phases: list[str]
+    """terraform-cloud: `plan` and/or `apply`. Default: both."""
+    oidc_provider_arn: pulumi.Input[str]
+    """The issuer's IAM OIDC provider in the role's account (an `OidcProviderRegistration`'s `arn`, or an
+    existing provider). Default: derived from `account_id` and the issuer."""
+    account_id: pulumi.Input[str]
+    """The 12-digit account the role is created in. Default: none (then `oidc_provider_arn` is required)."""
+    region: str
+    """The region of the role's account; sets the partition. Default: the program's `aws:region`, else `us-east-1`."""
+    s3_read: list[pulumi.Input[str]]
+    """S3 locations the role may read, each `bucket` or `bucket/prefix`. Default: none."""
+    s3_write: list[pulumi.Input[str]]
+    """S3 locations the role may write and read. Default: none."""
+    kms_key_arns: list[pulumi.Input[str]]
+    """KMS keys of SSE-KMS buckets among the S3 locations, usable through S3 only. Default: none."""
+    policy_arns: list[str]
+    """Managed policies attached to the role. Default: none."""
+    policy: dict[str, Any]
+    """An IAM identity policy document for anything else, merged into the role's permissions. Default: none."""
+    allow_wildcard_resources: bool
+    """Accept `Resource: "*"` in an Allow statement of `policy`. Default: false."""
+    role_name: str
+    """The role's name (pipelines name it in their configuration). Default: the component's name."""
+    path: str
+    """The role's IAM path. Default: `/`."""
+    description: str
+    """The role's description. Default: `Role for <provider> OIDC workloads <name> (agent-iam)`."""
+    permissions_boundary_arn: str
+    """A managed policy set as the role's permissions boundary. Default: none."""
+    max_session_duration: int
+    """The role's maximum session, 3600 to 43200 seconds. Default: IAM's (3600)."""
+    tags: dict[str, str]
+    """Tags of the role (agent-iam adds `managed-by: agent-iam`). Default: none."""
+    protect: bool
+    """Protect the role from deletion. Default: false."""
+    iam_limits: IamLimitsArgs
+    """The account's IAM quotas, when raised. Default: IAM's default quotas."""
+
+
+class OidcRoleOutputs:
+    """What an OidcRole hands out (annotated here, not on the component class: see SaasAccessRoleOutputs)."""
+
+    role_arn: pulumi.Output[str]
+    """The role's ARN: `role-to-assume` of the pipeline."""
+    role_name: pulumi.Output[str]
+    """The role's name."""
+    issuer: str
+    """The issuer URL the role trusts."""
+    audience: str
+    """The audience the pipeline must request."""
+    subjects: list[str]
+    """The subjects that may assume the role."""
+
+
+# --- defaults, as pure functions of the Args ----------------------------------------------
+
+
+def issuer_url(args: Mapping[str, Any]) -> str:
+    """The issuer URL, default applied ("" when a generic role gives none)."""
+    return (args.get("issuer_url") or known.default_issuer(args.get("provider", "")) or "").rstrip("/")
+
+
+def issuer_key(args: Mapping[str, Any]) -> str:
+    """The issuer as condition keys and provider ARNs spell it (no scheme)."""
+    return known.issuer_host_path(issuer_url(args))
+
+
+def audience(args: Mapping[str, Any]) -> str:
+    if args.get("audience"):
+        return args["audience"]
+    provider = args.get("provider")
+    return known.default_audience(provider, issuer_url(args)) if provider in known.SPECS and provider != known.GENERIC else ""
+
+
+def subject_sources(args: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """`(field, subject)` for every subject: the provider's keys' first, then `subjects`."""
+    provider = args.get("provider")
+    built: list[tuple[str, str]] = []
+    repository, project_path, organization = args.get("repository"), args.get("project_path"), args.get("organization")
+    if provider == known.GITHUB and repository:
+        for index, branch in enumerate(args.get("branches") or []):
+            built.append((f"branches[{index}]", known.github_subjects(repository, branches=[branch])[0]))
+        for index, environment in enumerate(args.get("environments") or []):
+            built.append((f"environments[{index}]", known.github_subjects(repository, environments=[environment])[0]))
+        for index, tag in enumerate(args.get("git_tags") or []):
+            built.append((f"git_tags[{index}]", f"repo:{repository}:ref:refs/tags/{tag}"))
+        if args.get("pull_requests"):
+            built.append(("pull_requests", known.github_subjects(repository, pull_requests=True)[0]))
+    elif provider == known.GITLAB and project_path:
+        for index, branch in enumerate(args.get("branches") or []):
+            built.append((f"branches[{index}]", known.gitlab_subjects(project_path, branches=[branch])[0]))
+        for index, tag in enumerate(args.get("git_tags") or []):
+            built.append((f"git_tags[{index}]", known.gitlab_subjects(project_path, tags=[tag])[0]))
+    elif provider == known.TERRAFORM_CLOUD and organization:
+        project = args.get("project") or DEFAULT_PROJECT
+        phases = args.get("run_phases") or list(known.RUN_PHASES)
+        for index, workspace in enumerate(args.get("workspaces") or []):
+            for subject in known.terraform_cloud_subjects(organization, project, [workspace], phases):
+                built.append((f"workspaces[{index}]", subject))
+    built += [(f"subjects[{index}]", subject) for index, subject in enumerate(args.get("subjects") or [])]
+    return built
+
+
+def all_subjects(args: Mapping[str, Any]) -> list[str]:
+    """The subjects that may assume the role, each once."""
+    return list(dict.fromkeys(subject for _, subject in subject_sources(args)))
+
+
+def workflow_refs(args: Mapping[str, Any]) -> list[str]:
+    """The `job_workflow_ref` values to pin: `workflow_refs`, then `workflow_file` of `repository`
+    at each branch and tag (or at any ref when environments or pull requests may run it)."""
+    refs = list(args.get("workflow_refs") or [])
+    file, repository = args.get("workflow_file"), args.get("repository")
+    if file and repository:
+        exact = [f"refs/heads/{b}" for b in args.get("branches") or []] + [
+            f"refs/tags/{t}" for t in args.get("git_tags") or []
+        ]
+        any_ref = bool(args.get("environments") or args.get("pull_requests") or not exact)
+        refs += [f"{repository}/{file}@*"] if any_ref else [f"{repository}/{file}@{ref}" for ref in exact]
+    return list(dict.fromkeys(refs))
+
+
+def derived_provider_arn(args: Mapping[str, Any], region: str) -> str:
+    partition = policies.partition_for_region(region)
+    return f"arn:{partition}:iam::{args.get('account_id')}:oidc-provider/{issuer_key(args)}"
+
+
+def trust_sid(provider: str) -> str:
+    return {
+        known.GITHUB: "GitHubActions",
+        known.GITLAB: "GitLabCi",
+        known.TERRAFORM_CLOUD: "TerraformCloud",
+    }.get(provider, "OidcWebIdentity")
+
+
+def web_identity_trust(
+    *,
+    sid: str,
+    provider_arn: str,
+    issuer: str,
+    audience: str,
+    subjects: Sequence[str],
+    wildcard: bool = False,
+    repository_id: Optional[str] = None,
+    workflow_refs: Sequence[str] = (),
+) -> policies.Document:
+    """Tokens of one IAM OIDC provider, for these subjects and this audience.
+
+    `:aud` is always StringEquals; `:sub` StringEquals (a list for several subjects), or
+    StringLike when a subject is a pattern. GitHub's `:repository_id` and `:job_workflow_ref`
+    (accepted by STS since February 2026) are pinned on top when given (StringLike for a
+    workflow ref at any ref, `...@*`).
+    """
+    subs: Any = subjects[0] if len(subjects) == 1 else list(subjects)
+    equals: dict[str, Any] = {f"{issuer}:aud": audience}
+    like: dict[str, Any] = {}
+    (like if wildcard else equals)[f"{issuer}:sub"] = subs
+    if repository_id:
+        equals[f"{issuer}:repository_id"] = repository_id
+    if workflow_refs:
+        refs: Any = workflow_refs[0] if len(workflow_refs) == 1 else list(workflow_refs)
+        (like if any(known.has_wildcard(r) for r in workflow_refs) else equals)[f"{issuer}:job_workflow_ref"] = refs
+    condition: dict[str, Any] = {"StringEquals": equals}
+    if like:
+        condition["StringLike"] = like
+    return policies.document(
+        [
+            {
+                "Sid": sid,
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": WEB_IDENTITY,
+                "Condition": condition,
+            }
+        ]
+    )
+
+
+# --- checks ------------------------------------------------------------------------------
+
+
+def oidc_problems(args: Mapping[str, Any]) -> list[Problem]:
+    """Every problem of the issuer, audience, subjects and provider ARN, naming the Args field.
+
+    The stack config gets the same problems through `OidcRole.check` and names its keys."""
+    problems: list[Problem] = []
+
+    def bad(name: str, message: str) -> None:
+        problems.append(Problem(name, message))
+
+    provider = args.get("provider")
+    if provider not in known.PROVIDERS:
+        bad("provider", f"unknown provider {provider!r} (known: {', '.join(known.PROVIDERS)})")
+        return problems
+    spec = known.SPECS[provider]
+    for name, providers in PROVIDER_FIELDS.items():
+        if args.get(name) and provider not in providers:
+            bad(name, f"applies to provider: {' or '.join(providers)} only (this role's provider is {provider})")
+    for name in ("issuer_url", "audience"):
+        value = args.get(name)
+        if value is not None and not str(value).strip():
+            bad(name, "is empty; leave it out for the provider's default")
+
+    # issuer and audience
+    url = issuer_url(args)
+    if not url:
+        bad("issuer_url", "required with provider: generic (the issuer's https:// URL, as in the token's `iss`)")
+    elif issuer_checks := check_value("issuer_url", url, checks.check_oidc_issuer_url):
+        problems += issuer_checks
+    elif known.is_eks_issuer(url):
+        bad(
+            "issuer_url",
+            f"{url!r} is an EKS cluster's issuer: roles for Kubernetes service accounts are "
+            "agent-iam:serviceAccounts (IRSA or Pod Identity), with the cluster in agent-iam:clusters",
+        )
+    elif provider == known.GITHUB and (problem := known.github_issuer_problem(url)):
+        bad("issuer_url", f"{url!r} {problem}")
+    token_audience = audience(args)
+    if not token_audience:
+        bad("audience", "required with provider: generic (the `aud` your issuer puts in the token)")
+    elif known.has_wildcard(token_audience) or token_audience != token_audience.strip():
+        bad("audience", f"is matched exactly (StringEquals); no wildcards or spaces: {token_audience!r}")
+
+    # the provider's keys
+    if provider == known.GITHUB:
+        _github_problems(args, bad)
+    elif provider == known.GITLAB:
+        path = args.get("project_path")
+        if path is not None and not known.GITLAB_PROJECT_PATH_RE.match(path):
+            bad("project_path", f"not a GitLab project path (group[/subgroup]/project): {path!r}")
+        _needs_base(args, bad, "project_path", ("branches", "git_tags"))
+    elif provider == known.TERRAFORM_CLOUD:
+        organization = args.get("organization")
+        if organization is not None and not known.TFC_NAME_RE.match(organization):
+            bad("organization", f"not an HCP Terraform organization name: {organization!r}")
+        project = args.get("project") or DEFAULT_PROJECT
+        if not known.TFC_PROJECT_RE.match(project):
+            bad("project", f"not an HCP Terraform project name: {project!r}")
+        phases = args.get("run_phases")
+        if phases is not None and not phases:
+            bad("run_phases", "name at least one of plan, apply")
+        for index, phase in enumerate(phases or []):
+            if phase not in known.RUN_PHASES:
+                bad(f"run_phases[{index}]", f"is plan or apply, not {phase!r}")
+        _needs_base(args, bad, "organization", ("workspaces",))
+
+    # subjects: at least one, each of the provider's shape, patterns only when accepted
+    sources = subject_sources(args)
+    if not sources and not problems:
+        bad(
+            "subjects",
+            f"no subject: a trust without a `{issuer_key(args)}:sub` pin lets every token this issuer signs "
+            f"({spec.runs} of anyone, anywhere) assume the role; name them ({spec.subject_format})",
+        )
+    allow_wildcard = bool(args.get("allow_wildcard_subject"))
+    for source, subject in sources:
+        if problem := known.subject_problem(provider, subject, allow_wildcard=allow_wildcard):
+            bad(source, f"{subject!r} {problem}")
+    if allow_wildcard and sources and not any(known.has_wildcard(s) for _, s in sources):
+        bad("allow_wildcard_subject", "is true but no subject holds a wildcard")
+    seen: set[str] = set()
+    for index, subject in enumerate(args.get("subjects") or []):
+        if subject in seen:
+            bad(f"subjects[{index}]", f"listed twice: {subject!r}")
+        seen.add(subject)
+
+    # the provider ARN, when known
+    arn = args.get("oidc_provider_arn")
+    if arn is None and not args.get("account_id"):
+        bad("oidc_provider_arn", "required when {account_id} is not given (the provider's ARN is derived from it)")
+    elif isinstance(arn, str) and url:
+        parsed = arns.parse(arn)
+        if check_value("oidc_provider_arn", arn, checks.check_oidc_provider_arn) or parsed is None:
+            bad("oidc_provider_arn", f"not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>): {arn!r}")
+        elif (issuer := parsed.resource.removeprefix(OIDC_PROVIDER_PREFIX).rstrip("/")) != issuer_key(args):
+            bad("oidc_provider_arn", f"is the provider of issuer {issuer!r}, not of {issuer_key(args)!r}: {arn!r}")
+        elif is_known(args.get("account_id")) and args.get("account_id") and parsed.account != args["account_id"]:
+            bad(
+                "oidc_provider_arn",
+                f"is in account {parsed.account}, but the role is created in {args['account_id']} "
+                f"(a role trusts a provider of its own account): {arn!r}",
+            )
+    return problems
+
+
+def _needs_base(args: Mapping[str, Any], bad: Any, base: str, lists: Sequence[str]) -> None:
+    """The provider's lists need their base key, and a base key needs something to build."""
+    given = [name for name in lists if args.get(name)]
+    if given and not args.get(base):
+        bad(given[0], f"builds subjects of one {base}; set {{{base}}}")
+    if args.get(base) and not given:
+        bad(base, "names no " + " or ".join(f"{{{name}}}" for name in lists) + ": say which runs may assume the role")
+
+
+def _github_problems(args: Mapping[str, Any], bad: Any) -> None:
+    repository = args.get("repository")
+    if repository is not None and not known.GITHUB_REPOSITORY_RE.match(repository):
+        bad("repository", f"not a GitHub repository (owner/repo): {repository!r}")
+    given = [n for n in ("branches", "git_tags", "environments", "pull_requests") if args.get(n)]
+    if given and not repository:
+        bad(given[0], "builds subjects of one repository; set {repository}")
+    if repository and not given:
+        bad(
+            "repository",
+            "names no {branches}, {git_tags}, {environments} or {pull_requests}: say which runs may assume the role "
+            "(every run of a repository is {subjects}: [repo:<owner>/<repo>:*] with {allow_wildcard_subject}: true)",
+        )
+    repository_id = args.get("repository_id")
+    if repository_id is not None and (
+        not isinstance(repository_id, str) or not known.GITHUB_REPOSITORY_ID_RE.match(repository_id)
+    ):
+        bad("repository_id", f"is the repository's numeric ID (`gh api repos/<owner>/<repo> --jq .id`): {repository_id!r}")
+    file = args.get("workflow_file")
+    if file is not None and not known.GITHUB_WORKFLOW_FILE_RE.match(file):
+        bad("workflow_file", f"not a workflow file of the repository (.github/workflows/<file>.yml): {file!r}")
+    elif file is not None and not repository:
+        bad("workflow_file", "is a file of {repository}; set it")
+    for index, ref in enumerate(args.get("workflow_refs") or []):
+        if not known.GITHUB_WORKFLOW_REF_RE.match(ref):
+            bad(
+                f"workflow_refs[{index}]",
+                f"not a job_workflow_ref (<owner>/<repo>/.github/workflows/<file>.yml@<ref>, matched exactly): {ref!r}",
+            )
+
+
+def _region(args: Mapping[str, Any]) -> str:
+    return args.get("region") or pulumi.Config("aws").get("region") or "us-east-1"
+
+
+class _Plan:
+    """The checked Args with their defaults applied: the role, its documents and what IAM would refuse."""
+
+    def __init__(self, name: str, args: OidcRoleArgs):
+        raise_problems(COMPONENT, name, check_fields(OidcRoleArgs, args))
+        self.name = name
+        self.args = args
+        self.region = _region(args)
+        role, problems = role_name(name, args, "role_name", "")
+        problems += role_option_problems(args)
+        if args.get("account_id") is not None:
+            problems += check_value("account_id", args["account_id"], checks.check_account_id)
+        problems += oidc_problems(args)
+        problems += s3_problems(args)
+        problems += check_list("policy_arns", args.get("policy_arns") or [], checks.check_policy_arn)
+        problems += policy_problems("policy", args.get("policy"), bool(args.get("allow_wildcard_resources")))
+        raise_problems(COMPONENT, name, problems)
+        self.issuer = issuer_url(args)
+        self.audience = audience(args)
+        self.subjects = all_subjects(args)
+        self.role = role_spec(args, role, f"Role for {args['provider']} OIDC workloads {name} (agent-iam)")
+        self.limits: IamLimits = iam_limits(args)
+        self.provider_arn: pulumi.Input[str] = args.get("oidc_provider_arn") or derived_provider_arn(args, self.region)
+        self.permissions = permissions(args, self.region)
+        self.documents = when_known({"provider_arn": self.provider_arn}, self._build)
+        if not isinstance(self.documents, pulumi.Output):
+            raise_problems(COMPONENT, name, self._role_problems(self.documents))
+
+    def _role_problems(self, docs: RoleDocuments) -> list[Problem]:
+        return role_problems("role", self.role, docs, self.limits, self.args.get("account_id"), policy_field="policy")
+
+    def trust(self, provider_arn: str) -> policies.Document:
+        return web_identity_trust(
+            sid=trust_sid(self.args["provider"]),
+            provider_arn=provider_arn,
+            issuer=issuer_key(self.args),
+            audience=self.audience,
+            subjects=self.subjects,
+            wildcard=any(known.has_wildcard(s) for s in self.subjects),
+            repository_id=self.args.get("repository_id"),
+            workflow_refs=workflow_refs(self.args),
+        )
+
+    def _build(self, values: dict[str, Any]) -> RoleDocuments:
+        docs = RoleDocuments(
+            trust=self.trust(values["provider_arn"]),
+            inline_policy_name=POLICY_NAME,
+            inline_policy=self.permissions,
+            attached_policy_arns=tuple(self.args.get("policy_arns") or ()),
+        )
+        if not is_known(self.provider_arn):
+            problems = oidc_problems({**self.args, "oidc_provider_arn": values["provider_arn"]})
+            raise_problems(COMPONENT, self.name, problems + self._role_problems(docs))
+        return docs
+
+    def role_documents(self) -> RoleDocuments:
+        """The documents to register: dicts when everything is known, else the trust as an output."""
+        docs = self.documents
+        if not isinstance(docs, pulumi.Output):
+            return docs
+        return RoleDocuments(
+            trust=docs.apply(lambda d: d.trust),
+            inline_policy_name=POLICY_NAME,
+            inline_policy=self.permissions,
+            attached_policy_arns=tuple(self.args.get("policy_arns") or ()),
+        )
+
+    def roles(self) -> list[PlannedRole]:
+        account = self.args.get("account_id")
+        docs = None if isinstance(self.documents, pulumi.Output) else self.documents
+        return [PlannedRole("role", self.role, account if is_known(account) else None, docs)]
+
+
+class OidcRole(pulumi.ComponentResource, OidcRoleOutputs):
+    """A role assumed with web identity tokens of one OIDC issuer (`agent-iam:oidc:OidcRole`).
+
+    Bad Args raise an `ArgsError` naming the field before anything is registered. When
+    `oidc_provider_arn` is another resource's output, the trust waits for it; `depends_on` given in
+    `opts` is passed to the role too, so a provider registered in the same program exists first."""
+
+    def __init__(self, name: str, args: OidcRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        plan = _Plan(name, args)
+        super().__init__(type_token("oidc", COMPONENT), name, None, opts)
+        role = create_role(
+            self,
+            f"{name}-role",
+            plan.role,
+            plan.role_documents(),
+            depends_on=opts.depends_on if opts is not None else None,
+        )
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.issuer = plan.issuer
+        self.audience = plan.audience
+        self.subjects = plan.subjects
+        self.register_outputs(self.outputs())
+
+    @staticmethod
+    def check(name: str, args: OidcRoleArgs) -> list[PlannedRole]:
+        """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
+        return _Plan(name, args).roles()
+
+    def outputs(self) -> dict[str, Any]:
+        """Stack output: the role, and what the pipeline configures (issuer, audience, subjects)."""
+        return {
+            "roleArn": self.role_arn,
+            "roleName": self.role_name,
+            "issuer": self.issuer,
+            "audience": self.audience,
+            "subjects": self.subjects,
+        }

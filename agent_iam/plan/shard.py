@@ -1,0 +1,216 @@
+"""A large stack's program on every core: K processes each register a shard of the entries.
+
+Entries are independent once the whole config is validated, so each shard runs the real program
+with the stack's full config: it validates everything (a bad key fails every shard the same
+way), builds the same providers and OIDC registrations, and then registers only its own slice of
+the entries (contiguous slices of `StackSettings.units()` order, so every family keeps its order).
+The parent runs the first shard itself and forks the others before it has run anything (no SDK
+threads exist yet); each child sends back its recorded resources and exits without teardown.
+
+The merge is strict: a resource recorded by several shards (the stack, providers, OIDC providers)
+must be recorded identically, advisories must agree, and each stack output must be the same value
+or entry-keyed maps that do not overlap. Anything else, or any failure in a shard, plans the stack
+in one process instead, so sharding changes how fast a plan runs, never what it says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import pickle
+import sys
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .run import PlanRun, run_program
+
+# Below this many entries one process is as fast: reading the stack file, validating it in every
+# shard, judging and writing stay serial, and forking and merging cost about what the program saves
+# (paired runs on a shared 2-core machine: no gain at 150 to 900 entries, 0.8x at 3,000).
+# `--shards` overrides it either way.
+SHARD_MIN_ENTRIES = 2000
+SHARDS_ENV = "AGENT_IAM_PLAN_SHARDS"
+
+
+class MergeError(Exception):
+    """The shards disagree about something a single run decides once: plan in one process."""
+
+
+def entry_count(config: Mapping[str, Any]) -> int:
+    """Entries in a stack-file config: the items of every list-valued `agent-iam:` key."""
+    return sum(len(v) for k, v in config.items() if k.startswith("agent-iam:") and isinstance(v, list))
+
+
+def default_shards(config: Mapping[str, Any], requested: int | None = None) -> int:
+    """`requested` (or AGENT_IAM_PLAN_SHARDS), else the machine's cores for a stack of
+    SHARD_MIN_ENTRIES entries or more, else 1."""
+    if requested is None and os.environ.get(SHARDS_ENV, "").strip():
+        requested = int(os.environ[SHARDS_ENV])
+    if requested is not None:
+        return max(1, requested)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores if entry_count(config) >= SHARD_MIN_ENTRIES else 1
+
+
+def _unit_fields(settings: Any) -> list[str]:
+    """The StackSettings fields that hold entries (sequences of Unit), in declaration order."""
+    from agent_iam.stack_config import Unit
+
+    return [
+        f.name
+        for f in dataclasses.fields(settings)
+        if isinstance(getattr(settings, f.name), (list, tuple))
+        and getattr(settings, f.name)
+        and all(isinstance(u, Unit) for u in getattr(settings, f.name))
+    ]
+
+
+def shard_settings(settings: Any, index: int, count: int) -> Any:
+    """`settings` keeping only shard `index` of `count` of its entries (everything else whole)."""
+    fields = _unit_fields(settings)
+    total = sum(len(getattr(settings, name)) for name in fields)
+    start, stop = index * total // count, (index + 1) * total // count
+    changes, offset = {}, 0
+    for name in fields:
+        units = list(getattr(settings, name))
+        changes[name] = type(getattr(settings, name))(
+            u for i, u in enumerate(units, offset) if start <= i < stop
+        )
+        offset += len(units)
+    return dataclasses.replace(settings, **changes)
+
+
+def _run_shard(stack: str, config: Mapping[str, Any], secret_keys: list[str] | None, index: int, count: int,
+               program: Any = None) -> tuple[PlanRun, Any]:
+    """Run the program registering shard `index`; the run (settings stripped) and the full settings."""
+    import agent_iam.stack_config as stack_config
+
+    original = stack_config.load_from_pulumi
+    seen: dict[str, Any] = {}
+
+    def load_shard() -> Any:
+        seen["full"] = original()
+        seen["shard"] = shard_settings(seen["full"], index, count)
+        return seen["shard"]
+
+    stack_config.load_from_pulumi = load_shard
+    try:
+        run = run_program(stack, config, secret_keys, **({"program": program} if program else {}))
+    finally:
+        stack_config.load_from_pulumi = original
+    if "shard" not in seen or run.settings is not seen["shard"]:
+        raise MergeError("the program did not compose from load_from_pulumi's settings; cannot shard it")
+    return dataclasses.replace(run, settings=None), seen["full"]
+
+
+def _fork(work: Callable[[], Any]) -> tuple[int, int]:
+    """Run `work` in a forked child; its pickled result (or error) comes back through a pipe."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: no teardown, no exit handlers of the parent
+        os.close(read)
+        try:
+            try:
+                # A fresh event loop: an earlier run's loop would hand work to its default
+                # executor, whose threads did not survive the fork.
+                asyncio.set_event_loop(asyncio.new_event_loop())
+                data = pickle.dumps(("ok", work()), protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException as exc:  # noqa: BLE001 (reported to the parent, which plans in one process)
+                data = pickle.dumps(("error", "".join(traceback.format_exception(exc))))
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(data)
+        finally:
+            os._exit(0)
+    os.close(write)
+    return pid, read
+
+
+def _collect(pid: int, read: int) -> Any:
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    if not data:
+        raise MergeError("a shard process ended without a result")
+    status, value = pickle.loads(data)
+    if status != "ok":
+        raise MergeError(f"a shard failed:\n{value}")
+    return value
+
+
+def merge_outputs(outputs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Stack outputs of the shards as one run's: equal values once, entry-keyed maps joined in shard order."""
+    merged: dict[str, Any] = {}
+    for key in outputs[0]:
+        values = [o.get(key) for o in outputs]
+        if any(list(o) != list(outputs[0]) for o in outputs):
+            raise MergeError("the shards exported different outputs")
+        if all(v == values[0] for v in values):
+            merged[key] = values[0]
+        elif all(isinstance(v, dict) for v in values):
+            joined: dict[str, Any] = {}
+            for value in values:
+                for name, item in value.items():
+                    if name in joined and joined[name] != item:
+                        raise MergeError(f"output {key}.{name} differs between shards")
+                    joined[name] = item
+            merged[key] = joined
+        else:
+            raise MergeError(f"output {key} differs between shards")
+    return merged
+
+
+def merge_runs(runs: Sequence[PlanRun], settings: Any) -> PlanRun:
+    """One PlanRun from the shards' runs, as a single process would have recorded it."""
+    by_urn: dict[str, Any] = {}
+    for run in runs:
+        for resource in run.resources:
+            known = by_urn.setdefault(resource.urn, resource)
+            if known is not resource and known != resource:
+                raise MergeError(f"{resource.urn} was recorded differently by two shards")
+    if any(run.warnings != runs[0].warnings for run in runs):
+        raise MergeError("the shards logged different advisories")
+    return PlanRun(
+        stack=runs[0].stack,
+        resources=sorted(by_urn.values(), key=lambda r: r.urn),
+        outputs=merge_outputs([run.outputs for run in runs]),
+        warnings=list(runs[0].warnings),
+        settings=settings,
+    )
+
+
+def run_sharded(stack: str, config: Mapping[str, Any], secret_keys: list[str] | None, count: int,
+                program: Any = None) -> PlanRun:
+    """The plan's run from `count` shards (this process runs the first); MergeError when they
+    cannot be merged exactly."""
+    children = [
+        _fork(lambda i=i: _run_shard(stack, config, secret_keys, i, count, program)[0]) for i in range(1, count)
+    ]
+    try:
+        first, settings = _run_shard(stack, config, secret_keys, 0, count, program)
+    except BaseException:
+        for pid, read in children:
+            try:
+                _collect(pid, read)
+            except MergeError:
+                pass
+        raise
+    runs = [first] + [_collect(pid, read) for pid, read in children]
+    return merge_runs(runs, settings)
+
+
+def run_plan(stack: str, config: Mapping[str, Any], secret_keys: list[str] | None = None,
+             shards: int | None = None) -> PlanRun:
+    """The plan's run: sharded across processes for a large stack, else (or when the shards do not
+    merge exactly, or fail) the program in this process."""
+    count = default_shards(config, shards)
+    if count > 1 and hasattr(os, "fork"):
+        try:
+            return run_sharded(stack, config, secret_keys, count)
+        except MergeError as exc:
+            if os.environ.get("AGENT_IAM_PLAN_SHARD_DEBUG") == "1":
+                print(f"agent-iam: planning in one process: {exc}", file=sys.stderr)
+        except Exception:  # the program's own error: raised again, cleanly, by the single run below
+            pass
+    return run_program(stack, config, secret_keys)

@@ -1,0 +1,22 @@
+"""Vendor presets: a vendor's documented trust principal and permissions, as data.
+
+One small TOML file per vendor (`agent_iam/presets/<vendor>.toml`, shipped with the package),
+citing the vendor page it was copied from and the date it was checked; that date is the
+preset's version. A `saasRoles` entry with `preset: <vendor>` gets the vendor's principal and
+statements; an agent's entry (`ecsAgents`, `serviceAccounts`) the settings its guide prescribes.
+The catalog (`agent_iam.presets.catalog`: schema, `load`, `statements`) loads on first use, so
+what only needs the role tag (the access report) does not build its models.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+PRESET_TAG = "agent-iam:preset"  # on every role an entry with a preset creates: `<vendor>@<version>`
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    return getattr(importlib.import_module("agent_iam.presets.catalog"), name)

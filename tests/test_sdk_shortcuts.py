@@ -1,0 +1,114 @@
+"""Each SDK shortcut (plan/shortcuts.py) leaves every plan byte-identical, on the SDK versions it names."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pulumi._version import _VERSION
+from pulumi.runtime import rpc
+from pulumi.runtime.sync_await import _sync_await
+
+from bench.generate import stack_config
+from conftest import ROOT
+from agent_iam.plan import shortcuts
+from agent_iam.plan.guardrails import judge, judgement_document
+from agent_iam.plan.render import plan_files
+from agent_iam.plan.run import run_program
+from agent_iam.plan.stackfile import read_stack_file
+
+SHORTCUTS = {"create_urn": shortcuts.KEEP_SDK_URN, "state_struct": shortcuts.KEEP_SDK_STATE}
+STACKS = ["dev", "staging", "prod"]
+BENCH = {"bench7": 7, "bench40": 40}
+
+
+def test_the_installed_sdk_is_one_the_shortcuts_were_checked_against():
+    assert shortcuts.sdk_checked(), (
+        f"pulumi {_VERSION} is installed, but the SDK shortcuts in agent_iam/plan/shortcuts.py were checked "
+        f"against {sorted(shortcuts.CHECKED_SDK_VERSIONS)} only (they are off on this version). Compare "
+        "MockMonitor.RegisterResource and runtime.resource.create_urn with the shortcuts, run this file, and "
+        "add the version to CHECKED_SDK_VERSIONS when every plan stays byte-identical."
+    )
+
+
+def _plan(stack: str, tmp_path, monkeypatch, keep: str | None) -> dict[str, bytes]:
+    for var in SHORTCUTS.values():
+        monkeypatch.delenv(var, raising=False)
+    if keep:
+        monkeypatch.setenv(keep, "1")
+    if stack in BENCH:
+        config, secret_keys = stack_config(BENCH[stack]), []
+    else:
+        config, secret_keys = read_stack_file(ROOT / "stacks", stack)
+    run = run_program(stack, config, secret_keys)
+    judgement = judge(run, run.settings, cache_dir=tmp_path)
+    records = repr([(r.urn, r.type, r.name, r.parent, r.provider, r.custom, r.protect, r.inputs, r.outputs,
+                     r.secret_inputs) for r in run.resources]).encode()
+    return {**plan_files(run, judgement_document(judgement)), "<registrations>": records,
+            "<warnings>": repr(run.warnings).encode()}
+
+
+@pytest.mark.parametrize("shortcut", sorted(SHORTCUTS))
+@pytest.mark.parametrize("stack", [*STACKS, *BENCH])
+def test_each_shortcut_leaves_the_plan_byte_identical(stack, shortcut, tmp_path, monkeypatch):
+    with_it = _plan(stack, tmp_path, monkeypatch, keep=None)
+    without = _plan(stack, tmp_path, monkeypatch, keep=SHORTCUTS[shortcut])
+    assert with_it.keys() == without.keys()
+    for name in with_it:
+        assert with_it[name] == without[name], name
+
+
+def test_the_shortcuts_are_used_and_restored(monkeypatch):
+    from pulumi.runtime import resource as sdk_resource
+
+    from agent_iam.plan.runtime import plan_runtime
+
+    monkeypatch.delenv(shortcuts.KEEP_SDK_URN, raising=False)
+    before = sdk_resource.create_urn
+    with plan_runtime():
+        assert sdk_resource.create_urn is shortcuts.create_urn
+    assert sdk_resource.create_urn is before
+    monkeypatch.setenv(shortcuts.KEEP_SDK_URN, "1")
+    with plan_runtime():
+        assert sdk_resource.create_urn is before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("role", "aws:iam/role:Role", None, "proj", "st"),
+        ("role", "aws:iam/role:Role", "urn:pulumi:st::proj::agent-iam:x:X::parent", None, None),
+        ("r", "t", "", None, None),
+        ("a::b", "t", "no-separator", "p", "s"),
+    ],
+)
+def test_create_urn_gives_the_sdks_urn(args):
+    async def both():
+        mine = await shortcuts.create_urn(*args).future()
+        sdk = await shortcuts.SDK_CREATE_URN(*args).future()
+        return mine, sdk
+
+    mine, sdk = _sync_await(both())
+    assert mine == sdk
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"arn": "arn:aws:iam::1:role/x", "n": 3, "f": 1.5, "b": True, "none": None, "l": [1, None, "x", {"k": [False]}]},
+        {"nested": {"deep": {"deeper": ["a", 2**40, -0.0]}}, "empty": {}, "list": []},
+        {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "s"},
+    ],
+)
+def test_a_plain_state_serializes_as_the_sdk_does(state):
+    assert shortcuts.is_plain_state(state)
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    expected = _sync_await(rpc.serialize_properties(state, {}))
+    assert shortcuts.state_struct(state).SerializeToString(deterministic=True) == expected.SerializeToString(
+        deterministic=True
+    )
+
+
+@pytest.mark.parametrize("state", [{"t": (1, 2)}, {1: "x"}, {"o": object()}, {"d": {2: "x"}}, [("k", "v")]])
+def test_anything_else_takes_the_sdks_path(state):
+    assert not shortcuts.is_plain_state(state)
