@@ -126,6 +126,16 @@ def test_each_provider_has_its_issuer_audience_and_subject_format(fields, issuer
         ({"provider": "github", "subjects": ["repo:*"], "allow_wildcard_subject": True}, "subjects[0]", "keeps the owner fixed"),
         ({"provider": "github", "subjects": ["repo:*/app:ref:refs/heads/main"], "allow_wildcard_subject": True}, "subjects[0]", "keeps the owner fixed"),
         ({"provider": "terraform-cloud", "subjects": ["organization:*"], "allow_wildcard_subject": True}, "subjects[0]", "keeps the owner fixed"),
+        # every subject of the owner, spelled with separators: `repo:acme/*` by another name
+        ({"provider": "github", "subjects": ["repo:acme/*:*"], "allow_wildcard_subject": True}, "subjects[0]", "names something under it"),
+        ({"provider": "github", "subjects": ["repo:acme/*/*"], "allow_wildcard_subject": True}, "subjects[0]", "names something under it"),
+        ({"provider": "gitlab", "subjects": ["project_path:acme/*:*"], "allow_wildcard_subject": True}, "subjects[0]", "names something under it"),
+        ({"provider": "terraform-cloud", "subjects": ["organization:acme:*:*"], "allow_wildcard_subject": True}, "subjects[0]", "names something under it"),
+        # generic on a shared issuer gets that issuer's owner-fixed rule, however the URL is spelled
+        ({"provider": "generic", "issuer_url": "https://token.actions.githubusercontent.com", "audience": "sts.amazonaws.com", "subjects": ["repo:a*"], "allow_wildcard_subject": True}, "subjects[0]", "a GitHub Actions pattern keeps the owner fixed"),
+        ({"provider": "generic", "issuer_url": "https://TOKEN.Actions.githubusercontent.com/", "audience": "sts.amazonaws.com", "subjects": ["repo:*:ref:refs/heads/main"], "allow_wildcard_subject": True}, "subjects[0]", "a GitHub Actions pattern keeps the owner fixed"),
+        ({"provider": "generic", "issuer_url": "https://gitlab.com", "audience": "https://gitlab.com", "subjects": ["project_path:*"], "allow_wildcard_subject": True}, "subjects[0]", "a GitLab CI/CD pattern keeps the owner fixed"),
+        ({"provider": "generic", "issuer_url": "https://app.terraform.io", "audience": "aws.workload.identity", "subjects": ["organization:ac*"], "allow_wildcard_subject": True}, "subjects[0]", "a HCP Terraform pattern keeps the owner fixed"),
         ({"provider": "generic", "issuer_url": "https://idp.example.com", "audience": "x", "subjects": ["*"], "allow_wildcard_subject": True}, "subjects[0]", "at least 3 fixed characters"),
         ({"provider": "github", "repository": "acme/app", "branches": ["main"], "allow_wildcard_subject": True}, "allow_wildcard_subject", "no subject holds a wildcard"),
         ({"provider": "github", "issuer_url": "https://gitlab.com", "repository": "acme/app", "branches": ["main"]}, "issuer_url", "is not a GitHub Actions issuer"),
