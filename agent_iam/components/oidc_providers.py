@@ -242,6 +242,29 @@ def subject_problem(provider: str, subject: str, *, allow_wildcard: bool, issuer
     return None
 
 
+# The claim that starts each shared issuer's default subject, followed by the owner.
+OWNER_PREFIXES = {GITHUB: "repo:", GITLAB: "project_path:", TERRAFORM_CLOUD: "organization:"}
+
+
+def pattern_reaches_any_owner(pattern: str) -> bool:
+    """Whether a `:sub` pattern (StringLike) matches the subjects of owners nobody chose: its fixed
+    start stops before a GitHub owner, GitLab top-level group or Terraform organization is named
+    (`*:ref:refs/heads/main`, `rep*`, `repo:*/app:...`, `repo:ac*`). On a shared issuer anyone
+    can create such an owner and mint a token that matches. Judged by the subject's shape, so it
+    holds for roles agent-iam did not make and whatever the issuer is called."""
+    if not has_wildcard(pattern):
+        return False
+    head = re.split(r"[*?]", pattern, maxsplit=1)[0]
+    for family, prefix in OWNER_PREFIXES.items():
+        if len(head) < len(prefix) and prefix.startswith(head):
+            return True
+        if head.startswith(prefix):
+            fixed = {GITHUB: GITHUB_PATTERN_RE, GITLAB: GITLAB_PATTERN_RE, TERRAFORM_CLOUD: TFC_PATTERN_RE}[family]
+            match = fixed.match(pattern)
+            return not match or has_wildcard(pattern[: match.start("rest")])
+    return False
+
+
 def _names_something(rest: str) -> bool:
     """Whether the part of a pattern after its owner holds more than wildcards and the claim's
     separators (`*`, `*:*`, `*/*` all match every subject of the owner)."""
