@@ -36,7 +36,7 @@ RUN_PHASES = ("plan", "apply")
 WILDCARDS = ("*", "?")
 
 # EKS cluster issuers: `oidc.eks.<region>.amazonaws.com[.cn]/id/<ID>` (IRSA, not this family).
-EKS_ISSUER_RE = re.compile(r"^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/id/[A-Za-z0-9]+$")
+EKS_ISSUER_RE = re.compile(r"^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/id/[A-Za-z0-9]+$", re.IGNORECASE)
 
 # GitHub: owner 1-39 of [A-Za-z0-9-], repository [A-Za-z0-9._-]; refs without whitespace or ':'.
 _GH_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})"
@@ -123,7 +123,7 @@ def issuer_host_path(url: str) -> str:
 
 
 def is_eks_issuer(url: str) -> bool:
-    return bool(EKS_ISSUER_RE.match(issuer_host_path(url)))
+    return bool(EKS_ISSUER_RE.match(issuer_host_path(url.strip().lower())))
 
 
 def has_wildcard(value: str) -> bool:
