@@ -239,6 +239,14 @@ def test_wildcard_subject_needs_the_opt_in_and_is_announced(plan_stack):
     assert any("trusts EVERY token whose subject matches repo:acme/app:*" in w for w in run.warnings)
 
 
+def test_a_pull_request_role_that_writes_is_announced(plan_stack):
+    pr = {"name": "pr", "provider": "github", "repository": "acme/app", "pullRequests": True}
+    writes = plan_stack(config_with(oidcRoles=[{**pr, "s3Write": ["acme-artifacts/pr"]}]))
+    assert any("trusts pull request runs (repo:acme/app:pull_request) and can do more than read S3" in w for w in writes.warnings)
+    reads = plan_stack(config_with(oidcRoles=[{**pr, "s3Read": ["acme-artifacts/pr"]}]))
+    assert not any("pull request runs" in w for w in reads.warnings)
+
+
 def test_the_misuse_of_clusters_for_github_is_refused_and_points_to_oidc_roles():
     """The issue's misuse: GitHub's issuer as an EKS cluster planned a role GitHub can never assume."""
     assert_config_error(
