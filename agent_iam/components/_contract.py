@@ -17,7 +17,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ForwardRef, Required, TypeVar, Union, get_args, get_origin, is_typeddict
 
 import pulumi
 
@@ -94,6 +94,9 @@ def check_fields(args_type: type, args: Any) -> list[Problem]:
     for key in sorted(required):
         if args.get(key) is None:
             problems.append(Problem(key, "required, but not set"))
+    for key in args:
+        if key in known and args[key] is not None:
+            problems += type_problems(key, args[key], args_type.__annotations__[key])
     for key in sorted(plain_fields(args_type) & set(args)):
         value = args[key]
         items = value.values() if isinstance(value, Mapping) else value if isinstance(value, (list, tuple)) else ()
@@ -102,6 +105,47 @@ def check_fields(args_type: type, args: Any) -> list[Problem]:
                 Problem(key, "must be known when the program runs, not another resource's output (it names resources)")
             )
     return problems
+
+
+_TYPE_NAMES = {str: "a string", bool: "true or false", int: "a whole number"}
+
+
+def type_problems(field: str, value: Any, annotation: Any, *, top: bool = True) -> list[Problem]:
+    """A known value against its Args field's annotation: a string (a field's own never empty: leaving it
+    out gives its default), a bool, a whole number, a list or a mapping of those; an unknown value (an
+    `Output`) is checked where it resolves. Items' own checks say more about their content."""
+    if not is_known(value) and not isinstance(value, (list, tuple, Mapping)):
+        return []  # an Output: checked when it resolves (or refused where the field must be known)
+    origin = get_origin(annotation)
+    if origin is Required:
+        return type_problems(field, value, get_args(annotation)[0], top=top)
+    if origin is Union:  # pulumi.Input[T]: T, Awaitable[T] or Output[T]; a known value must be a T
+        plain = [arm for arm in get_args(annotation) if not isinstance(arm, ForwardRef) and get_origin(arm) is None]
+        return type_problems(field, value, plain[0], top=top) if len(plain) == 1 else []
+    if annotation in _TYPE_NAMES:
+        wrong = not isinstance(value, annotation) or (annotation is int and isinstance(value, bool))
+        if wrong:
+            return [Problem(field, f"must be {_TYPE_NAMES[annotation]}, got {type(value).__name__}: {value!r}")]
+        if annotation is str and top and not value.strip():
+            return [Problem(field, f"is empty: {value!r}")]
+        return []
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            return [Problem(field, f"must be a list, got {type(value).__name__}: {value!r}")]
+        (item,) = get_args(annotation)
+        return [p for index, v in enumerate(value) for p in type_problems(f"{field}[{index}]", v, item, top=False)]
+    if origin is dict or is_typeddict(annotation):
+        if not isinstance(value, Mapping):
+            return [Problem(field, f"must be a mapping, got {type(value).__name__}: {value!r}")]
+        if origin is dict:
+            key_type, value_type = get_args(annotation)
+            return [
+                p
+                for k, v in value.items()
+                for p in type_problems(f"{field}.{k}", k, key_type, top=False)
+                + type_problems(f"{field}.{k}", v, value_type, top=False)
+            ]
+    return []
 
 
 def is_known(value: Any) -> bool:
@@ -123,6 +167,8 @@ def check_value(field: str, value: Any, check: Callable[[Any], Any]) -> list[Pro
         check(value)
     except ValueError as exc:
         return [Problem(field, str(exc))]
+    except (TypeError, AttributeError):  # an Output that resolved to a value of another type (None, a number)
+        return [Problem(field, f"has the wrong type ({type(value).__name__}): {value!r}")]
     return []
 
 

@@ -385,8 +385,8 @@ def oidc_problems(args: Mapping[str, Any]) -> list[Problem]:
     arn = args.get("oidc_provider_arn")
     if arn is None and not args.get("account_id"):
         bad("oidc_provider_arn", "required when {account_id} is not given (the provider's ARN is derived from it)")
-    elif isinstance(arn, str) and url:
-        parsed = arns.parse(arn)
+    elif arn is not None and is_known(arn) and url:  # a resolved value of another type is refused, never skipped
+        parsed = arns.parse(arn) if isinstance(arn, str) else None
         if check_value("oidc_provider_arn", arn, checks.check_oidc_provider_arn) or parsed is None:
             bad("oidc_provider_arn", f"not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>): {arn!r}")
         elif (issuer := parsed.resource.removeprefix(OIDC_PROVIDER_PREFIX).rstrip("/")) != issuer_key(args):

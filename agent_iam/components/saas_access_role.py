@@ -257,6 +257,16 @@ class _Plan:
         self.limits: IamLimits = iam_limits(args)
         self.has_permissions = has_permissions
         self.policy_name = f"{self.role.name}-{POLICY_NAME}" if args.get("customer_managed_policy") else POLICY_NAME
+        if args.get("customer_managed_policy"):  # its attachment and this one would share a name
+            raise_problems(COMPONENT, name, [
+                Problem(
+                    f"policy_arns[{index}]",
+                    f"is named like the customer managed policy agent-iam creates for the role, {self.policy_name!r}, "
+                    f"which is attached already: {arn!r}",
+                )
+                for index, arn in enumerate(args.get("policy_arns") or [])
+                if arn.rsplit("/", 1)[-1] == self.policy_name
+            ])
         self.documents = self._documents()
         if not isinstance(self.documents, pulumi.Output):
             raise_problems(COMPONENT, name, self._role_problems(self.documents))

@@ -49,3 +49,42 @@ def test_a_problem_spells_the_fields_it_refers_to_for_its_reader():
     problem = Problem("policy", "scope it, or set {allow_wildcard_resources}: true ({iam_limits.trust_policy_size})")
     assert problem.render() == "scope it, or set allow_wildcard_resources: true (iam_limits.trust_policy_size)"
     assert problem.render(str.upper) == "scope it, or set ALLOW_WILDCARD_RESOURCES: true (IAM_LIMITS.TRUST_POLICY_SIZE)"
+
+
+def test_known_values_of_the_wrong_type_or_empty_are_refused_naming_field_and_value():
+    from agent_iam import SaasAccessRoleArgs
+
+    problems = check_fields(
+        SaasAccessRoleArgs,
+        {
+            "principal_arn": ["arn:aws:iam::949275490180:role/x"],  # a list where a string is expected
+            "external_id": 12345678,
+            "protect": "no",  # truthy: would have protected the role
+            "role_name": "",
+            "tags": {"team": 1},
+            "s3_read": "bucket",
+            "max_session_duration": True,
+        },
+    )
+    assert sorted((p.field, p.render()) for p in problems) == [
+        ("external_id", "must be a string, got int: 12345678"),
+        ("max_session_duration", "must be a whole number, got bool: True"),
+        ("principal_arn", "must be a string, got list: ['arn:aws:iam::949275490180:role/x']"),
+        ("protect", "must be true or false, got str: 'no'"),
+        ("role_name", "is empty: ''"),
+        ("s3_read", "must be a list, got str: 'bucket'"),
+        ("tags.team", "must be a string, got int: 1"),
+    ]
+    # an Input may be an Output (checked when it resolves), in a list too
+    assert check_fields(SaasAccessRoleArgs, {"principal_arn": pulumi.Output.from_input("x"),
+                                             "s3_read": [pulumi.Output.from_input("b")]}) == []
+
+
+def test_a_bad_type_registers_nothing():
+    import pytest
+
+    from agent_iam import ArgsError, SaasAccessRole
+
+    with pytest.raises(ArgsError, match=r"SaasAccessRole 'v': args\.principal_arn: is empty: ''") as caught:
+        run_components(lambda: SaasAccessRole("v", {"principal_arn": ""}))
+    assert caught.value.registered_resources == []  # type: ignore[attr-defined]

@@ -88,3 +88,13 @@ def test_a_registration_accepts_the_audiences_it_is_given():
     assert run.named(PROVIDER, "tfc-provider").inputs["clientIdLists"] == ["aws.workload.identity"]
     with pytest.raises(ArgsError, match=r"args\.client_ids\[0\]: a client ID \(audience\) is 1 to 255 characters"):
         run_components(lambda: OidcProviderRegistration("tfc", {"url": "https://app.terraform.io", "client_ids": [" "]}))
+
+
+def test_a_provider_arn_output_that_resolves_to_another_type_is_refused_not_trusted():
+    import pulumi
+
+    args = OidcRoleArgs(provider="github", repository="acme/app", branches=["main"],
+                        oidc_provider_arn=pulumi.Output.from_input(7))
+    with pytest.raises(Exception, match=r"OidcRole 'deploy': args\.oidc_provider_arn: ") as caught:
+        run_components(lambda: OidcRole("deploy", args))
+    assert ROLE not in {r.type for r in caught.value.registered_resources}  # type: ignore[attr-defined]

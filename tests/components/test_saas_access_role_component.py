@@ -138,3 +138,11 @@ def test_a_field_that_names_resources_must_be_known():
 
     with pytest.raises(ArgsError, match=r"args\.role_name: must be known when the program runs"):
         run_components(program)
+
+
+def test_a_managed_policy_named_like_the_customer_managed_policy_is_refused_not_a_duplicate_urn():
+    args = {"principal_arn": "arn:aws:iam::949275490180:role/x", "external_id": "abcdef1234", "s3_read": ["acme-bucket"],
+            "customer_managed_policy": True, "policy_arns": ["arn:aws:iam::aws:policy/v-vendor-access"]}
+    with pytest.raises(ArgsError, match=r"SaasAccessRole 'v': args\.policy_arns\[0\]: is named like the customer managed") as caught:
+        run_components(lambda: SaasAccessRole("v", args))
+    assert caught.value.registered_resources == []  # type: ignore[attr-defined]
