@@ -1,6 +1,7 @@
 """Read `stacks/Pulumi.<stack>.yaml` as the Pulumi CLI would hand it to the program, with line numbers.
 
-The file is parsed as YAML 1.2 (ruamel.yaml composes the node graph; the values are built here),
+The file is parsed as YAML 1.2 (ruamel.yaml composes the node graph, or libyaml with ruamel's 1.2
+resolver when the text is in the subset where both compose alike: `_compose_fast`; the values are built here),
 as Pulumi reads it: `no` is text, `0x1F` and `0o17` are numbers, a date is its text. Whatever a
 YAML file can hold ends as a value the program understands or as a ConfigError naming the file,
 the line and the key: a duplicate key (both lines), a binary or custom-tagged value, a number too
