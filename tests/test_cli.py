@@ -192,3 +192,14 @@ def test_the_pack_config_carries_the_stack_files_acceptances():
     _validate(config)
     for rule, items in accepted.items():
         assert config[rule]["acceptedFindings"] == items
+
+
+def test_outside_a_pulumi_project_plan_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    """Run from a folder with no Pulumi.yaml above it: exit 2 naming the folder, not a FileNotFoundError traceback."""
+    from agent_iam import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_project_dir", lambda: tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert cli_module.main(["plan", "--stack", "dev", "--out", str(tmp_path / "out")]) == 2
+    assert f"no Pulumi.yaml in {tmp_path}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

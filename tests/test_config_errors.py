@@ -119,6 +119,22 @@ CASES = {
         {"ecsAgents": ["matillion"]},
         "agent-iam:ecsAgents[0]: must be a mapping of keys to values (got text)",
     ),
+    "a list where text belongs names the value": (
+        {"oidcRoles": [{"name": ["x"], "provider": "github", "subjects": ["repo:a/b:ref:refs/heads/main"]}]},
+        "agent-iam:oidcRoles[0].name: must be text, not a list (got ['x'])",
+    ),
+    "a list where a number belongs names the value": (
+        {"ec2Agents": [{"name": "a", "maxSessionDuration": [3600]}]},
+        "agent-iam:ec2Agents[0].maxSessionDuration: Input should be a valid integer (got a list: [3600])",
+    ),
+    "a quoted 'no' is text, not false": (
+        {"ecsAgents": [{"name": "a", "confusedDeputyConditions": "no"}]},
+        "agent-iam:ecsAgents[0].confusedDeputyConditions: must be true or false (got 'no')",
+    ),
+    "a number is not a flag": (
+        {"ec2Agents": [{"name": "a", "ssm": 1}]},
+        "agent-iam:ec2Agents[0].ssm: must be true or false (got 1)",
+    ),
     "account ID that is not 12 digits": (
         {"accountId": "1234"},
         "agent-iam:accountId: not a 12-digit AWS account ID: '1234'",

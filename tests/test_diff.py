@@ -387,3 +387,13 @@ def test_what_blocks_a_written_plan_leaves_accepted_and_advisory_findings_out():
     plan["violations"].append({"level": "mandatory", "rule": "r", "message": "m"})
     plan["manifestProblems"] = ["bad"]
     assert blocking_in(plan) == (1, 0, 1) and status_of(plan) == "blocked"
+
+
+def test_the_first_line_says_when_this_change_could_not_be_planned_or_is_blocked():
+    plan = _plan(_role())
+    broken = compare("main", "working tree", {"t": plan}, {"t": None}, {("head", "t"): "stacks/Pulumi.t.yaml:3: bad"})
+    first = headline(broken)
+    assert "no widening" not in first and "config error in stack `t`" in first and "not compared" in first
+    blocked = {**plan, "manifestProblems": ["k8s/x.yaml: invalid"]}
+    blocked_diff = compare("main", "working tree", {"t": plan}, {"t": blocked})
+    assert [s.head for s in blocked_diff.stacks] == ["blocked"] and "stack `t` blocked" in headline(blocked_diff)

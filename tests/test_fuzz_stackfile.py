@@ -201,6 +201,9 @@ def stack_file(draw) -> str:
 
 
 def check(text: str, folder: Path) -> None:
+    (folder / "Pulumi.yaml").write_text("name: fuzz\n")  # a project's stacks/ folder: errors name stacks/Pulumi.fuzz.yaml
+    folder = folder / "stacks"
+    folder.mkdir(exist_ok=True)
     (folder / "Pulumi.fuzz.yaml").write_text(text, encoding="utf-8")
     loaded = None
     try:

@@ -704,3 +704,23 @@ def test_no_generated_spelling_that_covers_a_whole_kind_passes_sensitive_actions
     for kind in reference_covers(resource):
         statement = allow(SENSITIVE_OF_KIND[kind], resource, sid="Fuzz")
         assert messages("sensitive-actions-scoped", inline(doc(statement))), (kind, resource)
+
+
+GH_ISSUER = "token.actions.githubusercontent.com"
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["*:ref:refs/heads/main", "rep*", "repo:*:ref:refs/heads/main", "repo:ac*", "repo:acme*/app:pull_request",
+     "project_path:*/infra:ref_type:branch:ref:main", "organization:?cme:project:*"],
+)
+def test_a_sub_pattern_that_does_not_fix_the_owner_is_refused_even_with_the_tag(pattern):
+    federated = {"Sid": "Ci", "Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{OWN}:oidc-provider/{GH_ISSUER}"},
+                 "Action": "sts:AssumeRoleWithWebIdentity",
+                 "Condition": {"StringEquals": {f"{GH_ISSUER}:aud": "sts.amazonaws.com"},
+                               "StringLike": {f"{GH_ISSUER}:sub": pattern}}}
+    tags = {rules.OIDC_SUB_WILDCARD_TAG: "every branch of acme/app, SEC-4"}
+    [message] = messages("oidc-trust-conditions", role("ci", trust=doc(federated), tags=tags))
+    assert "does not fix the repository owner" in message
+    federated["Condition"]["StringLike"][f"{GH_ISSUER}:sub"] = "repo:acme/app:ref:refs/heads/*"
+    assert messages("oidc-trust-conditions", role("ci", trust=doc(federated), tags=tags)) == []

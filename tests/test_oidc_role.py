@@ -126,10 +126,21 @@ def test_each_provider_has_its_issuer_audience_and_subject_format(fields, issuer
         ({"provider": "github", "subjects": ["repo:*"], "allow_wildcard_subject": True}, "subjects[0]", "keeps the owner fixed"),
         ({"provider": "github", "subjects": ["repo:*/app:ref:refs/heads/main"], "allow_wildcard_subject": True}, "subjects[0]", "keeps the owner fixed"),
         ({"provider": "terraform-cloud", "subjects": ["organization:*"], "allow_wildcard_subject": True}, "subjects[0]", "keeps the owner fixed"),
+        # every subject of the owner, spelled with separators: `repo:acme/*` by another name
+        ({"provider": "github", "subjects": ["repo:acme/*:*"], "allow_wildcard_subject": True}, "subjects[0]", "names something under it"),
+        ({"provider": "github", "subjects": ["repo:acme/*/*"], "allow_wildcard_subject": True}, "subjects[0]", "names something under it"),
+        ({"provider": "gitlab", "subjects": ["project_path:acme/*:*"], "allow_wildcard_subject": True}, "subjects[0]", "names something under it"),
+        ({"provider": "terraform-cloud", "subjects": ["organization:acme:*:*"], "allow_wildcard_subject": True}, "subjects[0]", "names something under it"),
+        # generic on a shared issuer gets that issuer's owner-fixed rule, however the URL is spelled
+        ({"provider": "generic", "issuer_url": "https://token.actions.githubusercontent.com", "audience": "sts.amazonaws.com", "subjects": ["repo:a*"], "allow_wildcard_subject": True}, "subjects[0]", "a GitHub Actions pattern keeps the owner fixed"),
+        ({"provider": "generic", "issuer_url": "https://TOKEN.Actions.githubusercontent.com/", "audience": "sts.amazonaws.com", "subjects": ["repo:*:ref:refs/heads/main"], "allow_wildcard_subject": True}, "subjects[0]", "a GitHub Actions pattern keeps the owner fixed"),
+        ({"provider": "generic", "issuer_url": "https://gitlab.com", "audience": "https://gitlab.com", "subjects": ["project_path:*"], "allow_wildcard_subject": True}, "subjects[0]", "a GitLab CI/CD pattern keeps the owner fixed"),
+        ({"provider": "generic", "issuer_url": "https://app.terraform.io", "audience": "aws.workload.identity", "subjects": ["organization:ac*"], "allow_wildcard_subject": True}, "subjects[0]", "a HCP Terraform pattern keeps the owner fixed"),
         ({"provider": "generic", "issuer_url": "https://idp.example.com", "audience": "x", "subjects": ["*"], "allow_wildcard_subject": True}, "subjects[0]", "at least 3 fixed characters"),
         ({"provider": "github", "repository": "acme/app", "branches": ["main"], "allow_wildcard_subject": True}, "allow_wildcard_subject", "no subject holds a wildcard"),
         ({"provider": "github", "issuer_url": "https://gitlab.com", "repository": "acme/app", "branches": ["main"]}, "issuer_url", "is not a GitHub Actions issuer"),
         ({"provider": "generic", "issuer_url": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789", "audience": "sts.amazonaws.com", "subjects": ["system:serviceaccount:a:b"]}, "issuer_url", "is an EKS cluster's issuer"),
+        ({"provider": "generic", "issuer_url": "HTTPS://OIDC.EKS.eu-west-1.amazonaws.com/id/ABCDEF0123456789/", "audience": "sts.amazonaws.com", "subjects": ["system:serviceaccount:a:b"]}, "issuer_url", "is an EKS cluster's issuer"),
         ({"provider": "generic", "issuer_url": "http://idp.example.com", "audience": "x", "subjects": ["abc"]}, "issuer_url", "IAM accepts only https:// OIDC issuers"),
         ({"provider": "generic", "issuer_url": "https://idp.example.com", "subjects": ["abc"]}, "audience", "required with provider: generic"),
         ({"provider": "gitlab", "repository": "acme/app", "project_path": "acme/app", "branches": ["main"]}, "repository", "applies to provider: github only"),
@@ -226,6 +237,14 @@ def test_wildcard_subject_needs_the_opt_in_and_is_announced(plan_stack):
     condition = trust_of(run, "any-branch-role")["Statement"][0]["Condition"]
     assert condition == {"StringEquals": {f"{GH}:aud": "sts.amazonaws.com"}, "StringLike": {f"{GH}:sub": "repo:acme/app:*"}}
     assert any("trusts EVERY token whose subject matches repo:acme/app:*" in w for w in run.warnings)
+
+
+def test_a_pull_request_role_that_writes_is_announced(plan_stack):
+    pr = {"name": "pr", "provider": "github", "repository": "acme/app", "pullRequests": True}
+    writes = plan_stack(config_with(oidcRoles=[{**pr, "s3Write": ["acme-artifacts/pr"]}]))
+    assert any("trusts pull request runs (repo:acme/app:pull_request) and can do more than read S3" in w for w in writes.warnings)
+    reads = plan_stack(config_with(oidcRoles=[{**pr, "s3Read": ["acme-artifacts/pr"]}]))
+    assert not any("pull request runs" in w for w in reads.warnings)
 
 
 def test_the_misuse_of_clusters_for_github_is_refused_and_points_to_oidc_roles():

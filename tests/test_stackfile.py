@@ -17,6 +17,15 @@ HEAD = "config:\n  aws:region: eu-west-1\n  agent-iam:accountId: '111111111111'\
 FILE = "stacks/Pulumi.t.yaml"
 
 
+@pytest.fixture
+def tmp_path(tmp_path: Path) -> Path:
+    """The stacks/ folder of a Pulumi project, so that errors name the file stacks/Pulumi.t.yaml."""
+    (tmp_path / "Pulumi.yaml").write_text("name: t\n")
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    return stacks
+
+
 def write(tmp_path: Path, text: str) -> Path:
     (tmp_path / "Pulumi.t.yaml").write_text(text, encoding="utf-8")
     return tmp_path
@@ -253,3 +262,14 @@ def test_unicode_digits_letters_and_trailing_newlines_are_refused(tmp_path, caps
         assert f"{FILE}:3: agent-iam:accountId: not a 12-digit AWS account ID" in err
     else:
         assert f"{FILE}:5: agent-iam:ecsAgents[0].name: not a valid name (ASCII letters" in err
+
+
+def test_a_stacks_dir_outside_a_project_is_named_by_its_real_path(tmp_path_factory, capsys):
+    """`--stacks-dir /elsewhere`: the error points at the file that was read, not at stacks/ of the project."""
+    folder = tmp_path_factory.mktemp("elsewhere")
+    (folder / "Pulumi.t.yaml").write_text(HEAD + "  agent-iam:ecsAgents:\n    - name: [a]\n", encoding="utf-8")
+    code = main(["--stack", "t", "--stacks-dir", str(folder), "--out", str(folder / "build"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{folder / 'Pulumi.t.yaml'}:5: agent-iam:ecsAgents[0].name: must be text, not a list (got ['a'])" in err
+    assert "stacks/Pulumi.t.yaml" not in err

@@ -36,7 +36,7 @@ RUN_PHASES = ("plan", "apply")
 WILDCARDS = ("*", "?")
 
 # EKS cluster issuers: `oidc.eks.<region>.amazonaws.com[.cn]/id/<ID>` (IRSA, not this family).
-EKS_ISSUER_RE = re.compile(r"^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/id/[A-Za-z0-9]+$")
+EKS_ISSUER_RE = re.compile(r"^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/id/[A-Za-z0-9]+$", re.IGNORECASE)
 
 # GitHub: owner 1-39 of [A-Za-z0-9-], repository [A-Za-z0-9._-]; refs without whitespace or ':'.
 _GH_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})"
@@ -123,7 +123,7 @@ def issuer_host_path(url: str) -> str:
 
 
 def is_eks_issuer(url: str) -> bool:
-    return bool(EKS_ISSUER_RE.match(issuer_host_path(url)))
+    return bool(EKS_ISSUER_RE.match(issuer_host_path(url.strip().lower())))
 
 
 def has_wildcard(value: str) -> bool:
@@ -186,13 +186,29 @@ def terraform_cloud_subjects(
     ]
 
 
-def subject_problem(provider: str, subject: str, *, allow_wildcard: bool) -> str | None:
+def issuer_family(provider: str, issuer_url: str) -> str:
+    """The family whose subject patterns a role's tokens follow: the provider, or for
+    `generic` on a shared issuer (github.com's, gitlab.com, app.terraform.io; host compared
+    case-insensitively, trailing slash ignored) that issuer's family, so naming the issuer under
+    `generic` does not loosen the owner-fixed rule for patterns."""
+    if provider != GENERIC:
+        return provider
+    host = issuer_host_path(issuer_url.strip().lower()).rstrip("/")
+    for name, spec in SPECS.items():
+        if spec.issuer_url and issuer_host_path(spec.issuer_url) == host:
+            return name
+    return provider
+
+
+def subject_problem(provider: str, subject: str, *, allow_wildcard: bool, issuer_url: str = "") -> str | None:
     """Why `subject` cannot pin a trust of `provider`'s tokens (None when it can).
 
     Exact subjects must have the provider's documented shape. Patterns (`*`, `?`) need the
     opt-in, and must keep the owner part fixed (a GitHub owner, a GitLab top-level group, a
     Terraform organization; for other issuers a fixed start), so no pattern reaches every
-    repository, project or organization of a shared issuer.
+    repository, project or organization of a shared issuer; what follows the owner must name
+    something (`repo:acme/*:*` is `repo:acme/*` spelled otherwise). A generic role on a shared
+    issuer (`issuer_url`) gets that issuer's pattern rule.
     """
     if not subject or subject != subject.strip() or any(ord(c) < 32 for c in subject):
         return "is empty or has leading/trailing white space or control characters"
@@ -203,17 +219,19 @@ def subject_problem(provider: str, subject: str, *, allow_wildcard: bool) -> str
                 "holds a wildcard: the role would trust every matching token; name the exact subject, "
                 "or set allowWildcardSubject: true to accept that"
             )
+        family = issuer_family(provider, issuer_url)
         fixed = {
             GITHUB: GITHUB_PATTERN_RE,
             GITLAB: GITLAB_PATTERN_RE,
             TERRAFORM_CLOUD: TFC_PATTERN_RE,
-        }.get(provider)
+        }.get(family)
         if fixed is not None:
+            family_spec = SPECS[family]
             match = fixed.match(subject)
-            if not match or has_wildcard(subject[: match.start("rest")]) or not match.group("rest").strip("*?"):
+            if not match or has_wildcard(subject[: match.start("rest")]) or not _names_something(match.group("rest")):
                 return (
-                    f"a {spec.title} pattern keeps the owner fixed and names something under it "
-                    f"({spec.subject_format}, with * only after the owner)"
+                    f"a {family_spec.title} pattern keeps the owner fixed and names something under it "
+                    f"({family_spec.subject_format}, with * only after the owner)"
                 )
         elif has_wildcard(subject[:1]) or len(subject.split("*")[0].split("?")[0]) < 3:
             return "a pattern must start with at least 3 fixed characters"
@@ -222,6 +240,35 @@ def subject_problem(provider: str, subject: str, *, allow_wildcard: bool) -> str
     if exact is not None and not exact.match(subject):
         return f"does not have the shape of a {spec.title} subject ({spec.subject_format})"
     return None
+
+
+# The claim that starts each shared issuer's default subject, followed by the owner.
+OWNER_PREFIXES = {GITHUB: "repo:", GITLAB: "project_path:", TERRAFORM_CLOUD: "organization:"}
+
+
+def pattern_reaches_any_owner(pattern: str) -> bool:
+    """Whether a `:sub` pattern (StringLike) matches the subjects of owners nobody chose: its fixed
+    start stops before a GitHub owner, GitLab top-level group or Terraform organization is named
+    (`*:ref:refs/heads/main`, `rep*`, `repo:*/app:...`, `repo:ac*`). On a shared issuer anyone
+    can create such an owner and mint a token that matches. Judged by the subject's shape, so it
+    holds for roles agent-iam did not make and whatever the issuer is called."""
+    if not has_wildcard(pattern):
+        return False
+    head = re.split(r"[*?]", pattern, maxsplit=1)[0]
+    for family, prefix in OWNER_PREFIXES.items():
+        if len(head) < len(prefix) and prefix.startswith(head):
+            return True
+        if head.startswith(prefix):
+            fixed = {GITHUB: GITHUB_PATTERN_RE, GITLAB: GITLAB_PATTERN_RE, TERRAFORM_CLOUD: TFC_PATTERN_RE}[family]
+            match = fixed.match(pattern)
+            return not match or has_wildcard(pattern[: match.start("rest")])
+    return False
+
+
+def _names_something(rest: str) -> bool:
+    """Whether the part of a pattern after its owner holds more than wildcards and the claim's
+    separators (`*`, `*:*`, `*/*` all match every subject of the owner)."""
+    return bool(re.sub(r"[*?:/]", "", rest))
 
 
 def describe_subject(subject: str) -> str:

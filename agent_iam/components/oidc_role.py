@@ -371,7 +371,7 @@ def oidc_problems(args: Mapping[str, Any]) -> list[Problem]:
         )
     allow_wildcard = bool(args.get("allow_wildcard_subject"))
     for source, subject in sources:
-        if problem := known.subject_problem(provider, subject, allow_wildcard=allow_wildcard):
+        if problem := known.subject_problem(provider, subject, allow_wildcard=allow_wildcard, issuer_url=url):
             bad(source, f"{subject!r} {problem}")
     if allow_wildcard and sources and not any(known.has_wildcard(s) for _, s in sources):
         bad("allow_wildcard_subject", "is true but no subject holds a wildcard")

@@ -29,6 +29,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from agent_iam.iam import actions as iam_actions
+from agent_iam.components import oidc_providers as oidc_subjects
 from agent_iam.iam import arns, managed_policies
 
 ADVISORY, MANDATORY, DISABLED = "advisory", "mandatory", "disabled"
@@ -547,6 +548,15 @@ def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[
                 yield Hit(
                     f"{where} matches {issuer}:sub with {', '.join(every)}, which every identity of the issuer "
                     "satisfies; name the subject (no tag accepts this)",
+                    _sid(statement),
+                )
+                continue
+            owners = [v for v in like if oidc_subjects.pattern_reaches_any_owner(v)]
+            if owners:
+                yield Hit(
+                    f"{where} matches {issuer}:sub with {', '.join(owners)}, which does not fix the repository "
+                    "owner, group or organization: anyone who creates a matching one can assume the role; "
+                    "fix the owner (no tag accepts this)",
                     _sid(statement),
                 )
                 continue

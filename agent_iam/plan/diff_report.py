@@ -61,24 +61,44 @@ def _headline_details(diff: Diff) -> list[str]:
     return [text for _, text in sorted(items, key=lambda item: item[0])]
 
 
+def _head_problems(diff: Diff) -> str:
+    """What this change's side could not do, said before any verdict: a stack whose config is broken
+    was not compared at all, so "no widening" must not be the first thing a reviewer reads."""
+    parts = []
+    for state, text in (("config error", "config error in stack{s} {names} (not compared)"), ("blocked", "stack{s} {names} blocked")):
+        names = [s.stack for s in diff.stacks if s.head == state]
+        if names:
+            parts.append(text.format(s="s" if len(names) > 1 else "", names=", ".join(_code(n) for n in names)))
+    return "; ".join(parts)
+
+
 def headline(diff: Diff) -> str:
     """The first line of diff.md."""
+    problems = _head_problems(diff)
+    verdict = _verdict(diff)
+    if not problems:
+        return f"### agent-iam diff: {verdict}"
+    others = any(s.head not in ("config error", "blocked") for s in diff.stacks)
+    return f"### agent-iam diff: {problems}" + (f"; {verdict}" if diff.widening or others or "blocked" in problems else "")
+
+
+def _verdict(diff: Diff) -> str:
     roles = diff.widened_roles()
     if diff.widening:
         details = list(dict.fromkeys(_headline_details(diff)))
         shown = "; ".join(details[:HEADLINE_ITEMS])
         more = f"; and {len(details) - HEADLINE_ITEMS} more" if len(details) > HEADLINE_ITEMS else ""
         count = f"{len(roles)} role{'s' if len(roles) != 1 else ''} widened" if roles else "access widened"
-        return f"### agent-iam diff: {count}: {shown}{more}"
+        return f"{count}: {shown}{more}"
     if not diff.stacks:
-        return "### agent-iam diff: no change to IAM access"
+        return "no change to IAM access"
     narrowed = sum(1 for s in diff.stacks for r in s.roles if r.verdict == NARROWING)
     changed = sum(len(s.roles) for s in diff.stacks) - narrowed
     parts = [f"{narrowed} role{'s' if narrowed != 1 else ''} narrowed"] if narrowed else []
     parts += [f"{changed} role{'s' if changed != 1 else ''} changed without widening"] if changed else []
     resources = sum(len(s.resources) for s in diff.stacks)
     parts += [f"{resources} other resource{'s' if resources != 1 else ''} changed"] if resources else []
-    return "### agent-iam diff: no widening" + (f" ({', '.join(parts)})" if parts else "")
+    return "no widening" + (f" ({', '.join(parts)})" if parts else "")
 
 
 def _statement_lines(statement: dict[str, Any]) -> list[str]:

@@ -57,7 +57,8 @@ class _Fatal(_Problem):
 class StackFile:
     """A stack file's config (full `namespace:key` keys), where each key is, and what the plan cannot see."""
 
-    source: str  # stacks/Pulumi.<stack>.yaml, as errors name it
+    source: str  # the file as errors name it (stacks/Pulumi.<stack>.yaml in a project, else the path given)
+    program_source: str = ""  # the name the program's own errors use (stack_config.stack_file)
     config: dict[str, Any] = field(default_factory=dict)
     secret_keys: list[str] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)  # rendered key path -> 1-based line
@@ -91,7 +92,7 @@ class StackFile:
         return result
 
     def _locate_line(self, line: str) -> str:
-        prefix = f"{self.source}: "
+        prefix = f"{self.program_source or self.source}: "
         if not line.startswith(prefix):
             return line
         rest = line[len(prefix):]
@@ -354,14 +355,23 @@ def _compose(text: str, source: str) -> Any:
     return documents[0] if documents else None
 
 
+def shown_source(stacks_dir: Path, stack: str) -> str:
+    """How errors name a stack file: `stacks/Pulumi.<stack>.yaml` in a Pulumi project's own stacks folder
+    (as the program names it), else the path given, so that `--stacks-dir` errors point at the real file."""
+    folder = Path(stacks_dir)
+    if folder.name == "stacks" and (folder.parent / "Pulumi.yaml").is_file():
+        return stack_file(stack)
+    return str(folder / f"Pulumi.{stack}.yaml")
+
+
 def load_stack_file(stacks_dir: Path, stack: str) -> StackFile:
     """The stack's config, secret keys, key lines and ESC environments; ConfigError for any problem."""
     try:
         check_stack_name(stack)
     except UnsafePath as exc:
         raise ConfigError([f"--stack: {exc}"]) from None
-    source = stack_file(stack)
     path = Path(stacks_dir) / f"Pulumi.{stack}.yaml"
+    source = shown_source(stacks_dir, stack)
     if not path.is_file():
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in Path(stacks_dir).glob("Pulumi.*.yaml"))
         raise ConfigError([f"{source}: no such stack file (stacks: {', '.join(known) or 'none'})"])
@@ -370,7 +380,7 @@ def load_stack_file(stacks_dir: Path, stack: str) -> StackFile:
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{source}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"]) from None
     root = _compose(text, source)
-    result = StackFile(source)
+    result = StackFile(source, program_source=stack_file(stack))
     if root is None:
         return result
     if root.id != "mapping" or _tag(root).removeprefix(_TAG) != "map":

@@ -113,11 +113,21 @@ def describe(error: dict[str, Any], root: type[BaseModel]) -> tuple[tuple[str | 
     if kind == "string_type" and isinstance(value, (bool, int, float)):
         got = "" if sensitive else f" (got {value!r})"
         return loc, f"must be text, not {_kind_of(value)}: {QUOTE_HINT}{got}"
+    if kind == "string_type" and isinstance(value, (list, tuple, dict)):
+        return loc, f"must be text, not {_kind_of(value)}" + ("" if sensitive else f" (got {_short(value)})")
     message = str(original) if original is not None else error["msg"]
     if original is None and not sensitive:
         if isinstance(value, (str, int, float, bool)) and len(repr(value)) <= 120:
             message += f" (got {value!r})"
+        elif value is not None:
+            message += f" (got {_kind_of(value)}: {_short(value)})"
     return loc, message
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    """A value as an error shows it: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def from_validation_error(

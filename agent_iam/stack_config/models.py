@@ -28,6 +28,7 @@ from agent_iam.iam import managed_policies
 
 from agent_iam.iam.policy_document import PolicyDocument
 from .types import (
+    Flag,
     AccountId,
     Annotations,
     EksClusterName,
@@ -100,7 +101,7 @@ class RoleOptions(ConfigModel):
     permissions_boundary_arn: ManagedPolicyArn | None = None
     tags: dict[str, str] | None = None
     max_session_duration: int | None = Field(None, ge=MIN_SESSION, le=MAX_SESSION)
-    protect: bool | None = None
+    protect: Flag | None = None
 
     @field_validator("tags")
     @classmethod
@@ -124,7 +125,7 @@ class Guardrails(ConfigModel):
     # Boundaries an entry may set instead of defaults.permissionsBoundaryArn (each reviewed).
     permissions_boundaries: list[ManagedPolicyArn] = []
     # False: no entry may accept a finding (`acceptedFindings`); the stack takes no exceptions.
-    allow_accepted_findings: bool = True
+    allow_accepted_findings: Flag = True
 
     @model_validator(mode="after")
     def _known_rules(self) -> Guardrails:
@@ -189,7 +190,7 @@ class AgentSecrets(ConfigModel):
     """`secretArns` / `kmsKeyArns`: the secrets an agent reads, for ECS and EC2 alike."""
 
     secret_arns: list[SecretArn] = []
-    allow_all_secrets: bool = False
+    allow_all_secrets: Flag = False
     kms_key_arns: list[KmsKeyArn] = []
 
 
@@ -197,7 +198,7 @@ class InlinePolicy(ConfigModel):
     """`policy`: an identity policy for anything the generated statements do not cover."""
 
     policy: PolicyDocument | None = None
-    allow_wildcard_resources: bool = False
+    allow_wildcard_resources: Flag = False
 
 
 def load_preset(data: Any, family: str) -> tuple[Any, presets.Preset | None]:
@@ -238,9 +239,9 @@ class EcsAgent(Entry, InlinePolicy, AgentSecrets):
 
     task_role_name: RoleName | None = None
     execution_role_name: RoleName | None = None
-    trust_ec2: bool = False
-    confused_deputy_conditions: bool = True
-    source_account_condition: bool = False
+    trust_ec2: Flag = False
+    confused_deputy_conditions: Flag = True
+    source_account_condition: Flag = False
     task_role_policy_arns: list[ManagedPolicyArn] = []
 
 
@@ -248,10 +249,10 @@ class Ec2Agent(Entry, InlinePolicy, AgentSecrets):
     """`agent-iam:ec2Agents[]`: one agent on EC2 instances, with an instance profile."""
 
     role_name: RoleName | None = None
-    confused_deputy_conditions: bool | None = None  # replaced by sourceAccountCondition (see _check)
-    source_account_condition: bool = False
+    confused_deputy_conditions: Flag | None = None  # replaced by sourceAccountCondition (see _check)
+    source_account_condition: Flag = False
     policy_arns: list[ManagedPolicyArn] = []
-    ssm: bool = False
+    ssm: Flag = False
 
     @model_validator(mode="after")
     def _check(self) -> Ec2Agent:
@@ -306,9 +307,9 @@ class SaasRole(Entry, VendorPermissions):
 
     vendor: Vendor
     external_id: ExternalId | None = None
-    allow_unconditioned_account_trust: bool = False
+    allow_unconditioned_account_trust: Flag = False
     role_name: RoleName | None = None
-    customer_managed_policy: bool = False
+    customer_managed_policy: Flag = False
     # A vendor preset (docs/presets.md): the vendor's documented principal and statements.
     preset: str | None = None
     preset_version: str | None = None  # pin: the plan fails when the shipped preset is another version
@@ -393,7 +394,7 @@ class Cluster(ConfigModel):
     oidc_issuer_url: OidcIssuerUrl | None = None
     oidc_provider_arn: OidcProviderArn | None = None  # an existing provider in the cluster's account
     oidc_provider_arns: dict[str, OidcProviderArn] = {}  # existing providers in other accounts, by account name
-    register_oidc_provider: bool = False  # create the provider in the cluster's own account too
+    register_oidc_provider: Flag = False  # create the provider in the cluster's own account too
     kubeconfig: str | None = None  # kubeconfig contents (a secure value) for the Kubernetes provider
     kube_context: str | None = None  # a context of the kubeconfig (ambient when no kubeconfig)
 
@@ -468,15 +469,15 @@ class ServiceAccount(Entry, VendorPermissions):
     namespace: Namespace
     service_account: ServiceAccountName
     subjects: list[ServiceAccountSubject] = []
-    allow_wildcard_subject: bool = False
-    session_tag_conditions: bool | None = None
-    source_account_condition: bool | None = None
+    allow_wildcard_subject: Flag = False
+    session_tag_conditions: Flag | None = None
+    source_account_condition: Flag | None = None
     role_name: RoleName | None = None
     source_role_name: RoleName | None = None
     # Cross-account Pod Identity: the boundary of the role created in the cluster's account.
     source_role_permissions_boundary_arn: PolicyArn | None = None
-    create_service_account: bool = True
-    role_arn_annotation: bool | None = None
+    create_service_account: Flag = True
+    role_arn_annotation: Flag | None = None
     service_account_annotations: Annotations = {}
     secret: SecretRef | None = None
 
@@ -502,12 +503,12 @@ class OidcRole(Entry, VendorPermissions):
     issuer_url: str | None = None
     audience: str | None = None
     subjects: list[str] = []
-    allow_wildcard_subject: bool = False
+    allow_wildcard_subject: Flag = False
     repository: str | None = None
     branches: list[str] = []
     git_tags: list[str] = []  # `tags` are the role's resource tags, as on every entry
     environments: list[str] = []
-    pull_requests: bool = False
+    pull_requests: Flag = False
     repository_id: str | int | None = None
     workflow_refs: list[str] = []
     workflow_file: str | None = None

@@ -587,6 +587,13 @@ class _Builder:
                     f"{key} ({entry.name}): the role {name!r} trusts EVERY token whose subject matches "
                     f"{', '.join(wildcards)} (allowWildcardSubject: true)"
                 )
+            pull_requests = [s for s in oidc_role.all_subjects(args) if s.endswith(":pull_request")]
+            if pull_requests and (args.get("s3_write") or args.get("policy") or args.get("policy_arns")):
+                self.advisories.append(
+                    f"{key} ({entry.name}): the role {name!r} trusts pull request runs ({', '.join(pull_requests)}) and "
+                    "can do more than read S3: the code of any pull request (any branch pushed to the repository) "
+                    "runs with it; keep a pull request role read-only"
+                )
         return unit
 
     def existing_oidc_provider(self, entry: OidcRole, target: Target) -> str | None:

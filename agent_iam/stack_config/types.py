@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from agent_iam.iam import arns, partitions
 
@@ -97,3 +97,18 @@ def partition_problems(values: Mapping[str, object], region: str) -> list[tuple[
                      f"{expected!r}: write arn:{expected}:... (IAM refuses ARNs of another partition)")
                 )
     return problems
+
+
+def _flag(value: object) -> object:
+    """true/false, or the text "true"/"false" (how the Pulumi CLI hands over a top-level value); not
+    pydantic's lax 'yes', 'no', 'on', 'off', 'y', '1', '0', which YAML 1.2 and Pulumi read as text."""
+    if isinstance(value, str):
+        if value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise ValueError(f"must be true or false (got {value!r})")
+    if isinstance(value, bool) or value is None:
+        return value
+    raise ValueError(f"must be true or false (got {value!r})")
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
