@@ -281,10 +281,13 @@ def apply_acceptances(
     problems: list[str] = []
     rows: list[AcceptedRow] = []
     by_view = {(v.type, v.name): v for v in views}
-    docs_of_view: dict[tuple[str, str], list[PlanDocument]] = {}
-    for view in views:
+
+    def docs_of_view(view: ResourceView) -> list[PlanDocument]:
+        """The documents of one view, looked up only for an accepted violation (for every view it
+        would cost views x documents, quadratic in the stack's roles)."""
         labels = {f"{view.describe()} trust policy"} | {w for w, _ in rules.identity_documents(view)}
-        docs_of_view[(view.type, view.name)] = [d for d in documents if d.label in labels or d.label.split(" of role ")[0] in labels]
+        return [d for d in documents if d.label in labels or d.label.split(" of role ")[0] in labels]
+
     by_label = {d.label: d for d in documents}
     for unit in settings.units():
         if not unit.accepted_findings:
@@ -349,7 +352,7 @@ def apply_acceptances(
                 doc = by_label.get(findings[hit_findings[0]].label)
             else:
                 view = by_view.get((violations[hit_violations[0]].resource_type, violations[hit_violations[0]].resource_name))
-                candidates = docs_of_view.get((view.type, view.name), []) if view else []
+                candidates = docs_of_view(view) if view else []
                 if not candidates and view is not None:  # an attachment: the managed policy's content
                     candidates = [d for d in documents if d.managed_policy == acceptance.sid and set(d.roles) & roles]
                 doc = next((d for d in candidates if _statement(d, acceptance.sid) != ((), ())), None)

@@ -1,6 +1,7 @@
 """Read `stacks/Pulumi.<stack>.yaml` as the Pulumi CLI would hand it to the program, with line numbers.
 
-The file is parsed as YAML 1.2 (ruamel.yaml composes the node graph; the values are built here),
+The file is parsed as YAML 1.2 (ruamel.yaml composes the node graph, or libyaml with ruamel's 1.2
+resolver when the text is in the subset where both compose alike: `_compose_fast`; the values are built here),
 as Pulumi reads it: `no` is text, `0x1F` and `0o17` are numbers, a date is its text. Whatever a
 YAML file can hold ends as a value the program understands or as a ConfigError naming the file,
 the line and the key: a duplicate key (both lines), a binary or custom-tagged value, a number too
@@ -180,10 +181,8 @@ class _Builder:
 
     def key_text(self, node: Any, top: str, loc: tuple[str | int, ...]) -> str:
         """A mapping key as text (`1:` is the key "1"); a null or a list is no key."""
-        from ruamel.yaml.nodes import ScalarNode
-
         line = node.start_mark.line + 1
-        if not isinstance(node, ScalarNode):
+        if node.id != "scalar":
             raise _Problem(line, self.where(top, loc), "a key must be text, not a list or a mapping")
         if _tag(node).removeprefix(_TAG) == "null":
             raise _Problem(line, self.where(top, loc), "a key must be text, not null (an empty key)")
@@ -192,8 +191,6 @@ class _Builder:
 
     def value(self, node: Any, top: str, loc: tuple[str | int, ...], stack: tuple[int, ...] = ()) -> Any:
         """The value of `node`, at key path `loc` under top-level key `top`."""
-        from ruamel.yaml.nodes import MappingNode, SequenceNode
-
         self.count += 1
         line = node.start_mark.line + 1
         if self.count > MAX_VALUES:
@@ -204,7 +201,7 @@ class _Builder:
             raise _Problem(line, self.where(top, loc), f"nested more than {MAX_DEPTH} levels deep")
         inner = (*stack, id(node))
         tag = _tag(node).removeprefix(_TAG)
-        if isinstance(node, SequenceNode):
+        if node.id == "sequence":
             if tag != "seq":
                 raise _Problem(line, self.where(top, loc), f"the YAML tag {_tag(node)!r} is not supported; {_UNSUPPORTED_TAG}")
             items = []
@@ -212,7 +209,7 @@ class _Builder:
                 self.lines.setdefault(self.where(top, (*loc, index)), item.start_mark.line + 1)
                 items.append(self.child(item, top, (*loc, index), inner))
             return items
-        if isinstance(node, MappingNode):
+        if node.id == "mapping":
             if tag != "map":
                 raise _Problem(line, self.where(top, loc), f"the YAML tag {_tag(node)!r} is not supported; {_UNSUPPORTED_TAG}")
             return self.mapping(node, top, loc, inner)
@@ -255,11 +252,9 @@ class _Builder:
         return result
 
     def merge_sources(self, node: Any, top: str, loc: tuple[str | int, ...]) -> list[Any]:
-        from ruamel.yaml.nodes import MappingNode, SequenceNode
-
-        sources = node.value if isinstance(node, SequenceNode) else [node]
+        sources = node.value if node.id == "sequence" else [node]
         for source in sources:
-            if not isinstance(source, MappingNode):
+            if source.id != "mapping":
                 raise _Problem(
                     source.start_mark.line + 1, self.where(top, (*loc, "<<")), "a merge key (<<) takes a mapping or a list of mappings"
                 )
@@ -282,6 +277,52 @@ def _redact(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
+# Text with none of these goes through libyaml: there YAML 1.1 and 1.2 compose the same node graph
+# (no tabs, escapes, flow collections, tags, directives or 1.1-only line breaks), and the 1.2 tags
+# come from ruamel's own resolver. Anything else, and any file libyaml refuses, is composed by
+# ruamel, which then words the error: the fast path never changes a value, a line or a message.
+_NOT_FAST_TEXT = re.compile(r"[\t\\\[\]{}!\x85\u2028\u2029]|^%", re.MULTILINE)
+_NOT_FAST = object()
+
+
+def _compose_fast(text: str) -> Any:
+    """The node graph as `_compose` would build it, by libyaml; `_NOT_FAST` when ruamel must compose it."""
+    if _NOT_FAST_TEXT.search(text):
+        return _NOT_FAST
+    try:
+        import yaml
+        import yaml._yaml
+        from ruamel.yaml import nodes
+        from ruamel.yaml.resolver import VersionedResolver
+
+        parser_class = yaml._yaml.CParser  # libyaml: yaml.CLoader minus constructor and resolver
+    except (ImportError, AttributeError):  # PyYAML without libyaml
+        return _NOT_FAST
+    class Resolver(VersionedResolver):
+        processing_version = (1, 2)  # fixed: no directive reaches here (the property looks for a loader)
+
+    resolver = Resolver()
+    kinds = {yaml.ScalarNode: nodes.ScalarNode, yaml.SequenceNode: nodes.SequenceNode, yaml.MappingNode: nodes.MappingNode}
+
+    class Parser(parser_class):
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            return resolver.resolve(kinds[kind], value, implicit)
+
+        def descend_resolver(self, *_: Any) -> None:  # no path resolvers: nothing to track
+            return None
+
+        def ascend_resolver(self, *_: Any) -> None:
+            return None
+
+    parser = Parser(text)
+    try:
+        return parser.get_single_node()
+    except Exception:  # noqa: BLE001 - any refusal: ruamel composes the file and says what is wrong
+        return _NOT_FAST
+    finally:
+        parser.dispose()
+
+
 def _compose(text: str, source: str) -> Any:
     """The one document of the file as a node graph (None when empty)."""
     from ruamel.yaml import YAML
@@ -291,6 +332,9 @@ def _compose(text: str, source: str) -> Any:
     if directive and directive.group(1) != "1.2":
         line = text.count("\n", 0, directive.start()) + 1
         raise ConfigError([f"{source}:{line}: %YAML {directive.group(1)}: Pulumi reads stack files as YAML 1.2; remove the directive"])
+    fast = _compose_fast(text)
+    if fast is not _NOT_FAST:
+        return fast
     loader = YAML(typ="safe", pure=True)
     try:
         documents = list(loader.compose_all(io.StringIO(text)))
@@ -322,8 +366,6 @@ def shown_source(stacks_dir: Path, stack: str) -> str:
 
 def load_stack_file(stacks_dir: Path, stack: str) -> StackFile:
     """The stack's config, secret keys, key lines and ESC environments; ConfigError for any problem."""
-    from ruamel.yaml.nodes import MappingNode, SequenceNode
-
     try:
         check_stack_name(stack)
     except UnsafePath as exc:
@@ -341,8 +383,8 @@ def load_stack_file(stacks_dir: Path, stack: str) -> StackFile:
     result = StackFile(source, program_source=stack_file(stack))
     if root is None:
         return result
-    if not isinstance(root, MappingNode) or _tag(root).removeprefix(_TAG) != "map":
-        kind = "a list" if isinstance(root, SequenceNode) else "a single value"
+    if root.id != "mapping" or _tag(root).removeprefix(_TAG) != "map":
+        kind = "a list" if root.id == "sequence" else "a single value"
         raise ConfigError(
             [f"{source}:{root.start_mark.line + 1}: a stack file is a mapping with a config: key; this one is {kind}"]
         )
@@ -384,12 +426,10 @@ def load_stack_file(stacks_dir: Path, stack: str) -> StackFile:
 
 
 def _read_config(builder: _Builder, node: Any, result: StackFile) -> list[str]:
-    from ruamel.yaml.nodes import MappingNode, ScalarNode
-
     source = result.source
-    if isinstance(node, ScalarNode) and _tag(node).removeprefix(_TAG) == "null":
+    if node.id == "scalar" and _tag(node).removeprefix(_TAG) == "null":
         return []
-    if not isinstance(node, MappingNode):
+    if node.id != "mapping":
         return [f"{source}:{node.start_mark.line + 1}: config: must be a mapping of keys to values"]
     problems = []
     first: dict[str, int] = {}
@@ -402,7 +442,7 @@ def _read_config(builder: _Builder, node: Any, result: StackFile) -> list[str]:
                 raise _Problem(line, full, f"duplicate key: also set at line {first[full]} (YAML keeps only one; remove one)")
             first[full] = line
             builder.lines[builder.where(full, ())] = line
-            if isinstance(value_node, ScalarNode):
+            if value_node.id == "scalar":
                 value = builder.scalar(value_node, full, (), as_text=True)
             else:
                 value = builder.value(value_node, full, ())
@@ -421,22 +461,20 @@ def _read_config(builder: _Builder, node: Any, result: StackFile) -> list[str]:
 
 def _read_environment(node: Any, result: StackFile) -> list[str]:
     """`environment: [env, ...]` or `environment: {imports: [env, ...]}`: the ESC environments imported."""
-    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
     source, line = result.source, node.start_mark.line + 1
     imports = node
-    if isinstance(node, MappingNode):
-        keys = {str(k.value): v for k, v in node.value if isinstance(k, ScalarNode)}
+    if node.id == "mapping":
+        keys = {str(k.value): v for k, v in node.value if k.id == "scalar"}
         imports = keys.get("imports")
         if imports is None or set(keys) - {"imports"}:
             return [f"{source}:{line}: environment: expected a list of Pulumi ESC environment names (or imports: [...])"]
-    if isinstance(imports, ScalarNode) and _tag(imports).removeprefix(_TAG) == "null":
+    if imports.id == "scalar" and _tag(imports).removeprefix(_TAG) == "null":
         return []
-    if not isinstance(imports, SequenceNode):
+    if imports.id != "sequence":
         return [f"{source}:{line}: environment: expected a list of Pulumi ESC environment names"]
     names = []
     for index, item in enumerate(imports.value):
-        if not isinstance(item, ScalarNode) or not str(item.value).strip():
+        if item.id != "scalar" or not str(item.value).strip():
             return [f"{source}:{item.start_mark.line + 1}: environment[{index}]: expected an environment name"]
         names.append(str(item.value))
     result.environments = tuple(names)
