@@ -122,16 +122,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 printouts[other] = recorded.records
         if "tree" not in printouts and len(result.run.resources) <= TREE_LIMIT:
             printouts["tree"] = printouts["default"]
-    errors = Recorder(_stderr())
-    if result.blocked:
-        errors.print(
-            f"[bold red]plan blocked[/bold red]: {escape(blocked_summary(result.judgement))} "
-            f"(listed in {escape(str(result.target / 'plan.json'))})"
-        )
-    code = exit_codes.BLOCKED if result.blocked else exit_codes.OK
-    if result.cache_key:
-        cache.store(args.stack, result.cache_key, result.files, Entry(args.stack, code, printouts, errors.records),
-                    result.quick_key)
+        errors = Recorder(_stderr())
+        if result.blocked:
+            errors.print(
+                f"[bold red]plan blocked[/bold red]: {escape(blocked_summary(result.judgement))} "
+                f"(listed in {escape(str(result.target / 'plan.json'))})"
+            )
+        code = exit_codes.BLOCKED if result.blocked else exit_codes.OK
+        # Still inside plan_runtime: outside it, CPython's full collections would rescan the whole plan
+        # while the cache entry is written (most of a second at 1,000 units).
+        if result.cache_key:
+            cache.store(args.stack, result.cache_key, result.files,
+                        Entry(args.stack, code, printouts, errors.records), result.quick_key)
     return code
 
 
