@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from conftest import config_with
 from agent_iam.plan.render import write_plan
 
@@ -66,8 +69,28 @@ def test_documents_are_written_exactly_as_json_dumps_would():
         run = plan_stack_file(stack)
         for doc in [plan_document(run), *iam_document_files(run).values()]:
             assert _pretty(doc) == _stdlib(doc)
-    for odd in [{"tag": "café"}, {"x": 1.5e-07, "y": 3600.0}, {"n": 2**64}, {"s": "1e-5 is text"}]:
+    for odd in [{"tag": "café"}, {"x": 1.5e-07, "y": 3600.0}, {"n": 2**64}, {"s": "1e-5 is text"},
+                {"x": 1e-05}, {"x": [-2.5e-05, 1e-09, 1e-10, 0.0001]}, {"s": "0.00001", "t": "role-1e-5"}]:
         assert _pretty(odd) == _stdlib(odd), odd
+
+
+# Every JSON value a plan can hold: floats of every magnitude (orjson and json write small ones
+# differently), non-ASCII and surrogate text, ints beyond 64 bits, nesting.
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.floats(min_value=1e-12, max_value=1e-3)
+    | st.text(max_size=12) | st.sampled_from(["1e-5", "0.00001", "e-1", "arn:aws:iam::123456789012:role/a"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json_values)
+def test_any_document_is_written_exactly_as_json_dumps_would(value):
+    from agent_iam.plan.render import _pretty
+
+    assert _pretty(value) == _stdlib(value)
 
 
 def test_plan_json_lists_inputs_in_a_stable_order(plan_stack):
