@@ -47,18 +47,27 @@ def _config_error(message: str) -> int:
 # --- plan ------------------------------------------------------------------------------
 
 
-def print_stack_plan(result: StackPlan, quiet: bool | str, console: Console | None = None) -> None:
+def advisory_groups(result: StackPlan) -> list:
+    """The advisory IAM findings (not blocking), identical ones grouped: what every printout shows."""
+    from agent_iam.plan.access import group_findings
+
+    # Not `f not in blocking` (a list: quadratic in the findings); a finding blocks by its own fields.
+    return group_findings(f for f in result.judgement.findings if not f.blocking)
+
+
+def print_stack_plan(result: StackPlan, quiet: bool | str, console: Console | None = None, groups: list | None = None) -> None:
     """The tree (unless quiet; above 200 resources a summary, `mode="tree"` the whole tree), the
     advisories in red, guardrail violations and blocking findings (a summary: five per rule or
     check), the advisory IAM findings with identical ones grouped (quiet: one line counting them),
-    and the written line. `quiet` is a bool or the mode ("quiet", "default", "tree")."""
+    and the written line. `quiet` is a bool or the mode ("quiet", "default", "tree"); `groups`
+    is `advisory_groups(result)` when the caller prints several modes."""
     import dataclasses
 
     from rich.console import Console
     from rich.markup import escape
     from rich.panel import Panel
 
-    from agent_iam.plan.access import finding_group_line, group_findings
+    from agent_iam.plan.access import finding_group_line
     from agent_iam.plan.guardrails import print_judgement
     from agent_iam.plan.render import SUMMARY_EXAMPLES, TREE_LIMIT, print_plan, print_written
 
@@ -70,7 +79,8 @@ def print_stack_plan(result: StackPlan, quiet: bool | str, console: Console | No
     print_plan(result.run, console, quiet=quiet, tree=True if mode == "tree" else None)
     blocking = judgement.blocking_findings
     print_judgement(dataclasses.replace(judgement, findings=blocking), console, limit=SUMMARY_EXAMPLES if summary else None)
-    groups = group_findings(f for f in judgement.findings if f not in blocking)
+    if groups is None:
+        groups = advisory_groups(result)
     if groups and quiet:
         count = sum(g.count for g in groups)
         console.print(f"{count} advisory IAM finding(s) of {len(groups)} kind(s) (warning/medium or exempted): "
@@ -113,12 +123,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
         # What the terminal shows is recorded as it is printed, so a cached re-plan shows it again;
         # the other cheap printouts too (a large plan's whole tree only when asked for).
         shown = Recorder(Console(highlight=False, emoji=False))
-        print_stack_plan(result, mode, shown)
+        groups = advisory_groups(result)  # the same in every printout: grouped once
+        print_stack_plan(result, mode, shown, groups)
         printouts = {mode: shown.records}
         for other in ("quiet", "default"):
             if other not in printouts:
                 recorded = Recorder()
-                print_stack_plan(result, other, recorded)
+                print_stack_plan(result, other, recorded, groups)
                 printouts[other] = recorded.records
         if "tree" not in printouts and len(result.run.resources) <= TREE_LIMIT:
             printouts["tree"] = printouts["default"]

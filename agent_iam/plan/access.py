@@ -169,17 +169,19 @@ def trust_sentence(role_arn: str, statement: dict[str, Any], own_account: str) -
     return f"{who} {verb} call {actions}{when}."
 
 
-def _levels(service: str, verb: str) -> list[str]:
+@functools.cache  # AWS's data is fixed for the process; a plan asks for the same few actions again and again
+def _levels(service: str, verb: str) -> tuple[str, ...]:
     """The access levels an action (or action pattern) of `service` grants, AWS's order."""
     if service == "*" or not verb:
-        return [UNKNOWN_LEVEL]
+        return (UNKNOWN_LEVEL,)
     action = f"{service}:{verb}"
     if not arns.has_wildcard(action):
-        return [iam_actions.access_level(action) or UNKNOWN_LEVEL]
+        return (iam_actions.access_level(action) or UNKNOWN_LEVEL,)
     found = {iam_actions.access_level(a) or UNKNOWN_LEVEL for a in iam_actions.expand(action)} or {UNKNOWN_LEVEL}
-    return sorted(found, key=lambda level: LEVEL_ORDER.index(level) if level in LEVEL_ORDER else len(LEVEL_ORDER))
+    return tuple(sorted(found, key=lambda level: LEVEL_ORDER.index(level) if level in LEVEL_ORDER else len(LEVEL_ORDER)))
 
 
+@functools.cache
 def _arn_service(resource: str) -> str | None:
     """The service an ARN names (`s3`, `dynamodb`); None for `*`, non-ARNs and a wildcard service."""
     arn = arns.parse(resource)
@@ -389,12 +391,16 @@ def _actions_cell(grant: Grant) -> str:
     for verb in grant.actions:
         text = _code(verb)
         if grant.service != "*" and arns.has_wildcard(verb) and grant.level in LEVEL_ORDER:
-            count = sum(
-                1 for a in iam_actions.expand(f"{grant.service}:{verb}") if iam_actions.access_level(a) == grant.level
-            )
+            count = _count_at_level(grant.service, verb, grant.level)
             text += f" ({count} {grant.level} action{'s' if count != 1 else ''})"
         shown.append(text)
     return ", ".join(shown)
+
+
+@functools.cache
+def _count_at_level(service: str, verb: str, level: str) -> int:
+    """How many actions of `level` the pattern `service:verb` matches."""
+    return sum(1 for a in iam_actions.expand(f"{service}:{verb}") if iam_actions.access_level(a) == level)
 
 
 def _resources_cell(grant: Grant) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -343,6 +344,7 @@ def _resource_tree(run: PlanRun) -> Any:
     return tree
 
 
+@functools.cache  # a plan has a handful of types and thousands of resources
 def _short(typ: str) -> str:
     """`agent-iam:ecs_agent_roles:EcsAgentRoles` -> `EcsAgentRoles`; `aws:iam/role:Role` -> `iam Role`."""
     module, _, name = typ.rpartition(":")

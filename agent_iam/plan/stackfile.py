@@ -144,39 +144,42 @@ class _Builder:
         return key_path(namespace, (name, *loc)) if name else key_path(NAMESPACE, (top, *loc))
 
     def scalar(self, node: Any, top: str, loc: tuple[str | int, ...], *, as_text: bool) -> Any:
-        line = node.start_mark.line + 1
         tag, text = _tag(node), node.value
-        key = self.where(top, loc)
         short = tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
-        surrogates = sorted({c for c in text if "\ud800" <= c <= "\udfff"})
-        if surrogates:
-            escapes = " ".join(f"\\u{ord(c):04x}" for c in surrogates[:4])
-            raise _Problem(line, key, f"holds {escapes}, an escape that is no Unicode character (half of a UTF-16 pair)")
+
+        def problem(message: str) -> _Problem:  # the line and key path are only worked out for an error
+            return _Problem(node.start_mark.line + 1, self.where(top, loc), message)
+
+        if not text.isascii():  # ASCII text holds no surrogates: the common case skips the scan
+            surrogates = sorted({c for c in text if "\ud800" <= c <= "\udfff"})
+            if surrogates:
+                escapes = " ".join(f"\\u{ord(c):04x}" for c in surrogates[:4])
+                raise problem(f"holds {escapes}, an escape that is no Unicode character (half of a UTF-16 pair)")
         if short in ("binary",):
-            raise _Problem(line, key, f"a !!binary value; {_UNSUPPORTED_TAG}")
+            raise problem(f"a !!binary value; {_UNSUPPORTED_TAG}")
         if short not in ("str", "int", "float", "bool", "null", "timestamp", "value", "merge"):
-            raise _Problem(line, key, f"the YAML tag {tag!r} is not supported; {_UNSUPPORTED_TAG}")
+            raise problem(f"the YAML tag {tag!r} is not supported; {_UNSUPPORTED_TAG}")
         if short == "null":
             if text not in ("", "~", "null", "Null", "NULL"):
-                raise _Problem(line, key, f"!!null with a value ({text!r})")
+                raise problem(f"!!null with a value ({text!r})")
             return "" if as_text else None
         if as_text or short in ("str", "timestamp", "value", "merge"):
             return text  # as the CLI passes top-level values; a date stays the text it was written as
         if short == "bool":
             if text.lower() not in ("true", "false"):
-                raise _Problem(line, key, f"not a YAML 1.2 boolean (true or false): {text!r}")
+                raise problem(f"not a YAML 1.2 boolean (true or false): {text!r}")
             return text.lower() == "true"
         if short == "int":
             try:
                 return _int(text)
             except ValueError:
-                raise _Problem(line, key, f"not an integer: {text!r}") from None
+                raise problem(f"not an integer: {text!r}") from None
         try:
             number = float(text.replace("_", "").lower().replace(".inf", "inf").replace(".nan", "nan"))
         except ValueError:
-            raise _Problem(line, key, f"not a number: {text!r}") from None
+            raise problem(f"not a number: {text!r}") from None
         if not math.isfinite(number):
-            raise _Problem(line, key, f"not a finite number ({text!r}); quote it in YAML if it is meant as text")
+            raise problem(f"not a finite number ({text!r}); quote it in YAML if it is meant as text")
         return number
 
     def key_text(self, node: Any, top: str, loc: tuple[str | int, ...]) -> str:
@@ -281,13 +284,19 @@ def _redact(value: Any) -> tuple[Any, bool]:
 # (no tabs, escapes, flow collections, tags, directives or 1.1-only line breaks), and the 1.2 tags
 # come from ruamel's own resolver. Anything else, and any file libyaml refuses, is composed by
 # ruamel, which then words the error: the fast path never changes a value, a line or a message.
-_NOT_FAST_TEXT = re.compile(r"[\t\\\[\]{}!\x85\u2028\u2029]|^%", re.MULTILINE)
+_NOT_FAST_CHARACTERS = "\t\\[]{}!\x85\u2028\u2029"
 _NOT_FAST = object()
+
+
+def _fast_text(text: str) -> bool:
+    """No character of `_NOT_FAST_CHARACTERS` and no line starting with `%` (one fast search each,
+    where a regular expression would try every character of a large file)."""
+    return not (any(c in text for c in _NOT_FAST_CHARACTERS) or text.startswith("%") or "\n%" in text)
 
 
 def _compose_fast(text: str) -> Any:
     """The node graph as `_compose` would build it, by libyaml; `_NOT_FAST` when ruamel must compose it."""
-    if _NOT_FAST_TEXT.search(text):
+    if not _fast_text(text):
         return _NOT_FAST
     try:
         import yaml
@@ -303,10 +312,17 @@ def _compose_fast(text: str) -> Any:
 
     resolver = Resolver()
     kinds = {yaml.ScalarNode: nodes.ScalarNode, yaml.SequenceNode: nodes.SequenceNode, yaml.MappingNode: nodes.MappingNode}
+    # ruamel's resolver is a function of (kind, value, implicit) here (fixed version, no path
+    # resolvers); keys and collections repeat throughout a file, so each is resolved once.
+    resolved: dict[tuple[Any, Any, Any], Any] = {}
 
     class Parser(parser_class):
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-            return resolver.resolve(kinds[kind], value, implicit)
+            key = (kind, value, implicit)
+            tag = resolved.get(key)
+            if tag is None:
+                tag = resolved[key] = resolver.resolve(kinds[kind], value, implicit)
+            return tag
 
         def descend_resolver(self, *_: Any) -> None:  # no path resolvers: nothing to track
             return None
