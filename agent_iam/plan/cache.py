@@ -57,6 +57,10 @@ def _digest(*parts: bytes) -> str:
     return h.hexdigest()
 
 
+def _first(pair: list) -> Any:
+    return pair[0]
+
+
 def canonical(value: Any) -> Any:
     """A JSON value that differs whenever `value` does: mapping order ignored, types kept apart
     (1, 1.0, True and "1" stay distinct), anything else by its type and repr."""
@@ -70,6 +74,8 @@ def canonical(value: Any) -> Any:
         return ["float", repr(value)]
     if isinstance(value, Mapping):
         items = [[canonical(k), canonical(v)] for k, v in value.items()]
+        if all(type(k) is str for k, _ in items):  # text keys (a stack file's): ordered as they are, no JSON per key
+            return ["map", sorted(items, key=_first)]
         return ["map", sorted(items, key=lambda kv: json.dumps(kv[0], sort_keys=True))]
     if isinstance(value, (list, tuple)):
         return [type(value).__name__, [canonical(v) for v in value]]
