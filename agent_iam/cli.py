@@ -183,6 +183,13 @@ def cmd_plan_all(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from agent_iam.plan.runtime import no_full_gc
+
+    with no_full_gc():  # both sides' plans stay alive to the end
+        return _diff(args)
+
+
+def _diff(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
 

@@ -397,3 +397,44 @@ def test_the_first_line_says_when_this_change_could_not_be_planned_or_is_blocked
     blocked = {**plan, "manifestProblems": ["k8s/x.yaml: invalid"]}
     blocked_diff = compare("main", "working tree", {"t": plan}, {"t": blocked})
     assert [s.head for s in blocked_diff.stacks] == ["blocked"] and "stack `t` blocked" in headline(blocked_diff)
+
+
+def test_documents_with_the_same_text_are_skipped_without_changing_the_diff(monkeypatch):
+    """compare_roles skips a document whose JSON text is the same on both sides (`_same_text`); the
+    diff of a varied change is the same with and without that shortcut, report and JSON alike."""
+    from conftest import plan_stack_file
+    from agent_iam.plan import diff as diff_module
+    from agent_iam.plan.render import plan_document
+
+    base = json.loads(json.dumps(plan_document(plan_stack_file("prod"))))
+    head = json.loads(json.dumps(base))
+    edits = 0
+    for i, r in enumerate(head["resources"]):
+        inputs = r["inputs"]
+        key = "assumeRolePolicy" if r["type"] == "aws:iam/role:Role" else "policy" if "policy" in inputs else None
+        if key is None or not isinstance(inputs.get(key), str):
+            continue
+        doc = json.loads(inputs[key])
+        statement = doc["Statement"][0]
+        if i % 4 == 0:
+            statement["Resource"] = "*"
+        elif i % 4 == 1:
+            statement.pop("Condition", None)
+            statement["Action"] = [*([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]), "iam:PassRole"]
+        elif i % 4 == 2:
+            inputs[key] = json.dumps(doc, indent=3)  # the same meaning in other text: compared, and nothing found
+            continue
+        else:
+            continue  # the same text
+        inputs[key] = json.dumps(doc)
+        edits += 1
+    assert edits >= 3
+
+    def both(base_plan, head_plan) -> tuple[dict, str]:
+        diff = compare("base", "head", {"prod": base_plan}, {"prod": head_plan})
+        return diff.to_dict(), render_markdown(diff)
+
+    fast = [both(base, head), both(head, base), both(base, base)]
+    monkeypatch.setattr(diff_module, "_same_text", lambda before, after: False)
+    assert [both(base, head), both(head, base), both(base, base)] == fast
+    assert fast[0][0]["widening"] and not fast[2][0]["stacks"]

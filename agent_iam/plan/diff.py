@@ -238,9 +238,25 @@ class RoleState:
     account: str
     name: str
     settings: dict[str, Any] = field(default_factory=dict)
-    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> document
+    # label -> the document as plan.json holds it (JSON text); parsed when compared (`document`):
+    # a role whose documents read the same on both sides is never parsed.
+    sources: dict[str, Any] = field(default_factory=dict)
     aws_managed: set[str] = field(default_factory=set)  # attached policies the stack does not define
     pod_identity: set[str] = field(default_factory=set)  # `cluster ns/serviceaccount` associated with it
+    _parsed: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+
+    def document(self, label: str) -> dict[str, Any] | None:
+        """The document `label` (`{}` when it is not one), None when the role has no such document."""
+        if label not in self.sources:
+            return None
+        if label not in self._parsed:
+            self._parsed[label] = rules.parse_document(self.sources[label]) or {}
+        return self._parsed[label]
+
+    @property
+    def documents(self) -> dict[str, dict[str, Any]]:
+        """label -> document, every one parsed."""
+        return {label: self.document(label) or {} for label in self.sources}
 
 
 ROLE_SETTINGS = ("permissionsBoundary", "maxSessionDuration", "path", "description", "tags")
@@ -275,7 +291,7 @@ def role_states(plan: Mapping[str, Any]) -> dict[tuple[str, str], RoleState]:
             state = RoleState(account(r), str(inputs.get("name") or r["name"]))
             state.settings = {k: inputs[k] for k in ROLE_SETTINGS if inputs.get(k) is not None}
             state.settings["protect"] = bool(r.get("protect"))
-            state.documents[TRUST] = rules.parse_document(inputs.get("assumeRolePolicy")) or {}
+            state.sources[TRUST] = inputs.get("assumeRolePolicy")
             roles[(state.account, state.name)] = state
     managed = {
         (account(r), str(r.get("inputs", {}).get("name"))): r for r in resources if r["type"] == MANAGED_POLICY
@@ -291,13 +307,12 @@ def role_states(plan: Mapping[str, Any]) -> dict[tuple[str, str], RoleState]:
         if role is None:
             continue
         if r["type"] == ROLE_POLICY:
-            role.documents[f"inline policy `{inputs.get('name')}`"] = rules.parse_document(inputs.get("policy")) or {}
+            role.sources[f"inline policy `{inputs.get('name')}`"] = inputs.get("policy")
         elif r["type"] == ATTACHMENT:
             arn = str(inputs.get("policyArn"))
             policy = managed.get(_arn_parts(arn))
             if policy is not None:
-                doc = rules.parse_document(policy.get("inputs", {}).get("policy")) or {}
-                role.documents[f"managed policy `{policy['inputs'].get('name')}`"] = doc
+                role.sources[f"managed policy `{policy['inputs'].get('name')}`"] = policy.get("inputs", {}).get("policy")
             else:
                 role.aws_managed.add(arn)
     return roles
@@ -568,6 +583,11 @@ def compare_documents(
     return doc, [_with_note(c) for c in changes]
 
 
+def _same_text(before: Any, after: Any) -> bool:
+    """Both sides hold the document as the very same JSON text (most documents of most changes)."""
+    return isinstance(before, str) and before == after
+
+
 def compare_roles(old: RoleState | None, new: RoleState | None) -> RoleDiff | None:
     """Everything that changed about one role, or None when nothing did."""
     ref = new or old
@@ -577,17 +597,22 @@ def compare_roles(old: RoleState | None, new: RoleState | None) -> RoleDiff | No
         diff.changes.append(Change(WIDENING, "new role", ref.name))
     elif new is None:
         diff.changes.append(Change(NARROWING, "role removed", ref.name))
-    old_docs = old.documents if old else {}
-    new_docs = new.documents if new else {}
-    def context(docs: Mapping[str, dict[str, Any]], label: str) -> Labelled:
-        """The role's other permissions policies (a trust policy is compared only with itself)."""
-        if label == TRUST:
-            return []
-        return [item for other in sorted(docs) if other not in (label, TRUST) for item in _labelled(docs[other], other)]
+    old_sources = old.sources if old else {}
+    new_sources = new.sources if new else {}
 
-    for label in sorted(set(old_docs) | set(new_docs)):
+    def context(state: RoleState | None, label: str) -> Labelled:
+        """The role's other permissions policies (a trust policy is compared only with itself)."""
+        if label == TRUST or state is None:
+            return []
+        return [item for other in sorted(state.sources) if other not in (label, TRUST)
+                for item in _labelled(state.document(other), other)]
+
+    for label in sorted(set(old_sources) | set(new_sources)):
+        if _same_text(old_sources.get(label), new_sources.get(label)):
+            continue  # the same text parses to the same statements: compare_documents would find nothing
         doc, changes = compare_documents(
-            old_docs.get(label), new_docs.get(label), label, context(old_docs, label), context(new_docs, label)
+            old.document(label) if old else None, new.document(label) if new else None, label,
+            context(old, label), context(new, label),
         )
         if doc is not None:
             diff.documents.append(doc)
