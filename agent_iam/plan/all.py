@@ -27,7 +27,7 @@ from agent_iam.exit_codes import FAILED as EXIT_FAILED
 from agent_iam.exit_codes import OK as EXIT_OK
 
 from .diff import blocking_in
-from .run import PROJECT_DIR
+from .project import PROJECT_DIR  # not .run: this process only starts the plans, it never loads Pulumi
 
 if TYPE_CHECKING:
     from rich.table import Table

@@ -17,8 +17,6 @@ from typing import Any
 from agent_iam.guardrails import rules
 from agent_iam.iam import actions, arns
 
-from .guardrails import PROVIDER_PREFIX
-from .guardrails import _allowed_account  # the one reading of a provider's allowedAccountIds
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -264,6 +262,11 @@ ROLE_SETTINGS = ("permissionsBoundary", "maxSessionDuration", "path", "descripti
 
 def _provider_accounts(resources: list[dict[str, Any]]) -> dict[str, str]:
     """Provider URN -> the one account it allows, as the judge reads it."""
+    # Imported here: the judge loads the config layer (and Pulumi), which `plan-all` never needs for
+    # what it reads from this module (`blocking_in`).
+    from .guardrails import PROVIDER_PREFIX
+    from .guardrails import _allowed_account  # the one reading of a provider's allowedAccountIds
+
     accounts = {r["urn"]: _allowed_account(r.get("inputs", {})) for r in resources if r["type"].startswith(PROVIDER_PREFIX)}
     return {urn: account for urn, account in accounts.items() if account}
 
