@@ -141,3 +141,41 @@ def test_the_summary_counts_entries_and_resources_by_family_and_account(plan_sta
     assert summary["families"]["EcsAgentRoles"] == {"entries": 2, "resources": len(custom)}
     assert summary["families"]["providers"]["entries"] == 1
     assert sum(summary["accounts"]["111111111111 (eu-west-1)"].values()) == len(custom)
+
+
+def _run_with(inputs: list, outputs: dict):
+    from agent_iam.plan.mocks import Registration
+    from agent_iam.plan.run import PlanRun
+
+    resources = [
+        Registration(f"urn:pulumi:s::p::t::r{i}", "aws:iam/role:Role", f"r{i}", None, None, True, i % 2 == 0,
+                     value, {}, ["a"] if i % 3 == 0 else [])
+        for i, value in enumerate(inputs)
+    ]
+    return PlanRun("s", resources, outputs, ["an advisory"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(st.text(max_size=6), _json_values, max_size=5), max_size=4),
+       st.dictionaries(st.text(max_size=6), _json_values, max_size=4))
+def test_plan_json_is_the_sorted_document_as_json_dumps_would_write_it(inputs, outputs):
+    """plan_json sorts inputs with orjson and splices them in: the bytes of `_pretty(plan_document())`,
+    for any inputs (non-ASCII and surrogate keys, small floats, ints beyond 64 bits take the slow way)."""
+    from agent_iam.plan.render import _pretty, plan_document, plan_json
+
+    run = _run_with(inputs, outputs)
+    extra = {"violations": [{"rule": "r", "message": "m"}], "iamFindings": []}
+    assert plan_json(run, extra) == _pretty(plan_document(run, extra))
+    assert plan_json(run) == _stdlib(plan_document(run))
+
+
+def test_plan_json_of_every_stack_is_the_sorted_document():
+    from conftest import plan_stack_file
+    from agent_iam.plan.render import _pretty, plan_document, plan_json
+
+    for stack in ("dev", "staging", "prod"):
+        run = plan_stack_file(stack)
+        assert plan_json(run, {"x": [1e-05]}) == _pretty(plan_document(run, {"x": [1e-05]}))
+        assert plan_json(run) == _stdlib(plan_document(run))
+    odd = _run_with([{"b": {"é": 1, "a": [2**70]}, "a": 1}, {2: "not a text key"} and {"z": 1.5e-07}], {"o": {"b": 1, "a": 2}})
+    assert plan_json(odd) == _stdlib(plan_document(odd))
