@@ -179,3 +179,46 @@ def test_plan_json_of_every_stack_is_the_sorted_document():
         assert plan_json(run) == _stdlib(plan_document(run))
     odd = _run_with([{"b": {"é": 1, "a": [2**70]}, "a": 1}, {2: "not a text key"} and {"z": 1.5e-07}], {"o": {"b": 1, "a": 2}})
     assert plan_json(odd) == _stdlib(plan_document(odd))
+
+
+_yaml_words = st.sampled_from(["v1", "ServiceAccount", "yes", "No", "on", "OFF", "y", "n", "null", "Null", "~", "true",
+                               "x:", "a::b", "arn:aws:iam::123456789012:role/a-b.c", "eks.amazonaws.com/role-arn", "0x1F",
+                               "1.5", "2024-01-01", "<<", "=", "-a", "a b", "", "é", "a#b", "k" * 130])
+_yaml_text = _yaml_words | st.from_regex(r"[A-Za-z][A-Za-z0-9._/:-]{0,12}", fullmatch=True) | st.text(max_size=6)
+_yaml_values = st.recursive(
+    _yaml_text | st.booleans() | st.none() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_yaml_text, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+_plainish = st.from_regex(r"[A-Za-z][A-Za-z0-9._/:-]{0,12}", fullmatch=True) | st.sampled_from(["yes", "on", "null", "x:", "n"])
+_plain_manifests = st.recursive(
+    _plainish | st.booleans() | st.none() | st.integers(),
+    lambda inner: st.lists(inner, min_size=1, max_size=3) | st.dictionaries(_plainish, inner, min_size=1, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(_yaml_text, _yaml_values, max_size=5) | st.dictionaries(_plainish, _plain_manifests, min_size=1, max_size=5))
+def test_manifests_are_written_exactly_as_yaml_dump_would(manifest):
+    """`_yaml` writes plain manifests itself: the bytes of PyYAML's safe dump, for any manifest."""
+    import yaml
+
+    from agent_iam.plan.render import _YAML_DUMPER, _yaml
+
+    assert _yaml(manifest) == yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False).encode()
+
+
+def test_shared_objects_and_every_stacks_manifests_are_written_as_yaml_dump_would():
+    import yaml
+
+    from conftest import plan_stack_file
+    from agent_iam.plan.render import _YAML_DUMPER, _yaml, kubernetes_manifest_files
+
+    labels = {"app": "x"}
+    shared = {"metadata": {"labels": labels}, "spec": {"selector": labels}}  # PyYAML writes an anchor and an alias
+    for manifest in [shared, *(m for s in ("dev", "staging", "prod") for m in kubernetes_manifest_files(plan_stack_file(s)).values())]:
+        assert _yaml(manifest) == yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False).encode()
+    assert b"&id001" in _yaml(shared)

@@ -222,6 +222,72 @@ def plan_json(run: PlanRun, extra: dict[str, Any] | None = None) -> bytes:
 # manifests: 0.4 s -> 0.04 s); PyYAML wheels ship it, a source build may not.
 _YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
+# Text PyYAML writes plain whatever its context: a letter, then letters, digits and `._/:-`, not
+# ending in `:`, and not a word its resolver reads as a boolean or null (`yes`, `on`, `null`);
+# as a mapping key also short enough to be a simple key.
+_YAML_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9._/:-]*")
+_YAML_SIMPLE_KEY = 100
+_YAML_SCALARS = {True: "true", False: "false", None: "null"}
+
+
+def _yaml_plain(text: Any) -> bool:
+    if type(text) is not str or not _YAML_PLAIN.fullmatch(text) or text.endswith(":"):
+        return False
+    resolvers = yaml.resolver.Resolver.yaml_implicit_resolvers
+    return not any(regexp.match(text) for _, regexp in [*resolvers.get(text[0], ()), *resolvers.get(None, ())])
+
+
+def _yaml_lines(value: Any, indent: str, out: list[str], seen: set[int]) -> bool:
+    """The block YAML lines of a non-empty mapping (keys plain text; values plain text, true/false/null,
+    integers, or non-empty mappings and lists of such), as `yaml.dump` writes them; False for anything else."""
+    if type(value) is not dict or not value or id(value) in seen:  # a shared object: PyYAML writes an anchor
+        return False
+    seen.add(id(value))
+    for key, item in value.items():
+        if not _yaml_plain(key) or len(key) > _YAML_SIMPLE_KEY:
+            return False
+        if type(item) is dict:
+            out.append(f"{indent}{key}:")
+            if not _yaml_lines(item, indent + "  ", out, seen):
+                return False
+        elif type(item) is list:
+            out.append(f"{indent}{key}:")
+            if not item or id(item) in seen:
+                return False
+            seen.add(id(item))
+            for element in item:  # PyYAML writes a mapping's lists without indenting them
+                if type(element) is dict:
+                    first = len(out)
+                    if not _yaml_lines(element, indent + "  ", out, seen):
+                        return False
+                    out[first] = f"{indent}- {out[first][len(indent) + 2:]}"
+                elif (scalar := _yaml_scalar(element)) is not None:
+                    out.append(f"{indent}- {scalar}")
+                else:
+                    return False
+        elif (scalar := _yaml_scalar(item)) is not None:
+            out.append(f"{indent}{key}: {scalar}")
+        else:
+            return False
+    return True
+
+
+def _yaml_scalar(value: Any) -> str | None:
+    if value is None or type(value) is bool:
+        return _YAML_SCALARS[value]
+    if type(value) is int:
+        return str(value)
+    return value if _yaml_plain(value) else None
+
+
+def _yaml(manifest: Any) -> bytes:
+    """`yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False)` encoded, byte for byte. A manifest
+    of plain text (most are: names, ARNs, labels) is written here directly; any other goes through PyYAML."""
+    lines: list[str] = []
+    if _yaml_lines(manifest, "", lines, set()):
+        return ("\n".join(lines) + "\n").encode()
+    return yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False).encode()
+
 
 def plan_files(
     run: PlanRun,
@@ -238,7 +304,7 @@ def plan_files(
     files = {"plan.json": plan_json(run, extra)}
     files.update((f"iam/{name}", _pretty(doc)) for name, doc in iam_document_files(run).items())
     files.update(
-        (f"k8s/{name}", yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False).encode())
+        (f"k8s/{name}", _yaml(manifest))
         for name, manifest in kubernetes_manifest_files(run).items()
     )
     judged = extra or {}
