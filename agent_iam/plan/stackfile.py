@@ -103,8 +103,21 @@ class StackFile:
         return f"{self.source}:{best_line}: {rest}"
 
 
+_TAG_TEXTS: dict[Any, str] = {}  # a file has a handful of distinct tags and thousands of nodes
+
+
 def _tag(node: Any) -> str:
-    return str(getattr(node.tag, "value", node.tag) or "")
+    tag = node.tag
+    try:
+        return _TAG_TEXTS[tag]
+    except (KeyError, TypeError):
+        text = str(getattr(tag, "value", tag) or "")
+        if len(_TAG_TEXTS) < 1000:
+            try:
+                _TAG_TEXTS[tag] = text
+            except TypeError:  # an unhashable tag: nothing to remember
+                pass
+        return text
 
 
 def _int(text: str) -> int:
@@ -195,26 +208,30 @@ class _Builder:
     def value(self, node: Any, top: str, loc: tuple[str | int, ...], stack: tuple[int, ...] = ()) -> Any:
         """The value of `node`, at key path `loc` under top-level key `top`."""
         self.count += 1
-        line = node.start_mark.line + 1
         if self.count > MAX_VALUES:
-            raise _Fatal(line, self.where(top, loc), f"the file expands to more than {MAX_VALUES:,} values (aliases)")
+            raise _Fatal(node.start_mark.line + 1, self.where(top, loc), f"the file expands to more than {MAX_VALUES:,} values (aliases)")
         if id(node) in stack:
-            raise _Problem(line, self.where(top, loc), "an alias refers to a value that contains it (a cycle)")
+            raise _Problem(node.start_mark.line + 1, self.where(top, loc), "an alias refers to a value that contains it (a cycle)")
         if len(stack) > MAX_DEPTH:
-            raise _Problem(line, self.where(top, loc), f"nested more than {MAX_DEPTH} levels deep")
+            raise _Problem(node.start_mark.line + 1, self.where(top, loc), f"nested more than {MAX_DEPTH} levels deep")
+        kind = node.id
+        if kind == "scalar":
+            return self.scalar(node, top, loc, as_text=False)
         inner = (*stack, id(node))
         tag = _tag(node).removeprefix(_TAG)
-        if node.id == "sequence":
+        if kind == "sequence":
             if tag != "seq":
-                raise _Problem(line, self.where(top, loc), f"the YAML tag {_tag(node)!r} is not supported; {_UNSUPPORTED_TAG}")
+                raise _Problem(node.start_mark.line + 1, self.where(top, loc),
+                               f"the YAML tag {_tag(node)!r} is not supported; {_UNSUPPORTED_TAG}")
             items = []
             for index, item in enumerate(node.value):
                 self.lines.setdefault(self.where(top, (*loc, index)), item.start_mark.line + 1)
                 items.append(self.child(item, top, (*loc, index), inner))
             return items
-        if node.id == "mapping":
+        if kind == "mapping":
             if tag != "map":
-                raise _Problem(line, self.where(top, loc), f"the YAML tag {_tag(node)!r} is not supported; {_UNSUPPORTED_TAG}")
+                raise _Problem(node.start_mark.line + 1, self.where(top, loc),
+                               f"the YAML tag {_tag(node)!r} is not supported; {_UNSUPPORTED_TAG}")
             return self.mapping(node, top, loc, inner)
         return self.scalar(node, top, loc, as_text=False)
 
