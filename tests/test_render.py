@@ -222,3 +222,34 @@ def test_shared_objects_and_every_stacks_manifests_are_written_as_yaml_dump_woul
     for manifest in [shared, *(m for s in ("dev", "staging", "prod") for m in kubernetes_manifest_files(plan_stack_file(s)).values())]:
         assert _yaml(manifest) == yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False).encode()
     assert b"&id001" in _yaml(shared)
+
+
+def test_tree_labels_built_as_text_print_what_their_markup_prints():
+    """The tree's labels are rich Text built directly (`_label_text`), not markup parsed per label:
+    printed plain and in colour they are the markup's labels, odd names included."""
+    import dataclasses
+    import io
+
+    from rich.console import Console
+    from rich.tree import Tree
+
+    from conftest import plan_stack_file
+    from agent_iam.plan.render import _label, _label_text
+
+    resources = [r for s in ("dev", "prod") for r in plan_stack_file(s).resources]
+    some = resources[0]
+    for name in ["", "a]b", "x\\\\y", ":smile:", "[bold]n", "é 名", "a" * 120]:
+        resources += [dataclasses.replace(some, name=name, protect=True),
+                      dataclasses.replace(some, name=name, custom=False, provider="urn:x::p")]
+
+    def printed(label, terminal: bool) -> str:
+        out = io.StringIO()
+        console = Console(file=out, width=80, highlight=False, emoji=False, force_terminal=terminal, color_system="truecolor")
+        tree = Tree("root")
+        for r in resources:
+            tree.add(label(r))
+        console.print(tree)
+        return out.getvalue()
+
+    for terminal in (False, True):
+        assert printed(_label_text, terminal) == printed(_label, terminal)
