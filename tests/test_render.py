@@ -229,6 +229,7 @@ def test_tree_labels_built_as_text_print_what_their_markup_prints():
     printed plain and in colour they are the markup's labels, odd names included."""
     import dataclasses
     import io
+    import pickle
 
     from rich.console import Console
     from rich.tree import Tree
@@ -251,5 +252,8 @@ def test_tree_labels_built_as_text_print_what_their_markup_prints():
         console.print(tree)
         return out.getvalue()
 
+    def replayed(r):  # as the plan cache keeps and replays the tree printout
+        return pickle.loads(pickle.dumps(_label_text(r)))
+
     for terminal in (False, True):
-        assert printed(_label_text, terminal) == printed(_label, terminal)
+        assert printed(_label_text, terminal) == printed(_label, terminal) == printed(replayed, terminal)

@@ -415,8 +415,6 @@ def _label(resource: Registration) -> str:
 def _label_text(resource: Registration) -> Any:
     """`_label` as the rich Text its markup makes, built directly: parsing thousands of labels' markup
     is a fifth of printing a large tree. A label whose parts hold `[` (markup) keeps the markup string."""
-    from rich.text import Text
-
     parts = [(str(resource.name), "bold"), (" ", ""), (str(resource.type), "dim")]
     if resource.custom and "arn" in resource.outputs:
         parts += [("  ", ""), (str(resource.outputs["arn"]), "cyan")]
@@ -426,10 +424,29 @@ def _label_text(resource: Registration) -> Any:
         parts += [("  ", ""), ("protected", "yellow")]
     if any("[" in text for text, _ in parts):
         return _label(resource)
-    text = Text()
+    return _label_of(tuple(parts))
+
+
+_LABEL_CLASS: Any = None
+
+
+def _label_of(parts: tuple[tuple[str, str], ...]) -> Any:
+    """A tree label from its (text, style) parts; it pickles as its parts (the plan cache keeps the
+    tree printout), which is smaller and quicker both ways than rich's Text with its spans."""
+    global _LABEL_CLASS
+    if _LABEL_CLASS is None:  # rich is imported only when printing
+        from rich.text import Text
+
+        class Label(Text):
+            def __reduce__(self) -> Any:
+                return _label_of, (self.parts,)
+
+        _LABEL_CLASS = Label
+    label = _LABEL_CLASS()
+    label.parts = parts
     for part, style in parts:
-        text.append(part, style or None)
-    return text
+        label.append(part, style or None)
+    return label
 
 
 # Above this many resources nobody reads a tree: the terminal shows a summary (`--tree` prints it all).
