@@ -48,6 +48,8 @@ SDK_DEFAULTS = {
     "AGENT_IAM_PLAN_FULL_EXIT": "1",
     "AGENT_IAM_PLAN_SDK_URN": "1",
     "AGENT_IAM_PLAN_SDK_STATE": "1",
+    "AGENT_IAM_PLAN_SDK_EXECUTOR": "1",
+    "AGENT_IAM_PLAN_SDK_DEBUG_LOG": "1",
 }
 CDK_DIR = BUILD / "cdk-bench"
 # name -> (program, extra environment); "plan"/"floor" use the plan runner's settings (plan/runtime.py).
