@@ -108,48 +108,87 @@ def check_fields(args_type: type, args: Any) -> list[Problem]:
 
 
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "a whole number"}
+# Values that are known by their type alone: `is_known` answers for them without looking further.
+_PLAIN_TYPES = frozenset({str, int, bool, float, type(None)})
 
 
 def type_problems(field: str, value: Any, annotation: Any, *, top: bool = True) -> list[Problem]:
     """A known value against its Args field's annotation: a string (a field's own never empty: leaving it
     out gives its default), a bool, a whole number, a list or a mapping of those; an unknown value (an
     `Output`) is checked where it resolves. Items' own checks say more about their content."""
-    if not is_known(value) and not isinstance(value, (list, tuple, Mapping)):
-        return []  # an Output: checked when it resolves (or refused where the field must be known)
+    return _check_type(_type_rule(annotation), field, value, top)
+
+
+def _type_rule(annotation: Any) -> tuple[Any, ...]:
+    """`_rule_of(annotation)`, worked out once per (hashable) annotation."""
+    try:
+        return _cached_rule(annotation)
+    except TypeError:  # an unhashable annotation
+        return _rule_of(annotation)
+
+
+def _rule_of(annotation: Any) -> tuple[Any, ...]:
+    """What `type_problems` checks for an annotation, worked out once per annotation: `Required[T]` and
+    `pulumi.Input[T]` (T, Awaitable[T] or Output[T]: a known value must be a T) stand for T; a Union of
+    several plain types is not checked. One of ("scalar", T), ("list", item rule), ("dict", key rule,
+    value rule), ("mapping",) or ("any",)."""
     origin = get_origin(annotation)
     if origin is Required:
-        return type_problems(field, value, get_args(annotation)[0], top=top)
-    if origin is Union:  # pulumi.Input[T]: T, Awaitable[T] or Output[T]; a known value must be a T
+        return _type_rule(get_args(annotation)[0])
+    if origin is Union:
         plain = [arm for arm in get_args(annotation) if not isinstance(arm, ForwardRef) and get_origin(arm) is None]
-        return type_problems(field, value, plain[0], top=top) if len(plain) == 1 else []
+        return _type_rule(plain[0]) if len(plain) == 1 else ("any",)
     if annotation in _TYPE_NAMES:
+        return ("scalar", annotation)
+    if origin is list:
+        (item,) = get_args(annotation)
+        return ("list", _type_rule(item))
+    if origin is dict:
+        key_type, value_type = get_args(annotation)
+        return ("dict", _type_rule(key_type), _type_rule(value_type))
+    if is_typeddict(annotation):
+        return ("mapping",)
+    return ("any",)
+
+
+_cached_rule = functools.cache(_rule_of)
+
+
+def _check_type(rule: tuple[Any, ...], field: str, value: Any, top: bool) -> list[Problem]:
+    kind = rule[0]
+    if kind == "any":
+        return []
+    if type(value) not in _PLAIN_TYPES and not is_known(value) and not isinstance(value, (list, tuple, Mapping)):
+        return []  # an Output: checked when it resolves (or refused where the field must be known)
+    if kind == "scalar":
+        annotation = rule[1]
         wrong = not isinstance(value, annotation) or (annotation is int and isinstance(value, bool))
         if wrong:
             return [Problem(field, f"must be {_TYPE_NAMES[annotation]}, got {type(value).__name__}: {value!r}")]
         if annotation is str and top and not value.strip():
             return [Problem(field, f"is empty: {value!r}")]
         return []
-    if origin is list:
+    if kind == "list":
         if not isinstance(value, (list, tuple)):
             return [Problem(field, f"must be a list, got {type(value).__name__}: {value!r}")]
-        (item,) = get_args(annotation)
-        return [p for index, v in enumerate(value) for p in type_problems(f"{field}[{index}]", v, item, top=False)]
-    if origin is dict or is_typeddict(annotation):
-        if not isinstance(value, Mapping):
-            return [Problem(field, f"must be a mapping, got {type(value).__name__}: {value!r}")]
-        if origin is dict:
-            key_type, value_type = get_args(annotation)
-            return [
-                p
-                for k, v in value.items()
-                for p in type_problems(f"{field}.{k}", k, key_type, top=False)
-                + type_problems(f"{field}.{k}", v, value_type, top=False)
-            ]
+        item = rule[1]
+        return [p for index, v in enumerate(value) for p in _check_type(item, f"{field}[{index}]", v, False)]
+    if not isinstance(value, Mapping):  # "dict" or "mapping"
+        return [Problem(field, f"must be a mapping, got {type(value).__name__}: {value!r}")]
+    if kind == "dict":
+        key_rule, value_rule = rule[1], rule[2]
+        return [
+            p
+            for k, v in value.items()
+            for p in _check_type(key_rule, f"{field}.{k}", k, False) + _check_type(value_rule, f"{field}.{k}", v, False)
+        ]
     return []
 
 
 def is_known(value: Any) -> bool:
     """True when the value holds no `pulumi.Output` (or awaitable) anywhere: it can be checked and used now."""
+    if type(value) in _PLAIN_TYPES:
+        return True
     if isinstance(value, pulumi.Output) or hasattr(value, "__await__"):
         return False
     if isinstance(value, Mapping):
