@@ -13,7 +13,7 @@ import pulumi_aws as aws
 from agent_iam.iam import checks
 
 from . import policies
-from ._contract import Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
+from ._contract import CheckedPlans, Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
 from .role import (
     region_of,
     IamLimitsArgs,
@@ -170,13 +170,17 @@ class _Plan:
         return [PlannedRole("instance role", self.role, account if known else None, self._build(dict(self.args)) if known else None)]
 
 
+# The plans `check` worked out, for the constructor that follows it with the same Args.
+_CHECKED: CheckedPlans[_Plan] = CheckedPlans()
+
+
 class Ec2AgentInstanceProfile(pulumi.ComponentResource, Ec2AgentInstanceProfileOutputs):
     """An instance role trusted by EC2 and the instance profile that hands it to an instance.
 
     Bad Args raise an `ArgsError` naming the field before anything is registered."""
 
     def __init__(self, name: str, args: Ec2AgentInstanceProfileArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        plan = _Plan(name, args)
+        plan = _CHECKED.take(name, args) or _Plan(name, args)
         super().__init__(type_token("ec2", COMPONENT), name, None, opts)
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         account_id = args.get("account_id")
@@ -201,7 +205,9 @@ class Ec2AgentInstanceProfile(pulumi.ComponentResource, Ec2AgentInstanceProfileO
     @staticmethod
     def check(name: str, args: Ec2AgentInstanceProfileArgs) -> list[PlannedRole]:
         """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        return _Plan(name, args).roles()
+        plan = _Plan(name, args)
+        _CHECKED.remember(name, args, plan)
+        return plan.roles()
 
     def outputs(self) -> dict[str, pulumi.Output[str]]:
         """The stack output of this agent: what an EC2 launch template or an operator needs."""

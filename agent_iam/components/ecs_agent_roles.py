@@ -10,7 +10,7 @@ import pulumi_aws as aws
 from agent_iam.iam import checks
 
 from . import policies
-from ._contract import Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
+from ._contract import CheckedPlans, Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
 from .role import (
     region_of,
     IamLimitsArgs,
@@ -208,6 +208,10 @@ class _Plan:
         ]
 
 
+# The plans `check` worked out, for the constructor that follows it with the same Args.
+_CHECKED: CheckedPlans[_Plan] = CheckedPlans()
+
+
 class EcsAgentRoles(pulumi.ComponentResource, EcsAgentRolesOutputs):
     """Task role and task execution role for one agent on ECS (Fargate or EC2 launch type).
 
@@ -216,7 +220,7 @@ class EcsAgentRoles(pulumi.ComponentResource, EcsAgentRolesOutputs):
     `ArgsError` naming the field before anything is registered."""
 
     def __init__(self, name: str, args: EcsAgentRolesArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        plan = _Plan(name, args)
+        plan = _CHECKED.take(name, args) or _Plan(name, args)
         super().__init__(type_token("ecs", COMPONENT), name, None, opts)
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         account_id = args.get("account_id")
@@ -238,7 +242,9 @@ class EcsAgentRoles(pulumi.ComponentResource, EcsAgentRolesOutputs):
     @staticmethod
     def check(name: str, args: EcsAgentRolesArgs) -> list[PlannedRole]:
         """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        return _Plan(name, args).roles()
+        plan = _Plan(name, args)
+        _CHECKED.remember(name, args, plan)
+        return plan.roles()
 
     def outputs(self) -> dict[str, Any]:
         """The stack output of this agent: both roles for the task definition, and the agent's environment."""

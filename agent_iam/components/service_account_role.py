@@ -24,7 +24,7 @@ import pulumi_kubernetes as k8s
 from agent_iam.iam import arns, checks
 
 from . import policies
-from ._contract import Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
+from ._contract import CheckedPlans, Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
 from .role import (
     region_of,
     IamLimitsArgs,
@@ -525,6 +525,10 @@ class _Plan:
         return {ROLE_ARN_ANNOTATION: role_arn} if wanted else {}
 
 
+# The plans `check` worked out, for the constructor that follows it with the same Args.
+_CHECKED: CheckedPlans[_Plan] = CheckedPlans()
+
+
 class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
     """A role for Kubernetes service accounts (IRSA or Pod Identity) and its Kubernetes objects.
 
@@ -543,7 +547,7 @@ class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
         kubernetes: Optional[Mapping[str, pulumi.ProviderResource]] = None,
         cluster_provider: Optional[pulumi.ProviderResource] = None,
     ):
-        plan = _Plan(name, args)
+        plan = _CHECKED.take(name, args) or _Plan(name, args)
         super().__init__(type_token("eks", COMPONENT), name, None, opts)
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         self.mode = plan.mode
@@ -566,7 +570,9 @@ class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
     @staticmethod
     def check(name: str, args: ServiceAccountRoleArgs) -> list[PlannedRole]:
         """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        return _Plan(name, args).roles()
+        plan = _Plan(name, args)
+        _CHECKED.remember(name, args, plan)
+        return plan.roles()
 
     def _permissions(self, plan: _Plan) -> Any:
         has = bool(plan.args.get("s3_read") or plan.args.get("s3_write") or plan.args.get("policy"))
