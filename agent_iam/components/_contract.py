@@ -192,9 +192,14 @@ def is_known(value: Any) -> bool:
     if isinstance(value, pulumi.Output) or hasattr(value, "__await__"):
         return False
     if isinstance(value, Mapping):
-        return all(is_known(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return all(is_known(v) for v in value)
+        items: Iterable[Any] = value.values()
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        return True
+    for item in items:  # a loop, not all(...): plain items (most of them) cost one type lookup
+        if type(item) not in _PLAIN_TYPES and not is_known(item):
+            return False
     return True
 
 
@@ -237,14 +242,16 @@ def fingerprint(value: Any) -> Any:
     those): equal exactly when the data is equal, types included (`True` is not `1`, `1.0` not `1`).
     Raises `_NotPlain` for anything else."""
     kind = type(value)
+    if kind is str:  # the most common leaf, as itself: every other fingerprint is a tuple
+        return value
+    if kind is dict:
+        return (kind, tuple([(fingerprint(k), fingerprint(v)) for k, v in value.items()]))
+    if kind is list or kind is tuple:
+        return (kind, tuple([fingerprint(v) for v in value]))
     if kind is float:
         return (kind, repr(value))  # -0.0 and 0.0 compare equal but are written differently
     if kind in _PLAIN_TYPES:
         return (kind, value)
-    if kind is dict:
-        return (kind, tuple((fingerprint(k), fingerprint(v)) for k, v in value.items()))
-    if kind is list or kind is tuple:
-        return (kind, tuple(fingerprint(v) for v in value))
     raise _NotPlain
 
 

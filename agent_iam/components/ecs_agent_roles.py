@@ -130,8 +130,11 @@ class _Plan:
         self.execution_role = role_spec(args, execution, f"ECS task execution role of agent {name} (agent-iam)")
         self.limits = iam_limits(args)
         self.known = is_known(args)
+        # Both roles' documents when every Arg is known (checked here; registered as they are).
+        self.known_documents: Optional[tuple[RoleDocuments, RoleDocuments]] = None
         if self.known and args.get("account_id"):
-            raise_problems(COMPONENT, name, self._role_problems(self._build(dict(args))))
+            self.known_documents = self._build(dict(args))
+            raise_problems(COMPONENT, name, self._role_problems(self.known_documents))
 
     def _role_problems(self, docs: tuple[RoleDocuments, RoleDocuments]) -> list[Problem]:
         account = self.args.get("account_id")
@@ -176,6 +179,8 @@ class _Plan:
 
     def documents(self, account_id: pulumi.Input[str]) -> tuple[RoleDocuments, RoleDocuments]:
         """Both roles' documents: dicts when everything is known, else outputs of one apply."""
+        if self.known_documents is not None and account_id is self.args.get("account_id"):
+            return self.known_documents
         values = {**self.args, "account_id": account_id}
         if is_known(values):
             return self._build(values)
@@ -201,7 +206,7 @@ class _Plan:
     def roles(self) -> list[PlannedRole]:
         account = self.args.get("account_id")
         account = account if is_known(account) else None
-        task, execution = self._build(dict(self.args)) if self.known and account else (None, None)
+        task, execution = self.known_documents or (None, None)
         return [
             PlannedRole("task role", self.task_role, account, task),
             PlannedRole("execution role", self.execution_role, account, execution),
