@@ -76,6 +76,12 @@ def plain_fields(args_type: type) -> frozenset[str]:
     )
 
 
+@functools.cache
+def _field_rules(args_type: type) -> dict[str, tuple[Any, ...]]:
+    """Each field's `type_problems` rule (see `_rule_of`), worked out once per Args type."""
+    return {name: _type_rule(annotation) for name, annotation in args_type.__annotations__.items()}
+
+
 def check_fields(args_type: type, args: Any) -> list[Problem]:
     """Args is a mapping (the TypedDict) with only known fields, and every required one set."""
     if not isinstance(args, Mapping):
@@ -94,9 +100,10 @@ def check_fields(args_type: type, args: Any) -> list[Problem]:
     for key in sorted(required):
         if args.get(key) is None:
             problems.append(Problem(key, "required, but not set"))
+    rules = _field_rules(args_type)
     for key in args:
         if key in known and args[key] is not None:
-            problems += type_problems(key, args[key], args_type.__annotations__[key])
+            problems += _check_type(rules[key], key, args[key], True)
     for key in sorted(plain_fields(args_type) & set(args)):
         value = args[key]
         items = value.values() if isinstance(value, Mapping) else value if isinstance(value, (list, tuple)) else ()
