@@ -106,6 +106,8 @@ def check_fields(args_type: type, args: Any) -> list[Problem]:
             problems += _check_type(rules[key], key, args[key], True)
     for key in sorted(plain_fields(args_type) & set(args)):
         value = args[key]
+        if type(value) in _PLAIN_TYPES:
+            continue  # a string, number, bool or None holds no output
         items = value.values() if isinstance(value, Mapping) else value if isinstance(value, (list, tuple)) else ()
         if isinstance(value, pulumi.Output) or any(isinstance(item, pulumi.Output) for item in items):
             problems.append(
