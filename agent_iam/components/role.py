@@ -138,7 +138,11 @@ def policy_json(doc: Mapping[str, Any]) -> str:
 
 def _json_input(docs: RoleDocuments, which: str) -> pulumi.Input[str]:
     doc = getattr(docs, which)
-    return doc.apply(policy_json) if isinstance(doc, pulumi.Output) else docs.document_json(which)
+    if isinstance(doc, pulumi.Output):
+        return doc.apply(policy_json)
+    text = docs.document_json(which)
+    docs.__dict__["_json"].pop(which)  # registered now: the documents (kept for the guardrails) need not keep it
+    return text
 
 
 def managed_policy_key(arn: str) -> str:
