@@ -277,7 +277,8 @@ def build_services_dir(target: Path = DEFAULT_SERVICES_DIR) -> Path:
 
 
 def validator_config(services_dir: Path, kind: str, trust_policy_size: int | None = None) -> ValidatorConfig:
-    """An explicit config (never one discovered from the working or home folder): offline, no cache.
+    """An explicit config (never one discovered from the working or home folder): offline, no cache,
+    checks run in order.
 
     `trust_policy_size` is the account's trust policy quota (`defaults.limits.trustPolicySize`), so a
     raised quota is honoured by the validator's size check as it is by agent-iam's own.
@@ -290,6 +291,10 @@ def validator_config(services_dir: Path, kind: str, trust_policy_size: int | Non
             "aws_services_dir": str(services_dir),
             "cache_enabled": False,
             "fail_on_severity": list(BLOCKING),
+            # A statement's checks one after another, not one asyncio task each: the same checks and
+            # issues in the same order (the registry orders them by check either way), without
+            # scheduling thousands of tasks for checks that never wait on anything offline.
+            "parallel_execution": False,
         }
     }
     if kind == "trust" and trust_policy_size is not None:
