@@ -85,6 +85,19 @@ class ResourceView:
     props: Mapping[str, Any]
     account: str | None = None
     urn: str | None = None
+    # Documents parsed from this view's JSON texts, keyed by the text itself: every rule reads the
+    # same trust and policy texts, so each is parsed once per view (rules only read documents).
+    _parsed: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def document(self, value: Any) -> dict[str, Any] | None:
+        """`parse_document(value)` for a value of this view; a JSON text is parsed once."""
+        if not isinstance(value, str):
+            return parse_document(value)
+        try:
+            parsed = self._parsed[value]
+        except KeyError:
+            parsed = self._parsed[value] = parse_document(value)
+        return dict(parsed) if parsed is not None else None
 
     def get(self, key: str) -> Any:
         value = self.props.get(key)
@@ -227,20 +240,20 @@ def label(statement: Mapping[str, Any], index: int) -> str:
 
 
 def trust_document(resource: ResourceView) -> dict[str, Any] | None:
-    return parse_document(resource.props.get("assumeRolePolicy")) if resource.type == ROLE else None
+    return resource.document(resource.props.get("assumeRolePolicy")) if resource.type == ROLE else None
 
 
 def identity_documents(resource: ResourceView) -> list[tuple[str, dict[str, Any]]]:
     """(what, document) for every identity policy a resource carries."""
     docs: list[tuple[str, dict[str, Any]]] = []
     if resource.type in (ROLE_POLICY, POLICY, USER_POLICY, GROUP_POLICY):
-        doc = parse_document(resource.props.get("policy"))
+        doc = resource.document(resource.props.get("policy"))
         if doc is not None:
             docs.append((resource.describe(), doc))
     elif resource.type == ROLE:
         for inline in resource.get("inlinePolicies") or []:
             if isinstance(inline, Mapping):
-                doc = parse_document(inline.get("policy"))
+                doc = resource.document(inline.get("policy"))
                 if doc is not None:
                     docs.append((f"{resource.describe()} inline policy {inline.get('name')!r}", doc))
     return docs
@@ -831,7 +844,7 @@ def iam_limits(resource: ResourceView, context: Context) -> Iterator[str]:
             f"{limits.trust_policy_size} the account allows"
         )
     if resource.type == POLICY:
-        doc = parse_document(resource.props.get("policy"))
+        doc = resource.document(resource.props.get("policy"))
         if doc is not None and minified_size(doc) > limits.managed_policy_size:
             yield (
                 f"{resource.describe()} is {minified_size(doc)} characters minified, over IAM's "
@@ -878,7 +891,7 @@ def roles_with_permissions(resources: Sequence[ResourceView], context: Context) 
             roles[(account, entry.name)] = entry
             by_name.setdefault(entry.name, []).append(entry)
             for inline in resource.get("inlinePolicies") or []:
-                doc = parse_document(inline.get("policy")) if isinstance(inline, Mapping) else None
+                doc = resource.document(inline.get("policy")) if isinstance(inline, Mapping) else None
                 if doc is not None:
                     entry.inline.append((str(inline.get("name")), minified_size(doc)))
             entry.managed.extend(a if not is_unknown(a) else "<unknown>" for a in strings(resource.get("managedPolicyArns")))
@@ -901,7 +914,7 @@ def roles_with_permissions(resources: Sequence[ResourceView], context: Context) 
     for resource in resources:
         if resource.type == ROLE_POLICY:
             entry = owner(resource)
-            doc = parse_document(resource.props.get("policy"))
+            doc = resource.document(resource.props.get("policy"))
             if entry is not None and doc is not None:
                 entry.inline.append((resource.physical_name, minified_size(doc)))
         elif resource.type == ROLE_POLICY_ATTACHMENT:
@@ -958,8 +971,8 @@ def evaluate_stack(rule_name: str, resources: Sequence[ResourceView], context: C
     level = context.level(rule_name)
     if level == DISABLED:
         return []
-    if entry.scope == "resource":
-        return [v for r in resources for v in evaluate_resource(rule_name, r, context)]
+    if entry.scope == "resource":  # evaluate_resource on each, with the rule and its level looked up once
+        return [_violation(rule_name, r, found, level) for r in resources for found in entry.check(r, context)]
     return [Violation(rule_name, t, n, m, level, role=n) for t, n, m in entry.check(resources, context)]
 
 
