@@ -407,19 +407,86 @@ def validate_documents(
     if todo:
         folder = build_services_dir(services_dir or DEFAULT_SERVICES_DIR)
         logging.getLogger("iam_validator").setLevel(logging.ERROR)
-        # A private loop: asyncio.run would leave the thread without one, and Pulumi's runtime needs it.
-        loop = asyncio.new_event_loop()
-        try:
-            found = loop.run_until_complete(_validate([(k, kind, doc) for k, (kind, doc) in todo.items()], folder, trust_policy_size))
-        finally:
-            loop.close()
-        for finding in found:
+        items = [(k, kind, doc) for k, (kind, doc) in todo.items()]
+        for finding in _validate_shares(items, folder, trust_policy_size, processes(len(items))):
             fresh[finding.label].append({k: v for k, v in dataclasses.asdict(finding).items() if k != "label"})
     known = {**cached, **fresh}
     content_cache.update(cache_file, version, cached, {key: known[key] for key, *_ in keyed})
     findings = [reviewed(Finding(label=label, **found), doc) for key, label, _, doc in keyed for found in known[key]]
     order = {label: n for n, (_, label, _, _) in enumerate(keyed)}
     return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), order.get(f.label, 0)))
+
+
+# Below this many documents to validate, one process is as fast: forking and sending the findings
+# back cost about what a second core saves. AGENT_IAM_JUDGE_PROCESSES sets the count either way.
+PARALLEL_MIN_DOCUMENTS = 1000
+PROCESSES_ENV = "AGENT_IAM_JUDGE_PROCESSES"
+
+
+def processes(documents: int) -> int:
+    """How many processes validate `documents` new documents: AGENT_IAM_JUDGE_PROCESSES, else the
+    machine's cores (at most one per PARALLEL_MIN_DOCUMENTS / 2 documents) from PARALLEL_MIN_DOCUMENTS."""
+    requested = os.environ.get(PROCESSES_ENV, "").strip()
+    if requested:
+        return max(1, int(requested))
+    if documents < PARALLEL_MIN_DOCUMENTS or not hasattr(os, "fork"):
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, documents // (PARALLEL_MIN_DOCUMENTS // 2)))
+
+
+def _validate_here(items: Sequence[tuple[str, str, dict[str, Any]]], folder: Path, trust_policy_size: int | None) -> list[Finding]:
+    # A private loop: asyncio.run would leave the thread without one, and Pulumi's runtime needs it.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_validate(items, folder, trust_policy_size))
+    finally:
+        loop.close()
+
+
+def _validate_shares(
+    items: Sequence[tuple[str, str, dict[str, Any]]], folder: Path, trust_policy_size: int | None, count: int
+) -> list[Finding]:
+    """`_validate` of `items` in `count` processes: this one validates the first share while forked
+    children validate the others, each document in exactly one share (its findings depend on it
+    alone), so the findings are the same as one process's. A share whose child fails is validated
+    here again."""
+    count = max(1, min(count, len(items)))
+    if count == 1 or not hasattr(os, "fork"):
+        return _validate_here(items, folder, trust_policy_size)
+    import pickle
+
+    size = -(-len(items) // count)
+    shares = [items[i : i + size] for i in range(0, len(items), size)]
+    children = []
+    for share in shares[1:]:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: validate, send the findings, exit without the parent's teardown
+            try:
+                os.close(read)
+                try:
+                    data = pickle.dumps(_validate_here(share, folder, trust_policy_size), protocol=pickle.HIGHEST_PROTOCOL)
+                except BaseException:  # noqa: BLE001 (the parent validates this share itself)
+                    data = b""
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(data)
+            finally:
+                os._exit(0)
+        os.close(write)
+        children.append((pid, read, share))
+    try:
+        found = _validate_here(shares[0], folder, trust_policy_size)
+    finally:
+        results = []
+        for pid, read, share in children:
+            with os.fdopen(read, "rb") as pipe:
+                data = pipe.read()
+            os.waitpid(pid, 0)
+            results.append((data, share))
+    for data, share in results:
+        found += pickle.loads(data) if data else _validate_here(share, folder, trust_policy_size)
+    return found
 
 
 def blocking(findings: Sequence[Finding]) -> list[Finding]:
