@@ -456,6 +456,11 @@ def _validate_shares(
         return _validate_here(items, folder, trust_policy_size)
     import pickle
 
+    # What `_validate` imports, imported once here rather than again in every child.
+    import iam_validator.core.aws_service  # noqa: F401
+    import iam_validator.core.models  # noqa: F401
+    import iam_validator.core.policy_checks  # noqa: F401
+
     size = -(-len(items) // count)
     shares = [items[i : i + size] for i in range(0, len(items), size)]
     children = []
