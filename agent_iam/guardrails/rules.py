@@ -69,6 +69,11 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 
 
+def _is_mapping(value: Any) -> bool:
+    """isinstance(value, Mapping), with plain dicts (nearly every value) answered without the ABC's check."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def is_unknown(value: Any) -> bool:
     return value is UNKNOWN or (isinstance(value, str) and value in UNKNOWN_SENTINELS)
 
@@ -110,7 +115,7 @@ class ResourceView:
 
     def tag(self, key: str) -> str:
         tags = self.get("tags")
-        value = tags.get(key) if isinstance(tags, Mapping) else None
+        value = tags.get(key) if _is_mapping(tags) else None
         return value.strip() if isinstance(value, str) and not is_unknown(value) else ""
 
     def describe(self) -> str:
@@ -199,7 +204,7 @@ def parse_document(value: Any) -> dict[str, Any] | None:
             value = json.loads(value)
         except ValueError:
             return None
-    return dict(value) if isinstance(value, Mapping) else None
+    return dict(value) if _is_mapping(value) else None
 
 
 def minified_size(doc: Mapping[str, Any]) -> int:
@@ -211,8 +216,8 @@ def statements(doc: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     if not doc:
         return []
     value = doc.get("Statement", [])
-    items = [value] if isinstance(value, Mapping) else list(value) if isinstance(value, list) else []
-    return [dict(s) for s in items if isinstance(s, Mapping)]
+    items = [value] if _is_mapping(value) else list(value) if isinstance(value, list) else []
+    return [dict(s) for s in items if _is_mapping(s)]
 
 
 def strings(value: Any) -> list[str]:
@@ -252,7 +257,7 @@ def identity_documents(resource: ResourceView) -> list[tuple[str, dict[str, Any]
             docs.append((resource.describe(), doc))
     elif resource.type == ROLE:
         for inline in resource.get("inlinePolicies") or []:
-            if isinstance(inline, Mapping):
+            if _is_mapping(inline):
                 doc = resource.document(inline.get("policy"))
                 if doc is not None:
                     docs.append((f"{resource.describe()} inline policy {inline.get('name')!r}", doc))
@@ -269,7 +274,7 @@ def principal_values(statement: Mapping[str, Any]) -> dict[str, list[str]]:
     principal = statement.get("Principal")
     if isinstance(principal, str):
         return {"*": [principal]} if principal == "*" else {"AWS": [principal]}
-    if isinstance(principal, Mapping):
+    if _is_mapping(principal):
         return {str(kind): strings(values) for kind, values in principal.items()}
     return {}
 
@@ -306,10 +311,10 @@ def condition_keys(statement: Mapping[str, Any]) -> dict[str, dict[str, list[str
     """{lower-case key: {operator: [values]}} over the statement's Condition block."""
     keys: dict[str, dict[str, list[str]]] = {}
     condition = statement.get("Condition")
-    if not isinstance(condition, Mapping):
+    if not _is_mapping(condition):
         return keys
     for operator, block in condition.items():
-        if not isinstance(block, Mapping):
+        if not _is_mapping(block):
             continue
         for key, values in block.items():
             keys.setdefault(str(key).lower(), {})[str(operator)] = strings(values)
@@ -891,7 +896,7 @@ def roles_with_permissions(resources: Sequence[ResourceView], context: Context) 
             roles[(account, entry.name)] = entry
             by_name.setdefault(entry.name, []).append(entry)
             for inline in resource.get("inlinePolicies") or []:
-                doc = resource.document(inline.get("policy")) if isinstance(inline, Mapping) else None
+                doc = resource.document(inline.get("policy")) if _is_mapping(inline) else None
                 if doc is not None:
                     entry.inline.append((str(inline.get("name")), minified_size(doc)))
             entry.managed.extend(a if not is_unknown(a) else "<unknown>" for a in strings(resource.get("managedPolicyArns")))
