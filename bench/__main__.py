@@ -48,6 +48,8 @@ SDK_DEFAULTS = {
     "AGENT_IAM_PLAN_FULL_EXIT": "1",
     "AGENT_IAM_PLAN_SDK_URN": "1",
     "AGENT_IAM_PLAN_SDK_STATE": "1",
+    "AGENT_IAM_PLAN_SDK_EXECUTOR": "1",
+    "AGENT_IAM_PLAN_SDK_DEBUG_LOG": "1",
 }
 CDK_DIR = BUILD / "cdk-bench"
 # name -> (program, extra environment); "plan"/"floor" use the plan runner's settings (plan/runtime.py).
@@ -209,30 +211,33 @@ def main(argv: list[str] | None = None) -> int:
             row[f"{key}_min_s"] = round(min(s.wall_s for s in samples[(n, variant)]), 3)
             row[f"{key}_max_s"] = round(max(s.wall_s for s in samples[(n, variant)]), 3)
             row[f"{key}_rss_mb"] = round(median(samples[(n, variant)], "rss_mb"), 1)
-        row["ratio"] = round(row["plan_s"] / row["floor_s"], 3)
+        if "plan_s" in row and "floor_s" in row:
+            row["ratio"] = round(row["plan_s"] / row["floor_s"], 3)
+            row["rss_ratio"] = round(row["plan_rss_mb"] / row["floor_rss_mb"], 3)
         if "plan_traces_s" in row and "floor_traces_s" in row:
             row["ratio_traces"] = round(row["plan_traces_s"] / row["floor_traces_s"], 3)
-        if "floor_components_s" in row:  # what the component layout alone costs over the floor
+        if "floor_components_s" in row and "plan_s" in row:  # what the component layout alone costs over the floor
             row["ratio_components"] = round(row["plan_s"] / row["floor_components_s"], 3)
             row["components_over_floor"] = round(row["floor_components_s"] / row["floor_s"], 3)
-        row["rss_ratio"] = round(row["plan_rss_mb"] / row["floor_rss_mb"], 3)
         if "cdk_s" in row and "plan_cli_s" in row:  # the plan a user runs after a change, against CDK's synth
             row["plan_vs_cdk"] = round(row["plan_cli_s"] / row["cdk_s"], 3)
             row["cdk_documents"] = checks[n]
-        if "plan_cli_rss_mb" in row:
+        if "plan_cli_rss_mb" in row and "floor_rss_mb" in row:
             row["plan_cli_rss_ratio"] = round(row["plan_cli_rss_mb"] / row["floor_rss_mb"], 3)
-        row["plan_ms_per_resource"] = round(1000 * row["plan_s"] / resources, 3)
-        row["floor_ms_per_resource"] = round(1000 * row["floor_s"] / resources, 3)
+        for program in ("plan", "floor"):
+            if f"{program}_s" in row:
+                row[f"{program}_ms_per_resource"] = round(1000 * row[f"{program}_s"] / resources, 3)
         row["resources_per_unit"] = {c: dict(t) for c, t in per_unit.items()}
         row["plan_breakdown_s"] = breakdown(n)
         rows.append(row)
     for previous, row in zip(rows, rows[1:]):
         # marginal cost of the added resources: flat when time is linear in N
         extra = row["resources"] - previous["resources"]
-        row["plan_marginal_ms_per_resource"] = round(1000 * (row["plan_s"] - previous["plan_s"]) / extra, 3)
-        row["floor_marginal_ms_per_resource"] = round(1000 * (row["floor_s"] - previous["floor_s"]) / extra, 3)
-        row["plan_growth"] = round(row["plan_s"] / previous["plan_s"], 2)
-        row["floor_growth"] = round(row["floor_s"] / previous["floor_s"], 2)
+        for program in ("plan", "floor"):
+            if f"{program}_s" in row:
+                row[f"{program}_marginal_ms_per_resource"] = round(
+                    1000 * (row[f"{program}_s"] - previous[f"{program}_s"]) / extra, 3)
+                row[f"{program}_growth"] = round(row[f"{program}_s"] / previous[f"{program}_s"], 2)
     report(console, rows, variants)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2) + "\n")
@@ -255,6 +260,11 @@ def machine() -> dict:
             "node": _node_version() if shutil.which("node") else ""}
 
 
+def _cell(row: dict, key: str, spec: str) -> str:
+    """A table cell: the value, or `-` when the variants run did not give it."""
+    return format(row[key], spec) if key in row else "-"
+
+
 def report(console: Console, rows: list[dict], variants: list[str]) -> None:
     table = Table(title="plan vs floor and CDK (median wall s, whole processes; peak RSS MB of the largest process)")
     for column in ["N", "resources", *variants, "ratio", "plan-cli / cdk", "vs floor+comp", "plan RSS", "floor RSS",
@@ -263,11 +273,10 @@ def report(console: Console, rows: list[dict], variants: list[str]) -> None:
     for row in rows:
         times = [f"{row[v.replace('+', '_').replace('-', '_') + '_s']:.2f}" for v in variants]
         table.add_row(
-            str(row["n"]), str(row["resources"]), *times, f"{row['ratio']:.2f}",
-            f"{row['plan_vs_cdk']:.2f}" if "plan_vs_cdk" in row else "-",
-            f"{row['ratio_components']:.2f}" if "ratio_components" in row else "-",
-            f"{row['plan_rss_mb']:.0f}", f"{row['floor_rss_mb']:.0f}", f"{row['rss_ratio']:.2f}",
-            f"{row['plan_ms_per_resource']:.2f}",
+            str(row["n"]), str(row["resources"]), *times, _cell(row, "ratio", ".2f"),
+            _cell(row, "plan_vs_cdk", ".2f"), _cell(row, "ratio_components", ".2f"),
+            _cell(row, "plan_rss_mb", ".0f"), _cell(row, "floor_rss_mb", ".0f"), _cell(row, "rss_ratio", ".2f"),
+            _cell(row, "plan_ms_per_resource", ".2f"),
             f"{row['plan_marginal_ms_per_resource']:.2f}" if "plan_marginal_ms_per_resource" in row else "-",
             f"{row['plan_growth']:.1f}x" if "plan_growth" in row else "-",
         )

@@ -17,7 +17,12 @@ from agent_iam.plan.render import plan_files
 from agent_iam.plan.run import run_program
 from agent_iam.plan.stackfile import read_stack_file
 
-SHORTCUTS = {"create_urn": shortcuts.KEEP_SDK_URN, "state_struct": shortcuts.KEEP_SDK_STATE}
+SHORTCUTS = {
+    "create_urn": shortcuts.KEEP_SDK_URN,
+    "state_struct": shortcuts.KEEP_SDK_STATE,
+    "inline_rpc": shortcuts.KEEP_SDK_EXECUTOR,
+    "debug_log": shortcuts.KEEP_SDK_DEBUG_LOG,
+}
 STACKS = ["dev", "staging", "prod"]
 BENCH = {"bench7": 7, "bench40": 40}
 
@@ -59,18 +64,82 @@ def test_each_shortcut_leaves_the_plan_byte_identical(stack, shortcut, tmp_path,
 
 
 def test_the_shortcuts_are_used_and_restored(monkeypatch):
+    from pulumi import log as pulumi_log
     from pulumi.runtime import resource as sdk_resource
 
     from agent_iam.plan.runtime import plan_runtime
 
-    monkeypatch.delenv(shortcuts.KEEP_SDK_URN, raising=False)
-    before = sdk_resource.create_urn
+    for var in SHORTCUTS.values():
+        monkeypatch.delenv(var, raising=False)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    before, debug_before = sdk_resource.create_urn, pulumi_log.debug
     with plan_runtime():
         assert sdk_resource.create_urn is shortcuts.create_urn
-    assert sdk_resource.create_urn is before
-    monkeypatch.setenv(shortcuts.KEEP_SDK_URN, "1")
+        assert pulumi_log.debug is shortcuts.debug
+        assert "run_in_executor" in vars(loop)
+        with plan_runtime():  # nested, as the CLI's command around run_program
+            assert "run_in_executor" in vars(loop)
+        assert "run_in_executor" in vars(loop)
+    assert sdk_resource.create_urn is before and pulumi_log.debug is debug_before
+    assert "run_in_executor" not in vars(loop)
+    for var in SHORTCUTS.values():
+        monkeypatch.setenv(var, "1")
     with plan_runtime():
-        assert sdk_resource.create_urn is before
+        assert sdk_resource.create_urn is before and pulumi_log.debug is debug_before
+        assert "run_in_executor" not in vars(loop)
+
+
+def test_inline_rpc_runs_the_call_at_once_with_its_result_or_error_and_no_thread():
+    import threading
+
+    loop = asyncio.new_event_loop()
+    threads = []
+
+    def call(x):
+        threads.append(threading.current_thread())
+        if x < 0:
+            raise ValueError(x)
+        return x * 2
+
+    async def use():
+        ok = await loop.run_in_executor(None, call, 21)
+        with pytest.raises(ValueError):
+            await loop.run_in_executor(None, call, -1)
+        return ok
+
+    with shortcuts.inline_rpc(loop):
+        assert loop.run_until_complete(use()) == 42
+    assert threads == [threading.main_thread()] * 2
+    assert loop._default_executor is None  # no thread pool was ever started
+    loop.close()
+
+
+def test_debug_lines_reach_a_logger_that_wants_them():
+    """Dropped only where the mock engine's logger drops them: a program logging at DEBUG still gets them."""
+    import logging
+
+    from pulumi.runtime import settings as sdk_settings
+    from pulumi.runtime.mocks import MockEngine
+
+    logger = logging.getLogger("agent-iam.test.debug")
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    logger.handlers, logger.propagate = [Keep(logging.DEBUG)], False
+    saved = sdk_settings.SETTINGS.engine if hasattr(sdk_settings.SETTINGS, "engine") else None
+    sdk_settings.configure(sdk_settings.Settings("p", "s", monitor=None, engine=MockEngine(logger)))
+    try:
+        logger.setLevel(logging.WARNING)
+        shortcuts.debug("dropped")
+        logger.setLevel(logging.DEBUG)
+        shortcuts.debug("kept")
+    finally:
+        sdk_settings.configure(sdk_settings.Settings("p", "s", monitor=None, engine=saved))
+    assert seen == ["kept"]
 
 
 @pytest.mark.parametrize(

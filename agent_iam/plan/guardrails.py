@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import json
 import re
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -287,30 +288,48 @@ def apply_acceptances(
     rows: list[AcceptedRow] = []
     by_view = {(v.type, v.name): v for v in views}
 
+    # Indexes built once, so that each entry's acceptances look at its own roles' violations, findings
+    # and documents only (scanning the whole stack per entry grows with entries x roles). Each index
+    # keeps the stack's order: a lookup gives the same items, in the same order, as the full scan.
+    docs_by_key: dict[str, list[int]] = defaultdict(list)
+    docs_by_managed: dict[Any, list[int]] = defaultdict(list)
+    for i, d in enumerate(documents):
+        for key in dict.fromkeys((d.label, d.label.split(" of role ")[0])):
+            docs_by_key[key].append(i)
+        docs_by_managed[d.managed_policy].append(i)
+
     def docs_of_view(view: ResourceView) -> list[PlanDocument]:
-        """The documents of one view, looked up only for an accepted violation (for every view it
-        would cost views x documents, quadratic in the stack's roles)."""
+        """The documents of one view: its trust policy and identity documents, by label."""
         labels = {f"{view.describe()} trust policy"} | {w for w, _ in rules.identity_documents(view)}
-        return [d for d in documents if d.label in labels or d.label.split(" of role ")[0] in labels]
+        return [documents[i] for i in sorted({i for label in labels for i in docs_by_key.get(label, ())})]
 
     by_label = {d.label: d for d in documents}
+    violations_by_role: dict[Any, list[int]] = defaultdict(list)
+    for i, v in enumerate(violations):
+        violations_by_role[v.role].append(i)
+    findings_by_role: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(findings):
+        for role in _roles_of(f, by_label):
+            findings_by_role[role].append(i)
     for unit in settings.units():
         if not unit.accepted_findings:
             continue
         roles = {planned.spec.name for planned in unit.roles}
+        own_violations = sorted({i for role in roles for i in violations_by_role.get(role, ())})
+        own_findings = sorted({i for role in roles for i in findings_by_role.get(role, ())})
         checks_here = sorted(
-            {v.rule for v in violations if v.role in roles and not v.accepted}
-            | {f.check for f in findings if _roles_of(f, by_label) & roles and f.severity in ("error", "critical", "high")}
+            {violations[i].rule for i in own_violations if not violations[i].accepted}
+            | {findings[i].check for i in own_findings if findings[i].severity in ("error", "critical", "high")}
         )
         for index, acceptance in enumerate(unit.accepted_findings):
             where = key_path("agent-iam", (*_key_parts(unit.key), "acceptedFindings", index))
             hit_violations = [
-                i for i, v in enumerate(violations) if v.rule == acceptance.check and v.sid == acceptance.sid and v.role in roles
+                i for i in own_violations if violations[i].rule == acceptance.check and violations[i].sid == acceptance.sid
             ]
             hit_findings = [
                 i
-                for i, f in enumerate(findings)
-                if f.check == acceptance.check and _sid_of(f, by_label) == acceptance.sid and _roles_of(f, by_label) & roles
+                for i in own_findings
+                if findings[i].check == acceptance.check and _sid_of(findings[i], by_label) == acceptance.sid
             ]
             places = {("v", violations[i].resource_type, violations[i].resource_name) for i in hit_violations}
             places |= {("f", findings[i].label) for i in hit_findings}
@@ -320,11 +339,12 @@ def apply_acceptances(
                 hint = ""
                 close = difflib.get_close_matches(acceptance.check, checks_here, n=1)
                 sids = sorted(
-                    {str(v.sid) for v in violations if v.rule == acceptance.check and v.role in roles and v.sid}
+                    {str(violations[i].sid) for i in own_violations
+                     if violations[i].rule == acceptance.check and violations[i].sid}
                     | {
-                        str(_sid_of(f, by_label))
-                        for f in findings
-                        if f.check == acceptance.check and _roles_of(f, by_label) & roles and _sid_of(f, by_label)
+                        str(_sid_of(findings[i], by_label))
+                        for i in own_findings
+                        if findings[i].check == acceptance.check and _sid_of(findings[i], by_label)
                     }
                 )
                 if sids:
@@ -359,7 +379,7 @@ def apply_acceptances(
                 view = by_view.get((violations[hit_violations[0]].resource_type, violations[hit_violations[0]].resource_name))
                 candidates = docs_of_view(view) if view else []
                 if not candidates and view is not None:  # an attachment: the managed policy's content
-                    candidates = [d for d in documents if d.managed_policy == acceptance.sid and set(d.roles) & roles]
+                    candidates = [documents[i] for i in docs_by_managed.get(acceptance.sid, ()) if set(documents[i].roles) & roles]
                 doc = next((d for d in candidates if _statement(d, acceptance.sid) != ((), ())), None)
             actions, resources = _statement(doc, acceptance.sid) if doc else ((), ())
             label = doc.label if doc else (violations[hit_violations[0]].resource_name if hit_violations else "")

@@ -37,27 +37,37 @@ def plan_runtime() -> Iterator[None]:
       CLI's error messages, which an offline plan never shows. `AGENT_IAM_PLAN_STACK_TRACES=1` keeps it.
     - The SDK's `create_urn` shortcut for plain strings (plan/shortcuts.py), on the SDK versions
       it was checked against; `AGENT_IAM_PLAN_SDK_URN=1` keeps the SDK's.
+    - Monitor calls answered on the plan's event loop instead of a thread pool (plan/shortcuts.py,
+      `inline_rpc`), on the SDK versions it was checked against; `AGENT_IAM_PLAN_SDK_EXECUTOR=1` keeps the hop.
+    - Debug log lines the mock engine's logger would drop are dropped before they are built
+      (`shortcuts.debug`); `AGENT_IAM_PLAN_SDK_DEBUG_LOG=1` keeps the SDK's path.
     - A plan only grows its heap, so CPython's full collections rescan every live object
       again and again (about half of a 1,000-unit plan) and find almost nothing to free;
       young generations are still collected. `AGENT_IAM_PLAN_FULL_GC=1` keeps the default.
     """
+    from pulumi import log as pulumi_log
     from pulumi.runtime import resource as sdk_resource  # imported here: a cached re-plan never loads Pulumi
+    from pulumi.runtime.sync_await import _ensure_event_loop
 
     from . import shortcuts
 
     saved_trace, saved_threshold = sdk_resource._get_stack_trace, gc.get_threshold()
-    saved_create_urn = sdk_resource.create_urn
+    saved_create_urn, saved_debug = sdk_resource.create_urn, pulumi_log.debug
     if os.environ.get(KEEP_STACK_TRACES) != "1":
         sdk_resource._get_stack_trace = _no_stack_trace
     if shortcuts.urn_shortcut_on():
         sdk_resource.create_urn = shortcuts.create_urn
+    if shortcuts.debug_log_shortcut_on():
+        pulumi_log.debug = shortcuts.debug
     if os.environ.get(KEEP_FULL_GC) != "1":
         gc.set_threshold(*PLAN_GC_THRESHOLD)
     try:
-        yield
+        with shortcuts.inline_rpc(_ensure_event_loop()):
+            yield
     finally:
         sdk_resource._get_stack_trace = saved_trace
         sdk_resource.create_urn = saved_create_urn
+        pulumi_log.debug = saved_debug
         gc.set_threshold(*saved_threshold)
 
 

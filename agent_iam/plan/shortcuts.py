@@ -10,6 +10,22 @@
   A state of plain JSON values (strings, numbers, booleans, None, lists, str-keyed dicts) is the
   Struct `Struct.update` builds; anything else (a Resource, an Output, an asset) still goes
   through the SDK.
+- The executor hop: the SDK sends every monitor call (RegisterResource, Invoke,
+  RegisterResourceOutputs...) to a thread pool with `loop.run_in_executor(None, call)`, so that a
+  gRPC call to the engine does not block the event loop. The mock monitor answers in-process and
+  at once, so the hop only adds a thread switch, the GIL passed back and forth, and a wake-up write
+  to the loop's self-pipe per call. `inline_rpc` answers `run_in_executor(None, ...)` on the plan's
+  loop by calling the function at once and returning a finished future: the same result or
+  exception, the same order of the awaiting coroutines' wake-ups (a done future's callbacks run on
+  the next pass of the loop, as a thread's result does), and no thread. A call given its own
+  executor still goes to it. The mock monitor's own `_sync_await` (a state, result or resource
+  that is not plain JSON) must then not pump the plan's running loop from inside the call: it
+  runs, as it did in the SDK's worker thread, on a thread with a loop of its own
+  (`sync_await_off_loop`), while the plan's loop waits for it.
+- Debug logging: the SDK logs several debug lines per registration through `pulumi.log.debug`,
+  each a LogRequest for the engine. The mock engine hands them to the program's logger, which
+  drops them unless DEBUG is enabled on it (the plan's logger keeps warnings); `debug` drops them
+  before the request is built when the mock engine's logger would.
 
 Each is applied only on the SDK versions in CHECKED_SDK_VERSIONS, where tests/test_sdk_shortcuts.py
 shows the plan of every stack and benchmark config byte-identical with and without it; on any
@@ -19,15 +35,22 @@ other version the SDK's own path runs and that test fails, naming the version to
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from pulumi._version import _VERSION as SDK_VERSION
+from pulumi import log as pulumi_log
 from pulumi.output import Output
+from pulumi.runtime import mocks as sdk_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime import resource as sdk_resource
-from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, _resolve_callbacks
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.mocks import MockCallArgs, MockEngine, MockMonitor, MockResourceArgs, _resolve_callbacks
+from pulumi.runtime.proto import provider_pb2, resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 from google.protobuf import struct_pb2
 
@@ -35,6 +58,9 @@ from google.protobuf import struct_pb2
 CHECKED_SDK_VERSIONS = frozenset({"3.272.0"})
 KEEP_SDK_URN = "AGENT_IAM_PLAN_SDK_URN"
 KEEP_SDK_STATE = "AGENT_IAM_PLAN_SDK_STATE"
+KEEP_SDK_EXECUTOR = "AGENT_IAM_PLAN_SDK_EXECUTOR"
+KEEP_SDK_DEBUG_LOG = "AGENT_IAM_PLAN_SDK_DEBUG_LOG"
+SDK_LOG_DEBUG = pulumi_log.debug
 SDK_CREATE_URN = sdk_resource.create_urn
 
 
@@ -48,6 +74,81 @@ def urn_shortcut_on() -> bool:
 
 def state_shortcut_on() -> bool:
     return sdk_checked() and os.environ.get(KEEP_SDK_STATE) != "1"
+
+
+def executor_shortcut_on() -> bool:
+    return sdk_checked() and os.environ.get(KEEP_SDK_EXECUTOR) != "1"
+
+
+@contextmanager
+def inline_rpc(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    """While open, `loop.run_in_executor(None, fn, *args)` runs `fn` at once (see the module's docstring)."""
+    if not executor_shortcut_on():
+        yield
+        return
+    sdk_run_in_executor = loop.run_in_executor
+
+    def run_in_executor(executor: Any, func: Callable[..., Any], *args: Any) -> asyncio.Future:
+        if executor is not None:
+            return sdk_run_in_executor(executor, func, *args)
+        future = loop.create_future()
+        try:
+            result = func(*args)
+        except BaseException as exc:  # as concurrent.futures' worker does: the awaiting coroutine gets it
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
+
+    had_own = "run_in_executor" in vars(loop)
+    loop.run_in_executor = run_in_executor  # type: ignore[method-assign]
+    saved_sync_await, sdk_mocks._sync_await = sdk_mocks._sync_await, sync_await_off_loop
+    try:
+        yield
+    finally:
+        sdk_mocks._sync_await = saved_sync_await
+        if had_own:
+            loop.run_in_executor = sdk_run_in_executor  # type: ignore[method-assign]
+        else:
+            del loop.run_in_executor
+
+
+_off_loop_worker: ThreadPoolExecutor | None = None
+
+
+def sync_await_off_loop(awaitable: Any) -> Any:
+    """`_sync_await`, but on a worker thread with its own loop when this thread's loop is running.
+
+    Inside an inline monitor call the plan's loop is running further up this thread's stack, and
+    pumping it from here could wait on a coroutine that is itself waiting for this call."""
+    global _off_loop_worker
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _sync_await(awaitable)
+    if _off_loop_worker is None:  # started on first use only: a plan of plain states never needs it
+        _off_loop_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agent-iam-mock")
+    return _off_loop_worker.submit(_sync_await, awaitable).result()
+
+
+def _forget_worker_after_fork() -> None:
+    global _off_loop_worker
+    _off_loop_worker = None  # a forked shard has none of its parent's threads
+
+
+os.register_at_fork(after_in_child=_forget_worker_after_fork)
+
+
+def debug_log_shortcut_on() -> bool:
+    return sdk_checked() and os.environ.get(KEEP_SDK_DEBUG_LOG) != "1"
+
+
+def debug(msg: str, resource: Any = None, stream_id: Any = None, ephemeral: Any = None) -> None:
+    """`pulumi.log.debug`, dropping what the mock engine's logger would drop anyway."""
+    engine = settings.get_engine()
+    if type(engine) is MockEngine and not engine.logger.isEnabledFor(logging.DEBUG):
+        return
+    SDK_LOG_DEBUG(msg, resource, stream_id, ephemeral)
 
 
 def create_urn(name: Any, type_: Any, parent: Any = None, project: Any = None, stack: Any = None) -> Output:
@@ -119,6 +220,28 @@ class ShortcutMonitor(MockMonitor):
         if is_plain_state(state):
             obj_proto = state_struct(state)
         else:
-            obj_proto = _sync_await(rpc.serialize_properties(state, {}))
+            obj_proto = sync_await_off_loop(rpc.serialize_properties(state, {}))
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
+
+    def Invoke(self, request):  # noqa: N802 (gRPC method name)
+        """MockMonitor.Invoke (3.272.0), step for step, answering a plain result without `_sync_await`.
+
+        Under `inline_rpc` the SDK's `_sync_await` here would pump the plan's own event loop from
+        inside the call (the rest of the program would run nested in it); a plain result needs no loop.
+        """
+        if request.tok == "pulumi:pulumi:getResource" or not state_shortcut_on():
+            return super().Invoke(request)
+        _ensure_event_loop()
+        args = rpc.deserialize_properties(request.args)
+        tup = self.mocks.call(MockCallArgs(token=request.tok, args=args, provider=request.provider))
+        if isinstance(tup, dict):
+            ret, failures = tup, None
+        else:
+            ret = tup[0]
+            failures = [provider_pb2.CheckFailure(property=failure[0], reason=failure[1]) for failure in tup[1]]
+        if is_plain_state(ret):
+            ret_proto = state_struct(ret)
+        else:
+            ret_proto = sync_await_off_loop(rpc.serialize_properties(ret, {}))
+        return resource_pb2.ResourceInvokeResponse(failures=failures, **{"return": ret_proto})
