@@ -265,7 +265,7 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--no-cache", action="store_true",
                       help="plan even when the plan cache (<out>/.cache/plans) holds this stack's plan")
     plan.add_argument("--shards", type=int, default=None, metavar="K",
-                      help="K processes each registering a share of the entries (default: the cores from 2,000 "
+                      help="K processes each registering a share of the entries (default: the cores from 100 "
                       "entries; 1: one process)")
     plan.set_defaults(run=cmd_plan)
 

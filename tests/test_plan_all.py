@@ -84,3 +84,30 @@ def test_exit_codes_tell_a_config_error_from_a_blocked_stack(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "blocked is blocked" in out and "cross-account-trust-condition" in out
     assert main(["plan-all", "--stacks-dir", str(tmp_path / "none"), "--out", str(tmp_path / "build")]) == 2
+
+
+def test_several_stacks_at_once_are_each_planned_in_one_process(tmp_path, monkeypatch):
+    """plan-all already fills the cores with stacks: no stack also shards its program (the cores
+    would only be oversubscribed); one stack alone keeps the default, and a user's setting wins."""
+    import subprocess
+
+    from agent_iam.plan import all as plan_all_module
+    from agent_iam.plan.runtime import SHARDS_ENV
+
+    seen: dict[str, str | None] = {}
+
+    def fake_run(cmd, **kwargs):
+        seen[cmd[cmd.index("--stack") + 1]] = kwargs["env"].get(SHARDS_ENV)
+        return subprocess.CompletedProcess(cmd, 2, "", "")
+
+    monkeypatch.setattr(plan_all_module.subprocess, "run", fake_run)
+    monkeypatch.delenv(SHARDS_ENV, raising=False)
+    plan_all_module.plan_many(["a", "b"], tmp_path, tmp_path / "out", jobs=2)
+    assert seen == {"a": "1", "b": "1"}
+    seen.clear()
+    plan_all_module.plan_many(["big"], tmp_path, tmp_path / "out", jobs=2)
+    assert seen == {"big": None}
+    seen.clear()
+    monkeypatch.setenv(SHARDS_ENV, "3")
+    plan_all_module.plan_many(["a", "b"], tmp_path, tmp_path / "out", jobs=2)
+    assert seen == {"a": "3", "b": "3"}

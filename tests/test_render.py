@@ -118,3 +118,37 @@ def test_the_summary_counts_entries_and_resources_by_family_and_account(plan_sta
     assert summary["families"]["EcsAgentRoles"] == {"entries": 2, "resources": len(custom)}
     assert summary["families"]["providers"]["entries"] == 1
     assert sum(summary["accounts"]["111111111111 (eu-west-1)"].values()) == len(custom)
+
+
+def test_a_summary_shows_the_first_advisories_and_counts_the_rest_the_tree_all_of_them():
+    from rich.console import Console
+
+    from agent_iam.plan.mocks import Registration
+    from agent_iam.plan.render import SUMMARY_EXAMPLES, TREE_LIMIT, print_plan
+    from agent_iam.plan.run import PlanRun
+
+    resources = [
+        Registration(f"urn:pulumi:s::p::aws:iam/role:Role::r{i:04d}", "aws:iam/role:Role", f"r{i:04d}", None, None,
+                     True, False, {}, {})
+        for i in range(TREE_LIMIT + 1)
+    ]
+    warnings = [f"agent-iam: saasRoles[{i}] (vendor-{i}) allows actions on '*' (allowWildcardResources: true)"
+                for i in range(SUMMARY_EXAMPLES + 7)]
+    run = PlanRun("s", resources, {}, warnings)
+
+    def printed(**kwargs) -> str:
+        console = Console(record=True, width=200)
+        print_plan(run, console, **kwargs)
+        return console.export_text()
+
+    for text in (printed(quiet=True), printed()):
+        shown = [w for w in warnings if w in text]
+        assert shown == warnings[:SUMMARY_EXAMPLES]
+        assert "... and 7 more advisories (plan.json lists them all under `advisories`" in text
+    everything = printed(tree=True)
+    assert all(w in everything for w in warnings) and "more advisories" not in everything
+    small = PlanRun("s", resources[:10], {}, warnings)
+    console = Console(record=True, width=200)
+    print_plan(small, console, quiet=True)
+    text = console.export_text()
+    assert all(w in text for w in warnings), "a plan shown as a tree shows every advisory"

@@ -27,6 +27,7 @@ from agent_iam.exit_codes import FAILED as EXIT_FAILED
 from agent_iam.exit_codes import OK as EXIT_OK
 
 from .diff import blocking_in
+from .runtime import SHARDS_ENV
 from .run import PROJECT_DIR
 
 if TYPE_CHECKING:
@@ -83,12 +84,17 @@ def plan_module(project: Path) -> str:
     return "plan"
 
 
-def plan_one(stack: str, stacks_dir: Path, out: Path, project: Path = PROJECT_DIR) -> StackResult:
+def plan_one(stack: str, stacks_dir: Path, out: Path, project: Path = PROJECT_DIR,
+             one_process: bool = False) -> StackResult:
     """Plan one stack in its own process, with the program and package of `project`; its time,
-    exit status and plan.json summary (blocked plans are written too, so they are summarized)."""
+    exit status and plan.json summary (blocked plans are written too, so they are summarized).
+    `one_process`: the stack's program is not sharded (other stacks already use the cores); set
+    through the environment, which commits from before `--shards` ignore."""
     cmd = [sys.executable, "-m", plan_module(project), "--stack", stack, "--stacks-dir", str(stacks_dir), "--out", str(out)]
     cmd.append("--quiet")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(project), os.environ.get("PYTHONPATH")]))}
+    if one_process and not os.environ.get(SHARDS_ENV, "").strip():
+        env[SHARDS_ENV] = "1"
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=project, capture_output=True, text=True, env=env)
     result = StackResult(stack, done.returncode, time.perf_counter() - start, done.stderr.strip(), done.stdout.strip())
@@ -105,9 +111,11 @@ def plan_one(stack: str, stacks_dir: Path, out: Path, project: Path = PROJECT_DI
 
 
 def plan_many(stacks: list[str], stacks_dir: Path, out: Path, jobs: int, project: Path = PROJECT_DIR) -> list[StackResult]:
-    """Every stack, `jobs` processes at a time; the results in stack order."""
+    """Every stack, `jobs` processes at a time; the results in stack order. When the stacks alone
+    fill the `jobs` slots, no stack also shards its program (that would only oversubscribe the cores)."""
+    one_process = len(stacks) > 1 and jobs > 1
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # threads only wait on the processes
-        return list(pool.map(lambda s: plan_one(s, stacks_dir, out, project), stacks))
+        return list(pool.map(lambda s: plan_one(s, stacks_dir, out, project, one_process), stacks))
 
 
 def plan_all(stacks: list[str], stacks_dir: Path, out: Path, jobs: int) -> tuple[list[StackResult], float]:

@@ -292,7 +292,8 @@ def print_plan(run: PlanRun, console: Console | None = None, quiet: bool = False
     """The plan as a tree of resources under their components, or (`tree=False`, the default above
     TREE_LIMIT resources) a summary by family, account and type; then the advisories in red.
 
-    `quiet` leaves out the tree or summary only: the advisories (what the config explicitly widened) always print.
+    `quiet` leaves out the tree or summary only: the advisories (what the config explicitly widened)
+    always print; with a summary, the first SUMMARY_EXAMPLES of them and how many more plan.json lists.
     """
     from rich.console import Console  # only when printing: `--quiet` plans skip importing rich
     from rich.markup import escape
@@ -303,8 +304,12 @@ def print_plan(run: PlanRun, console: Console | None = None, quiet: bool = False
         tree = len(run.resources) <= TREE_LIMIT
     if not quiet:
         console.print(_resource_tree(run) if tree else _summary(run))
-    for warning in run.warnings:
+    shown = run.warnings if tree or len(run.warnings) <= SUMMARY_EXAMPLES else run.warnings[:SUMMARY_EXAMPLES]
+    for warning in shown:
         console.print(Panel(escape(warning), title="advisory", border_style="red"))
+    if len(shown) < len(run.warnings):
+        console.print(f"[red]... and {len(run.warnings) - len(shown)} more advisories[/red] "
+                      "(plan.json lists them all under `advisories`; --tree prints them all)")
 
 
 def _resource_tree(run: PlanRun) -> Any:

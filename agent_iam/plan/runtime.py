@@ -18,6 +18,8 @@ from typing import Any, NoReturn
 KEEP_STACK_TRACES = "AGENT_IAM_PLAN_STACK_TRACES"
 KEEP_FULL_GC = "AGENT_IAM_PLAN_FULL_GC"
 KEEP_FULL_EXIT = "AGENT_IAM_PLAN_FULL_EXIT"
+# The number of processes a stack's program is sharded across (plan/shard.py); `plan-all` sets 1.
+SHARDS_ENV = "AGENT_IAM_PLAN_SHARDS"
 # Young-generation collections as usual; no full collections while the plan runs (see plan_runtime).
 PLAN_GC_THRESHOLD = (700, 10, 1_000_000_000)
 

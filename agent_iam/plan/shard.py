@@ -25,13 +25,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .run import PlanRun, run_program
+from .runtime import SHARDS_ENV
 
-# Below this many entries one process is as fast: reading the stack file, validating it in every
-# shard, judging and writing stay serial, and forking and merging cost about what the program saves
-# (paired runs on a shared 2-core machine: no gain at 150 to 900 entries, 0.8x at 3,000).
-# `--shards` overrides it either way.
-SHARD_MIN_ENTRIES = 2000
-SHARDS_ENV = "AGENT_IAM_PLAN_SHARDS"
+# Below this many entries one process is as fast: each shard validates the whole config and
+# registers the stack's providers, and the parent unpickles the children's records, a fixed cost
+# that a small program's share does not repay (measured by the parent's CPU time, the critical path
+# when a core is free: README, Performance). `--shards` overrides it either way; `plan-all`
+# planning several stacks at once sets 1.
+SHARD_MIN_ENTRIES = 100
 
 
 class MergeError(Exception):
