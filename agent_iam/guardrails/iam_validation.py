@@ -302,12 +302,33 @@ def validator_config(services_dir: Path, kind: str, trust_policy_size: int | Non
     return ValidatorConfig(config)
 
 
+def _sensitive_actions_in_sorted_order() -> None:
+    """The validator's sensitive_action check lists the actions it matched in the order of a set,
+    which follows Python's string hash seed and so changes from process to process: two plans of
+    the same stack would word its finding differently (and pick its suggestion from a different
+    first action). Its matcher's answer is sorted here, once, so every plan says the same."""
+    from iam_validator.checks import sensitive_action
+
+    matcher = sensitive_action.check_sensitive_actions
+    if getattr(matcher, "sorted_by_agent_iam", False):
+        return
+
+    def sorted_matches(*args: Any, **kwargs: Any) -> tuple[bool, list[str]]:
+        is_sensitive, matched = matcher(*args, **kwargs)
+        return is_sensitive, sorted(matched)
+
+    sorted_matches.sorted_by_agent_iam = True  # type: ignore[attr-defined]
+    sensitive_action.check_sensitive_actions = sorted_matches
+
+
 async def _validate(
     docs: Sequence[tuple[str, str, dict[str, Any]]], services_dir: Path, trust_policy_size: int | None = None
 ) -> list[Finding]:
     from iam_validator.core.aws_service import AWSServiceFetcher
     from iam_validator.core.models import IAMPolicy
     from iam_validator.core.policy_checks import build_registry, validate_policies
+
+    _sensitive_actions_in_sorted_order()
 
     findings: list[Finding] = []
     by_kind: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {}
