@@ -418,15 +418,17 @@ def test_a_share_whose_process_fails_is_validated_again_here(iam_services, monke
 
 
 def test_how_many_processes_validate(monkeypatch):
-    monkeypatch.delenv(iam_validation.PROCESSES_ENV, raising=False)
-    assert iam_validation.processes(100 * iam_validation.PARALLEL_MIN_DOCUMENTS) == 1, "one process unless asked"
-    monkeypatch.setenv(iam_validation.PROCESSES_ENV, "auto")
-    assert iam_validation.processes(iam_validation.PARALLEL_MIN_DOCUMENTS - 1) == 1
     cores = len(os.sched_getaffinity(0))
-    assert iam_validation.processes(iam_validation.PARALLEL_MIN_DOCUMENTS) == min(cores, 2)
-    assert iam_validation.processes(100 * iam_validation.PARALLEL_MIN_DOCUMENTS) == cores
+    for default in (None, "", "auto", " AUTO "):  # unset means auto
+        if default is None:
+            monkeypatch.delenv(iam_validation.PROCESSES_ENV, raising=False)
+        else:
+            monkeypatch.setenv(iam_validation.PROCESSES_ENV, default)
+        assert iam_validation.processes(iam_validation.PARALLEL_MIN_DOCUMENTS - 1) == 1
+        assert iam_validation.processes(iam_validation.PARALLEL_MIN_DOCUMENTS) == min(cores, 2)
+        assert iam_validation.processes(100 * iam_validation.PARALLEL_MIN_DOCUMENTS) == cores
     monkeypatch.setenv(iam_validation.PROCESSES_ENV, "3")
     assert iam_validation.processes(5) == 3
-    for nonsense in ("", "0", "two", "-2"):
+    for nonsense in ("0", "two", "-2"):
         monkeypatch.setenv(iam_validation.PROCESSES_ENV, nonsense)
         assert iam_validation.processes(100 * iam_validation.PARALLEL_MIN_DOCUMENTS) == 1, nonsense

@@ -438,20 +438,21 @@ def validate_documents(
     return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), order.get(f.label, 0)))
 
 
-# Validating in several processes is opt-in: AGENT_IAM_JUDGE_PROCESSES=K forks K - 1 children, `auto`
-# the machine's cores for PARALLEL_MIN_DOCUMENTS new documents or more (below that, forking and
-# sending the findings back cost about what a second core saves). Off by default: on the shared
-# 2-core machine it was measured on, the cores were busy, and the children's extra CPU cost more
-# wall time than they saved; on an idle machine they take most of a share off the critical path.
+# Validating in several processes: AGENT_IAM_JUDGE_PROCESSES=K forks K - 1 children; `auto`, the
+# default, the machine's cores for PARALLEL_MIN_DOCUMENTS new documents or more (below that, forking
+# and sending the findings back cost about what a second core saves). It pays where a core is idle,
+# as in a single plan, whose shards have ended by the time it judges: the children take most of a
+# share off the critical path for a little extra CPU in all. `plan-all`, whose stacks already fill
+# the cores, sets 1 for them.
 PARALLEL_MIN_DOCUMENTS = 1000
 PROCESSES_ENV = "AGENT_IAM_JUDGE_PROCESSES"
 
 
 def processes(documents: int) -> int:
-    """How many processes validate `documents` new documents: 1 unless AGENT_IAM_JUDGE_PROCESSES
-    asks for K (a count) or `auto` (the machine's cores, at most one per PARALLEL_MIN_DOCUMENTS / 2
-    documents, from PARALLEL_MIN_DOCUMENTS). Anything else is 1."""
-    requested = os.environ.get(PROCESSES_ENV, "").strip().lower()
+    """How many processes validate `documents` new documents: K when AGENT_IAM_JUDGE_PROCESSES is a
+    count, else (unset or `auto`) the machine's cores, at most one per PARALLEL_MIN_DOCUMENTS / 2
+    documents, from PARALLEL_MIN_DOCUMENTS. Anything else is 1."""
+    requested = os.environ.get(PROCESSES_ENV, "").strip().lower() or "auto"
     if not hasattr(os, "fork"):
         return 1
     if requested.isdigit():
