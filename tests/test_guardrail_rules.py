@@ -23,6 +23,7 @@ from agent_iam.guardrails.rules import (
     evaluate,
     evaluate_resource,
     evaluate_stack,
+    identity_documents,
 )
 
 OWN = "111111111111"
@@ -724,3 +725,42 @@ def test_a_sub_pattern_that_does_not_fix_the_owner_is_refused_even_with_the_tag(
     assert "does not fix the repository owner" in message
     federated["Condition"]["StringLike"][f"{GH_ISSUER}:sub"] = "repo:acme/app:ref:refs/heads/*"
     assert messages("oidc-trust-conditions", role("ci", trust=doc(federated), tags=tags)) == []
+
+
+# --- a view parses each document text once --------------------------------------------------
+
+
+def test_a_views_documents_are_parsed_from_the_current_text():
+    """The per-view parse memo is keyed on the JSON text itself: a changed prop is parsed anew, two
+    texts never share a result, and a caller changing what it got leaves the next answer intact."""
+    first = doc(allow("s3:GetObject", "arn:aws:s3:::a/*"))
+    second = doc(allow("s3:PutObject", "arn:aws:s3:::b/*"))
+    props = {"role": "r", "name": "p", "policy": first}
+    view = ResourceView(ROLE_POLICY, "p", props)
+    assert identity_documents(view)[0][1] == json.loads(first)
+    props["policy"] = second  # props are a plain mapping: the memo must not trust their identity
+    assert identity_documents(view)[0][1] == json.loads(second)
+    got = view.document(first)
+    got["Statement"] = []
+    assert view.document(first) == json.loads(first)
+    assert view.document(json.dumps({"Statement": "x"})) == {"Statement": "x"}
+    assert view.document("not json") is None and view.document(UNKNOWN) is None
+    assert view == ResourceView(ROLE_POLICY, "p", props), "the memo is not part of a view's value"
+
+
+def test_evaluation_is_the_same_with_a_fresh_view_every_time():
+    """Rules evaluated over views that already parsed their documents (by every other rule) give
+    exactly what each rule gives over a view of its own."""
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"})
+    wide = doc(allow(["iam:PassRole", "s3:PutObject"], "*"))
+    props = {"name": "r", "path": "/", "assumeRolePolicy": trust}
+    shared = [ResourceView(ROLE, "r", dict(props)), ResourceView(ROLE_POLICY, "p", {"role": "r", "name": "p", "policy": wide})]
+    context = Context(account_id=OWN)
+    together = evaluate(shared, context)
+    alone = [
+        v
+        for name in rules.RULES
+        for v in evaluate_stack(name, [ResourceView(x.type, x.name, dict(x.props), x.account) for x in shared], context)
+    ]
+    assert together == alone
+    assert {v.rule for v in together} >= {"cross-account-trust-condition", "sensitive-actions-scoped"}

@@ -352,3 +352,37 @@ def test_stack_plans_check_their_manifests_and_record_no_problem(tmp_path, iam_s
     written = json.loads((tmp_path / "prod" / "plan.json").read_text())
     assert written["manifestProblems"] == []
     assert [p.name for p in (tmp_path / "prod" / "k8s").iterdir()] == ["causely.Secret.aws-secret.yaml"]
+
+
+# --- the judgement is the same in one process and in several --------------------------------
+
+
+def _judged_files(run, settings, cache_dir: Path) -> dict[str, bytes]:
+    from agent_iam.plan.guardrails import judge, judgement_document
+    from agent_iam.plan.render import plan_files
+
+    return plan_files(run, judgement_document(judge(run, settings, cache_dir=cache_dir)))
+
+
+def test_the_plan_is_byte_identical_whether_one_or_several_processes_validate(tmp_path, monkeypatch):
+    """A generated stack (hundreds of distinct documents) and the examples' databricks stack (findings
+    accepted and exempted), judged with empty caches by one process and by three, then from the
+    caches the three wrote: the same files, byte for byte."""
+    from bench.generate import stack_config
+    from agent_iam.guardrails import iam_validation
+    from agent_iam.plan.stackfile import read_stack_file
+    from conftest import ROOT
+
+    config, secret_keys = read_stack_file(ROOT / "examples" / "guardrails", "databricks")
+    for stack, (config, secret_keys) in {"bench30": (stack_config(30), []), "databricks": (config, secret_keys)}.items():
+        run = run_program(stack, config, secret_keys)
+        monkeypatch.setenv(iam_validation.PROCESSES_ENV, "1")
+        one = _judged_files(run, run.settings, tmp_path / f"{stack}-one")
+        monkeypatch.setenv(iam_validation.PROCESSES_ENV, "3")
+        several = _judged_files(run, run.settings, tmp_path / f"{stack}-several")
+        again = _judged_files(run, run.settings, tmp_path / f"{stack}-several")
+        assert one.keys() == several.keys() == again.keys()
+        for name in one:
+            assert several[name] == one[name], f"{stack}: {name}"
+            assert again[name] == one[name], f"{stack}: {name} from the cache"
+        assert json.loads(one["plan.json"])["iamFindings"], f"{stack}: the comparison covers findings"

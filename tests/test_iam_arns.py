@@ -201,3 +201,85 @@ def test_a_named_prefix_in_a_fixed_account_and_region_is_scoped(token, name, tai
     pattern = f"arn:aws:{service}:{region}:111111111111:{token}{name}{tail}"
     assert not covers_every_resource(pattern)
     assert not reference_covers(pattern)
+
+
+# --- the matcher's shortcut and the witness memo, against the plain definitions -----------------
+
+_GLOB_TEXT = st.text(alphabet="ab*?:/-\n\ue000", max_size=12)
+
+
+def _regex_match(pattern: str, value: str) -> bool:
+    """IAM's glob as a regex, compiled for every call: what `matches` answered before its shortcut."""
+    import re
+
+    return re.fullmatch("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), value, re.S) is not None
+
+
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(pattern=_GLOB_TEXT, value=_GLOB_TEXT)
+def test_matches_answers_what_the_compiled_glob_answers(pattern, value):
+    """The literal-prefix shortcut never changes an answer: a wrong prefix refuses, and anything
+    else is still the glob's full match (wildcards, separators, newlines, the witness character)."""
+    assert matches(pattern, value) == _regex_match(pattern, value)
+    assert matches(pattern, pattern.replace("*", "").replace("?", "x")) == _regex_match(pattern, pattern.replace("*", "").replace("?", "x"))
+
+
+def _witness_reference(fmt, pattern_fields):
+    """`_witness` computed from scratch, the way it was before its memo."""
+    import re
+
+    from agent_iam.iam.arns import _ANY, has_wildcard
+
+    fields = fmt.template.split(":", 5)
+    for index in (1, 3, 4):
+        given = pattern_fields[index] if index < len(pattern_fields) else None
+        if fields[index].startswith("${"):
+            fields[index] = given if given and not has_wildcard(given) else ("aws" if index == 1 else _ANY)
+    fields[5] = re.sub(r"\$\{[^}]*\}", _ANY, fields[5])
+    return ":".join(fields)
+
+
+def test_the_witness_memo_follows_every_field_it_reads():
+    """One format witnessed for patterns that differ only in partition, region or account, in turn
+    and again: each answer is the from-scratch one, so the memo is keyed on all three."""
+    from agent_iam.iam.arns import _formats_of, _witness
+
+    role = next(f for f in _formats_of("iam") if f.key == "role")
+    secret = next(f for f in _formats_of("secretsmanager") if f.key.lower() == "secret")
+    variants = [
+        ["arn", "aws", "iam", "", "111111111111", "role/*"],
+        ["arn", "aws", "iam", "", "222222222222", "role/*"],
+        ["arn", "aws-cn", "iam", "", "222222222222", "role/*"],
+        ["arn", "aws", "iam", "", "*", "role/*"],
+        ["arn", "aws", "secretsmanager", "us-east-1", "111111111111", "secret:*"],
+        ["arn", "aws", "secretsmanager", "eu-west-1", "111111111111", "secret:*"],
+        ["arn", "aws", "secretsmanager", "eu-west-?", "111111111111", "secret:*"],
+        ["arn", "aws", "secretsmanager"],  # a short pattern: the fields it omits are open
+    ]
+    for _ in range(2):
+        for fields in variants:
+            for fmt in (role, secret):
+                assert _witness(fmt, fields) == _witness_reference(fmt, fields)
+    assert "222222222222" in _witness(role, variants[1]) and "111111111111" not in _witness(role, variants[1])
+    assert _witness(role, variants[2]).startswith("arn:aws-cn:iam::")
+    assert ":eu-west-1:" in _witness(secret, variants[5])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "every"),
+    [
+        ("arn:aws:s3:::bench-sa-00001/*", False),
+        ("arn:aws:s3:::*/*", True),
+        ("arn:aws:iam::111111111111:role/*", True),
+        ("arn:aws:iam::222222222222:role/deploy-*", False),
+        ("arn:aws:iam::*:role/deploy", True),
+        ("arn:aws:secretsmanager:us-east-1:111111111111:secret:*", True),
+        ("arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/db-*", False),
+    ],
+)
+def test_covers_every_resource_after_many_neighbours(pattern, every):
+    """Thousands of per-unit patterns judged first (what a large plan does) change no later answer."""
+    for n in range(300):
+        covers_every_resource(f"arn:aws:s3:::bench-vendor-{n:05d}/*")
+        covers_every_resource(f"arn:aws:iam::{n:012d}:role/agent-{n}-*")
+    assert covers_every_resource(pattern) is every

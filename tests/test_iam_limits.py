@@ -56,6 +56,15 @@ def test_tag_values_in_iams_pattern_pass(value):
     assert limits.check_tag("team", value) == []
 
 
+def test_ascii_tag_text_is_judged_as_each_character_is():
+    """The one-match path for ASCII text accepts exactly the characters the per-character rule accepts."""
+    for code in range(128):
+        char = chr(code)
+        assert limits._tag_text(char) == limits._tag_char(char), repr(char)
+        assert limits._tag_text(f"a{char}b") == limits._tag_char(char), repr(char)
+    assert limits._tag_text("Équipe\u2028") == all(limits._tag_char(c) for c in "Équipe\u2028")
+
+
 def test_tag_keys_reserved_prefix_length_and_case():
     assert "reserved by AWS" in " ".join(limits.check_tag("AWS:x", "v"))
     assert "keys are 1 to 128" in " ".join(limits.check_tag("k" * 129, "v"))

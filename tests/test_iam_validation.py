@@ -361,3 +361,74 @@ def test_the_plan_honours_trust_policy_size_in_both_checks(tmp_path, capsys, iam
     assert code == 0, err
     findings = json.loads((tmp_path / "build" / "big" / "plan.json").read_text())["iamFindings"]
     assert [f for f in findings if f["check"] == "policy_size"] == []
+
+
+# --- many new documents: validated in several processes, found exactly as in one ---------------
+
+
+def _many_documents(count: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """Documents with and without findings, of both kinds, distinct per index (as a large stack's are)."""
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    for n in range(count):
+        out += [
+            (f"typo {n}", "identity", doc(allow("s3:GetObjekt", f"arn:aws:s3:::acme-{n}/*", sid="Typo"))),
+            (f"passrole {n}", "identity", doc(allow("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/r-{n}"))),
+            (f"read {n}", "identity", doc(allow(["s3:GetObject", "s3:ListBucket"], [f"arn:aws:s3:::b-{n}", f"arn:aws:s3:::b-{n}/*"]))),
+            (f"vendor {n}", "trust", trust({"AWS": "arn:aws:iam::222222222222:root"}, {"StringEquals": {"sts:ExternalId": f"x-{n}"}})),
+            (f"open {n}", "trust", trust({"Service": "ec2.amazonaws.com"}, {"StringEquals": {"aws:SourceAccount": f"{n:012d}"}})),
+        ]
+    out.append(("broken", "identity", {"Version": "2012-10-17", "Statement": "nope"}))
+    return out
+
+
+def test_several_processes_find_exactly_what_one_process_finds(iam_services, monkeypatch):
+    docs = _many_documents(12)
+    monkeypatch.setenv(iam_validation.PROCESSES_ENV, "1")
+    one = validate_documents(docs, iam_services)
+    forks = []
+    real_fork = os.fork
+
+    def counting_fork():
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    monkeypatch.setenv(iam_validation.PROCESSES_ENV, "3")
+    assert validate_documents(docs, iam_services) == one
+    assert len(forks) == 2, "two children validated a share each"
+    assert {f.check for f in one} >= {"action_validation", "action_condition_enforcement", "policy_structure"}
+    assert len({f.label for f in one}) > 30
+
+
+def test_a_share_whose_process_fails_is_validated_again_here(iam_services, monkeypatch):
+    docs = _many_documents(6)
+    monkeypatch.setenv(iam_validation.PROCESSES_ENV, "1")
+    one = validate_documents(docs, iam_services)
+    parent = os.getpid()
+    real = iam_validation._validate_here
+
+    def failing_in_children(items, folder, size):
+        if os.getpid() != parent:
+            raise RuntimeError("a child that cannot validate")
+        return real(items, folder, size)
+
+    monkeypatch.setattr(iam_validation, "_validate_here", failing_in_children)
+    monkeypatch.setenv(iam_validation.PROCESSES_ENV, "2")
+    assert validate_documents(docs, iam_services) == one
+
+
+def test_how_many_processes_validate(monkeypatch):
+    cores = len(os.sched_getaffinity(0))
+    for default in (None, "", "auto", " AUTO "):  # unset means auto
+        if default is None:
+            monkeypatch.delenv(iam_validation.PROCESSES_ENV, raising=False)
+        else:
+            monkeypatch.setenv(iam_validation.PROCESSES_ENV, default)
+        assert iam_validation.processes(iam_validation.PARALLEL_MIN_DOCUMENTS - 1) == 1
+        assert iam_validation.processes(iam_validation.PARALLEL_MIN_DOCUMENTS) == min(cores, 2)
+        assert iam_validation.processes(100 * iam_validation.PARALLEL_MIN_DOCUMENTS) == cores
+    monkeypatch.setenv(iam_validation.PROCESSES_ENV, "3")
+    assert iam_validation.processes(5) == 3
+    for nonsense in ("0", "two", "-2"):
+        monkeypatch.setenv(iam_validation.PROCESSES_ENV, nonsense)
+        assert iam_validation.processes(100 * iam_validation.PARALLEL_MIN_DOCUMENTS) == 1, nonsense

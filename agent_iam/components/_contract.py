@@ -17,7 +17,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ForwardRef, Required, TypeVar, Union, get_args, get_origin, is_typeddict
+from typing import Any, ForwardRef, Generic, Required, TypeVar, Union, get_args, get_origin, is_typeddict
 
 import pulumi
 
@@ -76,6 +76,12 @@ def plain_fields(args_type: type) -> frozenset[str]:
     )
 
 
+@functools.cache
+def _field_rules(args_type: type) -> dict[str, tuple[Any, ...]]:
+    """Each field's `type_problems` rule (see `_rule_of`), worked out once per Args type."""
+    return {name: _type_rule(annotation) for name, annotation in args_type.__annotations__.items()}
+
+
 def check_fields(args_type: type, args: Any) -> list[Problem]:
     """Args is a mapping (the TypedDict) with only known fields, and every required one set."""
     if not isinstance(args, Mapping):
@@ -94,11 +100,14 @@ def check_fields(args_type: type, args: Any) -> list[Problem]:
     for key in sorted(required):
         if args.get(key) is None:
             problems.append(Problem(key, "required, but not set"))
+    rules = _field_rules(args_type)
     for key in args:
         if key in known and args[key] is not None:
-            problems += type_problems(key, args[key], args_type.__annotations__[key])
+            problems += _check_type(rules[key], key, args[key], True)
     for key in sorted(plain_fields(args_type) & set(args)):
         value = args[key]
+        if type(value) in _PLAIN_TYPES:
+            continue  # a string, number, bool or None holds no output
         items = value.values() if isinstance(value, Mapping) else value if isinstance(value, (list, tuple)) else ()
         if isinstance(value, pulumi.Output) or any(isinstance(item, pulumi.Output) for item in items):
             problems.append(
@@ -108,54 +117,98 @@ def check_fields(args_type: type, args: Any) -> list[Problem]:
 
 
 _TYPE_NAMES = {str: "a string", bool: "true or false", int: "a whole number"}
+# Values that are known by their type alone: `is_known` answers for them without looking further.
+_PLAIN_TYPES = frozenset({str, int, bool, float, type(None)})
 
 
 def type_problems(field: str, value: Any, annotation: Any, *, top: bool = True) -> list[Problem]:
     """A known value against its Args field's annotation: a string (a field's own never empty: leaving it
     out gives its default), a bool, a whole number, a list or a mapping of those; an unknown value (an
     `Output`) is checked where it resolves. Items' own checks say more about their content."""
-    if not is_known(value) and not isinstance(value, (list, tuple, Mapping)):
-        return []  # an Output: checked when it resolves (or refused where the field must be known)
+    return _check_type(_type_rule(annotation), field, value, top)
+
+
+def _type_rule(annotation: Any) -> tuple[Any, ...]:
+    """`_rule_of(annotation)`, worked out once per (hashable) annotation."""
+    try:
+        return _cached_rule(annotation)
+    except TypeError:  # an unhashable annotation
+        return _rule_of(annotation)
+
+
+def _rule_of(annotation: Any) -> tuple[Any, ...]:
+    """What `type_problems` checks for an annotation, worked out once per annotation: `Required[T]` and
+    `pulumi.Input[T]` (T, Awaitable[T] or Output[T]: a known value must be a T) stand for T; a Union of
+    several plain types is not checked. One of ("scalar", T), ("list", item rule), ("dict", key rule,
+    value rule), ("mapping",) or ("any",)."""
     origin = get_origin(annotation)
     if origin is Required:
-        return type_problems(field, value, get_args(annotation)[0], top=top)
-    if origin is Union:  # pulumi.Input[T]: T, Awaitable[T] or Output[T]; a known value must be a T
+        return _type_rule(get_args(annotation)[0])
+    if origin is Union:
         plain = [arm for arm in get_args(annotation) if not isinstance(arm, ForwardRef) and get_origin(arm) is None]
-        return type_problems(field, value, plain[0], top=top) if len(plain) == 1 else []
+        return _type_rule(plain[0]) if len(plain) == 1 else ("any",)
     if annotation in _TYPE_NAMES:
+        return ("scalar", annotation)
+    if origin is list:
+        (item,) = get_args(annotation)
+        return ("list", _type_rule(item))
+    if origin is dict:
+        key_type, value_type = get_args(annotation)
+        return ("dict", _type_rule(key_type), _type_rule(value_type))
+    if is_typeddict(annotation):
+        return ("mapping",)
+    return ("any",)
+
+
+_cached_rule = functools.cache(_rule_of)
+
+
+def _check_type(rule: tuple[Any, ...], field: str, value: Any, top: bool) -> list[Problem]:
+    kind = rule[0]
+    if kind == "any":
+        return []
+    if type(value) not in _PLAIN_TYPES and not is_known(value) and not isinstance(value, (list, tuple, Mapping)):
+        return []  # an Output: checked when it resolves (or refused where the field must be known)
+    if kind == "scalar":
+        annotation = rule[1]
         wrong = not isinstance(value, annotation) or (annotation is int and isinstance(value, bool))
         if wrong:
             return [Problem(field, f"must be {_TYPE_NAMES[annotation]}, got {type(value).__name__}: {value!r}")]
         if annotation is str and top and not value.strip():
             return [Problem(field, f"is empty: {value!r}")]
         return []
-    if origin is list:
+    if kind == "list":
         if not isinstance(value, (list, tuple)):
             return [Problem(field, f"must be a list, got {type(value).__name__}: {value!r}")]
-        (item,) = get_args(annotation)
-        return [p for index, v in enumerate(value) for p in type_problems(f"{field}[{index}]", v, item, top=False)]
-    if origin is dict or is_typeddict(annotation):
-        if not isinstance(value, Mapping):
-            return [Problem(field, f"must be a mapping, got {type(value).__name__}: {value!r}")]
-        if origin is dict:
-            key_type, value_type = get_args(annotation)
-            return [
-                p
-                for k, v in value.items()
-                for p in type_problems(f"{field}.{k}", k, key_type, top=False)
-                + type_problems(f"{field}.{k}", v, value_type, top=False)
-            ]
+        item = rule[1]
+        return [p for index, v in enumerate(value) for p in _check_type(item, f"{field}[{index}]", v, False)]
+    if not isinstance(value, Mapping):  # "dict" or "mapping"
+        return [Problem(field, f"must be a mapping, got {type(value).__name__}: {value!r}")]
+    if kind == "dict":
+        key_rule, value_rule = rule[1], rule[2]
+        return [
+            p
+            for k, v in value.items()
+            for p in _check_type(key_rule, f"{field}.{k}", k, False) + _check_type(value_rule, f"{field}.{k}", v, False)
+        ]
     return []
 
 
 def is_known(value: Any) -> bool:
     """True when the value holds no `pulumi.Output` (or awaitable) anywhere: it can be checked and used now."""
+    if type(value) in _PLAIN_TYPES:
+        return True
     if isinstance(value, pulumi.Output) or hasattr(value, "__await__"):
         return False
     if isinstance(value, Mapping):
-        return all(is_known(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return all(is_known(v) for v in value)
+        items: Iterable[Any] = value.values()
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        return True
+    for item in items:  # a loop, not all(...): plain items (most of them) cost one type lookup
+        if type(item) not in _PLAIN_TYPES and not is_known(item):
+            return False
     return True
 
 
@@ -187,6 +240,64 @@ def check_list(field: str, values: Any, check: Callable[[Any], Any]) -> list[Pro
                 problems.append(Problem(f"{field}[{index}]", f"listed twice: {value!r}"))
             seen.add(value)
     return problems
+
+
+class _NotPlain(Exception):
+    """A value holds something other than plain data (an Output, an object): it has no fingerprint."""
+
+
+def fingerprint(value: Any) -> Any:
+    """A hashable stand-in for plain data (str, int, bool, float, None, and dicts, lists and tuples of
+    those): equal exactly when the data is equal, types included (`True` is not `1`, `1.0` not `1`).
+    Raises `_NotPlain` for anything else."""
+    kind = type(value)
+    if kind is str:  # the most common leaf, as itself: every other fingerprint is a tuple
+        return value
+    if kind is dict:
+        return (kind, tuple([(fingerprint(k), fingerprint(v)) for k, v in value.items()]))
+    if kind is list or kind is tuple:
+        return (kind, tuple([fingerprint(v) for v in value]))
+    if kind is float:
+        return (kind, repr(value))  # -0.0 and 0.0 compare equal but are written differently
+    if kind in _PLAIN_TYPES:
+        return (kind, value)
+    raise _NotPlain
+
+
+class CheckedPlans(Generic[T]):
+    """Plans a component's `check` worked out, kept for its constructor: the stack config checks every
+    entry's Args before the program registers anything, then constructs each component with the same
+    Args object, which needs no second check.
+
+    A plan is handed out once, and only for the same name, the same Args object with the same content
+    as when it was checked (a deep fingerprint), under the same `aws:region` (the only setting a plan
+    reads besides its Args); Args holding an `Output` are never kept (they are checked when they
+    resolve). At most `limit` plans are kept, the oldest dropped first."""
+
+    def __init__(self, limit: int = 20_000):
+        self.limit = limit
+        self._plans: dict[tuple[str, int], tuple[Any, Any, Any, T]] = {}
+
+    @staticmethod
+    def _state(args: Any) -> tuple[Any, Any] | None:
+        try:
+            return fingerprint(args), pulumi.Config("aws").get("region")
+        except _NotPlain:
+            return None
+
+    def remember(self, name: str, args: Any, plan: T) -> None:
+        state = self._state(args)
+        if state is None:
+            return
+        while len(self._plans) >= self.limit:
+            del self._plans[next(iter(self._plans))]
+        self._plans[(name, id(args))] = (args, *state, plan)
+
+    def take(self, name: str, args: Any) -> T | None:
+        kept = self._plans.pop((name, id(args)), None)
+        if kept is None or kept[0] is not args or kept[1:3] != self._state(args):
+            return None
+        return kept[3]
 
 
 def when_known(values: Mapping[str, Any], build: Callable[[dict[str, Any]], T]) -> T | pulumi.Output[T]:

@@ -13,7 +13,7 @@ import pulumi_aws as aws
 from agent_iam.iam import checks
 
 from . import policies
-from ._contract import Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
+from ._contract import CheckedPlans, Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
 from .role import (
     region_of,
     IamLimitsArgs,
@@ -118,8 +118,11 @@ class _Plan:
         self.region, _ = region_of(args)
         self.role = role_spec(args, role, f"EC2 instance role of agent {name} (agent-iam)")
         self.limits = iam_limits(args)
+        # The role's documents when every Arg is known (checked here; registered as they are).
+        self.known_documents: Optional[RoleDocuments] = None
         if is_known(args) and args.get("account_id"):
-            raise_problems(COMPONENT, name, self._role_problems(self._build(dict(args))))
+            self.known_documents = self._build(dict(args))
+            raise_problems(COMPONENT, name, self._role_problems(self.known_documents))
 
     def attached_policy_arns(self) -> tuple[str, ...]:
         arns = tuple(self.args.get("policy_arns") or ())
@@ -151,6 +154,8 @@ class _Plan:
 
     def documents(self, account_id: pulumi.Input[str]) -> RoleDocuments:
         """The role's documents: dicts when everything is known, else outputs of one apply."""
+        if self.known_documents is not None and account_id is self.args.get("account_id"):
+            return self.known_documents
         values = {**self.args, "account_id": account_id}
         if is_known(values):
             return self._build(values)
@@ -166,8 +171,12 @@ class _Plan:
 
     def roles(self) -> list[PlannedRole]:
         account = self.args.get("account_id")
-        known = is_known(self.args) and bool(account)
-        return [PlannedRole("instance role", self.role, account if known else None, self._build(dict(self.args)) if known else None)]
+        known = self.known_documents is not None
+        return [PlannedRole("instance role", self.role, account if known else None, self.known_documents)]
+
+
+# The plans `check` worked out, for the constructor that follows it with the same Args.
+_CHECKED: CheckedPlans[_Plan] = CheckedPlans()
 
 
 class Ec2AgentInstanceProfile(pulumi.ComponentResource, Ec2AgentInstanceProfileOutputs):
@@ -176,7 +185,7 @@ class Ec2AgentInstanceProfile(pulumi.ComponentResource, Ec2AgentInstanceProfileO
     Bad Args raise an `ArgsError` naming the field before anything is registered."""
 
     def __init__(self, name: str, args: Ec2AgentInstanceProfileArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        plan = _Plan(name, args)
+        plan = _CHECKED.take(name, args) or _Plan(name, args)
         super().__init__(type_token("ec2", COMPONENT), name, None, opts)
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         account_id = args.get("account_id")
@@ -201,7 +210,9 @@ class Ec2AgentInstanceProfile(pulumi.ComponentResource, Ec2AgentInstanceProfileO
     @staticmethod
     def check(name: str, args: Ec2AgentInstanceProfileArgs) -> list[PlannedRole]:
         """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        return _Plan(name, args).roles()
+        plan = _Plan(name, args)
+        _CHECKED.remember(name, args, plan)
+        return plan.roles()
 
     def outputs(self) -> dict[str, pulumi.Output[str]]:
         """The stack output of this agent: what an EC2 launch template or an operator needs."""

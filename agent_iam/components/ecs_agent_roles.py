@@ -10,7 +10,7 @@ import pulumi_aws as aws
 from agent_iam.iam import checks
 
 from . import policies
-from ._contract import Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
+from ._contract import CheckedPlans, Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
 from .role import (
     region_of,
     IamLimitsArgs,
@@ -130,8 +130,11 @@ class _Plan:
         self.execution_role = role_spec(args, execution, f"ECS task execution role of agent {name} (agent-iam)")
         self.limits = iam_limits(args)
         self.known = is_known(args)
+        # Both roles' documents when every Arg is known (checked here; registered as they are).
+        self.known_documents: Optional[tuple[RoleDocuments, RoleDocuments]] = None
         if self.known and args.get("account_id"):
-            raise_problems(COMPONENT, name, self._role_problems(self._build(dict(args))))
+            self.known_documents = self._build(dict(args))
+            raise_problems(COMPONENT, name, self._role_problems(self.known_documents))
 
     def _role_problems(self, docs: tuple[RoleDocuments, RoleDocuments]) -> list[Problem]:
         account = self.args.get("account_id")
@@ -176,6 +179,8 @@ class _Plan:
 
     def documents(self, account_id: pulumi.Input[str]) -> tuple[RoleDocuments, RoleDocuments]:
         """Both roles' documents: dicts when everything is known, else outputs of one apply."""
+        if self.known_documents is not None and account_id is self.args.get("account_id"):
+            return self.known_documents
         values = {**self.args, "account_id": account_id}
         if is_known(values):
             return self._build(values)
@@ -201,11 +206,15 @@ class _Plan:
     def roles(self) -> list[PlannedRole]:
         account = self.args.get("account_id")
         account = account if is_known(account) else None
-        task, execution = self._build(dict(self.args)) if self.known and account else (None, None)
+        task, execution = self.known_documents or (None, None)
         return [
             PlannedRole("task role", self.task_role, account, task),
             PlannedRole("execution role", self.execution_role, account, execution),
         ]
+
+
+# The plans `check` worked out, for the constructor that follows it with the same Args.
+_CHECKED: CheckedPlans[_Plan] = CheckedPlans()
 
 
 class EcsAgentRoles(pulumi.ComponentResource, EcsAgentRolesOutputs):
@@ -216,7 +225,7 @@ class EcsAgentRoles(pulumi.ComponentResource, EcsAgentRolesOutputs):
     `ArgsError` naming the field before anything is registered."""
 
     def __init__(self, name: str, args: EcsAgentRolesArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        plan = _Plan(name, args)
+        plan = _CHECKED.take(name, args) or _Plan(name, args)
         super().__init__(type_token("ecs", COMPONENT), name, None, opts)
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         account_id = args.get("account_id")
@@ -238,7 +247,9 @@ class EcsAgentRoles(pulumi.ComponentResource, EcsAgentRolesOutputs):
     @staticmethod
     def check(name: str, args: EcsAgentRolesArgs) -> list[PlannedRole]:
         """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        return _Plan(name, args).roles()
+        plan = _Plan(name, args)
+        _CHECKED.remember(name, args, plan)
+        return plan.roles()
 
     def outputs(self) -> dict[str, Any]:
         """The stack output of this agent: both roles for the task definition, and the agent's environment."""

@@ -22,6 +22,7 @@ from agent_iam.iam import arns, checks
 from . import oidc_providers as known
 from . import policies
 from ._contract import (
+    CheckedPlans,
     Problem,
     check_fields,
     check_list,
@@ -517,6 +518,10 @@ class _Plan:
         return [PlannedRole("role", self.role, account if is_known(account) else None, docs)]
 
 
+# The plans `check` worked out, for the constructor that follows it with the same Args.
+_CHECKED: CheckedPlans[_Plan] = CheckedPlans()
+
+
 class OidcRole(pulumi.ComponentResource, OidcRoleOutputs):
     """A role assumed with web identity tokens of one OIDC issuer (`agent-iam:oidc:OidcRole`).
 
@@ -525,7 +530,7 @@ class OidcRole(pulumi.ComponentResource, OidcRoleOutputs):
     `opts` is passed to the role too, so a provider registered in the same program exists first."""
 
     def __init__(self, name: str, args: OidcRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        plan = _Plan(name, args)
+        plan = _CHECKED.take(name, args) or _Plan(name, args)
         super().__init__(type_token("oidc", COMPONENT), name, None, opts)
         role = create_role(
             self,
@@ -544,7 +549,9 @@ class OidcRole(pulumi.ComponentResource, OidcRoleOutputs):
     @staticmethod
     def check(name: str, args: OidcRoleArgs) -> list[PlannedRole]:
         """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        return _Plan(name, args).roles()
+        plan = _Plan(name, args)
+        _CHECKED.remember(name, args, plan)
+        return plan.roles()
 
     def outputs(self) -> dict[str, Any]:
         """Stack output: the role, and what the pipeline configures (issuer, audience, subjects)."""

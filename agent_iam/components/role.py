@@ -20,7 +20,7 @@ from agent_iam.iam import limits as limit_checks
 from agent_iam.iam.policy_document import PolicyDocument
 
 from ._contract import Problem, check_list, check_value, is_known
-from .policies import Document, minified_size, statements_of
+from .policies import Document, statements_of
 
 # IAM's quotas and field limits live in agent_iam.iam.limits (one home); re-exported here for
 # code that imported them from this module.
@@ -86,26 +86,37 @@ class RoleDocuments:
     customer_policy_name: Optional[str] = None
     customer_policy: Union[Document, "pulumi.Output[Document]", None] = None
 
+    def document_json(self, which: str) -> Optional[str]:
+        """The exact JSON IAM receives for a known document (`trust`, `inline_policy` or `customer_policy`),
+        worked out once: the limit checks measure the same text the role registers. None for an unset
+        document or an `Output`. (Documents are built once and never changed afterwards.)"""
+        texts = self.__dict__.setdefault("_json", {})  # frozen: a cache beside the fields, not a field
+        if which not in texts:
+            doc = getattr(self, which)
+            texts[which] = None if doc is None or isinstance(doc, pulumi.Output) else policy_json(doc)
+        return texts[which]
+
     def limit_problems(self, limits: IamLimits) -> list[str]:
         """IAM quota breaches of the known documents, as sentences naming the limits' Args fields
-        (`{iam_limits.<field>}`); empty when the role fits."""
+        (`{iam_limits.<field>}`); empty when the role fits. Sizes are of the minified JSON
+        (`policies.minified_size`), the text the role registers."""
         problems = []
         if not isinstance(self.trust, pulumi.Output):
-            trust_size = minified_size(self.trust)
+            trust_size = len(self.document_json("trust"))
             if trust_size > limits.trust_policy_size:
                 problems.append(
                     f"trust policy is {trust_size} characters, over the {limits.trust_policy_size} IAM allows "
                     "(an account with a raised quota sets {iam_limits.trust_policy_size})"
                 )
         if self.inline_policy is not None and not isinstance(self.inline_policy, pulumi.Output):
-            size = minified_size(self.inline_policy)
+            size = len(self.document_json("inline_policy"))
             if size > limits.role_policies_size:
                 problems.append(
                     f"inline policy is {size} characters, over the {limits.role_policies_size} IAM allows "
                     "per role ({iam_limits.role_policies_size})"
                 )
         if self.customer_policy is not None and not isinstance(self.customer_policy, pulumi.Output):
-            size = minified_size(self.customer_policy)
+            size = len(self.document_json("customer_policy"))
             if size > MANAGED_POLICY_SIZE:
                 problems.append(
                     f"customer managed policy is {size} characters, over the {MANAGED_POLICY_SIZE} IAM allows "
@@ -125,8 +136,13 @@ def policy_json(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, indent=None, separators=(",", ":"))
 
 
-def _json_input(doc: Document | pulumi.Output[Document]) -> pulumi.Input[str]:
-    return doc.apply(policy_json) if isinstance(doc, pulumi.Output) else policy_json(doc)
+def _json_input(docs: RoleDocuments, which: str) -> pulumi.Input[str]:
+    doc = getattr(docs, which)
+    if isinstance(doc, pulumi.Output):
+        return doc.apply(policy_json)
+    text = docs.document_json(which)
+    docs.__dict__["_json"].pop(which)  # registered now: the documents (kept for the guardrails) need not keep it
+    return text
 
 
 def managed_policy_key(arn: str) -> str:
@@ -158,7 +174,7 @@ def create_role(
     component's own (a role whose trust names a provider registered in the same program waits for it).
     """
     if trust_json is None:
-        trust_json = _json_input(docs.trust)
+        trust_json = _json_input(docs, "trust")
     if secret_trust:
         trust_json = pulumi.Output.secret(trust_json)
     role = aws.iam.Role(
@@ -178,7 +194,7 @@ def create_role(
             f"{logical_name}-{docs.inline_policy_name}",
             role=role.name,
             name=docs.inline_policy_name,
-            policy=_json_input(docs.inline_policy),
+            policy=_json_input(docs, "inline_policy"),
             opts=child,
         )
     if docs.customer_policy is not None and docs.customer_policy_name:
@@ -187,7 +203,7 @@ def create_role(
             name=docs.customer_policy_name,
             path=spec.path,
             description=f"Permissions of role {spec.name} (agent-iam)",
-            policy=_json_input(docs.customer_policy),
+            policy=_json_input(docs, "customer_policy"),
             tags=dict(spec.tags),
             opts=child,
         )

@@ -15,6 +15,7 @@ from agent_iam.iam import arns, checks
 
 from . import policies
 from ._contract import (
+    CheckedPlans,
     Problem,
     check_fields,
     check_list,
@@ -328,6 +329,10 @@ class _Plan:
         return [PlannedRole("role", self.role, account if is_known(account) else None, docs)]
 
 
+# The plans `check` worked out, for the constructor that follows it with the same Args.
+_CHECKED: CheckedPlans[_Plan] = CheckedPlans()
+
+
 class SaasAccessRole(pulumi.ComponentResource, SaasAccessRoleOutputs):
     """A cross-account role for one SaaS vendor, and the hand-off its console asks for.
 
@@ -336,7 +341,7 @@ class SaasAccessRole(pulumi.ComponentResource, SaasAccessRoleOutputs):
     Bad Args raise an `ArgsError` naming the field before anything is registered."""
 
     def __init__(self, name: str, args: SaasAccessRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        plan = _Plan(name, args)
+        plan = _CHECKED.take(name, args) or _Plan(name, args)
         super().__init__(type_token("saas", COMPONENT), name, None, opts)
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         role = create_role(
@@ -361,7 +366,9 @@ class SaasAccessRole(pulumi.ComponentResource, SaasAccessRoleOutputs):
     @staticmethod
     def check(name: str, args: SaasAccessRoleArgs) -> list[PlannedRole]:
         """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        return _Plan(name, args).roles()
+        plan = _Plan(name, args)
+        _CHECKED.remember(name, args, plan)
+        return plan.roles()
 
     def outputs(self) -> dict[str, Any]:
         """The stack output of this role: ARN, name, external ID (secret, when set) and the hand-off."""

@@ -24,7 +24,7 @@ import pulumi_kubernetes as k8s
 from agent_iam.iam import arns, checks
 
 from . import policies
-from ._contract import Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
+from ._contract import CheckedPlans, Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
 from .role import (
     region_of,
     IamLimitsArgs,
@@ -260,9 +260,12 @@ class _Plan:
             )
         self.limits = iam_limits(args)
         self.irsa = self._irsa_clusters() if self.mode == "irsa" else ()
+        # Every role with its documents, when every Arg is known (checked here; registered as they are).
+        self.checked_documents: Optional[list[tuple[PlannedRole, RoleDocuments]]] = None
         if is_known(args):
+            self.checked_documents = self._documents_for_checks()
             problems = []
-            for planned, docs in self._documents_for_checks():
+            for planned, docs in self.checked_documents:
                 boundary_field = (
                     "source_role_permissions_boundary_arn" if planned.spec is self.source_role else "permissions_boundary_arn"
                 )
@@ -515,14 +518,25 @@ class _Plan:
             docs.append((PlannedRole("Pod Identity role", self.source_role, self.cluster_account_id, source), source))
         return docs
 
+    def known_role_documents(self) -> Optional[RoleDocuments]:
+        """The role's documents as checked, when every Arg is known and its trust waits for no other
+        resource (not cross-account Pod Identity, whose trust needs the association's external ID)."""
+        if self.checked_documents is None or self.cross_account:
+            return None
+        return self.checked_documents[0][1]
+
     def roles(self) -> list[PlannedRole]:
-        return [planned for planned, _ in self._documents_for_checks()] if is_known(self.args) else [
+        return [planned for planned, _ in self.checked_documents] if self.checked_documents is not None else [
             PlannedRole("role", self.role, self.account_id if isinstance(self.account_id, str) else None)
         ]
 
     def role_arn_annotations(self, role_arn: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
         wanted = self.mode == "irsa" and self.args.get("role_arn_annotation", True) is not False
         return {ROLE_ARN_ANNOTATION: role_arn} if wanted else {}
+
+
+# The plans `check` worked out, for the constructor that follows it with the same Args.
+_CHECKED: CheckedPlans[_Plan] = CheckedPlans()
 
 
 class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
@@ -543,20 +557,24 @@ class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
         kubernetes: Optional[Mapping[str, pulumi.ProviderResource]] = None,
         cluster_provider: Optional[pulumi.ProviderResource] = None,
     ):
-        plan = _Plan(name, args)
+        plan = _CHECKED.take(name, args) or _Plan(name, args)
         super().__init__(type_token("eks", COMPONENT), name, None, opts)
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         self.mode = plan.mode
         self._extra: dict[str, Any] = {}
-        permissions_doc = self._permissions(plan)
-        if plan.mode == "irsa":
-            role = self._irsa_role(name, plan, permissions_doc)
+        checked = plan.known_role_documents()
+        if checked is not None:  # every Arg known: register the documents the checks judged
+            role = create_role(self, f"{name}-role", plan.role, checked, depends_on=self._waits_for)
+            if plan.mode == "pod-identity":
+                self._association(name, plan, role.arn, cluster_provider)
+        elif plan.mode == "irsa":
+            role = self._irsa_role(name, plan, self._permissions(plan))
         elif not plan.cross_account:
-            docs = plan.role_documents(plan.pod_identity_trust(), permissions_doc)
+            docs = plan.role_documents(plan.pod_identity_trust(), self._permissions(plan))
             role = create_role(self, f"{name}-role", plan.role, docs, depends_on=self._waits_for)
             self._association(name, plan, role.arn, cluster_provider)
         else:
-            role = self._chained_roles(name, plan, permissions_doc, cluster_provider)
+            role = self._chained_roles(name, plan, self._permissions(plan), cluster_provider)
         self.role_arn = role.arn
         self.role_name = role.name
         self._kubernetes_objects(name, plan, kubernetes or {})
@@ -566,7 +584,9 @@ class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
     @staticmethod
     def check(name: str, args: ServiceAccountRoleArgs) -> list[PlannedRole]:
         """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        return _Plan(name, args).roles()
+        plan = _Plan(name, args)
+        _CHECKED.remember(name, args, plan)
+        return plan.roles()
 
     def _permissions(self, plan: _Plan) -> Any:
         has = bool(plan.args.get("s3_read") or plan.args.get("s3_write") or plan.args.get("policy"))

@@ -277,7 +277,8 @@ def build_services_dir(target: Path = DEFAULT_SERVICES_DIR) -> Path:
 
 
 def validator_config(services_dir: Path, kind: str, trust_policy_size: int | None = None) -> ValidatorConfig:
-    """An explicit config (never one discovered from the working or home folder): offline, no cache.
+    """An explicit config (never one discovered from the working or home folder): offline, no cache,
+    checks run in order.
 
     `trust_policy_size` is the account's trust policy quota (`defaults.limits.trustPolicySize`), so a
     raised quota is honoured by the validator's size check as it is by agent-iam's own.
@@ -290,11 +291,34 @@ def validator_config(services_dir: Path, kind: str, trust_policy_size: int | Non
             "aws_services_dir": str(services_dir),
             "cache_enabled": False,
             "fail_on_severity": list(BLOCKING),
+            # A statement's checks one after another, not one asyncio task each: the same checks and
+            # issues in the same order (the registry orders them by check either way), without
+            # scheduling thousands of tasks for checks that never wait on anything offline.
+            "parallel_execution": False,
         }
     }
     if kind == "trust" and trust_policy_size is not None:
         config["policy_size"] = {"size_limits": {**AWS_POLICY_SIZE_LIMITS, "inline_role_trust": trust_policy_size}}
     return ValidatorConfig(config)
+
+
+def _sensitive_actions_in_sorted_order() -> None:
+    """The validator's sensitive_action check lists the actions it matched in the order of a set,
+    which follows Python's string hash seed and so changes from process to process: two plans of
+    the same stack would word its finding differently (and pick its suggestion from a different
+    first action). Its matcher's answer is sorted here, once, so every plan says the same."""
+    from iam_validator.checks import sensitive_action
+
+    matcher = sensitive_action.check_sensitive_actions
+    if getattr(matcher, "sorted_by_agent_iam", False):
+        return
+
+    def sorted_matches(*args: Any, **kwargs: Any) -> tuple[bool, list[str]]:
+        is_sensitive, matched = matcher(*args, **kwargs)
+        return is_sensitive, sorted(matched)
+
+    sorted_matches.sorted_by_agent_iam = True  # type: ignore[attr-defined]
+    sensitive_action.check_sensitive_actions = sorted_matches
 
 
 async def _validate(
@@ -303,6 +327,8 @@ async def _validate(
     from iam_validator.core.aws_service import AWSServiceFetcher
     from iam_validator.core.models import IAMPolicy
     from iam_validator.core.policy_checks import build_registry, validate_policies
+
+    _sensitive_actions_in_sorted_order()
 
     findings: list[Finding] = []
     by_kind: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {}
@@ -402,19 +428,98 @@ def validate_documents(
     if todo:
         folder = build_services_dir(services_dir or DEFAULT_SERVICES_DIR)
         logging.getLogger("iam_validator").setLevel(logging.ERROR)
-        # A private loop: asyncio.run would leave the thread without one, and Pulumi's runtime needs it.
-        loop = asyncio.new_event_loop()
-        try:
-            found = loop.run_until_complete(_validate([(k, kind, doc) for k, (kind, doc) in todo.items()], folder, trust_policy_size))
-        finally:
-            loop.close()
-        for finding in found:
+        items = [(k, kind, doc) for k, (kind, doc) in todo.items()]
+        for finding in _validate_shares(items, folder, trust_policy_size, processes(len(items))):
             fresh[finding.label].append({k: v for k, v in dataclasses.asdict(finding).items() if k != "label"})
     known = {**cached, **fresh}
     content_cache.update(cache_file, version, cached, {key: known[key] for key, *_ in keyed})
     findings = [reviewed(Finding(label=label, **found), doc) for key, label, _, doc in keyed for found in known[key]]
     order = {label: n for n, (_, label, _, _) in enumerate(keyed)}
     return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), order.get(f.label, 0)))
+
+
+# Validating in several processes: AGENT_IAM_JUDGE_PROCESSES=K forks K - 1 children; `auto`, the
+# default, the machine's cores for PARALLEL_MIN_DOCUMENTS new documents or more (below that, forking
+# and sending the findings back cost about what a second core saves). It pays where a core is idle,
+# as in a single plan, whose shards have ended by the time it judges: the children take most of a
+# share off the critical path for a little extra CPU in all. `plan-all`, whose stacks already fill
+# the cores, sets 1 for them.
+PARALLEL_MIN_DOCUMENTS = 1000
+PROCESSES_ENV = "AGENT_IAM_JUDGE_PROCESSES"
+
+
+def processes(documents: int) -> int:
+    """How many processes validate `documents` new documents: K when AGENT_IAM_JUDGE_PROCESSES is a
+    count, else (unset or `auto`) the machine's cores, at most one per PARALLEL_MIN_DOCUMENTS / 2
+    documents, from PARALLEL_MIN_DOCUMENTS. Anything else is 1."""
+    requested = os.environ.get(PROCESSES_ENV, "").strip().lower() or "auto"
+    if not hasattr(os, "fork"):
+        return 1
+    if requested.isdigit():
+        return max(1, int(requested))
+    if requested != "auto" or documents < PARALLEL_MIN_DOCUMENTS:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, documents // (PARALLEL_MIN_DOCUMENTS // 2)))
+
+
+def _validate_here(items: Sequence[tuple[str, str, dict[str, Any]]], folder: Path, trust_policy_size: int | None) -> list[Finding]:
+    # A private loop: asyncio.run would leave the thread without one, and Pulumi's runtime needs it.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_validate(items, folder, trust_policy_size))
+    finally:
+        loop.close()
+
+
+def _validate_shares(
+    items: Sequence[tuple[str, str, dict[str, Any]]], folder: Path, trust_policy_size: int | None, count: int
+) -> list[Finding]:
+    """`_validate` of `items` in `count` processes: this one validates the first share while forked
+    children validate the others, each document in exactly one share (its findings depend on it
+    alone), so the findings are the same as one process's. A share whose child fails is validated
+    here again."""
+    count = max(1, min(count, len(items)))
+    if count == 1 or not hasattr(os, "fork"):
+        return _validate_here(items, folder, trust_policy_size)
+    import pickle
+
+    # What `_validate` imports, imported once here rather than again in every child.
+    import iam_validator.core.aws_service  # noqa: F401
+    import iam_validator.core.models  # noqa: F401
+    import iam_validator.core.policy_checks  # noqa: F401
+
+    size = -(-len(items) // count)
+    shares = [items[i : i + size] for i in range(0, len(items), size)]
+    children = []
+    for share in shares[1:]:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: validate, send the findings, exit without the parent's teardown
+            try:
+                os.close(read)
+                try:
+                    data = pickle.dumps(_validate_here(share, folder, trust_policy_size), protocol=pickle.HIGHEST_PROTOCOL)
+                except BaseException:  # noqa: BLE001 (the parent validates this share itself)
+                    data = b""
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(data)
+            finally:
+                os._exit(0)
+        os.close(write)
+        children.append((pid, read, share))
+    try:
+        found = _validate_here(shares[0], folder, trust_policy_size)
+    finally:
+        results = []
+        for pid, read, share in children:
+            with os.fdopen(read, "rb") as pipe:
+                data = pipe.read()
+            os.waitpid(pid, 0)
+            results.append((data, share))
+    for data, share in results:
+        found += pickle.loads(data) if data else _validate_here(share, folder, trust_policy_size)
+    return found
 
 
 def blocking(findings: Sequence[Finding]) -> list[Finding]:

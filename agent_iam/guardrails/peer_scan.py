@@ -64,12 +64,20 @@ def _statement_of(doc: Mapping[str, Any], action: str) -> tuple[int | None, str 
     return None, None
 
 
-def _scan(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """cloudsplaining's escalation paths and credential-returning actions of one document."""
-    from cloudsplaining.scan.policy_document import PolicyDocument
+def _no_exclusions() -> Any:
+    """cloudsplaining's empty exclusions (it validates their schema when built: once per scan, not per
+    document; the scanner only reads them)."""
     from cloudsplaining.shared.exclusions import Exclusions
 
-    scanned = PolicyDocument(dict(doc), Exclusions({}))
+    logging.getLogger("policy_sentry").setLevel(logging.ERROR)
+    return Exclusions({})
+
+
+def _scan(doc: Mapping[str, Any], exclusions: Any = None) -> list[dict[str, Any]]:
+    """cloudsplaining's escalation paths and credential-returning actions of one document."""
+    from cloudsplaining.scan.policy_document import PolicyDocument
+
+    scanned = PolicyDocument(dict(doc), exclusions if exclusions is not None else _no_exclusions())
     found: list[dict[str, Any]] = []
     for escalation in scanned.allows_privilege_escalation:
         first = escalation["actions"][0]
@@ -114,10 +122,12 @@ def scan_documents(docs: Sequence[Document], cache_file: Path | None = None) -> 
     cached = content_cache.read(cache_file, version)
     keyed = [(content_cache.content_key("peer", d.document), d) for d in docs]
     fresh: dict[str, list[dict[str, Any]]] = {}
+    exclusions = None
     for key, doc in keyed:
         if key not in cached and key not in fresh:
-            logging.getLogger("policy_sentry").setLevel(logging.ERROR)
-            fresh[key] = _scan(doc.document)
+            if exclusions is None:
+                exclusions = _no_exclusions()
+            fresh[key] = _scan(doc.document, exclusions)
     known = {**cached, **fresh}
     content_cache.update(cache_file, version, cached, {key: known[key] for key, _ in keyed})
     findings = []

@@ -69,6 +69,11 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 
 
+def _is_mapping(value: Any) -> bool:
+    """isinstance(value, Mapping), with plain dicts (nearly every value) answered without the ABC's check."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def is_unknown(value: Any) -> bool:
     return value is UNKNOWN or (isinstance(value, str) and value in UNKNOWN_SENTINELS)
 
@@ -85,6 +90,19 @@ class ResourceView:
     props: Mapping[str, Any]
     account: str | None = None
     urn: str | None = None
+    # Documents parsed from this view's JSON texts, keyed by the text itself: every rule reads the
+    # same trust and policy texts, so each is parsed once per view (rules only read documents).
+    _parsed: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def document(self, value: Any) -> dict[str, Any] | None:
+        """`parse_document(value)` for a value of this view; a JSON text is parsed once."""
+        if not isinstance(value, str):
+            return parse_document(value)
+        try:
+            parsed = self._parsed[value]
+        except KeyError:
+            parsed = self._parsed[value] = parse_document(value)
+        return dict(parsed) if parsed is not None else None
 
     def get(self, key: str) -> Any:
         value = self.props.get(key)
@@ -97,7 +115,7 @@ class ResourceView:
 
     def tag(self, key: str) -> str:
         tags = self.get("tags")
-        value = tags.get(key) if isinstance(tags, Mapping) else None
+        value = tags.get(key) if _is_mapping(tags) else None
         return value.strip() if isinstance(value, str) and not is_unknown(value) else ""
 
     def describe(self) -> str:
@@ -186,7 +204,7 @@ def parse_document(value: Any) -> dict[str, Any] | None:
             value = json.loads(value)
         except ValueError:
             return None
-    return dict(value) if isinstance(value, Mapping) else None
+    return dict(value) if _is_mapping(value) else None
 
 
 def minified_size(doc: Mapping[str, Any]) -> int:
@@ -198,8 +216,8 @@ def statements(doc: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     if not doc:
         return []
     value = doc.get("Statement", [])
-    items = [value] if isinstance(value, Mapping) else list(value) if isinstance(value, list) else []
-    return [dict(s) for s in items if isinstance(s, Mapping)]
+    items = [value] if _is_mapping(value) else list(value) if isinstance(value, list) else []
+    return [dict(s) for s in items if _is_mapping(s)]
 
 
 def strings(value: Any) -> list[str]:
@@ -227,20 +245,20 @@ def label(statement: Mapping[str, Any], index: int) -> str:
 
 
 def trust_document(resource: ResourceView) -> dict[str, Any] | None:
-    return parse_document(resource.props.get("assumeRolePolicy")) if resource.type == ROLE else None
+    return resource.document(resource.props.get("assumeRolePolicy")) if resource.type == ROLE else None
 
 
 def identity_documents(resource: ResourceView) -> list[tuple[str, dict[str, Any]]]:
     """(what, document) for every identity policy a resource carries."""
     docs: list[tuple[str, dict[str, Any]]] = []
     if resource.type in (ROLE_POLICY, POLICY, USER_POLICY, GROUP_POLICY):
-        doc = parse_document(resource.props.get("policy"))
+        doc = resource.document(resource.props.get("policy"))
         if doc is not None:
             docs.append((resource.describe(), doc))
     elif resource.type == ROLE:
         for inline in resource.get("inlinePolicies") or []:
-            if isinstance(inline, Mapping):
-                doc = parse_document(inline.get("policy"))
+            if _is_mapping(inline):
+                doc = resource.document(inline.get("policy"))
                 if doc is not None:
                     docs.append((f"{resource.describe()} inline policy {inline.get('name')!r}", doc))
     return docs
@@ -256,7 +274,7 @@ def principal_values(statement: Mapping[str, Any]) -> dict[str, list[str]]:
     principal = statement.get("Principal")
     if isinstance(principal, str):
         return {"*": [principal]} if principal == "*" else {"AWS": [principal]}
-    if isinstance(principal, Mapping):
+    if _is_mapping(principal):
         return {str(kind): strings(values) for kind, values in principal.items()}
     return {}
 
@@ -293,10 +311,10 @@ def condition_keys(statement: Mapping[str, Any]) -> dict[str, dict[str, list[str
     """{lower-case key: {operator: [values]}} over the statement's Condition block."""
     keys: dict[str, dict[str, list[str]]] = {}
     condition = statement.get("Condition")
-    if not isinstance(condition, Mapping):
+    if not _is_mapping(condition):
         return keys
     for operator, block in condition.items():
-        if not isinstance(block, Mapping):
+        if not _is_mapping(block):
             continue
         for key, values in block.items():
             keys.setdefault(str(key).lower(), {})[str(operator)] = strings(values)
@@ -831,7 +849,7 @@ def iam_limits(resource: ResourceView, context: Context) -> Iterator[str]:
             f"{limits.trust_policy_size} the account allows"
         )
     if resource.type == POLICY:
-        doc = parse_document(resource.props.get("policy"))
+        doc = resource.document(resource.props.get("policy"))
         if doc is not None and minified_size(doc) > limits.managed_policy_size:
             yield (
                 f"{resource.describe()} is {minified_size(doc)} characters minified, over IAM's "
@@ -878,7 +896,7 @@ def roles_with_permissions(resources: Sequence[ResourceView], context: Context) 
             roles[(account, entry.name)] = entry
             by_name.setdefault(entry.name, []).append(entry)
             for inline in resource.get("inlinePolicies") or []:
-                doc = parse_document(inline.get("policy")) if isinstance(inline, Mapping) else None
+                doc = resource.document(inline.get("policy")) if _is_mapping(inline) else None
                 if doc is not None:
                     entry.inline.append((str(inline.get("name")), minified_size(doc)))
             entry.managed.extend(a if not is_unknown(a) else "<unknown>" for a in strings(resource.get("managedPolicyArns")))
@@ -901,7 +919,7 @@ def roles_with_permissions(resources: Sequence[ResourceView], context: Context) 
     for resource in resources:
         if resource.type == ROLE_POLICY:
             entry = owner(resource)
-            doc = parse_document(resource.props.get("policy"))
+            doc = resource.document(resource.props.get("policy"))
             if entry is not None and doc is not None:
                 entry.inline.append((resource.physical_name, minified_size(doc)))
         elif resource.type == ROLE_POLICY_ATTACHMENT:
@@ -958,8 +976,8 @@ def evaluate_stack(rule_name: str, resources: Sequence[ResourceView], context: C
     level = context.level(rule_name)
     if level == DISABLED:
         return []
-    if entry.scope == "resource":
-        return [v for r in resources for v in evaluate_resource(rule_name, r, context)]
+    if entry.scope == "resource":  # evaluate_resource on each, with the rule and its level looked up once
+        return [_violation(rule_name, r, found, level) for r in resources for found in entry.check(r, context)]
     return [Violation(rule_name, t, n, m, level, role=n) for t, n, m in entry.check(resources, context)]
 
 

@@ -79,6 +79,8 @@ def _glob(pattern: str) -> re.Pattern[str]:
 def matches(pattern: str, value: str) -> bool:
     """IAM's matching of a Resource pattern: `*` any run of characters, `?` any one, case-sensitive;
     nothing else is special (no `[...]` classes)."""
+    if not value.startswith(literal_prefix(pattern)):
+        return False  # the text before the first wildcard matches only itself: no pattern to compile
     return _glob(pattern).fullmatch(value) is not None
 
 
@@ -190,9 +192,15 @@ _ANY = "\ue000" + "\ue000".join("-/:._+=,@" * 3) + "\ue000"
 def _witness(fmt: ResourceFormat, pattern_fields: list[str | None]) -> str:
     """The format with its variables filled: partition/region/account taken from the pattern when it
     fixes them (covering every role of one account still covers every role), any name elsewhere."""
+    return _filled(fmt, *(pattern_fields[i] if i < len(pattern_fields) else None for i in (1, 3, 4)))
+
+
+@cache
+def _filled(fmt: ResourceFormat, partition: str | None, region: str | None, account: str | None) -> str:
+    """`_witness` of the pattern fields it reads (partition, region, account): one per format and
+    scope, however many patterns share them."""
     fields = fmt.template.split(":", 5)
-    for index in (1, 3, 4):
-        given = pattern_fields[index] if index < len(pattern_fields) else None
+    for index, given in zip((1, 3, 4), (partition, region, account)):
         if fields[index].startswith("${"):
             fields[index] = given if given and not has_wildcard(given) else ("aws" if index == 1 else _ANY)
     fields[5] = re.sub(r"\$\{[^}]*\}", _ANY, fields[5])

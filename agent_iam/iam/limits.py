@@ -65,6 +65,18 @@ def _tag_char(char: str) -> bool:
     return char in TAG_PUNCTUATION or unicodedata.category(char)[0] in ("L", "Z", "N")
 
 
+# The ASCII characters `_tag_char` accepts (ASCII's only letters, numbers and separator are these),
+# so ASCII text is judged by one match instead of a lookup per character.
+_ASCII_TAG_RE = re.compile(r"[A-Za-z0-9 _.:/=+@-]*")
+
+
+def _tag_text(text: str) -> bool:
+    """Every character of `text` is one IAM allows in a tag key or value (`_tag_char`)."""
+    if text.isascii():
+        return _ASCII_TAG_RE.fullmatch(text) is not None
+    return all(_tag_char(c) for c in text)
+
+
 def _bad_chars(value: str, allowed) -> str:
     bad = sorted({c for c in value if not allowed(c)})
     return " ".join(repr(c) for c in bad[:8])
@@ -113,7 +125,7 @@ def check_tag(key: str, value: str) -> list[str]:
         problems.append(f"tag key {key!r}: keys are 1 to {TAG_KEY_MAX} characters")
     if key.lower().startswith(RESERVED_TAG_PREFIX):
         problems.append(f"tag key {key!r}: keys may not start with {RESERVED_TAG_PREFIX!r} (reserved by AWS)")
-    if not all(_tag_char(c) for c in key):
+    if not _tag_text(key):
         problems.append(
             f"tag key {key!r}: holds {_bad_chars(key, _tag_char)}; IAM allows letters, numbers, spaces and _.:/=+-@"
         )
@@ -122,7 +134,7 @@ def check_tag(key: str, value: str) -> list[str]:
         return problems
     if len(value) > TAG_VALUE_MAX:
         problems.append(f"tag {key!r}: values are at most {TAG_VALUE_MAX} characters; this one has {len(value)}")
-    if not all(_tag_char(c) for c in value):
+    if not _tag_text(value):
         problems.append(
             f"tag {key!r}: the value holds {_bad_chars(value, _tag_char)}; IAM allows letters, numbers, spaces "
             "and _.:/=+-@"

@@ -59,9 +59,15 @@ def partition_ids() -> tuple[str, ...]:
     return tuple(p.id for p in partitions())
 
 
+@lru_cache(maxsize=1)
 def known_regions() -> tuple[str, ...]:
-    """Every region botocore lists (the `*-global` pseudo-regions left out)."""
+    """Every region botocore lists (the `*-global` pseudo-regions left out); fixed like `partitions()`."""
     return tuple(sorted(r for p in partitions() for r in p.regions))
+
+
+@lru_cache(maxsize=1)
+def _known_region_set() -> frozenset[str]:
+    return frozenset(known_regions())
 
 
 def _partition_of(region: str) -> Partition | None:
@@ -100,7 +106,7 @@ def service_endpoint(service: str, region: str) -> str:
 
 def check_region(region: str) -> str:
     """`region` if botocore knows it; otherwise ValueError with the closest names."""
-    if not isinstance(region, str) or not re.fullmatch(r"[a-z0-9-]+", region, re.ASCII) or region not in known_regions():
+    if not isinstance(region, str) or not re.fullmatch(r"[a-z0-9-]+", region, re.ASCII) or region not in _known_region_set():
         hints = difflib.get_close_matches(str(region).lower().strip(), known_regions(), n=3, cutoff=0.6)
         hint = f"; did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
         raise ValueError(f"not an AWS region botocore knows: {region!r}{hint}")

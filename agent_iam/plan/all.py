@@ -28,7 +28,7 @@ from agent_iam.exit_codes import OK as EXIT_OK
 
 from .diff import blocking_in
 from .project import PROJECT_DIR  # not .run: this process only starts the plans, it never loads Pulumi
-from .runtime import SHARDS_ENV
+from .runtime import JUDGE_PROCESSES_ENV, SHARDS_ENV
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -88,13 +88,15 @@ def plan_one(stack: str, stacks_dir: Path, out: Path, project: Path = PROJECT_DI
              one_process: bool = False) -> StackResult:
     """Plan one stack in its own process, with the program and package of `project`; its time,
     exit status and plan.json summary (blocked plans are written too, so they are summarized).
-    `one_process`: the stack's program is not sharded (other stacks already use the cores); set
-    through the environment, which commits from before `--shards` ignore."""
+    `one_process`: neither the stack's program nor its IAM validation is spread over processes (other
+    stacks already use the cores); set through the environment, which older commits ignore."""
     cmd = [sys.executable, "-m", plan_module(project), "--stack", stack, "--stacks-dir", str(stacks_dir), "--out", str(out)]
     cmd.append("--quiet")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(project), os.environ.get("PYTHONPATH")]))}
-    if one_process and not os.environ.get(SHARDS_ENV, "").strip():
-        env[SHARDS_ENV] = "1"
+    if one_process:
+        for variable in (SHARDS_ENV, JUDGE_PROCESSES_ENV):
+            if not os.environ.get(variable, "").strip():
+                env[variable] = "1"
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=project, capture_output=True, text=True, env=env)
     result = StackResult(stack, done.returncode, time.perf_counter() - start, done.stderr.strip(), done.stdout.strip())

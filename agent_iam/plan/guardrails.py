@@ -85,8 +85,13 @@ class Judgement:
         return bool(self.blocking_violations or self.blocking_findings or self.manifest_problems)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """A value with Pulumi's secret wrappers removed (the plan only holds redacted secrets)."""
+    if type(value) in _SCALARS:  # most values: answered without the Mapping ABC's isinstance check
+        return value
     if isinstance(value, Mapping):
         if value.get(_special_sig_key) == _special_secret_sig:
             return _plain(value.get("value"))

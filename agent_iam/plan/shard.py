@@ -48,7 +48,12 @@ def default_shards(config: Mapping[str, Any], requested: int | None = None) -> i
     """`requested` (or AGENT_IAM_PLAN_SHARDS), else the machine's cores for a stack of
     SHARD_MIN_ENTRIES entries or more, else 1."""
     if requested is None and os.environ.get(SHARDS_ENV, "").strip():
-        requested = int(os.environ[SHARDS_ENV])
+        value = os.environ[SHARDS_ENV].strip()
+        if not value.isdigit():
+            from agent_iam.stack_config import ConfigError
+
+            raise ConfigError([f"{SHARDS_ENV}={value!r}: give a whole number of processes (1: one process)"])
+        requested = int(value)
     if requested is not None:
         return max(1, requested)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

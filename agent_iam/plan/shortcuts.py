@@ -109,8 +109,8 @@ def inline_rpc(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
         sdk_mocks._sync_await = saved_sync_await
         if had_own:
             loop.run_in_executor = sdk_run_in_executor  # type: ignore[method-assign]
-        else:
-            del loop.run_in_executor
+        else:  # pop, not del: contexts left open until interpreter exit are closed in any order
+            vars(loop).pop("run_in_executor", None)
 
 
 _off_loop_worker: ThreadPoolExecutor | None = None
