@@ -507,16 +507,14 @@ def print_judgement(judgement: Judgement, console: Any, limit: int | None = None
         return f"{entry + ': ' if entry else ''}{_finding_line(f)}"
 
     mandatory = judgement.blocking_violations
-    # Membership by identity: both lists hold the judgement's own objects (a list test per item
-    # would grow with the square of a large blocked plan's violations).
-    mandatory_ids = {id(v) for v in mandatory}
-    advisory = [v for v in judgement.violations if id(v) not in mandatory_ids and not v.accepted]
+    # Each violation and finding says whether it blocks (what blocking_violations and
+    # blocking_findings select by), so the rest is found without a list test per item.
+    advisory = [v for v in judgement.violations if not v.blocking and not v.accepted]
     accepted = [v for v in judgement.violations if v.accepted]
     panel([(v.rule, line(v)) for v in mandatory], "guardrail violations (mandatory: the plan fails)", "red")
     panel([(v.rule, line(v)) for v in advisory], "guardrail violations (advisory)", "yellow")
     panel([(v.rule, f"{line(v)} (accepted: {v.accepted})") for v in accepted], "guardrail violations (accepted)", "yellow")
     blocking = judgement.blocking_findings
-    blocking_ids = {id(f) for f in blocking}
     panel(
         [(f.check, finding(f)) for f in blocking],
         "IAM validation: errors and critical/high findings (the plan fails)",
@@ -524,7 +522,7 @@ def print_judgement(judgement: Judgement, console: Any, limit: int | None = None
     )
     panel([("problems", p) for p in judgement.manifest_problems], "Kubernetes manifests: schema problems (the plan fails)", "red")
     panel(
-        [(f.check, finding(f)) for f in judgement.findings if id(f) not in blocking_ids],
+        [(f.check, finding(f)) for f in judgement.findings if not f.blocking],
         "IAM validation: advisories (warning/medium, exempted)",
         "yellow",
     )
