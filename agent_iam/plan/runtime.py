@@ -30,8 +30,8 @@ PLAN_GC_THRESHOLD = (700, 10, 1_000_000_000)
 @contextmanager
 def no_full_gc() -> Iterator[None]:
     """CPython's full collections off (young generations still collected) while a command builds a
-    large heap that stays alive (`agent-iam diff` reading two sets of plans): each full collection
-    rescans it all and frees almost nothing. `AGENT_IAM_PLAN_FULL_GC=1` keeps the default."""
+    large heap that stays alive (a plan; `agent-iam diff` reading two sets of plans): each full
+    collection rescans it all and frees almost nothing. `AGENT_IAM_PLAN_FULL_GC=1` keeps the default."""
     saved = gc.get_threshold()
     if os.environ.get(KEEP_FULL_GC) != "1":
         gc.set_threshold(*PLAN_GC_THRESHOLD)
@@ -70,7 +70,7 @@ def plan_runtime() -> Iterator[None]:
 
     from . import shortcuts
 
-    saved_trace, saved_threshold = sdk_resource._get_stack_trace, gc.get_threshold()
+    saved_trace = sdk_resource._get_stack_trace
     saved_create_urn, saved_debug = sdk_resource.create_urn, pulumi_log.debug
     if os.environ.get(KEEP_STACK_TRACES) != "1":
         sdk_resource._get_stack_trace = _no_stack_trace
@@ -78,16 +78,13 @@ def plan_runtime() -> Iterator[None]:
         sdk_resource.create_urn = shortcuts.create_urn
     if shortcuts.debug_log_shortcut_on():
         pulumi_log.debug = shortcuts.debug
-    if os.environ.get(KEEP_FULL_GC) != "1":
-        gc.set_threshold(*PLAN_GC_THRESHOLD)
     try:
-        with shortcuts.inline_rpc(_ensure_event_loop()):
+        with no_full_gc(), shortcuts.inline_rpc(_ensure_event_loop()):
             yield
     finally:
         sdk_resource._get_stack_trace = saved_trace
         sdk_resource.create_urn = saved_create_urn
         pulumi_log.debug = saved_debug
-        gc.set_threshold(*saved_threshold)
 
 
 def exit_process(code: int) -> NoReturn:
