@@ -482,7 +482,7 @@ def _validate_shares(
     count = max(1, min(count, len(items)))
     if count == 1 or not hasattr(os, "fork"):
         return _validate_here(items, folder, trust_policy_size)
-    import pickle
+    from agent_iam import forked
 
     # What `_validate` imports, imported once here rather than again in every child.
     import iam_validator.core.aws_service  # noqa: F401
@@ -491,34 +491,15 @@ def _validate_shares(
 
     size = -(-len(items) // count)
     shares = [items[i : i + size] for i in range(0, len(items), size)]
-    children = []
-    for share in shares[1:]:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: validate, send the findings, exit without the parent's teardown
-            try:
-                os.close(read)
-                try:
-                    data = pickle.dumps(_validate_here(share, folder, trust_policy_size), protocol=pickle.HIGHEST_PROTOCOL)
-                except BaseException:  # noqa: BLE001 (the parent validates this share itself)
-                    data = b""
-                with os.fdopen(write, "wb") as pipe:
-                    pipe.write(data)
-            finally:
-                os._exit(0)
-        os.close(write)
-        children.append((pid, read, share))
+    children = [
+        (forked.start(lambda share=share: _validate_here(share, folder, trust_policy_size)), share) for share in shares[1:]
+    ]
     try:
         found = _validate_here(shares[0], folder, trust_policy_size)
     finally:
-        results = []
-        for pid, read, share in children:
-            with os.fdopen(read, "rb") as pipe:
-                data = pipe.read()
-            os.waitpid(pid, 0)
-            results.append((data, share))
-    for data, share in results:
-        found += pickle.loads(data) if data else _validate_here(share, folder, trust_policy_size)
+        results = [(forked.result(child), share) for child, share in children]
+    for (ok, value), share in results:
+        found += value if ok else _validate_here(share, folder, trust_policy_size)
     return found
 
 

@@ -15,14 +15,13 @@ in one process instead, so sharding changes how fast a plan runs, never what it 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
-import pickle
 import sys
-import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from agent_iam import forked
 
 from .run import PlanRun, run_program
 from .runtime import SHARDS_ENV
@@ -111,36 +110,9 @@ def _run_shard(stack: str, config: Mapping[str, Any], secret_keys: list[str] | N
     return dataclasses.replace(run, settings=None), seen["full"]
 
 
-def _fork(work: Callable[[], Any]) -> tuple[int, int]:
-    """Run `work` in a forked child; its pickled result (or error) comes back through a pipe."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: no teardown, no exit handlers of the parent
-        os.close(read)
-        try:
-            try:
-                # A fresh event loop: an earlier run's loop would hand work to its default
-                # executor, whose threads did not survive the fork.
-                asyncio.set_event_loop(asyncio.new_event_loop())
-                data = pickle.dumps(("ok", work()), protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException as exc:  # noqa: BLE001 (reported to the parent, which plans in one process)
-                data = pickle.dumps(("error", "".join(traceback.format_exception(exc))))
-            with os.fdopen(write, "wb") as pipe:
-                pipe.write(data)
-        finally:
-            os._exit(0)
-    os.close(write)
-    return pid, read
-
-
-def _collect(pid: int, read: int) -> Any:
-    with os.fdopen(read, "rb") as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    if not data:
-        raise MergeError("a shard process ended without a result")
-    status, value = pickle.loads(data)
-    if status != "ok":
+def _collect(child: forked.Child) -> Any:
+    ok, value = forked.result(child)
+    if not ok:
         raise MergeError(f"a shard failed:\n{value}")
     return value
 
@@ -191,18 +163,15 @@ def run_sharded(stack: str, config: Mapping[str, Any], secret_keys: list[str] | 
     """The plan's run from `count` shards (this process runs the first); MergeError when they
     cannot be merged exactly."""
     children = [
-        _fork(lambda i=i: _run_shard(stack, config, secret_keys, i, count, program)[0]) for i in range(1, count)
+        forked.start(lambda i=i: _run_shard(stack, config, secret_keys, i, count, program)[0]) for i in range(1, count)
     ]
     try:
         first, settings = _run_shard(stack, config, secret_keys, 0, count, program)
     except BaseException:
-        for pid, read in children:
-            try:
-                _collect(pid, read)
-            except MergeError:
-                pass
+        for child in children:
+            forked.result(child)
         raise
-    runs = [first] + [_collect(pid, read) for pid, read in children]
+    runs = [first] + [_collect(child) for child in children]
     return merge_runs(runs, settings)
 
 
