@@ -272,11 +272,23 @@ class CheckedPlans(Generic[T]):
     A plan is handed out once, and only for the same name, the same Args object with the same content
     as when it was checked (a deep fingerprint), under the same `aws:region` (the only setting a plan
     reads besides its Args); Args holding an `Output` are never kept (they are checked when they
-    resolve). At most `limit` plans are kept, the oldest dropped first."""
+    resolve). At most `limit` plans are kept, the oldest dropped first. `make(name, args)` works a
+    plan out (checking the Args); `check` and `for_constructor` are what a component calls."""
 
-    def __init__(self, limit: int = 20_000):
+    def __init__(self, make: Callable[[str, Any], T], limit: int = 20_000):
+        self.make = make
         self.limit = limit
         self._plans: dict[tuple[str, int], tuple[Any, Any, Any, T]] = {}
+
+    def check(self, name: str, args: Any) -> T:
+        """The component's `check`: the plan worked out now, kept for the constructor that follows."""
+        plan = self.make(name, args)
+        self.remember(name, args, plan)
+        return plan
+
+    def for_constructor(self, name: str, args: Any) -> T:
+        """The plan `check` kept for these Args, else one worked out (and checked) now."""
+        return self.take(name, args) or self.make(name, args)
 
     @staticmethod
     def _state(args: Any) -> tuple[Any, Any] | None:

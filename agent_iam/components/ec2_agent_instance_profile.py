@@ -176,7 +176,7 @@ class _Plan:
 
 
 # The plans `check` worked out, for the constructor that follows it with the same Args.
-_CHECKED: CheckedPlans[_Plan] = CheckedPlans()
+_CHECKED: CheckedPlans[_Plan] = CheckedPlans(_Plan)
 
 
 class Ec2AgentInstanceProfile(pulumi.ComponentResource, Ec2AgentInstanceProfileOutputs):
@@ -185,7 +185,7 @@ class Ec2AgentInstanceProfile(pulumi.ComponentResource, Ec2AgentInstanceProfileO
     Bad Args raise an `ArgsError` naming the field before anything is registered."""
 
     def __init__(self, name: str, args: Ec2AgentInstanceProfileArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        plan = _CHECKED.take(name, args) or _Plan(name, args)
+        plan = _CHECKED.for_constructor(name, args)
         super().__init__(type_token("ec2", COMPONENT), name, None, opts)
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         account_id = args.get("account_id")
@@ -210,9 +210,7 @@ class Ec2AgentInstanceProfile(pulumi.ComponentResource, Ec2AgentInstanceProfileO
     @staticmethod
     def check(name: str, args: Ec2AgentInstanceProfileArgs) -> list[PlannedRole]:
         """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        plan = _Plan(name, args)
-        _CHECKED.remember(name, args, plan)
-        return plan.roles()
+        return _CHECKED.check(name, args).roles()
 
     def outputs(self) -> dict[str, pulumi.Output[str]]:
         """The stack output of this agent: what an EC2 launch template or an operator needs."""

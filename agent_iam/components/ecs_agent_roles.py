@@ -214,7 +214,7 @@ class _Plan:
 
 
 # The plans `check` worked out, for the constructor that follows it with the same Args.
-_CHECKED: CheckedPlans[_Plan] = CheckedPlans()
+_CHECKED: CheckedPlans[_Plan] = CheckedPlans(_Plan)
 
 
 class EcsAgentRoles(pulumi.ComponentResource, EcsAgentRolesOutputs):
@@ -225,7 +225,7 @@ class EcsAgentRoles(pulumi.ComponentResource, EcsAgentRolesOutputs):
     `ArgsError` naming the field before anything is registered."""
 
     def __init__(self, name: str, args: EcsAgentRolesArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        plan = _CHECKED.take(name, args) or _Plan(name, args)
+        plan = _CHECKED.for_constructor(name, args)
         super().__init__(type_token("ecs", COMPONENT), name, None, opts)
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         account_id = args.get("account_id")
@@ -247,9 +247,7 @@ class EcsAgentRoles(pulumi.ComponentResource, EcsAgentRolesOutputs):
     @staticmethod
     def check(name: str, args: EcsAgentRolesArgs) -> list[PlannedRole]:
         """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        plan = _Plan(name, args)
-        _CHECKED.remember(name, args, plan)
-        return plan.roles()
+        return _CHECKED.check(name, args).roles()
 
     def outputs(self) -> dict[str, Any]:
         """The stack output of this agent: both roles for the task definition, and the agent's environment."""

@@ -519,7 +519,7 @@ class _Plan:
 
 
 # The plans `check` worked out, for the constructor that follows it with the same Args.
-_CHECKED: CheckedPlans[_Plan] = CheckedPlans()
+_CHECKED: CheckedPlans[_Plan] = CheckedPlans(_Plan)
 
 
 class OidcRole(pulumi.ComponentResource, OidcRoleOutputs):
@@ -530,7 +530,7 @@ class OidcRole(pulumi.ComponentResource, OidcRoleOutputs):
     `opts` is passed to the role too, so a provider registered in the same program exists first."""
 
     def __init__(self, name: str, args: OidcRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        plan = _CHECKED.take(name, args) or _Plan(name, args)
+        plan = _CHECKED.for_constructor(name, args)
         super().__init__(type_token("oidc", COMPONENT), name, None, opts)
         role = create_role(
             self,
@@ -549,9 +549,7 @@ class OidcRole(pulumi.ComponentResource, OidcRoleOutputs):
     @staticmethod
     def check(name: str, args: OidcRoleArgs) -> list[PlannedRole]:
         """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        plan = _Plan(name, args)
-        _CHECKED.remember(name, args, plan)
-        return plan.roles()
+        return _CHECKED.check(name, args).roles()
 
     def outputs(self) -> dict[str, Any]:
         """Stack output: the role, and what the pipeline configures (issuer, audience, subjects)."""

@@ -330,7 +330,7 @@ class _Plan:
 
 
 # The plans `check` worked out, for the constructor that follows it with the same Args.
-_CHECKED: CheckedPlans[_Plan] = CheckedPlans()
+_CHECKED: CheckedPlans[_Plan] = CheckedPlans(_Plan)
 
 
 class SaasAccessRole(pulumi.ComponentResource, SaasAccessRoleOutputs):
@@ -341,7 +341,7 @@ class SaasAccessRole(pulumi.ComponentResource, SaasAccessRoleOutputs):
     Bad Args raise an `ArgsError` naming the field before anything is registered."""
 
     def __init__(self, name: str, args: SaasAccessRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        plan = _CHECKED.take(name, args) or _Plan(name, args)
+        plan = _CHECKED.for_constructor(name, args)
         super().__init__(type_token("saas", COMPONENT), name, None, opts)
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         role = create_role(
@@ -366,9 +366,7 @@ class SaasAccessRole(pulumi.ComponentResource, SaasAccessRoleOutputs):
     @staticmethod
     def check(name: str, args: SaasAccessRoleArgs) -> list[PlannedRole]:
         """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        plan = _Plan(name, args)
-        _CHECKED.remember(name, args, plan)
-        return plan.roles()
+        return _CHECKED.check(name, args).roles()
 
     def outputs(self) -> dict[str, Any]:
         """The stack output of this role: ARN, name, external ID (secret, when set) and the hand-off."""

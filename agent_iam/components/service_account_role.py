@@ -536,7 +536,7 @@ class _Plan:
 
 
 # The plans `check` worked out, for the constructor that follows it with the same Args.
-_CHECKED: CheckedPlans[_Plan] = CheckedPlans()
+_CHECKED: CheckedPlans[_Plan] = CheckedPlans(_Plan)
 
 
 class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
@@ -557,7 +557,7 @@ class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
         kubernetes: Optional[Mapping[str, pulumi.ProviderResource]] = None,
         cluster_provider: Optional[pulumi.ProviderResource] = None,
     ):
-        plan = _CHECKED.take(name, args) or _Plan(name, args)
+        plan = _CHECKED.for_constructor(name, args)
         super().__init__(type_token("eks", COMPONENT), name, None, opts)
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         self.mode = plan.mode
@@ -584,9 +584,7 @@ class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
     @staticmethod
     def check(name: str, args: ServiceAccountRoleArgs) -> list[PlannedRole]:
         """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        plan = _Plan(name, args)
-        _CHECKED.remember(name, args, plan)
-        return plan.roles()
+        return _CHECKED.check(name, args).roles()
 
     def _permissions(self, plan: _Plan) -> Any:
         has = bool(plan.args.get("s3_read") or plan.args.get("s3_write") or plan.args.get("policy"))

@@ -113,6 +113,7 @@ def _counting_plans(monkeypatch, module):
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(module, "_Plan", Counted)
+    monkeypatch.setattr(module._CHECKED, "make", Counted)  # what check and the constructor build with
     return built
 
 
@@ -157,7 +158,7 @@ def test_a_plan_is_taken_once_and_only_for_the_same_args_object(monkeypatch):
     from agent_iam.components import saas_access_role
     from agent_iam.components._contract import CheckedPlans
 
-    plans: CheckedPlans[object] = CheckedPlans()
+    plans: CheckedPlans[object] = CheckedPlans(lambda name, args: object())
     args = {"principal_arn": "arn:aws:iam::949275490180:role/v"}
     plan = object()
     plans.remember("v", args, plan)
@@ -167,7 +168,7 @@ def test_a_plan_is_taken_once_and_only_for_the_same_args_object(monkeypatch):
     assert plans.take("v", args) is None  # handed out once
     plans.remember("v", {"principal_arn": pulumi.Output.from_input("arn")}, plan)
     assert len(plans._plans) == 0  # an Args holding an Output is checked when it resolves, never kept
-    few: CheckedPlans[object] = CheckedPlans(limit=2)
+    few: CheckedPlans[object] = CheckedPlans(lambda name, args: object(), limit=2)
     kept = [{"n": i} for i in range(3)]
     for i, a in enumerate(kept):
         few.remember(str(i), a, i)
