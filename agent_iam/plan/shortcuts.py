@@ -225,11 +225,9 @@ class ShortcutMonitor(MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
 
     def Invoke(self, request):  # noqa: N802 (gRPC method name)
-        """MockMonitor.Invoke (3.272.0), step for step, answering a plain result without `_sync_await`.
-
-        Under `inline_rpc` the SDK's `_sync_await` here would pump the plan's own event loop from
-        inside the call (the rest of the program would run nested in it); a plain result needs no loop.
-        """
+        """MockMonitor.Invoke (3.272.0), step for step, answering a plain result as `Struct.update`
+        builds it (the state shortcut's `state_struct`), with no coroutine and no loop; anything else
+        is serialized by the SDK, off the plan's loop (`sync_await_off_loop`)."""
         if request.tok == "pulumi:pulumi:getResource" or not state_shortcut_on():
             return super().Invoke(request)
         _ensure_event_loop()
