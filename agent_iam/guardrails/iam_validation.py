@@ -459,8 +459,9 @@ def processes(documents: int) -> int:
         return max(1, int(requested))
     if requested != "auto" or documents < PARALLEL_MIN_DOCUMENTS:
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, documents // (PARALLEL_MIN_DOCUMENTS // 2)))
+    from agent_iam.forked import usable_cores
+
+    return max(1, min(usable_cores(), documents // (PARALLEL_MIN_DOCUMENTS // 2)))
 
 
 def _validate_here(items: Sequence[tuple[str, str, dict[str, Any]]], folder: Path, trust_policy_size: int | None) -> list[Finding]:

@@ -55,7 +55,7 @@ def default_shards(config: Mapping[str, Any], requested: int | None = None) -> i
         requested = int(value)
     if requested is not None:
         return max(1, requested)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = forked.usable_cores()
     return cores if entry_count(config) >= SHARD_MIN_ENTRIES else 1
 
 
