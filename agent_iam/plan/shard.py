@@ -22,9 +22,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agent_iam import forked
+from agent_iam.forked import SHARDS_ENV
 
 from .run import PlanRun, run_program
-from .runtime import SHARDS_ENV
 
 # Below this many entries one process is as fast: each shard validates the whole config and
 # registers the stack's providers, and the parent unpickles the children's records, a fixed cost
