@@ -182,6 +182,13 @@ def _data_formats_by_key() -> dict[tuple[str, str], ResourceFormat]:
     return out
 
 
+def action_formats(action: str) -> tuple[ResourceFormat, ...]:
+    """The ARN formats of the resource types an action can be scoped to (`iam:PassRole`: role)."""
+    service = actions.split(action)[0]
+    keyed = _data_formats_by_key()
+    return tuple(keyed[(service, key.lower())] for key in actions.resource_types(action) if (service, key.lower()) in keyed)
+
+
 # --- "every resource of a kind" --------------------------------------------------------
 
 # What "any name at all" is replaced with when testing a pattern: characters no pattern spells out,
@@ -189,7 +196,7 @@ def _data_formats_by_key() -> dict[tuple[str, str], ResourceFormat]:
 _ANY = "\ue000" + "\ue000".join("-/:._+=,@" * 3) + "\ue000"
 
 
-def _witness(fmt: ResourceFormat, pattern_fields: list[str | None]) -> str:
+def witness(fmt: ResourceFormat, pattern_fields: list[str | None]) -> str:
     """The format with its variables filled: partition/region/account taken from the pattern when it
     fixes them (covering every role of one account still covers every role), any name elsewhere."""
     return _filled(fmt, *(pattern_fields[i] if i < len(pattern_fields) else None for i in (1, 3, 4)))
@@ -197,7 +204,7 @@ def _witness(fmt: ResourceFormat, pattern_fields: list[str | None]) -> str:
 
 @cache
 def _filled(fmt: ResourceFormat, partition: str | None, region: str | None, account: str | None) -> str:
-    """`_witness` of the pattern fields it reads (partition, region, account): one per format and
+    """`witness` of the pattern fields it reads (partition, region, account): one per format and
     scope, however many patterns share them."""
     fields = fmt.template.split(":", 5)
     for index, given in zip((1, 3, 4), (partition, region, account)):
@@ -253,7 +260,7 @@ def _covers(pattern: str) -> bool:
 
     candidates = _formats_of(service.lower()) if fixed_service and service else formats()
     return any(
-        not fmt.names_one and matches(pattern, _witness(fmt, fields)) for fmt in candidates
+        not fmt.names_one and matches(pattern, witness(fmt, fields)) for fmt in candidates
     )
 
 

@@ -140,12 +140,16 @@ class Request:
         return values[0] if values is not None and len(values) == 1 else None
 
     def to_dict(self) -> dict[str, Any]:
-        """`{"principal", "action", "resource", "context"}`: the shape of a witness in diff.json."""
+        """`{"principal", "action", "resource", "context"}`: the shape of a witness in diff.json (the
+        keys that follow from the principal left out)."""
+        derived = (PRINCIPAL_ARN, PRINCIPAL_ACCOUNT) if self.principal and self.principal.kind == docs.AWS else ()
         return {
             "principal": self.principal.value if self.principal else None,
             "action": self.action,
             "resource": self.resource,
-            "context": {k: (list(v) if len(v) != 1 else v[0]) for k, v in sorted(self.context.items())},
+            "context": {
+                k: (list(v) if len(v) != 1 else v[0]) for k, v in sorted(self.context.items()) if k not in derived
+            },
         }
 
 

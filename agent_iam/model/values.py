@@ -58,12 +58,16 @@ def date(text: str) -> int | None:
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
+# The dates a witness may name: years 1 to 9999, as ISO 8601 can write them.
+DATE_MIN, DATE_MAX = -62_135_596_800_000, 253_402_300_799_999
+
+
 def render_date(milliseconds: int) -> str:
     """Milliseconds since the epoch as ISO 8601 text in UTC (`2024-01-01T00:00:00.000Z`)."""
     from datetime import timedelta
 
-    moment = EPOCH + timedelta(milliseconds=milliseconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    m = EPOCH + timedelta(milliseconds=milliseconds)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}.{m.microsecond // 1000:03d}Z"
 
 
 def network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
