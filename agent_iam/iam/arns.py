@@ -196,7 +196,7 @@ def action_formats(action: str) -> tuple[ResourceFormat, ...]:
 _ANY = "\ue000" + "\ue000".join("-/:._+=,@" * 3) + "\ue000"
 
 
-def witness(fmt: ResourceFormat, pattern_fields: list[str | None]) -> str:
+def _witness(fmt: ResourceFormat, pattern_fields: list[str | None]) -> str:
     """The format with its variables filled: partition/region/account taken from the pattern when it
     fixes them (covering every role of one account still covers every role), any name elsewhere."""
     return _filled(fmt, *(pattern_fields[i] if i < len(pattern_fields) else None for i in (1, 3, 4)))
@@ -204,7 +204,7 @@ def witness(fmt: ResourceFormat, pattern_fields: list[str | None]) -> str:
 
 @cache
 def _filled(fmt: ResourceFormat, partition: str | None, region: str | None, account: str | None) -> str:
-    """`witness` of the pattern fields it reads (partition, region, account): one per format and
+    """`_witness` of the pattern fields it reads (partition, region, account): one per format and
     scope, however many patterns share them."""
     fields = fmt.template.split(":", 5)
     for index, given in zip((1, 3, 4), (partition, region, account)):
@@ -260,7 +260,7 @@ def _covers(pattern: str) -> bool:
 
     candidates = _formats_of(service.lower()) if fixed_service and service else formats()
     return any(
-        not fmt.names_one and matches(pattern, witness(fmt, fields)) for fmt in candidates
+        not fmt.names_one and matches(pattern, _witness(fmt, fields)) for fmt in candidates
     )
 
 

@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 # Kinds of document source.
@@ -122,11 +123,11 @@ class Pattern:
     tokens: tuple[str | Wild | Var, ...]
     arn: bool = False
 
-    @property
+    @cached_property
     def variables(self) -> tuple[str, ...]:
         return tuple(t.key for t in self.tokens if isinstance(t, Var))
 
-    @property
+    @cached_property
     def has_wildcard(self) -> bool:
         return any(isinstance(t, Wild) for t in self.tokens)
 

@@ -23,7 +23,7 @@ from agent_iam.iam import arns
 from agent_iam.model import documents as docs
 from agent_iam.model import values as typed
 from agent_iam.model.documents import Condition, Document, Pattern, Principal, Source, Statement, Unknown
-from agent_iam.model.matching import action_matches, matches, resolve
+from agent_iam.model.matching import any_action_matches, matches, resolve
 from agent_iam.model.roles import RoleModel
 
 Tri = bool | None  # True, False, or None: unknown
@@ -360,7 +360,8 @@ def statement_matches(
 ) -> tuple[Tri, tuple[bool, bool, tuple[ConditionFailure, ...]] | None]:
     """Whether one statement applies to a request, and, for an Allow whose action matched but that did
     not apply, (principal failed, resource failed, failed conditions)."""
-    action = or3(*(None if isinstance(a, Unknown) else action_matches(a, request.action) for a in statement.action))
+    known_actions = tuple(a for a in statement.action if isinstance(a, str))
+    action: Tri = any_action_matches(known_actions, request.action) or (None if len(known_actions) < len(statement.action) else False)
     if statement.not_action:
         action = not3(action)
     if action is False:

@@ -81,10 +81,20 @@ def _compiled(expression: str) -> re.Pattern[str]:
 
 def matches(pattern: Pattern, value: str, lookup: Callable[[str], str | None] | None = None) -> bool:
     """Whether `value` matches `pattern` (case-sensitive), variables read with `lookup`."""
-    if not pattern.variables and not pattern.has_wildcard:
-        return value == literal_of(pattern)
+    if not pattern.variables:
+        return _ground(pattern)(value)
     expression = regex_of(pattern, lookup)
     return expression is not None and _compiled(expression).fullmatch(value) is not None
+
+
+@cache
+def _ground(pattern: Pattern) -> Callable[[str], bool]:
+    """The test of a pattern without variables: equality, or its compiled expression."""
+    if not pattern.has_wildcard:
+        literal = literal_of(pattern)
+        return lambda value: value == literal
+    compiled = _compiled(regex_of(pattern) or "")
+    return lambda value: compiled.fullmatch(value) is not None
 
 
 @cache
@@ -96,3 +106,18 @@ def action_pattern(text: str) -> Pattern:
 def action_matches(pattern: str, action: str) -> bool:
     """IAM's matching of an Action value: case-insensitive, `*` and `?` wildcards."""
     return matches(action_pattern(pattern), action.lower())
+
+
+@cache
+def _action_tests(patterns: tuple[str, ...]) -> tuple[frozenset[str], tuple[Callable[[str], bool], ...]]:
+    """An Action element's values as (lower-cased literal actions, tests of the wildcard ones)."""
+    literals = frozenset(p.lower() for p in patterns if not any(c in p for c in "*?"))
+    wild = tuple(_ground(action_pattern(p)) for p in patterns if any(c in p for c in "*?"))
+    return literals, wild
+
+
+def any_action_matches(patterns: tuple[str, ...], action: str) -> bool:
+    """Whether any of an Action element's values matches `action`."""
+    literals, wild = _action_tests(patterns)
+    lowered = action.lower()
+    return lowered in literals or any(test(lowered) for test in wild)

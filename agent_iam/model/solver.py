@@ -818,19 +818,38 @@ class WideGrant:
     resource: str
     granted_by: tuple[StatementRef, ...]
     depends_on: tuple[str, ...] = ()
+    decided: bool = True  # False: the solver could not decide it in budget (reported, never dropped)
+
+
+# A name nobody writes: private-use characters around every separator a name may hold, so `*-*`
+# or `*/*` still match it (as `arns.covers_every_resource` reads them).
+FRESH_NAME = FRESH_TAG + FRESH_TAG.join("-/:._+=,@" * 2) + FRESH_TAG
 
 
 def _instantiate(pattern: Pattern) -> str:
-    """A resource a pattern matches, with names nobody wrote where it has wildcards."""
+    """A resource a pattern matches, with a name nobody wrote where it has wildcards (no `:` within
+    an ARN's first five parts)."""
     out = []
-    for token in pattern.tokens:
+    for token, bounded in segments(pattern):
         if isinstance(token, str):
             out.append(token)
         elif isinstance(token, Wild):
-            out.append(FRESH_TAG)
+            out.append(FRESH_TAG if bounded or token.char == "?" else FRESH_NAME)
         else:
             return ""
     return "".join(out)
+
+
+@cache
+def _fresh_instance(template: str, partition: str | None, region: str | None, account: str | None) -> str:
+    """A resource of the format `template` named by no document: the scope the pattern fixes
+    (partition, region, account), fresh names elsewhere."""
+    fields = template.split(":", 5)
+    for index, given in zip((1, 3, 4), (partition, region, account)):
+        if fields[index].startswith("${"):
+            fields[index] = given if given else ("aws" if index == 1 else FRESH_TAG)
+    fields[5] = re.sub(r"\$\{[^}]*\}", FRESH_NAME, fields[5])
+    return ":".join(fields)
 
 
 @cache
@@ -838,24 +857,41 @@ def _format_pattern(template: str) -> Pattern:
     return docs.parse_pattern(re.sub(r"\$\{[^}]*\}", "*", template), wildcards=True, variables=False, arn=True)
 
 
-def _kind_instances(action: str, pattern: Pattern | None) -> list[tuple[str, str]]:
+@cache
+def _templates(action: str) -> tuple[str, ...]:
+    return tuple(fmt.template for fmt in arns.action_formats(action))
+
+
+def _kind_instances(action: str, pattern: Pattern | None) -> tuple[tuple[str, str], ...]:
     """(template, resource) for each resource type of the action: a fresh instance of the type that
-    the pattern matches (or any, for NotResource)."""
+    the pattern matches (any, for NotResource)."""
+    out = []
+    for template in _templates(action):
+        resource = _instance(template, pattern)
+        if resource is not None:
+            out.append((template, resource))
+    return tuple(out)
+
+
+@cache
+def _instance(template: str, pattern: Pattern | None) -> str | None:
+    """A resource of the format `template` that no document names and `pattern` matches; None when
+    the pattern reaches no resource of that format that way."""
     from agent_iam.model.matching import matches
 
-    out = []
-    for fmt in arns.action_formats(action):
-        fields = (pattern.text.split(":", 5) if pattern is not None and pattern.text.startswith("arn:") else [])
-        candidates = [arns.witness(fmt, fields)]
-        if pattern is not None:
-            candidates.append(_instantiate(pattern))
-        for resource in candidates:
-            if resource and matches(_format_pattern(fmt.template), resource) and (
-                pattern is None or matches(pattern, resource)
-            ):
-                out.append((fmt.template, resource))
-                break
-    return out
+    fields = pattern.text.split(":", 5) if pattern is not None and pattern.text.startswith("arn:") else []
+
+    def fixed(index: int) -> str | None:
+        value = fields[index] if index < len(fields) else None
+        return value if value and not arns.has_wildcard(value) and "${" not in value else None
+
+    candidates = [_fresh_instance(template, fixed(1), fixed(3), fixed(4))]
+    if pattern is not None:
+        candidates.append(_instantiate(pattern))
+    for resource in candidates:
+        if resource and matches(_format_pattern(template), resource) and (pattern is None or matches(pattern, resource)):
+            return resource
+    return None
 
 
 @cache
@@ -870,36 +906,115 @@ def _granted(action_values: tuple[str, ...], not_action: bool) -> tuple[str, ...
     return tuple(a for a in found if iam_actions.is_sensitive(a) and iam_actions.scopable(a))
 
 
-def _simple_conditions(statement: Statement, request: Request) -> bool | None:
-    """Whether a statement's conditions hold for some request context when each key is read once and
-    without variables (tag keys and keys derived from the principal decided on `request`); None when
-    that cannot be told without the solver."""
-    from agent_iam.model.evaluate import condition_holds
-
-    seen: set[str] = set()
-    for condition in statement.conditions:
-        if condition.key in seen or any(isinstance(v, Unknown) for v in condition.values):
+def _simple_conditions(conditions: Sequence[Condition]) -> bool | None:
+    """Whether conditions on keys the request leaves free hold in some context, told without the
+    solver when each key has at most one operator besides Null, no unknown value, and variables
+    only of keys no condition reads: every operator alone has a satisfying value (a pattern has an
+    instance, a negated operator a value outside its list), so only Null's presence matters. None
+    when that cannot be told so."""
+    by_key: dict[str, list[Condition]] = {}
+    for condition in conditions:
+        if any(isinstance(v, Unknown) for v in condition.values):
             return None
-        if any(isinstance(p, Pattern) and p.variables for p in condition.patterns):
+        by_key.setdefault(condition.key, []).append(condition)
+    for key, found in by_key.items():
+        variables = {k for c in found for p in c.patterns if isinstance(p, Pattern) for k in p.variables}
+        if variables & set(by_key):
             return None
-        seen.add(condition.key)
-        if TAG_KEY.match(condition.key) or condition.key in request.context:
-            if condition_holds(condition, request) is not True:
+        nulls = [c for c in found if c.operator == "Null"]
+        others = [c for c in found if c.operator != "Null"]
+        if len(others) > 1 or len(nulls) > 1 or (nulls and len(nulls[0].values) != 1):
+            return None
+        if nulls and others:
+            must_be_absent = str(nulls[0].values[0]).lower() == "true"
+            other = others[0]
+            holds_when_absent = other.if_exists or other.set_operator == docs.FOR_ALL_VALUES or (
+                other.negated and other.set_operator is None)
+            if must_be_absent and not holds_when_absent:
                 return False
     return True
 
 
-def wide_grants(role: RoleModel, budget_ms: int = DEFAULT_BUDGET_MS) -> tuple[WideGrant, ...]:
+_RESIDUAL = "residual"
+
+
+def _partial(statement: Statement, request: Request) -> bool | tuple[Condition, ...] | str:
+    """A statement evaluated on what the request fixes (action, resource, principal, the keys in its
+    context): False when that already fails it, True when it matches whatever the rest of the
+    context is, else the conditions on free keys it still depends on (`_RESIDUAL` when more than
+    conditions are open: an unknown value, a variable of a free key in a resource pattern)."""
+    from agent_iam.model.evaluate import condition_holds, statement_matches
+
+    if any(isinstance(a, Unknown) for a in statement.action):
+        return _RESIDUAL
+    if statement.resource is not None and any(
+        isinstance(p, Unknown) or any(k not in request.context for k in p.variables) for p in statement.resource
+    ):
+        return _RESIDUAL
+    bare = Statement(statement.number, statement.sid, statement.effect, statement.action, statement.not_action,
+                     statement.resource, statement.not_resource, statement.principal, statement.not_principal, ())
+    head, _ = statement_matches(bare, request)
+    if head is False:
+        return False
+    if head is None:
+        return _RESIDUAL
+    open_conditions = []
+    for condition in statement.conditions:
+        fixed = condition.key in request.context or TAG_KEY.match(condition.key)
+        variables = [k for p in condition.patterns if isinstance(p, Pattern) for k in p.variables]
+        if fixed and all(k in request.context for k in variables) and not any(isinstance(v, Unknown) for v in condition.values):
+            if condition_holds(condition, request) is False:
+                return False
+        else:
+            open_conditions.append(condition)
+    return tuple(open_conditions) if open_conditions else True
+
+
+WIDE_BUDGET_MS = 300
+# wide_grants by content: (principal, identity digests, unknown documents, boundary digest) -> grants
+# with statements as (document index, number, sid), so an attached and an inlined copy share them.
+_WIDE: dict[tuple[Any, ...], tuple[tuple[str, str, str, tuple[tuple[int, int, str | None], ...], bool], ...]] = {}
+_WIDE_CLASSES: dict[tuple[Any, ...], bool | None] = {}
+
+
+def wide_grants(role: RoleModel, budget_ms: int = WIDE_BUDGET_MS) -> tuple[WideGrant, ...]:
     """The sensitive actions (`iam.actions.is_sensitive`, scopable) the role grants on every resource
     of their kind (a pattern `arns.covers_every_resource` accepts, or NotResource), through any of its
-    identity documents, after its Denies and within its boundary, in some request context. A tag
-    condition scopes a grant when it requires values (a resource with other tags is not reached)."""
+    identity documents, after its Denies and within its boundary, in some request context. The
+    resource is one of the kind that no document names; tag keys (`...:ResourceTag/...`,
+    `...:RequestTag/...`) hold a value no document names, so a tag condition that requires values
+    scopes a grant and one any value meets does not. Unknown documents are listed in `depends_on`;
+    a grant the solver could not decide in budget is listed with `decided=False`. Cached by content."""
+    key = (
+        role.arn if isinstance(role.arn, str) else None,
+        tuple(d.digest for d in role.identity),
+        role.boundary.digest if role.boundary is not None else None,
+    )
+    cached = _WIDE.get(key)
+    if cached is None:
+        grants = _wide_grants(role, budget_ms)
+        index = {d.source: i for i, d in enumerate(role.identity)}
+        cached = tuple(
+            (g.action, g.template, g.resource, tuple((index[r.source], r.number, r.sid) for r in g.granted_by), g.decided)
+            for g in grants
+        )
+        if all(g[4] for g in cached):
+            _WIDE[key] = cached
+    depends = tuple(f"{d.describe()} ({d.reason})" for d in role.permission_documents if not d.known)
+    return tuple(
+        WideGrant(action, template, shown, tuple(StatementRef(role.identity[i].source, n, sid) for i, n, sid in refs),
+                  depends, decided)
+        for action, template, shown, refs, decided in cached
+    )
+
+
+def _wide_grants(role: RoleModel, budget_ms: int) -> tuple[WideGrant, ...]:
+    """`wide_grants`, computed."""
     principal = role.arn if isinstance(role.arn, str) else None
-    tags = {}
-    candidates: dict[tuple[str, str], tuple[str, list[StatementRef]]] = {}
-    for document in role.identity:
-        if not document.known:
-            continue
+    tags: dict[str, str] = {}
+    candidates: dict[tuple[str, str], tuple[str, str, list[StatementRef]]] = {}
+    known = tuple(d for d in role.identity if d.known)
+    for document in known:
         for statement in document.statements:
             if statement.effect != docs.ALLOW or any(isinstance(a, Unknown) for a in statement.action):
                 continue
@@ -912,67 +1027,101 @@ def wide_grants(role: RoleModel, budget_ms: int = DEFAULT_BUDGET_MS) -> tuple[Wi
                 continue
             for key in (c.key for c in statement.conditions if TAG_KEY.match(c.key)):
                 tags[key] = FRESH_TAG
+            ref = StatementRef(document.source, statement.number, statement.sid)
             for action in _granted(tuple(a for a in statement.action if isinstance(a, str)), statement.not_action):
                 for pattern in patterns:
                     for template, resource in _kind_instances(action, pattern):
                         shown = pattern.text if pattern is not None else "NotResource " + ", ".join(
                             str(p) for p in statement.resource or ())
-                        entry = candidates.setdefault((action, template), (shown, []))
-                        entry[1].append(StatementRef(document.source, statement.number, statement.sid))
-                        candidates.setdefault((action, "resource:" + template), (resource, []))
-    simple = not role.boundary and not any(d.has_deny for d in role.identity if d.known)
+                        entry = candidates.setdefault((action, template), (shown, resource, []))
+                        entry[2].append(ref)
+    boundary = role.boundary if role.boundary is not None and role.boundary.known else None
     depends = tuple(f"{d.describe()} ({d.reason})" for d in role.permission_documents if not d.known)
+    by_ref = {(d.source, s.number): s for d in known for s in d.statements}
     out: list[WideGrant] = []
-    classes: dict[tuple[Any, ...], bool | None] = {}
-    for (action, template), (shown, refs) in sorted(candidates.items()):
-        if template.startswith("resource:"):
+    classes = _WIDE_CLASSES
+    simple = boundary is None and not any(d.has_deny for d in known)
+    simple_verdicts: dict[tuple[Any, str], bool | None] = {}
+    for (action, template), (shown, resource, refs) in sorted(candidates.items()):
+        if simple:
+            # No Deny, no boundary: a statement's verdict depends on the fresh resource and the
+            # fixed context only, so it is decided once per statement and kind.
+            granted_refs = []
+            undecided = False
+            for ref in dict.fromkeys(refs):
+                cache_key = ((ref.source, ref.number), resource)
+                if cache_key not in simple_verdicts:
+                    statement = by_ref[(ref.source, ref.number)]
+                    request = Request(principal, action, resource, tags)
+                    state = _partial(statement, request)
+                    verdict = state if isinstance(state, bool) else _simple_conditions(state) if state != _RESIDUAL else None
+                    if verdict is None and state is not False:
+                        verdict = _wide_by_solver((statement, state), (), (), request, classes, budget_ms)
+                    simple_verdicts[cache_key] = verdict
+                verdict = simple_verdicts[cache_key]
+                if verdict is not False:
+                    granted_refs.append(ref)
+                    undecided = undecided or verdict is None
+            if granted_refs:
+                out.append(WideGrant(action, template, shown, tuple(granted_refs), depends, not undecided))
             continue
-        resource = candidates[(action, "resource:" + template)][0]
-        request = Request(principal, action, resource, tags) if principal else Request(None, action, resource, tags)
+        request = Request(principal, action, resource, tags)
+        denies = [(s, _partial(s, request)) for d in known for s in d.statements if s.effect == docs.DENY]
+        if any(state is True for _, state in denies):
+            continue
+        open_denies = tuple((s, state) for s, state in denies if state is not False)
+        bounded: tuple[Any, ...] = ()
+        if boundary is not None:
+            allows_b = [(s, _partial(s, request)) for s in boundary.statements if s.effect == docs.ALLOW]
+            denies_b = [(s, _partial(s, request)) for s in boundary.statements if s.effect == docs.DENY]
+            if any(state is True for _, state in denies_b) or all(state is False for _, state in allows_b):
+                continue
+            inside = any(state is True for _, state in allows_b)
+            bounded = (inside, () if inside else tuple(p for p in allows_b if p[1] is not False),
+                       tuple(p for p in denies_b if p[1] is not False))
         granted_refs = []
+        undecided = False
         for ref in dict.fromkeys(refs):
-            statement = _document_of(role, ref).statement(ref.number)
-            if simple:
-                verdict = _simple_conditions(statement, request) if statement.conditions else True
-                if verdict is None:
-                    verdict = _wide_by_solver(role, statement, request, classes, budget_ms)
-            else:
-                verdict = _wide_by_solver(role, statement, request, classes, budget_ms)
-            if verdict:
+            statement = by_ref[(ref.source, ref.number)]
+            state = _partial(statement, request)
+            if state is False:
+                continue
+            verdict: bool | None = None
+            if not open_denies and (not bounded or (bounded[0] and not bounded[2])) and state != _RESIDUAL:
+                verdict = True if state is True else _simple_conditions(state)  # type: ignore[arg-type]
+            if verdict is None:
+                verdict = _wide_by_solver((statement, state), open_denies, bounded, request, classes, budget_ms)
+            if verdict is not False:
                 granted_refs.append(ref)
+                undecided = undecided or verdict is None
         if granted_refs:
-            out.append(WideGrant(iam_actions.canonical(action), template, shown, tuple(granted_refs), depends))
+            out.append(WideGrant(action, template, shown, tuple(granted_refs), depends, not undecided))
     return tuple(out)
 
 
-def _document_of(role: RoleModel, ref: StatementRef) -> Document:
-    for document in role.identity:
-        if document.source == ref.source:
-            return document
-    raise KeyError(ref)
-
-
 def _wide_by_solver(
-    role: RoleModel, statement: Statement, request: Request, classes: dict[tuple[Any, ...], bool | None], budget_ms: int
+    granting: tuple[Statement, Any], open_denies: tuple[tuple[Statement, Any], ...], bounded: tuple[Any, ...],
+    request: Request, classes: dict[tuple[Any, ...], bool | None], budget_ms: int,
 ) -> bool | None:
-    """Whether, in some context (tags fixed), the statement matches the fresh resource and the role's
-    known documents allow it (unknown documents taken as neither allowing nor denying)."""
-    known = tuple(d for d in role.identity if d.known)
-    boundary = role.boundary if role.boundary is not None and role.boundary.known else None
-    matching = tuple(
-        (d.digest, s.number) for d in (*known, *((boundary,) if boundary else ())) for s in d.statements
-        if _action_could_match(s, request.action)
-    )
-    key = (id(statement), request.resource, matching, request.principal)
+    """Whether some context lets the granting statement match the request while no open Deny does
+    and the boundary allows it: the solver on the statements `_partial` left open (their fixed parts
+    already hold). Cached by those statements and what they left open."""
+    inside, boundary_allows, boundary_denies = bounded if bounded else (True, (), ())
+    involved = (granting, *open_denies, *boundary_allows, *boundary_denies)
+    residual = any(state == _RESIDUAL for _, state in involved)
+    key = (tuple(involved), len(open_denies), inside, len(boundary_allows),
+           tuple(sorted(request.context.items())) if any(TAG_KEY.match(k) for k in request.context) else (),
+           (request.action, request.resource, request.principal) if residual else None)
     if key in classes:
         return classes[key]
     try:
-        encoding = _Encoding([*known, *((boundary,) if boundary else ())],
-                             fixed={k: v[0] for k, v in request.context.items() if TAG_KEY.match(k)})
-        target = z3.And(encoding.statement(statement), encoding.allowed(known))
-        if boundary is not None:
-            target = z3.And(target, encoding.allowed((boundary,)))
-        constraints = [*encoding.domain, *encoding.fix_fixed(), target,
+        pseudo = docs.Document(tuple(s for s, _ in involved), "residual")
+        encoding = _Encoding([pseudo], fixed={k: v[0] for k, v in request.context.items() if TAG_KEY.match(k)})
+        parts = [encoding.statement(granting[0])]
+        parts += [z3.Not(encoding.statement(s)) for s, _ in (*open_denies, *boundary_denies)]
+        if not inside:
+            parts.append(z3.Or(*(encoding.statement(s) for s, _ in boundary_allows)))
+        constraints = [*encoding.domain, *encoding.fix_fixed(), *parts,
                        encoding.action == z3.StringVal(request.action.lower()),
                        encoding.resource == z3.StringVal(request.resource)]
         if request.principal is not None:
@@ -983,13 +1132,6 @@ def _wide_by_solver(
         verdict = None
     classes[key] = verdict
     return verdict
-
-
-def _action_could_match(statement: Statement, action: str) -> bool:
-    from agent_iam.model.matching import action_matches
-
-    hit = any(isinstance(a, Unknown) or action_matches(a, action) for a in statement.action)
-    return hit != statement.not_action or any(isinstance(a, Unknown) for a in statement.action)
 
 
 # --- who outside the account can assume the role ------------------------------------------------
