@@ -298,6 +298,51 @@ class _Encoding:
             out.append(self.fix_key(key, values))
         return out
 
+    def substitution(self, request: Request) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+        """(variable, value) pairs that pin the variables to a concrete request, for `z3.substitute`;
+        raises Unsupported where a value is not one term (the caller then asks the solver)."""
+        pairs: list[tuple[z3.ExprRef, z3.ExprRef]] = [
+            (self.action, z3.StringVal(request.action.lower())), (self.resource, z3.StringVal(request.resource)),
+        ]
+        principal = request.principal
+        if principal is not None:
+            assert isinstance(principal.value, str)
+            pairs += [(self.pkind, z3.IntVal(_KINDS[principal.kind])), (self.pid, z3.StringVal(principal.value))]
+            if principal.kind == docs.AWS:
+                parsed = arns.parse(principal.value)
+                assert parsed is not None
+                pairs += [(self.ppartition, z3.StringVal(parsed.partition)), (self.pservice, z3.StringVal(parsed.service)),
+                          (self.paccount, z3.StringVal(parsed.account)), (self.prest, z3.StringVal(parsed.resource))]
+        for name, key in self.keys.items():
+            values = request.context.get(name) or ()
+            if len(values) > len(key.slots):
+                raise Unsupported(f"{name} has more values than the encoding holds")
+            pairs.append((key.present, z3.BoolVal(bool(values))))
+            if key.multi:
+                assert key.count is not None
+                pairs.append((key.count, z3.IntVal(len(values))))
+            for slot, value in zip(key.slots, values):
+                pairs += self._slot_values(key, slot, value)
+        return pairs
+
+    def _slot_values(self, key: _Key, slot: _Slot, value: str) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+        if key.family in (NUM, DATE):
+            assert slot.number is not None and slot.bad is not None
+            parsed = typed.number(value) if key.family == NUM else typed.date(value)
+            if parsed is None or (key.family == DATE and not typed.DATE_MIN <= parsed <= typed.DATE_MAX):
+                return [(slot.bad, z3.BoolVal(True)), (slot.number, z3.IntVal(0))]
+            scaled = Fraction(parsed) * key.scale
+            if scaled.denominator != 1:
+                raise Unsupported(f"{key.name}: {value} has more decimals than the encoding's scale")
+            return [(slot.bad, z3.BoolVal(False)), (slot.number, z3.IntVal(scaled.numerator))]
+        if key.family == IP:
+            assert slot.ip_kind is not None and slot.ip is not None
+            address = typed.address(value)
+            if address is None:
+                return [(slot.ip_kind, z3.IntVal(_NOT_IP)), (slot.ip, z3.BitVecVal(0, 128))]
+            return [(slot.ip_kind, z3.IntVal(_V4 if address.version == 4 else _V6)), (slot.ip, z3.BitVecVal(int(address), 128))]
+        return [(slot.text, z3.StringVal(value))] if slot.text is not None else []
+
     def fix_principal(self, principal: Principal) -> list[z3.BoolRef]:
         assert isinstance(principal.value, str)
         out = [self.pkind == _KINDS[principal.kind], self.pid == z3.StringVal(principal.value)]
@@ -313,8 +358,8 @@ class _Encoding:
     def fix_key(self, key: _Key, values: Sequence[str] | None) -> z3.BoolRef:
         if not values:
             return z3.Not(key.present)
-        if not key.multi and len(values) > 1:
-            raise Unsupported(f"{key.name} has several values")
+        if len(values) > len(key.slots):
+            raise Unsupported(f"{key.name} has more values than the encoding holds")
         out = [key.present]
         if key.multi:
             assert key.count is not None
@@ -634,33 +679,89 @@ def allows(role: RoleModel, request: Request, budget_ms: int = DEFAULT_BUDGET_MS
     without a solver; this one exists to check the encoding against it."""
     if request.principal is None and isinstance(role.arn, str):
         request = request.with_principal(role.arn)
-    return _decide(role.permission_documents, lambda e: e.permissions(role), request, budget_ms)
+    return _checker(role, "permissions").decide(request, budget_ms)
 
 
 def assumes(role: RoleModel, request: Request, budget_ms: int = DEFAULT_BUDGET_MS) -> bool | None:
     """Whether the role's trust lets the request's principal assume it, decided by the solver."""
     if not request.resource and isinstance(role.arn, str):
         request = request.with_resource(role.arn)
-    return _decide((role.trust,) if role.trust else (), lambda e: e.trust(role), request, budget_ms)
+    return _checker(role, "trust").decide(request, budget_ms)
 
 
-def _decide(documents: Sequence[Document], formula: Callable[[_Encoding], z3.BoolRef], request: Request, budget_ms: int) -> bool | None:
-    try:
-        encoding = _Encoding(documents, request)
-        fixed = encoding.fix_request(request)
-        target = formula(encoding)
-    except Unsupported:
-        return None
-    base = [*encoding.domain, *fixed]
-    can_allow, _ = _solve([*base, target], budget_ms)
-    if can_allow == "unsat":
-        return False
-    if any(not d.known or d.unknowns for d in documents) or can_allow == "unknown":
-        can_deny, _ = _solve([*base, z3.Not(target)], budget_ms)
-        if can_allow == "sat" and can_deny == "unsat":
-            return True
-        return None
-    return True
+class _Checker:
+    """One role's formula in an incremental solver, asked about one concrete request at a time."""
+
+    def __init__(self, role: RoleModel, what: str):
+        self.role, self.what = role, what
+        self.documents = role.permission_documents if what == "permissions" else ((role.trust,) if role.trust else ())
+        self.uncertain = any(not d.known or d.unknowns for d in self.documents)
+        self.solver: z3.Solver | None = None
+        try:
+            self.encoding = _Encoding(self.documents)
+            self.target = self._formula(self.encoding)
+            self.solver = z3.Solver()
+            self.solver.add(*self.encoding.domain)
+        except Unsupported:
+            self.solver = None
+
+    def _formula(self, encoding: _Encoding) -> z3.BoolRef:
+        return encoding.permissions(self.role) if self.what == "permissions" else encoding.trust(self.role)
+
+    def decide(self, request: Request, budget_ms: int) -> bool | None:
+        try:
+            if self.solver is None:
+                raise Unsupported("the role's documents")
+            # Every variable the formula reads is pinned: z3's simplifier evaluates what is ground
+            # (regular expression membership of constants included); what is left (the unknowns'
+            # uninterpreted functions) goes to the solver, both ways.
+            value = z3.simplify(z3.substitute(self.target, *self.encoding.substitution(request)))
+            if z3.is_true(value) or z3.is_false(value):
+                return z3.is_true(value)
+            return self._ask(z3.Solver(), [], value, budget_ms, both=True)
+        except Unsupported:
+            try:  # the request needs more than the shared encoding holds (more values, more decimals)
+                encoding = _Encoding(self.documents, request)
+                solver = z3.Solver()
+                solver.add(*encoding.domain)
+                return self._ask(solver, encoding.fix_request(request), self._formula(encoding), budget_ms)
+            except Unsupported:
+                return None
+
+    def _ask(self, solver: z3.Solver, fixed: list[z3.BoolRef], target: z3.BoolRef, budget_ms: int,
+             both: bool = False) -> bool | None:
+        solver.set("timeout", int(budget_ms))
+
+        def check(goal: z3.BoolRef) -> str:
+            solver.push()
+            solver.add(*fixed, goal)
+            result = solver.check()
+            solver.pop()
+            return "sat" if result == z3.sat else "unsat" if result == z3.unsat else "unknown"
+
+        can_allow = check(target)
+        if can_allow == "unsat":
+            return False
+        if both or self.uncertain or can_allow == "unknown":
+            can_deny = check(z3.Not(target))
+            return True if can_allow == "sat" and can_deny == "unsat" else None
+        return True
+
+
+_CHECKERS: dict[tuple[Any, ...], _Checker] = {}
+
+
+def _checker(role: RoleModel, what: str) -> _Checker:
+    documents = role.permission_documents if what == "permissions" else ((role.trust,) if role.trust else ())
+    key = (what, role.key, str(role.arn), tuple(d.digest for d in documents),
+           role.boundary.digest if role.boundary and what == "permissions" else None,
+           tuple(u.name for d in documents for u in d.unknowns))
+    checker = _CHECKERS.get(key)
+    if checker is None:
+        if len(_CHECKERS) > 256:
+            _CHECKERS.clear()
+        checker = _CHECKERS[key] = _Checker(role, what)
+    return checker
 
 
 @dataclass(frozen=True)
