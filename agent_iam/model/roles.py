@@ -113,7 +113,8 @@ def _known(value: Any) -> bool:
 
 
 def _short(view: ResourceView) -> str:
-    return view.type.rsplit(":", 1)[-1]
+    """`aws:iam/rolePolicy:RolePolicy` -> `rolePolicy`: how unknown symbols name the resource type."""
+    return view.type.split(":")[1].rsplit("/", 1)[-1] if view.type.count(":") == 2 else view.type
 
 
 def _parse(view: ResourceView, prop: str, raw: Any, source: Source, partition: str, kind: str) -> Document:
@@ -188,7 +189,7 @@ def roles_from_views(views: Sequence[ResourceView], context: Context | None = No
             path = view.get("path") if isinstance(view.get("path"), str) else "/"
             arn = f"arn:aws:iam::{account}:role{path}{name}"
         else:
-            arn = Unknown(f"role:{view.name}:arn")
+            arn = Unknown(f"{_short(view)}:{view.name}:arn")
         partition = (arns.partition_of(arn) if isinstance(arn, str) else None) or "aws"
         trust = _parse(
             view, "assumeRolePolicy", view.props.get("assumeRolePolicy"),
@@ -287,7 +288,7 @@ def _boundary(view: ResourceView, key: RoleKey, partition: str, policies: Mappin
     if raw is None or raw == "":
         return None
     if not _known(raw) or not isinstance(raw, str):
-        return docs.unknown_document(Source(docs.BOUNDARY, f"role:{view.name}:permissionsBoundary", None, key),
+        return docs.unknown_document(Source(docs.BOUNDARY, f"{_short(view)}:{view.name}:permissionsBoundary", None, key),
                                      "the boundary's ARN is not known until deployment")
     policy = policies.get(raw)
     if policy is not None:
