@@ -27,6 +27,7 @@ from agent_iam.model.matching import any_action_matches, matches, resolve
 from agent_iam.model.roles import RoleModel
 
 Tri = bool | None  # True, False, or None: unknown
+Assumed = Mapping[str, str] | None  # values given to unknowns by name
 
 # --- three-valued logic ------------------------------------------------------------------
 
@@ -245,7 +246,7 @@ def _ref(document: Document, statement: Statement) -> StatementRef:
     return StatementRef(document.source, statement.number, statement.sid)
 
 
-def _run(documents: Iterable[Document], request: Request, outcome: _Outcome) -> None:
+def _run(documents: Iterable[Document], request: Request, outcome: _Outcome, assumed: Assumed = None) -> None:
     for document in documents:
         if not document.known:
             outcome.allow.append(None)
@@ -253,7 +254,7 @@ def _run(documents: Iterable[Document], request: Request, outcome: _Outcome) -> 
             outcome.unknown.append(f"{document.describe()} ({document.reason})")
             continue
         for statement in document.statements:
-            verdict, miss = statement_matches(statement, request, explain=True)
+            verdict, miss = statement_matches(statement, request, explain=True, assumed=assumed)
             if statement.effect == docs.ALLOW:
                 outcome.allow.append(verdict)
                 if verdict:
@@ -268,20 +269,22 @@ def _run(documents: Iterable[Document], request: Request, outcome: _Outcome) -> 
                 outcome.unknown.append(f"{_ref(document, statement)} ({', '.join(u.name for u in statement.unknowns)})")
 
 
-def evaluate(role: RoleModel, request: Request) -> Decision:
+def evaluate(role: RoleModel, request: Request, assumed: Assumed = None) -> Decision:
     """Whether the role's identity documents, within its boundary, allow the request. A request
-    without a principal is made by the role itself."""
+    without a principal is made by the role itself. `assumed` gives values to unknowns by name
+    (`StringEquals` against an unknown then compares with that value): how a witness that needs
+    "the same secret value" is checked."""
     if request.principal is None and isinstance(role.arn, str):
         request = request.with_principal(role.arn)
     identity = _Outcome()
-    _run(role.identity, request, identity)
+    _run(role.identity, request, identity, assumed)
     allowed = and3(or3(*identity.allow), not3(or3(*identity.deny)))
     boundary_state = NO_BOUNDARY
     denies = list(identity.denies)
     unknown = list(identity.unknown)
     if role.boundary is not None:
         bounded = _Outcome()
-        _run((role.boundary,), request, bounded)
+        _run((role.boundary,), request, bounded, assumed)
         inside = and3(or3(*bounded.allow), not3(or3(*bounded.deny)))
         boundary_state = {True: BOUNDARY_ALLOWS, None: BOUNDARY_UNKNOWN}.get(
             inside, BOUNDARY_DENIES if bounded.denies else BOUNDARY_DOES_NOT_ALLOW  # type: ignore[arg-type]
@@ -299,7 +302,7 @@ def evaluate(role: RoleModel, request: Request) -> Decision:
     )
 
 
-def can_assume(role: RoleModel, request: Request) -> Decision:
+def can_assume(role: RoleModel, request: Request, assumed: Assumed = None) -> Decision:
     """Whether the role's trust policy lets `request.principal` call `request.action` (sts:AssumeRole,
     sts:AssumeRoleWithWebIdentity, sts:TagSession, ...) on the role."""
     if request.principal is None:
@@ -309,7 +312,7 @@ def can_assume(role: RoleModel, request: Request) -> Decision:
     if role.trust is None:
         return Decision(None, unknown=(f"{role.describe()}: the trust policy is not in the plan",))
     outcome = _Outcome()
-    _run((role.trust,), request, outcome)
+    _run((role.trust,), request, outcome, assumed)
     allowed = and3(or3(*outcome.allow), not3(or3(*outcome.deny)))
     return Decision(
         allowed,
@@ -356,7 +359,7 @@ def _resource_matches(patterns: Sequence[Pattern | Unknown], request: Request) -
 
 
 def statement_matches(
-    statement: Statement, request: Request, explain: bool = False
+    statement: Statement, request: Request, explain: bool = False, assumed: Assumed = None
 ) -> tuple[Tri, tuple[bool, bool, tuple[ConditionFailure, ...]] | None]:
     """Whether one statement applies to a request, and, for an Allow whose action matched but that did
     not apply, (principal failed, resource failed, failed conditions)."""
@@ -376,7 +379,7 @@ def statement_matches(
         resource = _resource_matches(statement.resource, request)
         if statement.not_resource:
             resource = not3(resource)
-    results = [(c, condition_holds(c, request)) for c in statement.conditions]
+    results = [(c, condition_holds(c, request, assumed)) for c in statement.conditions]
     verdict = and3(action, principal, resource, *(r for _, r in results))
     if verdict is not False or not explain:
         return verdict, None
@@ -391,7 +394,7 @@ def statement_matches(
 # --- conditions ---------------------------------------------------------------------------
 
 
-def condition_holds(condition: Condition, request: Request) -> Tri:
+def condition_holds(condition: Condition, request: Request, assumed: Assumed = None) -> Tri:
     """One key under one operator, IAM's way: an absent key fails a positive operator and passes a
     negated one, `IfExists` passes it, `ForAllValues` passes it (the empty set), `ForAnyValue`
     fails it; values listed for the key are ORed; a negated operator is the complement of its
@@ -408,7 +411,7 @@ def condition_holds(condition: Condition, request: Request) -> Tri:
         return condition.negated
 
     def positive(element: str) -> Tri:
-        return or3(*(value_matches(condition, index, element, request) for index in range(len(condition.values))))
+        return or3(*(value_matches(condition, index, element, request, assumed) for index in range(len(condition.values))))
 
     def element_holds(element: str) -> Tri:
         result = positive(element)
@@ -422,10 +425,12 @@ def condition_holds(condition: Condition, request: Request) -> Tri:
     return not3(found) if condition.negated else found
 
 
-def value_matches(condition: Condition, index: int, element: str, request: Request) -> Tri:
+def value_matches(condition: Condition, index: int, element: str, request: Request, assumed: Assumed = None) -> Tri:
     """Whether a request value meets the positive operator against the condition's `index`th value."""
     value = condition.values[index]
     if isinstance(value, Unknown):
+        if assumed and value.name in assumed and condition.positive == "StringEquals":
+            return element == assumed[value.name]
         return None
     positive = condition.positive
     family = condition.family

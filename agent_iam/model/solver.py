@@ -46,6 +46,8 @@ from agent_iam.model.matching import action_pattern, segments
 from agent_iam.model.roles import RoleModel
 
 DEFAULT_BUDGET_MS = 5_000
+# How long a satisfiable query may look for a witness in printable ASCII before it keeps the first.
+NICE_BUDGET_MS = 300
 # Values per multi-valued key (ForAnyValue/ForAllValues): one per set condition on it, plus one, at most this.
 MAX_SET_VALUES = 6
 
@@ -82,8 +84,9 @@ def _no_colon() -> z3.ReRef:
 
 
 @cache
-def _upper_anywhere() -> z3.ReRef:
-    return z3.Concat(z3.Star(_all_char()), z3.Range("A", "Z"), z3.Star(_all_char()))
+def _lower_printable() -> z3.ReRef:
+    """Printable ASCII without upper-case letters: the actions a free action variable ranges over."""
+    return z3.Star(z3.Union(z3.Range(" ", "@"), z3.Range("[", "~")))
 
 
 @cache
@@ -124,6 +127,10 @@ def _ground_regex(pattern: Pattern) -> z3.ReRef:
             char = _no_colon() if bounded else _all_char()
             parts.append(z3.Star(char) if token.char == "*" else char)
     return _concat_re(parts)
+
+
+def _union(regexes: tuple[z3.ReRef, ...]) -> z3.ReRef:
+    return regexes[0] if len(regexes) == 1 else z3.Union(*regexes)
 
 
 @cache
@@ -177,6 +184,7 @@ class _Encoding:
         self.request = request
         self.fixed = dict(fixed or {})  # context keys fixed to one value (wide grants' tags)
         self.domain: list[z3.BoolRef] = []
+        self.unknown_texts: dict[str, z3.SeqRef] = {}
         self.uses = self._uses()
         self.action = z3.String("action")
         self.resource = z3.String("resource")
@@ -392,9 +400,10 @@ class _Encoding:
         return slot.text == z3.StringVal(value)
 
     def free_domain(self) -> list[z3.BoolRef]:
-        """Domain constraints for variables a query leaves free: an action has no upper-case letter
-        (it stands for the lower-cased action)."""
-        return [z3.Not(z3.InRe(self.action, _upper_anywhere()))]
+        """Domain constraints for variables a query leaves free: an action is printable ASCII without
+        upper-case letters (it stands for the lower-cased action; a wildcard that a witness needs
+        matches any character, and documents never spell out every printable one)."""
+        return [z3.InRe(self.action, _lower_printable())]
 
     def fix_fixed(self) -> list[z3.BoolRef]:
         return [self.fix_key(self.keys[k], [v]) for k, v in self.fixed.items() if k in self.keys]
@@ -435,18 +444,32 @@ class _Encoding:
 
     def statement(self, statement: Statement) -> z3.BoolRef:
         parts: list[z3.BoolRef] = []
-        action = z3.Or(*(self._uf(v, "action", self.action) if isinstance(v, Unknown)
-                         else z3.InRe(self.action, _action_regex(v)) for v in statement.action))
+        # Ground patterns of one element become one membership in their union: the solver decides
+        # a union of regular expressions far faster than a disjunction of memberships.
+        unknown_actions = [self._uf(v, "action", self.action) for v in statement.action if isinstance(v, Unknown)]
+        ground = tuple(v for v in statement.action if isinstance(v, str))
+        action = z3.Or(*unknown_actions, *([z3.InRe(self.action, _union(tuple(_action_regex(v) for v in ground)))]
+                                           if ground else []))
         parts.append(z3.Not(action) if statement.not_action else action)
         if statement.principal is not None:
             principal = z3.Or(*(self.principal_match(p) for p in statement.principal))
             parts.append(z3.Not(principal) if statement.not_principal else principal)
         if statement.resource is not None:
-            resource = z3.Or(*(self._uf(p, "resource", self.resource) if isinstance(p, Unknown)
-                               else self.pattern_match(p, self.resource) for p in statement.resource))
+            plain = tuple(p for p in statement.resource if isinstance(p, Pattern) and not p.variables)
+            others = [self._uf(p, "resource", self.resource) if isinstance(p, Unknown) else self.pattern_match(p, self.resource)
+                      for p in statement.resource if not (isinstance(p, Pattern) and not p.variables)]
+            if plain:
+                others.append(z3.InRe(self.resource, _union(tuple(_ground_regex(p) for p in plain))))
+            resource = z3.Or(*others)
             parts.append(z3.Not(resource) if statement.not_resource else resource)
         parts += [self.condition(c) for c in statement.conditions]
         return z3.And(*parts)
+
+    def unknown_text(self, symbol: Unknown) -> z3.SeqRef:
+        const = self.unknown_texts.get(symbol.name)
+        if const is None:
+            const = self.unknown_texts[symbol.name] = z3.String(f"unknown:{symbol.name}")
+        return const
 
     def _uf(self, symbol: Unknown, what: str, term: z3.ExprRef) -> z3.BoolRef:
         return z3.Function(f"{symbol.name}:{what}", term.sort(), z3.BoolSort())(term)
@@ -520,6 +543,8 @@ class _Encoding:
         if isinstance(value, Unknown):
             if slot.text is None:
                 raise Unsupported(f"an unknown value under {condition.operator}")
+            if positive == "StringEquals":  # one unknown text: a constant a witness can name
+                return slot.text == self.unknown_text(value)
             return self._uf(value, positive, slot.text)
         if family in (docs.STRING, docs.ARN_FAMILY):
             pattern = condition.patterns[index]
@@ -664,7 +689,7 @@ def _solve_nicely(encoding: _Encoding, constraints: Sequence[z3.BoolRef], budget
     """`_solve`, and when satisfiable, a model with printable values if there is one."""
     status, model = _solve(constraints, budget_ms)
     if status == "sat":
-        nicer_status, nicer = _solve([*constraints, *encoding.printable()], budget_ms)
+        nicer_status, nicer = _solve([*constraints, *encoding.printable()], min(budget_ms, NICE_BUDGET_MS))
         if nicer_status == "sat":
             model = nicer
     return status, model
@@ -775,6 +800,8 @@ class Comparison:
     narrower: Request | None = None  # allowed by base, denied by head
     unknowns: tuple[str, ...] = ()
     reason: str = ""
+    # values the witnesses give to unknowns both sides share (a secret external ID: "the same value")
+    assumed: tuple[tuple[str, str], ...] = ()
 
     @property
     def widens(self) -> bool | None:
@@ -868,6 +895,8 @@ def _compare_documents(
         except ValueError:
             fixed_principal = None
 
+    assumed: dict[str, str] = {}
+
     def direction(allowed_by: RoleModel, denied_by: RoleModel, yes: z3.BoolRef, no: z3.BoolRef) -> tuple[str, Request | None]:
         status, model = _solve_nicely(encoding, [*common, yes, z3.Not(no)], budget_ms)
         if status != "sat":
@@ -877,8 +906,10 @@ def _compare_documents(
             witness = encoding.witness(model, fixed_principal)
         except ValueError:
             return "unknown", None
+        values = {name: model.eval(const, model_completion=True).as_string() for name, const in encoding.unknown_texts.items()}
         check = evaluate if what == "permissions" else can_assume
-        if check(allowed_by, witness).allowed is True and check(denied_by, witness).allowed is False:
+        if check(allowed_by, witness, values).allowed is True and check(denied_by, witness, values).allowed is False:
+            assumed.update(values)
             return "sat", witness
         return "unconfirmed", None
 
@@ -888,11 +919,11 @@ def _compare_documents(
         result = Comparison(UNKNOWN, wider, narrower, reason="the solver could not decide within its budget, or its "
                             "witness depends on values the plan cannot see")
     elif wider and narrower:
-        result = Comparison(MIXED, wider, narrower)
+        result = Comparison(MIXED, wider, narrower, assumed=tuple(sorted(assumed.items())))
     elif wider:
-        result = Comparison(WIDER, wider)
+        result = Comparison(WIDER, wider, assumed=tuple(sorted(assumed.items())))
     elif narrower:
-        result = Comparison(NARROWER, None, narrower)
+        result = Comparison(NARROWER, None, narrower, assumed=tuple(sorted(assumed.items())))
     else:
         result = Comparison(EQUAL, reason="the same access, written differently")
     if result.verdict != UNKNOWN:
