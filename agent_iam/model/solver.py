@@ -179,8 +179,12 @@ class _Key:
 class _Encoding:
     """The variables of one query and the encoding of documents over them."""
 
-    def __init__(self, documents: Iterable[Document], request: Request | None = None, fixed: Mapping[str, str] | None = None):
+    def __init__(self, documents: Iterable[Document], request: Request | None = None, fixed: Mapping[str, str] | None = None,
+                 unions: bool = True):
         self.documents = [d for d in documents if d is not None]
+        # Ground patterns of one element as one membership of their union (fast for the solver) or
+        # as a disjunction of memberships (fast for the simplifier, when every variable is pinned).
+        self.unions = unions
         self.request = request
         self.fixed = dict(fixed or {})  # context keys fixed to one value (wide grants' tags)
         self.domain: list[z3.BoolRef] = []
@@ -448,8 +452,8 @@ class _Encoding:
         # a union of regular expressions far faster than a disjunction of memberships.
         unknown_actions = [self._uf(v, "action", self.action) for v in statement.action if isinstance(v, Unknown)]
         ground = tuple(v for v in statement.action if isinstance(v, str))
-        action = z3.Or(*unknown_actions, *([z3.InRe(self.action, _union(tuple(_action_regex(v) for v in ground)))]
-                                           if ground else []))
+        memberships = self._memberships(self.action, tuple(_action_regex(v) for v in ground))
+        action = z3.Or(*unknown_actions, *memberships)
         parts.append(z3.Not(action) if statement.not_action else action)
         if statement.principal is not None:
             principal = z3.Or(*(self.principal_match(p) for p in statement.principal))
@@ -458,12 +462,18 @@ class _Encoding:
             plain = tuple(p for p in statement.resource if isinstance(p, Pattern) and not p.variables)
             others = [self._uf(p, "resource", self.resource) if isinstance(p, Unknown) else self.pattern_match(p, self.resource)
                       for p in statement.resource if not (isinstance(p, Pattern) and not p.variables)]
-            if plain:
-                others.append(z3.InRe(self.resource, _union(tuple(_ground_regex(p) for p in plain))))
+            others += self._memberships(self.resource, tuple(_ground_regex(p) for p in plain))
             resource = z3.Or(*others)
             parts.append(z3.Not(resource) if statement.not_resource else resource)
         parts += [self.condition(c) for c in statement.conditions]
         return z3.And(*parts)
+
+    def _memberships(self, term: z3.SeqRef, regexes: tuple[z3.ReRef, ...]) -> list[z3.BoolRef]:
+        if not regexes:
+            return []
+        if self.unions:
+            return [z3.InRe(term, _union(regexes))]
+        return [z3.InRe(term, regex) for regex in regexes]
 
     def unknown_text(self, symbol: Unknown) -> z3.SeqRef:
         const = self.unknown_texts.get(symbol.name)
@@ -714,6 +724,30 @@ def assumes(role: RoleModel, request: Request, budget_ms: int = DEFAULT_BUDGET_M
     return _checker(role, "trust").decide(request, budget_ms)
 
 
+def decide_by_search(role: RoleModel, request: Request, trust: bool = False, budget_ms: int = DEFAULT_BUDGET_MS) -> bool | None:
+    """`allows` (or `assumes`) answered by the solver's search over the encoding `compare` uses
+    (nothing simplified away first): how tests check that encoding against the evaluator."""
+    if trust:
+        documents: Sequence[Document] = (role.trust,) if role.trust else ()
+        if not request.resource and isinstance(role.arn, str):
+            request = request.with_resource(role.arn)
+    else:
+        documents = role.permission_documents
+        if request.principal is None and isinstance(role.arn, str):
+            request = request.with_principal(role.arn)
+    try:
+        encoding = _Encoding(documents, request)
+        target = encoding.trust(role) if trust else encoding.permissions(role)
+        base = [*encoding.domain, *encoding.fix_request(request)]
+    except Unsupported:
+        return None
+    can_allow, _ = _solve([*base, target], budget_ms)
+    if can_allow == "unsat":
+        return False
+    can_deny, _ = _solve([*base, z3.Not(target)], budget_ms)
+    return True if can_allow == "sat" and can_deny == "unsat" else None
+
+
 class _Checker:
     """One role's formula in an incremental solver, asked about one concrete request at a time."""
 
@@ -723,7 +757,7 @@ class _Checker:
         self.uncertain = any(not d.known or d.unknowns for d in self.documents)
         self.solver: z3.Solver | None = None
         try:
-            self.encoding = _Encoding(self.documents)
+            self.encoding = _Encoding(self.documents, unions=False)
             self.target = self._formula(self.encoding)
             self.solver = z3.Solver()
             self.solver.add(*self.encoding.domain)
