@@ -387,6 +387,8 @@ _STATEMENT_KEYS = frozenset(
 )
 _CACHE: dict[tuple[str, str, str], tuple[str | None, tuple[Statement, ...]]] = {}
 _CACHE_LIMIT = 50_000
+# JSON text of a document without unknowns (and the partition) -> (digest, version, statements)
+_TEXTS: dict[tuple[str, str], tuple[str, str | None, tuple[Statement, ...]]] = {}
 
 
 def digest_of(document: Mapping[str, Any]) -> str:
@@ -418,9 +420,14 @@ def parse_document(
     `partition` is that of a bare account ID in a Principal (`123456789012` -> `arn:<partition>:iam::
     123456789012:root`). Unknown values inside are named `<unknown_prefix or name>:<path>`.
     """
+    text_key = None
     if isinstance(value, str):
         if is_unknown_value(value):
             raise ValueError(f"{name}: the document is not known until deployment")
+        text_key = (value, partition)
+        known = _TEXTS.get(text_key)
+        if known is not None:  # the same JSON text without unknowns: neither read nor hashed again
+            return Document(known[2], known[0], source, version=known[1])
         try:
             value = json.loads(value)
         except ValueError as exc:
@@ -429,7 +436,8 @@ def parse_document(
         raise ValueError(f"{name}: a policy document is a JSON object, got {type(value).__name__}: {value!r:.80}")
     digest = digest_of(value)
     prefix = unknown_prefix or name
-    key = (digest, partition, prefix if _contains_unknown(value) else "")
+    has_unknown = _contains_unknown(value)
+    key = (digest, partition, prefix if has_unknown else "")
     cached = _CACHE.get(key)
     if cached is None:
         cached = _parse(value, name, partition, prefix)
@@ -437,6 +445,10 @@ def parse_document(
             _CACHE.clear()
         _CACHE[key] = cached
     version, statements = cached
+    if text_key is not None and not has_unknown:
+        if len(_TEXTS) >= _CACHE_LIMIT:
+            _TEXTS.clear()
+        _TEXTS[text_key] = (digest, version, statements)
     return Document(statements, digest, source, version=version)
 
 
@@ -651,6 +663,7 @@ def require_shape(document: Document, kind: str, name: str) -> None:
 
 def clear_cache() -> None:
     _CACHE.clear()
+    _TEXTS.clear()
 
 
 __all__ = [
