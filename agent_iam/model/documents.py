@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from agent_iam.guardrails.rules import UNKNOWN_SENTINELS
+from agent_iam.iam.checks import REDACTED
+
 # Kinds of document source.
 TRUST = "trust"
 INLINE = "inline"
@@ -42,21 +45,10 @@ ANY = "*"
 AWS, SERVICE, FEDERATED, CANONICAL_USER = "AWS", "Service", "Federated", "CanonicalUser"
 PRINCIPAL_KINDS = (AWS, SERVICE, FEDERATED, CANONICAL_USER)
 
-# The value the offline plan shows for a `secure:` config value (agent_iam.iam.checks.REDACTED).
-REDACTED = "[secret]"
-# Values the Pulumi engine uses for "not known until the update runs" (agent_iam.guardrails.rules).
-UNKNOWN_SENTINELS = frozenset(
-    {
-        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
-        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
-        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
-        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
-        "030794c1-ac77-496b-92df-f27374a8bd58",
-        "e48ece36-62e2-4504-bad9-02848725956a",
-        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
-    }
-)
-# Pulumi's marker of a secret value in serialized state: {SIG_KEY: SECRET_SIG, "value"|"ciphertext": ...}.
+# The value the offline plan shows for a `secure:` config value, and the engine's "not known until the
+# update runs" sentinels: their homes are agent_iam.iam.checks and agent_iam.guardrails.rules.
+# Pulumi's marker of a secret value in serialized state: {SIG_KEY: SECRET_SIG, "value"|"ciphertext": ...}
+# (pulumi.runtime.rpc's _special_sig_key and _special_secret_sig, written out so the model needs no Pulumi).
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 

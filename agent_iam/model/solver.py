@@ -414,7 +414,7 @@ class _Encoding:
 
     # documents -----------------------------------------------------------------------------
 
-    def effect(self, documents: Iterable[Document], context_free_unknowns: bool = False) -> tuple[z3.BoolRef, z3.BoolRef]:
+    def effect(self, documents: Iterable[Document]) -> tuple[z3.BoolRef, z3.BoolRef]:
         """(some Allow matches, some Deny matches) over documents taken together."""
         allows: list[z3.BoolRef] = []
         denies: list[z3.BoolRef] = []
