@@ -164,3 +164,13 @@ def test_views_from_a_plan_json_give_the_same_roles():
     stored = roles_from_views(views_from_plan(plan, account), Context(account_id=account))
     assert [r.key for r in stored] == [r.key for r in live]
     assert [[d.digest for d in r.documents] for r in stored] == [[d.digest for d in r.documents] for r in live]
+
+
+def test_policies_a_role_lists_itself_count_and_unknown_lists_are_unknown_documents():
+    inline = [{"name": "own", "policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})}]
+    [listed] = roles_from_views([view(ROLE, "r", name="agent", assumeRolePolicy=TRUST, inlinePolicies=inline,
+                                      managedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"])])
+    assert [(d.source.kind, d.source.name) for d in listed.identity] == [("inline", "own"), ("aws-managed", "ReadOnlyAccess")]
+    [unknown] = roles_from_views([view(ROLE, "r", name="agent", assumeRolePolicy=TRUST,
+                                       managedPolicyArns="04da6b54-80e4-46f7-96ec-b56ff0331ba9")])
+    assert [(d.source.name, d.known) for d in unknown.identity] == [("role:r:managedPolicyArns", False)]

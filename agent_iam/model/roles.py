@@ -199,6 +199,11 @@ def roles_from_views(views: Sequence[ResourceView], context: Context | None = No
         building = _Building(key, arn, trust, boundary, view.name, True)
         roles[key] = building
         by_name.setdefault(name, []).append(key)
+        for prop in ("inlinePolicies", "managedPolicyArns"):
+            if not _known(view.props.get(prop)) and view.props.get(prop) is not None:
+                building.identity.append(docs.unknown_document(
+                    Source(docs.ATTACHED_UNKNOWN, f"{_short(view)}:{view.name}:{prop}", None, key),
+                    f"the role's {prop} are not known until deployment"))
         for index, inline in enumerate(view.get("inlinePolicies") or []):
             if not isinstance(inline, Mapping):
                 continue
@@ -207,8 +212,13 @@ def roles_from_views(views: Sequence[ResourceView], context: Context | None = No
                 _parse(view, f"inlinePolicies[{index}].policy", inline.get("policy"),
                        Source(docs.INLINE, policy_name, None, key), partition, docs.INLINE)
             )
-        for arn_value in rules.strings(view.props.get("managedPolicyArns")) if view.props.get("managedPolicyArns") else []:
-            building.identity.append(_attached(arn_value, key, partition, policies))
+        for index, arn_value in enumerate(view.get("managedPolicyArns") or []):
+            if isinstance(arn_value, str) and _known(arn_value):
+                building.identity.append(_attached(arn_value, key, partition, policies))
+            else:
+                building.identity.append(docs.unknown_document(
+                    Source(docs.ATTACHED_UNKNOWN, f"{_short(view)}:{view.name}:managedPolicyArns[{index}]", None, key),
+                    "the attached policy's ARN is not known until deployment"))
 
     def owner(view: ResourceView) -> _Building | None:
         ref = _role_ref(view.props.get("role"), view.account or context.account_id)
