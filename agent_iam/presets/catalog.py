@@ -99,6 +99,9 @@ class AcceptedFinding(_Model):
     reason: str = Field(min_length=10)
     # A parameter that, given, removes the finding (it narrows the statement): the acceptance then goes.
     unless: str | None = None
+    # The partitions whose file of the document it is about (empty: every file), for a vendor whose
+    # variants of one document number their statements differently.
+    partitions: list[str] = []
 
     @model_validator(mode="after")
     def _address(self) -> AcceptedFinding:
@@ -257,32 +260,32 @@ class Preset(_Model):
             raise ValueError("every preset statement has a unique Sid")
         if any("*" in as_list(s.get("Resource")) for s in self.statements) and not self.wildcard_reason:
             raise ValueError('statements with Resource "*" need wildcard_reason (the vendor\'s stated reason)')
-        for key in self.managed_policies:
+        for i, key in enumerate(self.managed_policies):
             if key not in managed_policies.names():
                 hint = managed_policies.suggestion(managed_policies.arn(key))
                 raise ValueError(
-                    f"managed policy {key!r} is not an AWS managed policy in the dataset"
+                    f"managed_policies[{i}]: {key!r} is not an AWS managed policy in the dataset"
                     + (f"; did you mean {managed_policies.key_of(hint)!r}?" if hint else "")
                 )
         _unique("document", [d.name for d in self.documents] + [managed_policies.name_of(k) for k in self.managed_policies])
         _unique("parameter", [p.key for p in self.parameters])
         _unique("placeholder", [*self.placeholders, *(p.placeholder for p in self.parameters if p.placeholder)])
         names = {d.name for d in self.documents} | set(self.managed_policy_names)
-        for parameter in self.parameters:
-            for narrowing in parameter.narrows:
+        for i, parameter in enumerate(self.parameters):
+            for k, narrowing in enumerate(parameter.narrows):
                 if narrowing.document not in {d.name for d in self.documents}:
-                    raise ValueError(f"parameter {parameter.key!r} narrows document {narrowing.document!r}, which the preset has not")
+                    raise ValueError(f"parameters[{i}].narrows[{k}].document: the preset has no document {narrowing.document!r}")
         narrowing_keys = {p.key for p in self.parameters if p.narrows}
         seen: set[tuple[Any, ...]] = set()
-        for finding in self.accepted_findings:
-            address = (finding.check, finding.sid, finding.document, finding.statement)
+        for i, finding in enumerate(self.accepted_findings):
+            address = (finding.check, finding.sid, finding.document, finding.statement, tuple(finding.partitions))
             if address in seen:
-                raise ValueError(f"two acceptances of {finding.check} on {finding.where}: one acceptance per decision")
+                raise ValueError(f"accepted_findings[{i}]: a second acceptance of {finding.check} on {finding.where}: one acceptance per decision")
             seen.add(address)
             if finding.unless is not None and finding.unless not in narrowing_keys:
-                raise ValueError(f"acceptance of {finding.check} on {finding.where}: unless names no narrowing parameter: {finding.unless!r}")
+                raise ValueError(f"accepted_findings[{i}].unless: names no narrowing parameter of the preset: {finding.unless!r}")
             if finding.document is not None and finding.document not in names:
-                raise ValueError(f"acceptance of {finding.check} names no document of the preset: {finding.document!r}")
+                raise ValueError(f"accepted_findings[{i}].document: the preset has no document {finding.document!r}")
         return self
 
     @property
@@ -294,6 +297,17 @@ class Preset(_Model):
     def managed_policy_names(self) -> list[str]:
         """The AWS managed policies' names (`ViewOnlyAccess`), as the plan names them."""
         return [managed_policies.name_of(k) for k in self.managed_policies]
+
+    @property
+    def unplaced(self) -> list[str]:
+        """The vendor policies a stack entry cannot put on the role yet: the published documents
+        (placed by policyFiles, issue 22 item 1) and, outside `saasRoles`, the managed policies
+        (an agent preset's defaults carry no permissions). An entry must not plan without them."""
+        return [d.name for d in self.documents] + (self.managed_policy_names if self.family != "saasRoles" else [])
+
+    def published_text(self, document: str, partition: str) -> str:
+        """A document's text exactly as kept (and checked against its digest) when the preset was read."""
+        return self._texts[(document, partition)]
 
     def actions(self) -> list[str]:
         """Every action the preset adds, in order: its statements', then its extra S3 actions."""
@@ -388,7 +402,7 @@ def _validation_lines(where: str, exc: ValidationError) -> list[str]:
         loc = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(error["loc"]))
         message = error["msg"].removeprefix("Value error, ")
         got = f" (got {error['input']!r})" if error["type"] != "missing" and not isinstance(error["input"], dict) else ""
-        lines.append(f"{where}: {loc or 'the file'}: {message}{got}")
+        lines.append(f"{where}: {loc}: {message}{got}" if loc else f"{where}: {message}")
     return lines
 
 
@@ -478,12 +492,12 @@ def _document_problems(preset: Preset, texts: Mapping[tuple[str, str], str]) -> 
             known = finding.sid in sids or finding.sid in preset.managed_policy_names
             if not known and not finding.sid.startswith(S3_SIDS):
                 problems.append(f"accepted_findings[{i}].sid: {finding.check} names no statement of the preset: {finding.sid!r}")
-        else:
-            count = len(by_name.get(finding.document or "", []))
+        elif finding.document in preset.managed_policy_names:
+            count = len(by_name[finding.document])
             if finding.statement is not None and finding.statement > count:
-                problems.append(
-                    f"accepted_findings[{i}].statement: {finding.document} has {count} statements, not {finding.statement}"
-                )
+                problems.append(f"accepted_findings[{i}].statement: {finding.document} has {count} statements, not {finding.statement}")
+        else:
+            problems += _numbered_problems(i, finding, parsed)
     wide = [
         f"{name} statement #{n}"
         for name, statements_ in by_name.items()
@@ -494,6 +508,31 @@ def _document_problems(preset: Preset, texts: Mapping[tuple[str, str], str]) -> 
     if wide and not preset.wildcard_reason:
         problems.append(f'wildcard_reason: {wide[0]} has Resource "*": say why, in the vendor\'s words')
     return problems
+
+
+def _numbered_problems(index: int, finding: AcceptedFinding, parsed: Mapping[tuple[str, str], Any]) -> list[str]:
+    """An acceptance of statement #n of a document must name a statement in every file it is about,
+    and the same statement in each (its text alike but for the partition in ARNs): a vendor whose
+    partition variants order the statements differently gets one acceptance per order (`partitions`)."""
+    files = {part: doc for (name, part), doc in parsed.items() if name == finding.document and (not finding.partitions or part in finding.partitions)}
+    unknown = sorted(set(finding.partitions) - {part for (name, part) in parsed if name == finding.document})
+    if unknown:
+        return [f"accepted_findings[{index}].partitions: {finding.document} has no file for partition {unknown[0]!r}"]
+    n = finding.statement or 0
+    seen: dict[str, tuple[str, str]] = {}
+    for part, document in files.items():
+        listed = _statements_of(document)
+        if n > len(listed):
+            return [f"accepted_findings[{index}].statement: {finding.document} has {len(listed)} statements, not {n}"]
+        text = json.dumps(listed[n - 1]).replace(f"arn:{part}:", "arn:{partition}:")
+        seen.setdefault(text, (part, text))
+    if len(seen) > 1:
+        parts = sorted(part for part, _ in seen.values())
+        return [
+            f"accepted_findings[{index}].statement: statement #{n} of {finding.document} is not the same statement in "
+            f"partitions {' and '.join(parts)}: give each its own acceptance with partitions"
+        ]
+    return []
 
 
 def _string_values(document: Any, statement: int | None, text: str) -> int:
@@ -749,8 +788,13 @@ def _narrowed(document: dict[str, Any], statement: int | None, wide: str, narrow
     return result
 
 
-def acceptances(preset: Preset, parameters: Mapping[str, Any] | None = None) -> list[AcceptedFinding]:
-    """The preset's reviewed acceptances that apply to an entry with these parameters: one whose
-    finding a given parameter narrows away (`unless`) goes."""
+def acceptances(preset: Preset, parameters: Mapping[str, Any] | None = None, partition: str = "aws") -> list[AcceptedFinding]:
+    """The preset's reviewed acceptances that apply to an entry with these parameters, in this
+    partition: one whose finding a given parameter narrows away (`unless`) goes, and one about
+    another partition's file of a document."""
     given = {k for k, v in (parameters or {}).items() if v}
-    return [f for f in preset.accepted_findings if f.unless is None or f.unless not in given]
+    return [
+        f
+        for f in preset.accepted_findings
+        if (f.unless is None or f.unless not in given) and (not f.partitions or partition in f.partitions)
+    ]
