@@ -220,6 +220,8 @@ def test_every_acceptance_names_a_statement_that_exists(name):
     for acceptance in preset.accepted_findings:
         if acceptance.sid is not None:
             assert acceptance.sid in sids | set(preset.managed_policy_names) or acceptance.sid.startswith(presets.S3_SIDS), acceptance
+        elif acceptance.statement is None:  # a whole AWS managed policy
+            assert acceptance.document in preset.managed_policy_names, acceptance
         else:
             assert 1 <= acceptance.statement <= len(documents[acceptance.document]), acceptance
             assert "Sid" not in documents[acceptance.document][acceptance.statement - 1]  # a Sid would be the key
@@ -285,7 +287,7 @@ def test_the_acceptances_are_exactly_what_the_guardrails_and_validators_raise(na
     the vendor's reason, and no acceptance is left over (a narrowing parameter removes its own)."""
     for i, (parameters, partition) in enumerate(VARIANTS.get(name, [({}, "aws")])):
         accepted = [
-            (a.check, a.sid) if a.sid else (a.check, a.document, a.statement)
+            (a.check, a.sid or a.document) if a.statement is None else (a.check, a.document, a.statement)
             for a in presets.acceptances(presets.load(name), parameters, partition)
         ]
         assert len(accepted) == len(set(accepted))
@@ -414,8 +416,10 @@ def test_a_well_formed_preset_reads_and_fills(tmp_path):
         (('file = "acme/policy.json"', 'file = "acme/other.json"'), "documents[0].files[0]: no such file 'acme/other.json'"),
         (("statement = 1\nunless", "statement = 3\nunless"), "accepted_findings[0].statement: AcmePolicy has 2 statements, not 3"),
         (('document = "AcmePolicy"\nstatement = 1\nunless', 'sid = "Nope"\nunless'), "accepted_findings[0].sid: sensitive-actions-scoped names no statement of the preset: 'Nope'"),
-        (('statement = 1\nunless', 'sid = "X"\nstatement = 1\nunless'), "accepted_findings[0]: an acceptance names a statement by sid, or by document and statement (not both)"),
-        (('statement = 1\nunless = "hostedZoneIds"', 'unless = "hostedZoneIds"'), "accepted_findings[0]: an acceptance of a statement without a Sid needs both document and statement"),
+        (('statement = 1\nunless', 'sid = "X"\nstatement = 1\nunless'), "accepted_findings[0]: an acceptance names a statement by sid or by number, not both"),
+        (('statement = 1\nunless = "hostedZoneIds"', 'unless = "hostedZoneIds"'), "accepted_findings[0].document: a whole document is accepted for an AWS managed policy only (the preset's: none); name the statement of AcmePolicy"),
+        (('document = "AcmePolicy"\nstatement = 1\nunless', 'statements = [1, 2]\nunless'), "accepted_findings[0]: an acceptance names a statement: sid, or document (with statement or statements)"),
+        (('statement = 1\nunless', 'statements = [1, "Nope"]\nunless'), "accepted_findings[0].statements: AcmePolicy has no statement 'Nope'"),
         (('unless = "hostedZoneIds"', 'unless = "zones"'), "acme.toml: accepted_findings[0].unless: names no narrowing parameter of the preset: 'zones'"),
         (("text = \"arn:{{partition}}:route53:::hostedzone/*\"", "text = \"arn:{{partition}}:route53:::hostedzone/Z*\""), "parameters[0].narrows[0].text: AcmePolicy (aws) has no string 'arn:aws:route53:::hostedzone/Z*' in statement #1 to narrow"),
         (('wildcard_reason = "route53:ListHostedZones takes no resource"\n', ""), "wildcard_reason: AcmePolicy statement #2 has Resource \"*\""),

@@ -165,7 +165,13 @@ def acceptances_section(preset: Preset) -> list[str]:
         return []
     out = ["", "**Reviewed acceptances** (`acceptedFindings`)", "", "| check | statement | reason |", "| --- | --- | --- |"]
     for f in preset.accepted_findings:
-        where = f"`{f.sid}`" if f.sid else f"`{f.document}` #{f.statement}"
+        if f.sid:
+            where = f"`{f.sid}`" + (f" of `{f.document}`" if f.document else "")
+        elif f.statement or f.statements:
+            numbers = [f.statement] if f.statement else f.statements
+            where = f"`{f.document}` " + ", ".join(f"#{n}" if isinstance(n, int) else f"`{n}`" for n in numbers)
+        else:
+            where = f"`{f.document}` (the whole AWS managed policy)"
         where += f" ({', '.join(f.partitions)})" if f.partitions else ""
         unless = f" (not when `{f.unless}` is given)" if f.unless else ""
         out.append(f"| `{f.check}` | {where} | {f.reason}{unless} |")

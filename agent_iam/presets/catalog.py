@@ -87,15 +87,18 @@ class S3Access(_Model):
 
 
 class AcceptedFinding(_Model):
-    """A reviewed acceptance of one finding on one statement the preset gives, in the shape the
-    stack file's `acceptedFindings` takes: `{check, sid, reason}` for a statement with a Sid (an
-    attached AWS managed policy: its name), `{check, document, statement, reason}` for one without
-    (the document's name, the statement's 1-based number in it)."""
+    """A reviewed acceptance of one finding on what the preset gives, in the shape of the stack
+    file's `acceptedFindings` (the `acceptAs` key): `{check, sid}` for a statement with a Sid
+    (`document` added when the Sid is not unique); `{check, document, statement}` for one without
+    (the document's name, the statement's 1-based number); `{check, document, statements}` for a
+    finding across statements (each a Sid or a number); `{check, document}` for a whole AWS managed
+    policy, whose statements are AWS's and renumber with its versions."""
 
     check: str = Field(min_length=1)
     sid: str | None = Field(None, min_length=1)
     document: str | None = Field(None, min_length=1)
     statement: int | None = Field(None, ge=1)
+    statements: list[int | str] = []
     reason: str = Field(min_length=10)
     # A parameter that, given, removes the finding (it narrows the statement): the acceptance then goes.
     unless: str | None = None
@@ -105,16 +108,31 @@ class AcceptedFinding(_Model):
 
     @model_validator(mode="after")
     def _address(self) -> AcceptedFinding:
-        if (self.sid is None) == (self.document is None and self.statement is None):
-            raise ValueError("an acceptance names a statement by sid, or by document and statement (not both)")
-        if self.sid is None and (self.document is None or self.statement is None):
-            raise ValueError("an acceptance of a statement without a Sid needs both document and statement (1-based)")
+        numbered = self.statement is not None or bool(self.statements)
+        if self.sid is None and self.document is None:
+            raise ValueError("an acceptance names a statement: sid, or document (with statement or statements)")
+        if self.sid is not None and numbered:
+            raise ValueError("an acceptance names a statement by sid or by number, not both")
+        if self.statement is not None and self.statements:
+            raise ValueError("statement names one statement, statements a finding across several: not both")
         return self
 
     @property
     def where(self) -> str:
-        """`statement 'Sid'` or `statement #3 of DocumentName`: how the docs and errors name it."""
-        return f"statement {self.sid!r}" if self.sid else f"statement #{self.statement} of {self.document}"
+        """`statement 'Sid'`, `statement #3 of Doc`, `statements #2, 'X' of Doc` or `Doc`: as the docs and errors name it."""
+        if self.sid is not None:
+            return f"statement {self.sid!r}" + (f" of {self.document}" if self.document else "")
+        if self.statement is not None:
+            return f"statement #{self.statement} of {self.document}"
+        if self.statements:
+            listed = ", ".join(f"#{s}" if isinstance(s, int) else repr(s) for s in self.statements)
+            return f"statements {listed} of {self.document}"
+        return f"{self.document}"
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """What the acceptance addresses, as one comparable value."""
+        return (self.check, self.sid, self.document, self.statement, tuple(self.statements), tuple(self.partitions))
 
 
 class DocumentFile(_Model):
@@ -278,7 +296,7 @@ class Preset(_Model):
         narrowing_keys = {p.key for p in self.parameters if p.narrows}
         seen: set[tuple[Any, ...]] = set()
         for i, finding in enumerate(self.accepted_findings):
-            address = (finding.check, finding.sid, finding.document, finding.statement, tuple(finding.partitions))
+            address = finding.key
             if address in seen:
                 raise ValueError(f"accepted_findings[{i}]: a second acceptance of {finding.check} on {finding.where}: one acceptance per decision")
             seen.add(address)
@@ -489,13 +507,18 @@ def _document_problems(preset: Preset, texts: Mapping[tuple[str, str], str]) -> 
     sids = [s.get("Sid") for s in preset.statements] + [s.get("Sid") for ss in by_name.values() for s in ss]
     for i, finding in enumerate(preset.accepted_findings):
         if finding.sid is not None:
-            known = finding.sid in sids or finding.sid in preset.managed_policy_names
+            scope = sids if finding.document is None else [s.get("Sid") for s in by_name.get(finding.document, [])]
+            known = finding.sid in scope or (finding.document is None and finding.sid in preset.managed_policy_names)
             if not known and not finding.sid.startswith(S3_SIDS):
                 problems.append(f"accepted_findings[{i}].sid: {finding.check} names no statement of the preset: {finding.sid!r}")
+        elif finding.statement is None and not finding.statements:
+            if finding.document not in preset.managed_policy_names:
+                problems.append(
+                    f"accepted_findings[{i}].document: a whole document is accepted for an AWS managed policy only "
+                    f"(the preset's: {', '.join(preset.managed_policy_names) or 'none'}); name the statement of {finding.document}"
+                )
         elif finding.document in preset.managed_policy_names:
-            count = len(by_name[finding.document])
-            if finding.statement is not None and finding.statement > count:
-                problems.append(f"accepted_findings[{i}].statement: {finding.document} has {count} statements, not {finding.statement}")
+            problems.append(f"accepted_findings[{i}]: an AWS managed policy renumbers with its versions: accept {finding.document} whole (document only)")
         else:
             problems += _numbered_problems(i, finding, parsed)
     wide = [
@@ -518,19 +541,27 @@ def _numbered_problems(index: int, finding: AcceptedFinding, parsed: Mapping[tup
     unknown = sorted(set(finding.partitions) - {part for (name, part) in parsed if name == finding.document})
     if unknown:
         return [f"accepted_findings[{index}].partitions: {finding.document} has no file for partition {unknown[0]!r}"]
-    n = finding.statement or 0
-    seen: dict[str, tuple[str, str]] = {}
+    key = "statement" if finding.statement is not None else "statements"
+    named = [finding.statement] if finding.statement is not None else list(finding.statements)
+    seen: dict[str, str] = {}
     for part, document in files.items():
         listed = _statements_of(document)
-        if n > len(listed):
-            return [f"accepted_findings[{index}].statement: {finding.document} has {len(listed)} statements, not {n}"]
-        text = json.dumps(listed[n - 1]).replace(f"arn:{part}:", "arn:{partition}:")
-        seen.setdefault(text, (part, text))
+        chosen = []
+        for item in named:
+            if isinstance(item, int):
+                if not 1 <= item <= len(listed):
+                    return [f"accepted_findings[{index}].{key}: {finding.document} has {len(listed)} statements, not {item}"]
+                chosen.append(listed[item - 1])
+            else:
+                match = [s for s in listed if s.get("Sid") == item]
+                if not match:
+                    return [f"accepted_findings[{index}].{key}: {finding.document} has no statement {item!r}"]
+                chosen.append(match[0])
+        seen.setdefault(json.dumps(chosen).replace(f"arn:{part}:", "arn:{partition}:"), part)
     if len(seen) > 1:
-        parts = sorted(part for part, _ in seen.values())
         return [
-            f"accepted_findings[{index}].statement: statement #{n} of {finding.document} is not the same statement in "
-            f"partitions {' and '.join(parts)}: give each its own acceptance with partitions"
+            f"accepted_findings[{index}].{key}: {finding.where} is not the same in partitions "
+            f"{' and '.join(sorted(seen.values()))}: give each its own acceptance with partitions"
         ]
     return []
 
