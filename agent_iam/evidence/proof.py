@@ -65,11 +65,11 @@ def _matches_resource(statement: Mapping[str, Any], request: ObservedRequest) ->
     return all(any(arns.matches(p, r) for p in patterns) for r in request.resources)
 
 
-def _grants(statement: Mapping[str, Any], request: ObservedRequest) -> bool:
+def grants(statement: Mapping[str, Any], request: ObservedRequest) -> bool:
     return rules.allows(statement) and rules.granted(statement, request.action) and _matches_resource(statement, request)
 
 
-def _denies(statement: Mapping[str, Any], request: ObservedRequest) -> bool:
+def denies(statement: Mapping[str, Any], request: ObservedRequest) -> bool:
     if statement.get("Effect") != "Deny" or statement.get("Condition"):
         return False
     acts = rules.strings(statement.get("Action"))
@@ -84,12 +84,12 @@ def _conditions(statement: Mapping[str, Any]) -> str:
 def still_allowed(request: ObservedRequest, before: list[tuple[str, dict]], after: list[tuple[str, dict]]) -> bool | None:
     """True: the proposal still grants the request; False: it no longer does; None: the current role
     did not grant it either."""
-    granting = {_conditions(s) for _, s in before if _grants(s, request)}
+    granting = {_conditions(s) for _, s in before if grants(s, request)}
     if not granting:
         return None
-    if any(_denies(s, request) for _, s in after):
+    if any(denies(s, request) for _, s in after):
         return False
-    return any(_grants(s, request) and _conditions(s) in granting for _, s in after)
+    return any(grants(s, request) and _conditions(s) in granting for _, s in after)
 
 
 def prove(roles: Iterable[StackRole], proposal: Mapping[tuple[str, str], RoleState], diff: StackDiff) -> list[RoleProof]:
