@@ -16,6 +16,7 @@ held against the proposal.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,10 +93,23 @@ def still_allowed(request: ObservedRequest, before: list[tuple[str, dict]], afte
     return any(grants(s, request) and _conditions(s) in granting for _, s in after)
 
 
+def _entry_of(advisory: str) -> str:
+    match = re.search(r"agent-iam:[A-Za-z]+\[\d+\]", advisory)
+    return match.group(0) if match else ""
+
+
+def new_opt_ins(diff: StackDiff, entry: str) -> list[str]:
+    """The opt-ins (the plan's advisories) the proposal newly sets for an entry. An advisory whose text
+    changed because the entry was narrowed (an opt-in of the same entry went) is the same opt-in, not a
+    new one: the role's documents, compared above, say what it grants."""
+    added = [c.value for c in diff.stack_changes if c.kind == WIDENING and _entry_of(c.value) == entry]
+    removed = [c.value for c in diff.stack_changes if c.kind != WIDENING and _entry_of(c.value) == entry]
+    return [] if removed and len(added) <= len(removed) else [f"opt-in newly set: {a}" for a in added]
+
+
 def prove(roles: Iterable[StackRole], proposal: Mapping[tuple[str, str], RoleState], diff: StackDiff) -> list[RoleProof]:
     """The proof for each role of the stack."""
     by_role = {(r.account, r.name): r for r in diff.roles}
-    stack_widening = [f"{c.what}: {c.value}" for c in diff.stack_changes if c.kind == WIDENING]
     proofs = []
     for role in roles:
         proof = RoleProof(role)
@@ -103,7 +117,7 @@ def prove(roles: Iterable[StackRole], proposal: Mapping[tuple[str, str], RoleSta
         if changed is not None:
             proof.verdict = "wider" if changed.widening else "narrower" if changed.narrowing else "equal"
             proof.widening = [f"{c.what} `{c.value}` ({c.where})" for c in changed.widening]
-        proof.widening += stack_widening
+        proof.widening += new_opt_ins(diff, role.entry)
         before = identity_statements(role.state)
         after = identity_statements(proposal.get((role.account, role.name)))
         distinct = {(q.action.lower(), q.resources): q for q in role.requests}
