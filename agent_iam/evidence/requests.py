@@ -244,9 +244,14 @@ def actions_of(event: Event) -> tuple[tuple[str, ...], str]:
 # --- the resources ---------------------------------------------------------------------
 
 
+def format_pattern(fmt: arns.ResourceFormat) -> str:
+    """A format as a Resource pattern: every `${Variable}` a `*` (`arn:*:s3:::*/*` for S3 objects)."""
+    return re.sub(r"\$\{[^}]*\}", "*", fmt.template)
+
+
 @cache
 def _service_formats(service: str) -> tuple[tuple[str, arns.ResourceFormat], ...]:
-    return tuple((arns.format_pattern(f), f) for f in arns.formats() if f.service == service)
+    return tuple((format_pattern(f), f) for f in arns.formats() if f.service == service)
 
 
 def _literal_length(template: str) -> int:

@@ -183,15 +183,10 @@ def _data_formats_by_key() -> dict[tuple[str, str], ResourceFormat]:
 
 
 def action_formats(action: str) -> tuple[ResourceFormat, ...]:
-    """The ARN formats of the resource types an action can be scoped to; () when it takes only `*`."""
+    """The ARN formats of the resource types an action can be scoped to (`iam:PassRole`: role)."""
     service = actions.split(action)[0]
     keyed = _data_formats_by_key()
-    return tuple(keyed[(service, k.lower())] for k in actions.resource_types(action) if (service, k.lower()) in keyed)
-
-
-def format_pattern(fmt: ResourceFormat) -> str:
-    """A format as a Resource pattern: every `${Variable}` a `*` (`arn:*:s3:::*/*` for S3 objects)."""
-    return re.sub(r"\$\{[^}]*\}", "*", fmt.template)
+    return tuple(keyed[(service, key.lower())] for key in actions.resource_types(action) if (service, key.lower()) in keyed)
 
 
 # --- "every resource of a kind" --------------------------------------------------------
