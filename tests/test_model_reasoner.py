@@ -264,3 +264,12 @@ def test_witness_requests_read_as_the_diff_will_show_them():
     assert shown["action"] == "iam:PassRole" and shown["resource"].startswith(f"arn:aws:iam::{ACCOUNT}:role/")
     assert shown["principal"] == f"arn:aws:iam::{ACCOUNT}:role/agent"
     assert isinstance(Request(witness.principal, witness.action, witness.resource, witness.context), Request)
+
+
+def test_an_assumer_behind_a_secret_external_id_has_a_witness_holding_that_value():
+    model = role(trust=doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{VENDOR}:role/vendor"},
+                            "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"sts:ExternalId": "[secret]"}}}))
+    [assumer] = solver.external_assumers(model)
+    [(symbol, value)] = assumer.assumed
+    assert symbol.endswith("sts:ExternalId") and assumer.witness.context["sts:externalid"] == (value,)
+    assert can_assume(model, assumer.witness, dict(assumer.assumed)).allowed is True

@@ -1318,11 +1318,13 @@ class Assumer:
     witness: Request | None = None
     excluded: tuple[Principal, ...] = ()
     account: str | None = None
+    assumed: tuple[tuple[str, str], ...] = ()  # values the witness gives unknowns (a secret external ID)
 
 
 def _outside(encoding: _Encoding, listed: Principal, own: str | None) -> list[z3.BoolRef] | None:
     """Constraints for a principal outside `own` that `listed` names (any principal of another
-    account for `*` and an account's root), or None when it names none."""
+    account for `*` and an account's root; the principal itself when it is one), or None when it
+    names none."""
     aws = encoding.pkind == _KINDS[docs.AWS]
     if listed.kind == docs.ANY or (listed.kind == docs.AWS and listed.value == "*"):
         return [aws, encoding.paccount != z3.StringVal(own)] if own else [aws]
@@ -1332,9 +1334,16 @@ def _outside(encoding: _Encoding, listed: Principal, own: str | None) -> list[z3
         account = arns.account_of(listed.value)
         if account is None or account == own:
             return None
-        return [encoding.principal_match(listed)]
+        if re.fullmatch(r"arn:[^:]+:iam::\d{12}:root", listed.value):
+            return [encoding.principal_match(listed)]
+        try:
+            from agent_iam.model.evaluate import principal_of
+
+            return encoding.fix_principal(principal_of(listed))  # one principal: every part of its ARN pinned
+        except ValueError:
+            return None
     if listed.kind in (docs.FEDERATED, docs.CANONICAL_USER):
-        return [encoding.principal_match(listed)]
+        return encoding.fix_principal(listed)
     return None
 
 
@@ -1356,21 +1365,26 @@ def external_assumers(role: RoleModel, budget_ms: int = DEFAULT_BUDGET_MS) -> tu
             excluded = ()
         actions = tuple(str(a) for a in statement.action)
         for principal in listed:
-            witness = _assume_witness(role, statement, principal, budget_ms)
-            if witness is False:
+            found = _assume_witness(role, statement, principal, budget_ms)
+            if found is False:
                 continue
+            witness, assumed = found if isinstance(found, tuple) else (None, ())
             out.append(Assumer(
                 principal, StatementRef(trust.source, statement.number, statement.sid), actions, statement.conditions,
-                witness if isinstance(witness, Request) else None, tuple(excluded),
+                witness, tuple(excluded),
                 arns.account_of(principal.value) if isinstance(principal.value, str) and principal.kind == docs.AWS else None,
+                assumed,
             ))
     return tuple(out)
 
 
-def _assume_witness(role: RoleModel, statement: Statement, principal: Principal, budget_ms: int) -> Request | bool | None:
+def _assume_witness(
+    role: RoleModel, statement: Statement, principal: Principal, budget_ms: int
+) -> tuple[Request, tuple[tuple[str, str], ...]] | bool | None:
     """A request by which a principal `principal` names, outside the role's account, assumes the role
-    through `statement` (checked with the evaluator); False when `principal` names no one outside the
-    account or no request can; None when that is not decided."""
+    through `statement` (checked with the evaluator, with the values it gives unknowns such as a
+    secret external ID); False when `principal` names no one outside the account or no request
+    can; None when that is not decided."""
     assert role.trust is not None
     try:
         encoding = _Encoding((role.trust,))
@@ -1391,7 +1405,10 @@ def _assume_witness(role: RoleModel, statement: Statement, principal: Principal,
         witness = encoding.witness(model, None)
     except ValueError:
         return None
-    return witness if can_assume(role, witness).allowed is True else None
+    assumed = {name: model.eval(const, model_completion=True).as_string() for name, const in encoding.unknown_texts.items()}
+    if can_assume(role, witness, assumed).allowed is not True:
+        return None
+    return witness, tuple(sorted(assumed.items()))
 
 
 __all__ = [
