@@ -208,7 +208,8 @@ def _size(role: RoleModel, trust: bool) -> int:
 def test_the_solver_agrees_with_the_evaluator_on_generated_requests(roles: list[RoleModel]):
     rng = random.Random(SEED)
     assert len(roles) >= 20
-    disagreements = []
+    disagreements: list[tuple] = []
+    undecided: list[tuple] = []
     answers = {True: 0, False: 0, None: 0}
     for index in range(REQUESTS):
         role = roles[index % len(roles)]
@@ -224,12 +225,16 @@ def test_the_solver_agrees_with_the_evaluator_on_generated_requests(roles: list[
         answers[expected] += 1
         if expected != got:
             disagreements.append((role.key, trust, request.to_dict(), expected, got))
-        # the encoding compare searches (unions of patterns), asked without simplification: on small roles
-        # in the suite, on every role in the deeper pass
-        if index % 10 == 0 and (REQUESTS > 300 or _size(role, trust) <= 40):
-            searched = solver.decide_by_search(role, request, trust)
-            if searched != expected:
+        # the encoding compare searches (unions of patterns), asked without simplification: every tenth
+        # request of a small role; in the deeper pass also every hundredth of a large one (an AWS managed
+        # policy of hundreds of patterns takes the solver seconds). An answer out of budget is counted.
+        if index % 10 == 0 and (_size(role, trust) <= 40 or (REQUESTS > 300 and index % 100 == 0)):
+            searched = solver.decide_by_search(role, request, trust, budget_ms=20_000)
+            if searched is None and expected is not None:
+                undecided.append((role.key, trust, request.to_dict()))
+            elif searched != expected:
                 disagreements.append((role.key, trust, request.to_dict(), expected, f"search: {searched}"))
     assert disagreements == []
+    assert len(undecided) <= REQUESTS // 1000, undecided  # the search's budget, never a different answer
     # the generator reaches all three answers, so agreement is not agreement on "no"
     assert answers[True] >= REQUESTS // 20 and answers[False] >= REQUESTS // 5, answers
