@@ -304,3 +304,12 @@ def test_an_unknown_document_never_makes_a_request_certain():
     assert decide(model, req()) is None  # the unknown policy could deny it
     denied = role_from_documents("agent", ACCOUNT, identity=[doc({"Effect": "Deny", "Action": "*", "Resource": "*"}), unknown])
     assert decide(denied, req()) is False  # a known Deny decides
+
+
+def test_requests_are_values():
+    one = Request("arn:aws:iam::222222222222:role/x", "s3:GetObject", "r", {"AWS:TagKeys": ["a", "b"]})
+    same = Request("arn:aws:iam::222222222222:role/x", "s3:GetObject", "r", {"aws:tagkeys": ("a", "b")})
+    assert one == same and len({one, same}) == 1
+    assert one.context["aws:principalaccount"] == ("222222222222",)
+    with pytest.raises(ValueError, match="12-digit account"):
+        Request("arn:aws:iam::*:role/x", "sts:AssumeRole")

@@ -128,6 +128,9 @@ class Request:
         object.__setattr__(self, "resource", resource)
         object.__setattr__(self, "context", normal)
 
+    def __hash__(self) -> int:
+        return hash((self.principal, self.action, self.resource, tuple(sorted(self.context.items()))))
+
     def with_principal(self, principal: str | Principal) -> Request:
         context = {k: v for k, v in self.context.items() if k not in (PRINCIPAL_ARN, PRINCIPAL_ACCOUNT)}
         return Request(principal, self.action, self.resource, context)
