@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from agent_iam.guardrails.rules import UNKNOWN_SENTINELS
@@ -134,6 +134,16 @@ _DEFAULT = re.compile(r"^\s*([^,\s]+)\s*,\s*'([^']*)'\s*$")
 def parse_pattern(text: str, *, wildcards: bool, variables: bool, arn: bool = False) -> Pattern:
     """Split `text` into tokens. With `wildcards`, `*` and `?` match runs and single characters; with
     `variables`, `${key}` is a policy variable and `${*}`, `${?}`, `${$}` the literal characters."""
+    return _parse_pattern(text, wildcards, variables, arn and text.startswith("arn:"))
+
+
+@lru_cache(maxsize=200_000)
+def _parse_pattern(text: str, wildcards: bool, variables: bool, arn: bool) -> Pattern:
+    if not (variables and "${" in text):
+        if not wildcards or ("*" not in text and "?" not in text):
+            return Pattern(text, (text,) if text else (), arn)
+        parts = re.split(r"([*?])", text)
+        return Pattern(text, tuple(Wild(p) if p in ("*", "?") else p for p in parts if p), arn)
     tokens: list[str | Wild | Var] = []
     literal: list[str] = []
 
@@ -168,7 +178,7 @@ def parse_pattern(text: str, *, wildcards: bool, variables: bool, arn: bool = Fa
             literal.append(char)
         index += 1
     flush()
-    return Pattern(text, tuple(tokens), arn and text.startswith("arn:"))
+    return Pattern(text, tuple(tokens), arn)
 
 
 # --- principals, conditions, statements ------------------------------------------------
@@ -385,8 +395,17 @@ _TEXTS: dict[tuple[str, str], tuple[str, str | None, tuple[Statement, ...]]] = {
 
 def digest_of(document: Mapping[str, Any]) -> str:
     """The content digest of a document (key order and white space do not count)."""
+    return _digest_and_text(document)[0]
+
+
+def _digest_and_text(document: Mapping[str, Any]) -> tuple[str, str]:
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+    return hashlib.sha256(text.encode()).hexdigest()[:24], text
+
+
+def _may_hold_unknown(text: str) -> bool:
+    """Whether a document's JSON text may hold an unknown value (exactly checked when it may)."""
+    return REDACTED in text or SECRET_SIG_KEY in text or any(s in text for s in UNKNOWN_SENTINELS)
 
 
 def _contains_unknown(value: Any) -> bool:
@@ -426,9 +445,9 @@ def parse_document(
             raise ValueError(f"{name}: not JSON ({exc})") from None
     if not isinstance(value, Mapping):
         raise ValueError(f"{name}: a policy document is a JSON object, got {type(value).__name__}: {value!r:.80}")
-    digest = digest_of(value)
+    digest, canonical = _digest_and_text(value)
     prefix = unknown_prefix or name
-    has_unknown = _contains_unknown(value)
+    has_unknown = _may_hold_unknown(canonical) and _contains_unknown(value)
     key = (digest, partition, prefix if has_unknown else "")
     cached = _CACHE.get(key)
     if cached is None:
