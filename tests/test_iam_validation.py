@@ -118,10 +118,13 @@ def test_a_typo_in_an_action_fails_python_m_plan_naming_the_action_and_the_role(
         timeout=120,
     )
     assert result.returncode == 3, result.stderr
+    shown = " ".join(result.stdout.replace("│", " ").split())
     assert (
-        "agent-iam:saasRoles[0]: [error action_validation] inline policy 'vendor-access' of role 'vendor-x', "
-        "statement 'ReadReports': s3:GetObjekt: Action `GetObjekt` not found in service `s3`." in result.stdout
+        "agent-iam:saasRoles[0] (vendor-x): 1 decision(s) block the plan (1 finding(s)) • [action_validation] "
+        "statement 'ReadReports' (#1) of policy 'vendor-access' of role 'vendor-x' why: (error) s3:GetObjekt: Action "
+        "`GetObjekt` not found in service `s3`. fix: the document is wrong" in shown
     )
+    assert "accept:" not in shown  # a document IAM would refuse or never honour is fixed, not accepted
     assert "plan blocked: 1 blocking IAM finding(s)" in result.stderr
     written = json.loads((tmp_path / "build" / "neg" / "plan.json").read_text())
     [finding] = [f for f in written["iamFindings"] if f["severity"] == "error"]
