@@ -287,3 +287,40 @@ def test_a_finding_across_statements_names_them_all_and_its_key_survives_unrelat
     [row] = [r for r in written["acceptedFindings"] if r["check"] == "privilege-escalation"]
     assert row["where"] == "statements #1, #2 of policy 'vendor-access' of role 'v'"
     assert row["actions"] == ["iam:PassRole", "ec2:RunInstances"] and row["findings"] == 1
+
+
+# --- the suite is not the user's gate --------------------------------------------------------------
+
+LBC_KEYS = [{"check": "sensitive-actions-scoped", "document": "service-account-access", "statement": n}
+            for n in (1, *range(3, 17))] + [
+    {"check": "sensitive_action", "document": "service-account-access", "statement": n} for n in (3, 4)]
+
+
+def test_a_stack_that_plans_green_with_acceptances_passes_the_suites_stack_reading_tests(
+    tmp_path, capsys, monkeypatch, iam_services
+):
+    """A user's stack as the docs offer it (a vendor policy accepted item by item, a preset with its
+    reviewed acceptance, an ECS entry accepting on its task role), planted among the stacks: it plans
+    with exit 0, and every test that reads `stacks/` passes on it."""
+    import conftest
+    import test_access_report
+    import test_iam_validation
+    import test_stacks
+
+    wide = {"name": "agent", "allowWildcardResources": True,
+            "policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]},
+            "acceptedFindings": [{"check": "sensitive-actions-scoped", "role": "task", "document": "agent-permissions",
+                                  "statement": 1, "reason": REASON}]}
+    datadog = {"name": "datadog-integration", "preset": "datadog", "externalId": "acme-4f8b2c1d-datadog"}
+    lbc = lbc_entry(acceptedFindings=[{**key, "reason": REASON} for key in LBC_KEYS])
+    project = tmp_path / "project"
+    (project / "stacks").mkdir(parents=True)
+    code, _, _, err = plan(project / "stacks", "newbie", capsys, clusters=CLUSTERS, serviceAccounts=[lbc],
+                           saasRoles=[datadog], ecsAgents=[wide])
+    assert code == 0, err  # green, as the user sees it
+
+    for module in (conftest, test_iam_validation, test_stacks):
+        monkeypatch.setattr(module, "ROOT", project)
+    test_iam_validation.test_every_document_of_every_stack_passes("newbie", iam_services)
+    test_stacks.test_every_stack_renders_with_documents("newbie", tmp_path / "rendered")
+    test_access_report.test_report_covers_every_trust_statement_and_every_action("newbie")
