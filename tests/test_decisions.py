@@ -3,6 +3,7 @@ the output is grouped per entry, check and place, and acceptances are keyed to t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -324,3 +325,69 @@ def test_a_stack_that_plans_green_with_acceptances_passes_the_suites_stack_readi
     test_iam_validation.test_every_document_of_every_stack_passes("newbie", iam_services)
     test_stacks.test_every_stack_renders_with_documents("newbie", tmp_path / "rendered")
     test_access_report.test_report_covers_every_trust_statement_and_every_action("newbie")
+
+
+# --- narrower alternatives -------------------------------------------------------------------------
+
+
+def test_each_narrower_managed_policy_exists_and_grants_less_on_every_resource():
+    """The reviewed table, checked against the managed-policy data: every name exists, and each
+    alternative grants fewer sensitive actions on every resource of a kind than the policy it
+    replaces (for a policy granting every action, it is not one that does too)."""
+    from agent_iam.guardrails import rules
+    from agent_iam.iam import managed_policies
+    from agent_iam.plan.decisions import NARROWER_MANAGED_POLICIES
+
+    by_name = {key.rsplit("/", 1)[-1]: f"arn:aws:iam::aws:policy/{key}" for key in managed_policies.names()}
+
+    def document(name: str) -> dict[str, Any]:
+        assert name in by_name, f"{name} is not an AWS managed policy"
+        return managed_policies.document(by_name[name])
+
+    def everything(doc: dict[str, Any]) -> bool:
+        return any(p.startswith(("full administrator", "every action but")) for p in rules.managed_policy_privileges(doc))
+
+    for name, alternatives in NARROWER_MANAGED_POLICIES.items():
+        original = document(name)
+        for alternative in alternatives:
+            narrower = document(alternative)
+            assert not everything(narrower), alternative
+            if everything(original):
+                continue
+            wide, wider = rules.wide_grants(narrower), rules.wide_grants(original)
+            assert sum(map(len, wide.values())) < sum(map(len, wider.values())), (name, alternative)
+            assert set(wide.get("credential reads", [])) <= set(wider.get("credential reads", [])), (name, alternative)
+
+
+# --- the policy pack gives the plan's verdict ------------------------------------------------------
+
+
+def test_the_pack_accepts_a_statement_without_sid_for_that_role_in_that_account_only():
+    import jsonschema
+
+    from agent_iam.guardrails import pulumi_policy_adapter as adapter
+    from agent_iam.guardrails import rules
+    from agent_iam.plan.guardrails import pack_acceptances, resource_views, stack_settings
+    from agent_iam.plan.run import run_program
+
+    accepted = [{"check": "sensitive-actions-scoped", "document": "vendor-access", "statement": 2, "reason": REASON}]
+    config = {"aws:region": REGION, "agent-iam:accountId": ACCOUNT,
+              "agent-iam:saasRoles": [vendor(READ, PASS, acceptedFindings=accepted)]}
+    settings = stack_settings("pack", config)
+    pack = pack_acceptances(settings)
+    assert pack == {"sensitive-actions-scoped": [
+        {"document": "vendor-access", "statement": 2, "role": "v", "account": ACCOUNT, "reason": REASON}]}
+    schema = {"type": "object", "properties": {"acceptedFindings": adapter.ACCEPTED_SCHEMA}}
+    jsonschema.validate({"acceptedFindings": pack["sensitive-actions-scoped"]}, schema)
+
+    views = resource_views(run_program("pack", config), settings.account_id)
+    context = adapter.context_of({})
+    found = [v for view in views for v in rules.evaluate_resource("sensitive-actions-scoped", view, context)]
+    assert [(v.document, v.statement) for v in found] == [("vendor-access", 2)]
+    acceptances = adapter.acceptances_of("sensitive-actions-scoped", {"acceptedFindings": pack["sensitive-actions-scoped"]})
+    by_view = {(v.type, v.name): v for v in views}
+    assert rules.blocking(rules.accept(found, acceptances, adapter.account_of_violation(by_view, context))) == []
+    elsewhere = adapter.account_of_violation(by_view, adapter.context_of({}))
+    moved = {key: dataclasses.replace(view, account=OTHER) for key, view in by_view.items()}
+    assert rules.blocking(rules.accept(found, acceptances, adapter.account_of_violation(moved, context))) == found
+    assert elsewhere(found[0]) == ACCOUNT
