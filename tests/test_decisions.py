@@ -391,3 +391,21 @@ def test_the_pack_accepts_a_statement_without_sid_for_that_role_in_that_account_
     moved = {key: dataclasses.replace(view, account=OTHER) for key, view in by_view.items()}
     assert rules.blocking(rules.accept(found, acceptances, adapter.account_of_violation(moved, context))) == found
     assert elsewhere(found[0]) == ACCOUNT
+
+
+def test_statements_are_numbered_from_one_in_every_report():
+    from agent_iam.guardrails.iam_validation import Finding, one_based
+    from agent_iam.plan.access import finding_group_line, group_findings
+
+    first = Finding("inline policy 'p' of role 'r'", "identity", "medium", "wildcard_resource", "m", statement_index=0,
+                    statements=(1,))
+    across = Finding("inline policy 'p' of role 'r'", "identity", "high", "sensitive_action", "n", statement_index=2,
+                     statements=(1, 3))
+    assert first.to_dict()["statement"] == 1 and first.where() == "inline policy 'p' of role 'r', statement #1"
+    assert across.to_dict()["statements"] == [1, 3] and "statement" not in across.to_dict()
+    assert across.where() == "inline policy 'p' of role 'r', statements #1, #3"
+    lines = [finding_group_line(g) for g in group_findings([first, across])]
+    assert "(inline policy 'p' of role 'r' statement #1)" in lines[1]
+    assert "(inline policy 'p' of role 'r' statements #1, #3)" in lines[0]
+    assert one_based("`iam:PassRole` in Statement [0]; `ec2:RunInstances` in Statement [2]") == (
+        "`iam:PassRole` in statement #1; `ec2:RunInstances` in statement #3")

@@ -327,6 +327,9 @@ def apply_acceptances(
     from agent_iam.stack_config import ConfigError, stack_file
     from agent_iam.stack_config.errors import key_path
 
+    units = [unit for unit in settings.units() if unit.accepted_findings]
+    if not units:
+        return violations, findings, []
     if places is None:
         places = Places(settings, views, documents, settings.guardrail_context())
     source = stack_file(settings.stack)
@@ -351,9 +354,7 @@ def apply_acceptances(
         found = item(kind, i)
         return not found.accepted if kind == "v" else found.severity in ("error", "critical", "high") and not found.exemption
 
-    for unit in settings.units():
-        if not unit.accepted_findings:
-            continue
+    for unit in units:
         own = [entry for role in places.entry_roles.get(unit.key, ()) for entry in by_role.get(role, ())]
         refs = places.role_refs(unit.key)
         for index, acceptance in enumerate(unit.accepted_findings):
