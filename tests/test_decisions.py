@@ -409,3 +409,23 @@ def test_statements_are_numbered_from_one_in_every_report():
     assert "(inline policy 'p' of role 'r' statements #1, #3)" in lines[0]
     assert one_based("`iam:PassRole` in Statement [0]; `ec2:RunInstances` in Statement [2]") == (
         "`iam:PassRole` in statement #1; `ec2:RunInstances` in statement #3")
+
+
+def test_cross_account_pod_identity_keys_name_the_role_by_its_name(tmp_path, capsys, iam_services):
+    """staging's Causely entry makes two roles (the Pod Identity role in the cluster's account and
+    the role holding the permissions): a key says which."""
+    from conftest import ROOT
+
+    stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.staging.yaml").read_text())
+    [entry] = [e for e in stack["config"]["agent-iam:serviceAccounts"] if e["name"] == "causely-observability"]
+    index = stack["config"]["agent-iam:serviceAccounts"].index(entry)
+    entry.update(allowWildcardResources=True, policy={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]})
+    (tmp_path / "Pulumi.xpi.yaml").write_text(yaml.safe_dump(stack))
+    code = main(["--stack", "xpi", "--stacks-dir", str(tmp_path), "--out", str(tmp_path / "build"), "--no-cache", "--quiet"])
+    capsys.readouterr()
+    written = json.loads((tmp_path / "build" / "xpi" / "plan.json").read_text())
+    assert code == 3
+    assert keys_of(written, f"agent-iam:serviceAccounts[{index}]") == [{
+        "check": "sensitive-actions-scoped", "role": "causely-observability", "document": "service-account-access",
+        "statement": 1}]
