@@ -66,6 +66,25 @@ _FAMILY = {
 _V4, _V6, _NOT_IP = 0, 1, 2
 
 
+# z3 reads `\u{HEX}` in string literals as one character and writes characters outside printable
+# ASCII that way: a document's backslash is written as `\u{5c}` going in, and escapes are read back
+# coming out, so every text is exactly itself on both sides.
+def _text(value: str) -> z3.SeqRef:
+    return z3.StringVal(value.replace("\\", "\\u{5c}"))
+
+
+def _re(value: str | z3.SeqRef) -> z3.ReRef:
+    return z3.Re(_text(value) if isinstance(value, str) else value)
+
+
+_ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]{1,6})\}")
+
+
+def _read(value: z3.ExprRef) -> str:
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value.as_string())
+
+
+
 class Unsupported(Exception):
     """A document uses the language in a way the encoding does not cover exactly (the query is unknown)."""
 
@@ -78,15 +97,19 @@ def _all_char() -> z3.ReRef:
     return z3.AllChar(z3.ReSort(z3.StringSort()))
 
 
+MAX_CHAR = chr(0x2FFFF)  # the last character of z3's unicode strings
+
+
 @cache
 def _no_colon() -> z3.ReRef:
-    return z3.Intersect(_all_char(), z3.Complement(z3.Re(":")))
+    """One character but `:` (as ranges: the solver decides them far faster than a complement)."""
+    return z3.Union(z3.Range(chr(0), "9"), z3.Range(";", MAX_CHAR))
 
 
 @cache
-def _lower_printable() -> z3.ReRef:
-    """Printable ASCII without upper-case letters: the actions a free action variable ranges over."""
-    return z3.Star(z3.Union(z3.Range(" ", "@"), z3.Range("[", "~")))
+def _action_char() -> z3.ReRef:
+    """One character of a lower-cased action: anything but an upper-case ASCII letter."""
+    return z3.Union(z3.Range(chr(0), "@"), z3.Range("[", MAX_CHAR))
 
 
 @cache
@@ -101,9 +124,9 @@ def _caseless(text: str) -> z3.ReRef:
     for char in text:
         lower, upper = char.lower(), char.upper()
         if lower != upper and len(lower) == 1 and len(upper) == 1:
-            parts.append(z3.Union(z3.Re(lower), z3.Re(upper)))
+            parts.append(z3.Union(_re(lower), _re(upper)))
         else:
-            parts.append(z3.Re(char))
+            parts.append(_re(char))
     if not parts:
         return z3.Re("")
     return parts[0] if len(parts) == 1 else z3.Concat(*parts)
@@ -121,7 +144,7 @@ def _ground_regex(pattern: Pattern) -> z3.ReRef:
     parts: list[z3.ReRef] = []
     for token, bounded in segments(pattern):
         if isinstance(token, str):
-            parts.append(z3.Re(token))
+            parts.append(_re(token))
         else:
             assert isinstance(token, Wild)
             char = _no_colon() if bounded else _all_char()
@@ -135,7 +158,16 @@ def _union(regexes: tuple[z3.ReRef, ...]) -> z3.ReRef:
 
 @cache
 def _action_regex(text: str) -> z3.ReRef:
-    return _ground_regex(action_pattern(text))
+    """An Action value over lower-cased actions: its wildcards match no upper-case letter, so an action
+    that some pattern matches is always one the evaluator lower-cases to itself."""
+    parts: list[z3.ReRef] = []
+    for token in action_pattern(text).tokens:
+        if isinstance(token, str):
+            parts.append(_re(token))
+        else:
+            assert isinstance(token, Wild)
+            parts.append(z3.Star(_action_char()) if token.char == "*" else _action_char())
+    return _concat_re(parts)
 
 
 # --- the request's variables ------------------------------------------------------------
@@ -274,8 +306,8 @@ class _Encoding:
     def _principal_domain(self) -> None:
         self.domain += [self.pkind >= 0, self.pkind <= 3]
         shape = z3.And(
-            self.pid == z3.Concat(z3.StringVal("arn:"), self.ppartition, z3.StringVal(":"), self.pservice,
-                                  z3.StringVal("::"), self.paccount, z3.StringVal(":"), self.prest),
+            self.pid == z3.Concat(_text("arn:"), self.ppartition, _text(":"), self.pservice,
+                                  _text("::"), self.paccount, _text(":"), self.prest),
             z3.InRe(self.ppartition, z3.Plus(_no_colon())),
             z3.Or(self.pservice == "iam", self.pservice == "sts"),
             z3.InRe(self.paccount, z3.Loop(z3.Range("0", "9"), 12, 12)),
@@ -302,7 +334,7 @@ class _Encoding:
 
     def fix_request(self, request: Request, fix_principal: bool = True) -> list[z3.BoolRef]:
         """Constraints that pin the variables to a concrete request."""
-        out = [self.action == z3.StringVal(request.action.lower()), self.resource == z3.StringVal(request.resource)]
+        out = [self.action == _text(request.action.lower()), self.resource == _text(request.resource)]
         if fix_principal and request.principal is not None:
             out += self.fix_principal(request.principal)
         for name, key in self.keys.items():
@@ -314,17 +346,17 @@ class _Encoding:
         """(variable, value) pairs that pin the variables to a concrete request, for `z3.substitute`;
         raises Unsupported where a value is not one term (the caller then asks the solver)."""
         pairs: list[tuple[z3.ExprRef, z3.ExprRef]] = [
-            (self.action, z3.StringVal(request.action.lower())), (self.resource, z3.StringVal(request.resource)),
+            (self.action, _text(request.action.lower())), (self.resource, _text(request.resource)),
         ]
         principal = request.principal
         if principal is not None:
             assert isinstance(principal.value, str)
-            pairs += [(self.pkind, z3.IntVal(_KINDS[principal.kind])), (self.pid, z3.StringVal(principal.value))]
+            pairs += [(self.pkind, z3.IntVal(_KINDS[principal.kind])), (self.pid, _text(principal.value))]
             if principal.kind == docs.AWS:
                 parsed = arns.parse(principal.value)
                 assert parsed is not None
-                pairs += [(self.ppartition, z3.StringVal(parsed.partition)), (self.pservice, z3.StringVal(parsed.service)),
-                          (self.paccount, z3.StringVal(parsed.account)), (self.prest, z3.StringVal(parsed.resource))]
+                pairs += [(self.ppartition, _text(parsed.partition)), (self.pservice, _text(parsed.service)),
+                          (self.paccount, _text(parsed.account)), (self.prest, _text(parsed.resource))]
         for name, key in self.keys.items():
             values = request.context.get(name) or ()
             if len(values) > len(key.slots):
@@ -353,17 +385,17 @@ class _Encoding:
             if address is None:
                 return [(slot.ip_kind, z3.IntVal(_NOT_IP)), (slot.ip, z3.BitVecVal(0, 128))]
             return [(slot.ip_kind, z3.IntVal(_V4 if address.version == 4 else _V6)), (slot.ip, z3.BitVecVal(int(address), 128))]
-        return [(slot.text, z3.StringVal(value))] if slot.text is not None else []
+        return [(slot.text, _text(value))] if slot.text is not None else []
 
     def fix_principal(self, principal: Principal) -> list[z3.BoolRef]:
         assert isinstance(principal.value, str)
-        out = [self.pkind == _KINDS[principal.kind], self.pid == z3.StringVal(principal.value)]
+        out = [self.pkind == _KINDS[principal.kind], self.pid == _text(principal.value)]
         if principal.kind == docs.AWS:
             parsed = arns.parse(principal.value)
             assert parsed is not None
             out += [
-                self.ppartition == z3.StringVal(parsed.partition), self.pservice == z3.StringVal(parsed.service),
-                self.paccount == z3.StringVal(parsed.account), self.prest == z3.StringVal(parsed.resource),
+                self.ppartition == _text(parsed.partition), self.pservice == _text(parsed.service),
+                self.paccount == _text(parsed.account), self.prest == _text(parsed.resource),
             ]
         return out
 
@@ -401,13 +433,17 @@ class _Encoding:
             return z3.And(slot.ip_kind == (_V4 if address.version == 4 else _V6), slot.ip == int(address))
         if slot.text is None:
             return z3.BoolVal(True)
-        return slot.text == z3.StringVal(value)
+        return slot.text == _text(value)
 
     def free_domain(self) -> list[z3.BoolRef]:
-        """Domain constraints for variables a query leaves free: an action is printable ASCII without
-        upper-case letters (it stands for the lower-cased action; a wildcard that a witness needs
-        matches any character, and documents never spell out every printable one)."""
-        return [z3.InRe(self.action, _lower_printable())]
+        """Domain constraints for variables a query leaves free: the action variable stands for the
+        lower-cased action, so it holds no upper-case letter. An action an Action pattern matches never
+        does; only a NotAction or an unknown document can reach others, and only then is the
+        constraint added (it slows the solver down)."""
+        if any(not d.known or any(s.not_action or any(isinstance(a, Unknown) for a in s.action) for s in d.statements)
+               for d in self.documents):
+            return [z3.InRe(self.action, z3.Star(_action_char()))]
+        return []
 
     def fix_fixed(self) -> list[z3.BoolRef]:
         return [self.fix_key(self.keys[k], [v]) for k, v in self.fixed.items() if k in self.keys]
@@ -495,8 +531,8 @@ class _Encoding:
                 return kind
             root = re.fullmatch(r"arn:([^:]+):iam::(\d{12}):root", listed.value)
             if root:
-                return z3.And(kind, self.ppartition == z3.StringVal(root.group(1)), self.paccount == z3.StringVal(root.group(2)))
-        return z3.And(kind, self.pid == z3.StringVal(listed.value))
+                return z3.And(kind, self.ppartition == _text(root.group(1)), self.paccount == _text(root.group(2)))
+        return z3.And(kind, self.pid == _text(listed.value))
 
     # patterns and values ----------------------------------------------------------------------
 
@@ -508,26 +544,26 @@ class _Encoding:
             raise Unsupported(f"policy variable ${{{var.key}}} reads a key that is not text")
         defined = key.present if not key.multi else z3.And(key.present, key.count == 1)  # type: ignore[operator]
         if var.default is not None:
-            return z3.BoolVal(True), z3.If(defined, slot.text, z3.StringVal(var.default))
+            return z3.BoolVal(True), z3.If(defined, slot.text, _text(var.default))
         return defined, slot.text
 
     def pattern_match(self, pattern: Pattern, term: z3.SeqRef) -> z3.BoolRef:
         if not pattern.variables:
             if not pattern.has_wildcard:
-                return term == z3.StringVal("".join(t for t in pattern.tokens if isinstance(t, str)))
+                return term == _text("".join(t for t in pattern.tokens if isinstance(t, str)))
             return z3.InRe(term, _ground_regex(pattern))
         guards: list[z3.BoolRef] = []
         parts: list[z3.ReRef] = []
         for token, bounded in segments(pattern):
             if isinstance(token, str):
-                parts.append(z3.Re(token))
+                parts.append(_re(token))
             elif isinstance(token, Wild):
                 char = _no_colon() if bounded else _all_char()
                 parts.append(z3.Star(char) if token.char == "*" else char)
             else:
                 defined, value = self.variable(token)
                 guards.append(defined)
-                parts.append(z3.Re(value))
+                parts.append(_re(value))
         return z3.And(*guards, z3.InRe(term, _concat_re(parts)))
 
     def text_of(self, pattern: Pattern) -> tuple[list[z3.BoolRef], z3.SeqRef]:
@@ -535,15 +571,15 @@ class _Encoding:
         pieces: list[z3.SeqRef] = []
         for token in pattern.tokens:
             if isinstance(token, str):
-                pieces.append(z3.StringVal(token))
+                pieces.append(_text(token))
             elif isinstance(token, Wild):
-                pieces.append(z3.StringVal(token.char))
+                pieces.append(_text(token.char))
             else:
                 defined, value = self.variable(token)
                 guards.append(defined)
                 pieces.append(value)
         if not pieces:
-            return guards, z3.StringVal("")
+            return guards, _text("")
         return guards, pieces[0] if len(pieces) == 1 else z3.Concat(*pieces)
 
     def value_match(self, condition: Condition, index: int, key: _Key, slot: _Slot) -> z3.BoolRef:
@@ -572,7 +608,7 @@ class _Encoding:
             return z3.InRe(slot.text, _caseless(value))
         if family == docs.BINARY:
             assert slot.text is not None
-            return slot.text == z3.StringVal(value)
+            return slot.text == _text(value)
         if family == docs.NUMERIC:
             number = typed.number(value)
             assert number is not None and slot.number is not None and slot.bad is not None
@@ -626,7 +662,7 @@ class _Encoding:
 
     def witness(self, model: z3.ModelRef, principal: Principal | None) -> Request:
         def text(term: z3.ExprRef) -> str:
-            return model.eval(term, model_completion=True).as_string()
+            return _read(model.eval(term, model_completion=True))
 
         if principal is None:
             kind = _KIND_NAMES[model.eval(self.pkind, model_completion=True).as_long()]
@@ -664,7 +700,7 @@ class _Encoding:
             return "not-an-ip-address"
         if slot.text is None:
             return "any"
-        return value(slot.text).as_string()
+        return _read(value(slot.text))
 
     def printable(self) -> list[z3.BoolRef]:
         """Preferences for readable witnesses: printable ASCII everywhere."""
@@ -695,9 +731,45 @@ def _solve(constraints: Sequence[z3.BoolRef], budget_ms: int) -> tuple[str, z3.M
     return ("unsat", None) if result == z3.unsat else ("unknown", None)
 
 
+# How long the solver may look for a witness with the action pinned to one the documents name, and
+# how many such actions it tries, before it searches every action.
+CANDIDATE_BUDGET_MS = 300
+MAX_CANDIDATES = 48
+
+
+def _candidate_actions(documents: Iterable[Document]) -> list[str]:
+    """Actions the documents name (a pattern with its wildcards dropped or filled), lower-cased; those
+    of statements written once (what a change added or removed) first."""
+    statements = [s for d in documents for s in d.statements]
+    seen: dict[tuple[Any, ...], int] = {}
+    for statement in statements:
+        body = (statement.effect, statement.action, statement.not_action, statement.resource, statement.not_resource,
+                statement.principal, statement.not_principal, statement.conditions)
+        seen[body] = seen.get(body, 0) + 1
+    ordered = sorted(statements, key=lambda s: seen[(s.effect, s.action, s.not_action, s.resource, s.not_resource,
+                                                      s.principal, s.not_principal, s.conditions)] != 1)
+    out: dict[str, None] = {}
+    for statement in ordered:
+        for value in statement.action:
+            if isinstance(value, str):
+                text = value.lower()
+                out.setdefault(text.replace("*", "").replace("?", "a") if text != "*" else "s3:getobject", None)
+    return list(out)[:MAX_CANDIDATES]
+
+
 def _solve_nicely(encoding: _Encoding, constraints: Sequence[z3.BoolRef], budget_ms: int) -> tuple[str, z3.ModelRef | None]:
-    """`_solve`, and when satisfiable, a model with printable values if there is one."""
-    status, model = _solve(constraints, budget_ms)
+    """`_solve`, and when satisfiable, a model with printable values if there is one. The solver's
+    string search is erratic when the action is free and quick once it is pinned: the free search is
+    tried briefly, then with each action the documents name, then again with the whole budget (the
+    answer that counts)."""
+    status, model = _solve(constraints, min(budget_ms, CANDIDATE_BUDGET_MS))
+    if status == "unknown":
+        for action in _candidate_actions(encoding.documents):
+            status, model = _solve([*constraints, encoding.action == _text(action)], CANDIDATE_BUDGET_MS)
+            if status == "sat":
+                break
+        else:
+            status, model = _solve(constraints, budget_ms)
     if status == "sat":
         nicer_status, nicer = _solve([*constraints, *encoding.printable()], min(budget_ms, NICE_BUDGET_MS))
         if nicer_status == "sat":
@@ -940,7 +1012,7 @@ def _compare_documents(
             witness = encoding.witness(model, fixed_principal)
         except ValueError:
             return "unknown", None
-        values = {name: model.eval(const, model_completion=True).as_string() for name, const in encoding.unknown_texts.items()}
+        values = {name: _read(model.eval(const, model_completion=True)) for name, const in encoding.unknown_texts.items()}
         check = evaluate if what == "permissions" else can_assume
         if check(allowed_by, witness, values).allowed is True and check(denied_by, witness, values).allowed is False:
             assumed.update(values)
@@ -1288,8 +1360,8 @@ def _wide_by_solver(
         if not inside:
             parts.append(z3.Or(*(encoding.statement(s) for s, _ in boundary_allows)))
         constraints = [*encoding.domain, *encoding.fix_fixed(), *parts,
-                       encoding.action == z3.StringVal(request.action.lower()),
-                       encoding.resource == z3.StringVal(request.resource)]
+                       encoding.action == _text(request.action.lower()),
+                       encoding.resource == _text(request.resource)]
         if request.principal is not None:
             constraints += encoding.fix_principal(request.principal)
         status, _ = _solve(constraints, budget_ms)
@@ -1327,7 +1399,7 @@ def _outside(encoding: _Encoding, listed: Principal, own: str | None) -> list[z3
     names none."""
     aws = encoding.pkind == _KINDS[docs.AWS]
     if listed.kind == docs.ANY or (listed.kind == docs.AWS and listed.value == "*"):
-        return [aws, encoding.paccount != z3.StringVal(own)] if own else [aws]
+        return [aws, encoding.paccount != _text(own)] if own else [aws]
     if isinstance(listed.value, Unknown):
         return None
     if listed.kind == docs.AWS:
@@ -1393,7 +1465,7 @@ def _assume_witness(
             return False
         constraints = [*encoding.domain, *encoding.free_domain(), *who, encoding.statement(statement), encoding.trust(role)]
         if isinstance(role.arn, str):
-            constraints.append(encoding.resource == z3.StringVal(role.arn))
+            constraints.append(encoding.resource == _text(role.arn))
     except Unsupported:
         return None
     status, model = _solve_nicely(encoding, constraints, budget_ms)
@@ -1405,7 +1477,7 @@ def _assume_witness(
         witness = encoding.witness(model, None)
     except ValueError:
         return None
-    assumed = {name: model.eval(const, model_completion=True).as_string() for name, const in encoding.unknown_texts.items()}
+    assumed = {name: _read(model.eval(const, model_completion=True)) for name, const in encoding.unknown_texts.items()}
     if can_assume(role, witness, assumed).allowed is not True:
         return None
     return witness, tuple(sorted(assumed.items()))
