@@ -6,13 +6,12 @@ offline plan, the limit checks and the tests all see exactly what `pulumi up` se
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent_iam.iam import arns
+from agent_iam.iam import arns, issuers
 from agent_iam.iam.partitions import partition_for_region, service_endpoint
 
 __all__ = ["partition_for_region"]  # re-exported: the one home is agent_iam.iam.partitions
@@ -25,11 +24,6 @@ Statement = dict[str, Any]
 
 def document(statements: Iterable[Statement]) -> Document:
     return {"Version": VERSION, "Statement": list(statements)}
-
-
-def minified_size(doc: Mapping[str, Any]) -> int:
-    """Characters IAM counts against its quotas (white space is not counted)."""
-    return len(json.dumps(doc, separators=(",", ":")))
 
 
 def _one_or_many(values: Sequence[str]) -> str | list[str]:
@@ -191,19 +185,8 @@ def vendor_trust(
 
 # --- EKS: IAM roles for service accounts (IRSA) and EKS Pod Identity ---------------
 
-STS_AUDIENCE = "sts.amazonaws.com"
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
-
-
-def oidc_issuer(url: str) -> str:
-    """`https://oidc.eks.<region>.amazonaws.com/id/X/` -> `oidc.eks.<region>.amazonaws.com/id/X`:
-    the form used in provider ARNs and in the `:sub` / `:aud` condition keys."""
-    return url.removeprefix("https://").rstrip("/")
-
-
-def oidc_provider_arn(partition: str, account_id: str, issuer: str) -> str:
-    return f"arn:{partition}:iam::{account_id}:oidc-provider/{oidc_issuer(issuer)}"
 
 
 def role_arn(partition: str, account_id: str, path: str, name: str) -> str:
@@ -224,9 +207,9 @@ def irsa_trust_statement(
     `:sub` is `StringEquals` (a list when several service accounts share the role), or
     `StringLike` when the subjects hold wildcards; `:aud` is always `StringEquals`.
     """
-    issuer = oidc_issuer(issuer)
+    issuer = issuers.issuer_host_path(issuer)
     subs = _one_or_many(list(dict.fromkeys(subjects)))
-    aud = {f"{issuer}:aud": STS_AUDIENCE}
+    aud = {f"{issuer}:aud": issuers.STS_AUDIENCE}
     condition = (
         {"StringEquals": aud, "StringLike": {f"{issuer}:sub": subs}}
         if wildcard

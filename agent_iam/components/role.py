@@ -7,7 +7,6 @@ Not a component of its own: each role adds exactly the AWS resources it needs
 """
 
 # No `from __future__ import annotations`: Pulumi's schema analyzer reads IamLimitsArgs's annotations as types.
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, TypedDict, Union
@@ -17,6 +16,7 @@ import pulumi_aws as aws
 
 from agent_iam.iam import arns, checks
 from agent_iam.iam import limits as limit_checks
+from agent_iam.iam.limits import policy_json
 from agent_iam.iam.policy_document import PolicyDocument
 
 from ._contract import Problem, check_list, check_value, is_known
@@ -99,7 +99,7 @@ class RoleDocuments:
     def limit_problems(self, limits: IamLimits) -> list[str]:
         """IAM quota breaches of the known documents, as sentences naming the limits' Args fields
         (`{iam_limits.<field>}`); empty when the role fits. Sizes are of the minified JSON
-        (`policies.minified_size`), the text the role registers."""
+        (`limits.minified_size`), the text the role registers."""
         problems = []
         if not isinstance(self.trust, pulumi.Output):
             trust_size = len(self.document_json("trust"))
@@ -129,11 +129,6 @@ class RoleDocuments:
                 "per role ({iam_limits.managed_policies_per_role})"
             )
         return problems
-
-
-def policy_json(doc: Mapping[str, Any]) -> str:
-    """The exact JSON sent to IAM: stable key order, compact."""
-    return json.dumps(doc, indent=None, separators=(",", ":"))
 
 
 def _json_input(docs: RoleDocuments, which: str) -> pulumi.Input[str]:

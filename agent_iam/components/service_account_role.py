@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from agent_iam.iam import arns, checks
+from agent_iam.iam import arns, checks, issuers
 
 from . import policies
 from ._contract import CheckedPlans, Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
@@ -178,7 +178,7 @@ class IrsaCluster:
 
     def trust(self, provider_arn: str) -> policies.IrsaTrust:
         """This cluster's part of the trust, once its provider's ARN is known."""
-        issuer = self.issuer or checks.issuer_of_provider_arn(provider_arn)
+        issuer = self.issuer or issuers.issuer_of(provider_arn)
         return policies.IrsaTrust(self.cluster, provider_arn, issuer, self.subjects, self.wildcard)
 
 
@@ -448,7 +448,7 @@ class _Plan:
             IrsaCluster(
                 cluster=cluster,
                 provider_arn=entry["arn"],
-                issuer=policies.oidc_issuer(entry["issuer"]) if entry["issuer"] else None,
+                issuer=issuers.issuer_host_path(entry["issuer"]) if entry["issuer"] else None,
                 subjects=tuple(entry["subjects"]),
                 wildcard=entry["wildcard"],
             )

@@ -11,7 +11,7 @@ import re
 from urllib.parse import urlsplit
 
 from agent_iam.iam import limits, partitions
-from agent_iam.iam.arns import has_wildcard
+from agent_iam.iam.arns import ACCOUNT_ID_RE, has_wildcard
 
 
 # The value the offline plan puts in place of a `secure:` config value it cannot decrypt.
@@ -24,7 +24,6 @@ _REGION = "(?:" + "|".join(p.region_regex.pattern for p in partitions.partitions
 
 # Every pattern is matched whole (fullmatch) and ASCII: `\d` is 0-9 and `\w` is [A-Za-z0-9_] only, and
 # no `$` matches before a trailing newline.
-ACCOUNT_ID_RE = re.compile(r"\d{12}", re.ASCII)
 REGION_RE = re.compile(_REGION, re.ASCII)
 IAM_NAME_RE = limits.IAM_NAME_RE
 IAM_PATH_RE = limits.IAM_PATH_RE
@@ -238,10 +237,6 @@ def check_oidc_provider_arn(value: str) -> str:
             f"not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>): {_quoted(value)}"
         )
     return value.rstrip("/")
-
-
-def issuer_of_provider_arn(arn: str) -> str:
-    return arn.split(":oidc-provider/", 1)[1]
 
 
 def _check_k8s_name(value: str, *, label: bool, what: str) -> str:

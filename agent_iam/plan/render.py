@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import yaml
 
+from agent_iam.iam import arns
+
 from .paths import UnsafePath, inside, plan_folder
 
 if TYPE_CHECKING:  # the cache restores files through this module without importing Pulumi
@@ -94,8 +96,7 @@ def _write_if_changed(path: str, data: bytes, existed: bool) -> None:
 
 
 def _account_of(resource: Registration) -> str:
-    arn = str(resource.outputs.get("arn", ""))
-    return arn.split(":")[4] if arn.count(":") >= 5 else ""
+    return arns.account_of(resource.outputs.get("arn")) or ""
 
 
 def iam_document_files(run: PlanRun) -> dict[str, Any]:

@@ -17,7 +17,6 @@ import pulumi
 from pydantic.alias_generators import to_camel
 
 from agent_iam import presets
-from agent_iam.components import oidc_providers as oidc_known
 from agent_iam.components import oidc_role
 from agent_iam.components import policies
 from agent_iam.components._contract import ArgsError
@@ -29,12 +28,13 @@ from agent_iam.components.saas_access_role import SaasAccessRole, SaasAccessRole
 from agent_iam.components.service_account_role import ServiceAccountRole
 from agent_iam.guardrails import rules as guardrail_rules
 from agent_iam.iam import arns
+from agent_iam.iam import issuers as oidc_known
 from agent_iam.iam import limits as iam_limits
 from agent_iam.iam.arns import account_of, has_wildcard
 from agent_iam.iam.checks import REDACTED
 
 from .errors import ConfigError, key_path
-from agent_iam.iam.checks import issuer_of_provider_arn, s3_location
+from agent_iam.iam.checks import s3_location
 from .models import (
     AcceptedFinding,
     Account,
@@ -131,11 +131,7 @@ class StackSettings:
             account_id=self.account_id,
             boundary_arns=self.boundary_arns,
             boundary_required=self.boundary_required,
-            limits=guardrail_rules.Limits(
-                trust_policy_size=self.limits.trust_policy_size,
-                role_policies_size=self.limits.role_policies_size,
-                managed_policies_per_role=self.limits.managed_policies_per_role,
-            ),
+            limits=self.limits,
             enforcement=self.guardrails.enforcement,
             rules=dict(self.guardrails.rules),
         )
@@ -602,7 +598,7 @@ class _Builder:
         issuer = oidc_known.issuer_host_path(entry.issuer_url or oidc_known.default_issuer(entry.provider) or "")
         for other in self.config.oidc_roles:
             arn = other.oidc_provider_arn
-            if arn and issuer_of_provider_arn(arn).rstrip("/") == issuer and arns.account_of(arn) == target.account_id:
+            if arn and oidc_known.issuer_of(arn).rstrip("/") == issuer and arns.account_of(arn) == target.account_id:
                 return arn
         return None
 
@@ -692,7 +688,7 @@ class _Builder:
                 if self.config.accounts[account].account_id == target.account_id:
                     return arn, None
         partition = policies.partition_for_region(target.region)
-        arn = policies.oidc_provider_arn(partition, target.account_id, cluster.issuer)
+        arn = oidc_known.provider_arn(partition, target.account_id, cluster.issuer)
         if own and not cluster.register_oidc_provider:
             return arn, None  # EKS (eksctl, the console) registered it with the cluster
         d = self.defaults
