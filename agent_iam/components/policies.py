@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent_iam.iam import arns, issuers
+from agent_iam.iam import arns, issuers, trusts
 from agent_iam.iam.partitions import partition_for_region, service_endpoint
 
 __all__ = ["partition_for_region"]  # re-exported: the one home is agent_iam.iam.partitions
@@ -114,8 +114,9 @@ def ecs_execution_trust(account_id: str, *, source_account: bool = False) -> Doc
     return document(
         [
             service_trust_statement(
-                "ecs-tasks.amazonaws.com",
-                sid="EcsTaskExecutionAssumeRole",
+                trusts.ECS_TASK_EXECUTION.service,
+                sid=trusts.ECS_TASK_EXECUTION.sid,
+                actions=trusts.ECS_TASK_EXECUTION.actions,
                 source_account=account_id if source_account else None,
             )
         ]
@@ -131,8 +132,9 @@ def ec2_trust_statement(account_id: str, *, source_account: bool = False) -> Sta
     instances with it); `source_account` adds `aws:SourceAccount` (opt-in).
     """
     return service_trust_statement(
-        "ec2.amazonaws.com",
-        sid="Ec2AssumeRole",
+        trusts.EC2.service,
+        sid=trusts.EC2.sid,
+        actions=trusts.EC2.actions,
         source_account=account_id if source_account else None,
     )
 
@@ -185,8 +187,6 @@ def vendor_trust(
 
 # --- EKS: IAM roles for service accounts (IRSA) and EKS Pod Identity ---------------
 
-POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
-POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
 
 
 def role_arn(partition: str, account_id: str, path: str, name: str) -> str:
@@ -274,9 +274,9 @@ def pod_identity_trust(
     return document(
         [
             service_trust_statement(
-                POD_IDENTITY_SERVICE,
-                sid="AllowEksAuthToAssumeRoleForPodIdentity",
-                actions=POD_IDENTITY_ACTIONS,
+                trusts.POD_IDENTITY.service,
+                sid=trusts.POD_IDENTITY.sid,
+                actions=trusts.POD_IDENTITY.actions,
                 source_account=cluster_account_id if source_account else None,
                 string_equals={k: v for k, v in tags.items() if v},
             )
@@ -293,7 +293,7 @@ def pod_identity_target_trust(source_role_arn: str, external_id: str) -> Documen
                 "Sid": "PodIdentityRoleChaining",
                 "Effect": "Allow",
                 "Principal": {"AWS": source_role_arn},
-                "Action": list(POD_IDENTITY_ACTIONS),
+                "Action": list(trusts.POD_IDENTITY.actions),
                 "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
             }
         ]
@@ -307,7 +307,7 @@ def assume_target_role_policy(target_role_arn: str) -> Document:
             {
                 "Sid": "AssumeTargetRole",
                 "Effect": "Allow",
-                "Action": list(POD_IDENTITY_ACTIONS),
+                "Action": list(trusts.POD_IDENTITY.actions),
                 "Resource": target_role_arn,
             }
         ]
@@ -407,7 +407,7 @@ def s3_statements(
             {
                 "Sid": "WriteObjects",
                 "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                "Action": list(trusts.S3_WRITE_OBJECT_ACTIONS),
                 "Resource": objects(list(dict.fromkeys(write))),
             }
         )
