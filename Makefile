@@ -82,7 +82,8 @@ policy-bundle:
 	cp agent_iam/guardrails/__init__.py agent_iam/guardrails/rules.py agent_iam/guardrails/pulumi_policy_adapter.py \
 	  $(BUNDLE)/agent_iam/guardrails/
 	cp agent_iam/iam/__init__.py agent_iam/iam/arns.py agent_iam/iam/actions.py agent_iam/iam/managed_policies.py \
-	  agent_iam/iam/issuers.py agent_iam/iam/limits.py $(BUNDLE)/agent_iam/iam/
+	  agent_iam/iam/issuers.py agent_iam/iam/limits.py agent_iam/iam/resource_types.py agent_iam/iam/tags.py \
+	  $(BUNDLE)/agent_iam/iam/
 	cp agent_iam/iam/data/$(MANAGED_POLICIES_DATA) $(BUNDLE)/agent_iam/iam/data/
 
 # The pack is configured with the config `agent-iam pack-config` derives from each stack file.

@@ -17,7 +17,7 @@ from typing import Any, Optional, Required, TypedDict
 
 import pulumi
 
-from agent_iam.iam import arns, checks
+from agent_iam.iam import actions, arns, checks
 from agent_iam.iam import issuers as known
 
 from . import policies
@@ -49,7 +49,7 @@ from .saas_access_role import permissions, s3_problems
 
 COMPONENT = "OidcRole"
 POLICY_NAME = "workload-access"
-WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
+WEB_IDENTITY = actions.ASSUME_ROLE_WITH_WEB_IDENTITY
 DEFAULT_PROJECT = "Default Project"
 
 # Keys that build subjects or pin claims, by the provider they belong to (field -> providers).

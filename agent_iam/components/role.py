@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from agent_iam.iam import arns, checks
 from agent_iam.iam import limits as limit_checks
 from agent_iam.iam.limits import policy_json
+from agent_iam.iam.tags import MANAGED_BY_TAGS
 from agent_iam.iam.policy_document import PolicyDocument
 
 from ._contract import Problem, check_list, check_value, is_known
@@ -226,7 +227,6 @@ def create_role(
 
 # --- the role fields every component's Args shares -----------------------------------
 
-MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
 
 
 def iam_limits(args: Mapping[str, Any]) -> IamLimits:

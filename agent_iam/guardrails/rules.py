@@ -30,6 +30,8 @@ from typing import Any
 
 from agent_iam.iam import actions as iam_actions
 from agent_iam.iam import arns, issuers, managed_policies
+from agent_iam.iam.resource_types import GROUP_POLICY, POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT, USER_POLICY
+from agent_iam.iam.tags import OIDC_SUB_WILDCARD_TAG, TRUST_EXEMPTION_TAG
 from agent_iam.iam.limits import (
     IAM_NAME_RE,
     IAM_PATH_RE,
@@ -43,15 +45,6 @@ from agent_iam.iam.limits import (
 ADVISORY, MANDATORY, DISABLED = "advisory", "mandatory", "disabled"
 LEVELS = (ADVISORY, MANDATORY, DISABLED)
 
-TRUST_EXEMPTION_TAG = "agent-iam:trust-exemption"
-OIDC_SUB_WILDCARD_TAG = "agent-iam:oidc-sub-wildcard"
-
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-POLICY = "aws:iam/policy:Policy"
-ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-USER_POLICY = "aws:iam/userPolicy:UserPolicy"
-GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
 
 # Values the Pulumi engine uses for "not known until the update runs" (preview, or under mocks).
 UNKNOWN_SENTINELS = frozenset(
@@ -509,7 +502,7 @@ def principal_pattern_specific(resource: ResourceView, context: Context) -> Iter
                     )
 
 
-WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
+WEB_IDENTITY = iam_actions.ASSUME_ROLE_WITH_WEB_IDENTITY
 # Fixed prefixes of OIDC subjects: a `:sub` pattern that names nothing after them matches every subject.
 SUBJECT_PREFIXES = (issuers.SERVICE_ACCOUNT_SUBJECT_PREFIX, *issuers.OWNER_PREFIXES.values())
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from agent_iam.iam import limits, partitions
+from agent_iam.iam import limits, partitions, tags
 from agent_iam.iam.arns import ACCOUNT_ID_RE, has_wildcard
 
 
@@ -290,7 +290,7 @@ def s3_location(value: str) -> tuple[str, str | None]:
 MIN_SESSION, MAX_SESSION = limits.MIN_SESSION_DURATION, limits.MAX_SESSION_DURATION
 MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = limits.TAGS_PER_RESOURCE, limits.TAG_KEY_MAX, limits.TAG_VALUE_MAX
 # The tag every component adds to what it creates (when the Args do not set it); it counts against IAM's 50.
-AGENT_IAM_TAG_KEYS = ("managed-by",)
+AGENT_IAM_TAG_KEYS = tuple(tags.MANAGED_BY_TAGS)
 
 
 def check_max_session_duration(value: int) -> int:

@@ -62,6 +62,7 @@ DESCRIPTION_MAX = 1000
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
 MIN_SESSION_DURATION = 3600
+DEFAULT_SESSION_DURATION = MIN_SESSION_DURATION  # a role's maximum session when none is set
 MAX_SESSION_DURATION = 43200
 
 # Role, policy and instance-profile names: [\w+=,.@-]+ in ASCII.

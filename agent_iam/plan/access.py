@@ -16,14 +16,13 @@ from typing import Any, Iterable
 from agent_iam.iam import actions as iam_actions
 from agent_iam.iam import arns
 from agent_iam.iam.issuers import describe_subjects
-from agent_iam.presets import PRESET_TAG
+from agent_iam.iam.resource_types import POLICY as MANAGED_POLICY
+from agent_iam.iam.resource_types import ROLE, ROLE_POLICY
+from agent_iam.iam.resource_types import ROLE_POLICY_ATTACHMENT as ATTACHMENT
+from agent_iam.iam.tags import PRESET_TAG
 
 from .mocks import Registration
 
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-MANAGED_POLICY = "aws:iam/policy:Policy"
 
 OPERATOR_WORDS = {
     "StringEquals": "equals",

@@ -17,7 +17,8 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 
-from agent_iam.components.policies import partition_for_region
+from agent_iam.iam import issuers, resource_types
+from agent_iam.iam.partitions import partition_for_region
 
 from .shortcuts import ShortcutMonitor
 
@@ -94,27 +95,27 @@ class PlanMocks(Mocks):
         iam = f"arn:{account.partition}:iam::{account.account_id}"
         physical = inputs.get("name") or name
         path = inputs.get("path") or "/"
-        if typ == "aws:iam/role:Role":
+        if typ == resource_types.ROLE:
             return physical, {"arn": f"{iam}:role{path}{physical}", "name": physical, "uniqueId": _unique("AROA", name)}
-        if typ == "aws:iam/policy:Policy":
+        if typ == resource_types.POLICY:
             arn = f"{iam}:policy{path}{physical}"
             return arn, {"arn": arn, "name": physical, "policyId": _unique("ANPA", name)}
-        if typ == "aws:iam/instanceProfile:InstanceProfile":
+        if typ == resource_types.INSTANCE_PROFILE:
             return physical, {"arn": f"{iam}:instance-profile{path}{physical}", "name": physical}
-        if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
-            arn = f"{iam}:oidc-provider/{str(inputs.get('url', '')).removeprefix('https://')}"
+        if typ == resource_types.OIDC_PROVIDER:
+            arn = issuers.provider_arn(account.partition, account.account_id, str(inputs.get("url", "")))
             return arn, {"arn": arn}
-        if typ == "aws:iam/rolePolicy:RolePolicy":
+        if typ == resource_types.ROLE_POLICY:
             return f"{inputs.get('role')}:{physical}", {"name": physical}
-        if typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+        if typ == resource_types.ROLE_POLICY_ATTACHMENT:
             return f"{inputs.get('role')}/{inputs.get('policyArn')}", {}
-        if typ == "aws:secretsmanager/secret:Secret":  # Secrets Manager appends six random characters
+        if typ == resource_types.SECRET:  # Secrets Manager appends six random characters
             arn = (
                 f"arn:{account.partition}:secretsmanager:{account.region}:{account.account_id}:secret:"
                 f"{physical}-{_unique('', name)[:6]}"
             )
             return arn, {"arn": arn}
-        if typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+        if typ == resource_types.POD_IDENTITY_ASSOCIATION:
             association = "a-" + _unique("", name).lower()[:17]
             arn = (
                 f"arn:{account.partition}:eks:{account.region}:{account.account_id}:podidentityassociation/"

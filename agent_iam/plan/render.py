@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import yaml
 
-from agent_iam.iam import arns
+from agent_iam.iam import arns, resource_types
 
 from .paths import UnsafePath, inside, plan_folder
 
@@ -28,9 +28,9 @@ if TYPE_CHECKING:  # the cache restores files through this module without import
 PLAN_FOLDERS = ("iam", "k8s")
 PACK_CONFIG_FILE = "policy-pack-config.json"  # `pulumi preview --policy-pack policy --policy-pack-config <this>`
 IAM_DOCUMENT_INPUTS = {
-    "aws:iam/role:Role": ("assumeRolePolicy", "trust"),
-    "aws:iam/rolePolicy:RolePolicy": ("policy", None),
-    "aws:iam/policy:Policy": ("policy", None),
+    resource_types.ROLE: ("assumeRolePolicy", "trust"),
+    resource_types.ROLE_POLICY: ("policy", None),
+    resource_types.POLICY: ("policy", None),
 }
 
 
@@ -110,9 +110,9 @@ def iam_document_files(run: PlanRun) -> dict[str, Any]:
         if not isinstance(raw, str):
             continue
         name = resource.inputs.get("name") or resource.name
-        if resource.type == "aws:iam/role:Role":
+        if resource.type == resource_types.ROLE:
             stem = f"{name}.{suffix}"
-        elif resource.type == "aws:iam/rolePolicy:RolePolicy":
+        elif resource.type == resource_types.ROLE_POLICY:
             stem = f"{resource.inputs.get('role')}.{name}"
         else:
             stem = f"policy.{name}"

@@ -32,6 +32,8 @@ from agent_iam.iam import issuers as oidc_known
 from agent_iam.iam import limits as iam_limits
 from agent_iam.iam.arns import account_of, has_wildcard
 from agent_iam.iam.checks import REDACTED
+from agent_iam.iam.limits import TAG_VALUE_MAX
+from agent_iam.iam.tags import MANAGED_BY_TAGS, OIDC_ISSUER_TAG, PRESET_TAG, STACK_TAG
 
 from .errors import ConfigError, key_path
 from agent_iam.iam.checks import s3_location
@@ -60,7 +62,6 @@ class PresetAcceptance(AcceptedFinding):
 
 
 NAMESPACE = "agent-iam"
-MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
 
 
 @dataclass(frozen=True)
@@ -237,12 +238,12 @@ class _Builder:
         d = self.defaults
         limits = d.limits
         preset = getattr(entry, "preset", None)  # the plan says which preset and version the entry used
-        preset_tag = {presets.PRESET_TAG: presets.load(preset).label} if preset else {}
+        preset_tag = {PRESET_TAG: presets.load(preset).label} if preset else {}
         return {
             "path": entry.path or d.path,
             "permissions_boundary_arn": entry.permissions_boundary_arn or d.permissions_boundary_arn,
             "max_session_duration": entry.max_session_duration or d.max_session_duration,
-            "tags": {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack, **preset_tag},
+            "tags": {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, STACK_TAG: self.stack, **preset_tag},
             "protect": bool(entry.protect if entry.protect is not None else d.protect),
             "iam_limits": {
                 "trust_policy_size": limits.trust_policy_size,
@@ -615,7 +616,7 @@ class _Builder:
                 args={
                     "url": url,
                     "client_ids": list(dict.fromkeys(audiences)),
-                    "tags": {**(d.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack, "oidc-issuer": issuer[:256]},
+                    "tags": {**(d.tags or {}), **MANAGED_BY_TAGS, STACK_TAG: self.stack, OIDC_ISSUER_TAG: issuer[:TAG_VALUE_MAX]},
                     "protect": bool(d.protect),
                 },
             )
@@ -704,7 +705,7 @@ class _Builder:
                     "tags": {
                         **(d.tags or {}),
                         **MANAGED_BY_TAGS,
-                        "stack": self.stack,
+                        STACK_TAG: self.stack,
                         "eks-cluster": cluster.name or cluster_key,
                     },
                     "protect": bool(d.protect),
