@@ -189,7 +189,8 @@ def test_permissions_document_puts_the_users_statements_first():
 def test_a_roles_registered_json_is_the_text_its_limits_measure():
     import json
 
-    from agent_iam.components.role import RoleDocuments, policy_json
+    from agent_iam.components.role import RoleDocuments
+    from agent_iam.iam.limits import policy_json
 
     doc = {"Version": "2012-10-17", "Statement": [{"Sid": "É", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
     docs = RoleDocuments(trust=doc, inline_policy_name="p", inline_policy=doc)

@@ -11,12 +11,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent_iam.iam import arns, issuers, trusts
+from agent_iam.iam import actions, arns, issuers, trusts
+from agent_iam.iam.policy_document import VERSION
 from agent_iam.iam.partitions import partition_for_region, service_endpoint
 
 __all__ = ["partition_for_region"]  # re-exported: the one home is agent_iam.iam.partitions
 
-VERSION = "2012-10-17"
 
 Document = dict[str, Any]
 Statement = dict[str, Any]
@@ -194,11 +194,6 @@ def role_arn(partition: str, account_id: str, path: str, name: str) -> str:
     return f"arn:{partition}:iam::{account_id}:role{path}{name}"
 
 
-def service_account_subject(namespace: str, service_account: str) -> str:
-    """The `sub` claim of a service account token: `system:serviceaccount:<namespace>:<name>`."""
-    return f"system:serviceaccount:{namespace}:{service_account}"
-
-
 def irsa_trust_statement(
     sid: str, provider_arn: str, issuer: str, subjects: Sequence[str], *, wildcard: bool = False
 ) -> Statement:
@@ -219,7 +214,7 @@ def irsa_trust_statement(
         "Sid": sid,
         "Effect": "Allow",
         "Principal": {"Federated": provider_arn},
-        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Action": actions.ASSUME_ROLE_WITH_WEB_IDENTITY,
         "Condition": condition,
     }
 

@@ -23,14 +23,14 @@ from agent_iam.iam.policy_document import PolicyDocument
 from ._contract import Problem, check_list, check_value, is_known
 from .policies import Document, statements_of
 
-# IAM's quotas and field limits live in agent_iam.iam.limits (one home); re-exported here for
-# code that imported them from this module.
-from agent_iam.iam.limits import (  # noqa: E402,F401
+# IAM's quotas and field limits: their one home is agent_iam.iam.limits.
+from agent_iam.iam.limits import (  # noqa: E402
     DEFAULT_MANAGED_POLICIES_PER_ROLE,
     DEFAULT_ROLE_POLICIES_SIZE,
     DEFAULT_TRUST_POLICY_SIZE,
     MANAGED_POLICY_SIZE,
     MAX_MANAGED_POLICIES_PER_ROLE,
+    MAX_ROLE_POLICIES_SIZE,
     MAX_TRUST_POLICY_SIZE,
     IamLimits,
 )
@@ -241,7 +241,7 @@ def iam_limits(args: Mapping[str, Any]) -> IamLimits:
 
 _LIMIT_RANGES = {
     "trust_policy_size": MAX_TRUST_POLICY_SIZE,
-    "role_policies_size": DEFAULT_ROLE_POLICIES_SIZE,
+    "role_policies_size": MAX_ROLE_POLICIES_SIZE,
     "managed_policies_per_role": MAX_MANAGED_POLICIES_PER_ROLE,
 }
 

@@ -442,7 +442,7 @@ class _Plan:
         by_cluster: dict[str, dict[str, Any]] = {}
         for (_, cluster, namespace, service_account), (_, _, arn, issuer) in zip(self.subjects(), self.providers()):
             entry = by_cluster.setdefault(cluster, {"arn": arn, "issuer": issuer, "subjects": [], "wildcard": False})
-            entry["subjects"].append(policies.service_account_subject(namespace, service_account))
+            entry["subjects"].append(issuers.service_account_subject(namespace, service_account))
             entry["wildcard"] = entry["wildcard"] or checks.has_wildcard(namespace + service_account)
         return tuple(
             IrsaCluster(

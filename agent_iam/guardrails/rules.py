@@ -709,7 +709,7 @@ def wide_grants(document: Mapping[str, Any]) -> dict[str, list[str]]:
             if iam_actions.is_credential_read(action):
                 out.setdefault("credential reads", set()).add(action)
             elif action == iam_actions.PASS_ROLE:
-                out.setdefault("iam:PassRole", set()).add(action)
+                out.setdefault(iam_actions.PASS_ROLE, set()).add(action)
             elif iam_actions.access_level(action) in iam_actions.CHANGING_LEVELS:
                 out.setdefault(str(iam_actions.access_level(action)), set()).add(action)
     return {kind: sorted(found) for kind, found in sorted(out.items())}

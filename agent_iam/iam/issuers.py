@@ -194,6 +194,11 @@ def github_issuer_problem(url: str) -> str | None:
 # --- subjects ----------------------------------------------------------------------
 
 
+def service_account_subject(namespace: str, service_account: str) -> str:
+    """The `sub` claim of a Kubernetes service account's token: `system:serviceaccount:<namespace>:<name>`."""
+    return f"{SERVICE_ACCOUNT_SUBJECT_PREFIX}{namespace}:{service_account}"
+
+
 def github_subjects(
     repository: str, branches: Sequence[str] = (), environments: Sequence[str] = (), pull_requests: bool = False
 ) -> list[str]:

@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agent_iam.iam.policy_document import VERSION
+
 from . import PRESET_TAG  # noqa: F401  (re-exported: the role tag naming a preset and its version)
 
 PRESET_DIR = Path(__file__).resolve().parent
@@ -268,4 +270,4 @@ def s3_statements(
 
 def documents(preset: Preset, partition: str = "aws", account_id: str = "111122223333") -> Mapping[str, Any]:
     """The preset's statements as a reader sees them (docs, tests): placeholders filled."""
-    return {"Version": "2012-10-17", "Statement": statements(preset, partition=partition, account_id=account_id)}
+    return {"Version": VERSION, "Statement": statements(preset, partition=partition, account_id=account_id)}
