@@ -209,3 +209,25 @@ def test_the_scan_finds_an_upward_import_inside_a_function_and_a_cycle(tmp_path)
         ["agent_iam.cli", "agent_iam.plan.all"],
         ["agent_iam.components.role", "agent_iam.iam.arns"],
     ]
+
+
+def test_the_policy_bundle_holds_every_module_the_pack_imports(edges):
+    """`make policy-bundle` copies a list of files into the pack: it must hold everything the pack's
+    two modules import, however deep (and each package's __init__)."""
+    import re
+
+    recipe = (ROOT / "Makefile").read_text().split("\npolicy-bundle:", 1)[1].split("\n\n", 1)[0]
+    bundled = set(re.findall(r"agent_iam/[\w/]+\.py", recipe))
+    graph: dict[str, set[str]] = {}
+    for edge in edges:
+        graph.setdefault(edge.importer, set()).add(edge.imported)
+    needed, todo = set(), ["agent_iam.guardrails.rules", "agent_iam.guardrails.pulumi_policy_adapter"]
+    while todo:
+        module = todo.pop()
+        if module not in needed:
+            needed.add(module)
+            todo += graph.get(module, ())
+    found = modules()
+    paths = {found[m][0] for m in needed}
+    paths |= {folder / "__init__.py" for path in paths for folder in path.parents if folder.is_relative_to(PACKAGE)}
+    assert {str(path.relative_to(ROOT)) for path in paths} - bundled == set()
