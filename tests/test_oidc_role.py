@@ -307,26 +307,26 @@ def test_names_are_unique_across_the_family():
 # --- the access report -----------------------------------------------------------------
 
 
-GH, GL, TFC = known.GITHUB_ISSUER, known.GITLAB_ISSUER, known.TERRAFORM_CLOUD_ISSUER
+GITHUB_URL, GITLAB_URL, TFC_URL = known.GITHUB_ISSUER, known.GITLAB_ISSUER, known.TERRAFORM_CLOUD_ISSUER
 
 
 @pytest.mark.parametrize(
     ("issuer", "subject", "words"),
     [
-        (GH, "repo:acme/app:ref:refs/heads/main", "GitHub Actions runs of `acme/app` on branch `main`"),
-        (GH, "repo:acme/app:ref:refs/tags/v1.2", "GitHub Actions runs of `acme/app` on tag `v1.2`"),
-        (GH, "repo:acme/app:environment:prod", "GitHub Actions runs of `acme/app` in environment `prod`"),
-        (GH, "repo:acme/app:pull_request", "GitHub Actions runs of `acme/app` for pull requests"),
-        (GH, "repo:acme/*", "GitHub Actions runs matching `repo:acme/*`"),
-        (GL, "project_path:acme/infra:ref_type:branch:ref:main", "GitLab CI jobs of `acme/infra` on branch `main`"),
+        (GITHUB_URL, "repo:acme/app:ref:refs/heads/main", "GitHub Actions runs of `acme/app` on branch `main`"),
+        (GITHUB_URL, "repo:acme/app:ref:refs/tags/v1.2", "GitHub Actions runs of `acme/app` on tag `v1.2`"),
+        (GITHUB_URL, "repo:acme/app:environment:prod", "GitHub Actions runs of `acme/app` in environment `prod`"),
+        (GITHUB_URL, "repo:acme/app:pull_request", "GitHub Actions runs of `acme/app` for pull requests"),
+        (GITHUB_URL, "repo:acme/*", "GitHub Actions runs matching `repo:acme/*`"),
+        (GITLAB_URL, "project_path:acme/infra:ref_type:branch:ref:main", "GitLab CI jobs of `acme/infra` on branch `main`"),
         (
-            TFC,
+            TFC_URL,
             "organization:acme:project:Default Project:workspace:prod:run_phase:apply",
             "HCP Terraform apply runs of workspace `prod` (project `Default Project`, organization `acme`)",
         ),
         ("https://id.example.com", "org/0f1e/project/9a8b", "tokens of `id.example.com` with subject `org/0f1e/project/9a8b`"),
         # another issuer's subject shape earns no name: GitLab's issuer does not run GitHub Actions
-        (GL, "repo:acme/app:ref:refs/heads/main", "tokens of `gitlab.com` with subject `repo:acme/app:ref:refs/heads/main`"),
+        (GITLAB_URL, "repo:acme/app:ref:refs/heads/main", "tokens of `gitlab.com` with subject `repo:acme/app:ref:refs/heads/main`"),
     ],
 )
 def test_subjects_read_as_words(issuer, subject, words):

@@ -126,7 +126,7 @@ EXCEPTIONS: tuple[ReviewedException, ...] = (
         is_own_write_statement,
         "agent-iam's S3 write statement: DeleteObject only on the s3Write prefixes the stack lists (docs/guardrails.md)",
     ),
-    # Service trusts AWS documents without aws:SourceAccount/aws:SourceArn (agent_iam/components/policies.py
+    # Service trusts AWS documents without aws:SourceAccount/aws:SourceArn (agent_iam/iam/trusts.py
     # cites each page). A condition the service does not send fails closed; iam:PassRole (EC2, ECS) and the
     # Pod Identity association (with its session tags) are the documented controls. sourceAccountCondition:
     # true adds the condition, and then no finding is raised at all.
