@@ -9,6 +9,7 @@ by hand (an ARN field split out with `split(":")`, an issuer normalised with `re
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,17 @@ class Found:
         return f"{self.where}: {self.what}"
 
 
+@functools.lru_cache(maxsize=None)
+def _tree(path: str, text: str) -> ast.Module:
+    """A module's syntax tree, parsed once for every check (the checks only read it)."""
+    return ast.parse(text, path)
+
+
+@functools.lru_cache(maxsize=None)
+def _nodes(path: str, text: str) -> tuple[ast.AST, ...]:
+    return tuple(ast.walk(_tree(path, text)))
+
+
 def _docstrings(tree: ast.AST) -> set[int]:
     """ids of the Constant nodes that are docstrings or bare string statements (prose, not code)."""
     return {
@@ -49,11 +61,17 @@ def _docstrings(tree: ast.AST) -> set[int]:
 def constants(sources: Sources) -> Iterator[tuple[str, ast.Constant]]:
     """(file:line, node) for every literal of the code (f-string parts included, docstrings left out)."""
     for path, text in sources.items():
-        tree = ast.parse(text, path)
-        prose = _docstrings(tree)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and id(node) not in prose:
-                yield f"{path}:{node.lineno}", node
+        yield from _constants(path, text)
+
+
+@functools.lru_cache(maxsize=None)
+def _constants(path: str, text: str) -> tuple[tuple[str, ast.Constant], ...]:
+    prose = _docstrings(_tree(path, text))
+    return tuple(
+        (f"{path}:{node.lineno}", node)
+        for node in _nodes(path, text)
+        if isinstance(node, ast.Constant) and id(node) not in prose
+    )
 
 
 # --- the facts and their homes ----------------------------------------------------------------
@@ -89,7 +107,7 @@ def quota_literals(sources: Sources) -> Iterator[Found]:
         if type(node.value) is int and node.value in QUOTA_NUMBERS:
             yield Found(where, f"IAM quota {node.value} written as a number")
     for path, text in sources.items():
-        for node in ast.walk(ast.parse(text, path)):
+        for node in _nodes(path, text):
             numbers: list[ast.expr] = []
             if isinstance(node, ast.Compare) and any(_is_len(x) for x in (node.left, *node.comparators)):
                 numbers = [node.left, *node.comparators]
@@ -121,7 +139,7 @@ def literal_values(values: Callable[[], set[str]], what: str, *, contains: bool 
 def hand_written_arn_fields(sources: Sources) -> Iterator[Found]:
     """An ARN's fields taken apart by hand (`value.split(":")[4]`) instead of with `arns.parse`."""
     for path, text in sources.items():
-        for node in ast.walk(ast.parse(text, path)):
+        for node in _nodes(path, text):
             if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call)):
                 continue
             call = node.value
@@ -141,7 +159,7 @@ def hand_written_arn_fields(sources: Sources) -> Iterator[Found]:
 def issuer_normalised_by_hand(sources: Sources) -> Iterator[Found]:
     """An issuer URL stripped of its scheme by hand instead of with `issuers.issuer_host_path`."""
     for path, text in sources.items():
-        for node in ast.walk(ast.parse(text, path)):
+        for node in _nodes(path, text):
             if (
                 isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr in ("removeprefix", "lstrip", "replace") and node.args
@@ -283,24 +301,35 @@ def repeated_definitions(sources: Sources) -> list[frozenset[str]]:
     by_body: dict[str, set[str]] = {}
     by_value: dict[str, set[str]] = {}
     for path, text in sources.items():
-        tree = ast.parse(text, path)
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                body = ast.Module(body=_without_docstring(node.body), type_ignores=[])
-                if sum(1 for _ in ast.walk(body)) >= MIN_BODY_NODES:
-                    by_body.setdefault(ast.dump(node.args) + ast.dump(body), set()).add(f"{path}:{node.name}")
-        for node in tree.body:
-            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else (
-                node.target if isinstance(node, ast.AnnAssign) else None)
-            if not isinstance(target, ast.Name) or node.value is None:
-                continue
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                continue
-            if (isinstance(value, str) and len(value) >= 6) or (isinstance(value, (tuple, list, dict, set, frozenset)) and value):
-                by_value.setdefault(repr(value), set()).add(f"{path}:{target.id}")
+        bodies, values = _definitions(path, text)
+        for key, name in bodies:
+            by_body.setdefault(key, set()).add(f"{path}:{name}")
+        for key, name in values:
+            by_value.setdefault(key, set()).add(f"{path}:{name}")
     return [frozenset(group) for group in [*by_body.values(), *by_value.values()] if len(group) > 1]
+
+
+@functools.lru_cache(maxsize=None)
+def _definitions(path: str, text: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(function body key, name) and (constant value, name) of one module."""
+    bodies, values = [], []
+    for node in _nodes(path, text):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = ast.Module(body=_without_docstring(node.body), type_ignores=[])
+            if sum(1 for _ in ast.walk(body)) >= MIN_BODY_NODES:
+                bodies.append((ast.dump(node.args) + ast.dump(body), node.name))
+    for node in _tree(path, text).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else (
+            node.target if isinstance(node, ast.AnnAssign) else None)
+        if not isinstance(target, ast.Name) or node.value is None:
+            continue
+        try:
+            value = ast.literal_eval(node.value)
+        except ValueError:
+            continue
+        if (isinstance(value, str) and len(value) >= 6) or (isinstance(value, (tuple, list, dict, set, frozenset)) and value):
+            values.append((repr(value), target.id))
+    return bodies, values
 
 
 def test_no_function_body_or_constant_is_defined_twice(sources):
