@@ -12,6 +12,7 @@ Layers, lowest first; a module may import its own layer and the layers below it:
     stack_config  agent_iam.stack_config
     provider      agent_iam.provider
     plan          agent_iam.plan
+    evidence      agent_iam.evidence: tighten and explain, on top of plans and diffs
     cli           agent_iam.cli
 
 Entry points (`__main__` modules) may import anything; nothing imports them.
@@ -39,6 +40,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("stack_config", frozenset({"agent_iam.stack_config"})),
     ("provider", frozenset({"agent_iam.provider"})),
     ("plan", frozenset({"agent_iam.plan"})),
+    ("evidence", frozenset({"agent_iam.evidence"})),
     ("cli", frozenset({"agent_iam.cli"})),
 )
 
@@ -90,7 +92,8 @@ def layer_of(module: str) -> int | None:
     best: tuple[int, int] | None = None  # (length of the matching prefix, rank): the most specific wins
     for rank, (_, members) in enumerate(LAYERS):
         for member in members:
-            if module == member or module.startswith(member + "."):
+            # the package root holds only itself: a new package must be placed in a layer of its own
+            if module == member or (member != "agent_iam" and module.startswith(member + ".")):
                 if best is None or len(member) > best[0]:
                     best = (len(member), rank)
     assert best is not None, f"{module} is in no layer: add it to LAYERS in tests/test_import_graph.py"
