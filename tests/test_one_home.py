@@ -18,7 +18,7 @@ import pytest
 
 from conftest import ROOT
 from agent_iam.guardrails.rules import UNKNOWN_SENTINELS
-from agent_iam.iam import actions, issuers, limits, partitions, policy_document, resource_types, tags
+from agent_iam.iam import actions, issuers, limits, partitions, policy_document, resource_types, tags, trusts
 
 PACKAGE = ROOT / "agent_iam"
 
@@ -213,6 +213,11 @@ FACTS: dict[str, tuple[str, Callable[[Sources], Iterator[Found]]]] = {
         "agent_iam/iam/policy_document.py",
         literal_values(lambda: {policy_document.VERSION}, "the policy language version"),
     ),
+    "service principals of the documented trusts": (
+        "agent_iam/iam/trusts.py",
+        literal_values(lambda: {t.service for t in (trusts.EC2, trusts.ECS_TASK_EXECUTION, trusts.POD_IDENTITY)},
+                       "a service principal"),
+    ),
     "named actions": (
         "agent_iam/iam/actions.py",
         literal_values(lambda: {actions.PASS_ROLE, actions.ASSUME_ROLE_WITH_WEB_IDENTITY}, "a named action"),
@@ -262,6 +267,7 @@ PLANTED = {
     "partitions": "CHINA = 'aws-cn'\n",
     "the policy language version": "def doc(s):\n    return {'Version': '2012-10-17', 'Statement': s}\n",
     "named actions": "ACTION = 'sts:AssumeRoleWithWebIdentity'\n",
+    "service principals of the documented trusts": "PRINCIPAL = {'Service': 'ecs-tasks.amazonaws.com'}\n",
 }
 
 

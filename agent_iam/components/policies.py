@@ -93,7 +93,7 @@ def ecs_task_trust(
     partition = partition_for_region(region)
     statements = [
         service_trust_statement(
-            "ecs-tasks.amazonaws.com",
+            trusts.ECS_TASKS_SERVICE,
             sid="EcsTasksAssumeRole",
             source_account=account_id if confused_deputy else None,
             source_arn_like=f"arn:{partition}:ecs:{region}:{account_id}:*" if confused_deputy else None,

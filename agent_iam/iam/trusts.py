@@ -19,10 +19,12 @@ class DocumentedTrust:
     actions: tuple[str, ...]
 
 
+ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"  # ECS tasks: the task role's and the execution role's principal
+
 # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/iam-roles-for-amazon-ec2.html
 EC2 = DocumentedTrust("Ec2AssumeRole", "ec2.amazonaws.com", ("sts:AssumeRole",))
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
-ECS_TASK_EXECUTION = DocumentedTrust("EcsTaskExecutionAssumeRole", "ecs-tasks.amazonaws.com", ("sts:AssumeRole",))
+ECS_TASK_EXECUTION = DocumentedTrust("EcsTaskExecutionAssumeRole", ECS_TASKS_SERVICE, ("sts:AssumeRole",))
 # https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html
 POD_IDENTITY = DocumentedTrust(
     "AllowEksAuthToAssumeRoleForPodIdentity", "pods.eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")
