@@ -434,9 +434,7 @@ def _document_text(where: str, key: str, path: Path, file: DocumentFile) -> str:
         raise PresetError(f"{where}: {key}.file: {file.file} is not JSON: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("Statement"), (list, dict)):
         raise PresetError(f"{where}: {key}.file: {file.file} is not a policy document (no Statement)")
-    from agent_iam.components.policies import minified_size
-
-    size = minified_size(document)
+    size = limits.minified_size(document)
     if size > limits.MANAGED_POLICY_SIZE:
         raise PresetError(
             f"{where}: {key}.file: {file.file} has {size} characters minified, over the {limits.MANAGED_POLICY_SIZE} "
