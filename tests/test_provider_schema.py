@@ -45,11 +45,22 @@ def test_inputs_from_other_resources_are_inputs_and_the_rest_plain():
     assert saas["policy"]["additionalProperties"]["$ref"] == "pulumi.json#/Any"  # a policy document, any shape
 
 
-def test_plugin_manifest_runs_the_provider_entry_point():
-    manifest = yaml.safe_load((ROOT / "PulumiPlugin.yaml").read_text())
-    assert manifest["runtime"]["name"] == "python"
-    assert (ROOT / manifest["main"] / "__main__.py").is_file()
-    assert "component_provider_host" in (ROOT / manifest["main"] / "__main__.py").read_text()
+def test_the_plugin_folder_is_what_the_language_host_runs_and_the_root_is_no_plugin():
+    """`pulumi package add <repo>/provider`: the CLI reads `runtime` (no `main`: it has none) from the folder's
+    PulumiPlugin.yaml, pip installs its requirements.txt into `venv` there, then the Python host runs
+    `python <folder> <engine>` because the folder has a `__main__.py` (tests/test_provider_protocol.py runs it)."""
+    import tomllib
+
+    assert not (ROOT / "PulumiPlugin.yaml").exists()  # the root is the stack program (Pulumi.yaml)
+    folder = ROOT / "provider"
+    manifest = yaml.safe_load((folder / "PulumiPlugin.yaml").read_text())
+    assert set(manifest) == {"runtime", "requiredPulumiVersion"}
+    assert manifest["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    assert (folder / "__main__.py").is_file() and not (folder / "pyproject.toml").exists()
+    requirements = [line for line in (folder / "requirements.txt").read_text().splitlines() if line and line[0] != "#"]
+    assert requirements == ["-c ../constraints.txt", "..[eks]"]  # relative to the folder: pip runs there
+    project = tomllib.loads((folder / ".." / "pyproject.toml").read_text())["project"]
+    assert project["name"] == PACKAGE and "eks" in project["optional-dependencies"]
 
 
 def test_the_provider_constructs_a_component_from_schema_inputs(monkeypatch):
