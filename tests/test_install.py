@@ -11,6 +11,7 @@ import subprocess
 import sys
 import sysconfig
 import venv
+import zipfile
 from pathlib import Path
 
 from conftest import ROOT
@@ -40,6 +41,15 @@ def test_pip_install_of_the_tree_gives_a_working_package(tmp_path: Path):
         check=True,
     )
     [wheel] = wheels.glob("agent_iam-*.whl")
+    with zipfile.ZipFile(wheel) as archive:  # typed and licensed: py.typed, the license file, an SPDX expression
+        names = set(archive.namelist())
+        [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
+        headers = archive.read(metadata).decode()
+    assert "agent_iam/py.typed" in names
+    assert metadata.replace("METADATA", "licenses/LICENSE") in names
+    assert "License-Expression: Apache-2.0" in headers.splitlines()
+    assert "Provides-Extra: eks" in headers.splitlines()
+    assert "Requires-Dist: pulumi-kubernetes<5,>=4.34.2; extra == \"eks\"" in headers.splitlines()
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
