@@ -15,7 +15,8 @@ Layers, lowest first; a module may import its own layer and the layers below it:
     evidence      agent_iam.evidence: tighten and explain, on top of plans and diffs
     cli           agent_iam.cli
 
-Entry points (`__main__` modules) may import anything; nothing imports them.
+Entry points (`__main__` modules) may import anything; nothing imports them. Imports under
+`if TYPE_CHECKING:` (annotations only, never run) must follow the layers but make no cycle.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Import:
     importer: str
     imported: str
     where: str  # file:line
+    type_only: bool = False  # under `if TYPE_CHECKING:`: read by type checkers, never run
 
 
 def modules(root: Path = PACKAGE) -> dict[str, tuple[Path, bool]]:
@@ -66,7 +68,15 @@ def imports(found: dict[str, tuple[Path, bool]], root: Path = PACKAGE) -> list[I
     """Every import of one agent-iam module by another, resolved to the module it loads."""
     out = []
     for name, (path, is_package) in found.items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        type_only = {
+            id(inner)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+            for statement in node.body
+            for inner in ast.walk(statement)
+        }
+        for node in ast.walk(tree):
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
@@ -81,7 +91,7 @@ def imports(found: dict[str, tuple[Path, bool]], root: Path = PACKAGE) -> list[I
                 while target not in found and "." in target:
                     target = target.rsplit(".", 1)[0]
                 if target in found and target != name:
-                    out.append(Import(name, target, f"{path.relative_to(root.parent)}:{node.lineno}"))
+                    out.append(Import(name, target, f"{path.relative_to(root.parent)}:{node.lineno}", id(node) in type_only))
     return out
 
 
@@ -118,8 +128,10 @@ def cycles(edges: list[Import]) -> list[list[str]]:
     """The strongly connected components of more than one module (Tarjan), each sorted."""
     graph: dict[str, set[str]] = {}
     for edge in edges:
-        graph.setdefault(edge.importer, set()).add(edge.imported)
+        graph.setdefault(edge.importer, set())
         graph.setdefault(edge.imported, set())
+        if not edge.type_only:
+            graph[edge.importer].add(edge.imported)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -199,7 +211,8 @@ def test_the_scan_finds_an_upward_import_inside_a_function_and_a_cycle(tmp_path)
             "components/role.py": "from agent_iam.iam import arns\n",
             "plan/__init__.py": "",
             "plan/all.py": "from ..cli import main\n",
-            "cli.py": "from agent_iam.plan.all import x\n",
+            "plan/run.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from agent_iam.plan.all import y\n",
+            "cli.py": "from agent_iam.plan.all import x\nfrom agent_iam.plan import run\n",
         },
     )
     found = imports(modules(package), package)
