@@ -153,8 +153,7 @@ def test_a_document_iam_would_refuse_is_unknown_with_the_reason():
 def test_views_from_a_plan_json_give_the_same_roles():
     from conftest import plan_stack_file
 
-    from agent_iam.model import views_from_plan
-    from agent_iam.plan.guardrails import resource_views
+    from agent_iam.plan.guardrails import resource_views, views_from_plan
     from agent_iam.plan.render import plan_json
 
     run = plan_stack_file("dev")

@@ -3,7 +3,8 @@
 * `documents`: typed documents parsed once (`parse_document`, `Document`, `Statement`, `Source`,
   `Unknown`), statements numbered from 1.
 * `roles`: `roles_from_views(views, context)` -> one `RoleModel` per role, keyed by (account, name);
-  `role_from_documents` for documents given directly; `views_from_plan` for a plan.json.
+  `role_from_documents` for documents given directly (a plan.json's views:
+  `agent_iam.plan.guardrails.views_from_plan`).
 * `evaluate`: the plain concrete evaluator (`Request`, `evaluate`, `can_assume` -> `Decision`).
 * `solver`: the SMT reasoner (z3, imported only there): `allows`, `compare`, `wide_grants`,
   `external_assumers`.
@@ -30,7 +31,7 @@ from agent_iam.model.evaluate import (
     can_assume,
     evaluate,
 )
-from agent_iam.model.roles import RoleModel, role_from_documents, roles_from_views, views_from_plan
+from agent_iam.model.roles import RoleModel, role_from_documents, roles_from_views
 
 __all__ = [
     "Condition",
@@ -51,5 +52,4 @@ __all__ = [
     "parse_document",
     "role_from_documents",
     "roles_from_views",
-    "views_from_plan",
 ]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
-from agent_iam.guardrails.rules import UNKNOWN_SENTINELS
+from agent_iam.iam.resource_types import UNKNOWN_SENTINELS
 from agent_iam.iam.checks import REDACTED
 
 # Kinds of document source.
@@ -46,7 +46,7 @@ AWS, SERVICE, FEDERATED, CANONICAL_USER = "AWS", "Service", "Federated", "Canoni
 PRINCIPAL_KINDS = (AWS, SERVICE, FEDERATED, CANONICAL_USER)
 
 # The value the offline plan shows for a `secure:` config value, and the engine's "not known until the
-# update runs" sentinels: their homes are agent_iam.iam.checks and agent_iam.guardrails.rules.
+# update runs" sentinels: their homes are agent_iam.iam.checks and agent_iam.iam.resource_types.
 # Pulumi's marker of a secret value in serialized state: {SIG_KEY: SECRET_SIG, "value"|"ciphertext": ...}
 # (pulumi.runtime.rpc's _special_sig_key and _special_secret_sig, written out so the model needs no Pulumi).
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent_iam.iam import arns
+from agent_iam.iam import arns, issuers
 from agent_iam.model import documents as docs
 from agent_iam.model import values as typed
 from agent_iam.model.documents import Condition, Document, Pattern, Principal, Source, Statement, Unknown
@@ -67,7 +67,7 @@ def principal_of(value: str | Principal) -> Principal:
         principal = Principal(docs.AWS, f"arn:aws:iam::{value}:root")
     elif value.startswith("arn:"):
         parsed = arns.parse(value)
-        is_provider = parsed is not None and parsed.resource.startswith(("oidc-provider/", "saml-provider/"))
+        is_provider = parsed is not None and parsed.resource.startswith((issuers.PROVIDER_ARN_TYPE, "saml-provider/"))
         principal = Principal(docs.FEDERATED if is_provider else docs.AWS, value)
     elif _SERVICE.match(value):
         principal = Principal(docs.SERVICE, value)

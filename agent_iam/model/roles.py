@@ -1,7 +1,8 @@
 """One model per IAM role: its trust, every identity document it gets, and its permissions boundary.
 
-`roles_from_views` reads the `ResourceView`s the plan, the diff (`views_from_plan`, from plan.json)
-and the policy pack build, and gives one `RoleModel` per role, keyed by (account, name): a role's
+`roles_from_views` reads the resource views the plan, the diff (`plan.guardrails.views_from_plan`,
+from plan.json) and the policy pack build (`guardrails.rules.ResourceView`: type, logical name, props,
+account; any object with those attributes will do), and gives one `RoleModel` per role, keyed by (account, name): a role's
 identity is its account and its name, never the name alone. Its identity documents are its inline
 `RolePolicy`s and `inlinePolicies`, the customer managed `Policy` resources of the same stack it
 attaches (matched by ARN), the AWS managed policies it attaches (their current documents from
@@ -12,12 +13,12 @@ path, so the same unknown on both sides of a diff is the same symbol.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from agent_iam.guardrails import rules
-from agent_iam.guardrails.rules import Context, ResourceView
+from agent_iam.iam.resource_types import POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT
 from agent_iam.iam import arns, managed_policies
 from agent_iam.model import documents as docs
 from agent_iam.model.documents import Document, Source, Unknown
@@ -108,8 +109,49 @@ def role_from_documents(
 # --- from the plan's resources ---------------------------------------------------------
 
 
+class ResourceView(Protocol):
+    """What the model reads of a resource (`agent_iam.guardrails.rules.ResourceView` has it)."""
+
+    type: str
+    name: str
+    props: Mapping[str, Any]
+    account: str | None
+
+
+class Context(Protocol):
+    """What the model reads of the stack (`agent_iam.guardrails.rules.Context` has it)."""
+
+    account_id: str | None
+
+
+_PLAIN = (str, int, float, bool, list, tuple, dict)
+
+
 def _known(value: Any) -> bool:
-    return value is not None and not rules.is_unknown(value) and not docs.is_unknown_value(value)
+    """A value the plan knows: not None, not an unknown sentinel or secret, and plain data (the
+    policy pack's stand-in for an unknown value is neither)."""
+    return value is not None and isinstance(value, _PLAIN) and not docs.is_unknown_value(value)
+
+
+def _get(view: ResourceView, key: str) -> Any:
+    value = view.props.get(key)
+    return value if _known(value) else None
+
+
+def _physical_name(view: ResourceView) -> str:
+    name = _get(view, "name")
+    return name if isinstance(name, str) and name else view.name
+
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+def _role_account(view: ResourceView, context: Context | None) -> str | None:
+    """The account a role lives in: its ARN's, else its provider's, else the stack's."""
+    account = arns.account_of(_get(view, "arn"))
+    if account and _ACCOUNT.match(account):
+        return account
+    return view.account or (context.account_id if context is not None else None)
 
 
 def _short(view: ResourceView) -> str:
@@ -120,7 +162,7 @@ def _short(view: ResourceView) -> str:
 def _parse(view: ResourceView, prop: str, raw: Any, source: Source, partition: str, kind: str) -> Document:
     """A document from a view's property: unknown when the value is, or IAM would refuse it."""
     where = f"{_short(view)}:{view.name}:{prop}"
-    if raw is None or rules.is_unknown(raw) or docs.is_unknown_value(raw):
+    if not _known(raw):
         return docs.unknown_document(source, f"{where} is not known until deployment")
     name = f"{source.describe()} ({where})"
     try:
@@ -136,10 +178,10 @@ def _policy_arn(view: ResourceView) -> str | None:
     arn = view.props.get("arn")
     if isinstance(arn, str) and _known(arn):
         return arn
-    name = view.get("name")
+    name = _get(view, "name")
     if not isinstance(name, str) or not view.account:
         return None
-    path = view.get("path") if isinstance(view.get("path"), str) else "/"
+    path = _get(view, "path") if isinstance(_get(view, "path"), str) else "/"
     return f"arn:aws:iam::{view.account}:policy{path}{name}"
 
 
@@ -166,10 +208,10 @@ class _Building:
 
 def roles_from_views(views: Sequence[ResourceView], context: Context | None = None) -> list[RoleModel]:
     """One `RoleModel` per IAM role the views create or add policies to, in the order the roles appear."""
-    context = context or Context()
+    own_account = context.account_id if context is not None else None
     policies: dict[str, ResourceView] = {}
     for view in views:
-        if view.type == rules.POLICY:
+        if view.type == POLICY:
             arn = _policy_arn(view)
             if arn:
                 policies[arn] = view
@@ -177,16 +219,16 @@ def roles_from_views(views: Sequence[ResourceView], context: Context | None = No
     by_name: dict[str, list[RoleKey]] = {}
 
     for view in views:
-        if view.type != rules.ROLE:
+        if view.type != ROLE:
             continue
-        account = rules.role_account(view, context)
-        name = view.physical_name
+        account = _role_account(view, context)
+        name = _physical_name(view)
         key = (account, name)
         raw_arn = view.props.get("arn")
         if isinstance(raw_arn, str) and _known(raw_arn):
             arn: str | Unknown | None = raw_arn
         elif account:
-            path = view.get("path") if isinstance(view.get("path"), str) else "/"
+            path = _get(view, "path") if isinstance(_get(view, "path"), str) else "/"
             arn = f"arn:aws:iam::{account}:role{path}{name}"
         else:
             arn = Unknown(f"{_short(view)}:{view.name}:arn")
@@ -204,7 +246,7 @@ def roles_from_views(views: Sequence[ResourceView], context: Context | None = No
                 building.identity.append(docs.unknown_document(
                     Source(docs.ATTACHED_UNKNOWN, f"{_short(view)}:{view.name}:{prop}", None, key),
                     f"the role's {prop} are not known until deployment"))
-        for index, inline in enumerate(view.get("inlinePolicies") or []):
+        for index, inline in enumerate(_get(view, "inlinePolicies") or []):
             if not isinstance(inline, Mapping):
                 continue
             policy_name = str(inline.get("name") or f"inline-{index}")
@@ -212,7 +254,7 @@ def roles_from_views(views: Sequence[ResourceView], context: Context | None = No
                 _parse(view, f"inlinePolicies[{index}].policy", inline.get("policy"),
                        Source(docs.INLINE, policy_name, None, key), partition, docs.INLINE)
             )
-        for index, arn_value in enumerate(view.get("managedPolicyArns") or []):
+        for index, arn_value in enumerate(_get(view, "managedPolicyArns") or []):
             if isinstance(arn_value, str) and _known(arn_value):
                 building.identity.append(_attached(arn_value, key, partition, policies))
             else:
@@ -221,7 +263,7 @@ def roles_from_views(views: Sequence[ResourceView], context: Context | None = No
                     "the attached policy's ARN is not known until deployment"))
 
     def owner(view: ResourceView) -> _Building | None:
-        ref = _role_ref(view.props.get("role"), view.account or context.account_id)
+        ref = _role_ref(view.props.get("role"), view.account or own_account)
         if ref is None:
             return None
         if ref in roles:
@@ -240,15 +282,15 @@ def roles_from_views(views: Sequence[ResourceView], context: Context | None = No
         return building
 
     for view in views:
-        if view.type == rules.ROLE_POLICY:
+        if view.type == ROLE_POLICY:
             building = owner(view)
             if building is not None:
                 partition = (arns.partition_of(building.arn) if isinstance(building.arn, str) else None) or "aws"
                 building.identity.append(
                     _parse(view, "policy", view.props.get("policy"),
-                           Source(docs.INLINE, view.physical_name, None, building.key), partition, docs.INLINE)
+                           Source(docs.INLINE, _physical_name(view), None, building.key), partition, docs.INLINE)
                 )
-        elif view.type == rules.ROLE_POLICY_ATTACHMENT:
+        elif view.type == ROLE_POLICY_ATTACHMENT:
             building = owner(view)
             if building is not None:
                 raw = view.props.get("policyArn")
@@ -272,7 +314,7 @@ def _attached(arn: str, key: RoleKey, partition: str, policies: Mapping[str, Res
     the dataset, or an unknown document."""
     view = policies.get(arn)
     if view is not None:
-        name = view.physical_name
+        name = _physical_name(view)
         return _parse(view, "policy", view.props.get("policy"), Source(docs.CUSTOMER_MANAGED, name, arn, key),
                       partition, docs.CUSTOMER_MANAGED)
     if managed_policies.is_aws_managed(arn):
@@ -302,28 +344,9 @@ def _boundary(view: ResourceView, key: RoleKey, partition: str, policies: Mappin
                                      "the boundary's ARN is not known until deployment")
     policy = policies.get(raw)
     if policy is not None:
-        return _parse(policy, "policy", policy.props.get("policy"), Source(docs.BOUNDARY, policy.physical_name, raw, key),
+        return _parse(policy, "policy", policy.props.get("policy"), Source(docs.BOUNDARY, _physical_name(policy), raw, key),
                       partition, docs.BOUNDARY)
     if managed_policies.is_aws_managed(raw):
         return aws_managed(raw, key, docs.BOUNDARY)
     return docs.unknown_document(Source(docs.BOUNDARY, raw, raw, key),
                                  "a customer managed boundary this stack does not create: its content is not in the plan")
-
-
-def views_from_plan(plan: Mapping[str, Any], default_account: str | None = None) -> list[ResourceView]:
-    """The `ResourceView`s of a plan.json's custom resources (inputs as registered), each with the
-    account of the provider it goes through, as the plan's judge builds them."""
-    from agent_iam.plan.guardrails import PROVIDER_PREFIX, _allowed_account
-
-    resources = list(plan.get("resources", []))
-    accounts = {
-        r["urn"]: _allowed_account(r.get("inputs", {})) for r in resources if str(r.get("type", "")).startswith(PROVIDER_PREFIX)
-    }
-    views = []
-    for r in resources:
-        rtype = str(r.get("type", ""))
-        if rtype.startswith("pulumi:providers:") or rtype.startswith("agent-iam:"):
-            continue
-        account = accounts.get(r.get("provider") or "") or default_account
-        views.append(ResourceView(rtype, str(r.get("name")), dict(r.get("inputs", {})), account, r.get("urn")))
-    return views

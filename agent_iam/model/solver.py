@@ -880,6 +880,7 @@ class _Checker:
 
 
 _CHECKERS: dict[tuple[Any, ...], _Checker] = {}
+CHECKERS_KEPT = 200  # roles whose solver is kept for concrete questions
 
 
 def _checker(role: RoleModel, what: str) -> _Checker:
@@ -889,7 +890,7 @@ def _checker(role: RoleModel, what: str) -> _Checker:
            tuple(u.name for d in documents for u in d.unknowns))
     checker = _CHECKERS.get(key)
     if checker is None:
-        if len(_CHECKERS) > 256:
+        if len(_CHECKERS) > CHECKERS_KEPT:
             _CHECKERS.clear()
         checker = _CHECKERS[key] = _Checker(role, what)
     return checker
