@@ -1451,6 +1451,38 @@ def external_assumers(role: RoleModel, budget_ms: int = DEFAULT_BUDGET_MS) -> tu
     return tuple(out)
 
 
+# Operators whose first value, as written, is a value that meets them (no wildcard, no variable).
+_LITERAL_OPERATORS = frozenset({"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "Bool"})
+
+
+def _direct_witness(role: RoleModel, statement: Statement, principal: Principal) -> Request | None:
+    """A request built from the statement's own values (the principal it names, an action it names,
+    each condition's first value), kept only when the evaluator says it assumes the role: most trusts
+    (a vendor with an external ID, an OIDC subject) are answered so, without the solver. None when the
+    statement needs the solver (wildcards, negations, unknown values, several values of one key)."""
+    if principal.kind not in (docs.AWS, docs.FEDERATED) or not isinstance(principal.value, str):
+        return None
+    if arns.has_wildcard(principal.value) or statement.not_action or not isinstance(role.arn, str):
+        return None
+    action = next((a for a in statement.action if isinstance(a, str) and not arns.has_wildcard(a)), None)
+    if action is None:
+        return None
+    context: dict[str, str] = {}
+    for condition in statement.conditions:
+        if condition.operator not in _LITERAL_OPERATORS or condition.if_exists or condition.set_operator:
+            return None
+        value = condition.values[0] if condition.values else None
+        if not isinstance(value, str) or arns.has_wildcard(value) or "${" in value:
+            return None
+        if context.setdefault(condition.key, value) != value:
+            return None
+    try:
+        request = Request(principal, action, role.arn, context)
+    except ValueError:
+        return None
+    return request if can_assume(role, request).allowed is True else None
+
+
 def _assume_witness(
     role: RoleModel, statement: Statement, principal: Principal, budget_ms: int
 ) -> tuple[Request, tuple[tuple[str, str], ...]] | bool | None:
@@ -1459,6 +1491,15 @@ def _assume_witness(
     secret external ID); False when `principal` names no one outside the account or no request
     can; None when that is not decided."""
     assert role.trust is not None
+    if principal.kind == docs.SERVICE:
+        return False  # as `_outside` answers: an AWS service acts for the account
+    if principal.kind == docs.AWS and isinstance(principal.value, str) and not arns.has_wildcard(principal.value):
+        account = arns.account_of(principal.value)
+        if account is None or account == role.account:
+            return False  # as `_outside` answers: no one outside the account
+    direct = _direct_witness(role, statement, principal)
+    if direct is not None:
+        return direct, ()
     try:
         encoding = _Encoding((role.trust,))
         who = _outside(encoding, principal, role.account)
