@@ -211,7 +211,7 @@ class _Key:
 class _Encoding:
     """The variables of one query and the encoding of documents over them."""
 
-    def __init__(self, documents: Iterable[Document], request: Request | None = None, fixed: Mapping[str, str] | None = None,
+    def __init__(self, documents: Iterable[Document], request: Request | None = None, fixed: Mapping[str, str | None] | None = None,
                  unions: bool = True):
         self.documents = [d for d in documents if d is not None]
         # Ground patterns of one element as one membership of their union (fast for the solver) or
@@ -446,7 +446,8 @@ class _Encoding:
         return []
 
     def fix_fixed(self) -> list[z3.BoolRef]:
-        return [self.fix_key(self.keys[k], [v]) for k, v in self.fixed.items() if k in self.keys]
+        """The fixed keys: to their one value, or absent (None)."""
+        return [self.fix_key(self.keys[k], [v] if v is not None else []) for k, v in self.fixed.items() if k in self.keys]
 
     # documents -----------------------------------------------------------------------------
 
@@ -1280,67 +1281,76 @@ def _wide_grants(role: RoleModel, budget_ms: int) -> tuple[WideGrant, ...]:
     out: list[WideGrant] = []
     classes = _WIDE_CLASSES
     simple = boundary is None and not any(d.has_deny for d in known)
-    simple_verdicts: dict[tuple[Any, str], bool | None] = {}
-    for (action, template), (shown, resource, refs) in sorted(candidates.items()):
+    simple_verdicts: dict[tuple[Any, ...], bool | None] = {}
+    # A resource of the kind may carry the tags the statements read (with a value no document names)
+    # or not carry them at all: `IfExists`, `Null` and negated tag conditions hold on an untagged one.
+    variants: tuple[tuple[dict[str, str], tuple[str, ...]], ...] = ((tags, ()),)
+    if tags:
+        variants += (({}, tuple(sorted(tags))),)
+
+    def decide(action: str, resource: str, refs: Sequence[StatementRef], context: dict[str, str],
+               absent: tuple[str, ...]) -> dict[StatementRef, bool | None]:
+        request = Request(principal, action, resource, context)
+        verdicts: dict[StatementRef, bool | None] = {}
         if simple:
             # No Deny, no boundary: a statement's verdict depends on the fresh resource and the
-            # fixed context only, so it is decided once per statement and kind.
-            granted_refs = []
-            undecided = False
+            # fixed context only, so it is decided once per statement, kind and variant.
             for ref in dict.fromkeys(refs):
-                cache_key = ((ref.source, ref.number), resource)
+                cache_key = ((ref.source, ref.number), resource, absent)
                 if cache_key not in simple_verdicts:
                     statement = by_ref[(ref.source, ref.number)]
-                    request = Request(principal, action, resource, tags)
                     state = _partial(statement, request)
                     verdict = state if isinstance(state, bool) else _simple_conditions(state) if state != _RESIDUAL else None
                     if verdict is None and state is not False:
-                        verdict = _wide_by_solver((statement, state), (), (), request, classes, budget_ms)
+                        verdict = _wide_by_solver((statement, state), (), (), request, classes, budget_ms, absent)
                     simple_verdicts[cache_key] = verdict
-                verdict = simple_verdicts[cache_key]
-                if verdict is not False:
-                    granted_refs.append(ref)
-                    undecided = undecided or verdict is None
-            if granted_refs:
-                out.append(WideGrant(action, template, shown, tuple(granted_refs), depends, not undecided))
-            continue
-        request = Request(principal, action, resource, tags)
+                verdicts[ref] = simple_verdicts[cache_key]
+            return verdicts
         denies = [(s, _partial(s, request)) for d in known for s in d.statements if s.effect == docs.DENY]
         if any(state is True for _, state in denies):
-            continue
+            return {}
         open_denies = tuple((s, state) for s, state in denies if state is not False)
         bounded: tuple[Any, ...] = ()
         if boundary is not None:
             allows_b = [(s, _partial(s, request)) for s in boundary.statements if s.effect == docs.ALLOW]
             denies_b = [(s, _partial(s, request)) for s in boundary.statements if s.effect == docs.DENY]
             if any(state is True for _, state in denies_b) or all(state is False for _, state in allows_b):
-                continue
+                return {}
             inside = any(state is True for _, state in allows_b)
             bounded = (inside, () if inside else tuple(p for p in allows_b if p[1] is not False),
                        tuple(p for p in denies_b if p[1] is not False))
-        granted_refs = []
-        undecided = False
         for ref in dict.fromkeys(refs):
             statement = by_ref[(ref.source, ref.number)]
             state = _partial(statement, request)
             if state is False:
+                verdicts[ref] = False
                 continue
             verdict: bool | None = None
             if not open_denies and (not bounded or (bounded[0] and not bounded[2])) and state != _RESIDUAL:
                 verdict = True if state is True else _simple_conditions(state)  # type: ignore[arg-type]
             if verdict is None:
-                verdict = _wide_by_solver((statement, state), open_denies, bounded, request, classes, budget_ms)
-            if verdict is not False:
-                granted_refs.append(ref)
-                undecided = undecided or verdict is None
+                verdict = _wide_by_solver((statement, state), open_denies, bounded, request, classes, budget_ms, absent)
+            verdicts[ref] = verdict
+        return verdicts
+
+    for (action, template), (shown, resource, refs) in sorted(candidates.items()):
+        combined: dict[StatementRef, bool | None] = {}
+        for context, absent in variants:
+            for ref, verdict in decide(action, resource, refs, context, absent).items():
+                before = combined.get(ref, False)
+                combined[ref] = True if True in (before, verdict) else None if None in (before, verdict) else False
+            if all(combined.get(ref) is True for ref in refs):
+                break  # every statement grants it with the tags: nothing more to learn
+        granted_refs = [ref for ref in dict.fromkeys(refs) if combined.get(ref, False) is not False]
         if granted_refs:
+            undecided = any(combined[ref] is None for ref in granted_refs)
             out.append(WideGrant(action, template, shown, tuple(granted_refs), depends, not undecided))
     return tuple(out)
 
 
 def _wide_by_solver(
     granting: tuple[Statement, Any], open_denies: tuple[tuple[Statement, Any], ...], bounded: tuple[Any, ...],
-    request: Request, classes: dict[tuple[Any, ...], bool | None], budget_ms: int,
+    request: Request, classes: dict[tuple[Any, ...], bool | None], budget_ms: int, absent: tuple[str, ...] = (),
 ) -> bool | None:
     """Whether some context lets the granting statement match the request while no open Deny does
     and the boundary allows it: the solver on the statements `_partial` left open (their fixed parts
@@ -1348,14 +1358,16 @@ def _wide_by_solver(
     inside, boundary_allows, boundary_denies = bounded if bounded else (True, (), ())
     involved = (granting, *open_denies, *boundary_allows, *boundary_denies)
     residual = any(state == _RESIDUAL for _, state in involved)
-    key = (tuple(involved), len(open_denies), inside, len(boundary_allows),
+    key = (tuple(involved), len(open_denies), inside, len(boundary_allows), absent,
            tuple(sorted(request.context.items())) if any(TAG_KEY.match(k) for k in request.context) else (),
            (request.action, request.resource, request.principal) if residual else None)
     if key in classes:
         return classes[key]
     try:
         pseudo = docs.Document(tuple(s for s, _ in involved), "residual")
-        encoding = _Encoding([pseudo], fixed={k: v[0] for k, v in request.context.items() if TAG_KEY.match(k)})
+        fixed: dict[str, str | None] = {k: v[0] for k, v in request.context.items() if TAG_KEY.match(k)}
+        fixed.update(dict.fromkeys(absent))  # tags the resource does not carry
+        encoding = _Encoding([pseudo], fixed=fixed)
         parts = [encoding.statement(granting[0])]
         parts += [z3.Not(encoding.statement(s)) for s, _ in (*open_denies, *boundary_denies)]
         if not inside:
