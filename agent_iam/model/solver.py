@@ -1064,6 +1064,11 @@ class WideGrant:
 # A name nobody writes: private-use characters around every separator a name may hold, so `*-*`
 # or `*/*` still match it (as `arns.covers_every_resource` reads them).
 FRESH_NAME = FRESH_TAG + FRESH_TAG.join("-/:._+=,@" * 2) + FRESH_TAG
+# A region and an account nobody names, shaped as the shortest real ones are (`us-east-1`: two letters,
+# a word of four or more, a number; twelve characters), so a pattern every real region or account
+# matches (`??-????*`, `????????????`) matches them too, and one some region misses (`*-1`) does not.
+FRESH_REGION = FRESH_TAG * 2 + "-" + FRESH_TAG * 4 + "-" + FRESH_TAG
+FRESH_ACCOUNT = FRESH_TAG * 12
 
 
 def _instantiate(pattern: Pattern) -> str:
@@ -1080,6 +1085,29 @@ def _instantiate(pattern: Pattern) -> str:
     return "".join(out)
 
 
+def _scope_of(template: str, fields: Sequence[str]) -> list[str] | None:
+    """The first five parts of a resource of the format `template` within an ARN pattern's parts: the
+    format's own text where it has one (`arn`, the service), else the pattern's part with fresh
+    characters for its wildcards; None when the pattern leaves a part the format fills empty."""
+    if len(fields) != 6:
+        return None
+    out = []
+    for own, part in zip(template.split(":", 5)[:5], fields[:5]):
+        if "${" not in own:
+            out.append(own)
+            continue
+        filled = _instantiate_part(part)
+        if not filled:
+            return None  # a real resource of the format has this part
+        out.append(filled)
+    return out
+
+
+def _instantiate_part(text: str, star: str = FRESH_TAG) -> str:
+    """A part of an ARN pattern with each wildcard (and variable) filled with characters nobody writes."""
+    return re.sub(r"\$\{[^}]*\}|[*?]", lambda m: FRESH_TAG if m.group(0) == "?" else star, text)
+
+
 @cache
 def _fresh_instance(template: str, partition: str | None, region: str | None, account: str | None) -> str:
     """A resource of the format `template` named by no document: the scope the pattern fixes
@@ -1087,7 +1115,7 @@ def _fresh_instance(template: str, partition: str | None, region: str | None, ac
     fields = template.split(":", 5)
     for index, given in zip((1, 3, 4), (partition, region, account)):
         if fields[index].startswith("${"):
-            fields[index] = given if given else ("aws" if index == 1 else FRESH_TAG)
+            fields[index] = given if given else {1: "aws", 3: FRESH_REGION, 4: FRESH_ACCOUNT}[index]
     fields[5] = re.sub(r"\$\{[^}]*\}", FRESH_NAME, fields[5])
     return ":".join(fields)
 
@@ -1128,6 +1156,13 @@ def _instance(template: str, pattern: Pattern | None) -> str | None:
     candidates = [_fresh_instance(template, fixed(1), fixed(3), fixed(4))]
     if pattern is not None:
         candidates.append(_instantiate(pattern))
+        scope = _scope_of(template, fields)
+        if scope is not None:
+            # The pattern's own scope (`????????????` for the account) filled with fresh characters,
+            # with the format's resource part, then with the pattern's.
+            resource_part = _fresh_instance(template, None, None, None).split(":", 5)[5]
+            candidates.append(":".join([*scope, resource_part]))
+            candidates.append(":".join([*scope, _instantiate_part(fields[5], FRESH_NAME)]))
     for resource in candidates:
         if resource and matches(_format_pattern(template), resource) and (pattern is None or matches(pattern, resource)):
             return resource
