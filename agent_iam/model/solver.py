@@ -1286,7 +1286,6 @@ def wide_grants(role: RoleModel, budget_ms: int = WIDE_BUDGET_MS) -> tuple[WideG
 def _wide_grants(role: RoleModel, budget_ms: int) -> tuple[WideGrant, ...]:
     """`wide_grants`, computed."""
     principal = role.arn if isinstance(role.arn, str) else None
-    tags: dict[str, str] = {}
     candidates: dict[tuple[str, str], tuple[str, str, list[StatementRef]]] = {}
     known = tuple(d for d in role.identity if d.known)
     for document in known:
@@ -1300,8 +1299,6 @@ def _wide_grants(role: RoleModel, budget_ms: int) -> tuple[WideGrant, ...]:
                 patterns = [p for p in statement.resource or () if isinstance(p, Pattern) and arns.covers_every_resource(p.text)]
             if not patterns:
                 continue
-            for key in (c.key for c in statement.conditions if TAG_KEY.match(c.key)):
-                tags[key] = FRESH_TAG
             ref = StatementRef(document.source, statement.number, statement.sid)
             for action in _granted(tuple(a for a in statement.action if isinstance(a, str)), statement.not_action):
                 for pattern in patterns:
@@ -1317,70 +1314,84 @@ def _wide_grants(role: RoleModel, budget_ms: int) -> tuple[WideGrant, ...]:
     classes = _WIDE_CLASSES
     simple = boundary is None and not any(d.has_deny for d in known)
     simple_verdicts: dict[tuple[Any, ...], bool | None] = {}
-    # A resource of the kind may carry the tags the statements read (with a value no document names)
-    # or not carry them at all: `IfExists`, `Null` and negated tag conditions hold on an untagged one.
-    variants: tuple[tuple[dict[str, str], tuple[str, ...]], ...] = ((tags, ()),)
-    if tags:
-        variants += (({}, tuple(sorted(tags))),)
+    # A resource of the kind may carry each tag a statement reads (with a value no document names) or
+    # not carry it: `IfExists`, `Null` and negated tag conditions hold on an untagged one. Every
+    # combination of the tag keys involved is tried (up to MAX_TAG_KEYS keys; beyond, all present
+    # and all absent).
+    others = [s for d in known for s in d.statements if s.effect == docs.DENY]
+    if boundary is not None:
+        others += list(boundary.statements)
+    other_keys = {c.key for s in others for c in s.conditions if TAG_KEY.match(c.key)}
 
-    def decide(action: str, resource: str, refs: Sequence[StatementRef], context: dict[str, str],
-               absent: tuple[str, ...]) -> dict[StatementRef, bool | None]:
+    def variants(statement: Statement) -> list[tuple[dict[str, str], tuple[str, ...]]]:
+        keys = sorted({c.key for c in statement.conditions if TAG_KEY.match(c.key)} | other_keys)
+        if not keys:
+            return [({}, ())]
+        if len(keys) > MAX_TAG_KEYS:
+            return [(dict.fromkeys(keys, FRESH_TAG), ()), ({}, tuple(keys))]
+        out = []
+        for mask in range(2 ** len(keys)):
+            present = [k for i, k in enumerate(keys) if mask >> i & 1 == 0]
+            out.append((dict.fromkeys(present, FRESH_TAG), tuple(k for k in keys if k not in present)))
+        return out
+
+    def decide_one(action: str, resource: str, ref: StatementRef, context: dict[str, str],
+                   absent: tuple[str, ...]) -> bool | None:
         request = Request(principal, action, resource, context)
-        verdicts: dict[StatementRef, bool | None] = {}
+        statement = by_ref[(ref.source, ref.number)]
         if simple:
             # No Deny, no boundary: a statement's verdict depends on the fresh resource and the
-            # fixed context only, so it is decided once per statement, kind and variant.
-            for ref in dict.fromkeys(refs):
-                cache_key = ((ref.source, ref.number), resource, absent)
-                if cache_key not in simple_verdicts:
-                    statement = by_ref[(ref.source, ref.number)]
-                    state = _partial(statement, request)
-                    verdict = state if isinstance(state, bool) else _simple_conditions(state) if state != _RESIDUAL else None
-                    if verdict is None and state is not False:
-                        verdict = _wide_by_solver((statement, state), (), (), request, classes, budget_ms, absent)
-                    simple_verdicts[cache_key] = verdict
-                verdicts[ref] = simple_verdicts[cache_key]
-            return verdicts
+            # fixed context only, so it is decided once per statement, kind and tags.
+            cache_key = ((ref.source, ref.number), resource, tuple(sorted(context)), absent)
+            if cache_key not in simple_verdicts:
+                state = _partial(statement, request)
+                verdict = state if isinstance(state, bool) else _simple_conditions(state) if state != _RESIDUAL else None
+                if verdict is None and state is not False:
+                    verdict = _wide_by_solver((statement, state), (), (), request, classes, budget_ms, absent)
+                simple_verdicts[cache_key] = verdict
+            return simple_verdicts[cache_key]
         denies = [(s, _partial(s, request)) for d in known for s in d.statements if s.effect == docs.DENY]
         if any(state is True for _, state in denies):
-            return {}
+            return False
         open_denies = tuple((s, state) for s, state in denies if state is not False)
         bounded: tuple[Any, ...] = ()
         if boundary is not None:
             allows_b = [(s, _partial(s, request)) for s in boundary.statements if s.effect == docs.ALLOW]
             denies_b = [(s, _partial(s, request)) for s in boundary.statements if s.effect == docs.DENY]
             if any(state is True for _, state in denies_b) or all(state is False for _, state in allows_b):
-                return {}
+                return False
             inside = any(state is True for _, state in allows_b)
             bounded = (inside, () if inside else tuple(p for p in allows_b if p[1] is not False),
                        tuple(p for p in denies_b if p[1] is not False))
-        for ref in dict.fromkeys(refs):
-            statement = by_ref[(ref.source, ref.number)]
-            state = _partial(statement, request)
-            if state is False:
-                verdicts[ref] = False
-                continue
-            verdict: bool | None = None
-            if not open_denies and (not bounded or (bounded[0] and not bounded[2])) and state != _RESIDUAL:
-                verdict = True if state is True else _simple_conditions(state)  # type: ignore[arg-type]
-            if verdict is None:
-                verdict = _wide_by_solver((statement, state), open_denies, bounded, request, classes, budget_ms, absent)
-            verdicts[ref] = verdict
-        return verdicts
+        state = _partial(statement, request)
+        if state is False:
+            return False
+        verdict: bool | None = None
+        if not open_denies and (not bounded or (bounded[0] and not bounded[2])) and state != _RESIDUAL:
+            verdict = True if state is True else _simple_conditions(state)  # type: ignore[arg-type]
+        if verdict is None:
+            verdict = _wide_by_solver((statement, state), open_denies, bounded, request, classes, budget_ms, absent)
+        return verdict
 
     for (action, template), (shown, resource, refs) in sorted(candidates.items()):
-        combined: dict[StatementRef, bool | None] = {}
-        for context, absent in variants:
-            for ref, verdict in decide(action, resource, refs, context, absent).items():
-                before = combined.get(ref, False)
-                combined[ref] = True if True in (before, verdict) else None if None in (before, verdict) else False
-            if all(combined.get(ref) is True for ref in refs):
-                break  # every statement grants it with the tags: nothing more to learn
-        granted_refs = [ref for ref in dict.fromkeys(refs) if combined.get(ref, False) is not False]
+        granted_refs = []
+        undecided = False
+        for ref in dict.fromkeys(refs):
+            combined: bool | None = False
+            for context, absent in variants(by_ref[(ref.source, ref.number)]):
+                verdict = decide_one(action, resource, ref, context, absent)
+                combined = True if True in (combined, verdict) else None if None in (combined, verdict) else False
+                if combined is True:
+                    break
+            if combined is not False:
+                granted_refs.append(ref)
+                undecided = undecided or combined is None
         if granted_refs:
-            undecided = any(combined[ref] is None for ref in granted_refs)
             out.append(WideGrant(action, template, shown, tuple(granted_refs), depends, not undecided))
     return tuple(out)
+
+
+MAX_TAG_KEYS = 6
 
 
 def _wide_by_solver(
