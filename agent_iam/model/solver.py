@@ -1132,13 +1132,26 @@ def _templates(action: str) -> tuple[str, ...]:
 
 def _kind_instances(action: str, pattern: Pattern | None) -> tuple[tuple[str, str], ...]:
     """(template, resource) for each resource type of the action: a fresh instance of the type that
-    the pattern matches (any, for NotResource)."""
+    the pattern matches (any, for NotResource). When the pattern reaches none of the types AWS's data
+    lists for the action, the other types of the action's service count: the data keeps one record
+    per action name, so where two APIs share a service prefix (`elasticloadbalancing:AddTags` of ELB
+    and ELBv2: load balancers listed, listeners not) a grant on every listener is not missed."""
     out = []
     for template in _templates(action):
         resource = _instance(template, pattern)
         if resource is not None:
             out.append((template, resource))
+    if not out and pattern is not None:
+        for template in _service_templates(iam_actions.split(action)[0]):
+            resource = _instance(template, pattern)
+            if resource is not None:
+                out.append((template, resource))
     return tuple(out)
+
+
+@cache
+def _service_templates(service: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(fmt.template for fmt in arns.formats() if fmt.service == service))
 
 
 @cache
