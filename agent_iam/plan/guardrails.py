@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import json
+import weakref
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -135,11 +137,29 @@ def _allowed_account(inputs: Mapping[str, Any]) -> str | None:
     return str(allowed[0]) if isinstance(allowed, list) and len(allowed) == 1 else None
 
 
+# The views of the last few runs (by identity; a run is not hashable), so the judge's role models
+# are the access report's.
+_RUN_VIEWS: dict[int, tuple[weakref.ref[PlanRun], str | None, list[ResourceView]]] = {}
+
+
 def resource_views(run: PlanRun, default_account: str | None) -> list[ResourceView]:
-    """Every custom resource as the rules see it, with the account of the provider it goes through."""
-    accounts = {r.urn: _allowed_account(r.inputs) for r in run.resources if r.type.startswith(PROVIDER_PREFIX)}
+    """Every custom resource as the rules see it, with the account of the provider it goes through.
+    The same list for the same run (the judge's role models are then the access report's)."""
+    kept = _RUN_VIEWS.get(id(run))
+    if kept is not None and kept[0]() is run and kept[1] == default_account:
+        return kept[2]
+    views = registration_views(run.resources, default_account)
+    if len(_RUN_VIEWS) >= 4:
+        _RUN_VIEWS.clear()
+    _RUN_VIEWS[id(run)] = (weakref.ref(run), default_account, views)
+    return views
+
+
+def registration_views(resources: Sequence[Any], default_account: str | None) -> list[ResourceView]:
+    """`resource_views` of registrations."""
+    accounts = {r.urn: _allowed_account(r.inputs) for r in resources if r.type.startswith(PROVIDER_PREFIX)}
     views = []
-    for r in run.resources:
+    for r in resources:
         if not r.custom or r.type.startswith("pulumi:providers:"):
             continue
         account = accounts.get(r.provider) if r.provider else None
@@ -175,6 +195,17 @@ class PlanDocument:
     managed_policy: str | None = None
     name: str = ""
     source: tuple[str, str] | None = None  # (resource type, logical name)
+
+    @functools.cached_property
+    def model(self) -> Any:
+        """The document as the one model reads it (typed statements, numbered from 1; parsed once per
+        content); None when IAM would refuse it (the IAM validator says why)."""
+        from agent_iam.model import parse_document
+
+        try:
+            return parse_document(self.document, name=self.label)
+        except ValueError:
+            return None
 
 
 def plan_documents(views: Sequence[ResourceView], context: rules.Context | None = None) -> list[PlanDocument]:
@@ -311,16 +342,19 @@ def judge(
     return Judgement(violations, findings, problems, accepted, places)
 
 
-def _statement_content(statements: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(actions, resources) of statements, as written (a trust statement's principal for resources)."""
+def _statement_content(statements: Sequence[Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(actions, resources) of typed statements, as written (a trust statement's principals for resources)."""
     actions: list[str] = []
     resources: list[str] = []
     for statement in statements:
-        actions += rules.strings(statement.get("Action")) or [f"NotAction {a}" for a in rules.strings(statement.get("NotAction"))]
-        found = rules.strings(statement.get("Resource")) or [f"NotResource {r}" for r in rules.strings(statement.get("NotResource"))]
-        principal = statement.get("Principal")
-        if principal and not found:
-            found = [json.dumps(principal, sort_keys=True)]
+        written = [str(a) for a in statement.action]
+        actions += [f"NotAction {a}" for a in written] if statement.not_action else written
+        found = [str(r) for r in statement.resource or ()]
+        if statement.not_resource:
+            found = [f"NotResource {r}" for r in found]
+        if statement.principal and not found:
+            principals = ", ".join(str(p) for p in statement.principal)
+            found = [f"NotPrincipal {principals}" if statement.not_principal else principals]
         resources += found
     return tuple(dict.fromkeys(actions)), tuple(dict.fromkeys(resources))
 
@@ -492,7 +526,8 @@ def judgement_document(judgement: Judgement) -> dict[str, Any]:
         return {**({"entry": entry} if entry else {}), **data, **({"acceptAs": key.to_dict()} if key else {})}
 
     return {
-        "violations": [with_entry(v, v.to_dict(), judgement.entry_of_violation(v), True) for v in judgement.violations],
+        "violations": [with_entry(v, v.to_dict(), judgement.entry_of_violation(v), not v.exemption)
+                       for v in judgement.violations],
         "iamFindings": [
             with_entry(f, f.to_dict(), judgement.entry_of_finding(f), f.severity in BLOCKING and not own_exception(f))
             for f in judgement.findings
@@ -571,7 +606,7 @@ def print_judgement(judgement: Judgement, console: Any, limit: int | None = None
         "blocking findings outside the stack file's entries (the plan fails)", "red",
     )
     # Each violation says whether it blocks, so the rest is found without a list test per item.
-    advisory = [v for v in judgement.violations if not v.blocking and not v.accepted]
+    advisory = [v for v in judgement.violations if not v.blocking and not v.accepted and not v.exemption]
     panel([(v.rule, line(v)) for v in advisory], "guardrail violations (advisory)", "yellow")
     if judgement.accepted:
         covered = sum(row.findings for row in judgement.accepted)
