@@ -158,8 +158,11 @@ def acceptances_of(rule_name: str, config: Mapping[str, Any] | None) -> list[rul
 
 
 def account_of_violation(views: Mapping[tuple[str, str], ResourceView], context: Context) -> Any:
-    """A violation's role's account: the account of the resource it is on (the role's ARN, else its provider's)."""
+    """A violation's role's account: the one the rule read from the role's model, else the account of the
+    resource it is on (the role's ARN, else its provider's)."""
     def account(violation: rules.Violation) -> str | None:
+        if violation.account is not None:
+            return violation.account
         view = views.get((violation.resource_type, violation.resource_name))
         return rules.role_account(view, context) if view is not None else context.account_id
 

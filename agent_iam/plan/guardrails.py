@@ -400,7 +400,7 @@ def apply_acceptances(
 
     def blocks_when_unaccepted(kind: str, i: int) -> bool:
         found = item(kind, i)
-        return not found.accepted if kind == "v" else found.severity in ("error", "critical", "high") and not found.exemption
+        return not (found.accepted or found.exemption) if kind == "v" else found.severity in ("error", "critical", "high") and not found.exemption
 
     for unit in units:
         own = [entry for role in places.entry_roles.get(unit.key, ()) for entry in by_role.get(role, ())]
