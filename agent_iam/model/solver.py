@@ -1089,10 +1089,11 @@ def _scope_of(template: str, fields: Sequence[str]) -> list[str] | None:
     """The first five parts of a resource of the format `template` within an ARN pattern's parts: the
     format's own text where it has one (`arn`, the service), else the pattern's part with fresh
     characters for its wildcards; None when the pattern leaves a part the format fills empty."""
-    if len(fields) != 6:
+    parsed = arns.parse(template)
+    if len(fields) != 6 or parsed is None:
         return None
     out = []
-    for own, part in zip(template.split(":", 5)[:5], fields[:5]):
+    for own, part in zip(("arn", parsed.partition, parsed.service, parsed.region, parsed.account), fields[:5]):
         if "${" not in own:
             out.append(own)
             continue
@@ -1173,8 +1174,9 @@ def _instance(template: str, pattern: Pattern | None) -> str | None:
         if scope is not None:
             # The pattern's own scope (`????????????` for the account) filled with fresh characters,
             # with the format's resource part, then with the pattern's.
-            resource_part = _fresh_instance(template, None, None, None).split(":", 5)[5]
-            candidates.append(":".join([*scope, resource_part]))
+            fresh = arns.parse(_fresh_instance(template, None, None, None))
+            if fresh is not None:
+                candidates.append(":".join([*scope, fresh.resource]))
             candidates.append(":".join([*scope, _instantiate_part(fields[5], FRESH_NAME)]))
     for resource in candidates:
         if resource and matches(_format_pattern(template), resource) and (pattern is None or matches(pattern, resource)):

@@ -274,7 +274,7 @@ def _source_words(document: Document) -> str:
     return words.replace(name, _code(source.name)) if name in words else words
 
 
-WIDE_KINDS = ("iam:PassRole", "credential reads", iam_actions.PERMISSIONS, iam_actions.WRITE, iam_actions.TAGGING)
+WIDE_KINDS = (iam_actions.PASS_ROLE, "credential reads", iam_actions.PERMISSIONS, iam_actions.WRITE, iam_actions.TAGGING)
 
 
 def wide_words(actions: Iterable[str]) -> str:
@@ -283,7 +283,7 @@ def wide_words(actions: Iterable[str]) -> str:
     by_kind: dict[str, set[str]] = defaultdict(set)
     for action in actions:
         if action == iam_actions.PASS_ROLE:
-            by_kind["iam:PassRole"].add(action)
+            by_kind[iam_actions.PASS_ROLE].add(action)
         elif iam_actions.is_credential_read(action):
             by_kind["credential reads"].add(action)
         else:
@@ -294,6 +294,23 @@ def wide_words(actions: Iterable[str]) -> str:
         shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
         parts.append(f"{kind} on every resource of a kind: {shown}")
     return "; ".join(parts)
+
+
+@functools.cache
+def managed_policy_summary(policy_arn: str) -> str:
+    """What an AWS managed policy's current document grants on every resource of a kind when attached
+    alone (the reasoner's wide grants, in words); "" when nothing or not in the dataset."""
+    from agent_iam.iam import managed_policies
+    from agent_iam.model import role_from_documents, solver
+    from agent_iam.model.roles import aws_managed
+
+    if not managed_policies.is_aws_managed(policy_arn):
+        return ""
+    document = aws_managed(policy_arn)
+    if not document.known:
+        return ""
+    role = role_from_documents("summary", identity=[document])
+    return wide_words(g.action for g in solver.wide_grants(role))
 
 
 def _wide_lines(model: Any, grants: Sequence[Any]) -> list[str]:
@@ -364,7 +381,7 @@ def _outside_lines(model: Any, own_account: str | None) -> list[str]:
 def _views_of(source: Any) -> tuple[Sequence[Any], str | None, dict[tuple[str, str], Any]]:
     """The resource views of a plan run (shared with the judge's when it judged this run) or of a list
     of registrations, the account they default to, and each registration by (type, name)."""
-    from .guardrails import registration_views, resource_views
+    from .views import registration_views, resource_views
 
     if hasattr(source, "resources"):
         settings = getattr(source, "settings", None)
