@@ -169,6 +169,12 @@ def account_of_violation(views: Mapping[tuple[str, str], ResourceView], context:
     return account
 
 
+def _reported(violation: rules.Violation) -> bool:
+    """What the pack reports (at the policy's level): not what an acceptance or agent-iam's own reviewed
+    exception covers, nor what the plan only says as an advisory (a document the plan cannot see)."""
+    return not violation.accepted and not violation.exemption and violation.level != rules.ADVISORY
+
+
 def resource_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], None]:
     def validate(args: Any, report_violation: Callable[..., None]) -> None:
         config = args.get_config()
@@ -179,7 +185,7 @@ def resource_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], N
             account_of_violation({(view.type, view.name): view}, context),
         )
         for violation in found:
-            if not violation.accepted:
+            if _reported(violation):
                 report_violation(violation.message)
 
     return validate
@@ -196,7 +202,7 @@ def stack_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], None
             account_of_violation({(v.type, v.name): v for v in views}, context),
         )
         for violation in found:
-            if not violation.accepted:
+            if _reported(violation):
                 report_violation(violation.message, urns.get((violation.resource_type, violation.resource_name)))
 
     return validate
