@@ -52,8 +52,7 @@ def shown(text: str) -> str:
 
 def keys_of(written: dict[str, Any], entry: str) -> list[dict[str, Any]]:
     """The distinct acceptAs of an entry's blocking violations and findings, in plan.json order."""
-    blocking = [v for v in written["violations"]
-                if v["level"] == "mandatory" and not v.get("accepted") and not v.get("exemption")]
+    blocking = [v for v in written["violations"] if v["level"] == "mandatory" and not v.get("accepted")]
     blocking += [f for f in written["iamFindings"] if f["severity"] in ("critical", "high") and not f.get("exemption")]
     found = {json.dumps(item["acceptAs"], sort_keys=True): item["acceptAs"] for item in blocking if item.get("entry") == entry}
     return list(found.values())

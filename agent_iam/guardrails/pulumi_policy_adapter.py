@@ -170,9 +170,9 @@ def account_of_violation(views: Mapping[tuple[str, str], ResourceView], context:
 
 
 def _reported(violation: rules.Violation) -> bool:
-    """What the pack reports (at the policy's level): not what an acceptance or agent-iam's own reviewed
-    exception covers, nor what the plan only says as an advisory (a document the plan cannot see)."""
-    return not violation.accepted and not violation.exemption and violation.level != rules.ADVISORY
+    """What the pack reports (at the policy's level): not what an acceptance covers, nor what the plan only
+    says as an advisory (a document the plan cannot see)."""
+    return not violation.accepted and violation.level != rules.ADVISORY
 
 
 def resource_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], None]:

@@ -154,7 +154,6 @@ class Hit:
     statement: int | None = None  # 1-based
     document: str | None = None
     whole: bool = False  # the document as a whole (an attached AWS managed policy)
-    exemption: str | None = None  # agent-iam's own reviewed exception that covers it (it no longer blocks)
     level: str | None = None  # a level below the rule's (ADVISORY: what the plan cannot see, said)
     actions: tuple[str, ...] = ()  # the actions it is about (a wide grant's), when the rule names them
 
@@ -173,12 +172,11 @@ class Violation:
     document: str | None = None  # the document's name as the plan shows it (`trust` for a trust policy)
     account: str | None = None  # the role's account, when the rule knows it (the effective-access rules)
     whole: bool = False  # about the document as a whole (an attached AWS managed policy)
-    exemption: str | None = None  # agent-iam's own reviewed exception (OWN_EXCEPTIONS)
     actions: tuple[str, ...] = field(default=(), compare=False)  # the actions it is about, when the rule names them
 
     @property
     def blocking(self) -> bool:
-        return self.level == MANDATORY and not self.accepted and not self.exemption
+        return self.level == MANDATORY and not self.accepted
 
     def to_dict(self) -> dict[str, str]:
         out = {
@@ -198,8 +196,6 @@ class Violation:
             out["role"] = self.role
         if self.accepted:
             out["accepted"] = self.accepted
-        if self.exemption:
-            out["exemption"] = self.exemption
         return out
 
 
@@ -880,24 +876,27 @@ def _trusted_only_by(model: RoleModel, service: str) -> bool:
     )
 
 
-# agent-iam's own reviewed exceptions of the effective-access rules (docs/guardrails.md): each
-# finding stays listed, marked exempted, and no longer blocks.
+# agent-iam's own reviewed exceptions of the effective-access rules (docs/guardrails.md): a finding one
+# covers is not raised (as a role's reviewed exemption tag); access.md names the exception next to the grant.
 OWN_EXCEPTIONS: tuple[OwnException, ...] = (
     OwnException(
         "sensitive-actions-scoped",
         "AmazonECSTaskExecutionRolePolicy",
         frozenset({"logs:CreateLogStream", "logs:PutLogEvents"}),
         ECS_TASKS_SERVICE,
-        "agent-iam's ECS task execution role: ECS writes the agent's container logs with it, to log groups the "
-        "task definition names at run time (AWS's documented execution role policy); only ECS tasks can assume it",
+        "the ECS task execution role's logs writes: ECS writes the agent's container logs with them, to log groups "
+        "the task definition names at run time (AWS's documented execution role policy); only ECS tasks can assume it",
     ),
 )
 
 
-def _exemption(rule_name: str, unit: RoleUnit, document: Document, actions: Iterable[str]) -> str | None:
+def own_exception(rule_name: str, unit: RoleUnit, document: Document, actions: Iterable[str]) -> str | None:
+    """The reason of agent-iam's own reviewed exception that covers a finding, if one does (the finding is
+    then not raised, like a role's reviewed exemption tag; access.md says the exception)."""
+    actions = tuple(actions)
     for own in OWN_EXCEPTIONS:
         if own.covers(rule_name, unit, document, actions):
-            return f"reviewed exception: {own.reason}"
+            return own.reason
     return None
 
 
@@ -944,7 +943,8 @@ def sensitive_actions_scoped(resources: Sequence[ResourceView], context: Context
             document = unit.model.identity[index]
             actions = sorted({g.action for g, _ in found}, key=lambda a: (severity_rank(a), a))
             items = [g for g, _ in found]
-            exemption = _exemption(name, unit, document, actions)
+            if own_exception(name, unit, document, actions):
+                continue
             what = _what(unit, document)
             note = _unknowns_note(unit.model, items)
             source = document.source
@@ -955,7 +955,7 @@ def sensitive_actions_scoped(resources: Sequence[ResourceView], context: Context
                     f"{what} allows {_summary(actions)} ({_counts(actions)}) on every resource of their kind "
                     f"({numbers}){note}; attach a narrower policy, or accept it in the entry with acceptedFindings: "
                     f"[{{check: {name}, document: {source.name}, reason: <why>}}]",
-                    source.name, document=source.name, whole=True, exemption=exemption, actions=tuple(actions),
+                    source.name, document=source.name, whole=True, actions=tuple(actions),
                 )
             else:
                 statement = document.statement(number)
@@ -964,7 +964,7 @@ def sensitive_actions_scoped(resources: Sequence[ResourceView], context: Context
                     f"{what}: {statement.label} allows {_summary(actions)} ({_counts(actions)}) on {wide[0]!r}, every "
                     f"resource of its kind{note}; scope it to ARNs, "
                     f"{_accept_hint(name, statement.sid, number, source.name)}",
-                    statement.sid, number, source.name, exemption=exemption, actions=tuple(actions),
+                    statement.sid, number, source.name, actions=tuple(actions),
                 )
             yield _located(unit, document, hit)
         for document in unit.model.identity:
@@ -1281,7 +1281,7 @@ def _violation(rule_name: str, resource: ResourceView, found: str | Hit, level: 
     hit = found if isinstance(found, Hit) else Hit(found)
     return Violation(
         rule_name, resource.type, resource.name, hit.message, _level(level, hit), hit.sid, role_of(resource),
-        statement=hit.statement, document=hit.document, whole=hit.whole, exemption=hit.exemption, actions=hit.actions,
+        statement=hit.statement, document=hit.document, whole=hit.whole, actions=hit.actions,
     )
 
 
@@ -1290,7 +1290,7 @@ def _stack_violation(rule_name: str, located: Located, level: str) -> Violation:
     return Violation(
         rule_name, located.resource_type, located.resource_name, hit.message, _level(level, hit), hit.sid,
         located.role, statement=hit.statement, document=hit.document, account=located.account, whole=hit.whole,
-        exemption=hit.exemption, actions=hit.actions,
+        actions=hit.actions,
     )
 
 

@@ -313,10 +313,13 @@ def managed_policy_summary(policy_arn: str) -> str:
     return wide_words(g.action for g in solver.wide_grants(role))
 
 
-def _wide_lines(model: Any, grants: Sequence[Any]) -> list[str]:
+def _wide_lines(unit: Any, grants: Sequence[Any]) -> list[str]:
     """One line per document (and statement, but for an AWS managed policy) that grants sensitive
-    actions on every resource of their kind, with what could still deny it and what was not decided."""
-    from agent_iam.guardrails.rules import unseen_words
+    actions on every resource of their kind, with what could still deny it, what was not decided, and
+    agent-iam's own reviewed exception where one covers it."""
+    from agent_iam.guardrails.rules import own_exception, unseen_words
+
+    model = unit.model
 
     order = {d.source: i for i, d in enumerate(model.identity)}
     places: dict[tuple[int, int | None], list[tuple[Any, Any]]] = defaultdict(list)
@@ -342,6 +345,9 @@ def _wide_lines(model: Any, grants: Sequence[Any]) -> list[str]:
             notes.append(unseen_words(model))
         if any(not g.decided for g, _ in found):
             notes.append("not all decided in the solver's budget: counted as granted")
+        reviewed = own_exception("sensitive-actions-scoped", unit, document, {g.action for g, _ in found})
+        if reviewed:
+            notes.append(f"agent-iam's reviewed exception: {reviewed}")
         note = f" ({'; '.join(notes)})" if notes else ""
         lines.append(f"{where}{resource}: **{wide_words(g.action for g, _ in found)}**{note}")
     return lines
@@ -434,7 +440,7 @@ def access_model(source: Any) -> list[RoleAccess]:
             if managed and source is not None:
                 access.aws_managed.append(source.arn or source.name)
             access.grants += grants_of(document, _source_words(document), fold=managed)
-        access.wide = _wide_lines(model, solver.wide_grants(model))
+        access.wide = _wide_lines(unit, solver.wide_grants(model))
         # writes and permissions management first; Deny rows after Allow rows
         access.grants.sort(key=lambda g: (g.effect != "Allow", g.rank, g.service, g.source))
         roles.append(access)
@@ -542,8 +548,7 @@ def _findings_section(violations: list[dict[str, Any]], findings: list[Any]) -> 
     out = ["## Findings", ""]
     if violations:
         out += ["**Guardrail violations**", ""]
-        out += [f"- [{v.get('level')} {v.get('rule')}] {v.get('message')}"
-                + (f" (exempted by {v['exemption']})" if v.get("exemption") else "") for v in violations]
+        out += [f"- [{v.get('level')} {v.get('rule')}] {v.get('message')}" for v in violations]
         out.append("")
     groups = group_findings(findings)
     if groups:

@@ -317,7 +317,7 @@ def apply_acceptances(
 
     def blocks_when_unaccepted(kind: str, i: int) -> bool:
         found = item(kind, i)
-        return not (found.accepted or found.exemption) if kind == "v" else found.severity in ("error", "critical", "high") and not found.exemption
+        return not found.accepted if kind == "v" else found.severity in ("error", "critical", "high") and not found.exemption
 
     for unit in units:
         own = [entry for role in places.entry_roles.get(unit.key, ()) for entry in by_role.get(role, ())]
@@ -443,8 +443,7 @@ def judgement_document(judgement: Judgement) -> dict[str, Any]:
         return {**({"entry": entry} if entry else {}), **data, **({"acceptAs": key.to_dict()} if key else {})}
 
     return {
-        "violations": [with_entry(v, v.to_dict(), judgement.entry_of_violation(v), not v.exemption)
-                       for v in judgement.violations],
+        "violations": [with_entry(v, v.to_dict(), judgement.entry_of_violation(v), True) for v in judgement.violations],
         "iamFindings": [
             with_entry(f, f.to_dict(), judgement.entry_of_finding(f), f.severity in BLOCKING and not own_exception(f))
             for f in judgement.findings
@@ -523,7 +522,7 @@ def print_judgement(judgement: Judgement, console: Any, limit: int | None = None
         "blocking findings outside the stack file's entries (the plan fails)", "red",
     )
     # Each violation says whether it blocks, so the rest is found without a list test per item.
-    advisory = [v for v in judgement.violations if not v.blocking and not v.accepted and not v.exemption]
+    advisory = [v for v in judgement.violations if not v.blocking and not v.accepted]
     panel([(v.rule, line(v)) for v in advisory], "guardrail violations (advisory)", "yellow")
     if judgement.accepted:
         covered = sum(row.findings for row in judgement.accepted)
