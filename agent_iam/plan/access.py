@@ -277,9 +277,10 @@ def _source_words(document: Document) -> str:
 WIDE_KINDS = (iam_actions.PASS_ROLE, "credential reads", iam_actions.PERMISSIONS, iam_actions.WRITE, iam_actions.TAGGING)
 
 
-def wide_words(actions: Iterable[str]) -> str:
+def wide_words(actions: Iterable[str], by_name: bool = False) -> str:
     """`credential reads on every resource of a kind: ssm:GetParameter, ssm:GetParameters; Write on
-    every resource of a kind: ...`: sensitive actions by kind of risk, most dangerous first."""
+    every resource of a kind: ...`: sensitive actions by kind of risk, most dangerous first (`by_name`:
+    the kinds in name order, as the diff's notes have shown them)."""
     by_kind: dict[str, set[str]] = defaultdict(set)
     for action in actions:
         if action == iam_actions.PASS_ROLE:
@@ -289,7 +290,9 @@ def wide_words(actions: Iterable[str]) -> str:
         else:
             by_kind[str(iam_actions.access_level(action))].add(action)
     parts = []
-    for kind in sorted(by_kind, key=lambda k: WIDE_KINDS.index(k) if k in WIDE_KINDS else len(WIDE_KINDS)):
+    order = sorted(by_kind) if by_name else sorted(
+        by_kind, key=lambda k: WIDE_KINDS.index(k) if k in WIDE_KINDS else len(WIDE_KINDS))
+    for kind in order:
         found = sorted(by_kind[kind])
         shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
         parts.append(f"{kind} on every resource of a kind: {shown}")
@@ -310,7 +313,7 @@ def managed_policy_summary(policy_arn: str) -> str:
     if not document.known:
         return ""
     role = role_from_documents("summary", identity=[document])
-    return wide_words(g.action for g in solver.wide_grants(role))
+    return wide_words((g.action for g in solver.wide_grants(role)), by_name=True)
 
 
 def _wide_lines(unit: Any, grants: Sequence[Any]) -> list[str]:
