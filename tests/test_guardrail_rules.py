@@ -164,6 +164,21 @@ def test_cross_account_trust_fails_without_a_pinning_condition(condition):
     assert "tag the role agent-iam:trust-exemption=<reason>" in message
 
 
+def test_a_cross_account_trust_is_judged_with_the_trusts_denies_and_names_a_request_it_lets_in():
+    """The model reads the whole trust: a Deny that refuses every request without the external ID pins
+    the Allow (no finding); without it, the finding names a request the trust lets in."""
+    vendor = f"arn:aws:iam::{VENDOR}:role/vendor"
+    unpinned = doc(aws_trust(vendor))
+    [message] = messages("cross-account-trust-condition", role("vendor-role", trust=unpinned))
+    assert f"(e.g. {vendor} can call sts:AssumeRole with none of them)" in message
+    deny = {"Sid": "NoIdNoEntry", "Effect": "Deny", "Principal": {"AWS": vendor}, "Action": "sts:AssumeRole",
+            "Condition": {"StringNotEquals": {"sts:ExternalId": "x1"}}}
+    assert messages("cross-account-trust-condition", role("vendor-role", trust=doc(aws_trust(vendor), deny))) == []
+    other_key = {**deny, "Condition": {"StringNotEquals": {"aws:SourceIp": "10.0.0.1"}}}  # denies, but pins nothing
+    [message] = messages("cross-account-trust-condition", role("vendor-role", trust=doc(aws_trust(vendor), other_key)))
+    assert "(e.g. " not in message
+
+
 def test_same_account_trust_needs_no_condition():
     trust = doc(aws_trust([f"arn:aws:iam::{OWN}:root", OWN]))
     assert messages("cross-account-trust-condition", role(trust=trust)) == []

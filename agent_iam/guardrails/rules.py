@@ -468,6 +468,9 @@ def cross_account_trust_condition(resource: ResourceView, context: Context) -> I
                 others.append((value, account))
         if not others or any(pinned_by(statement, key) for key in CROSS_ACCOUNT_KEYS):
             continue
+        witness = _unpinned_request(resource, doc, index, own)
+        if witness is False:
+            continue  # a Deny of the trust refuses every such request without the pins
         who = ", ".join(value for value, _ in others)
         whose = "an account that is not the role's own" if own else "an account that cannot be told to be the role's own"
         unpinned = [
@@ -478,12 +481,61 @@ def cross_account_trust_condition(resource: ResourceView, context: Context) -> I
             if matches_any_value(key, op, v)
         ]
         any_value = f" ({', '.join(unpinned)} matches any value)" if unpinned else ""
+        example = f" (e.g. {witness})" if isinstance(witness, str) else ""
         yield Hit(
             f"{resource.describe()}: trust {label(statement, index)} lets {who} ({whose}) assume the role with no "
             f"{', '.join(CROSS_ACCOUNT_KEYS)} condition that pins it{any_value} (StringEquals/StringLike/ArnEquals/"
-            f"ArnLike, no IfExists); add one, or tag the role {TRUST_EXEMPTION_TAG}=<reason> after review",
+            f"ArnLike, no IfExists){example}; add one, or tag the role {TRUST_EXEMPTION_TAG}=<reason> after review",
             *_on(statement, index, TRUST_DOCUMENT),
         )
+
+
+def _unpinned_request(resource: ResourceView, doc: Mapping[str, Any], index: int, own: str | None) -> str | bool | None:
+    """Asked of the one model (the whole trust, its Denies included): a request by a principal of the
+    statement outside the role's account that assumes the role with none of the pinning keys, in words; False when the reasoner shows every
+    such request is refused (a Deny requires the external ID: it pins the role); None when that cannot
+    be told (the finding stands)."""
+    from agent_iam.model import documents as mdocs
+    from agent_iam.model import solver
+    from agent_iam.model.evaluate import Request, can_assume, principal_of
+
+    name = resource.physical_name
+    arn = resource.get("arn")
+    if not isinstance(arn, str):
+        arn = f"arn:aws:iam::{own}:role{resource.get('path') or '/'}{name}" if own else None
+    try:
+        trust = mdocs.parse_document(doc, source=Source(mdocs.TRUST, TRUST_DOCUMENT, arn, (own, name)))
+    except ValueError:
+        return None
+    if arn is None:
+        return None
+    model = RoleModel((own, name), arn, trust)
+    statement = trust.statement(index + 1)
+    action = next((a for a in statement.action if isinstance(a, str) and not arns.has_wildcard(a)), None)
+    pins = {k.lower() for k in CROSS_ACCOUNT_KEYS}
+    context: dict[str, str] = {}
+    for condition in statement.conditions:
+        value = condition.values[0] if condition.values else None
+        if condition.key in pins or not isinstance(value, str) or condition.negated or arns.has_wildcard(value):
+            continue
+        context.setdefault(condition.key, value)
+    if action is None or statement.not_action:
+        return None
+    outside = [p for p in statement.principal or () if p.kind == mdocs.AWS and isinstance(p.value, str)
+               and p.value != "*" and (own is None or arns.account_of(p.value) != own)]
+    if not outside or statement.not_principal:
+        return None
+    try:
+        listed = [principal_of(p) for p in outside]  # an AWS principal that is no ARN (a unique ID): not told
+        requests = [Request(p, action, arn, context) for p in listed]
+    except ValueError:
+        return None
+    for request in requests:
+        if can_assume(model, request).allowed is True:
+            return f"{request.principal.value} can call {action} with none of them"  # type: ignore[union-attr]
+    unpinnable = ("sts:ExternalId", "aws:PrincipalOrgID")  # aws:PrincipalArn follows from the principal
+    answers = [solver.assumable_without(model, p, unpinnable) for p in listed]
+    return False if all(a is False for a in answers) else None
 
 
 # A principal pattern must fix at least this many letters or digits of the role or user name.

@@ -1161,7 +1161,9 @@ def _instance(template: str, pattern: Pattern | None) -> str | None:
     the pattern reaches no resource of that format that way."""
     from agent_iam.model.matching import matches
 
-    fields = pattern.text.split(":", 5) if pattern is not None and pattern.text.startswith("arn:") else []
+    if pattern is None or pattern.text == "*":  # every resource of every kind: the format's own fresh one
+        return _fresh_instance(template, None, None, None)
+    fields = pattern.text.split(":", 5) if pattern.text.startswith("arn:") else []
 
     def fixed(index: int) -> str | None:
         value = fields[index] if index < len(fields) else None
@@ -1352,19 +1354,20 @@ def _wide_grants(role: RoleModel, budget_ms: int) -> tuple[WideGrant, ...]:
 
     def decide_one(action: str, resource: str, ref: StatementRef, context: dict[str, str],
                    absent: tuple[str, ...]) -> bool | None:
-        request = Request(principal, action, resource, context)
         statement = by_ref[(ref.source, ref.number)]
         if simple:
             # No Deny, no boundary: a statement's verdict depends on the fresh resource and the
             # fixed context only, so it is decided once per statement, kind and tags.
             cache_key = ((ref.source, ref.number), resource, tuple(sorted(context)), absent)
             if cache_key not in simple_verdicts:
+                request = Request(principal, action, resource, context)
                 state = _partial(statement, request)
                 verdict = state if isinstance(state, bool) else _simple_conditions(state) if state != _RESIDUAL else None
                 if verdict is None and state is not False:
                     verdict = _wide_by_solver((statement, state), (), (), request, classes, budget_ms, absent)
                 simple_verdicts[cache_key] = verdict
             return simple_verdicts[cache_key]
+        request = Request(principal, action, resource, context)
         denies = [(s, _partial(s, request)) for d in known for s in d.statements if s.effect == docs.DENY]
         if any(state is True for _, state in denies):
             return False
@@ -1524,6 +1527,41 @@ def external_assumers(role: RoleModel, budget_ms: int = DEFAULT_BUDGET_MS) -> tu
     return tuple(out)
 
 
+# A value nobody names, shaped as the key's real values are (every organization ID starts `o-`, so
+# `o-*` pins nothing).
+FRESH_VALUES = {"aws:principalorgid": "o-" + FRESH_TAG * 10}
+
+
+def assumable_without(role: RoleModel, principal: Principal, keys: Sequence[str],
+                      budget_ms: int = DEFAULT_BUDGET_MS) -> bool | None:
+    """Whether `principal` (one principal, or an account's root: any of its principals) can assume the
+    role when each of `keys` is absent from the request or holds a value no document names, through
+    any statement of the trust and past all its Denies: whether those keys pin who gets in. False:
+    every such request is refused (the trust requires values of them, in an Allow or a Deny); None:
+    not decided, or the trust is not known."""
+    trust = role.trust
+    if trust is None or not trust.known:
+        return None
+    try:
+        encoding = _Encoding((trust,))
+        if re.fullmatch(r"arn:[^:]+:iam::\d{12}:root", str(principal.value)):
+            who = [encoding.principal_match(principal)]
+        else:
+            from agent_iam.model.evaluate import principal_of
+
+            who = encoding.fix_principal(principal_of(principal))
+        constraints = [*encoding.domain, *encoding.free_domain(), *who, encoding.trust(role)]
+        constraints += [z3.Or(encoding.fix_key(encoding.keys[k.lower()], []),
+                              encoding.fix_key(encoding.keys[k.lower()], [FRESH_VALUES.get(k.lower(), FRESH_NAME)]))
+                        for k in keys if k.lower() in encoding.keys]
+        if isinstance(role.arn, str):
+            constraints.append(encoding.resource == _text(role.arn))
+    except (Unsupported, ValueError):
+        return None
+    status, _ = _solve(constraints, budget_ms)
+    return True if status == "sat" else False if status == "unsat" else None
+
+
 # Operators whose first value, as written, is a value that meets them (no wildcard, no variable).
 _LITERAL_OPERATORS = frozenset({"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "Bool"})
 
@@ -1610,6 +1648,7 @@ __all__ = [
     "WIDER",
     "WideGrant",
     "allows",
+    "assumable_without",
     "assumes",
     "compare",
     "external_assumers",
