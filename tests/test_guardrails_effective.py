@@ -136,3 +136,23 @@ def test_agent_iams_own_exception_is_narrow_and_by_content():
     assert set(ec2.actions) == {"logs:CreateLogStream", "logs:PutLogEvents"}
     [copied] = rules.evaluate(with_trust(views(arn, inline=True), ecs_trust), CONTEXT)  # the writes inline
     assert copied.rule == "sensitive-actions-scoped" and copied.document == "copy"
+
+
+def test_the_plans_solver_questions_are_limited_by_work_not_by_the_clock(monkeypatch):
+    """A question the plan asks the solver (a grant a Deny with a condition may take away) is bounded by
+    z3's resource count, so its answer does not depend on how busy the machine is."""
+    import z3
+
+    limits: list[tuple[str, int]] = []
+    real = z3.Solver.set
+    monkeypatch.setattr(z3.Solver, "set", lambda self, *a, **k: limits.append(a) or real(self, *a, **k))
+    allow = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}
+    deny = {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"StringLike": {"kms:EncryptionContext:team": ["a*b", "*c?"]}}}
+    role = [views("arn:aws:iam::aws:policy/ReadOnlyAccess", inline=False)[0],
+            ResourceView(ROLE_POLICY, "p", {"role": "agent", "name": "p", "policy": json.dumps(
+                {"Version": "2012-10-17", "Statement": [allow, deny]})}, ACCOUNT)]
+    solver._WIDE.clear()
+    [found] = [v for v in rules.evaluate(role, CONTEXT) if v.rule == "sensitive-actions-scoped"]
+    assert found.actions == ("kms:Decrypt",)
+    assert ("rlimit", solver.WIDE_BUDGET_MS * solver.RLIMIT_PER_MS) in limits

@@ -722,9 +722,28 @@ def _compare(operator: str, got: z3.ArithRef, want: int) -> z3.BoolRef:
     }[suffix]
 
 
-def _solve(constraints: Sequence[z3.BoolRef], budget_ms: int) -> tuple[str, z3.ModelRef | None]:
+# A query's budget is a limit on z3's work (its resource count, `rlimit`), not on the clock: the same
+# answer whatever the machine's load. RLIMIT_PER_MS resource units stand for a millisecond of budget
+# (this project's queries, measured on a quiet machine, run at a few hundred thousand units a
+# millisecond; the string solver's slowest ones at a few thousand). The clock is only a net, far
+# above any budget, against a query the count does not bound.
+RLIMIT_PER_MS = 10_000
+WALL_NET = 10
+
+
+def _limit(solver: z3.Solver, budget_ms: int, deterministic: bool = False) -> None:
+    """A query's limit: with `deterministic` (the plan's questions: wide grants, who can assume) z3's
+    resource count, the clock only as a net; else the clock (`compare`'s budget)."""
+    if deterministic:
+        solver.set("rlimit", int(budget_ms) * RLIMIT_PER_MS)
+        solver.set("timeout", int(budget_ms) * WALL_NET)
+    else:
+        solver.set("timeout", int(budget_ms))
+
+
+def _solve(constraints: Sequence[z3.BoolRef], budget_ms: int, deterministic: bool = False) -> tuple[str, z3.ModelRef | None]:
     solver = z3.Solver()
-    solver.set("timeout", int(budget_ms))
+    _limit(solver, budget_ms, deterministic)
     solver.add(*constraints)
     result = solver.check()
     if result == z3.sat:
@@ -758,21 +777,22 @@ def _candidate_actions(documents: Iterable[Document]) -> list[str]:
     return list(out)[:MAX_CANDIDATES]
 
 
-def _solve_nicely(encoding: _Encoding, constraints: Sequence[z3.BoolRef], budget_ms: int) -> tuple[str, z3.ModelRef | None]:
+def _solve_nicely(encoding: _Encoding, constraints: Sequence[z3.BoolRef], budget_ms: int,
+                  deterministic: bool = False) -> tuple[str, z3.ModelRef | None]:
     """`_solve`, and when satisfiable, a model with printable values if there is one. The solver's
     string search is erratic when the action is free and quick once it is pinned: the free search is
     tried briefly, then with each action the documents name, then again with the whole budget (the
     answer that counts)."""
-    status, model = _solve(constraints, min(budget_ms, CANDIDATE_BUDGET_MS))
+    status, model = _solve(constraints, min(budget_ms, CANDIDATE_BUDGET_MS), deterministic)
     if status == "unknown":
         for action in _candidate_actions(encoding.documents):
-            status, model = _solve([*constraints, encoding.action == _text(action)], CANDIDATE_BUDGET_MS)
+            status, model = _solve([*constraints, encoding.action == _text(action)], CANDIDATE_BUDGET_MS, deterministic)
             if status == "sat":
                 break
         else:
-            status, model = _solve(constraints, budget_ms)
+            status, model = _solve(constraints, budget_ms, deterministic)
     if status == "sat":
-        nicer_status, nicer = _solve([*constraints, *encoding.printable()], min(budget_ms, NICE_BUDGET_MS))
+        nicer_status, nicer = _solve([*constraints, *encoding.printable()], min(budget_ms, NICE_BUDGET_MS), deterministic)
         if nicer_status == "sat":
             model = nicer
     return status, model
@@ -862,7 +882,7 @@ class _Checker:
 
     def _ask(self, solver: z3.Solver, fixed: list[z3.BoolRef], target: z3.BoolRef, budget_ms: int,
              both: bool = False) -> bool | None:
-        solver.set("timeout", int(budget_ms))
+        _limit(solver, budget_ms)
 
         def check(goal: z3.BoolRef) -> str:
             solver.push()
@@ -1441,7 +1461,7 @@ def _wide_by_solver(
                        encoding.resource == _text(request.resource)]
         if request.principal is not None:
             constraints += encoding.fix_principal(request.principal)
-        status, _ = _solve(constraints, budget_ms)
+        status, _ = _solve(constraints, budget_ms, deterministic=True)
         verdict = True if status == "sat" else False if status == "unsat" else None
     except Unsupported:
         verdict = None
@@ -1558,7 +1578,7 @@ def assumable_without(role: RoleModel, principal: Principal, keys: Sequence[str]
             constraints.append(encoding.resource == _text(role.arn))
     except (Unsupported, ValueError):
         return None
-    status, _ = _solve(constraints, budget_ms)
+    status, _ = _solve(constraints, budget_ms, deterministic=True)
     return True if status == "sat" else False if status == "unsat" else None
 
 
@@ -1566,11 +1586,20 @@ def assumable_without(role: RoleModel, principal: Principal, keys: Sequence[str]
 _LITERAL_OPERATORS = frozenset({"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "Bool"})
 
 
-def _direct_witness(role: RoleModel, statement: Statement, principal: Principal) -> Request | None:
+# What a wildcard of a `*Like` condition value becomes in a witness built from the statement's values.
+WITNESS_FILL = "x"
+# What an unknown condition value (a `secure:` external ID) is assumed to be in such a witness.
+SECRET_STAND_IN = "the-configured-secret"
+
+
+def _direct_witness(role: RoleModel, statement: Statement, principal: Principal
+                    ) -> tuple[Request, tuple[tuple[str, str], ...]] | None:
     """A request built from the statement's own values (the principal it names, an action it names,
-    each condition's first value), kept only when the evaluator says it assumes the role: most trusts
-    (a vendor with an external ID, an OIDC subject) are answered so, without the solver. None when the
-    statement needs the solver (wildcards, negations, unknown values, several values of one key)."""
+    each condition's first value, a `*Like` pattern's wildcards filled, an unknown value given a
+    stand-in it is then assumed to hold), kept only when the evaluator says it assumes the role: most
+    trusts (a vendor with an external ID, secret or not, a principal pattern, an OIDC subject) are
+    answered so, without the solver. None when the statement needs the solver (negations, numbers,
+    several values of one key)."""
     if principal.kind not in (docs.AWS, docs.FEDERATED) or not isinstance(principal.value, str):
         return None
     if arns.has_wildcard(principal.value) or statement.not_action or not isinstance(role.arn, str):
@@ -1579,19 +1608,36 @@ def _direct_witness(role: RoleModel, statement: Statement, principal: Principal)
     if action is None:
         return None
     context: dict[str, str] = {}
+    assumed: dict[str, str] = {}
     for condition in statement.conditions:
         if condition.operator not in _LITERAL_OPERATORS or condition.if_exists or condition.set_operator:
             return None
         value = condition.values[0] if condition.values else None
-        if not isinstance(value, str) or arns.has_wildcard(value) or "${" in value:
+        if isinstance(value, Unknown):
+            assumed[value.name] = SECRET_STAND_IN
+            value = SECRET_STAND_IN
+        if not isinstance(value, str) or "${" in value:
             return None
+        if arns.has_wildcard(value):
+            if not condition.operator.endswith("Like"):
+                return None
+            value = value.replace("*", WITNESS_FILL).replace("?", WITNESS_FILL)
         if context.setdefault(condition.key, value) != value:
             return None
+    who: Principal | str = principal
+    named = context.pop(PRINCIPAL_ARN, None)
+    if named is not None:  # the principal the pattern names, within the listed account (its root)
+        root = re.fullmatch(r"arn:[^:]+:iam::(\d{12}):root", principal.value)
+        if root is None or arns.account_of(named) != root.group(1):
+            return None
+        who = named
     try:
-        request = Request(principal, action, role.arn, context)
+        request = Request(who, action, role.arn, context)
     except ValueError:
         return None
-    return request if can_assume(role, request).allowed is True else None
+    if can_assume(role, request, assumed).allowed is not True:
+        return None
+    return request, tuple(sorted(assumed.items()))
 
 
 def _assume_witness(
@@ -1610,7 +1656,7 @@ def _assume_witness(
             return False  # as `_outside` answers: no one outside the account
     direct = _direct_witness(role, statement, principal)
     if direct is not None:
-        return direct, ()
+        return direct
     try:
         encoding = _Encoding((role.trust,))
         who = _outside(encoding, principal, role.account)
@@ -1621,7 +1667,7 @@ def _assume_witness(
             constraints.append(encoding.resource == _text(role.arn))
     except Unsupported:
         return None
-    status, model = _solve_nicely(encoding, constraints, budget_ms)
+    status, model = _solve_nicely(encoding, constraints, budget_ms, deterministic=True)
     if status == "unsat":
         return False
     if status != "sat" or model is None:
