@@ -13,9 +13,11 @@ Two role tags are explicit, reviewed exemptions (their value is the reason, neve
   `StringLike` wildcards (rule `oidc-trust-conditions`).
 
 Everything else is accepted per statement, from the stack file (`acceptedFindings`): a rule
-reports the Sid of the statement it objects to, and `accept` marks the violations an acceptance
-covers. What a policy means is judged with `agent_iam.iam` (ARN formats, access levels, the
-documents of AWS managed policies), never by how it is spelled.
+reports the place it objects to (the document, the statement's Sid and 1-based number), and
+`accept` marks the violations an acceptance covers. What a policy means is judged with
+`agent_iam.iam` (ARN formats, access levels, the documents of AWS managed policies), never by how it
+is spelled; what a role can do is the one model's answer (`agent_iam.model`: every document it gets,
+after its Denies, within its boundary), read by the rules on effective access below.
 """
 
 from __future__ import annotations
@@ -651,15 +653,6 @@ def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[
                 yield Hit(f"{where} does not pin {issuer}:sub with StringEquals (the exact subject, e.g. the service account)", *_on(statement, index, TRUST_DOCUMENT))
 
 
-def granted_actions(statement: Mapping[str, Any]) -> tuple[str, ...]:
-    """Every known action an Allow statement (as JSON) grants: its Action patterns expanded against
-    AWS's service data, or with NotAction every action the data knows except those it lists."""
-    if "NotAction" in statement:
-        excluded = strings(statement.get("NotAction"))
-        return tuple(a for a in iam_actions.expand("*") if not covers(excluded, a))
-    return tuple(sorted({a for pattern in actions_of(statement) for a in iam_actions.expand(pattern)}))
-
-
 def statement_actions(statement: Statement) -> tuple[str, ...]:
     """Every known action a typed statement names: its Action patterns expanded against AWS's service
     data, or with NotAction every action the data knows except those it lists (unknown values aside)."""
@@ -688,13 +681,6 @@ def wide_patterns(statement: Statement) -> list[str]:
 
 
 NOT_RESOURCE_WORDS = "NotResource (every resource it does not list)"
-
-
-def wide_resources(statement: Mapping[str, Any]) -> list[str]:
-    """The statement's resources (as JSON) that cover every resource of a kind (`NotResource` covers all but a few)."""
-    if "NotResource" in statement:
-        return [NOT_RESOURCE_WORDS]
-    return [r for r in strings(statement.get("Resource")) if arns.covers_every_resource(r)]
 
 
 def severity_rank(action: str) -> int:
