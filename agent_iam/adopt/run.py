@@ -1,0 +1,268 @@
+"""`agent-iam import`: an account's existing third-party and pipeline roles as a stack file, planned,
+proven to reproduce each role, and an import file that adopts them in place.
+
+Reads the export (`export`), sorts the roles by trust (`trusts`), writes each as the first
+candidate entry the stack config accepts (`entries`, `presets`, `select`), writes
+`Pulumi.<stack>.yaml` (`stackfile`) and reads it back, plans it in-process (`agent_iam.plan`),
+writes `import.json` from the plan (`importfile`) and `import.md`, the summary: what was imported
+and how, what `pulumi up` changes after the import, which roles were left out and why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent_iam.iam import partitions
+
+from .entries import Unexpressible, candidates, provenance
+from .export import Export, ExportedRole, read_export
+from .importfile import ImportFile, build_import
+from .select import Choice, choose
+from .stackfile import Written, stack_text
+from .trusts import Cluster, Left, Mapped, Refused, classify
+
+if TYPE_CHECKING:
+    from agent_iam.plan.planner import StackPlan
+
+IMPORTED, LEFT, REFUSED = "imported", "left out", "not imported"
+IMPORT_FILE, SUMMARY_FILE = "import.json", "import.md"
+
+
+class ImportRefused(ValueError):
+    """The command cannot run as asked (a stack file would be overwritten, a bad stack name or region)."""
+
+
+@dataclass
+class RoleOutcome:
+    """What became of one role of the export."""
+
+    role: ExportedRole
+    status: str
+    reason: str = ""
+    choice: Choice | None = None
+
+    @property
+    def entry(self) -> dict[str, Any] | None:
+        chosen = self.choice.chosen if self.choice else None
+        return chosen.entry if chosen else None
+
+
+@dataclass
+class Imported:
+    stack: str
+    export: Export
+    region: str
+    region_reason: str
+    stack_file: Path
+    folder: Path  # build/<stack>: the plan, import.json, import.md
+    outcomes: list[RoleOutcome]
+    plan: StackPlan
+    imports: ImportFile
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return self.plan.blocked
+
+    @property
+    def import_file(self) -> Path:
+        return self.folder / IMPORT_FILE
+
+    @property
+    def summary_file(self) -> Path:
+        return self.folder / SUMMARY_FILE
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+def choose_region(export: Export) -> tuple[str, str]:
+    """The stack's `aws:region`: where the roles were used most (IAM is global; the region sets the
+    partition and the AWS provider's region), else the partition's global region."""
+    used = Counter(r.last_used_region for r in export.roles if r.last_used_region)
+    for region, count in used.most_common():
+        try:
+            partitions.check_region(region)
+            if partitions.partition_for_region(region) == export.partition:
+                return region, f"where the roles were used most ({count} of them)"
+        except ValueError:
+            continue
+    return partitions.global_region(export.partition), f"the {export.partition} partition's global region (IAM is global)"
+
+
+def _refusal(lines: Sequence[str], family: str) -> str:
+    """The stack config's refusal, without the stack file and entry prefix (`subjects[0]: ...`)."""
+    import re
+
+    out = []
+    for line in lines:
+        text = line.split(": ", 1)[1] if line.startswith(("stacks/", "Pulumi.")) or ".yaml: " in line.split(" ", 1)[0] else line
+        text = re.sub(rf"^agent-iam:{family}\[\d+\]\.?", "", text)
+        out.append(text.lstrip(": "))
+    return "; ".join(dict.fromkeys(out))
+
+
+def _outcomes(export: Export, use_presets: bool) -> tuple[list[RoleOutcome], dict[str, Cluster]]:
+    clusters: dict[str, Cluster] = {}
+    outcomes = []
+    for role in sorted(export.roles, key=lambda r: (r.path, r.name)):
+        verdict = classify(role, clusters)
+        if isinstance(verdict, Left):
+            outcomes.append(RoleOutcome(role, LEFT, verdict.reason))
+            continue
+        if isinstance(verdict, Refused):
+            outcomes.append(RoleOutcome(role, REFUSED, verdict.reason))
+            continue
+        assert isinstance(verdict, Mapped)
+        try:
+            options = candidates(role, verdict, export)
+        except Unexpressible as exc:
+            outcomes.append(RoleOutcome(role, REFUSED, str(exc)))
+            continue
+        if use_presets:
+            from .presets import preset_candidates
+
+            options = preset_candidates(verdict, options[0]) + options
+        outcomes.append(RoleOutcome(role, IMPORTED, choice=Choice(role.name, options, verdict.cluster)))
+    return outcomes, clusters
+
+
+def stack_settings(outcomes: Sequence[RoleOutcome]) -> dict[str, Any]:
+    """Stack-wide keys the entries need: every boundary they carry listed as reviewed."""
+    boundaries = sorted({e["permissionsBoundaryArn"] for o in outcomes if (e := o.entry) and "permissionsBoundaryArn" in e})
+    return {"guardrails": {"permissionsBoundaries": boundaries}} if boundaries else {}
+
+
+def _header(result_counts: tuple[int, int], export: Export, stack: str, region: str, region_reason: str) -> list[str]:
+    imported, total = result_counts
+    return [
+        f"Imported by `agent-iam import` from {export.source.name} (sha256 {export.digest[:16]}): {imported} of the "
+        f"{total} roles of account {export.account}.",
+        f"aws:region {region}: {region_reason}.",
+        f"Each entry says which role it reproduces; build/{stack}/{SUMMARY_FILE} lists every role left out and why, "
+        f"and what `pulumi import --file build/{stack}/{IMPORT_FILE}` adopts (docs/adopting.md).",
+        "External IDs are written as IAM holds them; keep one secret with "
+        "`pulumi config set --secret --path 'agent-iam:saasRoles[<i>].externalId' <value>`.",
+    ]
+
+
+def _written(outcomes: Sequence[RoleOutcome]) -> list[Written]:
+    written = []
+    for outcome in outcomes:
+        role = outcome.role
+        if outcome.status == IMPORTED and outcome.choice is not None and outcome.choice.chosen is not None:
+            chosen = outcome.choice.chosen
+            comments = [provenance(role), *chosen.notes]
+            if role.description:
+                comments.append(f"its description: {role.description}")
+            written.append(Written(chosen.family, chosen.entry, comments))
+        elif outcome.status == REFUSED:
+            family = outcome.choice.candidates[0].family if outcome.choice else "roles"
+            entry = outcome.choice.candidates[0].entry if outcome.choice else None
+            written.append(Written(family, entry, [provenance(role), f"not imported: {outcome.reason}"], active=False))
+    return written
+
+
+def _config_of(region: str, account: str, settings: Mapping[str, Any], outcomes: Sequence[RoleOutcome]) -> dict[str, Any]:
+    """The stack file's config, full keys: what the written file must read back as."""
+    config: dict[str, Any] = {"aws:region": region, "agent-iam:accountId": account}
+    config.update({f"agent-iam:{k}": v for k, v in settings.items()})
+    clusters: dict[str, Any] = {}
+    for outcome in outcomes:
+        chosen = outcome.choice.chosen if outcome.status == IMPORTED and outcome.choice else None
+        if chosen is None:
+            continue
+        config.setdefault(f"agent-iam:{chosen.family}", []).append(chosen.entry)
+        cluster = outcome.choice.cluster if outcome.choice else None
+        if cluster is not None:
+            clusters[cluster.key] = {"oidcProviderArn": cluster.provider_arn}
+    if clusters:
+        config["agent-iam:clusters"] = dict(sorted(clusters.items()))
+    return config
+
+
+def _ordered(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Region, account and stack-wide keys first, then the families (the order the file is read in)."""
+    first = [k for k in ("aws:region", "agent-iam:accountId", "agent-iam:guardrails", "agent-iam:clusters") if k in config]
+    return {k: config[k] for k in first}
+
+
+def write_stack(target: Path, text: str, expected: Mapping[str, Any]) -> None:
+    """Write the stack file and read it back with the plan's reader: it must hold `expected` exactly."""
+    from agent_iam.plan.stackfile import read_stack_file
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    stack = target.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    config, _ = read_stack_file(target.parent, stack)
+    if config != dict(expected):
+        raise RuntimeError(f"{target} does not read back as the config written (a bug in the importer's YAML writer)")
+
+
+def import_account(source: Path, stack: str, stacks_dir: Path, build_dir: Path, *, out: Path | None = None,
+                   region: str | None = None) -> Imported:
+    """Import the export in `source` as stack `stack`. Raises ExportError (the file), ImportRefused
+    (the command) before anything is written."""
+    from agent_iam.plan.paths import UnsafePath, check_stack_name, plan_folder
+    from agent_iam.plan.planner import plan_stack
+
+    try:
+        check_stack_name(stack)
+    except UnsafePath as exc:
+        raise ImportRefused(f"--stack: {exc}") from None
+    folder = Path(out) if out is not None else Path(stacks_dir)
+    target = folder / f"Pulumi.{stack}.yaml"
+    if target.exists():
+        raise ImportRefused(
+            f"{target} exists: agent-iam import never overwrites a stack file; choose another --stack, or write the "
+            "import elsewhere with --out DIR"
+        )
+    build = folder / "build" if out is not None else Path(build_dir)
+    export = read_export(Path(source))
+    if region is None:
+        region, region_reason = choose_region(export)
+    else:
+        try:
+            partitions.check_region(region)
+            partitions.check_partition(export.partition, region, what=f"the account of {source}")
+        except ValueError as exc:
+            raise ImportRefused(f"--region: {exc}") from None
+        region_reason = "given with --region"
+    outcomes, _ = _outcomes(export, use_presets=False)
+    choices = [o.choice for o in outcomes if o.choice is not None]
+    settings: dict[str, Any] = {}
+    for _ in range(3):  # the boundaries listed depend on which entries pass, and back
+        left = choose(export.account, settings, choices, stack, region)
+        if left:
+            raise RuntimeError("the imported stack's config has problems no entry is named by:\n" + "\n".join(left))
+        for outcome in outcomes:
+            if outcome.choice is not None and outcome.choice.refused and outcome.status == IMPORTED:
+                outcome.status = REFUSED
+                outcome.reason = "the stack config refuses every way to write it: " + _refusal(
+                    outcome.choice.problems, outcome.choice.candidates[0].family)
+        wanted = stack_settings(outcomes)
+        if wanted == settings:
+            break
+        settings = wanted
+    config = _config_of(region, export.account, settings, outcomes)
+    imported = sum(1 for o in outcomes if o.status == IMPORTED)
+    text = stack_text(_header((imported, len(outcomes)), export, stack, region, region_reason),
+                      _ordered(config), _written(outcomes))
+    write_stack(target, text, config)
+    plan = plan_stack(folder, stack, build)
+    assert not isinstance(plan, int)  # no plan cache given: always planned
+    plan_json = json.loads(plan.files["plan.json"])
+    imports = build_import(plan_json, export, [o.role for o in outcomes if o.status == IMPORTED])
+    target_folder = plan_folder(build, stack)
+    result = Imported(stack, export, region, region_reason, target, target_folder, outcomes, plan, imports, [target])
+    (target_folder / IMPORT_FILE).write_text(json.dumps(imports.document, indent=2) + "\n", encoding="utf-8")
+    from .summary import summary
+
+    (target_folder / SUMMARY_FILE).write_text(summary(result), encoding="utf-8")
+    result.written += [target_folder / IMPORT_FILE, target_folder / SUMMARY_FILE]
+    return result

@@ -1,0 +1,192 @@
+"""`agent-iam import` end to end on an account's export: the stack file (read back by the plan's own
+reader), the plan, import.json checked against the plan's URNs, import.md, exit codes, and nothing
+overwritten or written when the command refuses.
+
+One import of the shared export per module (a plan takes a few seconds); the cases that refuse
+plan nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent_iam import cli, exit_codes
+from agent_iam.adopt.importfile import real_urn, urn_parts
+from agent_iam.plan.stackfile import read_stack_file
+
+DATA = Path(__file__).resolve().parent / "data" / "adopt"
+ACCOUNT = "123456789012"
+STACK = "imported"
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("import")
+    stacks = tmp_path_factory.mktemp("stacks")
+    code = cli.main(["import", "--from", str(DATA / "account.json"), "--stack", STACK, "--out", str(out),
+                     "--stacks-dir", str(stacks)])
+    config, _ = read_stack_file(out, STACK)
+    plan = json.loads((out / "build" / STACK / "plan.json").read_text())
+    return {
+        "code": code, "out": out, "stacks": stacks, "config": config, "plan": plan,
+        "text": (out / f"Pulumi.{STACK}.yaml").read_text(),
+        "import": json.loads((out / "build" / STACK / "import.json").read_text()),
+        "summary": (out / "build" / STACK / "import.md").read_text(),
+    }
+
+
+def entries(config: dict[str, Any], family: str) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in config.get(f"agent-iam:{family}", [])}
+
+
+def test_the_stack_is_written_only_where_asked_and_the_plan_is_blocked_by_what_needs_review(imported):
+    assert imported["code"] == exit_codes.BLOCKED
+    assert list(imported["stacks"].iterdir()) == []  # --out: nothing in --stacks-dir
+    rules = sorted({v["rule"] for v in imported["plan"]["violations"]})
+    # A wildcard subject needs the reviewed tag; DeleteLoadBalancer on "*" needs an acceptance: a reviewer's calls.
+    assert rules == ["oidc-trust-conditions", "sensitive-actions-scoped"]
+    assert "**The imported stack's plan is blocked**" in imported["summary"]
+
+
+def test_each_third_party_role_is_one_entry_that_reproduces_it(imported):
+    config = imported["config"]
+    assert config["aws:region"] == "us-east-1" and config["agent-iam:accountId"] == ACCOUNT
+    assert config["agent-iam:guardrails"] == {"permissionsBoundaries": [f"arn:aws:iam::{ACCOUNT}:policy/CiBoundary"]}
+    saas = entries(config, "saasRoles")
+    assert sorted(saas) == ["WizAccess-Role", "reporting-reader", "vanta-auditor"]
+    assert saas["vanta-auditor"] == {
+        "name": "vanta-auditor",
+        "vendor": {"accountId": "956993596390"},
+        "externalId": "8F3C2A1B9D7E4F60A5B3C1D2E3F4A5B6",
+        "tags": {"owner": "security", "vendor": "vanta"},
+        "policy": {"Version": "2012-10-17", "Statement": [{"Sid": "VantaExtraReads", "Effect": "Allow", "Action": [
+            "identitystore:DescribeGroup", "identitystore:ListUsers"], "Resource": "*"}]},
+        "allowWildcardResources": True,
+        "policyArns": ["arn:aws:iam::aws:policy/SecurityAudit"],
+    }
+    oidc = entries(config, "oidcRoles")
+    assert oidc["github-deploy"]["path"] == "/ci/" and oidc["github-deploy"]["subjects"] == ["repo:acme/app:*"]
+    assert oidc["gitlab-infra"]["permissionsBoundaryArn"] == f"arn:aws:iam::{ACCOUNT}:policy/CiBoundary"
+    irsa = entries(config, "serviceAccounts")["aws-load-balancer-controller"]
+    assert (irsa["cluster"], irsa["namespace"], irsa["serviceAccount"]) == ("eks-us-east-1-5c2a9b7e", "kube-system",
+                                                                           "aws-load-balancer-controller")
+    assert irsa["policy"]["Statement"][1]["Condition"] == {"Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
+    assert config["agent-iam:clusters"] == {"eks-us-east-1-5c2a9b7e": {
+        "oidcProviderArn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/5C2A9B7E14D3F60A8B1C2D3E4F5A6B7C"}}
+    # Only the imported roles are entries: what was not imported is a comment, never config.
+    names = [e["name"] for key, family in config.items() if key.endswith(("Roles", "serviceAccounts")) for e in family]
+    assert sorted(names) == ["WizAccess-Role", "aws-load-balancer-controller", "github-deploy", "gitlab-infra",
+                             "reporting-reader", "vanta-auditor"]
+
+
+def test_every_entry_says_where_it_came_from_and_every_refused_role_why(imported):
+    text = imported["text"]
+    assert "    # arn:aws:iam::123456789012:role/vanta-auditor, created 2023-04-12T09:15:22+00:00, last used " \
+           "2026-11-28T06:00:00+00:00 in us-east-1\n    - name: vanta-auditor\n" in text
+    assert "# the trust pinned no gitlab.com:aud; agent-iam always pins it (to 'https://gitlab.com'" in text
+    for role, reason in [
+        ("legacy-vendor-admin", "nothing pins who in account 777788889999 may assume it"),
+        ("okta-admins", "its trust names a SAML provider"),
+        ("partner-ip-pinned", "the condition IpAddress aws:SourceIp, which no saasRoles key writes"),
+        ("github-any-repo", "the stack config refuses every way to write it: subjects[0]: 'repo:acme/*' a GitHub Actions "
+                            "pattern keeps the owner fixed"),
+    ]:
+        assert re.search(rf"  # arn:aws:iam::{ACCOUNT}:role/{role},.*\n  # not imported: [^\n]*{re.escape(reason)}", text), role
+        assert f"- `arn:aws:iam::{ACCOUNT}:role/{role}`: " in imported["summary"]
+    assert "  #   provider: github\n  #   subjects:\n  #     - repo:acme/*\n" in text  # the refused entry, commented out
+    for role, reason in [("ec2-ssm", "trusted only by AWS services (ec2.amazonaws.com)"),
+                         ("break-glass", "trusted only by principals of its own account"),
+                         ("aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport", "service-linked")]:
+        assert f"- `arn:aws:iam::{ACCOUNT}:role/{role}`: {reason}" in imported["summary"]
+
+
+def expected_urn(resource: dict[str, Any], by_name: dict[str, dict[str, Any]], stack: str, project: str) -> str:
+    """The URN pulumi import gives a file entry: its type chain through its parents, its logical name."""
+    chain, parent = [resource["type"]], resource.get("parent")
+    while parent:
+        chain.insert(0, by_name[parent]["type"])
+        parent = by_name[parent].get("parent")
+    return f"urn:pulumi:{stack}::{project}::{'$'.join(chain)}::{resource.get('logicalName', resource['name'])}"
+
+
+def test_import_json_is_pulumis_format_and_names_exactly_what_the_plan_registers(imported):
+    document, plan = imported["import"], imported["plan"]
+    assert set(document) == {"nameTable", "resources"}
+    provider_urn = f"urn:pulumi:{STACK}::agent-iam::pulumi:providers:aws::aws"
+    assert document["nameTable"] == {"aws": provider_urn}
+    planned = {real_urn(r["urn"]): r for r in plan["resources"]}
+    assert provider_urn in planned
+    by_name = {r["name"]: r for r in document["resources"]}
+    assert len(by_name) == len(document["resources"])  # names are the file's references: unique
+    for resource in document["resources"]:
+        assert set(resource) <= {"type", "name", "logicalName", "id", "parent", "provider", "component"}
+        urn = expected_urn(resource, by_name, STACK, "agent-iam")
+        assert urn in planned, urn
+        assert planned[urn]["type"] == resource["type"]
+        if resource.get("component"):
+            assert "id" not in resource and "provider" not in resource
+        else:
+            assert resource["provider"] == "aws" and resource["id"]
+    ids = {(r["type"].rsplit(":", 1)[-1], r["id"]) for r in document["resources"] if "id" in r}
+    assert ids == {
+        ("Role", "vanta-auditor"), ("Role", "WizAccess-Role"), ("Role", "reporting-reader"), ("Role", "github-deploy"),
+        ("Role", "gitlab-infra"), ("Role", "aws-load-balancer-controller"),
+        ("RolePolicyAttachment", "vanta-auditor/arn:aws:iam::aws:policy/SecurityAudit"),
+        ("RolePolicyAttachment", "gitlab-infra/arn:aws:iam::aws:policy/ReadOnlyAccess"),
+        ("OpenIdConnectProvider", f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"),
+        ("OpenIdConnectProvider", f"arn:aws:iam::{ACCOUNT}:oidc-provider/gitlab.com"),
+    }
+    # Parents come before their children, so pulumi import creates each component first.
+    seen: set[str] = set()
+    for resource in document["resources"]:
+        assert resource.get("parent") is None or resource["parent"] in seen
+        seen.add(resource["name"])
+
+
+def test_the_summary_says_what_pulumi_up_changes_after_the_import(imported):
+    summary = imported["summary"]
+    section = summary.split("### `vanta-auditor`", 1)[1].split("###", 1)[0]
+    assert "- `pulumi up` then creates: inline policy vendor-access" in section
+    assert "- `pulumi up` then changes: tags added: managed-by=agent-iam, stack=imported" in section
+    assert ("- stays in the account, unmanaged: attachment of arn:aws:iam::123456789012:policy/VantaAdditionalPermissions "
+            "(its statements are in the stack's documents now: detach it after `pulumi up`") in section
+    assert f"pulumi up --target '{real_urn(f'urn:pulumi:{STACK}::agent-iam::pulumi:providers:aws::aws')}' --yes" in summary
+    assert "pulumi import --file " in summary and "import.json --protect=false" in summary
+
+
+def test_an_existing_stack_file_is_never_overwritten(imported, tmp_path, capsys):
+    (tmp_path / f"Pulumi.{STACK}.yaml").write_text("config: {}\n")
+    code = cli.main(["import", "--from", str(DATA / "account.json"), "--stack", STACK, "--stacks-dir", str(tmp_path)])
+    assert code == exit_codes.CONFIG_ERROR
+    assert (tmp_path / f"Pulumi.{STACK}.yaml").read_text() == "config: {}\n"
+    assert "exists: agent-iam import never overwrites a stack file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--from", "{tmp}/missing.json"], "missing.json: cannot read it"),
+    (["--from", "{tmp}/bad.json"], "bad.json:1:2: not JSON"),
+    (["--from", str(DATA / "account.json"), "--region", "cn-north-1"], "--region: the account of"),
+    (["--from", str(DATA / "account.json"), "--region", "us-east-7"], "--region: not an AWS region"),
+])
+def test_an_unreadable_export_or_a_bad_option_writes_nothing(tmp_path, capsys, args, message):
+    (tmp_path / "bad.json").write_text("{,}")
+    argv = ["import", "--stack", "other", "--stacks-dir", str(tmp_path / "stacks")] + [a.replace("{tmp}", str(tmp_path)) for a in args]
+    assert cli.main(argv) == exit_codes.CONFIG_ERROR
+    assert message in capsys.readouterr().err.replace("\n", " ")
+    assert not (tmp_path / "stacks").exists()
+
+
+def test_a_bad_stack_name_is_refused_before_reading(tmp_path, capsys):
+    assert cli.main(["import", "--from", str(tmp_path / "x.json"), "--stack", "../x", "--stacks-dir", str(tmp_path)]) == 2
+    assert "--stack: not a stack name: '../x'" in capsys.readouterr().err
+
+
+def test_urns_of_the_plan_are_the_engines():
+    assert real_urn("urn:pulumi:s::p::pulumi:pulumi:Stack$agent-iam:saas:SaasAccessRole$aws:iam/role:Role::x-role") == \
+        "urn:pulumi:s::p::agent-iam:saas:SaasAccessRole$aws:iam/role:Role::x-role"
+    assert urn_parts("urn:pulumi:s::p::pulumi:providers:aws::aws") == ("s", "p", "pulumi:providers:aws", "aws")
