@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,6 +284,43 @@ class _Reader:
         return ManagedPolicy(name, arn, path, document, where)
 
 
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise _NotJson(f"{text} is too large for a JSON number")
+    return number
+
+
+def _surrogate(value: Any, where: str = "") -> str | None:
+    """The path of the first text holding a lone surrogate (json accepts `\\ud800`), else None."""
+    if isinstance(value, str):
+        return where if LONE_SURROGATE.search(value) else None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _surrogate(key, where) if isinstance(key, str) else None
+            found = found if found is not None else _surrogate(item, f"{where}{'.' if where else ''}{key}")
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _surrogate(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 def _pages(data: Any, source: Path) -> list[Mapping[str, Any]]:
     """The response objects of the file: one object, or a JSON list of pages."""
     if isinstance(data, Mapping):
@@ -306,11 +345,16 @@ def read_export(source: Path) -> Export:
     except UnicodeDecodeError as exc:
         raise ExportError([f"{source}: not UTF-8 text (byte {exc.start}): is it the JSON the AWS CLI wrote?"]) from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except json.JSONDecodeError as exc:
         raise ExportError([f"{source}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}"]) from None
+    except _NotJson as exc:
+        raise ExportError([f"{source}: not JSON: {exc}"]) from None
     except RecursionError:
         raise ExportError([f"{source}: not JSON this reader can take: nested too deeply"]) from None
+    if SURROGATE_ESCAPE.search(text) and (where := _surrogate(data)) is not None:
+        raise ExportError([f"{source}: {where or 'the top level'}: holds a lone UTF-16 surrogate, which is no Unicode "
+                           "text (AWS never writes one): is the file damaged?"])
     pages = _pages(data, source)
     if not any(key in page for page in pages for key in LISTS):
         keys = sorted({str(k) for page in pages for k in page})[:8]

@@ -192,16 +192,92 @@ def _ordered(config: Mapping[str, Any]) -> dict[str, Any]:
     return {k: config[k] for k in first}
 
 
-def write_stack(target: Path, text: str, expected: Mapping[str, Any]) -> None:
-    """Write the stack file and read it back with the plan's reader: it must hold `expected` exactly."""
+def reads_back(text: str, expected: Mapping[str, Any], folder: Path, stack: str) -> str | None:
+    """Why `text`, written as `folder/Pulumi.<stack>.yaml` and read by the plan's own reader, is not
+    `expected` (None when it is)."""
     from agent_iam.plan.stackfile import read_stack_file
+    from agent_iam.stack_config import ConfigError
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    stack = target.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    config, _ = read_stack_file(target.parent, stack)
-    if config != dict(expected):
-        raise RuntimeError(f"{target} does not read back as the config written (a bug in the importer's YAML writer)")
+    target = folder / f"Pulumi.{stack}.yaml"
+    try:
+        target.write_text(text, encoding="utf-8")
+        config, _ = read_stack_file(folder, stack)
+    except UnicodeEncodeError as exc:
+        return f"it holds text that is not Unicode ({exc.reason})"
+    except ConfigError as exc:
+        return "; ".join(line.split(": ", 1)[-1] for line in exc.lines)
+    return None if config == dict(expected) else "it reads back as another value"
+
+
+@dataclass
+class Prepared:
+    """Everything `agent-iam import` writes before it plans: the outcomes and the stack file's text."""
+
+    export: Export
+    region: str
+    region_reason: str
+    outcomes: list[RoleOutcome]
+    config: dict[str, Any]
+    text: str
+
+
+def prepare(export: Export, stack: str, region: str, region_reason: str) -> Prepared:
+    """Sort the roles, choose each one's entry (the stack config judging), and write the stack file's
+    text; a role whose entry a stack file cannot carry as it is (read back otherwise) is refused."""
+    import tempfile
+
+    outcomes, _ = _outcomes(export, use_presets=False)
+    choices = [o.choice for o in outcomes if o.choice is not None]
+    settings: dict[str, Any] = {}
+    for _ in range(3):  # the boundaries listed depend on which entries pass, and back
+        left = choose(export.account, settings, choices, stack, region)
+        if left:
+            raise RuntimeError("the imported stack's config has problems no entry is named by:\n" + "\n".join(left))
+        for outcome in outcomes:
+            if outcome.choice is not None and outcome.choice.refused and outcome.status == IMPORTED:
+                outcome.status = REFUSED
+                outcome.reason = "the stack config refuses every way to write it: " + _refusal(
+                    outcome.choice.problems, outcome.choice.candidates[0].family)
+        wanted = stack_settings(outcomes)
+        if wanted == settings:
+            break
+        settings = wanted
+
+    def written() -> tuple[dict[str, Any], str]:
+        config = _config_of(region, export.account, settings, outcomes)
+        imported = sum(1 for o in outcomes if o.status == IMPORTED)
+        header = _header((imported, len(outcomes)), export, stack, region, region_reason)
+        return config, stack_text(header, _ordered(config), _written(outcomes))
+
+    config, text = written()
+    with tempfile.TemporaryDirectory(prefix="agent-iam-import-") as scratch:
+        if reads_back(text, config, Path(scratch), stack) is not None:
+            for outcome in outcomes:
+                if outcome.status != IMPORTED:
+                    continue
+                alone = [outcome]
+                one = _config_of(region, export.account, settings, alone)
+                problem = reads_back(stack_text([], _ordered(one), _written(alone)), one, Path(scratch), stack)
+                if problem is not None:
+                    outcome.status = REFUSED
+                    outcome.reason = f"a stack file cannot carry its entry as it is: {problem}"
+            config, text = written()
+            problem = reads_back(text, config, Path(scratch), stack)
+            if problem is not None:
+                raise RuntimeError(f"the imported stack file does not read back as written: {problem}")
+    return Prepared(export, region, region_reason, outcomes, config, text)
+
+
+def region_of(export: Export, region: str | None, source: Path) -> tuple[str, str]:
+    """The stack's region (--region, checked to be of the export's partition) and why."""
+    if region is None:
+        return choose_region(export)
+    try:
+        partitions.check_region(region)
+        partitions.check_partition(export.partition, region, what=f"the account of {source}")
+    except ValueError as exc:
+        raise ImportRefused(f"--region: {exc}") from None
+    return region, "given with --region"
 
 
 def import_account(source: Path, stack: str, stacks_dir: Path, build_dir: Path, *, out: Path | None = None,
@@ -224,36 +300,11 @@ def import_account(source: Path, stack: str, stacks_dir: Path, build_dir: Path, 
         )
     build = folder / "build" if out is not None else Path(build_dir)
     export = read_export(Path(source))
-    if region is None:
-        region, region_reason = choose_region(export)
-    else:
-        try:
-            partitions.check_region(region)
-            partitions.check_partition(export.partition, region, what=f"the account of {source}")
-        except ValueError as exc:
-            raise ImportRefused(f"--region: {exc}") from None
-        region_reason = "given with --region"
-    outcomes, _ = _outcomes(export, use_presets=False)
-    choices = [o.choice for o in outcomes if o.choice is not None]
-    settings: dict[str, Any] = {}
-    for _ in range(3):  # the boundaries listed depend on which entries pass, and back
-        left = choose(export.account, settings, choices, stack, region)
-        if left:
-            raise RuntimeError("the imported stack's config has problems no entry is named by:\n" + "\n".join(left))
-        for outcome in outcomes:
-            if outcome.choice is not None and outcome.choice.refused and outcome.status == IMPORTED:
-                outcome.status = REFUSED
-                outcome.reason = "the stack config refuses every way to write it: " + _refusal(
-                    outcome.choice.problems, outcome.choice.candidates[0].family)
-        wanted = stack_settings(outcomes)
-        if wanted == settings:
-            break
-        settings = wanted
-    config = _config_of(region, export.account, settings, outcomes)
-    imported = sum(1 for o in outcomes if o.status == IMPORTED)
-    text = stack_text(_header((imported, len(outcomes)), export, stack, region, region_reason),
-                      _ordered(config), _written(outcomes))
-    write_stack(target, text, config)
+    region, region_reason = region_of(export, region, Path(source))
+    prepared = prepare(export, stack, region, region_reason)
+    outcomes = prepared.outcomes
+    folder.mkdir(parents=True, exist_ok=True)
+    target.write_text(prepared.text, encoding="utf-8")
     plan = plan_stack(folder, stack, build)
     assert not isinstance(plan, int)  # no plan cache given: always planned
     plan_json = json.loads(plan.files["plan.json"])

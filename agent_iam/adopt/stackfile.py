@@ -16,7 +16,9 @@ from typing import Any
 
 NAMESPACE = "agent-iam"
 FAMILY_ORDER = ("saasRoles", "oidcRoles", "serviceAccounts")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+_BREAKS = re.compile("[\r\n\x85\u2028\u2029]+")
+# What YAML lets a comment hold (its printable set, tab included); anything else is written escaped.
+_NOT_PRINTABLE = re.compile("[^\t\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _yaml() -> Any:
@@ -49,8 +51,9 @@ def _plain(value: Any) -> Any:
 
 
 def comment_line(text: str) -> str:
-    """One comment's text on one line: control characters and line breaks become spaces."""
-    return _CONTROL.sub(" ", text).strip()
+    """One comment's text on one line: line breaks become spaces, characters YAML does not print
+    (controls, lone surrogates) their `\\uXXXX` escape."""
+    return _NOT_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", _BREAKS.sub(" ", text)).strip()
 
 
 def _indent(text: str, spaces: int) -> list[str]:
