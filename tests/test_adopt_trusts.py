@@ -213,3 +213,15 @@ def test_irsa_roles_of_one_cluster_share_its_key():
 def test_irsa_trusts_no_entry_writes_are_named(condition, reason):
     verdict = classify(role(web(EKS, **condition)), {})
     assert isinstance(verdict, Refused) and reason in verdict.reason, verdict
+
+
+def test_a_clusters_key_keeps_the_sid_agent_iam_gave_its_trust():
+    from agent_iam.adopt.trusts import cluster_key
+    from agent_iam.components.policies import sid_part
+
+    assert cluster_key(EKS, "IrsaProdPlatform") == "prod-platform" and sid_part("prod-platform") == "ProdPlatform"
+    assert cluster_key(EKS, "IrsaPlatform") == "platform"
+    for sid in (None, "Irsa", "AllowEks", 3):  # not agent-iam's: a readable key of the region and the ID
+        assert cluster_key(EKS, sid) == "eks-eu-west-1-01234567"
+    verdict = mapped(classify(role(web(EKS, StringEquals={f"{EKS}:sub": "system:serviceaccount:a:b"}) | {"Sid": "IrsaOps"}), {}))
+    assert verdict.cluster is not None and verdict.cluster.key == "ops"

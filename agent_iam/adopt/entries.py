@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent_iam.components.role import MANAGED_BY_TAGS
 from agent_iam.iam.policy_document import PolicyDocument
+from agent_iam.presets import PRESET_TAG
 
 from .export import Export, ExportedRole
 from .trusts import Mapped
@@ -22,6 +24,9 @@ from .trusts import Mapped
 VERSION = "2012-10-17"
 OLD_VERSION = "2008-10-17"
 SYSTEM_TAG_PREFIX = "aws:"  # tags AWS sets itself; nobody may set or change them
+# The tags agent-iam sets on every role it makes (the stack's name, a preset's name and version): an
+# entry does not write them.
+AGENT_IAM_TAGS = frozenset({*MANAGED_BY_TAGS, "stack", PRESET_TAG})
 
 
 class Unexpressible(ValueError):
@@ -36,6 +41,7 @@ class Document:
     kind: str  # "inline" or "customer-managed"
     document: dict[str, Any]
     arn: str | None = None  # a customer managed policy's ARN
+    path: str = "/"  # a customer managed policy's path
 
 
 @dataclass
@@ -62,7 +68,7 @@ def permissions_of(role: ExportedRole, export: Export) -> Permissions:
                 "(export with --filter LocalManagedPolicy too, or without --filter)"
             )
             continue
-        documents.append(Document(attachment.name, "customer-managed", listed.document, attachment.arn))
+        documents.append(Document(listed.name, "customer-managed", listed.document, attachment.arn, listed.path))
     return Permissions(documents, policy_arns, notes)
 
 
@@ -156,10 +162,13 @@ def role_fields(role: ExportedRole, notes: list[str]) -> dict[str, Any]:
         fields["path"] = role.path
     if role.boundary:
         fields["permissionsBoundaryArn"] = role.boundary
-    tags = {key: value for key, value in role.tags if not key.lower().startswith(SYSTEM_TAG_PREFIX)}
-    dropped = [key for key, _ in role.tags if key.lower().startswith(SYSTEM_TAG_PREFIX)]
-    if dropped:
-        notes.append(f"tags {', '.join(dropped)} are AWS's own (aws: prefix) and are left to AWS")
+    system = [key for key, _ in role.tags if key.lower().startswith(SYSTEM_TAG_PREFIX)]
+    own = [key for key, _ in role.tags if key in AGENT_IAM_TAGS]
+    tags = {key: value for key, value in role.tags if key not in system and key not in own}
+    if system:
+        notes.append(f"tags {', '.join(system)} are AWS's own (aws: prefix) and are left to AWS")
+    if own:
+        notes.append(f"tags {', '.join(own)} are the ones agent-iam sets itself on every role it makes")
     if tags:
         fields["tags"] = tags
     if role.max_session is not None:
@@ -199,8 +208,23 @@ def candidates(role: ExportedRole, mapped: Mapped, export: Export) -> list[Candi
     notes = list(permissions.notes)
     permission = permission_fields(permissions, notes)
     name = fields.pop("name")
-    return [
+    found = [
         Candidate(mapped.family, {"name": name, **trust, **fields, **permission}, [*mapped.notes, *settings, *notes],
                   settings_notes=[*mapped.notes, *settings])
         for trust in mapped.candidates
     ]
+    if _vendor_access_policy(role, mapped.family, permissions):
+        # The role's one customer managed policy is the one a SaaS entry's customerManagedPolicy creates (same
+        # name and path): written that way, the import adopts the policy itself, not a copy of its statements.
+        managed = [Candidate(c.family, {**c.entry, "customerManagedPolicy": True}, c.notes, c.preset, c.settings_notes)
+                   for c in found]
+        found = managed + found
+    return found
+
+
+def _vendor_access_policy(role: ExportedRole, family: str, permissions: Permissions) -> bool:
+    from agent_iam.components.saas_access_role import POLICY_NAME
+
+    documents = permissions.documents
+    return (family == "saasRoles" and len(documents) == 1 and documents[0].kind == "customer-managed"
+            and documents[0].name == f"{role.name}-{POLICY_NAME}" and documents[0].path == role.path)

@@ -288,7 +288,7 @@ def _federated(role: ExportedRole, statements: list[dict[str, Any]], federated: 
         return Refused(f"its trust statements pin {len(audiences)} audiences; an entry pins one")
     operator, values = next(iter(subjects.items()))
     if issuers.is_eks_issuer(issuer):
-        return _irsa(role, issuer, provider_arn, values, audiences, extra, clusters)
+        return _irsa(role, issuer, provider_arn, values, audiences, extra, clusters, statements[0].get("Sid"))
     return _oidc(issuer, provider_arn, operator, values, audiences, extra)
 
 
@@ -343,15 +343,23 @@ def _oidc(issuer: str, provider_arn: str, operator: str, subjects: list[str], au
                   subjects=tuple(subjects))
 
 
-def cluster_key(issuer: str) -> str:
-    """`eks-<region>-<first 8 of the ID>`: a readable, stable key for a cluster known by its issuer."""
+def cluster_key(issuer: str, sid: Any = None) -> str:
+    """The `clusters` key for a cluster known by its issuer: the one whose trust Sid the role has
+    (agent-iam names an IRSA statement `Irsa<Key>`: a role it made keeps its text), else
+    `eks-<region>-<first 8 of the ID>`."""
+    from agent_iam.components.policies import sid_part
+
+    if isinstance(sid, str) and sid.startswith("Irsa") and len(sid) > 4:
+        key = re.sub(r"(?<!^)([A-Z])", r"-\1", sid[4:]).lower()
+        if sid_part(key) == sid[4:]:
+            return key
     match = re.match(r"oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/id/([A-Za-z0-9]+)", issuer, re.IGNORECASE)
     region, ident = (match.group(1), match.group(2)) if match else ("cluster", issuer)
     return f"eks-{region}-{ident[:8].lower()}"
 
 
 def _irsa(role: ExportedRole, issuer: str, provider_arn: str, subjects: list[str], audiences: set[str],
-          extra: dict[str, dict[str, list[str]]], clusters: dict[str, Cluster]) -> Verdict:
+          extra: dict[str, dict[str, list[str]]], clusters: dict[str, Cluster], sid: Any) -> Verdict:
     if extra:
         return Refused(f"its trust pins {', '.join(sorted(extra))} on an EKS issuer")
     parsed = []
@@ -368,7 +376,7 @@ def _irsa(role: ExportedRole, issuer: str, provider_arn: str, subjects: list[str
         return Refused(f"its trust pins the audience {audience!r}; IRSA tokens carry {issuers.STS_AUDIENCE!r}")
     cluster = clusters.get(issuer)
     if cluster is None:
-        cluster = Cluster(cluster_key(issuer), issuer, provider_arn)
+        cluster = Cluster(cluster_key(issuer, sid), issuer, provider_arn)
         taken = {c.key for c in clusters.values()}
         while cluster.key in taken:
             cluster = Cluster(cluster.key + "x", issuer, provider_arn)
