@@ -133,3 +133,26 @@ def test_a_problem_only_the_whole_stack_shows_moves_the_named_role_on():
     assert choose(ACCOUNT, {}, [first, second], "imported", "eu-west-1") == []
     assert first.chosen is not None and second.refused
     assert "another entry is already named 'same'" in second.problems[0]
+
+
+def test_the_tags_agent_iam_sets_itself_are_not_written():
+    role = ExportedRole("r", "/", f"arn:aws:iam::{ACCOUNT}:role/r", {},
+                        tags=(("managed-by", "agent-iam"), ("stack", "prod"), ("agent-iam:preset", "wiz@2026-12-07"),
+                              ("owner", "sec")))
+    notes: list[str] = []
+    assert role_fields(role, notes)["tags"] == {"owner": "sec"}
+    assert notes == ["tags managed-by, stack, agent-iam:preset are the ones agent-iam sets itself on every role it makes"]
+
+
+def test_a_saas_roles_own_vendor_access_policy_is_written_as_customer_managed_first():
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/vendors/up-vendor-access"
+    role = ExportedRole("up", "/vendors/", f"arn:aws:iam::{ACCOUNT}:role/vendors/up", {},
+                        attached=(Attachment("up-vendor-access", arn),))
+    policies = {arn: ManagedPolicy("up-vendor-access", arn, "/vendors/", READ, "")}
+    mapped = Mapped("saasRoles", ({"vendor": {"accountId": "956993596390"}, "externalId": "x-1"},))
+    first, second = candidates(role, mapped, export_of(role, policies=policies))
+    assert first.entry == {**second.entry, "customerManagedPolicy": True}
+    assert second.entry["policy"] == READ
+    # Another path or name is not the policy the entry would create: only the inline way.
+    moved = {arn: ManagedPolicy("up-vendor-access", arn, "/", READ, "")}
+    assert len(candidates(role, mapped, export_of(role, policies=moved))) == 1
