@@ -225,3 +225,12 @@ def test_a_clusters_key_keeps_the_sid_agent_iam_gave_its_trust():
         assert cluster_key(EKS, sid) == "eks-eu-west-1-01234567"
     verdict = mapped(classify(role(web(EKS, StringEquals={f"{EKS}:sub": "system:serviceaccount:a:b"}) | {"Sid": "IrsaOps"}), {}))
     assert verdict.cluster is not None and verdict.cluster.key == "ops"
+
+
+def test_a_deleted_principals_unique_id_and_own_service_roles():
+    verdict = classify(role(allow({"AWS": "AROA4EXAMPLEUNIQUEID7"}, StringEquals={"sts:ExternalId": "x1"})), {})
+    assert isinstance(verdict, Refused) and "the unique ID IAM leaves in a trust when the principal it named was " \
+        "deleted" in verdict.reason
+    verdict = classify(role(allow({"Service": "ec2.amazonaws.com", "AWS": f"arn:aws:iam::{ACCOUNT}:role/ops"})), {})
+    assert verdict == Left(f"trusted only by AWS services (ec2.amazonaws.com) and principals of its own account "
+                           f"(arn:aws:iam::{ACCOUNT}:role/ops)")

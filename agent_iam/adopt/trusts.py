@@ -141,11 +141,18 @@ def classify(role: ExportedRole, clusters: dict[str, Cluster]) -> Verdict:
     aws = principals.get("AWS", [])
     if "*" in kinds or "*" in aws:
         return Refused("its trust names a wildcard principal (any AWS principal); agent-iam never writes one")
+    unique_ids = [p for p in aws if re.fullmatch(r"A[A-Z]{3}[A-Z0-9]{12,}", p)]
+    if unique_ids:
+        return Refused(f"its trust names {', '.join(unique_ids)}: the unique ID IAM leaves in a trust when the principal "
+                       "it named was deleted (nobody can assume through it); remove it from the trust, then import")
     others = [p for p in aws if rules.account_of_principal(p) != role.account]
     if kinds == {"Service"}:
         return Left("trusted only by AWS services (" + ", ".join(principals["Service"]) + ")")
     if kinds == {"AWS"} and not others:
         return Left("trusted only by principals of its own account (" + ", ".join(aws) + ")")
+    if kinds == {"AWS", "Service"} and not others:
+        return Left("trusted only by AWS services (" + ", ".join(principals["Service"]) + ") and principals of its own "
+                    "account (" + ", ".join(aws) + ")")
     if len(kinds) > 1:
         return Refused("its trust names " + " and ".join(sorted(kinds)) + " principals; an entry makes one kind of trust")
     if kinds == {"AWS"}:
