@@ -1,9 +1,16 @@
-"""Shared fixtures: run the real program under Pulumi's mocks with a stack config."""
+"""Shared fixtures: run the real program under Pulumi's mocks with a stack config.
+
+How to keep a test fast here (tests/README.md says more): plan a repository stack through the
+`planned` fixture (once per session, shared: read it, never change it), share a plan several tests
+read through a module fixture, plan in-process rather than through a subprocess unless the process
+itself is what is tested, and give a hypothesis test `fuzz_examples(...)` examples.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +22,51 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent_iam.plan.run import PlanRun, run_program  # noqa: E402
+
+# --- the soaks -------------------------------------------------------------------------------
+# Every hypothesis test runs `fuzz_examples(weight)` examples: FUZZ_EXAMPLES (default 100) times a
+# weight for a property much dearer or cheaper than most. FUZZ_EXAMPLES=500 runs the counts the
+# suite ran by default until it ran in parallel; a soak raises it (`.ci/run` runs `-m soak` deeper).
+FUZZ_EXAMPLES_DEFAULT = 100
+
+
+def _fuzz_examples() -> int:
+    text = os.environ.get("FUZZ_EXAMPLES", "").strip() or str(FUZZ_EXAMPLES_DEFAULT)
+    if not text.isdigit() or int(text) < 1:
+        raise pytest.UsageError(f"FUZZ_EXAMPLES={text!r}: give a whole number of examples (default {FUZZ_EXAMPLES_DEFAULT})")
+    return int(text)
+
+
+def fuzz_examples(weight: float = 1.0) -> int:
+    """Examples for one hypothesis test: FUZZ_EXAMPLES scaled by `weight`, at least one."""
+    return max(1, round(_fuzz_examples() * weight))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _fuzz_examples()  # a bad FUZZ_EXAMPLES is a usage error before any test module is imported
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every hypothesis test is a soak (`-m soak` selects them all, `-m "not soak"` leaves them out)."""
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.soak)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject): a worker per usable core, none when only single tests are named
+    (`pytest tests/test_x.py::test_y`: starting workers would cost more than the test);
+    PYTEST_XDIST_AUTO_NUM_WORKERS, as xdist itself reads it, wins."""
+    from agent_iam.forked import usable_cores
+
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").strip().isdigit():
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
+    named = [arg for arg in config.args if not arg.startswith("-")]
+    if named and all("::" in arg for arg in named):
+        return 0
+    return usable_cores()
+
 
 ACCOUNT = "111111111111"
 REGION = "eu-west-1"

@@ -8,7 +8,7 @@ import os
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import config_with
+from conftest import config_with, fuzz_examples
 from agent_iam.plan.render import write_plan
 
 
@@ -85,7 +85,7 @@ _json_values = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=fuzz_examples(0.8), deadline=None)
 @given(_json_values)
 def test_any_document_is_written_exactly_as_json_dumps_would(value):
     from agent_iam.plan.render import _pretty
@@ -155,7 +155,7 @@ def _run_with(inputs: list, outputs: dict):
     return PlanRun("s", resources, outputs, ["an advisory"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=fuzz_examples(0.6), deadline=None)
 @given(st.lists(st.dictionaries(st.text(max_size=6), _json_values, max_size=5), max_size=4),
        st.dictionaries(st.text(max_size=6), _json_values, max_size=4))
 def test_plan_json_is_the_sorted_document_as_json_dumps_would_write_it(inputs, outputs):
@@ -200,7 +200,7 @@ _plain_manifests = st.recursive(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=fuzz_examples(), deadline=None)
 @given(st.dictionaries(_yaml_text, _yaml_values, max_size=5) | st.dictionaries(_plainish, _plain_manifests, min_size=1, max_size=5))
 def test_manifests_are_written_exactly_as_yaml_dump_would(manifest):
     """`_yaml` writes plain manifests itself: the bytes of PyYAML's safe dump, for any manifest."""
