@@ -415,6 +415,25 @@ def test_the_content_caches_never_write_or_read_through_a_link(tmp_path):
     assert _snapshot(victim) == before and not cache_dir.is_symlink()
 
 
+def test_no_cache_reads_and_writes_no_cache_at_all(tmp_path, capsys, monkeypatch):
+    """`--no-cache` bypassed the plan cache only: the IAM, peer and manifest findings were still read
+    from `<out>/.cache/` and written there. Now the plan touches no cache: every checker is handed none."""
+    from agent_iam.guardrails import content_cache
+
+    seen: list[Any] = []
+    real_read, real_update = content_cache.read, content_cache.update
+    monkeypatch.setattr(content_cache, "read", lambda path, *a: seen.append(path) or real_read(path, *a))
+    monkeypatch.setattr(content_cache, "update", lambda path, *a: seen.append(path) or real_update(path, *a))
+    _write(tmp_path / "stacks", AGENTS)
+    code, _, err = _plan(tmp_path, capsys, "--no-cache")
+    assert code == 0, err
+    assert seen and all(path is None for path in seen), seen
+    assert not (tmp_path / "out" / ".cache").exists()
+    seen.clear()
+    assert _plan(tmp_path, capsys)[0] == 0  # without the flag every cache is used again
+    assert {Path(p).name for p in seen} >= {"iam-findings.t.json", "peer-findings.t.json"}
+
+
 def test_the_environment_key_covers_the_installed_files_by_their_record(tmp_path):
     """Two installs of the same version with other files (a patched package) have other RECORDs."""
     from agent_iam.plan.cache import distribution_records
