@@ -211,6 +211,12 @@ def load_preset(data: Any, family: str) -> tuple[Any, presets.Preset | None]:
         raise KeyedError("preset", str(exc.args[0])) from None
     if preset.family != family:
         raise KeyedError("preset", f"preset {preset.name} is for agent-iam:{preset.family} entries, not {family}")
+    if preset.unplaced:  # never plan the role without the vendor's policies (presets.published_documents has them)
+        raise KeyedError(
+            "preset",
+            f"preset {preset.name} carries the vendor's published policies ({', '.join(preset.unplaced)}), which this "
+            "version of agent-iam cannot place on the role yet (policyFiles); docs/presets.md shows them",
+        )
     return data, preset
 
 

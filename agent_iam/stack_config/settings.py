@@ -292,7 +292,7 @@ class _Builder:
             account_id=self.config.account_id,
             without_actions=getattr(entry, "without_actions", ()),
             without_statements=getattr(entry, "without_statements", ()),
-        )}
+        )} | set(preset.managed_policy_names)
         own = {(a.check, a.sid) for a in entry.accepted_findings}
         return tuple(
             PresetAcceptance(check=f.check, sid=f.sid, reason=f"preset {preset.label}: {f.reason}", preset=preset.label)
@@ -446,7 +446,7 @@ class _Builder:
             )
         own = entry.policy.to_dict()["Statement"] if entry.policy else []
         result: dict[str, Any] = {
-            "policy_arns": list(dict.fromkeys([*preset.policy_arns, *(args.get("policy_arns") or [])])),
+            "policy_arns": list(dict.fromkeys([*presets.policy_arns(preset, partition), *(args.get("policy_arns") or [])])),
             "description": f"Cross-account access for SaaS {entry.name} (agent-iam preset {preset.label})",
         }
         if statements or own:
