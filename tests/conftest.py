@@ -105,12 +105,45 @@ def kubernetes_manifests(run: PlanRun) -> dict[str, dict[str, Any]]:
     return kubernetes_manifest_files(run)
 
 
+def copy_project(dest: Path) -> Path:
+    """The project's program, Pulumi.yaml, pyproject.toml and `agent_iam` package in `dest` (for a
+    git repository a test commits), the package compiled to checked-hash bytecode: every process that
+    plans from the copy, or from a commit of it, then loads it instead of compiling the package again
+    (PYTHONDONTWRITEBYTECODE keeps each from saving its own). Checked-hash files stay valid whatever
+    the copy's times, so no process rewrites them and a repository of the copy stays clean."""
+    import compileall
+    import py_compile
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("Pulumi.yaml", "__main__.py", "pyproject.toml"):
+        shutil.copy(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "agent_iam", dest / "agent_iam", ignore=shutil.ignore_patterns("__pycache__"))
+    compileall.compile_dir(dest / "agent_iam", quiet=1, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    return dest
+
+
 def plan_stack_file(stack: str) -> PlanRun:
     """Plan `stacks/Pulumi.<stack>.yaml` as `make plan` does (secure values redacted in place)."""
     from agent_iam.plan.stackfile import read_stack_file
 
     config, secret_keys = read_stack_file(ROOT / "stacks", stack)
     return run_program(stack, config, secret_keys)
+
+
+@pytest.fixture(scope="session")
+def planned() -> Callable[[str], PlanRun]:
+    """`planned("prod")`: a repository stack (`stacks/`) planned once per session (once per xdist
+    worker) as `plan_stack_file` plans it. The run is shared between tests: read it, never change it
+    (a test that changes a plan calls `plan_stack_file` for its own)."""
+    runs: dict[str, PlanRun] = {}
+
+    def get(stack: str) -> PlanRun:
+        if stack not in runs:
+            runs[stack] = plan_stack_file(stack)
+        return runs[stack]
+
+    return get
 
 
 def assert_config_error(values: dict[str, Any], expected: str, stack: str = "prod") -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, copy_project
 from agent_iam.plan import cache as plan_cache
 from agent_iam.plan.__main__ import main
 from agent_iam.plan.cache import (
@@ -303,12 +303,8 @@ def test_plan_all_plans_only_the_stacks_that_changed(tmp_path):
 def test_diff_plans_both_sides_once_and_then_restores_them(tmp_path):
     """`agent-iam diff` plans each side through the plan command, so a second diff of the same
     commits restores both sides (their cache entries untouched) and writes the same diff."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py", "pyproject.toml"):
-        shutil.copy(ROOT / name, repo / name)
-    shutil.copytree(ROOT / "agent_iam", repo / "agent_iam", ignore=shutil.ignore_patterns("__pycache__"))
-    (repo / ".gitignore").write_text("__pycache__/\nbuild/\n")
+    repo = copy_project(tmp_path / "repo")  # its bytecode committed too: both sides load it
+    (repo / ".gitignore").write_text("build/\n")
     _write(repo / "stacks", AGENTS)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
