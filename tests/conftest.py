@@ -54,6 +54,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.soak)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what collection built (Pulumi, the providers, hypothesis, AWS's service data: most of
+    the heap) out of the garbage collector's reach: each later full collection, such as the one
+    `run_components` makes after a failed build, then scans only what the tests made."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto` (pyproject): a worker per usable core, none when only single tests are named
     (`pytest tests/test_x.py::test_y`: starting workers would cost more than the test);
