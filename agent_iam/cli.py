@@ -50,11 +50,13 @@ def _config_error(message: str) -> int:
 
 
 def advisory_groups(result: StackPlan) -> list:
-    """The advisory IAM findings (not blocking), identical ones grouped: what every printout shows."""
+    """The advisory IAM findings (not blocking, and not accepted by the stack file: those are counted
+    with the accepted findings), identical ones grouped: what every printout shows."""
     from agent_iam.plan.access import group_findings
+    from agent_iam.plan.guardrails import accepted_by_entry
 
     # Not `f not in blocking` (a list: quadratic in the findings); a finding blocks by its own fields.
-    return group_findings(f for f in result.judgement.findings if not f.blocking)
+    return group_findings(f for f in result.judgement.findings if not f.blocking and not accepted_by_entry(f))
 
 
 def print_stack_plan(result: StackPlan, quiet: bool | str, console: Console | None = None, groups: list | None = None) -> None:
@@ -80,7 +82,8 @@ def print_stack_plan(result: StackPlan, quiet: bool | str, console: Console | No
     summary = mode != "tree" and len(result.run.resources) > TREE_LIMIT
     print_plan(result.run, console, quiet=quiet, tree=True if mode == "tree" else None)
     blocking = judgement.blocking_findings
-    print_judgement(dataclasses.replace(judgement, findings=blocking), console, limit=SUMMARY_EXAMPLES if summary else None)
+    print_judgement(dataclasses.replace(judgement, findings=blocking), console, limit=SUMMARY_EXAMPLES if summary else None,
+                    quiet=quiet)
     if groups is None:
         groups = advisory_groups(result)
     if groups and quiet:

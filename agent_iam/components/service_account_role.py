@@ -19,7 +19,6 @@ from typing import Any, Optional, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 from agent_iam.iam import arns, checks
 
@@ -539,6 +538,21 @@ class _Plan:
 _CHECKED: CheckedPlans[_Plan] = CheckedPlans(_Plan)
 
 
+def _kubernetes_sdk(name: str, plan: _Plan) -> Any:
+    """`pulumi_kubernetes` when the component creates Kubernetes objects (the `eks` extra), else None."""
+    if not (plan.args.get("create_service_account", True) or plan.args.get("secret_name")):
+        return None
+    try:
+        import pulumi_kubernetes
+    except ImportError as error:
+        raise pulumi.RunError(
+            f"{COMPONENT} {name!r} creates Kubernetes objects (a ServiceAccount, a Secret), which needs "
+            "pulumi-kubernetes: install agent-iam with its `eks` extra (pip install 'agent-iam[eks]'), or set "
+            "create_service_account: false and no secret_name"
+        ) from error
+    return pulumi_kubernetes
+
+
 class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
     """A role for Kubernetes service accounts (IRSA or Pod Identity) and its Kubernetes objects.
 
@@ -558,6 +572,7 @@ class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
         cluster_provider: Optional[pulumi.ProviderResource] = None,
     ):
         plan = _CHECKED.for_constructor(name, args)
+        k8s = _kubernetes_sdk(name, plan)  # before anything is registered
         super().__init__(type_token("eks", COMPONENT), name, None, opts)
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         self.mode = plan.mode
@@ -577,7 +592,7 @@ class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
             role = self._chained_roles(name, plan, self._permissions(plan), cluster_provider)
         self.role_arn = role.arn
         self.role_name = role.name
-        self._kubernetes_objects(name, plan, kubernetes or {})
+        self._kubernetes_objects(name, plan, kubernetes or {}, k8s)
         self.helm_values = self._helm_values(plan)
         self.register_outputs(self.outputs())
 
@@ -658,7 +673,7 @@ class ServiceAccountRole(pulumi.ComponentResource, ServiceAccountRoleOutputs):
         return create_role(self, f"{name}-role", plan.role, plan.role_documents(trust, permissions_doc), depends_on=self._waits_for)
 
     def _kubernetes_objects(
-        self, name: str, plan: _Plan, kubernetes: Mapping[str, pulumi.ProviderResource]
+        self, name: str, plan: _Plan, kubernetes: Mapping[str, pulumi.ProviderResource], k8s: Any
     ) -> None:
         args = plan.args
         if args.get("create_service_account", True):

@@ -28,6 +28,7 @@ from agent_iam.components.role import IamLimits, PlannedRole
 from agent_iam.components.saas_access_role import SaasAccessRole, SaasAccessRoleArgs
 from agent_iam.components.service_account_role import ServiceAccountRole
 from agent_iam.guardrails import rules as guardrail_rules
+from agent_iam.guardrails.acceptance import KEY_FIELDS, Key
 from agent_iam.iam import arns
 from agent_iam.iam import limits as iam_limits
 from agent_iam.iam.arns import account_of, has_wildcard
@@ -52,6 +53,11 @@ from .models import (
     StackConfig,
     VendorPermissions,
 )
+
+def _key_of(item: Any) -> Key:
+    """The acceptance key of a preset's acceptance (a model with some of the key's fields)."""
+    return Key.of({name: getattr(item, name, None) for name in KEY_FIELDS})
+
 
 class PresetAcceptance(AcceptedFinding):
     """A reviewed acceptance that comes with a vendor preset (docs/presets.md), not from the stack file."""
@@ -293,11 +299,11 @@ class _Builder:
             without_actions=getattr(entry, "without_actions", ()),
             without_statements=getattr(entry, "without_statements", ()),
         )} | set(preset.managed_policy_names)
-        own = {(a.check, a.sid) for a in entry.accepted_findings}
+        own = {a.key.identity() for a in entry.accepted_findings}
         return tuple(
-            PresetAcceptance(check=f.check, sid=f.sid, reason=f"preset {preset.label}: {f.reason}", preset=preset.label)
+            PresetAcceptance(**_key_of(f).to_dict(), reason=f"preset {preset.label}: {f.reason}", preset=preset.label)
             for f in preset.accepted_findings
-            if f.sid in kept and (f.check, f.sid) not in own
+            if (_key_of(f).sid is None or _key_of(f).sid in kept) and _key_of(f).identity() not in own
         )
 
     def ecs_agent(self, index: int, entry: EcsAgent) -> Unit | None:
