@@ -12,9 +12,8 @@ from typing import Optional, Required, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from agent_iam.iam import checks
+from agent_iam.iam import checks, issuers
 
-from . import policies
 from ._contract import check_fields, check_list, check_value, raise_problems, type_token
 
 COMPONENT = "OidcProviderRegistration"
@@ -68,7 +67,7 @@ class OidcProviderRegistration(pulumi.ComponentResource, OidcProviderRegistratio
         provider = aws.iam.OpenIdConnectProvider(
             f"{name}-provider",
             url=args["url"],
-            client_id_lists=list(args.get("client_ids") or [policies.STS_AUDIENCE]),
+            client_id_lists=list(args.get("client_ids") or [issuers.STS_AUDIENCE]),
             tags=dict(args.get("tags") or {}),
             opts=pulumi.ResourceOptions(parent=self, protect=bool(args.get("protect", False))),
         )

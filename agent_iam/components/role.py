@@ -7,7 +7,6 @@ Not a component of its own: each role adds exactly the AWS resources it needs
 """
 
 # No `from __future__ import annotations`: Pulumi's schema analyzer reads IamLimitsArgs's annotations as types.
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, TypedDict, Union
@@ -17,19 +16,21 @@ import pulumi_aws as aws
 
 from agent_iam.iam import arns, checks
 from agent_iam.iam import limits as limit_checks
+from agent_iam.iam.limits import policy_json
+from agent_iam.iam.tags import MANAGED_BY_TAGS
 from agent_iam.iam.policy_document import PolicyDocument
 
 from ._contract import Problem, check_list, check_value, is_known
 from .policies import Document, statements_of
 
-# IAM's quotas and field limits live in agent_iam.iam.limits (one home); re-exported here for
-# code that imported them from this module.
-from agent_iam.iam.limits import (  # noqa: E402,F401
+# IAM's quotas and field limits: their one home is agent_iam.iam.limits.
+from agent_iam.iam.limits import (  # noqa: E402
     DEFAULT_MANAGED_POLICIES_PER_ROLE,
     DEFAULT_ROLE_POLICIES_SIZE,
     DEFAULT_TRUST_POLICY_SIZE,
     MANAGED_POLICY_SIZE,
     MAX_MANAGED_POLICIES_PER_ROLE,
+    MAX_ROLE_POLICIES_SIZE,
     MAX_TRUST_POLICY_SIZE,
     IamLimits,
 )
@@ -99,7 +100,7 @@ class RoleDocuments:
     def limit_problems(self, limits: IamLimits) -> list[str]:
         """IAM quota breaches of the known documents, as sentences naming the limits' Args fields
         (`{iam_limits.<field>}`); empty when the role fits. Sizes are of the minified JSON
-        (`policies.minified_size`), the text the role registers."""
+        (`limits.minified_size`), the text the role registers."""
         problems = []
         if not isinstance(self.trust, pulumi.Output):
             trust_size = len(self.document_json("trust"))
@@ -129,11 +130,6 @@ class RoleDocuments:
                 "per role ({iam_limits.managed_policies_per_role})"
             )
         return problems
-
-
-def policy_json(doc: Mapping[str, Any]) -> str:
-    """The exact JSON sent to IAM: stable key order, compact."""
-    return json.dumps(doc, indent=None, separators=(",", ":"))
 
 
 def _json_input(docs: RoleDocuments, which: str) -> pulumi.Input[str]:
@@ -231,7 +227,6 @@ def create_role(
 
 # --- the role fields every component's Args shares -----------------------------------
 
-MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
 
 
 def iam_limits(args: Mapping[str, Any]) -> IamLimits:
@@ -246,7 +241,7 @@ def iam_limits(args: Mapping[str, Any]) -> IamLimits:
 
 _LIMIT_RANGES = {
     "trust_policy_size": MAX_TRUST_POLICY_SIZE,
-    "role_policies_size": DEFAULT_ROLE_POLICIES_SIZE,
+    "role_policies_size": MAX_ROLE_POLICIES_SIZE,
     "managed_policies_per_role": MAX_MANAGED_POLICIES_PER_ROLE,
 }
 

@@ -20,7 +20,7 @@ from typing import Any, Optional, Required, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from agent_iam.iam import arns, checks
+from agent_iam.iam import arns, checks, issuers
 
 from . import policies
 from ._contract import CheckedPlans, Problem, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
@@ -177,7 +177,7 @@ class IrsaCluster:
 
     def trust(self, provider_arn: str) -> policies.IrsaTrust:
         """This cluster's part of the trust, once its provider's ARN is known."""
-        issuer = self.issuer or checks.issuer_of_provider_arn(provider_arn)
+        issuer = self.issuer or issuers.issuer_of(provider_arn)
         return policies.IrsaTrust(self.cluster, provider_arn, issuer, self.subjects, self.wildcard)
 
 
@@ -441,13 +441,13 @@ class _Plan:
         by_cluster: dict[str, dict[str, Any]] = {}
         for (_, cluster, namespace, service_account), (_, _, arn, issuer) in zip(self.subjects(), self.providers()):
             entry = by_cluster.setdefault(cluster, {"arn": arn, "issuer": issuer, "subjects": [], "wildcard": False})
-            entry["subjects"].append(policies.service_account_subject(namespace, service_account))
+            entry["subjects"].append(issuers.service_account_subject(namespace, service_account))
             entry["wildcard"] = entry["wildcard"] or checks.has_wildcard(namespace + service_account)
         return tuple(
             IrsaCluster(
                 cluster=cluster,
                 provider_arn=entry["arn"],
-                issuer=policies.oidc_issuer(entry["issuer"]) if entry["issuer"] else None,
+                issuer=issuers.issuer_host_path(entry["issuer"]) if entry["issuer"] else None,
                 subjects=tuple(entry["subjects"]),
                 wildcard=entry["wildcard"],
             )

@@ -10,8 +10,6 @@ made readable for other languages by `readable.py`; `host.py` serves it and cons
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 
 PACKAGE = "agent-iam"
@@ -39,12 +37,3 @@ def version() -> str:
         return installed("agent-iam")
     except PackageNotFoundError:
         return "0.0.0"
-
-
-def package_schema() -> dict[str, Any]:
-    """The package schema exactly as the component provider serves it (`GetSchema`)."""
-    import json
-
-    from agent_iam.provider.host import AgentIamProvider
-
-    return json.loads(AgentIamProvider().schema)

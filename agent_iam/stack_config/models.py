@@ -13,13 +13,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, St
 from pydantic.alias_generators import to_camel
 
 from agent_iam import presets
-from agent_iam.components.oidc_providers import is_eks_issuer
-from agent_iam.components.policies import oidc_issuer
+from agent_iam.iam.issuers import is_eks_issuer, issuer_host_path, issuer_of
 from agent_iam.iam.limits import (
     DEFAULT_MANAGED_POLICIES_PER_ROLE,
     DEFAULT_ROLE_POLICIES_SIZE,
     DEFAULT_TRUST_POLICY_SIZE,
     MAX_MANAGED_POLICIES_PER_ROLE,
+    MAX_ROLE_POLICIES_SIZE,
     MAX_TRUST_POLICY_SIZE,
     IamLimits,
 )
@@ -52,7 +52,7 @@ from .types import (
     SecretArn,
 )
 from agent_iam.iam.arns import account_of
-from agent_iam.iam.checks import MAX_SESSION, MIN_SESSION, check_tags, has_wildcard, issuer_of_provider_arn
+from agent_iam.iam.checks import MAX_SESSION, MIN_SESSION, check_tags, has_wildcard
 
 
 def check_known_managed_policy(value: str) -> str:
@@ -88,7 +88,7 @@ class Limits(ConfigModel):
     """IAM quotas of the account, when it has had them raised."""
 
     trust_policy_size: int = Field(DEFAULT_TRUST_POLICY_SIZE, ge=1, le=MAX_TRUST_POLICY_SIZE)
-    role_policies_size: int = Field(DEFAULT_ROLE_POLICIES_SIZE, ge=1, le=DEFAULT_ROLE_POLICIES_SIZE)
+    role_policies_size: int = Field(DEFAULT_ROLE_POLICIES_SIZE, ge=1, le=MAX_ROLE_POLICIES_SIZE)
     managed_policies_per_role: int = Field(DEFAULT_MANAGED_POLICIES_PER_ROLE, ge=1, le=MAX_MANAGED_POLICIES_PER_ROLE)
 
     def to_iam_limits(self) -> IamLimits:
@@ -432,11 +432,11 @@ class Cluster(ConfigModel):
                 "`aws eks describe-cluster`); roles for CI and deploy pipelines (GitHub Actions, GitLab CI, HCP "
                 "Terraform, any other issuer) are agent-iam:oidcRoles entries (docs/oidc-roles.md)",
             )
-        issuer = oidc_issuer(self.oidc_issuer_url) if self.oidc_issuer_url else None
+        issuer = issuer_host_path(self.oidc_issuer_url) if self.oidc_issuer_url else None
         arns = [("oidcProviderArn", self.oidc_provider_arn)] if self.oidc_provider_arn else []
         arns += [(("oidcProviderArns", key), arn) for key, arn in self.oidc_provider_arns.items()]
         for key, arn in arns:
-            named = issuer_of_provider_arn(arn)
+            named = issuer_of(arn)
             if issuer is None:
                 issuer = named
             elif named != issuer:
@@ -455,10 +455,10 @@ class Cluster(ConfigModel):
     def issuer(self) -> str | None:
         """The issuer without `https://` (as in provider ARNs and condition keys), if known."""
         if self.oidc_issuer_url:
-            return oidc_issuer(self.oidc_issuer_url)
+            return issuer_host_path(self.oidc_issuer_url)
         for arn in [self.oidc_provider_arn, *self.oidc_provider_arns.values()]:
             if arn:
-                return issuer_of_provider_arn(arn)
+                return issuer_of(arn)
         return None
 
 

@@ -17,7 +17,6 @@ import pulumi
 from pydantic.alias_generators import to_camel
 
 from agent_iam import presets
-from agent_iam.components import oidc_providers as oidc_known
 from agent_iam.components import oidc_role
 from agent_iam.components import policies
 from agent_iam.components._contract import ArgsError
@@ -30,12 +29,15 @@ from agent_iam.components.service_account_role import ServiceAccountRole
 from agent_iam.guardrails import rules as guardrail_rules
 from agent_iam.guardrails.acceptance import KEY_FIELDS, Key
 from agent_iam.iam import arns
+from agent_iam.iam import issuers as oidc_known
 from agent_iam.iam import limits as iam_limits
 from agent_iam.iam.arns import account_of, has_wildcard
 from agent_iam.iam.checks import REDACTED
+from agent_iam.iam.limits import TAG_VALUE_MAX
+from agent_iam.iam.tags import MANAGED_BY_TAGS, OIDC_ISSUER_TAG, PRESET_TAG, STACK_TAG
 
 from .errors import ConfigError, key_path
-from agent_iam.iam.checks import issuer_of_provider_arn, s3_location
+from agent_iam.iam.checks import s3_location
 from .models import (
     AcceptedFinding,
     Account,
@@ -66,7 +68,6 @@ class PresetAcceptance(AcceptedFinding):
 
 
 NAMESPACE = "agent-iam"
-MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
 
 
 @dataclass(frozen=True)
@@ -137,11 +138,7 @@ class StackSettings:
             account_id=self.account_id,
             boundary_arns=self.boundary_arns,
             boundary_required=self.boundary_required,
-            limits=guardrail_rules.Limits(
-                trust_policy_size=self.limits.trust_policy_size,
-                role_policies_size=self.limits.role_policies_size,
-                managed_policies_per_role=self.limits.managed_policies_per_role,
-            ),
+            limits=self.limits,
             enforcement=self.guardrails.enforcement,
             rules=dict(self.guardrails.rules),
         )
@@ -247,12 +244,12 @@ class _Builder:
         d = self.defaults
         limits = d.limits
         preset = getattr(entry, "preset", None)  # the plan says which preset and version the entry used
-        preset_tag = {presets.PRESET_TAG: presets.load(preset).label} if preset else {}
+        preset_tag = {PRESET_TAG: presets.load(preset).label} if preset else {}
         return {
             "path": entry.path or d.path,
             "permissions_boundary_arn": entry.permissions_boundary_arn or d.permissions_boundary_arn,
             "max_session_duration": entry.max_session_duration or d.max_session_duration,
-            "tags": {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack, **preset_tag},
+            "tags": {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, STACK_TAG: self.stack, **preset_tag},
             "protect": bool(entry.protect if entry.protect is not None else d.protect),
             "iam_limits": {
                 "trust_policy_size": limits.trust_policy_size,
@@ -608,7 +605,7 @@ class _Builder:
         issuer = oidc_known.issuer_host_path(entry.issuer_url or oidc_known.default_issuer(entry.provider) or "")
         for other in self.config.oidc_roles:
             arn = other.oidc_provider_arn
-            if arn and issuer_of_provider_arn(arn).rstrip("/") == issuer and arns.account_of(arn) == target.account_id:
+            if arn and oidc_known.issuer_of(arn).rstrip("/") == issuer and arns.account_of(arn) == target.account_id:
                 return arn
         return None
 
@@ -625,7 +622,7 @@ class _Builder:
                 args={
                     "url": url,
                     "client_ids": list(dict.fromkeys(audiences)),
-                    "tags": {**(d.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack, "oidc-issuer": issuer[:256]},
+                    "tags": {**(d.tags or {}), **MANAGED_BY_TAGS, STACK_TAG: self.stack, OIDC_ISSUER_TAG: issuer[:TAG_VALUE_MAX]},
                     "protect": bool(d.protect),
                 },
             )
@@ -698,7 +695,7 @@ class _Builder:
                 if self.config.accounts[account].account_id == target.account_id:
                     return arn, None
         partition = policies.partition_for_region(target.region)
-        arn = policies.oidc_provider_arn(partition, target.account_id, cluster.issuer)
+        arn = oidc_known.provider_arn(partition, target.account_id, cluster.issuer)
         if own and not cluster.register_oidc_provider:
             return arn, None  # EKS (eksctl, the console) registered it with the cluster
         d = self.defaults
@@ -714,7 +711,7 @@ class _Builder:
                     "tags": {
                         **(d.tags or {}),
                         **MANAGED_BY_TAGS,
-                        "stack": self.stack,
+                        STACK_TAG: self.stack,
                         "eks-cluster": cluster.name or cluster_key,
                     },
                     "protect": bool(d.protect),
