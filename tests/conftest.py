@@ -54,6 +54,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.soak)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection(session: pytest.Session):
+    """Keep the test modules pytest rewrites (their asserts) in tests/__pycache__ (git-ignored), so a
+    worker loads them instead of rewriting all of them on every run: where PYTHONDONTWRITEBYTECODE is
+    set it would, as `make bytecode` explains for the package. Only while the modules are collected."""
+    saved = sys.dont_write_bytecode
+    sys.dont_write_bytecode = False
+    try:
+        yield
+    finally:
+        sys.dont_write_bytecode = saved
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Freeze what collection built (Pulumi, the providers, hypothesis, AWS's service data: most of
     the heap) out of the garbage collector's reach: each later full collection, such as the one
