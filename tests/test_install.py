@@ -33,7 +33,7 @@ pulumi.runtime.test(lambda: role.role_arn.apply(lambda arn: print("FILE", agent_
 
 def test_pip_install_of_the_tree_gives_a_working_package(tmp_path: Path):
     source = tmp_path / "src"
-    ignore = shutil.ignore_patterns(".venv", "build", "policy", "*.egg-info", "__pycache__", ".git", "tests", "bench")
+    ignore = shutil.ignore_patterns(".venv*", "build", "policy", "*.egg-info", "__pycache__", ".git", "tests", "bench")
     shutil.copytree(ROOT, source, ignore=ignore)
     wheels = tmp_path / "wheels"
     subprocess.run(
