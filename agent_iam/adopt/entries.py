@@ -14,19 +14,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent_iam.components.role import MANAGED_BY_TAGS
-from agent_iam.iam.policy_document import PolicyDocument
-from agent_iam.presets import PRESET_TAG
+from agent_iam.iam.policy_document import VERSION, PolicyDocument
+from agent_iam.iam.tags import MANAGED_BY_TAGS, PRESET_TAG, STACK_TAG
 
 from .export import Export, ExportedRole
 from .trusts import Mapped
 
-VERSION = "2012-10-17"
 OLD_VERSION = "2008-10-17"
 SYSTEM_TAG_PREFIX = "aws:"  # tags AWS sets itself; nobody may set or change them
 # The tags agent-iam sets on every role it makes (the stack's name, a preset's name and version): an
 # entry does not write them.
-AGENT_IAM_TAGS = frozenset({*MANAGED_BY_TAGS, "stack", PRESET_TAG})
+AGENT_IAM_TAGS = frozenset({*MANAGED_BY_TAGS, STACK_TAG, PRESET_TAG})
 
 
 class Unexpressible(ValueError):

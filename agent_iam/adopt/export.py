@@ -219,7 +219,7 @@ class _Reader:
         parsed = arns.parse(arn) if arn else None
         if arn and (parsed is None or parsed.service != "iam" or not parsed.resource.startswith("role/")):
             self.bad(f"{where}.Arn", f"not an IAM role ARN: {arn!r}")
-        elif parsed is not None and not (parsed.account.isascii() and parsed.account.isdigit() and len(parsed.account) == 12):
+        elif parsed is not None and not arns.ACCOUNT_ID_RE.fullmatch(parsed.account):
             self.bad(f"{where}.Arn", f"names no 12-digit account: {arn!r}")
         inline = []
         for at, policy in self.items(item, "RolePolicyList", where):
@@ -414,5 +414,5 @@ def _same_place(role: ExportedRole, earlier: ExportedRole) -> ExportedRole:
 
 
 def _account_without_roles(policies: Mapping[str, ManagedPolicy]) -> str | None:
-    accounts = sorted({a for p in policies.values() if (a := arns.account_of(p.arn)) and a.isdigit() and len(a) == 12})
+    accounts = sorted({a for p in policies.values() if (a := arns.account_of(p.arn)) and arns.ACCOUNT_ID_RE.fullmatch(a)})
     return accounts[0] if len(accounts) == 1 else None

@@ -17,19 +17,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent_iam.guardrails.rules import POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT
+from agent_iam.iam import issuers, limits
+from agent_iam.patches import STACK_TYPE
+from agent_iam.iam.resource_types import OIDC_PROVIDER, POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT
 
 from .export import Export, ExportedRole
 
-OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
-ROOT_STACK = "pulumi:pulumi:Stack"
-PROVIDER_PREFIX = "pulumi:providers:"
 
 
 def real_urn(urn: str) -> str:
     """The URN the Pulumi engine gives a resource: children of the stack's root resource carry no
     `pulumi:pulumi:Stack$` in their type chain (the offline plan's mock engine writes it)."""
-    head, sep, rest = urn.partition("::" + ROOT_STACK + "$")
+    head, sep, rest = urn.partition("::" + STACK_TYPE + "$")
     return f"{head}::{rest}" if sep else urn
 
 
@@ -112,7 +111,7 @@ def build_import(plan: Mapping[str, Any], export: Export, roles: Iterable[Export
 
     def parent_entries(urn: str | None) -> str | None:
         """The parent's file name, listing each component ancestor once (`component: true`)."""
-        if not urn or urn not in by_urn or by_urn[urn]["type"] == ROOT_STACK:
+        if not urn or urn not in by_urn or by_urn[urn]["type"] == STACK_TYPE:
             return None
         parent = by_urn[urn]
         first = urn not in names
@@ -174,7 +173,7 @@ def build_import(plan: Mapping[str, Any], export: Export, roles: Iterable[Export
             elif owner in report:
                 report[owner].created.append(f"customer managed policy {inputs.get('name')}")
         elif kind == OIDC_PROVIDER:
-            arn = oidc_arns.get(str(inputs.get("url", "")).removeprefix("https://").rstrip("/"))
+            arn = oidc_arns.get(issuers.issuer_host_path(str(inputs.get("url", ""))))
             if arn is not None:
                 add(resource, arn, None)
                 imported_providers.append(arn)
@@ -196,7 +195,31 @@ def build_import(plan: Mapping[str, Any], export: Export, roles: Iterable[Export
     document: dict[str, Any] = {"resources": entries}
     if name_table:
         document = {"nameTable": dict(sorted(name_table.items())), **document}
+    _check_urns(document, {real_urn(urn) for urn in by_urn})
     return ImportFile(document, report, imported_providers)
+
+
+def file_urns(document: Mapping[str, Any]) -> list[str]:
+    """The URN `pulumi import --file` gives each entry of an import file: the stack and project of
+    its provider's URN, its type chain through its parents, its logical name."""
+    by_name = {r["name"]: r for r in document.get("resources", [])}
+    providers = list(document.get("nameTable", {}).values())
+    stack, project = urn_parts(providers[0])[:2] if providers else ("", "")
+    urns = []
+    for resource in document.get("resources", []):
+        chain, parent = [resource["type"]], resource.get("parent")
+        while parent:
+            chain.insert(0, by_name[parent]["type"])
+            parent = by_name[parent].get("parent")
+        urns.append(f"urn:pulumi:{stack}::{project}::{'$'.join(chain)}::{resource.get('logicalName', resource['name'])}")
+    return urns
+
+
+def _check_urns(document: Mapping[str, Any], planned: set[str]) -> None:
+    """Every entry names a resource of the plan: the same URN once imported (a bug otherwise)."""
+    missing = [urn for urn in file_urns(document) if urn not in planned] if document.get("nameTable") else []
+    if missing:
+        raise RuntimeError("import.json names resources the plan does not register: " + ", ".join(missing))
 
 
 def _policy_arn(export: Export, inputs: Mapping[str, Any]) -> str:
@@ -222,8 +245,9 @@ def _oidc_provider_arns(roles: Iterable[ExportedRole]) -> dict[str, str]:
     for role in roles:
         for statement in rules.statements(role.trust):
             for value in rules.principal_values(statement).get("Federated", []):
-                if ":oidc-provider/" in value:
-                    found[value.split(":oidc-provider/", 1)[1].rstrip("/")] = value
+                issuer = issuers.issuer_of(value)
+                if issuer != value:  # a provider's ARN, not a bare issuer
+                    found[issuer.rstrip("/")] = value
     return found
 
 
@@ -248,7 +272,7 @@ def _role_changes(role: ExportedRole, inputs: Mapping[str, Any]) -> list[str]:
     session = inputs.get("maxSessionDuration")
     planned = int(session) if isinstance(session, (int, float)) else None
     if role.max_session is None:
-        changes.append(f"maxSessionDuration set to {planned or 3600} seconds ({'IAM' if planned is None else 'the entry'}'s) "
+        changes.append(f"maxSessionDuration set to {planned or limits.DEFAULT_SESSION_DURATION} seconds ({'IAM' if planned is None else 'the entry'}'s) "
                        "unless the role has that already (the export does not carry it; `pulumi preview` after the "
                        "import shows it)")
     elif planned is not None and planned != role.max_session:

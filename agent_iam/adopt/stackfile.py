@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-NAMESPACE = "agent-iam"
+from agent_iam.stack_config import NAMESPACE
+
 FAMILY_ORDER = ("saasRoles", "oidcRoles", "serviceAccounts")
 _BREAKS = re.compile("[\r\n\x85\u2028\u2029]+")
 # What YAML lets a comment hold (its printable set, tab included); anything else is written escaped.

@@ -21,18 +21,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent_iam.components import oidc_providers as issuers
+from agent_iam.iam import issuers
 from agent_iam.guardrails import rules
-from agent_iam.iam import arns
-from agent_iam.iam.checks import issuer_of_provider_arn
+from agent_iam.iam import actions, arns
 
 from .export import ExportedRole
 
+# Actions and condition keys compare lower-cased (IAM matches both case-insensitively).
 ASSUME_ROLE = "sts:assumerole"
-WEB_IDENTITY = "sts:assumerolewithwebidentity"
+WEB_IDENTITY = actions.ASSUME_ROLE_WITH_WEB_IDENTITY.lower()
 EXTERNAL_ID = "sts:externalid"
 PRINCIPAL_ARN = "aws:principalarn"
-SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 # Operators under which a condition value is matched as written; anything else is not what an entry writes.
 EXACT, LIKE = "stringequals", "stringlike"
 PATTERN_OPERATORS = frozenset({"arnlike", "arnequals", "stringlike", "stringequals"})
@@ -238,7 +237,7 @@ def _saas(role: ExportedRole, statements: list[dict[str, Any]], aws: list[str], 
 
 
 def _is_root(principal: str) -> bool:
-    return bool(rules.ACCOUNT_RE.match(principal)) or principal.endswith(":root")
+    return bool(arns.ACCOUNT_ID_RE.fullmatch(principal)) or principal.endswith(":root")
 
 
 # --- web identity: oidcRoles and IRSA -------------------------------------------------
@@ -251,13 +250,13 @@ def _federated(role: ExportedRole, statements: list[dict[str, Any]], federated: 
                        "trusts one issuer")
     provider_arn = federated[0]
     parsed = arns.parse(provider_arn)
-    if parsed is None or not parsed.resource.startswith("oidc-provider/"):
+    if parsed is None or not parsed.resource.startswith(issuers.PROVIDER_ARN_TYPE):
         what = "a SAML provider" if parsed is not None and parsed.resource.startswith("saml-provider/") else provider_arn
         return Refused(f"its trust names {what}; agent-iam trusts OIDC providers (oidcRoles, IRSA) only")
     if parsed.account != role.account:
         return Refused(f"its trust names the OIDC provider of account {parsed.account}; a role trusts a provider "
                        "of its own account")
-    issuer = issuer_of_provider_arn(provider_arn).rstrip("/")
+    issuer = issuers.issuer_of(provider_arn).rstrip("/")
     subjects: dict[str, list[str]] = {}  # operator -> subjects
     audiences: set[str] = set()
     extra: dict[str, dict[str, list[str]]] = {}
@@ -307,7 +306,7 @@ def _oidc(issuer: str, provider_arn: str, operator: str, subjects: list[str], au
         family = issuers.GITHUB  # a GitHub enterprise's own issuer, or GitHub Enterprise Server's
     notes: list[str] = []
     audience = next(iter(audiences), None)
-    wildcard = operator == LIKE and any(issuers.has_wildcard(s) for s in subjects)
+    wildcard = operator == LIKE and any(arns.has_wildcard(s) for s in subjects)
     common: dict[str, Any] = {"subjects": list(subjects)}
     if wildcard:
         common["allowWildcardSubject"] = True
@@ -322,7 +321,7 @@ def _oidc(issuer: str, provider_arn: str, operator: str, subjects: list[str], au
     if "job_workflow_ref" in extra:
         values = extra["job_workflow_ref"]
         refs = values.get(EXACT, []) + values.get(LIKE, [])
-        if any(issuers.has_wildcard(r) for r in refs):
+        if any(arns.has_wildcard(r) for r in refs):
             return Refused("its trust pins :job_workflow_ref with a pattern; workflowRefs are matched exactly")
         github["workflowRefs"] = refs
     candidates: list[dict[str, Any]] = []
@@ -371,9 +370,9 @@ def _irsa(role: ExportedRole, issuer: str, provider_arn: str, subjects: list[str
         return Refused(f"its trust pins {', '.join(sorted(extra))} on an EKS issuer")
     parsed = []
     for subject in subjects:
-        if not subject.startswith(SERVICE_ACCOUNT_PREFIX) or subject.count(":") != 3:
+        if not subject.startswith(issuers.SERVICE_ACCOUNT_SUBJECT_PREFIX) or subject.count(":") != 3:
             return Refused(f"its trust's subject {subject!r} is not system:serviceaccount:<namespace>:<name>")
-        namespace, name = subject[len(SERVICE_ACCOUNT_PREFIX):].split(":")
+        namespace, name = subject[len(issuers.SERVICE_ACCOUNT_SUBJECT_PREFIX):].split(":")
         parsed.append((namespace, name))
     notes = []
     audience = next(iter(audiences), None)
@@ -398,7 +397,7 @@ def _irsa(role: ExportedRole, issuer: str, provider_arn: str, subjects: list[str
     }
     if rest:
         fields["subjects"] = [{"cluster": cluster.key, "namespace": n, "serviceAccount": s} for n, s in rest]
-    if any(issuers.has_wildcard(p) for pair in parsed for p in pair):
+    if any(arns.has_wildcard(p) for pair in parsed for p in pair):
         fields["allowWildcardSubject"] = True
     notes.append("createServiceAccount: false: the service account exists already; the import adopts the role only")
     return Mapped("serviceAccounts", (fields,), tuple(notes), cluster=cluster, subjects=tuple(subjects))
