@@ -329,8 +329,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from agent_iam.adopt import ExportError, ImportRefused, import_account
-    from agent_iam.adopt.run import IMPORTED, LEFT, REFUSED
+    from agent_iam.adopt.export import ExportError
+    from agent_iam.adopt.run import IMPORTED, LEFT, REFUSED, ImportRefused, import_account
     from agent_iam.plan.guardrails import blocked_summary
     from agent_iam.plan.runtime import plan_runtime
     from agent_iam.stack_config import ConfigError
@@ -348,7 +348,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         if outcome.status == IMPORTED and outcome.choice is not None and outcome.choice.chosen is not None:
             chosen = outcome.choice.chosen
             how = f"agent-iam:{chosen.family}" + (f", preset {chosen.preset}" if chosen.preset else "")
-            console.print(f"[green]imported[/green] {escape(outcome.role.arn)} ({escape(how)})")
+            proof = outcome.proof.verdict() if outcome.proof is not None else "not proven"
+            console.print(f"[green]imported[/green] {escape(outcome.role.arn)} ({escape(how)}; {escape(proof)})")
+            for line in outcome.proof.lines() if outcome.proof is not None else []:
+                console.print(f"  {escape(line)}")
         elif outcome.status == REFUSED:
             console.print(f"[yellow]not imported[/yellow] {escape(outcome.role.arn)}: {escape(outcome.reason)}")
     console.print(f"{result.count(IMPORTED)} imported, {result.count(REFUSED)} not imported, {result.count(LEFT)} left out "

@@ -35,7 +35,7 @@ def api_role(name: str, **extra: object) -> dict:
 def test_the_cli_and_the_api_shapes_read_alike():
     export = read_export(DATA / "account.json")
     assert export.account == ACCOUNT and export.partition == "aws"
-    assert len(export.roles) == 13 and export.users == 1 and export.groups == 1
+    assert len(export.roles) == 15 and export.users == 1 and export.groups == 1
     wiz = next(r for r in export.roles if r.name == "WizAccess-Role")  # written URL-encoded, as the API gives it
     assert wiz.trust["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::197171649850:role/wiz-prod-scanner"}
     assert wiz.inline[0].name == "WizReadOnly"

@@ -8,6 +8,8 @@ plan nothing.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 from pathlib import Path
@@ -28,12 +30,15 @@ STACK = "imported"
 def imported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("import")
     stacks = tmp_path_factory.mktemp("stacks")
-    code = cli.main(["import", "--from", str(DATA / "account.json"), "--stack", STACK, "--out", str(out),
-                     "--stacks-dir", str(stacks)])
+    printed, errors = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors):
+        code = cli.main(["import", "--from", str(DATA / "account.json"), "--stack", STACK, "--out", str(out),
+                         "--stacks-dir", str(stacks)])
     config, _ = read_stack_file(out, STACK)
     plan = json.loads((out / "build" / STACK / "plan.json").read_text())
     return {
         "code": code, "out": out, "stacks": stacks, "config": config, "plan": plan,
+        "printed": printed.getvalue(), "errors": errors.getvalue(),
         "text": (out / f"Pulumi.{STACK}.yaml").read_text(),
         "import": json.loads((out / "build" / STACK / "import.json").read_text()),
         "summary": (out / "build" / STACK / "import.md").read_text(),
@@ -51,6 +56,16 @@ def test_the_stack_is_written_only_where_asked_and_the_plan_is_blocked_by_what_n
     # A wildcard subject needs the reviewed tag; DeleteLoadBalancer on "*" needs an acceptance: a reviewer's calls.
     assert rules == ["oidc-trust-conditions", "sensitive-actions-scoped"]
     assert "**The imported stack's plan is blocked**" in imported["summary"]
+    assert "imported stack blocked: 2 mandatory guardrail violation(s)" in imported["errors"]
+
+
+def test_the_command_says_what_became_of_each_role(imported):
+    printed = imported["printed"]
+    assert "imported arn:aws:iam::123456789012:role/wiz-connector (agent-iam:saasRoles, preset wiz; equal)" in printed
+    assert ("imported arn:aws:iam::123456789012:role/gitlab-infra (agent-iam:oidcRoles; narrower)\n  trust: the entry "
+            "refuses what the role allowed: principal arn:aws:iam::123456789012:oidc-provider/gitlab.com;") in printed
+    assert "not imported arn:aws:iam::123456789012:role/okta-admins: its trust names a SAML provider" in printed
+    assert "7 imported, 5 not imported, 3 left out" in printed
 
 
 def test_each_third_party_role_is_one_entry_that_reproduces_it(imported):
@@ -58,7 +73,13 @@ def test_each_third_party_role_is_one_entry_that_reproduces_it(imported):
     assert config["aws:region"] == "us-east-1" and config["agent-iam:accountId"] == ACCOUNT
     assert config["agent-iam:guardrails"] == {"permissionsBoundaries": [f"arn:aws:iam::{ACCOUNT}:policy/CiBoundary"]}
     saas = entries(config, "saasRoles")
-    assert sorted(saas) == ["WizAccess-Role", "reporting-reader", "vanta-auditor"]
+    assert sorted(saas) == ["WizAccess-Role", "reporting-reader", "vanta-auditor", "wiz-connector"]
+    # The role that is the wiz preset (its vendor's role, external ID, SecurityAudit and ViewOnlyAccess) uses it.
+    assert saas["wiz-connector"] == {
+        "name": "wiz-connector", "preset": "wiz",
+        "vendor": {"principalArn": "arn:aws:iam::197171649850:role/prod-us1-AssumeRoleDelegator"},
+        "externalId": "wiz-4b7e1d2c-8a9f-4c3e-b6d5-1a2b3c4d5e6f",
+    }
     assert saas["vanta-auditor"] == {
         "name": "vanta-auditor",
         "vendor": {"accountId": "956993596390"},
@@ -81,13 +102,54 @@ def test_each_third_party_role_is_one_entry_that_reproduces_it(imported):
     # Only the imported roles are entries: what was not imported is a comment, never config.
     names = [e["name"] for key, family in config.items() if key.endswith(("Roles", "serviceAccounts")) for e in family]
     assert sorted(names) == ["WizAccess-Role", "aws-load-balancer-controller", "github-deploy", "gitlab-infra",
-                             "reporting-reader", "vanta-auditor"]
+                             "reporting-reader", "vanta-auditor", "wiz-connector"]
+
+
+def comments_above(text: str, name: str) -> list[str]:
+    """The comment lines right above an entry of the stack file."""
+    lines = text.split("\n")
+    index = lines.index(f"    - name: {name}")
+    found = []
+    while lines[index - 1].startswith("    # "):
+        index -= 1
+        found.insert(0, lines[index].removeprefix("    # "))
+    return found
+
+
+def test_every_entry_is_proven_against_its_role(imported):
+    text = imported["text"]
+    proven = "proven equal to the role (permissions and trust, by the model of effective access)"
+    for name in ("vanta-auditor", "WizAccess-Role", "reporting-reader", "wiz-connector", "github-deploy",
+                 "aws-load-balancer-controller"):
+        assert comments_above(text, name)[-1] == proven, name
+    # agent-iam always pins :aud: the one difference, named with the request it now refuses (a token of any audience).
+    assert comments_above(text, "gitlab-infra")[-2:] == [
+        "proof: narrower",
+        "trust: the entry refuses what the role allowed: principal arn:aws:iam::123456789012:oidc-provider/gitlab.com; "
+        "action sts:AssumeRoleWithWebIdentity; only gitlab.com:sub=project_path:acme/infra:ref_type:branch:ref:main in "
+        "its context",
+    ]
+    # The wiz preset was tried first for the other Wiz role; not proven equal (SecurityAudit and ViewOnlyAccess are not
+    # its one inline policy: a witness, or undecided within the solver's budget on a busy machine), it gave way.
+    considered = comments_above(text, "WizAccess-Role")[-2]
+    assert considered.startswith("preset wiz was considered first: it is not this role: permissions: "), considered
+    assert "- proven equal to the role" in imported["summary"].split("### `wiz-connector`", 1)[1].split("###", 1)[0]
+
+
+def test_an_entry_that_would_widen_its_role_is_never_written(imported):
+    # StringEquals aws:PrincipalArn with a literal "*" names no principal a pattern would not: as an ArnLike
+    # pattern it would let every partner* role in; the proof finds one, and the role is commented out.
+    text = imported["text"]
+    assert "    - name: partner-literal-star" not in text and "  # - name: partner-literal-star" in text
+    assert re.search(r"  # not imported: the entry agent-iam would write grants more than the role: trust: the entry "
+                     r"allows what the role did not: principal arn:aws:iam::444455556666:role/partner[^;]*; action "
+                     r"sts:AssumeRole; only sts:externalid=partner-star-7 in its context", text)
 
 
 def test_every_entry_says_where_it_came_from_and_every_refused_role_why(imported):
     text = imported["text"]
-    assert "    # arn:aws:iam::123456789012:role/vanta-auditor, created 2023-04-12T09:15:22+00:00, last used " \
-           "2026-11-28T06:00:00+00:00 in us-east-1\n    - name: vanta-auditor\n" in text
+    assert comments_above(text, "vanta-auditor")[0] == ("arn:aws:iam::123456789012:role/vanta-auditor, created "
+                                                        "2023-04-12T09:15:22+00:00, last used 2026-11-28T06:00:00+00:00 in us-east-1")
     assert "# the trust pinned no gitlab.com:aud; agent-iam always pins it (to 'https://gitlab.com'" in text
     for role, reason in [
         ("legacy-vendor-admin", "nothing pins who in account 777788889999 may assume it"),
@@ -135,7 +197,9 @@ def test_import_json_is_pulumis_format_and_names_exactly_what_the_plan_registers
     ids = {(r["type"].rsplit(":", 1)[-1], r["id"]) for r in document["resources"] if "id" in r}
     assert ids == {
         ("Role", "vanta-auditor"), ("Role", "WizAccess-Role"), ("Role", "reporting-reader"), ("Role", "github-deploy"),
-        ("Role", "gitlab-infra"), ("Role", "aws-load-balancer-controller"),
+        ("Role", "gitlab-infra"), ("Role", "aws-load-balancer-controller"), ("Role", "wiz-connector"),
+        ("RolePolicyAttachment", "wiz-connector/arn:aws:iam::aws:policy/SecurityAudit"),
+        ("RolePolicyAttachment", "wiz-connector/arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"),
         ("RolePolicyAttachment", "vanta-auditor/arn:aws:iam::aws:policy/SecurityAudit"),
         ("RolePolicyAttachment", "gitlab-infra/arn:aws:iam::aws:policy/ReadOnlyAccess"),
         ("OpenIdConnectProvider", f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"),
@@ -186,7 +250,42 @@ def test_a_bad_stack_name_is_refused_before_reading(tmp_path, capsys):
     assert "--stack: not a stack name: '../x'" in capsys.readouterr().err
 
 
+def test_the_import_option_from_the_import_file_for_a_program_of_your_own(imported):
+    import pulumi
+
+    from agent_iam.adopt.transform import import_transform
+
+    transform = import_transform(imported["out"] / "build" / STACK / "import.json")
+    opts = pulumi.ResourceOptions(protect=True)
+    result = transform(pulumi.ResourceTransformArgs(True, "aws:iam/role:Role", "wiz-connector-role", {"name": "x"}, opts))
+    assert result is not None and result.opts.import_ == "wiz-connector" and result.opts.protect is True
+    assert result.props == {"name": "x"}
+    attachment = transform(pulumi.ResourceTransformArgs(
+        True, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "wiz-connector-role-SecurityAudit", {}, opts))
+    assert attachment is not None and attachment.opts.import_ == "wiz-connector/arn:aws:iam::aws:policy/SecurityAudit"
+    # Not listed (another name, another type, a component): left alone.
+    assert transform(pulumi.ResourceTransformArgs(True, "aws:iam/role:Role", "someone-else-role", {}, opts)) is None
+    assert transform(pulumi.ResourceTransformArgs(True, "aws:iam/policy:Policy", "wiz-connector-role", {}, opts)) is None
+    assert transform(pulumi.ResourceTransformArgs(False, "agent-iam:saas:SaasAccessRole", "wiz-connector", {}, opts)) is None
+
+
 def test_urns_of_the_plan_are_the_engines():
     assert real_urn("urn:pulumi:s::p::pulumi:pulumi:Stack$agent-iam:saas:SaasAccessRole$aws:iam/role:Role::x-role") == \
         "urn:pulumi:s::p::agent-iam:saas:SaasAccessRole$aws:iam/role:Role::x-role"
     assert urn_parts("urn:pulumi:s::p::pulumi:providers:aws::aws") == ("s", "p", "pulumi:providers:aws", "aws")
+
+
+def test_an_import_file_naming_what_the_plan_does_not_register_is_a_bug_caught_before_writing():
+    from agent_iam.adopt.importfile import _check_urns, file_urns
+
+    document = {"nameTable": {"aws": "urn:pulumi:s::agent-iam::pulumi:providers:aws::aws"}, "resources": [
+        {"type": "agent-iam:saas:SaasAccessRole", "name": "v", "logicalName": "v", "component": True},
+        {"type": "aws:iam/role:Role", "name": "v-role", "logicalName": "v-role", "id": "v", "parent": "v", "provider": "aws"},
+    ]}
+    urns = file_urns(document)
+    assert urns == ["urn:pulumi:s::agent-iam::agent-iam:saas:SaasAccessRole::v",
+                    "urn:pulumi:s::agent-iam::agent-iam:saas:SaasAccessRole$aws:iam/role:Role::v-role"]
+    _check_urns(document, set(urns))
+    with pytest.raises(RuntimeError, match=r"names resources the plan does not register: urn:pulumi:s::agent-iam::"
+                                           r"agent-iam:saas:SaasAccessRole\$aws:iam/role:Role::v-role"):
+        _check_urns(document, {urns[0]})

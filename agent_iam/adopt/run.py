@@ -15,70 +15,26 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent_iam.iam import partitions
 
 from .entries import Unexpressible, candidates, provenance
-from .export import Export, ExportedRole, read_export
-from .importfile import ImportFile, build_import
-from .select import Choice, choose
+from .export import Export, read_export
+from .importfile import build_import
+from .outcome import IMPORT_FILE, IMPORTED, LEFT, REFUSED, SUMMARY_FILE, Imported, RoleOutcome, refusal
+from .select import Choice, choose, place
 from .stackfile import Written, stack_text
 from .trusts import Cluster, Left, Mapped, Refused, classify
 
-if TYPE_CHECKING:
-    from agent_iam.plan.planner import StackPlan
 
-IMPORTED, LEFT, REFUSED = "imported", "left out", "not imported"
-IMPORT_FILE, SUMMARY_FILE = "import.json", "import.md"
+# Plans at most: the first, one after presets that are not their roles give way, one after entries that
+# would widen their roles are refused (each round only ever moves a role on, never back).
+MAX_ROUNDS = 4
 
 
 class ImportRefused(ValueError):
     """The command cannot run as asked (a stack file would be overwritten, a bad stack name or region)."""
-
-
-@dataclass
-class RoleOutcome:
-    """What became of one role of the export."""
-
-    role: ExportedRole
-    status: str
-    reason: str = ""
-    choice: Choice | None = None
-
-    @property
-    def entry(self) -> dict[str, Any] | None:
-        chosen = self.choice.chosen if self.choice else None
-        return chosen.entry if chosen else None
-
-
-@dataclass
-class Imported:
-    stack: str
-    export: Export
-    region: str
-    region_reason: str
-    stack_file: Path
-    folder: Path  # build/<stack>: the plan, import.json, import.md
-    outcomes: list[RoleOutcome]
-    plan: StackPlan
-    imports: ImportFile
-    written: list[Path] = field(default_factory=list)
-
-    @property
-    def blocked(self) -> bool:
-        return self.plan.blocked
-
-    @property
-    def import_file(self) -> Path:
-        return self.folder / IMPORT_FILE
-
-    @property
-    def summary_file(self) -> Path:
-        return self.folder / SUMMARY_FILE
-
-    def count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
 
 
 def choose_region(export: Export) -> tuple[str, str]:
@@ -93,18 +49,6 @@ def choose_region(export: Export) -> tuple[str, str]:
         except ValueError:
             continue
     return partitions.global_region(export.partition), f"the {export.partition} partition's global region (IAM is global)"
-
-
-def _refusal(lines: Sequence[str], family: str) -> str:
-    """The stack config's refusal, without the stack file and entry prefix (`subjects[0]: ...`)."""
-    import re
-
-    out = []
-    for line in lines:
-        text = line.split(": ", 1)[1] if line.startswith(("stacks/", "Pulumi.")) or ".yaml: " in line.split(" ", 1)[0] else line
-        text = re.sub(rf"^agent-iam:{family}\[\d+\]\.?", "", text)
-        out.append(text.lstrip(": "))
-    return "; ".join(dict.fromkeys(out))
 
 
 def _outcomes(export: Export, use_presets: bool) -> tuple[list[RoleOutcome], dict[str, Cluster]]:
@@ -127,7 +71,7 @@ def _outcomes(export: Export, use_presets: bool) -> tuple[list[RoleOutcome], dic
         if use_presets:
             from .presets import preset_candidates
 
-            options = preset_candidates(verdict, options[0]) + options
+            options = preset_candidates(verdict, options[0], export.partition) + options
         outcomes.append(RoleOutcome(role, IMPORTED, choice=Choice(role.name, options, verdict.cluster)))
     return outcomes, clusters
 
@@ -146,8 +90,8 @@ def _header(result_counts: tuple[int, int], export: Export, stack: str, region: 
         f"aws:region {region}: {region_reason}.",
         f"Each entry says which role it reproduces; build/{stack}/{SUMMARY_FILE} lists every role left out and why, "
         f"and what `pulumi import --file build/{stack}/{IMPORT_FILE}` adopts (docs/adopting.md).",
-        "External IDs are written as IAM holds them; keep one secret with "
-        "`pulumi config set --secret --path 'agent-iam:saasRoles[<i>].externalId' <value>`.",
+        "External IDs are written as IAM holds them; to keep one secret, set it with `pulumi config set --secret "
+        "--path` (docs/saas-roles.md, The external ID as a secret).",
     ]
 
 
@@ -157,13 +101,15 @@ def _written(outcomes: Sequence[RoleOutcome]) -> list[Written]:
         role = outcome.role
         if outcome.status == IMPORTED and outcome.choice is not None and outcome.choice.chosen is not None:
             chosen = outcome.choice.chosen
-            comments = [provenance(role), *chosen.notes]
+            comments = [provenance(role), *chosen.notes, *outcome.considered()]
             if role.description:
                 comments.append(f"its description: {role.description}")
+            comments += outcome.proven()
             written.append(Written(chosen.family, chosen.entry, comments))
         elif outcome.status == REFUSED:
-            family = outcome.choice.candidates[0].family if outcome.choice else "roles"
-            entry = outcome.choice.candidates[0].entry if outcome.choice else None
+            # The entry the proof refused, or the first the stack config refused; none when no family fits.
+            shown = (outcome.choice.chosen or outcome.choice.candidates[0]) if outcome.choice else None
+            family, entry = (shown.family, shown.entry) if shown else ("roles", None)
             written.append(Written(family, entry, [provenance(role), f"not imported: {outcome.reason}"], active=False))
     return written
 
@@ -214,58 +160,104 @@ class Prepared:
     """Everything `agent-iam import` writes before it plans: the outcomes and the stack file's text."""
 
     export: Export
+    stack: str
     region: str
     region_reason: str
     outcomes: list[RoleOutcome]
-    config: dict[str, Any]
-    text: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
 
+    def settle(self) -> None:
+        """Choose each role's entry (the stack config judging); a role none of whose candidates
+        passes is refused with the config's words."""
+        choices = [o.choice for o in self.outcomes if o.choice is not None and o.status == IMPORTED]
+        for _ in range(3):  # the boundaries listed depend on which entries pass, and back
+            left = choose(self.export.account, self.settings, choices, self.stack, self.region)
+            if left:
+                raise RuntimeError("the imported stack's config has problems no entry is named by:\n" + "\n".join(left))
+            for outcome in self.outcomes:
+                if outcome.choice is not None and outcome.choice.refused and outcome.status == IMPORTED:
+                    outcome.status = REFUSED
+                    outcome.reason = "the stack config refuses every way to write it: " + refusal(
+                        outcome.choice.problems, outcome.choice.candidates[0].family)
+            wanted = stack_settings(self.outcomes)
+            if wanted == self.settings:
+                break
+            self.settings = wanted
 
-def prepare(export: Export, stack: str, region: str, region_reason: str) -> Prepared:
-    """Sort the roles, choose each one's entry (the stack config judging), and write the stack file's
-    text; a role whose entry a stack file cannot carry as it is (read back otherwise) is refused."""
-    import tempfile
+    def _written(self) -> tuple[dict[str, Any], str]:
+        config = _config_of(self.region, self.export.account, self.settings, self.outcomes)
+        imported = sum(1 for o in self.outcomes if o.status == IMPORTED)
+        header = _header((imported, len(self.outcomes)), self.export, self.stack, self.region, self.region_reason)
+        return config, stack_text(header, _ordered(config), _written(self.outcomes))
 
-    outcomes, _ = _outcomes(export, use_presets=False)
-    choices = [o.choice for o in outcomes if o.choice is not None]
-    settings: dict[str, Any] = {}
-    for _ in range(3):  # the boundaries listed depend on which entries pass, and back
-        left = choose(export.account, settings, choices, stack, region)
-        if left:
-            raise RuntimeError("the imported stack's config has problems no entry is named by:\n" + "\n".join(left))
-        for outcome in outcomes:
-            if outcome.choice is not None and outcome.choice.refused and outcome.status == IMPORTED:
-                outcome.status = REFUSED
-                outcome.reason = "the stack config refuses every way to write it: " + _refusal(
-                    outcome.choice.problems, outcome.choice.candidates[0].family)
-        wanted = stack_settings(outcomes)
-        if wanted == settings:
-            break
-        settings = wanted
+    def refuse_named(self, lines: Sequence[str]) -> bool:
+        """Move the roles whose entries `lines` (config errors) name on to their next candidate, and
+        write the stack file again; False when the lines name no entry."""
+        choices = [o.choice for o in self.outcomes if o.choice is not None and o.status == IMPORTED]
+        placed = place(lines, choices)
+        for choice, named in placed.items():
+            choice.next(named)
+        if placed:
+            self.settle()
+            self.render()
+        return bool(placed)
 
-    def written() -> tuple[dict[str, Any], str]:
-        config = _config_of(region, export.account, settings, outcomes)
-        imported = sum(1 for o in outcomes if o.status == IMPORTED)
-        header = _header((imported, len(outcomes)), export, stack, region, region_reason)
-        return config, stack_text(header, _ordered(config), _written(outcomes))
+    def render(self) -> None:
+        """The stack file's text, read back by the plan's reader: a role whose entry a stack file cannot
+        carry as it is (it reads back otherwise, or not at all) is refused."""
+        import tempfile
 
-    config, text = written()
-    with tempfile.TemporaryDirectory(prefix="agent-iam-import-") as scratch:
-        if reads_back(text, config, Path(scratch), stack) is not None:
-            for outcome in outcomes:
+        self.config, self.text = self._written()
+        with tempfile.TemporaryDirectory(prefix="agent-iam-import-") as scratch:
+            if reads_back(self.text, self.config, Path(scratch), self.stack) is None:
+                return
+            for outcome in self.outcomes:
                 if outcome.status != IMPORTED:
                     continue
-                alone = [outcome]
-                one = _config_of(region, export.account, settings, alone)
-                problem = reads_back(stack_text([], _ordered(one), _written(alone)), one, Path(scratch), stack)
+                one = _config_of(self.region, self.export.account, self.settings, [outcome])
+                problem = reads_back(stack_text([], _ordered(one), _written([outcome])), one, Path(scratch), self.stack)
                 if problem is not None:
                     outcome.status = REFUSED
                     outcome.reason = f"a stack file cannot carry its entry as it is: {problem}"
-            config, text = written()
-            problem = reads_back(text, config, Path(scratch), stack)
+            self.config, self.text = self._written()
+            problem = reads_back(self.text, self.config, Path(scratch), self.stack)
             if problem is not None:
                 raise RuntimeError(f"the imported stack file does not read back as written: {problem}")
-    return Prepared(export, region, region_reason, outcomes, config, text)
+
+
+def prepare(export: Export, stack: str, region: str, region_reason: str, *, presets: bool = True) -> Prepared:
+    """Sort the roles, choose each one's entry, and write the stack file's text (not yet proven:
+    `import_account` plans it and proves each entry)."""
+    outcomes, _ = _outcomes(export, use_presets=presets)
+    prepared = Prepared(export, stack, region, region_reason, outcomes)
+    prepared.settle()
+    prepared.render()
+    return prepared
+
+
+def judge_proofs(prepared: Prepared, proofs: Mapping[str, Any]) -> bool:
+    """Act on the proofs: a preset that is not the role gives way to the role's own documents; an entry
+    that would widen its role is refused. True when an entry changed (plan again)."""
+    changed = False
+    for outcome in prepared.outcomes:
+        proof = proofs.get(outcome.role.name)
+        if outcome.status != IMPORTED or outcome.choice is None or proof is None:
+            continue
+        outcome.proof = proof
+        chosen = outcome.choice.chosen
+        if chosen is not None and chosen.preset and not proof.equal:
+            outcome.choice.next(["it is not this role: " + "; ".join(proof.lines())])
+            changed = True
+        elif proof.widens:
+            outcome.status = REFUSED
+            outcome.reason = "the entry agent-iam would write grants more than the role: " + "; ".join(proof.lines())
+            changed = True
+    if changed:
+        prepared.settle()
+        prepared.render()
+    return changed
 
 
 def region_of(export: Export, region: str | None, source: Path) -> tuple[str, str]:
@@ -286,6 +278,7 @@ def import_account(source: Path, stack: str, stacks_dir: Path, build_dir: Path, 
     (the command) before anything is written."""
     from agent_iam.plan.paths import UnsafePath, check_stack_name, plan_folder
     from agent_iam.plan.planner import plan_stack
+    from agent_iam.stack_config import ConfigError
 
     try:
         check_stack_name(stack)
@@ -302,12 +295,30 @@ def import_account(source: Path, stack: str, stacks_dir: Path, build_dir: Path, 
     export = read_export(Path(source))
     region, region_reason = region_of(export, region, Path(source))
     prepared = prepare(export, stack, region, region_reason)
-    outcomes = prepared.outcomes
     folder.mkdir(parents=True, exist_ok=True)
+    from .proof import prove
+
+    for _ in range(MAX_ROUNDS):
+        target.write_text(prepared.text, encoding="utf-8")
+        try:
+            plan = plan_stack(folder, stack, build)
+        except ConfigError as exc:  # what only the program finds: the entries it names move on
+            if not prepared.refuse_named(exc.lines):
+                raise
+            continue
+        assert not isinstance(plan, int)  # no plan cache given: always planned
+        plan_json = json.loads(plan.files["plan.json"])
+        imported = [o.role for o in prepared.outcomes if o.status == IMPORTED]
+        if not judge_proofs(prepared, prove(plan_json, imported, export)):
+            break
+    else:
+        raise RuntimeError(f"the imported entries did not settle in {MAX_ROUNDS} plans")
+    planned_config = prepared.config
+    prepared.render()  # the same entries, now with their proofs in the comments
+    if prepared.config != planned_config:
+        raise RuntimeError("the stack file's config changed after it was planned")
     target.write_text(prepared.text, encoding="utf-8")
-    plan = plan_stack(folder, stack, build)
-    assert not isinstance(plan, int)  # no plan cache given: always planned
-    plan_json = json.loads(plan.files["plan.json"])
+    outcomes = prepared.outcomes
     imports = build_import(plan_json, export, [o.role for o in outcomes if o.status == IMPORTED])
     target_folder = plan_folder(build, stack)
     result = Imported(stack, export, region, region_reason, target, target_folder, outcomes, plan, imports, [target])

@@ -84,15 +84,16 @@ def choose(account: str, settings: Mapping[str, Any], choices: list[Choice], sta
         found = problems_of(values, stack, region)
         if not found:
             return []
-        placed = _place(found, values, choices)
+        placed = place(found, choices)
         if not placed:
             return found
         for choice, lines in placed.items():
             choice.next(lines)
 
 
-def _place(lines: Sequence[str], values: Mapping[str, Any], choices: Sequence[Choice]) -> dict[Choice, list[str]]:
-    """The choices whose entries the problem lines name (`agent-iam:saasRoles[2]...`, or a cluster key)."""
+def place(lines: Sequence[str], choices: Sequence[Choice]) -> dict[Choice, list[str]]:
+    """The choices whose entries the problem lines name (`agent-iam:saasRoles[2]...`, or a cluster key),
+    counting entries as the stack file lists them: each family's chosen entries, in order."""
     by_position: dict[tuple[str, int], Choice] = {}
     counters: dict[str, int] = {}
     for choice in choices:

@@ -5,12 +5,8 @@ changes after the import, the roles not imported (and why), the roles left out (
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .entries import provenance
-
-if TYPE_CHECKING:
-    from .run import Imported
+from .outcome import IMPORTED, LEFT, REFUSED, Imported
 
 
 def _code(text: str) -> str:
@@ -18,8 +14,6 @@ def _code(text: str) -> str:
 
 
 def summary(result: Imported) -> str:
-    from .run import IMPORTED, LEFT, REFUSED
-
     export = result.export
     lines = [
         f"# Import of account {export.account} as stack `{result.stack}`",
@@ -48,7 +42,7 @@ def summary(result: Imported) -> str:
         report = result.imports.roles.get(role.name)
         lines += [f"### {_code(role.name)}: `agent-iam:{chosen.family}`" + (f", preset `{chosen.preset}`" if chosen.preset else ""), ""]
         lines.append(f"- {provenance(role)}")
-        lines += [f"- {note}" for note in chosen.notes]
+        lines += [f"- {note}" for note in [*chosen.notes, *outcome.considered(), *outcome.proven()]]
         if report is not None:
             lines += [f"- `pulumi import` adopts: {', '.join(_code(i) for i in report.imported) or 'nothing'}"]
             lines += [f"- `pulumi up` then creates: {c}" for c in report.created]
