@@ -5,7 +5,7 @@ file that reads back as written; a file that is not an export is refused naming 
 Shapes: the CLI's objects and the API's URL-encoded documents, pages, empty lists, missing optional
 fields, odd unicode, huge documents, every principal kind, conditions agent-iam writes and ones it
 does not. The plan of a generated stack is the end-to-end test's (one plan takes seconds); a soak run
-plans each example too: ADOPT_FUZZ_PLAN=1 FUZZ_EXAMPLES=2000 .venv/bin/python -m pytest tests/test_adopt_fuzz.py
+plans each example too: ADOPT_FUZZ_PLAN=1 FUZZ_EXAMPLES=1000 .venv/bin/python -m pytest tests/test_adopt_fuzz.py
 """
 
 from __future__ import annotations
@@ -21,9 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent_iam.adopt.export import ExportError, read_export
+from conftest import fuzz_examples
 from agent_iam.adopt.run import IMPORTED, LEFT, REFUSED, choose_region, import_account, prepare
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+# About 0.1 s an example (reading, sorting, the stack config's checks and a read-back per export): a quarter
+# of the suite's count by default.
+EXAMPLES = fuzz_examples(1 / 4)
 PLAN = os.environ.get("ADOPT_FUZZ_PLAN") == "1"
 ACCOUNT = "123456789012"
 VENDOR = "956993596390"
