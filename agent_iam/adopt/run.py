@@ -248,7 +248,7 @@ def judge_proofs(prepared: Prepared, proofs: Mapping[str, Any]) -> bool:
         outcome.proof = proof
         chosen = outcome.choice.chosen
         if chosen is not None and chosen.preset and not proof.equal:
-            outcome.choice.next(["it is not this role: " + "; ".join(proof.lines())])
+            outcome.choice.next(["not proven equal to this role: " + "; ".join(proof.lines())])
             changed = True
         elif proof.widens:
             outcome.status = REFUSED
