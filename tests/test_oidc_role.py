@@ -25,7 +25,7 @@ def args(**fields) -> dict:
 
 def trust(**fields) -> dict:
     """The trust the component would register for these Args (checked as the constructor does)."""
-    return oidc_role._Plan("deploy", args(**fields)).documents.trust
+    return oidc_role.OidcRolePlan("deploy", args(**fields)).checked[0].trust
 
 
 def problems(**fields) -> dict[str, str]:

@@ -1,5 +1,6 @@
-"""The stack config translates each entry one to one into its component's Args, and reports the
-component's own checks with the stack file and the config key in place of the Args field."""
+"""The stack config translates each entry one to one into its component's Args (the keys it sets, by the
+table, over the stack's defaults), and reports the component's own checks with the stack file and the
+config key in place of the Args field."""
 
 from __future__ import annotations
 
@@ -28,24 +29,46 @@ def test_an_entry_becomes_its_components_args_with_the_stack_defaults():
         "region": REGION,
         "path": "/agents/",
         "tags": {"team": "platform", "managed-by": "agent-iam", "stack": "prod"},
-        "protect": False,
-        "iam_limits": {"trust_policy_size": 2048, "role_policies_size": 10240, "managed_policies_per_role": 10},
         "secret_arns": [SECRET],
         "trust_ec2": True,
-        "confused_deputy_conditions": True,
-        "source_account_condition": False,
     }
+    assert unit.plan.given is unit.args  # the plan the component checked, for these Args
     assert [(r.label, r.spec.name, r.account_id) for r in unit.roles] == [
         ("task role", "sb-task", ACCOUNT),
         ("execution role", "sb-execution", ACCOUNT),
     ]
 
 
-def test_a_vendor_account_becomes_its_root_principal():
-    result = settings(saasRoles=[{"name": "qwak", "vendor": {"accountId": "377488441568"}, "externalId": "ext-1234"}])
+def test_nested_and_stack_wide_keys_become_their_fields_by_the_table():
+    result = settings(
+        defaults={"limits": {"trustPolicySize": 4096}},
+        saasRoles=[{"name": "qwak", "vendor": {"accountId": "377488441568"}, "externalId": "ext-1234"}],
+    )
     [unit] = result.saas_roles
     assert unit.component is SaasAccessRole
-    assert unit.args["principal_arn"] == "arn:aws:iam::377488441568:root"
+    assert unit.args["vendor_account_id"] == "377488441568" and "principal_arn" not in unit.args
+    assert unit.args["iam_limits"] == {"trust_policy_size": 4096, "role_policies_size": 10240, "managed_policies_per_role": 10}
+    assert unit.plan.args["principal_arn"] == "arn:aws:iam::377488441568:root"  # the component's decision
+
+
+@pytest.mark.parametrize(
+    "family,field,key",
+    [
+        ("saasRoles", "vendor_account_id", "vendor.accountId"),
+        ("saasRoles", "principal_arn_patterns[1]", "vendor.principalArnPatterns[1]"),
+        ("serviceAccounts", "secret_namespace", "secret.namespace"),
+        ("serviceAccounts", "subjects[0].service_account", "subjects[0].serviceAccount"),
+        ("ecsAgents", "iam_limits.trust_policy_size", ":defaults.limits.trustPolicySize"),
+        ("ecsAgents", "policy.Statement[0].Resource", "policy.Statement[0].Resource"),
+        ("ec2Agents", "s3_read", "s3Read"),
+        ("serviceAccounts", "service_account_annotations.eks.amazonaws.com/role-arn",
+         "serviceAccountAnnotations.eks.amazonaws.com/role-arn"),
+    ],
+)
+def test_the_table_spells_every_field_as_its_key(family, field, key):
+    from agent_iam.stack_config.settings import config_key
+
+    assert config_key(family, field) == key
 
 
 @pytest.mark.parametrize(

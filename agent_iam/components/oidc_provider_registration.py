@@ -7,13 +7,16 @@ allows one provider per issuer URL per account.
 """
 
 # No `from __future__ import annotations`: Pulumi's schema analyzer reads these annotations as types.
-from typing import Optional, Required, TypedDict
+from collections.abc import Mapping
+from typing import Any, NamedTuple, Optional, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from agent_iam.iam import checks
+from agent_iam.iam import arns, checks
+from agent_iam.iam import limits as limit_checks
 
+from . import oidc_providers as known_issuers
 from . import policies
 from ._contract import check_fields, check_list, check_value, raise_problems, type_token
 
@@ -78,3 +81,100 @@ class OidcProviderRegistration(pulumi.ComponentResource, OidcProviderRegistratio
     def outputs(self) -> dict[str, pulumi.Output[str]]:
         """The provider's ARN."""
         return {"arn": self.arn}
+
+
+# --- which provider each role trusts ---------------------------------------------------------
+
+
+class PlannedRegistration(NamedTuple):
+    """One issuer's IAM OIDC provider to register in one account, shared by every role there that trusts it."""
+
+    name: str  # `<cluster>-oidc-<account>` (an EKS cluster's), `oidc-<issuer>-<account>` (a CI issuer's)
+    account_id: str
+    args: OidcProviderRegistrationArgs
+    needed_by: Any  # what asked for it first (the stack config: the entry's key and target)
+    what: str  # `cluster 'c'`, `issuer https://...` (named by problems)
+
+
+class OidcProviders:
+    """Which IAM OIDC provider each role of a program trusts, decided in one place: a provider the program
+    knows exists (`known`), the one EKS registers with a cluster in the cluster's own account, or one this
+    program registers, once per issuer and account (IAM allows one per issuer URL in an account), accepting
+    every audience the roles that trust it pin. `registrations()` lists those to register."""
+
+    def __init__(self, *, tags: Optional[Mapping[str, str]] = None, protect: bool = False):
+        self.tags = dict(tags or {})
+        self.protect = protect
+        self._known: dict[tuple[str, str], str] = {}  # (issuer host/path, account) -> provider ARN
+        self._planned: dict[tuple[str, str], PlannedRegistration] = {}
+
+    def known(self, arn: str) -> None:
+        """A provider that exists (or is registered elsewhere): every role of its issuer in its account trusts it."""
+        key = (checks.issuer_of_provider_arn(arn).rstrip("/"), arns.account_of(arn) or "")
+        self._known.setdefault(key, arn)
+
+    def for_cluster(
+        self,
+        cluster: str,
+        *,
+        issuer: str,
+        issuer_url: Optional[str],
+        cluster_name: str,
+        cluster_account_id: str,
+        account_id: str,
+        region: str,
+        register_in_cluster_account: bool = False,
+        needed_by: Any = None,
+    ) -> tuple[str, Optional[str]]:
+        """The ARN of an EKS cluster's provider in `account_id`, and the registration that creates it when
+        this program does: a known one; in the cluster's own account, the one EKS (eksctl, the console)
+        registered, unless `register_in_cluster_account`; elsewhere, one registered once per account."""
+        issuer = policies.oidc_issuer(issuer)
+        if (issuer, account_id) in self._known:
+            return self._known[(issuer, account_id)], None
+        arn = policies.oidc_provider_arn(policies.partition_for_region(region), account_id, issuer)
+        if account_id == cluster_account_id and not register_in_cluster_account:
+            return arn, None
+        tags = {**self.tags, "eks-cluster": cluster_name}
+        planned = self._planned.setdefault(
+            (f"cluster:{cluster}", account_id),
+            PlannedRegistration(
+                f"{cluster}-oidc-{account_id}", account_id,
+                {"url": issuer_url or f"https://{issuer}", "tags": tags, "protect": self.protect},
+                needed_by, f"cluster {cluster!r}",
+            ),
+        )
+        return arn, planned.name
+
+    def for_issuer(
+        self, issuer_url: str, *, audience: str, account_id: str, needed_by: Any = None
+    ) -> tuple[Optional[str], Optional[str]]:
+        """The ARN of a CI issuer's provider in `account_id` when one is known, else None (the role derives
+        it) and the registration that creates it, accepting `audience` among its client IDs."""
+        issuer = known_issuers.issuer_host_path(issuer_url)
+        if (issuer, account_id) in self._known:
+            return self._known[(issuer, account_id)], None
+        tags = {**self.tags, "oidc-issuer": issuer[:256]}
+        planned = self._planned.setdefault(
+            (f"issuer:{issuer}", account_id),
+            PlannedRegistration(
+                f"oidc-{issuer.replace('/', '-')}-{account_id}", account_id,
+                {"url": issuer_url, "client_ids": [], "tags": tags, "protect": self.protect},
+                needed_by, f"issuer {issuer_url}",
+            ),
+        )
+        if audience not in planned.args["client_ids"]:
+            planned.args["client_ids"].append(audience)
+        return None, planned.name
+
+    def registrations(self) -> list[PlannedRegistration]:
+        """The providers to register, in the order they were first needed."""
+        return list(self._planned.values())
+
+    def problems(self) -> list[tuple[PlannedRegistration, str]]:
+        """What IAM would refuse about a registration (its merged tags), before anything is registered."""
+        return [
+            (planned, f"the OIDC provider of {planned.what}: {problem}")
+            for planned in self._planned.values()
+            for problem in limit_checks.check_tags(planned.args.get("tags") or {})
+        ]

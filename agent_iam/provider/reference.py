@@ -88,15 +88,17 @@ def render() -> str:
 
 
 def _output_doc(mixin: type, field: str) -> str:
-    """An output's docstring, from the mixin's source (the schema analyzer reads only the component's)."""
+    """An output's docstring, from the source of the mixin or the outputs class it inherits them from (the
+    schema analyzer reads only the component's)."""
     import ast
     import inspect
 
-    body = ast.parse(inspect.getsource(mixin)).body[0].body  # type: ignore[attr-defined]
-    for node, following in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == field:
-            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
-                return " ".join(str(following.value.value).split())
+    for cls in mixin.__mro__[:-1]:
+        body = ast.parse(inspect.getsource(cls)).body[0].body  # type: ignore[attr-defined]
+        for node, following in zip(body, body[1:]):
+            if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == field:
+                if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
+                    return " ".join(str(following.value.value).split())
     return ""
 
 

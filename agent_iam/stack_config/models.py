@@ -201,42 +201,10 @@ class InlinePolicy(ConfigModel):
     allow_wildcard_resources: Flag = False
 
 
-def load_preset(data: Any, family: str) -> tuple[Any, presets.Preset | None]:
-    """The preset an entry names (`preset: <vendor>`), checked to be of the entry's family."""
-    if not isinstance(data, dict) or not isinstance(data.get("preset"), str):
-        return data, None
-    try:
-        preset = presets.load(data["preset"])
-    except KeyError as exc:
-        raise KeyedError("preset", str(exc.args[0])) from None
-    if preset.family != family:
-        raise KeyedError("preset", f"preset {preset.name} is for agent-iam:{preset.family} entries, not {family}")
-    return data, preset
-
-
-def agent_preset_defaults(data: Any, family: str) -> Any:
-    """An agent entry's keys over its preset's documented defaults; the keys only the customer
-    knows (`required`) must be set."""
-    data, preset = load_preset(data, family)
-    if preset is None:
-        return data
-    for key in preset.required:
-        if key not in data:
-            raise KeyedError(key, f"required by preset {preset.name} ({preset.title})")
-    return presets.apply_defaults(preset, data)
-
-
 class EcsAgent(Entry, InlinePolicy, AgentSecrets):
     """`agent-iam:ecsAgents[]`: one agent running as an ECS task."""
 
     preset: str | None = None  # docs/presets.md: the vendor's documented settings as defaults
-
-    @model_validator(mode="before")
-    @classmethod
-    def _preset(cls, data: Any) -> Any:
-        return agent_preset_defaults(data, "ecsAgents")
-
-
     task_role_name: RoleName | None = None
     execution_role_name: RoleName | None = None
     trust_ec2: Flag = False
@@ -305,80 +273,21 @@ class VendorPermissions(InlinePolicy):
 class SaasRole(Entry, VendorPermissions):
     """`agent-iam:saasRoles[]`: one vendor's cross-account access."""
 
-    vendor: Vendor
+    vendor: Vendor | None = None  # required, unless a preset names the vendor's account
     external_id: ExternalId | None = None
     allow_unconditioned_account_trust: Flag = False
     role_name: RoleName | None = None
-    customer_managed_policy: Flag = False
+    customer_managed_policy: Flag | None = None
     # A vendor preset (docs/presets.md): the vendor's documented principal and statements.
     preset: str | None = None
     preset_version: str | None = None  # pin: the plan fails when the shipped preset is another version
     without_actions: list[str] = []  # narrow the preset: drop these of its actions
     without_statements: list[str] = []  # narrow the preset: drop these of its statements (by Sid)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _preset_fills_vendor(cls, data: Any) -> Any:
-        """A preset naming the vendor's account fills `vendor` in; one naming a role or user needs it."""
-        data, preset = load_preset(data, "saasRoles")
-        if preset is None or preset.trust is None:
-            return data
-        trust = preset.trust
-        if trust.principal != "account":
-            if "vendor" not in data:
-                raise KeyedError(
-                    "vendor", f"preset {preset.name} trusts the {trust.principal} you name: set vendor.principalArn ({trust.principal_hint})"
-                )
-            return data
-        vendor: dict[str, Any] = {"accountId": trust.account_id}
-        if trust.principal_arn_patterns:
-            vendor["principalArnPatterns"] = list(trust.principal_arn_patterns)
-        if "vendor" in data:
-            raise KeyedError(
-                "vendor", f"is set by preset {preset.name} ({preset.title}: account {trust.account_id}); remove it"
-            )
-        data = {**data, "vendor": vendor}
-        if preset.customer_managed_policy and "customerManagedPolicy" not in data:
-            data["customerManagedPolicy"] = True
-        return data
-
-    def _check_preset(self) -> None:
-        if self.preset is None:
-            for key in ("preset_version", "without_actions", "without_statements"):
-                if getattr(self, key):
-                    raise KeyedError(to_camel(key), "applies to an entry with a preset only")
-            return
-        preset = presets.load(self.preset)
-        trust = preset.trust
-        assert trust is not None  # a saasRoles preset (load_preset)
-        if self.preset_version is not None and self.preset_version != preset.version:
-            raise KeyedError(
-                "presetVersion",
-                f"preset {preset.name} is now version {preset.version}, not {self.preset_version}: review its "
-                "documents in docs/presets.md, then update presetVersion",
-            )
-        principal = self.vendor.principal_arn or ""
-        if trust.principal != "account":
-            if f":{trust.principal}/" not in principal:
-                raise KeyedError(
-                    ("vendor", "principalArn"),
-                    f"preset {preset.name} trusts an IAM {trust.principal}: {trust.principal_hint}",
-                )
-            if trust.account_id and account_of(principal) != trust.account_id:
-                raise KeyedError(
-                    ("vendor", "principalArn"), f"preset {preset.name}'s {trust.principal} is in account {trust.account_id}"
-                )
-        if trust.external_id and not self.external_id:
-            raise KeyedError("externalId", f"required by preset {preset.name}: {trust.external_id_hint or 'the vendor generates it'}")
-        if preset.s3 is not None and preset.s3.required and not (self.s3_read or self.s3_write):
-            raise KeyedError("s3Read", f"preset {preset.name} reads the locations you list: set s3Read or s3Write")
-        problems = presets.narrowing_problems(preset, self.without_actions, self.without_statements)
-        if problems:
-            raise KeyedError(*problems[0])
-
     @model_validator(mode="after")
-    def _check(self) -> SaasRole:
-        self._check_preset()
+    def _vendor(self) -> SaasRole:
+        if self.vendor is None and self.preset is None:
+            raise KeyedError("vendor", "required, but not set")
         return self
 
 
@@ -457,17 +366,10 @@ class ServiceAccount(Entry, VendorPermissions):
     """`agent-iam:serviceAccounts[]`: a role for a Kubernetes service account on EKS (IRSA or Pod Identity)."""
 
     preset: str | None = None  # docs/presets.md: the vendor's documented settings as defaults
-
-    @model_validator(mode="before")
-    @classmethod
-    def _preset(cls, data: Any) -> Any:
-        return agent_preset_defaults(data, "serviceAccounts")
-
-
     mode: Literal["irsa", "pod-identity"]
     cluster: str
-    namespace: Namespace
-    service_account: ServiceAccountName
+    namespace: Namespace | None = None  # required (a preset may fill it)
+    service_account: ServiceAccountName | None = None  # required (a preset may fill it)
     subjects: list[ServiceAccountSubject] = []
     allow_wildcard_subject: Flag = False
     session_tag_conditions: Flag | None = None
@@ -509,14 +411,14 @@ class OidcRole(Entry, VendorPermissions):
     git_tags: list[str] = []  # `tags` are the role's resource tags, as on every entry
     environments: list[str] = []
     pull_requests: Flag = False
-    repository_id: str | int | None = None
+    repository_id: str | None = None  # YAML may write it as a number
     workflow_refs: list[str] = []
     workflow_file: str | None = None
     project_path: str | None = None
     organization: str | None = None
-    project: str = "Default Project"
+    project: str | None = None  # the component's default: `Default Project`
     workspaces: list[str] = []
-    run_phases: list[str] = ["plan", "apply"]
+    run_phases: list[str] | None = None  # the component's default: plan and apply
     oidc_provider_arn: OidcProviderArn | None = None
     role_name: RoleName | None = None
 
@@ -525,7 +427,7 @@ class OidcRole(Entry, VendorPermissions):
     def _numeric_id(cls, value: Any) -> Any:
         if isinstance(value, bool):
             raise ValueError(f"is the repository's numeric ID, not {value!r}")
-        return value
+        return str(value) if isinstance(value, int) else value
 
 
 class StackConfig(ConfigModel):

@@ -146,3 +146,26 @@ def test_a_managed_policy_named_like_the_customer_managed_policy_is_refused_not_
     with pytest.raises(ArgsError, match=r"SaasAccessRole 'v': args\.policy_arns\[0\]: is named like the customer managed") as caught:
         run_components(lambda: SaasAccessRole("v", args))
     assert caught.value.registered_resources == []  # type: ignore[attr-defined]
+
+
+def test_a_vendor_preset_from_a_program_is_the_stack_files_preset(monkeypatch):
+    """`presets.args` gives the component the preset: the vendor's trust and statements, its tag, and the
+    advisory for its documented `Resource: "*"`, said by the component as it registers."""
+    from agent_iam import presets
+
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: said.append(message))
+    args = presets.args("datadog", external_id="ext-123456", account_id=ACCOUNT)
+    run, outputs = run_components(lambda: SaasAccessRole("datadog", args).outputs())
+    role = run.named("aws:iam/role:Role", "datadog-role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::464622532012:root"}
+    assert trust["Statement"][0]["Condition"] == {"StringEquals": {"sts:ExternalId": "ext-123456"}}
+    assert role.inputs["tags"]["agent-iam:preset"] == presets.load("datadog").label
+    sids = [s["Sid"] for s in json.loads(run.named(INLINE, "datadog-role-vendor-access").inputs["policy"])["Statement"]]
+    assert sids == ["DatadogIntegrationReads", "DatadogIntegrationWrites"]
+    (advisory,) = said
+    assert advisory.startswith("agent-iam: SaasAccessRole 'datadog': the role may call the actions of "
+                               "DatadogIntegrationReads, DatadogIntegrationWrites on Resource '*', as preset datadog@")
+    with pytest.raises(KeyError, match="unknown preset 'datdog'; did you mean 'datadog'"):
+        presets.args("datdog")
