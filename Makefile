@@ -78,7 +78,8 @@ policy-bundle:
 	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/agent_iam/guardrails $(BUNDLE)/agent_iam/iam/data $(BUNDLE)/agent_iam/components
 	cp policy/PulumiPolicy.yaml policy/requirements.txt policy/__main__.py $(BUNDLE)/
 	cp agent_iam/__init__.py $(BUNDLE)/agent_iam/
-	cp agent_iam/guardrails/__init__.py agent_iam/guardrails/rules.py agent_iam/guardrails/pulumi_policy_adapter.py \
+	cp agent_iam/guardrails/__init__.py agent_iam/guardrails/rules.py agent_iam/guardrails/acceptance.py \
+	  agent_iam/guardrails/pulumi_policy_adapter.py \
 	  $(BUNDLE)/agent_iam/guardrails/
 	cp agent_iam/iam/__init__.py agent_iam/iam/arns.py agent_iam/iam/actions.py agent_iam/iam/managed_policies.py \
 	  $(BUNDLE)/agent_iam/iam/

@@ -1,4 +1,5 @@
-"""`agent-iam`: the offline plan of a stack, of every stack, the diff a reviewer reads, the policy pack's config.
+"""`agent-iam`: the offline plan of a stack, of every stack, the diff a reviewer reads, the policy pack's config,
+and least privilege from CloudTrail evidence (`tighten`, `explain`).
 
 Exit codes (the process's own: CI calls the command directly, not through make):
   0  done; nothing blocks (diff: nothing widens access)
@@ -7,6 +8,7 @@ Exit codes (the process's own: CI calls the command directly, not through make):
   3  a plan is blocked: written, but a mandatory guardrail rule, an error/critical/high IAM finding
      or an invalid Kubernetes manifest stops it
   4  diff: the change widens access (diff.md and diff.json are written)
+tighten: 0 proposal written and proven; 2 unreadable or unrelated evidence; 3 written but not proven.
 """
 
 from __future__ import annotations
@@ -48,11 +50,13 @@ def _config_error(message: str) -> int:
 
 
 def advisory_groups(result: StackPlan) -> list:
-    """The advisory IAM findings (not blocking), identical ones grouped: what every printout shows."""
+    """The advisory IAM findings (not blocking, and not accepted by the stack file: those are counted
+    with the accepted findings), identical ones grouped: what every printout shows."""
     from agent_iam.plan.access import group_findings
+    from agent_iam.plan.guardrails import accepted_by_entry
 
     # Not `f not in blocking` (a list: quadratic in the findings); a finding blocks by its own fields.
-    return group_findings(f for f in result.judgement.findings if not f.blocking)
+    return group_findings(f for f in result.judgement.findings if not f.blocking and not accepted_by_entry(f))
 
 
 def print_stack_plan(result: StackPlan, quiet: bool | str, console: Console | None = None, groups: list | None = None) -> None:
@@ -78,7 +82,8 @@ def print_stack_plan(result: StackPlan, quiet: bool | str, console: Console | No
     summary = mode != "tree" and len(result.run.resources) > TREE_LIMIT
     print_plan(result.run, console, quiet=quiet, tree=True if mode == "tree" else None)
     blocking = judgement.blocking_findings
-    print_judgement(dataclasses.replace(judgement, findings=blocking), console, limit=SUMMARY_EXAMPLES if summary else None)
+    print_judgement(dataclasses.replace(judgement, findings=blocking), console, limit=SUMMARY_EXAMPLES if summary else None,
+                    quiet=quiet)
     if groups is None:
         groups = advisory_groups(result)
     if groups and quiet:
@@ -244,6 +249,77 @@ def cmd_pack_config(args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
+# --- tighten, explain ------------------------------------------------------------------
+
+
+def _evidence_error(message: str) -> int:
+    from rich.markup import escape
+
+    _stderr().print(f"[bold red]evidence error[/bold red]\n{escape(message)}")
+    return exit_codes.CONFIG_ERROR
+
+
+def cmd_tighten(args: argparse.Namespace) -> int:
+    """Narrow the stack file to what the evidence shows was used (agent_iam/evidence/tighten.py)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from agent_iam.evidence.records import EvidenceError
+    from agent_iam.evidence.tighten import tighten
+    from agent_iam.plan.runtime import plan_runtime
+    from agent_iam.stack_config import ConfigError
+
+    with plan_runtime():
+        try:
+            result = tighten(args.stacks_dir, args.stack, args.evidence, args.out, write=args.write, min_days=args.min_days)
+        except EvidenceError as exc:
+            return _evidence_error(str(exc))
+        except ConfigError as exc:
+            return _config_error(str(exc))
+    console = Console(highlight=False, emoji=False, soft_wrap=True)
+    for change in result.changes:
+        console.print(f"{escape(change.entry)}: {len(change.kept)} kept, {len(change.dropped)} dropped"
+                      + (f" ({escape(change.notes[0])})" if change.notes else ""))
+    for role in result.matched.roles:
+        if not role.events and not role.denied:
+            console.print(f"[yellow]never seen[/yellow]: {escape(role.arn)} (left as it is)")
+    if result.proven:
+        console.print("[green]proven[/green]: every role is narrower or equal and still allows every request it made")
+    else:
+        for line in result.problems:
+            _stderr().print(f"[bold red]not proven[/bold red]: {escape(line)}")
+    if args.write and not result.proven:
+        _stderr().print("[bold red]--write refused[/bold red]: the proposal is not proven; the stack file is unchanged")
+    if result.written_in_place:
+        console.print(f"Stack file narrowed in place: {escape(str(result.written_in_place))}")
+    console.print(f"Proposal written to {escape(str(result.folder))} ({result.proposal.name}, {result.report.name}, "
+                  "diff.md, diff.json, plan/)")
+    return exit_codes.OK if result.proven else exit_codes.BLOCKED
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Why a request was denied, and the smallest stack-file change that allows it (agent_iam/evidence/explain.py)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from agent_iam.evidence.explain import explain
+    from agent_iam.evidence.records import EvidenceError
+    from agent_iam.plan.runtime import plan_runtime
+    from agent_iam.stack_config import ConfigError
+
+    if (args.event is None) == (args.message is None):
+        return _config_error("agent-iam explain: give exactly one of --event FILE or --message TEXT")
+    with plan_runtime():
+        try:
+            result = explain(args.stacks_dir, args.stack, args.out, event_file=args.event, message=args.message)
+        except EvidenceError as exc:
+            return _evidence_error(str(exc))
+        except ConfigError as exc:
+            return _config_error(str(exc))
+    Console(highlight=False, emoji=False, soft_wrap=True).print(escape(result.text))
+    return exit_codes.OK
+
+
 # --- the parser ------------------------------------------------------------------------
 
 
@@ -317,6 +393,44 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("--out", type=Path, default=project / "build" / "diff", metavar="DIR",
                       help="output folder (default: build/diff/)")
     diff.set_defaults(run=cmd_diff)
+
+    tighten = commands.add_parser(
+        "tighten", help="narrow a stack's roles to what CloudTrail shows they used",
+        description="Read CloudTrail evidence (log files as delivered to S3, .json or .json.gz, folders walked "
+        "recursively; JSON lines exported from CloudTrail Lake or Athena), match each event to the role whose session "
+        "made it, and write <out>/<stack>/tighten/: Pulumi.<stack>.yaml (the stack file narrowed, comments and layout "
+        "kept), tighten.md (per role: window, events, actions kept and dropped, never seen, the proof), diff.md and "
+        "diff.json (the proposal against the stack file) and plan/ (the proposal's plan).",
+        epilog="exit codes: 0 proposal written and proven (narrower or equal, every observed request still allowed); "
+        "2 unreadable, empty or unrelated evidence, too short a window, or a config error (nothing written); "
+        "3 proposal written but not proven (the request or widening is named; --write refused)",
+    )
+    tighten.add_argument("--stack", default="dev", help="stack name (default: dev)")
+    tighten.add_argument("--evidence", type=Path, nargs="+", required=True, metavar="PATH",
+                         help="CloudTrail files or folders (walked recursively)")
+    tighten.add_argument("--out", type=Path, default=project / "build", metavar="DIR", help="output folder (default: build/)")
+    stacks_dir(tighten)
+    tighten.add_argument("--write", action="store_true", help="also narrow the stack file in place (only when proven)")
+    tighten.add_argument("--min-days", type=float, default=None, metavar="N",
+                         help="refuse evidence covering fewer than N days")
+    tighten.set_defaults(run=cmd_tighten)
+
+    explain = commands.add_parser(
+        "explain", help="why a request was denied, and the smallest stack-file change that allows it",
+        description="For a CloudTrail event with an AccessDenied/UnauthorizedOperation error (or its error message "
+        "alone): the role and entry, the action and resource, why it was denied (no statement allows it, a Deny, "
+        "the boundary, a condition; or, when the plan explains nothing, an SCP or a resource policy), the smallest "
+        "stack-file change that would allow it, and the diff that change causes (it widens access). Writes "
+        "<out>/<stack>/explain/: the changed stack file, its plan, diff.md and diff.json.",
+        epilog="exit codes: 0 explained; 2 an unreadable event, a principal that is no role of the stack, or a "
+        "config error",
+    )
+    explain.add_argument("--stack", default="dev", help="stack name (default: dev)")
+    explain.add_argument("--event", type=Path, metavar="FILE", help="a CloudTrail event (or a log file holding it)")
+    explain.add_argument("--message", metavar="TEXT", help="the error message alone (\"User: arn:... is not authorized...\")")
+    explain.add_argument("--out", type=Path, default=project / "build", metavar="DIR", help="output folder (default: build/)")
+    stacks_dir(explain)
+    explain.set_defaults(run=cmd_explain)
 
     pack = commands.add_parser(
         "pack-config", help="the policy pack config of a stack, from its stack file",

@@ -89,7 +89,7 @@ def test_quiet_still_prints_advisories_and_violations_and_the_written_line_is_tr
     assert sorted(p.name for p in (out / "optin").iterdir()) == ["access.md", "iam", "plan.json", "policy-pack-config.json"]
     blocked = _run("plan", "--stack", "blocked", "--stacks-dir", str(stacks), "--out", str(out), "--quiet")
     text = " ".join(blocked.stdout.split())
-    assert "guardrail violations (mandatory: the plan fails)" in text and "[cross-account-trust-condition]" in text
+    assert "blocking decisions (the plan fails)" in text and "[cross-account-trust-condition]" in text
     assert "(allowUnconditionedAccountTrust: true)" in text
 
 

@@ -307,10 +307,20 @@ def test_sensitive_actions_through_not_action_and_not_resource():
     assert "allows kms:Decrypt (1 Write) on 'NotResource (every resource it does not list)'" in message
 
 
-def test_sensitive_actions_statement_without_sid_cannot_be_named():
+def test_sensitive_actions_statement_without_sid_is_named_by_document_and_number():
     statement = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}
-    [violation] = evaluate_resource("sensitive-actions-scoped", inline(doc(statement)), CTX)
-    assert violation.sid is None and "give the statement a Sid" in violation.message
+    other = {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+    [violation] = evaluate_resource("sensitive-actions-scoped", inline(doc(other, statement)), CTX)
+    assert (violation.sid, violation.document, violation.statement) == (None, "access", 2)
+    assert "statement #2 allows iam:PassRole" in violation.message
+    assert violation.message.endswith(
+        "accept it in the entry with acceptedFindings: [{check: sensitive-actions-scoped, document: access, "
+        "statement: 2, reason: <why>}]"
+    )
+    by_number = rules.Acceptance("sensitive-actions-scoped", None, "reviewed, SEC-1", "agent", "access", 2)
+    assert rules.blocking(rules.accept([violation], [by_number])) == []
+    wrong_number = rules.Acceptance("sensitive-actions-scoped", None, "reviewed, SEC-1", "agent", "access", 1)
+    assert rules.blocking(rules.accept([violation], [wrong_number])) == [violation]
 
 
 def test_sensitive_actions_ignore_deny_and_look_into_managed_and_role_inline_policies():
@@ -512,6 +522,8 @@ def test_violation_as_plan_json():
         "resourceName": "open-access",
         "message": "inline policy 'access': statement 'Admin' allows '*', every action of every service",
         "sid": "Admin",
+        "document": "access",
+        "statement": 1,
         "role": "open",
     }
 
@@ -687,6 +699,10 @@ def test_acceptances_mark_violations_of_their_statement_and_role_only():
     assert [v.accepted for v in accepted] == ["reviewed, SEC-1"] and rules.blocking(accepted) == []
     elsewhere = rules.accept(found, [rules.Acceptance("sensitive-actions-scoped", "Pass", "reviewed, SEC-1", "other")])
     assert rules.blocking(elsewhere) == found
+    # the same role name in another account is another role
+    other_account = rules.Acceptance("sensitive-actions-scoped", "Pass", "reviewed, SEC-1", "agent", account="222222222222")
+    assert rules.blocking(rules.accept(found, [other_account], lambda v: "111111111111")) == found
+    assert rules.blocking(rules.accept(found, [other_account], lambda v: "222222222222")) == []
 
 
 # --- the fuzz run: no spelling that covers every secret, role or key passes the rule --------------

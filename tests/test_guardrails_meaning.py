@@ -165,8 +165,10 @@ def test_an_acceptance_that_matches_nothing_is_a_config_error(tmp_path, capsys, 
     accepted = [{"check": "sensitive-actions-scoped", "sid": "NoSuchStatement", "reason": "left over from last year"}]
     code, written, _, err = plan(tmp_path, "prod", capsys, ecsAgents=[agent(WIDE, acceptedFindings=accepted)])
     assert code == 2 and written == {}
-    assert "agent-iam:ecsAgents[0].acceptedFindings[0]: accepts sensitive-actions-scoped on statement 'NoSuchStatement'" in err
-    assert "findings of this entry are on statements PassAny" in " ".join(err.split())
+    text = " ".join(err.split())
+    assert ("Pulumi.prod.yaml:5: agent-iam:ecsAgents[0].acceptedFindings[0]: accepts {check: sensitive-actions-scoped, "
+            "sid: NoSuchStatement}, but no such finding is on this entry's roles; did you mean "
+            "{check: sensitive-actions-scoped, role: task, sid: PassAny}?") in text
 
 
 def test_an_acceptance_covers_its_statement_only(tmp_path, capsys, iam_services):
@@ -204,7 +206,12 @@ def test_a_stack_that_takes_no_exceptions_refuses_acceptances(tmp_path, capsys):
     "accepted, expected",
     [
         ({"check": "sensitive-actions-scoped", "sid": "PassAny", "reason": "short"}, "say why the finding is accepted"),
-        ({"check": "sensitive-actions-scoped", "reason": "legacy deployer, SEC-12"}, "acceptedFindings[0].sid"),
+        ({"check": "sensitive-actions-scoped", "statement": 2, "reason": "legacy deployer, SEC-12"},
+         "acceptedFindings[0]: a statement number needs the document it is in"),
+        ({"check": "sensitive-actions-scoped", "document": "a", "statement": 0, "reason": "legacy deployer, SEC-12"},
+         "acceptedFindings[0].statement"),
+        ({"check": "sensitive-actions-scoped", "sid": "PassAny", "statement": 1, "reason": "legacy deployer, SEC-12"},
+         "name the statement once"),
     ],
 )
 def test_acceptances_are_well_formed(tmp_path, capsys, accepted, expected):
@@ -295,8 +302,8 @@ def test_the_pack_config_carries_the_stack_files_acceptances_and_gives_the_plans
     settings = stack_settings("prod", config)
     pack = pack_acceptances(settings)
     assert pack == {"sensitive-actions-scoped": [
-        {"sid": "PassAny", "role": "a-task", "reason": "legacy deployer, SEC-12 reviewed"},
-        {"sid": "PassAny", "role": "a-execution", "reason": "legacy deployer, SEC-12 reviewed"},
+        {"sid": "PassAny", "role": "a-task", "account": "111111111111", "reason": "legacy deployer, SEC-12 reviewed"},
+        {"sid": "PassAny", "role": "a-execution", "account": "111111111111", "reason": "legacy deployer, SEC-12 reviewed"},
     ]}
     views = resource_views(run_program("prod", config), settings.account_id)
     context = adapter.context_of({})
@@ -315,4 +322,8 @@ def test_violations_and_findings_name_the_entry_they_come_from(tmp_path, capsys,
     [violation] = [v for v in written["violations"] if v["rule"] == "managed-policy-privileges"]
     assert violation["entry"] == "agent-iam:ecsAgents[1]"
     assert {f["entry"] for f in written["iamFindings"] if f["check"] == "privilege-escalation"} == {"agent-iam:ecsAgents[1]"}
-    assert "[managed-policy-privileges] agent-iam:ecsAgents[1]: role 'a-task' attaches" in " ".join(out.replace("│", " ").split())
+    shown = " ".join(out.replace("│", " ").split())
+    assert "agent-iam:ecsAgents[1] (a): 3 decision(s) block the plan" in shown
+    assert "• [managed-policy-privileges] AWS managed policy 'IAMFullAccess' of role 'a-task'" in shown
+    assert "accept: - {check: managed-policy-privileges, role: task, document: IAMFullAccess, reason:" in shown
+    assert "narrower: attach IAMReadOnlyAccess instead" in shown

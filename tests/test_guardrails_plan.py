@@ -94,7 +94,12 @@ def test_mandatory_violation_fails_with_exit_3_after_writing_the_plan(tmp_path, 
     assert violations(written) == [WIDE_VIOLATION]
     assert written["violations"][0]["level"] == MANDATORY
     assert {r["type"] for r in written["resources"]} >= {ROLE, ROLE_POLICY}  # the reviewer still gets the plan
-    assert "guardrail violations (mandatory: the plan fails)" in out
+    shown = " ".join(out.replace("│", " ").split())
+    assert "agent-iam:ecsAgents[0] (wide): 1 decision(s) block the plan (1 finding(s))" in shown
+    assert ("• [sensitive-actions-scoped] statement 'DecryptAnything' (#1) of policy 'agent-permissions' of role "
+            "'wide-task' grants: changes every key in the account: kms:Decrypt on *") in shown
+    assert "accept: - {check: sensitive-actions-scoped, role: task, sid: DecryptAnything, reason:" in shown
+    assert written["violations"][0]["acceptAs"] == {"check": "sensitive-actions-scoped", "role": "task", "sid": "DecryptAnything"}
     assert "plan blocked: 1 mandatory guardrail violation(s) (listed in" in err
     assert "blocking IAM" not in err
     assert str(tmp_path / "build" / "prod" / "plan.json") in err.replace("\n", "")

@@ -51,8 +51,8 @@ def _reads_per_entry(copies: int, tmp_path, monkeypatch) -> float:
     original = guardrails.apply_acceptances
     Counted.reads = 0
 
-    def counting(settings, documents, views, violations, findings):
-        return original(settings, Counted(documents), Counted(views), Counted(violations), Counted(findings))
+    def counting(settings, documents, views, violations, findings, **keys):
+        return original(settings, Counted(documents), Counted(views), Counted(violations), Counted(findings), **keys)
 
     monkeypatch.setattr(guardrails, "apply_acceptances", counting)
     judgement = judge(run, run.settings, cache_dir=tmp_path / "cache")

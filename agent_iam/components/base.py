@@ -324,6 +324,14 @@ def preset_of(component: str, name: str, args: Any, args_type: type, family: str
         raise_problems(
             component, name, [Problem("preset", f"preset {preset.name} is for agent-iam:{preset.family} entries, not {family}")]
         )
+    if preset.unplaced:  # never plan the role without the vendor's policies (presets.published_documents has them)
+        raise_problems(component, name, [
+            Problem(
+                "preset",
+                f"preset {preset.name} carries the vendor's published policies ({', '.join(preset.unplaced)}), which this "
+                "version of agent-iam cannot place on the role yet (policyFiles); docs/presets.md shows them",
+            )
+        ])
     fields = fields_by_key(args_type)
     defaults = {fields[key]: value for key, value in preset.defaults.items() if key in fields}
     return preset, {key: value for key, value in defaults.items() if key not in args}
@@ -373,6 +381,7 @@ class RolePlan:
         self.name, self.given, self.args = name, args, args
         self.voice = voice or Voice(f"{self.COMPONENT} {name!r}")
         self.preset_advice: list[Problem] = []
+        self.preset_kept: list[dict[str, Any]] = []  # the preset's statements the role keeps (narrowed)
         self.region, region_problems = region_of(args, needed_for=self.REGION_NEEDED_FOR)
         if self.preset is not None:
             self.args = self.with_preset(self.preset, defaults, args)
@@ -431,9 +440,13 @@ class RolePlan:
         """What the component's kind takes of a preset beyond its defaults (a SaaS role: the trust and statements)."""
         return args
 
-    def preset_acceptances(self) -> list[tuple[str, str, str]]:
-        """`(check, Sid, reason)` of the preset's reviewed acceptances that apply to the statements the role keeps."""
-        return []
+    def preset_acceptances(self) -> list[Any]:
+        """The preset's reviewed acceptances (`agent_iam.presets.AcceptedFinding`) that apply to what the role
+        keeps of it: its statements left after narrowing, its AWS managed policies."""
+        if self.preset is None:
+            return []
+        kept = {s["Sid"] for s in self.preset_kept} | set(self.preset.managed_policy_names)
+        return [f for f in self.preset.accepted_findings if f.sid is None or f.sid in kept]
 
     # --- what a component says of itself --------------------------------------------------
 

@@ -187,6 +187,8 @@ class SaasAccessRolePlan(RolePlan):
             args["vendor_account_id"] = trust.account_id
             if trust.principal_arn_patterns:
                 args["principal_arn_patterns"] = list(trust.principal_arn_patterns)
+        elif args.get("vendor_account_id"):
+            problems.append(Problem("vendor_account_id", f"preset {preset.name} trusts an IAM {trust.principal}: {trust.principal_hint}"))
         else:
             principal = args.get("principal_arn")
             if not principal:
@@ -216,21 +218,21 @@ class SaasAccessRolePlan(RolePlan):
         self.raise_problems(problems)
         if preset.customer_managed_policy and args.get("customer_managed_policy") is None:
             args["customer_managed_policy"] = True
-        self.kept = self.preset_statements(preset, args)
-        wide = [s["Sid"] for s in self.kept if "*" in presets.as_list(s.get("Resource"))]
+        self.preset_kept = self.preset_statements(preset, args)
+        wide = [s["Sid"] for s in self.preset_kept if "*" in presets.as_list(s.get("Resource"))]
         if wide:
             self.preset_advice.append(
                 Problem("", f"the role may call the actions of {', '.join(wide)} on Resource '*', as preset {preset.label} "
                         f"({preset.title}) documents: {preset.wildcard_reason}")
             )
-        statements = self.kept + presets.s3_statements(
+        statements = self.preset_kept + presets.s3_statements(
             preset,
             partition=self.partition,
             read=[checks.s3_location(v) for v in args.get("s3_read") or [] if is_known(v)],
             write=[checks.s3_location(v) for v in args.get("s3_write") or [] if is_known(v)],
             without_actions=args.get("without_actions") or [],
         )
-        args["policy_arns"] = list(dict.fromkeys([*preset.policy_arns, *(args.get("policy_arns") or [])]))
+        args["policy_arns"] = list(dict.fromkeys([*presets.policy_arns(preset, self.partition), *(args.get("policy_arns") or [])]))
         args.setdefault("description", f"Cross-account access for SaaS {self.name} (agent-iam preset {preset.label})")
         own_statements = own_model.to_dict()["Statement"] if own_model is not None else []
         if statements or own_statements:
@@ -252,12 +254,6 @@ class SaasAccessRolePlan(RolePlan):
             without_actions=args.get("without_actions") or [],
             without_statements=args.get("without_statements") or [],
         )
-
-    def preset_acceptances(self) -> list[tuple[str, str, str]]:
-        if self.preset is None:
-            return []
-        kept = {s["Sid"] for s in self.kept}
-        return [(f.check, f.sid, f"preset {self.preset.label}: {f.reason}") for f in self.preset.accepted_findings if f.sid in kept]
 
 
     def problems(self) -> list[Problem]:

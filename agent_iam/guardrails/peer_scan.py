@@ -10,8 +10,9 @@ statement like any other finding (`acceptedFindings`).
 
 Scanned: inline and customer managed documents, and the current content of every AWS managed
 policy a role attaches (`agent_iam.iam.managed_policies`). A finding names the statement that
-grants the path's first action (for an AWS managed policy, the policy's name), so an acceptance
-can name it. cloudsplaining counts only statements without conditions whose Resource is "*".
+grants the path's first action and every statement the path is made of (for an AWS managed policy,
+the policy's name), so an acceptance can name them. cloudsplaining counts only statements without
+conditions whose Resource is "*".
 """
 
 from __future__ import annotations
@@ -64,6 +65,23 @@ def _statement_of(doc: Mapping[str, Any], action: str) -> tuple[int | None, str 
     return None, None
 
 
+def _unrestricted(statement: Mapping[str, Any]) -> bool:
+    """What cloudsplaining counts: a statement on Resource "*" without conditions."""
+    resources = statement.get("Resource")
+    return "Condition" not in statement and (resources == "*" or resources == ["*"])
+
+
+def _statements_of(doc: Mapping[str, Any], actions: Sequence[str]) -> list[int]:
+    """1-based numbers of the statements that grant each of `actions` (those cloudsplaining counts,
+    unrestricted, where some are): every statement an escalation path is made of."""
+    found: set[int] = set()
+    for action in actions:
+        granting = [(i, s) for i, s in allow_statements(doc) if action.lower() in {a.lower() for a in granted_actions(s)}]
+        counted = [i for i, s in granting if _unrestricted(s)] or [i for i, _ in granting]
+        found.update(i + 1 for i in counted)
+    return sorted(found)
+
+
 def _no_exclusions() -> Any:
     """cloudsplaining's empty exclusions (it validates their schema when built: once per scan, not per
     document; the scanner only reads them)."""
@@ -88,6 +106,7 @@ def _scan(doc: Mapping[str, Any], exclusions: Any = None) -> list[dict[str, Any]
                 "action": first,
                 "statement_index": index,
                 "sid": sid,
+                "statements": _statements_of(doc, escalation["actions"]),
                 "message": f"privilege escalation path {escalation['type']} ({' + '.join(escalation['actions'])}) "
                 "on every resource, without conditions",
             }
@@ -100,6 +119,7 @@ def _scan(doc: Mapping[str, Any], exclusions: Any = None) -> list[dict[str, Any]
                 "action": action,
                 "statement_index": index,
                 "sid": sid,
+                "statements": [index + 1] if index is not None else [],
                 "message": f"{action} returns credentials in its response, on every resource",
             }
         )
@@ -149,6 +169,7 @@ def scan_documents(docs: Sequence[Document], cache_file: Path | None = None) -> 
                     sid=sid,
                     action=found["action"],
                     exemption=exemption,
+                    statements=tuple(found.get("statements") or ()),
                 )
             )
     return findings

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import rules
+from .acceptance import Key
 from .rules import UNKNOWN, Context, Limits, ResourceView
 
 PACK_NAME = "agent-iam-guardrails"
@@ -38,20 +39,27 @@ CONFIG_SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-# Every policy takes the stack file's acceptances for its rule: a violation on statement `sid` of
-# role `role` (any role when absent) is not reported. `agent-iam pack-config` writes them.
+# Every policy takes the stack file's acceptances for its rule: a violation at the place an item names
+# (guardrails/acceptance.py) of role `role` in `account` (any when absent) is not reported.
+# `agent-iam pack-config` writes them.
 ACCEPTED_SCHEMA: dict[str, Any] = {
     "type": "array",
     "items": {
         "type": "object",
         "properties": {
             "sid": {"type": "string", "minLength": 1},
+            "document": {"type": "string", "minLength": 1},
+            "statement": {"type": "integer", "minimum": 1},
+            "statements": {"type": "array", "items": {"type": ["integer", "string"]}, "minItems": 2},
             "role": {"type": "string"},
+            "account": {"type": "string"},
             "reason": {"type": "string", "minLength": 10},
         },
-        "required": ["sid", "reason"],
+        "required": ["reason"],
     },
-    "description": "reviewed findings of this policy: the statement's Sid (an AWS managed policy's name), the role, why",
+    "description": "reviewed findings of this policy (docs/guardrails.md, acceptedFindings): where (the statement's "
+    "Sid; or the document's name and the statement's 1-based number(s); or the document alone), the role "
+    "and its account, why",
 }
 
 
@@ -128,11 +136,27 @@ def context_of(config: Mapping[str, Any] | None) -> Context:
 
 def acceptances_of(rule_name: str, config: Mapping[str, Any] | None) -> list[rules.Acceptance]:
     """The policy config's `acceptedFindings` for its rule."""
-    return [
-        rules.Acceptance(rule_name, str(item["sid"]), str(item.get("reason", "")), item.get("role") or None)
-        for item in (config or {}).get("acceptedFindings") or []
-        if isinstance(item, Mapping) and item.get("sid")
-    ]
+    out = []
+    for item in (config or {}).get("acceptedFindings") or []:
+        if not isinstance(item, Mapping):
+            continue
+        key = Key.of({**item, "check": rule_name, "role": None})
+        out.append(
+            rules.Acceptance(
+                rule_name, key.sid, str(item.get("reason", "")), item.get("role") or None,
+                key.document, key.statement, key.statements, item.get("account") or None,
+            )
+        )
+    return out
+
+
+def account_of_violation(views: Mapping[tuple[str, str], ResourceView], context: Context) -> Any:
+    """A violation's role's account: the account of the resource it is on (the role's ARN, else its provider's)."""
+    def account(violation: rules.Violation) -> str | None:
+        view = views.get((violation.resource_type, violation.resource_name))
+        return rules.role_account(view, context) if view is not None else context.account_id
+
+    return account
 
 
 def resource_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], None]:
@@ -140,7 +164,10 @@ def resource_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], N
         config = args.get_config()
         context = context_of(config)
         view = view_of(args, context.account_id)
-        found = rules.accept(rules.evaluate_resource(rule_name, view, context), acceptances_of(rule_name, config))
+        found = rules.accept(
+            rules.evaluate_resource(rule_name, view, context), acceptances_of(rule_name, config),
+            account_of_violation({(view.type, view.name): view}, context),
+        )
         for violation in found:
             if not violation.accepted:
                 report_violation(violation.message)
@@ -154,7 +181,10 @@ def stack_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], None
         context = context_of(config)
         views = [view_of(r, context.account_id) for r in args.resources]
         urns = {(v.type, v.name): v.urn for v in views}
-        found = rules.accept(rules.evaluate_stack(rule_name, views, context), acceptances_of(rule_name, config))
+        found = rules.accept(
+            rules.evaluate_stack(rule_name, views, context), acceptances_of(rule_name, config),
+            account_of_violation({(v.type, v.name): v for v in views}, context),
+        )
         for violation in found:
             if not violation.accepted:
                 report_violation(violation.message, urns.get((violation.resource_type, violation.resource_name)))

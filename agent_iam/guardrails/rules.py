@@ -31,6 +31,7 @@ from typing import Any
 from agent_iam.iam import actions as iam_actions
 from agent_iam.components import oidc_providers as oidc_subjects
 from agent_iam.iam import arns, managed_policies
+from agent_iam.guardrails.acceptance import TRUST_DOCUMENT, Key, Place, RoleKey
 
 ADVISORY, MANDATORY, DISABLED = "advisory", "mandatory", "disabled"
 LEVELS = (ADVISORY, MANDATORY, DISABLED)
@@ -153,11 +154,14 @@ class Context:
 
 @dataclass(frozen=True)
 class Hit:
-    """What a rule found, with the statement it is about (its Sid; for an attached AWS managed
-    policy, the policy's name), so a reviewed acceptance can name exactly that statement."""
+    """What a rule found, with where it is: the document (its name as the plan shows it: a policy's
+    name, `trust`, an attached AWS managed policy's name) and the statement (its Sid, and its 1-based
+    number), so a reviewed acceptance can name exactly that place (`guardrails/acceptance.py`)."""
 
     message: str
     sid: str | None = None
+    statement: int | None = None  # 1-based
+    document: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,8 @@ class Violation:
     sid: str | None = None  # the statement's Sid (an AWS managed policy's name)
     role: str | None = None  # the IAM role the resource belongs to, when it can be told
     accepted: str | None = None  # the reason of the stack file's acceptance that covers it
+    statement: int | None = None  # the statement's 1-based number in its document
+    document: str | None = None  # the document's name as the plan shows it (`trust` for a trust policy)
 
     @property
     def blocking(self) -> bool:
@@ -185,6 +191,10 @@ class Violation:
         }
         if self.sid:
             out["sid"] = self.sid
+        if self.document:
+            out["document"] = self.document
+        if self.statement:
+            out["statement"] = self.statement
         if self.role:
             out["role"] = self.role
         if self.accepted:
@@ -250,17 +260,23 @@ def trust_document(resource: ResourceView) -> dict[str, Any] | None:
 
 def identity_documents(resource: ResourceView) -> list[tuple[str, dict[str, Any]]]:
     """(what, document) for every identity policy a resource carries."""
-    docs: list[tuple[str, dict[str, Any]]] = []
+    return [(what, doc) for _, what, doc in named_identity_documents(resource)]
+
+
+def named_identity_documents(resource: ResourceView) -> list[tuple[str, str, dict[str, Any]]]:
+    """(name, what, document) for every identity policy a resource carries: the policy's name as the
+    plan shows it (a reviewed acceptance names it), and its description in messages."""
+    docs: list[tuple[str, str, dict[str, Any]]] = []
     if resource.type in (ROLE_POLICY, POLICY, USER_POLICY, GROUP_POLICY):
         doc = resource.document(resource.props.get("policy"))
         if doc is not None:
-            docs.append((resource.describe(), doc))
+            docs.append((resource.physical_name, resource.describe(), doc))
     elif resource.type == ROLE:
         for inline in resource.get("inlinePolicies") or []:
             if _is_mapping(inline):
                 doc = resource.document(inline.get("policy"))
                 if doc is not None:
-                    docs.append((f"{resource.describe()} inline policy {inline.get('name')!r}", doc))
+                    docs.append((str(inline.get("name")), f"{resource.describe()} inline policy {inline.get('name')!r}", doc))
     return docs
 
 
@@ -367,10 +383,16 @@ def _sid(statement: Mapping[str, Any]) -> str | None:
     return sid if isinstance(sid, str) and sid else None
 
 
-def _accept_hint(rule_name: str, sid: str | None) -> str:
-    if sid:
-        return f"or accept it in the entry with acceptedFindings: [{{check: {rule_name}, sid: {sid}, reason: <why>}}]"
-    return "or give the statement a Sid and accept it in the entry's acceptedFindings"
+def _on(statement: Mapping[str, Any], index: int, document: str | None) -> tuple[str | None, int, str | None]:
+    """A Hit's place: (Sid, 1-based number, document name) of the statement at `index`."""
+    return _sid(statement), index + 1, document
+
+
+def _accept_hint(rule_name: str, statement: Mapping[str, Any], index: int, document: str | None) -> str:
+    """How to accept a statement's finding: its Sid, else its document and 1-based number."""
+    sid = _sid(statement)
+    where = f"sid: {sid}" if sid else f"document: {document}, statement: {index + 1}"
+    return f"or accept it in the entry with acceptedFindings: [{{check: {rule_name}, {where}, reason: <why>}}]"
 
 
 @rule("no-wildcard-principal", "No trust statement lets a wildcard or the whole world assume a role.")
@@ -381,7 +403,7 @@ def no_wildcard_principal(resource: ResourceView, context: Context) -> Iterator[
             for value in values:
                 if "*" in value or "?" in value:
                     shown = "*" if kind == "*" else f"{kind}: {value}"
-                    yield Hit(f"{where} trusts a wildcard principal ({shown}); name the exact principal", _sid(statement))
+                    yield Hit(f"{where} trusts a wildcard principal ({shown}); name the exact principal", *_on(statement, index, TRUST_DOCUMENT))
 
 
 @rule(
@@ -392,12 +414,12 @@ def trust_statement_shape(resource: ResourceView, context: Context) -> Iterator[
     for index, statement in allow_statements(trust_document(resource)):
         where = f"{resource.describe()}: trust {label(statement, index)}"
         if "NotPrincipal" in statement:
-            yield Hit(f"{where} uses NotPrincipal with Allow, which lets every other principal assume the role", _sid(statement))
+            yield Hit(f"{where} uses NotPrincipal with Allow, which lets every other principal assume the role", *_on(statement, index, TRUST_DOCUMENT))
         if "NotAction" in statement:
             yield Hit(
                 f"{where} uses NotAction with Allow, which grants every other STS action (AssumeRole, "
                 f"AssumeRoleWithWebIdentity, ...); name the actions",
-                _sid(statement),
+                *_on(statement, index, TRUST_DOCUMENT),
             )
 
 
@@ -472,7 +494,7 @@ def cross_account_trust_condition(resource: ResourceView, context: Context) -> I
             f"{resource.describe()}: trust {label(statement, index)} lets {who} ({whose}) assume the role with no "
             f"{', '.join(CROSS_ACCOUNT_KEYS)} condition that pins it{any_value} (StringEquals/StringLike/ArnEquals/"
             f"ArnLike, no IfExists); add one, or tag the role {TRUST_EXEMPTION_TAG}=<reason> after review",
-            _sid(statement),
+            *_on(statement, index, TRUST_DOCUMENT),
         )
 
 
@@ -512,11 +534,11 @@ def principal_pattern_specific(resource: ResourceView, context: Context) -> Iter
             for value in values:
                 problem = principal_pattern_problem(value)
                 if problem and not matches_any_value("aws:PrincipalArn", op, value):
-                    sid = _sid(statement)
                     yield Hit(
                         f"{resource.describe()}: trust {label(statement, index)}: aws:PrincipalArn pattern {value!r} "
-                        f"{problem}; name the vendor's role prefix, {_accept_hint('principal-pattern-specific', sid)}",
-                        sid,
+                        f"{problem}; name the vendor's role prefix, "
+                        f"{_accept_hint('principal-pattern-specific', statement, index, TRUST_DOCUMENT)}",
+                        *_on(statement, index, TRUST_DOCUMENT),
                     )
 
 
@@ -551,13 +573,13 @@ def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[
         where = f"{resource.describe()}: OIDC trust {label(statement, index)}"
         federated = principal_values(statement).get("Federated", [])
         if not federated:
-            yield Hit(f"{where} allows {WEB_IDENTITY} without a Federated principal (the OIDC provider's ARN)", _sid(statement))
+            yield Hit(f"{where} allows {WEB_IDENTITY} without a Federated principal (the OIDC provider's ARN)", *_on(statement, index, TRUST_DOCUMENT))
             continue
         for issuer in map(issuer_of, federated):
             keys = condition_keys(statement)
             aud = keys.get(f"{issuer}:aud".lower(), {})
             if not any(op == "StringEquals" and values for op, values in aud.items()):
-                yield Hit(f"{where} does not pin {issuer}:aud with StringEquals (e.g. sts.amazonaws.com)", _sid(statement))
+                yield Hit(f"{where} does not pin {issuer}:aud with StringEquals (e.g. sts.amazonaws.com)", *_on(statement, index, TRUST_DOCUMENT))
             sub = keys.get(f"{issuer}:sub".lower(), {})
             exact = [op for op, values in sub.items() if op == "StringEquals" and values]
             like = [v for op, values in sub.items() if op == "StringLike" for v in values]
@@ -566,7 +588,7 @@ def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[
                 yield Hit(
                     f"{where} matches {issuer}:sub with {', '.join(every)}, which every identity of the issuer "
                     "satisfies; name the subject (no tag accepts this)",
-                    _sid(statement),
+                    *_on(statement, index, TRUST_DOCUMENT),
                 )
                 continue
             owners = [v for v in like if oidc_subjects.pattern_reaches_any_owner(v)]
@@ -575,7 +597,7 @@ def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[
                     f"{where} matches {issuer}:sub with {', '.join(owners)}, which does not fix the repository "
                     "owner, group or organization: anyone who creates a matching one can assume the role; "
                     "fix the owner (no tag accepts this)",
-                    _sid(statement),
+                    *_on(statement, index, TRUST_DOCUMENT),
                 )
                 continue
             if exact or (like and not any(arns.has_wildcard(v) for v in like)):
@@ -587,10 +609,10 @@ def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[
                     f"{where} matches {issuer}:sub with StringLike wildcards ({', '.join(like)}): any matching "
                     f"identity may assume the role; use StringEquals, or tag the role {OIDC_SUB_WILDCARD_TAG}=<reason> "
                     "after review",
-                    _sid(statement),
+                    *_on(statement, index, TRUST_DOCUMENT),
                 )
             else:
-                yield Hit(f"{where} does not pin {issuer}:sub with StringEquals (the exact subject, e.g. the service account)", _sid(statement))
+                yield Hit(f"{where} does not pin {issuer}:sub with StringEquals (the exact subject, e.g. the service account)", *_on(statement, index, TRUST_DOCUMENT))
 
 
 def granted_actions(statement: Mapping[str, Any]) -> tuple[str, ...]:
@@ -649,7 +671,7 @@ def tag_scoped(statement: Mapping[str, Any]) -> bool:
     "condition limits it to tagged resources.",
 )
 def sensitive_actions_scoped(resource: ResourceView, context: Context) -> Iterator[Hit]:
-    for what, doc in identity_documents(resource):
+    for name, what, doc in named_identity_documents(resource):
         for index, statement in allow_statements(doc):
             wide = wide_resources(statement)
             if not wide or tag_scoped(statement):
@@ -663,24 +685,23 @@ def sensitive_actions_scoped(resource: ResourceView, context: Context) -> Iterat
                 level = "credential read" if iam_actions.is_credential_read(action) else iam_actions.access_level(action)
                 levels[str(level)] = levels.get(str(level), 0) + 1
             counts = ", ".join(f"{n} {level}" for level, n in sorted(levels.items()))
-            sid = _sid(statement)
             yield Hit(
                 f"{what}: {label(statement, index)} allows {_summary(hit)} ({counts}) on {wide[0]!r}, every resource "
-                f"of its kind; scope it to ARNs, {_accept_hint('sensitive-actions-scoped', sid)}",
-                sid,
+                f"of its kind; scope it to ARNs, {_accept_hint('sensitive-actions-scoped', statement, index, name)}",
+                *_on(statement, index, name),
             )
 
 
 @rule("no-wildcard-action", 'No identity policy allows Action "*" (every action of every service).')
 def no_wildcard_action(resource: ResourceView, context: Context) -> Iterator[Hit]:
-    for what, doc in identity_documents(resource):
+    for name, what, doc in named_identity_documents(resource):
         for index, statement in allow_statements(doc):
             if "NotAction" in statement:
-                yield Hit(f"{what}: {label(statement, index)} uses NotAction with Allow, which grants every other action", _sid(statement))
+                yield Hit(f"{what}: {label(statement, index)} uses NotAction with Allow, which grants every other action", *_on(statement, index, name))
                 continue
             wild = [a for a in actions_of(statement) if a.split(":", 1)[0] == "*"]
             if wild:
-                yield Hit(f"{what}: {label(statement, index)} allows {wild[0]!r}, every action of every service", _sid(statement))
+                yield Hit(f"{what}: {label(statement, index)} allows {wild[0]!r}, every action of every service", *_on(statement, index, name))
 
 
 def managed_policy_privileges(document: Mapping[str, Any]) -> list[str]:
@@ -774,14 +795,17 @@ def managed_policy_privileges_rule(resource: ResourceView, context: Context) -> 
                 f"{who} attaches {arn}, which is not an AWS managed policy"
                 + (f"; did you mean {hint}?" if hint else " (IAM refuses the attachment)"),
                 name,
+                document=name,
             )
             continue
         privileges = managed_policy_privileges(document)
         if privileges:
             yield Hit(
                 f"{who} attaches AWS managed policy {name}, which grants {'; '.join(privileges)}: the role could "
-                f"grant itself anything; attach a narrower policy, {_accept_hint('managed-policy-privileges', name)}",
+                f"grant itself anything; attach a narrower policy, or accept it in the entry with acceptedFindings: "
+                f"[{{check: managed-policy-privileges, document: {name}, reason: <why>}}]",
                 name,
+                document=name,
             )
 
 
@@ -826,7 +850,7 @@ PATH_RE = re.compile(r"^(?:/|/[\x21-\x7E]+/)$")
     "iam-limits",
     "Role names, paths, trust policies and customer managed policies fit IAM's limits.",
 )
-def iam_limits(resource: ResourceView, context: Context) -> Iterator[str]:
+def iam_limits(resource: ResourceView, context: Context) -> Iterator[str | Hit]:
     limits = context.limits
     if resource.type not in (ROLE, POLICY):
         return
@@ -851,9 +875,10 @@ def iam_limits(resource: ResourceView, context: Context) -> Iterator[str]:
     if resource.type == POLICY:
         doc = resource.document(resource.props.get("policy"))
         if doc is not None and minified_size(doc) > limits.managed_policy_size:
-            yield (
+            yield Hit(
                 f"{resource.describe()} is {minified_size(doc)} characters minified, over IAM's "
-                f"{limits.managed_policy_size} for a managed policy"
+                f"{limits.managed_policy_size} for a managed policy",
+                document=resource.physical_name,
             )
 
 
@@ -958,7 +983,10 @@ def iam_role_limits(resources: Sequence[ResourceView], context: Context) -> Iter
 
 def _violation(rule_name: str, resource: ResourceView, found: str | Hit, level: str) -> Violation:
     hit = found if isinstance(found, Hit) else Hit(found)
-    return Violation(rule_name, resource.type, resource.name, hit.message, level, hit.sid, role_of(resource))
+    return Violation(
+        rule_name, resource.type, resource.name, hit.message, level, hit.sid, role_of(resource),
+        statement=hit.statement, document=hit.document,
+    )
 
 
 def evaluate_resource(rule_name: str, resource: ResourceView, context: Context) -> list[Violation]:
@@ -986,25 +1014,54 @@ def evaluate(resources: Sequence[ResourceView], context: Context) -> list[Violat
     return [v for name in RULES for v in evaluate_stack(name, resources, context)]
 
 
+def violation_place(violation: Violation, account: str | None = None) -> Place:
+    """Where a violation is, for matching acceptances: its role (with `account`), document and statement."""
+    role = RoleKey(account, violation.role) if violation.role else None
+    if violation.statement is not None:
+        return Place(role, violation.document, (violation.statement,), (violation.sid,))
+    if violation.document is not None:  # an attached AWS managed policy as a whole; a policy's size
+        return Place(role, violation.document, whole=violation.resource_type == ROLE_POLICY_ATTACHMENT)
+    return Place(role)
+
+
 @dataclass(frozen=True)
 class Acceptance:
-    """A reviewed finding: rule (or check) `check` on the statement `sid` of `role`'s documents."""
+    """A reviewed finding of rule `check` at one place (`guardrails/acceptance.py`: a Sid, a document
+    and statement number(s), a whole document, or the role), for `role` in `account` (None: any)."""
 
     check: str
-    sid: str
+    sid: str | None
     reason: str
     role: str | None = None  # None: any role (the pack, which is configured per stack)
+    document: str | None = None
+    statement: int | None = None
+    statements: tuple[int | str, ...] = ()
+    account: str | None = None
 
-    def covers(self, check: str, sid: str | None, role: str | None) -> bool:
-        return check == self.check and sid == self.sid and (self.role is None or role == self.role)
+    @property
+    def key(self) -> Key:
+        return Key(self.check, None, self.document, self.sid, self.statement, self.statements)
+
+    def covers(self, violation: Violation, account: str | None = None) -> bool:
+        if self.role is not None and violation.role != self.role:
+            return False
+        if self.account is not None and account is not None and account != self.account:
+            return False
+        return self.key.matches(violation.rule, violation_place(violation, account))
 
 
-def accept(violations: Iterable[Violation], acceptances: Sequence[Acceptance]) -> list[Violation]:
-    """The violations, each covered by an acceptance marked with its reason (it no longer blocks)."""
+def accept(
+    violations: Iterable[Violation],
+    acceptances: Sequence[Acceptance],
+    account_of: Callable[[Violation], str | None] | None = None,
+) -> list[Violation]:
+    """The violations, each covered by an acceptance marked with its reason (it no longer blocks);
+    `account_of` tells a violation's role's account, so a role of the same name elsewhere is not covered."""
     out = []
     for violation in violations:
+        account = account_of(violation) if account_of else None
         for acceptance in acceptances:
-            if acceptance.covers(violation.rule, violation.sid, violation.role):
+            if acceptance.covers(violation, account):
                 violation = dataclasses.replace(violation, accepted=acceptance.reason)
                 break
         out.append(violation)

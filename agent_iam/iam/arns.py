@@ -182,6 +182,13 @@ def _data_formats_by_key() -> dict[tuple[str, str], ResourceFormat]:
     return out
 
 
+def action_formats(action: str) -> tuple[ResourceFormat, ...]:
+    """The ARN formats of the resource types an action can be scoped to (`iam:PassRole`: role)."""
+    service = actions.split(action)[0]
+    keyed = _data_formats_by_key()
+    return tuple(keyed[(service, key.lower())] for key in actions.resource_types(action) if (service, key.lower()) in keyed)
+
+
 # --- "every resource of a kind" --------------------------------------------------------
 
 # What "any name at all" is replaced with when testing a pattern: characters no pattern spells out,

@@ -72,6 +72,11 @@ def key_of(arn: str) -> str | None:
     return arns.parse(arn).resource[len("policy/"):] if is_aws_managed(arn) else None  # type: ignore[union-attr]
 
 
+def arn(key: str, partition: str = "aws") -> str:
+    """`job-function/ViewOnlyAccess` -> `arn:aws:iam::aws:policy/job-function/ViewOnlyAccess` (in `partition`)."""
+    return f"arn:{partition}:iam::aws:policy/{key}"
+
+
 def name_of(arn: str) -> str:
     """The policy's name, the last part of its ARN (`ViewOnlyAccess`)."""
     return arn.rsplit("/", 1)[-1]

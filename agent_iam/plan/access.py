@@ -343,7 +343,7 @@ def group_findings(findings: Iterable[Any]) -> list[FindingGroup]:
         severity = str(f.get("severity", ""))
         key = (severity, str(f.get("check", "")), message, exemption)
         group = groups.setdefault(key, FindingGroup(severity, key[1], message, severity in BLOCKING and not exemption, exemption))
-        statement = f" statement {f['statement']!r}" if f.get("statement") else ""
+        statement = _statement_words(f)
         group.where.append(f"{f.get('document', '')}{statement}")
 
     def order(g: FindingGroup) -> tuple:
@@ -351,6 +351,17 @@ def group_findings(findings: Iterable[Any]) -> list[FindingGroup]:
         return (not g.blocking, rank, -g.count, g.check, g.message)
 
     return sorted(groups.values(), key=order)
+
+
+def _statement_words(finding: dict[str, Any]) -> str:
+    """` statement #3` (1-based, as everywhere), ` statement 'Sid'`, ` statements #2, #5`, or ""."""
+    several = finding.get("statements")
+    if several:
+        return " statements " + ", ".join(f"#{n}" if isinstance(n, int) else repr(n) for n in several)
+    one = finding.get("statement")
+    if one is None or one == "":
+        return ""
+    return f" statement #{one}" if isinstance(one, int) and not isinstance(one, bool) else f" statement {one!r}"
 
 
 def finding_group_line(group: FindingGroup) -> str:

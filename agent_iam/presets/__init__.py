@@ -4,8 +4,11 @@ One small TOML file per vendor (`agent_iam/presets/<vendor>.toml`, shipped with 
 citing the vendor page it was copied from and the date it was checked; that date is the
 preset's version. A `saasRoles` entry with `preset: <vendor>` gets the vendor's principal and
 statements; an agent's entry (`ecsAgents`, `serviceAccounts`) the settings its guide prescribes.
-The catalog (`agent_iam.presets.catalog`: schema, `load`, `statements`) loads on first use, so
-what only needs the role tag (the access report) does not build its models.
+Where the vendor publishes its policy as a document, the preset keeps it verbatim under
+`documents/<vendor>/` (`published_documents` fills in the customer's parameters).
+The catalog (`agent_iam.presets.catalog`: schema, `load`, `statements`, `published_documents`,
+`policy_arns`, `acceptances`) loads on first use, so what only needs the role tag (the access
+report) does not build its models.
 """
 
 from __future__ import annotations

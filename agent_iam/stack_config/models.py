@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from agent_iam import presets
@@ -23,6 +23,7 @@ from agent_iam.iam.limits import (
     MAX_TRUST_POLICY_SIZE,
     IamLimits,
 )
+from agent_iam.guardrails.acceptance import Key
 from agent_iam.guardrails.rules import RULE_NAMES
 from agent_iam.iam import managed_policies
 
@@ -151,12 +152,18 @@ class Account(ConfigModel):
 
 
 class AcceptedFinding(ConfigModel):
-    """`acceptedFindings[]`: one finding accepted after review, on one statement of the entry's own
-    policies: `check` is a guardrail rule or an IAM check (validator or peer scanner), `sid` the
-    statement's Sid (for an attached AWS managed policy, the policy's name)."""
+    """`acceptedFindings[]`: one finding accepted after review, at one place of the entry's own roles,
+    in the shape the plan prints as `acceptAs` (docs/guardrails.md; `guardrails/acceptance.py`):
+    `check` (a guardrail rule, a validator or peer-scanner check) and where: `sid`, or `document` with
+    `statement` (1-based) or `statements`, or `document` alone (a whole AWS managed policy), and `role`
+    when the entry makes several roles."""
 
     check: str = Field(min_length=1)
-    sid: str = Field(min_length=1)
+    role: str | None = Field(None, min_length=1)
+    document: str | None = Field(None, min_length=1)
+    sid: str | None = Field(None, min_length=1)
+    statement: StrictInt | None = Field(None, ge=1)
+    statements: list[StrictInt | StrictStr] = []
     reason: str
 
     @field_validator("reason")
@@ -165,6 +172,17 @@ class AcceptedFinding(ConfigModel):
         if len(value.strip()) < 10:
             raise ValueError("say why the finding is accepted (at least 10 characters): a reviewer reads it in the plan")
         return value.strip()
+
+    @model_validator(mode="after")
+    def _one_place(self) -> AcceptedFinding:
+        problem = self.key.problem()
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def key(self) -> Key:
+        return Key(self.check, self.role, self.document, self.sid, self.statement, tuple(self.statements))
 
 
 class Entry(RoleOptions):
@@ -178,11 +196,11 @@ class Entry(RoleOptions):
     @field_validator("accepted_findings")
     @classmethod
     def _one_acceptance_per_finding(cls, value: list[AcceptedFinding]) -> list[AcceptedFinding]:
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[Any, ...]] = set()
         for index, accepted in enumerate(value):
-            if (accepted.check, accepted.sid) in seen:
-                raise KeyedError((index,), f"accepts {accepted.check} on statement {accepted.sid!r} twice")
-            seen.add((accepted.check, accepted.sid))
+            if accepted.key.identity() in seen:
+                raise KeyedError((index,), f"accepts {accepted.key.text()} twice")
+            seen.add(accepted.key.identity())
         return value
 
 

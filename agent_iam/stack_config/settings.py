@@ -28,11 +28,17 @@ from agent_iam.components.oidc_provider_registration import OidcProviderRegistra
 from agent_iam.components.role import PlannedRole
 from agent_iam.components.saas_access_role import SaasAccessRole
 from agent_iam.guardrails import rules as guardrail_rules
+from agent_iam.guardrails.acceptance import KEY_FIELDS, Key
 from agent_iam.iam.checks import REDACTED
 from agent_iam.iam.limits import IamLimits
 
 from .errors import ConfigError, key_path
 from .models import AcceptedFinding, Account, Cluster, Entry, Guardrails, StackConfig
+
+
+def _key_of(item: Any) -> Key:
+    """The acceptance key of a preset's acceptance (a model with some of the key's fields)."""
+    return Key.of({name: getattr(item, name, None) for name in KEY_FIELDS})
 
 
 class PresetAcceptance(AcceptedFinding):
@@ -261,22 +267,27 @@ class _Stack:
             args["iam_limits"] = _plain(d.limits)
         return args
 
-    def unit(self, family: str, index: int, entry: Entry, args: Mapping[str, Any], target: Target, **extra: Any) -> Unit | None:
-        """The entry's component with its plan, checked by the component itself (problems collected)."""
+    def unit(
+        self, family: str, index: int, entry: Entry, args: Mapping[str, Any], target: Target,
+        unsaid: tuple[str, ...] = (), **extra: Any,
+    ) -> Unit | None:
+        """The entry's component with its plan, checked by the component itself (problems collected, but
+        those of the `unsaid` fields, whose cause the stack has said already)."""
         key = key_path(NAMESPACE, (family, index))
         voice = Voice(f"{key} ({entry.name})", lambda name: config_key(family, name).lstrip(":"))
         judge = FAMILIES[family]
         try:
             plan = judge.check(entry.name, args, voice=voice)
         except ArgsError as error:
+            error.problems = [p for p in error.problems if p.field.rsplit(".", 1)[-1] not in unsaid]
             self.problems.extend(problem_lines(self.source, key, family, error))
             return None
         component = service_account_role.component_of(plan) if judge is service_account_role else judge
-        own = {(a.check, a.sid) for a in entry.accepted_findings}
+        own = {a.key.identity() for a in entry.accepted_findings}
         preset = [
-            PresetAcceptance(check=check, sid=sid, reason=reason, preset=plan.preset.label)
-            for check, sid, reason in plan.preset_acceptances()
-            if (check, sid) not in own
+            PresetAcceptance(**_key_of(f).to_dict(), reason=f"preset {plan.preset.label}: {f.reason}", preset=plan.preset.label)
+            for f in plan.preset_acceptances()
+            if _key_of(f).identity() not in own
         ]
         return Unit(
             key, entry.name, target, component, plan.given, plan, tuple(entry.former_names),
@@ -323,7 +334,8 @@ class _Stack:
                 args.setdefault("source_role_permissions_boundary_arn", boundary)
         else:
             subjects, depends_on = self.irsa_providers(index, entry, target)
-            if subjects is None:
+            if subjects is None:  # the cluster's issuer is missing (said): the entry's own problems still count
+                self.unit("serviceAccounts", index, entry, args, target, unsaid=("oidc_provider_arn", "oidc_issuer"))
                 return None
             (own_arn, own_issuer), *others = subjects
             args |= {"oidc_provider_arn": own_arn, "oidc_issuer": own_issuer}
