@@ -372,3 +372,12 @@ def test_the_policy_pack_config_carries_a_presets_acceptances():
     accepted = pack["sensitive-actions-scoped"]["acceptedFindings"]
     assert [(a["sid"], a["role"]) for a in accepted] == [("DatadogIntegrationWrites", "datadog-integration")]
     assert accepted[0]["reason"].startswith(f"preset datadog@{presets.load('datadog').version}: ")
+
+
+def test_a_hand_set_preset_tag_is_refused_and_never_shows_as_a_preset():
+    """The access report and plan call a role a preset's by its `agent-iam:preset` tag: only agent-iam sets it."""
+    entry = {"name": "fake", "vendor": {"accountId": "464622532012"}, "externalId": "ext-1234",
+             "tags": {"agent-iam:preset": "datadog@2026-11-29"}}
+    assert_config_error({"saasRoles": [entry]}, "agent-iam:saasRoles[0].tags.agent-iam:preset: 'agent-iam:preset' is agent-iam's own tag key")
+    assert_config_error({"defaults": {"tags": {"agent-iam:preset": "x"}}, "saasRoles": [{**entry, "tags": {}}]},
+                        "agent-iam:defaults.tags.agent-iam:preset: 'agent-iam:preset' is agent-iam's own tag key")

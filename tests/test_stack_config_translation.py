@@ -107,3 +107,31 @@ def test_every_entrys_problems_are_reported_at_once():
     lines = caught.value.lines
     assert any(line.startswith("stacks/Pulumi.prod.yaml: agent-iam:ecsAgents[0].secretArns[0]: '*'") for line in lines)
     assert any(line.startswith("stacks/Pulumi.prod.yaml: agent-iam:saasRoles[0].externalId: required") for line in lines)
+
+
+def test_two_entries_whose_resources_would_share_a_urn_are_a_config_error_naming_both():
+    """A child's URN is its type, its name and its component's type (not the component's name): `a`'s
+    ServiceAccount in cluster `x-sa-y` and `a-sa-x`'s in cluster `y` are both `a-sa-x-sa-y/n/s`."""
+    issuer = "https://oidc.eks.eu-west-1.amazonaws.com/id/"
+    clusters = {"x-sa-y": {"oidcIssuerUrl": issuer + "AAAA"}, "y": {"oidcIssuerUrl": issuer + "BBBB"}}
+    entry = {"mode": "irsa", "namespace": "n", "serviceAccount": "s"}
+    with pytest.raises(ConfigError) as caught:
+        settings(clusters=clusters, serviceAccounts=[{**entry, "name": "a", "cluster": "x-sa-y"},
+                                                     {**entry, "name": "a-sa-x", "cluster": "y"}])
+    assert caught.value.lines == [
+        "stacks/Pulumi.prod.yaml: agent-iam:serviceAccounts[1]: its ServiceAccount 'a-sa-x-sa-y/n/s' would have the "
+        "same URN as agent-iam:serviceAccounts[0]'s (the same type and name, both under IrsaRole components); rename "
+        "one of the two entries"
+    ]
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_each_plan_lists_exactly_the_resources_its_component_registers(stack):
+    """`plan.resources(name)`, which the URN check reads, comes from the same names the registration uses."""
+    from conftest import plan_stack_file
+
+    run = plan_stack_file(stack)
+    for unit in run.settings.units():
+        (component,) = [r for r in run.resources if not r.custom and r.name == unit.name and r.type.endswith(unit.component.__name__)]
+        children = sorted((r.type, r.name) for r in run.resources if r.parent == component.urn)
+        assert children == sorted(unit.plan.resources(unit.name)), unit.key

@@ -61,6 +61,18 @@ class ServiceAccountRef:
         return f"{self.cluster}/{self.namespace}/{self.name}"
 
 
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+SECRET = "kubernetes:core/v1:Secret"
+
+
+def service_account_resource_name(name: str, ref: ServiceAccountRef) -> str:
+    return f"{name}-sa-{ref}"
+
+
+def secret_resource_name(name: str) -> str:
+    return f"{name}-secret"
+
+
 class ServiceAccountArgs(OneRoleArgs, S3Args, total=False):
     """A role for a Kubernetes service account: which one, the Kubernetes objects agent-iam creates for
     it, and what the role may do."""
@@ -130,6 +142,11 @@ class ServiceAccountPlan(RolePlan):
         return [("", ServiceAccountRef(self.cluster, self.args.get("namespace", ""), self.args.get("service_account", "")))]
 
     @property
+    def service_account(self) -> ServiceAccountRef:
+        """The role's own service account (the association's, the chart's)."""
+        return self.service_accounts()[0][1]
+
+    @property
     def wildcard(self) -> bool:
         return any(ref.wildcard for _, ref in self.service_accounts())
 
@@ -146,6 +163,15 @@ class ServiceAccountPlan(RolePlan):
     def resolved_problems(self, values: dict[str, Any]) -> list[Problem]:
         return super().resolved_problems(values) + s3_problems(values)
 
+    def other_resources(self, name: str) -> list[tuple[str, str]]:
+        """The ServiceAccount objects and the Secret."""
+        objects = []
+        if self.args.get("create_service_account", True):
+            objects += [(SERVICE_ACCOUNT, service_account_resource_name(name, ref)) for _, ref in self.service_accounts()]
+        if self.args.get("secret_name"):
+            objects.append((SECRET, secret_resource_name(name)))
+        return objects
+
     def advisories(self) -> list[Problem]:
         return policy_advisory(self.args, f"the role {self.role_name!r}")
 
@@ -155,7 +181,7 @@ class ServiceAccountPlan(RolePlan):
     def helm_values(self, role_arn: pulumi.Input[str]) -> Optional[dict[str, Any]]:
         """A chart's `serviceAccount` values: created by the chart only when agent-iam does not.
         None when the subject is a pattern (no one service account to name)."""
-        (_, own), *_ = self.service_accounts()
+        own = self.service_account
         if own.wildcard:
             return None
         service_account: dict[str, Any] = {"create": not self.args.get("create_service_account", True), "name": own.name}
@@ -189,7 +215,7 @@ class ServiceAccountComponent(RoleComponent):
         if args.get("create_service_account", True):
             for _, ref in plan.service_accounts():
                 k8s.core.v1.ServiceAccount(
-                    f"{name}-sa-{ref}",
+                    service_account_resource_name(name, ref),
                     metadata=k8s.meta.v1.ObjectMetaArgs(
                         name=ref.name,
                         namespace=ref.namespace,
@@ -204,7 +230,7 @@ class ServiceAccountComponent(RoleComponent):
                 )
         if args.get("secret_name"):
             k8s.core.v1.Secret(
-                f"{name}-secret",
+                secret_resource_name(name),
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=args["secret_name"],
                     namespace=args.get("secret_namespace") or args["namespace"],

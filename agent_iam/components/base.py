@@ -31,7 +31,7 @@ from agent_iam.iam.policy_document import PolicyDocument
 
 from . import policies
 from ._contract import Problem, Voice, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
-from .role import PlannedRole, RoleDocuments, RoleSpec, role_problems
+from .role import PlannedRole, RoleDocuments, RoleSpec, role_problems, role_resources
 
 MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
 
@@ -153,6 +153,29 @@ def role_option_problems(args: Mapping[str, Any]) -> list[Problem]:
         elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
             problems.append(Problem(f"iam_limits.{key}", f"must be a whole number from 1 to {top}: {value!r}"))
     return problems
+
+
+AGENT_IAM_TAG_PREFIX = "agent-iam:"
+
+
+def reserved_tag_problems(tags: Any) -> list[Problem]:
+    """`agent-iam:*` tag keys are agent-iam's own (the preset a role was made from, `agent-iam:preset`, and any
+    it may set later), so a tag in the plan says what agent-iam did, never what someone typed; the reviewed
+    exemptions a user sets on purpose (docs/guardrails.md) are the exception."""
+    if not isinstance(tags, Mapping) or not any(str(key).startswith(AGENT_IAM_TAG_PREFIX) for key in tags):
+        return []
+    from agent_iam.guardrails.rules import OIDC_SUB_WILDCARD_TAG, TRUST_EXEMPTION_TAG
+
+    yours = (TRUST_EXEMPTION_TAG, OIDC_SUB_WILDCARD_TAG)
+    return [
+        Problem(
+            f"tags.{key}",
+            f"{key!r} is agent-iam's own tag key (agent-iam:* keys say what agent-iam set, such as the preset a role "
+            f"was made from); the agent-iam tags you may set are the reviewed exemptions {' and '.join(yours)}",
+        )
+        for key in tags
+        if str(key).startswith(AGENT_IAM_TAG_PREFIX) and key not in yours
+    ]
 
 
 def role_name(name: str, args: Mapping[str, Any], field_name: str, suffix: str) -> tuple[str, list[Problem]]:
@@ -357,6 +380,10 @@ class RoleSlot:
     account_id: Any = None
     policy_field: str = "policy"
     boundary_field: str = "permissions_boundary_arn"
+    suffix: str = "role"  # its resource is `<component name>-<suffix>`
+
+    def resource_name(self, name: str) -> str:
+        return f"{name}-{self.suffix}"
 
 
 class RolePlan:
@@ -452,7 +479,7 @@ class RolePlan:
 
     def problems(self) -> list[Problem]:
         """Every problem of the Args, naming the field, before anything is built."""
-        return role_option_problems(self.args)
+        return role_option_problems(self.args) + reserved_tag_problems(self.given.get("tags"))
 
     def setup(self) -> None:
         """Defaults worked out once the Args are known to be good (names, specs)."""
@@ -478,7 +505,9 @@ class RolePlan:
     def resolved_problems(self, values: dict[str, Any]) -> list[Problem]:
         """The checks of values that were not known when the Args were checked (those of the shared
         fields; a component adds its own)."""
-        return role_option_problems(values)
+        problems = role_option_problems(values)
+        problems += policy_problems("policy", values.get("policy"), bool(values.get("allow_wildcard_resources")))
+        return problems + check_list("policy_arns", values.get("policy_arns") or [], checks.check_policy_arn)
 
     def advisories(self) -> list[Problem]:
         """What the Args widen on purpose, said loudly (`pulumi.log.warn` when the component registers)."""
@@ -498,7 +527,14 @@ class RolePlan:
     def _resolved(self, values: dict[str, Any]) -> list[RoleDocuments]:
         self.raise_problems(self.resolved_problems(values))
         documents = self.build(values)
-        self.raise_problems(self.role_problems(documents))
+        missing = [
+            Problem(slot.policy_field, f"resolved to nothing for the {slot.label}'s policy {policy.name!r}; "
+                    "give values that grant something, or leave the field out")
+            for slot, layout, built in zip(self.slots, self.layout(), documents)
+            for policy in layout.policies
+            if built.policy(policy.name) is None
+        ]
+        self.raise_problems(missing + self.role_problems(documents))
         return documents
 
     def documents(self, **later: Any) -> list[RoleDocuments]:
@@ -520,6 +556,16 @@ class RolePlan:
                         self.checked[index] if self.checked is not None else None)
             for index, slot in enumerate(self.slots)
         ]
+
+    def resources(self, name: str) -> list[tuple[str, str]]:
+        """`(type, name)` of every resource the component registers under itself (their URNs are made of
+        these and the component's type), from the same names its registration uses."""
+        roles = [r for slot, docs in zip(self.slots, self.layout()) for r in role_resources(slot.resource_name(name), docs)]
+        return roles + self.other_resources(name)
+
+    def other_resources(self, name: str) -> list[tuple[str, str]]:
+        """`(type, name)` of what the component registers besides its roles and their policies."""
+        return []
 
     def advisory_texts(self) -> list[str]:
         return [self.voice.advisory(advisory) for advisory in (*self.preset_advice, *self.advice)]

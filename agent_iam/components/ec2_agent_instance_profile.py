@@ -61,6 +61,10 @@ class Ec2AgentInstanceProfileOutputs:
     """The instance profile's name."""
 
 
+def instance_profile_name(name: str) -> str:
+    return f"{name}-instance-profile"
+
+
 class Ec2AgentInstanceProfilePlan(RolePlan):
     """The checked Args with their defaults applied: the role and its documents."""
 
@@ -105,6 +109,9 @@ class Ec2AgentInstanceProfilePlan(RolePlan):
     def resolved_problems(self, values: dict[str, Any]) -> list[Problem]:
         return super().resolved_problems(values) + secret_problems(values)
 
+    def other_resources(self, name: str) -> list[tuple[str, str]]:
+        return [("aws:iam/instanceProfile:InstanceProfile", instance_profile_name(name))]
+
     def advisories(self) -> list[Problem]:
         who = f"the instance role {self.role_name!r}"
         return secrets_advisory(self.args, who, self.args.get("account_id")) + policy_advisory(self.args, who)
@@ -130,10 +137,10 @@ class Ec2AgentInstanceProfile(RoleComponent, Ec2AgentInstanceProfileOutputs):
 
     def _register(self, name: str, plan: Ec2AgentInstanceProfilePlan) -> None:
         (slot,), (docs,) = plan.slots, self._documents(plan)
-        role = create_role(self, f"{name}-role", slot.spec, docs, depends_on=self._waits_for)
+        role = create_role(self, slot.resource_name(name), slot.spec, docs, depends_on=self._waits_for)
         # Protected with the role: deleting the profile takes the credentials away from running hosts.
         profile = aws.iam.InstanceProfile(
-            f"{name}-instance-profile",
+            instance_profile_name(name),
             name=slot.spec.name,
             path=slot.spec.path,
             role=role.name,

@@ -98,12 +98,13 @@ class EcsAgentRolesPlan(RolePlan):
         account = self.args.get("account_id")
         return [
             RoleSlot("task role", role_spec(self.args, self.task_name, f"ECS task role of agent {self.name} (agent-iam)"),
-                     account),
+                     account, suffix="task"),
             RoleSlot(
                 "execution role",
                 role_spec(self.args, self.execution_name, f"ECS task execution role of agent {self.name} (agent-iam)"),
                 account,
                 policy_field="secret_arns",
+                suffix="execution",
             ),
         ]
 
@@ -182,8 +183,10 @@ class EcsAgentRoles(RoleComponent, EcsAgentRolesOutputs):
 
     def _register(self, name: str, plan: EcsAgentRolesPlan) -> None:
         (task_slot, execution_slot), (task_docs, execution_docs) = plan.slots, self._documents(plan)
-        task = create_role(self, f"{name}-task", task_slot.spec, task_docs, depends_on=self._waits_for)
-        execution = create_role(self, f"{name}-execution", execution_slot.spec, execution_docs, depends_on=self._waits_for)
+        task = create_role(self, task_slot.resource_name(name), task_slot.spec, task_docs, depends_on=self._waits_for)
+        execution = create_role(
+            self, execution_slot.resource_name(name), execution_slot.spec, execution_docs, depends_on=self._waits_for
+        )
         self.task_role_arn = task.arn
         self.task_role_name = task.name
         self.execution_role_arn = execution.arn

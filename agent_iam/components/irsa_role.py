@@ -266,7 +266,7 @@ class IrsaRole(ServiceAccountComponent, IrsaRoleOutputs):
 
     def _register(self, name: str, plan: IrsaRolePlan) -> None:
         (slot,), (docs,) = plan.slots, self._documents(plan)
-        role = create_role(self, f"{name}-role", slot.spec, docs, depends_on=self._waits_for)
+        role = create_role(self, slot.resource_name(name), slot.spec, docs, depends_on=self._waits_for)
         self.mode = MODE
         self.role_arn = role.arn
         self.role_name = role.name

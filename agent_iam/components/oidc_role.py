@@ -399,6 +399,12 @@ def _github_problems(args: Mapping[str, Any], bad: Any) -> None:
                 f"workflow_refs[{index}]",
                 f"not a job_workflow_ref (<owner>/<repo>/.github/workflows/<file>.yml@<ref>, matched exactly): {ref!r}",
             )
+        elif known.has_wildcard(ref):
+            bad(
+                f"workflow_refs[{index}]",
+                f"is matched exactly (StringEquals), so '*' and '?' are not patterns here: name the ref ({ref!r}); "
+                "{workflow_file} pins a workflow at any ref the subjects allow",
+            )
 
 
 class OidcRolePlan(RolePlan):
@@ -499,7 +505,7 @@ class OidcRole(RoleComponent, OidcRoleOutputs):
 
     def _register(self, name: str, plan: OidcRolePlan) -> None:
         (slot,), (docs,) = plan.slots, self._documents(plan)
-        role = create_role(self, f"{name}-role", slot.spec, docs, depends_on=self._waits_for)
+        role = create_role(self, slot.resource_name(name), slot.spec, docs, depends_on=self._waits_for)
         self.role_arn = role.arn
         self.role_name = role.name
         self.issuer = plan.issuer

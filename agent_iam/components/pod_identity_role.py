@@ -54,6 +54,10 @@ class PodIdentityRoleOutputs(ServiceAccountOutputs):
     adds the association's ARN and ID, and the source role's ARN across accounts)."""
 
 
+def association_name(name: str) -> str:
+    return f"{name}-association"
+
+
 class PodIdentityRolePlan(ServiceAccountPlan):
     """The checked Args with their defaults applied: the role(s), the trust and the association."""
 
@@ -68,8 +72,8 @@ class PodIdentityRolePlan(ServiceAccountPlan):
             problems += check_value("cluster_account_id", args["cluster_account_id"], checks.check_account_id)
         if args.get("eks_cluster_name") is not None:
             problems += check_value("eks_cluster_name", args["eks_cluster_name"], checks.check_eks_cluster_name)
-        for key in ("namespace", "service_account"):
-            value = args.get(key, "")
+        own = self.service_account
+        for key, value in (("namespace", own.namespace), ("service_account", own.name)):
             if checks.has_wildcard(value):
                 problems.append(Problem(key, f"Pod Identity associates one exact service account, not a pattern: {value!r}"))
         if problems:
@@ -116,7 +120,8 @@ class PodIdentityRolePlan(ServiceAccountPlan):
             )
             slots.append(
                 RoleSlot(
-                    "Pod Identity role", source, self.cluster_account_id, boundary_field="source_role_permissions_boundary_arn"
+                    "Pod Identity role", source, self.cluster_account_id,
+                    boundary_field="source_role_permissions_boundary_arn", suffix="pod-identity-role",
                 )
             )
         return slots
@@ -135,8 +140,8 @@ class PodIdentityRolePlan(ServiceAccountPlan):
         return policies.pod_identity_trust(
             self.cluster_account_id,
             cluster_name=self.eks_cluster_name,
-            namespace=self.args["namespace"],
-            service_account=self.args["service_account"],
+            namespace=self.service_account.namespace,
+            service_account=self.service_account.name,
             source_account=source_account,
         )
 
@@ -157,6 +162,9 @@ class PodIdentityRolePlan(ServiceAccountPlan):
         role = RoleDocuments(None, self.permissions_layout(), tuple(self.args.get("policy_arns") or ()))
         return [role, RoleDocuments(None, (Policy(CHAIN_POLICY_NAME, None),))] if self.cross_account else [role]
 
+    def other_resources(self, name: str) -> list[tuple[str, str]]:
+        return [("aws:eks/podIdentityAssociation:PodIdentityAssociation", association_name(name)), *super().other_resources(name)]
+
     def advisories(self) -> list[Problem]:
         advice = super().advisories()
         if self.args.get("session_tag_conditions") is False:
@@ -164,7 +172,7 @@ class PodIdentityRolePlan(ServiceAccountPlan):
                 Problem(
                     "",
                     f"the role {self.role_name!r} trusts EVERY Pod Identity association in account "
-                    f"{self.cluster_account_id}, not only {self.args['namespace']}/{self.args['service_account']} on "
+                    f"{self.cluster_account_id}, not only {self.service_account.namespace}/{self.service_account.name} on "
                     f"cluster {self.eks_cluster_name} ({{session_tag_conditions}}: false)",
                 )
             )
@@ -201,9 +209,9 @@ class PodIdentityRole(ServiceAccountComponent, PodIdentityRoleOutputs):
     def _register(self, name: str, plan: PodIdentityRolePlan) -> None:
         self.mode = MODE
         documents = self._documents(plan)
-        role_spec = plan.slots[0].spec
         if not plan.cross_account:
-            role = create_role(self, f"{name}-role", role_spec, documents[0], depends_on=self._waits_for)
+            slot = plan.slots[0]
+            role = create_role(self, slot.resource_name(name), slot.spec, documents[0], depends_on=self._waits_for)
             register_association(self, name, plan, role.arn)
         else:
             role = register_chained_roles(self, name, plan, documents)
@@ -221,10 +229,10 @@ def register_association(
 ) -> aws.eks.PodIdentityAssociation:
     """The association, in the cluster's account (the component's `cluster_provider`)."""
     association = aws.eks.PodIdentityAssociation(
-        f"{name}-association",
+        association_name(name),
         cluster_name=plan.eks_cluster_name,
-        namespace=plan.args["namespace"],
-        service_account=plan.args["service_account"],
+        namespace=plan.service_account.namespace,
+        service_account=plan.service_account.name,
         role_arn=role_arn,
         target_role_arn=target_role_arn,
         tags=dict(plan.slots[0].spec.tags),
@@ -241,10 +249,11 @@ def register_chained_roles(
     """Cross-account: the source role, the association (the target's ARN computed), then the target role,
     whose trust waits for the association's external ID. No cycle."""
     role, chain = documents
+    role_slot, source_slot = plan.slots
     source = create_role(
         component,
-        f"{name}-pod-identity-role",
-        plan.slots[1].spec,
+        source_slot.resource_name(name),
+        source_slot.spec,
         chain,
         provider=component._cluster_provider,
         depends_on=component._waits_for,
@@ -253,4 +262,4 @@ def register_chained_roles(
     trust = pulumi.Output.all(source.arn, association.external_id).apply(lambda values: plan.target_trust(*values))
     component._extra["sourceRoleArn"] = source.arn
     registered = RoleDocuments(trust, role.policies, role.attached_policy_arns)
-    return create_role(component, f"{name}-role", plan.slots[0].spec, registered, depends_on=component._waits_for)
+    return create_role(component, role_slot.resource_name(name), role_slot.spec, registered, depends_on=component._waits_for)

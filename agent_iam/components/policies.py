@@ -211,9 +211,20 @@ def role_arn(partition: str, account_id: str, path: str, name: str) -> str:
     return f"arn:{partition}:iam::{account_id}:role{path}{name}"
 
 
+SERVICE_ACCOUNT_SUBJECT_PREFIX = "system:serviceaccount:"
+
+
 def service_account_subject(namespace: str, service_account: str) -> str:
     """The `sub` claim of a service account token: `system:serviceaccount:<namespace>:<name>`."""
-    return f"system:serviceaccount:{namespace}:{service_account}"
+    return f"{SERVICE_ACCOUNT_SUBJECT_PREFIX}{namespace}:{service_account}"
+
+
+def service_account_of(subject: str) -> tuple[str, str] | None:
+    """`(namespace, name)` of a service account token's `sub` claim; None for another subject."""
+    if not subject.startswith(SERVICE_ACCOUNT_SUBJECT_PREFIX):
+        return None
+    namespace, _, name = subject.removeprefix(SERVICE_ACCOUNT_SUBJECT_PREFIX).partition(":")
+    return namespace, name
 
 
 def irsa_trust_statement(

@@ -198,7 +198,7 @@ def create_role(
     for policy in docs.policies:
         if policy.managed:
             managed = aws.iam.Policy(
-                f"{logical_name}-{policy.name}",
+                policy_resource_name(logical_name, policy),
                 name=policy.name,
                 path=spec.path,
                 description=f"Permissions of role {spec.name} (agent-iam)",
@@ -206,26 +206,58 @@ def create_role(
                 tags=dict(spec.tags),
                 opts=child,
             )
-            aws.iam.RolePolicyAttachment(f"{logical_name}-{policy.name}", role=role.name, policy_arn=managed.arn, opts=child)
+            aws.iam.RolePolicyAttachment(
+                policy_resource_name(logical_name, policy), role=role.name, policy_arn=managed.arn, opts=child
+            )
         else:
             aws.iam.RolePolicy(
-                f"{logical_name}-{policy.name}", role=role.name, name=policy.name, policy=_json_input(docs, policy.name),
-                opts=child,
+                policy_resource_name(logical_name, policy), role=role.name, name=policy.name,
+                policy=_json_input(docs, policy.name), opts=child,
             )
-    for arn in docs.attached_policy_arns:
-        key = managed_policy_key(arn)
-        former = arn.rsplit("/", 1)[-1]  # the key before customer managed policies were keyed by account
+    for index, arn in enumerate(docs.attached_policy_arns):
+        name, former = attachment_names(logical_name, arn, index)
         aws.iam.RolePolicyAttachment(
-            f"{logical_name}-{key}",
+            name,
             role=role.name,
             policy_arn=arn,
             opts=child
-            if key == former
-            else pulumi.ResourceOptions(
-                parent=parent, provider=provider, aliases=[pulumi.Alias(name=f"{logical_name}-{former}")]
-            ),
+            if former is None
+            else pulumi.ResourceOptions(parent=parent, provider=provider, aliases=[pulumi.Alias(name=former)]),
         )
     return role
+
+
+def policy_resource_name(logical_name: str, policy: Policy) -> str:
+    """A policy's resource (and, managed, its attachment's): `<role resource>-<policy name>`."""
+    return f"{logical_name}-{policy.name}"
+
+
+def attachment_names(logical_name: str, arn: Any, index: int) -> tuple[str, str | None]:
+    """A managed policy attachment's resource name, by the policy (`managed_policy_key`), and the name it had
+    before customer managed policies were keyed by account (an alias), if another. An ARN that is not known
+    yet (another resource's output) is named by its place in the list: nothing else is known to name it by."""
+    if not isinstance(arn, str):
+        return f"{logical_name}-attachment-{index}", None
+    key, former = managed_policy_key(arn), arn.rsplit("/", 1)[-1]
+    return f"{logical_name}-{key}", None if key == former else f"{logical_name}-{former}"
+
+
+ROLE = "aws:iam/role:Role"
+INLINE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+MANAGED_POLICY = "aws:iam/policy:Policy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+
+
+def role_resources(logical_name: str, docs: RoleDocuments) -> list[tuple[str, str]]:
+    """`(type, name)` of every resource `create_role` registers for a role: what its URNs are made of."""
+    resources = [(ROLE, logical_name)]
+    for policy in docs.policies:
+        name = policy_resource_name(logical_name, policy)
+        resources += [(MANAGED_POLICY, name), (ATTACHMENT, name)] if policy.managed else [(INLINE_POLICY, name)]
+    resources += [
+        (ATTACHMENT, attachment_names(logical_name, arn, index)[0]) for index, arn in enumerate(docs.attached_policy_arns)
+    ]
+    return resources
 
 
 def field_problems(label: str, spec: RoleSpec, docs: RoleDocuments) -> list[Problem]:

@@ -365,7 +365,7 @@ class SaasAccessRole(RoleComponent, SaasAccessRoleOutputs):
     def _register(self, name: str, plan: SaasAccessRolePlan) -> None:
         (slot,), (docs,) = plan.slots, self._documents(plan)
         secret_trust = bool(plan.args.get("external_id_secret"))
-        role = create_role(self, f"{name}-role", slot.spec, docs, secret_trust=secret_trust, depends_on=self._waits_for)
+        role = create_role(self, slot.resource_name(name), slot.spec, docs, secret_trust=secret_trust, depends_on=self._waits_for)
         self.role_arn = role.arn
         self.role_name = role.name
         external_id = plan.args.get("external_id")

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from agent_iam.components import policies
 from agent_iam.components.oidc_providers import describe_subject
 from agent_iam.iam import actions as iam_actions
 from agent_iam.iam import arns
@@ -36,7 +37,6 @@ OPERATOR_WORDS = {
     "NumericLessThanEquals": "is at most",
     "IpAddress": "is in",
 }
-SUBJECT_PREFIX = "system:serviceaccount:"
 NODE_SHAPES = {"principal": ("([", "])"), "role": ("[", "]"), "resource": ("[(", ")]")}
 
 
@@ -127,8 +127,9 @@ def _subjects(condition: dict[str, Any] | None) -> list[str]:
 def subject_words(subjects: list[str]) -> str:
     """Who presents the tokens: "pods running as the Kubernetes service account `ns/name`", or
     each CI subject in words ("GitHub Actions runs of `acme/app` on branch `main`")."""
-    if all(s.startswith(SUBJECT_PREFIX) for s in subjects):
-        accounts = " or ".join(_code(s.removeprefix(SUBJECT_PREFIX).replace(":", "/", 1)) for s in subjects)
+    service_accounts = [policies.service_account_of(s) for s in subjects]
+    if all(service_accounts):
+        accounts = " or ".join(_code(f"{namespace}/{name}") for namespace, name in service_accounts)  # type: ignore[misc]
         return f"pods running as the Kubernetes service account {accounts}"
     return " or ".join(describe_subject(s) for s in subjects)
 

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, St
 from pydantic.alias_generators import to_camel
 
 from agent_iam import presets
+from agent_iam.components.base import reserved_tag_problems
 from agent_iam.components.oidc_providers import is_eks_issuer
 from agent_iam.components.policies import oidc_issuer
 from agent_iam.iam.limits import (
@@ -52,7 +53,7 @@ from .types import (
     SecretArn,
 )
 from agent_iam.iam.arns import account_of
-from agent_iam.iam.checks import MAX_SESSION, MIN_SESSION, check_tags, has_wildcard, issuer_of_provider_arn
+from agent_iam.iam.checks import MAX_SESSION, MIN_SESSION, check_tags, issuer_of_provider_arn
 
 
 def check_known_managed_policy(value: str) -> str:
@@ -107,8 +108,10 @@ class RoleOptions(ConfigModel):
     @field_validator("tags")
     @classmethod
     def _tags(cls, tags: dict[str, str] | None) -> dict[str, str] | None:
-        """Each map on its own, leaving room for `managed-by` and `stack`; the merged tags of every role
-        are checked again where the role is built."""
+        """Each map on its own, leaving room for `managed-by` and `stack`, without agent-iam's own keys
+        (named where they are set); the merged tags of every role are checked again where the role is built."""
+        for problem in reserved_tag_problems(tags):
+            raise KeyedError(tuple(problem.field.split(".", 1)[1:]), problem.message)
         return None if tags is None else check_tags(tags, reserved=2)
 
 
@@ -401,15 +404,9 @@ class ServiceAccount(Entry, VendorPermissions):
     service_account_annotations: Annotations = {}
     secret: SecretRef | None = None
 
-    def all_subjects(self) -> list[tuple[tuple[str | int, ...], str, str, str]]:
-        """`(key prefix, cluster, namespace, service account)` of the entry and its `subjects`."""
-        return [((), self.cluster, self.namespace, self.service_account)] + [
-            (("subjects", i), s.cluster, s.namespace, s.service_account) for i, s in enumerate(self.subjects)
-        ]
-
-    @property
-    def wildcard(self) -> bool:
-        return any(has_wildcard(ns) or has_wildcard(sa) for _, _, ns, sa in self.all_subjects())
+    def clusters(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """`(key prefix, cluster)` of the entry and of each of its `subjects`."""
+        return [((), self.cluster)] + [(("subjects", i), s.cluster) for i, s in enumerate(self.subjects)]
 
 
 class OidcRole(Entry, VendorPermissions):
@@ -480,7 +477,7 @@ class StackConfig(ConfigModel):
                         (key, index, "account"), f"unknown account {entry.account!r} (known: {known})"
                     )
         for index, entry in enumerate(self.service_accounts):
-            for prefix, cluster, _, _ in entry.all_subjects():
+            for prefix, cluster in entry.clusters():
                 if cluster not in self.clusters:
                     known = ", ".join(sorted(self.clusters)) or "none are defined in agent-iam:clusters"
                     raise KeyedError(

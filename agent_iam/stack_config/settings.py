@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
 from agent_iam.components import oidc_role, service_account_role
+from agent_iam.components._service_account import ServiceAccountRef
 from agent_iam.components._contract import ArgsError, Voice
 from agent_iam.components.base import MANAGED_BY_TAGS
 from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfile
@@ -235,8 +236,7 @@ class _Stack:
         self.secret_keys = secret_keys
         self.defaults = config.defaults
         self.problems: list[str] = []
-        self.kubernetes_objects: dict[tuple[str, str, str, str], str] = {}  # (kind, cluster, ns, name) -> key
-        self.associations: dict[tuple[str, str, str], str] = {}
+        self.claimed: dict[tuple[str, ServiceAccountRef], str] = {}  # (kind, object) -> the key that creates it
         self.stack_tags = {**(self.defaults.tags or {}), **MANAGED_BY_TAGS, "stack": stack}
         self.oidc = OidcProviders(tags=self.stack_tags, protect=bool(self.defaults.protect))
         for cluster in config.clusters.values():
@@ -349,15 +349,15 @@ class _Stack:
         if unit is None:
             return None
         plan = unit.plan
+        own = plan.service_account
         if plan.MODE == "pod-identity":
-            self.claim_association(key, entry.cluster, plan.args["namespace"], plan.args["service_account"])
+            self.claim(f"{key}.serviceAccount", "Pod Identity association", own)
         if plan.args.get("create_service_account", True):
             for prefix, ref in plan.service_accounts():
-                where = f"{key}.{config_key('serviceAccounts', prefix + 'service_account')}"
-                self.claim_object(where, "ServiceAccount", ref.cluster, ref.namespace, ref.name)
+                self.claim(f"{key}.{config_key('serviceAccounts', prefix + 'service_account')}", "ServiceAccount", ref)
         if plan.args.get("secret_name"):
-            namespace = plan.args.get("secret_namespace") or plan.args["namespace"]
-            self.claim_object(f"{key}.secret.name", "Secret", entry.cluster, namespace, plan.args["secret_name"])
+            secret = ServiceAccountRef(own.cluster, plan.args.get("secret_namespace") or own.namespace, plan.args["secret_name"])
+            self.claim(f"{key}.secret.name", "Secret", secret)
         return unit
 
     def irsa_providers(
@@ -366,8 +366,7 @@ class _Stack:
         """`(provider ARN, issuer)` of each subject's cluster in the role's account, and the registrations it needs."""
         subjects = []
         registrations: list[str] = []
-        clusters = [((), entry.cluster)] + [(("subjects", i), s.cluster) for i, s in enumerate(entry.subjects)]
-        for prefix, cluster_key in clusters:
+        for prefix, cluster_key in entry.clusters():
             cluster = self.config.clusters[cluster_key]
             if cluster.issuer is None:
                 where = key_path(NAMESPACE, ("serviceAccounts", index, *prefix, "cluster"))
@@ -392,24 +391,23 @@ class _Stack:
             subjects.append((arn, cluster.issuer))
         return subjects, tuple(registrations)
 
-    def claim_association(self, key: str, cluster: str, namespace: str, service_account: str) -> None:
-        """EKS allows one Pod Identity association per service account."""
-        owner = self.associations.setdefault((cluster, namespace, service_account), key)
-        if owner != key:
+    def claim(self, where: str, kind: str, ref: ServiceAccountRef) -> None:
+        """Each Kubernetes object is created by one entry only, and EKS allows one Pod Identity association per
+        service account (`ref` names the object: a Secret's name in place of the service account's)."""
+        owner = self.claimed.setdefault((kind, ref), where)
+        if owner == where:
+            return
+        if kind == "Pod Identity association":
             self.problems.append(
-                f"{self.source}: {key}.serviceAccount: {cluster}/{namespace}/{service_account} "
-                f"already has a Pod Identity association ({owner}); EKS allows one per service account"
+                f"{self.source}: {where}: {ref} already has a Pod Identity association ({owner.rsplit('.', 1)[0]}); "
+                "EKS allows one per service account"
             )
-
-    def claim_object(self, where: str, kind: str, cluster: str, namespace: str, name: str) -> None:
-        """Each Kubernetes object is created by one entry only."""
-        owner = self.kubernetes_objects.setdefault((kind, cluster, namespace, name), where)
-        if owner != where:
-            self.problems.append(
-                f"{self.source}: {where}: {kind} {namespace}/{name} in cluster {cluster!r} is already "
-                f"created by {owner}; let one entry create it"
-                + (" (createServiceAccount: false on the others)" if kind == "ServiceAccount" else "")
-            )
+            return
+        self.problems.append(
+            f"{self.source}: {where}: {kind} {ref.namespace}/{ref.name} in cluster {ref.cluster!r} is already "
+            f"created by {owner}; let one entry create it"
+            + (" (createServiceAccount: false on the others)" if kind == "ServiceAccount" else "")
+        )
 
     def check_names(self, units: Sequence[Unit]) -> None:
         """A role name once per account, across every entry."""
@@ -424,6 +422,19 @@ class _Stack:
                         f"in account {account}"
                     )
 
+    def check_urns(self, units: Sequence[Unit]) -> None:
+        """No two entries register a resource with the same URN (its type, its name and the type of the
+        component it is under): the engine would stop the deploy halfway (`DuplicateUrnError`)."""
+        owners: dict[tuple[str, str, str], str] = {}
+        for unit in units:
+            for typ, name in unit.plan.resources(unit.name):
+                owner = owners.setdefault((unit.component.__name__, typ, name), unit.key)
+                if owner != unit.key:
+                    self.problems.append(
+                        f"{self.source}: {unit.key}: its {typ.rsplit(':', 1)[-1]} {name!r} would have the same URN as "
+                        f"{owner}'s (the same type and name, both under {unit.component.__name__} components); rename one of the two entries"
+                    )
+
     def build(self) -> StackSettings:
         def family(name: str, entries: Sequence[Entry]) -> tuple[Unit, ...]:
             built = (self.entry(name, index, entry) for index, entry in enumerate(entries))
@@ -432,7 +443,9 @@ class _Stack:
         c = self.config
         ecs, ec2, saas = family("ecsAgents", c.ecs_agents), family("ec2Agents", c.ec2_agents), family("saasRoles", c.saas_roles)
         service_accounts, oidc_roles = family("serviceAccounts", c.service_accounts), family("oidcRoles", c.oidc_roles)
-        self.check_names([*ecs, *ec2, *saas, *service_accounts, *oidc_roles])
+        units = [*ecs, *ec2, *saas, *service_accounts, *oidc_roles]
+        self.check_names(units)
+        self.check_urns(units)
         for planned, problem in self.oidc.problems():
             self.problems.append(f"{self.source}: {planned.needed_by[0]}: {problem}")
         if self.problems:
@@ -456,7 +469,7 @@ class _Stack:
                 OidcRegistration(key=p.needed_by[0], name=p.name, target=p.needed_by[1], args=p.args)
                 for p in self.oidc.registrations()
             ),
-            kubernetes_clusters=tuple(sorted({cluster for _, cluster, _, _ in self.kubernetes_objects})),
+            kubernetes_clusters=tuple(sorted({ref.cluster for kind, ref in self.claimed if kind != "Pod Identity association"})),
             guardrails=c.guardrails,
             limits=self.defaults.limits.to_iam_limits(),
             boundary_arns=boundaries,

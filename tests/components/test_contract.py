@@ -154,3 +154,16 @@ def test_a_plan_is_registered_only_for_the_args_it_was_checked_for():
     with pytest.raises(ValueError, match="checked for other Args") as caught:
         run_components(lambda: SaasAccessRole("v", dict(args), plan=plan))  # an equal copy is not the checked object
     assert caught.value.registered_resources == []  # type: ignore[attr-defined]
+
+
+def test_agent_iam_tag_keys_are_agent_iams_own_but_the_reviewed_exemptions():
+    import pytest
+
+    from agent_iam import ArgsError, SaasAccessRole
+
+    for key in ("agent-iam:preset", "agent-iam:anything"):
+        with pytest.raises(ArgsError, match=rf"args\.tags\.{key}: '{key}' is agent-iam's own tag key") as caught:
+            run_components(lambda key=key: SaasAccessRole("v", {**VENDOR, "tags": {key: "datadog@2026-11-29"}}))
+        assert caught.value.registered_resources == []  # type: ignore[attr-defined]
+    run, _ = run_components(lambda: SaasAccessRole("v", {**VENDOR, "tags": {"agent-iam:trust-exemption": "reviewed"}}))
+    assert run.named("aws:iam/role:Role", "v-role").inputs["tags"]["agent-iam:trust-exemption"] == "reviewed"
