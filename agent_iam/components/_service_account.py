@@ -19,21 +19,13 @@ from agent_iam.iam import checks
 from . import policies
 from ._contract import Problem, check_list, check_value
 from .base import (
-    OneRoleArgs,
-    RoleComponent,
-    RolePlan,
-    S3Args,
-    has_permissions,
-    policy_advisory,
-    policy_problems,
-    role_name,
-    role_spec,
-    s3_permissions,
-    s3_problems,
+    OneRoleArgs, RoleComponent, RolePlan, S3Args, has_permissions, policy_advisory, policy_problems, role_name,
+    role_spec, s3_permissions, s3_problems,
 )
 from .role import Policy
 
 POLICY_NAME = "service-account-access"
+SERVICE_ACCOUNT_ROLE = "agent-iam:eks:ServiceAccountRole"  # both modes' type before IrsaRole and PodIdentityRole
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 MANAGED_BY_LABEL = {"app.kubernetes.io/managed-by": "agent-iam"}
 
@@ -107,12 +99,11 @@ class ServiceAccountOutputs:
     """A chart's `serviceAccount` values (`create`, `name`, the role annotation); none for a wildcard subject."""
 
 
-class ServiceAccountPlan(RolePlan):
+class ServiceAccountPlan(RolePlan, family="serviceAccounts"):
     """What both modes check and work out: the role's name and settings, the service accounts, the
     Secret, the permissions (one inline document), and the chart values."""
 
     MODE = ""
-    PRESET_FAMILY = "serviceAccounts"
 
     def problems(self) -> list[Problem]:
         args = self.args
@@ -248,8 +239,7 @@ class ServiceAccountComponent(RoleComponent):
         self.helm_values = plan.helm_values(self.role_arn)
 
     def outputs(self) -> dict[str, Any]:
-        """Stack output: role ARN and name, mode, the chart values, and the association when there is one."""
-        outputs = {"roleArn": self.role_arn, "roleName": self.role_name, "mode": self.mode, **self._extra}
-        if self.helm_values is not None:
-            outputs["helmValues"] = self.helm_values
-        return outputs
+        """Stack output: role ARN and name, mode, the association (and Secret) when there is one, the chart values."""
+        outputs = super().outputs()
+        helm_values = outputs.pop("helmValues", None)
+        return {**outputs, **self._extra, **({"helmValues": helm_values} if helm_values is not None else {})}

@@ -11,6 +11,7 @@ that are other resources' outputs are checked, and the documents naming them bui
 """
 
 # No `from __future__ import annotations`: Pulumi's schema analyzer reads the Args annotations as types.
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional, TypedDict
@@ -19,19 +20,13 @@ import pulumi
 import pulumi_aws as aws
 
 from agent_iam.iam import checks
-from agent_iam.iam.limits import (
-    DEFAULT_MANAGED_POLICIES_PER_ROLE,
-    DEFAULT_ROLE_POLICIES_SIZE,
-    DEFAULT_TRUST_POLICY_SIZE,
-    MAX_MANAGED_POLICIES_PER_ROLE,
-    MAX_TRUST_POLICY_SIZE,
-    IamLimits,
-)
+from agent_iam.iam import limits as iam_quotas
+from agent_iam.iam.limits import IamLimits
 from agent_iam.iam.policy_document import PolicyDocument
 
 from . import policies
 from ._contract import Problem, Voice, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
-from .role import PlannedRole, RoleDocuments, RoleSpec, role_problems, role_resources
+from .role import PlannedRole, RoleDocuments, RoleSpec, create_role, role_problems, role_resources
 
 MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
 
@@ -116,20 +111,15 @@ class SecretsArgs(TypedDict, total=False):
 # --- the shared fields' checks and defaults -------------------------------------------------
 
 _LIMIT_RANGES = {
-    "trust_policy_size": MAX_TRUST_POLICY_SIZE,
-    "role_policies_size": DEFAULT_ROLE_POLICIES_SIZE,
-    "managed_policies_per_role": MAX_MANAGED_POLICIES_PER_ROLE,
+    "trust_policy_size": iam_quotas.MAX_TRUST_POLICY_SIZE,
+    "role_policies_size": iam_quotas.DEFAULT_ROLE_POLICIES_SIZE,
+    "managed_policies_per_role": iam_quotas.MAX_MANAGED_POLICIES_PER_ROLE,
 }
 
 
 def iam_limits(args: Mapping[str, Any]) -> IamLimits:
     """`iam_limits` of the Args, IAM's defaults for what is not set."""
-    given = args.get("iam_limits") or {}
-    return IamLimits(
-        trust_policy_size=given.get("trust_policy_size", DEFAULT_TRUST_POLICY_SIZE),
-        role_policies_size=given.get("role_policies_size", DEFAULT_ROLE_POLICIES_SIZE),
-        managed_policies_per_role=given.get("managed_policies_per_role", DEFAULT_MANAGED_POLICIES_PER_ROLE),
-    )
+    return IamLimits(**(args.get("iam_limits") or {}))
 
 
 def role_option_problems(args: Mapping[str, Any]) -> list[Problem]:
@@ -396,11 +386,19 @@ class RolePlan:
     (the documents from resolved values), `layout()` (which documents exist before their values are
     known), `resolved_problems()` (the checks of values that were unknown) and `advisories()`."""
 
-    COMPONENT = ""
+    COMPONENT = ""  # the component's name, from its Args type (`EcsAgentRolesArgs`: `EcsAgentRoles`)
     ARGS: type = dict
     PRESET_FAMILY = ""  # the stack-file family whose vendor presets (agent_iam.presets) this component takes
     REGION_NEEDED_FOR: Optional[str] = None  # what only the region can say, making it required
     ACCOUNT_FROM_PROVIDER = False  # no `account_id`: the account of the component's AWS provider, looked up
+
+    def __init_subclass__(cls, *, args: Optional[type] = None, family: Optional[str] = None, **kwargs: Any):
+        """`class FooPlan(RolePlan, args=FooArgs, family="fooEntries")`: the Args it checks, and the presets it takes."""
+        super().__init_subclass__(**kwargs)
+        if args is not None:
+            cls.ARGS, cls.COMPONENT = args, args.__name__.removesuffix("Args")
+        if family is not None:
+            cls.PRESET_FAMILY = family
 
     def __init__(self, name: str, args: Any, voice: Optional[Voice] = None):
         self.preset, defaults = preset_of(self.COMPONENT, name, args, self.ARGS, self.PRESET_FAMILY)
@@ -604,13 +602,22 @@ def secrets_advisory(args: Mapping[str, Any], who: str, account_id: Any) -> list
 class RoleComponent(pulumi.ComponentResource):
     """The base of every role component: check (a `RolePlan`), then register exactly that plan.
 
-    A component sets `_PLAN` (its plan class) and `_MODULE` (its type token's module), declares
-    `__init__(name, args: <Its>Args, opts=None, *, plan=None)` (the schema reads its Args from there)
-    and registers its resources in `_register`; `register_outputs` comes last, from `outputs()`."""
+    A component names its plan class and its type token's module (`class Foo(RoleComponent, FooOutputs,
+    plan=FooPlan, module="foo")`, and the type tokens it was registered under before, aliased so state is
+    kept: `former_types=`), declares `__init__(name, args: FooArgs, opts=None, *, plan=None)` (the schema
+    reads its Args from there) and registers its resources in `_register`; `register_outputs` comes last,
+    from `outputs()`."""
 
     _PLAN = RolePlan
     _MODULE = ""
-    _FORMER_TYPES = ()  # type tokens it was registered under before: aliased, so state is kept
+    _FORMER_TYPES = ()
+
+    def __init_subclass__(cls, *, plan: Optional[type] = None, module: Optional[str] = None,
+                          former_types: tuple[str, ...] = (), **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        cls._PLAN = plan or cls._PLAN
+        cls._MODULE = module or cls._MODULE
+        cls._FORMER_TYPES = former_types or cls._FORMER_TYPES
 
     def __init__(self, name: str, args: Any, opts: Optional[pulumi.ResourceOptions] = None, *, plan: Any = None):
         plan = self.check(name, args) if plan is None else plan.for_args(name, args)
@@ -644,8 +651,22 @@ class RoleComponent(pulumi.ComponentResource):
             return plan.documents(account_id=caller.account_id)
         return plan.documents()
 
+    def _register_roles(self, name: str, plan: RolePlan, **options: Any) -> list[Any]:
+        """Every role of the plan with its documents (`create_role`), named `<name>-<slot suffix>`."""
+        return [
+            create_role(self, slot.resource_name(name), slot.spec, docs, depends_on=self._waits_for, **options)
+            for slot, docs in zip(plan.slots, self._documents(plan))
+        ]
+
     def _register(self, name: str, plan: Any) -> None:
         raise NotImplementedError
 
     def outputs(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The stack output: every output the component declares on its `...Outputs` mixin (the schema's
+        outputs too), by its camelCase name, in the order declared; one it does not have (None) is left out."""
+        from pydantic.alias_generators import to_camel
+
+        mixins = [cls for cls in reversed(type(self).__mro__) if cls.__name__.endswith("Outputs")]
+        names = [name for cls in mixins for name in inspect.get_annotations(cls)]
+        values = {to_camel(name): getattr(self, name, None) for name in dict.fromkeys(names)}
+        return {key: value for key, value in values.items() if value is not None}

@@ -15,20 +15,10 @@ from agent_iam.iam import checks
 from . import policies
 from ._contract import Problem, check_list
 from .base import (
-    OneRoleArgs,
-    RoleComponent,
-    RolePlan,
-    RoleSlot,
-    SecretsArgs,
-    policy_advisory,
-    policy_document,
-    policy_problems,
-    role_name,
-    role_spec,
-    secret_problems,
-    secrets_advisory,
+    OneRoleArgs, RoleComponent, RolePlan, RoleSlot, SecretsArgs, policy_advisory, policy_document,
+    policy_problems, role_name, role_spec, secret_problems, secrets_advisory,
 )
-from .role import Policy, RoleDocuments, create_role
+from .role import Policy, RoleDocuments
 
 POLICY_NAME = "agent-permissions"
 SSM_POLICY_NAME = "AmazonSSMManagedInstanceCore"
@@ -65,13 +55,10 @@ def instance_profile_name(name: str) -> str:
     return f"{name}-instance-profile"
 
 
-class Ec2AgentInstanceProfilePlan(RolePlan):
+class Ec2AgentInstanceProfilePlan(RolePlan, args=Ec2AgentInstanceProfileArgs, family="ec2Agents"):
     """The checked Args with their defaults applied: the role and its documents."""
 
-    COMPONENT = "Ec2AgentInstanceProfile"
     ACCOUNT_FROM_PROVIDER = True
-    ARGS = Ec2AgentInstanceProfileArgs
-    PRESET_FAMILY = "ec2Agents"
 
     def problems(self) -> list[Problem]:
         args = self.args
@@ -117,27 +104,17 @@ class Ec2AgentInstanceProfilePlan(RolePlan):
         return secrets_advisory(self.args, who, self.args.get("account_id")) + policy_advisory(self.args, who)
 
 
-class Ec2AgentInstanceProfile(RoleComponent, Ec2AgentInstanceProfileOutputs):
+class Ec2AgentInstanceProfile(RoleComponent, Ec2AgentInstanceProfileOutputs, plan=Ec2AgentInstanceProfilePlan, module="ec2"):
     """An instance role trusted by EC2 and the instance profile that hands it to an instance.
 
     Bad Args raise an `ArgsError` naming the field before anything is registered."""
 
-    _PLAN = Ec2AgentInstanceProfilePlan
-    _MODULE = "ec2"
-
-    def __init__(
-        self,
-        name: str,
-        args: Ec2AgentInstanceProfileArgs,
-        opts: Optional[pulumi.ResourceOptions] = None,
-        *,
-        plan: Optional[Ec2AgentInstanceProfilePlan] = None,
-    ):
+    def __init__(self, name: str, args: Ec2AgentInstanceProfileArgs, opts: Optional[pulumi.ResourceOptions] = None, *,
+                 plan: Optional[Ec2AgentInstanceProfilePlan] = None):
         super().__init__(name, args, opts, plan=plan)
 
     def _register(self, name: str, plan: Ec2AgentInstanceProfilePlan) -> None:
-        (slot,), (docs,) = plan.slots, self._documents(plan)
-        role = create_role(self, slot.resource_name(name), slot.spec, docs, depends_on=self._waits_for)
+        (role,), (slot,) = self._register_roles(name, plan), plan.slots
         # Protected with the role: deleting the profile takes the credentials away from running hosts.
         profile = aws.iam.InstanceProfile(
             instance_profile_name(name),
@@ -152,11 +129,3 @@ class Ec2AgentInstanceProfile(RoleComponent, Ec2AgentInstanceProfileOutputs):
         self.instance_profile_arn = profile.arn
         self.instance_profile_name = profile.name
 
-    def outputs(self) -> dict[str, Any]:
-        """The stack output of this agent: what an EC2 launch template or an operator needs."""
-        return {
-            "roleArn": self.role_arn,
-            "roleName": self.role_name,
-            "instanceProfileArn": self.instance_profile_arn,
-            "instanceProfileName": self.instance_profile_name,
-        }

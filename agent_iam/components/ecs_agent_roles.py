@@ -11,20 +11,10 @@ from agent_iam.iam import checks
 from . import policies
 from ._contract import Problem, check_list
 from .base import (
-    RoleArgs,
-    RoleComponent,
-    RolePlan,
-    RoleSlot,
-    SecretsArgs,
-    policy_advisory,
-    policy_document,
-    policy_problems,
-    role_name,
-    role_spec,
-    secret_problems,
-    secrets_advisory,
+    RoleArgs, RoleComponent, RolePlan, RoleSlot, SecretsArgs, policy_advisory, policy_document, policy_problems,
+    role_name, role_spec, secret_problems, secrets_advisory,
 )
-from .role import Policy, RoleDocuments, create_role
+from .role import Policy, RoleDocuments
 
 EXECUTION_POLICY_NAME = "AmazonECSTaskExecutionRolePolicy"
 SECRETS_POLICY_NAME = "agent-secrets"
@@ -77,13 +67,10 @@ class EcsAgentRolesOutputs:
     """Environment variables the agent's container needs."""
 
 
-class EcsAgentRolesPlan(RolePlan):
+class EcsAgentRolesPlan(RolePlan, args=EcsAgentRolesArgs, family="ecsAgents"):
     """The checked Args with their defaults applied: both roles and their documents."""
 
-    COMPONENT = "EcsAgentRoles"
     ACCOUNT_FROM_PROVIDER = True
-    ARGS = EcsAgentRolesArgs
-    PRESET_FAMILY = "ecsAgents"
     REGION_NEEDED_FOR = "the task role's trust pins aws:SourceArn to the ECS tasks of this region"
 
     def problems(self) -> list[Problem]:
@@ -161,32 +148,19 @@ class EcsAgentRolesPlan(RolePlan):
         )
 
 
-class EcsAgentRoles(RoleComponent, EcsAgentRolesOutputs):
+class EcsAgentRoles(RoleComponent, EcsAgentRolesOutputs, plan=EcsAgentRolesPlan, module="ecs"):
     """Task role and task execution role for one agent on ECS (Fargate or EC2 launch type).
 
     The task role is trusted by ECS tasks of this account and region only; the execution role carries
     `AmazonECSTaskExecutionRolePolicy` and reads exactly the agent's secrets. Bad Args raise an
     `ArgsError` naming the field before anything is registered."""
 
-    _PLAN = EcsAgentRolesPlan
-    _MODULE = "ecs"
-
-    def __init__(
-        self,
-        name: str,
-        args: EcsAgentRolesArgs,
-        opts: Optional[pulumi.ResourceOptions] = None,
-        *,
-        plan: Optional[EcsAgentRolesPlan] = None,
-    ):
+    def __init__(self, name: str, args: EcsAgentRolesArgs, opts: Optional[pulumi.ResourceOptions] = None, *,
+                 plan: Optional[EcsAgentRolesPlan] = None):
         super().__init__(name, args, opts, plan=plan)
 
     def _register(self, name: str, plan: EcsAgentRolesPlan) -> None:
-        (task_slot, execution_slot), (task_docs, execution_docs) = plan.slots, self._documents(plan)
-        task = create_role(self, task_slot.resource_name(name), task_slot.spec, task_docs, depends_on=self._waits_for)
-        execution = create_role(
-            self, execution_slot.resource_name(name), execution_slot.spec, execution_docs, depends_on=self._waits_for
-        )
+        task, execution = self._register_roles(name, plan)
         self.task_role_arn = task.arn
         self.task_role_name = task.name
         self.execution_role_arn = execution.arn
@@ -194,12 +168,3 @@ class EcsAgentRoles(RoleComponent, EcsAgentRolesOutputs):
         environment = plan.args.get("agent_environment")
         self.agent_environment = dict(AGENT_ENVIRONMENT if environment is None else environment)
 
-    def outputs(self) -> dict[str, Any]:
-        """The stack output of this agent: both roles for the task definition, and the agent's environment."""
-        return {
-            "taskRoleArn": self.task_role_arn,
-            "taskRoleName": self.task_role_name,
-            "executionRoleArn": self.execution_role_arn,
-            "executionRoleName": self.execution_role_name,
-            "agentEnvironment": self.agent_environment,
-        }

@@ -17,15 +17,11 @@ from agent_iam.iam import arns, checks
 from . import policies
 from ._contract import Problem, check_fields, check_value, is_known
 from ._service_account import (
-    ROLE_ARN_ANNOTATION,
-    ServiceAccountArgs,
-    ServiceAccountComponent,
-    ServiceAccountOutputs,
-    ServiceAccountPlan,
-    ServiceAccountRef,
+    ROLE_ARN_ANNOTATION, SERVICE_ACCOUNT_ROLE, ServiceAccountArgs, ServiceAccountComponent, ServiceAccountOutputs,
+    ServiceAccountPlan, ServiceAccountRef,
 )
 from .base import RoleSlot
-from .role import RoleDocuments, create_role
+from .role import RoleDocuments
 
 MODE = "irsa"
 
@@ -87,11 +83,9 @@ class IrsaCluster:
         return policies.IrsaTrust(self.cluster, self.provider_arn, issuer, self.subjects, self.wildcard)
 
 
-class IrsaRolePlan(ServiceAccountPlan):
+class IrsaRolePlan(ServiceAccountPlan, args=IrsaRoleArgs):
     """The checked Args with their defaults applied: the role, its trust and its Kubernetes objects."""
 
-    COMPONENT = "IrsaRole"
-    ARGS = IrsaRoleArgs
     MODE = MODE
 
     def service_accounts(self) -> list[tuple[str, ServiceAccountRef]]:
@@ -240,7 +234,9 @@ class IrsaRolePlan(ServiceAccountPlan):
         return {ROLE_ARN_ANNOTATION: role_arn} if self.args.get("role_arn_annotation", True) is not False else {}
 
 
-class IrsaRole(ServiceAccountComponent, IrsaRoleOutputs):
+class IrsaRole(
+    ServiceAccountComponent, IrsaRoleOutputs, plan=IrsaRolePlan, module="eks", former_types=(SERVICE_ACCOUNT_ROLE,)
+):
     """A role Kubernetes service accounts assume through IRSA (the cluster's OIDC provider), and its
     Kubernetes objects.
 
@@ -249,25 +245,11 @@ class IrsaRole(ServiceAccountComponent, IrsaRoleOutputs):
     anything is registered. Registered before as `agent-iam:eks:ServiceAccountRole` (`mode: irsa`): that
     type is an alias, so a stack that had one keeps its resources."""
 
-    _PLAN = IrsaRolePlan
-    _MODULE = "eks"
-    _FORMER_TYPES = ("agent-iam:eks:ServiceAccountRole",)
-
-    def __init__(
-        self,
-        name: str,
-        args: IrsaRoleArgs,
-        opts: Optional[pulumi.ResourceOptions] = None,
-        *,
-        plan: Optional[IrsaRolePlan] = None,
-        kubernetes: Optional[Mapping[str, pulumi.ProviderResource]] = None,
-    ):
+    def __init__(self, name: str, args: IrsaRoleArgs, opts: Optional[pulumi.ResourceOptions] = None, *,
+                 plan: Optional[IrsaRolePlan] = None, kubernetes: Optional[Mapping[str, pulumi.ProviderResource]] = None):
         super().__init__(name, args, opts, plan=plan, kubernetes=kubernetes)
 
     def _register(self, name: str, plan: IrsaRolePlan) -> None:
-        (slot,), (docs,) = plan.slots, self._documents(plan)
-        role = create_role(self, slot.resource_name(name), slot.spec, docs, depends_on=self._waits_for)
-        self.mode = MODE
-        self.role_arn = role.arn
-        self.role_name = role.name
+        (role,) = self._register_roles(name, plan)
+        self.mode, self.role_arn, self.role_name = MODE, role.arn, role.name
         self._kubernetes_objects(name, plan)

@@ -23,20 +23,10 @@ from . import oidc_providers as known
 from . import policies
 from ._contract import Problem, check_list, check_value, is_known
 from .base import (
-    OneRoleArgs,
-    RoleComponent,
-    RolePlan,
-    RoleSlot,
-    S3Args,
-    has_permissions,
-    policy_advisory,
-    policy_problems,
-    role_name,
-    role_spec,
-    s3_permissions,
-    s3_problems,
+    OneRoleArgs, RoleComponent, RolePlan, RoleSlot, S3Args, has_permissions, policy_advisory, policy_problems,
+    role_name, role_spec, s3_permissions, s3_problems,
 )
-from .role import Policy, RoleDocuments, create_role
+from .role import Policy, RoleDocuments
 
 POLICY_NAME = "workload-access"
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
@@ -407,12 +397,8 @@ def _github_problems(args: Mapping[str, Any], bad: Any) -> None:
             )
 
 
-class OidcRolePlan(RolePlan):
+class OidcRolePlan(RolePlan, args=OidcRoleArgs, family="oidcRoles"):
     """The checked Args with their defaults applied: the role, its documents and what IAM would refuse."""
-
-    COMPONENT = "OidcRole"
-    ARGS = OidcRoleArgs
-    PRESET_FAMILY = "oidcRoles"
 
     def problems(self) -> list[Problem]:
         args = self.args
@@ -483,41 +469,21 @@ class OidcRolePlan(RolePlan):
         return advice
 
 
-class OidcRole(RoleComponent, OidcRoleOutputs):
+class OidcRole(RoleComponent, OidcRoleOutputs, plan=OidcRolePlan, module="oidc"):
     """A role assumed with web identity tokens of one OIDC issuer (`agent-iam:oidc:OidcRole`).
 
     Bad Args raise an `ArgsError` naming the field before anything is registered. When
     `oidc_provider_arn` is another resource's output, the trust waits for it; `depends_on` given in
     `opts` is passed to the role too, so a provider registered in the same program exists first."""
 
-    _PLAN = OidcRolePlan
-    _MODULE = "oidc"
-
-    def __init__(
-        self,
-        name: str,
-        args: OidcRoleArgs,
-        opts: Optional[pulumi.ResourceOptions] = None,
-        *,
-        plan: Optional[OidcRolePlan] = None,
-    ):
+    def __init__(self, name: str, args: OidcRoleArgs, opts: Optional[pulumi.ResourceOptions] = None, *,
+                 plan: Optional[OidcRolePlan] = None):
         super().__init__(name, args, opts, plan=plan)
 
     def _register(self, name: str, plan: OidcRolePlan) -> None:
-        (slot,), (docs,) = plan.slots, self._documents(plan)
-        role = create_role(self, slot.resource_name(name), slot.spec, docs, depends_on=self._waits_for)
-        self.role_arn = role.arn
-        self.role_name = role.name
+        (role,) = self._register_roles(name, plan)
+        self.role_arn, self.role_name = role.arn, role.name
         self.issuer = plan.issuer
         self.audience = plan.audience
         self.subjects = plan.subjects
 
-    def outputs(self) -> dict[str, Any]:
-        """Stack output: the role, and what the pipeline configures (issuer, audience, subjects)."""
-        return {
-            "roleArn": self.role_arn,
-            "roleName": self.role_name,
-            "issuer": self.issuer,
-            "audience": self.audience,
-            "subjects": self.subjects,
-        }

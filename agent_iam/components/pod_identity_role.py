@@ -17,7 +17,9 @@ from agent_iam.iam import checks
 
 from . import policies
 from ._contract import Problem, check_value
-from ._service_account import ServiceAccountArgs, ServiceAccountComponent, ServiceAccountOutputs, ServiceAccountPlan
+from ._service_account import (
+    SERVICE_ACCOUNT_ROLE, ServiceAccountArgs, ServiceAccountComponent, ServiceAccountOutputs, ServiceAccountPlan,
+)
 from .base import RoleSlot, role_name
 from .role import Policy, RoleDocuments, RoleSpec, create_role
 
@@ -58,11 +60,9 @@ def association_name(name: str) -> str:
     return f"{name}-association"
 
 
-class PodIdentityRolePlan(ServiceAccountPlan):
+class PodIdentityRolePlan(ServiceAccountPlan, args=PodIdentityRoleArgs):
     """The checked Args with their defaults applied: the role(s), the trust and the association."""
 
-    COMPONENT = "PodIdentityRole"
-    ARGS = PodIdentityRoleArgs
     MODE = MODE
 
     def problems(self) -> list[Problem]:
@@ -179,7 +179,10 @@ class PodIdentityRolePlan(ServiceAccountPlan):
         return advice
 
 
-class PodIdentityRole(ServiceAccountComponent, PodIdentityRoleOutputs):
+class PodIdentityRole(
+    ServiceAccountComponent, PodIdentityRoleOutputs, plan=PodIdentityRolePlan, module="eks",
+    former_types=(SERVICE_ACCOUNT_ROLE,),
+):
     """A role one Kubernetes service account gets through an EKS Pod Identity association (created here,
     in the cluster's account), and its Kubernetes objects.
 
@@ -190,33 +193,18 @@ class PodIdentityRole(ServiceAccountComponent, PodIdentityRoleOutputs):
     `agent-iam:eks:ServiceAccountRole` (`mode: pod-identity`): that type is an alias, so a stack that had
     one keeps its resources."""
 
-    _PLAN = PodIdentityRolePlan
-    _MODULE = "eks"
-    _FORMER_TYPES = ("agent-iam:eks:ServiceAccountRole",)
-
-    def __init__(
-        self,
-        name: str,
-        args: PodIdentityRoleArgs,
-        opts: Optional[pulumi.ResourceOptions] = None,
-        *,
-        plan: Optional[PodIdentityRolePlan] = None,
-        kubernetes: Optional[Mapping[str, pulumi.ProviderResource]] = None,
-        cluster_provider: Optional[pulumi.ProviderResource] = None,
-    ):
+    def __init__(self, name: str, args: PodIdentityRoleArgs, opts: Optional[pulumi.ResourceOptions] = None, *,
+                 plan: Optional[PodIdentityRolePlan] = None, kubernetes: Optional[Mapping[str, pulumi.ProviderResource]] = None,
+                 cluster_provider: Optional[pulumi.ProviderResource] = None):
         super().__init__(name, args, opts, plan=plan, kubernetes=kubernetes, cluster_provider=cluster_provider)
 
     def _register(self, name: str, plan: PodIdentityRolePlan) -> None:
-        self.mode = MODE
-        documents = self._documents(plan)
         if not plan.cross_account:
-            slot = plan.slots[0]
-            role = create_role(self, slot.resource_name(name), slot.spec, documents[0], depends_on=self._waits_for)
+            (role,) = self._register_roles(name, plan)
             register_association(self, name, plan, role.arn)
         else:
-            role = register_chained_roles(self, name, plan, documents)
-        self.role_arn = role.arn
-        self.role_name = role.name
+            role = register_chained_roles(self, name, plan, self._documents(plan))
+        self.mode, self.role_arn, self.role_name = MODE, role.arn, role.name
         self._kubernetes_objects(name, plan)
 
 

@@ -18,20 +18,10 @@ from ._contract import Problem, check_list, check_value, is_known
 from agent_iam.iam.policy_document import PolicyDocument
 
 from .base import (
-    OneRoleArgs,
-    RoleComponent,
-    RolePlan,
-    RoleSlot,
-    S3Args,
-    has_permissions,
-    policy_advisory,
-    policy_problems,
-    role_name,
-    role_spec,
-    s3_permissions,
-    s3_problems,
+    OneRoleArgs, RoleComponent, RolePlan, RoleSlot, S3Args, has_permissions, policy_advisory, policy_problems,
+    role_name, role_spec, s3_permissions, s3_problems,
 )
-from .role import Policy, RoleDocuments, create_role
+from .role import Policy, RoleDocuments
 
 POLICY_NAME = "vendor-access"
 
@@ -161,12 +151,9 @@ def _trust_problems(args: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
-class SaasAccessRolePlan(RolePlan):
+class SaasAccessRolePlan(RolePlan, args=SaasAccessRoleArgs, family="saasRoles"):
     """The checked Args with their defaults applied: the role, its documents and what IAM would refuse."""
 
-    COMPONENT = "SaasAccessRole"
-    ARGS = SaasAccessRoleArgs
-    PRESET_FAMILY = "saasRoles"
     PRESET_ONLY = ("preset_version", "without_actions", "without_statements")
 
     def preset_args(self, preset: Any, args: dict[str, Any]) -> dict[str, Any]:
@@ -342,32 +329,20 @@ class SaasAccessRolePlan(RolePlan):
         return advice + policy_advisory(self.given, who)
 
 
-class SaasAccessRole(RoleComponent, SaasAccessRoleOutputs):
+class SaasAccessRole(RoleComponent, SaasAccessRoleOutputs, plan=SaasAccessRolePlan, module="saas"):
     """A cross-account role for one SaaS vendor, and the hand-off its console asks for.
 
     The trust names the vendor's principal with its external ID and/or `aws:PrincipalArn` patterns;
     the permissions (S3 locations, KMS keys, a policy) go into one inline or customer managed policy.
     Bad Args raise an `ArgsError` naming the field before anything is registered."""
 
-    _PLAN = SaasAccessRolePlan
-    _MODULE = "saas"
-
-    def __init__(
-        self,
-        name: str,
-        args: SaasAccessRoleArgs,
-        opts: Optional[pulumi.ResourceOptions] = None,
-        *,
-        plan: Optional[SaasAccessRolePlan] = None,
-    ):
+    def __init__(self, name: str, args: SaasAccessRoleArgs, opts: Optional[pulumi.ResourceOptions] = None, *,
+                 plan: Optional[SaasAccessRolePlan] = None):
         super().__init__(name, args, opts, plan=plan)
 
     def _register(self, name: str, plan: SaasAccessRolePlan) -> None:
-        (slot,), (docs,) = plan.slots, self._documents(plan)
-        secret_trust = bool(plan.args.get("external_id_secret"))
-        role = create_role(self, slot.resource_name(name), slot.spec, docs, secret_trust=secret_trust, depends_on=self._waits_for)
-        self.role_arn = role.arn
-        self.role_name = role.name
+        (role,) = self._register_roles(name, plan, secret_trust=bool(plan.args.get("external_id_secret")))
+        self.role_arn, self.role_name = role.arn, role.name
         external_id = plan.args.get("external_id")
         # A secret output either way: a stack output is easy to paste where it should not go.
         self.external_id = pulumi.Output.secret(external_id) if external_id else None
@@ -376,9 +351,3 @@ class SaasAccessRole(RoleComponent, SaasAccessRoleOutputs):
             handoff["externalId"] = self.external_id
         self.handoff = handoff
 
-    def outputs(self) -> dict[str, Any]:
-        """The stack output of this role: ARN, name, external ID (secret, when set) and the hand-off."""
-        outputs: dict[str, Any] = {"roleArn": self.role_arn, "roleName": self.role_name}
-        if self.external_id is not None:
-            outputs["externalId"] = self.external_id
-        return {**outputs, "handoff": self.handoff}

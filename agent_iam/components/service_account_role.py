@@ -82,7 +82,7 @@ def component_of(plan: Any) -> type[pulumi.ComponentResource]:
     return IrsaRole if isinstance(plan, IrsaRolePlan) else PodIdentityRole
 
 
-class ServiceAccountRole(ServiceAccountComponent, ServiceAccountRoleOutputs):
+class ServiceAccountRole(ServiceAccountComponent, ServiceAccountRoleOutputs, module="eks"):
     """A role for Kubernetes service accounts (IRSA or Pod Identity, by `mode`) and its Kubernetes objects:
     what `IrsaRole` and `PodIdentityRole` register, under this type. New programs use those two.
 
@@ -91,8 +91,6 @@ class ServiceAccountRole(ServiceAccountComponent, ServiceAccountRoleOutputs):
     cross-account source role); the role itself is created through the component's own AWS provider.
     Bad Args raise an `ArgsError` naming the field before anything is registered.
     """
-
-    _MODULE = "eks"
 
     def __init__(
         self,
