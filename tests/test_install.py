@@ -11,6 +11,7 @@ import subprocess
 import sys
 import sysconfig
 import venv
+import zipfile
 from pathlib import Path
 
 from conftest import ROOT
@@ -40,6 +41,18 @@ def test_pip_install_of_the_tree_gives_a_working_package(tmp_path: Path):
         check=True,
     )
     [wheel] = wheels.glob("agent_iam-*.whl")
+    with zipfile.ZipFile(wheel) as archive:  # typed and licensed: py.typed, the license file, an SPDX expression
+        names = set(archive.namelist())
+        [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
+        headers = archive.read(metadata).decode()
+    assert "agent_iam/py.typed" in names and "agent_iam/iam/data/partitions.json" in names  # no botocore needed
+    assert metadata.replace("METADATA", "licenses/LICENSE") in names
+    assert "License-Expression: Apache-2.0" in headers.splitlines()
+    assert "Provides-Extra: eks" in headers.splitlines()
+    requires = [line.removeprefix("Requires-Dist: ") for line in headers.splitlines() if line.startswith("Requires-Dist: ")]
+    kubernetes = [r for r in requires if r.startswith("pulumi-kubernetes")]
+    assert kubernetes and all(r.endswith('; extra == "eks"') for r in kubernetes)  # only with the eks extra
+    assert [r for r in requires if r.startswith("botocore")] == ['botocore>=1.34; extra == "plan"']  # not for `pulumi up`
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
@@ -58,3 +71,30 @@ def test_pip_install_of_the_tree_gives_a_working_package(tmp_path: Path):
     assert trust["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::222222222222:role/vendor-control-plane"}
     assert trust["Statement"][0]["Condition"] == {"StringEquals": {"sts:ExternalId": "ext-1234"}}
 
+
+
+def _pins(path: Path) -> dict[str, str]:
+    from packaging.utils import canonicalize_name
+
+    lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    return {canonicalize_name(line.split("==")[0]): line.split("==")[1] for line in lines if "==" in line}
+
+
+def test_dependency_floors_are_the_releases_ci_tests():
+    """pyproject's floors are constraints-min.txt, which CI's deeper pass (make test-min) runs the suite with;
+    its test tools are requirements-dev.txt's."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    floors = {}
+    for spec in project["dependencies"] + project["optional-dependencies"]["eks"]:
+        requirement = Requirement(spec)
+        [floor] = [s.version for s in requirement.specifier if s.operator == ">="]
+        floors[canonicalize_name(requirement.name)] = floor
+    assert floors == _pins(ROOT / "constraints-min.txt")
+    dev, tools = _pins(ROOT / "requirements-dev.txt"), _pins(ROOT / "requirements-min.txt")
+    assert tools == {name: dev[name] for name in tools}
+    assert "make test-min" in (ROOT / ".ci" / "run").read_text()

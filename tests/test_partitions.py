@@ -1,4 +1,5 @@
-"""Partitions, regions and DNS suffixes from botocore's partition data (agent_iam.iam.partitions)."""
+"""Partitions, regions and DNS suffixes from botocore's partition data (agent_iam.iam.partitions), a copy of
+which the package ships so `pulumi up` does not install botocore."""
 
 from __future__ import annotations
 
@@ -124,3 +125,10 @@ def test_a_kube_context_that_looks_like_an_arn_is_not_judged():
     clusters = {"c": {"oidcIssuerUrl": issuer, "kubeContext": "arn:aws:eks:us-east-1:1:cluster/elsewhere"}}
     settings = stack_config.load_settings({"accountId": CN_ACCOUNT, "clusters": clusters}, stack="prod", region="cn-north-1")
     assert settings.clusters["c"].kube_context.startswith("arn:aws:")
+
+
+def test_the_shipped_partition_data_is_the_pinned_botocores():
+    """agent_iam/iam/data/partitions.json is `make partitions` output from the botocore requirements-dev.txt pins."""
+    shipped = (partitions.Path(partitions.__file__).parent / partitions.DATA).read_text(encoding="utf-8")
+    assert shipped == partitions.refreshed_data(), "run `make partitions`"
+    assert json.loads(shipped)["partitions"] == json.loads(partitions.botocore_partitions_file().read_text())["partitions"]

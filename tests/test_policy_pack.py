@@ -286,3 +286,23 @@ def test_the_pack_blocks_the_issues_bypasses_and_honours_acceptances(rule_name, 
         assert run(policy, args) == []
         args.config = {"acceptedFindings": [{"sid": violation.sid, "role": "someone-else", "reason": "reviewed SEC-1"}]}
         assert len(run(policy, args)) == 1
+
+
+# Releases that fixed a published vulnerability, for packages the pack's venv pins (advisories by CVE).
+FIXED_IN = {
+    "setuptools": [("CVE-2022-40897", "65.5.1"), ("CVE-2024-6345", "70.0.0"), ("CVE-2025-47273", "78.1.1")],
+    "protobuf": [("CVE-2025-4565", "5.29.5")],
+}
+
+
+def test_the_pack_pins_no_release_with_a_known_vulnerability():
+    from packaging.version import Version
+
+    pins = dict(
+        line.split("==", 1)
+        for line in (ROOT / "policy" / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    for package, advisories in FIXED_IN.items():
+        for advisory, fixed in advisories:
+            assert Version(pins[package]) >= Version(fixed), f"{package}=={pins[package]}: {advisory}, fixed in {fixed}"

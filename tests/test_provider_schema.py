@@ -4,6 +4,7 @@ with documented inputs and its outputs; the provider constructs a component from
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pulumi
@@ -64,11 +65,22 @@ def test_inputs_from_other_resources_are_inputs_and_the_rest_plain():
     assert saas["policy"]["additionalProperties"]["$ref"] == "pulumi.json#/Any"  # a policy document, any shape
 
 
-def test_plugin_manifest_runs_the_provider_entry_point():
-    manifest = yaml.safe_load((ROOT / "PulumiPlugin.yaml").read_text())
-    assert manifest["runtime"]["name"] == "python"
-    assert (ROOT / manifest["main"] / "__main__.py").is_file()
-    assert "component_provider_host" in (ROOT / manifest["main"] / "__main__.py").read_text()
+def test_the_plugin_folder_is_what_the_language_host_runs_and_the_root_is_no_plugin():
+    """`pulumi package add <repo>/provider`: the CLI reads `runtime` (no `main`: it has none) from the folder's
+    PulumiPlugin.yaml, pip installs its requirements.txt into `venv` there, then the Python host runs
+    `python <folder> <engine>` because the folder has a `__main__.py` (tests/test_provider_protocol.py runs it)."""
+    import tomllib
+
+    assert not (ROOT / "PulumiPlugin.yaml").exists()  # the root is the stack program (Pulumi.yaml)
+    folder = ROOT / "provider"
+    manifest = yaml.safe_load((folder / "PulumiPlugin.yaml").read_text())
+    assert set(manifest) == {"runtime", "requiredPulumiVersion"}
+    assert manifest["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    assert (folder / "__main__.py").is_file() and not (folder / "pyproject.toml").exists()
+    requirements = [line for line in (folder / "requirements.txt").read_text().splitlines() if line and line[0] != "#"]
+    assert requirements == ["-c ../constraints.txt", "..[eks]"]  # relative to the folder: pip runs there
+    project = tomllib.loads((folder / ".." / "pyproject.toml").read_text())["project"]
+    assert project["name"] == PACKAGE and "eks" in project["optional-dependencies"]
 
 
 def test_the_provider_constructs_a_component_from_schema_inputs(monkeypatch):
@@ -109,3 +121,90 @@ def test_the_args_reference_is_generated_from_the_code():
     from agent_iam.provider.reference import render
 
     assert (ROOT / "docs" / "reference.md").read_text() == render(), "run `make docs`"
+
+
+def _described(schema: dict) -> list[tuple[str, str]]:
+    """(where, description) of every resource, input, output and type property of the schema."""
+    found = []
+    for token, resource in schema["resources"].items():
+        found.append((token, resource["description"]))
+        for group in ("inputProperties", "properties"):
+            found += [(f"{token}.{group}.{name}", prop.get("description", "")) for name, prop in resource[group].items()]
+    for token, typ in schema["types"].items():
+        found.append((token, typ.get("description", "")))
+        found += [(f"{token}.{name}", prop.get("description", "")) for name, prop in typ.get("properties", {}).items()]
+    return found
+
+
+def test_every_input_and_output_is_described_as_the_schema_spells_it_without_python_indentation():
+    from agent_iam.provider.host import AgentIamProvider
+
+    provider = AgentIamProvider()
+    python_names = {n for n in provider._fields if "_" in n}  # what a TypeScript user never types
+    for where, description in _described(SCHEMA):
+        assert description.strip(), f"{where} has no description"
+        assert "\n " not in description and not description.startswith(" "), (where, description)
+        words = set(re.findall(r"[a-z0-9_]+", description))
+        assert not words & python_names, (where, words & python_names)
+    outputs = SCHEMA["resources"][f"{PACKAGE}:index:SaasAccessRole"]["properties"]
+    assert outputs["roleArn"]["description"] == "The role's ARN, to give to the vendor."
+    accounts = SCHEMA["resources"][f"{PACKAGE}:index:OidcRole"]["inputProperties"]["accountId"]["description"]
+    assert accounts == "The 12-digit account the role is created in. Default: none (then `oidcProviderArn` is required)."
+
+
+def test_fields_that_take_a_closed_set_of_values_are_enums_of_the_values_the_components_check():
+    from agent_iam.components import oidc_providers
+    from agent_iam.components.service_account_role import MODES
+
+    def values(token: str) -> list[str]:
+        return [value["value"] for value in SCHEMA["types"][token.removeprefix("#/types/")]["enum"]]
+
+    oidc = SCHEMA["resources"][f"{PACKAGE}:index:OidcRole"]["inputProperties"]
+    assert values(oidc["provider"]["$ref"]) == list(oidc_providers.PROVIDERS) == ["github", "gitlab", "terraform-cloud", "generic"]
+    assert oidc["provider"]["plain"] is True and "type" not in oidc["provider"]
+    assert oidc["runPhases"]["type"] == "array" and values(oidc["runPhases"]["items"]["$ref"]) == ["plan", "apply"]
+    service_account = SCHEMA["resources"][f"{PACKAGE}:index:ServiceAccountRole"]
+    assert values(service_account["inputProperties"]["mode"]["$ref"]) == list(MODES) == ["irsa", "pod-identity"]
+    assert service_account["properties"]["mode"]["$ref"] == service_account["inputProperties"]["mode"]["$ref"]
+
+
+def test_secret_outputs_are_marked_secret():
+    secret = {
+        (token.rsplit(":", 1)[-1], name)
+        for token, resource in SCHEMA["resources"].items()
+        for name, prop in resource["properties"].items()
+        if prop.get("secret")
+    }
+    assert secret == {("SaasAccessRole", "externalId"), ("SaasAccessRole", "handoff")}  # the protocol test checks the wire
+
+
+def test_the_package_is_described_licensed_and_versioned_from_pyproject():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert SCHEMA["description"] == project["description"]
+    assert SCHEMA["license"] == project["license"] == "Apache-2.0"
+    assert SCHEMA["repository"] == project["urls"]["Repository"]
+    assert SCHEMA["homepage"] == project["urls"]["Homepage"]
+    assert SCHEMA["version"] == project["version"]
+    assert "kind/component" in SCHEMA["keywords"]
+
+
+def test_public_names_are_real_imports_for_type_checkers_and_load_lazily_at_run_time():
+    """One list of public names: `__all__`, the TYPE_CHECKING imports and the lazy table agree."""
+    import ast
+
+    import agent_iam
+
+    tree = ast.parse((ROOT / "agent_iam" / "__init__.py").read_text())
+    [guard] = [node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"]
+    imported = {
+        alias.name: node.module.rsplit(".", 1)[-1]
+        for node in guard.body
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }
+    assert imported == agent_iam._EXPORTS
+    assert sorted(agent_iam.__all__) == agent_iam.__all__ == sorted(imported)
+    assert (ROOT / "agent_iam" / "py.typed").is_file()
+    assert agent_iam.SaasAccessRole.__module__ == "agent_iam.components.saas_access_role"

@@ -117,12 +117,9 @@ def test_plain_external_id_shows_in_trust_but_the_output_is_secret(plan_stack):
     role = run.named("aws:iam/role:Role", "upsolver-role")
     assert role.secret_inputs == []
     assert EXTERNAL_ID in role.inputs["assumeRolePolicy"]
-    assert run.outputs["saasRoles"]["upsolver"] == {
-        "roleArn": f"arn:aws:iam::{ACCOUNT}:role/upsolver",
-        "roleName": "upsolver",
-        "externalId": "[secret]",
-        "handoff": {"roleArn": f"arn:aws:iam::{ACCOUNT}:role/upsolver", "externalId": "[secret]"},
-    }
+    # The external ID is its own secret output: the roles' output holds no secret, so it stays plain.
+    assert run.outputs["saasRoles"]["upsolver"] == {"roleArn": f"arn:aws:iam::{ACCOUNT}:role/upsolver", "roleName": "upsolver"}
+    assert run.outputs["saasExternalIds"] == {"upsolver": "[secret]"}
 
 
 def test_secure_external_id_is_redacted_in_place_and_the_trust_is_secret(plan_stack):
@@ -133,7 +130,7 @@ def test_secure_external_id_is_redacted_in_place_and_the_trust_is_secret(plan_st
     assert trust_of(run, "upsolver-role")["Statement"][0]["Condition"] == {
         "StringEquals": {"sts:ExternalId": "[secret]"}
     }
-    assert run.outputs["saasRoles"]["upsolver"]["handoff"]["externalId"] == "[secret]"
+    assert run.outputs["saasExternalIds"]["upsolver"] == "[secret]"
 
 
 def test_external_id_in_a_secret_key_marks_the_trust_secret():
@@ -146,13 +143,10 @@ def test_external_id_in_a_secret_key_marks_the_trust_secret():
     assert "external_id_secret" not in plain.saas_roles[0].args  # default: false
 
 
-def test_handoff_without_external_id_is_just_the_role_arn(plan_stack):
-    run = plan_stack(config_with(saasRoles=[qwak()]))
-    assert run.outputs["saasRoles"]["qwak"] == {
-        "roleArn": f"arn:aws:iam::{ACCOUNT}:role/qwak",
-        "roleName": "qwak",
-        "handoff": {"roleArn": f"arn:aws:iam::{ACCOUNT}:role/qwak"},
-    }
+def test_a_role_without_external_id_has_no_entry_among_the_external_ids(plan_stack):
+    run = plan_stack(config_with(saasRoles=[qwak(), upsolver()]))
+    assert run.outputs["saasRoles"]["qwak"] == {"roleArn": f"arn:aws:iam::{ACCOUNT}:role/qwak", "roleName": "qwak"}
+    assert run.outputs["saasExternalIds"] == {"upsolver": "[secret]"}
 
 
 # --- permissions -------------------------------------------------------------------
@@ -466,14 +460,15 @@ def test_prod_upsolver_external_id_is_redacted_and_policy_is_customer_managed():
     assert "upsolver-connection.vendor-access.json" not in docs
     sids = [s["Sid"] for s in docs["policy.upsolver-connection-vendor-access.json"]["Statement"]]
     assert sids == ["ListPrefixesOfAcmeProdDatalake", "ReadObjects", "WriteObjects", "UseBucketKeysThroughS3"]
-    assert run.outputs["saasRoles"]["upsolver-connection"]["handoff"] == {
+    assert run.outputs["saasRoles"]["upsolver-connection"] == {
         "roleArn": "arn:aws:iam::432109876543:role/agents/upsolver-connection",
-        "externalId": "[secret]",
+        "roleName": "upsolver-connection",
     }
+    assert run.outputs["saasExternalIds"]["upsolver-connection"] == "[secret]"
 
 
 def test_dev_upsolver_plain_external_id_shows_in_the_trust():
     run, docs = _stack_documents("dev")
     (statement,) = docs["upsolver-connection.trust.json"]["Statement"]
     assert statement["Condition"]["StringEquals"]["sts:ExternalId"].startswith("acme-dev-")
-    assert run.outputs["saasRoles"]["upsolver-connection"]["externalId"] == "[secret]"
+    assert run.outputs["saasExternalIds"]["upsolver-connection"] == "[secret]"

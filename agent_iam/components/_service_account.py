@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Optional, Required
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from agent_iam.iam import checks
 
@@ -201,8 +200,23 @@ class ServiceAccountComponent(RoleComponent):
         self._extra: dict[str, Any] = {}
         super().__init__(name, args, opts, plan=plan)
 
+    def _prepare(self, name: str, plan: ServiceAccountPlan) -> None:
+        """`pulumi_kubernetes` (the `eks` extra) when the component creates Kubernetes objects."""
+        self._k8s: Any = None
+        if not (plan.args.get("create_service_account", True) or plan.args.get("secret_name")):
+            return
+        try:
+            import pulumi_kubernetes
+        except ImportError as error:
+            raise pulumi.RunError(
+                f"{type(self).__name__} {name!r} creates Kubernetes objects (a ServiceAccount, a Secret), which needs "
+                "pulumi-kubernetes: install agent-iam with its `eks` extra (pip install 'agent-iam[eks]'), or set "
+                "create_service_account: false and no secret_name"
+            ) from error
+        self._k8s = pulumi_kubernetes
+
     def _kubernetes_objects(self, name: str, plan: ServiceAccountPlan) -> None:
-        args = plan.args
+        args, k8s = plan.args, self._k8s
         if args.get("create_service_account", True):
             for _, ref in plan.service_accounts():
                 k8s.core.v1.ServiceAccount(

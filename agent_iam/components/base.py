@@ -621,6 +621,7 @@ class RoleComponent(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: Any, opts: Optional[pulumi.ResourceOptions] = None, *, plan: Any = None):
         plan = self.check(name, args) if plan is None else plan.for_args(name, args)
+        self._prepare(name, plan)
         super().__init__(type_token(self._MODULE, type(self).__name__), name, None, self._with_former_types(opts))
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         for text in plan.advisory_texts():
@@ -650,6 +651,9 @@ class RoleComponent(pulumi.ComponentResource):
             caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
             return plan.documents(account_id=caller.account_id)
         return plan.documents()
+
+    def _prepare(self, name: str, plan: Any) -> None:
+        """What the component needs before it registers anything (raising `pulumi.RunError` when it is missing)."""
 
     def _register_roles(self, name: str, plan: RolePlan, **options: Any) -> list[Any]:
         """Every role of the plan with its documents (`create_role`), named `<name>-<slot suffix>`."""

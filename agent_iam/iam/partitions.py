@@ -3,9 +3,11 @@
 botocore ships `data/partitions.json` (the file the AWS SDKs share): each partition's id (`aws`,
 `aws-cn`, `aws-us-gov`, `aws-iso`, `aws-iso-b`, `aws-iso-e`, `aws-iso-f`, `aws-eusc`, ...), its
 regions, the pattern its region names follow, and its DNS suffix (`amazonaws.com`,
-`amazonaws.com.cn`, `c2s.ic.gov`, ...). A region AWS adds later follows its partition's pattern,
-so a name that matches a pattern is placed in that partition even before botocore lists it;
-`check_region` still asks for a region botocore knows, with a "did you mean".
+`amazonaws.com.cn`, `c2s.ic.gov`, ...). A copy lives in `data/partitions.json` (`make partitions`
+refreshes it from the botocore the dev tools pin), so `pulumi up` does not install botocore for
+one file. A region AWS adds later follows its partition's pattern, so a name that matches a
+pattern is placed in that partition even before botocore lists it; `check_region` still asks for
+a region botocore knows, with a "did you mean".
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
+
+DATA = "data/partitions.json"
 
 
 @dataclass(frozen=True)
@@ -27,17 +33,27 @@ class Partition:
     regions: tuple[str, ...]
 
 
-def _partitions_file() -> Path:
+def botocore_partitions_file() -> Path:
+    """botocore's own `data/partitions.json` (where `make partitions` copies from)."""
     spec = find_spec("botocore")  # its data only: importing botocore itself is not needed
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("botocore is not installed; agent-iam reads AWS's partition data from it")
+        raise RuntimeError("botocore is not installed (requirements-dev.txt): `make partitions` copies its partition data")
     return Path(next(iter(spec.submodule_search_locations))) / "data" / "partitions.json"
+
+
+def refreshed_data() -> str:
+    """The text of `data/partitions.json` from the installed botocore: its partition data as it is,
+    with the botocore version it came from."""
+    from importlib.metadata import version
+
+    data = json.loads(botocore_partitions_file().read_text(encoding="utf-8"))
+    return json.dumps({"source": f"botocore {version('botocore')} data/partitions.json", **data}, indent=1) + "\n"
 
 
 @lru_cache(maxsize=1)
 def partitions() -> tuple[Partition, ...]:
     """Every partition botocore knows, in its order (`aws` first)."""
-    data = json.loads(_partitions_file().read_text(encoding="utf-8"))
+    data = json.loads(resources.files("agent_iam.iam").joinpath(DATA).read_text(encoding="utf-8"))
     result = []
     for entry in data["partitions"]:
         regions = tuple(
@@ -121,3 +137,9 @@ def check_partition(partition: str, region: str, *, what: str = "this ARN") -> N
             f"{what} is in partition {partition!r}, but region {region} is in {expected!r}: "
             f"use arn:{expected}:... (IAM refuses principals and resources of another partition)"
         )
+
+
+if __name__ == "__main__":  # `make partitions`
+    target = Path(__file__).resolve().parent / DATA
+    target.write_text(refreshed_data(), encoding="utf-8")
+    print(f"wrote {target}", file=sys.stderr)

@@ -1,8 +1,10 @@
 """agent-iam as a Pulumi component provider, so TypeScript, Go, C#, Java and YAML programs get the
-components with `pulumi package add` (the repository's `PulumiPlugin.yaml` runs `__main__.py` here).
+components with `pulumi package add <repository>/provider` (the plugin folder `provider/` at the
+repository's root starts `host.serve()`).
 
 The package schema comes from the Pulumi SDK's own analyzer, which reads each component's Args
-(TypedDict fields and their docstrings) and its outputs (the annotations of its `...Outputs` mixin).
+(TypedDict fields and their docstrings) and its outputs (the annotations of its `...Outputs` mixin),
+made readable for other languages by `readable.py`; `host.py` serves it and constructs the components.
 `python -m agent_iam.provider.schema` writes it (`make schema` -> build/schema.json).
 """
 
@@ -48,10 +50,9 @@ def package_schema() -> dict[str, Any]:
     """The package schema exactly as the component provider serves it (`GetSchema`)."""
     import json
 
-    from pulumi.provider.experimental.component import ComponentProvider
+    from agent_iam.provider.host import AgentIamProvider
 
-    provider = ComponentProvider(components(), PACKAGE, version=version())
-    return with_inherited_descriptions(json.loads(provider.schema), components())
+    return json.loads(AgentIamProvider().schema)
 
 
 def with_inherited_descriptions(schema: dict[str, Any], hosted: list[type[pulumi.ComponentResource]]) -> dict[str, Any]:

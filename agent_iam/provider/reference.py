@@ -74,32 +74,19 @@ def render() -> str:
         lines += [f"(schema token `{token}`)", "", " ".join(resource.get("description", "").split()), ""]
         lines += [f"### {args}", ""]
         lines += _properties(resource["inputProperties"], set(resource.get("requiredInputs", [])))
-        [mixin] = [c for c in component.__mro__ if c.__name__ == f"{component.__name__}Outputs"]
         lines += ["", "### Outputs", "", "| Output | Type | Meaning |", "|---|---|---|"]
         for name, prop in resource["properties"].items():
-            meaning = _output_doc(mixin, _snake(name))
+            meaning = " ".join(prop.get("description", "").split()) + (" Secret." if prop.get("secret") else "")
             lines.append(f"| `{_snake(name)}` / `{name}` | {_type(prop)} | {meaning} |")
         lines.append("")
     for token, typ in sorted(data["types"].items()):
         lines += [f"## {token.rsplit(':', 1)[-1]}", "", " ".join((typ.get("description") or "").split()), ""]
-        lines += _properties(typ["properties"], set(typ.get("required", [])))
+        if "enum" in typ:
+            lines.append("One of: " + ", ".join(f"`{value['value']}`" for value in typ["enum"]) + ".")
+        else:
+            lines += _properties(typ["properties"], set(typ.get("required", [])))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
-
-
-def _output_doc(mixin: type, field: str) -> str:
-    """An output's docstring, from the source of the mixin or the outputs class it inherits them from (the
-    schema analyzer reads only the component's)."""
-    import ast
-    import inspect
-
-    for cls in mixin.__mro__[:-1]:
-        body = ast.parse(inspect.getsource(cls)).body[0].body  # type: ignore[attr-defined]
-        for node, following in zip(body, body[1:]):
-            if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == field:
-                if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
-                    return " ".join(str(following.value.value).split())
-    return ""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -91,6 +91,20 @@ def test_bad_args_raise_naming_the_field_and_register_nothing(args, match):
     assert caught.value.registered_resources == []
 
 
+def test_without_the_eks_extra_kubernetes_objects_are_refused_before_anything_registers(monkeypatch):
+    """pulumi-kubernetes is the `eks` extra: only this component imports it, and only for Kubernetes objects."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pulumi_kubernetes", None)  # as if not installed: importing it fails
+    args = ServiceAccountRoleArgs(namespace="causely", service_account="mediator", cluster="prod",
+                                  oidc_provider_arn=PROVIDER, oidc_issuer=ISSUER)
+    with pytest.raises(Exception, match=r"ServiceAccountRole 'mediator' creates Kubernetes objects .*agent-iam\[eks\]") as caught:
+        run_components(lambda: ServiceAccountRole("mediator", args))
+    assert caught.value.registered_resources == []  # type: ignore[attr-defined]
+    run, _ = run_components(lambda: ServiceAccountRole("mediator", {**args, "create_service_account": False}))
+    assert [r.type for r in run.resources if r.custom] == [ROLE]
+
+
 # --- the split: IrsaRole and PodIdentityRole, with ServiceAccountRole's state --------------------
 
 IRSA_ARGS = {"namespace": "causely", "service_account": "mediator", "cluster": "prod", "oidc_provider_arn": PROVIDER}
