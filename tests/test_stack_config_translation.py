@@ -135,3 +135,28 @@ def test_each_plan_lists_exactly_the_resources_its_component_registers(stack):
         (component,) = [r for r in run.resources if not r.custom and r.name == unit.name and r.type.endswith(unit.component.__name__)]
         children = sorted((r.type, r.name) for r in run.resources if r.parent == component.urn)
         assert children == sorted(unit.plan.resources(unit.name)), unit.key
+
+
+@pytest.mark.parametrize("family", ["ecsAgents", "ec2Agents", "saasRoles", "serviceAccounts", "oidcRoles"])
+def test_the_table_maps_each_key_to_one_field_and_back(family):
+    """An entry's keys are its component's Args fields, one to one: every key but the stack's own (names,
+    accounts, reviews) is a field, every field is a key or filled by the stack, and each spells back."""
+    from pydantic.alias_generators import to_camel
+
+    from agent_iam.stack_config.models import ENTRIES, FILLED
+    from agent_iam.stack_config.settings import config_key
+
+    table = ENTRIES[family]
+    model = {"ecsAgents": "EcsAgent", "ec2Agents": "Ec2Agent", "saasRoles": "SaasRole", "serviceAccounts": "ServiceAccount",
+             "oidcRoles": "OidcRole"}[family]
+    import agent_iam.stack_config.models as models
+
+    entry = getattr(models, model)
+    own = set(table.base.model_fields) - set(table.args.__annotations__)  # names, accounts, reviews, vendor, secret
+    keys = {name for name in entry.model_fields if name not in own}
+    fields = set(table.args.__annotations__) - set(FILLED) - set(table.filled) - {f for _, f in table.nested}
+    assert keys == fields
+    for name in keys:
+        assert config_key(family, name) == to_camel(name)
+    for key, field in table.nested:
+        assert config_key(family, field) == key

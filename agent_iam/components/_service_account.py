@@ -18,6 +18,7 @@ from agent_iam.iam import checks
 from . import policies
 from ._contract import Problem, check_list, check_value
 from .base import (
+    check_managed_policy_arn,
     OneRoleArgs, RoleComponent, RolePlan, S3Args, has_permissions, policy_advisory, policy_problems, role_name,
     role_spec, s3_permissions, s3_problems,
 )
@@ -108,7 +109,7 @@ class ServiceAccountPlan(RolePlan, family="serviceAccounts"):
         args = self.args
         self.role_name, problems = role_name(self.name, args, "role_name", "")
         problems += super().problems() + s3_problems(args)
-        problems += check_list("policy_arns", args.get("policy_arns") or [], checks.check_policy_arn)
+        problems += check_list("policy_arns", args.get("policy_arns") or [], check_managed_policy_arn)
         problems += policy_problems("policy", args.get("policy"), bool(args.get("allow_wildcard_resources")))
         if args.get("secret_name") is not None:
             problems += check_value("secret_name", args["secret_name"], checks.check_k8s_object_name)

@@ -25,6 +25,7 @@ from agent_iam.iam.limits import IamLimits
 from agent_iam.iam.policy_document import PolicyDocument
 
 from . import policies
+from ._explain import describe
 from ._contract import Problem, Voice, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
 from .role import PlannedRole, RoleDocuments, RoleSpec, create_role, role_problems, role_resources
 
@@ -145,6 +146,21 @@ def role_option_problems(args: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def check_managed_policy_arn(value: str) -> str:
+    """A managed policy ARN: well formed, and when it is AWS's, one that exists (IAM refuses the attachment at
+    `pulumi up` otherwise; customer managed policies cannot be checked offline)."""
+    from agent_iam.iam import managed_policies
+
+    checks.check_policy_arn(value)
+    if managed_policies.is_aws_managed(value) and not managed_policies.exists(value):
+        hint = managed_policies.suggestion(value)
+        raise ValueError(
+            f"{value!r} is not an AWS managed policy"
+            + (f"; did you mean {hint!r}?" if hint else f" (checked against {managed_policies.source()})")
+        )
+    return value
+
+
 AGENT_IAM_TAG_PREFIX = "agent-iam:"
 
 
@@ -216,10 +232,8 @@ def policy_problems(field_name: str, policy: Any, allow_wildcard_resources: bool
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
-            original = (error.get("ctx") or {}).get("error")
-            message = str(original) if original is not None else error["msg"]
-            problems.append(Problem(f"{field_name}{where}", message))
+            loc, message = describe(error, PolicyDocument)
+            problems.append(Problem(field_name + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc), message))
         return problems
     wide = document.first_wildcard()
     if wide is not None and not allow_wildcard_resources:
@@ -505,7 +519,7 @@ class RolePlan:
         fields; a component adds its own)."""
         problems = role_option_problems(values)
         problems += policy_problems("policy", values.get("policy"), bool(values.get("allow_wildcard_resources")))
-        return problems + check_list("policy_arns", values.get("policy_arns") or [], checks.check_policy_arn)
+        return problems + check_list("policy_arns", values.get("policy_arns") or [], check_managed_policy_arn)
 
     def advisories(self) -> list[Problem]:
         """What the Args widen on purpose, said loudly (`pulumi.log.warn` when the component registers)."""

@@ -10,11 +10,11 @@ from typing import Any, Optional
 import pulumi
 import pulumi_aws as aws
 
-from agent_iam.iam import checks
 
 from . import policies
 from ._contract import Problem, check_list
 from .base import (
+    check_managed_policy_arn,
     OneRoleArgs, RoleComponent, RolePlan, RoleSlot, SecretsArgs, policy_advisory, policy_document,
     policy_problems, role_name, role_spec, secret_problems, secrets_advisory,
 )
@@ -65,7 +65,7 @@ class Ec2AgentInstanceProfilePlan(RolePlan, args=Ec2AgentInstanceProfileArgs, fa
         self.role_name, problems = role_name(self.name, args, "role_name", "")
         problems += super().problems() + secret_problems(args)
         policy_arns = args.get("policy_arns") or []
-        problems += check_list("policy_arns", policy_arns, checks.check_policy_arn)
+        problems += check_list("policy_arns", policy_arns, check_managed_policy_arn)
         for index, arn in enumerate(policy_arns):
             if args.get("ssm") and isinstance(arn, str) and arn.endswith(f":iam::aws:policy/{SSM_POLICY_NAME}"):
                 problems.append(Problem(f"policy_arns[{index}]", f"{{ssm}}: true already attaches {SSM_POLICY_NAME}"))

@@ -6,11 +6,11 @@ from typing import Any, Optional
 
 import pulumi
 
-from agent_iam.iam import checks
 
 from . import policies
 from ._contract import Problem, check_list
 from .base import (
+    check_managed_policy_arn,
     RoleArgs, RoleComponent, RolePlan, RoleSlot, SecretsArgs, policy_advisory, policy_document, policy_problems,
     role_name, role_spec, secret_problems, secrets_advisory,
 )
@@ -78,7 +78,7 @@ class EcsAgentRolesPlan(RolePlan, args=EcsAgentRolesArgs, family="ecsAgents"):
         self.task_name, problems = role_name(self.name, args, "task_role_name", "task")
         self.execution_name, more = role_name(self.name, args, "execution_role_name", "execution")
         problems += more + super().problems() + secret_problems(args)
-        problems += check_list("task_role_policy_arns", args.get("task_role_policy_arns") or [], checks.check_policy_arn)
+        problems += check_list("task_role_policy_arns", args.get("task_role_policy_arns") or [], check_managed_policy_arn)
         return problems + policy_problems("policy", args.get("policy"), bool(args.get("allow_wildcard_resources")))
 
     def role_slots(self) -> list[RoleSlot]:

@@ -18,7 +18,7 @@ from agent_iam.iam import limits as limit_checks
 
 from . import oidc_providers as known_issuers
 from . import policies
-from ._contract import check_fields, check_list, check_value, raise_problems, type_token
+from ._contract import Problem, check_fields, check_list, check_value, raise_problems, type_token
 
 COMPONENT = "OidcProviderRegistration"
 
@@ -96,6 +96,16 @@ class PlannedRegistration(NamedTuple):
     what: str  # `cluster 'c'`, `issuer https://...` (named by problems)
 
 
+class EksCluster(NamedTuple):
+    """An EKS cluster as the roles of its service accounts trust it."""
+
+    name: str  # the EKS cluster name
+    account_id: str  # the account it runs in
+    issuer: Optional[str]  # host/path, no scheme; None when neither its URL nor a provider is known
+    issuer_url: Optional[str]
+    register_in_own_account: bool = False  # EKS registered none there (eksctl and the console do)
+
+
 class OidcProviders:
     """Which IAM OIDC provider each role of a program trusts, decided in one place: a provider the program
     knows exists (`known`), the one EKS registers with a cluster in the cluster's own account, or one this
@@ -107,6 +117,75 @@ class OidcProviders:
         self.protect = protect
         self._known: dict[tuple[str, str], str] = {}  # (issuer host/path, account) -> provider ARN
         self._planned: dict[tuple[str, str], PlannedRegistration] = {}
+        self.clusters: dict[str, EksCluster] = {}
+
+    def cluster(
+        self,
+        key: str,
+        *,
+        name: str,
+        account_id: str,
+        oidc_issuer_url: Optional[str] = None,
+        oidc_provider_arn: Optional[str] = None,
+        oidc_provider_arns: Mapping[str, tuple[str, str]] = {},
+        register_oidc_provider: bool = False,
+    ) -> list[Problem]:
+        """Know an EKS cluster: its issuer (from its URL, or a provider's ARN), the provider that exists in its
+        own account and those in others (`oidc_provider_arns`: an account's name -> its ID and the ARN).
+        What is wrong names these fields (an issuer that is not an EKS cluster's, a provider of another
+        issuer or in another account, one issuer listed for two clusters)."""
+        arns_given = [("oidc_provider_arn", oidc_provider_arn, account_id, "the cluster's account")] if oidc_provider_arn else []
+        arns_given += [(f"oidc_provider_arns.{k}", arn, a, f"{k}'s") for k, (a, arn) in oidc_provider_arns.items()]
+        issuer = policies.oidc_issuer(oidc_issuer_url) if oidc_issuer_url else None
+        problems = []
+        for field, arn, owner, whose in arns_given:
+            named = checks.issuer_of_provider_arn(arn)
+            if issuer is not None and named != issuer:
+                problems.append(Problem(field, f"is the provider of issuer {named!r}, not of this cluster's {issuer!r}"))
+            issuer = issuer or named
+            if arns.account_of(arn) != owner:
+                elsewhere = " (providers in other accounts go in {oidc_provider_arns})" if field == "oidc_provider_arn" else ""
+                problems.append(Problem(field, f"is in account {arns.account_of(arn)}, not {whose} {owner}{elsewhere}"))
+        if issuer and not known_issuers.is_eks_issuer(issuer):
+            field = "oidc_issuer_url" if oidc_issuer_url else arns_given[0][0]
+            problems.insert(0, Problem(
+                field,
+                f"{issuer!r} is not an EKS cluster's OIDC issuer (oidc.eks.<region>.amazonaws.com/id/<ID>, from "
+                "`aws eks describe-cluster`); roles for CI and deploy pipelines (GitHub Actions, GitLab CI, HCP "
+                "Terraform, any other issuer) are OidcRole's (agent-iam:oidcRoles entries, docs/oidc-roles.md)",
+            ))
+        if register_oidc_provider and oidc_provider_arn:
+            problems.append(Problem("register_oidc_provider", "{oidc_provider_arn} already names the provider in the "
+                                    "cluster's account; keep one"))
+        elif register_oidc_provider and not oidc_issuer_url:
+            problems.append(Problem("register_oidc_provider", "needs {oidc_issuer_url}, the URL to register"))
+        same = next((k for k, c in self.clusters.items() if issuer and c.issuer == issuer), None)
+        if same is not None:
+            problems.append(Problem("", f"has the same OIDC issuer as cluster {same!r}; list it once"))
+        if not problems:
+            self.clusters[key] = EksCluster(name, account_id, issuer, oidc_issuer_url, register_oidc_provider)
+            for _, arn, _, _ in arns_given:
+                self.known(arn)
+        return problems
+
+    def irsa(self, clusters: list[str], *, account_id: str, region: str, needed_by: Any = None) -> tuple[
+        list[tuple[str, str]], list[str], list[tuple[int, Problem]]
+    ]:
+        """For a role in `account_id` trusting service accounts of `clusters` (known ones): each cluster's
+        provider ARN and issuer, the registrations they need, and for each cluster (by its place) without
+        an issuer, why IRSA cannot trust it."""
+        providers, registrations, problems = [], [], []
+        for index, key in enumerate(clusters):
+            cluster = self.clusters[key]
+            if cluster.issuer is None:
+                problems.append((index, Problem("cluster", f"IRSA trusts the OIDC provider of cluster {key!r}, which has "
+                                                "no oidcIssuerUrl (or oidcProviderArn); add it from `aws eks describe-cluster`")))
+                continue
+            arn, registration = self.for_cluster(key, cluster, account_id=account_id, region=region, needed_by=needed_by)
+            if registration and registration not in registrations:
+                registrations.append(registration)
+            providers.append((arn, cluster.issuer))
+        return providers, registrations, problems
 
     def known(self, arn: str) -> None:
         """A provider that exists (or is registered elsewhere): every role of its issuer in its account trusts it."""
@@ -114,34 +193,24 @@ class OidcProviders:
         self._known.setdefault(key, arn)
 
     def for_cluster(
-        self,
-        cluster: str,
-        *,
-        issuer: str,
-        issuer_url: Optional[str],
-        cluster_name: str,
-        cluster_account_id: str,
-        account_id: str,
-        region: str,
-        register_in_cluster_account: bool = False,
-        needed_by: Any = None,
+        self, key: str, cluster: EksCluster, *, account_id: str, region: str, needed_by: Any = None
     ) -> tuple[str, Optional[str]]:
         """The ARN of an EKS cluster's provider in `account_id`, and the registration that creates it when
         this program does: a known one; in the cluster's own account, the one EKS (eksctl, the console)
-        registered, unless `register_in_cluster_account`; elsewhere, one registered once per account."""
-        issuer = policies.oidc_issuer(issuer)
-        if (issuer, account_id) in self._known:
-            return self._known[(issuer, account_id)], None
-        arn = policies.oidc_provider_arn(policies.partition_for_region(region), account_id, issuer)
-        if account_id == cluster_account_id and not register_in_cluster_account:
+        registered, unless it registered none; elsewhere, one registered once per account."""
+        assert cluster.issuer is not None
+        if (cluster.issuer, account_id) in self._known:
+            return self._known[(cluster.issuer, account_id)], None
+        arn = policies.oidc_provider_arn(policies.partition_for_region(region), account_id, cluster.issuer)
+        if account_id == cluster.account_id and not cluster.register_in_own_account:
             return arn, None
-        tags = {**self.tags, "eks-cluster": cluster_name}
+        tags = {**self.tags, "eks-cluster": cluster.name}
         planned = self._planned.setdefault(
-            (f"cluster:{cluster}", account_id),
+            (f"cluster:{key}", account_id),
             PlannedRegistration(
-                f"{cluster}-oidc-{account_id}", account_id,
-                {"url": issuer_url or f"https://{issuer}", "tags": tags, "protect": self.protect},
-                needed_by, f"cluster {cluster!r}",
+                f"{key}-oidc-{account_id}", account_id,
+                {"url": cluster.issuer_url or f"https://{cluster.issuer}", "tags": tags, "protect": self.protect},
+                needed_by, f"cluster {key!r}",
             ),
         )
         return arn, planned.name

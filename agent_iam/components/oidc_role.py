@@ -23,6 +23,7 @@ from . import oidc_providers as known
 from . import policies
 from ._contract import Problem, check_list, check_value, is_known
 from .base import (
+    check_managed_policy_arn,
     OneRoleArgs, RoleComponent, RolePlan, RoleSlot, S3Args, has_permissions, policy_advisory, policy_problems,
     role_name, role_spec, s3_permissions, s3_problems,
 )
@@ -124,8 +125,10 @@ class OidcRoleOutputs:
 
 
 def issuer_url(args: Mapping[str, Any]) -> str:
-    """The issuer URL, default applied ("" when a generic role gives none)."""
-    return (args.get("issuer_url") or known.default_issuer(args.get("provider", "")) or "").rstrip("/")
+    """The issuer URL, default applied ("" when a generic role, or an unknown provider, gives none)."""
+    provider = args.get("provider")
+    default = known.default_issuer(provider) if provider in known.SPECS else None
+    return (args.get("issuer_url") or default or "").rstrip("/")
 
 
 def issuer_key(args: Mapping[str, Any]) -> str:
@@ -404,7 +407,7 @@ class OidcRolePlan(RolePlan, args=OidcRoleArgs, family="oidcRoles"):
         args = self.args
         self.role_name, problems = role_name(self.name, args, "role_name", "")
         problems += super().problems() + oidc_problems(args) + s3_problems(args)
-        problems += check_list("policy_arns", args.get("policy_arns") or [], checks.check_policy_arn)
+        problems += check_list("policy_arns", args.get("policy_arns") or [], check_managed_policy_arn)
         return problems + policy_problems("policy", args.get("policy"), bool(args.get("allow_wildcard_resources")))
 
     def setup(self) -> None:

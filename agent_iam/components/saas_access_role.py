@@ -18,6 +18,7 @@ from ._contract import Problem, check_list, check_value, is_known
 from agent_iam.iam.policy_document import PolicyDocument
 
 from .base import (
+    check_managed_policy_arn,
     OneRoleArgs, RoleComponent, RolePlan, RoleSlot, S3Args, has_permissions, policy_advisory, policy_problems,
     role_name, role_spec, s3_permissions, s3_problems,
 )
@@ -265,7 +266,7 @@ class SaasAccessRolePlan(RolePlan, args=SaasAccessRoleArgs, family="saasRoles"):
                 **args, "principal_arn": policies.account_root_arn(self.partition, args["vendor_account_id"])
             }
         problems += super().problems() + _trust_problems(args) + s3_problems(args)
-        problems += check_list("policy_arns", args.get("policy_arns") or [], checks.check_policy_arn)
+        problems += check_list("policy_arns", args.get("policy_arns") or [], check_managed_policy_arn)
         problems += policy_problems("policy", args.get("policy"), bool(args.get("allow_wildcard_resources")))
         if args.get("customer_managed_policy") and not has_permissions(args):
             problems.append(

@@ -1,5 +1,5 @@
 """Translate a validated stack config into components: each entry's keys into its component's Args
-through one table (`KEYS`), the stack-wide defaults, and the checks only a whole stack can make.
+through one table (`models.ENTRIES`), the stack-wide defaults, and the checks only a whole stack can make.
 
 The components decide: each entry's Args are checked by its component's own `check`, with the
 stack's voice (the config key in place of the Args field, in the same sentence), and the plan it
@@ -34,7 +34,7 @@ from agent_iam.iam.checks import REDACTED
 from agent_iam.iam.limits import IamLimits
 
 from .errors import ConfigError, key_path
-from .models import AcceptedFinding, Account, Cluster, Entry, Guardrails, StackConfig
+from .models import ENTRIES, AcceptedFinding, Account, Cluster, Entry, Guardrails, StackConfig
 
 
 def _key_of(item: Any) -> Key:
@@ -59,19 +59,10 @@ FAMILIES: dict[str, Any] = {
     "oidcRoles": oidc_role.OidcRole,
 }
 
-# The table from keys to Args fields: an entry's key `fooBar` is the field `foo_bar`, except these,
-# keys of a mapping in the entry (relative to it) or stack-wide keys (`defaults.limits`, every entry's).
-KEYS: dict[str, dict[str, str]] = {
-    "saasRoles": {
-        "vendor.principalArn": "principal_arn",
-        "vendor.accountId": "vendor_account_id",
-        "vendor.principalArnPatterns": "principal_arn_patterns",
-    },
-    "serviceAccounts": {"secret.name": "secret_name", "secret.namespace": "secret_namespace"},
-}
+# The table from keys to Args fields (models.ENTRIES): an entry's key `fooBar` is its component's field
+# `foo_bar`, a key of a mapping in it is the field `nested` names, and a stack-wide key fills a field of
+# every entry's: `defaults.limits` is `iam_limits`.
 STACK_KEYS = {"defaults.limits": "iam_limits"}
-# Keys of an entry that are the stack's own (names, accounts, reviews), not a field of its component.
-ENTRY_KEYS = frozenset({"name", "account", "former_names", "accepted_findings", "vendor", "secret"})
 # Role settings an entry takes from `agent-iam:defaults` when it does not set them.
 DEFAULTED = ("path", "permissions_boundary_arn", "max_session_duration", "protect")
 
@@ -172,7 +163,7 @@ def config_key(family: str, field_name: str) -> str:
     (`Statement`, `Resource`) and annotation names keep their spelling."""
     head, dot, rest = field_name.partition(".")
     name, bracket, index = head.partition("[")
-    keys = {f: k for k, f in KEYS.get(family, {}).items()}
+    keys = {f: k for k, f in ENTRIES[family].nested}
     stack_wide = {f: k for k, f in STACK_KEYS.items()}
     key = stack_wide.get(name) or keys.get(name) or to_camel(name)
     rest = _SEGMENT.sub(lambda m: to_camel(m.group(0)), rest)
@@ -213,14 +204,16 @@ def entry_args(family: str, entry: Entry) -> dict[str, Any]:
     """The keys the entry sets, as its component's Args fields, by the table (nothing it leaves out:
     the component applies its own defaults)."""
     args: dict[str, Any] = {}
-    nested = KEYS.get(family, {})
+    fields, nested = ENTRIES[family].args.__annotations__, dict(ENTRIES[family].nested)
     for name in entry.model_fields_set:
         value = getattr(entry, name)
-        if name not in ENTRY_KEYS:
+        if name in fields:
             args[name] = _plain(value)
-        elif isinstance(value, BaseModel) and name in ("vendor", "secret"):
+        elif isinstance(value, BaseModel):  # a mapping whose keys are fields (`vendor`, `secret`)
             for sub in value.model_fields_set:
-                args[nested[f"{to_camel(name)}.{to_camel(sub)}"]] = _plain(getattr(value, sub))
+                key = f"{to_camel(name)}.{to_camel(sub)}"
+                if key in nested:
+                    args[nested[key]] = _plain(getattr(value, sub))
     return args
 
 
@@ -239,10 +232,22 @@ class _Stack:
         self.claimed: dict[tuple[str, ServiceAccountRef], str] = {}  # (kind, object) -> the key that creates it
         self.stack_tags = {**(self.defaults.tags or {}), **MANAGED_BY_TAGS, "stack": stack}
         self.oidc = OidcProviders(tags=self.stack_tags, protect=bool(self.defaults.protect))
-        for cluster in config.clusters.values():
-            for arn in [cluster.oidc_provider_arn, *cluster.oidc_provider_arns.values()]:
-                if arn:
-                    self.oidc.known(arn)
+        for key, cluster in config.clusters.items():
+            problems = self.oidc.cluster(
+                key,
+                name=cluster.name or key,
+                account_id=config.account_id_of(cluster.account),
+                oidc_issuer_url=cluster.oidc_issuer_url,
+                oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_provider_arns={a: (config.accounts[a].account_id, arn) for a, arn in cluster.oidc_provider_arns.items()},
+                register_oidc_provider=cluster.register_oidc_provider,
+            )
+            for problem in problems:
+                head, _, rest = problem.field.partition(".")
+                where = key_path(NAMESPACE, ("clusters", key, *([to_camel(head)] if head else []), *([rest] if rest else [])))
+                self.problems.append(f"{source}: {where}: {problem.render(to_camel)}")
+        if self.problems:
+            raise ConfigError(self.problems)
         for entry in config.oidc_roles:
             if entry.oidc_provider_arn:
                 self.oidc.known(entry.oidc_provider_arn)
@@ -333,11 +338,19 @@ class _Stack:
             if cluster_target.account_id != target.account_id and boundary:  # the stack's boundary, on its roles there too
                 args.setdefault("source_role_permissions_boundary_arn", boundary)
         else:
-            subjects, depends_on = self.irsa_providers(index, entry, target)
-            if subjects is None:  # the cluster's issuer is missing (said): the entry's own problems still count
+            providers, registrations, problems = self.oidc.irsa(
+                [cluster for _, cluster in entry.clusters()], account_id=target.account_id, region=target.region,
+                needed_by=(key, target),
+            )
+            depends_on = tuple(registrations)
+            for place, problem in problems:
+                prefix = entry.clusters()[place][0]
+                self.problems.append(f"{self.source}: {key_path(NAMESPACE, ('serviceAccounts', index, *prefix, 'cluster'))}: "
+                                     f"{problem.message}")
+            if problems:  # the cluster's issuer is missing (said): the entry's own problems still count
                 self.unit("serviceAccounts", index, entry, args, target, unsaid=("oidc_provider_arn", "oidc_issuer"))
                 return None
-            (own_arn, own_issuer), *others = subjects
+            (own_arn, own_issuer), *others = providers
             args |= {"oidc_provider_arn": own_arn, "oidc_issuer": own_issuer}
             for subject, (arn, issuer) in zip(args.get("subjects") or [], others):
                 if subject["cluster"] != entry.cluster:  # another cluster's provider; the role's own is inherited
@@ -359,37 +372,6 @@ class _Stack:
             secret = ServiceAccountRef(own.cluster, plan.args.get("secret_namespace") or own.namespace, plan.args["secret_name"])
             self.claim(f"{key}.secret.name", "Secret", secret)
         return unit
-
-    def irsa_providers(
-        self, index: int, entry: Any, target: Target
-    ) -> tuple[list[tuple[str, str]] | None, tuple[str, ...]]:
-        """`(provider ARN, issuer)` of each subject's cluster in the role's account, and the registrations it needs."""
-        subjects = []
-        registrations: list[str] = []
-        for prefix, cluster_key in entry.clusters():
-            cluster = self.config.clusters[cluster_key]
-            if cluster.issuer is None:
-                where = key_path(NAMESPACE, ("serviceAccounts", index, *prefix, "cluster"))
-                self.problems.append(
-                    f"{self.source}: {where}: IRSA trusts the OIDC provider of cluster {cluster_key!r}, "
-                    f"which has no oidcIssuerUrl (or oidcProviderArn); add it from `aws eks describe-cluster`"
-                )
-                return None, ()
-            arn, registration = self.oidc.for_cluster(
-                cluster_key,
-                issuer=cluster.issuer,
-                issuer_url=cluster.oidc_issuer_url,
-                cluster_name=cluster.name or cluster_key,
-                cluster_account_id=self.config.account_id_of(cluster.account),
-                account_id=target.account_id,
-                region=target.region,
-                register_in_cluster_account=cluster.register_oidc_provider,
-                needed_by=(key_path(NAMESPACE, ("serviceAccounts", index)), target),
-            )
-            if registration and registration not in registrations:
-                registrations.append(registration)
-            subjects.append((arn, cluster.issuer))
-        return subjects, tuple(registrations)
 
     def claim(self, where: str, kind: str, ref: ServiceAccountRef) -> None:
         """Each Kubernetes object is created by one entry only, and EKS allows one Pod Identity association per
