@@ -5,7 +5,7 @@ own (RUSAGE_CHILDREN would be the largest of all children so far). Rounds are in
 (every size and variant once per round, the variant order rotating) and medians reported.
 
 Variants: plan (one process, --quiet, the plan cache off) and floor under the plan's process
-settings and SDK shortcuts (plan/runtime.py, plan/shortcuts.py), +traces keeps the SDK's
+settings and SDK shortcuts (plan/runtime.py, agent_iam/patches.py), +traces keeps the SDK's
 per-registration stack traces, +sdk turns every setting off, floor+components is the floor under
 the plan's component layout (bench/floor.py). plan-cli is the plan as a user runs it after a change
 (default output, default shards, the cache off), replan the same command with nothing changed (the

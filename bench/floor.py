@@ -28,9 +28,9 @@ import pulumi
 import pulumi_aws as aws
 from pulumi._types import input_type_py_to_pulumi_names
 
+from agent_iam.patches import ShortcutMonitor
 from agent_iam.plan.mocks import AccountInfo, PlanMocks, Registration
 from agent_iam.plan.runtime import exit_process, plan_runtime
-from agent_iam.plan.shortcuts import ShortcutMonitor
 
 # type token -> (resource class, its Args class for exact camelCase -> snake_case names)
 RESOURCE_CLASSES: dict[str, tuple[Callable[..., pulumi.CustomResource], type]] = {

@@ -18,13 +18,13 @@ from agent_iam.guardrails.rules import (
     ROLE_POLICY_ATTACHMENT,
     UNKNOWN,
     Context,
-    Limits,
     ResourceView,
     evaluate,
     evaluate_resource,
     evaluate_stack,
     identity_documents,
 )
+from agent_iam.iam.limits import IamLimits, minified_size
 
 OWN = "111111111111"
 VENDOR = "222222222222"
@@ -404,10 +404,10 @@ def test_role_name_and_path_limits():
 def padded_trust(size: int) -> str:
     """A trust policy of exactly `size` characters minified."""
     statement = service_trust(Sid="S")
-    base = rules.minified_size({"Version": "2012-10-17", "Statement": [statement]})
+    base = minified_size({"Version": "2012-10-17", "Statement": [statement]})
     statement["Sid"] = "S" * (size - base + 1)
     text = doc(statement)
-    assert rules.minified_size(json.loads(text)) == size
+    assert minified_size(json.loads(text)) == size
     return text
 
 
@@ -416,7 +416,7 @@ def test_trust_policy_size_limit_comes_from_the_context():
     assert messages("iam-limits", role(trust=padded_trust(2049))) == [
         "role 'agent': trust policy is 2049 characters minified, over the 2048 the account allows"
     ]
-    raised = Context(account_id=OWN, limits=Limits(trust_policy_size=4096))
+    raised = Context(account_id=OWN, limits=IamLimits(trust_policy_size=4096))
     assert messages("iam-limits", role(trust=padded_trust(2049)), raised) == []
 
 
@@ -448,7 +448,7 @@ def big_inline(role_name: str, name: str, size_hint: int) -> ResourceView:
 
 def test_inline_policies_are_added_up_per_role():
     parts = [big_inline("agent", "a", 5000), big_inline("agent", "b", 5000)]
-    sizes = [rules.minified_size(json.loads(p.props["policy"])) for p in parts]
+    sizes = [minified_size(json.loads(p.props["policy"])) for p in parts]
     assert sum(sizes) <= 10240
     assert stack_messages([role(), *parts]) == []
     third = big_inline("agent", "c", 1000)
@@ -468,7 +468,7 @@ def test_managed_policies_are_counted_per_role_with_role_props_and_customer_poli
     assert stack_messages(resources) == [
         (ROLE, "agent-logical", "role 'agent': 11 managed policies attached, over the 10 the account allows per role")
     ]
-    raised = Context(account_id=OWN, limits=Limits(managed_policies_per_role=20))
+    raised = Context(account_id=OWN, limits=IamLimits(managed_policies_per_role=20))
     assert stack_messages(resources, raised) == []
 
 
@@ -612,6 +612,9 @@ def test_a_sub_pattern_that_matches_every_subject_is_refused_even_with_the_tag()
         (f"arn:aws:iam::{VENDOR}:user/*a", "fixes 1 letter(s) or digit(s)"),
         (f"arn:aws:iam::{VENDOR}:role/ab?*", "fixes 2 letter(s) or digit(s)"),
         ("arn:aws:iam::*:role/vendor-*", "leaves the account open"),
+        # the name is what follows the last `/`: the path's letters fix no one
+        (f"arn:aws:iam::{VENDOR}:role/service-role/*", "fixes 0 letter(s) or digit(s)"),
+        (f"arn:aws:iam::{VENDOR}:role/vendor/integration/a*", "fixes 1 letter(s) or digit(s)"),
     ],
 )
 def test_principal_patterns_must_fix_enough_of_the_name(pattern, problem):
@@ -624,7 +627,8 @@ def test_principal_patterns_must_fix_enough_of_the_name(pattern, problem):
 @pytest.mark.parametrize(
     "pattern",
     [f"arn:aws:iam::{VENDOR}:role/qwak-eks-base*", f"arn:aws:iam::{VENDOR}:role/eksctl-Qwak-EKS-Cluster-nodegroup-*",
-     f"arn:aws:iam::{VENDOR}:role/deploy"],
+     f"arn:aws:iam::{VENDOR}:role/deploy", f"arn:aws:iam::{VENDOR}:role/service-role/vendor-*",
+     f"arn:aws:iam::{VENDOR}:role/*/deploy"],
 )
 def test_specific_principal_patterns_pass(pattern):
     condition = {"ArnLike": {"aws:PrincipalArn": pattern}}

@@ -122,13 +122,6 @@ def test_an_over_long_description_in_component_args_is_refused():
         Ec2AgentInstanceProfile.check("a", {"account_id": ACCOUNT, "region": "eu-west-1", "description": "d" * 1039})
 
 
-def test_quotas_have_one_home_and_are_re_exported():
-    from agent_iam.components import base, role
-
-    assert role.IamLimits is base.IamLimits is limits.IamLimits
-    assert role.MANAGED_POLICY_SIZE == limits.MANAGED_POLICY_SIZE
-
-
 def test_the_oidc_provider_gets_the_merged_tag_check(plan_stack):
     issuer = "oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
     clusters = {"c": {"name": "acme", "oidcIssuerUrl": f"https://{issuer}", "registerOidcProvider": True}}

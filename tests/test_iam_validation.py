@@ -352,7 +352,7 @@ def big_vendor_trust(patterns: int) -> dict[str, Any]:
 
 
 def test_a_raised_trust_policy_quota_is_passed_to_the_validator(iam_services):
-    from agent_iam.components.policies import minified_size
+    from agent_iam.iam.limits import minified_size
 
     big = big_vendor_trust(9)
     assert 2048 < minified_size(big) <= 4096

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from agent_iam.components import oidc_providers as known
+from agent_iam.iam import issuers as known
 from agent_iam.components import oidc_role
 from agent_iam.plan.access import access_model, render_access_report
 from conftest import ACCOUNT, REGION, assert_config_error, config_with, inline_policy_of, trust_of
@@ -310,24 +310,30 @@ def test_names_are_unique_across_the_family():
 # --- the access report -----------------------------------------------------------------
 
 
+GITHUB_URL, GITLAB_URL, TFC_URL = known.GITHUB_ISSUER, known.GITLAB_ISSUER, known.TERRAFORM_CLOUD_ISSUER
+
+
 @pytest.mark.parametrize(
-    ("subject", "words"),
+    ("issuer", "subject", "words"),
     [
-        ("repo:acme/app:ref:refs/heads/main", "GitHub Actions runs of `acme/app` on branch `main`"),
-        ("repo:acme/app:ref:refs/tags/v1.2", "GitHub Actions runs of `acme/app` on tag `v1.2`"),
-        ("repo:acme/app:environment:prod", "GitHub Actions runs of `acme/app` in environment `prod`"),
-        ("repo:acme/app:pull_request", "GitHub Actions runs of `acme/app` for pull requests"),
-        ("repo:acme/*", "GitHub Actions runs matching `repo:acme/*`"),
-        ("project_path:acme/infra:ref_type:branch:ref:main", "GitLab CI jobs of `acme/infra` on branch `main`"),
+        (GITHUB_URL, "repo:acme/app:ref:refs/heads/main", "GitHub Actions runs of `acme/app` on branch `main`"),
+        (GITHUB_URL, "repo:acme/app:ref:refs/tags/v1.2", "GitHub Actions runs of `acme/app` on tag `v1.2`"),
+        (GITHUB_URL, "repo:acme/app:environment:prod", "GitHub Actions runs of `acme/app` in environment `prod`"),
+        (GITHUB_URL, "repo:acme/app:pull_request", "GitHub Actions runs of `acme/app` for pull requests"),
+        (GITHUB_URL, "repo:acme/*", "GitHub Actions runs matching `repo:acme/*`"),
+        (GITLAB_URL, "project_path:acme/infra:ref_type:branch:ref:main", "GitLab CI jobs of `acme/infra` on branch `main`"),
         (
+            TFC_URL,
             "organization:acme:project:Default Project:workspace:prod:run_phase:apply",
             "HCP Terraform apply runs of workspace `prod` (project `Default Project`, organization `acme`)",
         ),
-        ("org/0f1e/project/9a8b", "tokens with subject `org/0f1e/project/9a8b`"),
+        ("https://id.example.com", "org/0f1e/project/9a8b", "tokens of `id.example.com` with subject `org/0f1e/project/9a8b`"),
+        # another issuer's subject shape earns no name: GitLab's issuer does not run GitHub Actions
+        (GITLAB_URL, "repo:acme/app:ref:refs/heads/main", "tokens of `gitlab.com` with subject `repo:acme/app:ref:refs/heads/main`"),
     ],
 )
-def test_subjects_read_as_words(subject, words):
-    assert known.describe_subject(subject) == words
+def test_subjects_read_as_words(issuer, subject, words):
+    assert known.describe_subject(subject, issuer) == words
 
 
 def test_access_report_says_which_runs_may_assume_the_role(plan_stack):

@@ -7,10 +7,9 @@ import gc
 import pytest
 from pulumi.runtime import resource as sdk_resource
 
-import agent_iam.plan.run
 from bench.generate import stack_config
-from agent_iam.plan.mocks import RecordingMonitor
-from agent_iam.plan.runtime import KEEP_FULL_GC, KEEP_STACK_TRACES, PLAN_GC_THRESHOLD, plan_runtime
+from agent_iam.patches import KEEP_SDK_COMPONENTS, KEEP_STACK_TRACES
+from agent_iam.plan.runtime import KEEP_FULL_GC, PLAN_GC_THRESHOLD, plan_runtime
 from agent_iam.plan.run import run_program
 
 
@@ -36,13 +35,6 @@ def test_the_toggles_keep_the_sdk_defaults(monkeypatch):
         assert sdk_resource._get_stack_trace is saved_trace and gc.get_threshold() == saved_threshold
 
 
-class GenericMonitor(RecordingMonitor):
-    """The recording monitor without its component shortcut: every registration takes the SDK's path."""
-
-    def _register_component(self, request):
-        return super(RecordingMonitor, self).RegisterResource(request)
-
-
 def _records(run):
     return [
         (r.urn, r.type, r.name, r.parent, r.provider, r.custom, r.protect, r.inputs, r.outputs) for r in run.resources
@@ -53,7 +45,7 @@ def _records(run):
 def test_settings_and_component_shortcut_record_the_same_plan(monkeypatch, keep):
     config = stack_config(3)
     expected = _records(run_program("bench3", config))
-    monkeypatch.setattr(agent_iam.plan.run, "RecordingMonitor", GenericMonitor)
+    monkeypatch.setenv(KEEP_SDK_COMPONENTS, "1")  # every registration takes the SDK's path
     if keep:
         monkeypatch.setenv(KEEP_STACK_TRACES, "1")
         monkeypatch.setenv(KEEP_FULL_GC, "1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agent_iam.components import policies
+from agent_iam.iam.limits import minified_size
 
 
 def test_ecs_task_trust_pins_source_account_and_source_arn():
@@ -100,20 +101,13 @@ def test_no_secrets_means_no_statements():
 
 def test_minified_size_ignores_whitespace():
     doc = {"Version": "2012-10-17", "Statement": []}
-    assert policies.minified_size(doc) == len('{"Version":"2012-10-17","Statement":[]}')
+    assert minified_size(doc) == len('{"Version":"2012-10-17","Statement":[]}')
 
 
 # --- EKS ---------------------------------------------------------------------------
 
 ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 PROVIDER = f"arn:aws:iam::111111111111:oidc-provider/{ISSUER}"
-
-
-def test_oidc_issuer_and_provider_arn_drop_scheme_and_trailing_slash():
-    assert policies.oidc_issuer(f"https://{ISSUER}/") == ISSUER
-    assert policies.oidc_provider_arn("aws-cn", "111111111111", f"https://{ISSUER}") == (
-        f"arn:aws-cn:iam::111111111111:oidc-provider/{ISSUER}"
-    )
 
 
 def test_irsa_trust_statement_is_the_eks_documented_shape():
@@ -195,10 +189,11 @@ def test_permissions_document_puts_the_users_statements_first():
 def test_a_roles_registered_json_is_the_text_its_limits_measure():
     import json
 
-    from agent_iam.components.role import Policy, RoleDocuments, policy_json
+    from agent_iam.components.role import Policy, RoleDocuments
+    from agent_iam.iam.limits import policy_json
 
     doc = {"Version": "2012-10-17", "Statement": [{"Sid": "É", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
     docs = RoleDocuments(trust=doc, policies=(Policy("p", doc),))
     assert docs.document_json("trust") == policy_json(doc) == json.dumps(doc, separators=(",", ":"))
-    assert len(docs.document_json("p")) == policies.minified_size(doc)
+    assert len(docs.document_json("p")) == minified_size(doc)
     assert docs.document_json("other") is None

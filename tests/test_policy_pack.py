@@ -20,6 +20,7 @@ from conftest import ROOT
 from agent_iam.guardrails import pulumi_policy_adapter as adapter
 from agent_iam.guardrails import rules
 from agent_iam.guardrails.rules import UNKNOWN
+from agent_iam.iam.limits import IamLimits
 from agent_iam.plan.guardrails import stack_settings
 from agent_iam.plan.stackfile import read_stack_file
 
@@ -163,7 +164,7 @@ def test_policy_config_feeds_the_rule_context():
     args.config = {"boundaryArns": [boundary]}
     assert run(policy, args) == [(f"role 'bare' has no permissions boundary; the stack requires {boundary}",)]
     context = adapter.context_of({"trustPolicySize": 4096, "rolePoliciesSize": 8000, "managedPoliciesPerRole": 20, "accountId": OWN})
-    assert context.limits == rules.Limits(trust_policy_size=4096, role_policies_size=8000, managed_policies_per_role=20)
+    assert context.limits == IamLimits(trust_policy_size=4096, role_policies_size=8000, managed_policies_per_role=20)
     assert (context.account_id, context.enforcement) == (OWN, rules.MANDATORY)
 
 

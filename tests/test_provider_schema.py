@@ -11,7 +11,8 @@ import pulumi
 import pytest
 import yaml
 
-from agent_iam.provider import PACKAGE, components, package_schema
+from agent_iam.provider import PACKAGE, components
+from agent_iam.provider.host import package_schema
 from conftest import ACCOUNT, ROOT, run_components
 
 SCHEMA = package_schema()
@@ -153,14 +154,14 @@ def test_every_input_and_output_is_described_as_the_schema_spells_it_without_pyt
 
 
 def test_fields_that_take_a_closed_set_of_values_are_enums_of_the_values_the_components_check():
-    from agent_iam.components import oidc_providers
+    from agent_iam.iam import issuers
     from agent_iam.components.service_account_role import MODES
 
     def values(token: str) -> list[str]:
         return [value["value"] for value in SCHEMA["types"][token.removeprefix("#/types/")]["enum"]]
 
     oidc = SCHEMA["resources"][f"{PACKAGE}:index:OidcRole"]["inputProperties"]
-    assert values(oidc["provider"]["$ref"]) == list(oidc_providers.PROVIDERS) == ["github", "gitlab", "terraform-cloud", "generic"]
+    assert values(oidc["provider"]["$ref"]) == list(issuers.PROVIDERS) == ["github", "gitlab", "terraform-cloud", "generic"]
     assert oidc["provider"]["plain"] is True and "type" not in oidc["provider"]
     assert oidc["runPhases"]["type"] == "array" and values(oidc["runPhases"]["items"]["$ref"]) == ["plan", "apply"]
     service_account = SCHEMA["resources"][f"{PACKAGE}:index:ServiceAccountRole"]

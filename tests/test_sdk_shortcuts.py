@@ -1,4 +1,4 @@
-"""Each SDK shortcut (plan/shortcuts.py) leaves every plan byte-identical, on the SDK versions it names."""
+"""Each SDK shortcut (agent_iam/patches.py) leaves every plan byte-identical, on the SDK versions it names."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from bench.generate import stack_config
 from conftest import ROOT
-from agent_iam.plan import shortcuts
+from agent_iam import patches as shortcuts
 from agent_iam.plan.guardrails import judge, judgement_document
 from agent_iam.plan.render import plan_files
 from agent_iam.plan.run import run_program
@@ -28,11 +28,11 @@ BENCH = {"bench7": 7, "bench40": 40}
 
 
 def test_the_installed_sdk_is_one_the_shortcuts_were_checked_against():
-    assert shortcuts.sdk_checked(), (
-        f"pulumi {_VERSION} is installed, but the SDK shortcuts in agent_iam/plan/shortcuts.py were checked "
-        f"against {sorted(shortcuts.CHECKED_SDK_VERSIONS)} only (they are off on this version). Compare "
+    assert shortcuts.checked(shortcuts.PULUMI), (
+        f"pulumi {_VERSION} is installed, but the SDK shortcuts in agent_iam/patches.py were checked "
+        f"against {sorted(shortcuts.PULUMI_VERSIONS)} only (they are off on this version). Compare "
         "MockMonitor.RegisterResource and runtime.resource.create_urn with the shortcuts, run this file, and "
-        "add the version to CHECKED_SDK_VERSIONS when every plan stays byte-identical."
+        "add the version to PULUMI_VERSIONS when every plan stays byte-identical."
     )
 
 

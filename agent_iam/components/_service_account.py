@@ -13,9 +13,8 @@ from typing import Any, Optional, Required
 
 import pulumi
 
-from agent_iam.iam import checks
+from agent_iam.iam import checks, issuers
 
-from . import policies
 from ._contract import Problem, check_list, check_value
 from .base import (
     check_managed_policy_arn,
@@ -42,7 +41,7 @@ class ServiceAccountRef:
     @property
     def subject(self) -> str:
         """The `sub` claim of its tokens: `system:serviceaccount:<namespace>:<name>`."""
-        return policies.service_account_subject(self.namespace, self.name)
+        return issuers.service_account_subject(self.namespace, self.name)
 
     @property
     def wildcard(self) -> bool:

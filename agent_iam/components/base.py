@@ -20,6 +20,8 @@ import pulumi
 import pulumi_aws as aws
 
 from agent_iam.iam import checks
+from agent_iam.iam import tags as tag_keys
+from agent_iam.iam.tags import MANAGED_BY_TAGS
 from agent_iam.iam import limits as iam_quotas
 from agent_iam.iam.limits import IamLimits
 from agent_iam.iam.policy_document import PolicyDocument
@@ -29,7 +31,6 @@ from ._explain import describe
 from ._contract import Problem, Voice, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
 from .role import PlannedRole, RoleDocuments, RoleSpec, create_role, role_problems, role_resources
 
-MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
 
 
 class IamLimitsArgs(TypedDict, total=False):
@@ -113,7 +114,7 @@ class SecretsArgs(TypedDict, total=False):
 
 _LIMIT_RANGES = {
     "trust_policy_size": iam_quotas.MAX_TRUST_POLICY_SIZE,
-    "role_policies_size": iam_quotas.DEFAULT_ROLE_POLICIES_SIZE,
+    "role_policies_size": iam_quotas.MAX_ROLE_POLICIES_SIZE,
     "managed_policies_per_role": iam_quotas.MAX_MANAGED_POLICIES_PER_ROLE,
 }
 
@@ -161,18 +162,13 @@ def check_managed_policy_arn(value: str) -> str:
     return value
 
 
-AGENT_IAM_TAG_PREFIX = "agent-iam:"
-
-
 def reserved_tag_problems(tags: Any) -> list[Problem]:
     """`agent-iam:*` tag keys are agent-iam's own (the preset a role was made from, `agent-iam:preset`, and any
     it may set later), so a tag in the plan says what agent-iam did, never what someone typed; the reviewed
     exemptions a user sets on purpose (docs/guardrails.md) are the exception."""
-    if not isinstance(tags, Mapping) or not any(str(key).startswith(AGENT_IAM_TAG_PREFIX) for key in tags):
+    if not isinstance(tags, Mapping) or not any(str(key).startswith(tag_keys.AGENT_IAM_PREFIX) for key in tags):
         return []
-    from agent_iam.guardrails.rules import OIDC_SUB_WILDCARD_TAG, TRUST_EXEMPTION_TAG
-
-    yours = (TRUST_EXEMPTION_TAG, OIDC_SUB_WILDCARD_TAG)
+    yours = (tag_keys.TRUST_EXEMPTION_TAG, tag_keys.OIDC_SUB_WILDCARD_TAG)
     return [
         Problem(
             f"tags.{key}",
@@ -180,7 +176,7 @@ def reserved_tag_problems(tags: Any) -> list[Problem]:
             f"was made from); the agent-iam tags you may set are the reviewed exemptions {' and '.join(yours)}",
         )
         for key in tags
-        if str(key).startswith(AGENT_IAM_TAG_PREFIX) and key not in yours
+        if str(key).startswith(tag_keys.AGENT_IAM_PREFIX) and key not in yours
     ]
 
 
@@ -453,7 +449,6 @@ class RolePlan:
         """The Args with the preset applied: its documented defaults under the fields the Args leave out,
         the fields it requires checked, its tag on the roles, and what the component's kind takes of it
         (`preset_args`)."""
-        from agent_iam import presets
 
         fields = fields_by_key(self.ARGS)
         problems = [
@@ -470,7 +465,7 @@ class RolePlan:
                 )
             )
         self.raise_problems(problems)
-        expanded = {**defaults, **args, "tags": {**(args.get("tags") or {}), presets.PRESET_TAG: preset.label}}
+        expanded = {**defaults, **args, "tags": {**(args.get("tags") or {}), tag_keys.PRESET_TAG: preset.label}}
         expanded = self.preset_args(preset, expanded)
         self.raise_problems(check_fields(self.ARGS, expanded))
         return expanded
@@ -587,6 +582,13 @@ class RolePlan:
         if name != self.name or args is not self.given:
             raise ValueError(f"{self.COMPONENT} {name!r}: the plan given was checked for other Args ({self.name!r})")
         return self
+
+
+class SecretsPlan(RolePlan):
+    """The plan of a component whose agent reads Secrets Manager secrets (`SecretsArgs`)."""
+
+    def resolved_problems(self, values: dict[str, Any]) -> list[Problem]:
+        return super().resolved_problems(values) + secret_problems(values)
 
 
 def policy_advisory(args: Mapping[str, Any], who: str) -> list[Problem]:

@@ -10,12 +10,14 @@ from typing import Any, Optional
 import pulumi
 import pulumi_aws as aws
 
+from agent_iam.iam import resource_types
+
 
 from . import policies
 from ._contract import Problem, check_list
 from .base import (
     check_managed_policy_arn,
-    OneRoleArgs, RoleComponent, RolePlan, RoleSlot, SecretsArgs, policy_advisory, policy_document,
+    OneRoleArgs, RoleComponent, SecretsPlan, RoleSlot, SecretsArgs, policy_advisory, policy_document,
     policy_problems, role_name, role_spec, secret_problems, secrets_advisory,
 )
 from .role import Policy, RoleDocuments
@@ -55,7 +57,7 @@ def instance_profile_name(name: str) -> str:
     return f"{name}-instance-profile"
 
 
-class Ec2AgentInstanceProfilePlan(RolePlan, args=Ec2AgentInstanceProfileArgs, family="ec2Agents"):
+class Ec2AgentInstanceProfilePlan(SecretsPlan, args=Ec2AgentInstanceProfileArgs, family="ec2Agents"):
     """The checked Args with their defaults applied: the role and its documents."""
 
     ACCOUNT_FROM_PROVIDER = True
@@ -93,11 +95,8 @@ class Ec2AgentInstanceProfilePlan(RolePlan, args=Ec2AgentInstanceProfileArgs, fa
         has_inline = bool(self.args.get("policy") or self.args.get("secret_arns") or self.args.get("kms_key_arns"))
         return [RoleDocuments(None, (Policy(POLICY_NAME, None),) if has_inline else (), self.attached_policy_arns())]
 
-    def resolved_problems(self, values: dict[str, Any]) -> list[Problem]:
-        return super().resolved_problems(values) + secret_problems(values)
-
     def other_resources(self, name: str) -> list[tuple[str, str]]:
-        return [("aws:iam/instanceProfile:InstanceProfile", instance_profile_name(name))]
+        return [(resource_types.INSTANCE_PROFILE, instance_profile_name(name))]
 
     def advisories(self) -> list[Problem]:
         who = f"the instance role {self.role_name!r}"

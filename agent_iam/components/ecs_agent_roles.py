@@ -11,7 +11,7 @@ from . import policies
 from ._contract import Problem, check_list
 from .base import (
     check_managed_policy_arn,
-    RoleArgs, RoleComponent, RolePlan, RoleSlot, SecretsArgs, policy_advisory, policy_document, policy_problems,
+    RoleArgs, RoleComponent, SecretsPlan, RoleSlot, SecretsArgs, policy_advisory, policy_document, policy_problems,
     role_name, role_spec, secret_problems, secrets_advisory,
 )
 from .role import Policy, RoleDocuments
@@ -67,7 +67,7 @@ class EcsAgentRolesOutputs:
     """Environment variables the agent's container needs."""
 
 
-class EcsAgentRolesPlan(RolePlan, args=EcsAgentRolesArgs, family="ecsAgents"):
+class EcsAgentRolesPlan(SecretsPlan, args=EcsAgentRolesArgs, family="ecsAgents"):
     """The checked Args with their defaults applied: both roles and their documents."""
 
     ACCOUNT_FROM_PROVIDER = True
@@ -136,9 +136,6 @@ class EcsAgentRolesPlan(RolePlan, args=EcsAgentRolesArgs, family="ecsAgents"):
                 None, (Policy(SECRETS_POLICY_NAME, None),) if has_secrets else (), (self.execution_policy_arn(),)
             ),
         ]
-
-    def resolved_problems(self, values: dict[str, Any]) -> list[Problem]:
-        return super().resolved_problems(values) + secret_problems(values)
 
     def advisories(self) -> list[Problem]:
         task, execution = self.slots

@@ -12,7 +12,7 @@ from typing import Any, Optional, Required, TypedDict
 
 import pulumi
 
-from agent_iam.iam import arns, checks
+from agent_iam.iam import arns, checks, issuers
 
 from . import policies
 from ._contract import Problem, check_fields, check_value, is_known
@@ -79,7 +79,7 @@ class IrsaCluster:
 
     def trust(self) -> policies.IrsaTrust:
         """This cluster's part of the trust, once its provider's ARN is known."""
-        issuer = self.issuer or checks.issuer_of_provider_arn(self.provider_arn)
+        issuer = self.issuer or issuers.issuer_of(self.provider_arn)
         return policies.IrsaTrust(self.cluster, self.provider_arn, issuer, self.subjects, self.wildcard)
 
 
@@ -197,7 +197,7 @@ class IrsaRolePlan(ServiceAccountPlan, args=IrsaRoleArgs):
             IrsaCluster(
                 cluster=cluster,
                 provider_arn=entry["arn"],
-                issuer=policies.oidc_issuer(entry["issuer"]) if entry["issuer"] else None,
+                issuer=issuers.issuer_host_path(entry["issuer"]) if entry["issuer"] else None,
                 subjects=tuple(entry["subjects"]),
                 wildcard=entry["wildcard"],
             )

@@ -13,10 +13,11 @@ from typing import Any, NamedTuple, Optional, Required, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from agent_iam.iam import arns, checks
+from agent_iam.iam import arns, checks, issuers
 from agent_iam.iam import limits as limit_checks
+from agent_iam.iam.limits import TAG_VALUE_MAX
+from agent_iam.iam.tags import EKS_CLUSTER_TAG, OIDC_ISSUER_TAG
 
-from . import oidc_providers as known_issuers
 from . import policies
 from ._contract import Problem, check_fields, check_list, check_value, raise_problems, type_token
 
@@ -71,7 +72,7 @@ class OidcProviderRegistration(pulumi.ComponentResource, OidcProviderRegistratio
         provider = aws.iam.OpenIdConnectProvider(
             f"{name}-provider",
             url=args["url"],
-            client_id_lists=list(args.get("client_ids") or [policies.STS_AUDIENCE]),
+            client_id_lists=list(args.get("client_ids") or [issuers.STS_AUDIENCE]),
             tags=dict(args.get("tags") or {}),
             opts=pulumi.ResourceOptions(parent=self, protect=bool(args.get("protect", False))),
         )
@@ -136,17 +137,17 @@ class OidcProviders:
         issuer or in another account, one issuer listed for two clusters)."""
         arns_given = [("oidc_provider_arn", oidc_provider_arn, account_id, "the cluster's account")] if oidc_provider_arn else []
         arns_given += [(f"oidc_provider_arns.{k}", arn, a, f"{k}'s") for k, (a, arn) in oidc_provider_arns.items()]
-        issuer = policies.oidc_issuer(oidc_issuer_url) if oidc_issuer_url else None
+        issuer = issuers.issuer_host_path(oidc_issuer_url) if oidc_issuer_url else None
         problems = []
         for field, arn, owner, whose in arns_given:
-            named = checks.issuer_of_provider_arn(arn)
+            named = issuers.issuer_of(arn)
             if issuer is not None and named != issuer:
                 problems.append(Problem(field, f"is the provider of issuer {named!r}, not of this cluster's {issuer!r}"))
             issuer = issuer or named
             if arns.account_of(arn) != owner:
                 elsewhere = " (providers in other accounts go in {oidc_provider_arns})" if field == "oidc_provider_arn" else ""
                 problems.append(Problem(field, f"is in account {arns.account_of(arn)}, not {whose} {owner}{elsewhere}"))
-        if issuer and not known_issuers.is_eks_issuer(issuer):
+        if issuer and not issuers.is_eks_issuer(issuer):
             field = "oidc_issuer_url" if oidc_issuer_url else arns_given[0][0]
             problems.insert(0, Problem(
                 field,
@@ -189,7 +190,7 @@ class OidcProviders:
 
     def known(self, arn: str) -> None:
         """A provider that exists (or is registered elsewhere): every role of its issuer in its account trusts it."""
-        key = (checks.issuer_of_provider_arn(arn).rstrip("/"), arns.account_of(arn) or "")
+        key = (issuers.issuer_of(arn).rstrip("/"), arns.account_of(arn) or "")
         self._known.setdefault(key, arn)
 
     def for_cluster(
@@ -201,10 +202,10 @@ class OidcProviders:
         assert cluster.issuer is not None
         if (cluster.issuer, account_id) in self._known:
             return self._known[(cluster.issuer, account_id)], None
-        arn = policies.oidc_provider_arn(policies.partition_for_region(region), account_id, cluster.issuer)
+        arn = issuers.provider_arn(policies.partition_for_region(region), account_id, cluster.issuer)
         if account_id == cluster.account_id and not cluster.register_in_own_account:
             return arn, None
-        tags = {**self.tags, "eks-cluster": cluster.name}
+        tags = {**self.tags, EKS_CLUSTER_TAG: cluster.name}
         planned = self._planned.setdefault(
             (f"cluster:{key}", account_id),
             PlannedRegistration(
@@ -220,10 +221,10 @@ class OidcProviders:
     ) -> tuple[Optional[str], Optional[str]]:
         """The ARN of a CI issuer's provider in `account_id` when one is known, else None (the role derives
         it) and the registration that creates it, accepting `audience` among its client IDs."""
-        issuer = known_issuers.issuer_host_path(issuer_url)
+        issuer = issuers.issuer_host_path(issuer_url)
         if (issuer, account_id) in self._known:
             return self._known[(issuer, account_id)], None
-        tags = {**self.tags, "oidc-issuer": issuer[:256]}
+        tags = {**self.tags, OIDC_ISSUER_TAG: issuer[:TAG_VALUE_MAX]}
         planned = self._planned.setdefault(
             (f"issuer:{issuer}", account_id),
             PlannedRegistration(

@@ -17,9 +17,9 @@ from typing import Any, Optional, Required
 
 import pulumi
 
-from agent_iam.iam import arns, checks
+from agent_iam.iam import actions, arns, checks
+from agent_iam.iam import issuers as known
 
-from . import oidc_providers as known
 from . import policies
 from ._contract import Problem, check_list, check_value, is_known
 from .base import (
@@ -30,8 +30,7 @@ from .base import (
 from .role import Policy, RoleDocuments
 
 POLICY_NAME = "workload-access"
-WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
-OIDC_PROVIDER_PREFIX = "oidc-provider/"
+WEB_IDENTITY = actions.ASSUME_ROLE_WITH_WEB_IDENTITY
 DEFAULT_PROJECT = "Default Project"
 
 # Keys that build subjects or pin claims, by the provider they belong to (field -> providers).
@@ -193,7 +192,7 @@ def workflow_refs(args: Mapping[str, Any]) -> list[str]:
 
 def derived_provider_arn(args: Mapping[str, Any], region: str) -> str:
     partition = policies.partition_for_region(region)
-    return f"arn:{partition}:iam::{args.get('account_id')}:oidc-provider/{issuer_key(args)}"
+    return known.provider_arn(partition, args.get("account_id"), issuer_key(args))
 
 
 def trust_sid(provider: str) -> str:
@@ -343,7 +342,7 @@ def oidc_problems(args: Mapping[str, Any]) -> list[Problem]:
         parsed = arns.parse(arn) if isinstance(arn, str) else None
         if check_value("oidc_provider_arn", arn, checks.check_oidc_provider_arn) or parsed is None:
             bad("oidc_provider_arn", f"not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>): {arn!r}")
-        elif (issuer := parsed.resource.removeprefix(OIDC_PROVIDER_PREFIX).rstrip("/")) != issuer_key(args):
+        elif (issuer := parsed.resource.removeprefix(known.PROVIDER_ARN_TYPE).rstrip("/")) != issuer_key(args):
             bad("oidc_provider_arn", f"is the provider of issuer {issuer!r}, not of {issuer_key(args)!r}: {arn!r}")
         elif is_known(args.get("account_id")) and args.get("account_id") and parsed.account != args["account_id"]:
             bad(

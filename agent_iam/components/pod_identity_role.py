@@ -13,7 +13,7 @@ from typing import Any, Optional, Required
 import pulumi
 import pulumi_aws as aws
 
-from agent_iam.iam import checks
+from agent_iam.iam import checks, resource_types
 
 from . import policies
 from ._contract import Problem, check_value
@@ -163,7 +163,7 @@ class PodIdentityRolePlan(ServiceAccountPlan, args=PodIdentityRoleArgs):
         return [role, RoleDocuments(None, (Policy(CHAIN_POLICY_NAME, None),))] if self.cross_account else [role]
 
     def other_resources(self, name: str) -> list[tuple[str, str]]:
-        return [("aws:eks/podIdentityAssociation:PodIdentityAssociation", association_name(name)), *super().other_resources(name)]
+        return [(resource_types.POD_IDENTITY_ASSOCIATION, association_name(name)), *super().other_resources(name)]
 
     def advisories(self) -> list[Problem]:
         advice = super().advisories()

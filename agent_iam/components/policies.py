@@ -6,18 +6,17 @@ offline plan, the limit checks and the tests all see exactly what `pulumi up` se
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent_iam.iam import arns
+from agent_iam.iam import actions, arns, issuers, trusts
+from agent_iam.iam.policy_document import VERSION
 from agent_iam.iam.partitions import partition_for_region, service_endpoint
 
 __all__ = ["partition_for_region"]  # re-exported: the one home is agent_iam.iam.partitions
 
-VERSION = "2012-10-17"
 
 Document = dict[str, Any]
 Statement = dict[str, Any]
@@ -25,11 +24,6 @@ Statement = dict[str, Any]
 
 def document(statements: Iterable[Statement]) -> Document:
     return {"Version": VERSION, "Statement": list(statements)}
-
-
-def minified_size(doc: Mapping[str, Any]) -> int:
-    """Characters IAM counts against its quotas (white space is not counted)."""
-    return len(json.dumps(doc, separators=(",", ":")))
 
 
 def _one_or_many(values: Sequence[str]) -> str | list[str]:
@@ -99,7 +93,7 @@ def ecs_task_trust(
     partition = partition_for_region(region)
     statements = [
         service_trust_statement(
-            "ecs-tasks.amazonaws.com",
+            trusts.ECS_TASKS_SERVICE,
             sid="EcsTasksAssumeRole",
             source_account=account_id if confused_deputy else None,
             source_arn_like=f"arn:{partition}:ecs:{region}:{account_id}:*" if confused_deputy else None,
@@ -120,8 +114,9 @@ def ecs_execution_trust(account_id: str, *, source_account: bool = False) -> Doc
     return document(
         [
             service_trust_statement(
-                "ecs-tasks.amazonaws.com",
-                sid="EcsTaskExecutionAssumeRole",
+                trusts.ECS_TASK_EXECUTION.service,
+                sid=trusts.ECS_TASK_EXECUTION.sid,
+                actions=trusts.ECS_TASK_EXECUTION.actions,
                 source_account=account_id if source_account else None,
             )
         ]
@@ -137,8 +132,9 @@ def ec2_trust_statement(account_id: str, *, source_account: bool = False) -> Sta
     instances with it); `source_account` adds `aws:SourceAccount` (opt-in).
     """
     return service_trust_statement(
-        "ec2.amazonaws.com",
-        sid="Ec2AssumeRole",
+        trusts.EC2.service,
+        sid=trusts.EC2.sid,
+        actions=trusts.EC2.actions,
         source_account=account_id if source_account else None,
     )
 
@@ -191,40 +187,11 @@ def vendor_trust(
 
 # --- EKS: IAM roles for service accounts (IRSA) and EKS Pod Identity ---------------
 
-STS_AUDIENCE = "sts.amazonaws.com"
-POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
-POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
-
-
-def oidc_issuer(url: str) -> str:
-    """`https://oidc.eks.<region>.amazonaws.com/id/X/` -> `oidc.eks.<region>.amazonaws.com/id/X`:
-    the form used in provider ARNs and in the `:sub` / `:aud` condition keys."""
-    return url.removeprefix("https://").rstrip("/")
-
-
-def oidc_provider_arn(partition: str, account_id: str, issuer: str) -> str:
-    return f"arn:{partition}:iam::{account_id}:oidc-provider/{oidc_issuer(issuer)}"
 
 
 def role_arn(partition: str, account_id: str, path: str, name: str) -> str:
     """A role's ARN, known before the role exists (names and paths are deterministic)."""
     return f"arn:{partition}:iam::{account_id}:role{path}{name}"
-
-
-SERVICE_ACCOUNT_SUBJECT_PREFIX = "system:serviceaccount:"
-
-
-def service_account_subject(namespace: str, service_account: str) -> str:
-    """The `sub` claim of a service account token: `system:serviceaccount:<namespace>:<name>`."""
-    return f"{SERVICE_ACCOUNT_SUBJECT_PREFIX}{namespace}:{service_account}"
-
-
-def service_account_of(subject: str) -> tuple[str, str] | None:
-    """`(namespace, name)` of a service account token's `sub` claim; None for another subject."""
-    if not subject.startswith(SERVICE_ACCOUNT_SUBJECT_PREFIX):
-        return None
-    namespace, _, name = subject.removeprefix(SERVICE_ACCOUNT_SUBJECT_PREFIX).partition(":")
-    return namespace, name
 
 
 def irsa_trust_statement(
@@ -235,9 +202,9 @@ def irsa_trust_statement(
     `:sub` is `StringEquals` (a list when several service accounts share the role), or
     `StringLike` when the subjects hold wildcards; `:aud` is always `StringEquals`.
     """
-    issuer = oidc_issuer(issuer)
+    issuer = issuers.issuer_host_path(issuer)
     subs = _one_or_many(list(dict.fromkeys(subjects)))
-    aud = {f"{issuer}:aud": STS_AUDIENCE}
+    aud = {f"{issuer}:aud": issuers.STS_AUDIENCE}
     condition = (
         {"StringEquals": aud, "StringLike": {f"{issuer}:sub": subs}}
         if wildcard
@@ -247,7 +214,7 @@ def irsa_trust_statement(
         "Sid": sid,
         "Effect": "Allow",
         "Principal": {"Federated": provider_arn},
-        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Action": actions.ASSUME_ROLE_WITH_WEB_IDENTITY,
         "Condition": condition,
     }
 
@@ -302,9 +269,9 @@ def pod_identity_trust(
     return document(
         [
             service_trust_statement(
-                POD_IDENTITY_SERVICE,
-                sid="AllowEksAuthToAssumeRoleForPodIdentity",
-                actions=POD_IDENTITY_ACTIONS,
+                trusts.POD_IDENTITY.service,
+                sid=trusts.POD_IDENTITY.sid,
+                actions=trusts.POD_IDENTITY.actions,
                 source_account=cluster_account_id if source_account else None,
                 string_equals={k: v for k, v in tags.items() if v},
             )
@@ -321,7 +288,7 @@ def pod_identity_target_trust(source_role_arn: str, external_id: str) -> Documen
                 "Sid": "PodIdentityRoleChaining",
                 "Effect": "Allow",
                 "Principal": {"AWS": source_role_arn},
-                "Action": list(POD_IDENTITY_ACTIONS),
+                "Action": list(trusts.POD_IDENTITY.actions),
                 "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
             }
         ]
@@ -335,7 +302,7 @@ def assume_target_role_policy(target_role_arn: str) -> Document:
             {
                 "Sid": "AssumeTargetRole",
                 "Effect": "Allow",
-                "Action": list(POD_IDENTITY_ACTIONS),
+                "Action": list(trusts.POD_IDENTITY.actions),
                 "Resource": target_role_arn,
             }
         ]
@@ -435,7 +402,7 @@ def s3_statements(
             {
                 "Sid": "WriteObjects",
                 "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                "Action": list(trusts.S3_WRITE_OBJECT_ACTIONS),
                 "Resource": objects(list(dict.fromkeys(write))),
             }
         )

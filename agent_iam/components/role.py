@@ -8,7 +8,6 @@ policy, one `RolePolicyAttachment` per managed policy it is given).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Union
@@ -18,7 +17,11 @@ import pulumi_aws as aws
 
 from agent_iam.iam import arns
 from agent_iam.iam import limits as limit_checks
-from agent_iam.iam.limits import MANAGED_POLICY_SIZE, IamLimits
+from agent_iam.iam.limits import MANAGED_POLICY_SIZE, IamLimits, policy_json
+from agent_iam.iam.resource_types import POLICY as MANAGED_POLICY
+from agent_iam.iam.resource_types import ROLE
+from agent_iam.iam.resource_types import ROLE_POLICY as INLINE_POLICY
+from agent_iam.iam.resource_types import ROLE_POLICY_ATTACHMENT as ATTACHMENT
 
 from ._contract import Problem, is_known
 from .policies import Document, statements_of
@@ -80,7 +83,7 @@ class RoleDocuments:
     def limit_problems(self, limits: IamLimits) -> list[str]:
         """IAM quota breaches of the known documents, as sentences naming the limits' Args fields
         (`{iam_limits.<field>}`); empty when the role fits. Sizes are of the minified JSON
-        (`policies.minified_size`), the text the role registers."""
+        (`limits.minified_size`), the text the role registers."""
         problems = []
         if self.trust is not None and not isinstance(self.trust, pulumi.Output):
             trust_size = len(self.document_json("trust"))
@@ -138,11 +141,6 @@ class PlannedRole(NamedTuple):
     spec: RoleSpec
     account_id: str | None  # the account it is created in, when known
     documents: RoleDocuments | None = None  # its documents, when every input is known
-
-
-def policy_json(doc: Mapping[str, Any]) -> str:
-    """The exact JSON sent to IAM: stable key order, compact."""
-    return json.dumps(doc, indent=None, separators=(",", ":"))
 
 
 def _json_input(docs: RoleDocuments, which: str) -> pulumi.Input[str]:
@@ -240,12 +238,6 @@ def attachment_names(logical_name: str, arn: Any, index: int) -> tuple[str, str 
         return f"{logical_name}-attachment-{index}", None
     key, former = managed_policy_key(arn), arn.rsplit("/", 1)[-1]
     return f"{logical_name}-{key}", None if key == former else f"{logical_name}-{former}"
-
-
-ROLE = "aws:iam/role:Role"
-INLINE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-MANAGED_POLICY = "aws:iam/policy:Policy"
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 
 
 def role_resources(logical_name: str, docs: RoleDocuments) -> list[tuple[str, str]]:

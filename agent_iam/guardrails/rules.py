@@ -29,22 +29,23 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from agent_iam.iam import actions as iam_actions
-from agent_iam.components import oidc_providers as oidc_subjects
-from agent_iam.iam import arns, managed_policies
+from agent_iam.iam import arns, issuers, managed_policies
+from agent_iam.iam.resource_types import GROUP_POLICY, POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT, USER_POLICY
+from agent_iam.iam.tags import OIDC_SUB_WILDCARD_TAG, TRUST_EXEMPTION_TAG
+from agent_iam.iam.limits import (
+    IAM_NAME_RE,
+    IAM_PATH_RE,
+    MANAGED_POLICY_SIZE,
+    PATH_MAX,
+    ROLE_NAME_MAX,
+    IamLimits,
+    minified_size,
+)
 from agent_iam.guardrails.acceptance import TRUST_DOCUMENT, Key, Place, RoleKey
 
 ADVISORY, MANDATORY, DISABLED = "advisory", "mandatory", "disabled"
 LEVELS = (ADVISORY, MANDATORY, DISABLED)
 
-TRUST_EXEMPTION_TAG = "agent-iam:trust-exemption"
-OIDC_SUB_WILDCARD_TAG = "agent-iam:oidc-sub-wildcard"
-
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-POLICY = "aws:iam/policy:Policy"
-ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-USER_POLICY = "aws:iam/userPolicy:UserPolicy"
-GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
 
 # Values the Pulumi engine uses for "not known until the update runs" (preview, or under mocks).
 UNKNOWN_SENTINELS = frozenset(
@@ -125,18 +126,6 @@ class ResourceView:
 
 
 @dataclass(frozen=True)
-class Limits:
-    """IAM quotas (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)."""
-
-    role_name: int = 64
-    path: int = 512
-    trust_policy_size: int = 2048
-    role_policies_size: int = 10240
-    managed_policies_per_role: int = 10
-    managed_policy_size: int = 6144
-
-
-@dataclass(frozen=True)
 class Context:
     """What the rules know about the stack, and how strictly each rule is enforced."""
 
@@ -144,7 +133,7 @@ class Context:
     # Boundaries a role may carry: None: any (not an admin policy); a tuple: only these.
     boundary_arns: tuple[str, ...] | None = None
     boundary_required: bool = False  # every role carries one of `boundary_arns`
-    limits: Limits = Limits()
+    limits: IamLimits = IamLimits()  # the account's quotas (raisable ones); fixed limits are iam.limits'
     enforcement: str = MANDATORY
     rules: Mapping[str, str] = field(default_factory=dict)  # per-rule level overrides
 
@@ -217,11 +206,6 @@ def parse_document(value: Any) -> dict[str, Any] | None:
     return dict(value) if _is_mapping(value) else None
 
 
-def minified_size(doc: Mapping[str, Any]) -> int:
-    """Characters IAM counts against its quotas (white space is not counted)."""
-    return len(json.dumps(doc, separators=(",", ":")))
-
-
 def statements(doc: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     if not doc:
         return []
@@ -282,9 +266,6 @@ def named_identity_documents(resource: ResourceView) -> list[tuple[str, str, dic
 
 # --- principals and conditions -----------------------------------------------------
 
-ACCOUNT_RE = re.compile(r"^\d{12}$")
-
-
 def principal_values(statement: Mapping[str, Any]) -> dict[str, list[str]]:
     """Principal as {kind: [values]}; `"*"` is {"*": ["*"]}."""
     principal = statement.get("Principal")
@@ -297,10 +278,10 @@ def principal_values(statement: Mapping[str, Any]) -> dict[str, list[str]]:
 
 def account_of_principal(value: str) -> str | None:
     """The account of an AWS principal (`123456789012`, an iam/sts ARN); None when it cannot be told."""
-    if ACCOUNT_RE.match(value):
+    if arns.ACCOUNT_ID_RE.fullmatch(value):
         return value
     parsed = arns.parse(value)
-    if parsed is None or parsed.service not in ("iam", "sts") or not ACCOUNT_RE.match(parsed.account):
+    if parsed is None or parsed.service not in ("iam", "sts") or not arns.ACCOUNT_ID_RE.fullmatch(parsed.account):
         return None
     return parsed.account
 
@@ -308,7 +289,7 @@ def account_of_principal(value: str) -> str | None:
 def account_of_arn(value: Any) -> str | None:
     """The 12-digit account of an ARN; None when unknown, not an ARN, or not an account (`aws`)."""
     account = None if is_unknown(value) else arns.account_of(value)
-    return account if account and ACCOUNT_RE.match(account) else None
+    return account if account and arns.ACCOUNT_ID_RE.fullmatch(account) else None
 
 
 def role_account(resource: ResourceView, context: Context) -> str | None:
@@ -509,7 +490,8 @@ def principal_pattern_problem(pattern: str) -> str | None:
         return "is not an ARN"
     if arns.has_wildcard(parsed.account):
         return "leaves the account open"
-    name = parsed.resource.split("/", 1)[1] if "/" in parsed.resource else parsed.resource
+    # The role or user name is what follows the last `/`: a path (`role/service-role/*`) names no one.
+    name = parsed.resource.rsplit("/", 1)[-1]
     if not arns.has_wildcard(name):
         return None
     fixed = sum(c.isalnum() for c in name if c not in "*?")
@@ -542,14 +524,9 @@ def principal_pattern_specific(resource: ResourceView, context: Context) -> Iter
                     )
 
 
-WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
+WEB_IDENTITY = iam_actions.ASSUME_ROLE_WITH_WEB_IDENTITY
 # Fixed prefixes of OIDC subjects: a `:sub` pattern that names nothing after them matches every subject.
-SUBJECT_PREFIXES = ("system:serviceaccount:", "repo:", "project_path:", "organization:")
-
-
-def issuer_of(federated: str) -> str:
-    """`arn:aws:iam::1:oidc-provider/oidc.eks.x/id/AB` -> `oidc.eks.x/id/AB`; a bare issuer stays as is."""
-    return federated.split(":oidc-provider/", 1)[1] if ":oidc-provider/" in federated else federated
+SUBJECT_PREFIXES = (issuers.SERVICE_ACCOUNT_SUBJECT_PREFIX, *issuers.OWNER_PREFIXES.values())
 
 
 def _any_subject(pattern: str) -> bool:
@@ -575,7 +552,7 @@ def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[
         if not federated:
             yield Hit(f"{where} allows {WEB_IDENTITY} without a Federated principal (the OIDC provider's ARN)", *_on(statement, index, TRUST_DOCUMENT))
             continue
-        for issuer in map(issuer_of, federated):
+        for issuer in map(issuers.issuer_of, federated):
             keys = condition_keys(statement)
             aud = keys.get(f"{issuer}:aud".lower(), {})
             if not any(op == "StringEquals" and values for op, values in aud.items()):
@@ -591,7 +568,7 @@ def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[
                     *_on(statement, index, TRUST_DOCUMENT),
                 )
                 continue
-            owners = [v for v in like if oidc_subjects.pattern_reaches_any_owner(v)]
+            owners = [v for v in like if issuers.pattern_reaches_any_owner(v)]
             if owners:
                 yield Hit(
                     f"{where} matches {issuer}:sub with {', '.join(owners)}, which does not fix the repository "
@@ -753,7 +730,7 @@ def wide_grants(document: Mapping[str, Any]) -> dict[str, list[str]]:
             if iam_actions.is_credential_read(action):
                 out.setdefault("credential reads", set()).add(action)
             elif action == iam_actions.PASS_ROLE:
-                out.setdefault("iam:PassRole", set()).add(action)
+                out.setdefault(iam_actions.PASS_ROLE, set()).add(action)
             elif iam_actions.access_level(action) in iam_actions.CHANGING_LEVELS:
                 out.setdefault(str(iam_actions.access_level(action)), set()).add(action)
     return {kind: sorted(found) for kind, found in sorted(out.items())}
@@ -842,10 +819,6 @@ def permissions_boundary(resource: ResourceView, context: Context) -> Iterator[s
         )
 
 
-NAME_RE = re.compile(r"^[\w+=,.@-]+$")
-PATH_RE = re.compile(r"^(?:/|/[\x21-\x7E]+/)$")
-
-
 @rule(
     "iam-limits",
     "Role names, paths, trust policies and customer managed policies fit IAM's limits.",
@@ -856,16 +829,16 @@ def iam_limits(resource: ResourceView, context: Context) -> Iterator[str | Hit]:
         return
     name = resource.get("name")
     if resource.type == ROLE and isinstance(name, str):
-        if len(name) > limits.role_name:
-            yield f"{resource.describe()}: the name is {len(name)} characters, over IAM's {limits.role_name}"
-        if not NAME_RE.match(name):
+        if len(name) > ROLE_NAME_MAX:
+            yield f"{resource.describe()}: the name is {len(name)} characters, over IAM's {ROLE_NAME_MAX}"
+        if not IAM_NAME_RE.fullmatch(name):
             yield f"{resource.describe()}: the name may hold only letters, digits and +=,.@_-"
     path = resource.get("path")
     if isinstance(path, str):
-        if not PATH_RE.match(path):
+        if not IAM_PATH_RE.fullmatch(path):
             yield f"{resource.describe()}: path {path!r} must be '/' or start and end with '/' (printable ASCII, no spaces)"
-        if len(path) > limits.path:
-            yield f"{resource.describe()}: path is {len(path)} characters, over IAM's {limits.path}"
+        if len(path) > PATH_MAX:
+            yield f"{resource.describe()}: path is {len(path)} characters, over IAM's {PATH_MAX}"
     trust = trust_document(resource)
     if trust is not None and minified_size(trust) > limits.trust_policy_size:
         yield (
@@ -874,10 +847,10 @@ def iam_limits(resource: ResourceView, context: Context) -> Iterator[str | Hit]:
         )
     if resource.type == POLICY:
         doc = resource.document(resource.props.get("policy"))
-        if doc is not None and minified_size(doc) > limits.managed_policy_size:
+        if doc is not None and minified_size(doc) > MANAGED_POLICY_SIZE:
             yield Hit(
                 f"{resource.describe()} is {minified_size(doc)} characters minified, over IAM's "
-                f"{limits.managed_policy_size} for a managed policy",
+                f"{MANAGED_POLICY_SIZE} for a managed policy",
                 document=resource.physical_name,
             )
 

@@ -22,6 +22,7 @@ ACCESS_LEVELS = (LIST, READ, WRITE, PERMISSIONS, TAGGING)
 CHANGING_LEVELS = frozenset({WRITE, PERMISSIONS, TAGGING})
 
 PASS_ROLE = "iam:PassRole"
+ASSUME_ROLE_WITH_WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 
 # Reads that return a secret or a working credential in their response. AWS files them under Read,
 # so the access level alone cannot tell them from `DescribeInstances`; this short list is the reviewed

@@ -21,6 +21,8 @@ from importlib import resources
 from agent_iam.iam import actions
 
 WILDCARDS = "*?"
+# An AWS account ID, the account field of most ARNs (matched whole: fullmatch).
+ACCOUNT_ID_RE = re.compile(r"\d{12}", re.ASCII)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from agent_iam.iam import limits, partitions
-from agent_iam.iam.arns import has_wildcard
+from agent_iam.iam import limits, partitions, tags
+from agent_iam.iam.arns import ACCOUNT_ID_RE, has_wildcard
 
 
 # The value the offline plan puts in place of a `secure:` config value it cannot decrypt.
@@ -24,7 +24,6 @@ _REGION = "(?:" + "|".join(p.region_regex.pattern for p in partitions.partitions
 
 # Every pattern is matched whole (fullmatch) and ASCII: `\d` is 0-9 and `\w` is [A-Za-z0-9_] only, and
 # no `$` matches before a trailing newline.
-ACCOUNT_ID_RE = re.compile(r"\d{12}", re.ASCII)
 REGION_RE = re.compile(_REGION, re.ASCII)
 IAM_NAME_RE = limits.IAM_NAME_RE
 IAM_PATH_RE = limits.IAM_PATH_RE
@@ -240,10 +239,6 @@ def check_oidc_provider_arn(value: str) -> str:
     return value.rstrip("/")
 
 
-def issuer_of_provider_arn(arn: str) -> str:
-    return arn.split(":oidc-provider/", 1)[1]
-
-
 def _check_k8s_name(value: str, *, label: bool, what: str) -> str:
     if has_wildcard(value):
         if not K8S_PATTERN_RE.fullmatch(value):
@@ -295,7 +290,7 @@ def s3_location(value: str) -> tuple[str, str | None]:
 MIN_SESSION, MAX_SESSION = limits.MIN_SESSION_DURATION, limits.MAX_SESSION_DURATION
 MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = limits.TAGS_PER_RESOURCE, limits.TAG_KEY_MAX, limits.TAG_VALUE_MAX
 # The tag every component adds to what it creates (when the Args do not set it); it counts against IAM's 50.
-AGENT_IAM_TAG_KEYS = ("managed-by",)
+AGENT_IAM_TAG_KEYS = tuple(tags.MANAGED_BY_TAGS)
 
 
 def check_max_session_duration(value: int) -> int:

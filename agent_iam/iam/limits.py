@@ -13,16 +13,19 @@ digits or accented letters, and `$` never matches before a trailing newline.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 # --- quotas (raisable ones have a default and a maximum) --------------------------------------
 
 DEFAULT_TRUST_POLICY_SIZE = 2048
 MAX_TRUST_POLICY_SIZE = 8192
 DEFAULT_ROLE_POLICIES_SIZE = 10240
+MAX_ROLE_POLICIES_SIZE = DEFAULT_ROLE_POLICIES_SIZE  # not raisable
 DEFAULT_MANAGED_POLICIES_PER_ROLE = 10
 MAX_MANAGED_POLICIES_PER_ROLE = 20
 MANAGED_POLICY_SIZE = 6144
@@ -38,6 +41,17 @@ class IamLimits:
     managed_policies_per_role: int = DEFAULT_MANAGED_POLICIES_PER_ROLE
 
 
+def policy_json(doc: Mapping[str, Any]) -> str:
+    """The JSON agent-iam sends to IAM for a policy document: key order kept, compact. IAM counts
+    this text against its size quotas (it does not count white space)."""
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def minified_size(doc: Mapping[str, Any]) -> int:
+    """Characters of a policy document that IAM counts against its quotas."""
+    return len(policy_json(doc))
+
+
 # --- field limits -------------------------------------------------------------------------------
 
 ROLE_NAME_MAX = 64
@@ -48,6 +62,7 @@ DESCRIPTION_MAX = 1000
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
 MIN_SESSION_DURATION = 3600
+DEFAULT_SESSION_DURATION = MIN_SESSION_DURATION  # a role's maximum session when none is set
 MAX_SESSION_DURATION = 43200
 
 # Role, policy and instance-profile names: [\w+=,.@-]+ in ASCII.

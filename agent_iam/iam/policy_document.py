@@ -19,6 +19,9 @@ ACTION_RE = re.compile(r"[a-z0-9-]+:[A-Za-z0-9*?]+", re.ASCII)
 CONDITION_OPERATOR_RE = re.compile(r"(?:ForAllValues:|ForAnyValue:)?[A-Za-z]+", re.ASCII)
 RESOURCE_RE = re.compile(r"\*|arn:[^:\s]+:[^:\s]*:[^:\s]*:[^:\s]*:\S+", re.ASCII)
 
+# The policy language version every document agent-iam writes declares (IAM's current one).
+VERSION = "2012-10-17"
+
 StrOrList = str | list[str]
 
 
@@ -113,7 +116,7 @@ class PolicyDocument(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    Version: Literal["2012-10-17"]
+    Version: Literal[VERSION]
     Id: str | None = None
     Statement: list[PolicyStatement]
 

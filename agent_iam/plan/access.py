@@ -9,23 +9,20 @@ from __future__ import annotations
 import functools
 
 import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from agent_iam.components import policies
-from agent_iam.components.oidc_providers import describe_subject
 from agent_iam.iam import actions as iam_actions
 from agent_iam.iam import arns
-from agent_iam.presets import PRESET_TAG
+from agent_iam.iam.issuers import describe_subjects
+from agent_iam.iam.resource_types import POLICY as MANAGED_POLICY
+from agent_iam.iam.resource_types import ROLE, ROLE_POLICY
+from agent_iam.iam.resource_types import ROLE_POLICY_ATTACHMENT as ATTACHMENT
+from agent_iam.iam.tags import PRESET_TAG
 
 from .mocks import Registration
 
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-MANAGED_POLICY = "aws:iam/policy:Policy"
 
 OPERATOR_WORDS = {
     "StringEquals": "equals",
@@ -114,24 +111,22 @@ def condition_phrases(condition: dict[str, Any] | None) -> list[str]:
     return phrases
 
 
-def _subjects(condition: dict[str, Any] | None) -> list[str]:
-    """The `sub` values an OIDC trust pins (Kubernetes service accounts, CI runs, ...)."""
-    found = []
+def _subjects(condition: dict[str, Any] | None) -> dict[str, list[str]]:
+    """The `sub` values an OIDC trust pins (Kubernetes service accounts, CI runs, ...), by the issuer
+    their condition key names (`<issuer>:sub`)."""
+    found: dict[str, list[str]] = {}
     for pairs in (condition or {}).values():
         for key, value in pairs.items():
             if key.endswith(":sub"):
-                found += [str(v) for v in _as_list(value)]
+                found.setdefault(key.removesuffix(":sub"), []).extend(str(v) for v in _as_list(value))
     return found
 
 
-def subject_words(subjects: list[str]) -> str:
-    """Who presents the tokens: "pods running as the Kubernetes service account `ns/name`", or
-    each CI subject in words ("GitHub Actions runs of `acme/app` on branch `main`")."""
-    service_accounts = [policies.service_account_of(s) for s in subjects]
-    if all(service_accounts):
-        accounts = " or ".join(_code(f"{namespace}/{name}") for namespace, name in service_accounts)  # type: ignore[misc]
-        return f"pods running as the Kubernetes service account {accounts}"
-    return " or ".join(describe_subject(s) for s in subjects)
+def subject_words(subjects: dict[str, list[str]]) -> str:
+    """Who presents the tokens, per issuer: "pods running as the Kubernetes service account `ns/name`"
+    (an EKS cluster's issuer), "GitHub Actions runs of `acme/app` on branch `main`" (GitHub's issuer);
+    the subjects of any other issuer quoted with it (`issuers.describe_subjects`)."""
+    return " or ".join(describe_subjects(issuer, values) for issuer, values in subjects.items())
 
 
 def principal_phrases(principal: Any, own_account: str) -> list[str]:
@@ -148,12 +143,13 @@ def principal_phrases(principal: Any, own_account: str) -> list[str]:
             elif value == "*":
                 phrases.append("ANYONE (wildcard principal)")
             else:
-                account = value.split(":")[4] if value.count(":") >= 5 else value
+                arn = arns.parse(value)
+                account = arn.account if arn else value
                 where = "this account" if account == own_account else f"account {account}"
-                if value.endswith(":root") or re.fullmatch(r"\d{12}", value):
+                if value.endswith(":root") or arns.ACCOUNT_ID_RE.fullmatch(value):
                     phrases.append(f"any principal of {where} that its IAM policies allow")
                 else:
-                    kind_word = value.split(":")[5].split("/")[0] if value.count(":") >= 5 else "principal"
+                    kind_word = arn.resource.split("/", 1)[0] if arn else "principal"
                     phrases.append(f"the {kind_word} {_code(value)} ({where})")
     return phrases
 
@@ -245,7 +241,7 @@ def access_model(resources: Iterable[Registration]) -> list[RoleAccess]:
         if resource.type != ROLE:
             continue
         arn = str(resource.outputs.get("arn", ""))
-        account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        account = arns.account_of(arn) or ""
         name = str(resource.inputs.get("name") or resource.name)
         access = RoleAccess(
             arn=arn,

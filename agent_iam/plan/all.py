@@ -184,14 +184,3 @@ def exit_code(results: list[StackResult]) -> int:
     if statuses - {EXIT_OK, EXIT_CONFIG, EXIT_BLOCKED}:
         return EXIT_FAILED
     return EXIT_CONFIG if EXIT_CONFIG in statuses else EXIT_BLOCKED
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m agent_iam.plan.all`: the same as `agent-iam plan-all`."""
-    from agent_iam.cli import main as cli_main
-
-    return cli_main(["plan-all", *(argv or sys.argv[1:])])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

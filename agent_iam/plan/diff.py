@@ -16,13 +16,13 @@ from typing import Any
 
 from agent_iam.guardrails import rules
 from agent_iam.iam import actions, arns
+from agent_iam.iam.limits import DEFAULT_SESSION_DURATION
+from agent_iam.iam.resource_types import POD_IDENTITY_ASSOCIATION as POD_IDENTITY
+from agent_iam.iam.resource_types import POLICY as MANAGED_POLICY
+from agent_iam.iam.resource_types import ROLE, ROLE_POLICY
+from agent_iam.iam.resource_types import ROLE_POLICY_ATTACHMENT as ATTACHMENT
 
 
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-MANAGED_POLICY = "aws:iam/policy:Policy"
-POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 IAM_TYPES = (ROLE, ROLE_POLICY, ATTACHMENT, MANAGED_POLICY)
 
 WIDENING, NARROWING, NEUTRAL = "widening", "narrowing", "neutral"
@@ -648,7 +648,7 @@ def _setting_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Cha
             changes.append(Change(NARROWING, "permissions boundary added", str(boundary_new), where))
         else:
             changes.append(Change(WIDENING, "permissions boundary replaced", f"{boundary_old} -> {boundary_new}", where))
-    session_old, session_new = old.get("maxSessionDuration", 3600), new.get("maxSessionDuration", 3600)
+    session_old, session_new = old.get("maxSessionDuration", DEFAULT_SESSION_DURATION), new.get("maxSessionDuration", DEFAULT_SESSION_DURATION)
     if session_old != session_new:
         longer = float(session_new) > float(session_old)
         changes.append(Change(WIDENING if longer else NARROWING, "longer sessions" if longer else "shorter sessions",

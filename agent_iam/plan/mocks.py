@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
-from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 
-from agent_iam.components.policies import partition_for_region
+from agent_iam.iam import issuers, resource_types
+from agent_iam.patches import ShortcutMonitor
+from agent_iam.iam.partitions import partition_for_region
 
-from .shortcuts import ShortcutMonitor
 
 
 @dataclass(frozen=True)
@@ -94,27 +93,27 @@ class PlanMocks(Mocks):
         iam = f"arn:{account.partition}:iam::{account.account_id}"
         physical = inputs.get("name") or name
         path = inputs.get("path") or "/"
-        if typ == "aws:iam/role:Role":
+        if typ == resource_types.ROLE:
             return physical, {"arn": f"{iam}:role{path}{physical}", "name": physical, "uniqueId": _unique("AROA", name)}
-        if typ == "aws:iam/policy:Policy":
+        if typ == resource_types.POLICY:
             arn = f"{iam}:policy{path}{physical}"
             return arn, {"arn": arn, "name": physical, "policyId": _unique("ANPA", name)}
-        if typ == "aws:iam/instanceProfile:InstanceProfile":
+        if typ == resource_types.INSTANCE_PROFILE:
             return physical, {"arn": f"{iam}:instance-profile{path}{physical}", "name": physical}
-        if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
-            arn = f"{iam}:oidc-provider/{str(inputs.get('url', '')).removeprefix('https://')}"
+        if typ == resource_types.OIDC_PROVIDER:
+            arn = issuers.provider_arn(account.partition, account.account_id, str(inputs.get("url", "")))
             return arn, {"arn": arn}
-        if typ == "aws:iam/rolePolicy:RolePolicy":
+        if typ == resource_types.ROLE_POLICY:
             return f"{inputs.get('role')}:{physical}", {"name": physical}
-        if typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+        if typ == resource_types.ROLE_POLICY_ATTACHMENT:
             return f"{inputs.get('role')}/{inputs.get('policyArn')}", {}
-        if typ == "aws:secretsmanager/secret:Secret":  # Secrets Manager appends six random characters
+        if typ == resource_types.SECRET:  # Secrets Manager appends six random characters
             arn = (
                 f"arn:{account.partition}:secretsmanager:{account.region}:{account.account_id}:secret:"
                 f"{physical}-{_unique('', name)[:6]}"
             )
             return arn, {"arn": arn}
-        if typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+        if typ == resource_types.POD_IDENTITY_ASSOCIATION:
             association = "a-" + _unique("", name).lower()[:17]
             arn = (
                 f"arn:{account.partition}:eks:{account.region}:{account.account_id}:podidentityassociation/"
@@ -164,7 +163,7 @@ class DuplicateUrnError(Exception):
 
 
 class RecordingMonitor(ShortcutMonitor):
-    """The SDK's mock monitor (with its state shortcut), also keeping each resource's parent, provider and options."""
+    """The SDK's mock monitor (with agent-iam's shortcuts), also keeping each resource's parent, provider and options."""
 
     def __init__(self, mocks: PlanMocks):
         super().__init__(mocks)
@@ -180,10 +179,7 @@ class RecordingMonitor(ShortcutMonitor):
                 # The real engine refuses a second resource with the same URN; so does the plan.
                 raise DuplicateUrnError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
             self._urns.add(urn)
-        if request.custom or request.remote or request.type == "pulumi:pulumi:Stack" or request.object.fields:
-            response = super().RegisterResource(request)
-        else:
-            response = self._register_component(request)
+        response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             inputs = self.plan_mocks.inputs_by_resource.pop((request.type, request.name), {})
             inputs, secret_inputs = unwrap_secrets(inputs)
@@ -204,11 +200,3 @@ class RecordingMonitor(ShortcutMonitor):
                 )
             )
         return response
-
-    def _register_component(self, request) -> resource_pb2.RegisterResourceResponse:
-        """A local component without inputs has no state: answer as the generic mock path would
-        (URN, no ID, empty state) without its round trip (deserialize, mocks, serialize on this
-        thread's own event loop), a quarter of a 1,000-unit plan's registrations."""
-        urn = self.make_urn(request.parent, request.type, request.name)
-        self.resources[urn] = MockMonitor.ResourceRegistration(urn, None, {})  # type: ignore[arg-type]
-        return resource_pb2.RegisterResourceResponse(urn=urn)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import yaml
 
+from agent_iam.iam import arns, resource_types
+
 from .paths import UnsafePath, inside, plan_folder
 
 if TYPE_CHECKING:  # the cache restores files through this module without importing Pulumi
@@ -26,9 +28,9 @@ if TYPE_CHECKING:  # the cache restores files through this module without import
 PLAN_FOLDERS = ("iam", "k8s")
 PACK_CONFIG_FILE = "policy-pack-config.json"  # `pulumi preview --policy-pack policy --policy-pack-config <this>`
 IAM_DOCUMENT_INPUTS = {
-    "aws:iam/role:Role": ("assumeRolePolicy", "trust"),
-    "aws:iam/rolePolicy:RolePolicy": ("policy", None),
-    "aws:iam/policy:Policy": ("policy", None),
+    resource_types.ROLE: ("assumeRolePolicy", "trust"),
+    resource_types.ROLE_POLICY: ("policy", None),
+    resource_types.POLICY: ("policy", None),
 }
 
 
@@ -94,8 +96,7 @@ def _write_if_changed(path: str, data: bytes, existed: bool) -> None:
 
 
 def _account_of(resource: Registration) -> str:
-    arn = str(resource.outputs.get("arn", ""))
-    return arn.split(":")[4] if arn.count(":") >= 5 else ""
+    return arns.account_of(resource.outputs.get("arn")) or ""
 
 
 def iam_document_files(run: PlanRun) -> dict[str, Any]:
@@ -109,9 +110,9 @@ def iam_document_files(run: PlanRun) -> dict[str, Any]:
         if not isinstance(raw, str):
             continue
         name = resource.inputs.get("name") or resource.name
-        if resource.type == "aws:iam/role:Role":
+        if resource.type == resource_types.ROLE:
             stem = f"{name}.{suffix}"
-        elif resource.type == "aws:iam/rolePolicy:RolePolicy":
+        elif resource.type == resource_types.ROLE_POLICY:
             stem = f"{resource.inputs.get('role')}.{name}"
         else:
             stem = f"policy.{name}"

@@ -1,7 +1,7 @@
 """Process-level settings for running a program offline under mocks (the plan, and the bench's floor).
 
-Kept free of agent-iam imports, so the floor can use it without paying for them, and of
-Pulumi imports at module level, so a cached re-plan (plan/cache.py) can exit through it.
+Kept free of agent-iam and Pulumi imports at module level, so the floor can use it without paying
+for the package, and a cached re-plan (plan/cache.py) can exit through it without loading Pulumi.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import NoReturn
 
-# Toggles that keep the SDK's own behaviour (for measuring, or for an SDK error's source position).
-KEEP_STACK_TRACES = "AGENT_IAM_PLAN_STACK_TRACES"
+# Toggles that keep the default behaviour (for measuring).
 KEEP_FULL_GC = "AGENT_IAM_PLAN_FULL_GC"
 KEEP_FULL_EXIT = "AGENT_IAM_PLAN_FULL_EXIT"
 # Young-generation collections as usual; no full collections while the plan runs (see plan_runtime).
@@ -36,50 +35,21 @@ def no_full_gc() -> Iterator[None]:
         gc.set_threshold(*saved)
 
 
-def _no_stack_trace() -> Any:
-    from pulumi.runtime.proto import source_pb2
-
-    return source_pb2.StackTrace()
-
-
 @contextmanager
 def plan_runtime() -> Iterator[None]:
     """Process-level savings for an offline plan, undone on exit (nesting is fine).
 
-    - The SDK captures a Python stack trace for every registration (`traceback.extract_stack`,
-      about 20% of a plan under mocks); the engine only uses it for source positions in the
-      CLI's error messages, which an offline plan never shows. `AGENT_IAM_PLAN_STACK_TRACES=1` keeps it.
-    - The SDK's `create_urn` shortcut for plain strings (plan/shortcuts.py), on the SDK versions
-      it was checked against; `AGENT_IAM_PLAN_SDK_URN=1` keeps the SDK's.
-    - Monitor calls answered on the plan's event loop instead of a thread pool (plan/shortcuts.py,
-      `inline_rpc`), on the SDK versions it was checked against; `AGENT_IAM_PLAN_SDK_EXECUTOR=1` keeps the hop.
-    - Debug log lines the mock engine's logger would drop are dropped before they are built
-      (`shortcuts.debug`); `AGENT_IAM_PLAN_SDK_DEBUG_LOG=1` keeps the SDK's path.
+    - The SDK shortcuts of `agent_iam.patches` (no stack trace per registration, URNs and mock
+      answers computed directly, monitor calls on the plan's loop, dropped debug lines), each on
+      the SDK versions it was checked against and with a variable that keeps the SDK's path.
     - A plan only grows its heap, so CPython's full collections rescan every live object
       again and again (about half of a 1,000-unit plan) and find almost nothing to free;
       young generations are still collected. `AGENT_IAM_PLAN_FULL_GC=1` keeps the default.
     """
-    from pulumi import log as pulumi_log
-    from pulumi.runtime import resource as sdk_resource  # imported here: a cached re-plan never loads Pulumi
-    from pulumi.runtime.sync_await import _ensure_event_loop
+    from agent_iam import patches  # imported here: a cached re-plan never loads Pulumi
 
-    from . import shortcuts
-
-    saved_trace = sdk_resource._get_stack_trace
-    saved_create_urn, saved_debug = sdk_resource.create_urn, pulumi_log.debug
-    if os.environ.get(KEEP_STACK_TRACES) != "1":
-        sdk_resource._get_stack_trace = _no_stack_trace
-    if shortcuts.urn_shortcut_on():
-        sdk_resource.create_urn = shortcuts.create_urn
-    if shortcuts.debug_log_shortcut_on():
-        pulumi_log.debug = shortcuts.debug
-    try:
-        with no_full_gc(), shortcuts.inline_rpc(_ensure_event_loop()):
-            yield
-    finally:
-        sdk_resource._get_stack_trace = saved_trace
-        sdk_resource.create_urn = saved_create_urn
-        pulumi_log.debug = saved_debug
+    with no_full_gc(), patches.sdk_shortcuts():
+        yield
 
 
 def exit_process(code: int) -> NoReturn:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-PRESET_TAG = "agent-iam:preset"  # on every role an entry with a preset creates: `<vendor>@<version>`
+from agent_iam.iam.tags import PRESET_TAG  # noqa: F401  (the role tag of a preset: `<vendor>@<version>`)
 
 
 def args(name: str, **fields: Any) -> dict[str, Any]:

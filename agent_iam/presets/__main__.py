@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from agent_iam.components import policies
+from agent_iam.iam.limits import minified_size
 
 from . import Preset, documents, load, names, policy_arns
 
@@ -132,7 +133,7 @@ def documents_section(preset: Preset) -> list[str]:
             count = len(parsed["Statement"]) if isinstance(parsed["Statement"], list) else 1
             where = f"{file.source}" + (f" ({file.excerpt})" if file.excerpt else "")
             out.append(
-                f"| `{document.name}` | {file.partition} | `{file.file}` | {count} | {policies.minified_size(parsed)} | {where} |"
+                f"| `{document.name}` | {file.partition} | `{file.file}` | {count} | {minified_size(parsed)} | {where} |"
             )
     if preset.placeholders or preset.parameters:
         out += ["", "**What is filled in**", ""]

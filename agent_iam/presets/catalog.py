@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from agent_iam.iam import limits, managed_policies
 from agent_iam.iam.partitions import partition_ids
+from agent_iam.iam.policy_document import VERSION
 
 from . import PRESET_TAG  # noqa: F401  (re-exported: the role tag naming a preset and its version)
 
@@ -433,9 +434,7 @@ def _document_text(where: str, key: str, path: Path, file: DocumentFile) -> str:
         raise PresetError(f"{where}: {key}.file: {file.file} is not JSON: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("Statement"), (list, dict)):
         raise PresetError(f"{where}: {key}.file: {file.file} is not a policy document (no Statement)")
-    from agent_iam.components.policies import minified_size
-
-    size = minified_size(document)
+    size = limits.minified_size(document)
     if size > limits.MANAGED_POLICY_SIZE:
         raise PresetError(
             f"{where}: {key}.file: {file.file} has {size} characters minified, over the {limits.MANAGED_POLICY_SIZE} "
@@ -691,7 +690,7 @@ def s3_statements(
 
 def documents(preset: Preset, partition: str = "aws", account_id: str = "111122223333") -> Mapping[str, Any]:
     """The preset's statements as a reader sees them (docs, tests): placeholders filled."""
-    return {"Version": "2012-10-17", "Statement": statements(preset, partition=partition, account_id=account_id)}
+    return {"Version": VERSION, "Statement": statements(preset, partition=partition, account_id=account_id)}
 
 
 # --- the vendor's published documents --------------------------------------------------------

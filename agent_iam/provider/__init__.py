@@ -46,15 +46,6 @@ def version() -> str:
         return "0.0.0"
 
 
-def package_schema() -> dict[str, Any]:
-    """The package schema exactly as the component provider serves it (`GetSchema`)."""
-    import json
-
-    from agent_iam.provider.host import AgentIamProvider
-
-    return json.loads(AgentIamProvider().schema)
-
-
 def with_inherited_descriptions(schema: dict[str, Any], hosted: list[type[pulumi.ComponentResource]]) -> dict[str, Any]:
     """The schema with each Args field's docstring, inherited ones too: the SDK's analyzer reads a field's
     docstring from its own class's source only, so the fields an Args type inherits from a base Args type

@@ -162,3 +162,8 @@ def serve() -> None:
 
     host.is_hosting = True  # components register with the package's `agent-iam:index:<Name>` tokens
     main(AgentIamProvider(), sys.argv[1:])
+
+
+def package_schema() -> dict[str, Any]:
+    """The package schema exactly as the component provider serves it (`GetSchema`)."""
+    return json.loads(AgentIamProvider().schema)

@@ -23,7 +23,7 @@ from typing import Any
 
 from pulumi.provider.experimental.util import camel_case
 
-from agent_iam.components import oidc_providers
+from agent_iam.iam import issuers
 
 # Outputs that carry a secret (the component wraps them, or a value inside them, in `Output.secret`).
 SECRET_OUTPUTS: dict[str, tuple[str, ...]] = {"SaasAccessRole": ("externalId", "handoff")}
@@ -38,10 +38,10 @@ def enums() -> dict[tuple[str, str], tuple[str, tuple[str, ...], str]]:
     return {
         ("OidcRole", "provider"): (
             "OidcProviderFamily",
-            oidc_providers.PROVIDERS,
+            issuers.PROVIDERS,
             "An OIDC issuer family: its default issuer, audience and subject shape.",
         ),
-        ("OidcRole", "runPhases"): ("TerraformRunPhase", oidc_providers.RUN_PHASES, "A phase of an HCP Terraform run."),
+        ("OidcRole", "runPhases"): ("TerraformRunPhase", issuers.RUN_PHASES, "A phase of an HCP Terraform run."),
         ("ServiceAccountRole", "mode"): (
             "ServiceAccountMode",
             MODES,

@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from agent_iam.provider import PACKAGE, components, package_schema
+from agent_iam.provider import PACKAGE, components
+from agent_iam.provider.host import package_schema
 
 HEADER = """# Component reference
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from agent_iam.provider import package_schema
+from agent_iam.provider.host import package_schema
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ from agent_iam.iam.limits import (
     DEFAULT_ROLE_POLICIES_SIZE,
     DEFAULT_TRUST_POLICY_SIZE,
     MAX_MANAGED_POLICIES_PER_ROLE,
+    MAX_ROLE_POLICIES_SIZE,
     MAX_TRUST_POLICY_SIZE,
     IamLimits,
 )
@@ -58,7 +59,7 @@ class Limits(ConfigModel):
     """IAM quotas of the account, when it has had them raised."""
 
     trust_policy_size: int = Field(DEFAULT_TRUST_POLICY_SIZE, ge=1, le=MAX_TRUST_POLICY_SIZE)
-    role_policies_size: int = Field(DEFAULT_ROLE_POLICIES_SIZE, ge=1, le=DEFAULT_ROLE_POLICIES_SIZE)
+    role_policies_size: int = Field(DEFAULT_ROLE_POLICIES_SIZE, ge=1, le=MAX_ROLE_POLICIES_SIZE)
     managed_policies_per_role: int = Field(DEFAULT_MANAGED_POLICIES_PER_ROLE, ge=1, le=MAX_MANAGED_POLICIES_PER_ROLE)
 
     def to_iam_limits(self) -> IamLimits:

@@ -22,7 +22,6 @@ from pydantic.alias_generators import to_camel
 from agent_iam.components import oidc_role, service_account_role
 from agent_iam.components._service_account import ServiceAccountRef
 from agent_iam.components._contract import ArgsError, Voice
-from agent_iam.components.base import MANAGED_BY_TAGS
 from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfile
 from agent_iam.components.ecs_agent_roles import EcsAgentRoles
 from agent_iam.components.oidc_provider_registration import OidcProviderRegistrationArgs, OidcProviders
@@ -32,6 +31,7 @@ from agent_iam.guardrails import rules as guardrail_rules
 from agent_iam.guardrails.acceptance import KEY_FIELDS, Key
 from agent_iam.iam.checks import REDACTED
 from agent_iam.iam.limits import IamLimits
+from agent_iam.iam.tags import MANAGED_BY_TAGS, STACK_TAG
 
 from .errors import ConfigError, key_path
 from .models import ENTRIES, AcceptedFinding, Account, Cluster, Entry, Guardrails, StackConfig
@@ -141,11 +141,7 @@ class StackSettings:
             account_id=self.account_id,
             boundary_arns=self.boundary_arns,
             boundary_required=self.boundary_required,
-            limits=guardrail_rules.Limits(
-                trust_policy_size=self.limits.trust_policy_size,
-                role_policies_size=self.limits.role_policies_size,
-                managed_policies_per_role=self.limits.managed_policies_per_role,
-            ),
+            limits=self.limits,
             enforcement=self.guardrails.enforcement,
             rules=dict(self.guardrails.rules),
         )
@@ -230,7 +226,7 @@ class _Stack:
         self.defaults = config.defaults
         self.problems: list[str] = []
         self.claimed: dict[tuple[str, ServiceAccountRef], str] = {}  # (kind, object) -> the key that creates it
-        self.stack_tags = {**(self.defaults.tags or {}), **MANAGED_BY_TAGS, "stack": stack}
+        self.stack_tags = {**(self.defaults.tags or {}), **MANAGED_BY_TAGS, STACK_TAG: stack}
         self.oidc = OidcProviders(tags=self.stack_tags, protect=bool(self.defaults.protect))
         for key, cluster in config.clusters.items():
             problems = self.oidc.cluster(
@@ -266,7 +262,7 @@ class _Stack:
             "region": target.region,
             **{name: getattr(d, name) for name in DEFAULTED if getattr(d, name) is not None},
             **entry_args(family, entry),
-            "tags": {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, "stack": self.stack},
+            "tags": {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, STACK_TAG: self.stack},
         }
         if "limits" in d.model_fields_set:
             args["iam_limits"] = _plain(d.limits)

@@ -1,8 +1,12 @@
-"""Known OIDC identity providers for workload federation: issuer, default audience, subject
-format, and how a subject reads in words. Pure data and small pure functions, no Pulumi.
+"""OIDC issuers: the one home of what agent-iam knows about each issuer of workload identity
+tokens (GitHub Actions, GitLab, HCP Terraform, EKS clusters): its issuer URL and default audience,
+its subject formats, the claim that fixes the owner, how an issuer is written in provider ARNs and
+condition keys, and how a subject reads in words. Pure data and small pure functions, no Pulumi.
 
-One home for what agent-iam knows about each CI/deploy issuer, used by the `OidcRole`
-component (defaults and validation), the stack config (friendly keys) and the access report.
+An issuer is labelled by what it is only when it is exactly that issuer (`family_of`: compared
+without scheme, case or trailing slash): a look-alike host (`token.actions.githubusercontent.com.evil.example`)
+or another instance (a GitHub Enterprise Server, a self-managed GitLab) is not called GitHub
+Actions or GitLab, however its subjects are shaped.
 
 Sources (checked 2026-11-29):
 - GitHub Actions: https://docs.github.com/en/actions/reference/security/oidc ("Example subject
@@ -24,8 +28,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from agent_iam.iam.arns import has_wildcard
+
 GITHUB, GITLAB, TERRAFORM_CLOUD, GENERIC = "github", "gitlab", "terraform-cloud", "generic"
 PROVIDERS = (GITHUB, GITLAB, TERRAFORM_CLOUD, GENERIC)
+EKS = "eks"  # an EKS cluster's issuer (IRSA): a family of its own, never a `provider` of an OIDC role
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 GITLAB_ISSUER = "https://gitlab.com"
@@ -33,7 +40,11 @@ TERRAFORM_CLOUD_ISSUER = "https://app.terraform.io"
 STS_AUDIENCE = "sts.amazonaws.com"
 TERRAFORM_CLOUD_AUDIENCE = "aws.workload.identity"
 RUN_PHASES = ("plan", "apply")
-WILDCARDS = ("*", "?")
+# The resource type of IAM's OIDC identity providers, in their ARNs:
+# `arn:<partition>:iam::<account>:oidc-provider/<issuer host and path>`.
+PROVIDER_ARN_TYPE = "oidc-provider/"
+# Kubernetes service account tokens: `system:serviceaccount:<namespace>:<name>`.
+SERVICE_ACCOUNT_SUBJECT_PREFIX = "system:serviceaccount:"
 
 # EKS cluster issuers: `oidc.eks.<region>.amazonaws.com[.cn]/id/<ID>` (IRSA, not this family).
 EKS_ISSUER_RE = re.compile(r"^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/id/[A-Za-z0-9]+$", re.IGNORECASE)
@@ -122,12 +133,39 @@ def issuer_host_path(url: str) -> str:
     return url.removeprefix("https://").rstrip("/")
 
 
+def normalised(url: str) -> str:
+    """An issuer as compared with a known one: host and path, without scheme, case or trailing slash."""
+    return issuer_host_path(url.strip().lower()).rstrip("/")
+
+
+def provider_arn(partition: str, account_id: str, issuer: str) -> str:
+    """The ARN of an account's IAM OIDC provider for `issuer` (a URL or its host and path)."""
+    return f"arn:{partition}:iam::{account_id}:{PROVIDER_ARN_TYPE}{issuer_host_path(issuer)}"
+
+
+def issuer_of(value: str) -> str:
+    """The issuer a Federated principal names, as the condition keys spell it:
+    `arn:aws:iam::1:oidc-provider/oidc.eks.x/id/AB` -> `oidc.eks.x/id/AB`; a bare issuer
+    (`accounts.google.com`) stays as it is."""
+    marker = ":" + PROVIDER_ARN_TYPE
+    return value.split(marker, 1)[1] if marker in value else value
+
+
 def is_eks_issuer(url: str) -> bool:
-    return bool(EKS_ISSUER_RE.match(issuer_host_path(url.strip().lower())))
+    return bool(EKS_ISSUER_RE.match(normalised(url)))
 
 
-def has_wildcard(value: str) -> bool:
-    return any(w in value for w in WILDCARDS)
+def family_of(issuer: str | None) -> str | None:
+    """What an issuer is: GITHUB, GITLAB or TERRAFORM_CLOUD when it is exactly that service's shared
+    issuer, EKS for an EKS cluster's issuer; None for any other (a look-alike host, a GitHub
+    Enterprise Server, a self-managed GitLab, Terraform Enterprise, a generic issuer)."""
+    if not issuer:
+        return None
+    host = normalised(issuer)
+    for name, spec in SPECS.items():
+        if spec.issuer_url and issuer_host_path(spec.issuer_url) == host:
+            return name
+    return EKS if EKS_ISSUER_RE.match(host) else None
 
 
 def default_issuer(provider: str) -> str | None:
@@ -154,6 +192,11 @@ def github_issuer_problem(url: str) -> str | None:
 
 
 # --- subjects ----------------------------------------------------------------------
+
+
+def service_account_subject(namespace: str, service_account: str) -> str:
+    """The `sub` claim of a Kubernetes service account's token: `system:serviceaccount:<namespace>:<name>`."""
+    return f"{SERVICE_ACCOUNT_SUBJECT_PREFIX}{namespace}:{service_account}"
 
 
 def github_subjects(
@@ -193,11 +236,8 @@ def issuer_family(provider: str, issuer_url: str) -> str:
     `generic` does not loosen the owner-fixed rule for patterns."""
     if provider != GENERIC:
         return provider
-    host = issuer_host_path(issuer_url.strip().lower()).rstrip("/")
-    for name, spec in SPECS.items():
-        if spec.issuer_url and issuer_host_path(spec.issuer_url) == host:
-            return name
-    return provider
+    family = family_of(issuer_url)
+    return family if family in OWNER_PREFIXES else provider
 
 
 def subject_problem(provider: str, subject: str, *, allow_wildcard: bool, issuer_url: str = "") -> str | None:
@@ -271,11 +311,32 @@ def _names_something(rest: str) -> bool:
     return bool(re.sub(r"[*?:/]", "", rest))
 
 
-def describe_subject(subject: str) -> str:
-    """A subject as a reviewer reads it: `repo:acme/app:ref:refs/heads/main` -> "GitHub Actions
-    runs of `acme/app` on branch `main`". Recognised by shape, so GitHub Enterprise Server,
-    self-managed GitLab and Terraform Enterprise read the same; anything else is quoted."""
-    if m := GITHUB_SUBJECT_RE.match(subject):
+def describe_subjects(issuer: str, subjects: Sequence[str]) -> str:
+    """Who presents an issuer's tokens with these subjects, as a reviewer reads it: "GitHub Actions
+    runs of `acme/app` on branch `main`" (GitHub's issuer), "pods running as the Kubernetes service
+    account `ns/name` or `ns/other`" (an EKS cluster's issuer). Only the issuer itself earns its
+    name (`family_of`): the same subjects from any other issuer are quoted with the issuer."""
+    family = family_of(issuer)
+    if family == EKS and subjects and all(s.startswith(SERVICE_ACCOUNT_SUBJECT_PREFIX) for s in subjects):
+        accounts = " or ".join(
+            f"`{s.removeprefix(SERVICE_ACCOUNT_SUBJECT_PREFIX).replace(':', '/', 1)}`" for s in subjects
+        )
+        return f"pods running as the Kubernetes service account {accounts}"
+    return " or ".join(describe_subject(s, issuer) for s in subjects)
+
+
+def describe_subject(subject: str, issuer: str) -> str:
+    """One subject of `issuer`'s tokens in words (see `describe_subjects`)."""
+    words = _family_words(family_of(issuer), subject)
+    if words:
+        return words
+    how = "matching" if has_wildcard(subject) else "with subject"
+    return f"tokens of `{issuer_host_path(issuer)}` {how} `{subject}`"
+
+
+def _family_words(family: str | None, subject: str) -> str | None:
+    """`subject` in words as an issuer of `family` sets it; None when it does not have that family's shape."""
+    if family == GITHUB and (m := GITHUB_SUBJECT_RE.match(subject)):
         where = (
             f"on branch `{m['ref']}`" if m["kind"] == "heads"
             else f"on tag `{m['ref']}`" if m["kind"] == "tags"
@@ -283,14 +344,14 @@ def describe_subject(subject: str) -> str:
             else "for pull requests"
         )
         return f"GitHub Actions runs of `{m['repository']}` {where}"
-    if m := GITLAB_SUBJECT_RE.match(subject):
+    if family == GITLAB and (m := GITLAB_SUBJECT_RE.match(subject)):
         return f"GitLab CI jobs of `{m['project']}` on {m['kind']} `{m['ref']}`"
-    if m := TFC_SUBJECT_RE.match(subject):
+    if family == TERRAFORM_CLOUD and (m := TFC_SUBJECT_RE.match(subject)):
         return (
             f"HCP Terraform {m['phase']} runs of workspace `{m['workspace']}` "
             f"(project `{m['project']}`, organization `{m['organization']}`)"
         )
-    for provider, pattern in ((GITHUB, GITHUB_PATTERN_RE), (GITLAB, GITLAB_PATTERN_RE), (TERRAFORM_CLOUD, TFC_PATTERN_RE)):
-        if has_wildcard(subject) and pattern.match(subject):
-            return f"{SPECS[provider].runs} matching `{subject}`"
-    return f"tokens {'matching' if has_wildcard(subject) else 'with subject'} `{subject}`"
+    pattern = {GITHUB: GITHUB_PATTERN_RE, GITLAB: GITLAB_PATTERN_RE, TERRAFORM_CLOUD: TFC_PATTERN_RE}.get(family)
+    if pattern is not None and has_wildcard(subject) and pattern.match(subject):
+        return f"{SPECS[family].runs} matching `{subject}`"
+    return None
