@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from agent_iam.guardrails.rules import UNKNOWN_SENTINELS
+from agent_iam.iam.resource_types import UNKNOWN_SENTINELS
 from agent_iam.iam import actions, issuers, limits, partitions, policy_document, resource_types, tags, trusts
 
 PACKAGE = ROOT / "agent_iam"
@@ -205,7 +205,7 @@ FACTS: dict[str, tuple[str, Callable[[Sources], Iterator[Found]]]] = {
     "resource type tokens": ("agent_iam/iam/resource_types.py", literal_values(_type_tokens, "a Pulumi type token")),
     "agent-iam's tag keys": ("agent_iam/iam/tags.py", literal_values(_tag_values, "an agent-iam tag key")),
     "the unknown sentinels": (
-        "agent_iam/guardrails/rules.py",
+        "agent_iam/iam/resource_types.py",
         literal_values(lambda: set(UNKNOWN_SENTINELS), "a Pulumi unknown-value sentinel"),
     ),
     "partitions": ("agent_iam/iam/partitions.py", literal_values(lambda: set(partitions.partition_ids()) - {"aws"}, "a partition")),

@@ -30,7 +30,15 @@ from typing import Any
 
 from agent_iam.iam import actions as iam_actions
 from agent_iam.iam import arns, issuers, managed_policies
-from agent_iam.iam.resource_types import GROUP_POLICY, POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT, USER_POLICY
+from agent_iam.iam.resource_types import (  # noqa: F401  (UNKNOWN_SENTINELS: read through this module too)
+    GROUP_POLICY,
+    POLICY,
+    ROLE,
+    ROLE_POLICY,
+    ROLE_POLICY_ATTACHMENT,
+    UNKNOWN_SENTINELS,
+    USER_POLICY,
+)
 from agent_iam.iam.tags import OIDC_SUB_WILDCARD_TAG, TRUST_EXEMPTION_TAG
 from agent_iam.iam.limits import (
     IAM_NAME_RE,
@@ -47,18 +55,6 @@ ADVISORY, MANDATORY, DISABLED = "advisory", "mandatory", "disabled"
 LEVELS = (ADVISORY, MANDATORY, DISABLED)
 
 
-# Values the Pulumi engine uses for "not known until the update runs" (preview, or under mocks).
-UNKNOWN_SENTINELS = frozenset(
-    {
-        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
-        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
-        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
-        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
-        "030794c1-ac77-496b-92df-f27374a8bd58",
-        "e48ece36-62e2-4504-bad9-02848725956a",
-        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
-    }
-)
 
 
 class _Unknown:

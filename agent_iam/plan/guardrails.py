@@ -147,6 +147,20 @@ def resource_views(run: PlanRun, default_account: str | None) -> list[ResourceVi
     return views
 
 
+def views_from_plan(plan: Mapping[str, Any], default_account: str | None = None) -> list[ResourceView]:
+    """`resource_views` of a written plan.json (its inputs as registered): what the diff hands
+    `agent_iam.model.roles_from_views` for each side."""
+    resources = list(plan.get("resources", []))
+    accounts = {r["urn"]: _allowed_account(r.get("inputs", {})) for r in resources if r["type"].startswith(PROVIDER_PREFIX)}
+    views = []
+    for r in resources:
+        if r["type"].startswith(("pulumi:providers:", "agent-iam:")):
+            continue
+        account = accounts.get(r.get("provider") or "")
+        views.append(ResourceView(r["type"], r["name"], dict(r.get("inputs", {})), account or default_account, r.get("urn")))
+    return views
+
+
 @dataclass(frozen=True)
 class PlanDocument:
     """One IAM document of the plan: its label (unique in the plan), kind, content, the roles it
