@@ -357,7 +357,8 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--tree", action="store_true",
                       help="every resource as a tree, however large the plan (above 200 resources: a summary)")
     plan.add_argument("--no-cache", action="store_true",
-                      help="plan even when the plan cache (<out>/.cache/plans) holds this stack's plan")
+                      help="plan from scratch: no cache under <out>/.cache is read or written (the plan cache, "
+                      "the IAM, peer and manifest findings)")
     plan.add_argument("--shards", type=int, default=None, metavar="K",
                       help="K processes each registering a share of the entries (default: the cores from 100 "
                       "entries; 1: one process)")

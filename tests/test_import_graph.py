@@ -3,7 +3,7 @@ functions): no cycle between modules, and every import points down the layering 
 
 Layers, lowest first; a module may import its own layer and the layers below it:
 
-    base          agent_iam.exit_codes, agent_iam.forked, agent_iam.patches (no agent-iam imports)
+    base          agent_iam.exit_codes, agent_iam.forked, agent_iam.patches, agent_iam.safe_io (no agent-iam imports)
     iam           agent_iam.iam: IAM facts and checks, importable without Pulumi
     model         agent_iam.model: typed documents and the reasoner (imports iam only)
     guardrails    agent_iam.guardrails: rules over plain data (the policy pack ships it)
@@ -32,7 +32,7 @@ from conftest import ROOT
 PACKAGE = ROOT / "agent_iam"
 
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("base", frozenset({"agent_iam.exit_codes", "agent_iam.forked", "agent_iam.patches"})),
+    ("base", frozenset({"agent_iam.exit_codes", "agent_iam.forked", "agent_iam.patches", "agent_iam.safe_io"})),
     ("iam", frozenset({"agent_iam.iam"})),
     ("model", frozenset({"agent_iam.model"})),
     ("guardrails", frozenset({"agent_iam.guardrails"})),

@@ -11,7 +11,7 @@ import pytest
 from agent_iam.iam import issuers as known
 from agent_iam.components import oidc_role
 from agent_iam.plan.access import access_model, render_access_report
-from conftest import ACCOUNT, REGION, assert_config_error, config_with, inline_policy_of, trust_of
+from conftest import ACCOUNT, REGION, assert_config_error, config_with, fuzz_examples, inline_policy_of, trust_of
 
 GH = "token.actions.githubusercontent.com"
 GH_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GH}"
@@ -422,7 +422,7 @@ OWNERS = {
 }
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=fuzz_examples(0.6), deadline=None)
 @given(provider=st.sampled_from(sorted(OWNERS)), head=_PIECE, tail=_PIECE)
 def test_an_accepted_pattern_never_matches_another_owners_tokens(provider, head, tail):
     """Whatever the spelling, a subject pattern the checks accept with allowWildcardSubject keeps the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -35,14 +36,25 @@ def _everything(run, tmp_path) -> dict[str, bytes]:
     }
 
 
+@pytest.fixture(scope="module")
+def judge_cache(tmp_path_factory) -> Path:
+    """One content cache for the module's judgements: a single plan and its merge share it, as they did a tmp_path."""
+    return tmp_path_factory.mktemp("judge-cache")
+
+
+_SINGLE: dict[str, dict[str, bytes]] = {}
+
+
 @pytest.mark.parametrize("count", [2, 3])
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod", *BENCH])
-def test_the_merged_plan_is_the_single_process_plan(stack, count, tmp_path):
+def test_the_merged_plan_is_the_single_process_plan(stack, count, judge_cache):
     config, secret_keys = _config(stack)
-    single = _everything(run_program(stack, config, secret_keys), tmp_path)
+    if stack not in _SINGLE:
+        _SINGLE[stack] = _everything(run_program(stack, config, secret_keys), judge_cache)
+    single = _SINGLE[stack]
     merged_run = shard.run_sharded(stack, config, secret_keys, count)  # MergeError would fail the test
     assert merged_run.settings == stack_settings(stack, config, secret_keys), "the judge gets the whole stack"
-    merged = _everything(merged_run, tmp_path)
+    merged = _everything(merged_run, judge_cache)
     assert merged.keys() == single.keys()
     for name in single:
         assert merged[name] == single[name], name
