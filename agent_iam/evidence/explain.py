@@ -564,7 +564,7 @@ def explain(stacks_dir: Path, stack: str, out: Path, *, event_file: Path | None 
     explanation.stack_diff = list(difflib.unified_diff(text.splitlines(), changed.splitlines(), str(source),
                                                        "with the change", lineterm="", n=1))
     folder = plan_folder(out, stack) / "explain"
-    write_text(folder / f"Pulumi.{stack}.yaml", changed)
+    write_text(folder / f"Pulumi.{stack}.yaml", changed, root=out)
     after = plan_stack(folder, stack, folder / "plan")
     assert not isinstance(after, int)
     after_plan = plan_json(after.files)

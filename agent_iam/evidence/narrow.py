@@ -40,6 +40,7 @@ from agent_iam.iam.checks import s3_location
 from agent_iam.iam.policy_document import VERSION
 from agent_iam.model import Pattern, Statement, parse_document
 from agent_iam.model.documents import ALLOW, AWS_MANAGED
+from agent_iam.safe_io import real_folder, replace_file
 
 from .records import Evidence
 from .requests import ObservedRequest
@@ -595,6 +596,12 @@ def narrow_stack_file(text: str, roles: Sequence[StackRole], partition: str,
     return dump(yaml, tree), changes
 
 
-def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+def write_text(path: Path, text: str, root: Path | None = None) -> None:
+    """Write a file: below the output folder `root`, never through a link planted there (the folders
+    made real, the file replaced atomically: agent_iam/safe_io.py); without `root`, the user's own
+    file (the stack file `--write` narrows in place)."""
+    if root is None:
+        path.write_text(text, encoding="utf-8")
+        return
+    real_folder(root, path.parent, create=True)
+    replace_file(path, text.encode("utf-8"))

@@ -24,6 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from agent_iam.safe_io import NotRegularFile, read_regular
+
 SUFFIXES = (".json", ".jsonl", ".ndjson")  # and each with `.gz`
 GZIP_MAGIC = b"\x1f\x8b"
 # An API call a principal made; service events, console sign-ins and Insights events are not requests.
@@ -108,8 +110,8 @@ def evidence_files(paths: Iterable[Path]) -> list[Path]:
             if not found:
                 problems.append(f"{path}: no CloudTrail files in this folder (*.json, *.json.gz, *.jsonl, *.ndjson)")
             files += found
-        elif path.is_file():
-            files.append(path)
+        elif path.is_file() or path.exists():
+            files.append(path)  # anything but a regular file is refused when it is read, saying what it is
         else:
             problems.append(f"{path}: no such file or folder")
     if problems:
@@ -139,7 +141,9 @@ def read_evidence(paths: Iterable[Path]) -> Evidence:
 
 def _text(path: Path) -> str:
     try:
-        data = path.read_bytes()
+        data = read_regular(path, follow_links=True)  # a FIFO or a device is refused, never read forever
+    except NotRegularFile as exc:
+        raise EvidenceError([f"{path}: not a file to read ({exc})"]) from None
     except OSError as exc:
         raise EvidenceError([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
     if data.startswith(GZIP_MAGIC):

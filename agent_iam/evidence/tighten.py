@@ -108,7 +108,7 @@ def tighten(stacks_dir: Path, stack: str, evidence_paths: Sequence[Path], out: P
     narrowed, changes = narrow_stack_file(text, roles, partition, evidence)
     folder = plan_folder(out, stack) / "tighten"
     proposal_file = folder / f"Pulumi.{stack}.yaml"
-    write_text(proposal_file, narrowed)
+    write_text(proposal_file, narrowed, root=out)
     proposed = plan_stack(folder, stack, folder / "plan")
     assert not isinstance(proposed, int)
     proposal_plan = plan_json(proposed.files)
@@ -124,7 +124,7 @@ def tighten(stacks_dir: Path, stack: str, evidence_paths: Sequence[Path], out: P
     if write and result.proven and narrowed != text:
         write_text(source, narrowed)
         result.written_in_place = source
-    write_text(result.report, report(result, partition))
+    write_text(result.report, report(result, partition), root=out)
     return result
 
 
