@@ -10,7 +10,6 @@ secret read, and the reasoner proves the proposal narrower and still allowing ev
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
