@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import ScalarString
 
 from agent_iam.guardrails import rules
 from agent_iam.iam import arns
@@ -293,6 +294,12 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+def quoted_like(items: Any, value: str) -> Any:
+    """`value` quoted as the list's values are (`["raw/*"]` gets `"curated/"`), so a line stays in one style."""
+    first = next(iter(items), None) if isinstance(items, list) else items
+    return type(first)(value) if isinstance(first, ScalarString) else value
+
+
 def _set_list(node: Any, key: str, values: list[Any]) -> None:
     """`node[key]` = values, a list edited in place (its comments and style stay), one value as text."""
     current = node[key]
@@ -302,7 +309,7 @@ def _set_list(node: Any, key: str, values: list[Any]) -> None:
                 del current[index]
         for value in values:
             if value not in current:
-                current.append(value)
+                current.append(quoted_like(current, value))
         return
     if len(values) == 1:
         node[key] = values[0]
@@ -332,9 +339,9 @@ def allow_change(entry: Any, role: StackRole, request: Request) -> str:
                     and any(arns.matches(p, resource) for p in rules.strings(statement.get("Resource")))):
                 current = statement["Action"]
                 if isinstance(current, list):
-                    current.append(request.action)
+                    current.append(quoted_like(current, request.action))
                 else:
-                    seq = CommentedSeq([current, request.action])
+                    seq = CommentedSeq([current, quoted_like(current, request.action)])
                     seq.fa.set_flow_style()
                     statement["Action"] = seq
                 return (f"# {role.entry}: policy.Statement[{index}] ({rules.label(statement, index)}), add the action\n"
@@ -578,8 +585,9 @@ def explain(stacks_dir: Path, stack: str, out: Path, *, event_file: Path | None 
     comparison = solver.compare(role.model, after_model).permissions
     if comparison.wider is not None:
         w = comparison.wider.to_dict()
+        context = ", ".join(f"{k} = {v}" for k, v in w["context"].items())
         explanation.reasoner = (f"the reasoner: the role's permissions become {comparison.verdict}: it may now call "
                                 f"{w['action']}" + (f" on {w['resource']}" if w["resource"] else "")
-                                + (f" with {w['context']}" if w["context"] else ""))
+                                + (f" with {context}" if context else ""))
     explanation.folder = folder
     return explanation
