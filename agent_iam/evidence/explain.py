@@ -516,7 +516,10 @@ def _yaml_of(value: Any) -> str:
 
     yaml = yaml_rt()
     yaml.indent(mapping=2, sequence=4, offset=2)
-    return dump(yaml, value)
+    lines = dump(yaml, value).splitlines()
+    while lines and lines[-1].lstrip().startswith("#"):  # the next entry's comment, held by this node
+        lines.pop()
+    return "\n".join(lines) + "\n"
 
 
 def propose(explanation: Explanation, tree: Any, entry: Any, stack_role: StackRole, role: RoleModel,

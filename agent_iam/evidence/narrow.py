@@ -17,8 +17,12 @@ How a narrowed entry is written (never wider than it was):
   that granted some stays (its content is AWS's), and the report names what it grants unused.
 - A role with no event in the window is left as it is (the report says so): no evidence is not
   evidence of no use.
-- What the component builds from other keys (`s3Read`, `secretArns`, `kmsKeyArns`, trust) is
-  reported (never-seen actions), not edited.
+- What the component builds from other keys is narrowed where the evidence can show use: an
+  `s3Read`/`s3Write` location no request acted in goes (a write location only read moves to
+  `s3Read`), a secret or KMS key no request named goes, `secretArns: ["*"]` becomes the secrets
+  read. A key stays when the evidence could not show its use (no S3 data event of the bucket, no
+  Secrets Manager or KMS read at all), when its role was not seen, or when a request named no
+  resource. The trust is never narrowed: evidence of use does not say who should assume a role.
 """
 
 from __future__ import annotations

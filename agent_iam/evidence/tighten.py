@@ -1,8 +1,9 @@
 """`agent-iam tighten`: the stack file narrowed to what CloudTrail shows each role used.
 
 Reads the evidence, plans the stack, gives each role its own sessions' requests, narrows the stack
-file (`narrow`), plans the proposal, compares the two plans as `agent-iam diff` does, proves each
-role narrower and still allowing every observed request (`proof`), and writes to
+file (`narrow`), plans the proposal, compares the two plans as `agent-iam diff` does, proves on the
+role model that each role is narrower or equal and still allows every observed request (`proof`),
+and writes to
 `<out>/<stack>/tighten/`: `Pulumi.<stack>.yaml` (the proposal), `tighten.md` (per role: the window,
 the events counted, the actions kept and dropped, what was never seen), `diff.md`/`diff.json`
 (the proposal against the stack file) and `plan/<stack>/` (the proposal's plan).
