@@ -161,3 +161,52 @@ def test_the_boundary_the_stack_file_sets_is_named_with_its_line_and_the_fix_out
             f"permissionsBoundaryArn ({stacks / 'stacks' / f'Pulumi.{STACK}.yaml'}:{line}), but its content is managed "
             "outside the stack") in out
     assert "Smallest stack-file change" not in out and not folder.exists()
+
+
+# --- reasons whose fix is outside the stack file (the model built directly: no plan) ------------
+
+
+def _explained(role, request, entry_yaml: str = "name: r\n", context=None):
+    from agent_iam.evidence.explain import Denied, Explanation, diagnose, propose
+    from agent_iam.evidence.narrow import load_round_trip
+    from agent_iam.evidence.roles import StackRole
+
+    first, *rest = entry_yaml.splitlines()
+    _, tree = load_round_trip("config:\n  agent-iam:saasRoles:\n" + f"    - {first}\n" + "".join(f"      {line}\n" for line in rest))
+    stack_role = StackRole(f"arn:aws:iam::{ACCOUNT}:role/r", ACCOUNT, "r", "agent-iam:saasRoles[0]", "r", "role", role)
+    explanation = Explanation(Denied(ACCOUNT, "r", request.action, request.resource, "--message"), stack_role)
+    diagnose(explanation, role, request, context)
+    snippet = propose(explanation, tree, tree["config"]["agent-iam:saasRoles"][0], stack_role, role, request,
+                      Path("Pulumi.lake.yaml"))
+    return explanation, snippet
+
+
+def test_a_deny_of_the_boundary_or_an_aws_managed_policy_is_outside_the_stack_file():
+    from agent_iam.model import Request, role_from_documents
+
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    boundary = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Sid": "NoDeletes", "Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}]}
+    role = role_from_documents("r", ACCOUNT, identity=[allow], boundary=boundary)
+    explanation, snippet = _explained(role, Request(None, "s3:DeleteObject", "arn:aws:s3:::acme-out/x"))
+    assert explanation.why == "a Deny statement refuses it: permissions boundary 'boundary' statement 'NoDeletes'"
+    assert snippet == "" and explanation.fix == (
+        "permissions boundary 'boundary' statement 'NoDeletes': the boundary's content is managed outside the stack")
+
+
+def test_a_condition_the_message_cannot_tell_names_the_key_and_gives_no_value():
+    from agent_iam.model import Request, role_from_documents
+
+    tagged = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "Tagged", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:ResourceTag/team": "data"}}}]}
+    role = role_from_documents("r", ACCOUNT, identity=[tagged])
+    entry = ('name: r\npolicy:\n  Version: "2012-10-17"\n  Statement:\n    - Sid: Tagged\n      Effect: Allow\n'
+             '      Action: s3:GetObject\n      Resource: "*"\n      Condition:\n        StringEquals:\n'
+             '          aws:ResourceTag/team: data\n')
+    explanation, snippet = _explained(role, Request(None, "s3:GetObject", "arn:aws:s3:::acme-out/x"), entry)
+    assert explanation.reason == "condition"
+    assert explanation.details == ["inline policy 'policy-1' statement 'Tagged': StringEquals aws:ResourceTag/team "
+                                   "['data'] (the request had no aws:ResourceTag/team the message records)"]
+    assert snippet == "" and "no value of the request to add" in explanation.fix

@@ -10,6 +10,7 @@ secret read, and the reasoner proves the proposal narrower and still allowing ev
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
@@ -189,3 +190,77 @@ def test_the_reasoner_proves_every_role_narrower_and_every_request_kept(tightene
 def test_trust_is_never_narrowed_and_the_report_says_so(tightened):
     _, _, _, report = tightened
     assert report.count("Not narrowed: the trust") == 3  # once per entry
+
+
+# --- what the evidence cannot show keeps a key (no plan) ---------------------------------------
+
+
+def _role(*statements: dict, events: int = 1, requests=()):
+    from agent_iam.evidence.records import read_file
+    from agent_iam.evidence.roles import StackRole
+    from agent_iam.model import role_from_documents
+
+    model = role_from_documents("etl-worker", ACCOUNT, identity=[{"Version": "2012-10-17", "Statement": list(statements)}])
+    role = StackRole(ETL, ACCOUNT, "etl-worker", "agent-iam:ec2Agents[0]", "etl-worker", "instance role", model)
+    (event,), _ = read_file(Path(__file__).parent / "data" / "cloudtrail" / "s3-putobject-data-event.json")
+    role.events = [event] * events
+    role.requests = list(requests)
+    return role, event
+
+
+def _entry(text: str):
+    from agent_iam.evidence.narrow import load_round_trip
+
+    return load_round_trip(text)
+
+
+SECRETS = {"Sid": "ReadAgentSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [DB, API_KEY]}
+ENTRY = f"name: etl-worker\nsecretArns:\n  - {DB}\n  - {API_KEY}\n"
+
+
+def test_secrets_stay_when_the_evidence_cannot_show_their_use():
+    from agent_iam.evidence.narrow import Coverage, EntryChange, dump, narrow_secrets
+    from agent_iam.evidence.requests import ObservedRequest
+
+    role, event = _role(SECRETS)
+    cases = [
+        (Coverage(frozenset(), frozenset({"s3.amazonaws.com"})), [],
+         "`secretArns` kept: the evidence holds no Secrets Manager read (a trail that records writes only would not show them)"),
+        (Coverage(frozenset(), frozenset({"secretsmanager.amazonaws.com"})),
+         [ObservedRequest("secretsmanager:GetSecretValue", (), event)],
+         "`secretArns`: a Secrets Manager request named its secret by name, not ARN: left as they are"),
+    ]
+    for coverage, requests, note in cases:
+        role.requests = requests
+        yaml, entry = _entry(ENTRY)
+        change = EntryChange(role.entry)
+        narrow_secrets(entry, [role], coverage, change)
+        assert change.notes == [note] and not change.dropped and dump(yaml, entry) == ENTRY
+    role.events = []  # its role not seen in the window
+    yaml, entry = _entry(ENTRY)
+    change = EntryChange(role.entry)
+    narrow_secrets(entry, [role], Coverage(frozenset(), frozenset({"secretsmanager.amazonaws.com"})), change)
+    assert change.notes == ["`secretArns`: the role that reads them has no event in the window: left as they are"]
+
+
+def test_kms_keys_and_locations_stay_when_the_evidence_cannot_show_their_use():
+    from agent_iam.evidence.narrow import Coverage, EntryChange, dump, narrow_kms_keys, narrow_s3
+    from agent_iam.evidence.requests import ObservedRequest
+
+    keys = {"Sid": "Keys", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": [KEY_USED, KEY_UNUSED]}
+    role, event = _role(keys)
+    text = f"name: lake\nkmsKeyArns:\n  - {KEY_USED}\n  - {KEY_UNUSED}\n"
+    yaml, entry = _entry(text)
+    change = EntryChange(role.entry)
+    narrow_kms_keys(entry, [role], Coverage(frozenset(), frozenset({"s3.amazonaws.com"})), change)
+    assert change.notes == ["`kmsKeyArns` kept: the evidence holds no KMS event (a trail may leave KMS events out)"]
+    assert dump(yaml, entry) == text
+    objects = {"Sid": "ReadObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-reports/*"}
+    role, event = _role(objects, requests=[ObservedRequest("s3:GetObject", (), event)])
+    text = "name: lake\ns3Read:\n  - acme-reports\n  - acme-other\n"
+    yaml, entry = _entry(text)
+    change = EntryChange(role.entry)
+    narrow_s3(entry, [role], "aws", Coverage(frozenset({"acme-reports", "acme-other"}), frozenset()), change)
+    assert change.notes == ["`s3Read`/`s3Write`: some S3 requests named no resource, so which location they used is "
+                            "unknown: left as they are"]
+    assert dump(yaml, entry) == text

@@ -83,6 +83,12 @@ def test_a_key_the_event_does_not_record_is_decided_for_every_value():
     (kept,) = prove([role], {(ACCOUNT, "r"): model({**tagged, "Sid": "Renamed"})}, NO_CHANGE)
     (check,) = kept.checks
     assert kept.proven and check.verdict == KEPT and check.open_keys == ("aws:resourcetag/team",)
+    assert check.detail == "the same statements apply to it"  # decided without the solver
+    # Narrowed to the objects of 2026: the reasoner shows the request kept whatever the object's tag.
+    (narrowed,) = prove([role], {(ACCOUNT, "r"): model({**tagged, "Resource": "arn:aws:s3:::acme-reports/2026/*"})},
+                        NO_CHANGE)
+    (check,) = narrowed.checks
+    assert narrowed.proven and check.verdict == KEPT and check.detail == "for every value of aws:resourcetag/team"
     other = {**tagged, "Condition": {"StringEquals": {"aws:ResourceTag/team": "web"}}}
     (lost,) = prove([role], {(ACCOUNT, "r"): model(other)}, NO_CHANGE)
     (check,) = lost.failed

@@ -156,6 +156,28 @@ def check_request(current: RoleModel, proposal: RoleModel | None, request: Reque
     return UNDECIDED, answer.reason
 
 
+def applicable(role: RoleModel | None, action: str) -> tuple | None:
+    """What decides every request for `action`: the statements that may apply to it (each without its
+    number, Sid and other actions), the boundary, the documents the plan cannot see; None when a
+    statement's actions are not all known."""
+    if role is None:
+        return ()
+    out = []
+    for document in role.identity:
+        if not document.known:
+            out.append(("unknown", document.digest))
+            continue
+        for statement in document.statements:
+            named = tuple(a for a in statement.action if isinstance(a, str))
+            if len(named) < len(statement.action):
+                return None
+            if any_action_matches(named, action) == statement.not_action:
+                continue
+            out.append((statement.effect, statement.resource, statement.not_resource, statement.principal,
+                        statement.not_principal, tuple(sorted(map(str, map(_bare, statement.conditions))))))
+    return (tuple(sorted(map(repr, out))), role.boundary.digest if role.boundary else None)
+
+
 def check_requests(current: RoleModel, proposal: RoleModel | None, requests: Iterable[ObservedRequest]) -> list[RequestCheck]:
     """Every distinct observed request of a role, checked (the same action, resource and values of
     the keys the roles read, from several events, is checked once)."""
@@ -172,10 +194,19 @@ def check_requests(current: RoleModel, proposal: RoleModel | None, requests: Ite
         for resource in q.resources or ("",):
             groups.setdefault((q.action.lower(), resource, values, open_keys), []).append(q)
     checks = []
-    for (_, resource, values, open_keys), made in groups.items():
+    same: dict[str, bool] = {}
+    for (action, resource, values, open_keys), made in groups.items():
         first = made[0]
         request = Request(None, first.action, resource if resource else "", dict(values))
-        verdict, detail = check_request(current, proposal, request, open_keys, any_resource=not resource)
+        exact = not open_keys and resource and not _uncertain(current) and not _uncertain(proposal)
+        if not exact and action not in same:
+            before = applicable(current, action)
+            same[action] = before is not None and before == applicable(proposal, action)
+        if not exact and same[action]:
+            # The same statements decide every request for this action: whatever was not observed.
+            verdict, detail = KEPT, "the same statements apply to it"
+        else:
+            verdict, detail = check_request(current, proposal, request, open_keys, any_resource=not resource)
         checks.append(RequestCheck(first, resource, verdict, detail, len(made), tuple(sorted(open_keys))))
     return checks
 
