@@ -11,7 +11,6 @@ Each generated entry mixes well-formed values with the malformed ones users real
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
 
@@ -19,7 +18,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from agent_iam import stack_config
-from agent_iam.components.role import IamLimits, RoleDocuments
+from agent_iam.components.role import RoleDocuments
+from agent_iam.iam.limits import IamLimits
 from conftest import ACCOUNT, REGION, config_with, fuzz_examples
 from agent_iam.guardrails import rules as guardrail_rules
 from agent_iam.plan.guardrails import resource_views, stack_settings
@@ -205,11 +205,7 @@ OPT_IN_RULES = {"sensitive-actions-scoped", "cross-account-trust-condition", "pe
 
 def _documents(docs: RoleDocuments) -> list[dict[str, Any]]:
     """Every identity policy document a role gets (inline or customer managed)."""
-    return [
-        value
-        for f in dataclasses.fields(docs)
-        if f.name != "trust" and isinstance(value := getattr(docs, f.name), dict) and "Statement" in value
-    ]
+    return [p.document for p in docs.policies if isinstance(p.document, dict) and "Statement" in p.document]
 
 
 def _listed(value: Any) -> list[Any]:

@@ -7,8 +7,8 @@ Layers, lowest first; a module may import its own layer and the layers below it:
     iam           agent_iam.iam: IAM facts and checks, importable without Pulumi
     model         agent_iam.model: typed documents and the reasoner (imports iam only)
     guardrails    agent_iam.guardrails: rules over plain data (the policy pack ships it)
+    presets       agent_iam.presets: the vendor presets' data and pure functions (the components apply them)
     components    agent_iam.components, and the package root (its lazy exports are components)
-    presets       agent_iam.presets
     stack_config  agent_iam.stack_config
     provider      agent_iam.provider
     plan          agent_iam.plan
@@ -36,8 +36,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("iam", frozenset({"agent_iam.iam"})),
     ("model", frozenset({"agent_iam.model"})),
     ("guardrails", frozenset({"agent_iam.guardrails"})),
-    ("components", frozenset({"agent_iam.components", "agent_iam"})),
     ("presets", frozenset({"agent_iam.presets"})),
+    ("components", frozenset({"agent_iam.components", "agent_iam"})),
     ("stack_config", frozenset({"agent_iam.stack_config"})),
     ("provider", frozenset({"agent_iam.provider"})),
     ("plan", frozenset({"agent_iam.plan"})),

@@ -70,7 +70,7 @@ def test_shards_split_the_entries_in_order_and_keep_everything_else():
         assert [u for p in parts for u in p.units()] == units
         for part in parts:
             assert part.oidc_providers == settings.oidc_providers and part.accounts == settings.accounts
-            assert part.advisories == settings.advisories and part.kubernetes_clusters == settings.kubernetes_clusters
+            assert part.kubernetes_clusters == settings.kubernetes_clusters
 
 
 def test_records_that_disagree_are_not_merged(plan_stack):
@@ -78,8 +78,17 @@ def test_records_that_disagree_are_not_merged(plan_stack):
     other = dataclasses.replace(run, resources=[dataclasses.replace(run.resources[0], inputs={"x": 1})])
     with pytest.raises(shard.MergeError):
         shard.merge_runs([run, other], None)
-    with pytest.raises(shard.MergeError):
-        shard.merge_runs([run, dataclasses.replace(run, warnings=["other"])], None)
+    # Each component says its own advisories: the shards' advisories, in order, are exactly the entries'.
+    wide = {"name": "b", "secretArns": ["*"], "allowAllSecrets": True}
+    config = config_with(ecsAgents=[{"name": "a"}, wide])
+    run = plan_stack(config)
+    (said,) = run.warnings
+    assert said.startswith("agent-iam: agent-iam:ecsAgents[1] (b): the execution role 'b-execution' may read EVERY secret")
+    first, second = (dataclasses.replace(run, warnings=w) for w in ([], [said]))
+    assert shard.merge_runs([first, second], run.settings).warnings == [said]
+    for shards in ([second, second], [first, first]):  # said twice, or never
+        with pytest.raises(shard.MergeError):
+            shard.merge_runs(shards, run.settings)
     with pytest.raises(shard.MergeError):
         shard.merge_outputs([{"a": "1"}, {"a": "2"}])
     assert shard.merge_outputs([{"m": {"x": 1}, "id": "1"}, {"m": {"y": 2}, "id": "1"}]) == {
