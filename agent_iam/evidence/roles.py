@@ -76,7 +76,7 @@ def _former_names(unit: Any) -> list[tuple[str, ...]]:
     out = []
     for former in unit.former_names:
         try:
-            planned = unit.component.check(former, unit.args)
+            planned = tuple(unit.component.check(former, unit.args).roles())
         except ArgsError:
             continue
         if len(planned) == len(unit.roles):
