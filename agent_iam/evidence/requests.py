@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from agent_iam.iam import actions, arns, partitions
-from agent_iam.model import Request
 
 from .records import Event, iter_strings
 
@@ -438,9 +437,3 @@ def request_context(event: Event, action: str) -> RequestContext:
             for key, value in context.items():
                 values[f"{KMS_CONTEXT}{str(key).lower()}"] = (str(value),)
     return RequestContext(values, frozenset(keys), tuple(prefixes))
-
-
-def model_request(request: ObservedRequest, resource: str = "") -> Request:
-    """The request as the model evaluates it: made by the role itself (the principal is filled in from
-    the role), the action, one resource (`""`: the event named none), and the context the event records."""
-    return Request(None, request.action, resource, request_context(request.event, request.action).values)
