@@ -56,6 +56,11 @@ def planned_per_seed(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("stacks_dir,stack", STACKS)
 def test_plans_with_empty_caches_are_byte_identical_whatever_the_hash_seed(stacks_dir, stack, planned_per_seed):
+    from agent_iam import patches
+
+    if not patches.checked(patches.VALIDATOR):  # make test-min: the validator below the release pinned for plans
+        pytest.skip(f"iam-policy-validator {patches.installed_version(patches.VALIDATOR)} is not a release "
+                    "agent_iam/patches.py was checked against: its findings list actions in hash-seed order")
     written = [_files(planned_per_seed[seed] / stack / stack) for seed in ("1", "2")]
     assert written[0], f"{stack}: nothing was planned"
     assert written[0].keys() == written[1].keys()
