@@ -132,7 +132,8 @@ def test_every_entry_is_proven_against_its_role(imported):
     # The wiz preset was tried first for the other Wiz role; not proven equal (SecurityAudit and ViewOnlyAccess are not
     # its one inline policy: a witness, or undecided within the solver's budget on a busy machine), it gave way.
     considered = comments_above(text, "WizAccess-Role")[-2]
-    assert considered.startswith("preset wiz was considered first: not proven equal to this role: permissions: "), considered
+    assert considered.startswith("preset wiz was considered first: not proven equal to this role: permissions: the entry "
+                                 "allows what the role did not: action "), considered
     assert "- proven equal to the role" in imported["summary"].split("### `wiz-connector`", 1)[1].split("###", 1)[0]
 
 

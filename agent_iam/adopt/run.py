@@ -309,7 +309,9 @@ def import_account(source: Path, stack: str, stacks_dir: Path, build_dir: Path, 
         assert not isinstance(plan, int)  # no plan cache given: always planned
         plan_json = json.loads(plan.files["plan.json"])
         imported = [o.role for o in prepared.outcomes if o.status == IMPORTED]
-        if not judge_proofs(prepared, prove(plan_json, imported, export)):
+        presets = frozenset(o.role.name for o in prepared.outcomes
+                            if o.status == IMPORTED and o.choice is not None and o.choice.chosen is not None and o.choice.chosen.preset)
+        if not judge_proofs(prepared, prove(plan_json, imported, export, quick=presets)):
             break
     else:
         raise RuntimeError(f"the imported entries did not settle in {MAX_ROUNDS} plans")
