@@ -156,3 +156,15 @@ def test_a_saas_roles_own_vendor_access_policy_is_written_as_customer_managed_fi
     # Another path or name is not the policy the entry would create: only the inline way.
     moved = {arn: ManagedPolicy("up-vendor-access", arn, "/", READ, "")}
     assert len(candidates(role, mapped, export_of(role, policies=moved))) == 1
+
+
+def test_the_same_statements_in_other_documents_are_the_same_permissions():
+    from agent_iam.adopt.proof import same_statements
+    from agent_iam.model.roles import role_from_documents
+
+    merged = {"Version": "2012-10-17", "Statement": [READ["Statement"][0], {**LIST["Statement"], "Sid": "Read2"}]}
+    apart = role_from_documents("r", ACCOUNT, identity=[READ, LIST])
+    together = role_from_documents("r", ACCOUNT, identity=[merged])
+    assert same_statements(apart, together)
+    assert not same_statements(apart, role_from_documents("r", ACCOUNT, identity=[READ]))
+    assert not same_statements(apart, role_from_documents("r", ACCOUNT, identity=[READ, LIST], boundary=EVERY))

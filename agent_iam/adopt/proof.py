@@ -16,6 +16,7 @@ cannot decide is said so, never taken for `equal`.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -169,6 +170,23 @@ def concrete_difference(base: RoleModel, head: RoleModel) -> tuple[Any, Any]:
     return wider, narrower
 
 
+def same_statements(base: RoleModel, head: RoleModel) -> bool:
+    """Whether both roles' permissions are the same statements (Sids and numbers aside), however they
+    are grouped into documents, within the same boundary: a role's identity permissions are the union of
+    its documents' statements, so regrouping them (the one policy an entry writes) changes nothing."""
+    def statements(role: RoleModel) -> Counter[Any]:
+        found: Counter[Any] = Counter()
+        for document in role.identity:
+            if not document.known:
+                found[("unknown", document.digest)] += 1
+            for statement in document.statements:
+                found[replace(statement, number=0, sid=None)] += 1
+        return found
+
+    boundary = [(m.boundary.digest if m.boundary is not None else None) for m in (base, head)]
+    return boundary[0] == boundary[1] and set(statements(base)) == set(statements(head))
+
+
 def planned_roles(plan: Mapping[str, Any], account: str) -> dict[str, RoleModel]:
     """The plan's roles in `account`, by name."""
     models = roles_from_views(views_from_plan(plan, account), Context(account_id=account))
@@ -188,12 +206,16 @@ def prove(plan: Mapping[str, Any], roles: Sequence[ExportedRole], export: Export
             continue
         base = next(m for m in roles_from_views(imported_views(role, export), Context(account_id=export.account))
                     if m.name == role.name)
+        trust_only = [replace(m, identity=(), boundary=None) for m in (base, head)]  # the trust alone
+        if same_statements(base, head):
+            permissions = solver.Comparison(EQUAL, reason="the same statements, grouped in other documents")
+            proofs[role.name] = Proof(role.name, permissions, solver.compare(*trust_only).trust)
+            continue
         if role.name in quick:
             wider, narrower = concrete_difference(base, head)
             if wider is not None or narrower is not None:
                 verdict = MIXED if wider is not None and narrower is not None else WIDER if wider is not None else NARROWER
                 permissions = solver.Comparison(verdict, wider, narrower, reason="found by the concrete evaluator")
-                trust_only = [replace(m, identity=(), boundary=None) for m in (base, head)]  # the trust alone
                 proofs[role.name] = Proof(role.name, permissions, solver.compare(*trust_only).trust)
                 continue
         comparison = solver.compare(base, head)
