@@ -73,7 +73,7 @@ def print_stack_plan(result: StackPlan, quiet: bool | str, console: Console | No
 
     from agent_iam.plan.access import finding_group_line
     from agent_iam.plan.guardrails import print_judgement
-    from agent_iam.plan.render import SUMMARY_EXAMPLES, TREE_LIMIT, print_plan, print_written
+    from agent_iam.plan.render import SUMMARY_EXAMPLES, TREE_LIMIT, print_placements, print_plan, print_written
 
     mode = quiet if isinstance(quiet, str) else "quiet" if quiet else "default"
     quiet = mode == "quiet"
@@ -81,6 +81,7 @@ def print_stack_plan(result: StackPlan, quiet: bool | str, console: Console | No
     judgement = result.judgement
     summary = mode != "tree" and len(result.run.resources) > TREE_LIMIT
     print_plan(result.run, console, quiet=quiet, tree=True if mode == "tree" else None)
+    print_placements(result.placements, console)
     blocking = judgement.blocking_findings
     print_judgement(dataclasses.replace(judgement, findings=blocking), console, limit=SUMMARY_EXAMPLES if summary else None,
                     quiet=quiet)
@@ -231,12 +232,13 @@ def cmd_pack_config(args: argparse.Namespace) -> int:
     from agent_iam.guardrails.pulumi_policy_adapter import pack_config
     from agent_iam.plan.guardrails import pack_acceptances, stack_settings
     from agent_iam.plan.stackfile import load_stack_file, located
-    from agent_iam.stack_config import ConfigError
+    from agent_iam.stack_config import ConfigError, policy_files
 
     loaded = None
     try:
         loaded = load_stack_file(args.stacks_dir, args.stack)
-        settings = stack_settings(args.stack, loaded.config, loaded.secret_keys)
+        with policy_files.using(loaded.policy_source()):
+            settings = stack_settings(args.stack, loaded.config, loaded.secret_keys)
     except ConfigError as exc:
         return _config_error(str(located(loaded, exc)))
     text = json.dumps(pack_config(settings.guardrail_context(), pack_acceptances(settings)), indent=2) + "\n"

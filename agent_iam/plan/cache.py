@@ -2,7 +2,8 @@
 
 A plan is a function of three things, and the cache key is their content:
 - the stack file as the plan reads it (the stack name and `load_stack_file`'s result: the parsed
-  config, its secret keys and its advisories, not the lines kept for error messages),
+  config, its secret keys and its advisories, the bytes of the policy files its entries list, not
+  the lines kept for error messages),
 - the project's code: the program (`__main__.py`), `Pulumi.yaml` and every file of the
   `agent_iam` package (sources and data),
 - the interpreter and the installed distributions (every `*.dist-info` on `sys.path`, whose
@@ -212,13 +213,16 @@ class Fingerprint:
 # What a loaded stack file keeps only to place an error message (errors are never cached): a
 # comment that shifts lines leaves the plan as it was.
 ERROR_LOCATION_FIELDS = frozenset({"lines", "config_line"})
+# Where the stack file was read from: the plan depends on the policy files' bytes (a field of their own), not on it.
+READ_FROM_FIELDS = frozenset({"stacks_dir"})
 
 
 def stack_file_material(loaded: Any) -> Any:
     """What of a loaded stack file the plan depends on: every field but the error locations, and its advisories."""
     if not dataclasses.is_dataclass(loaded) or isinstance(loaded, type):
         return loaded
-    material = {f.name: getattr(loaded, f.name) for f in dataclasses.fields(loaded) if f.name not in ERROR_LOCATION_FIELDS}
+    skipped = ERROR_LOCATION_FIELDS | READ_FROM_FIELDS
+    material = {f.name: getattr(loaded, f.name) for f in dataclasses.fields(loaded) if f.name not in skipped}
     if hasattr(loaded, "advisories"):
         material["advisories"] = loaded.advisories
     return ["stack file", type(loaded).__qualname__, material]
