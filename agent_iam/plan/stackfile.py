@@ -28,6 +28,7 @@ from agent_iam.stack_config import NAMESPACE, REDACTED, ConfigError, stack_file
 from agent_iam.stack_config import policy_files as policy_file_reader
 from agent_iam.stack_config.errors import key_path
 from agent_iam.stack_config.models import ENTRIES
+from agent_iam.stack_config.policy_documents import CONDITION, NULL_OPERATOR
 
 from agent_iam.safe_io import NotRegularFile, read_regular
 
@@ -217,11 +218,14 @@ class _Builder:
         return number
 
     def key_text(self, node: Any, top: str, loc: tuple[str | int, ...]) -> str:
-        """A mapping key as text (`1:` is the key "1"); a null or a list is no key."""
+        """A mapping key as text (`1:` is the key "1"); a null or a list is no key, but for IAM's `Null`
+        operator written unquoted in a policy's Condition block (`policy_documents.CONDITION_NULL_KEYS`)."""
         line = node.start_mark.line + 1
         if node.id != "scalar":
             raise _Problem(line, self.where(top, loc), "a key must be text, not a list or a mapping")
         if _tag(node).removeprefix(_TAG) == "null":
+            if loc and loc[-1] == CONDITION and node.value.lower() == "null":
+                return NULL_OPERATOR
             raise _Problem(line, self.where(top, loc), "a key must be text, not null (an empty key)")
         self.scalar(node, top, loc, as_text=False)  # refuses binary and custom tags on keys too
         return node.value

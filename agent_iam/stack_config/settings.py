@@ -33,7 +33,7 @@ from agent_iam.iam.checks import REDACTED
 from agent_iam.iam.limits import IamLimits
 from agent_iam.iam.tags import MANAGED_BY_TAGS, STACK_TAG
 
-from . import policy_files
+from . import policy_documents, policy_files
 from .errors import ConfigError, key_path
 from .models import ENTRIES, AcceptedFinding, Account, Cluster, Entry, Guardrails, StackConfig
 
@@ -211,6 +211,8 @@ def entry_args(family: str, entry: Entry) -> dict[str, Any]:
     fields, nested = ENTRIES[family].args.__annotations__, dict(ENTRIES[family].nested)
     for name in entry.model_fields_set:
         value = getattr(entry, name)
+        if name == "policy":  # IAM's `Null` operator, pasted unquoted, as the Pulumi CLI passes it
+            value = policy_documents.with_null_operator(value)
         if name in fields:
             args[name] = _plain(value)
         elif isinstance(value, BaseModel):  # a mapping whose keys are fields (`vendor`, `secret`)
