@@ -67,6 +67,8 @@ STACK_KEYS = {"defaults.limits": "iam_limits"}
 # Args fields an entry writes under other keys: its `policyFiles` are read into `policy_documents` (one document
 # per file, in order), and its preset's parameters are keys of the entry itself.
 FILE_FIELD, PARAMETERS_FIELD = "policy_documents", "preset_parameters"
+# Args fields that are mappings of the user's own keys (tags, token claims, session tags, annotations).
+USER_KEYED = frozenset({"tags", "claims", "session_tags", "agent_environment", "service_account_annotations"})
 # Role settings an entry takes from `agent-iam:defaults` when it does not set them.
 DEFAULTED = ("path", "permissions_boundary_arn", "max_session_duration", "protect")
 
@@ -167,6 +169,8 @@ def config_key(family: str, field_name: str) -> str:
         return "policyFiles" + bracket + index
     if name == PARAMETERS_FIELD and rest:
         return rest
+    if name in USER_KEYED:  # a mapping whose keys are the user's (a tag, a claim): kept as written
+        return to_camel(name) + bracket + index + dot + rest
     keys = {f: k for k, f in ENTRIES[family].nested}
     stack_wide = {f: k for k, f in STACK_KEYS.items()}
     key = stack_wide.get(name) or keys.get(name) or to_camel(name)
