@@ -20,7 +20,7 @@ from typing import Any, Optional, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from agent_iam.iam import checks
+from agent_iam.iam import arns, checks
 from agent_iam.iam import tags as tag_keys
 from agent_iam.iam.tags import MANAGED_BY_TAGS
 from agent_iam.iam import limits as iam_quotas
@@ -433,6 +433,7 @@ class RoleSlot:
     policy_field: str = "policy"
     boundary_field: str = "permissions_boundary_arn"
     suffix: str = "role"  # its resource is `<component name>-<suffix>`
+    arns_field: str = "policy_arns"  # the Args field of the managed policies it is given by ARN
 
     def resource_name(self, name: str) -> str:
         return f"{name}-{self.suffix}"
@@ -711,7 +712,42 @@ class RolePlan:
                 slot.label, slot.spec, docs, self.limits, slot.account_id,
                 policy_field=slot.policy_field, boundary_field=slot.boundary_field,
             )
+            problems += self.attached_problems(slot, docs)
         return problems
+
+    def attached_problems(self, slot: RoleSlot, docs: RoleDocuments) -> list[Problem]:
+        """A customer managed policy of another account than the role's, attached by ARN: IAM refuses it at
+        `pulumi up` (a role takes AWS's managed policies and its own account's)."""
+        account = slot.account_id
+        if not isinstance(account, str) or not account:
+            return []
+        given = [a for a in self.args.get(slot.arns_field) or [] if isinstance(a, str)]
+        problems = []
+        for arn in docs.attached_policy_arns:
+            owner = arns.account_of(arn) if isinstance(arn, str) else None
+            if owner and owner not in ("aws", account):
+                where = f"{slot.arns_field}[{given.index(arn)}]" if arn in given else slot.arns_field
+                problems.append(
+                    Problem(where, f"{arn!r} is a policy of account {owner}, and the {slot.label} {slot.spec.name!r} is created "
+                            f"in account {account}: IAM attaches only AWS managed policies and the role's own account's "
+                            "(create the policy in that account, or give its statements as a policy document)")
+                )
+        return problems
+
+    def attached_unknown_advice(self) -> list[Problem]:
+        """Customer managed policies attached by ARN: the plan does not create them, so it cannot see what they
+        grant (the guardrails, the access report and the diff judge the role without it)."""
+        advice = []
+        for slot in self.slots:
+            for arn in self.args.get(slot.arns_field) or []:
+                owner = arns.account_of(arn) if isinstance(arn, str) else None
+                if owner and owner != "aws":
+                    advice.append(
+                        Problem("", f"the {slot.label} {slot.spec.name!r} is attached the customer managed policy {arn}, "
+                                "whose content the plan cannot see (this stack does not create it): review what it grants "
+                                "in the account, or give its statements as a policy document")
+                    )
+        return advice
 
     def _resolved(self, values: dict[str, Any]) -> list[RoleDocuments]:
         self.raise_problems(self.resolved_problems(values))
@@ -757,7 +793,7 @@ class RolePlan:
         return []
 
     def advisory_texts(self) -> list[str]:
-        advice = (*self.preset_advice, *self.preset_document_advice(), *self.advice)
+        advice = (*self.preset_advice, *self.preset_document_advice(), *self.advice, *self.attached_unknown_advice())
         return [self.voice.advisory(advisory) for advisory in advice]
 
     def for_args(self, name: str, args: Any) -> "RolePlan":

@@ -85,13 +85,14 @@ class EcsAgentRolesPlan(SecretsPlan, args=EcsAgentRolesArgs, family="ecsAgents")
         account = self.args.get("account_id")
         return [
             RoleSlot("task role", role_spec(self.args, self.task_name, f"ECS task role of agent {self.name} (agent-iam)"),
-                     account, suffix="task"),
+                     account, suffix="task", arns_field="task_role_policy_arns"),
             RoleSlot(
                 "execution role",
                 role_spec(self.args, self.execution_name, f"ECS task execution role of agent {self.name} (agent-iam)"),
                 account,
                 policy_field="secret_arns",
                 suffix="execution",
+                arns_field="",
             ),
         ]
 

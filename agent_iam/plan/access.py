@@ -274,6 +274,13 @@ def access_model(resources: Iterable[Registration]) -> list[RoleAccess]:
     return sorted(roles.values(), key=lambda r: r.arn)
 
 
+def _managed_kind(policy_arn: str) -> str:
+    """`AWS managed policy` for AWS's (its account is `aws`, whatever its name), else `customer managed policy`."""
+    from agent_iam.iam import managed_policies
+
+    return "AWS managed policy" if managed_policies.is_aws_managed(policy_arn) else "customer managed policy"
+
+
 def _mermaid_label(text: str) -> str:
     return '"' + text.replace('"', "#quot;").replace("`", "") + '"'
 
@@ -302,7 +309,7 @@ def mermaid(model: list[RoleAccess]) -> str:
             for resource in grant.resources:
                 edges[resource].update(f"{grant.service}:{action}" for action in grant.actions)
         for policy_arn in role.aws_managed:
-            edges[policy_arn.rsplit("/", 1)[-1] + " (AWS managed policy)"].add("attached")
+            edges[policy_arn.rsplit("/", 1)[-1] + f" ({_managed_kind(policy_arn)})"].add("attached")
         for resource, services in sorted(edges.items()):
             lines.append(f"  {role_id} -->|{', '.join(sorted(services))}| {node('resource', resource)}")
     return "\n".join(lines)
@@ -482,7 +489,10 @@ def render_access_report(
                 )
             out.append("")
         for policy_arn in role.aws_managed:
-            out.append(f"- AWS managed policy {_code(policy_arn)} (contents maintained by AWS){_managed_summary(policy_arn)}")
+            if _managed_kind(policy_arn) == "AWS managed policy":
+                out.append(f"- AWS managed policy {_code(policy_arn)} (contents maintained by AWS){_managed_summary(policy_arn)}")
+            else:  # a customer managed policy this stack does not create: attached by ARN, its content unseen
+                out.append(f"- customer managed policy {_code(policy_arn)} (content not known to the plan)")
         if not role.grants and not role.aws_managed:
             out.append("- nothing: no policy attached")
         if out[-1]:
