@@ -438,13 +438,13 @@ def restore_unchanged(stack: str, stacks_dir: Path, cache: PlanCache, mode: str,
     entry = cache.load(stack, key, mode) if key else None
     if entry is None:
         return None
-    from rich.console import Console
+    from .consoles import console as new_console
 
     if cache.restore(stack, key, entry) is None:
         return None
-    console = Console(highlight=False, emoji=False)  # the plan's consoles: ARNs hold `:secret:`, no emoji
+    console = new_console()  # the plan's consoles (plan/consoles.py)
     console.print(RESTORED, soft_wrap=True)
-    replay(entry, mode, console, Console(stderr=True, highlight=False, soft_wrap=True, emoji=False))
+    replay(entry, mode, console, new_console(stderr=True, soft_wrap=True))
     return entry.exit_code
 
 

@@ -468,18 +468,18 @@ def print_plan(run: PlanRun, console: Console | None = None, quiet: bool = False
     `quiet` leaves out the tree or summary only: the advisories (what the config explicitly widened)
     always print; with a summary, the first SUMMARY_EXAMPLES of them and how many more plan.json lists.
     """
-    from rich.console import Console  # only when printing: `--quiet` plans skip importing rich
     from rich.markup import escape
-    from rich.panel import Panel
 
-    console = console or Console()
+    from .consoles import console as new_console, panel
+
+    console = console or new_console()
     if tree is None:
         tree = len(run.resources) <= TREE_LIMIT
     if not quiet:
         console.print(_resource_tree(run) if tree else _summary(run))
     shown = run.warnings if tree or len(run.warnings) <= SUMMARY_EXAMPLES else run.warnings[:SUMMARY_EXAMPLES]
     for warning in shown:
-        console.print(Panel(escape(warning), title="advisory", border_style="red"))
+        console.print(panel(escape(warning), title="advisory", border_style="red"))
     if len(shown) < len(run.warnings):
         console.print(f"[red]... and {len(run.warnings) - len(shown)} more advisories[/red] "
                       "(plan.json lists them all under `advisories`; --tree prints them all)")
