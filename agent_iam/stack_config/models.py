@@ -299,9 +299,9 @@ class Family:
     filled: tuple[str, ...] = ()
 
 
-# Filled by every family from the stack: the target account, its region, `defaults.limits`, the description,
-# the documents of `policyFiles`.
-FILLED = ("account_id", "region", "iam_limits", "description", "policy_documents")
+# Filled by every family from the stack: the target account, its region, `defaults.limits`, the documents
+# of `policyFiles`.
+FILLED = ("account_id", "region", "iam_limits", "policy_documents")
 ENTRIES: dict[str, Family] = {
     "ecsAgents": Family(EcsAgentRolesArgs, filled=("agent_environment",)),
     "ec2Agents": Family(Ec2AgentInstanceProfileArgs, Ec2Keys),
@@ -358,6 +358,9 @@ class Cluster(ConfigModel):
 
     name: EksClusterName | None = None  # the EKS cluster name; default: the key
     account: str | None = None  # the account the cluster runs in; default: the stack's
+    # The region the cluster runs in, when it is not its account's: the Pod Identity association is created
+    # there (through a provider of that region, with the account's own credentials; no `accounts` entry).
+    region: Region | None = None
     oidc_issuer_url: OidcIssuerUrl | None = None
     oidc_provider_arn: OidcProviderArn | None = None  # an existing provider in the cluster's account
     oidc_provider_arns: dict[str, OidcProviderArn] = {}  # existing providers in other accounts, by account name

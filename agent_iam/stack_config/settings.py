@@ -95,6 +95,7 @@ class Unit:
     former_names: tuple[str, ...] = ()
     cluster: str | None = None  # serviceAccounts: the entry's cluster (Kubernetes provider, Pod Identity association)
     cluster_account: str | None = None  # serviceAccounts: the account key of the cluster (its AWS provider)
+    cluster_region: str | None = None  # serviceAccounts: the cluster's region, when it is not its account's
     depends_on: tuple[str, ...] = ()  # names of the OIDC provider registrations its trust names
     # The entry's reviewed exceptions (`acceptedFindings`, and its preset's), matched against the plan's findings.
     accepted_findings: tuple[AcceptedFinding, ...] = ()
@@ -379,9 +380,10 @@ class _Stack:
             for subject, (arn, issuer) in zip(args.get("subjects") or [], others):
                 if subject["cluster"] != entry.cluster:  # another cluster's provider; the role's own is inherited
                     subject |= {"oidc_provider_arn": arn, "oidc_issuer": issuer}
+        region = cluster.region if cluster.region and cluster.region != cluster_target.region else None
         unit = self.unit(
             "serviceAccounts", index, entry, args, target,
-            cluster=entry.cluster, cluster_account=cluster.account, depends_on=depends_on,
+            cluster=entry.cluster, cluster_account=cluster.account, cluster_region=region, depends_on=depends_on,
         )
         if unit is None:
             return None
