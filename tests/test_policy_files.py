@@ -227,6 +227,20 @@ def test_a_file_the_plan_reads_is_part_of_the_cache_key(tmp_path):
     assert cache.config_key("vendor", load_stack_file(stacks, "vendor")) != key
 
 
+def test_a_changed_policy_file_is_planned_again_not_restored(tmp_path):
+    from agent_iam.cli import main
+
+    stacks = project(tmp_path, {"policyFiles": ["vendor/p.json"]}, {"vendor/p.json": GOOD})
+    argv = ["plan", "--stack", "vendor", "--stacks-dir", str(stacks), "--out", str(tmp_path / "build"), "--quiet"]
+    assert main(argv) == 0 and main(argv) == 0  # the second restored from the cache
+    wider = json.loads(json.dumps(GOOD))
+    wider["Statement"][0]["Action"].append("s3:PutObject")
+    (stacks / "vendor" / "p.json").write_text(json.dumps(wider))  # the stack file itself unchanged
+    assert main(argv) == 0
+    planned = json.loads((tmp_path / "build" / "vendor" / "iam" / "wiz.p.json").read_text())
+    assert planned == wider
+
+
 def test_a_changed_policy_file_is_a_widening_in_the_diff(tmp_path):
     from agent_iam.cli import main
 

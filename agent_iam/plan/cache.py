@@ -17,7 +17,8 @@ code. Entries live under `<out>/.cache/plans/` beside the judge's content caches
 
 Two levels keep a re-plan light. The *quick key* hashes the stack file's bytes with the code and
 dependencies; it names the parsed key it was last seen with, so an unchanged file is served
-without parsing it or importing Pulumi. When the bytes changed (a comment, a reordered key), the
+without parsing it or importing Pulumi. A stack whose entries list policy files has no quick key
+(the plan depends on those files' bytes as well): it is parsed, and its config key found. When the bytes changed (a comment, a reordered key), the
 file is parsed and the *config key* looked up; only a changed config runs the program.
 On a hit, files are compared by size and modification time with what the cache last wrote and
 rewritten from the entry only when they differ. Failed plans (config errors) are never cached.

@@ -70,6 +70,8 @@ def plan_stack(
         key = cache.config_key(stack, loaded) if cache and use_cache else None
         if cache and quick and cache.quick_key(stack, stack_file) != quick:
             quick = None  # the file changed while it was read: remember nothing for it
+        if loaded.policy_files:
+            quick = None  # the plan depends on other files' bytes too: only the config key (which has them) finds it
         if cache and key and use_cache:
             code = restore_unchanged(stack, stacks_dir, cache, mode, key=key)
             if code is not None:
