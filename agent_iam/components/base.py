@@ -622,10 +622,10 @@ class RolePlan:
         field_of = {item["name"]: f"policy_documents[{i}]" for i, item in enumerate(self.args.get("policy_documents") or [])}
         problems = []
         for placed in self.placed:
-            field_name = field_of.get(placed.name, "preset") if not placed.preset else "preset"
+            field_name = "preset" if placed.preset else field_of.get(placed.name, "preset")
             if placed.name in own or placed.policy in own:
                 problems.append(Problem(field_name, f"document {placed.name!r} is named like a policy agent-iam gives "
-                                        f"the role ({placed.name!r}); rename it"))
+                                        "the role; rename it"))
             elif (problem := placement.oversized(placed)) is not None:
                 problems.append(Problem(field_name, problem))
         names = [p.name for p in self.placed]
