@@ -152,7 +152,7 @@ def test_each_provider_has_its_issuer_audience_and_subject_format(fields, issuer
         ({"provider": "terraform-cloud", "organization": "acme", "workspaces": ["w"], "run_phases": ["destroy"]}, "run_phases[0]", "is plan or apply"),
         ({"provider": "github", "repository": "acme/app", "branches": ["main"], "oidc_provider_arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/gitlab.com"}, "oidc_provider_arn", "is the provider of issuer 'gitlab.com'"),
         ({"provider": "github", "repository": "acme/app", "branches": ["main"], "oidc_provider_arn": f"arn:aws:iam::222222222222:oidc-provider/{GH}"}, "oidc_provider_arn", "is in account 222222222222"),
-        ({"provider": "bitbucket"}, "provider", "unknown provider 'bitbucket'"),
+        ({"provider": "jenkins"}, "provider", "unknown provider 'jenkins'"),
     ],
 )
 def test_bad_args_are_named_by_field(fields, field, message):

@@ -161,7 +161,9 @@ def test_fields_that_take_a_closed_set_of_values_are_enums_of_the_values_the_com
         return [value["value"] for value in SCHEMA["types"][token.removeprefix("#/types/")]["enum"]]
 
     oidc = SCHEMA["resources"][f"{PACKAGE}:index:OidcRole"]["inputProperties"]
-    assert values(oidc["provider"]["$ref"]) == list(issuers.PROVIDERS) == ["github", "gitlab", "terraform-cloud", "generic"]
+    assert values(oidc["provider"]["$ref"]) == list(issuers.PROVIDERS) == [
+        "github", "gitlab", "terraform-cloud", "circleci", "bitbucket", "buildkite", "spacelift", "generic"
+    ]
     assert oidc["provider"]["plain"] is True and "type" not in oidc["provider"]
     assert oidc["runPhases"]["type"] == "array" and values(oidc["runPhases"]["items"]["$ref"]) == ["plan", "apply"]
     service_account = SCHEMA["resources"][f"{PACKAGE}:index:ServiceAccountRole"]

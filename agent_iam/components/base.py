@@ -11,6 +11,7 @@ that are other resources' outputs are checked, and the documents naming them bui
 """
 
 # No `from __future__ import annotations`: Pulumi's schema analyzer reads the Args annotations as types.
+import dataclasses
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,17 +20,17 @@ from typing import Any, Optional, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from agent_iam.iam import checks
+from agent_iam.iam import arns, checks
 from agent_iam.iam import tags as tag_keys
 from agent_iam.iam.tags import MANAGED_BY_TAGS
 from agent_iam.iam import limits as iam_quotas
 from agent_iam.iam.limits import IamLimits
 from agent_iam.iam.policy_document import PolicyDocument
 
-from . import policies
+from . import placement, policies
 from ._explain import describe
 from ._contract import Problem, Voice, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
-from .role import PlannedRole, RoleDocuments, RoleSpec, create_role, role_problems, role_resources
+from .role import Policy, PlannedRole, RoleDocuments, RoleSpec, create_role, role_problems, role_resources
 
 
 
@@ -42,6 +43,16 @@ class IamLimitsArgs(TypedDict, total=False):
     """Characters of all of a role's inline policies. Default: 10240."""
     managed_policies_per_role: int
     """Managed policies attached to one role. Default: 10 (at most 20)."""
+
+
+class PolicyDocumentArgs(TypedDict):
+    """One policy document placed on the role, as the vendor publishes it."""
+
+    name: str
+    """The document's name: its inline policy's name, or `<role name>-<name>` for the customer managed policy it
+    goes to when it does not fit inline (IAM policy name characters). Required."""
+    document: dict[str, Any]
+    """The IAM identity policy document, exactly as published (sent to IAM with its keys in their order). Required."""
 
 
 class RoleArgs(TypedDict, total=False):
@@ -72,7 +83,15 @@ class RoleArgs(TypedDict, total=False):
     merged into the role's permissions (its values may be other resources' outputs). Default: none."""
     allow_wildcard_resources: bool
     """Accept a resource that covers every resource of its kind (`Resource: "*"`, `arn:aws:s3:::*/*`) in an Allow
-    statement of `policy`. Default: false."""
+    statement of `policy` or of `policy_documents`. Default: false."""
+    policy_documents: list[PolicyDocumentArgs]
+    """Identity policy documents as the vendor publishes them (as many as it has), placed by agent-iam on the role
+    that takes `policy`: inline while the role's inline policies fit `iam_limits.role_policies_size`, each after it in
+    a customer managed policy `<role name>-<name>` (at most 6,144 characters minified, counted against
+    `iam_limits.managed_policies_per_role`). Checked as `policy` is. Default: none."""
+    preset_parameters: dict[str, Any]
+    """With `preset`: the values of the preset's parameters, by their keys (`clusterName`, `hostedZoneIds`: what
+    only you know, filled into the vendor's published documents; docs/presets.md lists them). Default: none."""
 
 
 class OneRoleArgs(RoleArgs, total=False):
@@ -244,6 +263,47 @@ def policy_problems(field_name: str, policy: Any, allow_wildcard_resources: bool
     return []
 
 
+def policy_documents_problems(documents: Any, allow_wildcard_resources: bool) -> list[Problem]:
+    """`policy_documents`: each a `{name, document}` whose name can name an IAM policy (once) and whose
+    document passes what `policy` passes (IAM's shape; every resource of a kind only when allowed), each
+    problem naming the document's place in the list and its name."""
+    if documents is None or not isinstance(documents, (list, tuple)):
+        return []  # `check_fields` says what is wrong with the field's type
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(documents):
+        field_name = f"policy_documents[{index}]"
+        if not isinstance(item, Mapping) or set(item) != {"name", "document"}:
+            shown = sorted(item) if isinstance(item, Mapping) else type(item).__name__
+            problems.append(Problem(field_name, f"a mapping of name and document, got {shown}"))
+            continue
+        name = item["name"]
+        if (problem := placement.name_problem(name)) is not None:
+            problems.append(Problem(field_name, problem))
+            continue
+        if name in seen:
+            problems.append(Problem(field_name, f"document {name!r} is given twice (also {{policy_documents}}[{seen[name]}])"))
+            continue
+        seen[name] = index
+        inner = f"{field_name}.document"
+        for problem in policy_problems(inner, item["document"], allow_wildcard_resources):
+            where = problem.field.removeprefix(inner).lstrip(".")
+            problems.append(Problem(field_name, f"document {name!r}: " + (f"{where}: " if where else "") + problem.message))
+    return problems
+
+
+def wildcard_statements(document: Mapping[str, Any]) -> list[str]:
+    """The Allow statements of a document that name every resource of a kind (by meaning): by Sid, else `#n`."""
+    from agent_iam.iam.arns import covers_every_resource
+
+    return [
+        statement.get("Sid") or f"#{number}"
+        for number, statement in enumerate(policies.statements_of(document), start=1)
+        if isinstance(statement, Mapping) and statement.get("Effect") == "Allow"
+        and any(isinstance(r, str) and covers_every_resource(r) for r in policies.as_list(statement.get("Resource")))
+    ]
+
+
 def policy_document(policy: Any) -> Optional[policies.Document]:
     """The user's policy as IAM takes it (unset keys dropped), or None."""
     if not policy:
@@ -347,14 +407,6 @@ def preset_of(component: str, name: str, args: Any, args_type: type, family: str
         raise_problems(
             component, name, [Problem("preset", f"preset {preset.name} is for agent-iam:{preset.family} entries, not {family}")]
         )
-    if preset.unplaced:  # never plan the role without the vendor's policies (presets.published_documents has them)
-        raise_problems(component, name, [
-            Problem(
-                "preset",
-                f"preset {preset.name} carries the vendor's published policies ({', '.join(preset.unplaced)}), which this "
-                "version of agent-iam cannot place on the role yet (policyFiles); docs/presets.md shows them",
-            )
-        ])
     fields = fields_by_key(args_type)
     defaults = {fields[key]: value for key, value in preset.defaults.items() if key in fields}
     return preset, {key: value for key, value in defaults.items() if key not in args}
@@ -381,6 +433,7 @@ class RoleSlot:
     policy_field: str = "policy"
     boundary_field: str = "permissions_boundary_arn"
     suffix: str = "role"  # its resource is `<component name>-<suffix>`
+    arns_field: str = "policy_arns"  # the Args field of the managed policies it is given by ARN
 
     def resource_name(self, name: str) -> str:
         return f"{name}-{self.suffix}"
@@ -424,11 +477,15 @@ class RolePlan:
         self.limits = iam_limits(self.args)
         self.setup()
         self.slots = self.role_slots()
-        # Every role's documents when every input is known (checked here; registered as they are).
+        # Every role's documents when every input is known (checked here; registered as they are), and
+        # where the policy documents go, decided once from what is known now.
         self.checked: Optional[list[RoleDocuments]] = None
         inputs = self.document_inputs()
-        if inputs is not None and is_known(inputs):
-            self.checked = self.build(inputs)
+        built = self.build(inputs) if inputs is not None and is_known(inputs) else None
+        self.placed = self.place_documents(built)
+        self.raise_problems(self.placement_problems())
+        if built is not None:
+            self.checked = self.with_documents(built)
             self.raise_problems(self.role_problems(self.checked))
         self.advice = self.advisories()
 
@@ -464,6 +521,11 @@ class RolePlan:
                     "documents in docs/presets.md, then update {preset_version}",
                 )
             )
+        from agent_iam import presets
+
+        for key, message in presets.parameter_problems(preset, args.get("preset_parameters") or {}):
+            path = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in key)
+            problems.append(Problem(f"preset_parameters{path}", message))
         self.raise_problems(problems)
         expanded = {**defaults, **args, "tags": {**(args.get("tags") or {}), tag_keys.PRESET_TAG: preset.label}}
         expanded = self.preset_args(preset, expanded)
@@ -476,17 +538,138 @@ class RolePlan:
 
     def preset_acceptances(self) -> list[Any]:
         """The preset's reviewed acceptances (`agent_iam.presets.AcceptedFinding`) that apply to what the role
-        keeps of it: its statements left after narrowing, its AWS managed policies."""
+        keeps of it (its statements left after narrowing, its published documents as the entry's parameters fill
+        them, its AWS managed policies), each naming a document as the plan shows it: a published document in a
+        customer managed policy by that policy's name."""
+        from agent_iam import presets
+
         if self.preset is None:
             return []
-        kept = {s["Sid"] for s in self.preset_kept} | set(self.preset.managed_policy_names)
-        return [f for f in self.preset.accepted_findings if f.sid is None or f.sid in kept]
+        published = {p.name: p.policy for p in self.placed if p.preset}
+        sids = {s.get("Sid") for p in self.placed if p.preset for s in policies.statements_of(dict(p.document))}
+        kept = {s["Sid"] for s in self.preset_kept} | set(self.preset.managed_policy_names) | (sids - {None})
+        found = presets.acceptances(self.preset, self.args.get("preset_parameters") or {}, self.partition)
+        return [
+            f.model_copy(update={"document": published[f.document]}) if f.document in published else f
+            for f in found
+            if (f.sid is None or f.sid in kept) and (f.document is None or f.document in published
+                                                     or f.document in self.preset.managed_policy_names)
+        ]
+
+    def preset_published(self) -> list[tuple[str, dict[str, Any], bool]]:
+        """The preset's published documents, filled with the Args' parameters, the role's partition and account,
+        as `(name, document, True)` for the placement; the vendor's `Resource: "*"` there is the preset's own
+        opt-in (with its reason said in every plan), never the Args'."""
+        from agent_iam import presets
+
+        preset = self.preset
+        if preset is None or not preset.documents:
+            return []
+        account = self.args.get("account_id")
+        if "account_id" in preset.placeholders.values() and not isinstance(account, str):
+            self.raise_problems([Problem("account_id", f"required by preset {preset.name}: its documents name the role's account")])
+        try:
+            published = presets.published_documents(
+                preset, self.args.get("preset_parameters") or {}, partition=self.partition,
+                account_id=account if isinstance(account, str) else "",
+            )
+        except presets.PresetError as exc:
+            self.raise_problems([Problem("preset", str(exc))])
+        return [(name, document, True) for name, document in published]
+
+    def preset_document_advice(self) -> list[Problem]:
+        """The preset's published statements on every resource of a kind, said in every plan with the vendor's reason."""
+        preset = self.preset
+        wide = [
+            f"{p.name} " + ", ".join(wildcard_statements(p.document))
+            for p in self.placed
+            if p.preset and wildcard_statements(p.document)
+        ]
+        if not wide or preset is None:
+            return []
+        return [
+            Problem("", f"the role may call the actions of {'; '.join(wide)} on every resource of a kind, as preset "
+                    f"{preset.label} ({preset.title}) publishes them: {preset.wildcard_reason}")
+        ]
+
+    # --- policy documents --------------------------------------------------------------------
+
+    @property
+    def document_slot(self) -> int:
+        """The role the policy documents go to: the one that takes `policy` (ECS: the task role)."""
+        return next(i for i, slot in enumerate(self.slots) if slot.policy_field == "policy")
+
+    def place_documents(self, built: Optional[list[RoleDocuments]]) -> list[placement.Placed]:
+        """Where each document goes (`placement.place`): the preset's published ones first, then the Args' own,
+        after the role's own inline policies (their size from `built`; unknown until the program runs when the
+        role has some and they are not known yet)."""
+        documents = self.preset_published() + [
+            (item["name"], item["document"], False) for item in self.args.get("policy_documents") or []
+        ]
+        if not documents:
+            return []
+        index = self.document_slot
+        inline = [p for p in self.layout()[index].policies if not p.managed]
+        used: Optional[int] = 0
+        if inline:
+            own = built[index] if built is not None else None
+            used = None if own is None else sum(len(own.document_json(p.name) or "") for p in own.policies if not p.managed)
+        return placement.place(documents, self.slots[index].spec.name, used, self.limits)
+
+    def placement_problems(self) -> list[Problem]:
+        """A document named like a policy the role has already, or too large for a managed policy where it goes."""
+        own = {p.name for p in self.layout()[self.document_slot].policies}
+        field_of = {item["name"]: f"policy_documents[{i}]" for i, item in enumerate(self.args.get("policy_documents") or [])}
+        problems = []
+        for placed in self.placed:
+            field_name = "preset" if placed.preset else field_of.get(placed.name, "preset")
+            if placed.name in own or placed.policy in own:
+                problems.append(Problem(field_name, f"document {placed.name!r} is named like a policy agent-iam gives "
+                                        "the role; rename it"))
+            elif (problem := placement.oversized(placed)) is not None:
+                problems.append(Problem(field_name, problem))
+        names = [p.name for p in self.placed]
+        problems += [
+            Problem(field_of[name], f"document {name!r} has the name of one of preset {self.preset.name}'s documents; rename it")
+            for name in dict.fromkeys(names)
+            if names.count(name) > 1 and name in field_of and self.preset is not None
+        ]
+        return problems
+
+    def with_documents(self, documents: list[RoleDocuments], *, layout: bool = False) -> list[RoleDocuments]:
+        """`documents` with the placed policy documents added to their role (names only in a layout)."""
+        if not self.placed:
+            return documents
+        index = self.document_slot
+        extra = tuple(Policy(p.policy, None if layout else dict(p.document), p.managed) for p in self.placed)
+        docs = documents[index]
+        return [*documents[:index], dataclasses.replace(docs, policies=(*docs.policies, *extra)), *documents[index + 1:]]
+
+    def laid_out(self) -> list[RoleDocuments]:
+        """`layout()` with the placed documents."""
+        return self.with_documents(self.layout(), layout=True)
+
+    def placements(self) -> list[dict[str, Any]]:
+        """Where each policy document went, for the plan and the access report: `{role, document, placed,
+        policy, characters}`."""
+        if not self.placed:
+            return []
+        role = self.slots[self.document_slot].spec.name
+        return [
+            {"role": role, "document": p.name, "placed": placement.MANAGED if p.managed else placement.INLINE,
+             "policy": p.policy, "characters": p.size, **({"preset": True} if p.preset else {})}
+            for p in self.placed
+        ]
 
     # --- what a component says of itself --------------------------------------------------
 
     def problems(self) -> list[Problem]:
         """Every problem of the Args, naming the field, before anything is built."""
-        return role_option_problems(self.args) + reserved_tag_problems(self.given.get("tags"))
+        problems = role_option_problems(self.args) + reserved_tag_problems(self.given.get("tags"))
+        problems += policy_documents_problems(self.args.get("policy_documents"), bool(self.args.get("allow_wildcard_resources")))
+        if self.preset is None and self.args.get("preset_parameters"):
+            problems.append(Problem("preset_parameters", "applies to an entry with a preset only"))
+        return problems
 
     def setup(self) -> None:
         """Defaults worked out once the Args are known to be good (names, specs)."""
@@ -529,15 +712,50 @@ class RolePlan:
                 slot.label, slot.spec, docs, self.limits, slot.account_id,
                 policy_field=slot.policy_field, boundary_field=slot.boundary_field,
             )
+            problems += self.attached_problems(slot, docs)
         return problems
+
+    def attached_problems(self, slot: RoleSlot, docs: RoleDocuments) -> list[Problem]:
+        """A customer managed policy of another account than the role's, attached by ARN: IAM refuses it at
+        `pulumi up` (a role takes AWS's managed policies and its own account's)."""
+        account = slot.account_id
+        if not isinstance(account, str) or not account:
+            return []
+        given = [a for a in self.args.get(slot.arns_field) or [] if isinstance(a, str)]
+        problems = []
+        for arn in docs.attached_policy_arns:
+            owner = arns.account_of(arn) if isinstance(arn, str) else None
+            if owner and owner not in ("aws", account):
+                where = f"{slot.arns_field}[{given.index(arn)}]" if arn in given else slot.arns_field
+                problems.append(
+                    Problem(where, f"{arn!r} is a policy of account {owner}, and the {slot.label} {slot.spec.name!r} is created "
+                            f"in account {account}: IAM attaches only AWS managed policies and the role's own account's "
+                            "(create the policy in that account, or give its statements as a policy document)")
+                )
+        return problems
+
+    def attached_unknown_advice(self) -> list[Problem]:
+        """Customer managed policies attached by ARN: the plan does not create them, so it cannot see what they
+        grant (the guardrails, the access report and the diff judge the role without it)."""
+        advice = []
+        for slot in self.slots:
+            for arn in self.args.get(slot.arns_field) or []:
+                owner = arns.account_of(arn) if isinstance(arn, str) else None
+                if owner and owner != "aws":
+                    advice.append(
+                        Problem("", f"the {slot.label} {slot.spec.name!r} is attached the customer managed policy {arn}, "
+                                "whose content the plan cannot see (this stack does not create it): review what it grants "
+                                "in the account, or give its statements as a policy document")
+                    )
+        return advice
 
     def _resolved(self, values: dict[str, Any]) -> list[RoleDocuments]:
         self.raise_problems(self.resolved_problems(values))
-        documents = self.build(values)
+        documents = self.with_documents(self.build(values))
         missing = [
             Problem(slot.policy_field, f"resolved to nothing for the {slot.label}'s policy {policy.name!r}; "
                     "give values that grant something, or leave the field out")
-            for slot, layout, built in zip(self.slots, self.layout(), documents)
+            for slot, layout, built in zip(self.slots, self.laid_out(), documents)
             for policy in layout.policies
             if built.policy(policy.name) is None
         ]
@@ -554,7 +772,7 @@ class RolePlan:
         built = when_known(inputs, self._resolved)
         if not isinstance(built, pulumi.Output):
             return built
-        return [layout.resolved(built, index) for index, layout in enumerate(self.layout())]
+        return [layout.resolved(built, index) for index, layout in enumerate(self.laid_out())]
 
     def roles(self) -> list[PlannedRole]:
         """The roles the component creates, with their documents when they are known."""
@@ -567,7 +785,7 @@ class RolePlan:
     def resources(self, name: str) -> list[tuple[str, str]]:
         """`(type, name)` of every resource the component registers under itself (their URNs are made of
         these and the component's type), from the same names its registration uses."""
-        roles = [r for slot, docs in zip(self.slots, self.layout()) for r in role_resources(slot.resource_name(name), docs)]
+        roles = [r for slot, docs in zip(self.slots, self.laid_out()) for r in role_resources(slot.resource_name(name), docs)]
         return roles + self.other_resources(name)
 
     def other_resources(self, name: str) -> list[tuple[str, str]]:
@@ -575,7 +793,8 @@ class RolePlan:
         return []
 
     def advisory_texts(self) -> list[str]:
-        return [self.voice.advisory(advisory) for advisory in (*self.preset_advice, *self.advice)]
+        advice = (*self.preset_advice, *self.preset_document_advice(), *self.advice, *self.attached_unknown_advice())
+        return [self.voice.advisory(advisory) for advisory in advice]
 
     def for_args(self, name: str, args: Any) -> "RolePlan":
         """This plan, when it was worked out for exactly this name and Args object."""
@@ -592,17 +811,28 @@ class SecretsPlan(RolePlan):
 
 
 def policy_advisory(args: Mapping[str, Any], who: str) -> list[Problem]:
-    """A `policy` allowed to name every resource of a kind, said loudly."""
+    """A `policy` (or a document of `policy_documents`) allowed to name every resource of a kind, said loudly."""
     policy = args.get("policy")
     wide = PolicyDocument.model_validate(dict(policy)).first_wildcard() if policy and is_known(policy) else None
-    if wide is None:
-        return []
-    return [
-        Problem(
-            "",
-            f"{who} policy allows actions on {wide[1]!r}, every resource of its kind ({{allow_wildcard_resources}}: true)",
+    advice = []
+    if wide is not None:
+        advice.append(
+            Problem(
+                "",
+                f"{who} policy allows actions on {wide[1]!r}, every resource of its kind ({{allow_wildcard_resources}}: true)",
+            )
         )
-    ]
+    for item in args.get("policy_documents") or []:
+        statements = wildcard_statements(item["document"])
+        if statements:
+            advice.append(
+                Problem(
+                    "",
+                    f"{who} document {item['name']!r} allows actions on every resource of a kind in statement(s) "
+                    f"{', '.join(statements)} ({{allow_wildcard_resources}}: true)",
+                )
+            )
+    return advice
 
 
 def secrets_advisory(args: Mapping[str, Any], who: str, account_id: Any) -> list[Problem]:

@@ -121,7 +121,7 @@ class PodIdentityRolePlan(ServiceAccountPlan, args=PodIdentityRoleArgs):
             slots.append(
                 RoleSlot(
                     "Pod Identity role", source, self.cluster_account_id,
-                    boundary_field="source_role_permissions_boundary_arn", suffix="pod-identity-role",
+                    boundary_field="source_role_permissions_boundary_arn", suffix="pod-identity-role", arns_field="",
                 )
             )
         return slots

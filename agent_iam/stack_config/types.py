@@ -63,7 +63,7 @@ def partition_problems(values: Mapping[str, object], region: str) -> list[tuple[
     expected = partitions.partition_for_region(region)
     problems = []
     for loc, value in _strings_in(dict(values)):
-        if len(loc) == 3 and loc[0] == "accounts" and loc[2] == "region":
+        if len(loc) == 3 and loc[0] in ("accounts", "clusters") and loc[2] == "region":
             other = partitions.partition_for_region(value) if REGION_RE.fullmatch(value) else expected
             if other != expected:
                 problems.append(
