@@ -222,6 +222,24 @@ def test_an_account_looked_up_goes_through_the_components_provider(provider: Any
     assert trust["Statement"][0]["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
 
 
+def test_the_region_and_partition_come_from_the_components_provider_not_the_programs(provider: Any, engine: FakeEngine):
+    """The program's config says us-east-1 (ConstructRequest.config); the component's provider is in eu-west-1,
+    or in cn-north-1: an invoke of `getRegion` on the parent asks that provider."""
+    before = len(engine.invokes)
+    construct(provider, engine, "EcsAgentRoles", "irish", COMPONENTS["EcsAgentRoles"], providers={"aws": AWS})
+    [invoke] = [i for i in engine.invokes[before:] if i.tok == "aws:index/getRegion:getRegion"]
+    assert invoke.provider == AWS
+    [task] = json.loads(engine.named("irish-task").inputs["assumeRolePolicy"])["Statement"]
+    assert task["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:ecs:eu-west-1:{ACCOUNT}:*"}
+    china = provider_ref("aws-cn")
+    inputs = {"vendorAccountId": "222222222222", "externalId": "ext-1234", "s3Read": ["acme-lake"]}
+    construct(provider, engine, "SaasAccessRole", "china", inputs, providers={"aws": china})
+    [trust] = json.loads(engine.named("china-role").inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"AWS": "arn:aws-cn:iam::222222222222:root"}
+    policy = engine.named("china-role-vendor-access").inputs["policy"]
+    assert "arn:aws-cn:s3:::acme-lake" in policy and "arn:aws:" not in policy
+
+
 def test_outputs_that_hold_a_secret_are_the_ones_the_schema_marks_secret(provider: Any, engine: FakeEngine):
     served = json.loads(provider.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=30).schema)
     for component, inputs in COMPONENTS.items():

@@ -19,7 +19,7 @@ from typing import Any, Optional, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from agent_iam.iam import checks
+from agent_iam.iam import checks, partitions
 from agent_iam.iam import tags as tag_keys
 from agent_iam.iam.tags import MANAGED_BY_TAGS
 from agent_iam.iam import limits as iam_quotas
@@ -50,7 +50,8 @@ class RoleArgs(TypedDict, total=False):
 
     region: str
     """The region of the roles' account: the ARN partition (and what a component says it pins). Default:
-    the program's `aws:region`, else `us-east-1`."""
+    the region of the component's AWS provider (`aws.get_region`), else the program's `aws:region`, else
+    `us-east-1`."""
     path: str
     """The roles' IAM path. Default: `/`."""
     permissions_boundary_arn: str
@@ -319,16 +320,45 @@ def s3_permissions(args: Mapping[str, Any], region: str) -> Optional[policies.Do
     )
 
 
-def region_of(args: Mapping[str, Any], *, needed_for: Optional[str] = None) -> tuple[str, list[Problem]]:
-    """`region` of the Args, else the program's `aws:region`. When neither is set: a problem if the
-    region is `needed_for` something only it can say (a trust pinned to a region's tasks, `AWS_REGION`),
-    else `us-east-1`, which only sets the ARN partition (`aws`)."""
-    region = args.get("region") or pulumi.Config("aws").get("region")
-    if region:
-        return region, []
-    if needed_for:
-        return "us-east-1", [Problem("region", f"required: {needed_for}, and the program sets no aws:region")]
-    return "us-east-1", []
+DEFAULT_REGION = "us-east-1"  # sets only the partition (`aws`), for a component whose documents name no region
+
+
+def program_region() -> Optional[str]:
+    """The program's `aws:region` (its default AWS provider's), when it sets one."""
+    return pulumi.Config("aws").get("region") or None
+
+
+def provisional_region(args: Mapping[str, Any], *, needed_for: Optional[str] = None) -> Optional[str]:
+    """The region a plan is checked in: `region` of the Args; else, until the component's AWS provider says
+    which (`RolePlan.for_region`), the program's `aws:region`, else `us-east-1` (which sets only the ARN
+    partition), or None when the region is `needed_for` something only it can say (a trust pinned to a
+    region's tasks): the documents then wait for the provider's."""
+    given = args.get("region")
+    if given:
+        return given
+    return program_region() or (None if needed_for else DEFAULT_REGION)
+
+
+# Free text the partition check leaves alone: an ARN there is a word, not a principal or a resource.
+NOT_ARNS = frozenset({"tags", "description", "agent_environment", "service_account_annotations"})
+
+
+def partition_problems(args: Mapping[str, Any], region: Optional[str]) -> list[Problem]:
+    """Every known ARN of the Args outside the partition of the roles' `region`, naming its field: IAM refuses a
+    principal, resource or boundary of another partition (none while the region is unknown or not a region)."""
+    try:
+        expected = policies.partition_for_region(region)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return []
+    known = {key: value for key, value in args.items() if is_known(value)}
+    return [
+        Problem(
+            str(loc[0]) + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc[1:]),
+            f"{arn!r} is an ARN of partition {partition!r}, but the roles' region {region} is in {expected!r}: write "
+            f"arn:{expected}:... (IAM refuses ARNs of another partition)",
+        )
+        for loc, arn, partition in partitions.foreign_arns(known, region, skip=NOT_ARNS)
+    ]
 
 
 def preset_of(component: str, name: str, args: Any, args_type: type, family: str) -> tuple[Any, dict[str, Any]]:
@@ -386,6 +416,21 @@ class RoleSlot:
         return f"{name}-{self.suffix}"
 
 
+def provider_region(result: Any) -> Optional[str]:
+    """The region in an `aws.get_region` result; None when the provider says none (a program's own mocks may
+    answer every invoke with nothing)."""
+    region = getattr(result, "region", None)
+    return region if isinstance(region, str) and region else None
+
+
+def resolved_layout(plan: "RolePlan", built: Any) -> list[RoleDocuments]:
+    """The documents to register for `plan`'s roles: `built` when known, else its layout with each document
+    (and attached policy ARN) taken from `built` once it resolves."""
+    if not isinstance(built, pulumi.Output):
+        return built
+    return [layout.resolved(built, index) for index, layout in enumerate(plan.layout())]
+
+
 class RolePlan:
     """A component's checked Args with their defaults applied: its roles, their documents (known, or
     built in one `apply` when their inputs resolve) and its advisories. Built by `check`, registered
@@ -417,10 +462,12 @@ class RolePlan:
         self.voice = voice or Voice(f"{self.COMPONENT} {name!r}")
         self.preset_advice: list[Problem] = []
         self.preset_kept: list[dict[str, Any]] = []  # the preset's statements the role keeps (narrowed)
-        self.region, region_problems = region_of(args, needed_for=self.REGION_NEEDED_FOR)
+        # The Args' region, or a provisional one until the component's AWS provider says which (`for_region`).
+        self.region_given = bool(args.get("region"))
+        self.region = provisional_region(args, needed_for=self.REGION_NEEDED_FOR)
         if self.preset is not None:
             self.args = self.with_preset(self.preset, defaults, args)
-        self.raise_problems(self.problems() + region_problems)
+        self.raise_problems(self.problems())
         self.limits = iam_limits(self.args)
         self.setup()
         self.slots = self.role_slots()
@@ -437,11 +484,34 @@ class RolePlan:
 
     @property
     def partition(self) -> str:
-        """The ARN partition of the region (`aws` while a bad region waits to be reported with the other problems)."""
+        """The ARN partition of the region (`aws` while a bad region waits to be reported with the other problems,
+        or no region is known yet: nothing is built in it then)."""
         try:
-            return policies.partition_for_region(self.region)
-        except ValueError:
+            return policies.partition_for_region(self.region)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
             return "aws"
+
+    def for_region(self, answer: Optional[str]) -> "RolePlan":
+        """This plan where the component's AWS provider is (`answer`, the provider's region; the program's
+        `aws:region` when it says none): the plan itself when that is the region it was checked in (its ARNs
+        checked against the region's partition now), else the same Args checked again in that region. Raises
+        `ArgsError` for what is wrong there."""
+        region = answer or program_region()
+        if not region:
+            if self.REGION_NEEDED_FOR:
+                self.raise_problems([
+                    Problem("region", f"required: {self.REGION_NEEDED_FOR}, and neither the component's AWS provider "
+                            "nor the program's aws:region says which")
+                ])
+            region = DEFAULT_REGION
+        if region == self.region:
+            self.raise_problems(partition_problems(self.args, region))
+            return self
+        try:
+            checks.check_region(region)
+        except ValueError as error:
+            self.raise_problems([Problem("region", f"the component's AWS provider is in a region agent-iam cannot place: {error}")])
+        return type(self)(self.name, {**self.given, "region": region}, self.voice)
 
     # --- vendor presets ---------------------------------------------------------------
 
@@ -485,8 +555,10 @@ class RolePlan:
     # --- what a component says of itself --------------------------------------------------
 
     def problems(self) -> list[Problem]:
-        """Every problem of the Args, naming the field, before anything is built."""
-        return role_option_problems(self.args) + reserved_tag_problems(self.given.get("tags"))
+        """Every problem of the Args, naming the field, before anything is built (their ARNs against the region's
+        partition when the Args give the region; a provisional one is not the roles' yet)."""
+        problems = role_option_problems(self.args) + reserved_tag_problems(self.given.get("tags"))
+        return problems + (partition_problems(self.args, self.region) if self.region_given else [])
 
     def setup(self) -> None:
         """Defaults worked out once the Args are known to be good (names, specs)."""
@@ -498,7 +570,9 @@ class RolePlan:
         """The values the documents are built from (Args, and what the constructor resolves: `later`);
         None while one they need is not given yet (the constructor looks it up)."""
         values = {**self.args, **later}
-        return None if self.ACCOUNT_FROM_PROVIDER and values.get("account_id") is None else values
+        if self.region is None or (self.ACCOUNT_FROM_PROVIDER and values.get("account_id") is None):
+            return None
+        return values
 
     def build(self, values: dict[str, Any]) -> list[RoleDocuments]:
         """Every role's documents from resolved values, in the order of `slots`."""
@@ -512,7 +586,7 @@ class RolePlan:
     def resolved_problems(self, values: dict[str, Any]) -> list[Problem]:
         """The checks of values that were not known when the Args were checked (those of the shared
         fields; a component adds its own)."""
-        problems = role_option_problems(values)
+        problems = role_option_problems(values) + partition_problems(values, self.region)
         problems += policy_problems("policy", values.get("policy"), bool(values.get("allow_wildcard_resources")))
         return problems + check_list("policy_arns", values.get("policy_arns") or [], check_managed_policy_arn)
 
@@ -544,17 +618,18 @@ class RolePlan:
         self.raise_problems(missing + self.role_problems(documents))
         return documents
 
-    def documents(self, **later: Any) -> list[RoleDocuments]:
-        """Every role's documents to register: the checked ones when every input was known, else
-        documents built (and checked) in one `apply` once the inputs resolve."""
+    def built(self, **later: Any) -> "list[RoleDocuments] | pulumi.Output[list[RoleDocuments]]":
+        """Every role's documents: the checked ones when every input was known, else built (and checked) in
+        one `apply` once the inputs resolve."""
         if self.checked is not None and not later:
             return self.checked
         inputs = self.document_inputs(**later)
         assert inputs is not None, "the constructor gives what the documents need"
-        built = when_known(inputs, self._resolved)
-        if not isinstance(built, pulumi.Output):
-            return built
-        return [layout.resolved(built, index) for index, layout in enumerate(self.layout())]
+        return when_known(inputs, self._resolved)
+
+    def documents(self, **later: Any) -> list[RoleDocuments]:
+        """Every role's documents to register (`built`): each document an `Output` when they wait for inputs."""
+        return resolved_layout(self, self.built(**later))
 
     def roles(self) -> list[PlannedRole]:
         """The roles the component creates, with their documents when they are known."""
@@ -642,6 +717,7 @@ class RoleComponent(pulumi.ComponentResource):
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         for text in plan.advisory_texts():
             pulumi.log.warn(text)
+        self._regional = self._in_provider_region(plan)
         self._register(name, plan)
         self.register_outputs(self.outputs())
 
@@ -660,13 +736,43 @@ class RoleComponent(pulumi.ComponentResource):
         former = [pulumi.Alias(name=n, type_=t) if n else pulumi.Alias(type_=t) for t in self._FORMER_TYPES for n in names]
         return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=former))
 
+    def _in_provider_region(self, plan: RolePlan) -> "RolePlan | pulumi.Output[RolePlan]":
+        """The plan of the roles' region: the plan itself when its Args give the region; else the plan for the
+        region of the component's AWS provider (an invoke on this component, as for its account), once known.
+        What the plan says of itself there that it did not say where it was checked is said then."""
+        if plan.region_given:
+            return plan
+        answer = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        def regional(result: Any) -> RolePlan:
+            here = plan.for_region(provider_region(result))
+            if here is not plan:
+                for text in here.advisory_texts():
+                    if text not in plan.advisory_texts():
+                        pulumi.log.warn(text)
+            return here
+
+        return answer.apply(regional)
+
+    def _regional_value(self, pick: Any) -> Any:
+        """`pick(plan)` of the plan of the roles' region (`_in_provider_region`): a value, or an `Output` of one."""
+        regional = self._regional
+        return regional.apply(pick) if isinstance(regional, pulumi.Output) else pick(regional)
+
     def _documents(self, plan: RolePlan) -> list[RoleDocuments]:
-        """The plan's documents; without `account_id`, built once the account of the component's AWS
-        provider is known (when the plan says it defaults to that account)."""
+        """The documents of the plan of the roles' region; without `account_id`, built once the account of the
+        component's AWS provider is known (when the plan says it defaults to that account)."""
+        later: dict[str, Any] = {}
         if plan.ACCOUNT_FROM_PROVIDER and plan.args.get("account_id") is None:
-            caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-            return plan.documents(account_id=caller.account_id)
-        return plan.documents()
+            later["account_id"] = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        regional = self._regional
+        if not isinstance(regional, pulumi.Output):
+            return plan.documents(**later)
+        names = list(later)
+        built = pulumi.Output.all(regional, *later.values()).apply(
+            lambda values: values[0].built(**dict(zip(names, values[1:])))
+        )
+        return resolved_layout(plan, built)
 
     def _prepare(self, name: str, plan: Any) -> None:
         """What the component needs before it registers anything (raising `pulumi.RunError` when it is missing)."""
@@ -674,8 +780,8 @@ class RoleComponent(pulumi.ComponentResource):
     def _register_roles(self, name: str, plan: RolePlan, **options: Any) -> list[Any]:
         """Every role of the plan with its documents (`create_role`), named `<name>-<slot suffix>`."""
         return [
-            create_role(self, slot.resource_name(name), slot.spec, docs, depends_on=self._waits_for, **options)
-            for slot, docs in zip(plan.slots, self._documents(plan))
+            create_role(self, slot.resource_name(name), slot.spec, docs, depends_on=self._waits_for, layout=layout, **options)
+            for slot, docs, layout in zip(plan.slots, self._documents(plan), plan.layout())
         ]
 
     def _register(self, name: str, plan: Any) -> None:

@@ -119,10 +119,11 @@ class RoleDocuments:
         return problems
 
     def resolved(self, built: pulumi.Output[list[RoleDocuments]], index: int) -> RoleDocuments:
-        """This layout (names and placement known, documents not) with each document taken from role
-        `index` of `built`, the documents of every role worked out in one apply once its inputs resolve."""
+        """This layout (names and placement known, documents not) with each document, and each managed
+        policy ARN, taken from role `index` of `built`, the documents of every role worked out (and checked)
+        in one apply once its inputs resolve: an attachment is never sent an ARN that was not checked."""
 
-        def take(pick: Any) -> pulumi.Output[Document]:
+        def take(pick: Any) -> pulumi.Output[Any]:
             return built.apply(lambda docs: pick(docs[index]))
 
         return RoleDocuments(
@@ -130,7 +131,9 @@ class RoleDocuments:
             policies=tuple(
                 Policy(p.name, take(lambda d, name=p.name: d.policy(name)), p.managed) for p in self.policies
             ),
-            attached_policy_arns=self.attached_policy_arns,
+            attached_policy_arns=tuple(
+                take(lambda d, i=i: d.attached_policy_arns[i]) for i in range(len(self.attached_policy_arns))
+            ),
         )
 
 
@@ -170,13 +173,15 @@ def create_role(
     secret_trust: bool = False,
     provider: pulumi.ProviderResource | None = None,
     depends_on: Any = None,
+    layout: RoleDocuments | None = None,
 ) -> aws.iam.Role:
     """Register a role, its policies and its managed-policy attachments under `parent`.
 
     Children are named `<logical_name>`, `<logical_name>-<policy>`, so renaming the parent
-    with an alias carries them along. `provider` creates the role in another account than the
-    parent's; `depends_on` is the component's own (a role whose trust names a provider registered
-    in the same program waits for it).
+    with an alias carries them along; an attachment is named by the policy ARN the role's `layout`
+    knows before its documents resolve (its value may wait for them). `provider` creates the role in
+    another account than the parent's; `depends_on` is the component's own (a role whose trust names a
+    provider registered in the same program waits for it).
     """
     trust_json = _json_input(docs, "trust")
     if secret_trust:
@@ -212,8 +217,9 @@ def create_role(
                 policy_resource_name(logical_name, policy), role=role.name, name=policy.name,
                 policy=_json_input(docs, policy.name), opts=child,
             )
+    named = (layout or docs).attached_policy_arns
     for index, arn in enumerate(docs.attached_policy_arns):
-        name, former = attachment_names(logical_name, arn, index)
+        name, former = attachment_names(logical_name, named[index], index)
         aws.iam.RolePolicyAttachment(
             name,
             role=role.name,
