@@ -25,11 +25,13 @@ from agent_iam.iam.tags import MANAGED_BY_TAGS
 from agent_iam.iam import limits as iam_quotas
 from agent_iam.iam.limits import IamLimits
 from agent_iam.iam.policy_document import PolicyDocument
+from agent_iam.iam.resource_types import POLICY, ROLE_POLICY, ROLE_POLICY_ATTACHMENT
 
 from . import policies
 from ._explain import describe
+from ._guardrails import AcceptedFindingArgs, GuardrailsArgs, Judge, accepted_findings_problems, guardrails_problems, judge, judge_of
 from ._contract import Problem, Voice, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
-from .role import PlannedRole, RoleDocuments, RoleSpec, create_role, role_problems, role_resources
+from .role import PlannedRole, RoleDocuments, RoleSpec, create_role, role_problems, role_resources, role_views
 
 
 
@@ -74,6 +76,14 @@ class RoleArgs(TypedDict, total=False):
     allow_wildcard_resources: bool
     """Accept a resource that covers every resource of its kind (`Resource: "*"`, `arn:aws:s3:::*/*`) in an Allow
     statement of `policy`. Default: false."""
+    guardrails: GuardrailsArgs
+    """How the component judges the roles it builds with the guardrail rules the offline plan and the policy pack
+    run (docs/guardrails.md): a violation is an error before anything is registered (`mandatory`), a warning
+    (`advisory`), or not judged (`disabled`), for every rule or per rule. Default: the program's
+    `agent-iam:guardrails` config, else `mandatory`."""
+    accepted_findings: list[AcceptedFindingArgs]
+    """Guardrail findings accepted after review, each at one place of the roles (`{check, document, reason}`, as a
+    violation's message names it); a vendor preset's own reviewed acceptances apply too. Default: none."""
 
 
 class OneRoleArgs(RoleArgs, total=False):
@@ -471,12 +481,15 @@ class RolePlan:
         self.limits = iam_limits(self.args)
         self.setup()
         self.slots = self.role_slots()
-        # Every role's documents when every input is known (checked here; registered as they are).
+        self.judge = self.judge_of()
+        # Every role's documents when every input is known (checked and judged here; registered as they are).
         self.checked: Optional[list[RoleDocuments]] = None
+        self.guardrail_advice: list[Problem] = []
         inputs = self.document_inputs()
         if inputs is not None and is_known(inputs):
             self.checked = self.build(inputs)
             self.raise_problems(self.role_problems(self.checked))
+            self.guardrail_advice = self.judged(self.checked, inputs)
         self.advice = self.advisories()
 
     def raise_problems(self, problems: list[Problem]) -> None:
@@ -558,7 +571,69 @@ class RolePlan:
         """Every problem of the Args, naming the field, before anything is built (their ARNs against the region's
         partition when the Args give the region; a provisional one is not the roles' yet)."""
         problems = role_option_problems(self.args) + reserved_tag_problems(self.given.get("tags"))
+        if self.args.get("guardrails") is not None:
+            problems += guardrails_problems(self.args["guardrails"])
+        if self.args.get("accepted_findings") is not None:
+            problems += accepted_findings_problems(self.args["accepted_findings"])
         return problems + (partition_problems(self.args, self.region) if self.region_given else [])
+
+    # --- the guardrails' judgement ---------------------------------------------------------
+
+    def judge_of(self) -> Judge:
+        """How the roles are judged (`guardrails`, else the program's config), with the reviewed acceptances."""
+        try:
+            return judge_of(self.args, self.preset_acceptances(), [(slot.label, slot.spec.name) for slot in self.slots])
+        except ValueError as error:  # the program's agent-iam:guardrails config
+            self.raise_problems([Problem("guardrails", str(error))])
+            raise
+
+    def judged(self, documents: list[RoleDocuments], values: Mapping[str, Any]) -> list[Problem]:
+        """The guardrail rules' verdict on the roles' known documents, as the plan's and the policy pack's: a
+        blocking violation raises (`ArgsError`, naming the field it comes from), an advisory one is returned
+        (said as a warning), and so is a rule that could not judge (no SMT solver installed)."""
+        if not self.judge.judges:
+            return []
+        account = values.get("account_id") if isinstance(values.get("account_id"), str) else None
+        views, fields = [], {}
+        for slot, docs in zip(self.slots, documents, strict=True):
+            own = slot.account_id if isinstance(slot.account_id, str) else account
+            for view, attached in role_views(slot.resource_name(self.name), slot.spec, docs, own, self.partition):
+                views.append(view)
+                fields[view.name] = self.field_of(slot, view.type, attached, values)
+        verdict = judge(self.judge, views, account, self.limits)
+        self.raise_problems([
+            Problem(
+                fields.get(v.resource_name, ""),
+                f"guardrail {v.rule}: {v.message} (after review, accept it in {{accepted_findings}}, or set the rule's "
+                "level in {guardrails})",
+            )
+            for v in verdict.blocking
+        ])
+        advice = [Problem("", f"guardrail {v.rule} (advisory): {v.message}") for v in verdict.advisory]
+        if verdict.not_judged:
+            advice.append(Problem(
+                "",
+                f"the guardrails {', '.join(verdict.not_judged)} did NOT judge the roles: they need the SMT solver "
+                "(z3-solver), which is not installed; install agent-iam with its plan extra (pip install 'agent-iam[plan]')",
+            ))
+        return advice
+
+    def field_of(self, slot: "RoleSlot", kind: str, attached: Any, values: Mapping[str, Any]) -> str:
+        """The Args field a registered resource of a role comes from: its permissions' field for a policy, the
+        list that names an attached policy (by its place there), none for the role (its trust is built from
+        several fields) or a policy the component attaches of its own (a preset's: `preset`)."""
+        if kind in (ROLE_POLICY, POLICY) or (kind == ROLE_POLICY_ATTACHMENT and attached is None):
+            return slot.policy_field
+        if attached is None:
+            return ""
+        for name in ("policy_arns", "task_role_policy_arns"):
+            resolved, given = list(values.get(name) or []), list(self.given.get(name) or [])
+            own = len(resolved) - len(given)  # a preset's managed policies come first
+            if attached in resolved[own:]:
+                return f"{name}[{resolved.index(attached, own) - own}]"
+            if attached in resolved[:own]:
+                return "preset"
+        return ""
 
     def setup(self) -> None:
         """Defaults worked out once the Args are known to be good (names, specs)."""
@@ -616,6 +691,8 @@ class RolePlan:
             if built.policy(policy.name) is None
         ]
         self.raise_problems(missing + self.role_problems(documents))
+        for advisory in self.judged(documents, values):  # registering now: said as it is found
+            pulumi.log.warn(self.voice.advisory(advisory))
         return documents
 
     def built(self, **later: Any) -> "list[RoleDocuments] | pulumi.Output[list[RoleDocuments]]":
@@ -650,7 +727,7 @@ class RolePlan:
         return []
 
     def advisory_texts(self) -> list[str]:
-        return [self.voice.advisory(advisory) for advisory in (*self.preset_advice, *self.advice)]
+        return [self.voice.advisory(advisory) for advisory in (*self.preset_advice, *self.advice, *self.guardrail_advice)]
 
     def for_args(self, name: str, args: Any) -> "RolePlan":
         """This plan, when it was worked out for exactly this name and Args object."""

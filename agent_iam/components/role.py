@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Union
 import pulumi
 import pulumi_aws as aws
 
+from agent_iam.guardrails.rules import UNKNOWN, ResourceView
 from agent_iam.iam import arns
 from agent_iam.iam import limits as limit_checks
 from agent_iam.iam.limits import MANAGED_POLICY_SIZE, IamLimits, policy_json
@@ -256,6 +257,34 @@ def role_resources(logical_name: str, docs: RoleDocuments) -> list[tuple[str, st
         (ATTACHMENT, attachment_names(logical_name, arn, index)[0]) for index, arn in enumerate(docs.attached_policy_arns)
     ]
     return resources
+
+
+def role_views(
+    logical_name: str, spec: RoleSpec, docs: RoleDocuments, account: str | None, partition: str
+) -> list[tuple[ResourceView, str | None]]:
+    """The role and what `create_role` registers with it, as the guardrail rules see registered resources
+    (same types, names and inputs; a customer managed policy's ARN as IAM will make it, when the account is
+    known), each with the ARN it attaches (None for the others). For known documents only."""
+    role_props = {
+        "name": spec.name, "path": spec.path, "description": spec.description,
+        "assumeRolePolicy": docs.document_json("trust"), "permissionsBoundary": spec.permissions_boundary_arn,
+        "maxSessionDuration": spec.max_session_duration, "tags": dict(spec.tags),
+    }
+    views: list[tuple[ResourceView, str | None]] = [
+        (ResourceView(ROLE, logical_name, {k: v for k, v in role_props.items() if v is not None}, account), None)
+    ]
+    for policy in docs.policies:
+        name, text = policy_resource_name(logical_name, policy), docs.document_json(policy.name)
+        if not policy.managed:
+            views.append((ResourceView(INLINE_POLICY, name, {"role": spec.name, "name": policy.name, "policy": text}, account), None))
+            continue
+        arn = f"arn:{partition}:iam::{account}:policy{spec.path}{policy.name}" if account else UNKNOWN
+        views.append((ResourceView(MANAGED_POLICY, name, {"name": policy.name, "path": spec.path, "policy": text, "arn": arn}, account), None))
+        views.append((ResourceView(ATTACHMENT, name, {"role": spec.name, "policyArn": arn}, account), None))
+    for index, arn in enumerate(docs.attached_policy_arns):
+        attachment = ResourceView(ATTACHMENT, attachment_names(logical_name, arn, index)[0], {"role": spec.name, "policyArn": arn}, account)
+        views.append((attachment, arn))
+    return views
 
 
 def field_problems(label: str, spec: RoleSpec, docs: RoleDocuments) -> list[Problem]:
