@@ -320,4 +320,27 @@ def test_an_unknown_input_is_refused_with_the_one_it_resembles(provider: Any, en
     code, _, details = _refused(provider, engine, "typo", {**COMPONENTS["SaasAccessRole"], "s3Reads": ["acme-lake"]})
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert list(details) == ["s3Reads"]
-    assert details["s3Reads"].startswith("unknown input; did you mean 's3Read'? (inputs: accountId, ")
+    assert details["s3Reads"].startswith("unknown input; did you mean 's3Read'? (inputs: acceptedFindings, accountId, ")
+
+
+def test_a_guardrail_refuses_administrator_access_by_the_property_it_comes_from(provider: Any, engine: FakeEngine):
+    admin = {**COMPONENTS["SaasAccessRole"], "policyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}
+    code, message, details = _refused(provider, engine, "admin", admin)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and message == "SaasAccessRole 'admin': invalid inputs"
+    assert list(details) == ["policyArns[0]"]
+    assert details["policyArns[0]"].startswith("guardrail managed-policy-privileges: role 'admin' attaches AWS managed policy")
+    assert details["policyArns[0]"].endswith("(after review, accept it in acceptedFindings, or set the rule's level in guardrails)")
+
+
+def test_a_program_in_any_language_chooses_the_guardrails_level_or_accepts_the_finding(provider: Any, engine: FakeEngine):
+    admin = {**COMPONENTS["SaasAccessRole"], "policyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}
+    before = len(engine.logs)
+    construct(provider, engine, "SaasAccessRole", "warned", {**admin, "guardrails": {"enforcement": "advisory"}})
+    [warning] = [log for log in engine.logs[before:] if "guardrail" in log]
+    assert warning.startswith("agent-iam: SaasAccessRole 'warned': guardrail managed-policy-privileges (advisory): role 'warned'")
+    accepted = {"check": "managed-policy-privileges", "document": "AdministratorAccess", "reason": "break-glass, reviewed"}
+    construct(provider, engine, "SaasAccessRole", "accepted", {**admin, "acceptedFindings": [accepted]})
+    assert engine.named("accepted-role-AdministratorAccess").inputs["policyArn"] == admin["policyArns"][0]
+    code, _, details = _refused(provider, engine, "levels", {**admin, "guardrails": {"enforcement": "lenient"}})
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details == {"guardrails.enforcement": "one of mandatory, advisory, disabled, got 'lenient'"}

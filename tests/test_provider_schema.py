@@ -125,15 +125,21 @@ def test_the_args_reference_is_generated_from_the_code():
 
 
 def _described(schema: dict) -> list[tuple[str, str]]:
-    """(where, description) of every resource, input, output and type property of the schema."""
+    """(where, description) of every resource, input, output and type property of the schema, and of the items
+    and values of a list or map property that carry one (the analyzer copies the property's there)."""
+
+    def of(where: str, prop: dict) -> list[tuple[str, str]]:
+        inner = [(f"{where}.{key}", prop[key]) for key in ("items", "additionalProperties") if "description" in prop.get(key, {})]
+        return [(where, prop.get("description", ""))] + [found for w, p in inner for found in of(w, p)]
+
     found = []
     for token, resource in schema["resources"].items():
         found.append((token, resource["description"]))
         for group in ("inputProperties", "properties"):
-            found += [(f"{token}.{group}.{name}", prop.get("description", "")) for name, prop in resource[group].items()]
+            found += [d for name, prop in resource[group].items() for d in of(f"{token}.{group}.{name}", prop)]
     for token, typ in schema["types"].items():
         found.append((token, typ.get("description", "")))
-        found += [(f"{token}.{name}", prop.get("description", "")) for name, prop in typ.get("properties", {}).items()]
+        found += [d for name, prop in typ.get("properties", {}).items() for d in of(f"{token}.{name}", prop)]
     return found
 
 
@@ -167,6 +173,17 @@ def test_fields_that_take_a_closed_set_of_values_are_enums_of_the_values_the_com
     service_account = SCHEMA["resources"][f"{PACKAGE}:index:ServiceAccountRole"]
     assert values(service_account["inputProperties"]["mode"]["$ref"]) == list(MODES) == ["irsa", "pod-identity"]
     assert service_account["properties"]["mode"]["$ref"] == service_account["inputProperties"]["mode"]["$ref"]
+    from agent_iam.guardrails import rules
+
+    guardrails = SCHEMA["types"][f"{PACKAGE}:index:GuardrailsArgs"]["properties"]
+    assert values(guardrails["enforcement"]["$ref"]) == ["mandatory", "advisory", "disabled"]
+    assert guardrails["rules"]["type"] == "object" and values(guardrails["rules"]["additionalProperties"]["$ref"]) == list(rules.LEVELS)
+    accepted = SCHEMA["types"][f"{PACKAGE}:index:AcceptedFindingArgs"]
+    assert values(accepted["properties"]["check"]["$ref"]) == list(rules.RULE_NAMES) and accepted["required"] == ["check", "reason"]
+    for component in ("SaasAccessRole", "EcsAgentRoles", "IrsaRole", "PodIdentityRole", "OidcRole", "Ec2AgentInstanceProfile"):
+        inputs = SCHEMA["resources"][f"{PACKAGE}:index:{component}"]["inputProperties"]
+        assert inputs["guardrails"]["$ref"] == f"#/types/{PACKAGE}:index:GuardrailsArgs"
+        assert inputs["acceptedFindings"]["items"]["$ref"] == f"#/types/{PACKAGE}:index:AcceptedFindingArgs"
 
 
 def test_secret_outputs_are_marked_secret():
