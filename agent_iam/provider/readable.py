@@ -9,7 +9,8 @@ written in Python. This adds what it leaves out, without changing the shape:
   docstrings only from a class's own source, and the outputs are annotated on a mixin);
 - enums for the fields that take a closed set of values, from the constants the components check;
 - `secret` on the outputs that carry a secret;
-- the package's description, keywords, homepage, license and repository, from its metadata.
+- the package's description, keywords and license from its metadata (its homepage and repository once
+  pyproject.toml has them).
 """
 
 from __future__ import annotations
