@@ -226,3 +226,19 @@ def test_public_names_are_real_imports_for_type_checkers_and_load_lazily_at_run_
     assert sorted(agent_iam.__all__) == agent_iam.__all__ == sorted(imported)
     assert (ROOT / "agent_iam" / "py.typed").is_file()
     assert agent_iam.SaasAccessRole.__module__ == "agent_iam.components.saas_access_role"
+
+
+def test_the_plugin_runner_finds_no_component_classes_so_it_runs_agent_iams_own_provider():
+    """`python -m pulumi.run.plugin agent-iam` hosts the component classes it finds in the package's namespace
+    with the SDK's plain ComponentProvider (no readable schema, no whole numbers, refusals with a traceback);
+    finding none, it runs `python -m agent_iam`, which serves agent-iam's own. The lazy exports are what make it
+    find none (tests/test_provider_protocol.py checks the runner serves the folder's schema)."""
+    import importlib.util
+
+    from pulumi.provider.experimental.host import components_from_module
+
+    spec = importlib.util.spec_from_file_location("agent_iam_fresh", ROOT / "agent_iam" / "__init__.py")
+    fresh = importlib.util.module_from_spec(spec)  # the package as the runner imports it: nothing used yet
+    spec.loader.exec_module(fresh)  # type: ignore[union-attr]
+    assert components_from_module(fresh) == []
+    assert "pulumi.run.plugin" in (ROOT / "agent_iam" / "__main__.py").read_text()
