@@ -52,7 +52,7 @@ def test_pip_install_of_the_tree_gives_a_working_package(tmp_path: Path):
     requires = [line.removeprefix("Requires-Dist: ") for line in headers.splitlines() if line.startswith("Requires-Dist: ")]
     kubernetes = [r for r in requires if r.startswith("pulumi-kubernetes")]
     assert kubernetes and all(r.endswith('; extra == "eks"') for r in kubernetes)  # only with the eks extra
-    assert [r for r in requires if r.startswith("botocore")] == ['botocore>=1.34; extra == "plan"']  # not for `pulumi up`
+    assert [r for r in requires if r.startswith("botocore")] == ['botocore>=1.41.0; extra == "plan"']  # not for `pulumi up`
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)  # this venv's pip installs into it (--python): no ensurepip
     python = env_dir / "bin" / "python"
@@ -91,7 +91,8 @@ def test_dependency_floors_are_the_releases_ci_tests():
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     floors = {}
-    for spec in project["dependencies"] + project["optional-dependencies"]["eks"]:
+    extras = project["optional-dependencies"]
+    for spec in project["dependencies"] + extras["eks"] + extras["plan"]:  # the plan extra's floors too
         requirement = Requirement(spec)
         [floor] = [s.version for s in requirement.specifier if s.operator == ">="]
         floors[canonicalize_name(requirement.name)] = floor
