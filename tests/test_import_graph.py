@@ -13,6 +13,7 @@ Layers, lowest first; a module may import its own layer and the layers below it:
     provider      agent_iam.provider
     plan          agent_iam.plan
     evidence      agent_iam.evidence: tighten and explain, on top of plans and diffs
+    adopt         agent_iam.adopt: import, on top of plans and the model
     cli           agent_iam.cli
 
 Entry points (`__main__` modules) may import anything; nothing imports them. Imports under
@@ -42,6 +43,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("provider", frozenset({"agent_iam.provider"})),
     ("plan", frozenset({"agent_iam.plan"})),
     ("evidence", frozenset({"agent_iam.evidence"})),
+    ("adopt", frozenset({"agent_iam.adopt"})),
     ("cli", frozenset({"agent_iam.cli"})),
 )
 
