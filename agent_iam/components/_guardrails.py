@@ -185,10 +185,6 @@ class Verdict:
     not_judged: tuple[str, ...] = ()
 
     @property
-    def blocking(self) -> list[rules.Violation]:
-        return rules.blocking(self.violations)
-
-    @property
     def advisory(self) -> list[rules.Violation]:
         return [v for v in self.violations if not v.blocking and not v.accepted]
 

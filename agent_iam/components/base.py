@@ -19,6 +19,7 @@ from typing import Any, Optional, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from agent_iam.guardrails import rules
 from agent_iam.iam import checks, partitions
 from agent_iam.iam import tags as tag_keys
 from agent_iam.iam.tags import MANAGED_BY_TAGS
@@ -607,7 +608,7 @@ class RolePlan:
                 f"guardrail {v.rule}: {v.message} (after review, accept it in {{accepted_findings}}, or set the rule's "
                 "level in {guardrails})",
             )
-            for v in verdict.blocking
+            for v in rules.blocking(verdict.violations)
         ])
         advice = [Problem("", f"guardrail {v.rule} (advisory): {v.message}") for v in verdict.advisory]
         if verdict.not_judged:
