@@ -23,7 +23,7 @@ class Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args):
         if args.name == "saas-role": print("TRUST", args.inputs["assumeRolePolicy"])
         return args.name, {**args.inputs, "arn": f"arn:aws:iam::222222222222:role/{args.inputs.get('name', args.name)}"}
-    def call(self, args): return {}, None
+    def call(self, args): return {}  # as Pulumi's testing guide answers invokes (get_region: no region said)
 pulumi.runtime.set_mocks(Mocks(), preview=False)
 vendor = aws.iam.Role("vendor", name="vendor-control-plane", assume_role_policy="{}")
 role = agent_iam.SaasAccessRole("saas", agent_iam.SaasAccessRoleArgs(principal_arn=vendor.arn, external_id="ext-1234"))

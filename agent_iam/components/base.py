@@ -26,7 +26,7 @@ from agent_iam.iam.tags import MANAGED_BY_TAGS
 from agent_iam.iam import limits as iam_quotas
 from agent_iam.iam.limits import IamLimits
 from agent_iam.iam.policy_document import PolicyDocument
-from agent_iam.iam.resource_types import POLICY, ROLE_POLICY, ROLE_POLICY_ATTACHMENT
+from agent_iam.iam.resource_types import POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT
 
 from . import policies
 from ._explain import describe
@@ -816,10 +816,13 @@ class RoleComponent(pulumi.ComponentResource):
 
     def _in_provider_region(self, plan: RolePlan) -> "RolePlan | pulumi.Output[RolePlan]":
         """The plan of the roles' region: the plan itself when its Args give the region; else the plan for the
-        region of the component's AWS provider (an invoke on this component, as for its account), once known.
-        What the plan says of itself there that it did not say where it was checked is said then."""
+        region of the component's AWS provider: the program's `aws:region` for the default provider (which is
+        configured by it), else what the provider answers (an invoke on this component, as for its account),
+        once known. What the plan says of itself there that it did not say where it was checked is said then."""
         if plan.region_given:
             return plan
+        if self.get_provider(ROLE) is None and program_region():  # the AWS package's provider: the roles'
+            return plan.for_region(program_region())
         answer = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
 
         def regional(result: Any) -> RolePlan:

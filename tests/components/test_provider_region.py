@@ -143,18 +143,29 @@ def test_the_args_region_wins_over_the_providers():
 
 
 def test_the_programs_region_counts_only_when_no_provider_says_one(monkeypatch):
-    """A program's own mocks may answer `aws.get_region` with nothing: the program's aws:region is used then."""
+    """A program's own mocks may answer `aws.get_region` with nothing: the program's aws:region is used then. The
+    default provider is configured by aws:region: a component without an explicit one takes it without asking."""
     from agent_iam.plan.mocks import PlanMocks
 
-    answer = PlanMocks.call
+    answer, asked = PlanMocks.call, []
 
     def silent(self, args):
-        return ({}, []) if args.token == "aws:index/getRegion:getRegion" else answer(self, args)
+        if args.token == "aws:index/getRegion:getRegion":
+            asked.append(args.provider)
+            return {}, []
+        return answer(self, args)
+
+    def program() -> None:
+        here = aws.Provider("aws-here", region="eu-west-1", allowed_account_ids=[ACCOUNT])
+        EcsAgentRoles("agent", {"account_id": ACCOUNT}, pulumi.ResourceOptions(providers=[here]))
+        EcsAgentRoles("default", {"account_id": ACCOUNT})
 
     monkeypatch.setattr(PlanMocks, "call", silent)
-    run, _ = run_components(lambda: EcsAgentRoles("agent", {"account_id": ACCOUNT}), config={"aws:region": "ap-south-1"})
-    [statement] = _trust(run, "agent-task")["Statement"]
-    assert statement["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:ecs:ap-south-1:{ACCOUNT}:*"}
+    run, _ = run_components(program, config={"aws:region": "ap-south-1"})
+    for name in ("agent", "default"):
+        [statement] = _trust(run, f"{name}-task")["Statement"]
+        assert statement["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:ecs:ap-south-1:{ACCOUNT}:*"}
+    assert [ref.rsplit("::", 1)[-1] for ref in asked] == ["aws-here-id"]  # the explicit provider only
 
 
 def test_an_arn_of_another_partition_than_the_providers_is_refused_when_the_region_resolves():
