@@ -2,12 +2,14 @@
 life cycle, check then construct.
 
 `Component.check(name, args)` works out a `RolePlan`: the Args checked (raising `ArgsError`
-before anything is registered), defaults applied, each role's documents built and judged when
-every input is known, and the component's advisories. The constructor registers exactly that
-plan: `Component(name, args, opts, plan=plan)` takes one a caller already worked out (the stack
-config checks every entry before it registers anything), else it checks the Args itself. Inputs
-that are other resources' outputs are checked, and the documents naming them built, in one
-`apply` when they resolve.
+before anything is registered), defaults applied, each role's documents built and judged (IAM's
+limits, the guardrail rules at the program's level) when every input is known, and the component's
+advisories. The constructor registers exactly that plan: `Component(name, args, opts, plan=plan)`
+takes one a caller already worked out (the stack config checks every entry before it registers
+anything), else it checks the Args itself. Inputs that are other resources' outputs are checked, and
+the documents naming them built and judged, in one `apply` when they resolve. Without `region` in the
+Args a plan is checked in the program's region until the component's AWS provider says its own
+(`RolePlan.for_region`): the documents are those of the provider's region.
 """
 
 # No `from __future__ import annotations`: Pulumi's schema analyzer reads the Args annotations as types.
@@ -444,8 +446,8 @@ def resolved_layout(plan: "RolePlan", built: Any) -> list[RoleDocuments]:
 
 class RolePlan:
     """A component's checked Args with their defaults applied: its roles, their documents (known, or
-    built in one `apply` when their inputs resolve) and its advisories. Built by `check`, registered
-    by the constructor; every component's plan is one of these.
+    built in one `apply` when their inputs resolve), the guardrails' verdict on them and its advisories.
+    Built by `check`, registered by the constructor; every component's plan is one of these.
 
     A subclass sets `COMPONENT` and `ARGS`, and says what is its own: `problems()` (every field's
     check, raised before anything is built), `slots()` (its roles), `document_inputs()` and `build()`

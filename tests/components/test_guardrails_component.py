@@ -174,3 +174,21 @@ def test_the_views_the_rules_judge_are_the_resources_registered():
             assert (json.loads(value) if key in ("assumeRolePolicy", "policy") else value) == (
                 json.loads(expected) if key in ("assumeRolePolicy", "policy") else expected
             ), (view.type, key)
+
+
+def test_administrator_access_never_passes_silently_without_the_smt_solver(monkeypatch, caplog):
+    """Installed without the `plan` extra (no z3-solver): the rules judge what they can without it, and a rule that
+    needs it says so; either way AdministratorAccess is refused or named, never attached in silence."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "z3", None)  # `import z3` fails as where it is not installed
+    for module in [name for name in sys.modules if name == "agent_iam.model.solver"]:
+        monkeypatch.delitem(sys.modules, module)
+    with caplog.at_level(logging.WARNING):
+        try:
+            run_components(lambda: SaasAccessRole("admin", {**VENDOR, "policy_arns": [ADMIN]}))
+        except ArgsError as error:
+            assert "guardrail managed-policy-privileges" in str(error)
+            return
+    [warning] = _warnings(caplog)
+    assert "managed-policy-privileges" in warning and "did NOT judge the roles" in warning
