@@ -199,7 +199,10 @@ OUTPUTS = {
 def test_construct_registers_every_child_through_the_explicit_providers(provider: Any, engine: FakeEngine, component: str):
     name = f"c-{component.lower()}"
     providers = {"aws": AWS, "kubernetes": KUBERNETES}
+    before = len(engine.invokes)
     response = construct(provider, engine, component, name, COMPONENTS[component], providers=providers)
+    regions = [i.provider for i in engine.invokes[before:] if i.tok == "aws:index/getRegion:getRegion"]
+    assert regions == ([] if component == "OidcProviderRegistration" else [AWS])  # every role component asks its provider
     assert response.urn == f"urn:pulumi:{STACK}::{PROJECT}::{PACKAGE}:index:{component}::{name}"
     state = from_struct(response.state)
     assert set(state) == OUTPUTS[component]
