@@ -158,8 +158,9 @@ def _as_item(acceptance: Any) -> dict[str, Any]:
 
 
 def program_guardrails() -> Mapping[str, Any]:
-    """The program's `agent-iam:guardrails` config (`{}` when unset), checked as the `guardrails` field is:
-    a bad one raises `ValueError` naming the config key."""
+    """The program's `agent-iam:guardrails` config (`{}` when unset): its `enforcement` and `rules`, which mean
+    what they mean in a stack file (its other keys are the stack-config project's own), checked as the
+    `guardrails` field is: a bad one raises `ValueError` naming the config key."""
     import pulumi
 
     try:
@@ -168,6 +169,8 @@ def program_guardrails() -> Mapping[str, Any]:
         raise ValueError(f"the program's {PROGRAM_CONFIG} config is not an object: {error}") from None
     if value is None:
         return {}
+    if isinstance(value, Mapping):
+        value = {key: value[key] for key in GuardrailsArgs.__annotations__ if key in value}
     problems = guardrails_problems(value, "")
     if problems:
         raise ValueError(

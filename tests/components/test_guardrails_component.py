@@ -95,9 +95,10 @@ def test_a_managed_policy_from_another_resource_is_judged_when_it_resolves(caplo
 
 
 def test_the_programs_config_sets_the_level_of_every_component(caplog):
-    with caplog.at_level(logging.WARNING):
+    stack_file_style = {"enforcement": "advisory", "permissionsBoundaries": [], "allowAcceptedFindings": False}
+    with caplog.at_level(logging.WARNING):  # the stack-config project's own keys mean nothing to a component
         run_components(lambda: SaasAccessRole("admin", {**VENDOR, "policy_arns": [ADMIN]}),
-                       config={"agent-iam:guardrails": {"enforcement": "advisory"}})
+                       config={"agent-iam:guardrails": stack_file_style})
     assert len(_warnings(caplog)) == 1
     with pytest.raises(ArgsError, match=r"args\.guardrails: the program's agent-iam:guardrails config: enforcement: one of "
                                         r"mandatory, advisory, disabled, got 'lenient'"):
@@ -192,3 +193,17 @@ def test_administrator_access_never_passes_silently_without_the_smt_solver(monke
             return
     [warning] = _warnings(caplog)
     assert "managed-policy-privileges" in warning and "did NOT judge the roles" in warning
+
+
+def test_a_wildcard_subject_the_args_allow_still_needs_the_guardrails_reviewed_exemption():
+    """`allow_wildcard_subject` lets the component build the trust; the oidc-trust-conditions rule, as in a stack,
+    wants the reviewed exemption tag (or an acceptance, or its level lowered)."""
+    from agent_iam import OidcRole
+
+    args = {"provider": "generic", "issuer_url": "https://oidc.circleci.com/org/0f1e", "audience": "0f1e", "account_id": ACCOUNT,
+            "subjects": ["org/0f1e/project/9a8b/user/*"], "allow_wildcard_subject": True}
+    with pytest.raises(ArgsError, match=r"OidcRole 'ci': guardrail oidc-trust-conditions: role 'ci': OIDC trust statement"):
+        OidcRole.check("ci", args)
+    OidcRole.check("ci", {**args, "tags": {"agent-iam:oidc-sub-wildcard": "every user of one project - reviewed"}})
+    OidcRole.check("ci", {**args, "guardrails": {"rules": {"oidc-trust-conditions": "advisory"}}})
+
