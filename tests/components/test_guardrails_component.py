@@ -13,12 +13,21 @@ import pytest
 
 from agent_iam import ArgsError, EcsAgentRoles, SaasAccessRole, presets
 from agent_iam.guardrails import rules
-from conftest import ACCOUNT, run_components
+from conftest import ACCOUNT, BASE_CONFIG, run_components
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 VENDOR = {"principal_arn": "arn:aws:iam::222222222222:role/v", "external_id": "ext-1234", "account_id": ACCOUNT}
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 ACCEPT_ADMIN = {"check": "managed-policy-privileges", "document": "AdministratorAccess", "reason": "break-glass role, reviewed"}
+
+
+@pytest.fixture(autouse=True)
+def _base_program_config() -> None:
+    """`check` reads the program's config (agent-iam:guardrails, aws:region): the base one, whatever ran before
+    in this process (run_components sets its own)."""
+    from agent_iam.plan.run import config_strings
+
+    pulumi.runtime.set_all_config(config_strings(BASE_CONFIG), [])
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
