@@ -95,7 +95,8 @@ def test_github_deploy_role_pins_aud_sub_repository_id_and_workflow():
             ],
         ),
         (
-            {"provider": "generic", "issuer_url": "https://oidc.circleci.com/org/0f1e", "audience": "0f1e", "subjects": ["org/0f1e/project/9a8b/user/*"], "allow_wildcard_subject": True},
+            {"provider": "generic", "issuer_url": "https://oidc.circleci.com/org/0f1e", "audience": "0f1e", "subjects": ["org/0f1e/project/9a8b/user/*"], "allow_wildcard_subject": True,
+             "tags": {"agent-iam:oidc-sub-wildcard": "every user of one CircleCI project - reviewed"}},  # the guardrail's exemption
             "oidc.circleci.com/org/0f1e",
             "0f1e",
             ["org/0f1e/project/9a8b/user/*"],

@@ -252,7 +252,7 @@ class ServiceAccountComponent(RoleComponent):
                     labels=MANAGED_BY_LABEL,
                 ),
                 type="Opaque",
-                string_data={"AWS_REGION": plan.region, "AWS_ROLE_ARN": self.role_arn},
+                string_data={"AWS_REGION": self._regional_value(lambda regional: regional.region), "AWS_ROLE_ARN": self.role_arn},
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     provider=self._kubernetes.get(plan.cluster),

@@ -23,7 +23,7 @@ from agent_iam.components.ecs_agent_roles import EcsAgentRolesArgs
 from agent_iam.components.oidc_role import OidcRoleArgs
 from agent_iam.components.saas_access_role import SaasAccessRoleArgs
 from agent_iam.components.service_account_role import ServiceAccountRoleArgs
-from agent_iam.guardrails.acceptance import Key
+from agent_iam.guardrails.acceptance import Key, reason_problem
 from agent_iam.guardrails.rules import RULE_NAMES
 from agent_iam.iam.arns import account_of
 from agent_iam.iam.checks import MAX_SESSION, MIN_SESSION, check_tags
@@ -142,8 +142,8 @@ class AcceptedFinding(ConfigModel):
     @field_validator("reason")
     @classmethod
     def _reason(cls, value: str) -> str:
-        if len(value.strip()) < 10:
-            raise ValueError("say why the finding is accepted (at least 10 characters): a reviewer reads it in the plan")
+        if (problem := reason_problem(value)) is not None:
+            raise ValueError(problem)
         return value.strip()
 
     @model_validator(mode="after")
@@ -300,8 +300,9 @@ class Family:
 
 
 # Filled by every family from the stack: the target account, its region, `defaults.limits`, the documents
-# of `policyFiles`.
-FILLED = ("account_id", "region", "iam_limits", "policy_documents")
+# of `policyFiles`, and `guardrails` (off in the component: the plan and the policy pack judge the whole stack,
+# with its levels and each entry's `acceptedFindings`, which is the entry's own key).
+FILLED = ("account_id", "region", "iam_limits", "policy_documents", "guardrails")
 ENTRIES: dict[str, Family] = {
     "ecsAgents": Family(EcsAgentRolesArgs, filled=("agent_environment",)),
     "ec2Agents": Family(Ec2AgentInstanceProfileArgs, Ec2Keys),

@@ -270,14 +270,17 @@ class _Stack:
         return Target(account_key, account.account_id, account.region)
 
     def args(self, family: str, entry: Entry, target: Target) -> dict[str, Any]:
-        """The entry's Args: its keys by the table, over the stack's defaults, in its target account."""
+        """The entry's Args: its keys by the table, over the stack's defaults, in its target account. The
+        component does not judge itself (`guardrails`): the plan and the policy pack judge the whole stack, at
+        its levels and with the entries' `acceptedFindings` (the entry's own, not the component's)."""
         d = self.defaults
         args = {
             "account_id": target.account_id,
             "region": target.region,
             **{name: getattr(d, name) for name in DEFAULTED if getattr(d, name) is not None},
-            **entry_args(family, entry),
+            **{k: v for k, v in entry_args(family, entry).items() if k != "accepted_findings"},
             "tags": {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, STACK_TAG: self.stack},
+            "guardrails": {"enforcement": "disabled"},
         }
         if "limits" in d.model_fields_set:
             args["iam_limits"] = _plain(d.limits)
