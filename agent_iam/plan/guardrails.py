@@ -480,15 +480,15 @@ def print_judgement(judgement: Judgement, console: Any, limit: int | None = None
     Then advisory violations in yellow, the accepted findings (`quiet`: only their count) and schema
     problems. With `limit` (a large plan's summary), at most that many entries and groups per entry."""
     from rich.markup import escape
-    from rich.panel import Panel
 
+    from .consoles import panel as fitted
     from .decisions import decision_groups
     from .render import grouped
 
     def panel(lines: list[tuple[str, str]], title: str, style: str) -> None:
         shown = grouped(lines, limit) if limit is not None else [text for _, text in lines]
         if shown:
-            console.print(Panel("\n".join(escape(f"• {line}") for line in shown), title=title, border_style=style))
+            console.print(fitted("\n".join(escape(f"• {line}") for line in shown), title=title, border_style=style))
 
     def line(v: Violation) -> str:
         entry = judgement.entry_of_violation(v)
@@ -512,7 +512,7 @@ def print_judgement(judgement: Judgement, console: Any, limit: int | None = None
             lines.append(f"... and {len(items) - len(shown)} more (plan.json lists each with its acceptAs)")
         if any(group.key for group in shown):
             lines.append("After review, each decision is accepted by its `accept:` item under this entry's acceptedFindings.")
-        console.print(Panel(escape("\n".join(lines)), title="blocking decisions (the plan fails)", border_style="red"))
+        console.print(fitted(escape("\n".join(lines)), title="blocking decisions (the plan fails)", border_style="red"))
     if len(shown_entries) < len(entries):
         console.print(f"[red]... and {len(entries) - len(shown_entries)} more entries with blocking findings[/red] "
                       "(plan.json lists each violation and finding with its acceptAs)")
