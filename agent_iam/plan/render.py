@@ -313,7 +313,7 @@ def plan_files(
         for name, manifest in kubernetes_manifest_files(run).items()
     )
     judged = extra or {}
-    report = render_access_report(run.stack, access_model(run.resources), judged.get("violations"), judged.get("iamFindings"),
+    report = render_access_report(run.stack, access_model(run), judged.get("violations"), judged.get("iamFindings"),
                                   placements=placements)
     files["access.md"] = (report + ("\n" + access_appendix if access_appendix else "")).encode()
     if pack_config is not None:
