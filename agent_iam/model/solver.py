@@ -208,12 +208,70 @@ class _Key:
         return [(self.count > i, slot) for i, slot in enumerate(self.slots)]
 
 
+@cache
+def _can_start(pattern: str, prefix: str) -> bool:
+    """Whether the action pattern `pattern` (lower-cased; `*` and `?`) matches some text that starts
+    with `prefix`."""
+
+    @cache
+    def fits(i: int, j: int) -> bool:
+        if j == len(prefix):
+            return True  # the rest of the text is free: `pattern[i:]` matches some text
+        if i == len(pattern):
+            return False
+        char = pattern[i]
+        if char == "*":
+            return fits(i + 1, j) or fits(i, j + 1)
+        return (char == "?" or char == prefix[j]) and fits(i + 1, j + 1)
+
+    return fits(0, 0)
+
+
+def _service_of(pattern: str) -> str | None:
+    """The service prefix an action pattern is limited to (`s3` for `s3:Get*`), None when a wildcard
+    in it, or a missing `:`, lets it reach actions of any service."""
+    service, colon, _ = pattern.lower().partition(":")
+    return service if colon and not any(c in service for c in "*?") else None
+
+
+@dataclass(frozen=True)
+class _Slice:
+    """The actions of one service (`service`), or of no service in `others` (`service` None): a
+    query split by service asks one small question per slice instead of one over every pattern."""
+
+    service: str | None
+    others: tuple[str, ...] = ()
+
+    def admits(self, pattern: str) -> bool:
+        """Whether an Action value may match an action of this slice (over-approximated never under)."""
+        service = _service_of(pattern)
+        if self.service is not None:
+            return service == self.service if service is not None else _can_start(pattern.lower(), self.service + ":")
+        return service is None or service not in self.others
+
+    def holds(self, action: str) -> bool:
+        """Whether an action (lower-cased) is one of this slice's."""
+        service, colon, _ = action.partition(":")
+        if self.service is not None:
+            return bool(colon) and service == self.service
+        return not colon or service not in self.others
+
+    def constraint(self, action: z3.SeqRef) -> z3.BoolRef:
+        if self.service is not None:
+            return z3.PrefixOf(_text(self.service + ":"), action)
+        if not self.others:
+            return z3.BoolVal(True)
+        prefixes = tuple(z3.Concat(_re(s + ":"), z3.Star(_all_char())) for s in self.others)
+        return z3.Not(z3.InRe(action, _union(prefixes)))
+
+
 class _Encoding:
     """The variables of one query and the encoding of documents over them."""
 
     def __init__(self, documents: Iterable[Document], request: Request | None = None, fixed: Mapping[str, str] | None = None,
-                 unions: bool = True):
+                 unions: bool = True, actions: _Slice | None = None):
         self.documents = [d for d in documents if d is not None]
+        self.slice = actions  # only the actions of this slice: statements that cannot match them drop out
         # Ground patterns of one element as one membership of their union (fast for the solver) or
         # as a disjunction of memberships (fast for the simplifier, when every variable is pinned).
         self.unions = unions
@@ -232,6 +290,8 @@ class _Encoding:
         self.prest = z3.String("principal.rest")
         self.keys = {name: self._key(name, use) for name, use in sorted(self.uses.items())}
         self._principal_domain()
+        if self.slice is not None:
+            self.domain.append(self.slice.constraint(self.action))
 
     # usage -------------------------------------------------------------------------------
 
@@ -488,6 +548,8 @@ class _Encoding:
         # a union of regular expressions far faster than a disjunction of memberships.
         unknown_actions = [self._uf(v, "action", self.action) for v in statement.action if isinstance(v, Unknown)]
         ground = tuple(v for v in statement.action if isinstance(v, str))
+        if self.slice is not None:  # the action is in the slice: other values never match it
+            ground = tuple(v for v in ground if self.slice.admits(v))
         memberships = self._memberships(self.action, tuple(_action_regex(v) for v in ground))
         action = z3.Or(*unknown_actions, *memberships)
         parts.append(z3.Not(action) if statement.not_action else action)
@@ -702,12 +764,16 @@ class _Encoding:
             return "any"
         return _read(value(slot.text))
 
+    def _texts(self) -> list[z3.SeqRef]:
+        return [self.action, self.resource, self.pid] + [s.text for k in self.keys.values() for s in k.slots if s.text is not None]
+
     def printable(self) -> list[z3.BoolRef]:
         """Preferences for readable witnesses: printable ASCII everywhere."""
-        terms = [self.action, self.resource, self.pid] + [
-            s.text for k in self.keys.values() for s in k.slots if s.text is not None
-        ]
-        return [z3.InRe(t, _printable()) for t in terms]
+        return [z3.InRe(t, _printable()) for t in self._texts()]
+
+    def readable(self, model: z3.ModelRef) -> bool:
+        """Whether a model's texts are printable ASCII already (no second search for nicer ones)."""
+        return all(" " <= c <= "~" for t in self._texts() for c in _read(model.eval(t, model_completion=True)))
 
 
 def _compare(operator: str, got: z3.ArithRef, want: int) -> z3.BoolRef:
@@ -721,9 +787,23 @@ def _compare(operator: str, got: z3.ArithRef, want: int) -> z3.BoolRef:
     }[suffix]
 
 
+# Budgets are counted in z3's own resource steps (`rlimit`), not in wall-clock time: the same question
+# gets the same answer (and the same witness) however loaded the machine is. A budget of `budget_ms`
+# is that many milliseconds of a solver doing STEPS_PER_MS steps each; the wall clock is only a
+# backstop, BACKSTOP times the budget, for a machine far slower than that.
+STEPS_PER_MS = 2_000
+BACKSTOP = 10
+
+
+def _limit(solver: z3.Solver, budget_ms: int) -> None:
+    """Give `solver` a budget of `budget_ms` (in steps; the wall clock only as a backstop)."""
+    solver.set("rlimit", max(1, int(budget_ms * STEPS_PER_MS)))
+    solver.set("timeout", max(1, int(budget_ms * BACKSTOP)))
+
+
 def _solve(constraints: Sequence[z3.BoolRef], budget_ms: int) -> tuple[str, z3.ModelRef | None]:
     solver = z3.Solver()
-    solver.set("timeout", int(budget_ms))
+    _limit(solver, budget_ms)
     solver.add(*constraints)
     result = solver.check()
     if result == z3.sat:
@@ -737,9 +817,9 @@ CANDIDATE_BUDGET_MS = 300
 MAX_CANDIDATES = 48
 
 
-def _candidate_actions(documents: Iterable[Document]) -> list[str]:
+def _candidate_actions(documents: Iterable[Document], part: _Slice | None = None) -> list[str]:
     """Actions the documents name (a pattern with its wildcards dropped or filled), lower-cased; those
-    of statements written once (what a change added or removed) first."""
+    of statements written once (what a change added or removed) first; only those of the slice `part`."""
     statements = [s for d in documents for s in d.statements]
     seen: dict[tuple[Any, ...], int] = {}
     for statement in statements:
@@ -751,9 +831,11 @@ def _candidate_actions(documents: Iterable[Document]) -> list[str]:
     out: dict[str, None] = {}
     for statement in ordered:
         for value in statement.action:
-            if isinstance(value, str):
+            if isinstance(value, str) and (part is None or part.admits(value)):
                 text = value.lower()
-                out.setdefault(text.replace("*", "").replace("?", "a") if text != "*" else "s3:getobject", None)
+                candidate = text.replace("*", "").replace("?", "a") if text != "*" else "s3:getobject"
+                if part is None or part.holds(candidate):
+                    out.setdefault(candidate, None)
     return list(out)[:MAX_CANDIDATES]
 
 
@@ -761,16 +843,24 @@ def _solve_nicely(encoding: _Encoding, constraints: Sequence[z3.BoolRef], budget
     """`_solve`, and when satisfiable, a model with printable values if there is one. The solver's
     string search is erratic when the action is free and quick once it is pinned: the free search is
     tried briefly, then with each action the documents name, then again with the whole budget (the
-    answer that counts)."""
-    status, model = _solve(constraints, min(budget_ms, CANDIDATE_BUDGET_MS))
-    if status == "unknown":
-        for action in _candidate_actions(encoding.documents):
-            status, model = _solve([*constraints, encoding.action == _text(action)], CANDIDATE_BUDGET_MS)
-            if status == "sat":
-                break
-        else:
+    answer that counts). A question about one slice of the actions tries its few candidates first."""
+    candidates = _candidate_actions(encoding.documents, encoding.slice)
+
+    def pinned() -> tuple[str, z3.ModelRef | None]:
+        for action in candidates:
+            found = _solve([*constraints, encoding.action == _text(action)], CANDIDATE_BUDGET_MS)
+            if found[0] == "sat":
+                return found
+        return "unknown", None
+
+    status, model = pinned() if encoding.slice is not None else ("unknown", None)
+    if status != "sat":
+        status, model = _solve(constraints, min(budget_ms, CANDIDATE_BUDGET_MS))
+        if status == "unknown" and encoding.slice is None:
+            status, model = pinned()
+        if status == "unknown":
             status, model = _solve(constraints, budget_ms)
-    if status == "sat":
+    if status == "sat" and not encoding.readable(model):  # type: ignore[arg-type]
         nicer_status, nicer = _solve([*constraints, *encoding.printable()], min(budget_ms, NICE_BUDGET_MS))
         if nicer_status == "sat":
             model = nicer
@@ -861,7 +951,7 @@ class _Checker:
 
     def _ask(self, solver: z3.Solver, fixed: list[z3.BoolRef], target: z3.BoolRef, budget_ms: int,
              both: bool = False) -> bool | None:
-        solver.set("timeout", int(budget_ms))
+        _limit(solver, budget_ms)
 
         def check(goal: z3.BoolRef) -> str:
             solver.push()
@@ -986,25 +1076,22 @@ def _compare_documents(
     cache_key = (what, base_sig, head_sig, principal if what == "permissions" else None)
     if cache_key in _VERDICTS:
         return _VERDICTS[cache_key]
-    try:
-        encoding = _Encoding([*base_docs, *head_docs])
-        before, after = base_formula(encoding), head_formula(encoding)
-    except Unsupported as exc:
-        return Comparison(UNKNOWN, reason=f"outside what the reasoner encodes exactly: {exc}")
-    common = [*encoding.domain, *encoding.free_domain()]
-    fixed_principal = Principal(docs.AWS, principal) if principal else None
-    if fixed_principal is not None:
+    slices: list[_Slice | None] = [None]
+    if what == "permissions":
+        slices = _slices([*base_docs, *head_docs])  # type: ignore[assignment]
+    fixed_principal = None
+    if principal:
         try:
             from agent_iam.model.evaluate import principal_of
 
-            fixed_principal = principal_of(principal)  # type: ignore[arg-type]
-            common += encoding.fix_principal(fixed_principal)
+            fixed_principal = principal_of(principal)
         except ValueError:
             fixed_principal = None
 
     assumed: dict[str, str] = {}
 
-    def direction(allowed_by: RoleModel, denied_by: RoleModel, yes: z3.BoolRef, no: z3.BoolRef) -> tuple[str, Request | None]:
+    def direction(encoding: _Encoding, common: list[z3.BoolRef], allowed_by: RoleModel, denied_by: RoleModel,
+                  yes: z3.BoolRef, no: z3.BoolRef) -> tuple[str, Request | None]:
         status, model = _solve_nicely(encoding, [*common, yes, z3.Not(no)], budget_ms)
         if status != "sat":
             return status, None
@@ -1020,9 +1107,33 @@ def _compare_documents(
             return "sat", witness
         return "unconfirmed", None
 
-    wider_status, wider = direction(head, base, after, before)
-    narrower_status, narrower = direction(base, head, before, after)
-    if "unknown" in (wider_status, narrower_status) or "unconfirmed" in (wider_status, narrower_status):
+    statuses = {"wider": "unsat", "narrower": "unsat"}
+    found: dict[str, Request | None] = {"wider": None, "narrower": None}
+    for part, base_content, head_content in zip(slices, _contents(base_docs, slices), _contents(head_docs, slices)):
+        within = {"wider": head_content.within(base_content), "narrower": base_content.within(head_content)}
+        if all(within[name] or found[name] is not None for name in within):
+            continue  # no new witness can be in this slice: its statements say so without the solver
+        try:
+            encoding = _Encoding([*base_docs, *head_docs], actions=part)
+            before, after = base_formula(encoding), head_formula(encoding)
+            common = [*encoding.domain, *encoding.free_domain()]
+            if fixed_principal is not None:
+                common += encoding.fix_principal(fixed_principal)
+        except Unsupported as exc:
+            return Comparison(UNKNOWN, reason=f"outside what the reasoner encodes exactly: {exc}")
+        for name, allowed_by, denied_by, yes, no in (("wider", head, base, after, before), ("narrower", base, head, before, after)):
+            if found[name] is not None or within[name]:
+                continue
+            status, witness = direction(encoding, common, allowed_by, denied_by, yes, no)
+            if status == "sat":
+                found[name], statuses[name] = witness, "sat"
+            elif status != "unsat":
+                statuses[name] = status
+        if found["wider"] is not None and found["narrower"] is not None:
+            break
+    wider, narrower = found["wider"], found["narrower"]
+    undecided = {s for name, s in statuses.items() if found[name] is None} - {"unsat"}
+    if undecided:
         result = Comparison(UNKNOWN, wider, narrower, reason="the solver could not decide within its budget, or its "
                             "witness depends on values the plan cannot see")
     elif wider and narrower:
@@ -1036,6 +1147,80 @@ def _compare_documents(
     if result.verdict != UNKNOWN:
         _VERDICTS[cache_key] = result
     return result
+
+
+# A permissions comparison with more Action values than this is asked one service at a time: one
+# question over every pattern of two large managed policies can take the solver minutes, one per
+# service takes it milliseconds, and a service whose statements are the same on both sides is skipped.
+SPLIT_ACTIONS = 40
+
+
+def _slices(documents: Sequence[Document]) -> list[_Slice | None]:
+    """The slices a permissions comparison is asked in: one per service the documents' Action values
+    name, and one for every other action; a single whole question for small documents."""
+    values = [v for d in documents for s in d.statements for v in s.action if isinstance(v, str)]
+    services = sorted({s for s in map(_service_of, values) if s is not None})
+    if len(values) <= SPLIT_ACTIONS or len(services) < 2:
+        return [None]
+    return [*(_Slice(s) for s in services), _Slice(None, tuple(services))]
+
+
+@dataclass(frozen=True)
+class _Content:
+    """What of some documents can reach a slice's actions: statement bodies (each with only the Action
+    values that may match the slice; one none of whose values can is left out) by effect and by
+    identity document or boundary, and the unknown documents."""
+
+    allows: frozenset[tuple[Any, ...]]
+    denies: frozenset[tuple[Any, ...]]
+    boundary: frozenset[tuple[Any, ...]]
+    unknowns: frozenset[Any]
+
+    def within(self, other: _Content) -> bool:
+        """Whether these documents certainly allow no more than `other` in the slice: each Allow is one
+        of other's, other's Denies are all here, the same boundary and unknown documents (sound, not
+        complete: the solver answers the rest)."""
+        return (self.boundary == other.boundary and self.unknowns == other.unknowns
+                and self.allows <= other.allows and other.denies <= self.denies)
+
+
+def _contents(documents: Sequence[Document], slices: Sequence[_Slice | None]) -> list[_Content]:
+    """`_Content` of `documents` for each slice; a value naming its service goes to that service's
+    slice (or the other actions'), one with a wildcard in its service to every slice it may reach."""
+    parts: list[tuple[set[Any], set[Any], set[Any]]] = [(set(), set(), set()) for _ in slices]
+    named = {part.service: i for i, part in enumerate(slices) if part is not None and part.service is not None}
+    rest = next((i for i, part in enumerate(slices) if part is None or part.service is None), None)
+    unknowns: set[Any] = set()
+    for document in documents:
+        kind = document.source.kind if document.source is not None else None
+        if not document.known:
+            unknowns.add((kind, document.unknown))
+            continue
+        for s in document.statements:
+            values: list[set[Any]] = [set() for _ in slices]
+            for v in s.action:
+                if isinstance(v, Unknown):
+                    for found in values:
+                        found.add(v)
+                    continue
+                service = _service_of(v)
+                if service is not None:
+                    index = named.get(service, rest)
+                    if index is not None:
+                        values[index].add(v.lower())
+                else:
+                    for index, part in enumerate(slices):
+                        if part is None or part.admits(v):
+                            values[index].add(v.lower())
+            for index, found in enumerate(values):
+                if not found and not s.not_action:
+                    continue
+                body = (s.effect, tuple(sorted(found, key=str)), s.not_action, s.resource, s.not_resource,
+                        s.principal, s.not_principal, s.conditions)
+                allows, denies, boundary = parts[index]
+                (boundary if kind == docs.BOUNDARY else allows if s.effect == docs.ALLOW else denies).add(body)
+    frozen = frozenset(unknowns)
+    return [_Content(frozenset(a), frozenset(d), frozenset(b), frozen) for a, d, b in parts]
 
 
 # --- sensitive actions on every resource of their kind ------------------------------------------
