@@ -159,7 +159,12 @@ def test_a_statement_moved_to_another_policy_of_the_role_is_no_new_access():
     moved = compare_stack("t", plan({"a": [READ, write]}), plan({"a": [READ], "b": [write]}))
     assert moved.roles[0].verdict == NEUTRAL, moved.roles[0].changes
     grown = compare_stack("t", plan({"a": [READ, write]}), plan({"a": [READ], "b": [{**write, "Resource": "*"}]}))
-    assert [(c.what, c.value, c.note) for c in grown.roles[0].widening] == [("new resource", "*", "every resource")]
+    (role,) = grown.roles
+    assert role.verdict == WIDENING and [c.what for c in role.widening] == ["permissions wider"]
+    witness = role.meaning.permissions.wider
+    assert (witness.action, witness.resource.startswith("arn:aws:s3:::"), witness.resource.startswith("arn:aws:s3:::b/")) == (
+        "s3:PutObject", True, False)  # a bucket the base did not reach
+    assert ("new resource", "*", "every resource") in [(c.what, c.value, c.note) for c in role.changes]  # context
 
 
 def _plan(*resources: dict[str, Any], advisories: list[str] | None = None) -> dict[str, Any]:
@@ -203,7 +208,7 @@ def test_roles_attachments_boundaries_and_opt_ins():
 
 def test_customer_managed_policy_changes_reach_the_roles_it_is_attached_to():
     def managed(action: str) -> dict[str, Any]:
-        policy = _res("aws:iam/policy:Policy", "agent-access", name="agent-access",
+        policy = _res("aws:iam/policy:Policy", "agent-access", name="agent-access", path="/agents/",
                       policy=json.dumps(_doc({**READ, "Action": action})))
         attach = _res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "agent-access-att", role="agent",
                       policyArn=f"arn:aws:iam::{ACCOUNT}:policy/agents/agent-access")
@@ -212,7 +217,10 @@ def test_customer_managed_policy_changes_reach_the_roles_it_is_attached_to():
     states = role_states(managed("s3:GetObject"))
     assert set(states[(ACCOUNT, "agent")].documents) == {"trust policy", "managed policy `agent-access`"}
     diff = compare_stack("t", managed("s3:GetObject"), managed("s3:*"))
-    assert [(c.what, c.value, c.where) for c in diff.roles[0].widening] == [
+    (role,) = diff.roles
+    assert role.verdict == WIDENING and role.meaning.permissions.verdict == "wider"
+    assert role.meaning.permissions.wider.action.startswith("s3:") and role.meaning.permissions.wider.action != "s3:GetObject"
+    assert [(c.what, c.value, c.where) for c in role.changes] == [
         ("new action", "s3:*", "managed policy `agent-access`, statement `Read`")
     ]
 
@@ -230,11 +238,21 @@ def test_markdown_first_line_names_the_role_and_action_and_widening_comes_first(
     md = render_markdown(diff)
     first = md.splitlines()[0]
     assert first == headline(diff)
-    assert "1 role widened" in first and "`agent`" in first and "new action `s3:PutObject`" in first
+    assert first == ("### agent-iam diff: 1 role widened: `agent` (t): the role can now call `s3:PutObject` "
+                     "on `arn:aws:s3:::b/example`")  # the witness in words, an action of the new statement
     assert md.index("role <code>agent</code>") < md.index("role <code>aaa</code>")  # widened first, though 'aaa' sorts first
     assert "<details open><summary><b>WIDENED</b>: role <code>agent</code>" in md
+    assert "- **Permissions: wider.** the role can now call `s3:PutObject` on `arn:aws:s3:::b/example`" in md
+    assert "- **Permissions: narrower.** the role can no longer call `s3:PutObject` on `arn:aws:s3:::b/example`" in md
     assert "+     \"s3:PutObject\"" in md and "<details><summary>narrowed: role <code>aaa</code>" in md
-    assert json.loads(render_json(diff))["widening"] is True
+    data = json.loads(render_json(diff))
+    assert data["widening"] is True
+    (agent,) = [r for r in data["stacks"][0]["roles"] if r["role"] == "agent"]
+    assert agent["permissions"]["witness"] == {
+        "principal": f"arn:aws:iam::{ACCOUNT}:role/agent", "action": "s3:PutObject", "resource": "arn:aws:s3:::b/example",
+        "context": {},
+    }
+    assert agent["trust"] == {"verdict": "equal", "reason": "the same documents"}
 
     nothing = compare("main", "working tree", {"t": plan(_doc(READ))}, {"t": plan(_doc(READ))})
     assert nothing.stacks == [] and not nothing.widening
