@@ -119,10 +119,41 @@ def test_budgets_are_solver_steps_so_an_answer_does_not_depend_on_the_clock(monk
     again = solver.compare(base, head).permissions
     assert first.verdict == again.verdict == solver.MIXED
     confirmed(again, base, head)
-    small_base = role({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
-    small_head = role({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
-    assert solver.compare(small_base, small_head).permissions.verdict == solver.WIDER
+    def prefixed(prefix: str):
+        return role({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*",
+                                                             "Condition": {"StringLike": {"s3:prefix": prefix}}}]})
+
+    small_base, small_head = prefixed("a*"), prefixed("ab*")  # narrower: proving "not wider" takes the solver
+    assert solver.compare(small_base, small_head).permissions.verdict == solver.NARROWER
     monkeypatch.setattr(solver, "_VERDICTS", {})
     monkeypatch.setattr(solver, "STEPS_PER_MS", 0.001)  # a budget of a few steps decides nothing
     starved = solver.compare(small_base, small_head).permissions
     assert starved.verdict == solver.UNKNOWN and starved.widens is None
+
+
+def test_a_boundary_with_nothing_in_a_slice_still_bounds_it():
+    """A slice the boundary says nothing about is one the boundary allows nothing in: a role bounded to
+    S3 and the same role unbounded differ in every other service's slice."""
+    statements = _statements(0)  # s3, sqs, sns and dynamodb actions: split by service
+    s3_only = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    bounded = role({"Version": "2012-10-17", "Statement": statements}, boundary=s3_only)
+    free = role({"Version": "2012-10-17", "Statement": statements})
+    assert len(solver._slices([*free.identity, *bounded.permission_documents])) > 1
+    unbounded = solver.compare(bounded, free).permissions
+    assert unbounded.verdict == solver.WIDER and not unbounded.wider.action.lower().startswith("s3:")
+    confirmed(unbounded, bounded, free)
+    assert solver.compare(free, bounded).permissions.verdict == solver.NARROWER
+
+
+def test_a_narrower_boundary_is_shown_within_the_other_without_the_solver(monkeypatch):
+    monkeypatch.setattr(solver, "_solve_nicely", lambda *a: pytest.fail("asked the solver"))
+    identity = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+                                                        "Resource": "arn:aws:s3:::b/*"}]}
+    full, read = role(identity, boundary=managed("AmazonS3FullAccess")), role(identity, boundary=managed("AmazonS3ReadOnlyAccess"))
+    assert solver._contents(read.permission_documents, [None])[0].within(solver._contents(full.permission_documents, [None])[0])
+    assert not solver._contents(full.permission_documents, [None])[0].within(solver._contents(read.permission_documents, [None])[0])
+    # Narrower: the witness is the evaluator's to confirm (PutObject), "not wider" the statements' to show.
+    comparison = solver.compare(full, read).permissions
+    assert comparison.verdict == solver.NARROWER and comparison.narrower.action == "s3:PutObject"
+    power = role(identity, boundary=managed("PowerUserAccess"))  # NotAction iam:*, ...: S3 is within it
+    assert solver.compare(power, read).permissions.verdict == solver.NARROWER

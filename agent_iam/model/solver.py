@@ -550,16 +550,19 @@ class _Encoding:
         ground = tuple(v for v in statement.action if isinstance(v, str))
         if self.slice is not None:  # the action is in the slice: other values never match it
             ground = tuple(v for v in ground if self.slice.admits(v))
-        memberships = self._memberships(self.action, tuple(_action_regex(v) for v in ground))
-        action = z3.Or(*unknown_actions, *memberships)
+        # A value without wildcards is an equality (the solver decides those at once, where a regular
+        # expression of a long literal, negated, can take it seconds); the others one union's membership.
+        literal = [self.action == _text(v.lower()) for v in ground if not any(c in v for c in "*?")]
+        memberships = self._memberships(self.action, tuple(_action_regex(v) for v in ground if any(c in v for c in "*?")))
+        action = z3.Or(*unknown_actions, *literal, *memberships)
         parts.append(z3.Not(action) if statement.not_action else action)
         if statement.principal is not None:
             principal = z3.Or(*(self.principal_match(p) for p in statement.principal))
             parts.append(z3.Not(principal) if statement.not_principal else principal)
         if statement.resource is not None:
-            plain = tuple(p for p in statement.resource if isinstance(p, Pattern) and not p.variables)
+            plain = tuple(p for p in statement.resource if isinstance(p, Pattern) and not p.variables and p.has_wildcard)
             others = [self._uf(p, "resource", self.resource) if isinstance(p, Unknown) else self.pattern_match(p, self.resource)
-                      for p in statement.resource if not (isinstance(p, Pattern) and not p.variables)]
+                      for p in statement.resource if not (isinstance(p, Pattern) and not p.variables and p.has_wildcard)]
             others += self._memberships(self.resource, tuple(_ground_regex(p) for p in plain))
             resource = z3.Or(*others)
             parts.append(z3.Not(resource) if statement.not_resource else resource)
@@ -1109,6 +1112,14 @@ def _compare_documents(
 
     statuses = {"wider": "unsat", "narrower": "unsat"}
     found: dict[str, Request | None] = {"wider": None, "narrower": None}
+    # A witness the evaluator confirms, found without the solver (most changes have one).
+    if what == "permissions":
+        found["wider"] = _concrete_witness(head, base, fixed_principal)
+        found["narrower"] = _concrete_witness(base, head, fixed_principal)
+    else:
+        found["wider"] = _concrete_trust_witness(head, base)
+        found["narrower"] = _concrete_trust_witness(base, head)
+    statuses.update({name: "sat" for name, request in found.items() if request is not None})
     for part, base_content, head_content in zip(slices, _contents(base_docs, slices), _contents(head_docs, slices)):
         within = {"wider": head_content.within(base_content), "narrower": base_content.within(head_content)}
         if all(within[name] or found[name] is not None for name in within):
@@ -1149,6 +1160,160 @@ def _compare_documents(
     return result
 
 
+# --- witnesses tried without the solver -------------------------------------------------------
+
+CONCRETE_ACTIONS = 8  # actions tried per statement value that has wildcards (or per NotAction statement)
+CONCRETE_REQUESTS = 200  # requests tried in all, before the solver is asked
+
+
+def _body(statement: Statement) -> tuple[Any, ...]:
+    return (statement.effect, statement.action, statement.not_action, statement.resource, statement.not_resource,
+            statement.principal, statement.not_principal, statement.conditions)
+
+
+def _fill(pattern: Pattern) -> str | None:
+    """A value a pattern matches: its wildcards as a name nobody writes (`example`); None with a variable."""
+    out = []
+    for token in pattern.tokens:
+        if isinstance(token, str):
+            out.append(token)
+        elif isinstance(token, Wild):
+            out.append("example" if token.char == "*" else "x")
+        else:
+            return None
+    return "".join(out)
+
+
+def _guess(condition: Condition) -> list[str] | None:
+    """Values of a condition's key that likely meet it (None: leave the key out)."""
+    if condition.operator == "Null":
+        return None if any(str(v).lower() == "true" for v in condition.values) else ["example"]
+    if condition.negated:
+        return None
+    values = [v for v in condition.values if isinstance(v, str)]
+    if not values:
+        return None
+    if condition.family in (docs.STRING, docs.ARN_FAMILY):
+        filled = [_fill(p) for p in condition.patterns if isinstance(p, Pattern)]
+        return [f for f in filled if f is not None][:1] or None
+    if condition.family == docs.IP:
+        network = typed.network(values[0])
+        return [str(network.network_address)] if network is not None else None
+    if condition.family in (docs.NUMERIC, docs.DATE) and condition.positive.endswith(("LessThan", "GreaterThan")):
+        return None  # the boundary value itself fails a strict comparison: the solver finds one
+    return values[:1]
+
+
+def _concrete_candidates(allowed_by: RoleModel, denied_by: RoleModel, principal: Principal | None) -> Iterable[Request]:
+    """Requests built from the Allow statements one side has and the other has not as such (and, when
+    their Denies or boundaries differ, from every Allow statement): an action each of their values
+    names (a few of those a wildcard reaches, from AWS's service data), a resource each pattern
+    matches, a context their conditions likely accept."""
+    theirs = {_body(s) for d in denied_by.identity for s in d.statements}
+    mine = [s for d in allowed_by.identity for s in d.statements if s.effect == docs.ALLOW]
+    statements = [s for s in mine if _body(s) not in theirs]
+    denies_differ = {_body(s) for d in allowed_by.identity for s in d.statements if s.effect == docs.DENY} != {
+        b for b in theirs if b[0] == docs.DENY}
+    boundaries_differ = (allowed_by.boundary.digest if allowed_by.boundary else None) != (
+        denied_by.boundary.digest if denied_by.boundary else None)
+    if denies_differ or boundaries_differ:
+        statements += [s for s in mine if s not in statements]
+    count = 0
+    for statement in statements:
+        names: list[str] = []
+        if statement.not_action:
+            from agent_iam.model.matching import action_matches
+
+            excluded = tuple(a for a in statement.action if isinstance(a, str))
+            names = [a for a in iam_actions.expand("*") if not any(action_matches(p, a) for p in excluded)][:CONCRETE_ACTIONS]
+        else:
+            for value in statement.action:
+                if isinstance(value, str):
+                    names += list(iam_actions.expand(value)[:CONCRETE_ACTIONS]) if any(c in value for c in "*?") else [value]
+        resources: list[str] = []
+        if statement.resource is None or statement.not_resource:
+            resources = ["*"]
+        else:
+            resources = [f for f in (_fill(p) for p in statement.resource if isinstance(p, Pattern)) if f is not None]
+        context: dict[str, list[str]] = {}
+        for condition in statement.conditions:
+            guess = _guess(condition)
+            if guess is not None:
+                context.setdefault(condition.key, guess)
+        for name in dict.fromkeys(names):
+            for resource in resources:
+                for ctx in ([context, {}] if context else [{}]):
+                    try:
+                        yield Request(principal, name, resource, ctx)
+                    except ValueError:
+                        continue
+                    count += 1
+                    if count >= CONCRETE_REQUESTS:
+                        return
+
+
+def _principals_of(statement: Statement) -> list[str]:
+    """Principals a trust statement's Principal names, as requests name them (a role of an account it
+    names whole)."""
+    out = []
+    for listed in statement.principal or ():
+        if not isinstance(listed.value, str):
+            continue
+        if listed.kind == docs.ANY or listed.value == "*":
+            out.append("arn:aws:iam::123456789012:role/example")
+        elif listed.kind == docs.AWS and listed.value.endswith(":root"):
+            out += [listed.value, listed.value.removesuffix("root") + "role/example"]
+        else:
+            out.append(listed.value)
+    return out
+
+
+def _concrete_trust_witness(allowed_by: RoleModel, denied_by: RoleModel) -> Request | None:
+    """A trust witness found without the solver: a principal a trust statement the other side lacks
+    names, calling one of its actions with a context its conditions likely accept, that the evaluator
+    confirms."""
+    if allowed_by.trust is None or denied_by.trust is None or any(
+            not d.known or d.unknowns for d in (allowed_by.trust, denied_by.trust)):
+        return None
+    theirs = {_body(s) for s in denied_by.trust.statements}
+    resource = allowed_by.arn if isinstance(allowed_by.arn, str) else ""
+    tried = 0
+    for statement in allowed_by.trust.statements:
+        if statement.effect != docs.ALLOW or statement.not_action or statement.not_principal or _body(statement) in theirs:
+            continue
+        context: dict[str, list[str]] = {}
+        for condition in statement.conditions:
+            guess = _guess(condition)
+            if guess is not None:
+                context.setdefault(condition.key, guess)
+        named = context.pop(PRINCIPAL_ARN, None)
+        context.pop(PRINCIPAL_ACCOUNT, None)
+        principals = named[:1] if named else _principals_of(statement)
+        for who in principals:
+            for action in (a for a in statement.action if isinstance(a, str) and not any(c in a for c in "*?")):
+                try:
+                    request = Request(who, action, resource, context)
+                except ValueError:
+                    continue
+                tried += 1
+                if can_assume(allowed_by, request).allowed is True and can_assume(denied_by, request).allowed is False:
+                    return request
+                if tried >= CONCRETE_REQUESTS:
+                    return None
+    return None
+
+
+def _concrete_witness(allowed_by: RoleModel, denied_by: RoleModel, principal: Principal | None) -> Request | None:
+    """A permissions witness found without the solver: a request built from the statements the
+    allowing side added that the evaluator confirms (allowed by one side, denied by the other)."""
+    if any(not d.known or d.unknowns for d in (*allowed_by.permission_documents, *denied_by.permission_documents)):
+        return None
+    for request in _concrete_candidates(allowed_by, denied_by, principal):
+        if evaluate(allowed_by, request).allowed is True and evaluate(denied_by, request).allowed is False:
+            return request
+    return None
+
+
 # A permissions comparison with more Action values than this is asked one service at a time: one
 # question over every pattern of two large managed policies can take the solver minutes, one per
 # service takes it milliseconds, and a service whose statements are the same on both sides is skipped.
@@ -1168,34 +1333,123 @@ def _slices(documents: Sequence[Document]) -> list[_Slice | None]:
 @dataclass(frozen=True)
 class _Content:
     """What of some documents can reach a slice's actions: statement bodies (each with only the Action
-    values that may match the slice; one none of whose values can is left out) by effect and by
-    identity document or boundary, and the unknown documents."""
+    values that may match the slice; one none of whose values can is left out) by effect, for the
+    identity documents and the boundary (`bounded`: there is one, whatever it holds in the slice), and
+    the unknown documents."""
 
     allows: frozenset[tuple[Any, ...]]
     denies: frozenset[tuple[Any, ...]]
-    boundary: frozenset[tuple[Any, ...]]
+    bounded: bool
+    boundary_allows: frozenset[tuple[Any, ...]]
+    boundary_denies: frozenset[tuple[Any, ...]]
     unknowns: frozenset[Any]
 
     def within(self, other: _Content) -> bool:
-        """Whether these documents certainly allow no more than `other` in the slice: each Allow is one
-        of other's, other's Denies are all here, the same boundary and unknown documents (sound, not
-        complete: the solver answers the rest)."""
-        return (self.boundary == other.boundary and self.unknowns == other.unknowns
-                and self.allows <= other.allows and other.denies <= self.denies)
+        """Whether these documents certainly allow no more than `other` in the slice: each Allow is
+        within one of other's, each of other's Denies within one here, and the boundary within other's
+        (sound, not complete: the solver answers the rest)."""
+        if self.unknowns != other.unknowns:
+            return False
+        if not self.allows:
+            return not any(kind != docs.BOUNDARY for kind, _ in self.unknowns)  # allows nothing it can see
+        if not (_covered(self.allows, other.allows) and _covered(other.denies, self.denies)):
+            return False
+        if not other.bounded:
+            return True
+        return self.bounded and _covered(self.boundary_allows, other.boundary_allows) and \
+            _covered(other.boundary_denies, self.boundary_denies)
+
+
+@cache
+def _glob_within(small: str, big: str) -> bool:
+    """Whether every text the action pattern `small` matches, `big` matches too (lower-cased, `*` and
+    `?`): `big` matches `small` read as text, where only a `*` of `big` may stand for a wildcard of
+    `small` (sound; what it cannot show, the solver decides)."""
+
+    @cache
+    def fits(i: int, j: int) -> bool:
+        if j == len(big):
+            return i == len(small)
+        if big[j] == "*":
+            return fits(i, j + 1) or (i < len(small) and fits(i + 1, j))
+        if i == len(small) or small[i] == "*":
+            return False
+        if small[i] == "?":
+            return big[j] == "?" and fits(i + 1, j + 1)
+        return big[j] in ("?", small[i]) and fits(i + 1, j + 1)
+
+    return fits(0, 0)
+
+
+def _disjoint(one: str, other: str) -> bool:
+    """Whether two action patterns certainly match no action in common: they name different services."""
+    first, second = _service_of(one), _service_of(other)
+    return first is not None and second is not None and first != second
+
+
+def _within_values(small: tuple[Any, ...], small_not: bool, big: tuple[Any, ...], big_not: bool) -> bool:
+    """Whether the actions an Action (or NotAction) list reaches are among those another reaches."""
+    if small_not:  # every action but `small`: only a NotAction that excludes no more covers it
+        return big_not and set(big) <= set(small)
+    if big_not:  # every action but `big`: each of ours must be none of those
+        return all(isinstance(a, str) and all(isinstance(x, str) and _disjoint(a, x) for x in big) for a in small)
+    return all(any(_glob_within(a, b) for b in big if isinstance(b, str)) if isinstance(a, str) else a in big for a in small)
+
+
+def _resources_within(small: tuple[Any, ...] | None, small_not: bool, big: tuple[Any, ...] | None, big_not: bool) -> bool:
+    if small is None or big is None:
+        return small is big and small_not == big_not
+    if small_not or big_not:
+        return small_not and big_not and set(big) <= set(small)
+    return set(small) <= set(big) or any(isinstance(p, Pattern) and p.text == "*" for p in big)
+
+
+def _condition_within(mine: Condition, theirs: Condition) -> bool:
+    """Whether a request that meets `mine` meets `theirs` (the same key and operator, fewer values
+    allowed; for a negated operator, more excluded)."""
+    if mine == theirs:
+        return True
+    if (mine.operator, mine.key, mine.if_exists, mine.set_operator) != (theirs.operator, theirs.key, theirs.if_exists,
+                                                                          theirs.set_operator) or mine.set_operator:
+        return False
+    if mine.operator == "Null" or any(isinstance(v, Unknown) for v in (*mine.values, *theirs.values)):
+        return False
+    return set(theirs.values) <= set(mine.values) if mine.negated else set(mine.values) <= set(theirs.values)
+
+
+def _body_within(small: tuple[Any, ...], big: tuple[Any, ...]) -> bool:
+    """Whether a statement (body) reaches no request another does not, told from their parts."""
+    effect, actions, not_action, resource, not_resource, principal, not_principal, conditions = small
+    if (effect, principal, not_principal) != (big[0], big[5], big[6]):
+        return False
+    if not _within_values(actions, not_action, big[1], big[2]):
+        return False
+    if not _resources_within(resource, not_resource, big[3], big[4]):
+        return False
+    return all(any(_condition_within(mine, theirs) for mine in conditions) for theirs in big[7])
+
+
+def _covered(small: frozenset[tuple[Any, ...]], big: frozenset[tuple[Any, ...]]) -> bool:
+    """Whether each statement body of `small` is within one of `big` (sound, not complete)."""
+    if small <= big:
+        return True
+    return all(any(_body_within(body, other) for other in big) for body in small - big)
 
 
 def _contents(documents: Sequence[Document], slices: Sequence[_Slice | None]) -> list[_Content]:
     """`_Content` of `documents` for each slice; a value naming its service goes to that service's
     slice (or the other actions'), one with a wildcard in its service to every slice it may reach."""
-    parts: list[tuple[set[Any], set[Any], set[Any]]] = [(set(), set(), set()) for _ in slices]
+    parts: list[tuple[set[Any], set[Any], set[Any], set[Any]]] = [(set(), set(), set(), set()) for _ in slices]
     named = {part.service: i for i, part in enumerate(slices) if part is not None and part.service is not None}
     rest = next((i for i, part in enumerate(slices) if part is None or part.service is None), None)
     unknowns: set[Any] = set()
+    bounded = False
     for document in documents:
         kind = document.source.kind if document.source is not None else None
         if not document.known:
             unknowns.add((kind, document.unknown))
             continue
+        bounded = bounded or kind == docs.BOUNDARY
         for s in document.statements:
             values: list[set[Any]] = [set() for _ in slices]
             for v in s.action:
@@ -1217,10 +1471,13 @@ def _contents(documents: Sequence[Document], slices: Sequence[_Slice | None]) ->
                     continue
                 body = (s.effect, tuple(sorted(found, key=str)), s.not_action, s.resource, s.not_resource,
                         s.principal, s.not_principal, s.conditions)
-                allows, denies, boundary = parts[index]
-                (boundary if kind == docs.BOUNDARY else allows if s.effect == docs.ALLOW else denies).add(body)
+                allows, denies, boundary_allows, boundary_denies = parts[index]
+                if kind == docs.BOUNDARY:
+                    (boundary_allows if s.effect == docs.ALLOW else boundary_denies).add(body)
+                else:
+                    (allows if s.effect == docs.ALLOW else denies).add(body)
     frozen = frozenset(unknowns)
-    return [_Content(frozenset(a), frozenset(d), frozenset(b), frozen) for a, d, b in parts]
+    return [_Content(frozenset(a), frozenset(d), bounded, frozenset(ba), frozenset(bd), frozen) for a, d, ba, bd in parts]
 
 
 # --- sensitive actions on every resource of their kind ------------------------------------------

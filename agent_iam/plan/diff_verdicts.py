@@ -434,6 +434,8 @@ def witness_words(aspect: str, request: Request, denied_by: RoleModel, assumed: 
     if misses:
         miss = min(misses, key=lambda m: (len(m.conditions) + m.resource, str(m.statement)))
         for failure in miss.conditions:
+            if failure.key in ("aws:principalarn", "aws:principalaccount"):
+                continue  # the principal named already says it
             if failure.actual is None:
                 parts.append(f"without {_quote(failure.key)}")
             else:
@@ -549,6 +551,8 @@ def compare_roles(base: RoleModel | None, head: RoleModel | None, *, moved: set[
     ref = head or base
     assert ref is not None
     prepared = prepare(base or _empty(ref), head or _empty(ref))
+    if head is None:
+        prepared.may_widen.clear()  # a role removed: nothing it held back is allowed to anyone
     comparison = solver.compare(prepared.base if base else None, prepared.head if head else None)
     out: list[Aspect] = []
     for name, result in ((PERMISSIONS, comparison.permissions), (TRUST, comparison.trust)):
