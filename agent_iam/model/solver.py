@@ -1072,10 +1072,9 @@ def _compare_documents(
         return Comparison(EQUAL, reason="the same documents")
     base_unknowns = {u.name for d in base_docs for u in d.unknowns}
     head_unknowns = {u.name for d in head_docs for u in d.unknowns}
-    if base_unknowns != head_unknowns:
-        differ = tuple(sorted(base_unknowns ^ head_unknowns))
-        return Comparison(NOT_COMPARABLE, unknowns=differ,
-                          reason="values or documents the plan cannot see differ: " + ", ".join(differ))
+    # Values or documents the plan cannot see that differ: only a witness that holds whatever they are
+    # (the evaluator decides it without them) says "wider"; "not wider" must hold for every value.
+    differ = tuple(sorted(base_unknowns ^ head_unknowns))
     cache_key = (what, base_sig, head_sig, principal if what == "permissions" else None)
     if cache_key in _VERDICTS:
         return _VERDICTS[cache_key]
@@ -1104,6 +1103,8 @@ def _compare_documents(
         except ValueError:
             return "unknown", None
         values = {name: _read(model.eval(const, model_completion=True)) for name, const in encoding.unknown_texts.items()}
+        if differ:
+            values = {}  # a witness must hold whatever the unknowns are
         check = evaluate if what == "permissions" else can_assume
         if check(allowed_by, witness, values).allowed is True and check(denied_by, witness, values).allowed is False:
             assumed.update(values)
@@ -1144,7 +1145,16 @@ def _compare_documents(
             break
     wider, narrower = found["wider"], found["narrower"]
     undecided = {s for name, s in statuses.items() if found[name] is None} - {"unsat"}
-    if undecided:
+    if differ:
+        reason = "values or documents the plan cannot see differ: " + ", ".join(differ)
+        if wider:
+            result = Comparison(MIXED if narrower else WIDER, wider, narrower, differ, reason + " (wider whatever they are)")
+        elif statuses["wider"] == "unsat" and (narrower or statuses["narrower"] == "unsat"):
+            result = Comparison(NARROWER if narrower else EQUAL, None, narrower, differ,
+                                reason + " (not wider whatever they are)")
+        else:
+            result = Comparison(NOT_COMPARABLE, None, None, differ, reason)
+    elif undecided:
         result = Comparison(UNKNOWN, wider, narrower, reason="the solver could not decide within its budget, or its "
                             "witness depends on values the plan cannot see")
     elif wider and narrower:
@@ -1260,9 +1270,9 @@ def _principals_of(statement: Statement) -> list[str]:
         if not isinstance(listed.value, str):
             continue
         if listed.kind == docs.ANY or listed.value == "*":
-            out.append("arn:aws:iam::123456789012:role/example")
+            out.append("arn:aws:iam::123456789012:role/any")
         elif listed.kind == docs.AWS and listed.value.endswith(":root"):
-            out += [listed.value, listed.value.removesuffix("root") + "role/example"]
+            out += [listed.value.removesuffix("root") + "role/any", listed.value]  # any role of that account
         else:
             out.append(listed.value)
     return out
@@ -1272,8 +1282,7 @@ def _concrete_trust_witness(allowed_by: RoleModel, denied_by: RoleModel) -> Requ
     """A trust witness found without the solver: a principal a trust statement the other side lacks
     names, calling one of its actions with a context its conditions likely accept, that the evaluator
     confirms."""
-    if allowed_by.trust is None or denied_by.trust is None or any(
-            not d.known or d.unknowns for d in (allowed_by.trust, denied_by.trust)):
+    if allowed_by.trust is None or denied_by.trust is None:
         return None
     theirs = {_body(s) for s in denied_by.trust.statements}
     resource = allowed_by.arn if isinstance(allowed_by.arn, str) else ""
@@ -1306,8 +1315,6 @@ def _concrete_trust_witness(allowed_by: RoleModel, denied_by: RoleModel) -> Requ
 def _concrete_witness(allowed_by: RoleModel, denied_by: RoleModel, principal: Principal | None) -> Request | None:
     """A permissions witness found without the solver: a request built from the statements the
     allowing side added that the evaluator confirms (allowed by one side, denied by the other)."""
-    if any(not d.known or d.unknowns for d in (*allowed_by.permission_documents, *denied_by.permission_documents)):
-        return None
     for request in _concrete_candidates(allowed_by, denied_by, principal):
         if evaluate(allowed_by, request).allowed is True and evaluate(denied_by, request).allowed is False:
             return request

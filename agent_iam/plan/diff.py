@@ -844,9 +844,12 @@ def _acceptance_identity(row: Mapping[str, Any], names: Mapping[str, str], renam
     return renamed.get(entry, entry), json.dumps(key, sort_keys=True)
 
 
-def _acceptance_words(row: Mapping[str, Any], entry: str) -> str:
-    key = " ".join(f"{k}: {v}" for k, v in row.items() if k not in ROW_CONTEXT)
-    return f"{key} on entry {entry.split('/', 1)[-1]} ({row.get('where')}): {row.get('reason')}"
+def _acceptance_change(kind: str, what: str, row: Mapping[str, Any], entry: str) -> Change:
+    """An acceptedFindings item added or removed: its key and entry, where it applies, its reason."""
+    key = ", ".join(f"{k} {v}" for k, v in row.items() if k not in ROW_CONTEXT and k != "check")
+    name = entry.split("/", 1)[-1]
+    value = f"{row.get('check')}{f' ({key})' if key else ''} on entry {name}"
+    return Change(kind, what, value, str(row.get("where") or f"entry {name}"), f"reason: {row.get('reason')}")
 
 
 def _acceptance_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None,
@@ -856,10 +859,8 @@ def _acceptance_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | 
     old_names, new_names = _entry_names(old), _entry_names(new)
     before = {_acceptance_identity(r, old_names, renamed): r for r in (old or {}).get("acceptedFindings", []) or []}
     after = {_acceptance_identity(r, new_names, {}): r for r in (new or {}).get("acceptedFindings", []) or []}
-    added = [Change(WIDENING, "acceptance added", _acceptance_words(after[k], k[0]), f"entry {k[0].split('/', 1)[-1]}")
-             for k in sorted(set(after) - set(before))]
-    removed = [Change(NARROWING, "acceptance removed", _acceptance_words(before[k], k[0]), f"entry {k[0].split('/', 1)[-1]}")
-               for k in sorted(set(before) - set(after))]
+    added = [_acceptance_change(WIDENING, "acceptance added", after[k], k[0]) for k in sorted(set(after) - set(before))]
+    removed = [_acceptance_change(NARROWING, "acceptance removed", before[k], k[0]) for k in sorted(set(before) - set(after))]
     return added, removed
 
 
@@ -882,8 +883,8 @@ def _made_deployable(old: Mapping[str, Any] | None, new: Mapping[str, Any] | Non
         return []
     items = _blocking_items(old)
     shown = "; ".join(items[:3]) + (f"; and {len(items) - 3} more" if len(items) > 3 else "")
-    return [Change(WIDENING, "blocked base made deployable", f"{len(items)} blocking decision(s) no longer block: {shown}",
-                   "stack")]
+    return [Change(WIDENING, "blocked base made deployable", f"{len(items)} blocking decision(s) of the base no longer block",
+                   "stack", shown)]
 
 
 def compare_stack(stack: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None,

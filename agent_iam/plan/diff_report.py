@@ -209,7 +209,7 @@ def _stack_section(stack: StackDiff, statements: bool = True) -> list[str]:
     if stack.error:
         out += ["```", stack.error, "```", ""]
     for change in stack.risk_accepted:
-        out.append(f"- **widening (risk accepted)**: {change.what}: {change.value}")
+        out.append(f"- **widening (risk accepted)**: {change.what}: {change.value} ({change.where}; {change.note})")
     for change in stack.stack_changes:
         label = {WIDENING: "**widening**", NARROWING: "narrowing"}.get(change.kind, "context")
         out.append(f"- {label}: {change.what}: {change.value}")
@@ -303,7 +303,7 @@ def print_diff(diff: Diff, console: Console, written: list[Path]) -> None:
         if stack.error:
             tree.add(f"[red]{plain(stack.error)}[/red]")
         for change in stack.risk_accepted:
-            tree.add(f"[bold red]risk accepted: {plain(change.what)}: {plain(change.value)}[/]")
+            tree.add(f"[bold red]risk accepted: {plain(change.what)}: {plain(change.value)}[/] ({plain(change.note)})")
         for change in stack.stack_changes:
             tree.add(f"[{style[change.kind]}]{change.kind}: {plain(change.what)}: {plain(change.value)}[/]")
         for note in stack.not_comparable:

@@ -446,6 +446,16 @@ def witness_words(aspect: str, request: Request, denied_by: RoleModel, assumed: 
     return " ".join([text, *parts])
 
 
+def unknown_words(name: str) -> str:
+    """An unknown by what it is: `the value of sts:ExternalId (a secure: value)`, a document by its name."""
+    if ".Condition." in name:
+        key = name.rsplit(".Condition.", 1)[1].split(".", 1)[-1]
+        return f"the value of `{key}` the plan cannot see (a secure: value)"
+    if name.startswith("document:"):
+        return f"`{name.removeprefix('document:')}` (its content is not in the plan)"
+    return f"`{name}` (not known until deployment)"
+
+
 def _value_unknowns(documents: Sequence[docs.Document]) -> set[str]:
     """The names of the unknown values (secrets) inside known documents."""
     return {u.name for d in documents if d.known for u in d.unknowns}
@@ -558,6 +568,11 @@ def compare_roles(base: RoleModel | None, head: RoleModel | None, *, moved: set[
     for name, result in ((PERMISSIONS, comparison.permissions), (TRUST, comparison.trust)):
         verdict, reason = result.verdict, result.reason
         notes: list[str] = []
+        if result.unknowns:
+            what = ", ".join(unknown_words(u) for u in result.unknowns)
+            reason = (f"wider whatever {what} is" if verdict in (solver.WIDER, solver.MIXED) else
+                      f"not wider whatever {what} is" if verdict in (solver.EQUAL, solver.NARROWER) else
+                      f"not comparable offline: {what} differs")
         if name == PERMISSIONS:
             notes += prepared.notes
             if verdict not in (solver.WIDER, solver.MIXED) and prepared.may_widen:
