@@ -456,3 +456,138 @@ def test_documents_with_the_same_text_are_skipped_without_changing_the_diff(monk
     monkeypatch.setattr(diff_module, "_same_text", lambda before, after: False)
     assert [both(base, head), both(head, base), both(base, base)] == fast
     assert fast[0][0]["widening"] and not fast[2][0]["stacks"]
+
+
+# --- by meaning: witnesses, unknowns, decisions, identity ----------------------------------------
+
+SECRET_TRUST = {**TRUST, "Condition": {"StringEquals": {"sts:ExternalId": "[secret]"}}}
+WHOLE_ACCOUNT = {**TRUST, "Principal": {"AWS": "arn:aws:iam::222222222222:root"}}
+
+
+def _trust_plan(statement: dict[str, Any], **plan: Any) -> dict[str, Any]:
+    role = _res("aws:iam/role:Role", "agent-role", name="agent", assumeRolePolicy=json.dumps(_doc(statement)))
+    out = _plan(role)
+    out.update(plan)
+    return out
+
+
+def test_a_dropped_secret_external_id_is_a_widening_with_the_witness_in_words():
+    base = _trust_plan({**WHOLE_ACCOUNT, "Condition": {"StringEquals": {"sts:ExternalId": "[secret]"}}})
+    head = _trust_plan({k: v for k, v in WHOLE_ACCOUNT.items() if k != "Condition"})
+    diff = compare("main", "working tree", {"t": base}, {"t": head})
+    assert diff.widening
+    (role,) = diff.stacks[0].roles
+    assert role.meaning.trust.wider_words == (
+        "`arn:aws:iam::222222222222:role/any` can now call `sts:AssumeRole` without `sts:ExternalId`")
+    (shown,) = json.loads(render_json(diff))["stacks"][0]["roles"]
+    assert shown["trust"]["witness"] == {"principal": "arn:aws:iam::222222222222:role/any", "action": "sts:AssumeRole",
+                                         "resource": f"arn:aws:iam::{ACCOUNT}:role/agent", "context": {}}
+    assert shown["trust"]["verdict"] == "wider" and "whatever the value of `sts:ExternalId`" in shown["trust"]["reason"]
+    assert role.meaning.trust.wider_words in headline(diff)
+
+
+def test_a_changed_secure_value_is_not_comparable_offline_and_exits_0():
+    entries = [{"key": "agent-iam:saasRoles[0]", "name": "agent", "roles": [{"account": ACCOUNT, "name": "agent"}]}]
+    base = _trust_plan(SECRET_TRUST, entries=entries, secureValues={"agent-iam:saasRoles[0].externalId": "sha256:aaaa"})
+    head = _trust_plan(SECRET_TRUST, entries=entries, secureValues={"agent-iam:saasRoles[0].externalId": "sha256:bbbb"})
+    diff = compare("main", "working tree", {"t": base}, {"t": head})
+    assert not diff.widening
+    (role,) = diff.stacks[0].roles
+    assert role.verdict == "not comparable" and role.meaning.trust.verdict == "not-comparable"
+    assert "agent-iam:saasRoles[0].externalId changed" in role.meaning.trust.reason
+    assert headline(diff) == "### agent-iam diff: no widening (1 role not comparable offline)"
+    same = compare("main", "working tree", {"t": base}, {"t": base})
+    assert same.stacks == []  # the same ciphertext: no change
+    # Reordered entries: the same value under another index is the same value.
+    moved = dict(head, entries=[{**entries[0], "key": "agent-iam:saasRoles[1]"}],
+                 secureValues={"agent-iam:saasRoles[1].externalId": "sha256:aaaa"})
+    assert compare("main", "working tree", {"t": base}, {"t": moved}).stacks == []
+
+
+def test_a_question_the_reasoner_cannot_decide_counts_as_widening(monkeypatch):
+    from agent_iam.model import solver
+
+    monkeypatch.setattr(solver, "_VERDICTS", {})
+    monkeypatch.setattr(solver, "STEPS_PER_MS", 0.001)
+    monkeypatch.setattr(solver, "_concrete_trust_witness", lambda *a: None)
+    base = _trust_plan({**TRUST, "Condition": {"StringLike": {"sts:ExternalId": "a*"}}})
+    head = _trust_plan({**TRUST, "Condition": {"StringLike": {"sts:ExternalId": "ab*"}}})  # narrower, but undecided
+    diff = compare("main", "working tree", {"t": base}, {"t": head})
+    (role,) = diff.stacks[0].roles
+    assert role.verdict == "could not decide" and role.widens and diff.widening
+    assert "could not decide" in headline(diff) and "COULD NOT DECIDE" in render_markdown(diff)
+    monkeypatch.undo()
+    solver._VERDICTS.clear()
+    assert compare("main", "working tree", {"t": base}, {"t": head}).stacks[0].roles[0].verdict == NARROWING
+
+
+def test_advisories_are_compared_by_entry_and_opt_in():
+    from agent_iam.plan.diff import advisory_identity
+
+    names = {"agent-iam:saasRoles[0]": "saasRoles/vendor", "agent-iam:saasRoles[2]": "saasRoles/vendor"}
+    preset = ("agent-iam: agent-iam:saasRoles[2] (vendor): the role may call the actions of Reads, Writes on Resource '*', "
+              "as preset datadog@2026-11-29 (Datadog AWS integration) documents: ...")
+    fewer = preset.replace("saasRoles[2]", "saasRoles[0]").replace("Reads, Writes", "Reads")
+    assert advisory_identity(preset, names, {}) == advisory_identity(fewer, names, {}) == ("saasRoles/vendor", "preset datadog")
+    wildcard = "agent-iam: agent-iam:saasRoles[0] (vendor): the role 'vendor' policy allows actions on '*', every resource " \
+               "of its kind (allowWildcardResources: true)"
+    assert advisory_identity(wildcard, names, {}) == ("saasRoles/vendor", "opt-in allowWildcardResources")
+    assert advisory_identity(wildcard, names, {"saasRoles/vendor": "saasRoles/vendor-2"})[0] == "saasRoles/vendor-2"
+    entries = [{"key": "agent-iam:saasRoles[0]", "name": "vendor", "roles": []}]
+    base = _plan(advisories=[preset.replace("saasRoles[2]", "saasRoles[0]")])
+    base["entries"] = entries
+    reworded = _plan(advisories=[fewer])
+    reworded["entries"] = entries
+    diff = compare_stack("t", base, reworded)
+    assert [(c.kind, c.what) for c in diff.stack_changes] == [(NEUTRAL, "opt-in reworded")] and not diff.widening
+    opted = _plan(advisories=[fewer, wildcard])
+    opted["entries"] = entries
+    assert [(c.kind, c.what) for c in compare_stack("t", reworded, opted).stack_changes] == [(WIDENING, "opt-in newly set")]
+
+
+def test_acceptances_added_and_a_blocked_base_made_deployable_are_risk_accepted_and_listed_first():
+    entries = [{"key": "agent-iam:ec2Agents[0]", "name": "tagger", "roles": [{"account": ACCOUNT, "name": "agent"}]}]
+    violation = {"entry": "agent-iam:ec2Agents[0]", "rule": "sensitive-actions-scoped", "level": "mandatory",
+                 "message": "statement 'Tag' allows ec2:CreateTags on '*'", "sid": "Tag"}
+    blocked = _plan(_role())
+    blocked.update(entries=entries, violations=[violation])
+    row = {"entry": "agent-iam:ec2Agents[0]", "check": "sensitive-actions-scoped", "sid": "Tag", "reason": "SEC-1 review",
+           "where": "statement 'Tag' (#1)", "actions": ["ec2:CreateTags"], "resources": ["*"], "findings": 1}
+    accepted = _plan(_role())
+    accepted.update(entries=entries, violations=[{**violation, "accepted": "SEC-1 review"}], acceptedFindings=[row])
+    diff = compare("main", "working tree", {"t": blocked}, {"t": accepted})
+    (stack,) = diff.stacks
+    assert [c.what for c in stack.risk_accepted] == ["blocked base made deployable", "acceptance added"]
+    assert stack.widening and not stack.roles
+    first = headline(diff)
+    assert first.startswith("### agent-iam diff: 2 risks accepted: risk accepted in `t`: blocked base made deployable")
+    assert "acceptance added: sensitive-actions-scoped (sid Tag) on entry tagger" in first
+    md = render_markdown(diff)
+    assert md.index("risk accepted") < md.index("Base: ")
+    reworded = json.loads(json.dumps(accepted))
+    reworded["acceptedFindings"][0]["reason"] = "SEC-1 review, renewed"
+    reworded["entries"][0]["key"] = reworded["acceptedFindings"][0]["entry"] = "agent-iam:ec2Agents[3]"  # entries reordered
+    assert compare("main", "working tree", {"t": accepted}, {"t": reworded}).stacks == []
+    removed = compare_stack("t", accepted, blocked)
+    assert removed.risk_accepted == [] and [c.what for c in removed.stack_changes] == ["acceptance removed"]
+
+
+def test_aws_managed_policies_are_compared_as_each_plan_recorded_them():
+    arn = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    from agent_iam.iam import managed_policies
+
+    current = managed_policies.document(arn)
+    attach = _res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "agent-ro", role="agent", policyArn=arn)
+    older = json.loads(json.dumps(current))
+    for statement in older["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a != "s3:List*"]
+    base = _plan(_role(), attach)
+    base["managedPolicies"] = {arn: older}
+    head = _plan(_role(), attach)
+    head["managedPolicies"] = {arn: current}
+    diff = compare("main", "working tree", {"t": base}, {"t": head})
+    (role,) = diff.stacks[0].roles
+    assert role.verdict == WIDENING and role.meaning.permissions.wider.action.startswith("s3:List")
+    assert [d.label for d in role.documents] == ["AWS managed policy `AmazonS3ReadOnlyAccess` (its document changed)"]
+    # A plan written before documents were recorded is read with the dataset's (no change here).
+    assert compare("main", "working tree", {"t": _plan(_role(), attach)}, {"t": head}).stacks == []
