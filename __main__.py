@@ -11,13 +11,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from agent_iam import OidcProviderRegistration, ServiceAccountRole
+from agent_iam import IrsaRole, OidcProviderRegistration, PodIdentityRole
 from agent_iam.stack_config import StackSettings, Unit, load_from_pulumi
 
 settings: StackSettings = load_from_pulumi()
-
-for advisory in settings.advisories:
-    pulumi.log.warn(f"agent-iam: {advisory}")
 
 
 def build_aws_providers(settings: StackSettings) -> dict[str | None, aws.Provider]:
@@ -86,19 +83,16 @@ def component_opts(unit: Unit) -> pulumi.ResourceOptions:
 
 
 def outputs(units: list[Unit]) -> dict[str, dict]:
-    """Each unit's component, registered, by name: its stack output."""
+    """Each unit's component, registered from the plan its check worked out, by name: its stack output.
+    Each component says its own advisories (`pulumi.log.warn`) as it registers."""
     result = {}
     for unit in units:
-        if unit.component is ServiceAccountRole:
-            component = ServiceAccountRole(
-                unit.name,
-                unit.args,
-                opts=component_opts(unit),
-                kubernetes=kubernetes_providers,
-                cluster_provider=aws_providers[unit.cluster_account],
-            )
-        else:
-            component = unit.component(unit.name, unit.args, opts=component_opts(unit))
+        clusters: dict = {}
+        if unit.component is IrsaRole:
+            clusters = {"kubernetes": kubernetes_providers}
+        elif unit.component is PodIdentityRole:
+            clusters = {"kubernetes": kubernetes_providers, "cluster_provider": aws_providers[unit.cluster_account]}
+        component = unit.component(unit.name, unit.args, opts=component_opts(unit), plan=unit.plan, **clusters)
         result[unit.name] = component.outputs()
     return result
 

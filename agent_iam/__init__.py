@@ -20,14 +20,12 @@ if TYPE_CHECKING:
         OidcProviderRegistration,
         OidcProviderRegistrationArgs,
     )
+    from agent_iam.components.base import IamLimitsArgs
+    from agent_iam.components.irsa_role import IrsaRole, IrsaRoleArgs, ServiceAccountSubjectArgs
     from agent_iam.components.oidc_role import OidcRole, OidcRoleArgs
-    from agent_iam.components.role import IamLimitsArgs
+    from agent_iam.components.pod_identity_role import PodIdentityRole, PodIdentityRoleArgs
     from agent_iam.components.saas_access_role import SaasAccessRole, SaasAccessRoleArgs
-    from agent_iam.components.service_account_role import (
-        ServiceAccountRole,
-        ServiceAccountRoleArgs,
-        ServiceAccountSubjectArgs,
-    )
+    from agent_iam.components.service_account_role import ServiceAccountRole, ServiceAccountRoleArgs
 
 # public name -> module under agent_iam.components that defines it (the imports above, for run time)
 _EXPORTS: dict[str, str] = {
@@ -37,14 +35,18 @@ _EXPORTS: dict[str, str] = {
     "Ec2AgentInstanceProfileArgs": "ec2_agent_instance_profile",
     "SaasAccessRole": "saas_access_role",
     "SaasAccessRoleArgs": "saas_access_role",
+    "IrsaRole": "irsa_role",
+    "IrsaRoleArgs": "irsa_role",
+    "PodIdentityRole": "pod_identity_role",
+    "PodIdentityRoleArgs": "pod_identity_role",
     "ServiceAccountRole": "service_account_role",
     "ServiceAccountRoleArgs": "service_account_role",
     "OidcProviderRegistration": "oidc_provider_registration",
     "OidcProviderRegistrationArgs": "oidc_provider_registration",
-    "ServiceAccountSubjectArgs": "service_account_role",
+    "ServiceAccountSubjectArgs": "irsa_role",
     "OidcRole": "oidc_role",
     "OidcRoleArgs": "oidc_role",
-    "IamLimitsArgs": "role",
+    "IamLimitsArgs": "base",
     "ArgsError": "_contract",
 }
 
@@ -55,10 +57,14 @@ __all__ = [
     "EcsAgentRoles",
     "EcsAgentRolesArgs",
     "IamLimitsArgs",
+    "IrsaRole",
+    "IrsaRoleArgs",
     "OidcProviderRegistration",
     "OidcProviderRegistrationArgs",
     "OidcRole",
     "OidcRoleArgs",
+    "PodIdentityRole",
+    "PodIdentityRoleArgs",
     "SaasAccessRole",
     "SaasAccessRoleArgs",
     "ServiceAccountRole",

@@ -9,6 +9,7 @@ Exit codes (the process's own: CI calls the command directly, not through make):
      or an invalid Kubernetes manifest stops it
   4  diff: the change widens access (diff.md and diff.json are written)
 tighten: 0 proposal written and proven; 2 unreadable or unrelated evidence; 3 written but not proven.
+import: 0 written and clean; 2 unreadable or malformed export, a stack file in the way; 3 written but blocked.
 """
 
 from __future__ import annotations
@@ -320,6 +321,49 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
+# --- import ------------------------------------------------------------------------
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Existing roles as a stack file, planned and proven, with import.json (agent_iam/adopt/)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from agent_iam.adopt.export import ExportError
+    from agent_iam.adopt.run import IMPORTED, LEFT, REFUSED, ImportRefused, import_account
+    from agent_iam.plan.guardrails import blocked_summary
+    from agent_iam.plan.runtime import plan_runtime
+    from agent_iam.stack_config import ConfigError
+
+    with plan_runtime():
+        try:
+            result = import_account(args.source, args.stack, args.stacks_dir, args.build, out=args.out, region=args.region)
+        except ExportError as exc:
+            _stderr().print(f"[bold red]unreadable export[/bold red]\n{escape(str(exc))}")
+            return exit_codes.CONFIG_ERROR
+        except (ImportRefused, ConfigError) as exc:
+            return _config_error(str(exc))
+    console = Console(highlight=False, emoji=False, soft_wrap=True)
+    for outcome in result.outcomes:
+        if outcome.status == IMPORTED and outcome.choice is not None and outcome.choice.chosen is not None:
+            chosen = outcome.choice.chosen
+            how = f"agent-iam:{chosen.family}" + (f", preset {chosen.preset}" if chosen.preset else "")
+            proof = outcome.proof.verdict() if outcome.proof is not None else "not proven"
+            console.print(f"[green]imported[/green] {escape(outcome.role.arn)} ({escape(how)}; {escape(proof)})")
+            for line in outcome.proof.lines() if outcome.proof is not None else []:
+                console.print(f"  {escape(line)}")
+        elif outcome.status == REFUSED:
+            console.print(f"[yellow]not imported[/yellow] {escape(outcome.role.arn)}: {escape(outcome.reason)}")
+    console.print(f"{result.count(IMPORTED)} imported, {result.count(REFUSED)} not imported, {result.count(LEFT)} left out "
+                  f"(not used by third parties or pipelines: {escape(str(result.summary_file))})")
+    console.print(f"Stack file written to {escape(str(result.stack_file))}; import file {escape(str(result.import_file))}")
+    if result.blocked:
+        _stderr().print(f"[bold red]imported stack blocked[/bold red]: {escape(blocked_summary(result.plan.judgement))} "
+                        f"(listed in {escape(str(result.folder / 'plan.json'))})")
+        return exit_codes.BLOCKED
+    return exit_codes.OK
+
+
 # --- the parser ------------------------------------------------------------------------
 
 
@@ -357,7 +401,8 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--tree", action="store_true",
                       help="every resource as a tree, however large the plan (above 200 resources: a summary)")
     plan.add_argument("--no-cache", action="store_true",
-                      help="plan even when the plan cache (<out>/.cache/plans) holds this stack's plan")
+                      help="plan from scratch: no cache under <out>/.cache is read or written (the plan cache, "
+                      "the IAM, peer and manifest findings)")
     plan.add_argument("--shards", type=int, default=None, metavar="K",
                       help="K processes each registering a share of the entries (default: the cores from 100 "
                       "entries; 1: one process)")
@@ -431,6 +476,27 @@ def parser() -> argparse.ArgumentParser:
     explain.add_argument("--out", type=Path, default=project / "build", metavar="DIR", help="output folder (default: build/)")
     stacks_dir(explain)
     explain.set_defaults(run=cmd_explain)
+
+    adopt = commands.add_parser(
+        "import", help="an account's existing third-party and pipeline roles as a stack file, with import.json",
+        description="Read the output of `aws iam get-account-authorization-details` (the CLI's JSON, or the API's "
+        "URL-encoded documents), find the roles that other accounts and OIDC issuers (CI pipelines, EKS service "
+        "accounts) assume, write Pulumi.<stack>.yaml with an entry reproducing each (name and path kept, documents, "
+        "boundary, tags; a preset where one matches), plan it, and write build/<stack>/import.json for `pulumi import "
+        "--file` and build/<stack>/import.md (every role, imported or not, and why). Never overwrites a stack file.",
+        epilog="exit codes: 0 written and clean; 2 unreadable or malformed export, an existing stack file, a bad "
+        "--stack or --region (nothing written); 3 written but the imported stack's plan is blocked",
+    )
+    adopt.add_argument("--from", dest="source", type=Path, required=True, metavar="FILE",
+                       help="the JSON of `aws iam get-account-authorization-details`")
+    adopt.add_argument("--stack", required=True, help="the stack to write (stacks/Pulumi.<stack>.yaml)")
+    stacks_dir(adopt)
+    adopt.add_argument("--out", type=Path, default=None, metavar="DIR",
+                       help="write the stack file to DIR (and its plan to DIR/build/) instead of --stacks-dir and build/")
+    adopt.add_argument("--region", default=None, metavar="REGION",
+                       help="the stack's aws:region (default: where the roles were used most, else the partition's "
+                       "global region)")
+    adopt.set_defaults(run=cmd_import, build=project / "build")
 
     pack = commands.add_parser(
         "pack-config", help="the policy pack config of a stack, from its stack file",

@@ -1,9 +1,16 @@
-"""Shared fixtures: run the real program under Pulumi's mocks with a stack config."""
+"""Shared fixtures: run the real program under Pulumi's mocks with a stack config.
+
+How to keep a test fast here (tests/README.md says more): plan a repository stack through the
+`planned` fixture (once per session, shared: read it, never change it), share a plan several tests
+read through a module fixture, plan in-process rather than through a subprocess unless the process
+itself is what is tested, and give a hypothesis test `fuzz_examples(...)` examples.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +22,74 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent_iam.plan.run import PlanRun, run_program  # noqa: E402
+
+# --- the soaks -------------------------------------------------------------------------------
+# Every hypothesis test runs `fuzz_examples(weight)` examples: FUZZ_EXAMPLES (default 100) times a
+# weight for a property much dearer or cheaper than most. FUZZ_EXAMPLES=500 runs the counts the
+# suite ran by default until it ran in parallel; a soak raises it (`.ci/run` runs `-m soak` deeper).
+FUZZ_EXAMPLES_DEFAULT = 100
+
+
+def _fuzz_examples() -> int:
+    text = os.environ.get("FUZZ_EXAMPLES", "").strip() or str(FUZZ_EXAMPLES_DEFAULT)
+    if not text.isdigit() or int(text) < 1:
+        raise pytest.UsageError(f"FUZZ_EXAMPLES={text!r}: give a whole number of examples (default {FUZZ_EXAMPLES_DEFAULT})")
+    return int(text)
+
+
+def fuzz_examples(weight: float = 1.0) -> int:
+    """Examples for one hypothesis test: FUZZ_EXAMPLES scaled by `weight`, at least one."""
+    return max(1, round(_fuzz_examples() * weight))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _fuzz_examples()  # a bad FUZZ_EXAMPLES is a usage error before any test module is imported
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every hypothesis test is a soak (`-m soak` selects them all, `-m "not soak"` leaves them out)."""
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.soak)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection(session: pytest.Session):
+    """Keep the test modules pytest rewrites (their asserts) in tests/__pycache__ (git-ignored), so a
+    worker loads them instead of rewriting all of them on every run: where PYTHONDONTWRITEBYTECODE is
+    set it would, as `make bytecode` explains for the package. Only while the modules are collected."""
+    saved = sys.dont_write_bytecode
+    sys.dont_write_bytecode = False
+    try:
+        yield
+    finally:
+        sys.dont_write_bytecode = saved
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what collection built (Pulumi, the providers, hypothesis, AWS's service data: most of
+    the heap) out of the garbage collector's reach: each later full collection, such as the one
+    `run_components` makes after a failed build, then scans only what the tests made."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject): a worker per usable core, none when only single tests are named
+    (`pytest tests/test_x.py::test_y`: starting workers would cost more than the test);
+    PYTEST_XDIST_AUTO_NUM_WORKERS, as xdist itself reads it, wins."""
+    from agent_iam.forked import usable_cores
+
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").strip().isdigit():
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
+    named = [arg for arg in config.args if not arg.startswith("-")]
+    if named and all("::" in arg for arg in named):
+        return 0
+    return usable_cores()
+
 
 ACCOUNT = "111111111111"
 REGION = "eu-west-1"
@@ -53,12 +128,45 @@ def kubernetes_manifests(run: PlanRun) -> dict[str, dict[str, Any]]:
     return kubernetes_manifest_files(run)
 
 
+def copy_project(dest: Path) -> Path:
+    """The project's program, Pulumi.yaml, pyproject.toml and `agent_iam` package in `dest` (for a
+    git repository a test commits), the package compiled to checked-hash bytecode: every process that
+    plans from the copy, or from a commit of it, then loads it instead of compiling the package again
+    (PYTHONDONTWRITEBYTECODE keeps each from saving its own). Checked-hash files stay valid whatever
+    the copy's times, so no process rewrites them and a repository of the copy stays clean."""
+    import compileall
+    import py_compile
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("Pulumi.yaml", "__main__.py", "pyproject.toml"):
+        shutil.copy(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "agent_iam", dest / "agent_iam", ignore=shutil.ignore_patterns("__pycache__"))
+    compileall.compile_dir(dest / "agent_iam", quiet=1, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    return dest
+
+
 def plan_stack_file(stack: str) -> PlanRun:
     """Plan `stacks/Pulumi.<stack>.yaml` as `make plan` does (secure values redacted in place)."""
     from agent_iam.plan.stackfile import read_stack_file
 
     config, secret_keys = read_stack_file(ROOT / "stacks", stack)
     return run_program(stack, config, secret_keys)
+
+
+@pytest.fixture(scope="session")
+def planned() -> Callable[[str], PlanRun]:
+    """`planned("prod")`: a repository stack (`stacks/`) planned once per session (once per xdist
+    worker) as `plan_stack_file` plans it. The run is shared between tests: read it, never change it
+    (a test that changes a plan calls `plan_stack_file` for its own)."""
+    runs: dict[str, PlanRun] = {}
+
+    def get(stack: str) -> PlanRun:
+        if stack not in runs:
+            runs[stack] = plan_stack_file(stack)
+        return runs[stack]
+
+    return get
 
 
 def assert_config_error(values: dict[str, Any], expected: str, stack: str = "prod") -> None:

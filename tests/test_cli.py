@@ -55,6 +55,17 @@ def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(AGENT_IAM), *args], cwd=cwd, capture_output=True, text=True, env=env)
 
 
+def _main(capsys, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command in this process (`agent_iam.cli.main`), where a subprocess adds nothing: what the
+    console script's exit code and streams would be (test_console_script_exit_codes_survive runs it)."""
+    from agent_iam.cli import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), code, out.out, out.err)
+
+
 def test_console_script_exit_codes_survive(stacks, tmp_path):
     out = tmp_path / "build"
     config_error = _run("plan", "--stack", "broken", "--stacks-dir", str(stacks), "--out", str(out))
@@ -76,9 +87,10 @@ def test_console_script_exit_codes_survive(stacks, tmp_path):
         assert done.returncode == 3, (module, done.stderr)
 
 
-def test_quiet_still_prints_advisories_and_violations_and_the_written_line_is_true(stacks, tmp_path):
+def test_quiet_still_prints_advisories_and_violations_and_the_written_line_is_true(stacks, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # a wide terminal, as _run gives the console script
     out = tmp_path / "build"
-    quiet = _run("plan", "--stack", "optin", "--stacks-dir", str(stacks), "--out", str(out), "--quiet")
+    quiet = _main(capsys, "plan", "--stack", "optin", "--stacks-dir", str(stacks), "--out", str(out), "--quiet")
     assert quiet.returncode == 0
     text = " ".join(quiet.stdout.split())
     assert "advisory" in text and "(allowWildcardResources: true)" in text
@@ -87,7 +99,7 @@ def test_quiet_still_prints_advisories_and_violations_and_the_written_line_is_tr
     written = next(line for line in quiet.stdout.splitlines() if line.startswith("Plan written to"))
     assert written.endswith("(access.md, plan.json, policy-pack-config.json, iam/)"), written
     assert sorted(p.name for p in (out / "optin").iterdir()) == ["access.md", "iam", "plan.json", "policy-pack-config.json"]
-    blocked = _run("plan", "--stack", "blocked", "--stacks-dir", str(stacks), "--out", str(out), "--quiet")
+    blocked = _main(capsys, "plan", "--stack", "blocked", "--stacks-dir", str(stacks), "--out", str(out), "--quiet")
     text = " ".join(blocked.stdout.split())
     assert "blocking decisions (the plan fails)" in text and "[cross-account-trust-condition]" in text
     assert "(allowUnconditionedAccountTrust: true)" in text
@@ -125,7 +137,7 @@ def _validate(config: dict) -> None:
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_pack_config_is_derived_from_the_stack_file(stack):
+def test_pack_config_is_derived_from_the_stack_file(stack, capsys):
     config, secret_keys = read_stack_file(ROOT / "stacks", stack)
     settings = stack_settings(stack, config, secret_keys)
     generated = pack_config(settings.guardrail_context(), pack_acceptances(settings))
@@ -138,11 +150,11 @@ def test_pack_config_is_derived_from_the_stack_file(stack):
     back = context_of(merged)
     assert (back.account_id, back.limits, back.boundary_required) == (context.account_id, context.limits, context.boundary_required)
     assert back.boundary_arns == (context.boundary_arns if context.boundary_required else None)
-    done = _run("pack-config", "--stack", stack)
+    done = _main(capsys, "pack-config", "--stack", stack)
     assert done.returncode == 0 and json.loads(done.stdout) == generated
 
 
-def test_a_new_stack_gets_its_pack_config_with_levels_and_raised_limits(tmp_path):
+def test_a_new_stack_gets_its_pack_config_with_levels_and_raised_limits(tmp_path, capsys):
     stacks = tmp_path / "stacks"
     stacks.mkdir()
     shutil.copy(ROOT / "stacks" / "Pulumi.prod.yaml", stacks / "Pulumi.eu-prod.yaml")
@@ -154,7 +166,7 @@ def test_a_new_stack_gets_its_pack_config_with_levels_and_raised_limits(tmp_path
     ).replace("    maxSessionDuration: 3600\n", "    maxSessionDuration: 3600\n    limits:\n      trustPolicySize: 4096\n")
     (stacks / "Pulumi.eu-prod.yaml").write_text(text)
     target = tmp_path / "eu-prod.json"
-    done = _run("pack-config", "--stack", "eu-prod", "--stacks-dir", str(stacks), "--out", str(target))
+    done = _main(capsys, "pack-config", "--stack", "eu-prod", "--stacks-dir", str(stacks), "--out", str(target))
     assert done.returncode == 0, done.stderr
     config = json.loads(target.read_text())
     _validate(config)
@@ -162,10 +174,10 @@ def test_a_new_stack_gets_its_pack_config_with_levels_and_raised_limits(tmp_path
     assert config["no-wildcard-action"] == "disabled"
     assert "iam-role-limits" not in config  # the pack's defaults: nothing to say
     # Every plan writes the same file beside the plan.
-    plan = _run("plan", "--stack", "eu-prod", "--stacks-dir", str(stacks), "--out", str(tmp_path / "build"), "--quiet")
+    plan = _main(capsys, "plan", "--stack", "eu-prod", "--stacks-dir", str(stacks), "--out", str(tmp_path / "build"), "--quiet")
     assert plan.returncode == 0, plan.stderr
     assert json.loads((tmp_path / "build" / "eu-prod" / "policy-pack-config.json").read_text()) == config
-    bad = _run("pack-config", "--stack", "missing", "--stacks-dir", str(stacks))
+    bad = _main(capsys, "pack-config", "--stack", "missing", "--stacks-dir", str(stacks))
     assert bad.returncode == 2 and "no such stack file" in bad.stderr and bad.stdout == ""
 
 
@@ -180,13 +192,13 @@ def test_without_the_plan_extra_the_command_says_what_to_install(monkeypatch, ca
     assert "pip install 'agent-iam[plan]'" in capsys.readouterr().err
 
 
-def test_the_pack_config_carries_the_stack_files_acceptances():
+def test_the_pack_config_carries_the_stack_files_acceptances(capsys):
     stacks = ROOT / "examples" / "guardrails"
     loaded_config, secret_keys = read_stack_file(stacks, "databricks")
     settings = stack_settings("databricks", loaded_config, secret_keys)
     accepted = pack_acceptances(settings)
     assert accepted, "the example accepts guardrail findings"
-    done = _run("pack-config", "--stack", "databricks", "--stacks-dir", str(stacks))
+    done = _main(capsys, "pack-config", "--stack", "databricks", "--stacks-dir", str(stacks))
     assert done.returncode == 0, done.stderr
     config = json.loads(done.stdout)
     _validate(config)

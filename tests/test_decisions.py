@@ -323,8 +323,9 @@ def test_a_stack_that_plans_green_with_acceptances_passes_the_suites_stack_readi
     for module in (conftest, test_iam_validation, test_stacks):
         monkeypatch.setattr(module, "ROOT", project)
     test_iam_validation.test_every_document_of_every_stack_passes("newbie", iam_services)
-    test_stacks.test_every_stack_renders_with_documents("newbie", tmp_path / "rendered")
-    test_access_report.test_report_covers_every_trust_statement_and_every_action("newbie")
+    # `planned` is the session's shared planner of stacks/; here each call plans the planted stack itself
+    test_stacks.test_every_stack_renders_with_documents("newbie", tmp_path / "rendered", conftest.plan_stack_file)
+    test_access_report.test_report_covers_every_trust_statement_and_every_action("newbie", conftest.plan_stack_file)
 
 
 # --- narrower alternatives -------------------------------------------------------------------------

@@ -169,3 +169,27 @@ def test_explain_refuses_a_file_without_a_denied_event(tmp_path: Path):
     shutil.copy(DATA / "s3-putobject-data-event.json", path)
     with pytest.raises(EvidenceError, match=r"ok.json: no AccessDenied/UnauthorizedOperation event in it"):
         read_denied(path)
+
+
+def test_a_fifo_is_refused_not_read_forever(tmp_path: Path):
+    import os
+
+    fifo = tmp_path / "trail.json"
+    os.mkfifo(fifo)
+    with pytest.raises(EvidenceError) as caught:
+        read_evidence([fifo])
+    assert str(caught.value) == f"{fifo}: not a file to read (a FIFO (named pipe))"
+
+
+def test_output_files_never_write_through_a_planted_link(tmp_path: Path):
+    from agent_iam.evidence.narrow import write_text
+
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("the user's own file\n")
+    out = tmp_path / "build"
+    (out / "vendor" / "tighten").mkdir(parents=True)
+    planted = out / "vendor" / "tighten" / "Pulumi.vendor.yaml"
+    planted.symlink_to(outside)
+    write_text(planted, "proposal\n", root=out)
+    assert outside.read_text() == "the user's own file\n"
+    assert not planted.is_symlink() and planted.read_text() == "proposal\n"

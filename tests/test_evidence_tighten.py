@@ -18,11 +18,8 @@ from ruamel.yaml import YAML
 
 from agent_iam import exit_codes
 from agent_iam.cli import main
-from agent_iam.evidence.proof import prove
 from agent_iam.evidence.requests import ObservedRequest
 from agent_iam.evidence.roles import StackRole
-from agent_iam.evidence.tighten import proof_problems
-from agent_iam.plan.diff import RoleState, StackDiff
 
 DATA = Path(__file__).parent / "data" / "cloudtrail"
 ACCOUNT = "111122223333"
@@ -185,6 +182,19 @@ def test_the_proposal_plans_and_diff_calls_it_a_narrowing(scenario):
     policy = next(r for r in plan["resources"] if r["name"] == "acme-monitoring-role-vendor-access")
     assert json.loads(policy["inputs"]["policy"])["Statement"][0]["Action"] == [
         "cloudwatch:GetMetricData", "tag:GetResources", "ec2:DescribeInstances"]
+    # The reasoner, on the two plans' role models, agrees: narrower, with a request only the stack allows.
+    from agent_iam.guardrails.rules import Context
+    from agent_iam.model import roles_from_views, solver
+    from agent_iam.plan.guardrails import views_from_plan
+
+    def models(plan_json: dict) -> dict:
+        return {m.key: m for m in roles_from_views(views_from_plan(plan_json, ACCOUNT), Context(account_id=ACCOUNT))}
+
+    before = models(json.loads((folder.parent / "plan.json").read_text()))
+    after = models(plan)
+    comparison = solver.compare(before[(ACCOUNT, "acme-monitoring")], after[(ACCOUNT, "acme-monitoring")])
+    assert comparison.permissions.verdict == solver.NARROWER and comparison.trust.verdict == solver.EQUAL
+    assert comparison.permissions.narrower.action in TEN_READS[1:3] + TEN_READS[4:5] + TEN_READS[6:]
 
 
 def test_report_window_events_kept_dropped_never_seen_and_noise(scenario):
@@ -197,11 +207,14 @@ def test_report_window_events_kept_dropped_never_seen_and_noise(scenario):
     assert "`monitoring.amazonaws.com` `GetMetricData` -> `cloudwatch:GetMetricData`" in report
     assert "dropped: `lambda:ListFunctions` from statement 'VendorReads': never used" in report
     assert "kept: `ec2:DescribeInstances` in statement 'VendorReads'" in report
-    assert "Granted but never seen: `cloudwatch:ListMetrics`" in report
+    assert "Granted but never seen:\n- inline policy 'vendor-access', statement 'VendorReads': `cloudwatch:ListMetrics`, " in report
     assert "`ec2.amazonaws.com` `RunInstances` (Client.UnauthorizedOperation)" in report
     # The role never seen is left as it is, and says so.
     assert "### role `arn:aws:iam::111122223333:role/trial-vendor`\n\nNever seen in the evidence" in report
-    assert "**Proven**" in report and "3 distinct request(s) checked, all still allowed." in report
+    assert "**Proven**" in report
+    assert ("Proof: the model shows the proposal's permissions **narrower than** the role's (each of its statements "
+            "within one of the role's, conditions kept), its trust equal to them; 3 distinct request(s) checked "
+            "(conditions evaluated), all still allowed.") in report
 
 
 def test_write_narrows_the_stack_file_in_place(scenario):
@@ -274,8 +287,9 @@ def test_explain_a_message_the_plan_does_not_explain_names_the_scp(scenario, cap
                  "--message", message])
     out = capsys.readouterr().out
     assert code == exit_codes.OK
-    assert "Why: nothing in the plan explains it: the role's statements allow it (inline policy `vendor-access`)" in out
-    assert "the message names a service control policy (SCP) of the organization" in out
+    assert ("Why: nothing in the plan explains it: the role's statements allow it (inline policy 'vendor-access' "
+            "statement 'VendorReads'); the message names a service control policy (SCP) of the organization") in out
+    assert "Fix: outside the stack: a service control policy (SCP) of the organization refuses it" in out
     assert "Smallest stack-file change" not in out and not (root / "scp" / STACK / "explain").exists()
 
 
@@ -294,25 +308,3 @@ def test_a_preset_statement_none_of_whose_actions_was_used_goes_with_without_sta
     # The writes go with their statement: withoutActions names only reads of the kept statement.
     assert "logs:PutSubscriptionFilter" not in entry["withoutActions"] and "cloudwatch:Get*" not in entry["withoutActions"]
     assert "preset statement `DatadogIntegrationWrites`: none of its actions was used (withoutStatements)" in change.dropped
-
-
-def test_proof_names_the_request_a_proposal_no_longer_allows():
-    def state(*statements: dict) -> RoleState:
-        return RoleState(ACCOUNT, "r", sources={"inline policy `p`": json.dumps({"Statement": list(statements)})})
-
-    read = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-reports/*"}
-    role = StackRole(f"arn:aws:iam::{ACCOUNT}:role/r", ACCOUNT, "r", "agent-iam:saasRoles[0]", "r", "role", state(read))
-    from agent_iam.evidence.records import read_file
-
-    (event,), _ = read_file(DATA / "s3-putobject-data-event.json")
-    role.requests = [ObservedRequest("s3:GetObject", ("arn:aws:s3:::acme-reports/2026/10/report.csv",), event),
-                     ObservedRequest("s3:PutObject", ("arn:aws:s3:::acme-reports/2026/10/report.csv",), event)]
-    (kept,) = prove([role], {(ACCOUNT, "r"): state(read)}, StackDiff(STACK, "planned", "planned"))
-    assert kept.proven and [q.action for q in kept.not_granted] == ["s3:PutObject"]  # not granted before either
-    other = {**read, "Resource": "arn:aws:s3:::other/*"}
-    (lost,) = prove([role], {(ACCOUNT, "r"): state(other)}, StackDiff(STACK, "planned", "planned"))
-    assert not lost.proven
-    assert proof_problems(lost) == [
-        f"arn:aws:iam::{ACCOUNT}:role/r: the proposal no longer allows s3:GetObject on "
-        "arn:aws:s3:::acme-reports/2026/10/report.csv "
-        f"{event.where} (s3.amazonaws.com PutObject)"]

@@ -11,8 +11,6 @@ Each generated entry mixes well-formed values with the malformed ones users real
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import re
 from typing import Any
 
@@ -20,15 +18,16 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from agent_iam import stack_config
-from agent_iam.components.role import IamLimits, RoleDocuments
-from conftest import ACCOUNT, REGION, config_with
+from agent_iam.components.role import RoleDocuments
+from agent_iam.iam.limits import IamLimits
+from conftest import ACCOUNT, REGION, config_with, fuzz_examples
 from agent_iam.guardrails import rules as guardrail_rules
 from agent_iam.plan.guardrails import resource_views, stack_settings
 from agent_iam.plan.run import run_program
 
 STACK = "fuzz"
-# Examples per run; a soak run raises them: FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_fuzz_config.py
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "500"))
+# Examples per run (tests/conftest.py); a soak run raises them: FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_fuzz_config.py
+EXAMPLES = fuzz_examples()
 ERROR_LINE = re.compile(r"^stacks/Pulumi\.fuzz\.yaml: agent-iam:[A-Za-z]+[\w\[\].-]*: \S")
 VENDOR_ACCOUNT = "377488441568"
 
@@ -206,11 +205,7 @@ OPT_IN_RULES = {"sensitive-actions-scoped", "cross-account-trust-condition", "pe
 
 def _documents(docs: RoleDocuments) -> list[dict[str, Any]]:
     """Every identity policy document a role gets (inline or customer managed)."""
-    return [
-        value
-        for f in dataclasses.fields(docs)
-        if f.name != "trust" and isinstance(value := getattr(docs, f.name), dict) and "Statement" in value
-    ]
+    return [p.document for p in docs.policies if isinstance(p.document, dict) and "Statement" in p.document]
 
 
 def _listed(value: Any) -> list[Any]:
@@ -292,7 +287,7 @@ def _opted_in(config: dict[str, Any]) -> bool:
     return any(entry.get(key) for family in FAMILIES for entry in config.get(family, []) for key in keys)
 
 
-@settings(max_examples=max(EXAMPLES // 6, 1), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(1 / 6), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(mixed_configs, clean_configs))
 def test_the_program_registers_nothing_on_error_and_passes_the_guardrails_otherwise(config):
     try:

@@ -12,14 +12,13 @@ under mocks either succeeds, or raises ConfigError whose every line is
 `stacks/Pulumi.fuzz.yaml[:<line>]: <what>` (UTF-8 printable), and nothing is registered on AWS.
 Any other exception is a failure (a traceback, exit 1).
 
-Examples per run: FUZZ_EXAMPLES (default 300); a soak run raises it, e.g.
+Examples per run: `fuzz_examples` (tests/conftest.py); a soak run raises them, e.g.
 `FUZZ_EXAMPLES=10000 .venv/bin/python -m pytest tests/test_fuzz_stackfile.py`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -29,8 +28,9 @@ from hypothesis import strategies as st
 from agent_iam.plan.run import run_program
 from agent_iam.plan.stackfile import load_stack_file
 from agent_iam.stack_config import ConfigError
+from conftest import fuzz_examples
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
+EXAMPLES = fuzz_examples(0.6)
 SOURCE = "stacks/Pulumi.fuzz.yaml"
 ERROR_LINE = re.compile(rf"^{re.escape(SOURCE)}(?::\d+)?: \S")
 

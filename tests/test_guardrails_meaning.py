@@ -255,7 +255,8 @@ def test_session_tag_conditions_off_prints_an_advisory(tmp_path, capsys):
              "sessionTagConditions": False}
         ],
     }
-    [advisory] = stack_settings("prod", config).advisories
+    [unit] = stack_settings("prod", config).units()
+    [advisory] = unit.advisory_texts()  # said by the component as it registers
     assert "trusts EVERY Pod Identity association in account 111111111111" in advisory
     assert "(sessionTagConditions: false)" in advisory
 

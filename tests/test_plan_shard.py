@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -35,14 +36,25 @@ def _everything(run, tmp_path) -> dict[str, bytes]:
     }
 
 
+@pytest.fixture(scope="module")
+def judge_cache(tmp_path_factory) -> Path:
+    """One content cache for the module's judgements: a single plan and its merge share it, as they did a tmp_path."""
+    return tmp_path_factory.mktemp("judge-cache")
+
+
+_SINGLE: dict[str, dict[str, bytes]] = {}
+
+
 @pytest.mark.parametrize("count", [2, 3])
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod", *BENCH])
-def test_the_merged_plan_is_the_single_process_plan(stack, count, tmp_path):
+def test_the_merged_plan_is_the_single_process_plan(stack, count, judge_cache):
     config, secret_keys = _config(stack)
-    single = _everything(run_program(stack, config, secret_keys), tmp_path)
+    if stack not in _SINGLE:
+        _SINGLE[stack] = _everything(run_program(stack, config, secret_keys), judge_cache)
+    single = _SINGLE[stack]
     merged_run = shard.run_sharded(stack, config, secret_keys, count)  # MergeError would fail the test
     assert merged_run.settings == stack_settings(stack, config, secret_keys), "the judge gets the whole stack"
-    merged = _everything(merged_run, tmp_path)
+    merged = _everything(merged_run, judge_cache)
     assert merged.keys() == single.keys()
     for name in single:
         assert merged[name] == single[name], name
@@ -58,7 +70,7 @@ def test_shards_split_the_entries_in_order_and_keep_everything_else():
         assert [u for p in parts for u in p.units()] == units
         for part in parts:
             assert part.oidc_providers == settings.oidc_providers and part.accounts == settings.accounts
-            assert part.advisories == settings.advisories and part.kubernetes_clusters == settings.kubernetes_clusters
+            assert part.kubernetes_clusters == settings.kubernetes_clusters
 
 
 def test_records_that_disagree_are_not_merged(plan_stack):
@@ -66,8 +78,17 @@ def test_records_that_disagree_are_not_merged(plan_stack):
     other = dataclasses.replace(run, resources=[dataclasses.replace(run.resources[0], inputs={"x": 1})])
     with pytest.raises(shard.MergeError):
         shard.merge_runs([run, other], None)
-    with pytest.raises(shard.MergeError):
-        shard.merge_runs([run, dataclasses.replace(run, warnings=["other"])], None)
+    # Each component says its own advisories: the shards' advisories, in order, are exactly the entries'.
+    wide = {"name": "b", "secretArns": ["*"], "allowAllSecrets": True}
+    config = config_with(ecsAgents=[{"name": "a"}, wide])
+    run = plan_stack(config)
+    (said,) = run.warnings
+    assert said.startswith("agent-iam: agent-iam:ecsAgents[1] (b): the execution role 'b-execution' may read EVERY secret")
+    first, second = (dataclasses.replace(run, warnings=w) for w in ([], [said]))
+    assert shard.merge_runs([first, second], run.settings).warnings == [said]
+    for shards in ([second, second], [first, first]):  # said twice, or never
+        with pytest.raises(shard.MergeError):
+            shard.merge_runs(shards, run.settings)
     with pytest.raises(shard.MergeError):
         shard.merge_outputs([{"a": "1"}, {"a": "2"}])
     assert shard.merge_outputs([{"m": {"x": 1}, "id": "1"}, {"m": {"y": 2}, "id": "1"}]) == {

@@ -348,7 +348,7 @@ def test_vanta_and_wiz_roles_attach_the_aws_managed_policies_by_arn(plan_stack):
     ]
     assert_config_error(
         {"saasRoles": [{**entries[0], "vendor": {"accountId": "956993596390"}}]},
-        "agent-iam:saasRoles[0].vendor.principalArn: preset vanta trusts an IAM role",
+        "agent-iam:saasRoles[0].vendor.accountId: preset vanta trusts an IAM role",
     )
 
 

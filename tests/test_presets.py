@@ -238,10 +238,10 @@ def test_the_entrys_own_policy_keeps_every_opt_in(plan_stack):
     [
         (entry("datadog", withoutActions=["cloudtrail:LookupEvent"]), "withoutActions[0]: preset datadog lists no action 'cloudtrail:LookupEvent'; did you mean 'cloudtrail:LookupEvents'?"),
         (entry("datadog", withoutStatements=["Writes"]), "withoutStatements[0]: preset datadog has no statement 'Writes'"),
-        (entry("datadog", vendor={"accountId": "222222222222"}), "vendor: is set by preset datadog (Datadog AWS integration: account 464622532012); remove it"),
+        (entry("datadog", vendor={"accountId": "222222222222"}), "vendor.accountId: is set by preset datadog (Datadog AWS integration: account 464622532012); remove it"),
         ({"name": "dd", "preset": "datadog"}, "externalId: required by preset datadog"),
         (entry("datadog", presetVersion="2020-01-01"), "presetVersion: preset datadog is now version"),
-        ({"name": "sf", "preset": "snowflake", "externalId": "ab", "s3Read": ["b-1"]}, "vendor: preset snowflake trusts the user you name: set vendor.principalArn"),
+        ({"name": "sf", "preset": "snowflake", "externalId": "ab", "s3Read": ["b-1"]}, "vendor.principalArn: preset snowflake trusts the user you name: set vendor.principalArn"),
         (entry("snowflake", vendor={"principalArn": "arn:aws:iam::987654321098:role/x"}), "vendor.principalArn: preset snowflake trusts an IAM user"),
         ({"name": "sf", "preset": "snowflake", "vendor": {"principalArn": SNOWFLAKE_USER}, "externalId": "ab"}, "s3Read: preset snowflake reads the locations you list"),
         ({"name": "x", "vendor": {"accountId": "222222222222"}, "externalId": "ab", "withoutActions": ["s3:GetObject"]}, "withoutActions: applies to an entry with a preset only"),
@@ -341,10 +341,10 @@ def test_causely_preset_names_the_guides_service_account(plan_stack):
     assert (association.inputs["namespace"], association.inputs["serviceAccount"]) == ("causely", "causely-mediator")
     assert_config_error(
         {"clusters": CLUSTERS, "serviceAccounts": [{"name": "c", "preset": "causely", "cluster": "platform"}]},
-        "agent-iam:serviceAccounts[0].mode: required by preset causely",
+        "agent-iam:serviceAccounts[0].mode: required, but not set",  # every entry names its mode
     )
     assert_config_error(
-        {"serviceAccounts": [{"name": "c", "preset": "datadog", "mode": "irsa", "cluster": "platform"}]},
+        {"clusters": CLUSTERS, "serviceAccounts": [{"name": "c", "preset": "datadog", "mode": "pod-identity", "cluster": "platform"}]},
         "agent-iam:serviceAccounts[0].preset: preset datadog is for agent-iam:saasRoles entries, not serviceAccounts",
     )
 
@@ -372,3 +372,12 @@ def test_the_policy_pack_config_carries_a_presets_acceptances():
     accepted = pack["sensitive-actions-scoped"]["acceptedFindings"]
     assert [(a["sid"], a["role"]) for a in accepted] == [("DatadogIntegrationWrites", "datadog-integration")]
     assert accepted[0]["reason"].startswith(f"preset datadog@{presets.load('datadog').version}: ")
+
+
+def test_a_hand_set_preset_tag_is_refused_and_never_shows_as_a_preset():
+    """The access report and plan call a role a preset's by its `agent-iam:preset` tag: only agent-iam sets it."""
+    entry = {"name": "fake", "vendor": {"accountId": "464622532012"}, "externalId": "ext-1234",
+             "tags": {"agent-iam:preset": "datadog@2026-11-29"}}
+    assert_config_error({"saasRoles": [entry]}, "agent-iam:saasRoles[0].tags.agent-iam:preset: 'agent-iam:preset' is agent-iam's own tag key")
+    assert_config_error({"defaults": {"tags": {"agent-iam:preset": "x"}}, "saasRoles": [{**entry, "tags": {}}]},
+                        "agent-iam:defaults.tags.agent-iam:preset: 'agent-iam:preset' is agent-iam's own tag key")

@@ -154,7 +154,8 @@ def test_the_folder_starts_as_the_language_host_starts_it_and_serves_the_schema_
     assert set(served["resources"]) == {
         f"{PACKAGE}:index:{name}"
         for name in (
-            "EcsAgentRoles", "Ec2AgentInstanceProfile", "SaasAccessRole", "ServiceAccountRole", "OidcProviderRegistration", "OidcRole"
+            "EcsAgentRoles", "Ec2AgentInstanceProfile", "SaasAccessRole", "IrsaRole", "PodIdentityRole", "ServiceAccountRole",
+            "OidcProviderRegistration", "OidcRole",
         )
     }
 

@@ -30,8 +30,27 @@ def test_every_component_is_in_the_schema_with_documented_inputs_and_its_outputs
         assert "Default" in prop["description"] or "Required" in prop["description"], (name, prop["description"])
     assert set(resource.get("requiredInputs", [])) == {pulumi_name(f) for f in args_type.__required_keys__}
     [mixin] = [c for c in component.__mro__ if c.__name__ == f"{component.__name__}Outputs"]
-    outputs = {pulumi_name(f) for f in mixin.__annotations__}
+    outputs = {pulumi_name(f) for c in mixin.__mro__ for f in getattr(c, "__annotations__", {})}
     assert outputs and set(resource["properties"]) == outputs
+
+
+def test_inherited_args_fields_keep_the_docstring_of_the_base_that_declares_them():
+    """The analyzer reads a docstring from the field's own class only; the schema restores inherited ones."""
+    from agent_iam.components import base
+    from agent_iam.components._service_account import ServiceAccountArgs
+
+    irsa = SCHEMA["resources"][f"{PACKAGE}:index:IrsaRole"]["inputProperties"]
+    ecs = SCHEMA["resources"][f"{PACKAGE}:index:EcsAgentRoles"]["inputProperties"]
+    import inspect
+
+    def declared(cls, field):
+        source = inspect.getsource(cls)
+        return " ".join(source.split(f"    {field}:", 1)[1].split('"""')[1].split())
+
+    assert " ".join(irsa["namespace"]["description"].split()) == declared(ServiceAccountArgs, "namespace")
+    assert " ".join(irsa["s3Read"]["description"].split()) == declared(base.S3Args, "s3_read")
+    assert " ".join(ecs["kmsKeyArns"]["description"].split()) == declared(base.SecretsArgs, "kms_key_arns")  # not S3Args'
+    assert " ".join(ecs["iamLimits"]["description"].split()) == declared(base.RoleArgs, "iam_limits")
 
 
 def pulumi_name(field: str) -> str:

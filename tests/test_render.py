@@ -8,7 +8,7 @@ import os
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import config_with
+from conftest import config_with, fuzz_examples
 from agent_iam.plan.render import write_plan
 
 
@@ -61,12 +61,11 @@ def _stdlib(data) -> bytes:
     return (json.dumps(data, indent=2) + "\n").encode()
 
 
-def test_documents_are_written_exactly_as_json_dumps_would():
-    from conftest import plan_stack_file
+def test_documents_are_written_exactly_as_json_dumps_would(planned):
     from agent_iam.plan.render import _pretty, iam_document_files, plan_document
 
     for stack in ("dev", "staging", "prod"):
-        run = plan_stack_file(stack)
+        run = planned(stack)
         for doc in [plan_document(run), *iam_document_files(run).values()]:
             assert _pretty(doc) == _stdlib(doc)
     for odd in [{"tag": "café"}, {"x": 1.5e-07, "y": 3600.0}, {"n": 2**64}, {"s": "1e-5 is text"},
@@ -85,7 +84,7 @@ _json_values = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=fuzz_examples(0.8), deadline=None)
 @given(_json_values)
 def test_any_document_is_written_exactly_as_json_dumps_would(value):
     from agent_iam.plan.render import _pretty
@@ -155,7 +154,7 @@ def _run_with(inputs: list, outputs: dict):
     return PlanRun("s", resources, outputs, ["an advisory"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=fuzz_examples(0.6), deadline=None)
 @given(st.lists(st.dictionaries(st.text(max_size=6), _json_values, max_size=5), max_size=4),
        st.dictionaries(st.text(max_size=6), _json_values, max_size=4))
 def test_plan_json_is_the_sorted_document_as_json_dumps_would_write_it(inputs, outputs):
@@ -169,12 +168,11 @@ def test_plan_json_is_the_sorted_document_as_json_dumps_would_write_it(inputs, o
     assert plan_json(run) == _stdlib(plan_document(run))
 
 
-def test_plan_json_of_every_stack_is_the_sorted_document():
-    from conftest import plan_stack_file
+def test_plan_json_of_every_stack_is_the_sorted_document(planned):
     from agent_iam.plan.render import _pretty, plan_document, plan_json
 
     for stack in ("dev", "staging", "prod"):
-        run = plan_stack_file(stack)
+        run = planned(stack)
         assert plan_json(run, {"x": [1e-05]}) == _pretty(plan_document(run, {"x": [1e-05]}))
         assert plan_json(run) == _stdlib(plan_document(run))
     odd = _run_with([{"b": {"é": 1, "a": [2**70]}, "a": 1}, {2: "not a text key"} and {"z": 1.5e-07}], {"o": {"b": 1, "a": 2}})
@@ -200,7 +198,7 @@ _plain_manifests = st.recursive(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=fuzz_examples(), deadline=None)
 @given(st.dictionaries(_yaml_text, _yaml_values, max_size=5) | st.dictionaries(_plainish, _plain_manifests, min_size=1, max_size=5))
 def test_manifests_are_written_exactly_as_yaml_dump_would(manifest):
     """`_yaml` writes plain manifests itself: the bytes of PyYAML's safe dump, for any manifest."""
@@ -211,20 +209,19 @@ def test_manifests_are_written_exactly_as_yaml_dump_would(manifest):
     assert _yaml(manifest) == yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False).encode()
 
 
-def test_shared_objects_and_every_stacks_manifests_are_written_as_yaml_dump_would():
+def test_shared_objects_and_every_stacks_manifests_are_written_as_yaml_dump_would(planned):
     import yaml
 
-    from conftest import plan_stack_file
     from agent_iam.plan.render import _YAML_DUMPER, _yaml, kubernetes_manifest_files
 
     labels = {"app": "x"}
     shared = {"metadata": {"labels": labels}, "spec": {"selector": labels}}  # PyYAML writes an anchor and an alias
-    for manifest in [shared, *(m for s in ("dev", "staging", "prod") for m in kubernetes_manifest_files(plan_stack_file(s)).values())]:
+    for manifest in [shared, *(m for s in ("dev", "staging", "prod") for m in kubernetes_manifest_files(planned(s)).values())]:
         assert _yaml(manifest) == yaml.dump(manifest, Dumper=_YAML_DUMPER, sort_keys=False).encode()
     assert b"&id001" in _yaml(shared)
 
 
-def test_tree_labels_built_as_text_print_what_their_markup_prints():
+def test_tree_labels_built_as_text_print_what_their_markup_prints(planned):
     """The tree's labels are rich Text built directly (`_label_text`), not markup parsed per label:
     printed plain and in colour they are the markup's labels, odd names included."""
     import dataclasses
@@ -234,10 +231,9 @@ def test_tree_labels_built_as_text_print_what_their_markup_prints():
     from rich.console import Console
     from rich.tree import Tree
 
-    from conftest import plan_stack_file
     from agent_iam.plan.render import _label, _label_text
 
-    resources = [r for s in ("dev", "prod") for r in plan_stack_file(s).resources]
+    resources = [r for s in ("dev", "prod") for r in planned(s).resources]
     some = resources[0]
     for name in ["", "a]b", "x\\\\y", ":smile:", "[bold]n", "é 名", "a" * 120]:
         resources += [dataclasses.replace(some, name=name, protect=True),

@@ -64,6 +64,11 @@ def test_components_declare_no_class_annotations(cls):
     """The SDK resolves a component class's own annotations with get_type_hints on every registration
     (a third of a component's registration cost); the outputs the schema analyzer needs are annotated
     on a `<Name>Outputs` mixin instead, which the analyzer reads through the MRO and the SDK never does."""
+    from agent_iam.provider import components as hosted
+
     assert not inspect.get_annotations(cls), inspect.get_annotations(cls)
+    if cls not in hosted():
+        return  # a base of components (RoleComponent): no outputs of its own
     mixins = [c for c in cls.__mro__ if c.__name__ == f"{cls.__name__}Outputs"]
-    assert mixins and inspect.get_annotations(mixins[0]), f"{cls.__name__} declares its outputs on no mixin"
+    annotated = [c for c in mixins[0].__mro__ if inspect.get_annotations(c)] if mixins else []
+    assert annotated, f"{cls.__name__} declares its outputs on no mixin"

@@ -321,7 +321,7 @@ def test_the_validator_would_catch_a_bad_manifest():
 
 def test_children_are_parented_to_the_component(plan_stack):
     run = plan_stack(config(pod_identity(account="observability")))
-    (component,) = run.of_type("agent-iam:eks:ServiceAccountRole")
+    (component,) = run.of_type("agent-iam:eks:PodIdentityRole")
     children = [r for r in run.resources if r.name.startswith("agent-") and r.custom]
     assert {r.parent for r in children} == {component.urn}
 
@@ -601,10 +601,9 @@ def test_cross_account_pod_identity_with_a_stack_boundary_has_a_working_config(p
 
     assert_config_error(
         {"accounts": ACCOUNTS, "clusters": CLUSTERS, "defaults": defaults, "serviceAccounts": [cluster_in_stack_account]},
-        "agent-iam:serviceAccounts[0].sourceRolePermissionsBoundaryArn: required: the Pod Identity role is created in "
-        f"the cluster's account {ACCOUNT}, and defaults.permissionsBoundaryArn (arn:aws:iam::{OBSERVABILITY}:policy/"
-        f"Boundary) is a policy of account {OBSERVABILITY}; name the boundary policy of account {ACCOUNT} "
-        f"(e.g. arn:aws:iam::{ACCOUNT}:policy/Boundary)",
+        "agent-iam:serviceAccounts[0].sourceRolePermissionsBoundaryArn: Pod Identity role 'agent-pod-identity' is "
+        f"created in account {ACCOUNT}, but its permissions boundary arn:aws:iam::{OBSERVABILITY}:policy/Boundary is "
+        f"in account {OBSERVABILITY}; set sourceRolePermissionsBoundaryArn to a policy of that account",
     )
     source_boundary = f"arn:aws:iam::{ACCOUNT}:policy/Boundary"
     entry = {**cluster_in_stack_account, "sourceRolePermissionsBoundaryArn": source_boundary}

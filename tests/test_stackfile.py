@@ -273,3 +273,83 @@ def test_a_stacks_dir_outside_a_project_is_named_by_its_real_path(tmp_path_facto
     assert code == 2
     assert f"{folder / 'Pulumi.t.yaml'}:5: agent-iam:ecsAgents[0].name: must be text, not a list (got ['a'])" in err
     assert "stacks/Pulumi.t.yaml" not in err
+
+
+# --- what a stack file is: a regular file under the size cap, its aliases bounded ----------------
+
+
+def test_aliases_that_repeat_more_text_than_a_file_may_hold_are_refused_as_read(tmp_path, capsys):
+    """A few thousand aliases of one long value, far under the 200,000-value cap, once expanded to
+    gigabytes (MemoryError while the cache key was computed, `--no-cache` included): the reader
+    counts the text as it builds the values and stops at the limit, naming the file, line and limit."""
+    from agent_iam.plan.stackfile import MAX_TEXT
+
+    value = "x" * 4000
+    refs = MAX_TEXT // len(value) + 10
+    text = HEAD + f"  agent-iam:blob: &b {value}\n  agent-iam:many: [" + ", ".join(["*b"] * refs) + "]\n"
+    assert refs < 200_000 and len(text) < 50_000
+    for flags in ((), ("--no-cache",)):
+        write(tmp_path, text)
+        code = main(["--stack", "t", "--stacks-dir", str(tmp_path), "--out", str(tmp_path / "build"), "--quiet", *flags])
+        err = " ".join(capsys.readouterr().err.split())
+        assert code == 2, err
+        # the line of the value the aliases repeat, the key path of the alias that crossed the limit
+        assert re.search(rf"{re.escape(FILE)}:4: agent-iam:many\[\d+\]: the file expands to more than "
+                         rf"{MAX_TEXT:,} characters of keys and values \(aliases\)", err), err
+        assert not (tmp_path / "build" / "t").exists()
+
+
+def test_a_stack_file_over_the_size_cap_is_refused_naming_its_size(tmp_path):
+    from agent_iam.plan.cache import PlanCache
+    from agent_iam.plan.paths import STACK_FILE_MAX_BYTES
+
+    path = tmp_path / "Pulumi.t.yaml"
+    with open(path, "wb") as f:
+        f.truncate(STACK_FILE_MAX_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(tmp_path, "t")
+    assert str(caught.value) == (
+        f"{FILE}: {STACK_FILE_MAX_BYTES + 1:,} bytes, over the limit of {STACK_FILE_MAX_BYTES:,}; "
+        f"a stack file is a regular file of at most {STACK_FILE_MAX_BYTES:,} bytes (8 MiB)"
+    )
+    assert PlanCache(tmp_path / "out").quick_key("t", path) is None  # the cache never reads it either
+
+
+def test_a_link_to_a_stack_file_is_read_and_a_folder_is_refused(tmp_path):
+    real = tmp_path.parent / "shared.yaml"
+    real.write_text(HEAD + "  agent-iam:ecsAgents:\n    - name: a\n")
+    (tmp_path / "Pulumi.t.yaml").symlink_to(real)
+    assert load_stack_file(tmp_path, "t").config["agent-iam:ecsAgents"] == [{"name": "a"}]
+    (tmp_path / "Pulumi.t.yaml").unlink()
+    (tmp_path / "Pulumi.t.yaml").mkdir()
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(tmp_path, "t")
+    assert str(caught.value).startswith(f"{FILE}: a folder; a stack file is a regular file of at most ")
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo"])
+def test_a_stack_file_that_never_ends_or_never_opens_is_a_config_error(tmp_path, kind):
+    """`Pulumi.t.yaml -> /dev/zero` exhausted memory and a FIFO hung the plan. The command runs in a
+    process held to 1 GiB and 60 s, so a plan that reads either fails here instead of hurting the machine."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    path = tmp_path / "Pulumi.t.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(kind)
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "agent_iam", "plan", "--stack", "t", "--stacks-dir", str(tmp_path), "--out", str(tmp_path / "build")],
+        capture_output=True, text=True, timeout=60, preexec_fn=limited, env={**os.environ, "COLUMNS": "400"},
+    )
+    what = "a FIFO (named pipe)" if kind == "fifo" else "a character device"
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"{FILE}: {what}; a stack file is a regular file of at most 8,388,608 bytes (8 MiB)" in done.stderr
+    assert not (tmp_path / "build" / "t").exists()

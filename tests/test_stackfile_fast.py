@@ -7,7 +7,6 @@ uses (config, secret keys, every key's line, ESC environments) or the error's ev
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,11 @@ from agent_iam.plan import stackfile
 from agent_iam.stack_config import ConfigError
 from bench.generate import write_stack
 
+from conftest import fuzz_examples
 from test_fuzz_stackfile import stack_file
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
+EXAMPLES = fuzz_examples(0.6)
 
 # Inside the fast subset (no flow collections, tags, escapes, tabs, directives), the spellings
 # YAML 1.1 and 1.2 read differently, and every problem the loader reports.

@@ -11,15 +11,9 @@ import pytest
 
 from conftest import ROOT
 from agent_iam.plan.render import iam_document_files, write_plan
-from agent_iam.plan.run import run_program
 from agent_iam.plan.stackfile import read_stack_file
 
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
-
-
-def plan_of(stack: str):
-    config, secret_keys = read_stack_file(ROOT / "stacks", stack)
-    return run_program(stack, config, secret_keys)
 
 
 def test_the_three_environments_exist():
@@ -27,8 +21,8 @@ def test_the_three_environments_exist():
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_stack_renders_with_documents(stack, tmp_path):
-    run = plan_of(stack)
+def test_every_stack_renders_with_documents(stack, tmp_path, planned):
+    run = planned(stack)
     roles = run.of_type("aws:iam/role:Role")
     assert roles, f"{stack} creates no roles"
     target = write_plan(run, tmp_path)
@@ -42,9 +36,9 @@ def test_every_stack_renders_with_documents(stack, tmp_path):
         assert trust == json.loads(role.inputs["assumeRolePolicy"])
 
 
-def test_prod_matillion_matches_the_guide_plus_the_task_roles_documented_conditions():
+def test_prod_matillion_matches_the_guide_plus_the_task_roles_documented_conditions(planned):
     """Guide 002 (Matillion): task role trusted by ecs-tasks and ec2; execution role reads the two secrets."""
-    run = plan_of("prod")
+    run = planned("prod")
     docs = iam_document_files(run)
     account = "432109876543"
     task_trust = docs["matillion-streaming-task.trust.json"]
@@ -70,8 +64,8 @@ def test_prod_matillion_matches_the_guide_plus_the_task_roles_documented_conditi
     assert all(r.inputs["permissionsBoundary"].endswith(":policy/AgentPermissionsBoundary") for r in roles)
 
 
-def test_dev_superblocks_outputs_the_agent_environment():
-    run = plan_of("dev")
+def test_dev_superblocks_outputs_the_agent_environment(planned):
+    run = planned("dev")
     env = run.outputs["ecsAgents"]["superblocks-agent"]["agentEnvironment"]
     assert env == {"SB_EXECUTION_ENV_INCLUSION_LIST": "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"}
 

@@ -17,7 +17,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ForwardRef, Generic, Required, TypeVar, Union, get_args, get_origin, is_typeddict
+from typing import Any, ForwardRef, Required, TypeVar, Union, get_args, get_origin, is_typeddict
 
 import pulumi
 
@@ -60,6 +60,20 @@ class ArgsError(pulumi.RunError, ValueError):
 def raise_problems(component: str, name: str, problems: list[Problem]) -> None:
     if problems:
         raise ArgsError(component, name, problems)
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How a component's problems and advisories read to whoever wrote its Args: from a program, the
+    component, its name and its Args fields (the default); from a stack file, the entry's key and the
+    stack keys (the stack config hands its own voice to `check`)."""
+
+    where: str  # `SaasAccessRole 'vendor'`, or `agent-iam:saasRoles[0] (vendor)`
+    spell: Callable[[str], str] = lambda field: field
+
+    def advisory(self, advisory: Problem) -> str:
+        """The advisory as `pulumi up`, `pulumi preview` and the plan print it."""
+        return f"agent-iam: {self.where}: {advisory.render(self.spell)}"
 
 
 @functools.cache
@@ -240,76 +254,6 @@ def check_list(field: str, values: Any, check: Callable[[Any], Any]) -> list[Pro
                 problems.append(Problem(f"{field}[{index}]", f"listed twice: {value!r}"))
             seen.add(value)
     return problems
-
-
-class _NotPlain(Exception):
-    """A value holds something other than plain data (an Output, an object): it has no fingerprint."""
-
-
-def fingerprint(value: Any) -> Any:
-    """A hashable stand-in for plain data (str, int, bool, float, None, and dicts, lists and tuples of
-    those): equal exactly when the data is equal, types included (`True` is not `1`, `1.0` not `1`).
-    Raises `_NotPlain` for anything else."""
-    kind = type(value)
-    if kind is str:  # the most common leaf, as itself: every other fingerprint is a tuple
-        return value
-    if kind is dict:
-        return (kind, tuple([(fingerprint(k), fingerprint(v)) for k, v in value.items()]))
-    if kind is list or kind is tuple:
-        return (kind, tuple([fingerprint(v) for v in value]))
-    if kind is float:
-        return (kind, repr(value))  # -0.0 and 0.0 compare equal but are written differently
-    if kind in _PLAIN_TYPES:
-        return (kind, value)
-    raise _NotPlain
-
-
-class CheckedPlans(Generic[T]):
-    """Plans a component's `check` worked out, kept for its constructor: the stack config checks every
-    entry's Args before the program registers anything, then constructs each component with the same
-    Args object, which needs no second check.
-
-    A plan is handed out once, and only for the same name, the same Args object with the same content
-    as when it was checked (a deep fingerprint), under the same `aws:region` (the only setting a plan
-    reads besides its Args); Args holding an `Output` are never kept (they are checked when they
-    resolve). At most `limit` plans are kept, the oldest dropped first. `make(name, args)` works a
-    plan out (checking the Args); `check` and `for_constructor` are what a component calls."""
-
-    def __init__(self, make: Callable[[str, Any], T], limit: int = 20_000):
-        self.make = make
-        self.limit = limit
-        self._plans: dict[tuple[str, int], tuple[Any, Any, Any, T]] = {}
-
-    def check(self, name: str, args: Any) -> T:
-        """The component's `check`: the plan worked out now, kept for the constructor that follows."""
-        plan = self.make(name, args)
-        self.remember(name, args, plan)
-        return plan
-
-    def for_constructor(self, name: str, args: Any) -> T:
-        """The plan `check` kept for these Args, else one worked out (and checked) now."""
-        return self.take(name, args) or self.make(name, args)
-
-    @staticmethod
-    def _state(args: Any) -> tuple[Any, Any] | None:
-        try:
-            return fingerprint(args), pulumi.Config("aws").get("region")
-        except _NotPlain:
-            return None
-
-    def remember(self, name: str, args: Any, plan: T) -> None:
-        state = self._state(args)
-        if state is None:
-            return
-        while len(self._plans) >= self.limit:
-            del self._plans[next(iter(self._plans))]
-        self._plans[(name, id(args))] = (args, *state, plan)
-
-    def take(self, name: str, args: Any) -> T | None:
-        kept = self._plans.pop((name, id(args)), None)
-        if kept is None or kept[0] is not args or kept[1:3] != self._state(args):
-            return None
-        return kept[3]
 
 
 def when_known(values: Mapping[str, Any], build: Callable[[dict[str, Any]], T]) -> T | pulumi.Output[T]:

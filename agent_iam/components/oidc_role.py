@@ -13,7 +13,7 @@ or already exists; this component only references its ARN.
 
 # No `from __future__ import annotations`: Pulumi's schema analyzer reads these annotations as types.
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional, Required, TypedDict
+from typing import Any, Optional, Required
 
 import pulumi
 
@@ -21,33 +21,14 @@ from agent_iam.iam import actions, arns, checks
 from agent_iam.iam import issuers as known
 
 from . import policies
-from ._contract import (
-    CheckedPlans,
-    Problem,
-    check_fields,
-    check_list,
-    check_value,
-    is_known,
-    raise_problems,
-    type_token,
-    when_known,
+from ._contract import Problem, check_list, check_value, is_known
+from .base import (
+    check_managed_policy_arn,
+    OneRoleArgs, RoleComponent, RolePlan, RoleSlot, S3Args, has_permissions, policy_advisory, policy_problems,
+    role_name, role_spec, s3_permissions, s3_problems,
 )
-from .role import (
-    IamLimits,
-    IamLimitsArgs,
-    PlannedRole,
-    RoleDocuments,
-    create_role,
-    iam_limits,
-    policy_problems,
-    role_name,
-    role_option_problems,
-    role_problems,
-    role_spec,
-)
-from .saas_access_role import permissions, s3_problems
+from .role import Policy, RoleDocuments
 
-COMPONENT = "OidcRole"
 POLICY_NAME = "workload-access"
 WEB_IDENTITY = actions.ASSUME_ROLE_WITH_WEB_IDENTITY
 DEFAULT_PROJECT = "Default Project"
@@ -70,7 +51,7 @@ PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-class OidcRoleArgs(TypedDict, total=False):
+class OidcRoleArgs(OneRoleArgs, S3Args, total=False):
     """A role for workloads that present an OIDC token: the issuer, who may assume it (subjects, built
     from the provider's keys or listed), and what it may do."""
 
@@ -122,36 +103,6 @@ class OidcRoleArgs(TypedDict, total=False):
     existing provider). Default: derived from `account_id` and the issuer."""
     account_id: pulumi.Input[str]
     """The 12-digit account the role is created in. Default: none (then `oidc_provider_arn` is required)."""
-    region: str
-    """The region of the role's account; sets the partition. Default: the program's `aws:region`, else `us-east-1`."""
-    s3_read: list[pulumi.Input[str]]
-    """S3 locations the role may read, each `bucket` or `bucket/prefix`. Default: none."""
-    s3_write: list[pulumi.Input[str]]
-    """S3 locations the role may write and read. Default: none."""
-    kms_key_arns: list[pulumi.Input[str]]
-    """KMS keys of SSE-KMS buckets among the S3 locations, usable through S3 only. Default: none."""
-    policy_arns: list[str]
-    """Managed policies attached to the role. Default: none."""
-    policy: dict[str, Any]
-    """An IAM identity policy document for anything else, merged into the role's permissions. Default: none."""
-    allow_wildcard_resources: bool
-    """Accept `Resource: "*"` in an Allow statement of `policy`. Default: false."""
-    role_name: str
-    """The role's name (pipelines name it in their configuration). Default: the component's name."""
-    path: str
-    """The role's IAM path. Default: `/`."""
-    description: str
-    """The role's description. Default: `Role for <provider> OIDC workloads <name> (agent-iam)`."""
-    permissions_boundary_arn: str
-    """A managed policy set as the role's permissions boundary. Default: none."""
-    max_session_duration: int
-    """The role's maximum session, 3600 to 43200 seconds. Default: IAM's (3600)."""
-    tags: dict[str, str]
-    """Tags of the role (agent-iam adds `managed-by: agent-iam`). Default: none."""
-    protect: bool
-    """Protect the role from deletion. Default: false."""
-    iam_limits: IamLimitsArgs
-    """The account's IAM quotas, when raised. Default: IAM's default quotas."""
 
 
 class OidcRoleOutputs:
@@ -173,8 +124,10 @@ class OidcRoleOutputs:
 
 
 def issuer_url(args: Mapping[str, Any]) -> str:
-    """The issuer URL, default applied ("" when a generic role gives none)."""
-    return (args.get("issuer_url") or known.default_issuer(args.get("provider", "")) or "").rstrip("/")
+    """The issuer URL, default applied ("" when a generic role, or an unknown provider, gives none)."""
+    provider = args.get("provider")
+    default = known.default_issuer(provider) if provider in known.SPECS else None
+    return (args.get("issuer_url") or default or "").rstrip("/")
 
 
 def issuer_key(args: Mapping[str, Any]) -> str:
@@ -438,42 +391,36 @@ def _github_problems(args: Mapping[str, Any], bad: Any) -> None:
                 f"workflow_refs[{index}]",
                 f"not a job_workflow_ref (<owner>/<repo>/.github/workflows/<file>.yml@<ref>, matched exactly): {ref!r}",
             )
+        elif known.has_wildcard(ref):
+            bad(
+                f"workflow_refs[{index}]",
+                f"is matched exactly (StringEquals), so '*' and '?' are not patterns here: name the ref ({ref!r}); "
+                "{workflow_file} pins a workflow at any ref the subjects allow",
+            )
 
 
-def _region(args: Mapping[str, Any]) -> str:
-    return args.get("region") or pulumi.Config("aws").get("region") or "us-east-1"
-
-
-class _Plan:
+class OidcRolePlan(RolePlan, args=OidcRoleArgs, family="oidcRoles"):
     """The checked Args with their defaults applied: the role, its documents and what IAM would refuse."""
 
-    def __init__(self, name: str, args: OidcRoleArgs):
-        raise_problems(COMPONENT, name, check_fields(OidcRoleArgs, args))
-        self.name = name
-        self.args = args
-        self.region = _region(args)
-        role, problems = role_name(name, args, "role_name", "")
-        problems += role_option_problems(args)
-        if args.get("account_id") is not None:
-            problems += check_value("account_id", args["account_id"], checks.check_account_id)
-        problems += oidc_problems(args)
-        problems += s3_problems(args)
-        problems += check_list("policy_arns", args.get("policy_arns") or [], checks.check_policy_arn)
-        problems += policy_problems("policy", args.get("policy"), bool(args.get("allow_wildcard_resources")))
-        raise_problems(COMPONENT, name, problems)
-        self.issuer = issuer_url(args)
-        self.audience = audience(args)
-        self.subjects = all_subjects(args)
-        self.role = role_spec(args, role, f"Role for {args['provider']} OIDC workloads {name} (agent-iam)")
-        self.limits: IamLimits = iam_limits(args)
-        self.provider_arn: pulumi.Input[str] = args.get("oidc_provider_arn") or derived_provider_arn(args, self.region)
-        self.permissions = permissions(args, self.region)
-        self.documents = when_known({"provider_arn": self.provider_arn}, self._build)
-        if not isinstance(self.documents, pulumi.Output):
-            raise_problems(COMPONENT, name, self._role_problems(self.documents))
+    def problems(self) -> list[Problem]:
+        args = self.args
+        self.role_name, problems = role_name(self.name, args, "role_name", "")
+        problems += super().problems() + oidc_problems(args) + s3_problems(args)
+        problems += check_list("policy_arns", args.get("policy_arns") or [], check_managed_policy_arn)
+        return problems + policy_problems("policy", args.get("policy"), bool(args.get("allow_wildcard_resources")))
 
-    def _role_problems(self, docs: RoleDocuments) -> list[Problem]:
-        return role_problems("role", self.role, docs, self.limits, self.args.get("account_id"), policy_field="policy")
+    def setup(self) -> None:
+        self.issuer = issuer_url(self.args)
+        self.audience = audience(self.args)
+        self.subjects = all_subjects(self.args)
+
+    def role_slots(self) -> list[RoleSlot]:
+        description = f"Role for {self.args['provider']} OIDC workloads {self.name} (agent-iam)"
+        return [RoleSlot("role", role_spec(self.args, self.role_name, description), self.args.get("account_id"))]
+
+    def document_inputs(self, **later: Any) -> Optional[dict[str, Any]]:
+        provider_arn = self.args.get("oidc_provider_arn") or derived_provider_arn(self.args, self.region)
+        return {**self.args, "oidc_provider_arn": provider_arn, **later}
 
     def trust(self, provider_arn: str) -> policies.Document:
         return web_identity_trust(
@@ -487,75 +434,58 @@ class _Plan:
             workflow_refs=workflow_refs(self.args),
         )
 
-    def _build(self, values: dict[str, Any]) -> RoleDocuments:
-        docs = RoleDocuments(
-            trust=self.trust(values["provider_arn"]),
-            inline_policy_name=POLICY_NAME,
-            inline_policy=self.permissions,
-            attached_policy_arns=tuple(self.args.get("policy_arns") or ()),
-        )
-        if not is_known(self.provider_arn):
-            problems = oidc_problems({**self.args, "oidc_provider_arn": values["provider_arn"]})
-            raise_problems(COMPONENT, self.name, problems + self._role_problems(docs))
-        return docs
+    def build(self, values: dict[str, Any]) -> list[RoleDocuments]:
+        document = s3_permissions(values, self.region)
+        permissions = (Policy(POLICY_NAME, document),) if document else ()
+        return [RoleDocuments(self.trust(values["oidc_provider_arn"]), permissions, tuple(values.get("policy_arns") or ()))]
 
-    def role_documents(self) -> RoleDocuments:
-        """The documents to register: dicts when everything is known, else the trust as an output."""
-        docs = self.documents
-        if not isinstance(docs, pulumi.Output):
-            return docs
-        return RoleDocuments(
-            trust=docs.apply(lambda d: d.trust),
-            inline_policy_name=POLICY_NAME,
-            inline_policy=self.permissions,
-            attached_policy_arns=tuple(self.args.get("policy_arns") or ()),
-        )
+    def layout(self) -> list[RoleDocuments]:
+        permissions = (Policy(POLICY_NAME, None),) if has_permissions(self.args) else ()
+        return [RoleDocuments(None, permissions, tuple(self.args.get("policy_arns") or ()))]
 
-    def roles(self) -> list[PlannedRole]:
-        account = self.args.get("account_id")
-        docs = None if isinstance(self.documents, pulumi.Output) else self.documents
-        return [PlannedRole("role", self.role, account if is_known(account) else None, docs)]
+    def resolved_problems(self, values: dict[str, Any]) -> list[Problem]:
+        return super().resolved_problems(values) + oidc_problems(values) + s3_problems(values)
+
+    def advisories(self) -> list[Problem]:
+        who = f"the role {self.role_name!r}"
+        advice = policy_advisory(self.args, who)
+        wildcards = [s for s in self.subjects if known.has_wildcard(s)]
+        if wildcards:
+            advice.append(
+                Problem(
+                    "",
+                    f"{who} trusts EVERY token whose subject matches {', '.join(wildcards)} "
+                    "({allow_wildcard_subject}: true)",
+                )
+            )
+        pull_requests = [s for s in self.subjects if s.endswith(":pull_request")]
+        if pull_requests and (self.args.get("s3_write") or self.args.get("policy") or self.args.get("policy_arns")):
+            advice.append(
+                Problem(
+                    "",
+                    f"{who} trusts pull request runs ({', '.join(pull_requests)}) and can do more than read S3: the code "
+                    "of any pull request (any branch pushed to the repository) runs with it; keep a pull request role "
+                    "read-only",
+                )
+            )
+        return advice
 
 
-# The plans `check` worked out, for the constructor that follows it with the same Args.
-_CHECKED: CheckedPlans[_Plan] = CheckedPlans(_Plan)
-
-
-class OidcRole(pulumi.ComponentResource, OidcRoleOutputs):
+class OidcRole(RoleComponent, OidcRoleOutputs, plan=OidcRolePlan, module="oidc"):
     """A role assumed with web identity tokens of one OIDC issuer (`agent-iam:oidc:OidcRole`).
 
     Bad Args raise an `ArgsError` naming the field before anything is registered. When
     `oidc_provider_arn` is another resource's output, the trust waits for it; `depends_on` given in
     `opts` is passed to the role too, so a provider registered in the same program exists first."""
 
-    def __init__(self, name: str, args: OidcRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        plan = _CHECKED.for_constructor(name, args)
-        super().__init__(type_token("oidc", COMPONENT), name, None, opts)
-        role = create_role(
-            self,
-            f"{name}-role",
-            plan.role,
-            plan.role_documents(),
-            depends_on=opts.depends_on if opts is not None else None,
-        )
-        self.role_arn = role.arn
-        self.role_name = role.name
+    def __init__(self, name: str, args: OidcRoleArgs, opts: Optional[pulumi.ResourceOptions] = None, *,
+                 plan: Optional[OidcRolePlan] = None):
+        super().__init__(name, args, opts, plan=plan)
+
+    def _register(self, name: str, plan: OidcRolePlan) -> None:
+        (role,) = self._register_roles(name, plan)
+        self.role_arn, self.role_name = role.arn, role.name
         self.issuer = plan.issuer
         self.audience = plan.audience
         self.subjects = plan.subjects
-        self.register_outputs(self.outputs())
 
-    @staticmethod
-    def check(name: str, args: OidcRoleArgs) -> list[PlannedRole]:
-        """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        return _CHECKED.check(name, args).roles()
-
-    def outputs(self) -> dict[str, Any]:
-        """Stack output: the role, and what the pipeline configures (issuer, audience, subjects)."""
-        return {
-            "roleArn": self.role_arn,
-            "roleName": self.role_name,
-            "issuer": self.issuer,
-            "audience": self.audience,
-            "subjects": self.subjects,
-        }

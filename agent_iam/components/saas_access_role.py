@@ -7,51 +7,37 @@ into one customer managed policy attached to the role when the vendor's flow ask
 
 # No `from __future__ import annotations`: Pulumi's schema analyzer reads these annotations as types.
 from collections.abc import Mapping
-from typing import Any, Optional, Required, TypedDict
+from typing import Any, Optional
 
 import pulumi
 
 from agent_iam.iam import arns, checks
 
 from . import policies
-from ._contract import (
-    CheckedPlans,
-    Problem,
-    check_fields,
-    check_list,
-    check_value,
-    is_known,
-    raise_problems,
-    type_token,
-    when_known,
+from ._contract import Problem, check_list, check_value, is_known
+from agent_iam.iam.policy_document import PolicyDocument
+
+from .base import (
+    check_managed_policy_arn,
+    OneRoleArgs, RoleComponent, RolePlan, RoleSlot, S3Args, has_permissions, policy_advisory, policy_problems,
+    role_name, role_spec, s3_permissions, s3_problems,
 )
-from .role import (
-    region_of,
-    IamLimits,
-    IamLimitsArgs,
-    PlannedRole,
-    RoleDocuments,
-    create_role,
-    iam_limits,
-    policy_document,
-    policy_problems,
-    role_name,
-    role_option_problems,
-    role_problems,
-    role_spec,
-)
+from .role import Policy, RoleDocuments
 
 POLICY_NAME = "vendor-access"
-COMPONENT = "SaasAccessRole"
 
 
-class SaasAccessRoleArgs(TypedDict, total=False):
+class SaasAccessRoleArgs(OneRoleArgs, S3Args, total=False):
     """One vendor's access: who may assume the role, on what condition, and what it may do."""
 
-    principal_arn: Required[pulumi.Input[str]]
+    principal_arn: pulumi.Input[str]
     """The vendor principal trusted to assume the role: one of its roles (`arn:aws:iam::<vendor>:role/<name>`),
     one IAM user (`arn:aws:iam::<vendor>:user/<name>`, Snowflake's storage integration) or its account root
-    (`arn:aws:iam::<vendor>:root`). Never a wildcard. Required."""
+    (`arn:aws:iam::<vendor>:root`). Never a wildcard. Default: the account root a `preset` names; required
+    without one."""
+    vendor_account_id: str
+    """The vendor's account, trusted as a whole (its root), instead of `principalArn`; narrow it with
+    `principalArnPatterns` and/or `externalId`. Default: none."""
     external_id: pulumi.Input[str]
     """The `sts:ExternalId` the vendor gives you, required in the trust. Required when the principal is in
     another account than the role (confused deputy), unless `allowUnconditionedAccountTrust`. Default: none."""
@@ -66,41 +52,16 @@ class SaasAccessRoleArgs(TypedDict, total=False):
     account_id: pulumi.Input[str]
     """The 12-digit account the role is created in, to tell a cross-account vendor from a local one.
     Default: unknown, so an external ID is required."""
-    region: str
-    """The region of the role's account; sets the ARN partition of S3 resources. Default: the program's
-    `aws:region`, else `us-east-1`."""
-    s3_read: list[pulumi.Input[str]]
-    """S3 locations the vendor may read, each `bucket` or `bucket/prefix` (GetObject, ListBucket narrowed to the
-    prefix). Default: none."""
-    s3_write: list[pulumi.Input[str]]
-    """S3 locations the vendor may write (PutObject, DeleteObject, AbortMultipartUpload) and read. Default: none."""
-    kms_key_arns: list[pulumi.Input[str]]
-    """KMS keys of SSE-KMS buckets among the S3 locations, usable through S3 only. Default: none."""
-    policy_arns: list[str]
-    """Managed policies attached to the role, one `RolePolicyAttachment` each. Default: none."""
-    policy: dict[str, Any]
-    """An IAM identity policy document for anything else, merged into the role's permissions. Default: none."""
-    allow_wildcard_resources: bool
-    """Accept `Resource: "*"` in an Allow statement of `policy`. Default: false."""
     customer_managed_policy: bool
     """Put the permissions in a customer managed policy (`<roleName>-vendor-access`) attached to the role,
-    instead of an inline policy. Default: false."""
-    role_name: str
-    """The role's name, which the vendor is handed in its ARN. Default: the component's name."""
-    path: str
-    """The role's IAM path. Default: `/`."""
-    description: str
-    """The role's description. Default: `Cross-account access for SaaS <name> (agent-iam)`."""
-    permissions_boundary_arn: str
-    """A managed policy set as the role's permissions boundary. Default: none."""
-    max_session_duration: int
-    """The role's maximum session, 3600 to 43200 seconds. Default: IAM's (3600)."""
-    tags: dict[str, str]
-    """Tags of the role (agent-iam adds `managed-by: agent-iam`). Default: none."""
-    protect: bool
-    """Protect the role from deletion (`pulumi up` refuses to delete what vendors depend on). Default: false."""
-    iam_limits: IamLimitsArgs
-    """The account's IAM quotas, when raised. Default: IAM's default quotas."""
+    instead of an inline policy. Default: false (a preset may say true)."""
+    preset_version: str
+    """With `preset`: the version (the date) the preset was reviewed at; the check fails when the shipped
+    preset is another version, so a changed preset is reviewed before it reaches the account. Default: none."""
+    without_actions: list[str]
+    """With `preset`: actions of its statements to leave out (a statement left with none goes). Default: none."""
+    without_statements: list[str]
+    """With `preset`: statements to leave out, by Sid. Default: none."""
 
 
 class SaasAccessRoleOutputs:
@@ -117,7 +78,6 @@ class SaasAccessRoleOutputs:
     """Exactly what the vendor's console asks for: `roleArn`, and `externalId` when there is one."""
 
 
-
 def _whole_account(principal: str) -> bool:
     return principal.endswith(":root")
 
@@ -129,8 +89,10 @@ def _principal_kind(principal: str) -> str:
 
 
 def _trust_problems(args: Mapping[str, Any]) -> list[Problem]:
-    """Who may assume the role: never anyone, never a vendor's customers through it (confused deputy)."""
+    """Who may assume the role: never anyone, never a vendor's customers through it (confused deputy).
+    A problem of the principal names `vendor_account_id` when the principal is that account's root."""
     principal = args.get("principal_arn")
+    principal_field = "vendor_account_id" if args.get("vendor_account_id") else "principal_arn"
     problems = check_value("principal_arn", principal, checks.check_principal_arn) if principal else []
     patterns = args.get("principal_arn_patterns") or []
     problems += check_list("principal_arn_patterns", patterns, checks.check_principal_pattern)
@@ -161,7 +123,7 @@ def _trust_problems(args: Mapping[str, Any]) -> list[Problem]:
     if whole and not conditioned and not allowed:
         problems.append(
             Problem(
-                "principal_arn",
+                principal_field,
                 f"trusts every principal in account {vendor_account} with no condition; set {{external_id}} "
                 "or {principal_arn_patterns}, or set {allow_unconditioned_account_trust}: true to accept that",
             )
@@ -190,187 +152,203 @@ def _trust_problems(args: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
-def s3_problems(args: Mapping[str, Any]) -> list[Problem]:
-    """S3 locations: bucket names (not ARNs or URLs), each location once, KMS keys only for S3."""
-    problems = check_list("s3_read", args.get("s3_read") or [], checks.check_s3_location)
-    problems += check_list("s3_write", args.get("s3_write") or [], checks.check_s3_location)
-    problems += check_list("kms_key_arns", args.get("kms_key_arns") or [], checks.check_kms_key_arn)
-    if args.get("kms_key_arns") and not (args.get("s3_read") or args.get("s3_write")):
-        problems.append(
-            Problem("kms_key_arns", "are for SSE-KMS buckets (used through S3 only); list {s3_read} or {s3_write}")
-        )
-    if problems:
-        return problems
-    listed = [("s3_write", i, v) for i, v in enumerate(args.get("s3_write") or []) if is_known(v)]
-    listed += [("s3_read", i, v) for i, v in enumerate(args.get("s3_read") or []) if is_known(v)]
-    earlier: dict[str, list[tuple[str, int, str | None, str]]] = {}  # by bucket: only the same bucket can cover
-    for key, index, value in listed:
-        bucket, prefix = checks.s3_location(value)
-        for other_key, other_index, other_prefix, other_value in earlier.get(bucket, ()):
-            covered = other_prefix is None or (prefix or "") == other_prefix or (prefix or "").startswith(
-                other_prefix + "/"
-            )
-            if covered:
-                problems.append(
-                    Problem(f"{key}[{index}]", f"already covered by {{{other_key}}}[{other_index}] ({other_value!r})")
-                )
-                break
-        earlier.setdefault(bucket, []).append((key, index, prefix, value))
-    return problems
-
-
-def permissions(args: Mapping[str, Any], region: str) -> policies.Document | None:
-    """The role's one permissions document: the user's policy, then the S3/KMS statements."""
-    return policies.permissions_document(
-        policies.partition_for_region(region),
-        policy_document(args.get("policy")),
-        [checks.s3_location(v) for v in args.get("s3_read") or []],
-        [checks.s3_location(v) for v in args.get("s3_write") or []],
-        list(args.get("kms_key_arns") or []),
-    )
-
-
-class _Plan:
+class SaasAccessRolePlan(RolePlan, args=SaasAccessRoleArgs, family="saasRoles"):
     """The checked Args with their defaults applied: the role, its documents and what IAM would refuse."""
 
-    def __init__(self, name: str, args: SaasAccessRoleArgs):
-        problems = check_fields(SaasAccessRoleArgs, args)
-        raise_problems(COMPONENT, name, problems)
-        self.args = args
-        self.region, _ = region_of(args)
-        role, problems = role_name(name, args, "role_name", "")
-        problems += role_option_problems(args)
-        problems += _trust_problems(args)
-        problems += s3_problems(args)
-        problems += check_list("policy_arns", args.get("policy_arns") or [], checks.check_policy_arn)
+    PRESET_ONLY = ("preset_version", "without_actions", "without_statements")
+
+    def preset_args(self, preset: Any, args: dict[str, Any]) -> dict[str, Any]:
+        """The preset's trust (its account root and principal patterns, or the principal the Args name), its
+        statements narrowed by the Args and on the Args' S3 locations, then the Args' own `policy`; its managed
+        policies, then the Args'. Its own `Resource: "*"` is its documented opt-in, said in every plan; the
+        Args' own policy still needs `allow_wildcard_resources`."""
+        from agent_iam import presets
+
+        trust = preset.trust
+        problems = []
+        if trust.principal == "account":
+            given = [key for key in ("principal_arn", "vendor_account_id", "principal_arn_patterns") if args.get(key)]
+            problems += [
+                Problem(key, f"is set by preset {preset.name} ({preset.title}: account {trust.account_id}); remove it")
+                for key in given
+            ]
+            args["vendor_account_id"] = trust.account_id
+            if trust.principal_arn_patterns:
+                args["principal_arn_patterns"] = list(trust.principal_arn_patterns)
+        elif args.get("vendor_account_id"):
+            problems.append(Problem("vendor_account_id", f"preset {preset.name} trusts an IAM {trust.principal}: {trust.principal_hint}"))
+        else:
+            principal = args.get("principal_arn")
+            if not principal:
+                problems.append(
+                    Problem("principal_arn", f"preset {preset.name} trusts the {trust.principal} you name: set "
+                            f"{{principal_arn}} ({trust.principal_hint})")
+                )
+            elif is_known(principal) and f":{trust.principal}/" not in principal:
+                problems.append(Problem("principal_arn", f"preset {preset.name} trusts an IAM {trust.principal}: {trust.principal_hint}"))
+            elif is_known(principal) and trust.account_id and arns.account_of(principal) != trust.account_id:
+                problems.append(Problem("principal_arn", f"preset {preset.name}'s {trust.principal} is in account {trust.account_id}"))
+        if trust.external_id and not args.get("external_id"):
+            problems.append(
+                Problem("external_id", f"required by preset {preset.name}: {trust.external_id_hint or 'the vendor generates it'}")
+            )
+        if preset.s3 is not None and preset.s3.required and not (args.get("s3_read") or args.get("s3_write")):
+            problems.append(Problem("s3_read", f"preset {preset.name} reads the locations you list: set {{s3_read}} or {{s3_write}}"))
+        for key, message in presets.narrowing_problems(preset, args.get("without_actions") or [], args.get("without_statements") or []):
+            problems.append(Problem(f"{'without_actions' if key[0] == 'withoutActions' else 'without_statements'}[{key[1]}]", message))
+        own = args.get("policy")
+        own_model = PolicyDocument.model_validate(dict(own)) if own and is_known(own) and not policy_problems("policy", own, True) else None
+        if own_model is not None and own_model.wildcard_resource and not args.get("allow_wildcard_resources"):
+            problems.append(
+                Problem("policy", 'an Allow statement has Resource "*"; scope it to ARNs, or set {allow_wildcard_resources}: '
+                        "true (the preset's own statements do not opt your policy in)")
+            )
+        self.raise_problems(problems)
+        if preset.customer_managed_policy and args.get("customer_managed_policy") is None:
+            args["customer_managed_policy"] = True
+        self.preset_kept = self.preset_statements(preset, args)
+        wide = [s["Sid"] for s in self.preset_kept if "*" in presets.as_list(s.get("Resource"))]
+        if wide:
+            self.preset_advice.append(
+                Problem("", f"the role may call the actions of {', '.join(wide)} on Resource '*', as preset {preset.label} "
+                        f"({preset.title}) documents: {preset.wildcard_reason}")
+            )
+        statements = self.preset_kept + presets.s3_statements(
+            preset,
+            partition=self.partition,
+            read=[checks.s3_location(v) for v in args.get("s3_read") or [] if is_known(v)],
+            write=[checks.s3_location(v) for v in args.get("s3_write") or [] if is_known(v)],
+            without_actions=args.get("without_actions") or [],
+        )
+        args["policy_arns"] = list(dict.fromkeys([*presets.policy_arns(preset, self.partition), *(args.get("policy_arns") or [])]))
+        args.setdefault("description", f"Cross-account access for SaaS {self.name} (agent-iam preset {preset.label})")
+        own_statements = own_model.to_dict()["Statement"] if own_model is not None else []
+        if statements or own_statements:
+            args["policy"] = policies.document([*statements, *own_statements])
+        if wide:
+            args["allow_wildcard_resources"] = True
+        return args
+
+    def preset_statements(self, preset: Any, args: Mapping[str, Any]) -> list[dict[str, Any]]:
+        from agent_iam import presets
+
+        account = args.get("account_id")
+        if not isinstance(account, str) and "${AccountId}" in repr(preset.statements):
+            self.raise_problems([Problem("account_id", f"required by preset {preset.name}: its statements name the role's account")])
+        return presets.statements(
+            preset,
+            partition=self.partition,
+            account_id=account if isinstance(account, str) else "",
+            without_actions=args.get("without_actions") or [],
+            without_statements=args.get("without_statements") or [],
+        )
+
+
+    def problems(self) -> list[Problem]:
+        args = self.args
+        if self.preset is None:
+            alone = [Problem(key, "applies to an entry with a preset only") for key in self.PRESET_ONLY if args.get(key)]
+            if alone:
+                return alone
+        self.role_name, problems = role_name(self.name, args, "role_name", "")
+        if not args.get("principal_arn") and not args.get("vendor_account_id"):
+            return problems + [
+                Problem("principal_arn", "required, but not set: the vendor's role, user or account root "
+                        "(or {vendor_account_id})")
+            ]
+        if args.get("principal_arn") and args.get("vendor_account_id"):
+            return problems + [Problem("vendor_account_id", "set one of {principal_arn} or {vendor_account_id}")]
+        if args.get("vendor_account_id"):
+            problems += check_value("vendor_account_id", args["vendor_account_id"], checks.check_account_id)
+            if problems:
+                return problems
+            self.args = args = {
+                **args, "principal_arn": policies.account_root_arn(self.partition, args["vendor_account_id"])
+            }
+        problems += super().problems() + _trust_problems(args) + s3_problems(args)
+        problems += check_list("policy_arns", args.get("policy_arns") or [], check_managed_policy_arn)
         problems += policy_problems("policy", args.get("policy"), bool(args.get("allow_wildcard_resources")))
-        for field_name, check in (("region", checks.check_region), ("account_id", checks.check_account_id)):
-            if args.get(field_name) is not None:
-                problems += check_value(field_name, args[field_name], check)
-        has_permissions = bool(args.get("s3_read") or args.get("s3_write") or args.get("policy"))
-        if args.get("customer_managed_policy") and not has_permissions:
+        if args.get("customer_managed_policy") and not has_permissions(args):
             problems.append(
                 Problem("customer_managed_policy", "is true but there are no permissions ({s3_read}, {s3_write}, {policy})")
             )
-        raise_problems(COMPONENT, name, problems)
-        self.name = name
-        self.role = role_spec(args, role, f"Cross-account access for SaaS {name} (agent-iam)")
-        self.limits: IamLimits = iam_limits(args)
-        self.has_permissions = has_permissions
-        self.policy_name = f"{self.role.name}-{POLICY_NAME}" if args.get("customer_managed_policy") else POLICY_NAME
+        self.policy_name = f"{self.role_name}-{POLICY_NAME}" if args.get("customer_managed_policy") else POLICY_NAME
         if args.get("customer_managed_policy"):  # its attachment and this one would share a name
-            raise_problems(COMPONENT, name, [
+            problems += [
                 Problem(
                     f"policy_arns[{index}]",
                     f"is named like the customer managed policy agent-iam creates for the role, {self.policy_name!r}, "
                     f"which is attached already: {arn!r}",
                 )
                 for index, arn in enumerate(args.get("policy_arns") or [])
-                if arn.rsplit("/", 1)[-1] == self.policy_name
-            ])
-        self.documents = self._documents()
-        if not isinstance(self.documents, pulumi.Output):
-            raise_problems(COMPONENT, name, self._role_problems(self.documents))
+                if isinstance(arn, str) and arn.rsplit("/", 1)[-1] == self.policy_name
+            ]
+        return problems
 
-    def _role_problems(self, docs: RoleDocuments) -> list[Problem]:
-        return role_problems("role", self.role, docs, self.limits, self.args.get("account_id"), policy_field="policy")
+    def role_slots(self) -> list[RoleSlot]:
+        spec = role_spec(self.args, self.role_name, f"Cross-account access for SaaS {self.name} (agent-iam)")
+        return [RoleSlot("role", spec, self.args.get("account_id"))]
 
-    def _build(self, values: dict[str, Any]) -> RoleDocuments:
-        """The documents from resolved values; values that were unknown are checked here, when they resolve."""
-        if not is_known(self.args):  # resolved now: check what could not be checked before
-            problems = _trust_problems(values) + s3_problems(values)
-            if self.has_permissions and not permissions(values, self.region):
-                problems.append(Problem("s3_read", "resolved to no permissions; remove the empty locations"))
-            raise_problems(COMPONENT, self.name, problems)
+    def build(self, values: dict[str, Any]) -> list[RoleDocuments]:
         trust = policies.vendor_trust(
             values["principal_arn"],
             external_id=values.get("external_id"),
             principal_arn_patterns=values.get("principal_arn_patterns") or (),
         )
-        document = permissions(values, self.region)
-        attached = tuple(values.get("policy_arns") or ())
-        if values.get("customer_managed_policy"):
-            docs = RoleDocuments(
-                trust=trust,
-                customer_policy_name=self.policy_name,
-                customer_policy=document,
-                attached_policy_arns=attached,
+        document = s3_permissions(values, self.region)
+        managed = bool(values.get("customer_managed_policy"))
+        permissions = (Policy(self.policy_name, document, managed),) if document else ()
+        return [RoleDocuments(trust, permissions, tuple(values.get("policy_arns") or ()))]
+
+    def layout(self) -> list[RoleDocuments]:
+        managed = bool(self.args.get("customer_managed_policy"))
+        permissions = (Policy(self.policy_name, None, managed),) if has_permissions(self.args) else ()
+        return [RoleDocuments(None, permissions, tuple(self.args.get("policy_arns") or ()))]
+
+    def resolved_problems(self, values: dict[str, Any]) -> list[Problem]:
+        problems = super().resolved_problems(values) + _trust_problems(values) + s3_problems(values)
+        if not problems and has_permissions(self.args) and not s3_permissions(values, self.region):
+            problems.append(Problem("s3_read", "resolved to no permissions; remove the empty locations"))
+        return problems
+
+    def advisories(self) -> list[Problem]:
+        who = f"the role {self.role_name!r}"
+        advice = []
+        principal = self.args["principal_arn"]
+        if self.args.get("allow_unconditioned_account_trust") and is_known(principal):
+            if _whole_account(principal):
+                anyone = f"ANY principal in account {arns.account_of(principal)}"
+            else:
+                anyone = f"the vendor {_principal_kind(principal)} {principal}"
+            advice.append(
+                Problem(
+                    "",
+                    f"{who} may be assumed by {anyone} with no external ID or principal pattern "
+                    "({allow_unconditioned_account_trust}: true)",
+                )
             )
-        else:
-            docs = RoleDocuments(
-                trust=trust, inline_policy_name=POLICY_NAME, inline_policy=document, attached_policy_arns=attached
-            )
-        if not is_known(self.args):
-            raise_problems(COMPONENT, self.name, self._role_problems(docs))
-        return docs
-
-    def _documents(self) -> RoleDocuments | pulumi.Output[RoleDocuments]:
-        return when_known(dict(self.args), self._build)
-
-    def role_documents(self) -> RoleDocuments:
-        """The documents to register: dicts when everything is known, else outputs of the one apply."""
-        docs = self.documents
-        if not isinstance(docs, pulumi.Output):
-            return docs
-        customer = bool(self.args.get("customer_managed_policy"))
-        permissions_doc = docs.apply(lambda d: d.customer_policy if customer else d.inline_policy)
-        return RoleDocuments(
-            trust=docs.apply(lambda d: d.trust),
-            inline_policy_name=None if customer else POLICY_NAME,
-            inline_policy=None if customer or not self.has_permissions else permissions_doc,
-            attached_policy_arns=tuple(self.args.get("policy_arns") or ()),
-            customer_policy_name=self.policy_name if customer else None,
-            customer_policy=permissions_doc if customer else None,
-        )
-
-    def roles(self) -> list[PlannedRole]:
-        account = self.args.get("account_id")
-        docs = None if isinstance(self.documents, pulumi.Output) else self.documents
-        return [PlannedRole("role", self.role, account if is_known(account) else None, docs)]
+        return advice + policy_advisory(self.given, who)
 
 
-# The plans `check` worked out, for the constructor that follows it with the same Args.
-_CHECKED: CheckedPlans[_Plan] = CheckedPlans(_Plan)
-
-
-class SaasAccessRole(pulumi.ComponentResource, SaasAccessRoleOutputs):
+class SaasAccessRole(RoleComponent, SaasAccessRoleOutputs, plan=SaasAccessRolePlan, module="saas"):
     """A cross-account role for one SaaS vendor, and the hand-off its console asks for.
 
     The trust names the vendor's principal with its external ID and/or `aws:PrincipalArn` patterns;
     the permissions (S3 locations, KMS keys, a policy) go into one inline or customer managed policy.
     Bad Args raise an `ArgsError` naming the field before anything is registered."""
 
-    def __init__(self, name: str, args: SaasAccessRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        plan = _CHECKED.for_constructor(name, args)
-        super().__init__(type_token("saas", COMPONENT), name, None, opts)
-        self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
-        role = create_role(
-            self,
-            f"{name}-role",
-            plan.role,
-            plan.role_documents(),
-            secret_trust=bool(args.get("external_id_secret")),
-            depends_on=self._waits_for,
-        )
-        self.role_arn = role.arn
-        self.role_name = role.name
-        external_id = args.get("external_id")
+    def __init__(self, name: str, args: SaasAccessRoleArgs, opts: Optional[pulumi.ResourceOptions] = None, *,
+                 plan: Optional[SaasAccessRolePlan] = None):
+        super().__init__(name, args, opts, plan=plan)
+
+    def _register(self, name: str, plan: SaasAccessRolePlan) -> None:
+        (role,) = self._register_roles(name, plan, secret_trust=bool(plan.args.get("external_id_secret")))
+        self.role_arn, self.role_name = role.arn, role.name
+        external_id = plan.args.get("external_id")
         # A secret output either way: a stack output is easy to paste where it should not go.
         self.external_id = pulumi.Output.secret(external_id) if external_id else None
         handoff: dict[str, Any] = {"roleArn": self.role_arn}
         if self.external_id is not None:
             handoff["externalId"] = self.external_id
         self.handoff = handoff
-        self.register_outputs(self.outputs())
 
-    @staticmethod
-    def check(name: str, args: SaasAccessRoleArgs) -> list[PlannedRole]:
-        """Check Args as the constructor does (raising `ArgsError`), registering nothing; the roles it would create."""
-        return _CHECKED.check(name, args).roles()
-
-    def outputs(self) -> dict[str, Any]:
-        """The stack output of this role: ARN, name, external ID (secret, when set) and the hand-off."""
-        outputs: dict[str, Any] = {"roleArn": self.role_arn, "roleName": self.role_name}
-        if self.external_id is not None:
-            outputs["externalId"] = self.external_id
-        return {**outputs, "handoff": self.handoff}

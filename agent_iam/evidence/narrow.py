@@ -17,15 +17,20 @@ How a narrowed entry is written (never wider than it was):
   that granted some stays (its content is AWS's), and the report names what it grants unused.
 - A role with no event in the window is left as it is (the report says so): no evidence is not
   evidence of no use.
-- What the component builds from other keys (`s3Read`, `secretArns`, `kmsKeyArns`, trust) is
-  reported (never-seen actions), not edited.
+- What the component builds from other keys is narrowed where the evidence can show use: an
+  `s3Read`/`s3Write` location no request acted in goes (a write location only read moves to
+  `s3Read`), a secret or KMS key no request named goes, `secretArns: ["*"]` becomes the secrets
+  read. A key stays when the evidence could not show its use (no S3 data event of the bucket, no
+  Secrets Manager or KMS read at all), when its role was not seen, or when a request named no
+  resource. The trust is never narrowed: evidence of use does not say who should assume a role.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +40,13 @@ from ruamel.yaml.comments import CommentedSeq
 from agent_iam import presets
 from agent_iam.guardrails import rules
 from agent_iam.iam import actions, arns, managed_policies
-from agent_iam.plan.diff import canonical
+from agent_iam.iam.checks import s3_location
+from agent_iam.iam.policy_document import VERSION
+from agent_iam.model import Pattern, Statement, parse_document
+from agent_iam.model.documents import ALLOW, AWS_MANAGED
+from agent_iam.safe_io import real_folder, replace_file
 
+from .records import Evidence
 from .requests import ObservedRequest
 from .roles import StackRole
 
@@ -326,17 +336,226 @@ def narrow_managed(entry: Any, requests: Sequence[ObservedRequest], change: Entr
 # --- the entry ---------------------------------------------------------------------------
 
 
+def same_statement(a: Statement, b: Statement) -> bool:
+    return replace(a, number=0, sid=None) == replace(b, number=0, sid=None)
+
+
 def statement_role(entry_roles: Sequence[StackRole], statement: Mapping[str, Any]) -> list[StackRole]:
-    """The roles of an entry whose planned documents hold this statement (ECS: the task role)."""
-    key = canonical(dict(statement))
-    holders = [r for r in entry_roles if r.state and any(
-        canonical(s) == key for doc in r.state.documents.values() for s in rules.statements(doc))]
+    """The roles of an entry whose planned documents hold this statement (ECS: the task role), by
+    meaning: the statement as the model reads it, in one of the role's identity documents."""
+    holders = []
+    for role in entry_roles:
+        if role.model is None:
+            continue
+        try:
+            (parsed,) = parse_document({"Version": VERSION, "Statement": [json.loads(json.dumps(statement))]},
+                                       partition=role.model.partition).statements
+        except ValueError:
+            return list(entry_roles)
+        if any(same_statement(parsed, s) for d in role.model.identity for s in d.statements):
+            holders.append(role)
     return holders or list(entry_roles)
 
 
-def narrow_entry(entry: Any, entry_roles: Sequence[StackRole], partition: str) -> EntryChange:
+def _attaches_aws_managed(role: StackRole) -> bool:
+    return role.model is not None and any(d.source and d.source.kind == AWS_MANAGED for d in role.model.identity)
+
+
+# --- what the component builds from other keys -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the evidence can show at all: the buckets with S3 data events (CloudTrail records object
+    reads and writes only for the buckets a trail selects), and the services with read events (a
+    trail may record writes only)."""
+
+    data_buckets: frozenset[str]
+    read_sources: frozenset[str]
+
+    @classmethod
+    def of(cls, evidence: Evidence | None) -> Coverage:
+        if evidence is None:
+            return cls(frozenset(), frozenset())
+        buckets: set[str] = set()
+        for event in evidence.events:
+            if event.data_event and event.source.startswith("s3."):
+                bucket = event.request.get("bucketName")
+                if isinstance(bucket, str):
+                    buckets.add(bucket)
+                buckets.update(arns.parse(a).resource.split("/", 1)[0] for _, a in event.resources
+                               if arns.parse(a) is not None and arns.parse(a).service == "s3")
+        return cls(frozenset(buckets), frozenset(e.source for e in evidence.events if e.read_only))
+
+
+def _holders(entry_roles: Sequence[StackRole], service: str, prefix: str) -> list[StackRole]:
+    """The entry's roles with an Allow statement for a `service` action on a resource written from a
+    key's value (its Resource starts with `prefix`: the bucket, the secret, the key)."""
+    def holds(role: StackRole) -> bool:
+        return role.model is not None and any(
+            s.effect == ALLOW
+            and any(isinstance(a, str) and a.lower().startswith(f"{service}:") for a in s.action)
+            and any(isinstance(p, Pattern) and p.text.startswith(prefix) for p in s.resource or ())
+            for d in role.model.identity for s in d.statements)
+
+    return [r for r in entry_roles if holds(r)]
+
+
+def _inside(location: str, partition: str, request: ObservedRequest) -> bool:
+    """Whether a request acted inside an S3 location (`bucket` or `bucket/prefix`): on an object under
+    it, or on the bucket (a listing within the prefix, by the request's `prefix`)."""
+    bucket, prefix = s3_location(location)
+    objects = f"arn:{partition}:s3:::{bucket}/{prefix + '/' if prefix else ''}*"
+    if any(arns.matches(objects, r) for r in request.resources):
+        return True
+    if f"arn:{partition}:s3:::{bucket}" not in request.resources:
+        return False
+    if prefix is None:
+        return True
+    listed = request.event.request.get("prefix")
+    return isinstance(listed, str) and (listed == prefix or listed.startswith(prefix + "/"))
+
+
+def _writes(request: ObservedRequest) -> bool:
+    return actions.access_level(request.action) == "Write"
+
+
+def _remove_items(entry: Any, key: str, values: Iterable[str]) -> None:
+    items = entry.get(key)
+    gone = set(values)
+    if not isinstance(items, list) or not gone:
+        return
+    for index in reversed(range(len(items))):
+        if str(items[index]) in gone:
+            del items[index]
+    if not items:
+        del entry[key]
+
+
+def narrow_s3(entry: Any, entry_roles: Sequence[StackRole], partition: str, coverage: Coverage, change: EntryChange) -> None:
+    """Drop the `s3Read`/`s3Write` locations no request acted in; a write location only read moves to
+    `s3Read`. A location is kept when its bucket has no data event in the evidence, when a role that
+    holds it was not seen, or when one of its S3 requests named no resource."""
+    read = [str(v) for v in entry.get("s3Read") or []]
+    write = [str(v) for v in entry.get("s3Write") or []]
+    if not read and not write:
+        return
+    buckets = sorted({s3_location(v)[0] for v in read + write})
+    holders = list(dict.fromkeys(r for b in buckets for r in _holders(entry_roles, "s3", f"arn:{partition}:s3:::{b}")))
+    if any(not r.events for r in holders or entry_roles):
+        change.notes.append("`s3Read`/`s3Write`: a role holding them has no event in the window: left as they are")
+        return
+    requests = [q for r in holders for q in r.requests if q.action.lower().startswith("s3:")]
+    if any(not q.resource_known for q in requests):
+        change.notes.append("`s3Read`/`s3Write`: some S3 requests named no resource, so which location they used "
+                            "is unknown: left as they are")
+        return
+    kept, dropped, notes = [], [], []
+    drop = {"s3Read": [], "s3Write": []}
+    move = []
+    for key, values in (("s3Read", read), ("s3Write", write)):
+        for location in values:
+            bucket = s3_location(location)[0]
+            if bucket not in coverage.data_buckets:
+                notes.append(f"`{location}` in {key} kept: the evidence holds no S3 data event of bucket `{bucket}` "
+                             "(CloudTrail records object reads and writes only for the buckets a trail selects "
+                             "for data events)")
+                continue
+            used = [q for q in requests if _inside(location, partition, q)]
+            if key == "s3Write" and any(_writes(q) for q in used):
+                kept.append(f"`{location}` in s3Write: written")
+            elif key == "s3Write" and used:
+                move.append(location)
+                dropped.append(f"`{location}` moved from s3Write to s3Read: read, never written")
+            elif used:
+                kept.append(f"`{location}` in s3Read: read")
+            else:
+                drop[key].append(location)
+                dropped.append(f"`{location}` from {key}: no request acted in it")
+    left = [v for v in read if v not in drop["s3Read"]] + [v for v in write if v not in drop["s3Write"]]
+    preset = presets.load(str(entry["preset"])) if entry.get("preset") else None
+    if not left and preset is not None and preset.s3 is not None and preset.s3.required:
+        change.notes.append(f"`s3Read`/`s3Write` kept: preset {preset.name} requires a location, and none was used")
+        return
+    change.kept += kept
+    change.dropped += dropped
+    change.notes += notes
+    _remove_items(entry, "s3Read", drop["s3Read"])
+    _remove_items(entry, "s3Write", [*drop["s3Write"], *move])
+    _add_to_list(entry, "s3Read", [m for m in move if m not in read], "s3Write" if "s3Write" in entry else "name")
+    if not left and entry.get("kmsKeyArns"):
+        keys = [str(k) for k in entry["kmsKeyArns"]]
+        del entry["kmsKeyArns"]
+        change.dropped += [f"`{k}` from kmsKeyArns: used through S3 only, and no location is left" for k in keys]
+
+
+def narrow_secrets(entry: Any, entry_roles: Sequence[StackRole], coverage: Coverage, change: EntryChange) -> None:
+    """Drop the `secretArns` no request read; `*` becomes the secrets read (and `allowAllSecrets`
+    goes) when every read named its secret. Kept when the evidence holds no Secrets Manager read, or
+    a role that reads them was not seen."""
+    secrets = [str(v) for v in entry.get("secretArns") or []]
+    if not secrets:
+        return
+    holders = list(dict.fromkeys(r for s in secrets for r in _holders(entry_roles, "secretsmanager", s)))
+    if any(not r.events for r in holders or entry_roles):
+        change.notes.append("`secretArns`: the role that reads them has no event in the window: left as they are")
+        return
+    if not any(source.startswith("secretsmanager.") for source in coverage.read_sources):
+        change.notes.append("`secretArns` kept: the evidence holds no Secrets Manager read (a trail that records "
+                            "writes only would not show them)")
+        return
+    reads = [q for r in holders for q in r.requests if q.action.lower().startswith("secretsmanager:")]
+    if any(not q.resource_known for q in reads):
+        change.notes.append("`secretArns`: a Secrets Manager request named its secret by name, not ARN: left as they are")
+        return
+    named = sorted({r for q in reads for r in q.resources})
+    if secrets == ["*"]:
+        if not named:
+            change.notes.append("`secretArns: ['*']` kept: no secret was read in the window")
+            return
+        entry["secretArns"] = _flow_like(entry["secretArns"], named)
+        if "allowAllSecrets" in entry:
+            del entry["allowAllSecrets"]
+        change.dropped.append("`*` from secretArns (and allowAllSecrets): only " + ", ".join(f"`{n}`" for n in named)
+                              + " read")
+        return
+    unused = [s for s in secrets if not any(arns.matches(s, r) for r in named)]
+    if len(unused) == len(secrets):
+        change.notes.append("`secretArns` kept: none was read in the window, and an entry without them would read none")
+        return
+    for s in secrets:
+        if s in unused:
+            change.dropped.append(f"`{s}` from secretArns: never read")
+        else:
+            change.kept.append(f"`{s}` in secretArns: read")
+    _remove_items(entry, "secretArns", unused)
+
+
+def narrow_kms_keys(entry: Any, entry_roles: Sequence[StackRole], coverage: Coverage, change: EntryChange) -> None:
+    """Drop the `kmsKeyArns` no KMS request named. Kept when the evidence holds no KMS read, or a role
+    that uses them was not seen."""
+    keys = [str(v) for v in entry.get("kmsKeyArns") or []]
+    if not keys:
+        return
+    holders = list(dict.fromkeys(r for k in keys for r in _holders(entry_roles, "kms", k)))
+    if any(not r.events for r in holders or entry_roles):
+        change.notes.append("`kmsKeyArns`: the role that uses them has no event in the window: left as they are")
+        return
+    if not any(source.startswith("kms.") for source in coverage.read_sources):
+        change.notes.append("`kmsKeyArns` kept: the evidence holds no KMS event (a trail may leave KMS events out)")
+        return
+    named = {r for role in holders for q in role.requests if q.action.lower().startswith("kms:") for r in q.resources}
+    unused = [k for k in keys if not any(arns.matches(k, r) for r in named)]
+    for k in keys:
+        (change.dropped if k in unused else change.kept).append(
+            f"`{k}` from kmsKeyArns: no KMS request used it" if k in unused else f"`{k}` in kmsKeyArns: used")
+    _remove_items(entry, "kmsKeyArns", unused)
+
+
+def narrow_entry(entry: Any, entry_roles: Sequence[StackRole], partition: str, coverage: Coverage | None = None) -> EntryChange:
     """Narrow one stack-file entry in place to the requests its roles made."""
     change = EntryChange(entry_roles[0].entry)
+    coverage = coverage or Coverage.of(None)
     seen_roles = [r for r in entry_roles if r.events]
     if not seen_roles:
         change.notes.append("no event of its role(s) in the window: left as it is")
@@ -354,9 +573,12 @@ def narrow_entry(entry: Any, entry_roles: Sequence[StackRole], partition: str) -
     if entry.get("preset"):
         narrow_preset(entry, seen_roles[0], partition, [q for r in seen_roles for q in r.requests], change)
     if entry.get("policyArns"):
-        holders = [r for r in entry_roles if r.state and r.state.aws_managed] or list(entry_roles)
+        holders = [r for r in entry_roles if _attaches_aws_managed(r)] or list(entry_roles)
         if all(r.events for r in holders):
             narrow_managed(entry, [q for r in holders for q in r.requests], change)
+    narrow_s3(entry, entry_roles, partition, coverage, change)
+    narrow_secrets(entry, entry_roles, coverage, change)
+    narrow_kms_keys(entry, entry_roles, coverage, change)
     return change
 
 
@@ -366,16 +588,24 @@ def entry_node(tree: Any, key: str) -> Any:
     return tree["config"][family][int(rest.rstrip("]"))]
 
 
-def narrow_stack_file(text: str, roles: Sequence[StackRole], partition: str) -> tuple[str, list[EntryChange]]:
+def narrow_stack_file(text: str, roles: Sequence[StackRole], partition: str,
+                      evidence: Evidence | None = None) -> tuple[str, list[EntryChange]]:
     """The stack file's text narrowed entry by entry, and what changed in each."""
     yaml, tree = load_round_trip(text)
+    coverage = Coverage.of(evidence)
     changes = []
     for key in dict.fromkeys(r.entry for r in roles):
         entry_roles = [r for r in roles if r.entry == key]
-        changes.append(narrow_entry(entry_node(tree, key), entry_roles, partition))
+        changes.append(narrow_entry(entry_node(tree, key), entry_roles, partition, coverage))
     return dump(yaml, tree), changes
 
 
-def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+def write_text(path: Path, text: str, root: Path | None = None) -> None:
+    """Write a file: below the output folder `root`, never through a link planted there (the folders
+    made real, the file replaced atomically: agent_iam/safe_io.py); without `root`, the user's own
+    file (the stack file `--write` narrows in place)."""
+    if root is None:
+        path.write_text(text, encoding="utf-8")
+        return
+    real_folder(root, path.parent, create=True)
+    replace_file(path, text.encode("utf-8"))

@@ -24,6 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from agent_iam.safe_io import NotRegularFile, read_regular
+
 SUFFIXES = (".json", ".jsonl", ".ndjson")  # and each with `.gz`
 GZIP_MAGIC = b"\x1f\x8b"
 # An API call a principal made; service events, console sign-ins and Insights events are not requests.
@@ -60,6 +62,13 @@ class Event:
     request: Mapping[str, Any] = field(default_factory=dict)  # requestParameters
     resources: tuple[tuple[str, str], ...] = ()  # resources[]: (type, ARN)
     event_id: str = ""
+    # What the request context held, where CloudTrail records it (`requests.request_context`):
+    source_ip: str = ""  # sourceIPAddress: an address, or the service that called (`s3.amazonaws.com`)
+    vpc_endpoint: str = ""  # vpcEndpointId: the request came through this VPC endpoint
+    principal_id: str = ""  # userIdentity.principalId (`AROA...:session`): aws:userid
+    session_created: str = ""  # userIdentity.sessionContext.attributes.creationDate: aws:TokenIssueTime
+    data_event: bool = False  # a data event (eventCategory Data, managementEvent false): logged only when selected
+    read_only: bool = False  # readOnly: a read (trails may leave reads out)
 
     @property
     def denied(self) -> bool:
@@ -101,8 +110,8 @@ def evidence_files(paths: Iterable[Path]) -> list[Path]:
             if not found:
                 problems.append(f"{path}: no CloudTrail files in this folder (*.json, *.json.gz, *.jsonl, *.ndjson)")
             files += found
-        elif path.is_file():
-            files.append(path)
+        elif path.is_file() or path.exists():
+            files.append(path)  # anything but a regular file is refused when it is read, saying what it is
         else:
             problems.append(f"{path}: no such file or folder")
     if problems:
@@ -132,7 +141,9 @@ def read_evidence(paths: Iterable[Path]) -> Evidence:
 
 def _text(path: Path) -> str:
     try:
-        data = path.read_bytes()
+        data = read_regular(path, follow_links=True)  # a FIFO or a device is refused, never read forever
+    except NotRegularFile as exc:
+        raise EvidenceError([f"{path}: not a file to read ({exc})"]) from None
     except OSError as exc:
         raise EvidenceError([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
     if data.startswith(GZIP_MAGIC):
@@ -270,6 +281,14 @@ def _resources(value: Any, where: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _data_event(record: Mapping[str, Any], where: str) -> bool:
+    """A data event: `eventCategory: Data`, `managementEvent: false`, or (records older than those
+    fields) one that names an S3 object among its resources."""
+    if _string(record, "eventCategory") == "Data" or _get(record, "managementEvent") in (False, "false"):
+        return True
+    return any(kind == "AWS::S3::Object" for kind, _ in _resources(_get(record, "resources"), where))
+
+
 def _event(record: Any, where: str) -> Event:
     """One record as an Event; EvidenceError naming `where` and the field when it is malformed."""
     if not isinstance(record, Mapping):
@@ -300,6 +319,13 @@ def _event(record: Any, where: str) -> Event:
         request=_mapping(_get(record, "requestParameters"), where, "requestParameters"),
         resources=_resources(_get(record, "resources"), where),
         event_id=_string(record, "eventID"),
+        source_ip=_string(record, "sourceIPAddress"),
+        vpc_endpoint=_string(record, "vpcEndpointId"),
+        principal_id=_string(identity, "principalId"),
+        session_created=_string(_mapping(_get(context, "attributes"), where, "userIdentity.sessionContext.attributes"),
+                                "creationDate"),
+        data_event=_data_event(record, where),
+        read_only=_get(record, "readOnly") in (True, "true"),
     )
 
 

@@ -27,7 +27,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from agent_iam.iam import actions, arns
+from agent_iam.iam import actions, arns, partitions
 
 from .records import Event, iter_strings
 
@@ -319,3 +319,121 @@ def requests_of(event: Event) -> tuple[list[ObservedRequest], str]:
             resources = tuple(arn for arn in named if resource_kinds(arn) & wanted)
         out.append(ObservedRequest(action, resources, event, how))
     return out, how
+
+
+# --- the request context ---------------------------------------------------------------
+
+# Keys of every request whose value (or absence) the event records (IAM User Guide, "AWS global
+# condition context keys"; each is present in every request, except as `request_context` says).
+GLOBAL_KEYS = frozenset({
+    "aws:currenttime", "aws:epochtime", "aws:requestedregion", "aws:sourceip", "aws:sourcevpce",
+    "aws:viaawsservice", "aws:principaltype", "aws:userid", "aws:tokenissuetime",
+})
+# S3's listing keys, which ListObjects' request parameters carry (Amazon S3 User Guide, "Condition
+# keys for Amazon S3": s3:prefix, s3:delimiter, s3:max-keys), for the actions that take them.
+S3_LIST_KEYS = {"s3:prefix": "prefix", "s3:delimiter": "delimiter", "s3:max-keys": "max-keys"}
+S3_LIST_ACTIONS = frozenset({"s3:listbucket", "s3:listbucketversions"})
+KMS_CONTEXT = "kms:encryptioncontext:"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What the event says of a request's context: the values of the keys it records, and which keys
+    it records (a key recorded and absent from `values` was absent from the request). Every other key
+    is unknown: the request had some value, or none, that CloudTrail does not write down."""
+
+    values: dict[str, tuple[str, ...]]
+    keys: frozenset[str]
+    prefixes: tuple[str, ...] = ()
+
+    def records(self, key: str) -> bool:
+        key = key.lower()
+        return key in self.keys or key.startswith(self.prefixes)
+
+
+def _address(value: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def calling_service(event: Event) -> str:
+    """The AWS service that made the request on the principal's behalf (`s3.amazonaws.com`): the
+    event's `invokedBy`, or a service's name as its source address; "" when the principal called."""
+    for value in (event.invoked_by, event.source_ip):
+        if value.endswith((".amazonaws.com", ".amazonaws.com.cn")):
+            return value
+    return ""
+
+
+def _utc(event: Event) -> str:
+    return event.time.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def request_context(event: Event, action: str) -> RequestContext:
+    """The context keys the event records for one of its actions, and their values.
+
+    Recorded for every request: the time (`aws:CurrentTime`, `aws:EpochTime`), the region, the
+    principal's type, user ID and session start, and where it came from: `aws:SourceIp` when
+    `sourceIPAddress` is an address and no VPC endpoint was used (`aws:SourceVpce` otherwise),
+    `aws:ViaAWSService` (true when a service called on the principal's behalf: `invokedBy`, or the
+    service's name as the source address). For S3
+    listings, `s3:prefix`, `s3:delimiter` and `s3:max-keys` from the request; for KMS,
+    `kms:ViaService` (the service that called), `kms:CallerAccount` and the encryption context."""
+    values: dict[str, tuple[str, ...]] = {
+        "aws:currenttime": (_utc(event),),
+        "aws:epochtime": (str(int(event.time.timestamp())),),
+    }
+    keys = set(GLOBAL_KEYS)
+    prefixes: list[str] = []
+    if event.region:
+        values["aws:requestedregion"] = (event.region,)
+    else:
+        keys.discard("aws:requestedregion")
+    if event.vpc_endpoint:
+        values["aws:sourcevpce"] = (event.vpc_endpoint,)  # aws:SourceIp is absent through an endpoint
+    elif _address(event.source_ip):
+        values["aws:sourceip"] = (event.source_ip,)
+    else:
+        keys.discard("aws:sourceip")  # a service's name: what IAM saw is not written down
+    via = calling_service(event)
+    if via:
+        values["aws:viaawsservice"] = ("true",)
+    elif _address(event.source_ip):
+        values["aws:viaawsservice"] = ("false",)
+    else:
+        keys.discard("aws:viaawsservice")
+    if event.identity_type:
+        values["aws:principaltype"] = (event.identity_type,)
+    else:
+        keys.discard("aws:principaltype")
+    for key, value in (("aws:userid", event.principal_id), ("aws:tokenissuetime", event.session_created)):
+        if value:
+            values[key] = (value,)
+        else:
+            keys.discard(key)
+    lowered = action.lower()
+    if lowered in S3_LIST_ACTIONS:
+        keys.update(S3_LIST_KEYS)
+        for key, parameter in S3_LIST_KEYS.items():
+            value = event.request.get(parameter)
+            if isinstance(value, (str, int)) and not isinstance(value, bool):
+                values[key] = (str(value),)
+    if lowered.startswith("kms:"):
+        keys.update({"kms:viaservice", "kms:calleraccount", "kms:encryptioncontextkeys"})
+        prefixes.append(KMS_CONTEXT)
+        if via and event.region:
+            values["kms:viaservice"] = (partitions.service_endpoint(_host(via), event.region),)
+        account = arns.account_of(event.issuer_arn or event.principal_arn)
+        if account:
+            values["kms:calleraccount"] = (account,)
+        context = event.request.get("encryptionContext")
+        if isinstance(context, dict) and context:
+            values["kms:encryptioncontextkeys"] = tuple(str(k) for k in context)
+            for key, value in context.items():
+                values[f"{KMS_CONTEXT}{str(key).lower()}"] = (str(value),)
+    return RequestContext(values, frozenset(keys), tuple(prefixes))

@@ -1,8 +1,9 @@
 """`agent-iam tighten`: the stack file narrowed to what CloudTrail shows each role used.
 
 Reads the evidence, plans the stack, gives each role its own sessions' requests, narrows the stack
-file (`narrow`), plans the proposal, compares the two plans as `agent-iam diff` does, proves each
-role narrower and still allowing every observed request (`proof`), and writes to
+file (`narrow`), plans the proposal, compares the two plans as `agent-iam diff` does, proves on the
+role model that each role is narrower or equal and still allows every observed request (`proof`),
+and writes to
 `<out>/<stack>/tighten/`: `Pulumi.<stack>.yaml` (the proposal), `tighten.md` (per role: the window,
 the events counted, the actions kept and dropped, what was never seen), `diff.md`/`diff.json`
 (the proposal against the stack file) and `plan/<stack>/` (the proposal's plan).
@@ -16,16 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from agent_iam.guardrails import rules
 from agent_iam.iam import actions, partitions
-from agent_iam.plan.diff import Diff, compare_stack, role_states
+from agent_iam.model import documents as model_documents
+from agent_iam.model.matching import any_action_matches
+from agent_iam.plan.diff import Diff, compare_stack
 
 from .narrow import EntryChange, narrow_stack_file, write_text
-from .proof import RoleProof, identity_statements, prove
+from .proof import RoleProof, prove
 from .records import Evidence, EvidenceError, read_evidence, window
-from .roles import Matched, StackRole, match, plan_json, stack_roles
+from .roles import Matched, StackRole, match, plan_json, plan_models, stack_roles
 
 REPORT = "tighten.md"
+TRUST_NOTE = ("Not narrowed: the trust (who may assume the role, the external ID, the conditions). Evidence of use "
+              "shows what the role's sessions did, not who should be able to start one: review the trust in the plan.")
 
 
 @dataclass
@@ -102,10 +106,10 @@ def tighten(stacks_dir: Path, stack: str, evidence_paths: Sequence[Path], out: P
     check_related(stack, matched, evidence)
 
     partition = partitions.partition_for_region(current.run.settings.region)
-    narrowed, changes = narrow_stack_file(text, roles, partition)
+    narrowed, changes = narrow_stack_file(text, roles, partition, evidence)
     folder = plan_folder(out, stack) / "tighten"
     proposal_file = folder / f"Pulumi.{stack}.yaml"
-    write_text(proposal_file, narrowed)
+    write_text(proposal_file, narrowed, root=out)
     proposed = plan_stack(folder, stack, folder / "plan")
     assert not isinstance(proposed, int)
     proposal_plan = plan_json(proposed.files)
@@ -114,42 +118,48 @@ def tighten(stacks_dir: Path, stack: str, evidence_paths: Sequence[Path], out: P
     from agent_iam.plan.diff_report import write_diff
 
     write_diff(diff, folder)
-    proofs = prove(roles, role_states(proposal_plan), stack_diff)
+    proofs = prove(roles, plan_models(proposed.run.settings, proposal_plan), stack_diff)
     result = Tightened(stack, folder, proposal_file, folder / REPORT, span, matched, changes, proofs, diff, evidence)
     if not result.proven:
         result.problems = [line for p in proofs for line in proof_problems(p)]
     if write and result.proven and narrowed != text:
         write_text(source, narrowed)
         result.written_in_place = source
-    write_text(result.report, report(result, partition))
+    write_text(result.report, report(result, partition), root=out)
     return result
 
 
 def proof_problems(proof: RoleProof) -> list[str]:
+    """One line per reason the proposal cannot be applied for this role, naming the request."""
     lines = [f"{proof.role.arn}: the proposal widens access: {w}" for w in proof.widening]
-    for q in proof.failed:
-        lines.append(f"{proof.role.arn}: the proposal no longer allows {q.action} on "
-                     f"{', '.join(q.resources) or 'the resource of'} {q.event.where} ({q.event.source} {q.event.name})")
+    lines += [f"{proof.role.arn}: the proposal no longer allows {c.describe()}" + (f": {c.detail}" if c.detail else "")
+              for c in proof.failed]
+    lines += [f"{proof.role.arn}: could not show the proposal still allows {c.describe()}: {c.detail}"
+              for c in proof.undecided]
     return lines
 
 
 # --- the report --------------------------------------------------------------------------
 
 
-def never_seen(role: StackRole) -> list[str]:
-    """The actions the role's documents grant (each pattern as written) that no request used."""
+def never_seen(role: StackRole) -> dict[str, list[str]]:
+    """Per statement of the role's identity documents, the actions it grants (each pattern as
+    written) that no request used."""
     used = [q.action for q in role.requests]
-    out = []
-    for label, statement in identity_statements(role.state):
-        if not rules.allows(statement):
-            continue
-        for written in rules.strings(statement.get("Action")):
-            if not any(rules.covers([written], a) for a in used):
-                entry = f"`{written}` ({label})"
-                if entry not in out:
-                    out.append(entry)
-        if "NotAction" in statement:
-            out.append(f"every action but {', '.join(rules.strings(statement['NotAction']))} ({label})")
+    out: dict[str, list[str]] = {}
+    for document in role.model.identity if role.model else ():
+        where = document.source.describe() if document.source else "a document"
+        for statement in document.statements:
+            if statement.effect != model_documents.ALLOW:
+                continue
+            written = [a for a in statement.action if isinstance(a, str)]
+            label = f"{where}, {statement.label}"
+            if statement.not_action:
+                out.setdefault(label, []).append(f"every action but {', '.join(written)}")
+                continue
+            for action in written:
+                if not any(any_action_matches((action,), a) for a in used) and action not in out.get(label, []):
+                    out.setdefault(label, []).append(action)
     return out
 
 
@@ -192,7 +202,32 @@ def report(result: Tightened, partition: str) -> str:
             lines += [f"- dropped: {d}" for d in change.dropped] or ["- nothing dropped"]
             lines += [f"- note: {n}" for n in change.notes]
             lines.append("")
+        lines += [TRUST_NOTE, ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def proof_section(proof: RoleProof) -> list[str]:
+    """The proof for one role, in words: the reasoner's verdicts and the requests checked."""
+    words = {"equal": "equal to", "narrower": "narrower than", "narrower-or-equal": "narrower than or equal to"}
+    permissions = words.get(proof.verdict, proof.verdict)
+    how = ("the model shows the proposal's permissions **{}** the role's (each of its statements within one of the "
+           "role's, conditions kept)" if proof.how == "containment" else
+           "the reasoner finds the proposal's permissions **{}** the role's")
+    lines = [f"Proof: {how.format(permissions)}, its trust "
+             f"{words.get(proof.trust, proof.trust)} them; {proof.checked} distinct request(s) checked "
+             "(conditions evaluated), "
+             + ("all still allowed." if not proof.failed and not proof.undecided else
+                f"**{len(proof.failed)} no longer allowed, {len(proof.undecided)} undecided**.")]
+    lines += [f"- widening: {w}" for w in proof.widening]
+    lines += [f"- no longer allowed: {c.describe()}" + (f": {c.detail}" if c.detail else "") for c in proof.failed]
+    lines += [f"- undecided: {c.describe()}: {c.detail}" for c in proof.undecided]
+    opened = sorted({k for c in proof.checks if c.verdict != "not-granted" for k in c.open_keys})
+    if opened:
+        lines.append("- checked for every value of what the events do not record: " + ", ".join(f"`{k}`" for k in opened))
+    if proof.not_granted:
+        lines.append("- allowed without a grant of this role (a resource policy, or an action that needs none): "
+                     + ", ".join(sorted({f"`{c.request.action}`" for c in proof.not_granted})))
+    return lines
 
 
 def _role_section(role: StackRole, proof: RoleProof | None) -> list[str]:
@@ -204,6 +239,9 @@ def _role_section(role: StackRole, proof: RoleProof | None) -> list[str]:
     assert span is not None
     lines.append(f"Window of its sessions: {span[0]:%Y-%m-%d %H:%M} to {span[1]:%Y-%m-%d %H:%M} UTC; "
                  f"{len(role.events)} allowed event(s) counted, {len(role.denied)} denied.")
+    for former, count in sorted(role.former_events.items()):
+        lines.append(f"Counted with them: {count} event(s) of `{former}`, the role under a former name of its entry "
+                     "(`formerNames`): evidence from before the rename.")
     counts = Counter(q.action for q in role.requests)
     if counts:
         lines += ["", "| action used | requests | access level | resources named |", "| --- | --- | --- | --- |"]
@@ -219,18 +257,14 @@ def _role_section(role: StackRole, proof: RoleProof | None) -> list[str]:
         lines += ["", "Events that name no IAM action (not counted):"] + [f"- {why} ({n})" for why, n in sorted(reasons.items())]
     unseen = never_seen(role)
     if unseen:
-        lines += ["", "Granted but never seen: " + ", ".join(unseen[:40]) + (f" and {len(unseen) - 40} more" if len(unseen) > 40 else "")]
+        lines += ["", "Granted but never seen:"]
+        for label, names in unseen.items():
+            shown = ", ".join(_code(n) for n in names[:40]) + (f" and {len(names) - 40} more" if len(names) > 40 else "")
+            lines.append(f"- {label}: {shown}")
     if role.denied:
         lines += ["", "Denied requests (explain each with `agent-iam explain --event`):"]
         lines += [f"- {e.where}: `{e.source}` `{e.name}` ({e.error_code})" for e in role.denied[:10]]
     if proof is not None:
-        lines += ["", f"Proof: the proposal is **{proof.verdict}** for this role (`agent-iam diff`'s comparison); "
-                  f"{proof.checked} distinct request(s) checked, "
-                  + ("all still allowed." if not proof.failed else f"**{len(proof.failed)} no longer allowed**.")]
-        lines += [f"- widening: {w}" for w in proof.widening]
-        lines += [f"- no longer allowed: `{q.action}` on {', '.join(q.resources) or 'its resource'} ({q.event.where})" for q in proof.failed]
-        if proof.not_granted:
-            lines.append("- allowed without a grant of this role (a resource policy, or an action that needs none): "
-                         + ", ".join(sorted({f"`{q.action}`" for q in proof.not_granted})))
+        lines += ["", *proof_section(proof)]
     return lines + [""]
 

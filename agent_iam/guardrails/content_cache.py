@@ -3,16 +3,19 @@
 One JSON file per stack and checker (`build/.cache/<checker>.<stack>.json`): `{"version",
 "entries"}`, entries keyed by a hash of what was checked. The file is trusted only while the
 checker's version string is the same (its library, its data, the checking module's own code),
-and is replaced atomically, so parallel plans or an interrupted one never leave half a file.
+and is replaced atomically, so parallel plans or an interrupted one never leave half a file. A link
+planted as the cache folder or file is never followed (agent_iam/safe_io.py): nothing is read
+through it, and a write replaces it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from agent_iam.safe_io import read_or_none, real_folder, replace_file
 
 
 def content_key(*parts: Any) -> str:
@@ -28,10 +31,11 @@ def module_fingerprint(module_file: str) -> str:
 
 def read(cache_file: Path | None, version: str) -> dict[str, Any]:
     """The cached entries, or none when there is no file, it is unreadable or another version wrote it."""
-    if cache_file is None or not cache_file.is_file():
+    if cache_file is None or real_folder(cache_file.parent.parent, cache_file.parent, create=False) is None:
         return {}
+    data = read_or_none(cache_file)
     try:
-        cached = json.loads(cache_file.read_text())
+        cached = json.loads(data) if data is not None else None
     except ValueError:
         return {}
     if not isinstance(cached, dict) or cached.get("version") != version:
@@ -42,10 +46,8 @@ def read(cache_file: Path | None, version: str) -> dict[str, Any]:
 
 def write(cache_file: Path, version: str, entries: dict[str, Any]) -> None:
     """Replace the cache with exactly `entries` (what this plan checked), atomically."""
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    temporary = cache_file.with_name(f".{cache_file.name}.{os.getpid()}")
-    temporary.write_text(json.dumps({"version": version, "entries": entries}, separators=(",", ":")))
-    os.replace(temporary, cache_file)
+    real_folder(cache_file.parent.parent, cache_file.parent, create=True)
+    replace_file(cache_file, json.dumps({"version": version, "entries": entries}, separators=(",", ":")).encode())
 
 
 def update(cache_file: Path | None, version: str, cached: dict[str, Any], current: dict[str, Any]) -> None:

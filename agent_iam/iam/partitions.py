@@ -31,6 +31,7 @@ class Partition:
     dns_suffix: str
     region_regex: re.Pattern[str]
     regions: tuple[str, ...]
+    global_region: str = ""  # where the partition's global services (IAM) are served from
 
 
 def botocore_partitions_file() -> Path:
@@ -66,6 +67,7 @@ def partitions() -> tuple[Partition, ...]:
                 dns_suffix=entry["outputs"]["dnsSuffix"],
                 region_regex=re.compile(entry["regionRegex"].strip("^$"), re.ASCII),
                 regions=regions,
+                global_region=entry["outputs"].get("implicitGlobalRegion", ""),
             )
         )
     return tuple(result)
@@ -105,6 +107,15 @@ def partition_for_region(region: str) -> str:
     if partition is None:
         raise ValueError(f"not an AWS region name: {region!r}")
     return partition.id
+
+
+def global_region(partition: str) -> str:
+    """The region a partition's global services (IAM, STS's global endpoint) are served from
+    (`aws` -> `us-east-1`, `aws-cn` -> `cn-northwest-1`): a region to name when only the partition is known."""
+    for known in partitions():
+        if known.id == partition and known.global_region:
+            return known.global_region
+    raise ValueError(f"not an AWS partition botocore knows: {partition!r}")
 
 
 def dns_suffix(region: str) -> str:

@@ -12,6 +12,7 @@ AGENT_IAM_PREFIX = "agent-iam:"
 MANAGED_BY_TAGS = {"managed-by": "agent-iam"}
 STACK_TAG = "stack"  # the stack that created it (entries of a stack file)
 OIDC_ISSUER_TAG = "oidc-issuer"  # an OIDC provider's issuer, cut to a tag value's length
+EKS_CLUSTER_TAG = "eks-cluster"  # the EKS cluster whose OIDC provider it is
 
 # On every role an entry with a preset creates: `<vendor>@<version>`.
 PRESET_TAG = "agent-iam:preset"

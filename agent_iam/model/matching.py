@@ -121,3 +121,24 @@ def any_action_matches(patterns: tuple[str, ...], action: str) -> bool:
     literals, wild = _action_tests(patterns)
     lowered = action.lower()
     return lowered in literals or any(test(lowered) for test in wild)
+
+
+def covers(outer: Pattern, inner: Pattern) -> bool:
+    """Whether every value `inner` matches is matched by `outer` too (IAM's pattern rules above). A
+    sufficient test, exact for the shapes policies use: `inner`'s wildcards must be absorbed by
+    `outer`'s (`*` by `*`, `?` by `?` or `*`), its literal text matched as `matches` would. Patterns
+    with policy variables cover only their own text."""
+    if outer.variables or inner.variables:
+        return outer.text == inner.text
+    parts = []
+    for token, bounded in segments(outer):
+        if isinstance(token, str):
+            parts.append(re.escape(token))
+        elif isinstance(token, Wild) and token.char == "*":
+            parts.append("[^:]*" if bounded else "(?s:.)*")
+        else:
+            parts.append("[^:\x00]" if bounded else "[^\x00]")
+    # inner's `*` and `?` as characters no literal holds: only outer's wildcards can absorb them
+    text = "".join(t if isinstance(t, str) else "\x00" if t.char == "*" else "\x01" for t in inner.tokens
+                   if isinstance(t, (str, Wild)))
+    return _compiled("".join(parts)).fullmatch(text) is not None

@@ -1285,7 +1285,7 @@ def _concrete_trust_witness(allowed_by: RoleModel, denied_by: RoleModel) -> Requ
     if allowed_by.trust is None or denied_by.trust is None:
         return None
     theirs = {_body(s) for s in denied_by.trust.statements}
-    resource = allowed_by.arn if isinstance(allowed_by.arn, str) else ""
+    resource = ""  # the role itself (can_assume's default), as the solver's trust witnesses leave it
     tried = 0
     for statement in allowed_by.trust.statements:
         if statement.effect != docs.ALLOW or statement.not_action or statement.not_principal or _body(statement) in theirs:
@@ -1485,6 +1485,75 @@ def _contents(documents: Sequence[Document], slices: Sequence[_Slice | None]) ->
                     (allows if s.effect == docs.ALLOW else denies).add(body)
     frozen = frozenset(unknowns)
     return [_Content(frozenset(a), frozenset(d), bounded, frozenset(ba), frozenset(bd), frozen) for a, d, ba, bd in parts]
+
+
+# --- one request a narrowed role must keep -------------------------------------------------------
+
+# Verdicts of `still_allows` (and UNKNOWN).
+KEPT, LOST, NOT_GRANTED = "kept", "lost", "not-granted"
+
+
+@dataclass(frozen=True)
+class Kept:
+    """`still_allows`'s answer: `kept` (head allows the request wherever base does), `lost` (with a
+    witness base allows and head denies, checked by the evaluator), `not-granted` (base allows it
+    under no value of what the request leaves open) or `unknown` (with the reason)."""
+
+    verdict: str
+    witness: Request | None = None
+    reason: str = ""
+
+
+def still_allows(
+    base: RoleModel,
+    head: RoleModel,
+    request: Request,
+    recorded: Callable[[str], bool] | None = None,
+    any_resource: bool = False,
+    budget_ms: int = DEFAULT_BUDGET_MS,
+) -> Kept:
+    """Whether head still allows a request that base allows, whatever the parts of the request that
+    were not observed: a context key for which `recorded(key)` is false (None: every key is as the
+    request says; a recorded key the request lacks was absent) and, with `any_resource`, the
+    resource. The action, the principal (default: base's ARN) and the recorded keys are pinned.
+    How `agent-iam tighten` shows a proposal keeps what CloudTrail saw a role do, when the event does
+    not record every key the role's conditions read."""
+    if request.principal is None and isinstance(base.arn, str):
+        request = request.with_principal(base.arn)
+    try:
+        encoding = _Encoding([*base.permission_documents, *head.permission_documents], request)
+        before, after = encoding.permissions(base), encoding.permissions(head)
+        pinned = [*encoding.domain, encoding.action == _text(request.action.lower())]
+        if not any_resource:
+            pinned.append(encoding.resource == _text(request.resource))
+        if request.principal is not None:
+            pinned += encoding.fix_principal(request.principal)
+        for name, key in encoding.keys.items():
+            if recorded is None or name in request.context or recorded(name):
+                pinned.append(encoding.fix_key(key, request.context.get(name)))
+    except Unsupported as exc:
+        return Kept(UNKNOWN, reason=f"outside what the reasoner encodes exactly: {exc}")
+    status, _ = _solve([*pinned, before], budget_ms)
+    if status == "unsat":
+        return Kept(NOT_GRANTED)
+    if status != "sat":
+        return Kept(UNKNOWN, reason="the solver could not decide within its budget")
+    status, model = _solve([*pinned, before, z3.Not(after)], budget_ms)
+    if status == "unsat":
+        return Kept(KEPT)
+    if status != "sat":
+        return Kept(UNKNOWN, reason="the solver could not decide within its budget")
+    nicer_status, nicer = _solve([*pinned, before, z3.Not(after), *encoding.printable()], min(budget_ms, NICE_BUDGET_MS))
+    model = nicer if nicer_status == "sat" else model
+    assert model is not None
+    try:
+        witness = encoding.witness(model, request.principal)
+    except ValueError:
+        return Kept(UNKNOWN, reason="the solver's witness is no request the evaluator reads")
+    values = {name: _read(model.eval(const, model_completion=True)) for name, const in encoding.unknown_texts.items()}
+    if evaluate(base, witness, values).allowed is True and evaluate(head, witness, values).allowed is False:
+        return Kept(LOST, witness)
+    return Kept(UNKNOWN, reason="its witness depends on documents or values the plan cannot see")
 
 
 # --- sensitive actions on every resource of their kind ------------------------------------------

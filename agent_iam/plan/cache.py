@@ -6,8 +6,9 @@ A plan is a function of three things, and the cache key is their content:
 - the project's code: the program (`__main__.py`), `Pulumi.yaml` and every file of the
   `agent_iam` package (sources and data),
 - the interpreter and the installed distributions (every `*.dist-info` on `sys.path`, whose
-  names carry the versions), and the `PULUMI_*` environment variables (the SDK reads config
-  from `PULUMI_CONFIG`).
+  names carry the versions, and the hash of each one's RECORD, which lists every installed file
+  with its own hash: a package reinstalled or patched in place changes it), and the `PULUMI_*`
+  environment variables (the SDK reads config from `PULUMI_CONFIG`).
 
 An entry holds what the plan produced: its files (plan.json, iam/, k8s/, access.md), what the
 terminal showed (rich renderables, replayed so they fit the terminal of the re-plan) and the exit
@@ -21,6 +22,8 @@ On a hit, files are compared by size and modification time with what the cache l
 rewritten from the entry only when they differ. Failed plans (config errors) are never cached.
 Entries are pickles, so the output folder is trusted like the checkout it belongs to (CI builds
 it fresh or restores it from its own cache); delete `<out>/.cache/plans/` to drop them all.
+Still, nothing below the output folder is followed out of it (agent_iam/safe_io.py): a link where
+a cache folder or file belongs is a miss to a read, replaced by a write, and never pruned through.
 """
 
 from __future__ import annotations
@@ -31,12 +34,15 @@ import json
 import os
 import pickle
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from agent_iam.safe_io import NotRegularFile, read_or_none, read_regular, real_folder, replace_file
 
 from .project import PROGRAM, PROJECT_DIR
 
@@ -138,19 +144,54 @@ def installed_distributions(paths: Iterable[str] | None = None) -> list[str]:
     return sorted(found)
 
 
+_RECORDS: dict[tuple[str, ...], list[str]] = {}  # sys.path -> RECORD hashes: read once per process
+
+
+def distribution_records(paths: Iterable[str] | None = None) -> list[str]:
+    """`<dist-info>:<sha256 of its RECORD>` for every distribution `installed_distributions` finds
+    (`-` for one without a RECORD, such as an egg-info): the installed files' content, by the hashes
+    pip recorded for them. Read once per process for `sys.path` (some 80 files, 4 MB)."""
+    entries = tuple(sys.path if paths is None else paths)
+    if paths is None and entries in _RECORDS:
+        return _RECORDS[entries]
+    records = []
+    for entry in entries:
+        try:
+            if Path(entry or ".").resolve() == PROJECT_DIR:
+                continue
+            found = sorted(e.name for e in os.scandir(entry or ".") if e.name.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            continue
+        for name in found:
+            data = read_or_none(Path(entry or ".") / name / "RECORD")
+            records.append(f"{name}:{hashlib.sha256(data).hexdigest() if data is not None else '-'}")
+    records.sort()
+    if paths is None:
+        _RECORDS[entries] = records
+    return records
+
+
 def pulumi_variables(environ: Mapping[str, str] | None = None) -> list[str]:
     """`PULUMI_*` environment variables: the SDK reads config from some (`PULUMI_CONFIG`)."""
     environ = os.environ if environ is None else environ
     return [f"{k}={environ[k]}" for k in sorted(environ) if k.startswith("PULUMI_")]
 
 
-def environment_digest(distributions: Iterable[str] | None = None, environ: Mapping[str, str] | None = None) -> str:
-    """The interpreter, the installed distributions' versions and the SDK's environment variables."""
+def environment_digest(
+    distributions: Iterable[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    records: Iterable[str] | None = None,
+) -> str:
+    """The interpreter, the installed distributions' versions and contents (`distribution_records`)
+    and the SDK's environment variables."""
     dists = installed_distributions() if distributions is None else list(distributions)
+    hashes = distribution_records() if records is None else list(records)
     return _digest(
         sys.version.encode(),
         sys.implementation.cache_tag.encode(),
         *(d.encode() for d in dists),
+        b"records",
+        *(r.encode() for r in hashes),
         b"environment",
         *(v.encode() for v in pulumi_variables(environ)),
     )
@@ -220,6 +261,14 @@ class Entry:
     created: float = field(default_factory=time.time)
 
 
+def _regular(path: Path) -> bool:
+    """A regular file, not a link to one."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _stat_files(target: Path) -> dict[str, tuple[int, int]] | None:
     """name -> (size, mtime_ns) of every file in a plan folder (iam/ and k8s/ included)."""
     stats: dict[str, tuple[int, int]] = {}
@@ -261,62 +310,78 @@ class PlanCache:
     def _stack_dir(self, stack: str) -> Path:
         return self.root / _digest(stack.encode())[:16]
 
+    def _folder(self, stack: str, *parts: str, create: bool = False) -> Path | None:
+        """`<stack dir>/<parts>` when it is a real folder below the output folder (None: a miss);
+        with `create` made so, a link in the way replaced, never followed."""
+        return real_folder(self.out_dir, self._stack_dir(stack).joinpath(*parts), create=create)
+
     # -- keys ---------------------------------------------------------------------------------
     def quick_key(self, stack: str, stack_file: Path) -> str | None:
         """None for a name that is not a stack's (the plan then reports it) or a file that cannot be read."""
-        from .paths import UnsafePath, check_stack_name
+        from .paths import STACK_FILE_MAX_BYTES, UnsafePath, check_stack_name
 
         try:
             check_stack_name(stack)
-            return quick_key(self.fingerprint, stack, stack_file.read_bytes())
-        except (OSError, UnsafePath):
-            return None
+            data = read_regular(stack_file, STACK_FILE_MAX_BYTES, follow_links=True)  # no FIFO, no /dev/zero
+        except (OSError, UnsafePath, NotRegularFile):
+            return None  # the plan reads the file and says what is wrong with it
+        return quick_key(self.fingerprint, stack, data)
 
     def config_key(self, stack: str, stack_file_read: Any) -> str:
         return config_key(self.fingerprint, stack, stack_file_read)
 
     # -- lookup -------------------------------------------------------------------------------
     def key_for_quick(self, stack: str, quick: str) -> str | None:
-        try:
-            return (self._stack_dir(stack) / "quick" / quick).read_text().strip() or None
-        except OSError:
-            return None
+        folder = self._folder(stack, "quick")
+        data = read_or_none(folder / quick, 1024) if folder else None
+        return data.decode("ascii", "replace").strip() or None if data else None
 
     def load(self, stack: str, key: str, mode: str) -> Entry | None:
         """The entry for `key` if it is complete and holds the printout `mode` needs."""
-        folder = self._stack_dir(stack) / key
-        try:
-            with open(folder / "entry.pickle", "rb") as f:
-                entry = pickle.load(f)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        folder = self._folder(stack, key)
+        data = read_or_none(folder / "entry.pickle") if folder else None
+        if data is None:
             return None
-        if not isinstance(entry, Entry) or entry.stack != stack or not (folder / "files.pickle").is_file():
+        try:
+            entry = pickle.loads(data)
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            return None
+        if not isinstance(entry, Entry) or entry.stack != stack or not _regular(folder / "files.pickle"):
             return None
         if mode not in entry.printouts:
             return None
         return entry
 
-    def restore(self, stack: str, key: str, entry: Entry) -> Path:
-        """Make `<out>/<stack>/` hold the entry's files; rewrite only when they differ from what was written."""
+    def restore(self, stack: str, key: str, entry: Entry) -> Path | None:
+        """Make `<out>/<stack>/` hold the entry's files; rewrite only when they differ from what was
+        written. None when the entry's files cannot be read (a miss: the plan runs)."""
         from .paths import plan_folder
 
         target = plan_folder(self.out_dir, stack)
         if _stat_files(target) != entry.stats:
             from .render import write_files
 
-            with open(self._stack_dir(stack) / key / "files.pickle", "rb") as f:
-                files = pickle.load(f)
+            folder = self._folder(stack, key)
+            data = read_or_none(folder / "files.pickle") if folder else None
+            try:
+                files = pickle.loads(data) if data is not None else None
+            except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+                files = None
+            if not isinstance(files, dict):
+                return None
             write_files(target, files)
             entry.stats = _stat_files(target) or {}
-            self._write_pickle(self._stack_dir(stack) / key / "entry.pickle", entry)
+            try:
+                self._write_pickle(folder / "entry.pickle", entry)
+            except OSError:
+                pass  # the plan is restored; the next restore compares the files again
         return target
 
     # -- store --------------------------------------------------------------------------------
     def store(self, stack: str, key: str, files: Mapping[str, bytes], entry: Entry, quick: str | None) -> None:
         """Keep a finished plan (and the quick key it was read from); failures to write are not the plan's."""
-        folder = self._stack_dir(stack) / key
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder = self._folder(stack, key, create=True)
             entry.stats = _stat_files(self.out_dir / stack) or {}
             self._write_pickle(folder / "files.pickle", dict(files))
             self._write_pickle(folder / "entry.pickle", entry)
@@ -327,35 +392,33 @@ class PlanCache:
             return
 
     def remember_quick(self, stack: str, quick: str, key: str) -> None:
-        folder = self._stack_dir(stack) / "quick"
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{quick}.{os.getpid()}"
-        tmp.write_text(key)
-        os.replace(tmp, folder / quick)
+        folder = self._folder(stack, "quick", create=True)
+        replace_file(folder / quick, key.encode())
 
     @staticmethod
     def _write_pickle(path: Path, value: Any) -> None:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        with open(tmp, "wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)  # readers see the old entry or the new one, never half of one
+        replace_file(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))  # the old entry or the new one
 
     def _prune(self, stack: str, keep: str) -> None:
-        """Keep the newest few entries per stack (a review loop flips between a few configs)."""
-        stack_dir = self._stack_dir(stack)
-        entries = [p for p in stack_dir.iterdir() if p.is_dir() and p.name != "quick"]
-        entries.sort(key=lambda p: (p.name == keep, p.stat().st_mtime), reverse=True)
-        stale = {p.name for p in entries[ENTRIES_PER_STACK:]}
-        for path in entries[ENTRIES_PER_STACK:]:
-            shutil.rmtree(path, ignore_errors=True)
-        quick_dir = stack_dir / "quick"
-        if stale and quick_dir.is_dir():
-            for alias in quick_dir.iterdir():
-                try:
-                    if alias.read_text().strip() in stale:
-                        alias.unlink()
-                except OSError:
-                    pass
+        """Keep the newest few entries per stack (a review loop flips between a few configs). Only
+        real folders of the stack's own folder are removed: a link there is never followed."""
+        stack_dir = self._folder(stack)
+        if stack_dir is None:
+            return
+        entries = [e for e in os.scandir(stack_dir) if e.is_dir(follow_symlinks=False) and e.name != "quick"]
+        entries.sort(key=lambda e: (e.name == keep, e.stat(follow_symlinks=False).st_mtime), reverse=True)
+        stale = {e.name for e in entries[ENTRIES_PER_STACK:]}
+        for entry in entries[ENTRIES_PER_STACK:]:
+            shutil.rmtree(entry.path, ignore_errors=True)  # removes links inside, never what they point to
+        quick_dir = self._folder(stack, "quick")
+        if stale and quick_dir is not None:
+            for alias in os.scandir(quick_dir):
+                data = read_or_none(Path(alias.path), 1024)
+                if data is not None and data.decode("ascii", "replace").strip() in stale:
+                    try:
+                        os.unlink(alias.path)
+                    except OSError:
+                        pass
 
 
 RESTORED = "[dim]plan restored from the plan cache: config, code and dependencies unchanged (--no-cache plans again)[/dim]"
@@ -373,7 +436,8 @@ def restore_unchanged(stack: str, stacks_dir: Path, cache: PlanCache, mode: str,
         return None
     from rich.console import Console
 
-    cache.restore(stack, key, entry)
+    if cache.restore(stack, key, entry) is None:
+        return None
     console = Console(highlight=False, emoji=False)  # the plan's consoles: ARNs hold `:secret:`, no emoji
     console.print(RESTORED, soft_wrap=True)
     replay(entry, mode, console, Console(stderr=True, highlight=False, soft_wrap=True, emoji=False))

@@ -56,16 +56,18 @@ def plan_stack(
     earlier plan of the stack, so nothing left behind can pass for a current plan.
     With `cache` (and `use_cache`), a stack file whose config is unchanged but for its bytes (a
     comment) is restored and printed from the plan cache: its exit code is returned instead.
+    Without `use_cache` (`--no-cache`) no cache is read or written: the plan cache, and the
+    checkers' content caches under `<out>/.cache/`.
     A large stack is registered by `shards` processes (plan/shard.py; default: by its size).
     """
     from agent_iam.stack_config import ConfigError
 
     stack_file = stack_file_path(stacks_dir, stack)
-    quick = cache.quick_key(stack, stack_file) if cache else None
+    quick = cache.quick_key(stack, stack_file) if cache and use_cache else None
     loaded = None
     try:
         loaded = load_stack_file(stacks_dir, stack)
-        key = cache.config_key(stack, loaded) if cache else None
+        key = cache.config_key(stack, loaded) if cache and use_cache else None
         if cache and quick and cache.quick_key(stack, stack_file) != quick:
             quick = None  # the file changed while it was read: remember nothing for it
         if cache and key and use_cache:
@@ -80,7 +82,7 @@ def plan_stack(
         # IAM findings and manifest results are kept by content beside the plans, so the next plan
         # of this stack checks only the documents and manifests that changed.
         settings = run.settings if run.settings is not None else stack_settings(stack, config, secret_keys)
-        judgement = judge(run, settings, cache_dir=out / ".cache")
+        judgement = judge(run, settings, cache_dir=out / ".cache" if use_cache else None)
     except ConfigError as exc:
         remove_plan(out, stack)
         raise located(loaded, exc) from None

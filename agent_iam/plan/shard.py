@@ -8,8 +8,9 @@ The parent runs the first shard itself and forks the others before it has run an
 threads exist yet); each child sends back its recorded resources and exits without teardown.
 
 The merge is strict: a resource recorded by several shards (the stack, providers, OIDC providers)
-must be recorded identically, advisories must agree, and each stack output must be the same value
-or entry-keyed maps that do not overlap. Anything else, or any failure in a shard, plans the stack
+must be recorded identically, each shard must have logged exactly the advisories of its own entries
+(each component says its own as it registers), and each stack output must be the same value or
+entry-keyed maps that do not overlap. Anything else, or any failure in a shard, plans the stack
 in one process instead, so sharding changes how fast a plan runs, never what it says.
 """
 
@@ -147,13 +148,14 @@ def merge_runs(runs: Sequence[PlanRun], settings: Any) -> PlanRun:
             known = by_urn.setdefault(resource.urn, resource)
             if known is not resource and known != resource:
                 raise MergeError(f"{resource.urn} was recorded differently by two shards")
-    if any(run.warnings != runs[0].warnings for run in runs):
-        raise MergeError("the shards logged different advisories")
+    warnings = [warning for run in runs for warning in run.warnings]  # shards hold contiguous entries, in order
+    if settings is not None and warnings != [text for unit in settings.units() for text in unit.advisory_texts()]:
+        raise MergeError("the shards logged other advisories than their entries'")
     return PlanRun(
         stack=runs[0].stack,
         resources=sorted(by_urn.values(), key=lambda r: r.urn),
         outputs=merge_outputs([run.outputs for run in runs]),
-        warnings=list(runs[0].warnings),
+        warnings=warnings,
         settings=settings,
     )
 

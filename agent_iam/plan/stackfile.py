@@ -27,12 +27,17 @@ from typing import Any
 from agent_iam.stack_config import NAMESPACE, REDACTED, ConfigError, stack_file
 from agent_iam.stack_config.errors import key_path
 
-from .paths import UnsafePath, check_stack_name
+from agent_iam.safe_io import NotRegularFile, read_regular
+
+from .paths import STACK_FILE_MAX_BYTES, UnsafePath, check_stack_name
 
 # Keys a Pulumi stack file holds at its root (https://www.pulumi.com/docs/iac/concepts/projects/stack-settings-file/).
 STACK_FILE_KEYS = ("config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt")
 # An alias may be used many times; more values than this is an alias bomb, not a stack file.
 MAX_VALUES = 200_000
+# Nor may aliases repeat more text (keys and values, as the plan would hold and serialize them) than
+# a file without aliases could hold: a few values under MAX_VALUES can otherwise expand to gigabytes.
+MAX_TEXT = STACK_FILE_MAX_BYTES
 MAX_DEPTH = 100
 
 _TAG = "tag:yaml.org,2002:"
@@ -141,6 +146,7 @@ class _Builder:
         self.source = source
         self.lines: dict[str, int] = {}
         self.count = 0
+        self.text = 0  # characters of keys and scalar values built so far, aliases expanded
         self.problems: list[_Problem] = []  # every problem below a top-level key, in file order
 
     def child(self, node: Any, top: str, loc: tuple[str | int, ...], stack: tuple[int, ...]) -> Any:
@@ -165,6 +171,11 @@ class _Builder:
 
         def problem(message: str) -> _Problem:  # the line and key path are only worked out for an error
             return _Problem(node.start_mark.line + 1, self.where(top, loc), message)
+
+        self.text += len(text)
+        if self.text > MAX_TEXT:  # counted before anything holds or serializes the expansion
+            raise _Fatal(node.start_mark.line + 1, self.where(top, loc),
+                         f"the file expands to more than {MAX_TEXT:,} characters of keys and values (aliases)")
 
         if not text.isascii():  # ASCII text holds no surrogates: the common case skips the scan
             surrogates = sorted({c for c in text if "\ud800" <= c <= "\udfff"})
@@ -248,6 +259,8 @@ class _Builder:
                 continue
             try:
                 key = self.key_text(key_node, top, loc)
+            except _Fatal:
+                raise
             except _Problem as problem:
                 self.problems.append(problem)
                 continue
@@ -419,11 +432,18 @@ def load_stack_file(stacks_dir: Path, stack: str) -> StackFile:
         raise ConfigError([f"--stack: {exc}"]) from None
     path = Path(stacks_dir) / f"Pulumi.{stack}.yaml"
     source = shown_source(stacks_dir, stack)
-    if not path.is_file():
-        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in Path(stacks_dir).glob("Pulumi.*.yaml"))
-        raise ConfigError([f"{source}: no such stack file (stacks: {', '.join(known) or 'none'})"])
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = read_regular(path, STACK_FILE_MAX_BYTES, follow_links=True)
+    except FileNotFoundError:
+        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in Path(stacks_dir).glob("Pulumi.*.yaml"))
+        raise ConfigError([f"{source}: no such stack file (stacks: {', '.join(known) or 'none'})"]) from None
+    except NotRegularFile as exc:
+        raise ConfigError([f"{source}: {exc}; a stack file is a regular file of at most {STACK_FILE_MAX_BYTES:,} bytes "
+                           "(8 MiB)"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{source}: cannot be read ({exc.strerror or exc})"]) from None
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{source}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"]) from None
     root = _compose(text, source)

@@ -19,6 +19,15 @@ from typing import Any
 from agent_iam.iam.tags import PRESET_TAG  # noqa: F401  (the role tag of a preset: `<vendor>@<version>`)
 
 
+def args(name: str, **fields: Any) -> dict[str, Any]:
+    """Args naming a vendor preset, for the component of its kind (a `saasRoles` preset: `SaasAccessRole`;
+    `ecsAgents`: `EcsAgentRoles`; `serviceAccounts`: `IrsaRole` or `PodIdentityRole`), usable from a program:
+    `SaasAccessRole("datadog", presets.args("datadog", external_id=...))`. The component applies the preset
+    (its documented defaults, trust and statements, its tag) and checks what it requires, as for a stack
+    file's `preset:`. An unknown name raises KeyError with the presets that exist."""
+    return {**fields, "preset": getattr(importlib.import_module("agent_iam.presets.catalog"), "load")(name).name}
+
+
 def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)

@@ -31,7 +31,7 @@ from pulumi.provider.provider import ConstructResult
 from pulumi.provider.server import ComponentInitError
 
 from agent_iam.components._contract import ArgsError
-from agent_iam.provider import PACKAGE, components, version
+from agent_iam.provider import PACKAGE, components, version, with_inherited_descriptions
 from agent_iam.provider.readable import package_metadata, readable_schema
 
 _INDEX = re.compile(r"(\[[^\]]*\])")
@@ -46,7 +46,8 @@ class AgentIamProvider(ComponentProvider):
         fields = {py for d in self._component_defs.values() for py in d.inputs_mapping.values()}
         fields |= {py for t in self._type_defs.values() for py in t.properties_mapping.values()}
         self._fields = frozenset(fields)
-        self.schema = json.dumps(readable_schema(json.loads(self.schema), hosted, fields, package_metadata(PACKAGE)))
+        schema = with_inherited_descriptions(json.loads(self.schema), hosted)
+        self.schema = json.dumps(readable_schema(schema, hosted, fields, package_metadata(PACKAGE)))
 
     def construct(
         self,

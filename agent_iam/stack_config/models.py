@@ -1,19 +1,32 @@
 """The stack config schema: one pydantic model per config key, camelCase as in the stack files.
 
-Every model forbids unknown keys, so a typo (`secretArn`, `ecsAgent`) is an error
-naming the key, never a silently ignored setting.
+Every model forbids unknown keys, so a typo (`secretArn`, `ecsAgent`) is an error naming the key,
+never a silently ignored setting. An entry's keys are its component's Args fields (`ENTRIES`, the
+table): the model checks their shape, the component their values (one home for each rule); the keys
+the stack itself reads (names, accounts, clusters, modes) are checked here.
 """
 
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Optional, Required, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import create_model, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from agent_iam import presets
-from agent_iam.iam.issuers import is_eks_issuer, issuer_host_path, issuer_of
+from agent_iam.components.base import check_managed_policy_arn, reserved_tag_problems
+from agent_iam.components.ec2_agent_instance_profile import Ec2AgentInstanceProfileArgs
+from agent_iam.components.ecs_agent_roles import EcsAgentRolesArgs
+from agent_iam.components.oidc_role import OidcRoleArgs
+from agent_iam.components.saas_access_role import SaasAccessRoleArgs
+from agent_iam.components.service_account_role import ServiceAccountRoleArgs
+from agent_iam.guardrails.acceptance import Key
+from agent_iam.guardrails.rules import RULE_NAMES
+from agent_iam.iam.arns import account_of
+from agent_iam.iam.checks import MAX_SESSION, MIN_SESSION, check_tags
 from agent_iam.iam.limits import (
     DEFAULT_MANAGED_POLICIES_PER_ROLE,
     DEFAULT_ROLE_POLICIES_SIZE,
@@ -23,53 +36,11 @@ from agent_iam.iam.limits import (
     MAX_TRUST_POLICY_SIZE,
     IamLimits,
 )
-from agent_iam.guardrails.acceptance import Key
-from agent_iam.guardrails.rules import RULE_NAMES
-from agent_iam.iam import managed_policies
 
-from agent_iam.iam.policy_document import PolicyDocument
-from .types import (
-    Flag,
-    AccountId,
-    Annotations,
-    EksClusterName,
-    K8sObjectName,
-    Namespace,
-    OidcIssuerUrl,
-    OidcProviderArn,
-    ServiceAccountName,
-    EntryName,
-    ExternalId,
-    IamPath,
-    KmsKeyArn,
-    PolicyArn,
-    PrincipalArn,
-    PrincipalArnPattern,
-    Region,
-    RoleArn,
-    RoleName,
-    S3Location,
-    SecretArn,
-)
-from agent_iam.iam.arns import account_of
-from agent_iam.iam.checks import MAX_SESSION, MIN_SESSION, check_tags, has_wildcard
-
-
-def check_known_managed_policy(value: str) -> str:
-    """An AWS managed policy ARN must name a policy that exists (IAM refuses the attachment at
-    `pulumi up` otherwise); customer managed policies cannot be checked offline."""
-    if managed_policies.is_aws_managed(value) and not managed_policies.exists(value):
-        hint = managed_policies.suggestion(value)
-        raise ValueError(
-            f"{value!r} is not an AWS managed policy"
-            + (f"; did you mean {hint!r}?" if hint else f" (checked against {managed_policies.source()})")
-        )
-    return value
-
+from .types import AccountId, EksClusterName, EntryName, Flag, IamPath, OidcIssuerUrl, OidcProviderArn, PolicyArn, Region, RoleArn
 
 # A managed policy ARN: well formed, and when it is AWS's, one that exists.
-ManagedPolicyArn = Annotated[PolicyArn, AfterValidator(check_known_managed_policy)]
-
+ManagedPolicyArn = Annotated[PolicyArn, AfterValidator(check_managed_policy_arn)]
 
 
 class KeyedError(ValueError):
@@ -107,8 +78,10 @@ class RoleOptions(ConfigModel):
     @field_validator("tags")
     @classmethod
     def _tags(cls, tags: dict[str, str] | None) -> dict[str, str] | None:
-        """Each map on its own, leaving room for `managed-by` and `stack`; the merged tags of every role
-        are checked again where the role is built."""
+        """Each map on its own, leaving room for `managed-by` and `stack`, without agent-iam's own keys
+        (named where they are set); the merged tags of every role are checked again where the role is built."""
+        for problem in reserved_tag_problems(tags):
+            raise KeyedError(tuple(problem.field.split(".", 1)[1:]), problem.message)
         return None if tags is None else check_tags(tags, reserved=2)
 
 
@@ -204,82 +177,54 @@ class Entry(RoleOptions):
         return value
 
 
-class AgentSecrets(ConfigModel):
-    """`secretArns` / `kmsKeyArns`: the secrets an agent reads, for ECS and EC2 alike."""
+class Vendor(ConfigModel):
+    """`vendor`: who assumes a SaaS role: one of the vendor's roles (or users), or its whole account."""
 
-    secret_arns: list[SecretArn] = []
-    allow_all_secrets: Flag = False
-    kms_key_arns: list[KmsKeyArn] = []
-
-
-class InlinePolicy(ConfigModel):
-    """`policy`: an identity policy for anything the generated statements do not cover."""
-
-    policy: PolicyDocument | None = None
-    allow_wildcard_resources: Flag = False
-
-
-def load_preset(data: Any, family: str) -> tuple[Any, presets.Preset | None]:
-    """The preset an entry names (`preset: <vendor>`), checked to be of the entry's family."""
-    if not isinstance(data, dict) or not isinstance(data.get("preset"), str):
-        return data, None
-    try:
-        preset = presets.load(data["preset"])
-    except KeyError as exc:
-        raise KeyedError("preset", str(exc.args[0])) from None
-    if preset.family != family:
-        raise KeyedError("preset", f"preset {preset.name} is for agent-iam:{preset.family} entries, not {family}")
-    if preset.unplaced:  # never plan the role without the vendor's policies (presets.published_documents has them)
-        raise KeyedError(
-            "preset",
-            f"preset {preset.name} carries the vendor's published policies ({', '.join(preset.unplaced)}), which this "
-            "version of agent-iam cannot place on the role yet (policyFiles); docs/presets.md shows them",
-        )
-    return data, preset
-
-
-def agent_preset_defaults(data: Any, family: str) -> Any:
-    """An agent entry's keys over its preset's documented defaults; the keys only the customer
-    knows (`required`) must be set."""
-    data, preset = load_preset(data, family)
-    if preset is None:
-        return data
-    for key in preset.required:
-        if key not in data:
-            raise KeyedError(key, f"required by preset {preset.name} ({preset.title})")
-    return presets.apply_defaults(preset, data)
-
-
-class EcsAgent(Entry, InlinePolicy, AgentSecrets):
-    """`agent-iam:ecsAgents[]`: one agent running as an ECS task."""
-
-    preset: str | None = None  # docs/presets.md: the vendor's documented settings as defaults
-
-    @model_validator(mode="before")
-    @classmethod
-    def _preset(cls, data: Any) -> Any:
-        return agent_preset_defaults(data, "ecsAgents")
-
-
-    task_role_name: RoleName | None = None
-    execution_role_name: RoleName | None = None
-    trust_ec2: Flag = False
-    confused_deputy_conditions: Flag = True
-    source_account_condition: Flag = False
-    task_role_policy_arns: list[ManagedPolicyArn] = []
-
-
-class Ec2Agent(Entry, InlinePolicy, AgentSecrets):
-    """`agent-iam:ec2Agents[]`: one agent on EC2 instances, with an instance profile."""
-
-    role_name: RoleName | None = None
-    confused_deputy_conditions: Flag | None = None  # replaced by sourceAccountCondition (see _check)
-    source_account_condition: Flag = False
-    policy_arns: list[ManagedPolicyArn] = []
-    ssm: Flag = False
+    principal_arn: str | None = None
+    account_id: str | None = None
+    principal_arn_patterns: list[str] = []
 
     @model_validator(mode="after")
-    def _check(self) -> Ec2Agent:
+    def _check(self) -> Vendor:
+        if (self.principal_arn is None) == (self.account_id is None):
+            raise ValueError("set exactly one of principalArn (the vendor's role or account root) or accountId")
+        return self
+
+
+class SecretRef(ConfigModel):
+    """`secret`: a Kubernetes Secret with `AWS_REGION` and `AWS_ROLE_ARN` (the Causely guide's `aws-secret`)."""
+
+    name: str
+    namespace: str | None = None  # default: the entry's namespace
+
+
+class ServiceAccountSubject(ConfigModel):
+    """One more service account an IRSA role trusts (`subjects[]`)."""
+
+    cluster: str
+    namespace: str
+    service_account: str
+
+
+class SaasKeys(Entry):
+    """What a `saasRoles` entry says of its own, besides its component's Args: the vendor."""
+
+    vendor: Vendor | None = None  # required, unless a preset names the vendor's account
+
+    @model_validator(mode="after")
+    def _vendor(self) -> SaasKeys:
+        if self.vendor is None and getattr(self, "preset", None) is None:
+            raise KeyedError("vendor", "required, but not set")
+        return self
+
+
+class Ec2Keys(Entry):
+    """A key `ec2Agents` entries had, refused with what to write instead."""
+
+    confused_deputy_conditions: Flag | None = None  # replaced by sourceAccountCondition (see _check)
+
+    @model_validator(mode="after")
+    def _check(self) -> Ec2Keys:
         if self.confused_deputy_conditions is not None:
             raise KeyedError(
                 "confusedDeputyConditions",
@@ -290,124 +235,94 @@ class Ec2Agent(Entry, InlinePolicy, AgentSecrets):
         return self
 
 
-class Vendor(ConfigModel):
-    """`vendor`: who assumes a SaaS role: one of the vendor's roles, or its whole account."""
+class ServiceAccountKeys(Entry):
+    """What a `serviceAccounts` entry says of its own: its mode (the component), its cluster(s), its Secret."""
 
-    principal_arn: PrincipalArn | None = None
-    account_id: AccountId | None = None
-    principal_arn_patterns: list[PrincipalArnPattern] = []
+    mode: Literal["irsa", "pod-identity"]
+    cluster: str
+    subjects: list[ServiceAccountSubject] = []
+    secret: SecretRef | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> Vendor:
-        if (self.principal_arn is None) == (self.account_id is None):
-            raise ValueError("set exactly one of principalArn (the vendor's role or account root) or accountId")
-        return self
-
-    @property
-    def account(self) -> str:
-        return self.account_id or account_of(self.principal_arn or "")
-
-    @property
-    def whole_account(self) -> bool:
-        return self.account_id is not None or (self.principal_arn or "").endswith(":root")
-
-    @property
-    def key(self) -> str:
-        return "accountId" if self.account_id is not None else "principalArn"
+    def clusters(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """`(key prefix, cluster)` of the entry and of each of its `subjects`."""
+        return [((), self.cluster)] + [(("subjects", i), s.cluster) for i, s in enumerate(self.subjects)]
 
 
-class VendorPermissions(InlinePolicy):
-    """`s3Read`, `s3Write`, `kmsKeyArns`, `policyArns`, `policy`: what a role may do, for SaaS roles
-    and service-account roles alike (one inline document, built by `policies.permissions_document`)."""
-
-    s3_read: list[S3Location] = []
-    s3_write: list[S3Location] = []
-    kms_key_arns: list[KmsKeyArn] = []
-    policy_arns: list[ManagedPolicyArn] = []
+def _numeric_id(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"is the repository's numeric ID, not {value!r}")
+    return str(value) if isinstance(value, int) else value  # YAML may write it as a number
 
 
-class SaasRole(Entry, VendorPermissions):
-    """`agent-iam:saasRoles[]`: one vendor's cross-account access."""
+class OidcKeys(Entry):
+    """What the stack reads of an `oidcRoles` entry: its provider's ARN; a repository ID YAML may write as a number."""
 
-    vendor: Vendor
-    external_id: ExternalId | None = None
-    allow_unconditioned_account_trust: Flag = False
-    role_name: RoleName | None = None
-    customer_managed_policy: Flag = False
-    # A vendor preset (docs/presets.md): the vendor's documented principal and statements.
-    preset: str | None = None
-    preset_version: str | None = None  # pin: the plan fails when the shipped preset is another version
-    without_actions: list[str] = []  # narrow the preset: drop these of its actions
-    without_statements: list[str] = []  # narrow the preset: drop these of its statements (by Sid)
+    oidc_provider_arn: OidcProviderArn | None = None  # read by the stack: its issuer's provider in its account
+    repository_id: Annotated[Optional[str], BeforeValidator(_numeric_id)] = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _preset_fills_vendor(cls, data: Any) -> Any:
-        """A preset naming the vendor's account fills `vendor` in; one naming a role or user needs it."""
-        data, preset = load_preset(data, "saasRoles")
-        if preset is None or preset.trust is None:
-            return data
-        trust = preset.trust
-        if trust.principal != "account":
-            if "vendor" not in data:
-                raise KeyedError(
-                    "vendor", f"preset {preset.name} trusts the {trust.principal} you name: set vendor.principalArn ({trust.principal_hint})"
-                )
-            return data
-        vendor: dict[str, Any] = {"accountId": trust.account_id}
-        if trust.principal_arn_patterns:
-            vendor["principalArnPatterns"] = list(trust.principal_arn_patterns)
-        if "vendor" in data:
-            raise KeyedError(
-                "vendor", f"is set by preset {preset.name} ({preset.title}: account {trust.account_id}); remove it"
-            )
-        data = {**data, "vendor": vendor}
-        if preset.customer_managed_policy and "customerManagedPolicy" not in data:
-            data["customerManagedPolicy"] = True
-        return data
 
-    def _check_preset(self) -> None:
-        if self.preset is None:
-            for key in ("preset_version", "without_actions", "without_statements"):
-                if getattr(self, key):
-                    raise KeyedError(to_camel(key), "applies to an entry with a preset only")
-            return
-        preset = presets.load(self.preset)
-        trust = preset.trust
-        assert trust is not None  # a saasRoles preset (load_preset)
-        if self.preset_version is not None and self.preset_version != preset.version:
-            raise KeyedError(
-                "presetVersion",
-                f"preset {preset.name} is now version {preset.version}, not {self.preset_version}: review its "
-                "documents in docs/presets.md, then update presetVersion",
-            )
-        principal = self.vendor.principal_arn or ""
-        if trust.principal != "account":
-            if f":{trust.principal}/" not in principal:
-                raise KeyedError(
-                    ("vendor", "principalArn"),
-                    f"preset {preset.name} trusts an IAM {trust.principal}: {trust.principal_hint}",
-                )
-            if trust.account_id and account_of(principal) != trust.account_id:
-                raise KeyedError(
-                    ("vendor", "principalArn"), f"preset {preset.name}'s {trust.principal} is in account {trust.account_id}"
-                )
-        if trust.external_id and not self.external_id:
-            raise KeyedError("externalId", f"required by preset {preset.name}: {trust.external_id_hint or 'the vendor generates it'}")
-        if preset.s3 is not None and preset.s3.required and not (self.s3_read or self.s3_write):
-            raise KeyedError("s3Read", f"preset {preset.name} reads the locations you list: set s3Read or s3Write")
-        problems = presets.narrowing_problems(preset, self.without_actions, self.without_statements)
-        if problems:
-            raise KeyedError(*problems[0])
+@dataclass(frozen=True)
+class Family:
+    """One `agent-iam:<key>[]` family: its component's Args, the entry's own keys (`base`), the keys of
+    mappings in it (`nested`: key path -> field) and the fields the stack fills from elsewhere (`filled`)."""
 
-    @model_validator(mode="after")
-    def _check(self) -> SaasRole:
-        self._check_preset()
-        return self
+    args: type
+    base: type = Entry
+    nested: tuple[tuple[str, str], ...] = ()
+    filled: tuple[str, ...] = ()
+
+
+# Filled by every family from the stack: the target account, its region, `defaults.limits`, the description.
+FILLED = ("account_id", "region", "iam_limits", "description")
+ENTRIES: dict[str, Family] = {
+    "ecsAgents": Family(EcsAgentRolesArgs, filled=("agent_environment",)),
+    "ec2Agents": Family(Ec2AgentInstanceProfileArgs, Ec2Keys),
+    "saasRoles": Family(
+        SaasAccessRoleArgs, SaasKeys,
+        (("vendor.principalArn", "principal_arn"), ("vendor.accountId", "vendor_account_id"),
+         ("vendor.principalArnPatterns", "principal_arn_patterns")),
+        ("external_id_secret",),
+    ),
+    "serviceAccounts": Family(
+        ServiceAccountRoleArgs, ServiceAccountKeys, (("secret.name", "secret_name"), ("secret.namespace", "secret_namespace")),
+        ("oidc_provider_arn", "oidc_issuer", "eks_cluster_name", "cluster_account_id"),
+    ),
+    "oidcRoles": Family(OidcRoleArgs, OidcKeys),
+}
+
+
+def _shape(annotation: Any) -> Any:
+    """The stack file's type of an Args field: its value, never another resource's output (`Input[T]` is
+    T), true/false as a Flag, a policy document as a mapping; the component checks the value itself."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Union or origin is Required:  # pulumi.Input[T]: T, Awaitable[T] or Output[T]
+        return _shape(args[0])
+    if origin is list:
+        return list[_shape(args[0])]
+    if origin is dict:
+        return dict[str, _shape(args[1])]
+    return Flag if annotation is bool else annotation
+
+
+def _entry_model(key: str, family: Family) -> type[Entry]:
+    """The model of one family's entry: its base's keys, and one key per Args field of its component."""
+    nested = {field for _, field in family.nested}
+    taken = set(family.base.model_fields) | nested | set(FILLED) | set(family.filled)
+    fields = {
+        name: (Optional[_shape(annotation)], None)
+        for name, annotation in family.args.__annotations__.items()
+        if name not in taken
+    }
+    doc = f"`agent-iam:{key}[]`: one entry, key for key the Args of its component ({family.args.__name__})."
+    return create_model(f"{key[0].upper()}{key[1:-1]}Entry", __base__=family.base, __doc__=doc, **fields)
+
+
+EcsAgent, Ec2Agent, SaasRole, ServiceAccount, OidcRole = (_entry_model(k, f) for k, f in ENTRIES.items())
 
 
 class Cluster(ConfigModel):
-    """`agent-iam:clusters.<key>`: an EKS cluster whose service accounts get roles.
+    """`agent-iam:clusters.<key>`: an EKS cluster whose service accounts get roles (the components'
+    `OidcProviders` judge its issuer and providers).
 
     IRSA needs the cluster's OIDC issuer (`oidcIssuerUrl`, or an existing provider's ARN);
     Pod Identity needs only the cluster's `name` and account.
@@ -421,135 +336,6 @@ class Cluster(ConfigModel):
     register_oidc_provider: Flag = False  # create the provider in the cluster's own account too
     kubeconfig: str | None = None  # kubeconfig contents (a secure value) for the Kubernetes provider
     kube_context: str | None = None  # a context of the kubeconfig (ambient when no kubeconfig)
-
-    @model_validator(mode="after")
-    def _check(self) -> Cluster:
-        if self.issuer and not is_eks_issuer(self.issuer):
-            key = "oidcIssuerUrl" if self.oidc_issuer_url else "oidcProviderArn" if self.oidc_provider_arn else "oidcProviderArns"
-            raise KeyedError(
-                key,
-                f"{self.issuer!r} is not an EKS cluster's OIDC issuer (oidc.eks.<region>.amazonaws.com/id/<ID>, from "
-                "`aws eks describe-cluster`); roles for CI and deploy pipelines (GitHub Actions, GitLab CI, HCP "
-                "Terraform, any other issuer) are agent-iam:oidcRoles entries (docs/oidc-roles.md)",
-            )
-        issuer = issuer_host_path(self.oidc_issuer_url) if self.oidc_issuer_url else None
-        arns = [("oidcProviderArn", self.oidc_provider_arn)] if self.oidc_provider_arn else []
-        arns += [(("oidcProviderArns", key), arn) for key, arn in self.oidc_provider_arns.items()]
-        for key, arn in arns:
-            named = issuer_of(arn)
-            if issuer is None:
-                issuer = named
-            elif named != issuer:
-                raise KeyedError(key, f"is the provider of issuer {named!r}, not of this cluster's {issuer!r}")
-        if self.register_oidc_provider:
-            if self.oidc_provider_arn:
-                raise KeyedError(
-                    "registerOidcProvider",
-                    "oidcProviderArn already names the provider in the cluster's account; keep one",
-                )
-            if not self.oidc_issuer_url:
-                raise KeyedError("registerOidcProvider", "needs oidcIssuerUrl, the URL to register")
-        return self
-
-    @property
-    def issuer(self) -> str | None:
-        """The issuer without `https://` (as in provider ARNs and condition keys), if known."""
-        if self.oidc_issuer_url:
-            return issuer_host_path(self.oidc_issuer_url)
-        for arn in [self.oidc_provider_arn, *self.oidc_provider_arns.values()]:
-            if arn:
-                return issuer_of(arn)
-        return None
-
-
-class ServiceAccountSubject(ConfigModel):
-    """One more service account an IRSA role trusts (`subjects[]`)."""
-
-    cluster: str
-    namespace: Namespace
-    service_account: ServiceAccountName
-
-
-class SecretRef(ConfigModel):
-    """`secret`: a Kubernetes Secret with `AWS_REGION` and `AWS_ROLE_ARN` (the Causely guide's `aws-secret`)."""
-
-    name: K8sObjectName
-    namespace: Namespace | None = None  # default: the entry's namespace
-
-
-class ServiceAccount(Entry, VendorPermissions):
-    """`agent-iam:serviceAccounts[]`: a role for a Kubernetes service account on EKS (IRSA or Pod Identity)."""
-
-    preset: str | None = None  # docs/presets.md: the vendor's documented settings as defaults
-
-    @model_validator(mode="before")
-    @classmethod
-    def _preset(cls, data: Any) -> Any:
-        return agent_preset_defaults(data, "serviceAccounts")
-
-
-    mode: Literal["irsa", "pod-identity"]
-    cluster: str
-    namespace: Namespace
-    service_account: ServiceAccountName
-    subjects: list[ServiceAccountSubject] = []
-    allow_wildcard_subject: Flag = False
-    session_tag_conditions: Flag | None = None
-    source_account_condition: Flag | None = None
-    role_name: RoleName | None = None
-    source_role_name: RoleName | None = None
-    # Cross-account Pod Identity: the boundary of the role created in the cluster's account.
-    source_role_permissions_boundary_arn: PolicyArn | None = None
-    create_service_account: Flag = True
-    role_arn_annotation: Flag | None = None
-    service_account_annotations: Annotations = {}
-    secret: SecretRef | None = None
-
-    def all_subjects(self) -> list[tuple[tuple[str | int, ...], str, str, str]]:
-        """`(key prefix, cluster, namespace, service account)` of the entry and its `subjects`."""
-        return [((), self.cluster, self.namespace, self.service_account)] + [
-            (("subjects", i), s.cluster, s.namespace, s.service_account) for i, s in enumerate(self.subjects)
-        ]
-
-    @property
-    def wildcard(self) -> bool:
-        return any(has_wildcard(ns) or has_wildcard(sa) for _, _, ns, sa in self.all_subjects())
-
-
-class OidcRole(Entry, VendorPermissions):
-    """`agent-iam:oidcRoles[]`: a role CI/deploy pipelines assume with OIDC tokens (docs/oidc-roles.md).
-
-    Keys translate one to one into `OidcRoleArgs`; the component's own checks (`check_args`)
-    judge them, so a program and a stack file get the same rules and messages.
-    """
-
-    provider: Literal["github", "gitlab", "terraform-cloud", "generic"]
-    issuer_url: str | None = None
-    audience: str | None = None
-    subjects: list[str] = []
-    allow_wildcard_subject: Flag = False
-    repository: str | None = None
-    branches: list[str] = []
-    git_tags: list[str] = []  # `tags` are the role's resource tags, as on every entry
-    environments: list[str] = []
-    pull_requests: Flag = False
-    repository_id: str | int | None = None
-    workflow_refs: list[str] = []
-    workflow_file: str | None = None
-    project_path: str | None = None
-    organization: str | None = None
-    project: str = "Default Project"
-    workspaces: list[str] = []
-    run_phases: list[str] = ["plan", "apply"]
-    oidc_provider_arn: OidcProviderArn | None = None
-    role_name: RoleName | None = None
-
-    @field_validator("repository_id", mode="before")
-    @classmethod
-    def _numeric_id(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError(f"is the repository's numeric ID, not {value!r}")
-        return value
 
 
 class StackConfig(ConfigModel):
@@ -584,7 +370,7 @@ class StackConfig(ConfigModel):
                         (key, index, "account"), f"unknown account {entry.account!r} (known: {known})"
                     )
         for index, entry in enumerate(self.service_accounts):
-            for prefix, cluster, _, _ in entry.all_subjects():
+            for prefix, cluster in entry.clusters():
                 if cluster not in self.clusters:
                     known = ", ".join(sorted(self.clusters)) or "none are defined in agent-iam:clusters"
                     raise KeyedError(
@@ -618,28 +404,8 @@ class StackConfig(ConfigModel):
 
     def _check_clusters(self) -> None:
         known = ", ".join(sorted(self.accounts)) or "none are defined in agent-iam:accounts"
-        issuers: dict[str, str] = {}
         for key, cluster in self.clusters.items():
-            if cluster.issuer and issuers.setdefault(cluster.issuer, key) != key:
-                raise KeyedError(
-                    ("clusters", key), f"has the same OIDC issuer as cluster {issuers[cluster.issuer]!r}; list it once"
-                )
-            if cluster.account is not None and cluster.account not in self.accounts:
-                raise KeyedError(("clusters", key, "account"), f"unknown account {cluster.account!r} (known: {known})")
-            own = self.account_id_of(cluster.account)
-            if cluster.oidc_provider_arn and account_of(cluster.oidc_provider_arn) != own:
-                raise KeyedError(
-                    ("clusters", key, "oidcProviderArn"),
-                    f"is in account {account_of(cluster.oidc_provider_arn)}, not the cluster's account {own} "
-                    "(providers in other accounts go in oidcProviderArns)",
-                )
-            for account, arn in cluster.oidc_provider_arns.items():
-                if account not in self.accounts:
-                    raise KeyedError(
-                        ("clusters", key, "oidcProviderArns", account), f"unknown account {account!r} (known: {known})"
-                    )
-                if account_of(arn) != self.accounts[account].account_id:
-                    raise KeyedError(
-                        ("clusters", key, "oidcProviderArns", account),
-                        f"is in account {account_of(arn)}, not {account}'s {self.accounts[account].account_id}",
-                    )
+            for where, account in [("account", cluster.account), *((("oidcProviderArns", a), a) for a in cluster.oidc_provider_arns)]:
+                if account is not None and account not in self.accounts:
+                    raise KeyedError(("clusters", key, *((where,) if isinstance(where, str) else where)),
+                                     f"unknown account {account!r} (known: {known})")

@@ -1,11 +1,13 @@
-"""The constructor taking the plan its `check` worked out (components/_contract.py `CheckedPlans`) leaves
-every plan's registrations identical to checking the Args again."""
+"""The constructor registering the plan the stack config's `check` worked out (`plan=`) registers exactly
+what the component registers when it checks the same Args itself, as a program's component does."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from agent_iam.components._contract import CheckedPlans
+from agent_iam.components.base import RolePlan
 from agent_iam.plan.run import run_program
 from agent_iam.plan.stackfile import read_stack_file
 from bench.generate import stack_config
@@ -15,7 +17,7 @@ STACKS = ["dev", "staging", "prod"]
 BENCH = {"bench7": 7}
 
 
-def _program(stack: str) -> bytes:
+def _program(stack: str) -> tuple[bytes, list[str]]:
     if stack in BENCH:
         config, secret_keys = stack_config(BENCH[stack]), []
     else:
@@ -26,23 +28,26 @@ def _program(stack: str) -> bytes:
          r.dependencies)
         for r in run.resources
     ]
-    return repr((records, run.outputs, run.warnings)).encode()
+    return repr((records, run.outputs)).encode(), run.warnings
 
 
 @pytest.mark.parametrize("stack", [*STACKS, *BENCH])
-def test_taking_checked_plans_leaves_the_program_byte_identical(stack, monkeypatch):
-    taken: list[str] = []
-    take = CheckedPlans.take
+def test_registering_the_checked_plan_is_registering_the_args(stack, monkeypatch):
+    handed: list[str] = []
+    for_args = RolePlan.for_args
 
     def counting(self, name, args):
-        plan = take(self, name, args)
-        if plan is not None:
-            taken.append(name)
-        return plan
+        handed.append(name)
+        return for_args(self, name, args)
 
-    monkeypatch.setattr(CheckedPlans, "take", counting)
-    with_plans = _program(stack)
-    assert taken  # the stack config's checks were used by the constructors
-    monkeypatch.setattr(CheckedPlans, "take", lambda self, name, args: None)
-    checked_again = _program(stack)
+    monkeypatch.setattr(RolePlan, "for_args", counting)
+    with_plans, stack_advisories = _program(stack)
+    assert handed  # the stack config's plans were registered by the constructors
+    # Each constructor checks its Args itself instead, with the program's voice.
+    monkeypatch.setattr(RolePlan, "for_args", lambda self, name, args: type(self)(name, args))
+    checked_again, own_advisories = _program(stack)
     assert with_plans == checked_again
+    # The same advisories, said with the component's name and its Args fields instead of the entry's key.
+    assert len(own_advisories) == len(stack_advisories)
+    for own in own_advisories:
+        assert re.match(r"agent-iam: [A-Za-z]+ '[^']+': ", own), own

@@ -90,87 +90,80 @@ def test_a_bad_type_registers_nothing():
     assert caught.value.registered_resources == []  # type: ignore[attr-defined]
 
 
-def test_fingerprints_tell_plain_data_apart_by_content_and_type():
-    import pytest
+def _counting_plans(monkeypatch):
+    """Count the SaaS role's plans built from here on."""
+    from agent_iam.components import saas_access_role
 
-    from agent_iam.components._contract import _NotPlain, fingerprint
-
-    assert fingerprint({"a": ["x", {"b": 1}]}) == fingerprint({"a": ["x", {"b": 1}]})
-    different = [{"a": 1}, {"a": True}, {"a": 1.0}, {"a": "1"}, {"a": [1]}, {"a": (1,)}, {"a": None}, {"a": -0.0}, {"a": 0.0}]
-    assert len({fingerprint(v) for v in different}) == len(different)
-    with pytest.raises(_NotPlain):
-        fingerprint({"a": [pulumi.Output.from_input("x")]})
-
-
-def _counting_plans(monkeypatch, module):
-    """Count the component's own plans (`_Plan`) built from here on."""
     built = []
-    original = module._Plan
+    init = saas_access_role.SaasAccessRolePlan.__init__
 
-    class Counted(original):  # type: ignore[misc, valid-type]
-        def __init__(self, *args, **kwargs):
-            built.append(args[0])
-            super().__init__(*args, **kwargs)
+    def counting(self, name, *args, **kwargs):
+        built.append(name)
+        init(self, name, *args, **kwargs)
 
-    monkeypatch.setattr(module, "_Plan", Counted)
-    monkeypatch.setattr(module._CHECKED, "make", Counted)  # what check and the constructor build with
+    monkeypatch.setattr(saas_access_role.SaasAccessRolePlan, "__init__", counting)
     return built
 
 
-def test_the_constructor_takes_the_plan_check_worked_out_for_the_same_args(monkeypatch):
-    from agent_iam import SaasAccessRole
-    from agent_iam.components import saas_access_role
+VENDOR = {"principal_arn": "arn:aws:iam::949275490180:role/v", "external_id": "x-1", "s3_read": ["lake"]}
 
-    built = _counting_plans(monkeypatch, saas_access_role)
-    args = {"principal_arn": "arn:aws:iam::949275490180:role/v", "external_id": "x-1", "s3_read": ["lake"]}
-    roles = SaasAccessRole.check("v", args)
-    run, _ = run_components(lambda: SaasAccessRole("v", args))
-    assert built == ["v"]  # checked once, by check
-    role = run.named("aws:iam/role:Role", "v-role")
+
+def test_the_constructor_registers_the_plan_check_worked_out(monkeypatch):
     import json
 
-    assert json.loads(role.inputs["assumeRolePolicy"]) == roles[0].documents.trust
+    from agent_iam import SaasAccessRole
+
+    built = _counting_plans(monkeypatch)
+    args = dict(VENDOR)
+    plan = SaasAccessRole.check("v", args)
+    run, _ = run_components(lambda: SaasAccessRole("v", args, plan=plan))
+    assert built == ["v"]  # checked once, by check
+    (role,) = plan.roles()
+    assert json.loads(run.named("aws:iam/role:Role", "v-role").inputs["assumeRolePolicy"]) == role.documents.trust
     policy = run.named("aws:iam/rolePolicy:RolePolicy", "v-role-vendor-access")
-    assert json.loads(policy.inputs["policy"]) == roles[0].documents.inline_policy
+    assert json.loads(policy.inputs["policy"]) == role.documents.policy("vendor-access")
 
 
-def test_args_changed_after_check_are_checked_again_with_the_same_error(monkeypatch):
+def test_without_a_plan_the_constructor_checks_its_args_itself(monkeypatch):
     import pytest
 
     from agent_iam import ArgsError, SaasAccessRole
-    from agent_iam.components import saas_access_role
 
-    built = _counting_plans(monkeypatch, saas_access_role)
-    args = {"principal_arn": "arn:aws:iam::949275490180:role/v", "external_id": "x-1", "s3_read": ["lake"]}
-    SaasAccessRole.check("v", args)
-    args["s3_read"].append("arn:aws:s3:::lake2")  # a nested change, after the check
+    built = _counting_plans(monkeypatch)
+    args = {**VENDOR, "s3_read": ["lake", "arn:aws:s3:::lake2"]}
     with pytest.raises(ArgsError) as direct:
-        SaasAccessRole.check("other", dict(args))
+        SaasAccessRole.check("other", args)
     with pytest.raises(ArgsError) as caught:
         run_components(lambda: SaasAccessRole("v", args))
     assert str(caught.value) == str(direct.value).replace("'other'", "'v'")
     assert "args.s3_read[1]" in str(caught.value)
     assert caught.value.registered_resources == []  # type: ignore[attr-defined]
-    assert built == ["v", "other", "v"]  # the constructor checked the changed Args itself
+    assert built == ["other", "v"]
 
 
-def test_a_plan_is_taken_once_and_only_for_the_same_args_object(monkeypatch):
-    from agent_iam.components import saas_access_role
-    from agent_iam.components._contract import CheckedPlans
+def test_a_plan_is_registered_only_for_the_args_it_was_checked_for():
+    import pytest
 
-    plans: CheckedPlans[object] = CheckedPlans(lambda name, args: object())
-    args = {"principal_arn": "arn:aws:iam::949275490180:role/v"}
-    plan = object()
-    plans.remember("v", args, plan)
-    assert plans.take("v", dict(args)) is None  # an equal copy is not the checked object
-    plans.remember("v", args, plan)
-    assert plans.take("w", args) is None and plans.take("v", args) is plan
-    assert plans.take("v", args) is None  # handed out once
-    plans.remember("v", {"principal_arn": pulumi.Output.from_input("arn")}, plan)
-    assert len(plans._plans) == 0  # an Args holding an Output is checked when it resolves, never kept
-    few: CheckedPlans[object] = CheckedPlans(lambda name, args: object(), limit=2)
-    kept = [{"n": i} for i in range(3)]
-    for i, a in enumerate(kept):
-        few.remember(str(i), a, i)
-    assert few.take("0", kept[0]) is None and few.take("2", kept[2]) == 2  # the oldest is dropped first
-    assert saas_access_role._CHECKED.limit >= 10_000
+    from agent_iam import SaasAccessRole
+
+    args = dict(VENDOR)
+    plan = SaasAccessRole.check("v", args)
+    with pytest.raises(ValueError, match=r"SaasAccessRole 'w': the plan given was checked for other Args \('v'\)") as caught:
+        run_components(lambda: SaasAccessRole("w", args, plan=plan))
+    assert caught.value.registered_resources == []  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="checked for other Args") as caught:
+        run_components(lambda: SaasAccessRole("v", dict(args), plan=plan))  # an equal copy is not the checked object
+    assert caught.value.registered_resources == []  # type: ignore[attr-defined]
+
+
+def test_agent_iam_tag_keys_are_agent_iams_own_but_the_reviewed_exemptions():
+    import pytest
+
+    from agent_iam import ArgsError, SaasAccessRole
+
+    for key in ("agent-iam:preset", "agent-iam:anything"):
+        with pytest.raises(ArgsError, match=rf"args\.tags\.{key}: '{key}' is agent-iam's own tag key") as caught:
+            run_components(lambda key=key: SaasAccessRole("v", {**VENDOR, "tags": {key: "datadog@2026-11-29"}}))
+        assert caught.value.registered_resources == []  # type: ignore[attr-defined]
+    run, _ = run_components(lambda: SaasAccessRole("v", {**VENDOR, "tags": {"agent-iam:trust-exemption": "reviewed"}}))
+    assert run.named("aws:iam/role:Role", "v-role").inputs["tags"]["agent-iam:trust-exemption"] == "reviewed"

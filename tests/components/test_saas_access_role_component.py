@@ -146,3 +146,51 @@ def test_a_managed_policy_named_like_the_customer_managed_policy_is_refused_not_
     with pytest.raises(ArgsError, match=r"SaasAccessRole 'v': args\.policy_arns\[0\]: is named like the customer managed") as caught:
         run_components(lambda: SaasAccessRole("v", args))
     assert caught.value.registered_resources == []  # type: ignore[attr-defined]
+
+
+def test_a_vendor_preset_from_a_program_is_the_stack_files_preset(monkeypatch):
+    """`presets.args` gives the component the preset: the vendor's trust and statements, its tag, and the
+    advisory for its documented `Resource: "*"`, said by the component as it registers."""
+    from agent_iam import presets
+
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: said.append(message))
+    args = presets.args("datadog", external_id="ext-123456", account_id=ACCOUNT)
+    run, outputs = run_components(lambda: SaasAccessRole("datadog", args).outputs())
+    role = run.named("aws:iam/role:Role", "datadog-role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::464622532012:root"}
+    assert trust["Statement"][0]["Condition"] == {"StringEquals": {"sts:ExternalId": "ext-123456"}}
+    assert role.inputs["tags"]["agent-iam:preset"] == presets.load("datadog").label
+    sids = [s["Sid"] for s in json.loads(run.named(INLINE, "datadog-role-vendor-access").inputs["policy"])["Statement"]]
+    assert sids == ["DatadogIntegrationReads", "DatadogIntegrationWrites"]
+    (advisory,) = said
+    assert advisory.startswith("agent-iam: SaasAccessRole 'datadog': the role may call the actions of "
+                               "DatadogIntegrationReads, DatadogIntegrationWrites on Resource '*', as preset datadog@")
+    with pytest.raises(KeyError, match="unknown preset 'datdog'; did you mean 'datadog'"):
+        presets.args("datdog")
+
+
+def test_a_policy_and_managed_policies_from_other_resources_are_checked_when_they_resolve():
+    """`policy` and `policy_arns` take Inputs: the document waits for them, and is checked as the Args are."""
+    import pulumi
+
+    def program(statement_resource, arn):
+        bucket = aws.s3.Bucket("lake", bucket="acme-lake")
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Sid": "Lake", "Effect": "Allow", "Action": "s3:GetObject", "Resource": statement_resource(bucket)}]}
+        managed = pulumi.Output.from_input(arn)
+        return SaasAccessRole("vendor", {"principal_arn": VENDOR_ROLE, "external_id": "ext-1", "policy": policy,
+                                         "policy_arns": [managed]}).outputs()
+
+    run, _ = run_components(
+        lambda: program(lambda b: b.bucket.apply(lambda n: f"arn:aws:s3:::{n}/*"), "arn:aws:iam::aws:policy/ReadOnlyAccess")
+    )
+    policy = json.loads(run.named(INLINE, "vendor-role-vendor-access").inputs["policy"])
+    assert policy["Statement"] == [{"Sid": "Lake", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-lake/*"}]
+    attachment = run.named("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "vendor-role-attachment-0")
+    assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    with pytest.raises(Exception, match=r"args\.policy\.Statement\[0\]\.Resource: '\*' covers every resource of its kind"):
+        run_components(lambda: program(lambda b: b.bucket.apply(lambda n: "*"), "arn:aws:iam::aws:policy/ReadOnlyAccess"))
+    with pytest.raises(Exception, match=r"SaasAccessRole 'vendor': args\.policy_arns\[0\]: "):
+        run_components(lambda: program(lambda b: b.bucket.apply(lambda n: f"arn:aws:s3:::{n}"), "arn:aws:s3:::not-a-policy"))

@@ -103,3 +103,74 @@ def test_without_the_eks_extra_kubernetes_objects_are_refused_before_anything_re
     assert caught.value.registered_resources == []  # type: ignore[attr-defined]
     run, _ = run_components(lambda: ServiceAccountRole("mediator", {**args, "create_service_account": False}))
     assert [r.type for r in run.resources if r.custom] == [ROLE]
+
+
+# --- the split: IrsaRole and PodIdentityRole, with ServiceAccountRole's state --------------------
+
+IRSA_ARGS = {"namespace": "causely", "service_account": "mediator", "cluster": "prod", "oidc_provider_arn": PROVIDER}
+POD_ARGS = {"namespace": "agents", "service_account": "agent", "cluster": "prod", "account_id": ACCOUNT}
+OLD_TYPE = "agent-iam:eks:ServiceAccountRole"
+
+
+def _registered_with_aliases(monkeypatch, build):
+    """Run `build` under the mocks; each registration's (type, name, URN, alias specs as (name, type))."""
+    from agent_iam.plan.mocks import RecordingMonitor
+
+    seen = []
+    register = RecordingMonitor.RegisterResource
+
+    def recording(self, request):
+        response = register(self, request)
+        specs = [(a.spec.name, a.spec.type) for a in request.aliases if a.HasField("spec")]
+        seen.append((request.type, request.name, response.urn, specs))
+        return response
+
+    monkeypatch.setattr(RecordingMonitor, "RegisterResource", recording)
+    run, _ = run_components(build)
+    return run, seen
+
+
+@pytest.mark.parametrize(
+    "new,args,mode",
+    [("IrsaRole", IRSA_ARGS, "irsa"), ("PodIdentityRole", POD_ARGS, "pod-identity")],
+)
+def test_the_split_components_register_what_service_account_role_did_and_alias_its_urn(monkeypatch, new, args, mode):
+    import agent_iam
+
+    component = getattr(agent_iam, new)
+    old_run, old = _registered_with_aliases(monkeypatch, lambda: ServiceAccountRole("agent", {**args, "mode": mode}))
+    new_run, registered = _registered_with_aliases(monkeypatch, lambda: component("agent", dict(args)))
+    (old_urn,) = [urn for typ, _, urn, _ in old if typ == OLD_TYPE]
+    (new_type, name, urn, aliases) = next(r for r in registered if r[0] == f"agent-iam:eks:{new}")
+    # The component says its former type: the URN the old program registered is the alias's URN.
+    assert aliases == [("", OLD_TYPE)]
+    assert urn.replace(new_type, OLD_TYPE) == old_urn
+    # Every child is the same resource, with the same inputs (the engine carries the parent's alias to it).
+    assert [(r.type, r.name, r.inputs) for r in new_run.resources if r.custom] == [
+        (r.type, r.name, r.inputs) for r in old_run.resources if r.custom
+    ]
+
+
+def test_a_renamed_split_component_aliases_each_former_name_under_the_former_type_too(monkeypatch):
+    import pulumi
+
+    from agent_iam import IrsaRole
+
+    opts = pulumi.ResourceOptions(aliases=[pulumi.Alias(name="old-agent")])
+    _, registered = _registered_with_aliases(monkeypatch, lambda: IrsaRole("agent", dict(IRSA_ARGS), opts))
+    (aliases,) = [a for typ, _, _, a in registered if typ == "agent-iam:eks:IrsaRole"]
+    assert sorted(aliases) == sorted([("old-agent", ""), ("", OLD_TYPE), ("old-agent", OLD_TYPE)])
+
+
+def test_each_mode_takes_only_its_own_fields():
+    from agent_iam import IrsaRole, PodIdentityRole
+
+    with pytest.raises(ArgsError, match=r"IrsaRole 'a': args\.session_tag_conditions: unknown field"):
+        IrsaRole.check("a", {**IRSA_ARGS, "session_tag_conditions": False})
+    with pytest.raises(ArgsError, match=r"PodIdentityRole 'a': args\.oidc_provider_arn: unknown field"):
+        PodIdentityRole.check("a", {**POD_ARGS, "oidc_provider_arn": PROVIDER})
+    with pytest.raises(ArgsError, match=r"PodIdentityRole 'a': args\.account_id: required, but not set"):
+        PodIdentityRole.check("a", {k: v for k, v in POD_ARGS.items() if k != "account_id"})
+    # ServiceAccountRole names the mode a field belongs to.
+    with pytest.raises(ArgsError, match=r"ServiceAccountRole 'a': args\.session_tag_conditions: applies to mode: pod-identity only"):
+        ServiceAccountRole.check("a", {**IRSA_ARGS, "session_tag_conditions": False})
