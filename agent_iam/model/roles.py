@@ -76,6 +76,12 @@ class RoleModel:
         return f"role {self.name!r}{where}"
 
 
+def allows_nothing(like: RoleModel) -> RoleModel:
+    """The role `like` with an empty trust and no permissions: what a role added or removed is
+    compared with."""
+    return RoleModel(like.key, like.arn, docs.Document((), "empty"), (), None, like.resource)
+
+
 def role_from_documents(
     name: str,
     account: str | None = None,

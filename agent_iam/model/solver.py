@@ -43,7 +43,7 @@ from agent_iam.model.evaluate import (
     evaluate,
 )
 from agent_iam.model.matching import action_pattern, segments
-from agent_iam.model.roles import RoleModel
+from agent_iam.model.roles import RoleModel, allows_nothing
 
 DEFAULT_BUDGET_MS = 5_000
 # How long a satisfiable query may look for a witness in printable ASCII before it keeps the first.
@@ -1031,8 +1031,7 @@ class RoleComparison:
 _VERDICTS: dict[tuple[Any, ...], Comparison] = {}
 
 
-def _empty(like: RoleModel) -> RoleModel:
-    return RoleModel(like.key, like.arn, docs.Document((), "empty"), (), None, like.resource)
+_empty = allows_nothing
 
 
 def compare(base: RoleModel | None, head: RoleModel | None, budget_ms: int = DEFAULT_BUDGET_MS) -> RoleComparison:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .diff import NARROWING, NEUTRAL, WIDENING, Change, Diff, DocumentDiff, RoleDiff, StackDiff
-from .diff_verdicts import NOT_COMPARABLE, UNDECIDED, Aspect
+from .diff_verdicts import NOT_COMPARABLE, UNDECIDED, Aspect, code_span
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,13 +45,10 @@ ASPECT_WORDS = {
 }
 
 
-def _code(value: str) -> str:
-    tick = "``" if "`" in value else "`"
-    return f"{tick}{value}{tick}"
 
 
 def _what(change: Change) -> str:
-    text = f"{change.what} {_code(change.value)}" if change.value else change.what
+    text = f"{change.what} {code_span(change.value)}" if change.value else change.what
     return f"{text} ({change.note})" if change.note else text
 
 
@@ -67,8 +64,8 @@ def _role_words(role: RoleDiff, stack: str) -> str:
     text = first.value if first.what.endswith(" wider") else _what(first) if first.where not in ("permissions", "trust") \
         else f"{first.what} ({first.value})"
     more = f" and {len(changes) - 1} more" if len(changes) > 1 else ""
-    renamed = f" (renamed from {_code(role.former)})" if role.former else ""
-    return f"{_code(role.name)}{renamed} ({stack}): {_short(text)}{more}"
+    renamed = f" (renamed from {code_span(role.former)})" if role.former else ""
+    return f"{code_span(role.name)}{renamed} ({stack}): {_short(text)}{more}"
 
 
 def _headline_details(diff: Diff) -> list[str]:
@@ -76,7 +73,7 @@ def _headline_details(diff: Diff) -> list[str]:
     items: list[str] = []
     for stack in diff.stacks:
         for change in stack.risk_accepted:
-            items.append(f"risk accepted in {_code(stack.stack)}: {change.what}: {_short(change.value, 120)}")
+            items.append(f"risk accepted in {code_span(stack.stack)}: {change.what}: {_short(change.value, 120)}")
     for stack, role in diff.widened_roles():
         items.append(_role_words(role, stack))
     for stack in diff.stacks:
@@ -93,7 +90,7 @@ def _head_problems(diff: Diff) -> str:
     for state, text in (("config error", "config error in stack{s} {names} (not compared)"), ("blocked", "stack{s} {names} blocked")):
         names = [s.stack for s in diff.stacks if s.head == state]
         if names:
-            parts.append(text.format(s="s" if len(names) > 1 else "", names=", ".join(_code(n) for n in names)))
+            parts.append(text.format(s="s" if len(names) > 1 else "", names=", ".join(code_span(n) for n in names)))
     return "; ".join(parts)
 
 
@@ -157,7 +154,7 @@ def _statement_block(doc: DocumentDiff) -> list[str]:
 def _witness_line(aspect: Aspect, which: str) -> str:
     request = aspect.wider if which == "wider" else aspect.narrower
     shown = json.dumps(aspect.witness(request), sort_keys=True)
-    return f"  - {'witness' if which == 'wider' else 'narrower witness'}: {_code(shown)}"
+    return f"  - {'witness' if which == 'wider' else 'narrower witness'}: {code_span(shown)}"
 
 
 def _aspect_lines(aspect: Aspect) -> list[str]:

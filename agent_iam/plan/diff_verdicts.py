@@ -31,6 +31,7 @@ from agent_iam.iam.checks import REDACTED
 from agent_iam.iam.resource_types import POLICY, ROLE, ROLE_POLICY
 from agent_iam.model import Request, RoleModel, can_assume, evaluate, roles_from_views
 from agent_iam.model import documents as docs
+from agent_iam.model.roles import allows_nothing
 
 RoleKey = tuple[str | None, str]
 
@@ -358,8 +359,6 @@ def _strip(role: RoleModel, identity: Sequence[docs.Document], boundary: docs.Do
     return replace(role, identity=tuple(identity), boundary=boundary)
 
 
-def _empty(like: RoleModel) -> RoleModel:
-    return RoleModel(like.key, like.arn, docs.Document((), "empty"), (), None, like.resource)
 
 
 @dataclass
@@ -408,7 +407,8 @@ def prepare(base: RoleModel, head: RoleModel) -> _Prepared:
     return out
 
 
-def _quote(value: str) -> str:
+def code_span(value: str) -> str:
+    """`value` as Markdown code, whatever backticks it holds."""
     tick = "``" if "`" in value else "`"
     return f"{tick}{value}{tick}"
 
@@ -419,12 +419,12 @@ def witness_words(aspect: str, request: Request, denied_by: RoleModel, assumed: 
     secret_values = set(assumed.values())
     if aspect == TRUST:
         assert request.principal is not None
-        who = _quote(str(request.principal.value))
-        what = f"call {_quote(request.action)}"
+        who = code_span(str(request.principal.value))
+        what = f"call {code_span(request.action)}"
         decision = can_assume(denied_by, request, dict(assumed))
     else:
         who = "the role"
-        what = f"call {_quote(request.action)}" + (f" on {_quote(request.resource)}" if request.resource not in ("", "*") else "")
+        what = f"call {code_span(request.action)}" + (f" on {code_span(request.resource)}" if request.resource not in ("", "*") else "")
         decision = evaluate(denied_by, request, dict(assumed))
     text = f"{who} can {'now' if now else 'no longer'} {what}"
     if decision.denies:
@@ -437,10 +437,10 @@ def witness_words(aspect: str, request: Request, denied_by: RoleModel, assumed: 
             if failure.key in ("aws:principalarn", "aws:principalaccount"):
                 continue  # the principal named already says it
             if failure.actual is None:
-                parts.append(f"without {_quote(failure.key)}")
+                parts.append(f"without {code_span(failure.key)}")
             else:
                 shown = ", ".join("the secret value" if v in secret_values else v for v in failure.actual)
-                parts.append(f"with {_quote(failure.key)} = {_quote(shown)}")
+                parts.append(f"with {code_span(failure.key)} = {code_span(shown)}")
     elif decision.allows and decision.boundary in ("does-not-allow", "denies"):
         parts.append("(outside the permissions boundary it had)" if now else "(outside its permissions boundary now)")
     return " ".join([text, *parts])
@@ -560,7 +560,7 @@ def compare_roles(base: RoleModel | None, head: RoleModel | None, *, moved: set[
 
     ref = head or base
     assert ref is not None
-    prepared = prepare(base or _empty(ref), head or _empty(ref))
+    prepared = prepare(base or allows_nothing(ref), head or allows_nothing(ref))
     if head is None:
         prepared.may_widen.clear()  # a role removed: nothing it held back is allowed to anyone
     comparison = solver.compare(prepared.base if base else None, prepared.head if head else None)
@@ -596,7 +596,7 @@ def compare_roles(base: RoleModel | None, head: RoleModel | None, *, moved: set[
                 verdict = solver.NOT_COMPARABLE
                 reason = f"{'; '.join(why)}: the plan cannot read secure: values, so this is not comparable offline"
         assumed = dict(result.assumed)
-        before, after = (prepared.base if base else _empty(ref)), (prepared.head if head else _empty(ref))
+        before, after = (prepared.base if base else allows_nothing(ref)), (prepared.head if head else allows_nothing(ref))
         wider, narrower = result.wider, result.narrower
         if name == PERMISSIONS:
             wider = readable_witness(wider, after, before, assumed) if wider is not None else None
