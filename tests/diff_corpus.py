@@ -383,7 +383,7 @@ CASES: list[Case] = [
     *section("saasRoles",
     Case("boundary removed", W, "vendor-a", dropper(saas("vendor-a"), "permissionsBoundaryArn"), base_edit=both(
         stack_key("agent-iam:defaults", {"path": "/agents/", "tags": {"team": "platform"}}),
-        setter(saas("vendor-a"), "permissionsBoundaryArn", BOUNDARY))),
+        setter(saas("vendor-a"), "permissionsBoundaryArn", S3_READ))),
     Case("NotAction introduced (boundary)", W, "vendor-a", setter(saas("vendor-a"), "permissionsBoundaryArn", POWER_USER),
          base_edit=setter(saas("vendor-a"), "permissionsBoundaryArn", S3_READ)),
     Case("boundary swapped for a narrower one", N, None, setter(saas("vendor-a"), "permissionsBoundaryArn", S3_READ),

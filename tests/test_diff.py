@@ -594,3 +594,25 @@ def test_aws_managed_policies_are_compared_as_each_plan_recorded_them():
     assert [d.label for d in role.documents] == ["AWS managed policy `AmazonS3ReadOnlyAccess` (its document changed)"]
     # A plan written before documents were recorded is read with the dataset's (no change here).
     assert compare("main", "working tree", {"t": _plan(_role(), attach)}, {"t": head}).stacks == []
+
+
+def test_a_boundary_the_plan_cannot_see_removed_could_widen():
+    """Removing a boundary attached by ARN from outside the stack can only widen the role, by what it
+    held back, which the plan cannot see: "could not decide", counted as widening. The same boundary
+    on both sides bounds both alike: the verdict is given within it."""
+    boundary = f"arn:aws:iam::{ACCOUNT}:policy/OutsideBoundary"
+    policy = _res("aws:iam/rolePolicy:RolePolicy", "agent-perms", role="agent", name="perms", policy=json.dumps(_doc(READ)))
+    bounded = _plan(_role(permissionsBoundary=boundary), policy)
+    free = _plan(_role(), policy)
+    diff = compare("main", "working tree", {"t": bounded}, {"t": free})
+    (role,) = diff.stacks[0].roles
+    assert role.verdict == "could not decide" and diff.widening
+    assert "OutsideBoundary" in role.meaning.permissions.reason and "is removed" in role.meaning.permissions.reason
+    wider = {**READ, "Action": ["s3:GetObject", "s3:PutObject"]}
+    grown = _plan(_role(permissionsBoundary=boundary),
+                  _res("aws:iam/rolePolicy:RolePolicy", "agent-perms", role="agent", name="perms", policy=json.dumps(_doc(wider))))
+    (within,) = compare("main", "working tree", {"t": bounded}, {"t": grown}).stacks[0].roles
+    assert within.verdict == WIDENING and within.meaning.permissions.wider.action == "s3:PutObject"
+    assert any("OutsideBoundary" in note and "same on both sides" in note for note in within.meaning.permissions.notes)
+    (added,) = compare("main", "working tree", {"t": free}, {"t": bounded}).stacks[0].roles
+    assert not added.widens and any("bounded now by" in note for note in added.meaning.permissions.notes)

@@ -86,6 +86,8 @@ def test_every_widening_exits_4_and_no_narrowing_or_neutral_change_does(results)
     print(f"\ncorpus: {len(caught)}/{widening} widenings caught, {len(cried)}/{len(CASES) - widening} "
           f"narrowing or neutral changes flagged; compare {sum(r[2] for r in results.values()):.2f} s")
     assert not missed and not cried, (missed, cried)
+    undecided = [c.name for c in CASES for s in results[c.name][0].stacks for r in s.roles if r.verdict == "could not decide"]
+    assert not undecided, undecided  # every case decided (the solver's budget is steps, and ample)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.expect == W and c.role], ids=lambda c: c.name)

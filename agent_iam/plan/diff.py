@@ -197,7 +197,7 @@ class RoleDiff:
             "change": self.change,
             **({"renamedFrom": self.former} if self.former else {}),
             "verdict": self.verdict,
-            **({k: v for k, v in self.meaning.to_dict().items() if k in (PERMISSIONS, TRUST_ASPECT, "notes")} if self.meaning else {}),
+            **({k: v for k, v in self.meaning.to_dict().items() if k in (PERMISSIONS, TRUST_ASPECT)} if self.meaning else {}),
             "settings": [c.to_dict() for c in self.settings],
             "changes": [c.detail() for c in self.changes],
             "documents": [d.to_dict() for d in self.documents],

@@ -101,9 +101,6 @@ class Aspect:
         return out
 
 
-EQUAL_ASPECT = "equal"
-
-
 @dataclass
 class RoleVerdict:
     """One role compared: its key (the head's; the base's when it is removed), how it changed
@@ -114,7 +111,6 @@ class RoleVerdict:
     permissions: Aspect
     trust: Aspect
     former: RoleKey | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def account(self) -> str | None:
@@ -140,17 +136,12 @@ class RoleVerdict:
         kinds = {a.kind for a in self.aspects}
         return True if WIDENING in kinds else None if UNDECIDED in kinds else False
 
-    @property
-    def equal(self) -> bool:
-        return self.change == "changed" and all(a.kind == NEUTRAL for a in self.aspects) and not self.notes
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict,
             PERMISSIONS: self.permissions.to_dict(),
             TRUST: self.trust.to_dict(),
             **({"renamedFrom": {"account": self.former[0], "role": self.former[1]}} if self.former else {}),
-            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
 
@@ -164,9 +155,6 @@ class PlanModels:
     plan: Mapping[str, Any]
     roles: dict[RoleKey, RoleModel]
     entries: list[Mapping[str, Any]]
-
-    def entry_of_key(self, key: str) -> Mapping[str, Any] | None:
-        return next((e for e in self.entries if e.get("key") == key), None)
 
 
 def plan_account(plan: Mapping[str, Any]) -> str | None:
@@ -552,8 +540,8 @@ def readable_witness(request: Request, allowed_by: RoleModel, denied_by: RoleMod
 
 
 def compare_roles(base: RoleModel | None, head: RoleModel | None, *, moved: set[str] | frozenset[str] = frozenset(),
-                  changed_secrets: Sequence[str] = ()) -> tuple[Aspect, Aspect, list[str]]:
-    """The two aspects of one role compared (a missing side is a role that allows nothing), and notes.
+                  changed_secrets: Sequence[str] = ()) -> tuple[Aspect, Aspect]:
+    """The two aspects of one role compared (a missing side is a role that allows nothing).
     `moved`: prefixes of the unknown names of values that moved into or out of `secure:`;
     `changed_secrets`: the paths of the role's entry's `secure:` values whose ciphertext changed."""
     from agent_iam.model import solver
@@ -605,7 +593,7 @@ def compare_roles(base: RoleModel | None, head: RoleModel | None, *, moved: set[
         narrower_words = witness_words(name, narrower, after, assumed, now=False) if narrower is not None else ""
         out.append(Aspect(name, verdict, wider, narrower, wider_words, narrower_words, reason,
                           tuple(notes), tuple(result.assumed)))
-    return out[0], out[1], []
+    return out[0], out[1]
 
 
 def role_verdicts(base_plan: Mapping[str, Any] | None, head_plan: Mapping[str, Any] | None) -> list[RoleVerdict]:
@@ -625,8 +613,8 @@ def role_verdicts(base_plan: Mapping[str, Any] | None, head_plan: Mapping[str, A
         old_key = found.roles.get(key, key) if key in head.roles else key
         before, after = base.roles.get(old_key), head.roles.get(key)
         change = "added" if before is None else "removed" if after is None else "renamed" if old_key != key else "changed"
-        permissions, trust, notes = compare_roles(
+        permissions, trust = compare_roles(
             before, after, moved=moved, changed_secrets=[s.path for s in secrets if key in s.roles],
         )
-        out.append(RoleVerdict(key, change, permissions, trust, old_key if old_key != key else None, notes))
+        out.append(RoleVerdict(key, change, permissions, trust, old_key if old_key != key else None))
     return out
