@@ -92,9 +92,10 @@ $(POLICY_STAMP): policy/requirements.txt
 	$(POLICY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt
 	@touch $(POLICY_STAMP)
 
-# The rules and what they import (tests/test_import_graph.py keeps guardrails off components, plan and stack_config).
+# The rules and what they import (tests/test_import_graph.py keeps guardrails off components, plan and stack_config):
+# the effective-access model and its reasoner too (the pack's venv has z3).
 policy-bundle:
-	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/agent_iam/guardrails $(BUNDLE)/agent_iam/iam/data
+	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/agent_iam/guardrails $(BUNDLE)/agent_iam/iam/data $(BUNDLE)/agent_iam/model
 	cp policy/PulumiPolicy.yaml policy/requirements.txt policy/__main__.py $(BUNDLE)/
 	cp agent_iam/__init__.py $(BUNDLE)/agent_iam/
 	cp agent_iam/guardrails/__init__.py agent_iam/guardrails/rules.py agent_iam/guardrails/acceptance.py \
@@ -102,8 +103,12 @@ policy-bundle:
 	  $(BUNDLE)/agent_iam/guardrails/
 	cp agent_iam/iam/__init__.py agent_iam/iam/arns.py agent_iam/iam/actions.py agent_iam/iam/managed_policies.py \
 	  agent_iam/iam/issuers.py agent_iam/iam/limits.py agent_iam/iam/resource_types.py agent_iam/iam/tags.py \
+	  agent_iam/iam/checks.py agent_iam/iam/partitions.py agent_iam/iam/trusts.py \
 	  $(BUNDLE)/agent_iam/iam/
-	cp agent_iam/iam/data/$(MANAGED_POLICIES_DATA) $(BUNDLE)/agent_iam/iam/data/
+	cp agent_iam/model/__init__.py agent_iam/model/documents.py agent_iam/model/roles.py agent_iam/model/evaluate.py \
+	  agent_iam/model/matching.py agent_iam/model/values.py agent_iam/model/solver.py \
+	  $(BUNDLE)/agent_iam/model/
+	cp agent_iam/iam/data/$(MANAGED_POLICIES_DATA) agent_iam/iam/data/partitions.json $(BUNDLE)/agent_iam/iam/data/
 
 # The pack is configured with the config `agent-iam pack-config` derives from each stack file.
 policy-check: $(POLICY_STAMP) $(STAMP) policy-bundle

@@ -41,6 +41,31 @@ def build_aws_providers(settings: StackSettings) -> dict[str | None, aws.Provide
 aws_providers = build_aws_providers(settings)
 
 
+def build_regional_providers(settings: StackSettings) -> dict[tuple[str | None, str], aws.Provider]:
+    """A provider of an account in another region, for each cluster that runs outside its account's region
+    (`clusters.<key>.region`, where its Pod Identity associations are created): the account's credentials (and
+    assumed role), another region; named `aws-<region>` in the stack's account, `aws-<account>-<region>` in another."""
+    providers: dict[tuple[str | None, str], aws.Provider] = {}
+    for cluster in settings.clusters.values():
+        account = settings.accounts[cluster.account] if cluster.account else None
+        home = account.region if account else settings.region
+        key = (cluster.account, cluster.region)
+        if not cluster.region or cluster.region == home or key in providers:
+            continue
+        providers[key] = aws.Provider(
+            f"aws-{cluster.account}-{cluster.region}" if account else f"aws-{cluster.region}",
+            region=cluster.region,
+            allowed_account_ids=[account.account_id if account else settings.account_id],
+            assume_roles=[
+                aws.ProviderAssumeRoleArgs(role_arn=account.role_arn, session_name=f"agent-iam-{settings.stack}")
+            ] if account else None,
+        )
+    return providers
+
+
+regional_providers = build_regional_providers(settings)
+
+
 def build_kubernetes_providers(settings: StackSettings) -> dict[str, k8s.Provider]:
     """One Kubernetes provider per cluster agent-iam creates objects in, named `k8s-<cluster>`.
 
@@ -91,7 +116,11 @@ def outputs(units: list[Unit]) -> dict[str, dict]:
         if unit.component is IrsaRole:
             clusters = {"kubernetes": kubernetes_providers}
         elif unit.component is PodIdentityRole:
-            clusters = {"kubernetes": kubernetes_providers, "cluster_provider": aws_providers[unit.cluster_account]}
+            cluster_provider = (
+                regional_providers[(unit.cluster_account, unit.cluster_region)] if unit.cluster_region
+                else aws_providers[unit.cluster_account]
+            )
+            clusters = {"kubernetes": kubernetes_providers, "cluster_provider": cluster_provider}
         component = unit.component(unit.name, unit.args, opts=component_opts(unit), plan=unit.plan, **clusters)
         result[unit.name] = component.outputs()
     return result

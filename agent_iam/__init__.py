@@ -4,7 +4,10 @@ and CI pipelines, as Pulumi components.
 Every component and its Args are importable from here (`agent_iam.SaasAccessRole`,
 `agent_iam.SaasAccessRoleArgs`, ...). Type checkers see them as the real classes (the imports
 below); at run time they load on first use, so processes that never build a component (the
-CrossGuard pack, a cached re-plan) do not import Pulumi's AWS SDK.
+CrossGuard pack, a cached re-plan) do not import Pulumi's AWS SDK. Pulumi's plugin runner
+(`python -m pulumi.run.plugin agent-iam`) depends on it too: it would host the component classes it
+finds here with the SDK's plain provider; finding none, it runs `python -m agent_iam`, which serves
+agent-iam's own (`agent_iam.provider.host`).
 """
 
 from __future__ import annotations

@@ -35,9 +35,9 @@ def _project_dir() -> Path:
 
 
 def _stderr() -> Console:
-    from rich.console import Console
+    from agent_iam.plan.consoles import console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    return console(stderr=True, soft_wrap=True)
 
 
 def _config_error(message: str) -> int:
@@ -68,20 +68,20 @@ def print_stack_plan(result: StackPlan, quiet: bool | str, console: Console | No
     is `advisory_groups(result)` when the caller prints several modes."""
     import dataclasses
 
-    from rich.console import Console
+    from agent_iam.plan import consoles
     from rich.markup import escape
-    from rich.panel import Panel
 
     from agent_iam.plan.access import finding_group_line
     from agent_iam.plan.guardrails import print_judgement
-    from agent_iam.plan.render import SUMMARY_EXAMPLES, TREE_LIMIT, print_plan, print_written
+    from agent_iam.plan.render import SUMMARY_EXAMPLES, TREE_LIMIT, print_placements, print_plan, print_written
 
     mode = quiet if isinstance(quiet, str) else "quiet" if quiet else "default"
     quiet = mode == "quiet"
-    console = console or Console(highlight=False, emoji=False)  # ARNs hold `:secret:`, which rich would draw as an emoji
+    console = console or consoles.console()
     judgement = result.judgement
     summary = mode != "tree" and len(result.run.resources) > TREE_LIMIT
     print_plan(result.run, console, quiet=quiet, tree=True if mode == "tree" else None)
+    print_placements(result.placements, console)
     blocking = judgement.blocking_findings
     print_judgement(dataclasses.replace(judgement, findings=blocking), console, limit=SUMMARY_EXAMPLES if summary else None,
                     quiet=quiet)
@@ -93,14 +93,14 @@ def print_stack_plan(result: StackPlan, quiet: bool | str, console: Console | No
                       "access.md, iamFindings in plan.json")
     elif groups:
         lines = "\n".join(escape(f"• {finding_group_line(g)}") for g in groups)
-        console.print(Panel(lines, title="IAM validation: advisories (warning/medium, exempted; identical ones grouped)",
-                            border_style="yellow"))
+        console.print(consoles.panel(lines, title="IAM validation: advisories (warning/medium, exempted; identical ones grouped)",
+                                     border_style="yellow"))
     print_written(result.target, console)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Plan one stack; an unchanged one is restored from the plan cache (plan/cache.py) with what it printed."""
-    from rich.console import Console
+    from agent_iam.plan import consoles
     from rich.markup import escape
 
     from agent_iam.plan.cache import Entry, PlanCache, Recorder, restore_unchanged
@@ -128,7 +128,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             return result
         # What the terminal shows is recorded as it is printed, so a cached re-plan shows it again;
         # the other cheap printouts too (a large plan's whole tree only when asked for).
-        shown = Recorder(Console(highlight=False, emoji=False))
+        shown = Recorder(consoles.console())
         groups = advisory_groups(result)  # the same in every printout: grouped once
         print_stack_plan(result, mode, shown, groups)
         printouts = {mode: shown.records}
@@ -158,12 +158,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_plan_all(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from agent_iam.plan import consoles
     from rich.markup import escape
 
     from agent_iam.plan.all import exit_code, plan_all, stacks_in, summary
 
-    console = Console(emoji=False)
+    console = consoles.console()
     stacks = stacks_in(args.stacks_dir)
     if not stacks:
         return _config_error(f"no stack files (Pulumi.*.yaml) in {args.stacks_dir}")
@@ -196,7 +196,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from agent_iam.plan import consoles
     from rich.markup import escape
 
     from agent_iam.plan.diff import compare, status_of
@@ -215,7 +215,7 @@ def _diff(args: argparse.Namespace) -> int:
     errors = {("base", s): e for s, e in base.errors.items()} | {("head", s): e for s, e in head.errors.items()}
     diff = compare(base.label, head.label, base.plans, head.plans, errors)
     written = write_diff(diff, args.out)
-    print_diff(diff, Console(highlight=False, emoji=False), written)
+    print_diff(diff, consoles.console(), written)
     if head.errors:
         return exit_codes.CONFIG_ERROR
     if any(status_of(head.plans.get(s)) == "blocked" for s in stacks):
@@ -232,12 +232,13 @@ def cmd_pack_config(args: argparse.Namespace) -> int:
     from agent_iam.guardrails.pulumi_policy_adapter import pack_config
     from agent_iam.plan.guardrails import pack_acceptances, stack_settings
     from agent_iam.plan.stackfile import load_stack_file, located
-    from agent_iam.stack_config import ConfigError
+    from agent_iam.stack_config import ConfigError, policy_files
 
     loaded = None
     try:
         loaded = load_stack_file(args.stacks_dir, args.stack)
-        settings = stack_settings(args.stack, loaded.config, loaded.secret_keys)
+        with policy_files.using(loaded.policy_source()):
+            settings = stack_settings(args.stack, loaded.config, loaded.secret_keys)
     except ConfigError as exc:
         return _config_error(str(located(loaded, exc)))
     text = json.dumps(pack_config(settings.guardrail_context(), pack_acceptances(settings)), indent=2) + "\n"
@@ -262,7 +263,7 @@ def _evidence_error(message: str) -> int:
 
 def cmd_tighten(args: argparse.Namespace) -> int:
     """Narrow the stack file to what the evidence shows was used (agent_iam/evidence/tighten.py)."""
-    from rich.console import Console
+    from agent_iam.plan import consoles
     from rich.markup import escape
 
     from agent_iam.evidence.records import EvidenceError
@@ -277,7 +278,7 @@ def cmd_tighten(args: argparse.Namespace) -> int:
             return _evidence_error(str(exc))
         except ConfigError as exc:
             return _config_error(str(exc))
-    console = Console(highlight=False, emoji=False, soft_wrap=True)
+    console = consoles.console(soft_wrap=True)
     for change in result.changes:
         console.print(f"{escape(change.entry)}: {len(change.kept)} kept, {len(change.dropped)} dropped"
                       + (f" ({escape(change.notes[0])})" if change.notes else ""))
@@ -300,7 +301,7 @@ def cmd_tighten(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """Why a request was denied, and the smallest stack-file change that allows it (agent_iam/evidence/explain.py)."""
-    from rich.console import Console
+    from agent_iam.plan import consoles
     from rich.markup import escape
 
     from agent_iam.evidence.explain import explain
@@ -317,7 +318,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
             return _evidence_error(str(exc))
         except ConfigError as exc:
             return _config_error(str(exc))
-    Console(highlight=False, emoji=False, soft_wrap=True).print(escape(result.text))
+    consoles.console(soft_wrap=True).print(escape(result.text))
     return exit_codes.OK
 
 
@@ -373,6 +374,16 @@ EXIT_CODES = (
 )
 
 
+def package_version() -> str:
+    """The installed agent-iam distribution's version (pyproject.toml's, as installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("agent-iam")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def parser() -> argparse.ArgumentParser:
     project = _project_dir()
     top = argparse.ArgumentParser(
@@ -380,6 +391,8 @@ def parser() -> argparse.ArgumentParser:
         description="Offline plans of agent-iam stacks, the diff a reviewer reads, and the policy pack's config.",
         epilog=EXIT_CODES,
     )
+    top.add_argument("--version", action="version", version=f"%(prog)s {package_version()}",
+                     help="print agent-iam's version (the installed distribution's) and exit")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def stacks_dir(p: argparse.ArgumentParser) -> None:

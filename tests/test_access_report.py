@@ -68,7 +68,7 @@ def test_grants_group_actions_by_service_and_follow_managed_policies(planned):
     assert [(g.service, g.actions, g.resources) for g in writes] == [
         ("s3", ("AbortMultipartUpload", "DeleteObject", "PutObject"), ("arn:aws:s3:::acme-dev-datalake/upsolver/*",))
     ]
-    assert {g.source for g in upsolver.grants} == {"managed policy `upsolver-connection-vendor-access`"}
+    assert {g.source for g in upsolver.grants} == {"customer managed policy `upsolver-connection-vendor-access`"}
     execution = model["superblocks-agent-execution"]
     assert execution.aws_managed == ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]
 
@@ -108,7 +108,7 @@ def test_condition_and_oidc_phrasing():
             }
         },
     }
-    sentence = trust_sentence("arn:aws:iam::111111111111:role/r", statement, "111111111111")
+    sentence = trust_sentence(statement, "111111111111")
     assert sentence.startswith(
         "pods running as the Kubernetes service account `causely/causely-mediator`, with tokens from the identity "
         "provider `arn:aws:iam::111111111111:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/AB`, "
@@ -222,3 +222,35 @@ def test_identical_findings_are_grouped_with_a_count():
     report = render_access_report("t", [], [], findings)
     assert "| **high (blocks the plan)** | sensitive_action |" in report
     assert report.count("Actions `s3:GetObject` require") == 1 and "| 5 |" in report
+
+
+def test_the_report_reads_the_model_every_document_by_name_and_every_resource_grants(plan_stack):
+    """An AWS managed policy's rows name it like any other document; the sensitive grants on every
+    resource of their kind come from the reasoner, whichever document holds them; who outside the
+    account can assume the role comes from the reasoner too; a policy the plan cannot see is said."""
+    run = plan_stack(config_with(
+        ec2Agents=[{"name": "e", "ssm": True, "policyArns": ["arn:aws:iam::111111111111:policy/made-elsewhere"]}],
+        saasRoles=[{"name": "v", "vendor": {"principalArn": "arn:aws:iam::222222222222:role/vendor"},
+                    "externalId": "acme-4f8b2c1d", "allowWildcardResources": True,
+                    "policy": {"Version": "2012-10-17", "Statement": [
+                        {"Sid": "Pass", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]}}],
+    ))
+    model = {role.name: role for role in access_model(run)}
+    ec2 = model["e"]
+    core = [g for g in ec2.grants if g.source == "AWS managed policy `AmazonSSMManagedInstanceCore`"]
+    assert {("ssm", "Write"), ("ssm", "Read")} <= {(g.service, g.level) for g in core}
+    [wide] = [line for line in ec2.wide if "AmazonSSMManagedInstanceCore" in line]
+    assert "**credential reads on every resource of a kind: ssm:GetParameter, ssm:GetParameters; Write on every" in wide
+    assert ec2.unseen == ["attached policy (content not in the plan) `arn:aws:iam::111111111111:policy/made-elsewhere`: "
+                          "content not known to the plan (a managed policy this stack does not create: its content is "
+                          "not in the plan)"]
+    assert ec2.outside == []  # EC2 acts for the account
+    vendor = model["v"]
+    assert vendor.wide == ["inline policy `vendor-access` statement 'Pass' (on `*`): **iam:PassRole on every resource of "
+                           "a kind: iam:PassRole**"]
+    assert vendor.outside == ["the role `arn:aws:iam::222222222222:role/vendor` (account 222222222222) (trust statement "
+                              "'VendorAssumeRole'), when `sts:ExternalId` equals `acme-4f8b2c1d`"]
+    report = render_access_report("t", list(model.values()))
+    assert "From outside its account (the reasoner, after the trust's Denies):" in report
+    assert "Sensitive actions on every resource of their kind (after Denies, within the boundary):" in report
+    assert "| AWS managed policy `AmazonSSMManagedInstanceCore` |" in report

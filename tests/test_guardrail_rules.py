@@ -73,8 +73,22 @@ def allow(action: Any, resource: Any = "arn:aws:s3:::bucket/*", sid: str = "S1",
     return {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": resource, **extra}
 
 
+def judged(rule_name: str, *resources: ResourceView, context: Context = CTX) -> list[rules.Violation]:
+    """One rule's violations: a resource rule on each resource, a stack rule (the effective-access
+    rules) on all of them, with the role a lone RolePolicy or attachment names added."""
+    if rules.RULES[rule_name].scope == "resource":
+        return [v for r in resources for v in evaluate_resource(rule_name, r, context)]
+    views = list(resources)
+    created = {r.props.get("name") for r in views if r.type == ROLE}
+    for name in dict.fromkeys(r.props.get("role") for r in views if r.type in (ROLE_POLICY, ROLE_POLICY_ATTACHMENT)):
+        if isinstance(name, str) and not name.startswith("arn:") and name not in created:
+            views.insert(0, role(name))
+            created.add(name)
+    return evaluate_stack(rule_name, views, context)
+
+
 def messages(rule_name: str, resource: ResourceView, context: Context = CTX) -> list[str]:
-    return [v.message for v in evaluate_resource(rule_name, resource, context)]
+    return [v.message for v in judged(rule_name, resource, context=context)]
 
 
 # --- no-wildcard-principal -----------------------------------------------------------
@@ -148,6 +162,21 @@ def test_cross_account_trust_fails_without_a_pinning_condition(condition):
         "the role's own) assume the role with no sts:ExternalId, aws:PrincipalArn, aws:PrincipalOrgID condition"
     )
     assert "tag the role agent-iam:trust-exemption=<reason>" in message
+
+
+def test_a_cross_account_trust_is_judged_with_the_trusts_denies_and_names_a_request_it_lets_in():
+    """The model reads the whole trust: a Deny that refuses every request without the external ID pins
+    the Allow (no finding); without it, the finding names a request the trust lets in."""
+    vendor = f"arn:aws:iam::{VENDOR}:role/vendor"
+    unpinned = doc(aws_trust(vendor))
+    [message] = messages("cross-account-trust-condition", role("vendor-role", trust=unpinned))
+    assert f"(e.g. {vendor} can call sts:AssumeRole with none of them)" in message
+    deny = {"Sid": "NoIdNoEntry", "Effect": "Deny", "Principal": {"AWS": vendor}, "Action": "sts:AssumeRole",
+            "Condition": {"StringNotEquals": {"sts:ExternalId": "x1"}}}
+    assert messages("cross-account-trust-condition", role("vendor-role", trust=doc(aws_trust(vendor), deny))) == []
+    other_key = {**deny, "Condition": {"StringNotEquals": {"aws:SourceIp": "10.0.0.1"}}}  # denies, but pins nothing
+    [message] = messages("cross-account-trust-condition", role("vendor-role", trust=doc(aws_trust(vendor), other_key)))
+    assert "(e.g. " not in message
 
 
 def test_same_account_trust_needs_no_condition():
@@ -268,7 +297,7 @@ def test_sensitive_actions_pass_when_scoped(action, resource):
         ("iam:Pass*", "*", "iam:PassRole"),
         ("s3:PutObject", "*", "s3:PutObject"),
         ("s3:Put*", "*", "s3:PutAccessPointPolicy"),
-        ("s3:Delete*", "arn:aws:s3:::*", "s3:DeleteAccessGrant"),
+        ("s3:Delete*", "arn:aws:s3:::*", "s3:DeleteAccessGrant"),  # counted on every bucket: it names no arn:aws:s3:::* type
         ("s3:AbortMultipartUpload", "arn:aws:s3:::*/*", "s3:AbortMultipartUpload"),
         ("logs:PutLogEvents", "*", "logs:PutLogEvents"),  # Write on every log stream
         # the issue's bypasses: spellings the old fixed patterns did not know
@@ -310,7 +339,7 @@ def test_sensitive_actions_through_not_action_and_not_resource():
 def test_sensitive_actions_statement_without_sid_is_named_by_document_and_number():
     statement = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}
     other = {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
-    [violation] = evaluate_resource("sensitive-actions-scoped", inline(doc(other, statement)), CTX)
+    [violation] = judged("sensitive-actions-scoped", inline(doc(other, statement)))
     assert (violation.sid, violation.document, violation.statement) == (None, "access", 2)
     assert "statement #2 allows iam:PassRole" in violation.message
     assert violation.message.endswith(
@@ -514,7 +543,7 @@ def test_disabled_rules_do_not_run():
 
 
 def test_violation_as_plan_json():
-    [violation] = evaluate_resource("no-wildcard-action", wide_open_stack()[1], CTX)
+    [violation] = evaluate_stack("no-wildcard-action", wide_open_stack(), CTX)
     assert violation.to_dict() == {
         "rule": "no-wildcard-action",
         "level": "mandatory",
@@ -528,10 +557,19 @@ def test_violation_as_plan_json():
     }
 
 
-def test_unknown_documents_are_skipped_not_guessed():
+def test_unknown_documents_are_said_not_guessed():
+    """A document the plan cannot see is never judged by a guess, and never passed silently: the
+    effective-access rule says so, as an advisory (it blocks nothing, whatever the stack's level)."""
     unknown = ResourceView(ROLE, "r", {"name": "r", "assumeRolePolicy": UNKNOWN, "permissionsBoundary": None})
-    sentinel = ResourceView(ROLE_POLICY, "p", {"role": "r", "policy": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"})
-    assert evaluate([unknown, sentinel], CTX) == []
+    sentinel = ResourceView(ROLE_POLICY, "p", {"role": "r", "name": "p", "policy": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"})
+    [said] = evaluate([unknown, sentinel], CTX)
+    assert (said.rule, said.level, said.resource_name, said.document) == ("sensitive-actions-scoped", ADVISORY, "p", "p")
+    assert said.message.startswith("role 'r': inline policy 'p': content not known to the plan (")
+    assert "sensitive-actions-scoped cannot judge what it grants" in said.message and not said.blocking
+    by_arn = [role("agent", managedPolicyArns=[f"arn:aws:iam::{OWN}:policy/made-elsewhere"])]
+    [said] = evaluate(by_arn, CTX)
+    assert said.message.startswith(f"role 'agent': attached policy (content not in the plan) 'arn:aws:iam::{OWN}:policy/")
+    assert said.level == ADVISORY
 
 
 def test_every_rule_has_a_description_and_a_known_scope():
@@ -648,11 +686,13 @@ def test_specific_principal_patterns_pass(pattern):
 )
 def test_dangerous_aws_managed_policies_are_violations(name, grants):
     arn = f"arn:aws:iam::aws:policy/{name}"
-    [violation] = evaluate_resource("managed-policy-privileges", attachment("agent", arn), CTX)
+    [violation] = judged("managed-policy-privileges", attachment("agent", arn))
     assert violation.message.startswith(f"role 'agent' attaches AWS managed policy {name}, which grants ")
     assert grants in violation.message and violation.sid == name and violation.role == "agent"
+    assert (violation.document, violation.whole, violation.account) == (name, True, OWN)
     on_role = role(managedPolicyArns=[arn])
-    assert len(evaluate_resource("managed-policy-privileges", on_role, CTX)) == 1
+    [on_the_role] = judged("managed-policy-privileges", on_role)
+    assert (on_the_role.resource_type, on_the_role.message) == (ROLE, violation.message)
 
 
 @pytest.mark.parametrize(
@@ -698,7 +738,7 @@ def test_tag_conditions_scope_sensitive_actions_but_a_wildcard_tag_value_does_no
 
 
 def test_acceptances_mark_violations_of_their_statement_and_role_only():
-    found = evaluate_resource("sensitive-actions-scoped", inline(doc(allow("iam:PassRole", "*", sid="Pass"))), CTX)
+    found = judged("sensitive-actions-scoped", inline(doc(allow("iam:PassRole", "*", sid="Pass"))))
     accepted = rules.accept(found, [rules.Acceptance("sensitive-actions-scoped", "Pass", "reviewed, SEC-1", "agent")])
     assert [v.accepted for v in accepted] == ["reviewed, SEC-1"] and rules.blocking(accepted) == []
     elsewhere = rules.accept(found, [rules.Acceptance("sensitive-actions-scoped", "Pass", "reviewed, SEC-1", "other")])
@@ -713,7 +753,26 @@ def test_acceptances_mark_violations_of_their_statement_and_role_only():
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from test_iam_arns import EXAMPLES, reference_covers, spellings  # noqa: E402
+from test_iam_arns import EXAMPLES, SAMPLES, spellings  # noqa: E402
+
+
+def reference_covers(pattern: str) -> list[str]:
+    """The resource types every sample of which the pattern matches by IAM's own matching (the model's:
+    ARN parts apart, a `*` ending its part crossing colons), not a whole-text glob: `arn:aws:iam:?*`
+    needs a region, which no role has."""
+    from agent_iam.model.documents import parse_pattern
+    from agent_iam.model.matching import matches
+
+    parsed = parse_pattern(pattern, wildcards=True, variables=True, arn=True)
+    return [kind for kind, arns in WIDER_SAMPLES.items() if all(matches(parsed, arn) for arn in arns)]
+
+
+# The samples and one more of each kind in another region and account, named with nothing the others
+# share (every sample region ends in -1 and every key ID holds -1: `*-1*` covers no kind).
+_ODD = {"secret": "arn:aws:secretsmanager:sa-east-9:918273645503:secret:Q", "role": "arn:aws:iam::918273645503:role/Q",
+        "key": "arn:aws:kms:sa-east-9:918273645503:key/Q", "parameter": "arn:aws:ssm:sa-east-9:918273645503:parameter/Q",
+        "object": "arn:aws:s3:::q/Q", "bucket": "arn:aws:s3:::q"}
+WIDER_SAMPLES = {kind: [*arns, _ODD[kind]] for kind, arns in SAMPLES.items()}
 
 SENSITIVE_OF_KIND = {"secret": "secretsmanager:GetSecretValue", "role": "iam:PassRole", "key": "kms:Decrypt",
                      "parameter": "ssm:GetParameter", "object": "s3:DeleteObject", "bucket": "s3:PutBucketPolicy"}

@@ -101,15 +101,22 @@ def test_admin_managed_policy_on_an_ecs_agent_is_blocked_until_accepted(tmp_path
     assert violation["sid"] == "AdministratorAccess" and violation["role"] == "a-task"
     escalations = [f for f in written["iamFindings"] if f["check"] == "privilege-escalation"]
     assert len(escalations) == 59 and all(f["statement"] == "AdministratorAccess" for f in escalations)
+    # the grant itself, judged as if written inline: every action (no-wildcard-action), on every resource
+    # (sensitive-actions-scoped), each named by the policy as a whole
+    wide = {(v["rule"], v["document"]) for v in written["violations"] if v["rule"] != "managed-policy-privileges"}
+    assert wide == {("sensitive-actions-scoped", "AdministratorAccess"), ("no-wildcard-action", "AdministratorAccess")}
     accepted = [
         {"check": "managed-policy-privileges", "sid": "AdministratorAccess", "reason": "break-glass agent, SEC-9 reviewed"},
         {"check": "privilege-escalation", "sid": "AdministratorAccess", "reason": "break-glass agent, SEC-9 reviewed"},
         {"check": "credentials-exposure", "sid": "AdministratorAccess", "reason": "break-glass agent, SEC-9 reviewed"},
+        {"check": "sensitive-actions-scoped", "document": "AdministratorAccess", "reason": "break-glass agent, SEC-9 reviewed"},
+        {"check": "no-wildcard-action", "document": "AdministratorAccess", "reason": "break-glass agent, SEC-9 reviewed"},
     ]
     entry = {"name": "a", "taskRolePolicyArns": [admin], "acceptedFindings": accepted}
     code, written, _, err = plan(tmp_path, "prod", capsys, ecsAgents=[entry])
     assert code == 0, err
-    assert {(r["check"], r["sid"]) for r in written["acceptedFindings"]} == {(a["check"], a["sid"]) for a in accepted}
+    assert {(r["check"], r.get("sid") or r["document"]) for r in written["acceptedFindings"]} == {
+        (a["check"], a.get("sid") or a["document"]) for a in accepted}
     access = (tmp_path / "build" / "prod" / "access.md").read_text()
     assert "## Accepted findings" in access and "break-glass agent, SEC-9 reviewed" in access
 
@@ -149,11 +156,20 @@ def test_a_boundary_override_must_be_listed_and_never_admin(tmp_path, capsys, ia
 
 
 def test_ssm_instance_core_reads_every_parameter_and_the_access_report_says_so(tmp_path, capsys, iam_services):
-    code, _, _, err = plan(tmp_path, "prod", capsys, ec2Agents=[{"name": "e", "ssm": True}])
-    assert code == 0, err
+    """`ssm: true` attaches AWS's instance policy, whose reads of every parameter are judged as the same
+    statement written inline: blocked until the entry accepts the policy as a whole."""
+    code, written, _, err = plan(tmp_path, "prod", capsys, ec2Agents=[{"name": "e", "ssm": True}])
+    assert code == 3, err
+    [violation] = written["violations"]
+    assert violation["message"].startswith(
+        "role 'e': AWS managed policy 'AmazonSSMManagedInstanceCore' allows ssm:GetParameter, ssm:GetParameters")
+    assert violation["acceptAs"] == {"check": "sensitive-actions-scoped", "document": "AmazonSSMManagedInstanceCore"}
     access = (tmp_path / "build" / "prod" / "access.md").read_text()
-    line = next(x for x in access.splitlines() if "AmazonSSMManagedInstanceCore" in x)
+    line = next(x for x in access.splitlines() if "AmazonSSMManagedInstanceCore` (statement" in x)
     assert "credential reads on every resource of a kind: ssm:GetParameter, ssm:GetParameters" in line
+    accepted = [{**violation["acceptAs"], "reason": "Session Manager instead of SSH, reviewed SEC-31"}]
+    code, written, _, err = plan(tmp_path, "prod", capsys, ec2Agents=[{"name": "e", "ssm": True, "acceptedFindings": accepted}])
+    assert code == 0, err
 
 
 # --- acceptances --------------------------------------------------------------------------
@@ -307,7 +323,7 @@ def test_the_pack_config_carries_the_stack_files_acceptances_and_gives_the_plans
     ]}
     views = resource_views(run_program("prod", config), settings.account_id)
     context = adapter.context_of({})
-    found = [v for view in views for v in rules.evaluate_resource("sensitive-actions-scoped", view, context)]
+    found = rules.evaluate_stack("sensitive-actions-scoped", views, context)
     assert found and all(
         v.accepted
         for v in rules.accept(found, adapter.acceptances_of("sensitive-actions-scoped",
@@ -323,7 +339,7 @@ def test_violations_and_findings_name_the_entry_they_come_from(tmp_path, capsys,
     assert violation["entry"] == "agent-iam:ecsAgents[1]"
     assert {f["entry"] for f in written["iamFindings"] if f["check"] == "privilege-escalation"} == {"agent-iam:ecsAgents[1]"}
     shown = " ".join(out.replace("│", " ").split())
-    assert "agent-iam:ecsAgents[1] (a): 3 decision(s) block the plan" in shown
+    assert "agent-iam:ecsAgents[1] (a): 4 decision(s) block the plan" in shown  # + its IAM write on every resource
     assert "• [managed-policy-privileges] AWS managed policy 'IAMFullAccess' of role 'a-task'" in shown
     assert "accept: - {check: managed-policy-privileges, role: task, document: IAMFullAccess, reason:" in shown
     assert "narrower: attach IAMReadOnlyAccess instead" in shown

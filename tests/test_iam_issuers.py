@@ -57,19 +57,19 @@ def _web_identity(issuer: str, subjects: list[str]) -> dict:
 
 def test_the_access_report_names_github_actions_only_for_githubs_issuer():
     subject = "repo:acme/app:ref:refs/heads/main"
-    genuine = trust_sentence("arn", _web_identity(GITHUB, [subject]), "111111111111")
+    genuine = trust_sentence(_web_identity(GITHUB, [subject]), "111111111111")
     assert genuine.startswith("GitHub Actions runs of `acme/app` on branch `main`, with tokens from the identity provider")
     for issuer in (f"{GITHUB}.evil.example", "ghes.example.com/_services/token"):
-        sentence = trust_sentence("arn", _web_identity(issuer, [subject]), "111111111111")
+        sentence = trust_sentence(_web_identity(issuer, [subject]), "111111111111")
         assert sentence.startswith(f"tokens of `{issuer}` with subject `{subject}`, with tokens from the identity provider")
         assert "GitHub Actions" not in sentence
 
 
 def test_the_access_report_names_service_accounts_only_for_an_eks_issuer():
     subjects = ["system:serviceaccount:ns:a", "system:serviceaccount:ns:b"]
-    sentence = trust_sentence("arn", _web_identity(EKS, subjects), "111111111111")
+    sentence = trust_sentence(_web_identity(EKS, subjects), "111111111111")
     assert sentence.startswith("pods running as the Kubernetes service account `ns/a` or `ns/b`, with tokens")
-    other = trust_sentence("arn", _web_identity("oidc.example.com", subjects), "111111111111")
+    other = trust_sentence(_web_identity("oidc.example.com", subjects), "111111111111")
     assert other.startswith(
         "tokens of `oidc.example.com` with subject `system:serviceaccount:ns:a` or tokens of `oidc.example.com` "
         "with subject `system:serviceaccount:ns:b`, with tokens"

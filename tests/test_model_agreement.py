@@ -238,3 +238,21 @@ def test_the_solver_agrees_with_the_evaluator_on_generated_requests(roles: list[
     assert len(undecided) <= REQUESTS // 1000, undecided  # the search's budget, never a different answer
     # the generator reaches all three answers, so agreement is not agreement on "no"
     assert answers[True] >= REQUESTS // 20 and answers[False] >= REQUESTS // 5, answers
+
+
+def test_the_plans_questions_on_the_repositorys_roles_need_no_solver_and_are_all_decided(roles, monkeypatch):
+    """What a plan asks of every role of the stacks and examples (its sensitive grants on every resource,
+    who outside its account can assume it) is answered without an SMT query, so no budget, clock or
+    resource count can change a verdict there, and nothing is left undecided."""
+    from agent_iam.model import solver
+
+    asked: list[object] = []
+    real = solver._solve
+    monkeypatch.setattr(solver, "_solve", lambda *a, **k: asked.append(a) or real(*a, **k))
+    solver._WIDE.clear()
+    solver._WIDE_CLASSES.clear()
+    for role in roles:
+        assert all(g.decided for g in solver.wide_grants(role)), role.describe()
+        for assumer in solver.external_assumers(role):
+            assert assumer.witness is not None, (role.describe(), assumer.principal)
+    assert asked == []

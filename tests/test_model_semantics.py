@@ -58,10 +58,17 @@ def test_a_star_in_the_resource_part_matches_slashes_and_colons():
 
 
 def test_arn_parts_are_matched_separately():
-    """A `*` before the fifth colon stays within its part: a whole-text glob would match this."""
-    model = role(doc(allow("sqs:SendMessage", f"arn:aws:sqs:*:{ACCOUNT}:q*")))
+    """A `*` before the fifth colon stays within its part: a whole-text glob would match this. A `*` that
+    ends its part may match past the colons (IAM's documentation: "If the * wildcard is the last character
+    of a resource ARN segment, it can expand to match beyond the colon boundaries")."""
+    model = role(doc(allow("sqs:SendMessage", f"arn:aws:sqs:us-*1:{ACCOUNT}:q*")))
     assert decide(model, req("sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:queue")) is True
-    assert decide(model, req("sqs:SendMessage", f"arn:aws:sqs:us-east-1:extra:{ACCOUNT}:queue")) is False
+    assert decide(model, req("sqs:SendMessage", f"arn:aws:sqs:us-east:extra-1:{ACCOUNT}:queue")) is False
+    ends = role(doc(allow("sqs:SendMessage", f"arn:aws:sqs:*:{ACCOUNT}:q*")))
+    assert decide(ends, req("sqs:SendMessage", f"arn:aws:sqs:us-east-1:extra:{ACCOUNT}:queue")) is True
+    short = role(doc(allow("iam:PassRole", "arn:aws:iam::*")))
+    assert decide(short, req("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/any")) is True
+    assert decide(role(doc(allow("iam:PassRole", "arn:*"))), req("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/x")) is True
 
 
 def test_question_mark_is_exactly_one_character():

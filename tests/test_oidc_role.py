@@ -95,7 +95,8 @@ def test_github_deploy_role_pins_aud_sub_repository_id_and_workflow():
             ],
         ),
         (
-            {"provider": "generic", "issuer_url": "https://oidc.circleci.com/org/0f1e", "audience": "0f1e", "subjects": ["org/0f1e/project/9a8b/user/*"], "allow_wildcard_subject": True},
+            {"provider": "generic", "issuer_url": "https://oidc.circleci.com/org/0f1e", "audience": "0f1e", "subjects": ["org/0f1e/project/9a8b/user/*"], "allow_wildcard_subject": True,
+             "tags": {"agent-iam:oidc-sub-wildcard": "every user of one CircleCI project - reviewed"}},  # the guardrail's exemption
             "oidc.circleci.com/org/0f1e",
             "0f1e",
             ["org/0f1e/project/9a8b/user/*"],
@@ -152,7 +153,7 @@ def test_each_provider_has_its_issuer_audience_and_subject_format(fields, issuer
         ({"provider": "terraform-cloud", "organization": "acme", "workspaces": ["w"], "run_phases": ["destroy"]}, "run_phases[0]", "is plan or apply"),
         ({"provider": "github", "repository": "acme/app", "branches": ["main"], "oidc_provider_arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/gitlab.com"}, "oidc_provider_arn", "is the provider of issuer 'gitlab.com'"),
         ({"provider": "github", "repository": "acme/app", "branches": ["main"], "oidc_provider_arn": f"arn:aws:iam::222222222222:oidc-provider/{GH}"}, "oidc_provider_arn", "is in account 222222222222"),
-        ({"provider": "bitbucket"}, "provider", "unknown provider 'bitbucket'"),
+        ({"provider": "jenkins"}, "provider", "unknown provider 'jenkins'"),
     ],
 )
 def test_bad_args_are_named_by_field(fields, field, message):

@@ -176,7 +176,8 @@ def test_unknown_values_in_preview_are_skipped_not_errors():
     for name, policy in policies_by_name().items():
         if name in ("permissions-boundary", "iam-role-limits"):
             continue
-        assert run(policy, args) == [], name
+        given = FakeStackArgs([args], args.config) if rules.RULES[name].scope == "stack" else args
+        assert run(policy, given) == [], name
     assert adapter.plain(["a", "04da6b54-80e4-46f7-96ec-b56ff0331ba9"]) == ["a", UNKNOWN]
     with pytest.raises(KeyError):  # anything but an unknown value is not swallowed
         adapter.plain(BrokenMapping())
@@ -277,16 +278,27 @@ BYPASSES = [
 
 @pytest.mark.parametrize("rule_name, rtype, props", BYPASSES, ids=[b[0] for b in BYPASSES])
 def test_the_pack_blocks_the_issues_bypasses_and_honours_acceptances(rule_name, rtype, props):
+    """A rule on one resource runs as a resource policy; a rule on a role's effective access as a stack
+    policy over every resource (the role and the document it gets), reporting the document's URN."""
     policy = policies_by_name()[rule_name]
     args = FakeArgs(rtype, "r", props)
-    [(message,)] = run(policy, args)
-    [violation] = rules.evaluate_resource(rule_name, adapter.view_of(args), adapter.context_of({}))
+    if rules.RULES[rule_name].scope == "stack":
+        role = FakeArgs("aws:iam/role:Role", "agent-role", {"name": "agent", "assumeRolePolicy": trust(
+            {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"})})
+        given: Any = FakeStackArgs([role, args])
+        [(message, urn)] = run(policy, given)
+        assert urn == args.urn
+        [violation] = rules.evaluate_stack(rule_name, [adapter.view_of(r) for r in given.resources], adapter.context_of({}))
+    else:
+        given = args
+        [(message,)] = run(policy, given)
+        [violation] = rules.evaluate_resource(rule_name, adapter.view_of(args), adapter.context_of({}))
     assert violation.message == message  # the plan's text
     if violation.sid:
-        args.config = {"acceptedFindings": [{"sid": violation.sid, "reason": "reviewed in SEC-1 for this test"}]}
-        assert run(policy, args) == []
-        args.config = {"acceptedFindings": [{"sid": violation.sid, "role": "someone-else", "reason": "reviewed SEC-1"}]}
-        assert len(run(policy, args)) == 1
+        given.config = {"acceptedFindings": [{"sid": violation.sid, "reason": "reviewed in SEC-1 for this test"}]}
+        assert run(policy, given) == []
+        given.config = {"acceptedFindings": [{"sid": violation.sid, "role": "someone-else", "reason": "reviewed SEC-1"}]}
+        assert len(run(policy, given)) == 1
 
 
 # Releases that fixed a published vulnerability, for packages the pack's venv pins (advisories by CVE).
@@ -307,3 +319,51 @@ def test_the_pack_pins_no_release_with_a_known_vulnerability():
     for package, advisories in FIXED_IN.items():
         for advisory, fixed in advisories:
             assert Version(pins[package]) >= Version(fixed), f"{package}=={pins[package]}: {advisory}, fixed in {fixed}"
+
+
+def test_attached_or_inlined_the_pack_refuses_the_same_grant():
+    """AmazonS3FullAccess attached to a role, and its document inlined: the stack policy reports both."""
+    from agent_iam.iam import managed_policies
+
+    arn = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
+    role = FakeArgs("aws:iam/role:Role", "agent-role", {"name": "agent", "assumeRolePolicy": trust(
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"})})
+    attached = FakeArgs("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "agent-s3", {"role": "agent", "policyArn": arn})
+    inlined = FakeArgs("aws:iam/rolePolicy:RolePolicy", "agent-copy",
+                       {"role": "agent", "name": "copy", "policy": json.dumps(managed_policies.document(arn))})
+    policy = policies_by_name()["sensitive-actions-scoped"]
+    [(by_arn, urn)] = run(policy, FakeStackArgs([role, attached]))
+    assert urn == attached.urn and by_arn.startswith("role 'agent': AWS managed policy 'AmazonS3FullAccess' allows ")
+    [(by_text, urn)] = run(policy, FakeStackArgs([role, inlined]))
+    assert urn == inlined.urn and by_text.startswith("inline policy 'copy': statement #1 allows ")
+    grants = [m.split(" allows ", 1)[1].split(" on ", 1)[0] for m in (by_arn, by_text)]
+    assert grants[0] == grants[1]  # the same actions, named the same way
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_pack_gives_the_plans_verdicts_on_the_stacks(stack):
+    """Every policy of the pack, given the stack's resources as Pulumi hands them (one at a time, and all
+    of them for a stack policy), reports exactly the violations the plan's judge finds, on the same URNs."""
+    from agent_iam.plan.run import run_program
+    from agent_iam.plan.views import props_of
+
+    config, secret_keys = read_stack_file(ROOT / "stacks", stack)
+    run_ = run_program(stack, config, secret_keys)
+    settings = stack_settings(stack, config, secret_keys)
+    providers = {r.urn: FakeProvider(dict(r.inputs)) for r in run_.resources if r.type.startswith("pulumi:providers:")}
+    resources = [FakeArgs(r.type, r.name, props_of(r.inputs, r.outputs), r.urn, providers.get(r.provider or ""),
+                          {"accountId": settings.account_id})
+                 for r in run_.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+    reported: set[tuple[str, str, str | None]] = set()
+    for name, policy in policies_by_name().items():
+        if rules.RULES[name].scope == "stack":
+            found = run(policy, FakeStackArgs(resources, {"accountId": settings.account_id}))
+            reported |= {(name, message, urn) for message, urn in found}
+        else:
+            reported |= {(name, message, r.urn) for r in resources for (message,) in run(policy, r)}
+    context = rules.Context(account_id=settings.account_id)
+    views = [adapter.view_of(r, settings.account_id) for r in resources]
+    urns = {(v.type, v.name): v.urn for v in views}
+    planned = {(v.rule, v.message, urns[(v.resource_type, v.resource_name)])
+               for v in rules.evaluate(views, context) if v.level != rules.ADVISORY}
+    assert reported == planned and planned

@@ -303,28 +303,48 @@ def test_the_load_balancer_controller_needs_seventeen_decisions_none_of_them_a_s
     assert all(f[1] == "AWSLoadBalancerControllerIAMPolicy" for f in found)
 
 
-# --- the stack layer: no role without the vendor's policies -----------------------------------
+# --- the stack layer: the vendor's policies on the role ------------------------------------------
+
+
+def test_an_entry_gets_the_vendors_documents_and_managed_policies_placed(plan_stack):
+    """A preset's published documents are placed on the role exactly as published (filled), and the
+    AWS managed policies it asks for are attached by ARN, for a service account as for a SaaS role."""
+    clusters = {"platform": {"name": "acme-platform", "kubeContext": "platform"}}
+    run = plan_stack(config_with(
+        clusters=clusters,
+        serviceAccounts=[
+            {"name": "lbc", "preset": "aws-load-balancer-controller", "mode": "pod-identity", "cluster": "platform"},
+            {"name": "ebs", "preset": "ebs-csi-driver", "mode": "pod-identity", "cluster": "platform"},
+        ],
+        saasRoles=[{"name": "nr", "preset": "new-relic", "externalId": "3141592"}],
+    ))
+    inline = {(r.inputs["role"], r.inputs["name"]): json.loads(r.inputs["policy"]) for r in run.of_type("aws:iam/rolePolicy:RolePolicy")}
+    (name, published), = presets.published_documents(presets.load("aws-load-balancer-controller"), partition="aws", account_id=ACCOUNT)
+    assert inline[("lbc", name)] == published and list(inline[("lbc", name)]["Statement"][5]) == ["Effect", "Action", "Resource", "Condition"]
+    (budget_name, budget), = presets.published_documents(presets.load("new-relic"), partition="aws", account_id=ACCOUNT)
+    assert inline[("nr", budget_name)] == budget
+    attached = sorted((r.inputs["role"], r.inputs["policyArn"]) for r in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"))
+    assert attached == [
+        ("ebs", "arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicyV2"),
+        ("nr", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
+    ]
 
 
 @pytest.mark.parametrize(
-    ("family", "entry", "expected"),
+    ("entry", "expected"),
     [
-        (
-            "serviceAccounts",
-            {"name": "lbc", "preset": "aws-load-balancer-controller", "mode": "irsa", "cluster": "platform"},
-            "preset aws-load-balancer-controller carries the vendor's published policies (AWSLoadBalancerControllerIAMPolicy)",
-        ),
-        (
-            "serviceAccounts",
-            {"name": "ebs", "preset": "ebs-csi-driver", "mode": "irsa", "cluster": "platform"},
-            "preset ebs-csi-driver carries the vendor's published policies (AmazonEBSCSIDriverPolicyV2)",
-        ),
-        ("saasRoles", {"name": "nr", "preset": "new-relic", "externalId": "3141592"}, "preset new-relic carries the vendor's published policies (NewRelicBudget)"),
+        ({"preset": "karpenter", "clusterName": "acme"}, "agent-iam:serviceAccounts[0].region: required by preset karpenter"),
+        ({"preset": "external-dns", "namespace": "dns", "hostedZoneIds": ["zone-1"]},
+         "agent-iam:serviceAccounts[0].hostedZoneIds[0]: 'zone-1' is not the IDs of the Route 53 hosted zones"),
+        ({"preset": "cert-manager", "hostedZoneId": ["Z0123456789"]},
+         "agent-iam:serviceAccounts[0].hostedZoneId: unknown key"),
+        ({"preset": "ebs-csi-driver", "clusterName": "acme"}, "agent-iam:serviceAccounts[0].clusterName: unknown key"),
     ],
 )
-def test_an_entry_is_refused_until_the_vendors_documents_can_be_placed(family, entry, expected):
+def test_a_presets_parameters_are_keys_of_the_entry_checked_by_the_preset(entry, expected):
     clusters = {"platform": {"name": "acme-platform", "kubeContext": "platform"}}
-    assert_config_error({"clusters": clusters, family: [entry]}, f"agent-iam:{family}[0].preset: {expected}")
+    full = {"name": "ctl", "mode": "pod-identity", "cluster": "platform", **entry}
+    assert_config_error({"clusters": clusters, "serviceAccounts": [full]}, expected)
 
 
 def test_vanta_and_wiz_roles_attach_the_aws_managed_policies_by_arn(plan_stack):

@@ -60,12 +60,21 @@ ENTRIES = {
     "external-dns": {"preset": "external-dns", "mode": "pod-identity", "cluster": "platform", "namespace": "external-dns"},
     "cert-manager": {"preset": "cert-manager", "mode": "pod-identity", "cluster": "platform"},
     "ebs-csi-driver": {"preset": "ebs-csi-driver", "mode": "pod-identity", "cluster": "platform"},
-    "karpenter": {"preset": "karpenter", "mode": "pod-identity", "cluster": "platform"},
+    "karpenter": {
+        "preset": "karpenter", "mode": "pod-identity", "cluster": "platform", "clusterName": "acme-platform",
+        "region": "eu-west-1", "nodeRoleArn": f"arn:aws:iam::{ACCOUNT}:role/KarpenterNodeRole-acme",
+        "interruptionQueueArn": f"arn:aws:sqs:eu-west-1:{ACCOUNT}:acme-platform",
+    },
     "cluster-autoscaler": {"preset": "cluster-autoscaler", "mode": "irsa", "cluster": "platform"},
 }
-# The presets a stack entry plans today; the others carry vendor policies only policyFiles places.
-PLANNED = tuple(n for n in presets.names() if not presets.load(n).unplaced)
-CLUSTERS = {"platform": {"name": "acme-platform", "kubeContext": "platform"}}
+# Every preset plans from a stack entry: its published documents are placed on the role (policyFiles' placement).
+PLANNED = presets.names()
+CLUSTERS = {
+    "platform": {
+        "name": "acme-platform", "kubeContext": "platform",
+        "oidcIssuerUrl": "https://oidc.eks.eu-west-1.amazonaws.com/id/5C9E2A7F41B3D8E06A1F9C4B2D7E3A18",
+    }
+}
 
 
 def entry(preset: str, **extra):
@@ -290,11 +299,16 @@ def test_every_preset_passes_the_guardrails_and_the_iam_validator(name, tmp_path
     written = json.loads((tmp_path / "build" / "vendor" / "plan.json").read_text())
     preset = presets.load(name)
     assert code == 0, (written["violations"], [f for f in written["iamFindings"] if f["severity"] in ("critical", "high")])
-    accepted = {(f.check, f.sid) for f in preset.accepted_findings}
+    parameters = {p.key: config["agent-iam:" + preset.family][0].get(p.key) for p in preset.parameters}
+    accepted = {
+        (f.check, f.sid, f.document, f.statement)
+        for f in presets.acceptances(preset, {k: v for k, v in parameters.items() if v is not None}, "aws")
+    }
     for violation in written["violations"]:  # every violation left is the preset's, accepted with its reason
-        assert (violation["rule"], violation["sid"]) in accepted
+        key = violation["acceptAs"]
+        assert (key["check"], key.get("sid"), key.get("document"), key.get("statement")) in accepted
         assert violation["accepted"].startswith(f"preset {preset.label}: ")
-    rows = {(row["check"], row["sid"]) for row in written["acceptedFindings"]}
+    rows = {(row["check"], row.get("sid"), row.get("document"), row.get("statement")) for row in written["acceptedFindings"]}
     assert rows == accepted  # each of the preset's acceptances matched a real finding: none is stale
 
 
@@ -369,7 +383,7 @@ def test_the_policy_pack_config_carries_a_presets_acceptances():
     config, secret_keys = read_stack_file(ROOT / "stacks", "prod")
     settings = stack_settings("prod", config, secret_keys)
     pack = pack_config(settings.guardrail_context(), pack_acceptances(settings))
-    accepted = pack["sensitive-actions-scoped"]["acceptedFindings"]
+    accepted = [a for a in pack["sensitive-actions-scoped"]["acceptedFindings"] if a.get("sid")]
     assert [(a["sid"], a["role"]) for a in accepted] == [("DatadogIntegrationWrites", "datadog-integration")]
     assert accepted[0]["reason"].startswith(f"preset datadog@{presets.load('datadog').version}: ")
 

@@ -199,7 +199,10 @@ OUTPUTS = {
 def test_construct_registers_every_child_through_the_explicit_providers(provider: Any, engine: FakeEngine, component: str):
     name = f"c-{component.lower()}"
     providers = {"aws": AWS, "kubernetes": KUBERNETES}
+    before = len(engine.invokes)
     response = construct(provider, engine, component, name, COMPONENTS[component], providers=providers)
+    regions = [i.provider for i in engine.invokes[before:] if i.tok == "aws:index/getRegion:getRegion"]
+    assert regions == ([] if component == "OidcProviderRegistration" else [AWS])  # every role component asks its provider
     assert response.urn == f"urn:pulumi:{STACK}::{PROJECT}::{PACKAGE}:index:{component}::{name}"
     state = from_struct(response.state)
     assert set(state) == OUTPUTS[component]
@@ -220,6 +223,24 @@ def test_an_account_looked_up_goes_through_the_components_provider(provider: Any
     assert invoke.provider == AWS  # the parent's provider for `aws`, sent with the invoke (its `parent` field is not set)
     trust = json.loads(engine.named("lookup-task").inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+
+
+def test_the_region_and_partition_come_from_the_components_provider_not_the_programs(provider: Any, engine: FakeEngine):
+    """The program's config says us-east-1 (ConstructRequest.config); the component's provider is in eu-west-1,
+    or in cn-north-1: an invoke of `getRegion` on the parent asks that provider."""
+    before = len(engine.invokes)
+    construct(provider, engine, "EcsAgentRoles", "irish", COMPONENTS["EcsAgentRoles"], providers={"aws": AWS})
+    [invoke] = [i for i in engine.invokes[before:] if i.tok == "aws:index/getRegion:getRegion"]
+    assert invoke.provider == AWS
+    [task] = json.loads(engine.named("irish-task").inputs["assumeRolePolicy"])["Statement"]
+    assert task["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:ecs:eu-west-1:{ACCOUNT}:*"}
+    china = provider_ref("aws-cn")
+    inputs = {"vendorAccountId": "222222222222", "externalId": "ext-1234", "s3Read": ["acme-lake"]}
+    construct(provider, engine, "SaasAccessRole", "china", inputs, providers={"aws": china})
+    [trust] = json.loads(engine.named("china-role").inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"AWS": "arn:aws-cn:iam::222222222222:root"}
+    policy = engine.named("china-role-vendor-access").inputs["policy"]
+    assert "arn:aws-cn:s3:::acme-lake" in policy and "arn:aws:" not in policy
 
 
 def test_outputs_that_hold_a_secret_are_the_ones_the_schema_marks_secret(provider: Any, engine: FakeEngine):
@@ -302,4 +323,27 @@ def test_an_unknown_input_is_refused_with_the_one_it_resembles(provider: Any, en
     code, _, details = _refused(provider, engine, "typo", {**COMPONENTS["SaasAccessRole"], "s3Reads": ["acme-lake"]})
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert list(details) == ["s3Reads"]
-    assert details["s3Reads"].startswith("unknown input; did you mean 's3Read'? (inputs: accountId, ")
+    assert details["s3Reads"].startswith("unknown input; did you mean 's3Read'? (inputs: acceptedFindings, accountId, ")
+
+
+def test_a_guardrail_refuses_administrator_access_by_the_property_it_comes_from(provider: Any, engine: FakeEngine):
+    admin = {**COMPONENTS["SaasAccessRole"], "policyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}
+    code, message, details = _refused(provider, engine, "admin", admin)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and message == "SaasAccessRole 'admin': invalid inputs"
+    assert list(details) == ["policyArns[0]"]
+    assert details["policyArns[0]"].startswith("guardrail managed-policy-privileges: role 'admin' attaches AWS managed policy")
+    assert details["policyArns[0]"].endswith("(after review, accept it in acceptedFindings, or set the rule's level in guardrails)")
+
+
+def test_a_program_in_any_language_chooses_the_guardrails_level_or_accepts_the_finding(provider: Any, engine: FakeEngine):
+    admin = {**COMPONENTS["SaasAccessRole"], "policyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}
+    before = len(engine.logs)
+    construct(provider, engine, "SaasAccessRole", "warned", {**admin, "guardrails": {"enforcement": "advisory"}})
+    [warning] = [log for log in engine.logs[before:] if "guardrail" in log]
+    assert warning.startswith("agent-iam: SaasAccessRole 'warned': guardrail managed-policy-privileges (advisory): role 'warned'")
+    accepted = {"check": "managed-policy-privileges", "document": "AdministratorAccess", "reason": "break-glass, reviewed"}
+    construct(provider, engine, "SaasAccessRole", "accepted", {**admin, "acceptedFindings": [accepted]})
+    assert engine.named("accepted-role-AdministratorAccess").inputs["policyArn"] == admin["policyArns"][0]
+    code, _, details = _refused(provider, engine, "levels", {**admin, "guardrails": {"enforcement": "lenient"}})
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details == {"guardrails.enforcement": "one of mandatory, advisory, disabled, got 'lenient'"}

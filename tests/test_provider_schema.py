@@ -125,15 +125,21 @@ def test_the_args_reference_is_generated_from_the_code():
 
 
 def _described(schema: dict) -> list[tuple[str, str]]:
-    """(where, description) of every resource, input, output and type property of the schema."""
+    """(where, description) of every resource, input, output and type property of the schema, and of the items
+    and values of a list or map property that carry one (the analyzer copies the property's there)."""
+
+    def of(where: str, prop: dict) -> list[tuple[str, str]]:
+        inner = [(f"{where}.{key}", prop[key]) for key in ("items", "additionalProperties") if "description" in prop.get(key, {})]
+        return [(where, prop.get("description", ""))] + [found for w, p in inner for found in of(w, p)]
+
     found = []
     for token, resource in schema["resources"].items():
         found.append((token, resource["description"]))
         for group in ("inputProperties", "properties"):
-            found += [(f"{token}.{group}.{name}", prop.get("description", "")) for name, prop in resource[group].items()]
+            found += [d for name, prop in resource[group].items() for d in of(f"{token}.{group}.{name}", prop)]
     for token, typ in schema["types"].items():
         found.append((token, typ.get("description", "")))
-        found += [(f"{token}.{name}", prop.get("description", "")) for name, prop in typ.get("properties", {}).items()]
+        found += [d for name, prop in typ.get("properties", {}).items() for d in of(f"{token}.{name}", prop)]
     return found
 
 
@@ -161,12 +167,25 @@ def test_fields_that_take_a_closed_set_of_values_are_enums_of_the_values_the_com
         return [value["value"] for value in SCHEMA["types"][token.removeprefix("#/types/")]["enum"]]
 
     oidc = SCHEMA["resources"][f"{PACKAGE}:index:OidcRole"]["inputProperties"]
-    assert values(oidc["provider"]["$ref"]) == list(issuers.PROVIDERS) == ["github", "gitlab", "terraform-cloud", "generic"]
+    assert values(oidc["provider"]["$ref"]) == list(issuers.PROVIDERS) == [
+        "github", "gitlab", "terraform-cloud", "circleci", "bitbucket", "buildkite", "spacelift", "generic"
+    ]
     assert oidc["provider"]["plain"] is True and "type" not in oidc["provider"]
     assert oidc["runPhases"]["type"] == "array" and values(oidc["runPhases"]["items"]["$ref"]) == ["plan", "apply"]
     service_account = SCHEMA["resources"][f"{PACKAGE}:index:ServiceAccountRole"]
     assert values(service_account["inputProperties"]["mode"]["$ref"]) == list(MODES) == ["irsa", "pod-identity"]
     assert service_account["properties"]["mode"]["$ref"] == service_account["inputProperties"]["mode"]["$ref"]
+    from agent_iam.guardrails import rules
+
+    guardrails = SCHEMA["types"][f"{PACKAGE}:index:GuardrailsArgs"]["properties"]
+    assert values(guardrails["enforcement"]["$ref"]) == ["mandatory", "advisory", "disabled"]
+    assert guardrails["rules"]["type"] == "object" and values(guardrails["rules"]["additionalProperties"]["$ref"]) == list(rules.LEVELS)
+    accepted = SCHEMA["types"][f"{PACKAGE}:index:AcceptedFindingArgs"]
+    assert values(accepted["properties"]["check"]["$ref"]) == list(rules.RULE_NAMES) and accepted["required"] == ["check", "reason"]
+    for component in ("SaasAccessRole", "EcsAgentRoles", "IrsaRole", "PodIdentityRole", "OidcRole", "Ec2AgentInstanceProfile"):
+        inputs = SCHEMA["resources"][f"{PACKAGE}:index:{component}"]["inputProperties"]
+        assert inputs["guardrails"]["$ref"] == f"#/types/{PACKAGE}:index:GuardrailsArgs"
+        assert inputs["acceptedFindings"]["items"]["$ref"] == f"#/types/{PACKAGE}:index:AcceptedFindingArgs"
 
 
 def test_secret_outputs_are_marked_secret():
@@ -185,8 +204,8 @@ def test_the_package_is_described_licensed_and_versioned_from_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert SCHEMA["description"] == project["description"]
     assert SCHEMA["license"] == project["license"] == "Apache-2.0"
-    assert SCHEMA["repository"] == project["urls"]["Repository"]
-    assert SCHEMA["homepage"] == project["urls"]["Homepage"]
+    urls = project.get("urls", {})  # none until the project has a public address: never a made-up one
+    assert SCHEMA.get("repository") == urls.get("Repository") and SCHEMA.get("homepage") == urls.get("Homepage")
     assert SCHEMA["version"] == project["version"]
     assert "kind/component" in SCHEMA["keywords"]
 
@@ -209,3 +228,19 @@ def test_public_names_are_real_imports_for_type_checkers_and_load_lazily_at_run_
     assert sorted(agent_iam.__all__) == agent_iam.__all__ == sorted(imported)
     assert (ROOT / "agent_iam" / "py.typed").is_file()
     assert agent_iam.SaasAccessRole.__module__ == "agent_iam.components.saas_access_role"
+
+
+def test_the_plugin_runner_finds_no_component_classes_so_it_runs_agent_iams_own_provider():
+    """`python -m pulumi.run.plugin agent-iam` hosts the component classes it finds in the package's namespace
+    with the SDK's plain ComponentProvider (no readable schema, no whole numbers, refusals with a traceback);
+    finding none, it runs `python -m agent_iam`, which serves agent-iam's own. The lazy exports are what make it
+    find none (tests/test_provider_protocol.py checks the runner serves the folder's schema)."""
+    import importlib.util
+
+    from pulumi.provider.experimental.host import components_from_module
+
+    spec = importlib.util.spec_from_file_location("agent_iam_fresh", ROOT / "agent_iam" / "__init__.py")
+    fresh = importlib.util.module_from_spec(spec)  # the package as the runner imports it: nothing used yet
+    spec.loader.exec_module(fresh)  # type: ignore[union-attr]
+    assert components_from_module(fresh) == []
+    assert "pulumi.run.plugin" in (ROOT / "agent_iam" / "__main__.py").read_text()

@@ -31,12 +31,28 @@ def test_an_entry_becomes_its_components_args_with_the_stack_defaults():
         "tags": {"team": "platform", "managed-by": "agent-iam", "stack": "prod"},
         "secret_arns": [SECRET],
         "trust_ec2": True,
+        "guardrails": {"enforcement": "disabled"},  # the plan and the policy pack judge the stack
     }
     assert unit.plan.given is unit.args  # the plan the component checked, for these Args
     assert [(r.label, r.spec.name, r.account_id) for r in unit.roles] == [
         ("task role", "sb-task", ACCOUNT),
         ("execution role", "sb-execution", ACCOUNT),
     ]
+
+
+def test_the_stack_judges_its_entries_not_their_components():
+    """A stack's levels and acceptedFindings are judged by the plan and the policy pack over the whole stack (a
+    mandatory violation is written and exits 3); the component's own judgement would raise and write nothing."""
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    result = settings(
+        guardrails={"rules": {"managed-policy-privileges": "mandatory"}},
+        saasRoles=[{"name": "admin", "vendor": {"principalArn": "arn:aws:iam::222222222222:role/v"}, "externalId": "ext-1234",
+                    "policyArns": [admin], "acceptedFindings": [
+                        {"check": "managed-policy-privileges", "document": "AdministratorAccess", "reason": "reviewed: break-glass"}]}],
+    )
+    [unit] = result.saas_roles
+    assert unit.args["guardrails"] == {"enforcement": "disabled"} and "accepted_findings" not in unit.args
+    assert unit.plan.guardrail_advice == [] and [a.reason for a in unit.accepted_findings] == ["reviewed: break-glass"]
 
 
 def test_nested_and_stack_wide_keys_become_their_fields_by_the_table():

@@ -123,6 +123,16 @@ class ServiceAccountPlan(RolePlan, family="serviceAccounts"):
             problems += check_value(f"{prefix}service_account", ref.name, checks.check_service_account_name)
         return problems
 
+    def preset_args(self, preset: Any, args: dict[str, Any]) -> dict[str, Any]:
+        """The AWS managed policies the vendor asks for, attached by ARN in the role's partition, before the Args' own
+        (its published documents are placed with `policy_documents`)."""
+        from agent_iam import presets
+
+        arns = presets.policy_arns(preset, self.partition)
+        if arns:
+            args["policy_arns"] = list(dict.fromkeys([*arns, *(args.get("policy_arns") or [])]))
+        return args
+
     @property
     def cluster(self) -> str:
         return self.args.get("cluster") or "cluster"
@@ -242,7 +252,7 @@ class ServiceAccountComponent(RoleComponent):
                     labels=MANAGED_BY_LABEL,
                 ),
                 type="Opaque",
-                string_data={"AWS_REGION": plan.region, "AWS_ROLE_ARN": self.role_arn},
+                string_data={"AWS_REGION": self._regional_value(lambda regional: regional.region), "AWS_ROLE_ARN": self.role_arn},
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     provider=self._kubernetes.get(plan.cluster),

@@ -2,15 +2,18 @@
 life cycle, check then construct.
 
 `Component.check(name, args)` works out a `RolePlan`: the Args checked (raising `ArgsError`
-before anything is registered), defaults applied, each role's documents built and judged when
-every input is known, and the component's advisories. The constructor registers exactly that
-plan: `Component(name, args, opts, plan=plan)` takes one a caller already worked out (the stack
-config checks every entry before it registers anything), else it checks the Args itself. Inputs
-that are other resources' outputs are checked, and the documents naming them built, in one
-`apply` when they resolve.
+before anything is registered), defaults applied, each role's documents built and judged (IAM's
+limits, the guardrail rules at the program's level) when every input is known, and the component's
+advisories. The constructor registers exactly that plan: `Component(name, args, opts, plan=plan)`
+takes one a caller already worked out (the stack config checks every entry before it registers
+anything), else it checks the Args itself. Inputs that are other resources' outputs are checked, and
+the documents naming them built and judged, in one `apply` when they resolve. Without `region` in the
+Args a plan is checked in the program's region until the component's AWS provider says its own
+(`RolePlan.for_region`): the documents are those of the provider's region.
 """
 
 # No `from __future__ import annotations`: Pulumi's schema analyzer reads the Args annotations as types.
+import dataclasses
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,17 +22,20 @@ from typing import Any, Optional, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from agent_iam.iam import checks
+from agent_iam.guardrails import rules
+from agent_iam.iam import arns, checks, partitions
 from agent_iam.iam import tags as tag_keys
 from agent_iam.iam.tags import MANAGED_BY_TAGS
 from agent_iam.iam import limits as iam_quotas
 from agent_iam.iam.limits import IamLimits
 from agent_iam.iam.policy_document import PolicyDocument
+from agent_iam.iam.resource_types import POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT
 
-from . import policies
+from . import placement, policies
 from ._explain import describe
+from ._guardrails import AcceptedFindingArgs, GuardrailsArgs, Judge, accepted_findings_problems, guardrails_problems, judge, judge_of
 from ._contract import Problem, Voice, check_fields, check_list, check_value, is_known, raise_problems, type_token, when_known
-from .role import PlannedRole, RoleDocuments, RoleSpec, create_role, role_problems, role_resources
+from .role import Policy, PlannedRole, RoleDocuments, RoleSpec, create_role, role_problems, role_resources, role_views
 
 
 
@@ -44,13 +50,24 @@ class IamLimitsArgs(TypedDict, total=False):
     """Managed policies attached to one role. Default: 10 (at most 20)."""
 
 
+class PolicyDocumentArgs(TypedDict):
+    """One policy document placed on the role, as the vendor publishes it."""
+
+    name: str
+    """The document's name: its inline policy's name, or `<role name>-<name>` for the customer managed policy it
+    goes to when it does not fit inline (IAM policy name characters). Required."""
+    document: dict[str, Any]
+    """The IAM identity policy document, exactly as published (sent to IAM with its keys in their order). Required."""
+
+
 class RoleArgs(TypedDict, total=False):
     """The fields every component's roles share: where they are created, how they are set up and
     tagged, the account's limits, and a policy of the user's own."""
 
     region: str
     """The region of the roles' account: the ARN partition (and what a component says it pins). Default:
-    the program's `aws:region`, else `us-east-1`."""
+    the region of the component's AWS provider (`aws.get_region`), else the program's `aws:region`, else
+    `us-east-1`."""
     path: str
     """The roles' IAM path. Default: `/`."""
     permissions_boundary_arn: str
@@ -72,7 +89,23 @@ class RoleArgs(TypedDict, total=False):
     merged into the role's permissions (its values may be other resources' outputs). Default: none."""
     allow_wildcard_resources: bool
     """Accept a resource that covers every resource of its kind (`Resource: "*"`, `arn:aws:s3:::*/*`) in an Allow
-    statement of `policy`. Default: false."""
+    statement of `policy` or of `policy_documents`. Default: false."""
+    policy_documents: list[PolicyDocumentArgs]
+    """Identity policy documents as the vendor publishes them (as many as it has), placed by agent-iam on the role
+    that takes `policy`: inline while the role's inline policies fit `iam_limits.role_policies_size`, each after it in
+    a customer managed policy `<role name>-<name>` (at most 6,144 characters minified, counted against
+    `iam_limits.managed_policies_per_role`). Checked as `policy` is. Default: none."""
+    preset_parameters: dict[str, Any]
+    """With `preset`: the values of the preset's parameters, by their keys (`clusterName`, `hostedZoneIds`: what
+    only you know, filled into the vendor's published documents; docs/presets.md lists them). Default: none."""
+    guardrails: GuardrailsArgs
+    """How the component judges the roles it builds with the guardrail rules the offline plan and the policy pack
+    run (docs/guardrails.md): a violation is an error before anything is registered (`mandatory`), a warning
+    (`advisory`), or not judged (`disabled`), for every rule or per rule. Default: the program's
+    `agent-iam:guardrails` config, else `mandatory`."""
+    accepted_findings: list[AcceptedFindingArgs]
+    """Guardrail findings accepted after review, each at one place of the roles (`{check, document, reason}`, as a
+    violation's message names it); a vendor preset's own reviewed acceptances apply too. Default: none."""
 
 
 class OneRoleArgs(RoleArgs, total=False):
@@ -244,6 +277,47 @@ def policy_problems(field_name: str, policy: Any, allow_wildcard_resources: bool
     return []
 
 
+def policy_documents_problems(documents: Any, allow_wildcard_resources: bool) -> list[Problem]:
+    """`policy_documents`: each a `{name, document}` whose name can name an IAM policy (once) and whose
+    document passes what `policy` passes (IAM's shape; every resource of a kind only when allowed), each
+    problem naming the document's place in the list and its name."""
+    if documents is None or not isinstance(documents, (list, tuple)):
+        return []  # `check_fields` says what is wrong with the field's type
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(documents):
+        field_name = f"policy_documents[{index}]"
+        if not isinstance(item, Mapping) or set(item) != {"name", "document"}:
+            shown = sorted(item) if isinstance(item, Mapping) else type(item).__name__
+            problems.append(Problem(field_name, f"a mapping of name and document, got {shown}"))
+            continue
+        name = item["name"]
+        if (problem := placement.name_problem(name)) is not None:
+            problems.append(Problem(field_name, problem))
+            continue
+        if name in seen:
+            problems.append(Problem(field_name, f"document {name!r} is given twice (also {{policy_documents}}[{seen[name]}])"))
+            continue
+        seen[name] = index
+        inner = f"{field_name}.document"
+        for problem in policy_problems(inner, item["document"], allow_wildcard_resources):
+            where = problem.field.removeprefix(inner).lstrip(".")
+            problems.append(Problem(field_name, f"document {name!r}: " + (f"{where}: " if where else "") + problem.message))
+    return problems
+
+
+def wildcard_statements(document: Mapping[str, Any]) -> list[str]:
+    """The Allow statements of a document that name every resource of a kind (by meaning): by Sid, else `#n`."""
+    from agent_iam.iam.arns import covers_every_resource
+
+    return [
+        statement.get("Sid") or f"#{number}"
+        for number, statement in enumerate(policies.statements_of(document), start=1)
+        if isinstance(statement, Mapping) and statement.get("Effect") == "Allow"
+        and any(isinstance(r, str) and covers_every_resource(r) for r in policies.as_list(statement.get("Resource")))
+    ]
+
+
 def policy_document(policy: Any) -> Optional[policies.Document]:
     """The user's policy as IAM takes it (unset keys dropped), or None."""
     if not policy:
@@ -319,16 +393,45 @@ def s3_permissions(args: Mapping[str, Any], region: str) -> Optional[policies.Do
     )
 
 
-def region_of(args: Mapping[str, Any], *, needed_for: Optional[str] = None) -> tuple[str, list[Problem]]:
-    """`region` of the Args, else the program's `aws:region`. When neither is set: a problem if the
-    region is `needed_for` something only it can say (a trust pinned to a region's tasks, `AWS_REGION`),
-    else `us-east-1`, which only sets the ARN partition (`aws`)."""
-    region = args.get("region") or pulumi.Config("aws").get("region")
-    if region:
-        return region, []
-    if needed_for:
-        return "us-east-1", [Problem("region", f"required: {needed_for}, and the program sets no aws:region")]
-    return "us-east-1", []
+DEFAULT_REGION = "us-east-1"  # sets only the partition (`aws`), for a component whose documents name no region
+
+
+def program_region() -> Optional[str]:
+    """The program's `aws:region` (its default AWS provider's), when it sets one."""
+    return pulumi.Config("aws").get("region") or None
+
+
+def provisional_region(args: Mapping[str, Any], *, needed_for: Optional[str] = None) -> Optional[str]:
+    """The region a plan is checked in: `region` of the Args; else, until the component's AWS provider says
+    which (`RolePlan.for_region`), the program's `aws:region`, else `us-east-1` (which sets only the ARN
+    partition), or None when the region is `needed_for` something only it can say (a trust pinned to a
+    region's tasks): the documents then wait for the provider's."""
+    given = args.get("region")
+    if given:
+        return given
+    return program_region() or (None if needed_for else DEFAULT_REGION)
+
+
+# Free text the partition check leaves alone: an ARN there is a word, not a principal or a resource.
+NOT_ARNS = frozenset({"tags", "description", "agent_environment", "service_account_annotations"})
+
+
+def partition_problems(args: Mapping[str, Any], region: Optional[str]) -> list[Problem]:
+    """Every known ARN of the Args outside the partition of the roles' `region`, naming its field: IAM refuses a
+    principal, resource or boundary of another partition (none while the region is unknown or not a region)."""
+    try:
+        expected = policies.partition_for_region(region)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return []
+    known = {key: value for key, value in args.items() if is_known(value)}
+    return [
+        Problem(
+            str(loc[0]) + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc[1:]),
+            f"{arn!r} is an ARN of partition {partition!r}, but the roles' region {region} is in {expected!r}: write "
+            f"arn:{expected}:... (IAM refuses ARNs of another partition)",
+        )
+        for loc, arn, partition in partitions.foreign_arns(known, region, skip=NOT_ARNS)
+    ]
 
 
 def preset_of(component: str, name: str, args: Any, args_type: type, family: str) -> tuple[Any, dict[str, Any]]:
@@ -347,14 +450,6 @@ def preset_of(component: str, name: str, args: Any, args_type: type, family: str
         raise_problems(
             component, name, [Problem("preset", f"preset {preset.name} is for agent-iam:{preset.family} entries, not {family}")]
         )
-    if preset.unplaced:  # never plan the role without the vendor's policies (presets.published_documents has them)
-        raise_problems(component, name, [
-            Problem(
-                "preset",
-                f"preset {preset.name} carries the vendor's published policies ({', '.join(preset.unplaced)}), which this "
-                "version of agent-iam cannot place on the role yet (policyFiles); docs/presets.md shows them",
-            )
-        ])
     fields = fields_by_key(args_type)
     defaults = {fields[key]: value for key, value in preset.defaults.items() if key in fields}
     return preset, {key: value for key, value in defaults.items() if key not in args}
@@ -381,15 +476,31 @@ class RoleSlot:
     policy_field: str = "policy"
     boundary_field: str = "permissions_boundary_arn"
     suffix: str = "role"  # its resource is `<component name>-<suffix>`
+    arns_field: str = "policy_arns"  # the Args field of the managed policies it is given by ARN
 
     def resource_name(self, name: str) -> str:
         return f"{name}-{self.suffix}"
 
 
+def provider_region(result: Any) -> Optional[str]:
+    """The region in an `aws.get_region` result; None when the provider says none (a program's own mocks may
+    answer every invoke with nothing)."""
+    region = getattr(result, "region", None)
+    return region if isinstance(region, str) and region else None
+
+
+def resolved_layout(plan: "RolePlan", built: Any) -> list[RoleDocuments]:
+    """The documents to register for `plan`'s roles: `built` when known, else its layout with each document
+    (and attached policy ARN) taken from `built` once it resolves."""
+    if not isinstance(built, pulumi.Output):
+        return built
+    return [layout.resolved(built, index) for index, layout in enumerate(plan.laid_out())]
+
+
 class RolePlan:
     """A component's checked Args with their defaults applied: its roles, their documents (known, or
-    built in one `apply` when their inputs resolve) and its advisories. Built by `check`, registered
-    by the constructor; every component's plan is one of these.
+    built in one `apply` when their inputs resolve), the guardrails' verdict on them and its advisories.
+    Built by `check`, registered by the constructor; every component's plan is one of these.
 
     A subclass sets `COMPONENT` and `ARGS`, and says what is its own: `problems()` (every field's
     check, raised before anything is built), `slots()` (its roles), `document_inputs()` and `build()`
@@ -417,19 +528,28 @@ class RolePlan:
         self.voice = voice or Voice(f"{self.COMPONENT} {name!r}")
         self.preset_advice: list[Problem] = []
         self.preset_kept: list[dict[str, Any]] = []  # the preset's statements the role keeps (narrowed)
-        self.region, region_problems = region_of(args, needed_for=self.REGION_NEEDED_FOR)
+        # The Args' region, or a provisional one until the component's AWS provider says which (`for_region`).
+        self.region_given = bool(args.get("region"))
+        self.region = provisional_region(args, needed_for=self.REGION_NEEDED_FOR)
         if self.preset is not None:
             self.args = self.with_preset(self.preset, defaults, args)
-        self.raise_problems(self.problems() + region_problems)
+        self.raise_problems(self.problems())
         self.limits = iam_limits(self.args)
         self.setup()
         self.slots = self.role_slots()
-        # Every role's documents when every input is known (checked here; registered as they are).
+        self.judge = self.judge_of()
+        # Every role's documents when every input is known (checked and judged here; registered as they are),
+        # and where the policy documents go, decided once from what is known now.
         self.checked: Optional[list[RoleDocuments]] = None
+        self.guardrail_advice: list[Problem] = []
         inputs = self.document_inputs()
-        if inputs is not None and is_known(inputs):
-            self.checked = self.build(inputs)
+        built = self.build(inputs) if inputs is not None and is_known(inputs) else None
+        self.placed = self.place_documents(built)
+        self.raise_problems(self.placement_problems())
+        if built is not None:
+            self.checked = self.with_documents(built)
             self.raise_problems(self.role_problems(self.checked))
+            self.guardrail_advice = self.judged(self.checked, inputs)
         self.advice = self.advisories()
 
     def raise_problems(self, problems: list[Problem]) -> None:
@@ -437,11 +557,34 @@ class RolePlan:
 
     @property
     def partition(self) -> str:
-        """The ARN partition of the region (`aws` while a bad region waits to be reported with the other problems)."""
+        """The ARN partition of the region (`aws` while a bad region waits to be reported with the other problems,
+        or no region is known yet: nothing is built in it then)."""
         try:
-            return policies.partition_for_region(self.region)
-        except ValueError:
+            return policies.partition_for_region(self.region)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
             return "aws"
+
+    def for_region(self, answer: Optional[str]) -> "RolePlan":
+        """This plan where the component's AWS provider is (`answer`, the provider's region; the program's
+        `aws:region` when it says none): the plan itself when that is the region it was checked in (its ARNs
+        checked against the region's partition now), else the same Args checked again in that region. Raises
+        `ArgsError` for what is wrong there."""
+        region = answer or program_region()
+        if not region:
+            if self.REGION_NEEDED_FOR:
+                self.raise_problems([
+                    Problem("region", f"required: {self.REGION_NEEDED_FOR}, and neither the component's AWS provider "
+                            "nor the program's aws:region says which")
+                ])
+            region = DEFAULT_REGION
+        if region == self.region:
+            self.raise_problems(partition_problems(self.args, region))
+            return self
+        try:
+            checks.check_region(region)
+        except ValueError as error:
+            self.raise_problems([Problem("region", f"the component's AWS provider is in a region agent-iam cannot place: {error}")])
+        return type(self)(self.name, {**self.given, "region": region}, self.voice)
 
     # --- vendor presets ---------------------------------------------------------------
 
@@ -464,6 +607,11 @@ class RolePlan:
                     "documents in docs/presets.md, then update {preset_version}",
                 )
             )
+        from agent_iam import presets
+
+        for key, message in presets.parameter_problems(preset, args.get("preset_parameters") or {}):
+            path = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in key)
+            problems.append(Problem(f"preset_parameters{path}", message))
         self.raise_problems(problems)
         expanded = {**defaults, **args, "tags": {**(args.get("tags") or {}), tag_keys.PRESET_TAG: preset.label}}
         expanded = self.preset_args(preset, expanded)
@@ -476,17 +624,201 @@ class RolePlan:
 
     def preset_acceptances(self) -> list[Any]:
         """The preset's reviewed acceptances (`agent_iam.presets.AcceptedFinding`) that apply to what the role
-        keeps of it: its statements left after narrowing, its AWS managed policies."""
+        keeps of it (its statements left after narrowing, its published documents as the entry's parameters fill
+        them, its AWS managed policies), each naming a document as the plan shows it: a published document in a
+        customer managed policy by that policy's name."""
+        from agent_iam import presets
+
         if self.preset is None:
             return []
-        kept = {s["Sid"] for s in self.preset_kept} | set(self.preset.managed_policy_names)
-        return [f for f in self.preset.accepted_findings if f.sid is None or f.sid in kept]
+        published = {p.name: p.policy for p in self.placed if p.preset}
+        sids = {s.get("Sid") for p in self.placed if p.preset for s in policies.statements_of(dict(p.document))}
+        kept = {s["Sid"] for s in self.preset_kept} | set(self.preset.managed_policy_names) | (sids - {None})
+        found = presets.acceptances(self.preset, self.args.get("preset_parameters") or {}, self.partition)
+        return [
+            f.model_copy(update={"document": published[f.document]}) if f.document in published else f
+            for f in found
+            if (f.sid is None or f.sid in kept) and (f.document is None or f.document in published
+                                                     or f.document in self.preset.managed_policy_names)
+        ]
+
+    def preset_published(self) -> list[tuple[str, dict[str, Any], bool]]:
+        """The preset's published documents, filled with the Args' parameters, the role's partition and account,
+        as `(name, document, True)` for the placement; the vendor's `Resource: "*"` there is the preset's own
+        opt-in (with its reason said in every plan), never the Args'."""
+        from agent_iam import presets
+
+        preset = self.preset
+        if preset is None or not preset.documents:
+            return []
+        account = self.args.get("account_id")
+        if "account_id" in preset.placeholders.values() and not isinstance(account, str):
+            self.raise_problems([Problem("account_id", f"required by preset {preset.name}: its documents name the role's account")])
+        try:
+            published = presets.published_documents(
+                preset, self.args.get("preset_parameters") or {}, partition=self.partition,
+                account_id=account if isinstance(account, str) else "",
+            )
+        except presets.PresetError as exc:
+            self.raise_problems([Problem("preset", str(exc))])
+        return [(name, document, True) for name, document in published]
+
+    def preset_document_advice(self) -> list[Problem]:
+        """The preset's published statements on every resource of a kind, said in every plan with the vendor's reason."""
+        preset = self.preset
+        wide = [
+            f"{p.name} " + ", ".join(wildcard_statements(p.document))
+            for p in self.placed
+            if p.preset and wildcard_statements(p.document)
+        ]
+        if not wide or preset is None:
+            return []
+        return [
+            Problem("", f"the role may call the actions of {'; '.join(wide)} on every resource of a kind, as preset "
+                    f"{preset.label} ({preset.title}) publishes them: {preset.wildcard_reason}")
+        ]
+
+    # --- policy documents --------------------------------------------------------------------
+
+    @property
+    def document_slot(self) -> int:
+        """The role the policy documents go to: the one that takes `policy` (ECS: the task role)."""
+        return next(i for i, slot in enumerate(self.slots) if slot.policy_field == "policy")
+
+    def place_documents(self, built: Optional[list[RoleDocuments]]) -> list[placement.Placed]:
+        """Where each document goes (`placement.place`): the preset's published ones first, then the Args' own,
+        after the role's own inline policies (their size from `built`; unknown until the program runs when the
+        role has some and they are not known yet)."""
+        documents = self.preset_published() + [
+            (item["name"], item["document"], False) for item in self.args.get("policy_documents") or []
+        ]
+        if not documents:
+            return []
+        index = self.document_slot
+        inline = [p for p in self.layout()[index].policies if not p.managed]
+        used: Optional[int] = 0
+        if inline:
+            own = built[index] if built is not None else None
+            used = None if own is None else sum(len(own.document_json(p.name) or "") for p in own.policies if not p.managed)
+        return placement.place(documents, self.slots[index].spec.name, used, self.limits)
+
+    def placement_problems(self) -> list[Problem]:
+        """A document named like a policy the role has already, or too large for a managed policy where it goes."""
+        own = {p.name for p in self.layout()[self.document_slot].policies}
+        field_of = {item["name"]: f"policy_documents[{i}]" for i, item in enumerate(self.args.get("policy_documents") or [])}
+        problems = []
+        for placed in self.placed:
+            field_name = "preset" if placed.preset else field_of.get(placed.name, "preset")
+            if placed.name in own or placed.policy in own:
+                problems.append(Problem(field_name, f"document {placed.name!r} is named like a policy agent-iam gives "
+                                        "the role; rename it"))
+            elif (problem := placement.oversized(placed)) is not None:
+                problems.append(Problem(field_name, problem))
+        names = [p.name for p in self.placed]
+        problems += [
+            Problem(field_of[name], f"document {name!r} has the name of one of preset {self.preset.name}'s documents; rename it")
+            for name in dict.fromkeys(names)
+            if names.count(name) > 1 and name in field_of and self.preset is not None
+        ]
+        return problems
+
+    def with_documents(self, documents: list[RoleDocuments], *, layout: bool = False) -> list[RoleDocuments]:
+        """`documents` with the placed policy documents added to their role (names only in a layout)."""
+        if not self.placed:
+            return documents
+        index = self.document_slot
+        extra = tuple(Policy(p.policy, None if layout else dict(p.document), p.managed) for p in self.placed)
+        docs = documents[index]
+        return [*documents[:index], dataclasses.replace(docs, policies=(*docs.policies, *extra)), *documents[index + 1:]]
+
+    def laid_out(self) -> list[RoleDocuments]:
+        """`layout()` with the placed documents."""
+        return self.with_documents(self.layout(), layout=True)
+
+    def placements(self) -> list[dict[str, Any]]:
+        """Where each policy document went, for the plan and the access report: `{role, document, placed,
+        policy, characters}`."""
+        if not self.placed:
+            return []
+        role = self.slots[self.document_slot].spec.name
+        return [
+            {"role": role, "document": p.name, "placed": placement.MANAGED if p.managed else placement.INLINE,
+             "policy": p.policy, "characters": p.size, **({"preset": True} if p.preset else {})}
+            for p in self.placed
+        ]
 
     # --- what a component says of itself --------------------------------------------------
 
     def problems(self) -> list[Problem]:
-        """Every problem of the Args, naming the field, before anything is built."""
-        return role_option_problems(self.args) + reserved_tag_problems(self.given.get("tags"))
+        """Every problem of the Args, naming the field, before anything is built (their ARNs against the region's
+        partition when the Args give the region; a provisional one is not the roles' yet)."""
+        problems = role_option_problems(self.args) + reserved_tag_problems(self.given.get("tags"))
+        problems += policy_documents_problems(self.args.get("policy_documents"), bool(self.args.get("allow_wildcard_resources")))
+        if self.preset is None and self.args.get("preset_parameters"):
+            problems.append(Problem("preset_parameters", "applies to an entry with a preset only"))
+        if self.args.get("guardrails") is not None:
+            problems += guardrails_problems(self.args["guardrails"])
+        if self.args.get("accepted_findings") is not None:
+            problems += accepted_findings_problems(self.args["accepted_findings"])
+        return problems + (partition_problems(self.args, self.region) if self.region_given else [])
+
+    # --- the guardrails' judgement ---------------------------------------------------------
+
+    def judge_of(self) -> Judge:
+        """How the roles are judged (`guardrails`, else the program's config), with the reviewed acceptances."""
+        try:
+            return judge_of(self.args, self.preset_acceptances(), [(slot.label, slot.spec.name) for slot in self.slots])
+        except ValueError as error:  # the program's agent-iam:guardrails config
+            self.raise_problems([Problem("guardrails", str(error))])
+            raise
+
+    def judged(self, documents: list[RoleDocuments], values: Mapping[str, Any]) -> list[Problem]:
+        """The guardrail rules' verdict on the roles' known documents, as the plan's and the policy pack's: a
+        blocking violation raises (`ArgsError`, naming the field it comes from), an advisory one is returned
+        (said as a warning), and so is a rule that could not judge (no SMT solver installed)."""
+        if not self.judge.judges:
+            return []
+        account = values.get("account_id") if isinstance(values.get("account_id"), str) else None
+        views, fields = [], {}
+        for slot, docs in zip(self.slots, documents, strict=True):
+            own = slot.account_id if isinstance(slot.account_id, str) else account
+            for view, attached in role_views(slot.resource_name(self.name), slot.spec, docs, own, self.partition):
+                views.append(view)
+                fields[view.name] = self.field_of(slot, view.type, attached, values)
+        verdict = judge(self.judge, views, account, self.limits)
+        self.raise_problems([
+            Problem(
+                fields.get(v.resource_name, ""),
+                f"guardrail {v.rule}: {v.message} (after review, accept it in {{accepted_findings}}, or set the rule's "
+                "level in {guardrails})",
+            )
+            for v in rules.blocking(verdict.violations)
+        ])
+        advice = [Problem("", f"guardrail {v.rule} (advisory): {v.message}") for v in verdict.advisory]
+        if verdict.not_judged:
+            advice.append(Problem(
+                "",
+                f"the guardrails {', '.join(verdict.not_judged)} did NOT judge the roles: they need the SMT solver "
+                "(z3-solver), which is not installed; install agent-iam with its plan extra (pip install 'agent-iam[plan]')",
+            ))
+        return advice
+
+    def field_of(self, slot: "RoleSlot", kind: str, attached: Any, values: Mapping[str, Any]) -> str:
+        """The Args field a registered resource of a role comes from: its permissions' field for a policy, the
+        list that names an attached policy (by its place there), none for the role (its trust is built from
+        several fields) or a policy the component attaches of its own (a preset's: `preset`)."""
+        if kind in (ROLE_POLICY, POLICY) or (kind == ROLE_POLICY_ATTACHMENT and attached is None):
+            return slot.policy_field
+        if attached is None:
+            return ""
+        for name in ("policy_arns", "task_role_policy_arns"):
+            resolved, given = list(values.get(name) or []), list(self.given.get(name) or [])
+            own = len(resolved) - len(given)  # a preset's managed policies come first
+            if attached in resolved[own:]:
+                return f"{name}[{resolved.index(attached, own) - own}]"
+            if attached in resolved[:own]:
+                return "preset"
+        return ""
 
     def setup(self) -> None:
         """Defaults worked out once the Args are known to be good (names, specs)."""
@@ -498,7 +830,9 @@ class RolePlan:
         """The values the documents are built from (Args, and what the constructor resolves: `later`);
         None while one they need is not given yet (the constructor looks it up)."""
         values = {**self.args, **later}
-        return None if self.ACCOUNT_FROM_PROVIDER and values.get("account_id") is None else values
+        if self.region is None or (self.ACCOUNT_FROM_PROVIDER and values.get("account_id") is None):
+            return None
+        return values
 
     def build(self, values: dict[str, Any]) -> list[RoleDocuments]:
         """Every role's documents from resolved values, in the order of `slots`."""
@@ -512,7 +846,7 @@ class RolePlan:
     def resolved_problems(self, values: dict[str, Any]) -> list[Problem]:
         """The checks of values that were not known when the Args were checked (those of the shared
         fields; a component adds its own)."""
-        problems = role_option_problems(values)
+        problems = role_option_problems(values) + partition_problems(values, self.region)
         problems += policy_problems("policy", values.get("policy"), bool(values.get("allow_wildcard_resources")))
         return problems + check_list("policy_arns", values.get("policy_arns") or [], check_managed_policy_arn)
 
@@ -529,32 +863,70 @@ class RolePlan:
                 slot.label, slot.spec, docs, self.limits, slot.account_id,
                 policy_field=slot.policy_field, boundary_field=slot.boundary_field,
             )
+            problems += self.attached_problems(slot, docs)
         return problems
+
+    def attached_problems(self, slot: RoleSlot, docs: RoleDocuments) -> list[Problem]:
+        """A customer managed policy of another account than the role's, attached by ARN: IAM refuses it at
+        `pulumi up` (a role takes AWS's managed policies and its own account's)."""
+        account = slot.account_id
+        if not isinstance(account, str) or not account:
+            return []
+        given = [a for a in self.args.get(slot.arns_field) or [] if isinstance(a, str)]
+        problems = []
+        for arn in docs.attached_policy_arns:
+            owner = arns.account_of(arn) if isinstance(arn, str) else None
+            if owner and owner not in ("aws", account):
+                where = f"{slot.arns_field}[{given.index(arn)}]" if arn in given else slot.arns_field
+                problems.append(
+                    Problem(where, f"{arn!r} is a policy of account {owner}, and the {slot.label} {slot.spec.name!r} is created "
+                            f"in account {account}: IAM attaches only AWS managed policies and the role's own account's "
+                            "(create the policy in that account, or give its statements as a policy document)")
+                )
+        return problems
+
+    def attached_unknown_advice(self) -> list[Problem]:
+        """Customer managed policies attached by ARN: the plan does not create them, so it cannot see what they
+        grant (the guardrails, the access report and the diff judge the role without it)."""
+        advice = []
+        for slot in self.slots:
+            for arn in self.args.get(slot.arns_field) or []:
+                owner = arns.account_of(arn) if isinstance(arn, str) else None
+                if owner and owner != "aws":
+                    advice.append(
+                        Problem("", f"the {slot.label} {slot.spec.name!r} is attached the customer managed policy {arn}, "
+                                "whose content the plan cannot see (this stack does not create it): review what it grants "
+                                "in the account, or give its statements as a policy document")
+                    )
+        return advice
 
     def _resolved(self, values: dict[str, Any]) -> list[RoleDocuments]:
         self.raise_problems(self.resolved_problems(values))
-        documents = self.build(values)
+        documents = self.with_documents(self.build(values))
         missing = [
             Problem(slot.policy_field, f"resolved to nothing for the {slot.label}'s policy {policy.name!r}; "
                     "give values that grant something, or leave the field out")
-            for slot, layout, built in zip(self.slots, self.layout(), documents)
+            for slot, layout, built in zip(self.slots, self.laid_out(), documents)
             for policy in layout.policies
             if built.policy(policy.name) is None
         ]
         self.raise_problems(missing + self.role_problems(documents))
+        for advisory in self.judged(documents, values):  # registering now: said as it is found
+            pulumi.log.warn(self.voice.advisory(advisory))
         return documents
 
-    def documents(self, **later: Any) -> list[RoleDocuments]:
-        """Every role's documents to register: the checked ones when every input was known, else
-        documents built (and checked) in one `apply` once the inputs resolve."""
+    def built(self, **later: Any) -> "list[RoleDocuments] | pulumi.Output[list[RoleDocuments]]":
+        """Every role's documents: the checked ones when every input was known, else built (and checked) in
+        one `apply` once the inputs resolve."""
         if self.checked is not None and not later:
             return self.checked
         inputs = self.document_inputs(**later)
         assert inputs is not None, "the constructor gives what the documents need"
-        built = when_known(inputs, self._resolved)
-        if not isinstance(built, pulumi.Output):
-            return built
-        return [layout.resolved(built, index) for index, layout in enumerate(self.layout())]
+        return when_known(inputs, self._resolved)
+
+    def documents(self, **later: Any) -> list[RoleDocuments]:
+        """Every role's documents to register (`built`): each document an `Output` when they wait for inputs."""
+        return resolved_layout(self, self.built(**later))
 
     def roles(self) -> list[PlannedRole]:
         """The roles the component creates, with their documents when they are known."""
@@ -567,7 +939,7 @@ class RolePlan:
     def resources(self, name: str) -> list[tuple[str, str]]:
         """`(type, name)` of every resource the component registers under itself (their URNs are made of
         these and the component's type), from the same names its registration uses."""
-        roles = [r for slot, docs in zip(self.slots, self.layout()) for r in role_resources(slot.resource_name(name), docs)]
+        roles = [r for slot, docs in zip(self.slots, self.laid_out()) for r in role_resources(slot.resource_name(name), docs)]
         return roles + self.other_resources(name)
 
     def other_resources(self, name: str) -> list[tuple[str, str]]:
@@ -575,7 +947,9 @@ class RolePlan:
         return []
 
     def advisory_texts(self) -> list[str]:
-        return [self.voice.advisory(advisory) for advisory in (*self.preset_advice, *self.advice)]
+        advice = (*self.preset_advice, *self.preset_document_advice(), *self.advice, *self.attached_unknown_advice(),
+                  *self.guardrail_advice)
+        return [self.voice.advisory(advisory) for advisory in advice]
 
     def for_args(self, name: str, args: Any) -> "RolePlan":
         """This plan, when it was worked out for exactly this name and Args object."""
@@ -592,17 +966,28 @@ class SecretsPlan(RolePlan):
 
 
 def policy_advisory(args: Mapping[str, Any], who: str) -> list[Problem]:
-    """A `policy` allowed to name every resource of a kind, said loudly."""
+    """A `policy` (or a document of `policy_documents`) allowed to name every resource of a kind, said loudly."""
     policy = args.get("policy")
     wide = PolicyDocument.model_validate(dict(policy)).first_wildcard() if policy and is_known(policy) else None
-    if wide is None:
-        return []
-    return [
-        Problem(
-            "",
-            f"{who} policy allows actions on {wide[1]!r}, every resource of its kind ({{allow_wildcard_resources}}: true)",
+    advice = []
+    if wide is not None:
+        advice.append(
+            Problem(
+                "",
+                f"{who} policy allows actions on {wide[1]!r}, every resource of its kind ({{allow_wildcard_resources}}: true)",
+            )
         )
-    ]
+    for item in args.get("policy_documents") or []:
+        statements = wildcard_statements(item["document"])
+        if statements:
+            advice.append(
+                Problem(
+                    "",
+                    f"{who} document {item['name']!r} allows actions on every resource of a kind in statement(s) "
+                    f"{', '.join(statements)} ({{allow_wildcard_resources}}: true)",
+                )
+            )
+    return advice
 
 
 def secrets_advisory(args: Mapping[str, Any], who: str, account_id: Any) -> list[Problem]:
@@ -642,6 +1027,7 @@ class RoleComponent(pulumi.ComponentResource):
         self._waits_for = opts.depends_on if opts is not None else None  # the children wait too
         for text in plan.advisory_texts():
             pulumi.log.warn(text)
+        self._regional = self._in_provider_region(plan)
         self._register(name, plan)
         self.register_outputs(self.outputs())
 
@@ -660,13 +1046,46 @@ class RoleComponent(pulumi.ComponentResource):
         former = [pulumi.Alias(name=n, type_=t) if n else pulumi.Alias(type_=t) for t in self._FORMER_TYPES for n in names]
         return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=former))
 
+    def _in_provider_region(self, plan: RolePlan) -> "RolePlan | pulumi.Output[RolePlan]":
+        """The plan of the roles' region: the plan itself when its Args give the region; else the plan for the
+        region of the component's AWS provider: the program's `aws:region` for the default provider (which is
+        configured by it), else what the provider answers (an invoke on this component, as for its account),
+        once known. What the plan says of itself there that it did not say where it was checked is said then."""
+        if plan.region_given:
+            return plan
+        if self.get_provider(ROLE) is None and program_region():  # the AWS package's provider: the roles'
+            return plan.for_region(program_region())
+        answer = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        def regional(result: Any) -> RolePlan:
+            here = plan.for_region(provider_region(result))
+            if here is not plan:
+                for text in here.advisory_texts():
+                    if text not in plan.advisory_texts():
+                        pulumi.log.warn(text)
+            return here
+
+        return answer.apply(regional)
+
+    def _regional_value(self, pick: Any) -> Any:
+        """`pick(plan)` of the plan of the roles' region (`_in_provider_region`): a value, or an `Output` of one."""
+        regional = self._regional
+        return regional.apply(pick) if isinstance(regional, pulumi.Output) else pick(regional)
+
     def _documents(self, plan: RolePlan) -> list[RoleDocuments]:
-        """The plan's documents; without `account_id`, built once the account of the component's AWS
-        provider is known (when the plan says it defaults to that account)."""
+        """The documents of the plan of the roles' region; without `account_id`, built once the account of the
+        component's AWS provider is known (when the plan says it defaults to that account)."""
+        later: dict[str, Any] = {}
         if plan.ACCOUNT_FROM_PROVIDER and plan.args.get("account_id") is None:
-            caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-            return plan.documents(account_id=caller.account_id)
-        return plan.documents()
+            later["account_id"] = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        regional = self._regional
+        if not isinstance(regional, pulumi.Output):
+            return plan.documents(**later)
+        names = list(later)
+        built = pulumi.Output.all(regional, *later.values()).apply(
+            lambda values: values[0].built(**dict(zip(names, values[1:])))
+        )
+        return resolved_layout(plan, built)
 
     def _prepare(self, name: str, plan: Any) -> None:
         """What the component needs before it registers anything (raising `pulumi.RunError` when it is missing)."""
@@ -674,8 +1093,8 @@ class RoleComponent(pulumi.ComponentResource):
     def _register_roles(self, name: str, plan: RolePlan, **options: Any) -> list[Any]:
         """Every role of the plan with its documents (`create_role`), named `<name>-<slot suffix>`."""
         return [
-            create_role(self, slot.resource_name(name), slot.spec, docs, depends_on=self._waits_for, **options)
-            for slot, docs in zip(plan.slots, self._documents(plan))
+            create_role(self, slot.resource_name(name), slot.spec, docs, depends_on=self._waits_for, layout=layout, **options)
+            for slot, docs, layout in zip(plan.slots, self._documents(plan), plan.laid_out())
         ]
 
     def _register(self, name: str, plan: Any) -> None:

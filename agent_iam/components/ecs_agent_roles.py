@@ -45,6 +45,9 @@ class EcsAgentRolesArgs(RoleArgs, SecretsArgs, total=False):
     agent_environment: dict[str, str]
     """Environment variables the agent's container needs, returned as the `agentEnvironment` output.
     Default: `SB_EXECUTION_ENV_INCLUSION_LIST=AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (Superblocks)."""
+    description: str
+    """The task role's description (the execution role keeps agent-iam's). Default: `ECS task role of agent <name>
+    (agent-iam)`."""
     task_role_name: str
     """The task role's name. Default: `<name>-task`."""
     execution_role_name: str
@@ -85,13 +88,15 @@ class EcsAgentRolesPlan(SecretsPlan, args=EcsAgentRolesArgs, family="ecsAgents")
         account = self.args.get("account_id")
         return [
             RoleSlot("task role", role_spec(self.args, self.task_name, f"ECS task role of agent {self.name} (agent-iam)"),
-                     account, suffix="task"),
+                     account, suffix="task", arns_field="task_role_policy_arns"),
             RoleSlot(
                 "execution role",
-                role_spec(self.args, self.execution_name, f"ECS task execution role of agent {self.name} (agent-iam)"),
+                role_spec({k: v for k, v in self.args.items() if k != "description"}, self.execution_name,
+                          f"ECS task execution role of agent {self.name} (agent-iam)"),
                 account,
                 policy_field="secret_arns",
                 suffix="execution",
+                arns_field="",
             ),
         ]
 

@@ -1,11 +1,16 @@
-"""OIDC role: a role that CI and deploy pipelines (GitHub Actions, GitLab CI, HCP Terraform, any OIDC
-issuer) assume with `sts:AssumeRoleWithWebIdentity`, without long-term keys.
+"""OIDC role: a role that CI and deploy pipelines (GitHub Actions, GitLab CI, HCP Terraform, CircleCI,
+Bitbucket Pipelines, Buildkite, Spacelift, any OIDC issuer) assume with `sts:AssumeRoleWithWebIdentity`,
+without long-term keys.
 
 The trust names the issuer's IAM OIDC provider and pins `<issuer>:aud` (StringEquals) and
-`<issuer>:sub` (StringEquals; StringLike only with `allow_wildcard_subject`). A trust without a
-`:sub` pin is refused: a role any GitHub workflow anywhere can assume is a well-documented real
-finding. For GitHub, the immutable `repository_id` and the workflow file (`job_workflow_ref`)
-can be pinned on top, so a renamed or re-created repository cannot inherit the role.
+`<issuer>:sub` (StringEquals; StringLike only with `allow_wildcard_subject`), or for Buildkite the
+session tags its tokens carry (`aws:RequestTag/organization_slug`, `pipeline_slug`, with
+`sts:TagSession`, as Buildkite documents the trust). A trust without such a pin is refused: a role
+any GitHub workflow anywhere can assume is a well-documented real finding. On an issuer every
+customer shares (github.com's, gitlab.com, app.terraform.io, Buildkite's), whatever `provider` says,
+the claim that fixes the owner must be pinned (`agent_iam.iam.issuers.owner_problem`). For GitHub, the
+immutable `repository_id` and the workflow file (`job_workflow_ref`) can be pinned on top, so a
+renamed or re-created repository cannot inherit the role; `source_ips` pins `aws:SourceIp`.
 
 The provider itself is registered once per account and issuer (`OidcProviderRegistration`),
 or already exists; this component only references its ARN.
@@ -17,7 +22,7 @@ from typing import Any, Optional, Required
 
 import pulumi
 
-from agent_iam.iam import actions, arns, checks
+from agent_iam.iam import actions, arns, checks, limits
 from agent_iam.iam import issuers as known
 
 from . import policies
@@ -44,7 +49,8 @@ PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
     "branches": (known.GITHUB, known.GITLAB),
     "git_tags": (known.GITHUB, known.GITLAB),
     "project_path": (known.GITLAB,),
-    "organization": (known.TERRAFORM_CLOUD,),
+    "organization": (known.TERRAFORM_CLOUD, known.BUILDKITE),
+    "pipelines": (known.BUILDKITE,),
     "project": (known.TERRAFORM_CLOUD,),
     "workspaces": (known.TERRAFORM_CLOUD,),
     "run_phases": (known.TERRAFORM_CLOUD,),
@@ -56,14 +62,19 @@ class OidcRoleArgs(OneRoleArgs, S3Args, total=False):
     from the provider's keys or listed), and what it may do."""
 
     provider: Required[str]
-    """The issuer family: `github`, `gitlab`, `terraform-cloud` or `generic`. It sets the default issuer,
-    audience and the subject shape that is accepted. Required."""
+    """The issuer family: `github`, `gitlab`, `terraform-cloud`, `circleci`, `bitbucket`, `buildkite`, `spacelift`
+    or `generic`. It sets the default issuer, audience and the subject shape that is accepted. Required."""
     issuer_url: str
     """The issuer, as in the tokens' `iss`. Default: `https://token.actions.githubusercontent.com` (github),
-    `https://gitlab.com` (gitlab), `https://app.terraform.io` (terraform-cloud); required for generic."""
+    `https://gitlab.com` (gitlab), `https://app.terraform.io` (terraform-cloud), `https://agent.buildkite.com`
+    (buildkite); required for circleci (`https://oidc.circleci.com/org/<organization ID>`), bitbucket
+    (`https://api.bitbucket.org/2.0/workspaces/<workspace>/pipelines-config/identity/oidc`), spacelift
+    (`https://<account>.app.spacelift.io`) and generic."""
     audience: str
-    """The `aud` the pipeline requests, pinned with StringEquals. Default: `sts.amazonaws.com` (github), the
-    issuer URL (gitlab), `aws.workload.identity` (terraform-cloud); required for generic."""
+    """The `aud` the pipeline requests, pinned with StringEquals. Default: `sts.amazonaws.com` (github, buildkite),
+    the issuer URL (gitlab), `aws.workload.identity` (terraform-cloud), the organization ID (circleci), the
+    issuer's host (spacelift); required for bitbucket (`ari:cloud:bitbucket::workspace/<workspace UUID>`) and
+    generic."""
     subjects: list[str]
     """Exact `sub` claims that may assume the role, with any provider, on top of what the provider's keys
     build. Default: none (but at least one subject is required)."""
@@ -91,13 +102,28 @@ class OidcRoleArgs(OneRoleArgs, S3Args, total=False):
     project_path: str
     """gitlab: the project (`group[/subgroup]/project`) whose jobs may assume the role. Default: none."""
     organization: str
-    """terraform-cloud: the organization. Default: none."""
+    """terraform-cloud: the organization; buildkite: the organization's slug, pinned as the session tag
+    `organization_slug` (with `sts:TagSession`). Default: none."""
+    pipelines: list[str]
+    """buildkite: the slugs of the pipelines whose jobs may assume the role, pinned as the session tag
+    `pipeline_slug`. Default: none."""
     project: str
     """terraform-cloud: the project of the workspaces. Default: `Default Project`."""
     workspaces: list[str]
     """terraform-cloud: the workspaces whose runs may assume the role. Default: none."""
     run_phases: list[str]
     """terraform-cloud: `plan` and/or `apply`. Default: both."""
+    claims: dict[str, list[str]]
+    """Token claims pinned with StringEquals as `<issuer>:<claim>`, among those STS takes as condition keys for
+    the issuer (GitHub: `repository_owner`, `repository_owner_id`, `repository`, `repository_id`,
+    `job_workflow_ref`; GitLab: `namespace_path`, `namespace_id`, `project_path`, `project_id`): an owner claim
+    next to subjects that do not name the owner. Default: none."""
+    session_tags: dict[str, list[str]]
+    """Session tags the tokens carry, pinned with StringEquals as `aws:RequestTag/<tag>`; the trust then allows
+    `sts:TagSession`. Default: none (buildkite: from `organization` and `pipelines`)."""
+    source_ips: list[str]
+    """IP addresses or CIDR ranges the token exchange must come from (`aws:SourceIp`, IpAddress): the runners'
+    public addresses, as Buildkite suggests. Default: none."""
     oidc_provider_arn: pulumi.Input[str]
     """The issuer's IAM OIDC provider in the role's account (an `OidcProviderRegistration`'s `arn`, or an
     existing provider). Default: derived from `account_id` and the issuer."""
@@ -139,7 +165,27 @@ def audience(args: Mapping[str, Any]) -> str:
     if args.get("audience"):
         return args["audience"]
     provider = args.get("provider")
-    return known.default_audience(provider, issuer_url(args)) if provider in known.SPECS and provider != known.GENERIC else ""
+    if provider not in known.SPECS or provider == known.GENERIC:
+        return ""
+    return known.default_audience(provider, issuer_url(args)) or ""
+
+
+def session_tags(args: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The session tags the trust pins: `session_tags`, then Buildkite's organization and pipelines."""
+    tags = {str(k): list(v) if isinstance(v, list) else [v] for k, v in (args.get("session_tags") or {}).items()}
+    if args.get("provider") == known.BUILDKITE:
+        if args.get("organization"):
+            tags["organization_slug"] = [args["organization"]]
+        if args.get("pipelines"):
+            tags["pipeline_slug"] = list(args["pipelines"])
+    return tags
+
+
+def runs_pinned_by_tags(args: Mapping[str, Any]) -> bool:
+    """Whether the session tags name the runs, as `:sub` would (Buildkite's pipelines)."""
+    spec = known.SPECS.get(args.get("provider") or "")
+    tags = session_tags(args)
+    return bool(spec and spec.run_tags) and all(tags.get(tag) for tag in spec.run_tags)
 
 
 def subject_sources(args: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -200,47 +246,78 @@ def trust_sid(provider: str) -> str:
         known.GITHUB: "GitHubActions",
         known.GITLAB: "GitLabCi",
         known.TERRAFORM_CLOUD: "TerraformCloud",
+        known.CIRCLECI: "CircleCi",
+        known.BITBUCKET: "BitbucketPipelines",
+        known.BUILDKITE: "Buildkite",
+        known.SPACELIFT: "Spacelift",
     }.get(provider, "OidcWebIdentity")
 
 
-def web_identity_trust(
+def web_identity_condition(
     *,
-    sid: str,
-    provider_arn: str,
     issuer: str,
     audience: str,
     subjects: Sequence[str],
     wildcard: bool = False,
     repository_id: Optional[str] = None,
     workflow_refs: Sequence[str] = (),
-) -> policies.Document:
-    """Tokens of one IAM OIDC provider, for these subjects and this audience.
-
-    `:aud` is always StringEquals; `:sub` StringEquals (a list for several subjects), or
-    StringLike when a subject is a pattern. GitHub's `:repository_id` and `:job_workflow_ref`
-    (accepted by STS since February 2026) are pinned on top when given (StringLike for a
-    workflow ref at any ref, `...@*`).
-    """
-    subs: Any = subjects[0] if len(subjects) == 1 else list(subjects)
+    claims: Optional[Mapping[str, Sequence[str]]] = None,
+    tags: Optional[Mapping[str, Sequence[str]]] = None,
+    source_ips: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The Condition of a web-identity trust: `:aud` StringEquals; `:sub` StringEquals (a list for several
+    subjects), or StringLike when a subject is a pattern; GitHub's `:repository_id` and `:job_workflow_ref`
+    (accepted by STS since February 2026; StringLike for a workflow ref at any ref, `...@*`), the `claims`,
+    and the session tags (`aws:RequestTag/<tag>`) StringEquals; `aws:SourceIp` IpAddress."""
     equals: dict[str, Any] = {f"{issuer}:aud": audience}
     like: dict[str, Any] = {}
-    (like if wildcard else equals)[f"{issuer}:sub"] = subs
+    if subjects:
+        (like if wildcard else equals)[f"{issuer}:sub"] = policies.one_or_many(subjects)
     if repository_id:
         equals[f"{issuer}:repository_id"] = repository_id
     if workflow_refs:
-        refs: Any = workflow_refs[0] if len(workflow_refs) == 1 else list(workflow_refs)
+        refs: Any = policies.one_or_many(workflow_refs)
         (like if any(known.has_wildcard(r) for r in workflow_refs) else equals)[f"{issuer}:job_workflow_ref"] = refs
+    for claim, values in (claims or {}).items():
+        equals[f"{issuer}:{claim}"] = policies.one_or_many(list(values))
+    for tag, values in (tags or {}).items():
+        equals[f"{known.REQUEST_TAG_PREFIX}{tag}"] = policies.one_or_many(list(values))
     condition: dict[str, Any] = {"StringEquals": equals}
     if like:
         condition["StringLike"] = like
+    if source_ips:
+        condition["IpAddress"] = {"aws:SourceIp": policies.one_or_many(list(source_ips))}
+    return condition
+
+
+def trust_condition(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The Condition of the role's trust, from its (checked) Args."""
+    subjects = all_subjects(args)
+    return web_identity_condition(
+        issuer=issuer_key(args),
+        audience=audience(args),
+        subjects=subjects,
+        wildcard=any(known.has_wildcard(s) for s in subjects),
+        repository_id=args.get("repository_id"),
+        workflow_refs=workflow_refs(args),
+        claims={k: v if isinstance(v, list) else [v] for k, v in (args.get("claims") or {}).items()},
+        tags=session_tags(args),
+        source_ips=args.get("source_ips") or (),
+    )
+
+
+def web_identity_trust(*, sid: str, provider_arn: str, condition: Mapping[str, Any], tag_session: bool = False) -> policies.Document:
+    """Tokens of one IAM OIDC provider, on `condition` (`web_identity_condition`); with `tag_session` the
+    session tags the tokens carry may be set too (`sts:TagSession`, which a trust that pins
+    `aws:RequestTag/...` needs)."""
     return policies.document(
         [
             {
                 "Sid": sid,
                 "Effect": "Allow",
                 "Principal": {"Federated": provider_arn},
-                "Action": WEB_IDENTITY,
-                "Condition": condition,
+                "Action": [known.TAG_SESSION, WEB_IDENTITY] if tag_session else WEB_IDENTITY,
+                "Condition": dict(condition),
             }
         ]
     )
@@ -273,7 +350,9 @@ def oidc_problems(args: Mapping[str, Any]) -> list[Problem]:
 
     # issuer and audience
     url = issuer_url(args)
-    if not url:
+    if not url and spec.tenant_issuer_re is not None:
+        bad("issuer_url", f"required with provider: {provider} ({spec.issuer_format}, as {spec.title} shows it)")
+    elif not url:
         bad("issuer_url", "required with provider: generic (the issuer's https:// URL, as in the token's `iss`)")
     elif issuer_checks := check_value("issuer_url", url, checks.check_oidc_issuer_url):
         problems += issuer_checks
@@ -285,8 +364,15 @@ def oidc_problems(args: Mapping[str, Any]) -> list[Problem]:
         )
     elif provider == known.GITHUB and (problem := known.github_issuer_problem(url)):
         bad("issuer_url", f"{url!r} {problem}")
+    elif spec.tenant_issuer_re is not None and known.tenant_of(provider, url) is None:
+        bad("issuer_url", f"{url!r} is not a {spec.title} issuer ({spec.issuer_format}); use provider: generic for another issuer")
+    elif provider == known.BUILDKITE and known.family_of(url) != known.BUILDKITE:
+        bad("issuer_url", f"{url!r} is not Buildkite's issuer ({known.BUILDKITE_ISSUER}); use provider: generic for another issuer")
     token_audience = audience(args)
-    if not token_audience:
+    if not token_audience and provider == known.BITBUCKET:
+        bad("audience", "required with provider: bitbucket (ari:cloud:bitbucket::workspace/<workspace UUID>, shown with the "
+            "identity provider URL in the repository's settings, Pipelines > OpenID Connect)")
+    elif not token_audience:
         bad("audience", "required with provider: generic (the `aud` your issuer puts in the token)")
     elif known.has_wildcard(token_audience) or token_audience != token_audience.strip():
         bad("audience", f"is matched exactly (StringEquals); no wildcards or spaces: {token_audience!r}")
@@ -313,10 +399,19 @@ def oidc_problems(args: Mapping[str, Any]) -> list[Problem]:
             if phase not in known.RUN_PHASES:
                 bad(f"run_phases[{index}]", f"is plan or apply, not {phase!r}")
         _needs_base(args, bad, "organization", ("workspaces",))
+    elif provider == known.BUILDKITE:
+        for name, values in (("organization", [args.get("organization")]), ("pipelines", args.get("pipelines") or [])):
+            for index, value in enumerate(values):
+                where = name if name == "organization" else f"{name}[{index}]"
+                if value is not None and not known.BUILDKITE_SLUG_RE.match(str(value)):
+                    bad(where, f"not a Buildkite slug (lower-case letters, digits and '-'): {value!r}")
+        _needs_base(args, bad, "organization", ("pipelines",), "names pipelines")
+    _pin_problems(args, bad, url)
 
-    # subjects: at least one, each of the provider's shape, patterns only when accepted
+    # subjects: at least one (or the session tags that name the runs), each of the provider's shape,
+    # patterns only when accepted
     sources = subject_sources(args)
-    if not sources and not problems:
+    if not sources and not problems and not runs_pinned_by_tags(args):
         bad(
             "subjects",
             f"no subject: a trust without a `{issuer_key(args)}:sub` pin lets every token this issuer signs "
@@ -333,6 +428,10 @@ def oidc_problems(args: Mapping[str, Any]) -> list[Problem]:
         if subject in seen:
             bad(f"subjects[{index}]", f"listed twice: {subject!r}")
         seen.add(subject)
+    if not problems and (owner := known.owner_problem(url, known.pins_of(trust_condition(args)))):
+        family = known.SPECS[known.family_of(url) or known.GENERIC]
+        how = " ({claims} pins a claim)" if family.owner_claims else " ({organization} pins it)" if family.owner_tags else ""
+        bad("subjects" if sources else "provider", f"the role {owner}{how}")
 
     # the provider ARN, when known
     arn = args.get("oidc_provider_arn")
@@ -353,11 +452,37 @@ def oidc_problems(args: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
-def _needs_base(args: Mapping[str, Any], bad: Any, base: str, lists: Sequence[str]) -> None:
+def _pin_problems(args: Mapping[str, Any], bad: Any, url: str) -> None:
+    """`claims` the issuer's tokens carry as condition keys, `session_tags` and `source_ips` well formed."""
+    family = known.family_of(url) if url else None
+    taken = known.SPECS[family].claims if family in known.SPECS else ()
+    for claim, values in (args.get("claims") or {}).items():
+        if claim not in taken:
+            offered = f"the claims STS takes for this issuer: {', '.join(taken)}" if taken else "none for this issuer"
+            bad(f"claims.{claim}", f"is not a claim STS takes as a condition key ({offered})")
+        for value in values if isinstance(values, list) else [values]:
+            if not isinstance(value, str) or not value or known.has_wildcard(value):
+                bad(f"claims.{claim}", f"is matched exactly (StringEquals): a non-empty value without wildcards, got {value!r}")
+    own = session_tags({"provider": args.get("provider"), "organization": args.get("organization"), "pipelines": args.get("pipelines")})
+    for tag, values in (args.get("session_tags") or {}).items():
+        if tag in own:
+            bad(f"session_tags.{tag}", f"is set by {{organization}}/{{pipelines}} already ({tag})")
+        for value in values if isinstance(values, list) else [values]:
+            if not isinstance(value, str) or not value or known.has_wildcard(value):
+                bad(f"session_tags.{tag}", f"is matched exactly (StringEquals): a non-empty value without wildcards, got {value!r}")
+            else:
+                for problem in limits.check_tag(str(tag), value):
+                    bad(f"session_tags.{tag}", f"a session tag is a tag: {problem}")
+    problems = check_list("source_ips", args.get("source_ips") or [], checks.check_source_ip)
+    for problem in problems:
+        bad(problem.field, problem.message)
+
+
+def _needs_base(args: Mapping[str, Any], bad: Any, base: str, lists: Sequence[str], what: str = "builds subjects") -> None:
     """The provider's lists need their base key, and a base key needs something to build."""
     given = [name for name in lists if args.get(name)]
     if given and not args.get(base):
-        bad(given[0], f"builds subjects of one {base}; set {{{base}}}")
+        bad(given[0], f"{what} of one {base}; set {{{base}}}")
     if args.get(base) and not given:
         bad(base, "names no " + " or ".join(f"{{{name}}}" for name in lists) + ": say which runs may assume the role")
 
@@ -426,12 +551,8 @@ class OidcRolePlan(RolePlan, args=OidcRoleArgs, family="oidcRoles"):
         return web_identity_trust(
             sid=trust_sid(self.args["provider"]),
             provider_arn=provider_arn,
-            issuer=issuer_key(self.args),
-            audience=self.audience,
-            subjects=self.subjects,
-            wildcard=any(known.has_wildcard(s) for s in self.subjects),
-            repository_id=self.args.get("repository_id"),
-            workflow_refs=workflow_refs(self.args),
+            condition=trust_condition(self.args),
+            tag_session=bool(session_tags(self.args)),
         )
 
     def build(self, values: dict[str, Any]) -> list[RoleDocuments]:

@@ -121,7 +121,7 @@ class PodIdentityRolePlan(ServiceAccountPlan, args=PodIdentityRoleArgs):
             slots.append(
                 RoleSlot(
                     "Pod Identity role", source, self.cluster_account_id,
-                    boundary_field="source_role_permissions_boundary_arn", suffix="pod-identity-role",
+                    boundary_field="source_role_permissions_boundary_arn", suffix="pod-identity-role", arns_field="",
                 )
             )
         return slots
@@ -213,7 +213,7 @@ def register_association(
     name: str,
     plan: PodIdentityRolePlan,
     role_arn: pulumi.Input[str],
-    target_role_arn: Optional[str] = None,
+    target_role_arn: Optional[pulumi.Input[str]] = None,
 ) -> aws.eks.PodIdentityAssociation:
     """The association, in the cluster's account (the component's `cluster_provider`)."""
     association = aws.eks.PodIdentityAssociation(
@@ -238,6 +238,7 @@ def register_chained_roles(
     whose trust waits for the association's external ID. No cycle."""
     role, chain = documents
     role_slot, source_slot = plan.slots
+    role_layout, chain_layout = plan.layout()
     source = create_role(
         component,
         source_slot.resource_name(name),
@@ -245,9 +246,13 @@ def register_chained_roles(
         chain,
         provider=component._cluster_provider,
         depends_on=component._waits_for,
+        layout=chain_layout,
     )
-    association = register_association(component, name, plan, source.arn, target_role_arn=plan.role_arn())
+    target_role_arn = component._regional_value(lambda regional: regional.role_arn())  # the roles' partition
+    association = register_association(component, name, plan, source.arn, target_role_arn=target_role_arn)
     trust = pulumi.Output.all(source.arn, association.external_id).apply(lambda values: plan.target_trust(*values))
     component._extra["sourceRoleArn"] = source.arn
     registered = RoleDocuments(trust, role.policies, role.attached_policy_arns)
-    return create_role(component, role_slot.resource_name(name), role_slot.spec, registered, depends_on=component._waits_for)
+    return create_role(
+        component, role_slot.resource_name(name), role_slot.spec, registered, depends_on=component._waits_for, layout=role_layout
+    )

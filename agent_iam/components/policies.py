@@ -26,7 +26,7 @@ def document(statements: Iterable[Statement]) -> Document:
     return {"Version": VERSION, "Statement": list(statements)}
 
 
-def _one_or_many(values: Sequence[str]) -> str | list[str]:
+def one_or_many(values: Sequence[str]) -> str | list[str]:
     return values[0] if len(values) == 1 else list(values)
 
 
@@ -51,7 +51,7 @@ def service_trust_statement(
         "Sid": sid,
         "Effect": "Allow",
         "Principal": {"Service": service},
-        "Action": _one_or_many(actions),
+        "Action": one_or_many(actions),
     }
     equals = dict(string_equals or {})
     if source_account:
@@ -153,19 +153,26 @@ def vendor_trust(
     *,
     external_id: str | None = None,
     principal_arn_patterns: Sequence[str] = (),
+    source_ips: Sequence[str] = (),
+    principal_org_ids: Sequence[str] = (),
 ) -> Document:
     """A vendor's principal may assume the role, with `sts:ExternalId` when given.
 
     With `principal_arn_patterns` (the Qwak guide's shape) there is one statement per
     pattern, each trusting the vendor account root only for callers whose
-    `aws:PrincipalArn` is `ArnLike` that pattern.
+    `aws:PrincipalArn` is `ArnLike` that pattern. `source_ips` (`aws:SourceIp`, IpAddress) and
+    `principal_org_ids` (`aws:PrincipalOrgID`, StringEquals) are conditions on top, as vendors
+    document them.
     """
-    equals = {"sts:ExternalId": external_id} if external_id else None
+    equals: dict[str, Any] = {"sts:ExternalId": external_id} if external_id else {}
+    if principal_org_ids:
+        equals["aws:PrincipalOrgID"] = one_or_many(list(principal_org_ids))
 
     def statement(sid: str, arn_like: str | None) -> Statement:
         condition = _conditions(
             StringEquals=equals,
             ArnLike={"aws:PrincipalArn": arn_like} if arn_like else None,
+            IpAddress={"aws:SourceIp": one_or_many(list(source_ips))} if source_ips else None,
         )
         result: Statement = {
             "Sid": sid,
@@ -203,7 +210,7 @@ def irsa_trust_statement(
     `StringLike` when the subjects hold wildcards; `:aud` is always `StringEquals`.
     """
     issuer = issuers.issuer_host_path(issuer)
-    subs = _one_or_many(list(dict.fromkeys(subjects)))
+    subs = one_or_many(list(dict.fromkeys(subjects)))
     aud = {f"{issuer}:aud": issuers.STS_AUDIENCE}
     condition = (
         {"StringEquals": aud, "StringLike": {f"{issuer}:sub": subs}}
@@ -324,7 +331,7 @@ def secrets_read_statements(
                 "Sid": "ReadAgentSecrets",
                 "Effect": "Allow",
                 "Action": "secretsmanager:GetSecretValue",
-                "Resource": _one_or_many(sorted(secret_arns)) if "*" not in secret_arns else "*",
+                "Resource": one_or_many(sorted(secret_arns)) if "*" not in secret_arns else "*",
             }
         )
     if kms_key_arns:
@@ -340,9 +347,9 @@ def kms_via_service_statement(sid: str, actions: Sequence[str], key_arns: Sequen
     return {
         "Sid": sid,
         "Effect": "Allow",
-        "Action": _one_or_many(actions),
-        "Resource": _one_or_many(sorted(key_arns)),
-        "Condition": {"StringEquals": {"kms:ViaService": _one_or_many([service_endpoint(service, r) for r in regions])}},
+        "Action": one_or_many(actions),
+        "Resource": one_or_many(sorted(key_arns)),
+        "Condition": {"StringEquals": {"kms:ViaService": one_or_many([service_endpoint(service, r) for r in regions])}},
     }
 
 
@@ -366,7 +373,7 @@ def s3_statements(
     readable = [(b, p) for b, p in readable if p is None or b not in whole]  # a whole bucket covers its prefixes
 
     def objects(locations: Sequence[tuple[str, str | None]]) -> str | list[str]:
-        return _one_or_many([f"arn:{partition}:s3:::{b}/{p + '/' if p else ''}*" for b, p in locations])
+        return one_or_many([f"arn:{partition}:s3:::{b}/{p + '/' if p else ''}*" for b, p in locations])
 
     statements: list[Statement] = []
     if whole:
@@ -375,7 +382,7 @@ def s3_statements(
                 "Sid": "ListBuckets",
                 "Effect": "Allow",
                 "Action": "s3:ListBucket",
-                "Resource": _one_or_many([f"arn:{partition}:s3:::{b}" for b in whole]),
+                "Resource": one_or_many([f"arn:{partition}:s3:::{b}" for b in whole]),
             }
         )
     prefixes: dict[str, list[str]] = {}
@@ -393,7 +400,7 @@ def s3_statements(
                 "Effect": "Allow",
                 "Action": "s3:ListBucket",
                 "Resource": f"arn:{partition}:s3:::{bucket}",
-                "Condition": {"StringLike": {"s3:prefix": _one_or_many(prefixes[bucket])}},
+                "Condition": {"StringLike": {"s3:prefix": one_or_many(prefixes[bucket])}},
             }
         )
     statements.append({"Sid": "ReadObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": objects(readable)})

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Union
 import pulumi
 import pulumi_aws as aws
 
+from agent_iam.guardrails.rules import UNKNOWN, ResourceView
 from agent_iam.iam import arns
 from agent_iam.iam import limits as limit_checks
 from agent_iam.iam.limits import MANAGED_POLICY_SIZE, IamLimits, policy_json
@@ -119,10 +120,11 @@ class RoleDocuments:
         return problems
 
     def resolved(self, built: pulumi.Output[list[RoleDocuments]], index: int) -> RoleDocuments:
-        """This layout (names and placement known, documents not) with each document taken from role
-        `index` of `built`, the documents of every role worked out in one apply once its inputs resolve."""
+        """This layout (names and placement known, documents not) with each document, and each managed
+        policy ARN, taken from role `index` of `built`, the documents of every role worked out (and checked)
+        in one apply once its inputs resolve: an attachment is never sent an ARN that was not checked."""
 
-        def take(pick: Any) -> pulumi.Output[Document]:
+        def take(pick: Any) -> pulumi.Output[Any]:
             return built.apply(lambda docs: pick(docs[index]))
 
         return RoleDocuments(
@@ -130,7 +132,9 @@ class RoleDocuments:
             policies=tuple(
                 Policy(p.name, take(lambda d, name=p.name: d.policy(name)), p.managed) for p in self.policies
             ),
-            attached_policy_arns=self.attached_policy_arns,
+            attached_policy_arns=tuple(
+                take(lambda d, i=i: d.attached_policy_arns[i]) for i in range(len(self.attached_policy_arns))
+            ),
         )
 
 
@@ -170,13 +174,15 @@ def create_role(
     secret_trust: bool = False,
     provider: pulumi.ProviderResource | None = None,
     depends_on: Any = None,
+    layout: RoleDocuments | None = None,
 ) -> aws.iam.Role:
     """Register a role, its policies and its managed-policy attachments under `parent`.
 
     Children are named `<logical_name>`, `<logical_name>-<policy>`, so renaming the parent
-    with an alias carries them along. `provider` creates the role in another account than the
-    parent's; `depends_on` is the component's own (a role whose trust names a provider registered
-    in the same program waits for it).
+    with an alias carries them along; an attachment is named by the policy ARN the role's `layout`
+    knows before its documents resolve (its value may wait for them). `provider` creates the role in
+    another account than the parent's; `depends_on` is the component's own (a role whose trust names a
+    provider registered in the same program waits for it).
     """
     trust_json = _json_input(docs, "trust")
     if secret_trust:
@@ -212,8 +218,9 @@ def create_role(
                 policy_resource_name(logical_name, policy), role=role.name, name=policy.name,
                 policy=_json_input(docs, policy.name), opts=child,
             )
+    named = (layout or docs).attached_policy_arns
     for index, arn in enumerate(docs.attached_policy_arns):
-        name, former = attachment_names(logical_name, arn, index)
+        name, former = attachment_names(logical_name, named[index], index)
         aws.iam.RolePolicyAttachment(
             name,
             role=role.name,
@@ -250,6 +257,34 @@ def role_resources(logical_name: str, docs: RoleDocuments) -> list[tuple[str, st
         (ATTACHMENT, attachment_names(logical_name, arn, index)[0]) for index, arn in enumerate(docs.attached_policy_arns)
     ]
     return resources
+
+
+def role_views(
+    logical_name: str, spec: RoleSpec, docs: RoleDocuments, account: str | None, partition: str
+) -> list[tuple[ResourceView, str | None]]:
+    """The role and what `create_role` registers with it, as the guardrail rules see registered resources
+    (same types, names and inputs; a customer managed policy's ARN as IAM will make it, when the account is
+    known), each with the ARN it attaches (None for the others). For known documents only."""
+    role_props = {
+        "name": spec.name, "path": spec.path, "description": spec.description,
+        "assumeRolePolicy": docs.document_json("trust"), "permissionsBoundary": spec.permissions_boundary_arn,
+        "maxSessionDuration": spec.max_session_duration, "tags": dict(spec.tags),
+    }
+    views: list[tuple[ResourceView, str | None]] = [
+        (ResourceView(ROLE, logical_name, {k: v for k, v in role_props.items() if v is not None}, account), None)
+    ]
+    for policy in docs.policies:
+        name, text = policy_resource_name(logical_name, policy), docs.document_json(policy.name)
+        if not policy.managed:
+            views.append((ResourceView(INLINE_POLICY, name, {"role": spec.name, "name": policy.name, "policy": text}, account), None))
+            continue
+        arn = f"arn:{partition}:iam::{account}:policy{spec.path}{policy.name}" if account else UNKNOWN
+        views.append((ResourceView(MANAGED_POLICY, name, {"name": policy.name, "path": spec.path, "policy": text, "arn": arn}, account), None))
+        views.append((ResourceView(ATTACHMENT, name, {"role": spec.name, "policyArn": arn}, account), None))
+    for index, arn in enumerate(docs.attached_policy_arns):
+        attachment = ResourceView(ATTACHMENT, attachment_names(logical_name, arn, index)[0], {"role": spec.name, "policyArn": arn}, account)
+        views.append((attachment, arn))
+    return views
 
 
 def field_problems(label: str, spec: RoleSpec, docs: RoleDocuments) -> list[Problem]:

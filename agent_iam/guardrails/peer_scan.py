@@ -26,7 +26,9 @@ from typing import Any
 
 from . import content_cache
 from .iam_validation import Finding
-from .rules import allow_statements, granted_actions
+from agent_iam.model.documents import Statement, parse_document
+
+from .rules import statement_actions
 
 PRIVILEGE_ESCALATION = "privilege-escalation"
 CREDENTIALS_EXPOSURE = "credentials-exposure"
@@ -56,29 +58,39 @@ OWN_EXCEPTIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+def _allows(doc: Mapping[str, Any]) -> list[tuple[Statement, set[str]]]:
+    """The document's Allow statements as the one model reads them, each with the actions it grants
+    (lower-cased)."""
+    try:
+        document = parse_document(doc)
+    except ValueError:
+        return []
+    return [(s, {a.lower() for a in statement_actions(s)}) for s in document.statements if s.effect == "Allow"]
+
+
 def _statement_of(doc: Mapping[str, Any], action: str) -> tuple[int | None, str | None]:
-    """(index, Sid) of the first Allow statement granting `action` (case-insensitive)."""
-    for index, statement in allow_statements(doc):
-        if action.lower() in {a.lower() for a in granted_actions(statement)}:
-            sid = statement.get("Sid")
-            return index, sid if isinstance(sid, str) and sid else None
+    """(0-based index, Sid) of the first Allow statement granting `action` (case-insensitive)."""
+    for statement, granted in _allows(doc):
+        if action.lower() in granted:
+            return statement.number - 1, statement.sid
     return None, None
 
 
-def _unrestricted(statement: Mapping[str, Any]) -> bool:
+def _unrestricted(statement: Statement) -> bool:
     """What cloudsplaining counts: a statement on Resource "*" without conditions."""
-    resources = statement.get("Resource")
-    return "Condition" not in statement and (resources == "*" or resources == ["*"])
+    return (not statement.conditions and not statement.not_resource
+            and [str(r) for r in statement.resource or ()] == ["*"])
 
 
 def _statements_of(doc: Mapping[str, Any], actions: Sequence[str]) -> list[int]:
     """1-based numbers of the statements that grant each of `actions` (those cloudsplaining counts,
     unrestricted, where some are): every statement an escalation path is made of."""
+    allows = _allows(doc)
     found: set[int] = set()
     for action in actions:
-        granting = [(i, s) for i, s in allow_statements(doc) if action.lower() in {a.lower() for a in granted_actions(s)}]
-        counted = [i for i, s in granting if _unrestricted(s)] or [i for i, _ in granting]
-        found.update(i + 1 for i in counted)
+        granting = [s for s, granted in allows if action.lower() in granted]
+        counted = [s for s in granting if _unrestricted(s)] or granting
+        found.update(s.number for s in counted)
     return sorted(found)
 
 

@@ -158,12 +158,21 @@ def acceptances_of(rule_name: str, config: Mapping[str, Any] | None) -> list[rul
 
 
 def account_of_violation(views: Mapping[tuple[str, str], ResourceView], context: Context) -> Any:
-    """A violation's role's account: the account of the resource it is on (the role's ARN, else its provider's)."""
+    """A violation's role's account: the one the rule read from the role's model, else the account of the
+    resource it is on (the role's ARN, else its provider's)."""
     def account(violation: rules.Violation) -> str | None:
+        if violation.account is not None:
+            return violation.account
         view = views.get((violation.resource_type, violation.resource_name))
         return rules.role_account(view, context) if view is not None else context.account_id
 
     return account
+
+
+def _reported(violation: rules.Violation) -> bool:
+    """What the pack reports (at the policy's level): not what an acceptance covers, nor what the plan only
+    says as an advisory (a document the plan cannot see)."""
+    return not violation.accepted and violation.level != rules.ADVISORY
 
 
 def resource_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], None]:
@@ -176,7 +185,7 @@ def resource_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], N
             account_of_violation({(view.type, view.name): view}, context),
         )
         for violation in found:
-            if not violation.accepted:
+            if _reported(violation):
                 report_violation(violation.message)
 
     return validate
@@ -193,7 +202,7 @@ def stack_validator(rule_name: str) -> Callable[[Any, Callable[..., None]], None
             account_of_violation({(v.type, v.name): v for v in views}, context),
         )
         for violation in found:
-            if not violation.accepted:
+            if _reported(violation):
                 report_violation(violation.message, urns.get((violation.resource_type, violation.resource_name)))
 
     return validate

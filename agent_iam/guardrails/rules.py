@@ -13,14 +13,17 @@ Two role tags are explicit, reviewed exemptions (their value is the reason, neve
   `StringLike` wildcards (rule `oidc-trust-conditions`).
 
 Everything else is accepted per statement, from the stack file (`acceptedFindings`): a rule
-reports the Sid of the statement it objects to, and `accept` marks the violations an acceptance
-covers. What a policy means is judged with `agent_iam.iam` (ARN formats, access levels, the
-documents of AWS managed policies), never by how it is spelled.
+reports the place it objects to (the document, the statement's Sid and 1-based number), and
+`accept` marks the violations an acceptance covers. What a policy means is judged with
+`agent_iam.iam` (ARN formats, access levels, the documents of AWS managed policies), never by how it
+is spelled; what a role can do is the one model's answer (`agent_iam.model`: every document it gets,
+after its Denies, within its boundary), read by the rules on effective access below.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -40,6 +43,7 @@ from agent_iam.iam.resource_types import (  # noqa: F401  (UNKNOWN_SENTINELS: re
     USER_POLICY,
 )
 from agent_iam.iam.tags import OIDC_SUB_WILDCARD_TAG, TRUST_EXEMPTION_TAG
+from agent_iam.iam.trusts import ECS_TASKS_SERVICE
 from agent_iam.iam.limits import (
     IAM_NAME_RE,
     IAM_PATH_RE,
@@ -50,6 +54,10 @@ from agent_iam.iam.limits import (
     minified_size,
 )
 from agent_iam.guardrails.acceptance import TRUST_DOCUMENT, Key, Place, RoleKey
+from agent_iam.model.documents import AWS_MANAGED as AWS_MANAGED_SOURCE
+from agent_iam.model.documents import INLINE as INLINE_SOURCE
+from agent_iam.model.documents import Document, Pattern, Source, Statement
+from agent_iam.model.roles import RoleModel
 
 ADVISORY, MANDATORY, DISABLED = "advisory", "mandatory", "disabled"
 LEVELS = (ADVISORY, MANDATORY, DISABLED)
@@ -147,6 +155,9 @@ class Hit:
     sid: str | None = None
     statement: int | None = None  # 1-based
     document: str | None = None
+    whole: bool = False  # the document as a whole (an attached AWS managed policy)
+    level: str | None = None  # a level below the rule's (ADVISORY: what the plan cannot see, said)
+    actions: tuple[str, ...] = ()  # the actions it is about (a wide grant's), when the rule names them
 
 
 @dataclass(frozen=True)
@@ -161,6 +172,9 @@ class Violation:
     accepted: str | None = None  # the reason of the stack file's acceptance that covers it
     statement: int | None = None  # the statement's 1-based number in its document
     document: str | None = None  # the document's name as the plan shows it (`trust` for a trust policy)
+    account: str | None = None  # the role's account, when the rule knows it (the effective-access rules)
+    whole: bool = False  # about the document as a whole (an attached AWS managed policy)
+    actions: tuple[str, ...] = field(default=(), compare=False)  # the actions it is about, when the rule names them
 
     @property
     def blocking(self) -> bool:
@@ -333,7 +347,7 @@ def granted(statement: Mapping[str, Any], action: str) -> bool:
 # --- rules -------------------------------------------------------------------------
 
 ResourceCheck = Callable[[ResourceView, Context], Iterable[str]]
-StackCheck = Callable[[Sequence[ResourceView], Context], Iterable[tuple[str, str, str]]]
+StackCheck = Callable[[Sequence[ResourceView], Context], Iterable["Located"]]
 
 
 @dataclass(frozen=True)
@@ -365,10 +379,9 @@ def _on(statement: Mapping[str, Any], index: int, document: str | None) -> tuple
     return _sid(statement), index + 1, document
 
 
-def _accept_hint(rule_name: str, statement: Mapping[str, Any], index: int, document: str | None) -> str:
+def _accept_hint(rule_name: str, sid: str | None, number: int, document: str | None) -> str:
     """How to accept a statement's finding: its Sid, else its document and 1-based number."""
-    sid = _sid(statement)
-    where = f"sid: {sid}" if sid else f"document: {document}, statement: {index + 1}"
+    where = f"sid: {sid}" if sid else f"document: {document}, statement: {number}"
     return f"or accept it in the entry with acceptedFindings: [{{check: {rule_name}, {where}, reason: <why>}}]"
 
 
@@ -457,6 +470,9 @@ def cross_account_trust_condition(resource: ResourceView, context: Context) -> I
                 others.append((value, account))
         if not others or any(pinned_by(statement, key) for key in CROSS_ACCOUNT_KEYS):
             continue
+        witness = _unpinned_request(resource, doc, index, own)
+        if witness is False:
+            continue  # a Deny of the trust refuses every such request without the pins
         who = ", ".join(value for value, _ in others)
         whose = "an account that is not the role's own" if own else "an account that cannot be told to be the role's own"
         unpinned = [
@@ -467,12 +483,61 @@ def cross_account_trust_condition(resource: ResourceView, context: Context) -> I
             if matches_any_value(key, op, v)
         ]
         any_value = f" ({', '.join(unpinned)} matches any value)" if unpinned else ""
+        example = f" (e.g. {witness})" if isinstance(witness, str) else ""
         yield Hit(
             f"{resource.describe()}: trust {label(statement, index)} lets {who} ({whose}) assume the role with no "
             f"{', '.join(CROSS_ACCOUNT_KEYS)} condition that pins it{any_value} (StringEquals/StringLike/ArnEquals/"
-            f"ArnLike, no IfExists); add one, or tag the role {TRUST_EXEMPTION_TAG}=<reason> after review",
+            f"ArnLike, no IfExists){example}; add one, or tag the role {TRUST_EXEMPTION_TAG}=<reason> after review",
             *_on(statement, index, TRUST_DOCUMENT),
         )
+
+
+def _unpinned_request(resource: ResourceView, doc: Mapping[str, Any], index: int, own: str | None) -> str | bool | None:
+    """Asked of the one model (the whole trust, its Denies included): a request by a principal of the
+    statement outside the role's account that assumes the role with none of the pinning keys, in words; False when the reasoner shows every
+    such request is refused (a Deny requires the external ID: it pins the role); None when that cannot
+    be told (the finding stands)."""
+    from agent_iam.model import documents as mdocs
+    from agent_iam.model import solver
+    from agent_iam.model.evaluate import Request, can_assume, principal_of
+
+    name = resource.physical_name
+    arn = resource.get("arn")
+    if not isinstance(arn, str):
+        arn = f"arn:aws:iam::{own}:role{resource.get('path') or '/'}{name}" if own else None
+    try:
+        trust = mdocs.parse_document(doc, source=Source(mdocs.TRUST, TRUST_DOCUMENT, arn, (own, name)))
+    except ValueError:
+        return None
+    if arn is None:
+        return None
+    model = RoleModel((own, name), arn, trust)
+    statement = trust.statement(index + 1)
+    action = next((a for a in statement.action if isinstance(a, str) and not arns.has_wildcard(a)), None)
+    pins = {k.lower() for k in CROSS_ACCOUNT_KEYS}
+    context: dict[str, str] = {}
+    for condition in statement.conditions:
+        value = condition.values[0] if condition.values else None
+        if condition.key in pins or not isinstance(value, str) or condition.negated or arns.has_wildcard(value):
+            continue
+        context.setdefault(condition.key, value)
+    if action is None or statement.not_action:
+        return None
+    outside = [p for p in statement.principal or () if p.kind == mdocs.AWS and isinstance(p.value, str)
+               and p.value != "*" and (own is None or arns.account_of(p.value) != own)]
+    if not outside or statement.not_principal:
+        return None
+    try:
+        listed = [principal_of(p) for p in outside]  # an AWS principal that is no ARN (a unique ID): not told
+        requests = [Request(p, action, arn, context) for p in listed]
+    except ValueError:
+        return None
+    for request in requests:
+        if can_assume(model, request).allowed is True:
+            return f"{request.principal.value} can call {action} with none of them"  # type: ignore[union-attr]
+    unpinnable = ("sts:ExternalId", "aws:PrincipalOrgID")  # aws:PrincipalArn follows from the principal
+    answers = [solver.assumable_without(model, p, unpinnable) for p in listed]
+    return False if all(a is False for a in answers) else None
 
 
 # A principal pattern must fix at least this many letters or digits of the role or user name.
@@ -515,7 +580,7 @@ def principal_pattern_specific(resource: ResourceView, context: Context) -> Iter
                     yield Hit(
                         f"{resource.describe()}: trust {label(statement, index)}: aws:PrincipalArn pattern {value!r} "
                         f"{problem}; name the vendor's role prefix, "
-                        f"{_accept_hint('principal-pattern-specific', statement, index, TRUST_DOCUMENT)}",
+                        f"{_accept_hint('principal-pattern-specific', _sid(statement), index + 1, TRUST_DOCUMENT)}",
                         *_on(statement, index, TRUST_DOCUMENT),
                     )
 
@@ -536,7 +601,8 @@ def _any_subject(pattern: str) -> bool:
 @rule(
     "oidc-trust-conditions",
     "An OIDC (web identity) trust pins <issuer>:aud with StringEquals and <issuer>:sub with StringEquals "
-    "(StringLike wildcards only with an explicit opt-in, and never one that matches every subject).",
+    "(StringLike wildcards only with an explicit opt-in, and never one that matches every subject), and on an "
+    "issuer every customer shares, the claim that fixes the owner.",
 )
 def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[Hit]:
     wildcard_ok = bool(resource.tag(OIDC_SUB_WILDCARD_TAG))
@@ -573,7 +639,13 @@ def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[
                     *_on(statement, index, TRUST_DOCUMENT),
                 )
                 continue
+            owner = issuers.owner_problem(issuer, issuers.pins_of(statement.get("Condition")))
+            if owner is not None:  # whatever the provider is called: judged by the issuer (no tag accepts this)
+                yield Hit(f"{where} {owner} (no tag accepts this)", *_on(statement, index, TRUST_DOCUMENT))
+                continue
             if exact or (like and not any(arns.has_wildcard(v) for v in like)):
+                continue
+            if not like and issuers.runs_pinned_by_tags(issuer, issuers.pins_of(statement.get("Condition"))):
                 continue
             if like and wildcard_ok:
                 continue
@@ -588,20 +660,34 @@ def oidc_trust_conditions(resource: ResourceView, context: Context) -> Iterator[
                 yield Hit(f"{where} does not pin {issuer}:sub with StringEquals (the exact subject, e.g. the service account)", *_on(statement, index, TRUST_DOCUMENT))
 
 
-def granted_actions(statement: Mapping[str, Any]) -> tuple[str, ...]:
-    """Every known action an Allow statement grants: its Action patterns expanded against AWS's
-    service data, or with NotAction every action the data knows except those it lists."""
-    if "NotAction" in statement:
-        excluded = strings(statement.get("NotAction"))
-        return tuple(a for a in iam_actions.expand("*") if not covers(excluded, a))
-    return tuple(sorted({a for pattern in actions_of(statement) for a in iam_actions.expand(pattern)}))
+def statement_actions(statement: Statement) -> tuple[str, ...]:
+    """Every known action a typed statement names: its Action patterns expanded against AWS's service
+    data, or with NotAction every action the data knows except those it lists (unknown values aside)."""
+    return _statement_actions(tuple(a for a in statement.action if isinstance(a, str)), statement.not_action)
 
 
-def wide_resources(statement: Mapping[str, Any]) -> list[str]:
-    """The statement's resources that cover every resource of a kind (`NotResource` covers all but a few)."""
-    if "NotResource" in statement:
-        return ["NotResource (every resource it does not list)"]
-    return [r for r in strings(statement.get("Resource")) if arns.covers_every_resource(r)]
+@functools.lru_cache(maxsize=4096)
+def _statement_actions(values: tuple[str, ...], not_action: bool) -> tuple[str, ...]:
+    if not_action:
+        from agent_iam.model.matching import action_matches
+
+        return tuple(a for a in iam_actions.expand("*") if not any(action_matches(p, a) for p in values))
+    return tuple(sorted({a for pattern in values for a in iam_actions.expand(pattern)}))
+
+
+def every_service(action: str) -> bool:
+    """Whether an action pattern names every service (`*`, `*:*`, `*:Get*`)."""
+    return not action.partition(":")[0].strip("*")
+
+
+def wide_patterns(statement: Statement) -> list[str]:
+    """A typed statement's resources that cover every resource of a kind (`NotResource` covers all but a few)."""
+    if statement.not_resource:
+        return [NOT_RESOURCE_WORDS]
+    return [p.text for p in statement.resource or () if isinstance(p, Pattern) and arns.covers_every_resource(p.text)]
+
+
+NOT_RESOURCE_WORDS = "NotResource (every resource it does not list)"
 
 
 def severity_rank(action: str) -> int:
@@ -619,126 +705,395 @@ def _summary(found: Sequence[str], limit: int = 4) -> str:
     return f"{shown} and {len(found) - limit} more" if len(found) > limit else shown
 
 
-_TAG_KEY = re.compile(r"^[a-z0-9-]+:(?:resourcetag|requesttag)/.+$")
+def risk_kind(action: str) -> str:
+    """How a sensitive action is counted: `credential read`, or its AWS access level."""
+    return "credential read" if iam_actions.is_credential_read(action) else str(iam_actions.access_level(action))
 
 
-def tag_scoped(statement: Mapping[str, Any]) -> bool:
-    """Whether a statement is limited to tagged resources (attribute-based access control): a
-    required `aws:ResourceTag/<key>` or `aws:RequestTag/<key>` (or a service's own ResourceTag key)
-    pinned to values, not to a pattern every value matches (a tag anyone may set to `*` scopes nothing)."""
-    for key, by_operator in condition_keys(statement).items():
-        if not _TAG_KEY.match(key):
+def _counts(actions: Sequence[str]) -> str:
+    """`1 Permissions management, 2 Write, 1 credential read`: the actions per kind of risk."""
+    levels: dict[str, int] = {}
+    for action in actions:
+        levels[risk_kind(action)] = levels.get(risk_kind(action), 0) + 1
+    return ", ".join(f"{n} {level}" for level, n in sorted(levels.items()))
+
+
+# --- effective access: what a role can do, from the one model (agent_iam.model) ------------------
+#
+# `sensitive-actions-scoped`, `no-wildcard-action` and `managed-policy-privileges` judge a role by
+# every identity document it gets (inline, customer managed, AWS managed from the dataset), after
+# its Denies and within its boundary: the same grant gets the same verdict whichever document holds
+# it, and a finding names the document and the statement that grant it. They need every resource
+# of the stack (a role's documents are separate resources), so the policy pack runs them as stack
+# policies. A document no role of the stack gets (a customer managed policy attached elsewhere, a
+# user's or group's policy) is judged alone.
+
+
+@dataclass(frozen=True)
+class RoleUnit:
+    """What the effective-access rules judge: a role's model (or a lone document's), the role's name
+    and account (None for a lone document), and the resource that registers each of its documents."""
+
+    model: RoleModel
+    role: str | None
+    account: str | None
+    view: ResourceView | None  # the Role resource (None: a role this stack does not create, a lone document)
+    registered_by: Mapping[Source, ResourceView] = field(default_factory=dict)
+
+    def resource_of(self, document: Document) -> ResourceView | None:
+        return self.registered_by.get(document.source) if document.source else None  # type: ignore[arg-type]
+
+
+_UNITS: dict[int, tuple[Sequence[ResourceView], str | None, list[RoleUnit]]] = {}
+
+
+def role_units(resources: Sequence[ResourceView], context: Context) -> list[RoleUnit]:
+    """The roles of the stack as the model sees them (and each lone document), built once per list of
+    resources (every effective-access rule reads the same models)."""
+    cached = _UNITS.get(id(resources))
+    if cached is not None and cached[0] is resources and cached[1] == context.account_id:
+        return cached[2]
+    units = _build_units(resources, context)
+    _UNITS.clear()  # one stack at a time: the list is kept alive with its models
+    _UNITS[id(resources)] = (resources, context.account_id, units)
+    return units
+
+
+def _owner(view: ResourceView, context: Context, keys: Mapping[tuple[str | None, str], Any]) -> tuple[str | None, str] | None:
+    """The (account, name) of the role a RolePolicy or RolePolicyAttachment names, as the model reads it."""
+    name = _role_name(view.props.get("role"))
+    if name is None:
+        return None
+    raw = view.props.get("role")
+    account = account_of_arn(raw) if isinstance(raw, str) and raw.startswith("arn:") else None
+    key = (account or view.account or context.account_id, name)
+    if key in keys:
+        return key
+    same = [k for k in keys if k[1] == name]
+    return same[0] if len(same) == 1 and key[0] is None else key
+
+
+def _build_units(resources: Sequence[ResourceView], context: Context) -> list[RoleUnit]:
+    from agent_iam.model import documents as mdocs
+    from agent_iam.model.roles import RoleModel as Model
+    from agent_iam.model.roles import policy_arn, roles_from_views
+
+    models = roles_from_views(resources, context)
+    keys = {m.key: m for m in models}
+    role_views: dict[tuple[str | None, str], ResourceView] = {}
+    inline: dict[tuple[Any, str], ResourceView] = {}
+    attached: dict[tuple[Any, str], ResourceView] = {}
+    for view in resources:
+        if view.type == ROLE:
+            key = (role_account(view, context), view.physical_name)
+            role_views[key] = view
+            for index, item in enumerate(view.get("inlinePolicies") or []):
+                if _is_mapping(item):
+                    inline.setdefault((key, str(item.get("name") or f"inline-{index}")), view)
+            for arn in strings(view.get("managedPolicyArns")):
+                attached.setdefault((key, arn), view)
+    for view in resources:
+        if view.type in (ROLE_POLICY, ROLE_POLICY_ATTACHMENT):
+            key = _owner(view, context, keys)
+            if key is None:
+                continue
+            if view.type == ROLE_POLICY:
+                inline[(key, view.physical_name)] = view
+            else:
+                for arn in strings(view.get("policyArn")):
+                    attached[(key, arn)] = view
+    units: list[RoleUnit] = []
+    seen_policies: set[str] = set()
+    for model in models:
+        role_view = role_views.get(model.key)
+        places: dict[Source, ResourceView] = {}
+        for document in model.identity:
+            source = document.source
+            if source is None:
+                continue
+            if source.arn:
+                seen_policies.add(source.arn)
+            found = (inline.get((model.key, source.name)) if source.kind == mdocs.INLINE
+                     else attached.get((model.key, source.arn)) if source.arn else None)
+            if found is None:
+                found = role_view
+            if found is not None:
+                places[source] = found
+        units.append(RoleUnit(model, model.name, model.account, role_view, places))
+    # Documents no role of the stack gets: each judged alone.
+    for view in resources:
+        if view.type == POLICY:
+            arn = policy_arn(view)
+            if arn in seen_policies:
+                continue
+            kind, name = mdocs.CUSTOMER_MANAGED, view.physical_name
+        elif view.type in (USER_POLICY, GROUP_POLICY):
+            arn, kind, name = None, mdocs.INLINE, view.physical_name
+        else:
             continue
-        for op, values in by_operator.items():
-            if op.lower() in POSITIVE_OPERATORS and values and not any(
-                arns.has_wildcard(v) and not any(c.isalnum() for c in v) for v in values
-            ):
-                return True
-    return False
+        raw = view.props.get("policy")
+        if raw is None or is_unknown(raw) or mdocs.is_unknown_value(raw):
+            continue
+        source = Source(kind, name, arn)
+        try:
+            document = mdocs.parse_document(raw, name=view.describe(), source=source)
+            mdocs.require_shape(document, kind, view.describe())
+        except ValueError:
+            continue  # IAM refuses it: the IAM validator names what is wrong
+        model = Model((view.account or context.account_id, name), None, None, (document,))
+        units.append(RoleUnit(model, None, None, None, {source: view}))
+    return units
+
+
+@dataclass(frozen=True)
+class Located:
+    """A stack rule's finding on one resource: the resource, what was found, and the role it is about."""
+
+    resource_type: str
+    resource_name: str
+    found: str | Hit
+    role: str | None = None
+    account: str | None = None
+
+
+def _located(unit: RoleUnit, document: Document, hit: Hit) -> Located:
+    view = unit.resource_of(document) or unit.view
+    rtype, rname = (view.type, view.name) if view is not None else (ROLE, unit.role or "")
+    return Located(rtype, rname, hit, unit.role, unit.account)
+
+
+def _what(unit: RoleUnit, document: Document) -> str:
+    """How a message names a document: `inline policy 'x'` (a RolePolicy), `managed policy 'x'`,
+    `role 'r' inline policy 'x'` (a role's own inlinePolicies), `role 'r': AWS managed policy 'x'`."""
+    view = unit.resource_of(document)
+    source = document.source
+    assert source is not None
+    if source.kind == INLINE_SOURCE and view is not None and view.type == ROLE:
+        return f"{view.describe()} inline policy {source.name!r}"
+    if view is not None and view.type in (ROLE_POLICY, POLICY, USER_POLICY, GROUP_POLICY):
+        return view.describe()
+    owner = f"role {unit.role!r}: " if unit.role else ""
+    return f"{owner}{source.describe()}"
+
+
+def _whole(document: Document) -> bool:
+    """An AWS managed policy is judged, named and accepted as a whole (AWS renumbers its statements)."""
+    return document.source is not None and document.source.kind == AWS_MANAGED_SOURCE
+
+
+def _statements_words(numbers: Iterable[int]) -> str:
+    found = sorted(set(numbers))
+    return f"statement{'s' if len(found) > 1 else ''} " + ", ".join(f"#{n}" for n in found)
+
+
+@dataclass(frozen=True)
+class OwnException:
+    """A finding on what agent-iam itself attaches by design, accepted after review and matched by
+    content: the rule, the AWS managed policy, the actions reviewed (a finding with any other action
+    is not covered) and the only service its role's trust may name."""
+
+    rule: str
+    policy: str  # the AWS managed policy's name as the plan shows it
+    actions: frozenset[str]
+    service: str
+    reason: str
+
+    def covers(self, rule_name: str, unit: RoleUnit, document: Document, actions: Iterable[str]) -> bool:
+        return (
+            rule_name == self.rule
+            and document.source is not None
+            and document.source.kind == AWS_MANAGED_SOURCE
+            and document.source.name == self.policy
+            and {a.lower() for a in actions} <= {a.lower() for a in self.actions}
+            and _trusted_only_by(unit.model, self.service)
+        )
+
+
+def _trusted_only_by(model: RoleModel, service: str) -> bool:
+    """Whether the role's trust lets only `service` (an AWS service principal) assume it."""
+    trust = model.trust
+    if trust is None or not trust.known:
+        return False
+    allows = [s for s in trust.statements if s.effect == "Allow"]
+    return bool(allows) and all(
+        not s.not_principal and s.principal and all(p.kind == "Service" and p.value == service for p in s.principal)
+        for s in allows
+    )
+
+
+# agent-iam's own reviewed exceptions of the effective-access rules (docs/guardrails.md): a finding one
+# covers is not raised (as a role's reviewed exemption tag); access.md names the exception next to the grant.
+OWN_EXCEPTIONS: tuple[OwnException, ...] = (
+    OwnException(
+        "sensitive-actions-scoped",
+        "AmazonECSTaskExecutionRolePolicy",
+        frozenset({"logs:CreateLogStream", "logs:PutLogEvents"}),
+        ECS_TASKS_SERVICE,
+        "the ECS task execution role's logs writes: ECS writes the agent's container logs with them, to log groups "
+        "the task definition names at run time (AWS's documented execution role policy); only ECS tasks can assume it",
+    ),
+)
+
+
+def own_exception(rule_name: str, unit: RoleUnit, document: Document, actions: Iterable[str]) -> str | None:
+    """The reason of agent-iam's own reviewed exception that covers a finding, if one does (the finding is
+    then not raised, like a role's reviewed exemption tag; access.md says the exception)."""
+    actions = tuple(actions)
+    for own in OWN_EXCEPTIONS:
+        if own.covers(rule_name, unit, document, actions):
+            return own.reason
+    return None
+
+
+def unseen_words(model: RoleModel) -> str:
+    """`unless the permissions boundary 'arn:...' (content not in the plan) denies or bounds it`: the
+    documents of a role the plan cannot see, which could still take a grant away; "" when none."""
+    unseen = [d.describe() for d in model.permission_documents if not d.known]
+    if not unseen:
+        return ""
+    verb = "deny or bound" if len(unseen) > 1 else "denies or bounds"
+    return f"unless {' or '.join(unseen)} (content not in the plan) {verb} it"
+
+
+def _unknowns_note(model: RoleModel, grants: Sequence[Any]) -> str:
+    """What a finding cannot see: documents whose content is not in the plan, grants not decided."""
+    notes = [unseen_words(model)] if any(g.depends_on for g in grants) else []
+    if any(not g.decided for g in grants):
+        notes.append("some grants were not decided in the solver's budget and are counted as granted")
+    notes = [n for n in notes if n]
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 @rule(
     "sensitive-actions-scoped",
-    "No identity policy grants a sensitive action (AWS access level Write, Permissions management or Tagging, "
-    "iam:PassRole, or a read that returns secrets or credentials) on every resource of a kind, unless a tag "
-    "condition limits it to tagged resources.",
+    "No role may call a sensitive action (AWS access level Write, Permissions management or Tagging, "
+    "iam:PassRole, or a read that returns secrets or credentials) on every resource of a kind, through any "
+    "of its documents (inline, customer managed or AWS managed), unless a tag condition limits it to tagged "
+    "resources.",
+    scope="stack",
 )
-def sensitive_actions_scoped(resource: ResourceView, context: Context) -> Iterator[Hit]:
-    for name, what, doc in named_identity_documents(resource):
-        for index, statement in allow_statements(doc):
-            wide = wide_resources(statement)
-            if not wide or tag_scoped(statement):
+def sensitive_actions_scoped(resources: Sequence[ResourceView], context: Context) -> Iterator[Located]:
+    from agent_iam.model import solver
+
+    name = "sensitive-actions-scoped"
+    for unit in role_units(resources, context):
+        grants = solver.wide_grants(unit.model)
+        by_place: dict[tuple[int, int | None], list[Any]] = {}
+        order = {d.source: i for i, d in enumerate(unit.model.identity)}
+        for grant in grants:
+            for ref in grant.granted_by:
+                document = unit.model.identity[order[ref.source]]
+                by_place.setdefault((order[ref.source], None if _whole(document) else ref.number), []).append((grant, ref))
+        for (index, number), found in sorted(by_place.items(), key=lambda item: (item[0][0], item[0][1] or 0)):
+            document = unit.model.identity[index]
+            actions = sorted({g.action for g, _ in found}, key=lambda a: (severity_rank(a), a))
+            items = [g for g, _ in found]
+            if own_exception(name, unit, document, actions):
                 continue
-            hit = [a for a in granted_actions(statement) if iam_actions.is_sensitive(a) and iam_actions.scopable(a)]
-            if not hit:
+            what = _what(unit, document)
+            note = _unknowns_note(unit.model, items)
+            source = document.source
+            assert source is not None
+            if number is None:
+                numbers = _statements_words(ref.number for _, ref in found)
+                hit = Hit(
+                    f"{what} allows {_summary(actions)} ({_counts(actions)}) on every resource of their kind "
+                    f"({numbers}){note}; attach a narrower policy, or accept it in the entry with acceptedFindings: "
+                    f"[{{check: {name}, document: {source.name}, reason: <why>}}]",
+                    source.name, document=source.name, whole=True, actions=tuple(actions),
+                )
+            else:
+                statement = document.statement(number)
+                wide = wide_patterns(statement) or [items[0].resource]
+                hit = Hit(
+                    f"{what}: {statement.label} allows {_summary(actions)} ({_counts(actions)}) on {wide[0]!r}, every "
+                    f"resource of its kind{note}; scope it to ARNs, "
+                    f"{_accept_hint(name, statement.sid, number, source.name)}",
+                    statement.sid, number, source.name, actions=tuple(actions),
+                )
+            yield _located(unit, document, hit)
+        for document in unit.model.identity:
+            if not document.known:
+                yield _located(unit, document, _unseen(unit, document, name))
+
+
+def _unseen(unit: RoleUnit, document: Document, rule_name: str) -> Hit:
+    """A document the plan cannot see: said, never passed silently (advisory: it may grant anything)."""
+    owner = f"role {unit.role!r}: " if unit.role else ""
+    source = document.source
+    where = source.describe() if source else "a document"
+    return Hit(
+        f"{owner}{where}: content not known to the plan ({document.reason}); {rule_name} cannot judge what it grants: "
+        "review it where it is defined",
+        document=source.name if source else None, whole=True, level=ADVISORY,
+    )
+
+
+@rule(
+    "no-wildcard-action",
+    'No role gets an Allow statement with an action of every service ("*", "*:*") or NotAction, in any of its '
+    "documents.",
+    scope="stack",
+)
+def no_wildcard_action(resources: Sequence[ResourceView], context: Context) -> Iterator[Located]:
+    name = "no-wildcard-action"
+    for unit in role_units(resources, context):
+        for document in unit.model.identity:
+            found: list[tuple[Statement, str]] = []
+            for statement in document.statements:
+                if statement.effect != "Allow":
+                    continue
+                if statement.not_action:
+                    found.append((statement, "uses NotAction with Allow, which grants every other action"))
+                    continue
+                wild = [a for a in statement.action if isinstance(a, str) and every_service(a)]
+                if wild:
+                    found.append((statement, f"allows {wild[0]!r}, every action of every service"))
+            if not found:
                 continue
-            hit.sort(key=lambda a: (severity_rank(a), a))
-            levels: dict[str, int] = {}
-            for action in hit:
-                level = "credential read" if iam_actions.is_credential_read(action) else iam_actions.access_level(action)
-                levels[str(level)] = levels.get(str(level), 0) + 1
-            counts = ", ".join(f"{n} {level}" for level, n in sorted(levels.items()))
-            yield Hit(
-                f"{what}: {label(statement, index)} allows {_summary(hit)} ({counts}) on {wide[0]!r}, every resource "
-                f"of its kind; scope it to ARNs, {_accept_hint('sensitive-actions-scoped', statement, index, name)}",
-                *_on(statement, index, name),
-            )
-
-
-@rule("no-wildcard-action", 'No identity policy allows Action "*" (every action of every service).')
-def no_wildcard_action(resource: ResourceView, context: Context) -> Iterator[Hit]:
-    for name, what, doc in named_identity_documents(resource):
-        for index, statement in allow_statements(doc):
-            if "NotAction" in statement:
-                yield Hit(f"{what}: {label(statement, index)} uses NotAction with Allow, which grants every other action", *_on(statement, index, name))
+            source = document.source
+            assert source is not None
+            what = _what(unit, document)
+            if _whole(document):
+                said = "; ".join(f"{s.label} {words}" for s, words in found)
+                yield _located(unit, document, Hit(
+                    f"{what}: {said}; attach a narrower policy, or accept it in the entry with acceptedFindings: "
+                    f"[{{check: {name}, document: {source.name}, reason: <why>}}]",
+                    source.name, document=source.name, whole=True,
+                ))
                 continue
-            wild = [a for a in actions_of(statement) if a.split(":", 1)[0] == "*"]
-            if wild:
-                yield Hit(f"{what}: {label(statement, index)} allows {wild[0]!r}, every action of every service", *_on(statement, index, name))
+            for statement, words in found:
+                yield _located(unit, document, Hit(f"{what}: {statement.label} {words}", statement.sid, statement.number, source.name))
 
 
-def managed_policy_privileges(document: Mapping[str, Any]) -> list[str]:
-    """What makes a policy document dangerous to attach: full admin, IAM write or iam:PassRole on
-    every role, each described with the actions that grant it."""
-    admin, iam_write, pass_role = False, set(), False
-    all_but: list[str] = []
-    for _, statement in allow_statements(document):
-        if not wide_resources(statement):
-            continue
-        if any(a.split(":", 1)[0] == "*" for a in actions_of(statement)):
-            admin = True
-            continue
-        if "NotAction" in statement:
-            excluded = strings(statement.get("NotAction"))
-            all_but.extend(excluded)
-            granted_here = {a for a in iam_actions.expand("iam:*") if not covers(excluded, a)}
-        else:  # only IAM's own actions matter here: expand just the patterns that can name one
-            iam_patterns = [a for a in actions_of(statement) if ":" in a and fnmatchcase("iam", a.split(":", 1)[0].lower())]
-            granted_here = {x for a in iam_patterns for x in iam_actions.expand("iam:" + a.split(":", 1)[1])}
-        for action in granted_here:
-            if action.startswith("iam:") and iam_actions.access_level(action) in (iam_actions.WRITE, iam_actions.PERMISSIONS):
-                iam_write.add(action)
-            if action == iam_actions.PASS_ROLE:
-                pass_role = True
+def _admin_statement(statement: Statement) -> bool:
+    """An Allow of every action of every service on every resource."""
+    return (
+        statement.effect == "Allow" and not statement.not_action
+        and any(isinstance(a, str) and every_service(a) for a in statement.action)
+        and bool(wide_patterns(statement))
+    )
+
+
+def document_privileges(document: Document, grants: Sequence[Any]) -> list[str]:
+    """What makes a document dangerous to attach, from the role's wide grants through it: full admin,
+    every action but a few, IAM write on every resource or iam:PassRole on every role."""
+    through = [g for g in grants if any(r.source == document.source for r in g.granted_by)]
+    granting = {r.number for g in through for r in g.granted_by if r.source == document.source}
+    if any(_admin_statement(s) and s.number in granting for s in document.statements):
+        return ["full administrator access (every action on every resource)"]
     out = []
-    if admin:
-        out.append("full administrator access (every action on every resource)")
-        return out
+    all_but = [str(a) for s in document.statements if s.effect == "Allow" and s.not_action and wide_patterns(s)
+               and s.number in granting for a in s.action]
     if all_but:
         out.append(f"every action but {', '.join(all_but)} on every resource")
+    iam_write = sorted({g.action for g in through if iam_actions.split(g.action)[0] == "iam"
+                        and iam_actions.access_level(g.action) in (iam_actions.WRITE, iam_actions.PERMISSIONS)})
     if iam_write:
-        out.append(f"IAM write on every resource ({_summary(sorted(iam_write), 3)}: {len(iam_write)} actions)")
-    if pass_role and not admin and not iam_write:
+        out.append(f"IAM write on every resource ({_summary(iam_write, 3)}: {len(iam_write)} actions)")
+    elif any(g.action == iam_actions.PASS_ROLE for g in through):
         out.append("iam:PassRole on every role")
     return out
-
-
-def wide_grants(document: Mapping[str, Any]) -> dict[str, list[str]]:
-    """What a document grants on every resource of a kind, by kind of risk: `credential reads`,
-    `iam:PassRole` and the change levels (AWS's access levels), each with its actions."""
-    out: dict[str, set[str]] = {}
-    for _, statement in allow_statements(document):
-        if not wide_resources(statement):
-            continue
-        for action in granted_actions(statement):
-            if not iam_actions.scopable(action):
-                continue
-            if iam_actions.is_credential_read(action):
-                out.setdefault("credential reads", set()).add(action)
-            elif action == iam_actions.PASS_ROLE:
-                out.setdefault(iam_actions.PASS_ROLE, set()).add(action)
-            elif iam_actions.access_level(action) in iam_actions.CHANGING_LEVELS:
-                out.setdefault(str(iam_actions.access_level(action)), set()).add(action)
-    return {kind: sorted(found) for kind, found in sorted(out.items())}
-
-
-def describe_wide_grants(document: Mapping[str, Any]) -> str:
-    """`credential reads on every resource: ssm:GetParameter, ssm:GetParameters; Write on every
-    resource: 12 actions (...)`, or "" when the document grants nothing sensitive that widely."""
-    parts = []
-    for kind, found in wide_grants(document).items():
-        parts.append(f"{kind} on every resource of a kind: {_summary(found, 5)}")
-    return "; ".join(parts)
 
 
 def attached_policy_arns(resource: ResourceView) -> list[str]:
@@ -752,39 +1107,52 @@ def attached_policy_arns(resource: ResourceView) -> list[str]:
 
 @rule(
     "managed-policy-privileges",
-    "No role attaches an AWS managed policy that grants full admin, IAM write or iam:PassRole on every role "
-    "(judged by the policy's current document), or one that does not exist.",
+    "No role attaches an AWS managed policy that lets it grant itself anything (full admin, every action but "
+    "a few, IAM write or iam:PassRole on every role, judged by the policy's current document within the role), "
+    "or one that does not exist.",
+    scope="stack",
 )
-def managed_policy_privileges_rule(resource: ResourceView, context: Context) -> Iterator[Hit]:
-    who = f"role {role_of(resource)!r}" if role_of(resource) else resource.describe()
-    for arn in attached_policy_arns(resource):
-        if not managed_policies.is_aws_managed(arn):
+def managed_policy_privileges_rule(resources: Sequence[ResourceView], context: Context) -> Iterator[Located]:
+    from agent_iam.model import solver
+
+    for unit in role_units(resources, context):
+        if unit.role is None:
             continue
-        name = managed_policies.name_of(arn)
-        document = managed_policies.document(arn)
-        if document is None:
-            hint = managed_policies.suggestion(arn)
-            yield Hit(
-                f"{who} attaches {arn}, which is not an AWS managed policy"
-                + (f"; did you mean {hint}?" if hint else " (IAM refuses the attachment)"),
-                name,
-                document=name,
-            )
+        managed = [d for d in unit.model.identity if _whole(d)]
+        if not managed:
             continue
-        privileges = managed_policy_privileges(document)
-        if privileges:
-            yield Hit(
-                f"{who} attaches AWS managed policy {name}, which grants {'; '.join(privileges)}: the role could "
-                f"grant itself anything; attach a narrower policy, or accept it in the entry with acceptedFindings: "
-                f"[{{check: managed-policy-privileges, document: {name}, reason: <why>}}]",
-                name,
-                document=name,
-            )
+        grants = solver.wide_grants(unit.model) if any(d.known for d in managed) else ()
+        who = f"role {unit.role!r}"
+        for document in managed:
+            source = document.source
+            assert source is not None
+            arn = source.arn or source.name
+            if not document.known:
+                hint = managed_policies.suggestion(arn)
+                yield _located(unit, document, Hit(
+                    f"{who} attaches {arn}, which is not an AWS managed policy"
+                    + (f"; did you mean {hint}?" if hint else " (IAM refuses the attachment)"),
+                    source.name, document=source.name, whole=True,
+                ))
+                continue
+            privileges = document_privileges(document, grants)
+            if privileges:
+                yield _located(unit, document, Hit(
+                    f"{who} attaches AWS managed policy {source.name}, which grants {'; '.join(privileges)}: the role "
+                    f"could grant itself anything; attach a narrower policy, or accept it in the entry with "
+                    f"acceptedFindings: [{{check: managed-policy-privileges, document: {source.name}, reason: <why>}}]",
+                    source.name, document=source.name, whole=True,
+                ))
 
 
 def _boundary_is_admin(arn: str) -> bool:
-    document = managed_policies.document(arn)
-    return bool(document) and any("full administrator" in p for p in managed_policy_privileges(document))
+    """Whether an AWS managed policy used as a boundary allows every action on every resource."""
+    from agent_iam.model.roles import aws_managed
+
+    if not managed_policies.is_aws_managed(arn):
+        return False
+    document = aws_managed(arn)
+    return document.known and any(_admin_statement(s) and not s.conditions for s in document.statements)
 
 
 @rule(
@@ -929,32 +1297,45 @@ def roles_with_permissions(resources: Sequence[ResourceView], context: Context) 
     "Per role, inline policies together and the number of managed policies fit IAM's limits.",
     scope="stack",
 )
-def iam_role_limits(resources: Sequence[ResourceView], context: Context) -> Iterator[tuple[str, str, str]]:
+def iam_role_limits(resources: Sequence[ResourceView], context: Context) -> Iterator[Located]:
     limits = context.limits
     for entry in roles_with_permissions(resources, context):
         rtype, rname = (entry.role.type, entry.role.name) if entry.role else (ROLE, entry.name)
         total = sum(size for _, size in entry.inline)
         if total > limits.role_policies_size:
             parts = ", ".join(f"{name} {size}" for name, size in entry.inline)
-            yield rtype, rname, (
+            yield Located(rtype, rname, (
                 f"role {entry.name!r}: inline policies total {total} characters minified ({parts}), over the "
                 f"{limits.role_policies_size} IAM allows per role"
-            )
+            ), entry.name)
         if len(entry.managed) > limits.managed_policies_per_role:
-            yield rtype, rname, (
+            yield Located(rtype, rname, (
                 f"role {entry.name!r}: {len(entry.managed)} managed policies attached, over the "
                 f"{limits.managed_policies_per_role} the account allows per role"
-            )
+            ), entry.name)
 
 
 # --- evaluation --------------------------------------------------------------------
 
 
+def _level(level: str, hit: Hit) -> str:
+    return ADVISORY if hit.level == ADVISORY else level
+
+
 def _violation(rule_name: str, resource: ResourceView, found: str | Hit, level: str) -> Violation:
     hit = found if isinstance(found, Hit) else Hit(found)
     return Violation(
-        rule_name, resource.type, resource.name, hit.message, level, hit.sid, role_of(resource),
-        statement=hit.statement, document=hit.document,
+        rule_name, resource.type, resource.name, hit.message, _level(level, hit), hit.sid, role_of(resource),
+        statement=hit.statement, document=hit.document, whole=hit.whole, actions=hit.actions,
+    )
+
+
+def _stack_violation(rule_name: str, located: Located, level: str) -> Violation:
+    hit = located.found if isinstance(located.found, Hit) else Hit(located.found)
+    return Violation(
+        rule_name, located.resource_type, located.resource_name, hit.message, _level(level, hit), hit.sid,
+        located.role, statement=hit.statement, document=hit.document, account=located.account, whole=hit.whole,
+        actions=hit.actions,
     )
 
 
@@ -975,7 +1356,7 @@ def evaluate_stack(rule_name: str, resources: Sequence[ResourceView], context: C
         return []
     if entry.scope == "resource":  # evaluate_resource on each, with the rule and its level looked up once
         return [_violation(rule_name, r, found, level) for r in resources for found in entry.check(r, context)]
-    return [Violation(rule_name, t, n, m, level, role=n) for t, n, m in entry.check(resources, context)]
+    return [_stack_violation(rule_name, located, level) for located in entry.check(resources, context)]
 
 
 def evaluate(resources: Sequence[ResourceView], context: Context) -> list[Violation]:
@@ -985,11 +1366,11 @@ def evaluate(resources: Sequence[ResourceView], context: Context) -> list[Violat
 
 def violation_place(violation: Violation, account: str | None = None) -> Place:
     """Where a violation is, for matching acceptances: its role (with `account`), document and statement."""
-    role = RoleKey(account, violation.role) if violation.role else None
+    role = RoleKey(violation.account or account, violation.role) if violation.role else None
     if violation.statement is not None:
         return Place(role, violation.document, (violation.statement,), (violation.sid,))
     if violation.document is not None:  # an attached AWS managed policy as a whole; a policy's size
-        return Place(role, violation.document, whole=violation.resource_type == ROLE_POLICY_ATTACHMENT)
+        return Place(role, violation.document, whole=violation.whole or violation.resource_type == ROLE_POLICY_ATTACHMENT)
     return Place(role)
 
 

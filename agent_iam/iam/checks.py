@@ -207,6 +207,27 @@ OIDC_PROVIDER_ARN_RE = re.compile(
 )
 
 
+PRINCIPAL_ORG_ID_RE = re.compile(r"o-[a-z0-9]{10,32}", re.ASCII)
+
+
+def check_source_ip(value: str) -> str:
+    """An `aws:SourceIp` value: an IPv4 or IPv6 address or CIDR range (host bits allowed, as IAM takes them)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"not an IP address or CIDR range (203.0.113.0/24, 2001:db8::/32): {_quoted(value)}") from None
+    return value
+
+
+def check_principal_org_id(value: str) -> str:
+    """An AWS Organizations ID as `aws:PrincipalOrgID` takes it (`o-` and 10 to 32 letters or digits)."""
+    if not PRINCIPAL_ORG_ID_RE.fullmatch(value):
+        raise ValueError(f"not an AWS Organizations ID (o-exampleorgid, from `aws organizations describe-organization`): {_quoted(value)}")
+    return value
+
+
 def check_eks_cluster_name(value: str) -> str:
     if not EKS_CLUSTER_NAME_RE.fullmatch(value):
         raise ValueError(

@@ -1,7 +1,9 @@
 """OIDC issuers: the one home of what agent-iam knows about each issuer of workload identity
-tokens (GitHub Actions, GitLab, HCP Terraform, EKS clusters): its issuer URL and default audience,
-its subject formats, the claim that fixes the owner, how an issuer is written in provider ARNs and
-condition keys, and how a subject reads in words. Pure data and small pure functions, no Pulumi.
+tokens (GitHub Actions, GitLab, HCP Terraform, CircleCI, Bitbucket Pipelines, Buildkite, Spacelift,
+EKS clusters): its issuer URL and default audience, its subject formats, the claims that fix the
+owner on an issuer every customer shares (`owner_problem`, which the components' checks and the
+guardrail rule both call), how an issuer is written in provider ARNs and condition keys, and how a
+subject reads in words. Pure data and small pure functions, no Pulumi.
 
 An issuer is labelled by what it is only when it is exactly that issuer (`family_of`: compared
 without scheme, case or trailing slash): a look-alike host (`token.actions.githubusercontent.com.evil.example`)
@@ -20,23 +22,46 @@ Sources (checked 2026-11-29):
 - AWS STS provider-specific claim keys for GitHub (`repository_id`, `job_workflow_ref`, ...):
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif
   and https://aws.amazon.com/about-aws/whats-new/2026/01/aws-sts-supports-validation-identity-provider-claims/
+- GitHub's customized subject templates (`repository_owner:<owner>:environment:<env>`, `:` in values
+  escaped as `%3A`) and the advice to require `repository_owner_id`:
+  https://docs.github.com/en/actions/reference/security/oidc ("Customizing the token claims").
+- CircleCI (checked 2026-12-08): https://circleci.com/docs/openid-connect-tokens/ (issuer
+  `https://oidc.circleci.com/org/<organization ID>`, one per organization; audience the organization
+  ID; `sub` `org/<organization ID>/project/<project ID>/user/<user ID>`, with `/vcs-origin/<origin>/vcs-ref/<ref>`
+  in `$CIRCLE_OIDC_TOKEN_V2`; the AWS trust pins a project with StringLike `.../user/*`).
+- Bitbucket Pipelines (checked 2026-12-08): https://support.atlassian.com/bitbucket-cloud/docs/integrate-pipelines-with-resource-servers-using-oidc/
+  and .../deploy-on-aws-using-bitbucket-pipelines-openid-connect/ (issuer, one per workspace,
+  `https://api.bitbucket.org/2.0/workspaces/<workspace>/pipelines-config/identity/oidc`; audience
+  `ari:cloud:bitbucket::workspace/<workspace UUID>`; `sub` `{<repository UUID>}:{<step UUID>}`, or with a
+  deployment environment `{<repository UUID>}:{<environment UUID>}:{<step UUID>}`).
+- Buildkite (checked 2026-12-08): https://buildkite.com/docs/pipelines/security/oidc/aws (issuer
+  `https://agent.buildkite.com`, shared; audience `sts.amazonaws.com`; the trust allows `sts:TagSession`
+  and pins `aws:RequestTag/organization_slug`, `organization_id`, `pipeline_slug` and optionally
+  `aws:SourceIp`; `sub` `organization:<org>:pipeline:<pipeline>:ref:<ref>:commit:<commit>:step:<step>`).
+- Spacelift (checked 2026-12-08): https://docs.spacelift.io/integrations/cloud-providers/oidc/aws-oidc
+  (issuer `https://<account>.app.spacelift.io`, one per account; audience `<account>.app.spacelift.io`;
+  `sub` `space:<space>:stack:<stack>:run_type:<type>:scope:<read|write>`, `module:` for modules).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from agent_iam.iam.actions import ASSUME_ROLE_WITH_WEB_IDENTITY
 from agent_iam.iam.arns import has_wildcard
 
 GITHUB, GITLAB, TERRAFORM_CLOUD, GENERIC = "github", "gitlab", "terraform-cloud", "generic"
-PROVIDERS = (GITHUB, GITLAB, TERRAFORM_CLOUD, GENERIC)
+CIRCLECI, BITBUCKET, BUILDKITE, SPACELIFT = "circleci", "bitbucket", "buildkite", "spacelift"
+PROVIDERS = (GITHUB, GITLAB, TERRAFORM_CLOUD, CIRCLECI, BITBUCKET, BUILDKITE, SPACELIFT, GENERIC)
 EKS = "eks"  # an EKS cluster's issuer (IRSA): a family of its own, never a `provider` of an OIDC role
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 GITLAB_ISSUER = "https://gitlab.com"
 TERRAFORM_CLOUD_ISSUER = "https://app.terraform.io"
+BUILDKITE_ISSUER = "https://agent.buildkite.com"
 STS_AUDIENCE = "sts.amazonaws.com"
 TERRAFORM_CLOUD_AUDIENCE = "aws.workload.identity"
 RUN_PHASES = ("plan", "apply")
@@ -85,6 +110,43 @@ TFC_SUBJECT_RE = re.compile(
 )
 TFC_PATTERN_RE = re.compile(rf"^organization:(?P<organization>{_TFC_NAME}):(?P<rest>.+)$")
 
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# CircleCI: an issuer per organization; `sub` names it again, then the project and the user.
+CIRCLECI_ISSUER_RE = re.compile(rf"^oidc\.circleci\.com/org/(?P<tenant>{_UUID})$")
+CIRCLECI_SUBJECT_RE = re.compile(
+    rf"^org/(?P<organization>{_UUID})/project/(?P<project>{_UUID})/user/(?P<user>{_UUID})"
+    r"(?:/vcs-origin/[^\s*?]+/vcs-ref/[^\s*?]+)?$"
+)
+CIRCLECI_PATTERN_RE = re.compile(rf"^org/(?P<organization>{_UUID})/(?P<rest>.+)$")
+# Bitbucket Pipelines: an issuer per workspace; `sub` is the repository, [the environment,] the step.
+BITBUCKET_ISSUER_RE = re.compile(
+    r"^api\.bitbucket\.org/2\.0/workspaces/(?P<tenant>[A-Za-z0-9_.-]+)/pipelines-config/identity/oidc$"
+)
+BITBUCKET_AUDIENCE_RE = re.compile(rf"^ari:cloud:bitbucket::workspace/{_UUID}$")
+BITBUCKET_SUBJECT_RE = re.compile(rf"^\{{(?P<repository>{_UUID})\}}(?::\{{{_UUID}\}}){{1,2}}$")
+BITBUCKET_PATTERN_RE = re.compile(rf"^\{{(?P<repository>{_UUID})\}}:(?P<rest>.+)$")
+# Buildkite: one issuer for every organization; `sub` starts with the organization's slug.
+_BK_SLUG = r"[a-z0-9](?:[a-z0-9-]{0,99})"
+BUILDKITE_SLUG_RE = re.compile(rf"^{_BK_SLUG}$")
+BUILDKITE_SUBJECT_RE = re.compile(
+    rf"^organization:(?P<organization>{_BK_SLUG}):pipeline:(?P<pipeline>{_BK_SLUG}):ref:(?P<ref>[^\s:]*)"
+    r":commit:(?P<commit>[0-9a-fA-F]{0,40}|HEAD):step:(?P<step>[^\s:]*)$"
+)
+BUILDKITE_PATTERN_RE = re.compile(rf"^organization:(?P<organization>{_BK_SLUG}):(?P<rest>.+)$")
+# Spacelift: an issuer per account (`<account>.app.spacelift.io`); `sub` names the space and the stack or module.
+SPACELIFT_ISSUER_RE = re.compile(r"^(?P<tenant>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.app\.spacelift\.io$")
+SPACELIFT_SUBJECT_RE = re.compile(
+    r"^space:(?P<space>[A-Za-z0-9_-]+):(?P<kind>stack|module):(?P<stack>[A-Za-z0-9_-]+)"
+    r":run_type:(?P<run_type>[A-Z_]+):scope:(?P<scope>read|write)$"
+)
+SPACELIFT_PATTERN_RE = re.compile(r"^space:(?P<space>[A-Za-z0-9_-]+):(?P<rest>.+)$")
+
+# Session tags the token carries (`https://aws.amazon.com/tags`) are request tags of the call: the
+# trust allows `sts:TagSession` and pins `aws:RequestTag/<tag>` (Buildkite's documented trust).
+REQUEST_TAG_PREFIX = "aws:RequestTag/"
+TAG_SESSION = "sts:TagSession"
+WEB_IDENTITY = ASSUME_ROLE_WITH_WEB_IDENTITY
+
 
 @dataclass(frozen=True)
 class ProviderSpec:
@@ -96,6 +158,20 @@ class ProviderSpec:
     audience: str | None  # the default audience (None: the issuer URL, or the entry gives it)
     subject_format: str  # documented shape, for error messages
     runs: str  # what presents the tokens ("GitHub Actions runs")
+    subject_re: re.Pattern[str] | None = None  # the documented shape of an exact subject
+    pattern_re: re.Pattern[str] | None = None  # a pattern keeps the owner fixed: its `rest` follows the owner
+    # An issuer of its own per customer (CircleCI organization, Bitbucket workspace, Spacelift account):
+    # the issuer itself fixes the owner. Its host and path, `tenant` naming the customer.
+    tenant_issuer_re: re.Pattern[str] | None = None
+    issuer_format: str = ""  # the tenant issuer's documented shape, for error messages
+    # One issuer every customer shares (github.com, gitlab.com, app.terraform.io, Buildkite): a trust must
+    # pin the owner, by a claim (`<issuer>:<claim>`), a session tag (`aws:RequestTag/<tag>`), or `:sub`.
+    shared: bool = False
+    owner: str = ""  # the owner in words ("repository owner")
+    owner_claims: tuple[str, ...] = ()  # claims STS takes as condition keys that fix the owner
+    claims: tuple[str, ...] = ()  # every claim STS takes as a condition key for the issuer (`claims` Args)
+    owner_tags: tuple[str, ...] = ()  # session tags that fix the owner
+    run_tags: tuple[str, ...] = ()  # session tags that name the runs, as a `:sub` pin would
 
 
 SPECS: dict[str, ProviderSpec] = {
@@ -106,6 +182,12 @@ SPECS: dict[str, ProviderSpec] = {
         STS_AUDIENCE,
         "repo:<owner>/<repo>:ref:refs/heads/<branch> | :ref:refs/tags/<tag> | :environment:<name> | :pull_request",
         "GitHub Actions runs",
+        subject_re=GITHUB_SUBJECT_RE,
+        pattern_re=GITHUB_PATTERN_RE,
+        shared=True,
+        owner="repository owner",
+        owner_claims=("repository_owner", "repository_owner_id", "repository", "repository_id"),
+        claims=("repository_owner", "repository_owner_id", "repository", "repository_id", "job_workflow_ref"),
     ),
     GITLAB: ProviderSpec(
         GITLAB,
@@ -114,6 +196,12 @@ SPECS: dict[str, ProviderSpec] = {
         None,  # GitLab's AWS guide: the audience is the instance URL
         "project_path:<group>/<project>:ref_type:<branch|tag>:ref:<ref>",
         "GitLab CI jobs",
+        subject_re=GITLAB_SUBJECT_RE,
+        pattern_re=GITLAB_PATTERN_RE,
+        shared=True,
+        owner="top-level group",
+        owner_claims=("namespace_path", "namespace_id", "project_path", "project_id"),
+        claims=("namespace_path", "namespace_id", "project_path", "project_id"),
     ),
     TERRAFORM_CLOUD: ProviderSpec(
         TERRAFORM_CLOUD,
@@ -122,6 +210,60 @@ SPECS: dict[str, ProviderSpec] = {
         TERRAFORM_CLOUD_AUDIENCE,
         "organization:<org>:project:<project>:workspace:<workspace>:run_phase:<plan|apply>",
         "HCP Terraform runs",
+        subject_re=TFC_SUBJECT_RE,
+        pattern_re=TFC_PATTERN_RE,
+        shared=True,
+        owner="organization",
+    ),
+    CIRCLECI: ProviderSpec(
+        CIRCLECI,
+        "CircleCI",
+        None,  # one issuer per organization: https://oidc.circleci.com/org/<organization ID>
+        None,  # the organization ID (the issuer's)
+        "org/<organization ID>/project/<project ID>/user/<user ID>[/vcs-origin/<origin>/vcs-ref/<ref>]",
+        "CircleCI jobs",
+        subject_re=CIRCLECI_SUBJECT_RE,
+        pattern_re=CIRCLECI_PATTERN_RE,
+        tenant_issuer_re=CIRCLECI_ISSUER_RE,
+        issuer_format="https://oidc.circleci.com/org/<organization ID>",
+    ),
+    BITBUCKET: ProviderSpec(
+        BITBUCKET,
+        "Bitbucket Pipelines",
+        None,  # one issuer per workspace
+        None,  # ari:cloud:bitbucket::workspace/<workspace UUID>, shown with the issuer in Bitbucket
+        "{<repository UUID>}:{<step UUID>} | {<repository UUID>}:{<environment UUID>}:{<step UUID>}",
+        "Bitbucket Pipelines steps",
+        subject_re=BITBUCKET_SUBJECT_RE,
+        pattern_re=BITBUCKET_PATTERN_RE,
+        tenant_issuer_re=BITBUCKET_ISSUER_RE,
+        issuer_format="https://api.bitbucket.org/2.0/workspaces/<workspace>/pipelines-config/identity/oidc",
+    ),
+    BUILDKITE: ProviderSpec(
+        BUILDKITE,
+        "Buildkite",
+        BUILDKITE_ISSUER,
+        STS_AUDIENCE,
+        "organization:<org>:pipeline:<pipeline>:ref:<ref>:commit:<commit>:step:<step>",
+        "Buildkite jobs",
+        subject_re=BUILDKITE_SUBJECT_RE,
+        pattern_re=BUILDKITE_PATTERN_RE,
+        shared=True,
+        owner="organization",
+        owner_tags=("organization_slug", "organization_id"),
+        run_tags=("pipeline_slug",),
+    ),
+    SPACELIFT: ProviderSpec(
+        SPACELIFT,
+        "Spacelift",
+        None,  # one issuer per account: https://<account>.app.spacelift.io
+        None,  # the issuer's host
+        "space:<space>:stack:<stack>:run_type:<type>:scope:<read|write> (module:<module> for modules)",
+        "Spacelift runs",
+        subject_re=SPACELIFT_SUBJECT_RE,
+        pattern_re=SPACELIFT_PATTERN_RE,
+        tenant_issuer_re=SPACELIFT_ISSUER_RE,
+        issuer_format="https://<account>.app.spacelift.io",
     ),
     GENERIC: ProviderSpec(GENERIC, "OIDC", None, None, "the exact `sub` claim your issuer sets", "tokens"),
 }
@@ -156,25 +298,47 @@ def is_eks_issuer(url: str) -> bool:
 
 
 def family_of(issuer: str | None) -> str | None:
-    """What an issuer is: GITHUB, GITLAB or TERRAFORM_CLOUD when it is exactly that service's shared
-    issuer, EKS for an EKS cluster's issuer; None for any other (a look-alike host, a GitHub
-    Enterprise Server, a self-managed GitLab, Terraform Enterprise, a generic issuer)."""
+    """What an issuer is: GITHUB, GITLAB, TERRAFORM_CLOUD or BUILDKITE when it is exactly that
+    service's shared issuer, CIRCLECI, BITBUCKET or SPACELIFT when it has the shape of one
+    customer's issuer of that service, EKS for an EKS cluster's issuer; None for any other (a
+    look-alike host, a GitHub Enterprise Server, a self-managed GitLab, Terraform Enterprise, a
+    generic issuer)."""
     if not issuer:
         return None
     host = normalised(issuer)
     for name, spec in SPECS.items():
         if spec.issuer_url and issuer_host_path(spec.issuer_url) == host:
             return name
+        if spec.tenant_issuer_re is not None and spec.tenant_issuer_re.match(host):
+            return name
     return EKS if EKS_ISSUER_RE.match(host) else None
+
+
+def tenant_of(provider: str, issuer: str) -> str | None:
+    """The customer a per-customer issuer names (CircleCI organization ID, Bitbucket workspace,
+    Spacelift account), lower-cased; None when `issuer` is not one of `provider`'s."""
+    pattern = SPECS[provider].tenant_issuer_re if provider in SPECS else None
+    match = pattern.match(normalised(issuer)) if pattern is not None and issuer else None
+    return match.group("tenant") if match else None
 
 
 def default_issuer(provider: str) -> str | None:
     return SPECS[provider].issuer_url
 
 
-def default_audience(provider: str, issuer_url: str) -> str:
-    """The audience a provider's tokens carry by default (GitLab: the instance URL)."""
-    return SPECS[provider].audience or issuer_url.rstrip("/")
+def default_audience(provider: str, issuer_url: str) -> str | None:
+    """The audience a provider's tokens carry by default: GitLab's the instance URL, CircleCI's the
+    organization ID, Spacelift's the issuer's host; Bitbucket's is the workspace's UUID, which only
+    Bitbucket shows (None: the entry gives it)."""
+    if SPECS[provider].audience:
+        return SPECS[provider].audience
+    if provider == CIRCLECI:
+        return tenant_of(provider, issuer_url)
+    if provider == SPACELIFT:
+        return issuer_host_path(issuer_url.rstrip("/")) if tenant_of(provider, issuer_url) else None
+    if provider == BITBUCKET:
+        return None
+    return issuer_url.rstrip("/")
 
 
 def github_issuer_problem(url: str) -> str | None:
@@ -231,13 +395,14 @@ def terraform_cloud_subjects(
 
 def issuer_family(provider: str, issuer_url: str) -> str:
     """The family whose subject patterns a role's tokens follow: the provider, or for
-    `generic` on a shared issuer (github.com's, gitlab.com, app.terraform.io; host compared
-    case-insensitively, trailing slash ignored) that issuer's family, so naming the issuer under
-    `generic` does not loosen the owner-fixed rule for patterns."""
+    `generic` on a known issuer (github.com's, gitlab.com, app.terraform.io, Buildkite's, a
+    CircleCI, Bitbucket or Spacelift customer's; host compared case-insensitively, trailing slash
+    ignored) that issuer's family, so naming the issuer under `generic` does not loosen the
+    owner-fixed rule for patterns."""
     if provider != GENERIC:
         return provider
     family = family_of(issuer_url)
-    return family if family in OWNER_PREFIXES else provider
+    return family if family in SPECS and SPECS[family].pattern_re is not None else provider
 
 
 def subject_problem(provider: str, subject: str, *, allow_wildcard: bool, issuer_url: str = "") -> str | None:
@@ -260,11 +425,7 @@ def subject_problem(provider: str, subject: str, *, allow_wildcard: bool, issuer
                 "or set allowWildcardSubject: true to accept that"
             )
         family = issuer_family(provider, issuer_url)
-        fixed = {
-            GITHUB: GITHUB_PATTERN_RE,
-            GITLAB: GITLAB_PATTERN_RE,
-            TERRAFORM_CLOUD: TFC_PATTERN_RE,
-        }.get(family)
+        fixed = SPECS[family].pattern_re if family in SPECS else None
         if fixed is not None:
             family_spec = SPECS[family]
             match = fixed.match(subject)
@@ -275,15 +436,24 @@ def subject_problem(provider: str, subject: str, *, allow_wildcard: bool, issuer
                 )
         elif has_wildcard(subject[:1]) or len(subject.split("*")[0].split("?")[0]) < 3:
             return "a pattern must start with at least 3 fixed characters"
-        return None
-    exact = {GITHUB: GITHUB_SUBJECT_RE, GITLAB: GITLAB_SUBJECT_RE, TERRAFORM_CLOUD: TFC_SUBJECT_RE}.get(provider)
+        return _tenant_problem(family, subject, issuer_url)
+    exact = spec.subject_re
     if exact is not None and not exact.match(subject):
         return f"does not have the shape of a {spec.title} subject ({spec.subject_format})"
+    return _tenant_problem(provider, subject, issuer_url)
+
+
+def _tenant_problem(family: str, subject: str, issuer_url: str) -> str | None:
+    """A CircleCI subject names its organization: the issuer's, or no token of the issuer ever matches."""
+    tenant = tenant_of(family, issuer_url) if family == CIRCLECI else None
+    match = CIRCLECI_PATTERN_RE.match(subject) if tenant else None
+    if match and match.group("organization").lower() != tenant:
+        return f"names organization {match.group('organization')}, but the issuer is organization {tenant}'s"
     return None
 
 
 # The claim that starts each shared issuer's default subject, followed by the owner.
-OWNER_PREFIXES = {GITHUB: "repo:", GITLAB: "project_path:", TERRAFORM_CLOUD: "organization:"}
+OWNER_PREFIXES = {GITHUB: "repo:", GITLAB: "project_path:", TERRAFORM_CLOUD: "organization:", BUILDKITE: "organization:"}
 
 
 def pattern_reaches_any_owner(pattern: str) -> bool:
@@ -299,7 +469,8 @@ def pattern_reaches_any_owner(pattern: str) -> bool:
         if len(head) < len(prefix) and prefix.startswith(head):
             return True
         if head.startswith(prefix):
-            fixed = {GITHUB: GITHUB_PATTERN_RE, GITLAB: GITLAB_PATTERN_RE, TERRAFORM_CLOUD: TFC_PATTERN_RE}[family]
+            fixed = SPECS[family].pattern_re
+            assert fixed is not None
             match = fixed.match(pattern)
             return not match or has_wildcard(pattern[: match.start("rest")])
     return False
@@ -351,7 +522,117 @@ def _family_words(family: str | None, subject: str) -> str | None:
             f"HCP Terraform {m['phase']} runs of workspace `{m['workspace']}` "
             f"(project `{m['project']}`, organization `{m['organization']}`)"
         )
-    pattern = {GITHUB: GITHUB_PATTERN_RE, GITLAB: GITLAB_PATTERN_RE, TERRAFORM_CLOUD: TFC_PATTERN_RE}.get(family)
+    if family == CIRCLECI and (m := CIRCLECI_SUBJECT_RE.match(subject)):
+        return f"CircleCI jobs of project `{m['project']}` (organization `{m['organization']}`) started by user `{m['user']}`"
+    if family == BITBUCKET and (m := BITBUCKET_SUBJECT_RE.match(subject)):
+        return f"a Bitbucket Pipelines step of repository `{{{m['repository']}}}`"
+    if family == BUILDKITE and (m := BUILDKITE_SUBJECT_RE.match(subject)):
+        return f"Buildkite jobs of pipeline `{m['pipeline']}` (organization `{m['organization']}`)"
+    if family == SPACELIFT and (m := SPACELIFT_SUBJECT_RE.match(subject)):
+        return (f"Spacelift {m['run_type']} runs of {m['kind']} `{m['stack']}` in space `{m['space']}` "
+                f"({m['scope']} scope)")
+    pattern = SPECS[family].pattern_re if family in SPECS else None
     if pattern is not None and has_wildcard(subject) and pattern.match(subject):
         return f"{SPECS[family].runs} matching `{subject}`"
     return None
+
+
+# --- the owner on a shared issuer ------------------------------------------------------------
+
+# Operators that require a key and match it against the values given: a key under one of these is pinned
+# (no `IfExists`, under which an absent key passes; no `Not...`; no set operator).
+PINNING_OPERATORS = frozenset({"stringequals", "stringequalsignorecase", "stringlike"})
+# A GitHub subject (its default template or a customized one) names the owner with one of these claims:
+# `repo:<owner>/<repo>`, `repository:<owner>/<repo>`, or `<claim>:<value>` for the owner's and repository's IDs.
+_GITHUB_OWNER_SLASH = ("repo", "repository")
+_GITHUB_OWNER_VALUE = ("repository_owner", "repository_owner_id", "repository_id")
+
+
+def pins_of(condition: Any) -> dict[str, list[list[str]]]:
+    """A statement's Condition as what it pins: lower-cased key -> the value lists it must match, one
+    per pinning operator (IAM ANDs operators, ORs a list's values). Other operators pin nothing."""
+    pins: dict[str, list[list[str]]] = {}
+    if not isinstance(condition, Mapping):
+        return pins
+    for operator, keys in condition.items():
+        if str(operator).lower() not in PINNING_OPERATORS or not isinstance(keys, Mapping):
+            continue
+        for key, values in keys.items():
+            listed = [values] if isinstance(values, str) else list(values) if isinstance(values, list) else []
+            if listed and all(isinstance(v, str) for v in listed):
+                pins.setdefault(str(key).lower(), []).append(listed)
+    return pins
+
+
+def subject_fixes_owner(family: str, subject: str) -> bool:
+    """Whether a `:sub` value (exact, or a pattern up to its first wildcard) names the owner of a shared
+    issuer completely: a GitHub repository owner (`repo:acme/...`, or `repository_owner:acme:...` in a
+    customized subject), a GitLab top-level group (`project_path:acme/...`), an HCP Terraform or Buildkite
+    organization (`organization:acme:...`)."""
+    head = re.split(r"[*?]", subject, maxsplit=1)[0]
+    exact = head == subject
+    if family == GITHUB:
+        parts = head.split(":")
+        for index in range(0, len(parts) - 1, 2):
+            claim, value = parts[index], parts[index + 1]
+            complete = exact or index + 2 < len(parts)  # a value followed by `:` (or the whole subject) is complete
+            if claim in _GITHUB_OWNER_SLASH and re.match(rf"^{_GH_OWNER}/", value):
+                return True
+            if claim in _GITHUB_OWNER_VALUE and value and complete:
+                return True
+        return False
+    if family == GITLAB:
+        return bool(re.match(r"^project_path:[A-Za-z0-9_.-]+/", head))
+    if family in (TERRAFORM_CLOUD, BUILDKITE):
+        match = re.match(r"^organization:([^:]+)(:|$)", head)
+        return bool(match) and (exact or match.group(2) == ":")
+    return False
+
+
+def owner_problem(issuer: str, pins: Mapping[str, list[list[str]]]) -> str | None:
+    """Why a web-identity trust on `issuer` does not fix the owner (None when it does, or when the issuer
+    is not shared): on github.com's, gitlab.com's, app.terraform.io's or Buildkite's issuer anyone can
+    create an owner (a GitHub organization, a GitLab group, an HCP Terraform or Buildkite organization) and
+    mint tokens whose other claims (`environment:prod`, a branch) match, so the trust must pin the claim
+    that fixes the owner: every `:sub` value naming it, or an owner claim (`<issuer>:repository_owner_id`)
+    or session tag (`aws:RequestTag/organization_slug`) pinned next to them. An issuer of one customer's
+    own (CircleCI, Bitbucket, Spacelift) fixes the owner itself. `pins` is `pins_of` the statement's Condition."""
+    family = family_of(issuer)
+    spec = SPECS.get(family) if family else None
+    if spec is None or not spec.shared:
+        return None
+    host = normalised(issuer)
+    claims = [f"{host}:{claim}" for claim in spec.owner_claims]
+    claims += [f"{REQUEST_TAG_PREFIX}{tag}".lower() for tag in spec.owner_tags]
+    if any(values and not any(has_wildcard(v) for v in values) for key in claims for values in pins.get(key, [])):
+        return None
+    subjects = pins.get(f"{host}:sub", [])
+    if any(values and all(subject_fixes_owner(family, v) for v in values) for values in subjects):
+        return None
+    loose = [v for values in subjects for v in values if not subject_fixes_owner(family, v)]
+    named = (
+        "its subject " + ", ".join(repr(v) for v in loose[:3]) + (" does" if len(loose) == 1 else " do") + " not name the " + spec.owner
+        if loose else "it pins no subject"
+    )
+    pins_text = " or ".join(
+        [f"a subject that names the {spec.owner} ({OWNER_PREFIXES[family]}<{spec.owner.split()[-1]}>...)"]
+        + [f"{host}:{claim}" for claim in spec.owner_claims[:2]]
+        + [f"{REQUEST_TAG_PREFIX}{tag}" for tag in spec.owner_tags[:1]]
+    )
+    article = "an" if spec.owner[:1] in "aeiou" else "a"
+    return (
+        f"trusts the {spec.title} issuer every {spec.title} customer shares, and {named}: anyone can create "
+        f"{article} {spec.owner} and mint tokens that match; pin {pins_text}"
+    )
+
+
+def runs_pinned_by_tags(issuer: str, pins: Mapping[str, list[list[str]]]) -> bool:
+    """Whether a trust on `issuer` names the runs by the session tags its tokens carry, as a `:sub` pin
+    would (Buildkite's `aws:RequestTag/pipeline_slug`, pinned exactly), with the owner fixed too."""
+    spec = SPECS.get(family_of(issuer) or "")
+    if spec is None or not spec.run_tags or owner_problem(issuer, pins) is not None:
+        return False
+    return all(
+        any(values and not any(has_wildcard(v) for v in values) for values in pins.get(f"{REQUEST_TAG_PREFIX}{tag}".lower(), []))
+        for tag in spec.run_tags
+    )

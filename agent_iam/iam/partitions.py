@@ -16,11 +16,14 @@ import difflib
 import json
 import re
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
+
+from agent_iam.iam import arns
 
 DATA = "data/partitions.json"
 
@@ -148,6 +151,34 @@ def check_partition(partition: str, region: str, *, what: str = "this ARN") -> N
             f"{what} is in partition {partition!r}, but region {region} is in {expected!r}: "
             f"use arn:{expected}:... (IAM refuses principals and resources of another partition)"
         )
+
+
+Location = tuple[str | int, ...]
+
+
+def strings_in(value: object, loc: Location = (), skip: frozenset[str] = frozenset()) -> Iterator[tuple[Location, str]]:
+    """`(key path, string)` of every string in a value of mappings and lists (keys in `skip` left out)."""
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if key not in skip:
+                yield from strings_in(item, (*loc, key), skip)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from strings_in(item, (*loc, index), skip)
+
+
+def foreign_arns(value: object, region: str, skip: frozenset[str] = frozenset()) -> list[tuple[Location, str, str]]:
+    """`(key path, ARN, its partition)` of every ARN in `value` outside the partition of `region`: IAM refuses a
+    principal, resource or boundary of another partition, and no role can be assumed across partitions."""
+    expected = partition_for_region(region)
+    found = []
+    for loc, text in strings_in(value, skip=skip):
+        partition = arns.partition_of(text)
+        if partition is not None and partition != expected:
+            found.append((loc, text, partition))
+    return found
 
 
 if __name__ == "__main__":  # `make partitions`

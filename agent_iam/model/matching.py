@@ -3,7 +3,9 @@
 * Actions: the whole text, case-insensitive; `*` any run of characters, `?` one character.
 * Resources and `ArnEquals`/`ArnLike`: case-sensitive; a pattern that starts with `arn:` is matched
   part by part: a wildcard before the fifth colon of the pattern stays within its part (it matches
-  no `:`), after it (the resource part) it matches anything. Any other pattern (`*`) is matched whole.
+  no `:`), after it (the resource part) it matches anything. A `*` that is the last character of its
+  part (`arn:aws:iam::*`, `arn:*`) may match past the colons, as IAM documents ("IAM JSON policy
+  elements: Resource"). Any other pattern (`*`) is matched whole.
 * `StringLike`: the whole text, case-sensitive, `*` and `?` match anything.
 * Policy variables stand for the request's value of their key, matched literally; a pattern whose
   variable the request lacks (and that gives no default) matches nothing.
@@ -22,14 +24,18 @@ ARN_PARTS = 6
 
 def segments(pattern: Pattern) -> Iterator[tuple[str | Wild | Var, bool]]:
     """(token, bounded) for each token, a literal split at its colons; `bounded` is True for a wildcard
-    that may not match `:` (before the fifth colon of an ARN pattern)."""
+    that may not match `:` (before the fifth colon of an ARN pattern, but a `*` that ends its part)."""
     colons = 0
-    for token in pattern.tokens:
+    tokens = pattern.tokens
+    for index, token in enumerate(tokens):
         if isinstance(token, str):
             yield token, False
             colons += token.count(":")
-        else:
-            yield token, pattern.arn and colons < ARN_PARTS - 1
+            continue
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        ends_part = isinstance(token, Wild) and token.char == "*" and (
+            following is None or (isinstance(following, str) and following.startswith(":")))
+        yield token, pattern.arn and colons < ARN_PARTS - 1 and not ends_part
 
 
 def regex_of(pattern: Pattern, lookup: Callable[[str], str | None] | None = None) -> str | None:

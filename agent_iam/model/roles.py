@@ -179,7 +179,7 @@ def _parse(view: ResourceView, prop: str, raw: Any, source: Source, partition: s
     return document
 
 
-def _policy_arn(view: ResourceView) -> str | None:
+def policy_arn(view: ResourceView) -> str | None:
     """A customer managed Policy's ARN: its output, else built from account, path and name."""
     arn = view.props.get("arn")
     if isinstance(arn, str) and _known(arn):
@@ -223,7 +223,7 @@ def roles_from_views(
     policies: dict[str, ResourceView] = {}
     for view in views:
         if view.type == POLICY:
-            arn = _policy_arn(view)
+            arn = policy_arn(view)
             if arn:
                 policies[arn] = view
     roles: dict[RoleKey, _Building] = {}

@@ -268,7 +268,7 @@ class _Slice:
 class _Encoding:
     """The variables of one query and the encoding of documents over them."""
 
-    def __init__(self, documents: Iterable[Document], request: Request | None = None, fixed: Mapping[str, str] | None = None,
+    def __init__(self, documents: Iterable[Document], request: Request | None = None, fixed: Mapping[str, str | None] | None = None,
                  unions: bool = True, actions: _Slice | None = None):
         self.documents = [d for d in documents if d is not None]
         self.slice = actions  # only the actions of this slice: statements that cannot match them drop out
@@ -506,7 +506,8 @@ class _Encoding:
         return []
 
     def fix_fixed(self) -> list[z3.BoolRef]:
-        return [self.fix_key(self.keys[k], [v]) for k, v in self.fixed.items() if k in self.keys]
+        """The fixed keys: to their one value, or absent (None)."""
+        return [self.fix_key(self.keys[k], [v] if v is not None else []) for k, v in self.fixed.items() if k in self.keys]
 
     # documents -----------------------------------------------------------------------------
 
@@ -793,8 +794,10 @@ def _compare(operator: str, got: z3.ArithRef, want: int) -> z3.BoolRef:
 # Budgets are counted in z3's own resource steps (`rlimit`), not in wall-clock time: the same question
 # gets the same answer (and the same witness) however loaded the machine is. A budget of `budget_ms`
 # is that many milliseconds of a solver doing STEPS_PER_MS steps each; the wall clock is only a
-# backstop, BACKSTOP times the budget, for a machine far slower than that.
-STEPS_PER_MS = 2_000
+# backstop, BACKSTOP times the budget, for a machine far slower than that. (This project's queries,
+# measured on a quiet machine, run at a few hundred thousand steps a millisecond; the string solver's
+# slowest ones at a few thousand.)
+STEPS_PER_MS = 10_000
 BACKSTOP = 10
 
 
@@ -1580,6 +1583,11 @@ class WideGrant:
 # A name nobody writes: private-use characters around every separator a name may hold, so `*-*`
 # or `*/*` still match it (as `arns.covers_every_resource` reads them).
 FRESH_NAME = FRESH_TAG + FRESH_TAG.join("-/:._+=,@" * 2) + FRESH_TAG
+# A region and an account nobody names, shaped as the shortest real ones are (`us-east-1`: two letters,
+# a word of four or more, a number; twelve characters), so a pattern every real region or account
+# matches (`??-????*`, `????????????`) matches them too, and one some region misses (`*-1`) does not.
+FRESH_REGION = FRESH_TAG * 2 + "-" + FRESH_TAG * 4 + "-" + FRESH_TAG
+FRESH_ACCOUNT = FRESH_TAG * 12
 
 
 def _instantiate(pattern: Pattern) -> str:
@@ -1596,6 +1604,30 @@ def _instantiate(pattern: Pattern) -> str:
     return "".join(out)
 
 
+def _scope_of(template: str, fields: Sequence[str]) -> list[str] | None:
+    """The first five parts of a resource of the format `template` within an ARN pattern's parts: the
+    format's own text where it has one (`arn`, the service), else the pattern's part with fresh
+    characters for its wildcards; None when the pattern leaves a part the format fills empty."""
+    parsed = arns.parse(template)
+    if len(fields) != 6 or parsed is None:
+        return None
+    out = []
+    for own, part in zip(("arn", parsed.partition, parsed.service, parsed.region, parsed.account), fields[:5]):
+        if "${" not in own:
+            out.append(own)
+            continue
+        filled = _instantiate_part(part)
+        if not filled:
+            return None  # a real resource of the format has this part
+        out.append(filled)
+    return out
+
+
+def _instantiate_part(text: str, star: str = FRESH_TAG) -> str:
+    """A part of an ARN pattern with each wildcard (and variable) filled with characters nobody writes."""
+    return re.sub(r"\$\{[^}]*\}|[*?]", lambda m: FRESH_TAG if m.group(0) == "?" else star, text)
+
+
 @cache
 def _fresh_instance(template: str, partition: str | None, region: str | None, account: str | None) -> str:
     """A resource of the format `template` named by no document: the scope the pattern fixes
@@ -1603,7 +1635,7 @@ def _fresh_instance(template: str, partition: str | None, region: str | None, ac
     fields = template.split(":", 5)
     for index, given in zip((1, 3, 4), (partition, region, account)):
         if fields[index].startswith("${"):
-            fields[index] = given if given else ("aws" if index == 1 else FRESH_TAG)
+            fields[index] = given if given else {1: "aws", 3: FRESH_REGION, 4: FRESH_ACCOUNT}[index]
     fields[5] = re.sub(r"\$\{[^}]*\}", FRESH_NAME, fields[5])
     return ":".join(fields)
 
@@ -1620,13 +1652,26 @@ def _templates(action: str) -> tuple[str, ...]:
 
 def _kind_instances(action: str, pattern: Pattern | None) -> tuple[tuple[str, str], ...]:
     """(template, resource) for each resource type of the action: a fresh instance of the type that
-    the pattern matches (any, for NotResource)."""
+    the pattern matches (any, for NotResource). When the pattern reaches none of the types AWS's data
+    lists for the action, the other types of the action's service count: the data keeps one record
+    per action name, so where two APIs share a service prefix (`elasticloadbalancing:AddTags` of ELB
+    and ELBv2: load balancers listed, listeners not) a grant on every listener is not missed."""
     out = []
     for template in _templates(action):
         resource = _instance(template, pattern)
         if resource is not None:
             out.append((template, resource))
+    if not out and pattern is not None:
+        for template in _service_templates(iam_actions.split(action)[0]):
+            resource = _instance(template, pattern)
+            if resource is not None:
+                out.append((template, resource))
     return tuple(out)
+
+
+@cache
+def _service_templates(service: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(fmt.template for fmt in arns.formats() if fmt.service == service))
 
 
 @cache
@@ -1635,7 +1680,9 @@ def _instance(template: str, pattern: Pattern | None) -> str | None:
     the pattern reaches no resource of that format that way."""
     from agent_iam.model.matching import matches
 
-    fields = pattern.text.split(":", 5) if pattern is not None and pattern.text.startswith("arn:") else []
+    if pattern is None or pattern.text == "*":  # every resource of every kind: the format's own fresh one
+        return _fresh_instance(template, None, None, None)
+    fields = pattern.text.split(":", 5) if pattern.text.startswith("arn:") else []
 
     def fixed(index: int) -> str | None:
         value = fields[index] if index < len(fields) else None
@@ -1644,6 +1691,14 @@ def _instance(template: str, pattern: Pattern | None) -> str | None:
     candidates = [_fresh_instance(template, fixed(1), fixed(3), fixed(4))]
     if pattern is not None:
         candidates.append(_instantiate(pattern))
+        scope = _scope_of(template, fields)
+        if scope is not None:
+            # The pattern's own scope (`????????????` for the account) filled with fresh characters,
+            # with the format's resource part, then with the pattern's.
+            fresh = arns.parse(_fresh_instance(template, None, None, None))
+            if fresh is not None:
+                candidates.append(":".join([*scope, fresh.resource]))
+            candidates.append(":".join([*scope, _instantiate_part(fields[5], FRESH_NAME)]))
     for resource in candidates:
         if resource and matches(_format_pattern(template), resource) and (pattern is None or matches(pattern, resource)):
             return resource
@@ -1767,7 +1822,6 @@ def wide_grants(role: RoleModel, budget_ms: int = WIDE_BUDGET_MS) -> tuple[WideG
 def _wide_grants(role: RoleModel, budget_ms: int) -> tuple[WideGrant, ...]:
     """`wide_grants`, computed."""
     principal = role.arn if isinstance(role.arn, str) else None
-    tags: dict[str, str] = {}
     candidates: dict[tuple[str, str], tuple[str, str, list[StatementRef]]] = {}
     known = tuple(d for d in role.identity if d.known)
     for document in known:
@@ -1781,8 +1835,6 @@ def _wide_grants(role: RoleModel, budget_ms: int) -> tuple[WideGrant, ...]:
                 patterns = [p for p in statement.resource or () if isinstance(p, Pattern) and arns.covers_every_resource(p.text)]
             if not patterns:
                 continue
-            for key in (c.key for c in statement.conditions if TAG_KEY.match(c.key)):
-                tags[key] = FRESH_TAG
             ref = StatementRef(document.source, statement.number, statement.sid)
             for action in _granted(tuple(a for a in statement.action if isinstance(a, str)), statement.not_action):
                 for pattern in patterns:
@@ -1797,67 +1849,91 @@ def _wide_grants(role: RoleModel, budget_ms: int) -> tuple[WideGrant, ...]:
     out: list[WideGrant] = []
     classes = _WIDE_CLASSES
     simple = boundary is None and not any(d.has_deny for d in known)
-    simple_verdicts: dict[tuple[Any, str], bool | None] = {}
-    for (action, template), (shown, resource, refs) in sorted(candidates.items()):
+    simple_verdicts: dict[tuple[Any, ...], bool | None] = {}
+    # A resource of the kind may carry each tag a statement reads (with a value no document names) or
+    # not carry it: `IfExists`, `Null` and negated tag conditions hold on an untagged one. Every
+    # combination of the tag keys involved is tried (up to MAX_TAG_KEYS keys; beyond, all present
+    # and all absent).
+    others = [s for d in known for s in d.statements if s.effect == docs.DENY]
+    if boundary is not None:
+        others += list(boundary.statements)
+    other_keys = {c.key for s in others for c in s.conditions if TAG_KEY.match(c.key)}
+
+    def variants(statement: Statement) -> list[tuple[dict[str, str], tuple[str, ...]]]:
+        keys = sorted({c.key for c in statement.conditions if TAG_KEY.match(c.key)} | other_keys)
+        if not keys:
+            return [({}, ())]
+        if len(keys) > MAX_TAG_KEYS:
+            return [(dict.fromkeys(keys, FRESH_TAG), ()), ({}, tuple(keys))]
+        out = []
+        for mask in range(2 ** len(keys)):
+            present = [k for i, k in enumerate(keys) if mask >> i & 1 == 0]
+            out.append((dict.fromkeys(present, FRESH_TAG), tuple(k for k in keys if k not in present)))
+        return out
+
+    def decide_one(action: str, resource: str, ref: StatementRef, context: dict[str, str],
+                   absent: tuple[str, ...]) -> bool | None:
+        statement = by_ref[(ref.source, ref.number)]
         if simple:
             # No Deny, no boundary: a statement's verdict depends on the fresh resource and the
-            # fixed context only, so it is decided once per statement and kind.
-            granted_refs = []
-            undecided = False
-            for ref in dict.fromkeys(refs):
-                cache_key = ((ref.source, ref.number), resource)
-                if cache_key not in simple_verdicts:
-                    statement = by_ref[(ref.source, ref.number)]
-                    request = Request(principal, action, resource, tags)
-                    state = _partial(statement, request)
-                    verdict = state if isinstance(state, bool) else _simple_conditions(state) if state != _RESIDUAL else None
-                    if verdict is None and state is not False:
-                        verdict = _wide_by_solver((statement, state), (), (), request, classes, budget_ms)
-                    simple_verdicts[cache_key] = verdict
-                verdict = simple_verdicts[cache_key]
-                if verdict is not False:
-                    granted_refs.append(ref)
-                    undecided = undecided or verdict is None
-            if granted_refs:
-                out.append(WideGrant(action, template, shown, tuple(granted_refs), depends, not undecided))
-            continue
-        request = Request(principal, action, resource, tags)
+            # fixed context only, so it is decided once per statement, kind and tags.
+            cache_key = ((ref.source, ref.number), resource, tuple(sorted(context)), absent)
+            if cache_key not in simple_verdicts:
+                request = Request(principal, action, resource, context)
+                state = _partial(statement, request)
+                verdict = state if isinstance(state, bool) else _simple_conditions(state) if state != _RESIDUAL else None
+                if verdict is None and state is not False:
+                    verdict = _wide_by_solver((statement, state), (), (), request, classes, budget_ms, absent)
+                simple_verdicts[cache_key] = verdict
+            return simple_verdicts[cache_key]
+        request = Request(principal, action, resource, context)
         denies = [(s, _partial(s, request)) for d in known for s in d.statements if s.effect == docs.DENY]
         if any(state is True for _, state in denies):
-            continue
+            return False
         open_denies = tuple((s, state) for s, state in denies if state is not False)
         bounded: tuple[Any, ...] = ()
         if boundary is not None:
             allows_b = [(s, _partial(s, request)) for s in boundary.statements if s.effect == docs.ALLOW]
             denies_b = [(s, _partial(s, request)) for s in boundary.statements if s.effect == docs.DENY]
             if any(state is True for _, state in denies_b) or all(state is False for _, state in allows_b):
-                continue
+                return False
             inside = any(state is True for _, state in allows_b)
             bounded = (inside, () if inside else tuple(p for p in allows_b if p[1] is not False),
                        tuple(p for p in denies_b if p[1] is not False))
+        state = _partial(statement, request)
+        if state is False:
+            return False
+        verdict: bool | None = None
+        if not open_denies and (not bounded or (bounded[0] and not bounded[2])) and state != _RESIDUAL:
+            verdict = True if state is True else _simple_conditions(state)  # type: ignore[arg-type]
+        if verdict is None:
+            verdict = _wide_by_solver((statement, state), open_denies, bounded, request, classes, budget_ms, absent)
+        return verdict
+
+    for (action, template), (shown, resource, refs) in sorted(candidates.items()):
         granted_refs = []
         undecided = False
         for ref in dict.fromkeys(refs):
-            statement = by_ref[(ref.source, ref.number)]
-            state = _partial(statement, request)
-            if state is False:
-                continue
-            verdict: bool | None = None
-            if not open_denies and (not bounded or (bounded[0] and not bounded[2])) and state != _RESIDUAL:
-                verdict = True if state is True else _simple_conditions(state)  # type: ignore[arg-type]
-            if verdict is None:
-                verdict = _wide_by_solver((statement, state), open_denies, bounded, request, classes, budget_ms)
-            if verdict is not False:
+            combined: bool | None = False
+            for context, absent in variants(by_ref[(ref.source, ref.number)]):
+                verdict = decide_one(action, resource, ref, context, absent)
+                combined = True if True in (combined, verdict) else None if None in (combined, verdict) else False
+                if combined is True:
+                    break
+            if combined is not False:
                 granted_refs.append(ref)
-                undecided = undecided or verdict is None
+                undecided = undecided or combined is None
         if granted_refs:
             out.append(WideGrant(action, template, shown, tuple(granted_refs), depends, not undecided))
     return tuple(out)
 
 
+MAX_TAG_KEYS = 6
+
+
 def _wide_by_solver(
     granting: tuple[Statement, Any], open_denies: tuple[tuple[Statement, Any], ...], bounded: tuple[Any, ...],
-    request: Request, classes: dict[tuple[Any, ...], bool | None], budget_ms: int,
+    request: Request, classes: dict[tuple[Any, ...], bool | None], budget_ms: int, absent: tuple[str, ...] = (),
 ) -> bool | None:
     """Whether some context lets the granting statement match the request while no open Deny does
     and the boundary allows it: the solver on the statements `_partial` left open (their fixed parts
@@ -1865,14 +1941,16 @@ def _wide_by_solver(
     inside, boundary_allows, boundary_denies = bounded if bounded else (True, (), ())
     involved = (granting, *open_denies, *boundary_allows, *boundary_denies)
     residual = any(state == _RESIDUAL for _, state in involved)
-    key = (tuple(involved), len(open_denies), inside, len(boundary_allows),
+    key = (tuple(involved), len(open_denies), inside, len(boundary_allows), absent,
            tuple(sorted(request.context.items())) if any(TAG_KEY.match(k) for k in request.context) else (),
            (request.action, request.resource, request.principal) if residual else None)
     if key in classes:
         return classes[key]
     try:
         pseudo = docs.Document(tuple(s for s, _ in involved), "residual")
-        encoding = _Encoding([pseudo], fixed={k: v[0] for k, v in request.context.items() if TAG_KEY.match(k)})
+        fixed: dict[str, str | None] = {k: v[0] for k, v in request.context.items() if TAG_KEY.match(k)}
+        fixed.update(dict.fromkeys(absent))  # tags the resource does not carry
+        encoding = _Encoding([pseudo], fixed=fixed)
         parts = [encoding.statement(granting[0])]
         parts += [z3.Not(encoding.statement(s)) for s, _ in (*open_denies, *boundary_denies)]
         if not inside:
@@ -1968,6 +2046,99 @@ def external_assumers(role: RoleModel, budget_ms: int = DEFAULT_BUDGET_MS) -> tu
     return tuple(out)
 
 
+# A value nobody names, shaped as the key's real values are (every organization ID starts `o-`, so
+# `o-*` pins nothing).
+FRESH_VALUES = {"aws:principalorgid": "o-" + FRESH_TAG * 10}
+
+
+def assumable_without(role: RoleModel, principal: Principal, keys: Sequence[str],
+                      budget_ms: int = DEFAULT_BUDGET_MS) -> bool | None:
+    """Whether `principal` (one principal, or an account's root: any of its principals) can assume the
+    role when each of `keys` is absent from the request or holds a value no document names, through
+    any statement of the trust and past all its Denies: whether those keys pin who gets in. False:
+    every such request is refused (the trust requires values of them, in an Allow or a Deny); None:
+    not decided, or the trust is not known."""
+    trust = role.trust
+    if trust is None or not trust.known:
+        return None
+    try:
+        encoding = _Encoding((trust,))
+        if re.fullmatch(r"arn:[^:]+:iam::\d{12}:root", str(principal.value)):
+            who = [encoding.principal_match(principal)]
+        else:
+            from agent_iam.model.evaluate import principal_of
+
+            who = encoding.fix_principal(principal_of(principal))
+        constraints = [*encoding.domain, *encoding.free_domain(), *who, encoding.trust(role)]
+        constraints += [z3.Or(encoding.fix_key(encoding.keys[k.lower()], []),
+                              encoding.fix_key(encoding.keys[k.lower()], [FRESH_VALUES.get(k.lower(), FRESH_NAME)]))
+                        for k in keys if k.lower() in encoding.keys]
+        if isinstance(role.arn, str):
+            constraints.append(encoding.resource == _text(role.arn))
+    except (Unsupported, ValueError):
+        return None
+    status, _ = _solve(constraints, budget_ms)
+    return True if status == "sat" else False if status == "unsat" else None
+
+
+# Operators whose first value, as written, is a value that meets them (no wildcard, no variable).
+_LITERAL_OPERATORS = frozenset({"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "Bool"})
+
+
+# What a wildcard of a `*Like` condition value becomes in a witness built from the statement's values.
+WITNESS_FILL = "x"
+# What an unknown condition value (a `secure:` external ID) is assumed to be in such a witness.
+SECRET_STAND_IN = "the-configured-secret"
+
+
+def _direct_witness(role: RoleModel, statement: Statement, principal: Principal
+                    ) -> tuple[Request, tuple[tuple[str, str], ...]] | None:
+    """A request built from the statement's own values (the principal it names, an action it names,
+    each condition's first value, a `*Like` pattern's wildcards filled, an unknown value given a
+    stand-in it is then assumed to hold), kept only when the evaluator says it assumes the role: most
+    trusts (a vendor with an external ID, secret or not, a principal pattern, an OIDC subject) are
+    answered so, without the solver. None when the statement needs the solver (negations, numbers,
+    several values of one key)."""
+    if principal.kind not in (docs.AWS, docs.FEDERATED) or not isinstance(principal.value, str):
+        return None
+    if arns.has_wildcard(principal.value) or statement.not_action or not isinstance(role.arn, str):
+        return None
+    action = next((a for a in statement.action if isinstance(a, str) and not arns.has_wildcard(a)), None)
+    if action is None:
+        return None
+    context: dict[str, str] = {}
+    assumed: dict[str, str] = {}
+    for condition in statement.conditions:
+        if condition.operator not in _LITERAL_OPERATORS or condition.if_exists or condition.set_operator:
+            return None
+        value = condition.values[0] if condition.values else None
+        if isinstance(value, Unknown):
+            assumed[value.name] = SECRET_STAND_IN
+            value = SECRET_STAND_IN
+        if not isinstance(value, str) or "${" in value:
+            return None
+        if arns.has_wildcard(value):
+            if not condition.operator.endswith("Like"):
+                return None
+            value = value.replace("*", WITNESS_FILL).replace("?", WITNESS_FILL)
+        if context.setdefault(condition.key, value) != value:
+            return None
+    who: Principal | str = principal
+    named = context.pop(PRINCIPAL_ARN, None)
+    if named is not None:  # the principal the pattern names, within the listed account (its root)
+        root = re.fullmatch(r"arn:[^:]+:iam::(\d{12}):root", principal.value)
+        if root is None or arns.account_of(named) != root.group(1):
+            return None
+        who = named
+    try:
+        request = Request(who, action, role.arn, context)
+    except ValueError:
+        return None
+    if can_assume(role, request, assumed).allowed is not True:
+        return None
+    return request, tuple(sorted(assumed.items()))
+
+
 def _assume_witness(
     role: RoleModel, statement: Statement, principal: Principal, budget_ms: int
 ) -> tuple[Request, tuple[tuple[str, str], ...]] | bool | None:
@@ -1976,6 +2147,15 @@ def _assume_witness(
     secret external ID); False when `principal` names no one outside the account or no request
     can; None when that is not decided."""
     assert role.trust is not None
+    if principal.kind == docs.SERVICE:
+        return False  # as `_outside` answers: an AWS service acts for the account
+    if principal.kind == docs.AWS and isinstance(principal.value, str) and not arns.has_wildcard(principal.value):
+        account = arns.account_of(principal.value)
+        if account is None or account == role.account:
+            return False  # as `_outside` answers: no one outside the account
+    direct = _direct_witness(role, statement, principal)
+    if direct is not None:
+        return direct
     try:
         encoding = _Encoding((role.trust,))
         who = _outside(encoding, principal, role.account)
@@ -2013,6 +2193,7 @@ __all__ = [
     "WIDER",
     "WideGrant",
     "allows",
+    "assumable_without",
     "assumes",
     "compare",
     "external_assumers",

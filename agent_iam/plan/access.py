@@ -1,28 +1,29 @@
 """The access report: who can assume each role, under which conditions, and what it may do.
 
-Built from the plan's registered resources only (the same documents `pulumi up` would send),
-so it is exact by construction; written as `build/<stack>/access.md` for pull-request review.
+Read from the one model of each role's effective access (`agent_iam.model`, the same models the
+guardrails judge): the trust's statements in words and, from the reasoner, who outside the account
+can assume it (`external_assumers`, after the trust's Denies); a row per service and access level
+for every document the role gets (inline, customer managed, AWS managed), each naming its document;
+and the sensitive actions it may call on every resource of their kind (`wide_grants`), whichever
+document grants them. Written as `build/<stack>/access.md` for pull-request review.
 """
 
 from __future__ import annotations
 
 import functools
-
-import json
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from agent_iam.iam import actions as iam_actions
 from agent_iam.iam import arns
+from agent_iam.iam.checks import REDACTED
 from agent_iam.iam.issuers import describe_subjects
-from agent_iam.iam.resource_types import POLICY as MANAGED_POLICY
-from agent_iam.iam.resource_types import ROLE, ROLE_POLICY
-from agent_iam.iam.resource_types import ROLE_POLICY_ATTACHMENT as ATTACHMENT
+from agent_iam.iam.resource_types import ROLE
 from agent_iam.iam.tags import PRESET_TAG
-
-from .mocks import Registration
-
+from agent_iam.model import documents as mdocs
+from agent_iam.model.documents import Condition, Document, Principal, Statement, Unknown
 
 OPERATOR_WORDS = {
     "StringEquals": "equals",
@@ -43,6 +44,9 @@ LEVEL_ORDER = (
 )
 EVERY_ACTION_EXCEPT = "every action except"  # a NotAction statement's row
 UNKNOWN_LEVEL = "unknown action"
+# A statement of an AWS managed policy naming more services than this is shown one row per access
+# level (ReadOnlyAccess names hundreds); the stack's own documents are always shown service by service.
+FOLD_SERVICES = 8
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Grant:
     conditions: tuple[str, ...]
     source: str
     level: str = UNKNOWN_LEVEL  # Read, List, Write, Permissions management, Tagging; or the two above
+    managed: bool = False  # from an AWS managed policy (the diagram shows the policy, not its resources)
 
     @property
     def rank(self) -> int:
@@ -69,56 +74,55 @@ class RoleAccess:
     trust: list[str] = field(default_factory=list)
     principals: list[str] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
-    aws_managed: list[str] = field(default_factory=list)
+    aws_managed: list[str] = field(default_factory=list)  # attached AWS managed policies' ARNs
     boundary: str | None = None
     protected: bool = False
     preset: str | None = None  # `<vendor>@<version>` of a vendor preset (the role's agent-iam:preset tag)
+    outside: list[str] = field(default_factory=list)  # who outside the account can assume it (the reasoner)
+    wide: list[str] = field(default_factory=list)  # sensitive actions on every resource of a kind, per document
+    unseen: list[str] = field(default_factory=list)  # documents whose content the plan cannot see
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
-def _document(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, dict):
-        return raw
-    return json.loads(raw) if isinstance(raw, str) and raw else {"Statement": []}
-
-
-def _code(value: str) -> str:
+def _code(value: Any) -> str:
     return f"`{value}`"
 
 
-def _value_words(key: str, values: list[Any]) -> str:
-    if key == "sts:ExternalId":
-        shown = "the configured secret value" if values == ["[secret]"] else _code(str(values[0]))
-        return shown if len(values) == 1 else "one of the configured values"
+def _value_words(key: str, values: Sequence[Any]) -> str:
+    if any(isinstance(v, Unknown) or v == REDACTED for v in values):
+        if key.lower() == "sts:externalid":
+            return "the configured secret value" if len(values) == 1 else "one of the configured values"
+        return "a value not known to the plan"
     if len(values) == 1:
-        return _code(str(values[0]))
-    return "one of " + ", ".join(_code(str(v)) for v in values)
+        return _code(values[0])
+    return "one of " + ", ".join(_code(v) for v in values)
 
 
-def condition_phrases(condition: dict[str, Any] | None) -> list[str]:
-    """`{"StringEquals": {"aws:SourceAccount": "1"}}` -> ["`aws:SourceAccount` equals `1`"]."""
-    phrases = []
-    for operator, pairs in (condition or {}).items():
-        base = operator.removeprefix("ForAnyValue:").removeprefix("ForAllValues:").removesuffix("IfExists")
-        verb = OPERATOR_WORDS.get(base, f"satisfies {operator}")
-        for key, value in pairs.items():
-            phrases.append(f"{_code(key)} {verb} {_value_words(key, _as_list(value))}")
-    return phrases
+def condition_words(condition: Condition) -> str:
+    """One typed condition in words: "`aws:SourceAccount` equals `1`"."""
+    verb = OPERATOR_WORDS.get(condition.operator, f"satisfies {condition.written or condition.operator}")
+    key = condition.key_written or condition.key
+    return f"{_code(key)} {verb} {_value_words(key, condition.values)}"
 
 
-def _subjects(condition: dict[str, Any] | None) -> dict[str, list[str]]:
+def condition_phrases(condition: Mapping[str, Any] | Sequence[Condition] | None) -> list[str]:
+    """Conditions in words (typed, or a Condition block as written): `{"StringEquals": {"aws:SourceAccount":
+    "1"}}` -> ["`aws:SourceAccount` equals `1`"]."""
+    if isinstance(condition, Mapping):
+        if not condition:
+            return []
+        statement = {"Effect": "Allow", "Action": "a:b", "Resource": "*", "Condition": dict(condition)}
+        condition = mdocs.parse_document({"Statement": [statement]}).statements[0].conditions
+    return [condition_words(c) for c in condition or ()]
+
+
+def _subjects(conditions: Sequence[Condition]) -> dict[str, list[str]]:
     """The `sub` values an OIDC trust pins (Kubernetes service accounts, CI runs, ...), by the issuer
     their condition key names (`<issuer>:sub`)."""
     found: dict[str, list[str]] = {}
-    for pairs in (condition or {}).values():
-        for key, value in pairs.items():
-            if key.endswith(":sub"):
-                found.setdefault(key.removesuffix(":sub"), []).extend(str(v) for v in _as_list(value))
+    for condition in conditions:
+        key = condition.key_written or condition.key
+        if key.endswith(":sub"):
+            found.setdefault(key.removesuffix(":sub"), []).extend(str(v) for v in condition.values)
     return found
 
 
@@ -129,40 +133,50 @@ def subject_words(subjects: dict[str, list[str]]) -> str:
     return " or ".join(describe_subjects(issuer, values) for issuer, values in subjects.items())
 
 
-def principal_phrases(principal: Any, own_account: str) -> list[str]:
-    """Who a trust statement's principal is, in words."""
-    if principal == "*":
-        return ["ANYONE (wildcard principal)"]
-    phrases = []
-    for kind, values in (principal or {}).items():
-        for value in _as_list(values):
-            if kind == "Service":
-                phrases.append(f"the AWS service {_code(value)}")
-            elif kind == "Federated":
-                phrases.append(f"tokens from the identity provider {_code(value)}")
-            elif value == "*":
-                phrases.append("ANYONE (wildcard principal)")
-            else:
-                arn = arns.parse(value)
-                account = arn.account if arn else value
-                where = "this account" if account == own_account else f"account {account}"
-                if value.endswith(":root") or arns.ACCOUNT_ID_RE.fullmatch(value):
-                    phrases.append(f"any principal of {where} that its IAM policies allow")
-                else:
-                    kind_word = arn.resource.split("/", 1)[0] if arn else "principal"
-                    phrases.append(f"the {kind_word} {_code(value)} ({where})")
-    return phrases
+def principal_words(principal: Principal, own_account: str | None) -> str:
+    """Who one typed principal is, in words."""
+    value = principal.value
+    if principal.kind == mdocs.ANY or value == "*":
+        return "ANYONE (wildcard principal)"
+    if principal.kind == mdocs.SERVICE:
+        return f"the AWS service {_code(value)}"
+    if principal.kind == mdocs.FEDERATED:
+        return f"tokens from the identity provider {_code(value)}"
+    if principal.kind == mdocs.CANONICAL_USER:
+        return f"the canonical user {_code(value)}"
+    if isinstance(value, Unknown):
+        return "a principal not known to the plan"
+    arn = arns.parse(value)
+    account = arn.account if arn else value
+    where = "this account" if account == own_account else f"account {account}"
+    if value.endswith(":root"):
+        return f"any principal of {where} that its IAM policies allow"
+    kind_word = arn.resource.split("/", 1)[0] if arn else "principal"
+    return f"the {kind_word} {_code(value)} ({where})"
 
 
-def trust_sentence(role_arn: str, statement: dict[str, Any], own_account: str) -> str:
-    who = " or ".join(principal_phrases(statement.get("Principal"), own_account))
-    actions = ", ".join(_code(a) for a in _as_list(statement.get("Action")))
-    subjects = _subjects(statement.get("Condition"))
+def principal_phrases(statement: Statement, own_account: str | None) -> list[str]:
+    """Who a typed trust statement names, in words (NotPrincipal: everyone but them)."""
+    named = [principal_words(p, own_account) for p in statement.principal or ()]
+    if statement.not_principal:
+        return [f"ANYONE except {' and '.join(named)}"]
+    return named
+
+
+def trust_sentence(statement: Statement | Mapping[str, Any], own_account: str | None) -> str:
+    """A trust statement in words: who, which actions, under which conditions."""
+    if isinstance(statement, Mapping):
+        statement = mdocs.parse_document({"Statement": [dict(statement)]}).statements[0]
+    who = " or ".join(principal_phrases(statement, own_account))
+    actions = ", ".join(_code(a) for a in statement.action)
+    if statement.not_action:
+        actions = f"every action except {actions}"
+    subjects = _subjects(statement.conditions)
     if subjects:
         who = f"{subject_words(subjects)}, with {who},"
-    conditions = condition_phrases(statement.get("Condition"))
+    conditions = condition_phrases(statement.conditions)
     when = " when " + " and ".join(conditions) if conditions else " with NO condition"
-    verb = "can" if statement.get("Effect", "Allow") == "Allow" else "is DENIED to"
+    verb = "can" if statement.effect == mdocs.ALLOW else "is DENIED to"
     return f"{who} {verb} call {actions}{when}."
 
 
@@ -198,80 +212,249 @@ def resources_of_service(service: str, resources: list[str], services: set[str])
     return tuple(own)
 
 
-def grants_of(document: dict[str, Any], source: str) -> list[Grant]:
+def _typed(document: Document | Mapping[str, Any]) -> Document:
+    return document if isinstance(document, Document) else mdocs.parse_document(dict(document))
+
+
+def grants_of(document: Document | Mapping[str, Any], source: str, fold: bool = False) -> list[Grant]:
     """Each statement split by service and access level, so a reviewer reads
-    'Write: s3 PutObject on arn:aws:s3:::bucket/*', and only the resources of that service."""
+    'Write: s3 PutObject on arn:aws:s3:::bucket/*', and only the resources of that service. With
+    `fold` (an AWS managed policy), a statement naming many services is one row per access level."""
     grants = []
-    for statement in _as_list(document.get("Statement")):
-        effect = statement.get("Effect", "Allow")
-        conditions = tuple(condition_phrases(statement.get("Condition")))
-        resources = _as_list(statement.get("Resource")) or [f"all but {r}" for r in _as_list(statement.get("NotResource"))]
+    for statement in _typed(document).statements:
+        conditions = tuple(condition_phrases(statement.conditions))
+        written = [str(r) for r in statement.resource or ()]
+        resources = [f"all but {r}" for r in written] if statement.not_resource else written
         rows: dict[tuple[str, str], list[str]] = defaultdict(list)
-        if "NotAction" in statement:
-            for action in _as_list(statement.get("NotAction")):
-                service, _, verb = str(action).partition(":")
-                rows[(service if verb else "*", EVERY_ACTION_EXCEPT)].append(verb or str(action))
-        for action in _as_list(statement.get("Action")):
-            service, _, verb = str(action).partition(":")
+        for action in map(str, statement.action):
+            service, _, verb = action.partition(":")
+            if statement.not_action:
+                rows[(service if verb else "*", EVERY_ACTION_EXCEPT)].append(verb or action)
+                continue
             service = service.lower() if verb else "*"
             for level in _levels(service, verb):
-                rows[(service, level)].append(verb or str(action))
+                rows[(service, level)].append(verb or action)
         services = {service for service, _ in rows}
+        if fold and len(services) > FOLD_SERVICES:
+            by_level: dict[str, list[str]] = defaultdict(list)
+            for (service, level), verbs in rows.items():
+                by_level[level] += [f"{service}:{verb}" for verb in verbs]
+            for level, actions in by_level.items():
+                named = sorted({a.split(":", 1)[0] for a in actions})
+                if len(named) == 1:
+                    verbs = tuple(sorted({a.split(":", 1)[1] for a in actions}))
+                    grants.append(Grant(statement.effect, named[0], verbs, tuple(resources), conditions, source, level, True))
+                    continue
+                grants.append(Grant(statement.effect, f"{len(named)} services", tuple(sorted(set(actions))),
+                                    tuple(resources), conditions, source, level, managed=True))
+            continue
         for (service, level), verbs in rows.items():
             grants.append(
                 Grant(
-                    effect=effect,
+                    effect=statement.effect,
                     service=service,
                     actions=tuple(sorted(set(verbs))),
-                    resources=resources_of_service(service, [str(r) for r in resources], services),
+                    resources=resources_of_service(service, resources, services),
                     conditions=conditions,
                     source=source,
                     level=level,
+                    managed=fold,
                 )
             )
     return grants
 
 
-def access_model(resources: Iterable[Registration]) -> list[RoleAccess]:
-    """One entry per role, with its trust in words and its grants from every policy it has."""
-    resources = list(resources)
-    managed = {str(r.outputs.get("arn")): r for r in resources if r.type == MANAGED_POLICY}
-    roles: dict[tuple[str, str], RoleAccess] = {}
-    for resource in resources:
-        if resource.type != ROLE:
+def _source_words(document: Document) -> str:
+    """`inline policy `x``: a document's kind and name as the report's rows say it."""
+    source = document.source
+    if source is None:
+        return "document"
+    words = source.describe()
+    name = repr(source.name)
+    return words.replace(name, _code(source.name)) if name in words else words
+
+
+WIDE_KINDS = (iam_actions.PASS_ROLE, "credential reads", iam_actions.PERMISSIONS, iam_actions.WRITE, iam_actions.TAGGING)
+
+
+def wide_words(actions: Iterable[str], by_name: bool = False) -> str:
+    """`credential reads on every resource of a kind: ssm:GetParameter, ssm:GetParameters; Write on
+    every resource of a kind: ...`: sensitive actions by kind of risk, most dangerous first (`by_name`:
+    the kinds in name order, as the diff's notes have shown them)."""
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for action in actions:
+        if action == iam_actions.PASS_ROLE:
+            by_kind[iam_actions.PASS_ROLE].add(action)
+        elif iam_actions.is_credential_read(action):
+            by_kind["credential reads"].add(action)
+        else:
+            by_kind[str(iam_actions.access_level(action))].add(action)
+    parts = []
+    order = sorted(by_kind) if by_name else sorted(
+        by_kind, key=lambda k: WIDE_KINDS.index(k) if k in WIDE_KINDS else len(WIDE_KINDS))
+    for kind in order:
+        found = sorted(by_kind[kind])
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        parts.append(f"{kind} on every resource of a kind: {shown}")
+    return "; ".join(parts)
+
+
+@functools.cache
+def managed_policy_summary(policy_arn: str) -> str:
+    """What an AWS managed policy's current document grants on every resource of a kind when attached
+    alone (the reasoner's wide grants, in words); "" when nothing or not in the dataset."""
+    from agent_iam.iam import managed_policies
+    from agent_iam.model import role_from_documents, solver
+    from agent_iam.model.roles import aws_managed
+
+    if not managed_policies.is_aws_managed(policy_arn):
+        return ""
+    document = aws_managed(policy_arn)
+    if not document.known:
+        return ""
+    role = role_from_documents("summary", identity=[document])
+    return wide_words((g.action for g in solver.wide_grants(role)), by_name=True)
+
+
+def _wide_lines(unit: Any, grants: Sequence[Any]) -> list[str]:
+    """One line per document (and statement, but for an AWS managed policy) that grants sensitive
+    actions on every resource of their kind, with what could still deny it, what was not decided, and
+    agent-iam's own reviewed exception where one covers it."""
+    from agent_iam.guardrails.rules import own_exception, unseen_words
+
+    model = unit.model
+
+    order = {d.source: i for i, d in enumerate(model.identity)}
+    places: dict[tuple[int, int | None], list[tuple[Any, Any]]] = defaultdict(list)
+    for grant in grants:
+        for ref in grant.granted_by:
+            document = model.identity[order[ref.source]]
+            whole = document.source is not None and document.source.kind == mdocs.AWS_MANAGED
+            places[(order[ref.source], None if whole else ref.number)].append((grant, ref))
+    lines = []
+    for (index, number), found in sorted(places.items(), key=lambda item: (item[0][0], item[0][1] or 0)):
+        document = model.identity[index]
+        if number is None:
+            numbers = sorted({ref.number for _, ref in found})
+            where = f"{_source_words(document)} ({'statements' if len(numbers) > 1 else 'statement'} " \
+                    f"{', '.join(f'#{n}' for n in numbers)})"
+            resource = ""
+        else:
+            statement = document.statement(number)
+            where = f"{_source_words(document)} {statement.label}"
+            resource = f" (on {_code(found[0][0].resource)})"
+        notes = []
+        if any(g.depends_on for g, _ in found):
+            notes.append(unseen_words(model))
+        if any(not g.decided for g, _ in found):
+            notes.append("not all decided in the solver's budget: counted as granted")
+        reviewed = own_exception("sensitive-actions-scoped", unit, document, {g.action for g, _ in found})
+        if reviewed:
+            notes.append(f"agent-iam's reviewed exception: {reviewed}")
+        note = f" ({'; '.join(notes)})" if notes else ""
+        lines.append(f"{where}{resource}: **{wide_words(g.action for g, _ in found)}**{note}")
+    return lines
+
+
+def _named(principal: str) -> bool:
+    """Whether a witness's principal reads as one (`arn:aws:iam::2222:role/x`, an account's root)."""
+    parsed = arns.parse(principal)
+    return parsed is not None and (parsed.resource == "root" or "/" in parsed.resource.strip("/ "))
+
+
+def _outside_lines(model: Any, own_account: str | None) -> list[str]:
+    """Who outside the role's account can assume it, from the reasoner (after the trust's Denies): each
+    principal, the conditions it must meet, and a request by which it does."""
+    from agent_iam.model import solver
+
+    if model.trust is None:
+        return []
+    if not model.trust.known:
+        return [f"not known: the trust policy is not in the plan ({model.trust.reason})"]
+    lines = []
+    for assumer in solver.external_assumers(model):
+        who = principal_words(assumer.principal, own_account)
+        if assumer.excluded:
+            who += " except " + " and ".join(principal_words(p, own_account) for p in assumer.excluded)
+        conditions = condition_phrases(assumer.conditions)
+        must = "when " + " and ".join(conditions) if conditions else "with NO condition"
+        where = f"trust statement {assumer.statement.sid!r}" if assumer.statement.sid else f"trust statement #{assumer.statement.number}"
+        example = ""
+        witness = assumer.witness.principal if assumer.witness is not None else None
+        if witness is not None and witness.value != assumer.principal.value and _named(str(witness.value)):
+            example = f"; e.g. {_code(witness.value)} calling {_code(assumer.witness.action)}"  # type: ignore[union-attr]
+        lines.append(f"{who} ({where}), {must}{example}")
+    return lines
+
+
+def _views_of(source: Any) -> tuple[Sequence[Any], str | None, dict[tuple[str, str], Any]]:
+    """The resource views of a plan run (shared with the judge's when it judged this run) or of a list
+    of registrations, the account they default to, and each registration by (type, name)."""
+    from .views import registration_views, resource_views
+
+    if hasattr(source, "resources"):
+        settings = getattr(source, "settings", None)
+        account = getattr(settings, "account_id", None)
+        views = resource_views(source, account)
+        registrations = source.resources
+    else:
+        registrations = list(source)
+        account = None
+        views = registration_views(registrations, None)
+    return views, account, {(r.type, r.name): r for r in registrations}
+
+
+def access_model(source: Any) -> list[RoleAccess]:
+    """One entry per role the plan creates (a PlanRun, or its registrations), read from the one
+    model of its effective access: its trust in words and who outside its account can assume it, a
+    row per service and level from every document it gets, and its sensitive grants on every
+    resource of their kind."""
+    from agent_iam.guardrails import rules
+    from agent_iam.model import solver
+
+    views, account, registrations = _views_of(source)
+    roles = []
+    for unit in rules.role_units(views, rules.Context(account_id=account)):
+        if unit.view is None or unit.role is None:
             continue
-        arn = str(resource.outputs.get("arn", ""))
-        account = arns.account_of(arn) or ""
-        name = str(resource.inputs.get("name") or resource.name)
+        model = unit.model
+        registration = registrations.get((ROLE, unit.view.name))
+        arn = model.arn if isinstance(model.arn, str) else str(unit.view.props.get("arn", ""))
+        tags = unit.view.get("tags")
         access = RoleAccess(
             arn=arn,
-            name=name,
-            boundary=resource.inputs.get("permissionsBoundary"),
-            protected=resource.protect,
-            preset=(resource.inputs.get("tags") or {}).get(PRESET_TAG),
+            name=unit.role,
+            boundary=unit.view.get("permissionsBoundary") or None,
+            protected=bool(registration and registration.protect),
+            preset=tags.get(PRESET_TAG) if isinstance(tags, Mapping) else None,
         )
-        for statement in _as_list(_document(resource.inputs.get("assumeRolePolicy")).get("Statement")):
-            access.trust.append(trust_sentence(arn, statement, account))
-            access.principals += principal_phrases(statement.get("Principal"), account)
-        roles[(resource.provider or "", name)] = access
-    for resource in resources:
-        role = roles.get((resource.provider or "", str(resource.inputs.get("role"))))
-        if role is None:
-            continue
-        if resource.type == ROLE_POLICY:
-            source = f"inline policy {_code(str(resource.inputs.get('name')))}"
-            role.grants += grants_of(_document(resource.inputs.get("policy")), source)
-        elif resource.type == ATTACHMENT:
-            policy_arn = str(resource.inputs.get("policyArn"))
-            if policy_arn in managed:
-                policy = managed[policy_arn]
-                source = f"managed policy {_code(str(policy.inputs.get('name')))}"
-                role.grants += grants_of(_document(policy.inputs.get("policy")), source)
-            else:
-                role.aws_managed.append(policy_arn)
-    for role in roles.values():  # writes and permissions management first; Deny rows after Allow rows
-        role.grants.sort(key=lambda g: (g.effect != "Allow", g.rank, g.service, g.source))
-    return sorted(roles.values(), key=lambda r: r.arn)
+        own = model.account
+        if model.trust is not None and model.trust.known:
+            for statement in model.trust.statements:
+                access.trust.append(trust_sentence(statement, own))
+                access.principals += principal_phrases(statement, own)
+        access.outside = _outside_lines(model, own)
+        for document in model.identity:
+            source = document.source
+            if not document.known:
+                access.unseen.append(f"{_source_words(document)}: content not known to the plan ({document.reason})")
+                continue
+            managed = source is not None and source.kind == mdocs.AWS_MANAGED
+            if managed and source is not None:
+                access.aws_managed.append(source.arn or source.name)
+            access.grants += grants_of(document, _source_words(document), fold=managed)
+        access.wide = _wide_lines(unit, solver.wide_grants(model))
+        # writes and permissions management first; Deny rows after Allow rows
+        access.grants.sort(key=lambda g: (g.effect != "Allow", g.rank, g.service, g.source))
+        roles.append(access)
+    return sorted(roles, key=lambda r: r.arn)
+
+
+def _managed_kind(policy_arn: str) -> str:
+    """`AWS managed policy` for AWS's (its account is `aws`, whatever its name), else `customer managed policy`."""
+    from agent_iam.iam import managed_policies
+
+    return "AWS managed policy" if managed_policies.is_aws_managed(policy_arn) else "customer managed policy"
 
 
 def _mermaid_label(text: str) -> str:
@@ -297,12 +480,12 @@ def mermaid(model: list[RoleAccess]) -> str:
             lines.append(f"  {node('principal', principal)} -->|assume| {role_id}")
         edges: dict[str, set[str]] = defaultdict(set)
         for grant in role.grants:
-            if grant.effect != "Allow":
+            if grant.effect != "Allow" or grant.managed:
                 continue
             for resource in grant.resources:
                 edges[resource].update(f"{grant.service}:{action}" for action in grant.actions)
         for policy_arn in role.aws_managed:
-            edges[policy_arn.rsplit("/", 1)[-1] + " (AWS managed policy)"].add("attached")
+            edges[policy_arn.rsplit("/", 1)[-1] + f" ({_managed_kind(policy_arn)})"].add("attached")
         for resource, services in sorted(edges.items()):
             lines.append(f"  {role_id} -->|{', '.join(sorted(services))}| {node('resource', resource)}")
     return "\n".join(lines)
@@ -395,6 +578,9 @@ WEIGHTY_LEVELS = (iam_actions.PERMISSIONS, iam_actions.WRITE, EVERY_ACTION_EXCEP
 
 def _actions_cell(grant: Grant) -> str:
     """The actions of a row; a pattern says how many actions of this row's level it matches."""
+    if grant.managed and grant.service.endswith(" services"):  # an AWS managed policy's folded row
+        shown = ", ".join(_code(a) for a in grant.actions[:6])
+        return shown + (f" and {len(grant.actions) - 6} more" if len(grant.actions) > 6 else "")
     shown = []
     for verb in grant.actions:
         text = _code(verb)
@@ -416,33 +602,32 @@ def _resources_cell(grant: Grant) -> str:
     if not grant.resources:
         return "none of this service's resources (the statement names other services' ARNs)"
     cells = []
-    for resource in grant.resources:
+    shown = grant.resources[:5] if grant.managed else grant.resources  # an AWS managed policy's: the first few
+    for resource in shown:
         every = resource == "*" or arns.covers_every_resource(resource)
         cells.append(_code(resource) + (" **(every resource)**" if every else ""))
+    if len(shown) < len(grant.resources):
+        cells.append(f"and {len(grant.resources) - len(shown)} more")
     return "<br>".join(cells)
 
 
-@functools.cache
-def managed_policy_summary(policy_arn: str) -> str:
-    """What an AWS managed policy's current document grants on every resource (credential reads,
-    PassRole, changes), from the managed-policy dataset; "" when nothing or unknown."""
-    from agent_iam.guardrails.rules import describe_wide_grants
-    from agent_iam.iam import managed_policies
-
-    document = managed_policies.document(policy_arn)
-    return describe_wide_grants(document) if document else ""
-
-
-def _managed_summary(policy_arn: str) -> str:
-    summary = managed_policy_summary(policy_arn)
-    return f": **{summary}**" if summary else ""
+def placement_words(p: dict[str, Any]) -> str:
+    """Where one policy document went: `WizFullPolicy inline (4,302 characters)`, or `Wiz2 in customer managed
+    policy 'wiz-Wiz2' (5,900 characters)` (a plan's `policyDocuments` item)."""
+    where = "inline" if p["placed"] == "inline" else f"in customer managed policy {p['policy']!r}"
+    return f"{p['document']} {where} ({p['characters']:,} characters)"
 
 
 def render_access_report(
-    stack: str, model: list[RoleAccess], violations: list[dict[str, Any]] | None = None, findings: list[Any] | None = None
+    stack: str, model: list[RoleAccess], violations: list[dict[str, Any]] | None = None, findings: list[Any] | None = None,
+    *, placements: list[dict[str, Any]] | None = None,
 ) -> str:
-    """Markdown for reviewers: trust in words, a grants table per role (by access level), the
-    guardrail violations and IAM findings (identical ones grouped with a count), and the diagram."""
+    """Markdown for reviewers: trust in words, a grants table per role (by access level), where agent-iam
+    placed each policy document (`placements`), the guardrail violations and IAM findings (identical
+    ones grouped with a count), and the diagram."""
+    placed: dict[str, list[str]] = {}
+    for p in placements or []:
+        placed.setdefault(p["role"], []).append(placement_words(p))
     out = [f"# Access report: stack `{stack}`", ""]
     out.append(f"{len(model)} roles. Generated by `agent-iam plan` from the documents `pulumi up` would create.")
     out.append("")
@@ -456,7 +641,12 @@ def render_access_report(
             facts.append(f"Vendor preset {_code(role.preset)} (docs/presets.md).")
         out += [f"## `{role.name}`", "", " ".join(facts), "", "**Who can assume it**", ""]
         out += [f"- {sentence}" for sentence in role.trust] or ["- nobody (empty trust policy)"]
+        if role.outside:
+            out += ["", "From outside its account (the reasoner, after the trust's Denies):", ""]
+            out += [f"- {line}" for line in role.outside]
         out += ["", "**What it can do**", ""]
+        if role.name in placed:
+            out += ["Policy documents, placed by agent-iam: " + "; ".join(placed[role.name]) + ".", ""]
         if role.grants:
             out += ["| access | effect | service | actions | resources | conditions | from |",
                     "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -467,12 +657,14 @@ def render_access_report(
                     f"{'<br>'.join(g.conditions) or '-'} | {g.source} |"
                 )
             out.append("")
-        for policy_arn in role.aws_managed:
-            out.append(f"- AWS managed policy {_code(policy_arn)} (contents maintained by AWS){_managed_summary(policy_arn)}")
-        if not role.grants and not role.aws_managed:
+        out += [f"- {line}" for line in role.unseen]
+        if not role.grants and not role.unseen:
             out.append("- nothing: no policy attached")
         if out[-1]:
             out.append("")
+        if role.wide:
+            out += ["Sensitive actions on every resource of their kind (after Denies, within the boundary):", ""]
+            out += [f"- {line}" for line in role.wide] + [""]
     out += _findings_section(list(violations or []), list(findings or []))
     out += ["## Diagram", "", "```mermaid", mermaid(model), "```", ""]
     return "\n".join(out)

@@ -2,7 +2,8 @@
 
 A plan is a function of three things, and the cache key is their content:
 - the stack file as the plan reads it (the stack name and `load_stack_file`'s result: the parsed
-  config, its secret keys and its advisories, not the lines kept for error messages),
+  config, its secret keys and its advisories, the bytes of the policy files its entries list, not
+  the lines kept for error messages),
 - the project's code: the program (`__main__.py`), `Pulumi.yaml` and every file of the
   `agent_iam` package (sources and data),
 - the interpreter and the installed distributions (every `*.dist-info` on `sys.path`, whose
@@ -16,7 +17,8 @@ code. Entries live under `<out>/.cache/plans/` beside the judge's content caches
 
 Two levels keep a re-plan light. The *quick key* hashes the stack file's bytes with the code and
 dependencies; it names the parsed key it was last seen with, so an unchanged file is served
-without parsing it or importing Pulumi. When the bytes changed (a comment, a reordered key), the
+without parsing it or importing Pulumi. A stack whose entries list policy files has no quick key
+(the plan depends on those files' bytes as well): it is parsed, and its config key found. When the bytes changed (a comment, a reordered key), the
 file is parsed and the *config key* looked up; only a changed config runs the program.
 On a hit, files are compared by size and modification time with what the cache last wrote and
 rewritten from the entry only when they differ. Failed plans (config errors) are never cached.
@@ -212,13 +214,16 @@ class Fingerprint:
 # What a loaded stack file keeps only to place an error message (errors are never cached): a
 # comment that shifts lines leaves the plan as it was.
 ERROR_LOCATION_FIELDS = frozenset({"lines", "config_line"})
+# Where the stack file was read from: the plan depends on the policy files' bytes (a field of their own), not on it.
+READ_FROM_FIELDS = frozenset({"stacks_dir"})
 
 
 def stack_file_material(loaded: Any) -> Any:
     """What of a loaded stack file the plan depends on: every field but the error locations, and its advisories."""
     if not dataclasses.is_dataclass(loaded) or isinstance(loaded, type):
         return loaded
-    material = {f.name: getattr(loaded, f.name) for f in dataclasses.fields(loaded) if f.name not in ERROR_LOCATION_FIELDS}
+    skipped = ERROR_LOCATION_FIELDS | READ_FROM_FIELDS
+    material = {f.name: getattr(loaded, f.name) for f in dataclasses.fields(loaded) if f.name not in skipped}
     if hasattr(loaded, "advisories"):
         material["advisories"] = loaded.advisories
     return ["stack file", type(loaded).__qualname__, material]
@@ -434,13 +439,13 @@ def restore_unchanged(stack: str, stacks_dir: Path, cache: PlanCache, mode: str,
     entry = cache.load(stack, key, mode) if key else None
     if entry is None:
         return None
-    from rich.console import Console
+    from .consoles import console as new_console
 
     if cache.restore(stack, key, entry) is None:
         return None
-    console = Console(highlight=False, emoji=False)  # the plan's consoles: ARNs hold `:secret:`, no emoji
+    console = new_console()  # the plan's consoles (plan/consoles.py)
     console.print(RESTORED, soft_wrap=True)
-    replay(entry, mode, console, Console(stderr=True, highlight=False, soft_wrap=True, emoji=False))
+    replay(entry, mode, console, new_console(stderr=True, soft_wrap=True))
     return entry.exit_code
 
 

@@ -23,6 +23,7 @@ from agent_iam.iam import arns
 
 if TYPE_CHECKING:
     from agent_iam.guardrails.rules import ResourceView, Violation
+    from agent_iam.model.documents import Document, Statement
     from agent_iam.stack_config import StackSettings
 
     from .guardrails import PlanDocument
@@ -66,6 +67,7 @@ class Places:
         context: rules.Context,
     ) -> None:
         self.context = context
+        self.view_list = views
         self.views = {(v.type, v.name): v for v in views}
         self.documents = {d.label: d for d in documents}
         self.by_source = {d.source: d for d in documents if d.source is not None}
@@ -83,13 +85,12 @@ class Places:
         # (role, Sid) -> the names of the role's own documents with a statement of that Sid
         self._sid_documents: dict[tuple[RoleKey, str], set[str]] = defaultdict(set)
         for doc in documents:
-            if doc.managed_policy is not None:
+            if doc.managed_policy is not None or doc.model is None:
                 continue
-            for statement in rules.statements(doc.document):
-                sid = statement.get("Sid")
-                if isinstance(sid, str) and sid:
+            for statement in doc.model.statements:
+                if statement.sid:
                     for role in doc.roles:
-                        self._sid_documents[(role, sid)].add(doc.name)
+                        self._sid_documents[(role, statement.sid)].add(doc.name)
 
     # --- places ---------------------------------------------------------------------------
 
@@ -102,9 +103,13 @@ class Places:
 
     def of_violation(self, violation: Violation) -> list[Place]:
         view = self.views.get((violation.resource_type, violation.resource_name))
-        if view is not None and view.type == rules.POLICY:  # a customer managed policy: every role attaching it
+        roles: list[RoleKey | None]
+        if violation.role and violation.account is not None:  # a rule on a role's effective access
+            roles = [RoleKey(violation.account, violation.role)]
+        elif view is not None and view.type == rules.POLICY:  # a customer managed policy: every role attaching it
             doc = self.by_source.get((view.type, view.name))
-            roles: list[RoleKey | None] = list(doc.roles) if doc else [None]
+            roles = [r for r in doc.roles if violation.role in (None, r.name)] if doc else [None]
+            roles = roles or [None]
         elif view is not None:
             roles = [self.role_of_view(view)]
         else:  # a role this stack names but does not create (iam-role-limits)
@@ -121,8 +126,8 @@ class Places:
             return []
         index = finding.statement_index if finding.statement_index is not None and finding.statement_index >= 0 else None
         numbers = tuple(sorted(finding.statements)) or ((index + 1,) if index is not None else ())
-        items = rules.statements(doc.document)
-        sids = tuple(_sid(items[n - 1]) if 0 < n <= len(items) else None for n in numbers)
+        items = doc.model.statements if doc.model is not None else ()
+        sids = tuple(items[n - 1].sid if 0 < n <= len(items) else None for n in numbers)
         whole = doc.managed_policy is not None
         primary = index + 1 if index is not None else None
         return [Place(role, doc.name, numbers, sids, whole, primary) for role in doc.roles]
@@ -161,41 +166,37 @@ class Places:
     def acceptance_of(self, item: Any) -> Key | None:
         return self.accept_as(check_of(item), self.place_of(item)) if acceptable(item) else None
 
-    def statements_at(self, item: Any) -> list[dict[str, Any]]:
-        """The statements an item's place names (every statement of a whole document)."""
+    def statements_at(self, item: Any) -> list[Statement]:
+        """The typed statements an item's place names (every statement of a whole document)."""
         place = self.place_of(item)
         document = self.document_at(item)
         if place is None or document is None:
             return []
-        items = rules.statements(document)
+        items = list(document.statements)
         if place.whole or not place.statements:
             return items if place.whole else []
         return [items[n - 1] for n in place.statements if 0 < n <= len(items)]
 
-    def document_at(self, item: Any) -> dict[str, Any] | None:
-        """The document an item is in, when the plan has it."""
+    def document_at(self, item: Any) -> Document | None:
+        """The typed document an item is in, when the plan has it (from the one model)."""
         if not isinstance(item, rules.Violation):
             doc = self.documents.get(item.label)
-            return doc.document if doc else None
-        view = self.views.get((item.resource_type, item.resource_name))
-        if view is None or item.document is None:
+            return doc.model if doc else None
+        if item.document is None:
             return None
-        if item.document == TRUST_DOCUMENT and view.type == rules.ROLE:
-            return rules.trust_document(view)
-        for name, _, doc in rules.named_identity_documents(view):
-            if name == item.document:
-                return doc
-        from agent_iam.iam import managed_policies
-
-        for arn in rules.attached_policy_arns(view):
-            if managed_policies.is_aws_managed(arn) and managed_policies.name_of(arn) == item.document:
-                return managed_policies.document(arn)
+        if item.role and item.account is not None:  # an effective-access finding: the role's own document
+            for unit in rules.role_units(self.view_list, self.context):
+                if (unit.account, unit.role) == (item.account, item.role):
+                    return next((d for d in unit.model.identity if d.source and d.source.name == item.document), None)
+        for doc in self.documents.values():
+            if doc.source == (item.resource_type, item.resource_name) and doc.name == item.document:
+                return doc.model
+        view = self.views.get((item.resource_type, item.resource_name))
+        role = self.role_of_view(view) if view is not None else None
+        for doc in self.documents.values():
+            if doc.name == item.document and (role is None or role in doc.roles):
+                return doc.model
         return None
-
-
-def _sid(statement: Any) -> str | None:
-    sid = statement.get("Sid") if isinstance(statement, Mapping) else None
-    return sid if isinstance(sid, str) and sid else None
 
 
 def check_of(item: Any) -> str:
@@ -278,19 +279,23 @@ def _summary(items: Sequence[str], limit: int = 4) -> str:
     return f"{shown} and {len(items) - limit} more" if len(items) > limit else shown
 
 
-def grant_words(statements: Sequence[Mapping[str, Any]], actions: Sequence[str] = ()) -> str:
+def _resources_of(statement: Statement) -> list[str]:
+    """A typed statement's resources as written (`NotResource x` for what NotResource leaves out)."""
+    written = [str(p) for p in statement.resource or ()]
+    return [f"NotResource {r}" for r in written] if statement.not_resource else written
+
+
+def grant_words(statements: Sequence[Statement], actions: Sequence[str] = ()) -> str:
     """What statements grant, in words, most dangerous first: `reads the secrets or credentials of
     every Secret in the account: secretsmanager:GetSecretValue on *`. `actions` (a finding's) narrow it
     to those actions; otherwise the sensitive ones, else everything the statements allow."""
     wanted = {a.lower() for a in actions}
     phrases: list[str] = []
     for statement in statements:
-        if not rules.allows(statement):
+        if statement.effect != "Allow":
             continue
-        resources = rules.strings(statement.get("Resource")) or [
-            f"NotResource {r}" for r in rules.strings(statement.get("NotResource"))
-        ]
-        granted = rules.granted_actions(statement)
+        resources = _resources_of(statement)
+        granted = rules.statement_actions(statement)
         if wanted:
             chosen = [a for a in granted if a.lower() in wanted] or sorted(actions)
         else:
@@ -321,7 +326,7 @@ def _takes_resource_tag(action: str) -> bool:
     return "aws:ResourceTag/${TagKey}" in keys
 
 
-def narrower(place: Place, statements: Sequence[Mapping[str, Any]], actions: Sequence[str] = ()) -> str | None:
+def narrower(place: Place, statements: Sequence[Statement], actions: Sequence[str] = ()) -> str | None:
     """A narrower way to the same end, where one is known: a narrower AWS managed policy, or (for a
     statement on every resource of a kind) the ARN format of the resources to name instead, and a
     tag condition where the actions take `aws:ResourceTag` (AWS's service data)."""
@@ -336,12 +341,12 @@ def narrower(place: Place, statements: Sequence[Mapping[str, Any]], actions: Seq
     formats: list[str] = []
     taggable = True
     for statement in statements:
-        wide = rules.wide_resources(statement)
+        wide = rules.wide_patterns(statement) if statement.effect == "Allow" else []
         if not wide:
             continue
-        granted = [a for a in rules.granted_actions(statement)
+        granted = [a for a in rules.statement_actions(statement)
                    if (a.lower() in wanted if wanted else iam_actions.is_sensitive(a))]
-        resource = next((r for r in rules.strings(statement.get("Resource")) if arns.covers_every_resource(r)), "*")
+        resource = next((r for r in _resources_of(statement) if arns.covers_every_resource(r)), "*")
         for kind in _kinds_at(granted, resource):
             formats += [f.template for f in arns.formats() if f.key == kind and any(
                 f.service == iam_actions.split(a)[0] or f.service == (arns.parse(resource).service if arns.parse(resource) else "")
@@ -372,7 +377,10 @@ class DecisionGroup:
 
     @property
     def actions(self) -> list[str]:
-        return sorted({a for item in self.items if (a := getattr(item, "action", None))})
+        """The actions the group's items name (a finding's action, a violation's wide grants)."""
+        found = {a for item in self.items if (a := getattr(item, "action", None))}
+        found |= {a for item in self.items for a in getattr(item, "actions", ())}
+        return sorted(found)
 
     def where(self) -> str:
         if self.place is None:
@@ -410,10 +418,7 @@ def decision_groups(places: Places, items: Iterable[Any]) -> list[DecisionGroup]
             group.grants = ""
         elif group.place.whole:  # an AWS managed policy: the actions its findings name, on every resource
             named = group.actions
-            doc = places.document_at(group.items[0]) or {}
-            group.grants = "; ".join(
-                action_words(named, "*") if named else rules.managed_policy_privileges(doc)
-            ) or rules.describe_wide_grants(doc)
+            group.grants = "; ".join(action_words(named, "*")) if named else ""
         else:
             group.grants = grant_words(statements, group.actions)
         group.alternative = narrower(group.place, statements, group.actions)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
+import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 
 from agent_iam.guardrails import rules
 from agent_iam.guardrails.acceptance import TRUST_DOCUMENT, Key, RoleKey, distinct_documents
@@ -24,8 +22,10 @@ from agent_iam.stack_config import StackSettings
 
 from .decisions import Places, acceptable, check_of
 from .run import PlanRun
+from .views import PROVIDER_PREFIX, _allowed_account, props_of, registration_views, resource_views, views_from_plan
 
-PROVIDER_PREFIX = "pulumi:providers:aws"
+__all__ = ["PROVIDER_PREFIX", "_allowed_account", "props_of", "registration_views", "resource_views", "views_from_plan"]
+
 ACCEPTED_IN = "accepted in "  # how an IAM finding an entry's acceptedFindings covers is marked (its exemption)
 
 
@@ -98,69 +98,6 @@ class Judgement:
         return bool(self.blocking_violations or self.blocking_findings or self.manifest_problems)
 
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def _plain(value: Any) -> Any:
-    """A value with Pulumi's secret wrappers removed (the plan only holds redacted secrets)."""
-    if type(value) in _SCALARS:  # most values: answered without the Mapping ABC's isinstance check
-        return value
-    if isinstance(value, Mapping):
-        if value.get(_special_sig_key) == _special_secret_sig:
-            return _plain(value.get("value"))
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _known(value: Any) -> bool:
-    return value is not None and not rules.is_unknown(value)
-
-
-def props_of(inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Registered inputs, filled in from outputs where an input is missing or unknown."""
-    props = {k: v for k, v in _plain(dict(outputs)).items() if _known(v)}
-    props.update({k: v for k, v in _plain(dict(inputs)).items() if _known(v)})
-    return props
-
-
-def _allowed_account(inputs: Mapping[str, Any]) -> str | None:
-    allowed = inputs.get("allowedAccountIds")
-    if isinstance(allowed, str):
-        try:
-            allowed = json.loads(allowed)
-        except ValueError:
-            allowed = [allowed]
-    return str(allowed[0]) if isinstance(allowed, list) and len(allowed) == 1 else None
-
-
-def resource_views(run: PlanRun, default_account: str | None) -> list[ResourceView]:
-    """Every custom resource as the rules see it, with the account of the provider it goes through."""
-    accounts = {r.urn: _allowed_account(r.inputs) for r in run.resources if r.type.startswith(PROVIDER_PREFIX)}
-    views = []
-    for r in run.resources:
-        if not r.custom or r.type.startswith("pulumi:providers:"):
-            continue
-        account = accounts.get(r.provider) if r.provider else None
-        views.append(ResourceView(r.type, r.name, props_of(r.inputs, r.outputs), account or default_account, r.urn))
-    return views
-
-
-def views_from_plan(plan: Mapping[str, Any], default_account: str | None = None) -> list[ResourceView]:
-    """`resource_views` of a written plan.json (its inputs as registered): what the diff hands
-    `agent_iam.model.roles_from_views` for each side."""
-    resources = list(plan.get("resources", []))
-    accounts = {r["urn"]: _allowed_account(r.get("inputs", {})) for r in resources if r["type"].startswith(PROVIDER_PREFIX)}
-    views = []
-    for r in resources:
-        if r["type"].startswith(("pulumi:providers:", "agent-iam:")):
-            continue
-        account = accounts.get(r.get("provider") or "")
-        views.append(ResourceView(r["type"], r["name"], dict(r.get("inputs", {})), account or default_account, r.get("urn")))
-    return views
-
-
 @dataclass(frozen=True)
 class PlanDocument:
     """One IAM document of the plan: its label (unique in the plan), kind, content, the roles it
@@ -175,6 +112,17 @@ class PlanDocument:
     managed_policy: str | None = None
     name: str = ""
     source: tuple[str, str] | None = None  # (resource type, logical name)
+
+    @functools.cached_property
+    def model(self) -> Any:
+        """The document as the one model reads it (typed statements, numbered from 1; parsed once per
+        content); None when IAM would refuse it (the IAM validator says why)."""
+        from agent_iam.model import parse_document
+
+        try:
+            return parse_document(self.document, name=self.label)
+        except ValueError:
+            return None
 
 
 def plan_documents(views: Sequence[ResourceView], context: rules.Context | None = None) -> list[PlanDocument]:
@@ -311,16 +259,19 @@ def judge(
     return Judgement(violations, findings, problems, accepted, places)
 
 
-def _statement_content(statements: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(actions, resources) of statements, as written (a trust statement's principal for resources)."""
+def _statement_content(statements: Sequence[Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(actions, resources) of typed statements, as written (a trust statement's principals for resources)."""
     actions: list[str] = []
     resources: list[str] = []
     for statement in statements:
-        actions += rules.strings(statement.get("Action")) or [f"NotAction {a}" for a in rules.strings(statement.get("NotAction"))]
-        found = rules.strings(statement.get("Resource")) or [f"NotResource {r}" for r in rules.strings(statement.get("NotResource"))]
-        principal = statement.get("Principal")
-        if principal and not found:
-            found = [json.dumps(principal, sort_keys=True)]
+        written = [str(a) for a in statement.action]
+        actions += [f"NotAction {a}" for a in written] if statement.not_action else written
+        found = [str(r) for r in statement.resource or ()]
+        if statement.not_resource:
+            found = [f"NotResource {r}" for r in found]
+        if statement.principal and not found:
+            principals = ", ".join(str(p) for p in statement.principal)
+            found = [f"NotPrincipal {principals}" if statement.not_principal else principals]
         resources += found
     return tuple(dict.fromkeys(actions)), tuple(dict.fromkeys(resources))
 
@@ -529,15 +480,15 @@ def print_judgement(judgement: Judgement, console: Any, limit: int | None = None
     Then advisory violations in yellow, the accepted findings (`quiet`: only their count) and schema
     problems. With `limit` (a large plan's summary), at most that many entries and groups per entry."""
     from rich.markup import escape
-    from rich.panel import Panel
 
+    from .consoles import panel as fitted
     from .decisions import decision_groups
     from .render import grouped
 
     def panel(lines: list[tuple[str, str]], title: str, style: str) -> None:
         shown = grouped(lines, limit) if limit is not None else [text for _, text in lines]
         if shown:
-            console.print(Panel("\n".join(escape(f"• {line}") for line in shown), title=title, border_style=style))
+            console.print(fitted("\n".join(escape(f"• {line}") for line in shown), title=title, border_style=style))
 
     def line(v: Violation) -> str:
         entry = judgement.entry_of_violation(v)
@@ -561,7 +512,7 @@ def print_judgement(judgement: Judgement, console: Any, limit: int | None = None
             lines.append(f"... and {len(items) - len(shown)} more (plan.json lists each with its acceptAs)")
         if any(group.key for group in shown):
             lines.append("After review, each decision is accepted by its `accept:` item under this entry's acceptedFindings.")
-        console.print(Panel(escape("\n".join(lines)), title="blocking decisions (the plan fails)", border_style="red"))
+        console.print(fitted(escape("\n".join(lines)), title="blocking decisions (the plan fails)", border_style="red"))
     if len(shown_entries) < len(entries):
         console.print(f"[red]... and {len(entries) - len(shown_entries)} more entries with blocking findings[/red] "
                       "(plan.json lists each violation and finding with its acceptAs)")

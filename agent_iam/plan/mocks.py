@@ -1,7 +1,8 @@
 """Pulumi mocks that answer like AWS would, per account, with no cloud and no CLI.
 
-Each explicit provider's account comes from its `allowedAccountIds`; every resource
-created through it gets that account in its ARN, so the plan shows where things land.
+Each explicit provider's account comes from its `allowedAccountIds`, its region from `region`; every
+resource created through it gets that account in its ARN, so the plan shows where things land, and
+`aws.get_caller_identity` and `aws.get_region` asked of it answer its account and region.
 """
 
 from __future__ import annotations
@@ -134,6 +135,11 @@ class PlanMocks(Mocks):
                 "userId": "AROAPLAN:plan",
                 "id": account.account_id,
             }, []
+        if args.token == "aws:index/getRegion:getRegion":
+            region = (args.args or {}).get("region") or self.account_for(args.provider).region
+            if not region:  # a provider with no region says none (a component then reads the program's aws:region)
+                return {}, []
+            return {"region": region, "name": region, "id": region, "description": region}, []
         return {}, []
 
 

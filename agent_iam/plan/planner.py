@@ -34,6 +34,7 @@ class StackPlan:
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
     cache_key: str | None = None
     quick_key: str | None = None
+    placements: list[dict] = field(default_factory=list)  # where each policy document went (plan.json policyDocuments)
 
     @property
     def blocked(self) -> bool:
@@ -60,7 +61,7 @@ def plan_stack(
     checkers' content caches under `<out>/.cache/`.
     A large stack is registered by `shards` processes (plan/shard.py; default: by its size).
     """
-    from agent_iam.stack_config import ConfigError
+    from agent_iam.stack_config import ConfigError, policy_files
 
     stack_file = stack_file_path(stacks_dir, stack)
     quick = cache.quick_key(stack, stack_file) if cache and use_cache else None
@@ -70,6 +71,8 @@ def plan_stack(
         key = cache.config_key(stack, loaded) if cache and use_cache else None
         if cache and quick and cache.quick_key(stack, stack_file) != quick:
             quick = None  # the file changed while it was read: remember nothing for it
+        if loaded.policy_files:
+            quick = None  # the plan depends on other files' bytes too: only the config key (which has them) finds it
         if cache and key and use_cache:
             code = restore_unchanged(stack, stacks_dir, cache, mode, key=key)
             if code is not None:
@@ -77,20 +80,22 @@ def plan_stack(
                     cache.remember_quick(stack, quick, key)
                 return code
         config, secret_keys = loaded.config, loaded.secret_keys
-        run = run_plan(stack, config, secret_keys, shards=shards)
-        run.warnings[:0] = loaded.advisories  # what the plan cannot see (ESC environments) comes first
-        # IAM findings and manifest results are kept by content beside the plans, so the next plan
-        # of this stack checks only the documents and manifests that changed.
-        settings = run.settings if run.settings is not None else stack_settings(stack, config, secret_keys)
-        judgement = judge(run, settings, cache_dir=out / ".cache" if use_cache else None)
+        with policy_files.using(loaded.policy_source()):  # the policy files' bytes read with the stack file
+            run = run_plan(stack, config, secret_keys, shards=shards)
+            run.warnings[:0] = loaded.advisories  # what the plan cannot see (ESC environments) comes first
+            # IAM findings and manifest results are kept by content beside the plans, so the next plan
+            # of this stack checks only the documents and manifests that changed.
+            settings = run.settings if run.settings is not None else stack_settings(stack, config, secret_keys)
+            judgement = judge(run, settings, cache_dir=out / ".cache" if use_cache else None)
     except ConfigError as exc:
         remove_plan(out, stack)
         raise located(loaded, exc) from None
     basis = plan_basis(run.resources, settings.units(), loaded.secure_values)
+    placements = [{"entry": unit.key, **p} for unit in settings.units() for p in unit.plan.placements()]
     files = plan_files(
         run, {**judgement_document(judgement), **basis}, accepted_section(judgement),
-        pack_config=pack_config(settings.guardrail_context(), pack_acceptances(settings)),
+        pack_config=pack_config(settings.guardrail_context(), pack_acceptances(settings)), placements=placements,
     )
     target = plan_folder(out, stack)
     write_files(target, files)
-    return StackPlan(stack, target, run, judgement, written_entries(target), files, key, quick)
+    return StackPlan(stack, target, run, judgement, written_entries(target), files, key, quick, placements)

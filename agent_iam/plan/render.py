@@ -296,12 +296,16 @@ def plan_files(
     access_appendix: str = "",
     *,
     pack_config: dict[str, Any] | None = None,
+    placements: list[dict[str, Any]] | None = None,
 ) -> dict[str, bytes]:
     """Every file of a plan, by its path under `build/<stack>/`: plan.json, one file per IAM
     document and per Kubernetes object, the access report (with `access_appendix` after it), and
-    (given `pack_config`) the policy pack's config for this stack."""
+    (given `pack_config`) the policy pack's config for this stack. `placements` says where each
+    policy document (`policyFiles`, a preset's published ones) went: plan.json's `policyDocuments`."""
     from .access import access_model, render_access_report
 
+    if placements:
+        extra = {**(extra or {}), "policyDocuments": placements}
     files = {"plan.json": plan_json(run, extra)}
     files.update((f"iam/{name}", _pretty(doc)) for name, doc in iam_document_files(run).items())
     files.update(
@@ -309,7 +313,8 @@ def plan_files(
         for name, manifest in kubernetes_manifest_files(run).items()
     )
     judged = extra or {}
-    report = render_access_report(run.stack, access_model(run.resources), judged.get("violations"), judged.get("iamFindings"))
+    report = render_access_report(run.stack, access_model(run), judged.get("violations"), judged.get("iamFindings"),
+                                  placements=placements)
     files["access.md"] = (report + ("\n" + access_appendix if access_appendix else "")).encode()
     if pack_config is not None:
         files[PACK_CONFIG_FILE] = _pretty(pack_config)
@@ -463,18 +468,18 @@ def print_plan(run: PlanRun, console: Console | None = None, quiet: bool = False
     `quiet` leaves out the tree or summary only: the advisories (what the config explicitly widened)
     always print; with a summary, the first SUMMARY_EXAMPLES of them and how many more plan.json lists.
     """
-    from rich.console import Console  # only when printing: `--quiet` plans skip importing rich
     from rich.markup import escape
-    from rich.panel import Panel
 
-    console = console or Console()
+    from .consoles import console as new_console, panel
+
+    console = console or new_console()
     if tree is None:
         tree = len(run.resources) <= TREE_LIMIT
     if not quiet:
         console.print(_resource_tree(run) if tree else _summary(run))
     shown = run.warnings if tree or len(run.warnings) <= SUMMARY_EXAMPLES else run.warnings[:SUMMARY_EXAMPLES]
     for warning in shown:
-        console.print(Panel(escape(warning), title="advisory", border_style="red"))
+        console.print(panel(escape(warning), title="advisory", border_style="red"))
     if len(shown) < len(run.warnings):
         console.print(f"[red]... and {len(run.warnings) - len(shown)} more advisories[/red] "
                       "(plan.json lists them all under `advisories`; --tree prints them all)")
@@ -596,6 +601,25 @@ def grouped(lines: list[tuple[str, str]], limit: int = SUMMARY_EXAMPLES) -> list
         if len(items) > limit:
             out.append(f"... and {len(items) - limit} more {group} (plan.json lists them all)")
     return out
+
+
+def print_placements(placements: list[dict[str, Any]], console: Console) -> None:
+    """Where each policy document went, one line per role: `role 'wiz': WizFullPolicy inline (4,302
+    characters); WizScanning in customer managed policy 'wiz-WizScanning' (1,958 characters)`."""
+    from rich.markup import escape
+
+    for role, placed in _placements_by_role(placements).items():
+        console.print(escape(f"policy documents of role {role!r}: {placed}"), soft_wrap=True)
+
+
+def _placements_by_role(placements: list[dict[str, Any]]) -> dict[str, str]:
+    """Each role's placed documents in words, in order (`access.placement_words`)."""
+    from .access import placement_words
+
+    by_role: dict[str, list[str]] = {}
+    for p in placements:
+        by_role.setdefault(p["role"], []).append(placement_words(p))
+    return {role: "; ".join(words) for role, words in by_role.items()}
 
 
 def print_written(target: Path, console: Console) -> None:

@@ -25,7 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from agent_iam.stack_config import NAMESPACE, REDACTED, ConfigError, stack_file
+from agent_iam.stack_config import policy_files as policy_file_reader
 from agent_iam.stack_config.errors import key_path
+from agent_iam.stack_config.models import ENTRIES
+from agent_iam.stack_config.policy_documents import CONDITION, NULL_OPERATOR
 
 from agent_iam.safe_io import NotRegularFile, read_regular
 
@@ -73,6 +76,14 @@ class StackFile:
     # Each `secure:` value's key path -> the digest of its ciphertext: the plan cannot read the value,
     # but plan.json records which one it was planned with, so a diff sees that it changed.
     secure_values: dict[str, str] = field(default_factory=dict)
+    # The files the entries' `policyFiles` list, read once (path as listed -> bytes or why not): what the
+    # plan plans and keys its cache on; and the folder they were read from (where the stack file is).
+    policy_files: dict[str, Any] = field(default_factory=dict)
+    stacks_dir: str = ""
+
+    def policy_source(self) -> policy_file_reader.Source:
+        """Where the program reads the entries' policy files: the bytes read with the stack file."""
+        return policy_file_reader.Source(Path(self.stacks_dir or "."), self.policy_files)
 
     @property
     def advisories(self) -> list[str]:
@@ -210,11 +221,14 @@ class _Builder:
         return number
 
     def key_text(self, node: Any, top: str, loc: tuple[str | int, ...]) -> str:
-        """A mapping key as text (`1:` is the key "1"); a null or a list is no key."""
+        """A mapping key as text (`1:` is the key "1"); a null or a list is no key, but for IAM's `Null`
+        operator written unquoted in a policy's Condition block (`policy_documents.CONDITION_NULL_KEYS`)."""
         line = node.start_mark.line + 1
         if node.id != "scalar":
             raise _Problem(line, self.where(top, loc), "a key must be text, not a list or a mapping")
         if _tag(node).removeprefix(_TAG) == "null":
+            if loc and loc[-1] == CONDITION and node.value.lower() == "null":
+                return NULL_OPERATOR
             raise _Problem(line, self.where(top, loc), "a key must be text, not null (an empty key)")
         self.scalar(node, top, loc, as_text=False)  # refuses binary and custom tags on keys too
         return node.value
@@ -489,7 +503,21 @@ def load_stack_file(stacks_dir: Path, stack: str) -> StackFile:
     result.lines = builder.lines
     if problems:
         raise ConfigError(problems)
+    result.stacks_dir = str(stacks_dir)
+    result.policy_files = policy_file_reader.preload(Path(stacks_dir), listed_policy_files(result.config))
     return result
+
+
+def listed_policy_files(config: dict[str, Any]) -> list[Any]:
+    """Every path the entries' `policyFiles` list, in file order (what is not a list of paths is left to the
+    config's checks, which name it)."""
+    paths: list[Any] = []
+    for family in ENTRIES:
+        entries = config.get(f"{NAMESPACE}:{family}")
+        for entry in entries if isinstance(entries, list) else []:
+            listed = entry.get("policyFiles") if isinstance(entry, dict) else None
+            paths += listed if isinstance(listed, list) else []
+    return paths
 
 
 def _read_config(builder: _Builder, node: Any, result: StackFile) -> list[str]:

@@ -65,10 +65,11 @@ that narrows one wide string of the text to your values (hosted zone IDs instead
 acceptance that then applies is listed. Acceptances of statements without a Sid name the
 document and the statement's 1-based number: `{check, document, statement, reason}`. AWS managed
 policies the vendor asks for (`SecurityAudit`, `ReadOnlyAccess`) are attached by ARN, in the role's
-partition. **Not yet on a stack entry:** placing documents on a role (inline while the role's
-inline total fits, else customer managed policies) is `policyFiles`' work; until it lands, an
-entry naming a preset with published documents (or an EKS preset with managed policies) is a
-config error, never a role without them. The catalog has them: `presets.published_documents(preset,
+partition. The published documents are placed on the role as `policyFiles` are (docs/stack-files.md):
+inline while the role's inline total fits `rolePoliciesSize`, else each in a customer managed policy
+named `<role>-<document>`; the plan (`policyDocuments` in plan.json) and the access report say where
+each went, and an acceptance names a document by its name wherever it went. Parameters are keys of
+the entry itself. From a program the catalog has them: `presets.published_documents(preset,
 parameters, partition=..., account_id=...)` gives `(name, document)` pairs, `presets.policy_arns`
 the managed policies, `presets.acceptances` the acceptances that apply.
 """
@@ -184,7 +185,7 @@ def section(preset: Preset) -> str:
     out.append(f"Version **{preset.version}** (the date the vendor's sources were read). Sources:")
     out += [f"- {source}" for source in preset.sources]
     out += ["", preset.summary, ""]
-    out += ["**The entry**" + (" (refused until policyFiles places the documents)" if preset.unplaced else ""), "", entry_example(preset), ""]
+    out += ["**The entry**", "", entry_example(preset), ""]
     trust = preset.trust
     if trust is None:
         out += agent_section(preset)

@@ -317,13 +317,6 @@ class Preset(_Model):
         """The AWS managed policies' names (`ViewOnlyAccess`), as the plan names them."""
         return [managed_policies.name_of(k) for k in self.managed_policies]
 
-    @property
-    def unplaced(self) -> list[str]:
-        """The vendor policies a stack entry cannot put on the role yet: the published documents
-        (placed by policyFiles, issue 22 item 1) and, outside `saasRoles`, the managed policies
-        (an agent preset's defaults carry no permissions). An entry must not plan without them."""
-        return [d.name for d in self.documents] + (self.managed_policy_names if self.family != "saasRoles" else [])
-
     def published_text(self, document: str, partition: str) -> str:
         """A document's text exactly as kept (and checked against its digest) when the preset was read."""
         return self._texts[(document, partition)]

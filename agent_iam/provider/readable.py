@@ -9,7 +9,8 @@ written in Python. This adds what it leaves out, without changing the shape:
   docstrings only from a class's own source, and the outputs are annotated on a mixin);
 - enums for the fields that take a closed set of values, from the constants the components check;
 - `secret` on the outputs that carry a secret;
-- the package's description, keywords, homepage, license and repository, from its metadata.
+- the package's description, keywords and license from its metadata (its homepage and repository once
+  pyproject.toml has them).
 """
 
 from __future__ import annotations
@@ -31,11 +32,18 @@ KEYWORDS = ["pulumi", "aws", "iam", "category/cloud", "kind/component"]
 
 
 def enums() -> dict[tuple[str, str], tuple[str, tuple[str, ...], str]]:
-    """The fields that take one of a closed set of values: (component, schema name) -> (enum type, values,
-    description). The values are the constants the components check the field against."""
+    """The fields that take one of a closed set of values: (component or Args type, schema name) -> (enum type,
+    values, description). The values are the constants the components check the field against."""
+    from agent_iam.components._guardrails import ENFORCEMENTS
     from agent_iam.components.service_account_role import MODES
+    from agent_iam.guardrails import rules
 
     return {
+        ("GuardrailsArgs", "enforcement"): (
+            "GuardrailEnforcement", ENFORCEMENTS, "How a guardrail violation is said: an error, a warning, or not at all.",
+        ),
+        ("GuardrailsArgs", "rules"): ("GuardrailLevel", rules.LEVELS, "One guardrail rule's level."),
+        ("AcceptedFindingArgs", "check"): ("GuardrailRule", rules.RULE_NAMES, "A guardrail rule (docs/guardrails.md)."),
         ("OidcRole", "provider"): (
             "OidcProviderFamily",
             issuers.PROVIDERS,
@@ -77,12 +85,13 @@ def readable_schema(
             "description": description,
             "enum": [{"value": value} for value in values],
         }
-        resource = result["resources"][f"{package}:index:{component}"]
+        owner = result["resources"].get(f"{package}:index:{component}") or types[f"{package}:index:{component}"]
         for group in ("inputProperties", "properties"):
-            prop = resource[group].get(field)
+            prop = owner.get(group, {}).get(field)
             if prop is None:
                 continue
-            target = prop["items"] if prop.get("type") == "array" else prop
+            kind = prop.get("type")
+            target = prop["items"] if kind == "array" else prop["additionalProperties"] if kind == "object" else prop
             target.pop("type", None)
             target["$ref"] = f"#/types/{token}"
     for component in components:
@@ -94,13 +103,21 @@ def readable_schema(
             if name in SECRET_OUTPUTS.get(component.__name__, ()):
                 prop["secret"] = True
         for prop in resource["inputProperties"].values():
-            prop["description"] = clean(prop.get("description", ""), renames)
+            _clean_property(prop, renames)
     for typ in types.values():
         if typ.get("description"):
             typ["description"] = clean(typ["description"], renames)
         for prop in typ.get("properties", {}).values():
-            prop["description"] = clean(prop.get("description", ""), renames)
+            _clean_property(prop, renames)
     return result
+
+
+def _clean_property(prop: dict[str, Any], renames: Mapping[str, str]) -> None:
+    """A property's description cleaned, and those of its items and values (the analyzer copies them there)."""
+    prop["description"] = clean(prop.get("description", ""), renames)
+    for inner in (prop.get("items"), prop.get("additionalProperties")):
+        if isinstance(inner, dict) and "description" in inner:
+            _clean_property(inner, renames)
 
 
 def clean(text: str, renames: Mapping[str, str]) -> str:

@@ -23,7 +23,7 @@ from agent_iam.components.ecs_agent_roles import EcsAgentRolesArgs
 from agent_iam.components.oidc_role import OidcRoleArgs
 from agent_iam.components.saas_access_role import SaasAccessRoleArgs
 from agent_iam.components.service_account_role import ServiceAccountRoleArgs
-from agent_iam.guardrails.acceptance import Key
+from agent_iam.guardrails.acceptance import Key, reason_problem
 from agent_iam.guardrails.rules import RULE_NAMES
 from agent_iam.iam.arns import account_of
 from agent_iam.iam.checks import MAX_SESSION, MIN_SESSION, check_tags
@@ -142,8 +142,8 @@ class AcceptedFinding(ConfigModel):
     @field_validator("reason")
     @classmethod
     def _reason(cls, value: str) -> str:
-        if len(value.strip()) < 10:
-            raise ValueError("say why the finding is accepted (at least 10 characters): a reviewer reads it in the plan")
+        if (problem := reason_problem(value)) is not None:
+            raise ValueError(problem)
         return value.strip()
 
     @model_validator(mode="after")
@@ -159,12 +159,39 @@ class AcceptedFinding(ConfigModel):
 
 
 class Entry(RoleOptions):
-    """Fields every component entry has."""
+    """Fields every component entry has. The keys of its preset's parameters (`hostedZoneIds`, `clusterName`)
+    are written on the entry itself and read as its `presetParameters`."""
 
     name: EntryName
     account: str | None = None
     former_names: list[EntryName] = []
     accepted_findings: list[AcceptedFinding] = []
+    # Policy documents as files, relative to the stack file's folder (stack_config/policy_files.py).
+    policy_files: list[StrictStr] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_parameters(cls, data: Any) -> Any:
+        """The keys of the named preset's parameters, moved under `presetParameters` (where the component takes
+        them); any other unknown key stays an error."""
+        if not isinstance(data, dict) or not isinstance(data.get("preset"), str) or "presetParameters" not in cls._aliases():
+            return data
+        try:
+            preset = presets.load(data["preset"])
+        except KeyError:
+            return data  # the component names the unknown preset
+        keys = [p.key for p in preset.parameters if p.key in data and p.key not in cls._aliases()]
+        if not keys:
+            return data
+        given = data.get("presetParameters")
+        if given is not None and not isinstance(given, dict):
+            return data  # said as presetParameters' own type error
+        moved = {**(given or {}), **{key: data[key] for key in keys}}
+        return {**{k: v for k, v in data.items() if k not in keys}, "presetParameters": moved}
+
+    @classmethod
+    def _aliases(cls) -> frozenset[str]:
+        return frozenset(f.alias or n for n, f in cls.model_fields.items())
 
     @field_validator("accepted_findings")
     @classmethod
@@ -272,8 +299,10 @@ class Family:
     filled: tuple[str, ...] = ()
 
 
-# Filled by every family from the stack: the target account, its region, `defaults.limits`, the description.
-FILLED = ("account_id", "region", "iam_limits", "description")
+# Filled by every family from the stack: the target account, its region, `defaults.limits`, the documents
+# of `policyFiles`, and `guardrails` (off in the component: the plan and the policy pack judge the whole stack,
+# with its levels and each entry's `acceptedFindings`, which is the entry's own key).
+FILLED = ("account_id", "region", "iam_limits", "policy_documents", "guardrails")
 ENTRIES: dict[str, Family] = {
     "ecsAgents": Family(EcsAgentRolesArgs, filled=("agent_environment",)),
     "ec2Agents": Family(Ec2AgentInstanceProfileArgs, Ec2Keys),
@@ -330,6 +359,9 @@ class Cluster(ConfigModel):
 
     name: EksClusterName | None = None  # the EKS cluster name; default: the key
     account: str | None = None  # the account the cluster runs in; default: the stack's
+    # The region the cluster runs in, when it is not its account's: the Pod Identity association is created
+    # there (through a provider of that region, with the account's own credentials; no `accounts` entry).
+    region: Region | None = None
     oidc_issuer_url: OidcIssuerUrl | None = None
     oidc_provider_arn: OidcProviderArn | None = None  # an existing provider in the cluster's account
     oidc_provider_arns: dict[str, OidcProviderArn] = {}  # existing providers in other accounts, by account name

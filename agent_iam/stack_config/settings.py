@@ -33,6 +33,7 @@ from agent_iam.iam.checks import REDACTED
 from agent_iam.iam.limits import IamLimits
 from agent_iam.iam.tags import MANAGED_BY_TAGS, STACK_TAG
 
+from . import policy_documents, policy_files
 from .errors import ConfigError, key_path
 from .models import ENTRIES, AcceptedFinding, Account, Cluster, Entry, Guardrails, StackConfig
 
@@ -63,6 +64,11 @@ FAMILIES: dict[str, Any] = {
 # `foo_bar`, a key of a mapping in it is the field `nested` names, and a stack-wide key fills a field of
 # every entry's: `defaults.limits` is `iam_limits`.
 STACK_KEYS = {"defaults.limits": "iam_limits"}
+# Args fields an entry writes under other keys: its `policyFiles` are read into `policy_documents` (one document
+# per file, in order), and its preset's parameters are keys of the entry itself.
+FILE_FIELD, PARAMETERS_FIELD = "policy_documents", "preset_parameters"
+# Args fields that are mappings of the user's own keys (tags, token claims, session tags, annotations).
+USER_KEYED = frozenset({"tags", "claims", "session_tags", "agent_environment", "service_account_annotations"})
 # Role settings an entry takes from `agent-iam:defaults` when it does not set them.
 DEFAULTED = ("path", "permissions_boundary_arn", "max_session_duration", "protect")
 
@@ -89,6 +95,7 @@ class Unit:
     former_names: tuple[str, ...] = ()
     cluster: str | None = None  # serviceAccounts: the entry's cluster (Kubernetes provider, Pod Identity association)
     cluster_account: str | None = None  # serviceAccounts: the account key of the cluster (its AWS provider)
+    cluster_region: str | None = None  # serviceAccounts: the cluster's region, when it is not its account's
     depends_on: tuple[str, ...] = ()  # names of the OIDC provider registrations its trust names
     # The entry's reviewed exceptions (`acceptedFindings`, and its preset's), matched against the plan's findings.
     accepted_findings: tuple[AcceptedFinding, ...] = ()
@@ -159,6 +166,12 @@ def config_key(family: str, field_name: str) -> str:
     (`Statement`, `Resource`) and annotation names keep their spelling."""
     head, dot, rest = field_name.partition(".")
     name, bracket, index = head.partition("[")
+    if name == FILE_FIELD:
+        return "policyFiles" + bracket + index
+    if name == PARAMETERS_FIELD and rest:
+        return rest
+    if name in USER_KEYED:  # a mapping whose keys are the user's (a tag, a claim): kept as written
+        return to_camel(name) + bracket + index + dot + rest
     keys = {f: k for k, f in ENTRIES[family].nested}
     stack_wide = {f: k for k, f in STACK_KEYS.items()}
     key = stack_wide.get(name) or keys.get(name) or to_camel(name)
@@ -203,6 +216,8 @@ def entry_args(family: str, entry: Entry) -> dict[str, Any]:
     fields, nested = ENTRIES[family].args.__annotations__, dict(ENTRIES[family].nested)
     for name in entry.model_fields_set:
         value = getattr(entry, name)
+        if name == "policy":  # IAM's `Null` operator, pasted unquoted, as the Pulumi CLI passes it
+            value = policy_documents.with_null_operator(value)
         if name in fields:
             args[name] = _plain(value)
         elif isinstance(value, BaseModel):  # a mapping whose keys are fields (`vendor`, `secret`)
@@ -255,14 +270,17 @@ class _Stack:
         return Target(account_key, account.account_id, account.region)
 
     def args(self, family: str, entry: Entry, target: Target) -> dict[str, Any]:
-        """The entry's Args: its keys by the table, over the stack's defaults, in its target account."""
+        """The entry's Args: its keys by the table, over the stack's defaults, in its target account. The
+        component does not judge itself (`guardrails`): the plan and the policy pack judge the whole stack, at
+        its levels and with the entries' `acceptedFindings` (the entry's own, not the component's)."""
         d = self.defaults
         args = {
             "account_id": target.account_id,
             "region": target.region,
             **{name: getattr(d, name) for name in DEFAULTED if getattr(d, name) is not None},
-            **entry_args(family, entry),
+            **{k: v for k, v in entry_args(family, entry).items() if k != "accepted_findings"},
             "tags": {**(d.tags or {}), **(entry.tags or {}), **MANAGED_BY_TAGS, STACK_TAG: self.stack},
+            "guardrails": {"enforcement": "disabled"},
         }
         if "limits" in d.model_fields_set:
             args["iam_limits"] = _plain(d.limits)
@@ -284,7 +302,14 @@ class _Stack:
             self.problems.extend(problem_lines(self.source, key, family, error))
             return None
         component = service_account_role.component_of(plan) if judge is service_account_role else judge
-        own = {a.key.identity() for a in entry.accepted_findings}
+        # A document placed in a customer managed policy is named `<role>-<document>` there: an acceptance may
+        # name it by its file's name too.
+        managed = {p["document"]: p["policy"] for p in plan.placements() if p["policy"] != p["document"]}
+        accepted = tuple(
+            a.model_copy(update={"document": managed[a.document]}) if a.document in managed else a
+            for a in entry.accepted_findings
+        )
+        own = {a.key.identity() for a in accepted}
         preset = [
             PresetAcceptance(**_key_of(f).to_dict(), reason=f"preset {plan.preset.label}: {f.reason}", preset=plan.preset.label)
             for f in plan.preset_acceptances()
@@ -292,12 +317,19 @@ class _Stack:
         ]
         return Unit(
             key, entry.name, target, component, plan.given, plan, tuple(entry.former_names),
-            accepted_findings=(*preset, *entry.accepted_findings), **extra,
+            accepted_findings=(*preset, *accepted), **extra,
         )
 
     def entry(self, family: str, index: int, entry: Entry) -> Unit | None:
         target = self.target(entry.account)
         args = self.args(family, entry, target)
+        if entry.policy_files:
+            documents, problems = policy_files.documents(entry.policy_files)
+            for place, message in problems:
+                self.problems.append(f"{self.source}: {key_path(NAMESPACE, (family, index, 'policyFiles', place))}: {message}")
+            if problems:
+                return None
+            args["policy_documents"] = documents
         if family == "saasRoles" and entry.external_id is not None:  # a `secure:` value stays secret in the trust too
             if "saasRoles" in self.secret_keys or entry.external_id == REDACTED:
                 args["external_id_secret"] = True
@@ -351,9 +383,10 @@ class _Stack:
             for subject, (arn, issuer) in zip(args.get("subjects") or [], others):
                 if subject["cluster"] != entry.cluster:  # another cluster's provider; the role's own is inherited
                     subject |= {"oidc_provider_arn": arn, "oidc_issuer": issuer}
+        region = cluster.region if cluster.region and cluster.region != cluster_target.region else None
         unit = self.unit(
             "serviceAccounts", index, entry, args, target,
-            cluster=entry.cluster, cluster_account=cluster.account, depends_on=depends_on,
+            cluster=entry.cluster, cluster_account=cluster.account, cluster_region=region, depends_on=depends_on,
         )
         if unit is None:
             return None

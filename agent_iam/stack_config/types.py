@@ -7,7 +7,7 @@ parses the stack file, and the error quotes the value it received.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator
@@ -44,26 +44,14 @@ OidcProviderArn = Annotated[str, AfterValidator(check_oidc_provider_arn)]
 NOT_ARNS = frozenset({"kubeContext", "kubeconfig"})
 
 
-def _strings_in(value: object, loc: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    if isinstance(value, str):
-        yield loc, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if key not in NOT_ARNS:
-                yield from _strings_in(item, (*loc, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings_in(item, (*loc, index))
-
-
 def partition_problems(values: Mapping[str, object], region: str) -> list[tuple[tuple[str | int, ...], str]]:
     """`(key path, message)` for every ARN, and every account region, outside the partition of the stack's
     region: IAM refuses a principal, resource or boundary of another partition, and no role can be
     assumed across partitions."""
     expected = partitions.partition_for_region(region)
     problems = []
-    for loc, value in _strings_in(dict(values)):
-        if len(loc) == 3 and loc[0] == "accounts" and loc[2] == "region":
+    for loc, value in partitions.strings_in(dict(values), skip=NOT_ARNS):
+        if len(loc) == 3 and loc[0] in ("accounts", "clusters") and loc[2] == "region":
             other = partitions.partition_for_region(value) if REGION_RE.fullmatch(value) else expected
             if other != expected:
                 problems.append(

@@ -167,3 +167,29 @@ def test_agent_iam_tag_keys_are_agent_iams_own_but_the_reviewed_exemptions():
         assert caught.value.registered_resources == []  # type: ignore[attr-defined]
     run, _ = run_components(lambda: SaasAccessRole("v", {**VENDOR, "tags": {"agent-iam:trust-exemption": "reviewed"}}))
     assert run.named("aws:iam/role:Role", "v-role").inputs["tags"]["agent-iam:trust-exemption"] == "reviewed"
+
+
+def test_a_kms_key_from_another_resource_that_resolves_to_a_wildcard_is_an_args_error():
+    """A KMS key is an Input: `*` is refused by the same check as a known value, naming the field, when it
+    resolves (it once reached the KMS statement, which read its region: AttributeError); no role is sent."""
+    import pytest
+
+    from agent_iam import Ec2AgentInstanceProfile, EcsAgentRoles, OidcRole, SaasAccessRole
+
+    secret = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:agent-key-AbCdEf"
+    cases = [
+        (EcsAgentRoles, {"account_id": "111111111111", "secret_arns": [secret]}),
+        (Ec2AgentInstanceProfile, {"account_id": "111111111111", "secret_arns": [secret]}),
+        (SaasAccessRole, {"principal_arn": "arn:aws:iam::222222222222:role/v", "external_id": "ext-1234", "s3_read": ["lake"]}),
+        (OidcRole, {"provider": "github", "repository": "acme/app", "branches": ["main"], "account_id": "111111111111",
+                    "s3_read": ["lake"]}),
+    ]
+    for component, args in cases:
+        def program(component=component, args=args):
+            component("c", {**args, "kms_key_arns": [pulumi.Output.from_input("*")]})
+
+        with pytest.raises(Exception, match=rf"{component.__name__} 'c': args\.kms_key_arns\[0\]: not a KMS key ARN .*: '\*'") as caught:
+            run_components(program)
+        assert not isinstance(caught.value, AttributeError) and "aws:iam/role:Role" not in [
+            r.type for r in caught.value.registered_resources
+        ], component

@@ -69,7 +69,12 @@ def test_a_name_too_long_for_its_derived_role_names_the_field_to_set():
         EcsAgentRoles.check(name, {"account_id": ACCOUNT})
 
 
-def test_without_a_region_anywhere_the_trust_cannot_be_pinned_and_says_so(monkeypatch):
-    """The task role's aws:SourceArn names a region: never guessed, never silently us-east-1."""
-    with pytest.raises(ArgsError, match=r"args\.region: required: the task role's trust pins aws:SourceArn"):
+def test_without_a_region_anywhere_the_trust_cannot_be_pinned_and_says_so():
+    """The task role's aws:SourceArn names a region: never guessed, never silently us-east-1. Neither the
+    component's AWS provider (the default one, configured by aws:region) nor the program says which: the
+    component asks its provider, and no role is registered."""
+    with pytest.raises(Exception, match=r"EcsAgentRoles 'agent': args\.region: required: the task role's trust pins "
+                       r"aws:SourceArn to the ECS tasks of this region, and neither the component's AWS provider nor "
+                       r"the program's aws:region says which") as caught:
         run_components(lambda: EcsAgentRoles("agent", {"account_id": ACCOUNT}), config={"aws:region": ""})
+    assert [r.type for r in caught.value.registered_resources] == ["agent-iam:ecs:EcsAgentRoles"]
