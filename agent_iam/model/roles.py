@@ -332,7 +332,7 @@ def _attached(arn: str, key: RoleKey, partition: str, policies: Mapping[str, Res
     if managed_policies.is_aws_managed(arn):
         return aws_managed(arn, key, content=(managed or {}).get(arn))
     return docs.unknown_document(
-        Source(docs.ATTACHED_UNKNOWN, arn, arn, key), "a managed policy this stack does not create: its content is not in the plan"
+        Source(docs.ATTACHED_UNKNOWN, arn, arn, key), "this stack does not create it"
     )
 
 
@@ -364,4 +364,4 @@ def _boundary(view: ResourceView, key: RoleKey, partition: str, policies: Mappin
     if managed_policies.is_aws_managed(raw):
         return aws_managed(raw, key, docs.BOUNDARY, (managed or {}).get(raw))
     return docs.unknown_document(Source(docs.BOUNDARY, raw, raw, key),
-                                 "a customer managed boundary this stack does not create: its content is not in the plan")
+                                 "this stack does not create it")
