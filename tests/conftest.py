@@ -93,6 +93,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 ACCOUNT = "111111111111"
 REGION = "eu-west-1"
+# `ssm: true` attaches AmazonSSMManagedInstanceCore, which reads every SSM parameter: the guardrails want it accepted.
+SSM_REVIEWED = {"check": "sensitive-actions-scoped", "document": "AmazonSSMManagedInstanceCore",
+                "reason": "Session Manager on the runner, reviewed"}
 
 BASE_CONFIG: dict[str, Any] = {
     "aws:region": REGION,

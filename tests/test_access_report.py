@@ -241,9 +241,8 @@ def test_the_report_reads_the_model_every_document_by_name_and_every_resource_gr
     assert {("ssm", "Write"), ("ssm", "Read")} <= {(g.service, g.level) for g in core}
     [wide] = [line for line in ec2.wide if "AmazonSSMManagedInstanceCore" in line]
     assert "**credential reads on every resource of a kind: ssm:GetParameter, ssm:GetParameters; Write on every" in wide
-    assert ec2.unseen == ["attached policy (content not in the plan) `arn:aws:iam::111111111111:policy/made-elsewhere`: "
-                          "content not known to the plan (a managed policy this stack does not create: its content is "
-                          "not in the plan)"]
+    assert ec2.unseen == ["customer managed policy `arn:aws:iam::111111111111:policy/made-elsewhere` "
+                          "(content not known to the plan): this stack does not create it"]
     assert ec2.outside == []  # EC2 acts for the account
     vendor = model["v"]
     assert vendor.wide == ["inline policy `vendor-access` statement 'Pass' (on `*`): **iam:PassRole on every resource of "

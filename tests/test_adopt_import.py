@@ -53,10 +53,17 @@ def test_the_stack_is_written_only_where_asked_and_the_plan_is_blocked_by_what_n
     assert imported["code"] == exit_codes.BLOCKED
     assert list(imported["stacks"].iterdir()) == []  # --out: nothing in --stacks-dir
     rules = sorted({v["rule"] for v in imported["plan"]["violations"]})
-    # A wildcard subject needs the reviewed tag; DeleteLoadBalancer on "*" needs an acceptance: a reviewer's calls.
+    # A wildcard subject needs the reviewed tag; DeleteLoadBalancer on "*", ReadOnlyAccess's credential reads
+    # (gitlab-infra) and SecurityAudit's writes in AWS's data (vanta-auditor, not the preset) need an acceptance:
+    # a reviewer's calls. The preset wiz's own reviewed acceptances cover wiz-connector's.
     assert rules == ["oidc-trust-conditions", "sensitive-actions-scoped"]
+    blocking = sorted((v["rule"], v["role"]) for v in imported["plan"]["violations"] if not v.get("accepted"))
+    assert blocking == [
+        ("oidc-trust-conditions", "github-deploy"), ("sensitive-actions-scoped", "aws-load-balancer-controller"),
+        ("sensitive-actions-scoped", "gitlab-infra"), ("sensitive-actions-scoped", "vanta-auditor"),
+    ]
     assert "**The imported stack's plan is blocked**" in imported["summary"]
-    assert "imported stack blocked: 2 mandatory guardrail violation(s)" in imported["errors"]
+    assert "imported stack blocked: 4 mandatory guardrail violation(s) and 12 blocking IAM finding(s)" in imported["errors"]
 
 
 def test_the_command_says_what_became_of_each_role(imported):

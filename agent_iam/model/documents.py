@@ -328,7 +328,7 @@ class Source:
             INLINE: "inline policy",
             CUSTOMER_MANAGED: "customer managed policy",
             AWS_MANAGED: "AWS managed policy",
-            ATTACHED_UNKNOWN: "attached policy (content not in the plan)",
+            ATTACHED_UNKNOWN: "customer managed policy",  # not AWS's (those are in the dataset), not this stack's
             BOUNDARY: "permissions boundary",
         }[self.kind]
         return words if self.kind == TRUST else f"{words} {self.name!r}"

@@ -76,6 +76,12 @@ class RoleModel:
         return f"role {self.name!r}{where}"
 
 
+def allows_nothing(like: RoleModel) -> RoleModel:
+    """The role `like` with an empty trust and no permissions: what a role added or removed is
+    compared with."""
+    return RoleModel(like.key, like.arn, docs.Document((), "empty"), (), None, like.resource)
+
+
 def role_from_documents(
     name: str,
     account: str | None = None,
@@ -206,8 +212,13 @@ class _Building:
     identity: list[Document] = field(default_factory=list)
 
 
-def roles_from_views(views: Sequence[ResourceView], context: Context | None = None) -> list[RoleModel]:
-    """One `RoleModel` per IAM role the views create or add policies to, in the order the roles appear."""
+def roles_from_views(
+    views: Sequence[ResourceView], context: Context | None = None, managed: Mapping[str, Any] | None = None
+) -> list[RoleModel]:
+    """One `RoleModel` per IAM role the views create or add policies to, in the order the roles appear.
+
+    `managed` (policy ARN -> document) gives AWS managed policies the documents a plan recorded it was
+    judged with (plan.json's `managedPolicies`), instead of the shipped dataset's current ones."""
     own_account = context.account_id if context is not None else None
     policies: dict[str, ResourceView] = {}
     for view in views:
@@ -237,7 +248,7 @@ def roles_from_views(views: Sequence[ResourceView], context: Context | None = No
             view, "assumeRolePolicy", view.props.get("assumeRolePolicy"),
             Source(docs.TRUST, "trust", arn if isinstance(arn, str) else None, key), partition, docs.TRUST,
         )
-        boundary = _boundary(view, key, partition, policies)
+        boundary = _boundary(view, key, partition, policies, managed)
         building = _Building(key, arn, trust, boundary, view.name, True)
         roles[key] = building
         by_name.setdefault(name, []).append(key)
@@ -256,7 +267,7 @@ def roles_from_views(views: Sequence[ResourceView], context: Context | None = No
             )
         for index, arn_value in enumerate(_get(view, "managedPolicyArns") or []):
             if isinstance(arn_value, str) and _known(arn_value):
-                building.identity.append(_attached(arn_value, key, partition, policies))
+                building.identity.append(_attached(arn_value, key, partition, policies, managed))
             else:
                 building.identity.append(docs.unknown_document(
                     Source(docs.ATTACHED_UNKNOWN, f"{_short(view)}:{view.name}:managedPolicyArns[{index}]", None, key),
@@ -296,7 +307,7 @@ def roles_from_views(views: Sequence[ResourceView], context: Context | None = No
                 raw = view.props.get("policyArn")
                 if isinstance(raw, str) and _known(raw):
                     partition = (arns.partition_of(building.arn) if isinstance(building.arn, str) else None) or "aws"
-                    building.identity.append(_attached(raw, building.key, partition, policies))
+                    building.identity.append(_attached(raw, building.key, partition, policies, managed))
                 else:
                     building.identity.append(
                         docs.unknown_document(
@@ -309,33 +320,37 @@ def roles_from_views(views: Sequence[ResourceView], context: Context | None = No
     ]
 
 
-def _attached(arn: str, key: RoleKey, partition: str, policies: Mapping[str, ResourceView]) -> Document:
+def _attached(arn: str, key: RoleKey, partition: str, policies: Mapping[str, ResourceView],
+              managed: Mapping[str, Any] | None = None) -> Document:
     """An attached managed policy: a customer managed Policy of this stack, an AWS managed policy from
-    the dataset, or an unknown document."""
+    the dataset (or `managed`), or an unknown document."""
     view = policies.get(arn)
     if view is not None:
         name = _physical_name(view)
         return _parse(view, "policy", view.props.get("policy"), Source(docs.CUSTOMER_MANAGED, name, arn, key),
                       partition, docs.CUSTOMER_MANAGED)
     if managed_policies.is_aws_managed(arn):
-        return aws_managed(arn, key)
+        return aws_managed(arn, key, content=(managed or {}).get(arn))
     return docs.unknown_document(
-        Source(docs.ATTACHED_UNKNOWN, arn, arn, key), "a managed policy this stack does not create: its content is not in the plan"
+        Source(docs.ATTACHED_UNKNOWN, arn, arn, key), "this stack does not create it"
     )
 
 
-def aws_managed(arn: str, key: RoleKey | None = None, kind: str = docs.AWS_MANAGED) -> Document:
-    """An AWS managed policy's current document from the shipped dataset (unknown when not in it)."""
+def aws_managed(arn: str, key: RoleKey | None = None, kind: str = docs.AWS_MANAGED,
+                content: Mapping[str, Any] | None = None) -> Document:
+    """An AWS managed policy's document: `content` when given (what a plan recorded), else its
+    current one from the shipped dataset (unknown when not in it)."""
     name = managed_policies.name_of(arn)
     source = Source(kind, name, arn, key)
-    content = managed_policies.document(arn)
+    content = content if content is not None else managed_policies.document(arn)
     if content is None:
         return docs.unknown_document(source, f"{arn} is not an AWS managed policy in the dataset ({managed_policies.source()})")
     document = docs.parse_document(content, name=f"AWS managed policy {name}", source=source, partition=arns.partition_of(arn) or "aws")
     return document
 
 
-def _boundary(view: ResourceView, key: RoleKey, partition: str, policies: Mapping[str, ResourceView]) -> Document | None:
+def _boundary(view: ResourceView, key: RoleKey, partition: str, policies: Mapping[str, ResourceView],
+              managed: Mapping[str, Any] | None = None) -> Document | None:
     raw = view.props.get("permissionsBoundary")
     if raw is None or raw == "":
         return None
@@ -347,6 +362,6 @@ def _boundary(view: ResourceView, key: RoleKey, partition: str, policies: Mappin
         return _parse(policy, "policy", policy.props.get("policy"), Source(docs.BOUNDARY, _physical_name(policy), raw, key),
                       partition, docs.BOUNDARY)
     if managed_policies.is_aws_managed(raw):
-        return aws_managed(raw, key, docs.BOUNDARY)
+        return aws_managed(raw, key, docs.BOUNDARY, (managed or {}).get(raw))
     return docs.unknown_document(Source(docs.BOUNDARY, raw, raw, key),
-                                 "a customer managed boundary this stack does not create: its content is not in the plan")
+                                 "this stack does not create it")

@@ -43,7 +43,7 @@ from agent_iam.model.evaluate import (
     evaluate,
 )
 from agent_iam.model.matching import action_pattern, segments
-from agent_iam.model.roles import RoleModel
+from agent_iam.model.roles import RoleModel, allows_nothing
 
 DEFAULT_BUDGET_MS = 5_000
 # How long a satisfiable query may look for a witness in printable ASCII before it keeps the first.
@@ -208,12 +208,70 @@ class _Key:
         return [(self.count > i, slot) for i, slot in enumerate(self.slots)]
 
 
+@cache
+def _can_start(pattern: str, prefix: str) -> bool:
+    """Whether the action pattern `pattern` (lower-cased; `*` and `?`) matches some text that starts
+    with `prefix`."""
+
+    @cache
+    def fits(i: int, j: int) -> bool:
+        if j == len(prefix):
+            return True  # the rest of the text is free: `pattern[i:]` matches some text
+        if i == len(pattern):
+            return False
+        char = pattern[i]
+        if char == "*":
+            return fits(i + 1, j) or fits(i, j + 1)
+        return (char == "?" or char == prefix[j]) and fits(i + 1, j + 1)
+
+    return fits(0, 0)
+
+
+def _service_of(pattern: str) -> str | None:
+    """The service prefix an action pattern is limited to (`s3` for `s3:Get*`), None when a wildcard
+    in it, or a missing `:`, lets it reach actions of any service."""
+    service, colon, _ = pattern.lower().partition(":")
+    return service if colon and not any(c in service for c in "*?") else None
+
+
+@dataclass(frozen=True)
+class _Slice:
+    """The actions of one service (`service`), or of no service in `others` (`service` None): a
+    query split by service asks one small question per slice instead of one over every pattern."""
+
+    service: str | None
+    others: tuple[str, ...] = ()
+
+    def admits(self, pattern: str) -> bool:
+        """Whether an Action value may match an action of this slice (over-approximated never under)."""
+        service = _service_of(pattern)
+        if self.service is not None:
+            return service == self.service if service is not None else _can_start(pattern.lower(), self.service + ":")
+        return service is None or service not in self.others
+
+    def holds(self, action: str) -> bool:
+        """Whether an action (lower-cased) is one of this slice's."""
+        service, colon, _ = action.partition(":")
+        if self.service is not None:
+            return bool(colon) and service == self.service
+        return not colon or service not in self.others
+
+    def constraint(self, action: z3.SeqRef) -> z3.BoolRef:
+        if self.service is not None:
+            return z3.PrefixOf(_text(self.service + ":"), action)
+        if not self.others:
+            return z3.BoolVal(True)
+        prefixes = tuple(z3.Concat(_re(s + ":"), z3.Star(_all_char())) for s in self.others)
+        return z3.Not(z3.InRe(action, _union(prefixes)))
+
+
 class _Encoding:
     """The variables of one query and the encoding of documents over them."""
 
     def __init__(self, documents: Iterable[Document], request: Request | None = None, fixed: Mapping[str, str | None] | None = None,
-                 unions: bool = True):
+                 unions: bool = True, actions: _Slice | None = None):
         self.documents = [d for d in documents if d is not None]
+        self.slice = actions  # only the actions of this slice: statements that cannot match them drop out
         # Ground patterns of one element as one membership of their union (fast for the solver) or
         # as a disjunction of memberships (fast for the simplifier, when every variable is pinned).
         self.unions = unions
@@ -232,6 +290,8 @@ class _Encoding:
         self.prest = z3.String("principal.rest")
         self.keys = {name: self._key(name, use) for name, use in sorted(self.uses.items())}
         self._principal_domain()
+        if self.slice is not None:
+            self.domain.append(self.slice.constraint(self.action))
 
     # usage -------------------------------------------------------------------------------
 
@@ -489,16 +549,21 @@ class _Encoding:
         # a union of regular expressions far faster than a disjunction of memberships.
         unknown_actions = [self._uf(v, "action", self.action) for v in statement.action if isinstance(v, Unknown)]
         ground = tuple(v for v in statement.action if isinstance(v, str))
-        memberships = self._memberships(self.action, tuple(_action_regex(v) for v in ground))
-        action = z3.Or(*unknown_actions, *memberships)
+        if self.slice is not None:  # the action is in the slice: other values never match it
+            ground = tuple(v for v in ground if self.slice.admits(v))
+        # A value without wildcards is an equality (the solver decides those at once, where a regular
+        # expression of a long literal, negated, can take it seconds); the others one union's membership.
+        literal = [self.action == _text(v.lower()) for v in ground if not any(c in v for c in "*?")]
+        memberships = self._memberships(self.action, tuple(_action_regex(v) for v in ground if any(c in v for c in "*?")))
+        action = z3.Or(*unknown_actions, *literal, *memberships)
         parts.append(z3.Not(action) if statement.not_action else action)
         if statement.principal is not None:
             principal = z3.Or(*(self.principal_match(p) for p in statement.principal))
             parts.append(z3.Not(principal) if statement.not_principal else principal)
         if statement.resource is not None:
-            plain = tuple(p for p in statement.resource if isinstance(p, Pattern) and not p.variables)
+            plain = tuple(p for p in statement.resource if isinstance(p, Pattern) and not p.variables and p.has_wildcard)
             others = [self._uf(p, "resource", self.resource) if isinstance(p, Unknown) else self.pattern_match(p, self.resource)
-                      for p in statement.resource if not (isinstance(p, Pattern) and not p.variables)]
+                      for p in statement.resource if not (isinstance(p, Pattern) and not p.variables and p.has_wildcard)]
             others += self._memberships(self.resource, tuple(_ground_regex(p) for p in plain))
             resource = z3.Or(*others)
             parts.append(z3.Not(resource) if statement.not_resource else resource)
@@ -703,12 +768,16 @@ class _Encoding:
             return "any"
         return _read(value(slot.text))
 
+    def _texts(self) -> list[z3.SeqRef]:
+        return [self.action, self.resource, self.pid] + [s.text for k in self.keys.values() for s in k.slots if s.text is not None]
+
     def printable(self) -> list[z3.BoolRef]:
         """Preferences for readable witnesses: printable ASCII everywhere."""
-        terms = [self.action, self.resource, self.pid] + [
-            s.text for k in self.keys.values() for s in k.slots if s.text is not None
-        ]
-        return [z3.InRe(t, _printable()) for t in terms]
+        return [z3.InRe(t, _printable()) for t in self._texts()]
+
+    def readable(self, model: z3.ModelRef) -> bool:
+        """Whether a model's texts are printable ASCII already (no second search for nicer ones)."""
+        return all(" " <= c <= "~" for t in self._texts() for c in _read(model.eval(t, model_completion=True)))
 
 
 def _compare(operator: str, got: z3.ArithRef, want: int) -> z3.BoolRef:
@@ -722,28 +791,25 @@ def _compare(operator: str, got: z3.ArithRef, want: int) -> z3.BoolRef:
     }[suffix]
 
 
-# A query's budget is a limit on z3's work (its resource count, `rlimit`), not on the clock: the same
-# answer whatever the machine's load. RLIMIT_PER_MS resource units stand for a millisecond of budget
-# (this project's queries, measured on a quiet machine, run at a few hundred thousand units a
-# millisecond; the string solver's slowest ones at a few thousand). The clock is only a net, far
-# above any budget, against a query the count does not bound.
-RLIMIT_PER_MS = 10_000
-WALL_NET = 10
+# Budgets are counted in z3's own resource steps (`rlimit`), not in wall-clock time: the same question
+# gets the same answer (and the same witness) however loaded the machine is. A budget of `budget_ms`
+# is that many milliseconds of a solver doing STEPS_PER_MS steps each; the wall clock is only a
+# backstop, BACKSTOP times the budget, for a machine far slower than that. (This project's queries,
+# measured on a quiet machine, run at a few hundred thousand steps a millisecond; the string solver's
+# slowest ones at a few thousand.)
+STEPS_PER_MS = 10_000
+BACKSTOP = 10
 
 
-def _limit(solver: z3.Solver, budget_ms: int, deterministic: bool = False) -> None:
-    """A query's limit: with `deterministic` (the plan's questions: wide grants, who can assume) z3's
-    resource count, the clock only as a net; else the clock (`compare`'s budget)."""
-    if deterministic:
-        solver.set("rlimit", int(budget_ms) * RLIMIT_PER_MS)
-        solver.set("timeout", int(budget_ms) * WALL_NET)
-    else:
-        solver.set("timeout", int(budget_ms))
+def _limit(solver: z3.Solver, budget_ms: int) -> None:
+    """Give `solver` a budget of `budget_ms` (in steps; the wall clock only as a backstop)."""
+    solver.set("rlimit", max(1, int(budget_ms * STEPS_PER_MS)))
+    solver.set("timeout", max(1, int(budget_ms * BACKSTOP)))
 
 
-def _solve(constraints: Sequence[z3.BoolRef], budget_ms: int, deterministic: bool = False) -> tuple[str, z3.ModelRef | None]:
+def _solve(constraints: Sequence[z3.BoolRef], budget_ms: int) -> tuple[str, z3.ModelRef | None]:
     solver = z3.Solver()
-    _limit(solver, budget_ms, deterministic)
+    _limit(solver, budget_ms)
     solver.add(*constraints)
     result = solver.check()
     if result == z3.sat:
@@ -757,9 +823,9 @@ CANDIDATE_BUDGET_MS = 300
 MAX_CANDIDATES = 48
 
 
-def _candidate_actions(documents: Iterable[Document]) -> list[str]:
+def _candidate_actions(documents: Iterable[Document], part: _Slice | None = None) -> list[str]:
     """Actions the documents name (a pattern with its wildcards dropped or filled), lower-cased; those
-    of statements written once (what a change added or removed) first."""
+    of statements written once (what a change added or removed) first; only those of the slice `part`."""
     statements = [s for d in documents for s in d.statements]
     seen: dict[tuple[Any, ...], int] = {}
     for statement in statements:
@@ -771,28 +837,37 @@ def _candidate_actions(documents: Iterable[Document]) -> list[str]:
     out: dict[str, None] = {}
     for statement in ordered:
         for value in statement.action:
-            if isinstance(value, str):
+            if isinstance(value, str) and (part is None or part.admits(value)):
                 text = value.lower()
-                out.setdefault(text.replace("*", "").replace("?", "a") if text != "*" else "s3:getobject", None)
+                candidate = text.replace("*", "").replace("?", "a") if text != "*" else "s3:getobject"
+                if part is None or part.holds(candidate):
+                    out.setdefault(candidate, None)
     return list(out)[:MAX_CANDIDATES]
 
 
-def _solve_nicely(encoding: _Encoding, constraints: Sequence[z3.BoolRef], budget_ms: int,
-                  deterministic: bool = False) -> tuple[str, z3.ModelRef | None]:
+def _solve_nicely(encoding: _Encoding, constraints: Sequence[z3.BoolRef], budget_ms: int) -> tuple[str, z3.ModelRef | None]:
     """`_solve`, and when satisfiable, a model with printable values if there is one. The solver's
     string search is erratic when the action is free and quick once it is pinned: the free search is
     tried briefly, then with each action the documents name, then again with the whole budget (the
-    answer that counts)."""
-    status, model = _solve(constraints, min(budget_ms, CANDIDATE_BUDGET_MS), deterministic)
-    if status == "unknown":
-        for action in _candidate_actions(encoding.documents):
-            status, model = _solve([*constraints, encoding.action == _text(action)], CANDIDATE_BUDGET_MS, deterministic)
-            if status == "sat":
-                break
-        else:
-            status, model = _solve(constraints, budget_ms, deterministic)
-    if status == "sat":
-        nicer_status, nicer = _solve([*constraints, *encoding.printable()], min(budget_ms, NICE_BUDGET_MS), deterministic)
+    answer that counts). A question about one slice of the actions tries its few candidates first."""
+    candidates = _candidate_actions(encoding.documents, encoding.slice)
+
+    def pinned() -> tuple[str, z3.ModelRef | None]:
+        for action in candidates:
+            found = _solve([*constraints, encoding.action == _text(action)], CANDIDATE_BUDGET_MS)
+            if found[0] == "sat":
+                return found
+        return "unknown", None
+
+    status, model = pinned() if encoding.slice is not None else ("unknown", None)
+    if status != "sat":
+        status, model = _solve(constraints, min(budget_ms, CANDIDATE_BUDGET_MS))
+        if status == "unknown" and encoding.slice is None:
+            status, model = pinned()
+        if status == "unknown":
+            status, model = _solve(constraints, budget_ms)
+    if status == "sat" and not encoding.readable(model):  # type: ignore[arg-type]
+        nicer_status, nicer = _solve([*constraints, *encoding.printable()], min(budget_ms, NICE_BUDGET_MS))
         if nicer_status == "sat":
             model = nicer
     return status, model
@@ -959,8 +1034,7 @@ class RoleComparison:
 _VERDICTS: dict[tuple[Any, ...], Comparison] = {}
 
 
-def _empty(like: RoleModel) -> RoleModel:
-    return RoleModel(like.key, like.arn, docs.Document((), "empty"), (), None, like.resource)
+_empty = allows_nothing
 
 
 def compare(base: RoleModel | None, head: RoleModel | None, budget_ms: int = DEFAULT_BUDGET_MS) -> RoleComparison:
@@ -1000,32 +1074,28 @@ def _compare_documents(
         return Comparison(EQUAL, reason="the same documents")
     base_unknowns = {u.name for d in base_docs for u in d.unknowns}
     head_unknowns = {u.name for d in head_docs for u in d.unknowns}
-    if base_unknowns != head_unknowns:
-        differ = tuple(sorted(base_unknowns ^ head_unknowns))
-        return Comparison(NOT_COMPARABLE, unknowns=differ,
-                          reason="values or documents the plan cannot see differ: " + ", ".join(differ))
+    # Values or documents the plan cannot see that differ: only a witness that holds whatever they are
+    # (the evaluator decides it without them) says "wider"; "not wider" must hold for every value.
+    differ = tuple(sorted(base_unknowns ^ head_unknowns))
     cache_key = (what, base_sig, head_sig, principal if what == "permissions" else None)
     if cache_key in _VERDICTS:
         return _VERDICTS[cache_key]
-    try:
-        encoding = _Encoding([*base_docs, *head_docs])
-        before, after = base_formula(encoding), head_formula(encoding)
-    except Unsupported as exc:
-        return Comparison(UNKNOWN, reason=f"outside what the reasoner encodes exactly: {exc}")
-    common = [*encoding.domain, *encoding.free_domain()]
-    fixed_principal = Principal(docs.AWS, principal) if principal else None
-    if fixed_principal is not None:
+    slices: list[_Slice | None] = [None]
+    if what == "permissions":
+        slices = _slices([*base_docs, *head_docs])  # type: ignore[assignment]
+    fixed_principal = None
+    if principal:
         try:
             from agent_iam.model.evaluate import principal_of
 
-            fixed_principal = principal_of(principal)  # type: ignore[arg-type]
-            common += encoding.fix_principal(fixed_principal)
+            fixed_principal = principal_of(principal)
         except ValueError:
             fixed_principal = None
 
     assumed: dict[str, str] = {}
 
-    def direction(allowed_by: RoleModel, denied_by: RoleModel, yes: z3.BoolRef, no: z3.BoolRef) -> tuple[str, Request | None]:
+    def direction(encoding: _Encoding, common: list[z3.BoolRef], allowed_by: RoleModel, denied_by: RoleModel,
+                  yes: z3.BoolRef, no: z3.BoolRef) -> tuple[str, Request | None]:
         status, model = _solve_nicely(encoding, [*common, yes, z3.Not(no)], budget_ms)
         if status != "sat":
             return status, None
@@ -1035,15 +1105,58 @@ def _compare_documents(
         except ValueError:
             return "unknown", None
         values = {name: _read(model.eval(const, model_completion=True)) for name, const in encoding.unknown_texts.items()}
+        if differ:
+            values = {}  # a witness must hold whatever the unknowns are
         check = evaluate if what == "permissions" else can_assume
         if check(allowed_by, witness, values).allowed is True and check(denied_by, witness, values).allowed is False:
             assumed.update(values)
             return "sat", witness
         return "unconfirmed", None
 
-    wider_status, wider = direction(head, base, after, before)
-    narrower_status, narrower = direction(base, head, before, after)
-    if "unknown" in (wider_status, narrower_status) or "unconfirmed" in (wider_status, narrower_status):
+    statuses = {"wider": "unsat", "narrower": "unsat"}
+    found: dict[str, Request | None] = {"wider": None, "narrower": None}
+    # A witness the evaluator confirms, found without the solver (most changes have one).
+    if what == "permissions":
+        found["wider"] = _concrete_witness(head, base, fixed_principal)
+        found["narrower"] = _concrete_witness(base, head, fixed_principal)
+    else:
+        found["wider"] = _concrete_trust_witness(head, base)
+        found["narrower"] = _concrete_trust_witness(base, head)
+    statuses.update({name: "sat" for name, request in found.items() if request is not None})
+    for part, base_content, head_content in zip(slices, _contents(base_docs, slices), _contents(head_docs, slices)):
+        within = {"wider": head_content.within(base_content), "narrower": base_content.within(head_content)}
+        if all(within[name] or found[name] is not None for name in within):
+            continue  # no new witness can be in this slice: its statements say so without the solver
+        try:
+            encoding = _Encoding([*base_docs, *head_docs], actions=part)
+            before, after = base_formula(encoding), head_formula(encoding)
+            common = [*encoding.domain, *encoding.free_domain()]
+            if fixed_principal is not None:
+                common += encoding.fix_principal(fixed_principal)
+        except Unsupported as exc:
+            return Comparison(UNKNOWN, reason=f"outside what the reasoner encodes exactly: {exc}")
+        for name, allowed_by, denied_by, yes, no in (("wider", head, base, after, before), ("narrower", base, head, before, after)):
+            if found[name] is not None or within[name]:
+                continue
+            status, witness = direction(encoding, common, allowed_by, denied_by, yes, no)
+            if status == "sat":
+                found[name], statuses[name] = witness, "sat"
+            elif status != "unsat":
+                statuses[name] = status
+        if found["wider"] is not None and found["narrower"] is not None:
+            break
+    wider, narrower = found["wider"], found["narrower"]
+    undecided = {s for name, s in statuses.items() if found[name] is None} - {"unsat"}
+    if differ:
+        reason = "values or documents the plan cannot see differ: " + ", ".join(differ)
+        if wider:
+            result = Comparison(MIXED if narrower else WIDER, wider, narrower, differ, reason + " (wider whatever they are)")
+        elif statuses["wider"] == "unsat" and (narrower or statuses["narrower"] == "unsat"):
+            result = Comparison(NARROWER if narrower else EQUAL, None, narrower, differ,
+                                reason + " (not wider whatever they are)")
+        else:
+            result = Comparison(NOT_COMPARABLE, None, None, differ, reason)
+    elif undecided:
         result = Comparison(UNKNOWN, wider, narrower, reason="the solver could not decide within its budget, or its "
                             "witness depends on values the plan cannot see")
     elif wider and narrower:
@@ -1057,6 +1170,323 @@ def _compare_documents(
     if result.verdict != UNKNOWN:
         _VERDICTS[cache_key] = result
     return result
+
+
+# --- witnesses tried without the solver -------------------------------------------------------
+
+CONCRETE_ACTIONS = 8  # actions tried per statement value that has wildcards (or per NotAction statement)
+CONCRETE_REQUESTS = 200  # requests tried in all, before the solver is asked
+
+
+def _body(statement: Statement) -> tuple[Any, ...]:
+    return (statement.effect, statement.action, statement.not_action, statement.resource, statement.not_resource,
+            statement.principal, statement.not_principal, statement.conditions)
+
+
+def _fill(pattern: Pattern) -> str | None:
+    """A value a pattern matches: its wildcards as a name nobody writes (`example`); None with a variable."""
+    out = []
+    for token in pattern.tokens:
+        if isinstance(token, str):
+            out.append(token)
+        elif isinstance(token, Wild):
+            out.append("example" if token.char == "*" else "x")
+        else:
+            return None
+    return "".join(out)
+
+
+def _guess(condition: Condition) -> list[str] | None:
+    """Values of a condition's key that likely meet it (None: leave the key out)."""
+    if condition.operator == "Null":
+        return None if any(str(v).lower() == "true" for v in condition.values) else ["example"]
+    if condition.negated:
+        return None
+    values = [v for v in condition.values if isinstance(v, str)]
+    if not values:
+        return None
+    if condition.family in (docs.STRING, docs.ARN_FAMILY):
+        filled = [_fill(p) for p in condition.patterns if isinstance(p, Pattern)]
+        return [f for f in filled if f is not None][:1] or None
+    if condition.family == docs.IP:
+        network = typed.network(values[0])
+        return [str(network.network_address)] if network is not None else None
+    if condition.family in (docs.NUMERIC, docs.DATE) and condition.positive.endswith(("LessThan", "GreaterThan")):
+        return None  # the boundary value itself fails a strict comparison: the solver finds one
+    return values[:1]
+
+
+def _concrete_candidates(allowed_by: RoleModel, denied_by: RoleModel, principal: Principal | None) -> Iterable[Request]:
+    """Requests built from the Allow statements one side has and the other has not as such (and, when
+    their Denies or boundaries differ, from every Allow statement): an action each of their values
+    names (a few of those a wildcard reaches, from AWS's service data), a resource each pattern
+    matches, a context their conditions likely accept."""
+    theirs = {_body(s) for d in denied_by.identity for s in d.statements}
+    mine = [s for d in allowed_by.identity for s in d.statements if s.effect == docs.ALLOW]
+    statements = [s for s in mine if _body(s) not in theirs]
+    denies_differ = {_body(s) for d in allowed_by.identity for s in d.statements if s.effect == docs.DENY} != {
+        b for b in theirs if b[0] == docs.DENY}
+    boundaries_differ = (allowed_by.boundary.digest if allowed_by.boundary else None) != (
+        denied_by.boundary.digest if denied_by.boundary else None)
+    if denies_differ or boundaries_differ:
+        statements += [s for s in mine if s not in statements]
+    count = 0
+    for statement in statements:
+        names: list[str] = []
+        if statement.not_action:
+            from agent_iam.model.matching import action_matches
+
+            excluded = tuple(a for a in statement.action if isinstance(a, str))
+            names = [a for a in iam_actions.expand("*") if not any(action_matches(p, a) for p in excluded)][:CONCRETE_ACTIONS]
+        else:
+            for value in statement.action:
+                if isinstance(value, str):
+                    names += list(iam_actions.expand(value)[:CONCRETE_ACTIONS]) if any(c in value for c in "*?") else [value]
+        resources: list[str] = []
+        if statement.resource is None or statement.not_resource:
+            resources = ["*"]
+        else:
+            resources = [f for f in (_fill(p) for p in statement.resource if isinstance(p, Pattern)) if f is not None]
+        context: dict[str, list[str]] = {}
+        for condition in statement.conditions:
+            guess = _guess(condition)
+            if guess is not None:
+                context.setdefault(condition.key, guess)
+        for name in dict.fromkeys(names):
+            for resource in resources:
+                for ctx in ([context, {}] if context else [{}]):
+                    try:
+                        yield Request(principal, name, resource, ctx)
+                    except ValueError:
+                        continue
+                    count += 1
+                    if count >= CONCRETE_REQUESTS:
+                        return
+
+
+def _principals_of(statement: Statement) -> list[str]:
+    """Principals a trust statement's Principal names, as requests name them (a role of an account it
+    names whole)."""
+    out = []
+    for listed in statement.principal or ():
+        if not isinstance(listed.value, str):
+            continue
+        if listed.kind == docs.ANY or listed.value == "*":
+            out.append("arn:aws:iam::123456789012:role/any")
+        elif listed.kind == docs.AWS and listed.value.endswith(":root"):
+            out += [listed.value.removesuffix("root") + "role/any", listed.value]  # any role of that account
+        else:
+            out.append(listed.value)
+    return out
+
+
+def _concrete_trust_witness(allowed_by: RoleModel, denied_by: RoleModel) -> Request | None:
+    """A trust witness found without the solver: a principal a trust statement the other side lacks
+    names, calling one of its actions with a context its conditions likely accept, that the evaluator
+    confirms."""
+    if allowed_by.trust is None or denied_by.trust is None:
+        return None
+    theirs = {_body(s) for s in denied_by.trust.statements}
+    resource = ""  # the role itself (can_assume's default), as the solver's trust witnesses leave it
+    tried = 0
+    for statement in allowed_by.trust.statements:
+        if statement.effect != docs.ALLOW or statement.not_action or statement.not_principal or _body(statement) in theirs:
+            continue
+        context: dict[str, list[str]] = {}
+        for condition in statement.conditions:
+            guess = _guess(condition)
+            if guess is not None:
+                context.setdefault(condition.key, guess)
+        named = context.pop(PRINCIPAL_ARN, None)
+        context.pop(PRINCIPAL_ACCOUNT, None)
+        principals = named[:1] if named else _principals_of(statement)
+        for who in principals:
+            for action in (a for a in statement.action if isinstance(a, str) and not any(c in a for c in "*?")):
+                try:
+                    request = Request(who, action, resource, context)
+                except ValueError:
+                    continue
+                tried += 1
+                if can_assume(allowed_by, request).allowed is True and can_assume(denied_by, request).allowed is False:
+                    return request
+                if tried >= CONCRETE_REQUESTS:
+                    return None
+    return None
+
+
+def _concrete_witness(allowed_by: RoleModel, denied_by: RoleModel, principal: Principal | None) -> Request | None:
+    """A permissions witness found without the solver: a request built from the statements the
+    allowing side added that the evaluator confirms (allowed by one side, denied by the other)."""
+    for request in _concrete_candidates(allowed_by, denied_by, principal):
+        if evaluate(allowed_by, request).allowed is True and evaluate(denied_by, request).allowed is False:
+            return request
+    return None
+
+
+# A permissions comparison with more Action values than this is asked one service at a time: one
+# question over every pattern of two large managed policies can take the solver minutes, one per
+# service takes it milliseconds, and a service whose statements are the same on both sides is skipped.
+SPLIT_ACTIONS = 40
+
+
+def _slices(documents: Sequence[Document]) -> list[_Slice | None]:
+    """The slices a permissions comparison is asked in: one per service the documents' Action values
+    name, and one for every other action; a single whole question for small documents."""
+    values = [v for d in documents for s in d.statements for v in s.action if isinstance(v, str)]
+    services = sorted({s for s in map(_service_of, values) if s is not None})
+    if len(values) <= SPLIT_ACTIONS or len(services) < 2:
+        return [None]
+    return [*(_Slice(s) for s in services), _Slice(None, tuple(services))]
+
+
+@dataclass(frozen=True)
+class _Content:
+    """What of some documents can reach a slice's actions: statement bodies (each with only the Action
+    values that may match the slice; one none of whose values can is left out) by effect, for the
+    identity documents and the boundary (`bounded`: there is one, whatever it holds in the slice), and
+    the unknown documents."""
+
+    allows: frozenset[tuple[Any, ...]]
+    denies: frozenset[tuple[Any, ...]]
+    bounded: bool
+    boundary_allows: frozenset[tuple[Any, ...]]
+    boundary_denies: frozenset[tuple[Any, ...]]
+    unknowns: frozenset[Any]
+
+    def within(self, other: _Content) -> bool:
+        """Whether these documents certainly allow no more than `other` in the slice: each Allow is
+        within one of other's, each of other's Denies within one here, and the boundary within other's
+        (sound, not complete: the solver answers the rest)."""
+        if self.unknowns != other.unknowns:
+            return False
+        if not self.allows:
+            return not any(kind != docs.BOUNDARY for kind, _ in self.unknowns)  # allows nothing it can see
+        if not (_covered(self.allows, other.allows) and _covered(other.denies, self.denies)):
+            return False
+        if not other.bounded:
+            return True
+        return self.bounded and _covered(self.boundary_allows, other.boundary_allows) and \
+            _covered(other.boundary_denies, self.boundary_denies)
+
+
+@cache
+def _glob_within(small: str, big: str) -> bool:
+    """Whether every text the action pattern `small` matches, `big` matches too (lower-cased, `*` and
+    `?`): `big` matches `small` read as text, where only a `*` of `big` may stand for a wildcard of
+    `small` (sound; what it cannot show, the solver decides)."""
+
+    @cache
+    def fits(i: int, j: int) -> bool:
+        if j == len(big):
+            return i == len(small)
+        if big[j] == "*":
+            return fits(i, j + 1) or (i < len(small) and fits(i + 1, j))
+        if i == len(small) or small[i] == "*":
+            return False
+        if small[i] == "?":
+            return big[j] == "?" and fits(i + 1, j + 1)
+        return big[j] in ("?", small[i]) and fits(i + 1, j + 1)
+
+    return fits(0, 0)
+
+
+def _disjoint(one: str, other: str) -> bool:
+    """Whether two action patterns certainly match no action in common: they name different services."""
+    first, second = _service_of(one), _service_of(other)
+    return first is not None and second is not None and first != second
+
+
+def _within_values(small: tuple[Any, ...], small_not: bool, big: tuple[Any, ...], big_not: bool) -> bool:
+    """Whether the actions an Action (or NotAction) list reaches are among those another reaches."""
+    if small_not:  # every action but `small`: only a NotAction that excludes no more covers it
+        return big_not and set(big) <= set(small)
+    if big_not:  # every action but `big`: each of ours must be none of those
+        return all(isinstance(a, str) and all(isinstance(x, str) and _disjoint(a, x) for x in big) for a in small)
+    return all(any(_glob_within(a, b) for b in big if isinstance(b, str)) if isinstance(a, str) else a in big for a in small)
+
+
+def _resources_within(small: tuple[Any, ...] | None, small_not: bool, big: tuple[Any, ...] | None, big_not: bool) -> bool:
+    if small is None or big is None:
+        return small is big and small_not == big_not
+    if small_not or big_not:
+        return small_not and big_not and set(big) <= set(small)
+    return set(small) <= set(big) or any(isinstance(p, Pattern) and p.text == "*" for p in big)
+
+
+def _condition_within(mine: Condition, theirs: Condition) -> bool:
+    """Whether a request that meets `mine` meets `theirs` (the same key and operator, fewer values
+    allowed; for a negated operator, more excluded)."""
+    if mine == theirs:
+        return True
+    if (mine.operator, mine.key, mine.if_exists, mine.set_operator) != (theirs.operator, theirs.key, theirs.if_exists,
+                                                                          theirs.set_operator) or mine.set_operator:
+        return False
+    if mine.operator == "Null" or any(isinstance(v, Unknown) for v in (*mine.values, *theirs.values)):
+        return False
+    return set(theirs.values) <= set(mine.values) if mine.negated else set(mine.values) <= set(theirs.values)
+
+
+def _body_within(small: tuple[Any, ...], big: tuple[Any, ...]) -> bool:
+    """Whether a statement (body) reaches no request another does not, told from their parts."""
+    effect, actions, not_action, resource, not_resource, principal, not_principal, conditions = small
+    if (effect, principal, not_principal) != (big[0], big[5], big[6]):
+        return False
+    if not _within_values(actions, not_action, big[1], big[2]):
+        return False
+    if not _resources_within(resource, not_resource, big[3], big[4]):
+        return False
+    return all(any(_condition_within(mine, theirs) for mine in conditions) for theirs in big[7])
+
+
+def _covered(small: frozenset[tuple[Any, ...]], big: frozenset[tuple[Any, ...]]) -> bool:
+    """Whether each statement body of `small` is within one of `big` (sound, not complete)."""
+    if small <= big:
+        return True
+    return all(any(_body_within(body, other) for other in big) for body in small - big)
+
+
+def _contents(documents: Sequence[Document], slices: Sequence[_Slice | None]) -> list[_Content]:
+    """`_Content` of `documents` for each slice; a value naming its service goes to that service's
+    slice (or the other actions'), one with a wildcard in its service to every slice it may reach."""
+    parts: list[tuple[set[Any], set[Any], set[Any], set[Any]]] = [(set(), set(), set(), set()) for _ in slices]
+    named = {part.service: i for i, part in enumerate(slices) if part is not None and part.service is not None}
+    rest = next((i for i, part in enumerate(slices) if part is None or part.service is None), None)
+    unknowns: set[Any] = set()
+    bounded = False
+    for document in documents:
+        kind = document.source.kind if document.source is not None else None
+        if not document.known:
+            unknowns.add((kind, document.unknown))
+            continue
+        bounded = bounded or kind == docs.BOUNDARY
+        for s in document.statements:
+            values: list[set[Any]] = [set() for _ in slices]
+            for v in s.action:
+                if isinstance(v, Unknown):
+                    for found in values:
+                        found.add(v)
+                    continue
+                service = _service_of(v)
+                if service is not None:
+                    index = named.get(service, rest)
+                    if index is not None:
+                        values[index].add(v.lower())
+                else:
+                    for index, part in enumerate(slices):
+                        if part is None or part.admits(v):
+                            values[index].add(v.lower())
+            for index, found in enumerate(values):
+                if not found and not s.not_action:
+                    continue
+                body = (s.effect, tuple(sorted(found, key=str)), s.not_action, s.resource, s.not_resource,
+                        s.principal, s.not_principal, s.conditions)
+                allows, denies, boundary_allows, boundary_denies = parts[index]
+                if kind == docs.BOUNDARY:
+                    (boundary_allows if s.effect == docs.ALLOW else boundary_denies).add(body)
+                else:
+                    (allows if s.effect == docs.ALLOW else denies).add(body)
+    frozen = frozenset(unknowns)
+    return [_Content(frozenset(a), frozenset(d), bounded, frozenset(ba), frozenset(bd), frozen) for a, d, ba, bd in parts]
 
 
 # --- one request a narrowed role must keep -------------------------------------------------------
@@ -1530,7 +1960,7 @@ def _wide_by_solver(
                        encoding.resource == _text(request.resource)]
         if request.principal is not None:
             constraints += encoding.fix_principal(request.principal)
-        status, _ = _solve(constraints, budget_ms, deterministic=True)
+        status, _ = _solve(constraints, budget_ms)
         verdict = True if status == "sat" else False if status == "unsat" else None
     except Unsupported:
         verdict = None
@@ -1647,7 +2077,7 @@ def assumable_without(role: RoleModel, principal: Principal, keys: Sequence[str]
             constraints.append(encoding.resource == _text(role.arn))
     except (Unsupported, ValueError):
         return None
-    status, _ = _solve(constraints, budget_ms, deterministic=True)
+    status, _ = _solve(constraints, budget_ms)
     return True if status == "sat" else False if status == "unsat" else None
 
 
@@ -1736,7 +2166,7 @@ def _assume_witness(
             constraints.append(encoding.resource == _text(role.arn))
     except Unsupported:
         return None
-    status, model = _solve_nicely(encoding, constraints, budget_ms, deterministic=True)
+    status, model = _solve_nicely(encoding, constraints, budget_ms)
     if status == "unsat":
         return False
     if status != "sat" or model is None:

@@ -81,6 +81,7 @@ class RoleAccess:
     outside: list[str] = field(default_factory=list)  # who outside the account can assume it (the reasoner)
     wide: list[str] = field(default_factory=list)  # sensitive actions on every resource of a kind, per document
     unseen: list[str] = field(default_factory=list)  # documents whose content the plan cannot see
+    attached_elsewhere: list[str] = field(default_factory=list)  # customer managed policies of other stacks' ARNs
 
 
 def _code(value: Any) -> str:
@@ -437,7 +438,9 @@ def access_model(source: Any) -> list[RoleAccess]:
         for document in model.identity:
             source = document.source
             if not document.known:
-                access.unseen.append(f"{_source_words(document)}: content not known to the plan ({document.reason})")
+                access.unseen.append(f"{_source_words(document)} (content not known to the plan): {document.reason}")
+                if source is not None and source.kind == mdocs.ATTACHED_UNKNOWN:
+                    access.attached_elsewhere.append(source.arn or source.name)
                 continue
             managed = source is not None and source.kind == mdocs.AWS_MANAGED
             if managed and source is not None:
@@ -484,7 +487,7 @@ def mermaid(model: list[RoleAccess]) -> str:
                 continue
             for resource in grant.resources:
                 edges[resource].update(f"{grant.service}:{action}" for action in grant.actions)
-        for policy_arn in role.aws_managed:
+        for policy_arn in (*role.aws_managed, *role.attached_elsewhere):
             edges[policy_arn.rsplit("/", 1)[-1] + f" ({_managed_kind(policy_arn)})"].add("attached")
         for resource, services in sorted(edges.items()):
             lines.append(f"  {role_id} -->|{', '.join(sorted(services))}| {node('resource', resource)}")

@@ -1,15 +1,19 @@
 """`agent-iam diff`: what a change does to who can reach an account, for the reviewer of a pull request.
 
-Compares two sets of written plans (`<stack>/plan.json`, as `agent-iam plan` writes them): per
-stack, the roles added, removed and changed; per changed document, the statements added and
-removed, and what that means: **widening** (a new principal, action or resource, a condition
-removed or loosened, a new managed policy, an opt-in newly set) or narrowing. Everything here
-is a pure function of the two plans, ordered by name, so two runs give byte-identical files.
+Compares two sets of written plans (`<stack>/plan.json`, as `agent-iam plan` writes them), per
+stack. Each role's verdict is the reasoner's (`diff_verdicts.role_verdicts`): its permissions and its
+trust are each wider (with a witness request), narrower, equal, not comparable offline or could not
+be decided; longer sessions and new EKS Pod Identity associations widen it too. Under the verdict,
+as context, the statements added and removed in each of its documents, in words. Stack-wide:
+acceptances added and a blocked base made deployable (risk accepted, widenings listed first), the
+opt-ins (the plan's advisories) newly set or no longer set, by entry and opt-in. Everything here is
+a pure function of the two plans, ordered by name, so two runs give byte-identical files.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,12 +26,25 @@ from agent_iam.iam.resource_types import POLICY as MANAGED_POLICY
 from agent_iam.iam.resource_types import ROLE, ROLE_POLICY
 from agent_iam.iam.resource_types import ROLE_POLICY_ATTACHMENT as ATTACHMENT
 
+from .diff_verdicts import (
+    NARROWING,
+    NEUTRAL,
+    PERMISSIONS,
+    TRUST as TRUST_ASPECT,
+    UNDECIDED,
+    VERDICT_ORDER,
+    WIDENING,
+    RoleVerdict,
+    changed_secrets,
+    renames,
+    role_verdicts,
+)
+
 
 IAM_TYPES = (ROLE, ROLE_POLICY, ATTACHMENT, MANAGED_POLICY)
 
-WIDENING, NARROWING, NEUTRAL = "widening", "narrowing", "neutral"
 TRUST = "trust policy"  # the document label of a role's trust policy
-KIND_ORDER = {WIDENING: 0, NARROWING: 1, NEUTRAL: 2}
+KIND_ORDER = VERDICT_ORDER
 # Statement fields whose values are sets (a string means a one-element set).
 LIST_FIELDS = ("Action", "NotAction", "Resource", "NotResource")
 
@@ -45,6 +62,10 @@ class Change:
 
     def to_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "what": self.what, "value": self.value, "where": self.where, "note": self.note}
+
+    def detail(self) -> dict[str, str]:
+        """A statement-level change as diff.json shows it: context, without a verdict of its own."""
+        return {"what": self.what, "value": self.value, "where": self.where, "note": self.note}
 
 
 def action_note(action: str) -> str:
@@ -112,31 +133,73 @@ class DocumentDiff:
 
 @dataclass
 class RoleDiff:
+    """One role changed: the reasoner's verdict on its permissions and its trust (`meaning`), its
+    settings that change access without being a document (longer sessions, EKS Pod Identity
+    associations), and as context the statements added and removed (`changes`, `documents`)."""
+
     account: str
     name: str
-    change: str  # added | removed | changed
-    changes: list[Change] = field(default_factory=list)
+    change: str  # added | removed | changed | renamed
+    changes: list[Change] = field(default_factory=list)  # statement by statement, as written (context)
     documents: list[DocumentDiff] = field(default_factory=list)
+    meaning: RoleVerdict | None = None
+    settings: list[Change] = field(default_factory=list)
+
+    @property
+    def former(self) -> str | None:
+        return self.meaning.former[1] if self.meaning is not None and self.meaning.former else None
+
+    def _aspect_changes(self, kinds: tuple[str, ...]) -> list[Change]:
+        out = []
+        for aspect in self.meaning.aspects if self.meaning else ():
+            if aspect.kind not in kinds:
+                continue
+            if aspect.kind == WIDENING:
+                out.append(Change(WIDENING, f"{aspect.name} wider", aspect.wider_words, aspect.name))
+            elif aspect.kind == UNDECIDED:
+                out.append(Change(WIDENING, f"{aspect.name}: could not decide", aspect.reason, aspect.name))
+            elif aspect.kind == NARROWING:
+                out.append(Change(NARROWING, f"{aspect.name} narrower", aspect.narrower_words, aspect.name))
+        return out
 
     @property
     def widening(self) -> list[Change]:
-        return [c for c in self.changes if c.kind == WIDENING]
+        """What widens the role: the reasoner's wider (or undecided) aspects, longer sessions, new Pod
+        Identity associations."""
+        return self._aspect_changes((WIDENING, UNDECIDED)) + [c for c in self.settings if c.kind == WIDENING]
 
     @property
     def narrowing(self) -> list[Change]:
-        return [c for c in self.changes if c.kind == NARROWING]
+        return self._aspect_changes((NARROWING,)) + [c for c in self.settings if c.kind == NARROWING]
 
     @property
     def verdict(self) -> str:
-        return WIDENING if self.widening else NARROWING if self.narrowing else NEUTRAL
+        """widening, could not decide, not comparable, narrowing or neutral: the reasoner's verdict,
+        widened by the settings that widen."""
+        verdict = self.meaning.verdict if self.meaning is not None else NEUTRAL
+        if verdict in (WIDENING, UNDECIDED):
+            return verdict
+        if any(c.kind == WIDENING for c in self.settings):
+            return WIDENING
+        if verdict == NEUTRAL and any(c.kind == NARROWING for c in self.settings):
+            return NARROWING
+        return verdict
+
+    @property
+    def widens(self) -> bool:
+        """Whether it counts as widening for the exit code (what could not be decided does)."""
+        return self.verdict in (WIDENING, UNDECIDED)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "account": self.account,
             "role": self.name,
             "change": self.change,
+            **({"renamedFrom": self.former} if self.former else {}),
             "verdict": self.verdict,
-            "changes": [c.to_dict() for c in self.changes],
+            **({k: v for k, v in self.meaning.to_dict().items() if k in (PERMISSIONS, TRUST_ASPECT)} if self.meaning else {}),
+            "settings": [c.to_dict() for c in self.settings],
+            "changes": [c.detail() for c in self.changes],
             "documents": [d.to_dict() for d in self.documents],
         }
 
@@ -161,19 +224,23 @@ class StackDiff:
     head: str
     roles: list[RoleDiff] = field(default_factory=list)
     resources: list[ResourceDiff] = field(default_factory=list)
-    stack_changes: list[Change] = field(default_factory=list)  # opt-ins (the plan's advisories)
+    # Risk accepted: acceptedFindings items added, a blocked base made deployable (widenings, listed first).
+    risk_accepted: list[Change] = field(default_factory=list)
+    stack_changes: list[Change] = field(default_factory=list)  # opt-ins (the plan's advisories), by entry and kind
+    not_comparable: list[str] = field(default_factory=list)  # what cannot be compared offline outside the roles
     findings_added: list[str] = field(default_factory=list)
     findings_removed: list[str] = field(default_factory=list)
     error: str = ""  # why a side could not be planned
 
     @property
     def widening(self) -> bool:
-        return any(r.widening for r in self.roles) or any(c.kind == WIDENING for c in self.stack_changes)
+        return (any(r.widens for r in self.roles) or bool(self.risk_accepted)
+                or any(c.kind == WIDENING for c in self.stack_changes))
 
     @property
     def empty(self) -> bool:
-        return not (self.roles or self.resources or self.stack_changes or self.findings_added
-                    or self.findings_removed or self.error or self.base != self.head)
+        return not (self.roles or self.resources or self.stack_changes or self.risk_accepted or self.not_comparable
+                    or self.findings_added or self.findings_removed or self.error or self.base != self.head)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -182,7 +249,9 @@ class StackDiff:
             "head": self.head,
             "widening": self.widening,
             **({"error": self.error} if self.error else {}),
+            "riskAccepted": [c.to_dict() for c in self.risk_accepted],
             "stackChanges": [c.to_dict() for c in self.stack_changes],
+            "notComparable": self.not_comparable,
             "roles": [r.to_dict() for r in self.roles],
             "resources": [r.to_dict() for r in self.resources],
             "findingsAdded": self.findings_added,
@@ -202,7 +271,7 @@ class Diff:
         return any(s.widening for s in self.stacks)
 
     def widened_roles(self) -> list[tuple[str, RoleDiff]]:
-        return [(s.stack, r) for s in self.stacks for r in s.roles if r.widening]
+        return [(s.stack, r) for s in self.stacks for r in s.roles if r.widens]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -591,15 +660,22 @@ def _same_text(before: Any, after: Any) -> bool:
     return isinstance(before, str) and before == after
 
 
-def compare_roles(old: RoleState | None, new: RoleState | None) -> RoleDiff | None:
-    """Everything that changed about one role, or None when nothing did."""
-    ref = new or old
-    assert ref is not None
-    diff = RoleDiff(ref.account, ref.name, "added" if old is None else "removed" if new is None else "changed")
-    if old is None:
-        diff.changes.append(Change(WIDENING, "new role", ref.name))
-    elif new is None:
-        diff.changes.append(Change(NARROWING, "role removed", ref.name))
+@dataclass
+class Detail:
+    """What changed about one role as written: statement by statement (context for the reviewer: the
+    verdict is the reasoner's), and the settings that change access without a document."""
+
+    changes: list[Change] = field(default_factory=list)
+    documents: list[DocumentDiff] = field(default_factory=list)
+    settings: list[Change] = field(default_factory=list)
+
+
+def role_detail(old: RoleState | None, new: RoleState | None, old_managed: Mapping[str, Any] | None = None,
+                new_managed: Mapping[str, Any] | None = None) -> Detail:
+    """The statements added and removed in each document of one role, the AWS managed policies
+    attached, detached or whose document changed (`old_managed`/`new_managed`: the documents each
+    plan recorded), and its setting changes."""
+    detail = Detail()
     old_sources = old.sources if old else {}
     new_sources = new.sources if new else {}
 
@@ -618,36 +694,50 @@ def compare_roles(old: RoleState | None, new: RoleState | None) -> RoleDiff | No
             context(old, label), context(new, label),
         )
         if doc is not None:
-            diff.documents.append(doc)
-            diff.changes += changes
-    old_managed, new_managed = (old.aws_managed if old else set()), (new.aws_managed if new else set())
-    for arn in sorted(new_managed - old_managed):
-        diff.changes.append(Change(WIDENING, "new managed policy", arn, "attachments", managed_note(arn)))
-    for arn in sorted(old_managed - new_managed):
-        diff.changes.append(Change(NARROWING, "managed policy removed", arn, "attachments"))
+            detail.documents.append(doc)
+            detail.changes += changes
+    before, after = (old.aws_managed if old else set()), (new.aws_managed if new else set())
+    for arn in sorted(after - before):
+        detail.changes.append(Change(WIDENING, "new managed policy", arn, "attachments", managed_note(arn)))
+    for arn in sorted(before - after):
+        detail.changes.append(Change(NARROWING, "managed policy removed", arn, "attachments"))
+    for arn in sorted(before & after):
+        was, now = (old_managed or {}).get(arn), (new_managed or {}).get(arn)
+        if isinstance(was, Mapping) and isinstance(now, Mapping) and was != now:
+            from agent_iam.iam import managed_policies
+
+            label = f"AWS managed policy `{managed_policies.name_of(arn)}` (its document changed)"
+            doc, changes = compare_documents(was, now, label)
+            if doc is not None:
+                detail.documents.append(doc)
+                detail.changes += changes
     old_pods, new_pods = (old.pod_identity if old else set()), (new.pod_identity if new else set())
+    where = "pod identity association"
     for pod in sorted(new_pods - old_pods):
-        diff.changes.append(Change(WIDENING, "new principal", f"pods of service account {pod} (EKS Pod Identity)", "pod identity association"))
+        detail.settings.append(Change(WIDENING, "new principal", f"pods of service account {pod} (EKS Pod Identity)", where))
     for pod in sorted(old_pods - new_pods):
-        diff.changes.append(Change(NARROWING, "principal removed", f"pods of service account {pod} (EKS Pod Identity)", "pod identity association"))
+        detail.settings.append(Change(NARROWING, "principal removed", f"pods of service account {pod} (EKS Pod Identity)", where))
     if old is not None and new is not None:
-        diff.changes += _setting_changes(old.settings, new.settings)
-    if diff.change == "changed" and not diff.changes and not diff.documents:
-        return None
-    return diff
+        boundary, settings = _setting_changes(old.settings, new.settings)
+        detail.changes += boundary
+        detail.settings += settings
+    return detail
 
 
-def _setting_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
-    changes = []
+def _setting_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[list[Change], list[Change]]:
+    """(the permissions boundary's change, as written: its content is the reasoner's to judge; the other
+    settings: longer or shorter sessions, and what changes no access)."""
+    boundary: list[Change] = []
+    changes: list[Change] = []
     where = "role settings"
     boundary_old, boundary_new = old.get("permissionsBoundary"), new.get("permissionsBoundary")
     if boundary_old != boundary_new:
         if boundary_new is None:
-            changes.append(Change(WIDENING, "permissions boundary removed", str(boundary_old), where))
+            boundary.append(Change(WIDENING, "permissions boundary removed", str(boundary_old), where))
         elif boundary_old is None:
-            changes.append(Change(NARROWING, "permissions boundary added", str(boundary_new), where))
+            boundary.append(Change(NARROWING, "permissions boundary added", str(boundary_new), where))
         else:
-            changes.append(Change(WIDENING, "permissions boundary replaced", f"{boundary_old} -> {boundary_new}", where))
+            boundary.append(Change(NEUTRAL, "permissions boundary replaced", f"{boundary_old} -> {boundary_new}", where))
     session_old, session_new = old.get("maxSessionDuration", DEFAULT_SESSION_DURATION), new.get("maxSessionDuration", DEFAULT_SESSION_DURATION)
     if session_old != session_new:
         longer = float(session_new) > float(session_old)
@@ -658,7 +748,7 @@ def _setting_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Cha
     for key in ("path", "description", "tags"):
         if old.get(key) != new.get(key):
             changes.append(Change(NEUTRAL, f"{key} changed", "", where))
-    return changes
+    return boundary, changes
 
 
 def _finding_lines(plan: Mapping[str, Any] | None) -> list[str]:
@@ -681,6 +771,122 @@ def status_of(plan: Mapping[str, Any] | None, error: str = "") -> str:
     return "blocked" if any(blocking_in(plan)) else "planned"
 
 
+# --- entries, advisories and acceptances, by identity ------------------------------------------
+
+
+def _entry_names(plan: Mapping[str, Any] | None) -> dict[str, str]:
+    """Entry key (`agent-iam:saasRoles[2]`) -> `family/name` (plan.json `entries`)."""
+    out = {}
+    for entry in (plan or {}).get("entries") or []:
+        if isinstance(entry, Mapping) and entry.get("key"):
+            family = str(entry["key"]).split(":", 1)[-1].split("[", 1)[0]
+            out[str(entry["key"])] = f"{family}/{entry.get('name')}"
+    return out
+
+
+_ADVISORY_ENTRY = re.compile(r"(agent-iam:[A-Za-z]+\[\d+\]) \(([^()]*)\): ")
+_OPT_IN = re.compile(r"\(((?:[A-Za-z]+: [^(),]+(?:, )?)+)\)\s*$")
+_PRESET = re.compile(r"\bas preset ([A-Za-z0-9_-]+)")
+
+
+def advisory_identity(text: str, names: Mapping[str, str], renamed: Mapping[str, str]) -> tuple[str, str]:
+    """(the entry, by family and name; the opt-in) an advisory is about: the config keys it names
+    (`allowWildcardResources`), or the preset it quotes, else its words without quoted values. A
+    reordering of entries (other keys) or a reworded advisory of the same opt-in is the same one."""
+    entry = ""
+    rest = text
+    match = _ADVISORY_ENTRY.search(text)
+    if match:
+        key, name = match.group(1), match.group(2)
+        family = key.split(":", 1)[-1].split("[", 1)[0]
+        entry = names.get(key) or f"{family}/{name}"
+        entry = renamed.get(entry, entry)
+        rest = text[match.end():]
+    opt_in = _OPT_IN.search(rest)
+    if opt_in:
+        return entry, "opt-in " + ", ".join(sorted(re.findall(r"([A-Za-z]+):", opt_in.group(1))))
+    preset = _PRESET.search(rest)
+    if preset:
+        return entry, f"preset {preset.group(1)}"
+    words = re.sub(r"'[^']*'|\([^()]*\)|\d+", "", rest)
+    return entry, re.sub(r"\s+", " ", words).strip()
+
+
+def _advisory_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, renamed: Mapping[str, str]) -> list[Change]:
+    """Opt-ins newly set (widening) and no longer set (narrowing), by entry and opt-in; one reworded
+    (its entry's statements changed, its entry moved) is context, and what it grants is the reasoner's."""
+    def by_identity(plan: Mapping[str, Any] | None, names: Mapping[str, str], renames_: Mapping[str, str]) -> dict[tuple[str, str], list[str]]:
+        out: dict[tuple[str, str], list[str]] = {}
+        for text in (plan or {}).get("advisories", []) or []:
+            out.setdefault(advisory_identity(str(text), names, renames_), []).append(str(text))
+        return out
+
+    before = by_identity(old, _entry_names(old), renamed)
+    after = by_identity(new, _entry_names(new), {})
+    changes = []
+    for identity in sorted(set(before) | set(after)):
+        was, now = before.get(identity, []), after.get(identity, [])
+        if not was:
+            changes += [Change(WIDENING, "opt-in newly set", a, "stack config") for a in now]
+        elif not now:
+            changes += [Change(NARROWING, "opt-in no longer set", a, "stack config") for a in was]
+        elif sorted(was) != sorted(now):
+            changes += [Change(NEUTRAL, "opt-in reworded", a, "stack config") for a in now if a not in was]
+    return changes
+
+
+ROW_CONTEXT = ("entry", "reason", "where", "actions", "resources", "findings")
+
+
+def _acceptance_identity(row: Mapping[str, Any], names: Mapping[str, str], renamed: Mapping[str, str]) -> tuple[str, str]:
+    entry = names.get(str(row.get("entry")), str(row.get("entry")))
+    key = {k: v for k, v in row.items() if k not in ROW_CONTEXT}
+    return renamed.get(entry, entry), json.dumps(key, sort_keys=True)
+
+
+def _acceptance_change(kind: str, what: str, row: Mapping[str, Any], entry: str) -> Change:
+    """An acceptedFindings item added or removed: its key and entry, where it applies, its reason."""
+    key = ", ".join(f"{k} {v}" for k, v in row.items() if k not in ROW_CONTEXT and k != "check")
+    name = entry.split("/", 1)[-1]
+    value = f"{row.get('check')}{f' ({key})' if key else ''} on entry {name}"
+    return Change(kind, what, value, str(row.get("where") or f"entry {name}"), f"reason: {row.get('reason')}")
+
+
+def _acceptance_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None,
+                        renamed: Mapping[str, str]) -> tuple[list[Change], list[Change]]:
+    """(acceptedFindings items added: risk accepted, widening; items removed: narrowing), by entry
+    name and the item's key (its reason and wording aside)."""
+    old_names, new_names = _entry_names(old), _entry_names(new)
+    before = {_acceptance_identity(r, old_names, renamed): r for r in (old or {}).get("acceptedFindings", []) or []}
+    after = {_acceptance_identity(r, new_names, {}): r for r in (new or {}).get("acceptedFindings", []) or []}
+    added = [_acceptance_change(WIDENING, "acceptance added", after[k], k[0]) for k in sorted(set(after) - set(before))]
+    removed = [_acceptance_change(NARROWING, "acceptance removed", before[k], k[0]) for k in sorted(set(before) - set(after))]
+    return added, removed
+
+
+def _blocking_items(plan: Mapping[str, Any]) -> list[str]:
+    """What blocks a plan, one line each."""
+    from agent_iam.guardrails.iam_validation import BLOCKING
+    from agent_iam.guardrails.rules import MANDATORY
+
+    lines = [f"{v.get('rule')}: {v.get('message')}" for v in plan.get("violations", []) or []
+             if v.get("level") == MANDATORY and not v.get("accepted")]
+    lines += [f"{f.get('check')}: {f.get('document')}: {f.get('message')}" for f in plan.get("iamFindings", []) or []
+              if f.get("severity") in BLOCKING and not f.get("exemption")]
+    lines += [f"manifest: {p}" for p in plan.get("manifestProblems", []) or []]
+    return sorted(set(lines))
+
+
+def _made_deployable(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[Change]:
+    """A blocked base that this change makes deployable: what blocked it is accepted or gone now."""
+    if old is None or new is None or status_of(old) != "blocked" or status_of(new) != "planned":
+        return []
+    items = _blocking_items(old)
+    shown = "; ".join(items[:3]) + (f"; and {len(items) - 3} more" if len(items) > 3 else "")
+    return [Change(WIDENING, "blocked base made deployable", f"{len(items)} blocking decision(s) of the base no longer block",
+                   "stack", shown)]
+
+
 def compare_stack(stack: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None,
                   old_error: str = "", new_error: str = "") -> StackDiff:
     """One stack's diff; a side that is absent (or could not be planned) counts as an empty plan."""
@@ -688,10 +894,17 @@ def compare_stack(stack: str, old: Mapping[str, Any] | None, new: Mapping[str, A
     diff.error = "; ".join(e for e in (f"base: {old_error}" if old_error else "", f"head: {new_error}" if new_error else "") if e)
     if new_error:
         return diff  # nothing to compare with: the change itself is broken
-    old_roles, new_roles = role_states(old or {}), role_states(new or {})
-    for key in sorted(set(old_roles) | set(new_roles)):
-        role = compare_roles(old_roles.get(key), new_roles.get(key))
-        if role is not None:
+    found = renames(old or {}, new or {})
+    old_states, new_states = role_states(old or {}), role_states(new or {})
+    old_managed, new_managed = (old or {}).get("managedPolicies"), (new or {}).get("managedPolicies")
+    for verdict in role_verdicts(old, new):
+        state_new = _state(new_states, verdict.key) if verdict.change != "removed" else None
+        state_old = _state(old_states, verdict.former or verdict.key) if verdict.change != "added" else None
+        detail = role_detail(state_old, state_new, old_managed, new_managed)
+        ref = state_new or state_old
+        account = ref.account if ref is not None else verdict.account or ""
+        role = RoleDiff(account, verdict.name, verdict.change, detail.changes, detail.documents, verdict, detail.settings)
+        if verdict.change != "changed" or role.verdict != NEUTRAL or detail.changes or detail.documents or detail.settings:
             diff.roles.append(role)
     diff.roles.sort(key=lambda r: (KIND_ORDER[r.verdict], r.account, r.name))
     old_res, new_res = other_resources(old or {}), other_resources(new or {})
@@ -704,13 +917,23 @@ def compare_stack(stack: str, old: Mapping[str, Any] | None, new: Mapping[str, A
         elif before != after:
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
             diff.resources.append(ResourceDiff(key[0], key[1], "changed", changed))
-    old_adv, new_adv = set((old or {}).get("advisories", [])), set((new or {}).get("advisories", []))
-    diff.stack_changes += [Change(WIDENING, "opt-in newly set", a, "stack config") for a in sorted(new_adv - old_adv)]
-    diff.stack_changes += [Change(NARROWING, "opt-in no longer set", a, "stack config") for a in sorted(old_adv - new_adv)]
+    added, removed = _acceptance_changes(old, new, found.entries)
+    diff.risk_accepted = _made_deployable(old, new) + added
+    diff.stack_changes = _advisory_changes(old, new, found.entries) + removed
+    diff.not_comparable = [f"secure: value {s.path} changed (planned with another ciphertext): not comparable offline"
+                           for s in changed_secrets(old or {}, new or {}, found) if not s.roles]
     old_f, new_f = _finding_lines(old), _finding_lines(new)
     diff.findings_added = [f for f in new_f if f not in old_f]
     diff.findings_removed = [f for f in old_f if f not in new_f]
     return diff
+
+
+def _state(states: Mapping[tuple[str, str], RoleState], key: tuple[str | None, str]) -> RoleState | None:
+    """A role's state by the model's key (its account may be known where the provider's is not)."""
+    found = states.get((key[0] or "", key[1]))
+    if found is None:
+        found = next((s for k, s in sorted(states.items()) if k[1] == key[1] and (not k[0] or not key[0])), None)
+    return found
 
 
 def compare(base_label: str, head_label: str, base: Mapping[str, Mapping[str, Any] | None],

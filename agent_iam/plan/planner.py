@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agent_iam.guardrails.pulumi_policy_adapter import pack_config
 
+from .basis import plan_basis
 from .cache import PlanCache, restore_unchanged, stack_file_path
 from .guardrails import Judgement, accepted_section, judge, judgement_document, pack_acceptances, stack_settings
 from .paths import plan_folder
@@ -89,9 +90,10 @@ def plan_stack(
     except ConfigError as exc:
         remove_plan(out, stack)
         raise located(loaded, exc) from None
+    basis = plan_basis(run.resources, settings.units(), loaded.secure_values)
     placements = [{"entry": unit.key, **p} for unit in settings.units() for p in unit.plan.placements()]
     files = plan_files(
-        run, judgement_document(judgement), accepted_section(judgement),
+        run, {**judgement_document(judgement), **basis}, accepted_section(judgement),
         pack_config=pack_config(settings.guardrail_context(), pack_acceptances(settings)), placements=placements,
     )
     target = plan_folder(out, stack)

@@ -73,6 +73,9 @@ class StackFile:
     config_line: int = 1
     environments: tuple[str, ...] = ()
     environment_line: int = 0
+    # Each `secure:` value's key path -> the digest of its ciphertext: the plan cannot read the value,
+    # but plan.json records which one it was planned with, so a diff sees that it changed.
+    secure_values: dict[str, str] = field(default_factory=dict)
     # The files the entries' `policyFiles` list, read once (path as listed -> bytes or why not): what the
     # plan plans and keys its cache on; and the folder they were read from (where the stack file is).
     policy_files: dict[str, Any] = field(default_factory=dict)
@@ -312,16 +315,27 @@ class _Secure(str):
     """A `secure:` value: redacted in the config, its top-level key marked secret."""
 
 
-def _redact(value: Any) -> tuple[Any, bool]:
+def _redact(value: Any, loc: tuple[str | int, ...] = (), found: dict[tuple[str | int, ...], str] | None = None) -> tuple[Any, bool]:
+    """The value with each `secure:` value as `[secret]`, and whether it held one; `found` gets each
+    one's location and the digest of its ciphertext."""
     if isinstance(value, _Secure):
+        if found is not None:
+            found[loc] = secure_digest(value)
         return REDACTED, True
     if isinstance(value, dict):
-        items = [(k, *_redact(v)) for k, v in value.items()]
+        items = [(k, *_redact(v, (*loc, k), found)) for k, v in value.items()]
         return {k: v for k, v, _ in items}, any(s for _, _, s in items)
     if isinstance(value, list):
-        items = [_redact(v) for v in value]
+        items = [_redact(v, (*loc, i), found) for i, v in enumerate(value)]
         return [v for v, _ in items], any(s for _, s in items)
     return value, False
+
+
+def secure_digest(ciphertext: str) -> str:
+    """What plan.json records of a `secure:` value: a digest of its ciphertext (never the value)."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(ciphertext.encode()).hexdigest()[:16]
 
 
 # Text with none of these goes through libyaml: there YAML 1.1 and 1.2 compose the same node graph
@@ -532,9 +546,11 @@ def _read_config(builder: _Builder, node: Any, result: StackFile) -> list[str]:
             if isinstance(problem, _Fatal):
                 break
             continue
-        result.config[full], secret = _redact(value)
+        found: dict[tuple[str | int, ...], str] = {}
+        result.config[full], secret = _redact(value, (), found)
         if secret:
             result.secret_keys.append(full)
+            result.secure_values.update((builder.where(full, loc), digest) for loc, digest in found.items())
     for problem in sorted(builder.problems, key=lambda p: p.line):
         problems.append(f"{source}:{problem.line}: {problem.key}: {problem.message}")
     return problems

@@ -7,13 +7,13 @@ import json
 import pytest
 
 from agent_iam import ArgsError, Ec2AgentInstanceProfile, Ec2AgentInstanceProfileArgs, OidcProviderRegistration
-from conftest import ACCOUNT, REGION, run_components
+from conftest import ACCOUNT, REGION, SSM_REVIEWED, run_components
 
 
 def test_instance_profile_from_args():
     run, outputs = run_components(
         lambda: Ec2AgentInstanceProfile(
-            "runner", Ec2AgentInstanceProfileArgs(account_id=ACCOUNT, region=REGION, ssm=True)
+            "runner", Ec2AgentInstanceProfileArgs(account_id=ACCOUNT, region=REGION, ssm=True, accepted_findings=[SSM_REVIEWED])
         ).outputs()
     )
     role = run.named("aws:iam/role:Role", "runner-role")
@@ -27,7 +27,9 @@ def test_managed_policies_with_the_same_name_get_two_attachments():
     """`job-function/ViewOnlyAccess` (AWS) and `<account>:policy/ViewOnlyAccess` (customer) do not collide."""
     arns = ["arn:aws:iam::aws:policy/job-function/ViewOnlyAccess", f"arn:aws:iam::{ACCOUNT}:policy/ViewOnlyAccess"]
     run, _ = run_components(
-        lambda: Ec2AgentInstanceProfile("runner", Ec2AgentInstanceProfileArgs(account_id=ACCOUNT, policy_arns=arns))
+        lambda: Ec2AgentInstanceProfile("runner", Ec2AgentInstanceProfileArgs(
+            account_id=ACCOUNT, policy_arns=arns, accepted_findings=[
+                {"check": "sensitive-actions-scoped", "document": "ViewOnlyAccess", "reason": "what it lists, reviewed"}]))
     )
     attachments = {r.name: r.inputs["policyArn"] for r in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
     assert attachments == {"runner-role-ViewOnlyAccess": arns[0], f"runner-role-{ACCOUNT}-ViewOnlyAccess": arns[1]}

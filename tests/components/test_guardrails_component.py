@@ -19,6 +19,11 @@ ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 VENDOR = {"principal_arn": "arn:aws:iam::222222222222:role/v", "external_id": "ext-1234", "account_id": ACCOUNT}
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 ACCEPT_ADMIN = {"check": "managed-policy-privileges", "document": "AdministratorAccess", "reason": "break-glass role, reviewed"}
+# AdministratorAccess attached is judged as what it grants: every rule that reads a role's grants finds it.
+ADMIN_RULES = ("sensitive-actions-scoped", "no-wildcard-action", "managed-policy-privileges")
+ACCEPT_ADMIN_ALL = [{**ACCEPT_ADMIN, "check": rule} for rule in ADMIN_RULES]
+# ReadOnlyAccess reads secrets and credentials on every resource (ssm:GetParameter, ec2:GetPasswordData, ...).
+READ_ONLY_REVIEWED = {"check": "sensitive-actions-scoped", "document": "ReadOnlyAccess", "reason": "vendor audit role, reviewed"}
 
 
 @pytest.fixture(autouse=True)
@@ -38,32 +43,36 @@ def test_administrator_access_from_a_program_is_refused_before_anything_register
     with pytest.raises(ArgsError) as caught:
         run_components(lambda: SaasAccessRole("admin", {**VENDOR, "policy_arns": [ADMIN]}))
     assert caught.value.registered_resources == []  # type: ignore[attr-defined]
-    [problem] = caught.value.problems
-    assert problem.field == "policy_arns[0]"
-    assert str(caught.value).startswith(
+    problems = caught.value.problems
+    assert [p.field for p in problems] == ["policy_arns[0]"] * 3
+    assert sorted(p.message.split(":")[0] for p in problems) == sorted(f"guardrail {rule}" for rule in ADMIN_RULES)
+    assert (
         "SaasAccessRole 'admin': args.policy_arns[0]: guardrail managed-policy-privileges: role 'admin' attaches AWS "
         "managed policy AdministratorAccess, which grants"
-    )
+    ) in str(caught.value)
     assert str(caught.value).endswith("(after review, accept it in accepted_findings, or set the rule's level in guardrails)")
     with pytest.raises(ArgsError, match=r"args\.task_role_policy_arns\[0\]: guardrail managed-policy-privileges: role 'agent-task'"):
         EcsAgentRoles.check("agent", {"account_id": ACCOUNT, "region": "eu-west-1", "task_role_policy_arns": [ADMIN]})
 
 
-@pytest.mark.parametrize("guardrails", [{"enforcement": "advisory"}, {"rules": {"managed-policy-privileges": "advisory"}}])
+@pytest.mark.parametrize("guardrails", [{"enforcement": "advisory"}, {"rules": {rule: "advisory" for rule in ADMIN_RULES}}])
 def test_at_the_advisory_level_a_violation_is_a_warning(guardrails, caplog):
     with caplog.at_level(logging.WARNING):
         run, _ = run_components(lambda: SaasAccessRole("admin", {**VENDOR, "policy_arns": [ADMIN], "guardrails": guardrails}))
     assert run.named(ATTACHMENT, "admin-role-AdministratorAccess").inputs["policyArn"] == ADMIN
-    [warning] = _warnings(caplog)
-    assert warning.startswith(
+    warnings = _warnings(caplog)
+    assert sorted(w.split(" (advisory)")[0] for w in warnings) == sorted(
+        f"agent-iam: SaasAccessRole 'admin': guardrail {rule}" for rule in ADMIN_RULES
+    )
+    assert any(w.startswith(
         "agent-iam: SaasAccessRole 'admin': guardrail managed-policy-privileges (advisory): role 'admin' attaches AWS "
         "managed policy AdministratorAccess"
-    )
+    ) for w in warnings)
 
 
 def test_an_accepted_finding_or_a_disabled_rule_is_silent(caplog):
     with caplog.at_level(logging.WARNING):
-        run_components(lambda: SaasAccessRole("a", {**VENDOR, "policy_arns": [ADMIN], "accepted_findings": [ACCEPT_ADMIN]}))
+        run_components(lambda: SaasAccessRole("a", {**VENDOR, "policy_arns": [ADMIN], "accepted_findings": ACCEPT_ADMIN_ALL}))
         run_components(lambda: SaasAccessRole("b", {**VENDOR, "policy_arns": [ADMIN], "guardrails": {"enforcement": "disabled"}}))
         # Disabled as a whole, one rule still judged at its own level.
         with pytest.raises(ArgsError, match="guardrail managed-policy-privileges"):
@@ -71,9 +80,9 @@ def test_an_accepted_finding_or_a_disabled_rule_is_silent(caplog):
                 "enforcement": "disabled", "rules": {"managed-policy-privileges": "mandatory"}}})
     assert _warnings(caplog) == []
     # An acceptance names its place: another document is still refused.
-    elsewhere = {**ACCEPT_ADMIN, "document": "PowerUserAccess"}
+    elsewhere = [{**accept, "document": "PowerUserAccess"} for accept in ACCEPT_ADMIN_ALL]
     with pytest.raises(ArgsError, match="guardrail managed-policy-privileges"):
-        SaasAccessRole.check("d", {**VENDOR, "policy_arns": [ADMIN], "accepted_findings": [elsewhere]})
+        SaasAccessRole.check("d", {**VENDOR, "policy_arns": [ADMIN], "accepted_findings": elsewhere})
 
 
 def test_a_presets_reviewed_acceptances_apply_to_its_own_statements():
@@ -99,8 +108,9 @@ def test_a_managed_policy_from_another_resource_is_judged_when_it_resolves(caplo
     with caplog.at_level(logging.WARNING):
         run, _ = run_components(lambda: program({"enforcement": "advisory"}))
     assert run.named(ATTACHMENT, "admin-role-attachment-0").inputs["policyArn"] == ADMIN
-    [warning] = _warnings(caplog)
-    assert warning.startswith("agent-iam: SaasAccessRole 'admin': guardrail managed-policy-privileges (advisory): ")
+    warnings = _warnings(caplog)
+    assert len(warnings) == 3
+    assert any(w.startswith("agent-iam: SaasAccessRole 'admin': guardrail managed-policy-privileges (advisory): ") for w in warnings)
 
 
 def test_the_programs_config_sets_the_level_of_every_component(caplog):
@@ -108,7 +118,7 @@ def test_the_programs_config_sets_the_level_of_every_component(caplog):
     with caplog.at_level(logging.WARNING):  # the stack-config project's own keys mean nothing to a component
         run_components(lambda: SaasAccessRole("admin", {**VENDOR, "policy_arns": [ADMIN]}),
                        config={"agent-iam:guardrails": stack_file_style})
-    assert len(_warnings(caplog)) == 1
+    assert len(_warnings(caplog)) == len(ADMIN_RULES)
     with pytest.raises(ArgsError, match=r"args\.guardrails: the program's agent-iam:guardrails config: enforcement: one of "
                                         r"mandatory, advisory, disabled, got 'lenient'"):
         run_components(lambda: SaasAccessRole("v", dict(VENDOR)), config={"agent-iam:guardrails": {"enforcement": "lenient"}})
@@ -154,8 +164,9 @@ def test_without_the_smt_solver_a_rule_that_needs_it_says_it_did_not_judge(monke
         raise ModuleNotFoundError("No module named 'z3'", name="z3")
 
     monkeypatch.setitem(rules.RULES, "managed-policy-privileges", rules.Rule(needs_solver.name, needs_solver.description, check, needs_solver.scope))
+    others = [accept for accept in ACCEPT_ADMIN_ALL if accept["check"] != "managed-policy-privileges"]
     with caplog.at_level(logging.WARNING):
-        run_components(lambda: SaasAccessRole("admin", {**VENDOR, "policy_arns": [ADMIN]}))
+        run_components(lambda: SaasAccessRole("admin", {**VENDOR, "policy_arns": [ADMIN], "accepted_findings": others}))
     [warning] = _warnings(caplog)
     assert warning == (
         "agent-iam: SaasAccessRole 'admin': the guardrails managed-policy-privileges did NOT judge the roles: they need "
@@ -171,10 +182,10 @@ def test_the_views_the_rules_judge_are_the_resources_registered():
     """The component judges what it registers: the same types, names and inputs the plan's guardrails read."""
     from agent_iam.components.role import role_views
 
-    run, _ = run_components(lambda: SaasAccessRole("v", {**VENDOR, "s3_read": ["lake"], "policy_arns": [
-        "arn:aws:iam::aws:policy/ReadOnlyAccess"], "customer_managed_policy": True}))
-    plan = SaasAccessRole.check("v", {**VENDOR, "s3_read": ["lake"], "policy_arns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
-                                      "customer_managed_policy": True})
+    args = {**VENDOR, "s3_read": ["lake"], "policy_arns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+            "customer_managed_policy": True, "accepted_findings": [READ_ONLY_REVIEWED]}
+    run, _ = run_components(lambda: SaasAccessRole("v", dict(args)))
+    plan = SaasAccessRole.check("v", dict(args))
     [slot], [docs] = plan.slots, [plan.roles()[0].documents]
     for view, _ in role_views(slot.resource_name("v"), slot.spec, docs, ACCOUNT, "aws"):
         registered = run.named(view.type, view.name)

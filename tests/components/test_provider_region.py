@@ -21,7 +21,7 @@ from agent_iam import (
     SaasAccessRole,
     ServiceAccountRole,
 )
-from conftest import ACCOUNT, run_components
+from conftest import ACCOUNT, SSM_REVIEWED, run_components
 
 PROGRAM = {"aws:region": "us-east-1"}
 CLUSTER_ACCOUNT = "333333333333"
@@ -44,7 +44,7 @@ def _every_component(region: str, partition: str) -> dict[str, Any]:
     secret = f"arn:{partition}:secretsmanager:{region}:{ACCOUNT}:secret:agent-key-AbCdEf"
     return {
         "ecs": EcsAgentRoles("agent", {"secret_arns": [secret]}, through).outputs(),
-        "ec2": Ec2AgentInstanceProfile("runner", {"ssm": True}, through).outputs(),
+        "ec2": Ec2AgentInstanceProfile("runner", {"ssm": True, "accepted_findings": [SSM_REVIEWED]}, through).outputs(),
         "saas": SaasAccessRole("vendor", {
             "vendor_account_id": "222222222222", "external_id": "ext-1234", "s3_read": ["acme-lake/exports"],
         }, through).outputs(),

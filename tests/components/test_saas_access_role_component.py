@@ -180,8 +180,9 @@ def test_a_policy_and_managed_policies_from_other_resources_are_checked_when_the
         policy = {"Version": "2012-10-17", "Statement": [
             {"Sid": "Lake", "Effect": "Allow", "Action": "s3:GetObject", "Resource": statement_resource(bucket)}]}
         managed = pulumi.Output.from_input(arn)
+        reviewed = {"check": "sensitive-actions-scoped", "document": "ReadOnlyAccess", "reason": "vendor audit, reviewed"}
         return SaasAccessRole("vendor", {"principal_arn": VENDOR_ROLE, "external_id": "ext-1", "policy": policy,
-                                         "policy_arns": [managed]}).outputs()
+                                         "policy_arns": [managed], "accepted_findings": [reviewed]}).outputs()
 
     run, _ = run_components(
         lambda: program(lambda b: b.bucket.apply(lambda n: f"arn:aws:s3:::{n}/*"), "arn:aws:iam::aws:policy/ReadOnlyAccess")
