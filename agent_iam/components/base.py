@@ -537,15 +537,16 @@ class RolePlan:
         self.limits = iam_limits(self.args)
         self.setup()
         self.slots = self.role_slots()
-        self.judge = self.judge_of()
         # Every role's documents when every input is known (checked and judged here; registered as they are),
-        # and where the policy documents go, decided once from what is known now.
+        # and where the policy documents go, decided once from what is known now (the judge's acceptances name
+        # the placed documents).
         self.checked: Optional[list[RoleDocuments]] = None
         self.guardrail_advice: list[Problem] = []
         inputs = self.document_inputs()
         built = self.build(inputs) if inputs is not None and is_known(inputs) else None
         self.placed = self.place_documents(built)
         self.raise_problems(self.placement_problems())
+        self.judge = self.judge_of()
         if built is not None:
             self.checked = self.with_documents(built)
             self.raise_problems(self.role_problems(self.checked))
