@@ -92,17 +92,20 @@ def stack_settings(outcomes: Sequence[RoleOutcome]) -> dict[str, Any]:
     return {"guardrails": {"permissionsBoundaries": boundaries}} if boundaries else {}
 
 
-def _header(result_counts: tuple[int, int], export: Export, stack: str, region: str, region_reason: str) -> list[str]:
+def _header(result_counts: tuple[int, int], export: Export, stack: str, region: str, region_reason: str,
+            files: bool) -> list[str]:
     imported, total = result_counts
+    moved = [f"policyFiles are relative to this file's folder: keep {policy_folder(stack)}/ beside this file when you "
+             "move it."] if files else []
     return [
         f"Imported by `agent-iam import` from {export.source.name} (sha256 {export.digest[:16]}): {imported} of the "
         f"{total} roles of account {export.account}.",
         f"aws:region {region}: {region_reason}.",
         f"Each entry says which role it reproduces; build/{stack}/{SUMMARY_FILE} lists every role left out and why, "
         f"and what `pulumi import --file build/{stack}/{IMPORT_FILE}` adopts (docs/adopting.md).",
-        f"policyFiles are relative to this file's folder: keep {policy_folder(stack)}/ beside this file when you move it.",
         "External IDs are written as IAM holds them; to keep one secret, set it with `pulumi config set --secret "
         "--path` (docs/saas-roles.md, The external ID as a secret).",
+        *moved,
     ]
 
 
@@ -189,15 +192,8 @@ class Prepared:
         return list(dict.fromkeys(p for w in _written(self.outcomes) if w.entry for p in w.entry.get("policyFiles", [])))
 
     def settle(self) -> None:
-        """Choose each role's entry (the stack config judging, the policy files read from memory); a role
-        none of whose candidates passes is refused with the config's words."""
-        from agent_iam.stack_config import policy_files
-
-        preloaded = {path: policy_files.FileRead(data=data) for path, data in self.files.items()}
-        with policy_files.using(policy_files.Source(Path("."), preloaded)):
-            self._settle()
-
-    def _settle(self) -> None:
+        """Choose each role's entry (the stack config judging); a role none of whose candidates
+        passes is refused with the config's words."""
         choices = [o.choice for o in self.outcomes if o.choice is not None and o.status == IMPORTED]
         for _ in range(3):  # the boundaries listed depend on which entries pass, and back
             left = choose(self.export.account, self.settings, choices, self.stack, self.region)
@@ -216,7 +212,8 @@ class Prepared:
     def _written(self) -> tuple[dict[str, Any], str]:
         config = _config_of(self.region, self.export.account, self.settings, self.outcomes)
         imported = sum(1 for o in self.outcomes if o.status == IMPORTED)
-        header = _header((imported, len(self.outcomes)), self.export, self.stack, self.region, self.region_reason)
+        header = _header((imported, len(self.outcomes)), self.export, self.stack, self.region, self.region_reason,
+                         bool(self.listed_files()))
         return config, stack_text(header, _ordered(config), _written(self.outcomes))
 
     def refuse_named(self, lines: Sequence[str]) -> bool:
@@ -363,7 +360,8 @@ def import_account(source: Path, stack: str, stacks_dir: Path, build_dir: Path, 
     imports = build_import(plan_json, export, [o.role for o in outcomes if o.status == IMPORTED])
     target_folder = plan_folder(build, stack)
     written = [target, *(folder / path for path in sorted(files))]
-    result = Imported(stack, export, region, region_reason, target, target_folder, outcomes, plan, imports, written)
+    result = Imported(stack, export, region, region_reason, target, target_folder, outcomes, plan, imports, written,
+                      [folder / path for path in sorted(files)])
     (target_folder / IMPORT_FILE).write_text(json.dumps(imports.document, indent=2) + "\n", encoding="utf-8")
     from .summary import summary
 
