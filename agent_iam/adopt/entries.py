@@ -149,7 +149,8 @@ def permission_fields(permissions: Permissions, notes: list[str], *, own_policy:
     Each document is a policy file `folder/<name>.json` (the document as IAM reports it; a
     `2008-10-17` one without policy variables as `2012-10-17`), named as IAM names it where it can be
     (`file_name`): agent-iam places them (inline while they fit, else customer managed policies
-    `<role>-<name>`), and an inline policy keeps its name, so `pulumi import` adopts it in place. The
+    `<role>-<name>`), and an inline policy keeps its name, so `pulumi import` adopts it in place (a
+    customer managed `<role>-<name>` is named `<name>`: placed there again, it is adopted too). The
     entry's `policy` holds a document only where that loses nothing: the inline policy named as the one
     agent-iam gives the entry (`own_policy`), adopted in place under that name, or a role's only
     document when it is a customer managed policy (its name is not kept either way), so a one-document
@@ -171,7 +172,10 @@ def permission_fields(permissions: Permissions, notes: list[str], *, own_policy:
         if document is policy:
             continue
         content = _version(document.document, _label(document), notes)
-        name, why = file_name(document.name, role, taken)
+        wanted = document.name
+        if document.kind == "customer-managed" and wanted.startswith(f"{role}-") and len(wanted) > len(role) + 1:
+            wanted = wanted[len(role) + 1:]  # the policy `<role>-<name>` agent-iam places a document `<name>` in
+        name, why = file_name(wanted, role, taken)
         path = f"{folder}/{name}.json"
         files.append(PolicyFile(path, file_bytes(content)))
         written.append(content)
