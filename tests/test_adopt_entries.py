@@ -84,7 +84,7 @@ def test_document_names_are_iams_characters_short_enough_and_once_per_role():
     said = notes[-1]
     assert "inline policy '../../etc/passwd' as policies/s/r/__.._etc_passwd.json (named '__.._etc_passwd': characters IAM " \
         "does not allow in a name (or that a path would read) replaced by '_'" in said
-    assert f"customer managed policy 'workload-access' as policies/s/r/workload-access-2.json (named 'workload-access-2': " \
+    assert "customer managed policy 'workload-access' as policies/s/r/workload-access-2.json (named 'workload-access-2': " \
         "the name is taken, case aside)" in said
     assert "shortened to 63 characters" in said
 
