@@ -139,7 +139,10 @@ def file_name(name: str, role: str, taken: set[str]) -> tuple[str, list[str]]:
     """The document name (its file's name without `.json`) for a document IAM names `name`, and why it
     differs (`safe_name`): short enough for the customer managed policy `<role>-<name>` it may be placed
     in, and neither another document's name nor the policy agent-iam gives the role (in `taken`)."""
-    return safe_name(name, max(8, limits.POLICY_NAME_MAX - len(role) - 1), taken)
+    maximum = max(8, limits.POLICY_NAME_MAX - len(role) - 1)
+    clean, why = safe_name(name, maximum, taken)
+    fits = f", so the customer managed policy {role}-<name> it may be placed in fits IAM's {limits.POLICY_NAME_MAX}"
+    return clean, [w + fits if w.startswith("shortened") else w for w in why]
 
 
 def permission_fields(permissions: Permissions, notes: list[str], *, own_policy: str, role: str,
