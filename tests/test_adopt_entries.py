@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,43 +33,75 @@ def export_of(*roles: ExportedRole, policies: dict | None = None) -> Export:
     return Export(Path("x.json"), "0" * 64, ACCOUNT, "aws", roles, policies or {})
 
 
-def test_one_document_is_written_as_it_is():
+def fields_of(documents: list[Document], arns: list[str] | None = None, own: str = "vendor-access", role: str = "r"):
     notes: list[str] = []
-    assert permission_fields(Permissions([Document("p", "inline", READ)], []), notes) == {"policy": READ}
-    assert notes == []
+    fields, files = permission_fields(Permissions(documents, arns or []), notes, own_policy=own, role=role,
+                                      folder="policies/s/r")
+    return fields, {f.path: json.loads(f.data) for f in files}, notes
 
 
-def test_several_documents_are_one_policy_with_unique_sids_and_the_2008_version_rewritten():
+def test_each_document_is_a_file_as_iam_reports_it_and_an_inline_policy_keeps_its_name():
     old = {**LIST, "Version": "2008-10-17"}
-    notes: list[str] = []
-    fields = permission_fields(Permissions([Document("a", "inline", READ), Document("b", "customer-managed", old)],
-                                           ["arn:aws:iam::aws:policy/ReadOnlyAccess"]), notes)
-    assert fields == {
-        "policy": {"Version": "2012-10-17", "Statement": [READ["Statement"][0], {**LIST["Statement"], "Sid": "Read2"}]},
-        "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
-    }
+    fields, files, notes = fields_of([Document("a", "inline", READ), Document("b", "customer-managed", old)],
+                                     ["arn:aws:iam::aws:policy/ReadOnlyAccess"])
+    assert fields == {"policyFiles": ["policies/s/r/a.json", "policies/s/r/b.json"],
+                      "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}
+    # Verbatim (the Sid both use stays: Sids are per document), the 2008 version the one rewrite, said.
+    assert files == {"policies/s/r/a.json": READ, "policies/s/r/b.json": {**LIST, "Version": "2012-10-17"}}
     assert notes == [
-        "its 2 documents (inline policy 'a', customer managed policy 'b') are written as one policy: the same statements, "
-        "so the same access",
         "customer managed policy 'b': Version 2008-10-17 written as 2012-10-17 (it holds no policy variable, so the "
         "meaning is the same)",
-        "customer managed policy 'b': Sid 'Read' is also used by another of the role's documents; written as 'Read2'",
+        "policy files, each a document as IAM reports it: inline policy 'a' as policies/s/r/a.json, customer managed "
+        "policy 'b' as policies/s/r/b.json; agent-iam places them (inline while the role's total fits, else customer "
+        "managed policies <role>-<name>)",
     ]
 
 
+def test_policy_holds_a_document_only_where_that_loses_nothing():
+    # The inline policy agent-iam gives the entry, by that name: `policy` (adopted in place either way); the rest files.
+    fields, files, _ = fields_of([Document("vendor-access", "inline", READ), Document("x", "inline", LIST)])
+    assert fields == {"policy": READ, "policyFiles": ["policies/s/r/x.json"]} and list(files) == ["policies/s/r/x.json"]
+    # One customer managed document (its name is kept neither way): `policy`, so the entry reads alone.
+    assert fields_of([Document("Known", "customer-managed", READ)]) == ({"policy": READ}, {}, [])
+    # One inline document with a name of its own: a file, so `pulumi import` adopts it under that name.
+    assert fields_of([Document("deploy", "inline", READ)])[0] == {"policyFiles": ["policies/s/r/deploy.json"]}
+
+
+def test_document_names_are_iams_characters_short_enough_and_once_per_role():
+    role = "r" * 64
+    long = "L" * 128
+    fields, files, notes = fields_of([
+        Document("../../etc/passwd", "inline", READ), Document("/abs/x", "inline", READ), Document("..", "inline", READ),
+        Document(long, "inline", READ), Document("Same", "inline", READ), Document("same", "customer-managed", LIST),
+        Document("workload-access", "customer-managed", LIST),
+    ], own="workload-access", role=role)
+    names = [path.removeprefix("policies/s/r/").removesuffix(".json") for path in fields["policyFiles"]]
+    assert names == ["__.._etc_passwd", "_abs_x", "_", "L" * 63, "Same", "same-2", "workload-access-2"]
+    # Each fits IAM as an inline name and as the customer managed `<role>-<name>` (128), and one file per name, case aside.
+    assert all(len(f"{role}-{n}") <= 128 and "/" not in n and not n.startswith(".") for n in names)
+    assert len({n.casefold() for n in names}) == len(names)
+    assert list(files.values()) == [READ, READ, READ, READ, READ, LIST, LIST]
+    said = notes[-1]
+    assert "inline policy '../../etc/passwd' as policies/s/r/__.._etc_passwd.json (named '__.._etc_passwd': characters IAM " \
+        "does not allow in a name (or that a path would read) replaced by '_'" in said
+    assert "customer managed policy 'workload-access' as policies/s/r/workload-access-2.json (named 'workload-access-2': " \
+        "the name is taken, case aside)" in said
+    assert "shortened to 63 characters" in said
+
+
 def test_a_statement_on_every_resource_carries_the_loud_opt_in():
-    assert permission_fields(Permissions([Document("p", "inline", EVERY)], []), [])["allowWildcardResources"] is True
+    assert fields_of([Document("p", "inline", EVERY)])[0]["allowWildcardResources"] is True
+    assert fields_of([Document("p", "inline", READ), Document("q", "inline", EVERY)])[0]["allowWildcardResources"] is True
 
 
 @pytest.mark.parametrize("document, message", [
     ({"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*",
                                              "Resource": "arn:aws:s3:::home/${aws:username}/*"}]}, "policy variable"),
     ({"Version": "2013-01-01", "Statement": []}, "Version '2013-01-01'"),
-    ({"Statement": []}, "has no statement"),
 ])
 def test_documents_whose_meaning_would_change_are_refused(document, message):
     with pytest.raises(Unexpressible, match=message):
-        permission_fields(Permissions([Document("p", "inline", READ), Document("q", "inline", document)], []), [])
+        fields_of([Document("p", "inline", READ), Document("q", "inline", document)])
 
 
 def test_customer_managed_policies_bring_their_content_or_stay_attached_by_arn():
@@ -92,6 +125,20 @@ def test_role_settings_as_iam_reports_them_without_awss_own_tags():
     assert notes == ["tags aws:cloudformation:stack-name are AWS's own (aws: prefix) and are left to AWS"]
 
 
+def test_the_roles_description_is_the_entrys_when_iam_could_hold_it():
+    def described(text: str | None) -> tuple[dict, list[str]]:
+        notes: list[str] = []
+        role = ExportedRole("r", "/", f"arn:aws:iam::{ACCOUNT}:role/r", {}, description=text)
+        return role_fields(role, notes), notes
+
+    assert described("Vanta auditor (set up 2023)") == ({"name": "r", "description": "Vanta auditor (set up 2023)"}, [])
+    assert described("") == ({"name": "r"}, [])
+    assert described(None) == ({"name": "r"}, [])
+    fields, notes = described("x" * 1001)
+    assert fields == {"name": "r"} and notes == [
+        "its description is not written: the description is 1001 characters, over the 1000 IAM allows"]
+
+
 # --- the stack config chooses --------------------------------------------------------------
 
 GITHUB = "token.actions.githubusercontent.com"
@@ -103,7 +150,7 @@ def oidc_choice(name: str, subject: str) -> Choice:
         {"provider": "github", "subjects": [subject]},
         {"provider": "generic", "issuerUrl": f"https://{GITHUB}", "audience": "sts.amazonaws.com", "subjects": [subject]},
     ))
-    return Choice(name, candidates(role, mapped, export_of(role)))
+    return Choice(name, candidates(role, mapped, export_of(role), f"policies/imported/{name}"))
 
 
 def test_the_first_candidate_the_config_accepts_is_chosen():
@@ -150,12 +197,12 @@ def test_a_saas_roles_own_vendor_access_policy_is_written_as_customer_managed_fi
                         attached=(Attachment("up-vendor-access", arn),))
     policies = {arn: ManagedPolicy("up-vendor-access", arn, "/vendors/", READ, "")}
     mapped = Mapped("saasRoles", ({"vendor": {"accountId": "956993596390"}, "externalId": "x-1"},))
-    first, second = candidates(role, mapped, export_of(role, policies=policies))
+    first, second = candidates(role, mapped, export_of(role, policies=policies), "policies/s/up")
     assert first.entry == {**second.entry, "customerManagedPolicy": True}
     assert second.entry["policy"] == READ
     # Another path or name is not the policy the entry would create: only the inline way.
     moved = {arn: ManagedPolicy("up-vendor-access", arn, "/", READ, "")}
-    assert len(candidates(role, mapped, export_of(role, policies=moved))) == 1
+    assert len(candidates(role, mapped, export_of(role, policies=moved), "policies/s/up")) == 1
 
 
 def test_the_same_statements_in_other_documents_are_the_same_permissions():

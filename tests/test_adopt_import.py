@@ -103,13 +103,64 @@ def test_each_third_party_role_is_one_entry_that_reproduces_it(imported):
     irsa = entries(config, "serviceAccounts")["aws-load-balancer-controller"]
     assert (irsa["cluster"], irsa["namespace"], irsa["serviceAccount"]) == ("eks-us-east-1-5c2a9b7e", "kube-system",
                                                                            "aws-load-balancer-controller")
-    assert irsa["policy"]["Statement"][1]["Condition"] == {"Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
+    assert irsa["policyFiles"] == [f"policies/{STACK}/aws-load-balancer-controller/lbc.json"]
+    lbc = json.loads((imported["out"] / irsa["policyFiles"][0]).read_text())
+    assert lbc["Statement"][1]["Condition"] == {"Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
     assert config["agent-iam:clusters"] == {"eks-us-east-1-5c2a9b7e": {
         "oidcProviderArn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/5C2A9B7E14D3F60A8B1C2D3E4F5A6B7C"}}
     # Only the imported roles are entries: what was not imported is a comment, never config.
     names = [e["name"] for key, family in config.items() if key.endswith(("Roles", "serviceAccounts")) for e in family]
     assert sorted(names) == ["WizAccess-Role", "aws-load-balancer-controller", "github-deploy", "gitlab-infra",
                              "reporting-reader", "vanta-auditor", "wiz-connector"]
+
+
+def export_documents() -> dict[str, dict[str, Any]]:
+    """`role/policy` -> each inline policy's document, as the export holds it (some URL-encoded, as the API gives them)."""
+    from agent_iam.adopt.export import read_export
+
+    return {f"{r.name}/{p.name}": p.document for r in read_export(DATA / "account.json").roles for p in r.inline}
+
+
+def test_each_document_is_its_own_policy_file_as_iam_reports_it_inside_the_output_folder(imported):
+    config, out = imported["config"], imported["out"]
+    listed = {e["name"]: e.get("policyFiles") for key, family in config.items() if isinstance(family, list) for e in family}
+    assert listed == {
+        "WizAccess-Role": [f"policies/{STACK}/WizAccess-Role/WizReadOnly.json"],
+        "reporting-reader": [f"policies/{STACK}/reporting-reader/reports.json",
+                             f"policies/{STACK}/reporting-reader/more-reports.json"],
+        "vanta-auditor": None,  # its one document, a customer managed policy's: `policy`, read in the stack file
+        "wiz-connector": None,  # the preset's own documents
+        "github-deploy": [f"policies/{STACK}/github-deploy/deploy.json"],
+        "gitlab-infra": None,  # AWS managed policies only
+        "aws-load-balancer-controller": [f"policies/{STACK}/aws-load-balancer-controller/lbc.json"],
+    }
+    documents = export_documents()
+    for role, paths in listed.items():
+        for path in paths or []:
+            written = json.loads((out / path).read_text())
+            original = documents[f"{role}/{path.rsplit('/', 1)[1].removesuffix('.json')}"]
+            if original.get("Version") == "2008-10-17":  # the one rewrite, said above the entry
+                original = {**original, "Version": "2012-10-17"}
+            assert written == original, path
+    # Nothing but the stack file, its policy files and its plan in the output folder.
+    found = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and not p.relative_to(out).parts[0] == "build")
+    assert found == sorted([f"Pulumi.{STACK}.yaml", *(p for paths in listed.values() for p in paths or [])])
+    assert f"# policyFiles are relative to this file's folder: keep policies/{STACK}/ beside this file" in imported["text"]
+    assert f"Policy files: 5 documents, each as IAM reports it, in `policies/{STACK}/` beside the stack file" in imported["summary"]
+    # Placed by the plan (all fit inline) under their own names: pulumi import adopts each inline policy in place.
+    placed = {(d["role"], d["document"], d["placed"], d["policy"]) for d in imported["plan"]["policyDocuments"]}
+    assert ("reporting-reader", "more-reports", "inline", "more-reports") in placed and len(placed) == 5
+
+
+def test_the_roles_description_is_its_entrys(imported):
+    saas = entries(imported["config"], "saasRoles")
+    assert saas["reporting-reader"]["description"] == "Reporting partner: reads the monthly reports"
+    assert "description" not in saas["vanta-auditor"]  # the export does not carry it: agent-iam's own, said in import.md
+    role = next(r for r in imported["plan"]["resources"] if r["type"] == "aws:iam/role:Role"
+                and r["inputs"]["name"] == "reporting-reader")
+    assert role["inputs"]["description"] == "Reporting partner: reads the monthly reports"
+    section = imported["summary"].split("### `reporting-reader`", 1)[1].split("###", 1)[0]
+    assert "description" not in section.split("`pulumi up` then changes", 1)[1]  # nothing to change
 
 
 def comments_above(text: str, name: str) -> list[str]:
@@ -210,6 +261,10 @@ def test_import_json_is_pulumis_format_and_names_exactly_what_the_plan_registers
         ("RolePolicyAttachment", "wiz-connector/arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"),
         ("RolePolicyAttachment", "vanta-auditor/arn:aws:iam::aws:policy/SecurityAudit"),
         ("RolePolicyAttachment", "gitlab-infra/arn:aws:iam::aws:policy/ReadOnlyAccess"),
+        # Each inline policy, a policy file placed inline under its own name, is adopted in place.
+        ("RolePolicy", "WizAccess-Role:WizReadOnly"), ("RolePolicy", "reporting-reader:reports"),
+        ("RolePolicy", "reporting-reader:more-reports"), ("RolePolicy", "github-deploy:deploy"),
+        ("RolePolicy", "aws-load-balancer-controller:lbc"),
         ("OpenIdConnectProvider", f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"),
         ("OpenIdConnectProvider", f"arn:aws:iam::{ACCOUNT}:oidc-provider/gitlab.com"),
     }

@@ -34,6 +34,11 @@ STACK_FILE = f"""config:
       externalId: acme-4f8b2c1d-93e7
       customerManagedPolicy: true
       s3Read: [acme-lake/raw]
+    - name: bulk-reader
+      vendor:
+        accountId: "956993596390"
+      externalId: bulk-8c1d
+      policyFiles: [vendor/BulkA.json, vendor/BulkB.json]
     - name: qwak-access-role
       vendor:
         accountId: "377488441568"
@@ -59,6 +64,14 @@ STACK_FILE = f"""config:
       createServiceAccount: false
       policyArns: [arn:aws:iam::aws:policy/ReadOnlyAccess]
 """
+
+# Two documents of about 5,900 characters each: the first fits inline, the second goes to the customer managed
+# policy bulk-reader-BulkB (the role's inline total would pass 10,240).
+BULK = {
+    name: {"Version": "2012-10-17", "Statement": [{"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject",
+                                                   "Resource": [f"arn:aws:s3:::acme-bulk-{letter}-{i:03d}/*" for i in range(170)]}]}
+    for name, letter in (("BulkA", "a"), ("BulkB", "b"))
+}
 
 
 def export_of(plan: dict[str, Any]) -> dict[str, Any]:
@@ -89,6 +102,9 @@ def export_of(plan: dict[str, Any]) -> dict[str, Any]:
 def roundtrip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     first = tmp_path_factory.mktemp("made")
     (first / f"Pulumi.{STACK}.yaml").write_text(STACK_FILE)
+    (first / "vendor").mkdir()
+    for name, document in BULK.items():
+        (first / "vendor" / f"{name}.json").write_text(json.dumps(document, indent=2))
     made = plan_stack(first, STACK, first / "build")
     assert not isinstance(made, int)
     plan = json.loads(made.files["plan.json"])
@@ -103,9 +119,10 @@ def roundtrip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_every_role_is_imported_and_proven_equal(roundtrip):
     result = roundtrip["result"]
     assert sorted(o.role.name for o in result.outcomes if o.status == IMPORTED) == [
-        "app-deploy", "lb-controller", "qwak-access-role", "upsolver-connection"]
+        "app-deploy", "bulk-reader", "lb-controller", "qwak-access-role", "upsolver-connection"]
     assert {o.role.name: o.proof.verdict() for o in result.outcomes} == {
-        "app-deploy": "equal", "lb-controller": "equal", "qwak-access-role": "equal", "upsolver-connection": "equal"}
+        "app-deploy": "equal", "bulk-reader": "equal", "lb-controller": "equal", "qwak-access-role": "equal",
+        "upsolver-connection": "equal"}
 
 
 def test_the_imported_stack_is_judged_as_the_one_that_made_the_roles(roundtrip):
@@ -123,6 +140,8 @@ def test_pulumi_import_adopts_every_resource_and_pulumi_up_has_nothing_left_to_d
     ids = sorted(r["id"] for r in roundtrip["imports"]["resources"] if "id" in r)
     assert ids == sorted([
         "app-deploy", "app-deploy:workload-access",
+        "bulk-reader", "bulk-reader:BulkA", f"arn:aws:iam::{ACCOUNT}:policy/agents/bulk-reader-BulkB",
+        f"bulk-reader/arn:aws:iam::{ACCOUNT}:policy/agents/bulk-reader-BulkB",
         "lb-controller", "lb-controller/arn:aws:iam::aws:policy/ReadOnlyAccess",
         "qwak-access-role", "qwak-access-role:vendor-access",
         "upsolver-connection", f"arn:aws:iam::{ACCOUNT}:policy/agents/upsolver-connection-vendor-access",
@@ -138,6 +157,13 @@ def test_the_imported_entries_write_what_was_there(roundtrip):
     config, _ = read_stack_file(stack_file.parent, STACK)
     entries = {e["name"]: e for key, family in config.items() if isinstance(family, list) for e in family}
     assert entries["upsolver-connection"]["customerManagedPolicy"] is True  # the role's own managed policy again
+    # The vendor's two documents, one inline and one placed in bulk-reader-BulkB, are its two files again, as IAM holds them.
+    folder = stack_file.parent
+    assert entries["bulk-reader"]["policyFiles"] == ["policies/roundtrip/bulk-reader/BulkA.json",
+                                                     "policies/roundtrip/bulk-reader/BulkB.json"]
+    assert [json.loads((folder / p).read_text()) for p in entries["bulk-reader"]["policyFiles"]] == list(BULK.values())
+    placed = {(d["document"], d["placed"], d["policy"]) for d in roundtrip["again"]["policyDocuments"] if d["role"] == "bulk-reader"}
+    assert placed == {("BulkA", "inline", "BulkA"), ("BulkB", "customer managed", "bulk-reader-BulkB")}
     # agent-iam's own tags (managed-by, stack) are not written: it sets them; the team's tag is kept.
     assert {name: e.get("tags") for name, e in entries.items()} == {name: {"team": "data"} for name in entries}
     assert {e["path"] for e in entries.values()} == {"/agents/"}

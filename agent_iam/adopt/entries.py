@@ -1,19 +1,23 @@
 """A role as stack-file entries: its trust keys (`trusts`), its documents, its role settings.
 
 `permission_fields` is the one place that decides how a role's documents are written into its
-entry (today one `policy`; `policyFiles` when the stack file takes them), so switching is one
-change. Everything else is copied as IAM reports it: name and path (so `pulumi import` adopts the
-role in place), boundary, tags, the session length when the export has it.
+entry: each document as its own policy file (`policyFiles`, the document as IAM reports it), so an
+inline policy keeps its name and `pulumi import` adopts it in place, and agent-iam places them as it
+places any vendor's documents; `policy` only where that loses nothing (the inline policy agent-iam
+gives the entry under the same name, or a role's one document when it is a customer managed policy,
+whose name no entry keeps). Everything else is copied as IAM reports it: name and path (so
+`pulumi import` adopts the role in place), description, boundary, tags, the session length when the
+export has it.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent_iam.iam import limits
 from agent_iam.iam.policy_document import VERSION, PolicyDocument
 from agent_iam.iam.tags import MANAGED_BY_TAGS, PRESET_TAG, STACK_TAG
 
@@ -87,77 +91,124 @@ def _version(document: Mapping[str, Any], name: str, notes: list[str]) -> dict[s
     return {"Version": VERSION, **{k: v for k, v in document.items() if k != "Version"}}
 
 
-def _statements(document: Mapping[str, Any], name: str) -> list[Any]:
-    raw = document.get("Statement")
-    if isinstance(raw, Mapping):
-        return [dict(raw)]
-    if isinstance(raw, list) and raw:
-        return [dict(s) if isinstance(s, Mapping) else s for s in raw]
-    raise Unexpressible(f"{name} has no statement")
-
-
-def _unique_sid(sid: str, taken: set[str]) -> str:
-    stem = re.sub(r"[^A-Za-z0-9]", "", sid) or "Statement"
-    number = 2
-    while f"{stem}{number}" in taken:
-        number += 1
-    return f"{stem}{number}"
-
-
-def merged(documents: Sequence[Document], notes: list[str]) -> dict[str, Any]:
-    """One document holding every statement of `documents`, in order, Sids kept unique: the role's
-    permissions are the union of its documents, so the one document means the same."""
-    versioned = [(d, _version(d.document, _label(d), notes)) for d in documents]
-    if len(versioned) == 1:
-        return versioned[0][1]
-    statements: list[Any] = []
-    taken: set[str] = set()
-    for source, document in versioned:
-        for statement in _statements(document, _label(source)):
-            sid = statement.get("Sid") if isinstance(statement, dict) else None
-            if isinstance(sid, str) and sid:
-                if sid in taken:
-                    new = _unique_sid(sid, taken)
-                    notes.append(f"{_label(source)}: Sid {sid!r} is also used by another of the role's documents; "
-                                 f"written as {new!r}")
-                    statement = {**statement, "Sid": new}
-                    sid = new
-                taken.add(sid)
-            statements.append(statement)
-    return {"Version": VERSION, "Statement": statements}
-
-
 def _label(document: Document) -> str:
     return f"{'inline policy' if document.kind == 'inline' else 'customer managed policy'} {document.name!r}"
 
 
-def permission_fields(permissions: Permissions, notes: list[str]) -> dict[str, Any]:
-    """The entry keys that carry the role's permissions: its documents as one `policy` (the stack
-    file takes one document per entry today), `allowWildcardResources` when a statement of it
-    covers every resource of its kind (the plan prints that opt-in in red), and `policyArns`."""
+@dataclass(frozen=True)
+class PolicyFile:
+    """One of a role's documents written as a policy file: the path its entry lists (relative to the
+    stack file's folder) and the file's bytes (the document as IAM reports it, pretty-printed)."""
+
+    path: str
+    data: bytes
+
+
+def file_bytes(document: Mapping[str, Any]) -> bytes:
+    """A document as a policy file's text: indented JSON in IAM's key order, non-ASCII escaped (the
+    same document, and bytes any reader takes)."""
+    return (json.dumps(document, indent=2) + "\n").encode("ascii")
+
+
+def safe_name(name: str, maximum: int, taken: set[str]) -> tuple[str, list[str]]:
+    """`name` as one segment of a path the importer writes, and why it differs: IAM's name characters
+    (never `/`, never only dots), no leading dot (a hidden file), at most `maximum` characters, once
+    among `taken` (case-folded, as a file system may not tell `A` from `a`; updated)."""
+    why = []
+    clean = "".join(c if limits.IAM_NAME_RE.fullmatch(c) else "_" for c in name)
+    if clean != name:
+        why.append("characters IAM does not allow in a name (or that a path would read) replaced by '_'")
+    if clean.startswith("."):
+        clean = "_" + clean.lstrip(".")
+        why.append("a leading '.' replaced (a hidden file)")
+    if len(clean) > maximum:
+        clean = clean[:maximum]
+        why.append(f"shortened to {maximum} characters")
+    stem = clean = clean or "_"
+    number = 2
+    while clean.casefold() in taken:
+        suffix = f"-{number}"
+        clean, number = stem[:maximum - len(suffix)] + suffix, number + 1
+    if clean != stem:
+        why.append("the name is taken, case aside")
+    taken.add(clean.casefold())
+    return clean, why
+
+
+def file_name(name: str, role: str, taken: set[str]) -> tuple[str, list[str]]:
+    """The document name (its file's name without `.json`) for a document IAM names `name`, and why it
+    differs (`safe_name`): short enough for the customer managed policy `<role>-<name>` it may be placed
+    in, and neither another document's name nor the policy agent-iam gives the role (in `taken`)."""
+    maximum = max(8, limits.POLICY_NAME_MAX - len(role) - 1)
+    clean, why = safe_name(name, maximum, taken)
+    fits = f", so the customer managed policy {role}-<name> it may be placed in fits IAM's {limits.POLICY_NAME_MAX}"
+    return clean, [w + fits if w.startswith("shortened") else w for w in why]
+
+
+def permission_fields(permissions: Permissions, notes: list[str], *, own_policy: str, role: str,
+                      folder: str) -> tuple[dict[str, Any], list[PolicyFile]]:
+    """The entry keys that carry the role's permissions, and the policy files they list.
+
+    Each document is a policy file `folder/<name>.json` (the document as IAM reports it; a
+    `2008-10-17` one without policy variables as `2012-10-17`), named as IAM names it where it can be
+    (`file_name`): agent-iam places them (inline while they fit, else customer managed policies
+    `<role>-<name>`), and an inline policy keeps its name, so `pulumi import` adopts it in place (a
+    customer managed `<role>-<name>` is named `<name>`: placed there again, it is adopted too). The
+    entry's `policy` holds a document only where that loses nothing: the inline policy named as the one
+    agent-iam gives the entry (`own_policy`), adopted in place under that name, or a role's only
+    document when it is a customer managed policy (its name is not kept either way), so a one-document
+    entry reads in the stack file alone. `allowWildcardResources` when a statement covers every
+    resource of its kind (the plan prints that opt-in in red), and `policyArns`."""
     fields: dict[str, Any] = {}
-    if permissions.documents:
-        if len(permissions.documents) > 1:
-            names = ", ".join(_label(d) for d in permissions.documents)
-            notes.append(f"its {len(permissions.documents)} documents ({names}) are written as one policy: the same "
-                         "statements, so the same access")
-        policy = merged(permissions.documents, notes)
-        fields["policy"] = policy
+    files: list[PolicyFile] = []
+    documents = list(permissions.documents)
+    policy: Document | None = next((d for d in documents if d.kind == "inline" and d.name == own_policy), None)
+    if policy is None and len(documents) == 1 and documents[0].kind == "customer-managed":
+        policy = documents[0]
+    written: list[dict[str, Any]] = []
+    if policy is not None:
+        fields["policy"] = _version(policy.document, _label(policy), notes)
+        written.append(fields["policy"])
+    taken = {own_policy.casefold()}
+    listed = []
+    for document in documents:
+        if document is policy:
+            continue
+        content = _version(document.document, _label(document), notes)
+        wanted = document.name
+        if document.kind == "customer-managed" and wanted.startswith(f"{role}-") and len(wanted) > len(role) + 1:
+            wanted = wanted[len(role) + 1:]  # the policy `<role>-<name>` agent-iam places a document `<name>` in
+        name, why = file_name(wanted, role, taken)
+        path = f"{folder}/{name}.json"
+        files.append(PolicyFile(path, file_bytes(content)))
+        written.append(content)
+        listed.append(f"{_label(document)} as {path}" + (f" (named {name!r}: {'; '.join(why)})" if why else ""))
+    if files:
+        fields["policyFiles"] = [f.path for f in files]
+        notes.append(f"policy files, each a document as IAM reports it: {', '.join(listed)}; agent-iam places them "
+                     "(inline while the role's total fits, else customer managed policies <role>-<name>)")
+    for content in written:
         try:
-            if PolicyDocument.model_validate(policy).wildcard_resource:
+            if PolicyDocument.model_validate(content).wildcard_resource:
                 fields["allowWildcardResources"] = True
         except ValueError:
             pass  # the stack config's own check names what is wrong with it
     if permissions.policy_arns:
         fields["policyArns"] = list(permissions.policy_arns)
-    return fields
+    return fields, files
 
 
 def role_fields(role: ExportedRole, notes: list[str]) -> dict[str, Any]:
-    """Name, path, boundary, tags and session, as IAM reports them."""
+    """Name, path, description, boundary, tags and session, as IAM reports them."""
     fields: dict[str, Any] = {"name": role.name}
     if role.path != "/":
         fields["path"] = role.path
+    if role.description:
+        problems = limits.check_description(role.description)
+        if problems:
+            notes.append(f"its description is not written: {'; '.join(problems)}")
+        else:
+            fields["description"] = role.description
     if role.boundary:
         fields["permissionsBoundaryArn"] = role.boundary
     system = [key for key, _ in role.tags if key.lower().startswith(SYSTEM_TAG_PREFIX)]
@@ -188,34 +239,46 @@ def provenance(role: ExportedRole) -> str:
 
 @dataclass
 class Candidate:
-    """One way to write a role as an entry: its family, keys and what it writes differently."""
+    """One way to write a role as an entry: its family, keys, the policy files it lists and what it
+    writes differently."""
 
     family: str
     entry: dict[str, Any]
     notes: list[str]
     preset: str | None = None
     settings_notes: list[str] = field(default_factory=list)  # the notes on name, path, tags (kept by a preset)
+    files: list[PolicyFile] = field(default_factory=list)
 
 
-def candidates(role: ExportedRole, mapped: Mapped, export: Export) -> list[Candidate]:
+def own_policy_name(family: str) -> str:
+    """The inline policy agent-iam gives an entry of `family` for its `policy`."""
+    from agent_iam.components import _service_account, oidc_role, saas_access_role
+
+    return {"saasRoles": saas_access_role.POLICY_NAME, "oidcRoles": oidc_role.POLICY_NAME,
+            "serviceAccounts": _service_account.POLICY_NAME}[family]
+
+
+def candidates(role: ExportedRole, mapped: Mapped, export: Export, folder: str) -> list[Candidate]:
     """The entries that could write the role, in order of preference (the trust's candidates, each
-    with the role's settings and documents). Raises Unexpressible for documents no entry can hold."""
+    with the role's settings and documents, its policy files in `folder`, relative to the stack
+    file's folder). Raises Unexpressible for documents no entry can hold."""
     settings: list[str] = []
     fields = role_fields(role, settings)
     permissions = permissions_of(role, export)
     notes = list(permissions.notes)
-    permission = permission_fields(permissions, notes)
+    permission, files = permission_fields(permissions, notes, own_policy=own_policy_name(mapped.family),
+                                          role=role.name, folder=folder)
     name = fields.pop("name")
     found = [
         Candidate(mapped.family, {"name": name, **trust, **fields, **permission}, [*mapped.notes, *settings, *notes],
-                  settings_notes=[*mapped.notes, *settings])
+                  settings_notes=[*mapped.notes, *settings], files=files)
         for trust in mapped.candidates
     ]
     if _vendor_access_policy(role, mapped.family, permissions):
         # The role's one customer managed policy is the one a SaaS entry's customerManagedPolicy creates (same
         # name and path): written that way, the import adopts the policy itself, not a copy of its statements.
-        managed = [Candidate(c.family, {**c.entry, "customerManagedPolicy": True}, c.notes, c.preset, c.settings_notes)
-                   for c in found]
+        managed = [Candidate(c.family, {**c.entry, "customerManagedPolicy": True}, c.notes, c.preset, c.settings_notes,
+                             c.files) for c in found]
         found = managed + found
     return found
 

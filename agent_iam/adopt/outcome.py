@@ -67,6 +67,7 @@ class Imported:
     plan: StackPlan
     imports: ImportFile
     written: list[Path] = field(default_factory=list)
+    policy_files: list[Path] = field(default_factory=list)  # the documents the entries list as policyFiles
 
     @property
     def blocked(self) -> bool:

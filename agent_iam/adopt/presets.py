@@ -18,8 +18,8 @@ from agent_iam import presets as catalog
 from .entries import Candidate
 from .trusts import Mapped
 
-# Keys of an explicit entry a SaaS preset replaces: its vendor, statements and their opt-in.
-SAAS_PRESET_REPLACES = ("vendor", "policy", "allowWildcardResources")
+# Keys of an explicit entry a SaaS preset replaces: its vendor, documents and their opt-in.
+SAAS_PRESET_REPLACES = ("vendor", "policy", "policyFiles", "allowWildcardResources")
 
 
 def _named_after(role: str, vendor: str) -> bool:
@@ -40,7 +40,8 @@ def preset_candidates(mapped: Mapped, explicit: Candidate, partition: str) -> li
         if entry is not None:
             kept = explicit.settings_notes if mapped.family == "saasRoles" else explicit.notes  # a SaaS preset's documents are its own
             notes = [f"preset {preset.label}: {preset.title}", *kept]
-            found.append(Candidate(mapped.family, entry, notes, preset.name, list(explicit.settings_notes)))
+            files = explicit.files if "policyFiles" in entry else []
+            found.append(Candidate(mapped.family, entry, notes, preset.name, list(explicit.settings_notes), files))
     return found
 
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent_iam.iam import partitions
+from agent_iam.iam import limits, partitions
+from agent_iam.safe_io import real_folder, replace_file
 
-from .entries import Unexpressible, candidates, provenance
+from .entries import Unexpressible, candidates, provenance, safe_name
 from .export import Export, read_export
 from .importfile import build_import
 from .outcome import IMPORT_FILE, IMPORTED, LEFT, REFUSED, SUMMARY_FILE, Imported, RoleOutcome, refusal
@@ -31,6 +32,7 @@ from .trusts import Cluster, Left, Mapped, Refused, classify
 # Plans at most: the first, one after presets that are not their roles give way, one after entries that
 # would widen their roles are refused (each round only ever moves a role on, never back).
 MAX_ROUNDS = 4
+POLICY_FOLDER = "policies"
 
 
 class ImportRefused(ValueError):
@@ -51,9 +53,16 @@ def choose_region(export: Export) -> tuple[str, str]:
     return partitions.global_region(export.partition), f"the {export.partition} partition's global region (IAM is global)"
 
 
-def _outcomes(export: Export, use_presets: bool) -> tuple[list[RoleOutcome], dict[str, Cluster]]:
+def policy_folder(stack: str) -> str:
+    """Where the imported roles' policy files go, relative to the stack file's folder (and below the
+    import's output folder): `policies/<stack>/<role>/<document>.json`."""
+    return f"{POLICY_FOLDER}/{stack}"
+
+
+def _outcomes(export: Export, use_presets: bool, stack: str) -> tuple[list[RoleOutcome], dict[str, Cluster]]:
     clusters: dict[str, Cluster] = {}
     outcomes = []
+    folders: set[str] = set()  # one folder per role, case aside
     for role in sorted(export.roles, key=lambda r: (r.path, r.name)):
         verdict = classify(role, clusters)
         if isinstance(verdict, Left):
@@ -63,8 +72,9 @@ def _outcomes(export: Export, use_presets: bool) -> tuple[list[RoleOutcome], dic
             outcomes.append(RoleOutcome(role, REFUSED, verdict.reason))
             continue
         assert isinstance(verdict, Mapped)
+        folder, _ = safe_name(role.name, limits.ROLE_NAME_MAX, folders)
         try:
-            options = candidates(role, verdict, export)
+            options = candidates(role, verdict, export, f"{policy_folder(stack)}/{folder}")
         except Unexpressible as exc:
             outcomes.append(RoleOutcome(role, REFUSED, str(exc)))
             continue
@@ -82,8 +92,11 @@ def stack_settings(outcomes: Sequence[RoleOutcome]) -> dict[str, Any]:
     return {"guardrails": {"permissionsBoundaries": boundaries}} if boundaries else {}
 
 
-def _header(result_counts: tuple[int, int], export: Export, stack: str, region: str, region_reason: str) -> list[str]:
+def _header(result_counts: tuple[int, int], export: Export, stack: str, region: str, region_reason: str,
+            files: bool) -> list[str]:
     imported, total = result_counts
+    moved = [f"policyFiles are relative to this file's folder: keep {policy_folder(stack)}/ beside this file when you "
+             "move it."] if files else []
     return [
         f"Imported by `agent-iam import` from {export.source.name} (sha256 {export.digest[:16]}): {imported} of the "
         f"{total} roles of account {export.account}.",
@@ -92,6 +105,7 @@ def _header(result_counts: tuple[int, int], export: Export, stack: str, region: 
         f"and what `pulumi import --file build/{stack}/{IMPORT_FILE}` adopts (docs/adopting.md).",
         "External IDs are written as IAM holds them; to keep one secret, set it with `pulumi config set --secret "
         "--path` (docs/saas-roles.md, The external ID as a secret).",
+        *moved,
     ]
 
 
@@ -168,6 +182,15 @@ class Prepared:
     config: dict[str, Any] = field(default_factory=dict)
     text: str = ""
 
+    @property
+    def files(self) -> dict[str, bytes]:
+        """Every policy file a candidate entry may list: its path (relative to the stack file's folder) and bytes."""
+        return {f.path: f.data for o in self.outcomes if o.choice is not None for c in o.choice.candidates for f in c.files}
+
+    def listed_files(self) -> list[str]:
+        """The policy files the stack file's entries list, those written commented out too."""
+        return list(dict.fromkeys(p for w in _written(self.outcomes) if w.entry for p in w.entry.get("policyFiles", [])))
+
     def settle(self) -> None:
         """Choose each role's entry (the stack config judging); a role none of whose candidates
         passes is refused with the config's words."""
@@ -189,7 +212,8 @@ class Prepared:
     def _written(self) -> tuple[dict[str, Any], str]:
         config = _config_of(self.region, self.export.account, self.settings, self.outcomes)
         imported = sum(1 for o in self.outcomes if o.status == IMPORTED)
-        header = _header((imported, len(self.outcomes)), self.export, self.stack, self.region, self.region_reason)
+        header = _header((imported, len(self.outcomes)), self.export, self.stack, self.region, self.region_reason,
+                         bool(self.listed_files()))
         return config, stack_text(header, _ordered(config), _written(self.outcomes))
 
     def refuse_named(self, lines: Sequence[str]) -> bool:
@@ -230,7 +254,7 @@ class Prepared:
 def prepare(export: Export, stack: str, region: str, region_reason: str, *, presets: bool = True) -> Prepared:
     """Sort the roles, choose each one's entry, and write the stack file's text (not yet proven:
     `import_account` plans it and proves each entry)."""
-    outcomes, _ = _outcomes(export, use_presets=presets)
+    outcomes, _ = _outcomes(export, use_presets=presets, stack=stack)
     prepared = Prepared(export, stack, region, region_reason, outcomes)
     prepared.settle()
     prepared.render()
@@ -295,11 +319,22 @@ def import_account(source: Path, stack: str, stacks_dir: Path, build_dir: Path, 
     export = read_export(Path(source))
     region, region_reason = region_of(export, region, Path(source))
     prepared = prepare(export, stack, region, region_reason)
+    policies = folder / policy_folder(stack)
+    top = folder / POLICY_FOLDER
+    if prepared.files and (top.is_symlink() or (top.exists() and not top.is_dir())):
+        raise ImportRefused(f"{top} is not a folder: agent-iam import writes the roles' policy files below it")
+    if prepared.files and (policies.exists() or policies.is_symlink()):
+        raise ImportRefused(
+            f"{policies} exists: agent-iam import writes the roles' policy files there and never overwrites; choose "
+            "another --stack, or write the import elsewhere with --out DIR"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     from .proof import prove
 
+    files: set[str] = set()
     for _ in range(MAX_ROUNDS):
         target.write_text(prepared.text, encoding="utf-8")
+        write_policy_files(folder, prepared, files)
         try:
             plan = plan_stack(folder, stack, build)
         except ConfigError as exc:  # what only the program finds: the entries it names move on
@@ -320,13 +355,41 @@ def import_account(source: Path, stack: str, stacks_dir: Path, build_dir: Path, 
     if prepared.config != planned_config:
         raise RuntimeError("the stack file's config changed after it was planned")
     target.write_text(prepared.text, encoding="utf-8")
+    write_policy_files(folder, prepared, files)
     outcomes = prepared.outcomes
     imports = build_import(plan_json, export, [o.role for o in outcomes if o.status == IMPORTED])
     target_folder = plan_folder(build, stack)
-    result = Imported(stack, export, region, region_reason, target, target_folder, outcomes, plan, imports, [target])
+    written = [target, *(folder / path for path in sorted(files))]
+    result = Imported(stack, export, region, region_reason, target, target_folder, outcomes, plan, imports, written,
+                      [folder / path for path in sorted(files)])
     (target_folder / IMPORT_FILE).write_text(json.dumps(imports.document, indent=2) + "\n", encoding="utf-8")
     from .summary import summary
 
     (target_folder / SUMMARY_FILE).write_text(summary(result), encoding="utf-8")
     result.written += [target_folder / IMPORT_FILE, target_folder / SUMMARY_FILE]
     return result
+
+
+def write_policy_files(folder: Path, prepared: Prepared, written: set[str]) -> None:
+    """Write the policy files the stack file lists, below `folder` only (each part of each path made by the
+    importer from IAM's name characters; checked again here), and remove the ones an earlier round
+    wrote that no entry lists any more. `written` holds the paths written so far (updated)."""
+    from agent_iam.plan.paths import inside
+
+    files, listed = prepared.files, prepared.listed_files()
+    for path in listed:
+        target = inside(folder, folder / path)
+        if not path.startswith(f"{POLICY_FOLDER}/") or Path(path).is_absolute() or ".." in Path(path).parts:
+            raise RuntimeError(f"a policy file's path {path!r} would leave {folder / POLICY_FOLDER}")  # a bug
+        if path in written:
+            continue  # a file's bytes are fixed by its role's documents: written once
+        real_folder(folder, target.parent, create=True)
+        replace_file(target, files[path])
+        written.add(path)
+    for path in sorted(written - set(listed)):
+        (folder / path).unlink(missing_ok=True)
+        written.discard(path)
+        parent = (folder / path).parent
+        while parent != folder / POLICY_FOLDER and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from agent_iam import stack_config
@@ -72,7 +73,16 @@ def problems_of(values: Mapping[str, Any], stack: str, region: str) -> list[str]
 def choose(account: str, settings: Mapping[str, Any], choices: list[Choice], stack: str, region: str) -> list[str]:
     """Settle every choice: each role alone first (its candidates in order), then all together, a
     role named by a problem of the whole stack moving on to its next candidate. Returns the
-    problems no role is named by (none for a stack the importer built)."""
+    problems no role is named by (none for a stack the importer built). The candidates' policy files
+    are read from memory (nothing is written before the entries are chosen)."""
+    from agent_iam.stack_config import policy_files
+
+    files = {f.path: policy_files.FileRead(data=f.data) for c in choices for option in c.candidates for f in option.files}
+    with policy_files.using(policy_files.Source(Path("."), files)):
+        return _choose(account, settings, choices, stack, region)
+
+
+def _choose(account: str, settings: Mapping[str, Any], choices: list[Choice], stack: str, region: str) -> list[str]:
     for choice in choices:
         while not choice.refused:
             found = problems_of(config_values(account, settings, [choice]), stack, region)

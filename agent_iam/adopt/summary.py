@@ -27,6 +27,13 @@ def summary(result: Imported) -> str:
         f"- left out (not roles third parties or pipelines use): {result.count(LEFT)}",
         "",
     ]
+    if result.policy_files:
+        folder = result.stack_file.parent
+        shown = sorted({str(p.relative_to(folder).parent.parent) for p in result.policy_files})
+        lines += [f"Policy files: {len(result.policy_files)} documents, each as IAM reports it, in "
+                  f"{', '.join(_code(s + '/') for s in shown)} beside the stack file. `policyFiles` paths are relative to "
+                  "the stack file's folder: move or copy that folder with the stack file (into `stacks/` when it goes "
+                  "there), keeping where it is beside it.", ""]
     if result.blocked:
         from agent_iam.plan.guardrails import blocked_summary
 
