@@ -616,3 +616,21 @@ def test_a_boundary_the_plan_cannot_see_removed_could_widen():
     assert any("OutsideBoundary" in note and "same on both sides" in note for note in within.meaning.permissions.notes)
     (added,) = compare("main", "working tree", {"t": free}, {"t": bounded}).stacks[0].roles
     assert not added.widens and any("bounded now by" in note for note in added.meaning.permissions.notes)
+
+
+def test_a_link_planted_in_the_diffs_output_folder_goes_and_what_it_points_at_stays(tmp_path):
+    """Plans of stacks the diff does not compare are cleared from its folder; a planted link is removed as a
+    link, never followed into a folder outside (nor a traceback)."""
+    from agent_iam.plan.diff_sources import plan_tree
+
+    project, out, outside = tmp_path / "project", tmp_path / "out", tmp_path / "outside"
+    (project / "stacks").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the diff's")
+    out.mkdir()
+    (out / "old").symlink_to(outside, target_is_directory=True)
+    (out / "stale").mkdir()
+    (out / "stale" / "plan.json").write_text("{}")
+    side = plan_tree(project, [], out, "base", 1)
+    assert side.plans == {} and list(out.iterdir()) == []
+    assert (outside / "keep.txt").read_text() == "not the diff's"

@@ -88,7 +88,11 @@ def plan_tree(project: Path, stacks: list[str], out: Path, label: str, jobs: int
     stacks_dir = project / "stacks"
     if out.is_dir():  # plans of stacks this diff does not compare are not left to pass for part of it
         for entry in out.iterdir():
-            if entry.is_dir() and not entry.name.startswith(".") and entry.name not in stacks:
+            if entry.name.startswith(".") or entry.name in stacks:
+                continue
+            if entry.is_symlink():  # the link goes, never what it points at (outside the output folder)
+                entry.unlink()
+            elif entry.is_dir():
                 shutil.rmtree(entry)
     present = set(stacks_in(stacks_dir))
     wanted = [s for s in stacks if s in present]
