@@ -225,6 +225,23 @@ def test_a_malformed_document_is_an_error_not_a_crash(iam_services):
         validate_documents([("x", "resource", doc(allow("s3:GetObject", "*")))], iam_services)
 
 
+def test_a_question_mark_pattern_is_judged_as_its_actions_not_as_an_unknown_action(iam_services):
+    # IAM matches `?` as one character: `s3:PutObjec?` is `s3:PutObject` spelled otherwise, and gets its
+    # findings; the validator looked it up as an exact action ("not found", an error that blocked the plan).
+    docs = [(a, "identity", doc(allow(a, "arn:aws:s3:::acme/*"))) for a in ("s3:PutObject", "s3:PutObjec?", "s3:?utObject")]
+    found = summary(validate_documents(docs, iam_services))
+    assert [(s, c, a) for label, s, c, a in found if label == "s3:PutObject"] == [
+        ("medium", "action_condition_enforcement", "s3:PutObject")
+    ]
+    assert [(s, c, a) for label, s, c, a in found if label == "s3:PutObjec?"] == [
+        ("medium", "action_condition_enforcement", "s3:PutObjec?")
+    ]
+    assert [c for label, _, c, _ in found if label == "s3:?utObject"] == ["action_condition_enforcement"]
+    # a pattern that names no action of AWS's data stays an error
+    unknown = validate_documents([("none", "identity", doc(allow("s3:NoSuchThin?", "arn:aws:s3:::acme/*")))], iam_services)
+    assert [(f.check, f.action, f.blocking) for f in unknown] == [("action_validation", "s3:NoSuchThin?", True)]
+
+
 def test_the_delete_object_exception_matches_generated_content_not_the_sid(iam_services):
     write = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
     ours = doc(allow(write, "arn:aws:s3:::acme-data/upsolver/*", sid="WriteObjects"))
