@@ -618,6 +618,34 @@ def test_a_boundary_the_plan_cannot_see_removed_could_widen():
     assert not added.widens and any("bounded now by" in note for note in added.meaning.permissions.notes)
 
 
+def test_a_boundary_replaced_by_one_the_plan_cannot_see_could_widen_never_not_comparable():
+    """An unseen boundary swapped for another is the old one removed: what it held back may be allowed now
+    ("could not decide", exit 4, never "not comparable" with exit 0). A known boundary replaced by an unseen
+    one is judged without it: the grant the old one held back is a widening; nothing new is not."""
+    unseen, other = f"arn:aws:iam::{ACCOUNT}:policy/OutsideBoundary", f"arn:aws:iam::{ACCOUNT}:policy/OtherBoundary"
+    s3_read = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    write = {**READ, "Action": ["s3:GetObject", "s3:PutObject"]}
+
+    def role(boundary: str, statement: dict[str, Any] = READ) -> dict[str, Any]:
+        policy = json.dumps(_doc(statement))
+        return _plan(_role(permissionsBoundary=boundary),
+                     _res("aws:iam/rolePolicy:RolePolicy", "agent-perms", role="agent", name="perms", policy=policy))
+
+    (swapped,) = compare("main", "working tree", {"t": role(unseen)}, {"t": role(other)}).stacks[0].roles
+    assert swapped.verdict == "could not decide" and swapped.widens
+    assert swapped.meaning.permissions.reason == (
+        f"could widen: permissions boundary '{unseen}' (not in the plan) is replaced by permissions boundary "
+        f"'{other}' (not in the plan): what it held back may be allowed now")
+    (to_known,) = compare("main", "working tree", {"t": role(unseen)}, {"t": role(s3_read)}).stacks[0].roles
+    assert to_known.verdict == "could not decide" and "is replaced by" in to_known.meaning.permissions.reason
+    (held_back,) = compare("main", "working tree", {"t": role(s3_read, write)}, {"t": role(unseen, write)}).stacks[0].roles
+    assert held_back.verdict == WIDENING and held_back.meaning.permissions.wider.action == "s3:PutObject"
+    assert any(f"bounded now by permissions boundary '{unseen}' (not in the plan) instead of" in note
+               for note in held_back.meaning.permissions.notes)
+    (within,) = compare("main", "working tree", {"t": role(s3_read)}, {"t": role(unseen)}).stacks[0].roles
+    assert not within.widens
+
+
 def test_a_link_planted_in_the_diffs_output_folder_goes_and_what_it_points_at_stays(tmp_path):
     """Plans of stacks the diff does not compare are cleared from its folder; a planted link is removed as a
     link, never followed into a folder outside (nor a traceback)."""
