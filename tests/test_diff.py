@@ -573,6 +573,18 @@ def test_acceptances_added_and_a_blocked_base_made_deployable_are_risk_accepted_
     assert compare("main", "working tree", {"t": accepted}, {"t": reworded}).stacks == []
     removed = compare_stack("t", accepted, blocked)
     assert removed.risk_accepted == [] and [c.what for c in removed.stack_changes] == ["acceptance removed"]
+    # The same statement accepted under another key (`sid` respelled as `document` and `statement`, a `role`
+    # added) accepts the same findings: no risk accepted, nothing removed. One that accepts more is added.
+    for key in ({"document": "agent-tags", "statement": 1}, {"sid": "Tag", "role": "agent"}):
+        respelled = json.loads(json.dumps(accepted))
+        item = respelled["acceptedFindings"][0]
+        item.pop("sid")
+        item.update(key)
+        assert compare("main", "working tree", {"t": accepted}, {"t": respelled}).stacks == []
+        wider = json.loads(json.dumps(respelled))
+        wider["acceptedFindings"][0].update(actions=["ec2:CreateTags", "ec2:DeleteTags"], findings=2)
+        (stack,) = compare("main", "working tree", {"t": accepted}, {"t": wider}).stacks
+        assert [c.what for c in stack.risk_accepted] == ["acceptance added"] and stack.widening
 
 
 def test_aws_managed_policies_are_compared_as_each_plan_recorded_them():
