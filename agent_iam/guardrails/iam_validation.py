@@ -418,6 +418,38 @@ def validator_config(services_dir: Path, kind: str, trust_policy_size: int | Non
     return ValidatorConfig(config)
 
 
+def as_validator_reads(doc: Mapping[str, Any]) -> Any:
+    """`doc` with every action the validator would misread written as AWS's data spells it: an exact action
+    in its case (`s3:deleteobject` -> `s3:DeleteObject`: the validator's checks of sensitive actions compare
+    spellings, so lower case passed where `s3:DeleteObject` blocked), and a pattern whose only wildcard is `?`
+    as the actions it names (the validator looks it up as an exact action: "not found"). IAM reads both the
+    same (actions are case-insensitive, `?` is one character); statements keep their places, so findings
+    and acceptances name the statements as written. Patterns with `*` the validator matches itself."""
+    statements = doc.get("Statement") if isinstance(doc, Mapping) else None
+    listed = [statements] if isinstance(statements, Mapping) else statements
+    if not isinstance(listed, list):
+        return doc
+
+    def spelled(value: Any) -> Any:
+        if not isinstance(value, (str, list)):
+            return value
+        out: list[Any] = []
+        for action in [value] if isinstance(value, str) else value:
+            if not isinstance(action, str) or "*" in action:
+                out.append(action)
+            elif "?" in action:
+                out.extend(iam_actions.expand(action) or [action])
+            else:
+                out.append(iam_actions.canonical(action))
+        return out[0] if isinstance(value, str) and len(out) == 1 else out
+
+    written = [
+        {k: spelled(v) if k in ("Action", "NotAction") else v for k, v in st.items()} if isinstance(st, Mapping) else st
+        for st in listed
+    ]
+    return {**doc, "Statement": written[0] if isinstance(statements, Mapping) else written}
+
+
 async def _validate(
     docs: Sequence[tuple[str, str, dict[str, Any]]], services_dir: Path, trust_policy_size: int | None = None
 ) -> list[Finding]:
@@ -433,7 +465,7 @@ async def _validate(
     by_kind: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {}
     for index, (label, kind, doc) in enumerate(docs):
         try:
-            policy = IAMPolicy.model_validate(doc)
+            policy = IAMPolicy.model_validate(as_validator_reads(doc))
         except ValueError as exc:
             first = str(exc).splitlines()[0]
             findings.append(Finding(label, kind, "error", "policy_structure", f"not an IAM policy document: {first}"))
@@ -448,7 +480,7 @@ async def _validate(
             for result in results:
                 label, _, doc = docs[int(result.policy_file)]
                 for issue in result.issues:
-                    if issue.severity not in BLOCKING + ADVISORY or _misread_pattern(issue.check_id, issue.action):
+                    if issue.severity not in BLOCKING + ADVISORY:
                         continue
                     statements, index = _statements(doc, issue.statement_index, issue.message)
                     findings.append(
@@ -465,20 +497,6 @@ async def _validate(
                         )
                     )
     return findings
-
-
-def _misread_pattern(check: str | None, action: str | None) -> bool:
-    """Whether a finding is the validator misreading an action pattern: it looks up a pattern whose only
-    wildcard is `?` (`s3:PutObjec?`) as an exact action and calls it unknown (1.31.4), though IAM matches
-    `?` as one character. Such a pattern that names actions of AWS's data is no error: the same grant
-    spelled `s3:PutObject` gets none."""
-    return (
-        check == "action_validation"
-        and isinstance(action, str)
-        and "?" in action
-        and "*" not in action
-        and bool(iam_actions.expand(action))
-    )
 
 
 def statement_of(doc: Mapping[str, Any], finding: Finding) -> Statement | None:
