@@ -17,6 +17,7 @@ import yaml
 from conftest import ACCOUNT, REGION, ROOT
 from agent_iam.guardrails import iam_validation
 from agent_iam.guardrails.iam_validation import validate_documents
+from agent_iam.iam.actions import spelled_as_aws
 from agent_iam.plan.__main__ import main
 from agent_iam.guardrails.rules import TRUST_EXEMPTION_TAG
 from agent_iam.plan.guardrails import accepted_by_entry, iam_documents, judge, resource_views, stack_settings
@@ -244,7 +245,7 @@ def test_an_action_in_any_case_or_with_question_marks_gets_the_findings_of_the_a
     # a `?` pattern that names no action of AWS's data stays an error, as written
     unknown = validate_documents([("none", "identity", doc(allow("s3:NoSuchThin?", "arn:aws:s3:::acme/*")))], iam_services)
     assert [(f.check, f.action, f.blocking) for f in unknown] == [("action_validation", "s3:NoSuchThin?", True)]
-    assert iam_validation.as_validator_reads(doc(allow(["S3:getobject", "s3:PutObjec?", "s3:Get*"], "*"))) == doc(
+    assert spelled_as_aws(doc(allow(["S3:getobject", "s3:PutObjec?", "s3:Get*"], "*"))) == doc(
         allow(["s3:GetObject", "s3:PutObject", "s3:Get*"], "*"))
 
 

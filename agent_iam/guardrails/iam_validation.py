@@ -418,38 +418,6 @@ def validator_config(services_dir: Path, kind: str, trust_policy_size: int | Non
     return ValidatorConfig(config)
 
 
-def as_validator_reads(doc: Mapping[str, Any]) -> Any:
-    """`doc` with every action the validator would misread written as AWS's data spells it: an exact action
-    in its case (`s3:deleteobject` -> `s3:DeleteObject`: the validator's checks of sensitive actions compare
-    spellings, so lower case passed where `s3:DeleteObject` blocked), and a pattern whose only wildcard is `?`
-    as the actions it names (the validator looks it up as an exact action: "not found"). IAM reads both the
-    same (actions are case-insensitive, `?` is one character); statements keep their places, so findings
-    and acceptances name the statements as written. Patterns with `*` the validator matches itself."""
-    statements = doc.get("Statement") if isinstance(doc, Mapping) else None
-    listed = [statements] if isinstance(statements, Mapping) else statements
-    if not isinstance(listed, list):
-        return doc
-
-    def spelled(value: Any) -> Any:
-        if not isinstance(value, (str, list)):
-            return value
-        out: list[Any] = []
-        for action in [value] if isinstance(value, str) else value:
-            if not isinstance(action, str) or "*" in action:
-                out.append(action)
-            elif "?" in action:
-                out.extend(iam_actions.expand(action) or [action])
-            else:
-                out.append(iam_actions.canonical(action))
-        return out[0] if isinstance(value, str) and len(out) == 1 else out
-
-    written = [
-        {k: spelled(v) if k in ("Action", "NotAction") else v for k, v in st.items()} if isinstance(st, Mapping) else st
-        for st in listed
-    ]
-    return {**doc, "Statement": written[0] if isinstance(statements, Mapping) else written}
-
-
 async def _validate(
     docs: Sequence[tuple[str, str, dict[str, Any]]], services_dir: Path, trust_policy_size: int | None = None
 ) -> list[Finding]:
@@ -465,7 +433,7 @@ async def _validate(
     by_kind: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {}
     for index, (label, kind, doc) in enumerate(docs):
         try:
-            policy = IAMPolicy.model_validate(as_validator_reads(doc))
+            policy = IAMPolicy.model_validate(iam_actions.spelled_as_aws(doc))  # it compares spellings
         except ValueError as exc:
             first = str(exc).splitlines()[0]
             findings.append(Finding(label, kind, "error", "policy_structure", f"not an IAM policy document: {first}"))
