@@ -161,7 +161,9 @@ def test_agent_iam_tag_keys_are_agent_iams_own_but_the_reviewed_exemptions():
 
     from agent_iam import ArgsError, SaasAccessRole
 
-    for key in ("agent-iam:preset", "agent-iam:anything"):
+    # IAM treats tag keys that differ only in case as one key: `Agent-IAM:preset` is `agent-iam:preset` to a
+    # condition on aws:ResourceTag, and an exemption is read only as the rules spell it.
+    for key in ("agent-iam:preset", "agent-iam:anything", "Agent-IAM:preset", "AGENT-IAM:PRESET", "Agent-Iam:Trust-Exemption"):
         with pytest.raises(ArgsError, match=rf"args\.tags\.{key}: '{key}' is agent-iam's own tag key") as caught:
             run_components(lambda key=key: SaasAccessRole("v", {**VENDOR, "tags": {key: "datadog@2026-11-29"}}))
         assert caught.value.registered_resources == []  # type: ignore[attr-defined]
