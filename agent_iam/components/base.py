@@ -527,6 +527,8 @@ class RolePlan:
             cls.PRESET_FAMILY = family
 
     def __init__(self, name: str, args: Any, voice: Optional[Voice] = None):
+        if not isinstance(name, str) or not name.strip():
+            raise_problems(self.COMPONENT, str(name), [Problem("", f"the component's name must be a non-empty string, got {name!r}")])
         self.preset, defaults = preset_of(self.COMPONENT, name, args, self.ARGS, self.PRESET_FAMILY)
         raise_problems(self.COMPONENT, name, check_fields(self.ARGS, {**defaults, **args} if defaults else args))
         self.name, self.given, self.args = name, args, args
