@@ -590,6 +590,18 @@ def test_acceptances_added_and_a_blocked_base_made_deployable_are_risk_accepted_
     assert compare("main", "working tree", {"t": accepted}, {"t": reworded}).stacks == []
     removed = compare_stack("t", accepted, blocked)
     assert removed.risk_accepted == [] and [c.what for c in removed.stack_changes] == ["acceptance removed"]
+    # The same statement accepted under another key (`sid` respelled as `document` and `statement`, a `role`
+    # added) accepts the same findings: no risk accepted, nothing removed. One that accepts more is added.
+    for key in ({"document": "agent-tags", "statement": 1}, {"sid": "Tag", "role": "agent"}):
+        respelled = json.loads(json.dumps(accepted))
+        item = respelled["acceptedFindings"][0]
+        item.pop("sid")
+        item.update(key)
+        assert compare("main", "working tree", {"t": accepted}, {"t": respelled}).stacks == []
+        wider = json.loads(json.dumps(respelled))
+        wider["acceptedFindings"][0].update(actions=["ec2:CreateTags", "ec2:DeleteTags"], findings=2)
+        (stack,) = compare("main", "working tree", {"t": accepted}, {"t": wider}).stacks
+        assert [c.what for c in stack.risk_accepted] == ["acceptance added"] and stack.widening
 
 
 def test_aws_managed_policies_are_compared_as_each_plan_recorded_them():
@@ -633,6 +645,34 @@ def test_a_boundary_the_plan_cannot_see_removed_could_widen():
     assert any("OutsideBoundary" in note and "same on both sides" in note for note in within.meaning.permissions.notes)
     (added,) = compare("main", "working tree", {"t": free}, {"t": bounded}).stacks[0].roles
     assert not added.widens and any("bounded now by" in note for note in added.meaning.permissions.notes)
+
+
+def test_a_boundary_replaced_by_one_the_plan_cannot_see_could_widen_never_not_comparable():
+    """An unseen boundary swapped for another is the old one removed: what it held back may be allowed now
+    ("could not decide", exit 4, never "not comparable" with exit 0). A known boundary replaced by an unseen
+    one is judged without it: the grant the old one held back is a widening; nothing new is not."""
+    unseen, other = f"arn:aws:iam::{ACCOUNT}:policy/OutsideBoundary", f"arn:aws:iam::{ACCOUNT}:policy/OtherBoundary"
+    s3_read = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    write = {**READ, "Action": ["s3:GetObject", "s3:PutObject"]}
+
+    def role(boundary: str, statement: dict[str, Any] = READ) -> dict[str, Any]:
+        policy = json.dumps(_doc(statement))
+        return _plan(_role(permissionsBoundary=boundary),
+                     _res("aws:iam/rolePolicy:RolePolicy", "agent-perms", role="agent", name="perms", policy=policy))
+
+    (swapped,) = compare("main", "working tree", {"t": role(unseen)}, {"t": role(other)}).stacks[0].roles
+    assert swapped.verdict == "could not decide" and swapped.widens
+    assert swapped.meaning.permissions.reason == (
+        f"could widen: permissions boundary '{unseen}' (not in the plan) is replaced by permissions boundary "
+        f"'{other}' (not in the plan): what it held back may be allowed now")
+    (to_known,) = compare("main", "working tree", {"t": role(unseen)}, {"t": role(s3_read)}).stacks[0].roles
+    assert to_known.verdict == "could not decide" and "is replaced by" in to_known.meaning.permissions.reason
+    (held_back,) = compare("main", "working tree", {"t": role(s3_read, write)}, {"t": role(unseen, write)}).stacks[0].roles
+    assert held_back.verdict == WIDENING and held_back.meaning.permissions.wider.action == "s3:PutObject"
+    assert any(f"bounded now by permissions boundary '{unseen}' (not in the plan) instead of" in note
+               for note in held_back.meaning.permissions.notes)
+    (within,) = compare("main", "working tree", {"t": role(s3_read)}, {"t": role(unseen)}).stacks[0].roles
+    assert not within.widens
 
 
 def test_a_link_planted_in_the_diffs_output_folder_goes_and_what_it_points_at_stays(tmp_path):

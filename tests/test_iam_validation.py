@@ -17,6 +17,7 @@ import yaml
 from conftest import ACCOUNT, REGION, ROOT
 from agent_iam.guardrails import iam_validation
 from agent_iam.guardrails.iam_validation import validate_documents
+from agent_iam.iam.actions import spelled_as_aws
 from agent_iam.plan.__main__ import main
 from agent_iam.guardrails.rules import TRUST_EXEMPTION_TAG
 from agent_iam.plan.guardrails import accepted_by_entry, iam_documents, judge, resource_views, stack_settings
@@ -223,6 +224,29 @@ def test_a_malformed_document_is_an_error_not_a_crash(iam_services):
     assert finding.message.startswith("not an IAM policy document: ")
     with pytest.raises(ValueError, match="unknown document kind 'resource' for x"):
         validate_documents([("x", "resource", doc(allow("s3:GetObject", "*")))], iam_services)
+
+
+def test_an_action_in_any_case_or_with_question_marks_gets_the_findings_of_the_action(iam_services):
+    # IAM reads actions case-insensitively and `?` as one character. The validator compared spellings:
+    # `s3:deleteobject` and `secretsmanager:getsecretvalue` passed where the canonical spelling blocked, and
+    # `s3:DeleteObjec?` was "not found" (an error). Each is judged as the action it names, in its place.
+    spellings = {
+        "s3:DeleteObject": ("s3:DeleteObject", "s3:deleteobject", "S3:DELETEOBJECT", "s3:DeleteObjec?", "s3:?eleteObject"),
+        "secretsmanager:GetSecretValue": ("secretsmanager:GetSecretValue", "secretsmanager:getsecretvalue"),
+        "sts:AssumeRole": ("sts:AssumeRole", "STS:assumerole"),
+    }
+    for canonical, written in spellings.items():
+        docs = [(a, "identity", doc(allow(a, "arn:aws:s3:::acme/*" if a.lower().startswith("s3") else "*"))) for a in written]
+        found = validate_documents(docs, iam_services)
+        blocking = {label: sorted((f.severity, f.check, f.action) for f in found if f.label == label and f.blocking)
+                    for label in written}
+        assert blocking[canonical] and set(map(str, blocking.values())) == {str(blocking[canonical])}, blocking
+    assert {f.statements for f in found} == {(1,)}
+    # a `?` pattern that names no action of AWS's data stays an error, as written
+    unknown = validate_documents([("none", "identity", doc(allow("s3:NoSuchThin?", "arn:aws:s3:::acme/*")))], iam_services)
+    assert [(f.check, f.action, f.blocking) for f in unknown] == [("action_validation", "s3:NoSuchThin?", True)]
+    assert spelled_as_aws(doc(allow(["S3:getobject", "s3:PutObjec?", "s3:Get*"], "*"))) == doc(
+        allow(["s3:GetObject", "s3:PutObject", "s3:Get*"], "*"))
 
 
 def test_the_delete_object_exception_matches_generated_content_not_the_sid(iam_services):

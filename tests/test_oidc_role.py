@@ -141,7 +141,10 @@ def test_each_provider_has_its_issuer_audience_and_subject_format(fields, issuer
         ({"provider": "github", "repository": "acme/app", "branches": ["main"], "allow_wildcard_subject": True}, "allow_wildcard_subject", "no subject holds a wildcard"),
         ({"provider": "github", "issuer_url": "https://gitlab.com", "repository": "acme/app", "branches": ["main"]}, "issuer_url", "is not a GitHub Actions issuer"),
         ({"provider": "generic", "issuer_url": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF0123456789", "audience": "sts.amazonaws.com", "subjects": ["system:serviceaccount:a:b"]}, "issuer_url", "is an EKS cluster's issuer"),
-        ({"provider": "generic", "issuer_url": "HTTPS://OIDC.EKS.eu-west-1.amazonaws.com/id/ABCDEF0123456789/", "audience": "sts.amazonaws.com", "subjects": ["system:serviceaccount:a:b"]}, "issuer_url", "is an EKS cluster's issuer"),
+        ({"provider": "generic", "issuer_url": "https://OIDC.EKS.eu-west-1.amazonaws.com/id/ABCDEF0123456789/", "audience": "sts.amazonaws.com", "subjects": ["system:serviceaccount:a:b"]}, "issuer_url", "is an EKS cluster's issuer"),
+        # `HTTPS://` would become `oidc-provider/HTTPS://...` and `HTTPS://...:sub` keys that name nothing
+        ({"provider": "generic", "issuer_url": "HTTPS://idp.example.com", "audience": "x", "subjects": ["abc"]}, "issuer_url", "https:// in lower case: 'HTTPS://idp.example.com'"),
+        ({"provider": "generic", "issuer_url": "Https://token.actions.githubusercontent.com", "audience": "sts.amazonaws.com", "subjects": ["environment:prod"]}, "issuer_url", "https:// in lower case"),
         ({"provider": "generic", "issuer_url": "http://idp.example.com", "audience": "x", "subjects": ["abc"]}, "issuer_url", "IAM accepts only https:// OIDC issuers"),
         ({"provider": "generic", "issuer_url": "https://idp.example.com", "subjects": ["abc"]}, "audience", "required with provider: generic"),
         ({"provider": "gitlab", "repository": "acme/app", "project_path": "acme/app", "branches": ["main"]}, "repository", "applies to provider: github only"),

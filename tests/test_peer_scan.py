@@ -27,6 +27,20 @@ def test_escalation_paths_name_the_statement_of_their_first_action():
     assert "CreateEC2WithExistingIP" in escalation.message and escalation.blocking
 
 
+def test_question_mark_patterns_are_the_actions_they_name():
+    # cloudsplaining expands only `*`: `iam:PassRol?` + `ec2:RunInstance?` gave no escalation path and
+    # `iam:CreateAccessKe?` no credentials finding, where the actions themselves are blocking findings.
+    def found(*actions_by_sid: tuple[str, str]) -> list[tuple[str, str | None, str, tuple[int, ...]]]:
+        policy = doc(*({"Sid": sid, "Effect": "Allow", "Action": action, "Resource": "*"} for sid, action in actions_by_sid))
+        return sorted((f.check, f.sid, f.action, tuple(f.statements)) for f in scan_documents([Document("p", policy)]))
+
+    assert found(("Pass", "iam:PassRol?"), ("Run", "ec2:RunInstance?")) == found(("Pass", "iam:PassRole"), ("Run", "ec2:RunInstances"))
+    assert found(("Keys", "iam:CreateAccessKe?")) == found(("Keys", "iam:CreateAccessKey")) == [
+        (peer_scan.CREDENTIALS_EXPOSURE, "Keys", "iam:CreateAccessKey", (1,)),
+        (peer_scan.PRIVILEGE_ESCALATION, "Keys", "iam:createaccesskey", (1,)),
+    ]
+
+
 def test_scoped_or_conditioned_statements_give_nothing():
     scoped = doc({"Sid": "Pass", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::1:role/x"},
                  {"Sid": "Run", "Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"})

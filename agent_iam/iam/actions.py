@@ -157,3 +157,34 @@ def _credential_set() -> frozenset[str]:
 def is_credential_read(action: str) -> bool:
     """A read whose response is a secret or a credential (see `CREDENTIAL_READS`)."""
     return action.lower() in _credential_set()
+
+
+def spelled_as_aws(document: Any) -> Any:
+    """A policy document with each exact action in the data's spelling (`s3:deleteobject` ->
+    `s3:DeleteObject`) and each pattern whose only wildcard is `?` as the actions it names; other values
+    and patterns with `*` as written. IAM reads both alike (actions are case-insensitive, `?` is one
+    character); the peer tools (iam-policy-validator, cloudsplaining) compare spellings and expand only `*`,
+    so they are handed this. Statements keep their places: findings name the statements as written."""
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    listed = [statements] if isinstance(statements, dict) else statements
+    if not isinstance(listed, list):
+        return document
+
+    def spelled(value: Any) -> Any:
+        if not isinstance(value, (str, list)):
+            return value
+        out: list[Any] = []
+        for action in [value] if isinstance(value, str) else value:
+            if not isinstance(action, str) or "*" in action:
+                out.append(action)
+            elif "?" in action:
+                out.extend(expand(action) or [action])
+            else:
+                out.append(canonical(action))
+        return out[0] if isinstance(value, str) and len(out) == 1 else out
+
+    written = [
+        {k: spelled(v) if k in ("Action", "NotAction") else v for k, v in s.items()} if isinstance(s, dict) else s
+        for s in listed
+    ]
+    return {**document, "Statement": written[0] if isinstance(statements, dict) else written}

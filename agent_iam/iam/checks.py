@@ -249,6 +249,10 @@ def check_oidc_issuer_url(value: str) -> str:
         raise ValueError(f"not an https URL (e.g. https://oidc.eks.us-east-1.amazonaws.com/id/<ID>): {_quoted(value)}")
     if parts.query or parts.fragment or parts.port or parts.username or " " in value:
         raise ValueError(f"an issuer URL has no port, user, query or fragment: {_quoted(value)}")
+    if not value.startswith("https://"):
+        # urlsplit reads `HTTPS://` as https, but the provider ARN and the `<issuer>:sub`/`:aud` keys are
+        # the issuer after `https://` (`oidc-provider/HTTPS://...` names no provider), and tokens say `https://`.
+        raise ValueError(f"write the scheme as the tokens' iss claim does, https:// in lower case: {_quoted(value)}")
     return value.rstrip("/")
 
 

@@ -124,7 +124,9 @@ BITBUCKET_ISSUER_RE = re.compile(
 )
 BITBUCKET_AUDIENCE_RE = re.compile(rf"^ari:cloud:bitbucket::workspace/{_UUID}$")
 BITBUCKET_SUBJECT_RE = re.compile(rf"^\{{(?P<repository>{_UUID})\}}(?::\{{{_UUID}\}}){{1,2}}$")
-BITBUCKET_PATTERN_RE = re.compile(rf"^\{{(?P<repository>{_UUID})\}}:(?P<rest>.+)$")
+# The workspace (the owner) is the issuer's, so a pattern's repository is already something under it:
+# `{<repository UUID>}:*` (every step of one repository) names it, as Atlassian's AWS page pins it.
+BITBUCKET_PATTERN_RE = re.compile(rf"^(?P<rest>\{{(?P<repository>{_UUID})\}}:.+)$")
 # Buildkite: one issuer for every organization; `sub` starts with the organization's slug.
 _BK_SLUG = r"[a-z0-9](?:[a-z0-9-]{0,99})"
 BUILDKITE_SLUG_RE = re.compile(rf"^{_BK_SLUG}$")

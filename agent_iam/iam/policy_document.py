@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from agent_iam.iam.arns import covers_every_resource
 
 # Matched whole and ASCII (fullmatch): no trailing newline, no full-width letters.
-ACTION_RE = re.compile(r"[a-z0-9-]+:[A-Za-z0-9*?]+", re.ASCII)
+# IAM reads actions case-insensitively, the service prefix too (`S3:GetObject` is `s3:GetObject`).
+ACTION_RE = re.compile(r"[A-Za-z0-9-]+:[A-Za-z0-9*?]+", re.ASCII)
 CONDITION_OPERATOR_RE = re.compile(r"(?:ForAllValues:|ForAnyValue:)?[A-Za-z]+", re.ASCII)
 RESOURCE_RE = re.compile(r"\*|arn:[^:\s]+:[^:\s]*:[^:\s]*:[^:\s]*:\S+", re.ASCII)
 

@@ -844,6 +844,19 @@ def _acceptance_identity(row: Mapping[str, Any], names: Mapping[str, str], renam
     return renamed.get(entry, entry), json.dumps(key, sort_keys=True)
 
 
+def _acceptance_meaning(row: Mapping[str, Any], names: Mapping[str, str], renamed: Mapping[str, str]) -> tuple[str, str] | None:
+    """What an item accepts: its entry, check, and the findings it covers (where, by statement text without
+    its number, what they grant and how many); None when it covers none. `{sid: X}` respelled as `{document,
+    statement}` for the same statement accepts the same risk."""
+    if not row.get("findings") or not row.get("where"):
+        return None
+    entry = names.get(str(row.get("entry")), str(row.get("entry")))
+    where = re.sub(r"#\d+", "#", str(row.get("where")))
+    meaning = {"check": row.get("check"), "where": where, "actions": row.get("actions"),
+               "resources": row.get("resources"), "findings": row.get("findings")}
+    return renamed.get(entry, entry), json.dumps(meaning, sort_keys=True)
+
+
 def _acceptance_change(kind: str, what: str, row: Mapping[str, Any], entry: str) -> Change:
     """An acceptedFindings item added or removed: its key and entry, where it applies, its reason."""
     key = ", ".join(f"{k} {v}" for k, v in row.items() if k not in ROW_CONTEXT and k != "check")
@@ -855,12 +868,18 @@ def _acceptance_change(kind: str, what: str, row: Mapping[str, Any], entry: str)
 def _acceptance_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None,
                         renamed: Mapping[str, str]) -> tuple[list[Change], list[Change]]:
     """(acceptedFindings items added: risk accepted, widening; items removed: narrowing), by entry
-    name and the item's key (its reason and wording aside)."""
+    name and the item's key (its reason and wording aside); an item whose key changed but that accepts
+    the same findings as one of the other side (`_acceptance_meaning`) is neither."""
     old_names, new_names = _entry_names(old), _entry_names(new)
-    before = {_acceptance_identity(r, old_names, renamed): r for r in (old or {}).get("acceptedFindings", []) or []}
-    after = {_acceptance_identity(r, new_names, {}): r for r in (new or {}).get("acceptedFindings", []) or []}
-    added = [_acceptance_change(WIDENING, "acceptance added", after[k], k[0]) for k in sorted(set(after) - set(before))]
-    removed = [_acceptance_change(NARROWING, "acceptance removed", before[k], k[0]) for k in sorted(set(before) - set(after))]
+    old_rows, new_rows = (old or {}).get("acceptedFindings", []) or [], (new or {}).get("acceptedFindings", []) or []
+    before = {_acceptance_identity(r, old_names, renamed): r for r in old_rows}
+    after = {_acceptance_identity(r, new_names, {}): r for r in new_rows}
+    meant_before = {_acceptance_meaning(r, old_names, renamed) for r in old_rows} - {None}
+    meant_after = {_acceptance_meaning(r, new_names, {}) for r in new_rows} - {None}
+    added = [_acceptance_change(WIDENING, "acceptance added", after[k], k[0]) for k in sorted(set(after) - set(before))
+             if _acceptance_meaning(after[k], new_names, {}) not in meant_before]
+    removed = [_acceptance_change(NARROWING, "acceptance removed", before[k], k[0]) for k in sorted(set(before) - set(after))
+               if _acceptance_meaning(before[k], old_names, renamed) not in meant_after]
     return added, removed
 
 

@@ -12,8 +12,8 @@ What the plan cannot see is handled so that it is never read as "no change":
 - A document the plan cannot see that is the same on both sides (a permissions boundary attached by
   ARN, a policy attached from outside the stack) is left out of both: the role is wider "within what
   that document allows" (said next to the witness).
-- One added or removed (a policy attached by ARN, a boundary taken away) is "could not decide"
-  (counted as widening) when it may widen, and said when it can only narrow.
+- One added or removed (a policy attached by ARN, a boundary taken away or replaced) is "could not
+  decide" (counted as widening) when it may widen, and said when it can only narrow.
 - A `secure:` value cannot be read: one that changed (plan.json's digests of the ciphertexts), or a
   value that moved into or out of `secure:`, makes the role "not comparable offline" (exit 0, and the
   diff says so), unless the rest of the change widens it, compared as if the value were unchanged.
@@ -357,7 +357,6 @@ class _Prepared:
     head: RoleModel
     notes: list[str] = field(default_factory=list)
     may_widen: list[str] = field(default_factory=list)  # unseen documents added: maybe wider
-    not_comparable: list[str] = field(default_factory=list)
 
 
 def prepare(base: RoleModel, head: RoleModel) -> _Prepared:
@@ -383,13 +382,21 @@ def prepare(base: RoleModel, head: RoleModel) -> _Prepared:
     elif h_unknown and base_boundary is None:
         out.notes.append(f"bounded now by {head_boundary.describe()} (not in the plan): if it allows it")  # type: ignore[union-attr]
         head_boundary = None
-    elif b_unknown or h_unknown:
-        out.not_comparable.append(
-            f"the permissions boundary changed from {base_boundary.describe() if base_boundary else 'none'} to "  # type: ignore[union-attr]
-            f"{head_boundary.describe() if head_boundary else 'none'}, and the plan cannot see "
-            f"{'both' if b_unknown and h_unknown else 'one of them'}"
-        )
-        base_boundary = head_boundary = None
+    elif b_unknown:
+        # Replaced (by another unseen boundary or a known one): what the old one held back may be allowed now,
+        # as when it is removed; the base is compared without it (the most it could allow).
+        replaced = f"{head_boundary.describe()}{' (not in the plan)' if h_unknown else ''}"  # type: ignore[union-attr]
+        out.may_widen.append(f"{base_boundary.describe()} (not in the plan) is replaced by {replaced}: "  # type: ignore[union-attr]
+                             "what it held back may be allowed now")
+        base_boundary = None
+        if h_unknown:
+            head_boundary = None
+    elif h_unknown:
+        # A known boundary replaced by one the plan cannot see: the head is compared without it (the most it
+        # could allow), so a grant the old boundary held back is a widening "if it allows it".
+        out.notes.append(f"bounded now by {head_boundary.describe()} (not in the plan) instead of "  # type: ignore[union-attr]
+                         f"{base_boundary.describe()}: if it allows it")  # type: ignore[union-attr]
+        head_boundary = None
     out.base = _strip(base, [d for d in base.identity if d.known], base_boundary)
     out.head = _strip(head, [d for d in head.identity if d.known], head_boundary)
     return out
@@ -565,12 +572,6 @@ def compare_roles(base: RoleModel | None, head: RoleModel | None, *, moved: set[
             notes += prepared.notes
             if verdict not in (solver.WIDER, solver.MIXED) and prepared.may_widen:
                 verdict, reason = solver.UNKNOWN, "could widen: " + "; ".join(prepared.may_widen)
-            elif prepared.not_comparable:
-                if verdict in (solver.WIDER, solver.MIXED):  # its policies widen, but the boundary changed too
-                    verdict = solver.UNKNOWN
-                    reason = "its policies allow more, and " + "; ".join(prepared.not_comparable)
-                else:
-                    verdict, reason = solver.NOT_COMPARABLE, "; ".join(prepared.not_comparable)
         sides = [m for m in (prepared.base if base else None, prepared.head if head else None) if m is not None]
         aspect_documents = [d for m in sides for d in ((m.trust,) if name == TRUST and m.trust else () if name == TRUST
                                                          else m.permission_documents)]

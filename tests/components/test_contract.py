@@ -5,8 +5,9 @@ No `from __future__ import annotations` here: TypedDict reads `Required[...]` on
 from typing import Required, TypedDict
 
 import pulumi
+import pytest
 
-from agent_iam.components._contract import Problem, check_fields, is_known, when_known
+from agent_iam.components._contract import ArgsError, Problem, check_fields, is_known, when_known
 from conftest import run_components
 
 
@@ -161,7 +162,9 @@ def test_agent_iam_tag_keys_are_agent_iams_own_but_the_reviewed_exemptions():
 
     from agent_iam import ArgsError, SaasAccessRole
 
-    for key in ("agent-iam:preset", "agent-iam:anything"):
+    # IAM treats tag keys that differ only in case as one key: `Agent-IAM:preset` is `agent-iam:preset` to a
+    # condition on aws:ResourceTag, and an exemption is read only as the rules spell it.
+    for key in ("agent-iam:preset", "agent-iam:anything", "Agent-IAM:preset", "AGENT-IAM:PRESET", "Agent-Iam:Trust-Exemption"):
         with pytest.raises(ArgsError, match=rf"args\.tags\.{key}: '{key}' is agent-iam's own tag key") as caught:
             run_components(lambda key=key: SaasAccessRole("v", {**VENDOR, "tags": {key: "datadog@2026-11-29"}}))
         assert caught.value.registered_resources == []  # type: ignore[attr-defined]
@@ -193,3 +196,15 @@ def test_a_kms_key_from_another_resource_that_resolves_to_a_wildcard_is_an_args_
         assert not isinstance(caught.value, AttributeError) and "aws:iam/role:Role" not in [
             r.type for r in caught.value.registered_resources
         ], component
+
+
+@pytest.mark.parametrize("name", ["", "   ", None, 7])
+def test_a_component_without_a_name_is_an_args_error_before_anything_registers(name):
+    from agent_iam import SaasAccessRole
+    from conftest import ACCOUNT, run_components
+
+    args = {"principal_arn": "arn:aws:iam::222222222222:role/v", "external_id": "ext-1234", "account_id": ACCOUNT}
+    with pytest.raises(ArgsError) as caught:
+        run_components(lambda: SaasAccessRole(name, args))
+    assert str(caught.value) == f"SaasAccessRole {str(name)!r}: the component's name must be a non-empty string, got {name!r}"
+    assert caught.value.registered_resources == []  # type: ignore[attr-defined]

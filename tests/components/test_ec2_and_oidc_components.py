@@ -45,6 +45,8 @@ def test_managed_policies_with_the_same_name_get_two_attachments():
          r"args\.max_session_duration: a role's maximum session is 3600 to 43200 seconds: 60"),
         (lambda: OidcProviderRegistration("eks", {"url": "http://oidc.example.com"}),
          r"OidcProviderRegistration 'eks': args\.url: IAM accepts only https:// OIDC issuers"),
+        (lambda: OidcProviderRegistration("eks", {"url": "HTTPS://oidc.example.com"}),
+         r"OidcProviderRegistration 'eks': args\.url: write the scheme .*https:// in lower case: 'HTTPS://oidc\.example\.com'"),
         (lambda: OidcProviderRegistration("eks", {}), r"args\.url: required, but not set"),
     ],
 )

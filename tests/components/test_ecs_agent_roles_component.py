@@ -78,3 +78,19 @@ def test_without_a_region_anywhere_the_trust_cannot_be_pinned_and_says_so():
                        r"the program's aws:region says which") as caught:
         run_components(lambda: EcsAgentRoles("agent", {"account_id": ACCOUNT}), config={"aws:region": ""})
     assert [r.type for r in caught.value.registered_resources] == ["agent-iam:ecs:EcsAgentRoles"]
+
+
+def test_an_action_spelled_in_upper_case_is_the_same_grant_and_gets_the_same_verdict():
+    # IAM reads actions case-insensitively, the service prefix included: `S3:PUTOBJECT` on every object
+    # is refused by the guardrail as `s3:PutObject` is, not as "not an IAM action".
+    def refusal(action: str) -> str:
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "arn:aws:s3:::*/*"}]}
+        with pytest.raises(ArgsError) as raised:
+            run_components(lambda: EcsAgentRoles("agent", EcsAgentRolesArgs(
+                account_id=ACCOUNT, region=REGION, policy=policy, allow_wildcard_resources=True)))
+        return str(raised.value)
+
+    lower = refusal("s3:PutObject")
+    assert lower.startswith("EcsAgentRoles 'agent': args.policy: guardrail sensitive-actions-scoped: inline policy "
+                            "'agent-permissions': statement #1 allows s3:PutObject (1 Write) on 'arn:aws:s3:::*/*'")
+    assert refusal("S3:PUTOBJECT") == lower
