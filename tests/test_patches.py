@@ -185,6 +185,7 @@ def test_the_validators_clients_share_one_tls_context_and_on_another_version_eac
     own = contexts()
     assert client.httpx is httpx and len({id(c) for c in own}) == 3  # the library's own path: a context each
     monkeypatch.undo()
+    monkeypatch.setattr(patches, "installed_version", lambda name: sorted(patches.CHECKED_VERSIONS[name])[0])
     monkeypatch.setattr(client, "httpx", httpx)
     monkeypatch.setattr(httpx, "create_ssl_context", lambda *a, **k: built.append(create(*a, **k)) or built[-1])
     built.clear()
