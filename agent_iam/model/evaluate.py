@@ -453,17 +453,18 @@ def value_matches(condition: Condition, index: int, element: str, request: Reque
         return element == value
     if family == docs.NUMERIC:
         got, want = typed.number(element), typed.number(value)
-        return got is not None and want is not None and _compare(positive, got, want)
+        return got is not None and want is not None and compare_values(positive, got, want)
     if family == docs.DATE:
         got_date, want_date = typed.date(element), typed.date(value)
-        return got_date is not None and want_date is not None and _compare(positive, got_date, want_date)
+        return got_date is not None and want_date is not None and compare_values(positive, got_date, want_date)
     if family == docs.IP:
         address, network = typed.address(element), typed.network(value)
         return address is not None and network is not None and address.version == network.version and address in network
     raise AssertionError(f"operator {condition.operator}")
 
 
-def _compare(operator: str, got: Any, want: Any) -> bool:
+def compare_values(operator: str, got: Any, want: Any) -> Any:
+    """A Numeric or Date operator applied to two values: Python's (a bool) or the solver's (a z3 term)."""
     suffix = operator.removeprefix("Numeric").removeprefix("Date")
     return {
         "Equals": got == want,

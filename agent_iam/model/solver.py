@@ -40,6 +40,7 @@ from agent_iam.model.evaluate import (
     Request,
     StatementRef,
     can_assume,
+    compare_values,
     evaluate,
 )
 from agent_iam.model.matching import action_pattern, segments
@@ -680,11 +681,11 @@ class _Encoding:
             assert number is not None and slot.number is not None and slot.bad is not None
             scaled = number * key.scale
             assert scaled.denominator == 1
-            return z3.And(z3.Not(slot.bad), _compare(positive, slot.number, scaled.numerator))
+            return z3.And(z3.Not(slot.bad), compare_values(positive, slot.number, scaled.numerator))
         if family == docs.DATE:
             moment = typed.date(value)
             assert moment is not None and slot.number is not None and slot.bad is not None
-            return z3.And(z3.Not(slot.bad), _compare(positive, slot.number, moment))
+            return z3.And(z3.Not(slot.bad), compare_values(positive, slot.number, moment))
         if family == docs.IP:
             network = typed.network(value)
             assert network is not None and slot.ip is not None and slot.ip_kind is not None
@@ -778,17 +779,6 @@ class _Encoding:
     def readable(self, model: z3.ModelRef) -> bool:
         """Whether a model's texts are printable ASCII already (no second search for nicer ones)."""
         return all(" " <= c <= "~" for t in self._texts() for c in _read(model.eval(t, model_completion=True)))
-
-
-def _compare(operator: str, got: z3.ArithRef, want: int) -> z3.BoolRef:
-    suffix = operator.removeprefix("Numeric").removeprefix("Date")
-    return {
-        "Equals": got == want,
-        "LessThan": got < want,
-        "LessThanEquals": got <= want,
-        "GreaterThan": got > want,
-        "GreaterThanEquals": got >= want,
-    }[suffix]
 
 
 # Budgets are counted in z3's own resource steps (`rlimit`), not in wall-clock time: the same question
