@@ -47,6 +47,10 @@ iam-policy-validator, checked against VALIDATOR_VERSIONS:
   order of a set, which follows Python's string hash seed and so changes from process to process:
   two plans of the same stack would word its findings differently. `validator_sorted_matches`
   makes both answer in sorted order.
+- Its service client (`AWSServiceClient.__aenter__`) opens an `httpx.AsyncClient` for every
+  validation, and httpx builds a TLS context for each (the CA bundle read and parsed again), though
+  an offline plan (a services folder) never sends a request. `validator_shared_tls` hands every
+  client of the process the one context httpx builds for its defaults, made once.
 
 `tests/test_patches.py` shows each patch left out on a version it was not checked against, and the
 plan still made.
@@ -371,3 +375,34 @@ class _SortedFilter:
 
     def filter_actions(self, actions: Any) -> list[str]:
         return sorted(self._config.filter_actions(actions))
+
+
+def validator_shared_tls() -> None:
+    """Give the validator's service clients one TLS context per process (see the module's docstring),
+    on the versions it was checked against; every other part of httpx is the library's own."""
+    if not checked(VALIDATOR):
+        return
+    from iam_validator.core.aws_service import client
+
+    if isinstance(client.httpx, _SharedTls):
+        return
+    client.httpx = _SharedTls(client.httpx)
+
+
+class _SharedTls:
+    """httpx as the validator's client module sees it: an `AsyncClient` without its own `verify` gets
+    the context httpx would build for `verify=True` (`create_ssl_context()`), built on first use."""
+
+    def __init__(self, httpx: Any) -> None:
+        self._httpx = httpx
+        self._context: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._httpx, name)
+
+    def AsyncClient(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 (httpx's name)
+        if "verify" not in kwargs:
+            if self._context is None:
+                self._context = self._httpx.create_ssl_context()
+            kwargs["verify"] = self._context
+        return self._httpx.AsyncClient(*args, **kwargs)

@@ -321,6 +321,23 @@ def test_diff_of_two_commits_names_the_widened_role_and_action(repo, widened, tm
         assert (out / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
+def test_a_second_diff_of_the_same_commits_restores_both_sides(repo, widened):
+    """`agent-iam diff` plans each side through the plan command, so a second diff of the same
+    commits into the same folder restores both sides (their cache entries untouched) and writes the
+    same diff."""
+    done, out = widened
+    assert done.returncode == 4, done.stderr + done.stdout
+    entries = {side: {p: p.stat().st_mtime_ns for p in (out / side / ".cache" / "plans").rglob("entry.pickle")}
+               for side in ("base", "head")}
+    assert all(entries.values()), entries
+    diff = (out / "diff.json").read_bytes()
+    again = _diff(repo, "--base", "HEAD~2", "--out", str(out))
+    assert again.returncode == 4, again.stderr
+    for side in ("base", "head"):
+        assert {p: p.stat().st_mtime_ns for p in (out / side / ".cache" / "plans").rglob("entry.pickle")} == entries[side]
+    assert (out / "diff.json").read_bytes() == diff
+
+
 def test_a_commit_that_changes_nothing_gives_an_empty_diff(repo, tmp_path):
     done = _diff(repo, "--base", "HEAD~1", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr + done.stdout

@@ -158,3 +158,40 @@ def test_the_validator_patch_answers_in_sorted_order(shipped_validator, monkeypa
     wrapped = shipped_validator.check_sensitive_actions
     patches.validator_sorted_matches()  # once per process: a second call wraps nothing again
     assert shipped_validator.check_sensitive_actions is wrapped
+
+
+def test_the_validators_clients_share_one_tls_context_and_on_another_version_each_builds_its_own(monkeypatch):
+    import httpx
+    from iam_validator.core.aws_service import client
+
+    monkeypatch.setattr(client, "httpx", httpx)  # as it ships, whatever this process patched before
+    built: list[object] = []
+    create = httpx.create_ssl_context
+    monkeypatch.setattr(httpx, "create_ssl_context", lambda *a, **k: built.append(create(*a, **k)) or built[-1])
+
+    def contexts() -> list[object]:
+        async def enter() -> object:
+            async with client.AWSServiceClient("https://servicereference.us-east-1.amazonaws.com/") as opened:
+                return opened._client._transport._pool._ssl_context  # type: ignore[union-attr]
+
+        loop = asyncio.new_event_loop()  # not asyncio.run: it would leave the thread without a loop
+        try:
+            return [loop.run_until_complete(enter()) for _ in range(3)]
+        finally:
+            loop.close()
+
+    unchecked(monkeypatch, patches.VALIDATOR)
+    patches.validator_shared_tls()
+    own = contexts()
+    assert client.httpx is httpx and len({id(c) for c in own}) == 3  # the library's own path: a context each
+    monkeypatch.undo()
+    monkeypatch.setattr(patches, "installed_version", lambda name: sorted(patches.CHECKED_VERSIONS[name])[0])
+    monkeypatch.setattr(client, "httpx", httpx)
+    monkeypatch.setattr(httpx, "create_ssl_context", lambda *a, **k: built.append(create(*a, **k)) or built[-1])
+    built.clear()
+    patches.validator_shared_tls()
+    patches.validator_shared_tls()  # once per process: a second call wraps nothing again
+    assert client.httpx._httpx is httpx  # type: ignore[attr-defined]
+    shared = contexts()
+    assert len(built) == 1 and shared == [built[0]] * 3, "one context, built as httpx builds it, for every client"
+    assert client.httpx.Timeout is httpx.Timeout  # the rest of httpx is the library's own

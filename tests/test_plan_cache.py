@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import ROOT, copy_project
+from conftest import ROOT
 from agent_iam.plan import cache as plan_cache
 from agent_iam.plan.__main__ import main
 from agent_iam.plan.cache import (
@@ -300,30 +300,8 @@ def test_plan_all_plans_only_the_stacks_that_changed(tmp_path):
     assert "z-task" in (out / "b" / "plan.json").read_text()
 
 
-def test_diff_plans_both_sides_once_and_then_restores_them(tmp_path):
-    """`agent-iam diff` plans each side through the plan command, so a second diff of the same
-    commits restores both sides (their cache entries untouched) and writes the same diff."""
-    repo = copy_project(tmp_path / "repo")  # its bytecode committed too: both sides load it
-    (repo / ".gitignore").write_text("build/\n")
-    _write(repo / "stacks", AGENTS)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
-    subprocess.run([*git, "add", "."], cwd=repo, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "one"], cwd=repo, check=True)
-    _write(repo / "stacks", {**AGENTS, "agent-iam:ecsAgents": [{"name": "a"}]})
-    out = tmp_path / "diff"
-    command = [str(Path(sys.executable).parent / "agent-iam"), "diff", "--base", "HEAD", "--out", str(out)]
-    first = subprocess.run(command, cwd=repo, capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr + first.stdout
-    entries = {side: {p: p.stat().st_mtime_ns for p in (out / side / ".cache" / "plans").rglob("entry.pickle")}
-               for side in ("base", "head")}
-    assert all(entries.values()), entries
-    diff = (out / "diff.json").read_bytes()
-    again = subprocess.run(command, cwd=repo, capture_output=True, text=True)
-    assert again.returncode == 0, again.stderr
-    for side in ("base", "head"):
-        assert {p: p.stat().st_mtime_ns for p in (out / side / ".cache" / "plans").rglob("entry.pickle")} == entries[side]
-    assert (out / "diff.json").read_bytes() == diff
+# `agent-iam diff` restoring both sides from the plan cache: tests/test_diff.py
+# (test_a_second_diff_of_the_same_commits_restores_both_sides), on that file's repository.
 
 
 # -- nothing below the output folder is followed out of it ----------------------------------------

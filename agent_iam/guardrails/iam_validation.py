@@ -425,9 +425,10 @@ async def _validate(
     from iam_validator.core.models import IAMPolicy
     from iam_validator.core.policy_checks import build_registry, validate_policies
 
-    from agent_iam.patches import validator_sorted_matches  # the plan's process has Pulumi loaded already
+    from agent_iam.patches import validator_shared_tls, validator_sorted_matches  # the plan's process has Pulumi loaded already
 
     validator_sorted_matches()  # the same words for a finding in every process (agent_iam/patches.py)
+    validator_shared_tls()  # one TLS context for every validation of the process, not one each
 
     findings: list[Finding] = []
     by_kind: dict[str, list[tuple[str, Any, dict[str, Any]]]] = {}

@@ -57,9 +57,12 @@ def with_inherited_descriptions(schema: dict[str, Any], hosted: list[type[pulumi
     from pulumi.provider.experimental.analyzer import Analyzer
 
     reader = Analyzer(PACKAGE)
+    parsed: dict[type, Any] = {}  # inspect.getsource parses the whole module again on every call: once a class
 
     def docstring(args_type: type, field: str) -> str | None:
-        (node,) = ast.parse(inspect.getsource(args_type)).body  # TypedDicts keep no bases: read them from source
+        if args_type not in parsed:
+            (parsed[args_type],) = ast.parse(inspect.getsource(args_type)).body  # TypedDicts keep no bases: read them from source
+        node = parsed[args_type]
         own = {getattr(n.target, "id", None) for n in node.body if isinstance(n, ast.AnnAssign)}  # type: ignore[attr-defined]
         if field in own:
             return reader.get_docstring(args_type, field)
