@@ -161,6 +161,8 @@ def test_unused_locations_keys_and_secrets_are_dropped_and_never_widened(tighten
     assert config["agent-iam:ec2Agents"][0]["secretArns"] == [DB]
     report_agent = config["agent-iam:ecsAgents"][0]
     assert report_agent["secretArns"] == [TOKEN] and "allowAllSecrets" not in report_agent
+    # `["*"]` narrowed keeps its flow style and its quotes: an ARN's colons read as text by every YAML reader.
+    assert f'      secretArns: ["{TOKEN}"]\n' in proposal
     for comment in ("# landing zone", "# results", "# Renamed from etl-host"):
         assert comment in proposal
     assert "# old exports" not in proposal and "# scratch" not in proposal and "# the old API" not in proposal

@@ -9,7 +9,7 @@ import pytest
 
 from agent_iam.components import policies
 from agent_iam.iam import partitions
-from conftest import assert_config_error, config_with, inline_policy_of
+from conftest import ROOT, assert_config_error, config_with, inline_policy_of
 
 CN_ACCOUNT = "111111111111"
 
@@ -128,7 +128,14 @@ def test_a_kube_context_that_looks_like_an_arn_is_not_judged():
 
 
 def test_the_shipped_partition_data_is_the_pinned_botocores():
-    """agent_iam/iam/data/partitions.json is `make partitions` output from the botocore requirements-dev.txt pins."""
+    """agent_iam/iam/data/partitions.json is `make partitions` output from the botocore requirements-dev.txt pins
+    (under another botocore, as `make test-min`'s floor, there is nothing to compare it with)."""
+    from importlib.metadata import version
+
+    pinned = next(line.split("==", 1)[1].strip() for line in (ROOT / "constraints.txt").read_text().splitlines()
+                  if line.startswith("botocore=="))
+    if version("botocore") != pinned:
+        pytest.skip(f"botocore {version('botocore')} is not the pinned {pinned} the data was made from")
     shipped = (partitions.Path(partitions.__file__).parent / partitions.DATA).read_text(encoding="utf-8")
     assert shipped == partitions.refreshed_data(), "run `make partitions`"
     assert json.loads(shipped)["partitions"] == json.loads(partitions.botocore_partitions_file().read_text())["partitions"]

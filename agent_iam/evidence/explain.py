@@ -48,7 +48,7 @@ from agent_iam.model import documents as model_documents
 from agent_iam.model.evaluate import BOUNDARY_DENIES, BOUNDARY_DOES_NOT_ALLOW, BOUNDARY_UNKNOWN, ConditionFailure
 from agent_iam.plan.diff import Diff, compare_stack
 
-from .narrow import dump, entry_node, load_round_trip, same_statement, write_text
+from .narrow import dump, entry_node, flow_sequence, load_round_trip, same_statement, write_text
 from .records import Event, EvidenceError, read_file
 from .requests import RequestContext, request_context, requests_of
 from .roles import StackRole, plan_json, plan_models, stack_roles
@@ -314,9 +314,7 @@ def _set_list(node: Any, key: str, values: list[Any]) -> None:
     if len(values) == 1:
         node[key] = values[0]
         return
-    seq = CommentedSeq(values)
-    seq.fa.set_flow_style()
-    node[key] = seq
+    node[key] = flow_sequence(values, current)
 
 
 def allow_change(entry: Any, role: StackRole, request: Request) -> str:
@@ -341,8 +339,7 @@ def allow_change(entry: Any, role: StackRole, request: Request) -> str:
                 if isinstance(current, list):
                     current.append(quoted_like(current, request.action))
                 else:
-                    seq = CommentedSeq([current, quoted_like(current, request.action)])
-                    seq.fa.set_flow_style()
+                    seq = flow_sequence([current, request.action], current)
                     statement["Action"] = seq
                 return (f"# {role.entry}: policy.Statement[{index}] ({rules.label(statement, index)}), add the action\n"
                         + _yaml_of(statement))

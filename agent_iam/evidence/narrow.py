@@ -36,6 +36,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
 
 from agent_iam import presets
 from agent_iam.guardrails import rules
@@ -144,16 +145,35 @@ class EntryChange:
         return bool(self.dropped)
 
 
+# Characters that end or nest a plain value inside `[...]` for some YAML readers (ruamel.yaml before 0.18.x's
+# later releases, PyYAML): such a value is quoted in a flow list, so every reader reads the list alike.
+FLOW_INDICATORS = frozenset(':,[]{}#')
+
+
+def flow_sequence(values: Sequence[Any], like: Any = None) -> CommentedSeq:
+    """`[a, b]`: `values` as a flow list, quoted as `like`'s items are (a list or one value), and quoted
+    wherever a plain value could be read as structure (`arn:aws:...`)."""
+    first = next(iter(like), None) if isinstance(like, list) else like
+    style = type(first) if isinstance(first, ScalarString) else None
+    seq = CommentedSeq(
+        style(v) if style is not None and isinstance(v, str)
+        else DoubleQuotedScalarString(v) if isinstance(v, str) and FLOW_INDICATORS & set(v)
+        else v
+        for v in values
+    )
+    seq.fa.set_flow_style()
+    return seq
+
+
 def _flow_like(original: Any, values: list[str]) -> Any:
     """`values` in the style the original value was written: a lone string stays a string."""
     if len(values) == 1 and isinstance(original, str):
         return values[0]
     if isinstance(original, CommentedSeq):
-        seq = CommentedSeq(values)
         if original.fa.flow_style():
-            seq.fa.set_flow_style()
-        else:
-            seq.fa.set_block_style()
+            return flow_sequence(values, original)
+        seq = CommentedSeq(values)
+        seq.fa.set_block_style()
         return seq
     return values
 
@@ -168,9 +188,7 @@ def _replace_list(target: Any, key: str, values: list[str]) -> None:
                 del current[index]
         return
     if isinstance(current, str) and len(values) > 1:
-        seq = CommentedSeq(values)
-        seq.fa.set_flow_style()
-        target[key] = seq
+        target[key] = flow_sequence(values, current)
         return
     target[key] = _flow_like(current, values)
 

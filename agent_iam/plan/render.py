@@ -37,12 +37,15 @@ IAM_DOCUMENT_INPUTS = {
 # `e-` then a digit: a literal prefix, which the regex engine finds by fast search (a pattern that
 # starts with a character class is tried at every byte, ten times slower on a large plan.json).
 _NEGATIVE_EXPONENT = re.compile(rb"e-[0-9]")
+# orjson before 3.11.x's later releases writes a large float's exponent without its sign (`1e16`, json `1e+16`).
+_UNSIGNED_EXPONENT = re.compile(rb"[0-9]e[0-9]")
 _DIGITS = frozenset(b"0123456789")
 
 
 def _json_would_differ(fast: bytes) -> bool:
-    """Whether orjson's `fast` may differ from json's text: non-ASCII or DEL (json escapes them), or a float
-    below 1e-4, which json writes `1e-05`..`1e-09` and orjson `0.00001` or `1e-7`. Text in a string
+    """Whether orjson's `fast` may differ from json's text: non-ASCII or DEL (json escapes them), a float
+    below 1e-4, which json writes `1e-05`..`1e-09` and orjson `0.00001` or `1e-7`, or an exponent without
+    its sign (`1e16`: orjson 3.11.0). Text in a string
     that looks so (`"0.00001"`, `"3e-5"`) only sends the document through json, which is never wrong."""
     if not fast.isascii() or b"\x7f" in fast:  # json escapes DEL too (`\u007f`), orjson writes it as is
         return True
@@ -50,7 +53,7 @@ def _json_would_differ(fast: bytes) -> bool:
         start = match.start()
         if start and fast[start - 1] in _DIGITS:
             return True
-    return b"0.0000" in fast
+    return b"0.0000" in fast or _UNSIGNED_EXPONENT.search(fast) is not None
 
 
 def _pretty(data: Any) -> bytes:
