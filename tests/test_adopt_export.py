@@ -5,6 +5,7 @@ file and the field (or line), never a traceback."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from urllib.parse import quote
 
@@ -156,6 +157,12 @@ def test_an_unreadable_file_is_named(tmp_path):
     path.write_bytes(b'{"RoleDetailList": ["\xe9"]}')
     with pytest.raises(ExportError, match=r"latin1\.json: not UTF-8 text \(byte 21\)"):
         read_export(path)
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)  # read as it is opened, it would wait for a writer forever
+    with pytest.raises(ExportError, match=r"pipe\.json: not a file to read \(a FIFO \(named pipe\)\)"):
+        read_export(fifo)
+    with pytest.raises(ExportError, match=r"zero: not a file to read \(a character device\)"):
+        read_export(Path("/dev/zero"))
 
 
 def test_an_export_without_roles_names_its_account_from_its_policies(tmp_path):

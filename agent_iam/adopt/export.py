@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from agent_iam.iam import arns
+from agent_iam.safe_io import NotRegularFile, read_regular
 
 LISTS = ("RoleDetailList", "Policies", "UserDetailList", "GroupDetailList")
 MAX_PROBLEMS = 10  # an error message names at most this many fields (then how many more)
@@ -337,7 +338,9 @@ def read_export(source: Path) -> Export:
     """The export in `source`. ExportError names the file (and the line, or the field) when it cannot
     be read, is not JSON, or is not get-account-authorization-details output."""
     try:
-        raw = source.read_bytes()
+        raw = read_regular(source, follow_links=True)  # a FIFO or a device is refused, never read forever
+    except NotRegularFile as exc:
+        raise ExportError([f"{source}: not a file to read ({exc})"]) from None
     except OSError as exc:
         raise ExportError([f"{source}: cannot read it: {exc.strerror or exc}"]) from None
     try:
