@@ -18,7 +18,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent_iam import exit_codes
 
@@ -261,23 +262,33 @@ def _evidence_error(message: str) -> int:
     return exit_codes.CONFIG_ERROR
 
 
-def cmd_tighten(args: argparse.Namespace) -> int:
-    """Narrow the stack file to what the evidence shows was used (agent_iam/evidence/tighten.py)."""
-    from agent_iam.plan import consoles
-    from rich.markup import escape
-
+def _run_evidence_command(run: Callable[[], Any]) -> tuple[Any, int | None]:
+    """`run()` of an evidence command under the plan's runtime: (its result, None), or (None, the exit
+    code) after saying what was wrong with the evidence or the stack file."""
     from agent_iam.evidence.records import EvidenceError
-    from agent_iam.evidence.tighten import tighten
     from agent_iam.plan.runtime import plan_runtime
     from agent_iam.stack_config import ConfigError
 
     with plan_runtime():
         try:
-            result = tighten(args.stacks_dir, args.stack, args.evidence, args.out, write=args.write, min_days=args.min_days)
+            return run(), None
         except EvidenceError as exc:
-            return _evidence_error(str(exc))
+            return None, _evidence_error(str(exc))
         except ConfigError as exc:
-            return _config_error(str(exc))
+            return None, _config_error(str(exc))
+
+
+def cmd_tighten(args: argparse.Namespace) -> int:
+    """Narrow the stack file to what the evidence shows was used (agent_iam/evidence/tighten.py)."""
+    from agent_iam.plan import consoles
+    from rich.markup import escape
+
+    from agent_iam.evidence.tighten import tighten
+
+    result, failed = _run_evidence_command(lambda: tighten(
+        args.stacks_dir, args.stack, args.evidence, args.out, write=args.write, min_days=args.min_days))
+    if failed is not None:
+        return failed
     console = consoles.console(soft_wrap=True)
     for change in result.changes:
         console.print(f"{escape(change.entry)}: {len(change.kept)} kept, {len(change.dropped)} dropped"
@@ -305,19 +316,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from agent_iam.evidence.explain import explain
-    from agent_iam.evidence.records import EvidenceError
-    from agent_iam.plan.runtime import plan_runtime
-    from agent_iam.stack_config import ConfigError
 
     if (args.event is None) == (args.message is None):
         return _config_error("agent-iam explain: give exactly one of --event FILE or --message TEXT")
-    with plan_runtime():
-        try:
-            result = explain(args.stacks_dir, args.stack, args.out, event_file=args.event, message=args.message)
-        except EvidenceError as exc:
-            return _evidence_error(str(exc))
-        except ConfigError as exc:
-            return _config_error(str(exc))
+    result, failed = _run_evidence_command(lambda: explain(
+        args.stacks_dir, args.stack, args.out, event_file=args.event, message=args.message))
+    if failed is not None:
+        return failed
     consoles.console(soft_wrap=True).print(escape(result.text))
     return exit_codes.OK
 
@@ -327,10 +332,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Existing roles as a stack file, planned and proven, with import.json (agent_iam/adopt/)."""
-    from rich.console import Console
     from rich.markup import escape
 
     from agent_iam.adopt.export import ExportError
+    from agent_iam.plan import consoles
     from agent_iam.adopt.run import IMPORTED, LEFT, REFUSED, ImportRefused, import_account
     from agent_iam.plan.guardrails import blocked_summary
     from agent_iam.plan.runtime import plan_runtime
@@ -344,7 +349,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             return exit_codes.CONFIG_ERROR
         except (ImportRefused, ConfigError) as exc:
             return _config_error(str(exc))
-    console = Console(highlight=False, emoji=False, soft_wrap=True)
+    console = consoles.console(soft_wrap=True)
     for outcome in result.outcomes:
         if outcome.status == IMPORTED and outcome.choice is not None and outcome.choice.chosen is not None:
             chosen = outcome.choice.chosen
