@@ -557,6 +557,12 @@ def _operator(written: str, path: str, name: str) -> tuple[str, str | None, bool
     return known[0], set_operator, if_exists
 
 
+def parse_conditions(block: Mapping[str, Any], *, name: str = "policy document") -> tuple[Condition, ...]:
+    """A statement's Condition block as written (`{"StringEquals": {"aws:SourceAccount": "1"}}`) as typed
+    conditions, read as `parse_document` reads it in a statement; `name` is how errors name it."""
+    return _conditions(block, "Condition", name, name)
+
+
 def _conditions(value: Any, path: str, name: str, prefix: str) -> tuple[Condition, ...]:
     if not isinstance(value, Mapping):
         raise _fail(name, path, "expected an object of operators", value)

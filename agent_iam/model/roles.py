@@ -26,8 +26,22 @@ from agent_iam.model.documents import Document, Source, Unknown
 RoleKey = tuple[str | None, str]  # (account, role name)
 
 
+class KeyedByRole:
+    """What is known by a role's `key` (RoleKey): its account and its name."""
+
+    key: RoleKey
+
+    @property
+    def account(self) -> str | None:
+        return self.key[0]
+
+    @property
+    def name(self) -> str:
+        return self.key[1]
+
+
 @dataclass(frozen=True)
-class RoleModel:
+class RoleModel(KeyedByRole):
     """A role's effective-access model: trust, identity documents (inline, customer managed, AWS
     managed, unknown attachments) and boundary. `created` is False for a role this stack does not
     create but adds policies to (its other documents are unknown)."""
@@ -39,14 +53,6 @@ class RoleModel:
     boundary: Document | None = None
     resource: str | None = None  # the logical name of the Role resource
     created: bool = True
-
-    @property
-    def account(self) -> str | None:
-        return self.key[0]
-
-    @property
-    def name(self) -> str:
-        return self.key[1]
 
     @property
     def partition(self) -> str:

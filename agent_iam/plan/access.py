@@ -111,8 +111,7 @@ def condition_phrases(condition: Mapping[str, Any] | Sequence[Condition] | None)
     if isinstance(condition, Mapping):
         if not condition:
             return []
-        statement = {"Effect": "Allow", "Action": "a:b", "Resource": "*", "Condition": dict(condition)}
-        condition = mdocs.parse_document({"Statement": [statement]}).statements[0].conditions
+        condition = mdocs.parse_conditions(condition)
     return [condition_words(c) for c in condition or ()]
 
 

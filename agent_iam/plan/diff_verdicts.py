@@ -31,9 +31,7 @@ from agent_iam.iam.checks import REDACTED
 from agent_iam.iam.resource_types import POLICY, ROLE, ROLE_POLICY
 from agent_iam.model import Request, RoleModel, can_assume, evaluate, roles_from_views
 from agent_iam.model import documents as docs
-from agent_iam.model.roles import allows_nothing
-
-RoleKey = tuple[str | None, str]
+from agent_iam.model.roles import KeyedByRole, RoleKey, allows_nothing
 
 PERMISSIONS, TRUST = "permissions", "trust"
 # A role's verdict (diff.json `verdict`), most pressing first.
@@ -102,7 +100,7 @@ class Aspect:
 
 
 @dataclass
-class RoleVerdict:
+class RoleVerdict(KeyedByRole):
     """One role compared: its key (the head's; the base's when it is removed), how it changed
     (added, removed, changed, renamed: `former` is its key before), and its two aspects."""
 
@@ -111,14 +109,6 @@ class RoleVerdict:
     permissions: Aspect
     trust: Aspect
     former: RoleKey | None = None
-
-    @property
-    def account(self) -> str | None:
-        return self.key[0]
-
-    @property
-    def name(self) -> str:
-        return self.key[1]
 
     @property
     def aspects(self) -> tuple[Aspect, Aspect]:
