@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import ScalarString
 
 from agent_iam.guardrails import rules
 from agent_iam.iam import arns
@@ -48,7 +47,7 @@ from agent_iam.model import documents as model_documents
 from agent_iam.model.evaluate import BOUNDARY_DENIES, BOUNDARY_DOES_NOT_ALLOW, BOUNDARY_UNKNOWN, ConditionFailure
 from agent_iam.plan.diff import Diff, compare_stack
 
-from .narrow import dump, entry_node, flow_sequence, load_round_trip, same_statement, write_text
+from .narrow import dump, entry_node, flow_sequence, load_round_trip, quoted_like, same_statement, write_text
 from .records import Event, EvidenceError, read_file
 from .requests import RequestContext, request_context, requests_of
 from .roles import StackRole, plan_json, plan_models, stack_roles
@@ -292,12 +291,6 @@ def _sid_for(action: str) -> str:
 
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
-
-
-def quoted_like(items: Any, value: str) -> Any:
-    """`value` quoted as the list's values are (`["raw/*"]` gets `"curated/"`), so a line stays in one style."""
-    first = next(iter(items), None) if isinstance(items, list) else items
-    return type(first)(value) if isinstance(first, ScalarString) else value
 
 
 def _set_list(node: Any, key: str, values: list[Any]) -> None:

@@ -145,22 +145,27 @@ class EntryChange:
         return bool(self.dropped)
 
 
-# Characters that end or nest a plain value inside `[...]` for some YAML readers (ruamel.yaml before 0.18.x's
-# later releases, PyYAML): such a value is quoted in a flow list, so every reader reads the list alike.
+# Characters that end or nest a plain value inside `[...]` for some YAML readers (ruamel.yaml 0.18.0,
+# PyYAML): such a value is quoted in a flow list, so every reader reads the list alike.
 FLOW_INDICATORS = frozenset(':,[]{}#')
+
+
+def quoted_like(items: Any, value: str) -> Any:
+    """`value` quoted as the list's values are (`["raw/*"]` gets `"curated/"`), so a line stays in one style."""
+    first = next(iter(items), None) if isinstance(items, list) else items
+    return type(first)(value) if isinstance(first, ScalarString) else value
 
 
 def flow_sequence(values: Sequence[Any], like: Any = None) -> CommentedSeq:
     """`[a, b]`: `values` as a flow list, quoted as `like`'s items are (a list or one value), and quoted
     wherever a plain value could be read as structure (`arn:aws:...`)."""
-    first = next(iter(like), None) if isinstance(like, list) else like
-    style = type(first) if isinstance(first, ScalarString) else None
-    seq = CommentedSeq(
-        style(v) if style is not None and isinstance(v, str)
-        else DoubleQuotedScalarString(v) if isinstance(v, str) and FLOW_INDICATORS & set(v)
-        else v
-        for v in values
-    )
+    def item(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        quoted = quoted_like(like, value)
+        return DoubleQuotedScalarString(value) if quoted is value and FLOW_INDICATORS & set(value) else quoted
+
+    seq = CommentedSeq(item(v) for v in values)
     seq.fa.set_flow_style()
     return seq
 

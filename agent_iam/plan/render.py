@@ -37,7 +37,7 @@ IAM_DOCUMENT_INPUTS = {
 # `e-` then a digit: a literal prefix, which the regex engine finds by fast search (a pattern that
 # starts with a character class is tried at every byte, ten times slower on a large plan.json).
 _NEGATIVE_EXPONENT = re.compile(rb"e-[0-9]")
-# orjson before 3.11.x's later releases writes a large float's exponent without its sign (`1e16`, json `1e+16`).
+# orjson 3.11.0 writes a large float's exponent without its sign (`1e16`, json `1e+16`; 3.13.0 writes `1e+16`).
 _UNSIGNED_EXPONENT = re.compile(rb"[0-9]e[0-9]")
 _DIGITS = frozenset(b"0123456789")
 
